@@ -1,0 +1,31 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITY_LEADER = "city_leader", _("City leader")
+    CITY_OFFICE = "city_office", _("City poverty office staff")
+    TOWN_STAFF = "town_staff", _("Town station staff")
+    VILLAGE_TEAM = "village_team", _("Village work team member")
+    FIRST_SECRETARY = "first_secretary", _("First secretary")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    INFO_OFFICER = "info_officer", _("Information officer")
+    PAIRING_CADRE = "pairing_cadre", _("Pairing cadre")
+    DEPT_HANDLER = "dept_handler", _("Department handler")
+    AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+# What each role may do. Reads are always limited to the user's jurisdiction by the scoping mechanism.
+ROLE_CAPABILITIES: dict[str, set[str]] = {
+    Role.CITY_LEADER: {"view"},
+    Role.CITY_OFFICE: {"view", "view_full_id", "edit", "manage_geo", "manage_users", "approve_county", "import"},
+    Role.TOWN_STAFF: {"view", "view_full_id", "edit", "approve_town", "import"},
+    Role.VILLAGE_TEAM: {"view", "view_full_id", "edit", "village_review"},
+    Role.FIRST_SECRETARY: {"view", "view_full_id", "edit", "village_review"},
+    Role.GRID_WORKER: {"view", "view_full_id", "edit", "collect"},
+    Role.INFO_OFFICER: {"view", "view_full_id", "edit", "collect"},
+    Role.PAIRING_CADRE: {"view", "edit"},
+    Role.DEPT_HANDLER: {"view", "department_work"},
+    Role.AUDITOR: {"view"},
+}
+ALL_CAPABILITIES = set().union(*ROLE_CAPABILITIES.values())

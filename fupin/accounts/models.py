@@ -1,0 +1,60 @@
+"""Users, each with one role and one jurisdiction (a division or a grid) or a department."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fupin.accounts.choices import ROLE_CAPABILITIES, Role
+from fupin.core.scoping import PREFIX_LENGTH
+
+
+class User(AbstractUser):
+    """A person who logs in: county staff, town and village workers, grid workers, cadres, department handlers."""
+
+    scope_field = "area_code"
+
+    uuid = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    division = models.ForeignKey("geo.Division", verbose_name=_("jurisdiction"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="users")
+    grid = models.ForeignKey("geo.Grid", verbose_name=_("grid"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="users")
+    department = models.ForeignKey("org.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="staff")
+    command_unit = models.ForeignKey("org.CommandUnit", verbose_name=_("command unit"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="staff")
+    unit_name = models.CharField(_("work unit"), max_length=100, blank=True)
+    area_code = models.CharField(max_length=15, blank=True, db_index=True)
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def jurisdiction_prefix(self) -> str | None:
+        """The code prefix this user may read (see fupin.core.scoping); None when bound to nothing."""
+        if self.grid_id:
+            return self.grid.code
+        if self.division_id:
+            div = self.division
+            return div.code[: PREFIX_LENGTH.get(div.level, 12)]
+        return None
+
+    def can(self, capability: str) -> bool:
+        if self.is_superuser:
+            return True
+        return capability in ROLE_CAPABILITIES.get(self.role, set())
+
+    @property
+    def may_view_full_id(self) -> bool:
+        return self.can("view_full_id")

@@ -1,0 +1,18 @@
+"""Background tasks (django-tasks): one generic runner for Job rows."""
+
+from django_tasks import task
+
+
+@task()
+def run_job(job_id: int) -> None:
+    from fupin.core.services import job_run
+
+    job_run(job_id)
+
+
+@task()
+def refresh_after_change(reason: str = "") -> None:
+    """Hook for snapshots that later capabilities refresh after writes."""
+    from fupin.core.nightly import run_refreshers
+
+    run_refreshers(reason=reason, nightly=False)

@@ -1,0 +1,263 @@
+"""Writes of the grid network: division and boundary imports, grids, posts, terminals, household grid assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from fupin.core import audit
+from fupin.core.coords import convert_geometry, gcj02_to_wgs84
+from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.services import batch_finish, batch_start
+from fupin.core.tabular import TableSpec, cell_text, read_table
+from fupin.geo.choices import PARENT_LEVELS, Level, Post, UrbanRural
+from fupin.geo.models import Division, Grid, GridPost, Terminal
+
+DIVISION_SPEC = TableSpec(
+    columns={
+        "code": ["代码", "区划代码", "统计用区划代码"],
+        "parent": ["上级代码", "parent_code"],
+        "name": ["名称", "简称"],
+        "level": ["级别", "层级"],
+        "urban_rural_class": ["城乡分类代码", "城乡分类"],
+        "lng_gcj02": ["经度", "lng"],
+        "lat_gcj02": ["纬度", "lat"],
+        "full_name": ["全称"],
+    },
+    required=["code", "parent", "name", "level"],
+)
+LEVEL_ALIASES = {"县": "county", "区县": "county", "乡镇": "town", "街道": "town", "村": "village", "社区": "community",
+                 "市": "city", "省": "province"}
+
+
+def _parse_division_rows(path: str | Path) -> tuple[list[dict], list[RowProblem]]:
+    _, rows = read_table(path, DIVISION_SPEC)
+    parsed, problems = [], []
+    seen: dict[str, int] = {}
+    for rowno, r in rows:
+        code = cell_text(r.get("code"))
+        parent = cell_text(r.get("parent"))
+        name = cell_text(r.get("name"))
+        level = LEVEL_ALIASES.get(cell_text(r.get("level")), cell_text(r.get("level")).lower())
+        urc = cell_text(r.get("urban_rural_class"))
+        if not (code.isdigit() and len(code) == 12):
+            problems.append(RowProblem(rowno, "code", code, "区划代码应为12位数字"))
+            continue
+        if code in seen:
+            problems.append(RowProblem(rowno, "code", code, f"区划代码重复(与第{seen[code]}行相同)"))
+            continue
+        seen[code] = rowno
+        if parent and not (parent.isdigit() and len(parent) == 12):
+            problems.append(RowProblem(rowno, "parent", parent, "上级代码应为12位数字"))
+        if not name:
+            problems.append(RowProblem(rowno, "name", "", "名称不能为空"))
+        if level not in Level.values:
+            problems.append(RowProblem(rowno, "level", level, "级别应为 county/town/village/community 之一"))
+        if urc and urc not in UrbanRural.values:
+            problems.append(RowProblem(rowno, "urban_rural_class", urc, "城乡分类代码无效(应为111/112/121/122/123/210/220)"))
+        lng = lat = None
+        lng_s, lat_s = cell_text(r.get("lng_gcj02")), cell_text(r.get("lat_gcj02"))
+        if lng_s or lat_s:
+            try:
+                lng, lat = gcj02_to_wgs84(float(lng_s), float(lat_s))
+            except ValueError:
+                problems.append(RowProblem(rowno, "lng_gcj02", f"{lng_s},{lat_s}", "经纬度不是数字"))
+        parsed.append({"row": rowno, "code": code, "parent": parent, "name": name, "level": level,
+                       "urban_rural_class": urc, "lng": lng, "lat": lat,
+                       "full_name": cell_text(r.get("full_name")) or name})
+    return parsed, problems
+
+
+@transaction.atomic
+def import_divisions(*, actor, path: str | Path) -> dict:
+    """Create or update divisions from a CSV/xlsx; idempotent; all-or-nothing.
+
+    A root row may name a parent outside the file (and outside the database); any other parent must be in the file or
+    the database, with a level that fits, or the file is refused as a whole.
+    """
+    rows, problems = _parse_division_rows(path)
+    in_file = {r["code"]: r for r in rows}
+    existing = {d.code: d for d in Division.objects.all()}
+    roots = [r for r in rows if r["parent"] not in in_file and r["parent"] not in existing]
+    if len(roots) > 1:
+        for r in roots[1:]:
+            problems.append(RowProblem(r["row"], "parent", r["parent"], "上级代码在文件和系统中都不存在"))
+    for r in rows:
+        parent_level = (in_file.get(r["parent"]) or {}).get("level") or getattr(existing.get(r["parent"]), "level", None)
+        if parent_level and r["level"] in PARENT_LEVELS and parent_level not in PARENT_LEVELS[r["level"]]:
+            problems.append(RowProblem(r["row"], "parent", r["parent"],
+                                       f"上级级别为{parent_level},与本级{r['level']}不符"))
+        if r["parent"] == r["code"]:
+            problems.append(RowProblem(r["row"], "parent", r["parent"], "上级代码不能是自身"))
+    if not rows and not problems:
+        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+    if problems:
+        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline="区划文件未导入")
+
+    batch = batch_start(kind="import_divisions", actor=actor, source=path, keep_file=True)
+    created = updated = 0
+    by_code = dict(existing)
+    depth = {"province": 0, "city": 1, "county": 2, "town": 3, "village": 4, "community": 4}
+    for r in sorted(rows, key=lambda r: depth.get(r["level"], 9)):
+        values = {"name": r["name"], "full_name": r["full_name"], "level": r["level"],
+                  "urban_rural_class": r["urban_rural_class"], "parent": by_code.get(r["parent"])}
+        if r["lng"] is not None:
+            values.update(lng=r["lng"], lat=r["lat"], point_synthetic=False)
+        obj = by_code.get(r["code"])
+        if obj is None:
+            obj = Division(code=r["code"], batch=batch, **values)
+            obj.save()
+            created += 1
+        else:
+            changed = [k for k, v in values.items() if getattr(obj, k) != v]
+            if changed:
+                for k in changed:
+                    setattr(obj, k, values[k])
+                obj.version += 1
+                obj.batch = batch
+                obj.save()
+                updated += 1
+        by_code[r["code"]] = obj
+    root = roots[0]["code"] if roots else ""
+    batch_finish(batch, actor=actor, rows=len(rows), summary={"created": created, "updated": updated},
+                 area_code=root)
+    return {"rows": len(rows), "created": created, "updated": updated, "batch": batch.pk}
+
+
+@transaction.atomic
+def import_boundaries(*, actor, path: str | Path, crs: str | None = None, synthetic: bool = False) -> dict:
+    """Attach GeoJSON polygons to divisions (or grids, by a 15-digit code) by the `code` property.
+
+    A feature whose properties say crs GCJ-02 (or crs="gcj02" given) is converted to WGS-84.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        features = data["features"] if data.get("type") == "FeatureCollection" else [data]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ImportRefused(problems=[RowProblem(0, "", Path(path).name, f"不是有效的GeoJSON:{exc}")]) from exc
+    problems, updates = [], []
+    for i, f in enumerate(features, start=1):
+        props = f.get("properties") or {}
+        code = str(props.get("code") or props.get("adcode") or "")
+        if len(code) == 6:
+            code += "000000"
+        geom = f.get("geometry") or {}
+        if geom.get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append(RowProblem(i, "geometry", geom.get("type", ""), "边界须为Polygon或MultiPolygon"))
+            continue
+        target = Grid.objects.filter(code=code).first() if len(code) == 15 else Division.objects.filter(code=code).first()
+        if target is None:
+            problems.append(RowProblem(i, "code", code, "系统中没有该代码的区划或网格"))
+            continue
+        if (crs or props.get("crs", "")).lower().replace("-", "") == "gcj02":
+            geom = convert_geometry(geom)
+        updates.append((target, geom))
+    if problems:
+        raise ImportRefused(problems=problems, headline="边界文件未导入")
+    batch = batch_start(kind="import_boundaries", actor=actor, source=path, keep_file=True)
+    for target, geom in updates:
+        target.boundary = geom
+        target.boundary_synthetic = synthetic
+        target.version += 1
+        target.batch = batch
+        target.save(update_fields=["boundary", "boundary_synthetic", "version", "batch", "updated_at"])
+    batch_finish(batch, actor=actor, rows=len(updates), summary={"attached": len(updates)})
+    return {"attached": len(updates), "batch": batch.pk}
+
+
+@transaction.atomic
+def grid_create(*, actor, village: Division, number: int, name: str = "", boundary: dict | None = None) -> Grid:
+    if village.level not in (Level.VILLAGE, Level.COMMUNITY):
+        raise ServiceError(f"网格只能设在村或社区内:{village.name}是{village.get_level_display()}")
+    if not 1 <= number <= 999:
+        raise ServiceError("网格编号应为1-999")
+    code = f"{village.code}{number:03d}"
+    if Grid.objects.filter(code=code).exists():
+        raise ServiceError(f"网格代码重复:{code}已存在", field="number")
+    grid = Grid.objects.create(code=code, village=village, name=name or f"{village.name}第{number}网格",
+                               boundary=boundary)
+    audit.record(actor=actor, action="geo.grid.create", obj=grid, after=audit.snapshot(grid))
+    return grid
+
+
+@transaction.atomic
+def grid_assign_post(*, actor, grid: Grid, post: str, user, start: dt.date | None = None, note: str = "") -> GridPost:
+    """Give a grid post to a user; the previous holder's row is closed, so the history stays."""
+    if post not in Post.values:
+        raise ServiceError(f"未知岗位:{post}")
+    start = start or timezone.localdate()
+    current = GridPost.objects.select_for_update().filter(grid=grid, post=post, end_date__isnull=True).first()
+    if current and current.user_id == user.pk:
+        return current
+    if current:
+        if start < current.start_date:
+            raise ServiceError("新任职日期不能早于现任人员的任职日期")
+        before = audit.snapshot(current)
+        current.end_date = start
+        current.version += 1
+        current.save(update_fields=["end_date", "version", "updated_at"])
+        audit.record(actor=actor, action="geo.gridpost.end", obj=current, area_code=grid.code, before=before,
+                     after=audit.snapshot(current))
+    gp = GridPost.objects.create(grid=grid, post=post, user=user, start_date=start, note=note)
+    audit.record(actor=actor, action="geo.gridpost.assign", obj=gp, area_code=grid.code, after=audit.snapshot(gp))
+    return gp
+
+
+@transaction.atomic
+def terminal_assign(*, actor, terminal: Terminal, grid: Grid | None, holder=None, status: str | None = None) -> Terminal:
+    before = audit.snapshot(terminal)
+    terminal.grid = grid
+    terminal.holder = holder
+    if status:
+        terminal.status = status
+    terminal.version += 1
+    terminal.save()
+    audit.record(actor=actor, action="geo.terminal.assign", obj=terminal, area_code=grid.code if grid else "",
+                 before=before, after=audit.snapshot(terminal))
+    return terminal
+
+
+@transaction.atomic
+def households_assign_grid(*, actor, village: Division, by: str = "location", grid: Grid | None = None,
+                           household_ids: list[int] | None = None) -> dict:
+    """Assign a village's unassigned (待分配网格) households to grids, by location or by hand; one audit event."""
+    from shapely import STRtree
+    from shapely.geometry import Point, shape
+
+    from fupin.registry.models import Household, Person
+
+    qs = Household.objects.filter(village=village)
+    if household_ids is not None:
+        qs = qs.filter(pk__in=household_ids)
+    else:
+        qs = qs.filter(grid__isnull=True)
+    assigned: dict[int, Grid] = {}
+    if by == "hand":
+        if grid is None or grid.village_id != village.pk:
+            raise ServiceError("请选择本村的网格")
+        assigned = {h: grid for h in qs.values_list("pk", flat=True)}
+    else:
+        grids = [g for g in village.grids.all() if g.boundary]
+        if not grids:
+            raise ServiceError(f"{village.name}的网格还没有边界,无法按位置分配")
+        tree = STRtree([shape(g.boundary) for g in grids])
+        for pk, lng, lat in qs.exclude(lng=None).values_list("pk", "lng", "lat"):
+            hits = tree.query(Point(lng, lat), predicate="intersects")
+            if len(hits):
+                assigned[pk] = grids[int(hits[0])]
+    by_grid: dict[int, list[int]] = {}
+    for pk, g in assigned.items():
+        by_grid.setdefault(g.pk, []).append(pk)
+    batch = batch_start(kind="assign_grid", actor=actor)
+    codes = {g.pk: g.code for g in assigned.values()}
+    for gid, pks in by_grid.items():
+        Household.objects.filter(pk__in=pks).update(grid_id=gid, area_code=codes[gid], batch=batch,
+                                                    updated_at=timezone.now())
+        Person.objects.filter(household_id__in=pks).update(area_code=codes[gid])
+    batch_finish(batch, actor=actor, rows=len(assigned), area_code=village.code,
+                 summary={"village": village.code, "by": by, "assigned": len(assigned)})
+    return {"assigned": len(assigned), "unassigned_left": qs.filter(grid__isnull=True).count()}

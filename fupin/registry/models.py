@@ -1,0 +1,161 @@
+"""Resident households and persons; the 建档立卡 (registered poor) households are those with is_registered_poor.
+
+One table for all residents keeps the population, the poor and later applicants in one place: a household becomes
+建档立卡 through the identification procedure, not by being copied into another table.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.models import BaseModel
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "default": 0}
+AREA = {"max_digits": 10, "decimal_places": 2, "null": True, "blank": True}
+
+
+class Household(BaseModel):
+    """A resident household (户), with the 建档立卡 fields when it is registered poor."""
+
+    scope_field = "area_code"
+
+    hukou_no = models.CharField(_("household register number"), max_length=30, blank=True, db_index=True)
+    poor_code = models.CharField(_("poor household number"), max_length=40, null=True, blank=True, unique=True)
+    village = models.ForeignKey("geo.Division", verbose_name=_("village"), on_delete=models.PROTECT,
+                                related_name="households")
+    grid = models.ForeignKey("geo.Grid", verbose_name=_("grid"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="households")
+    area_code = models.CharField(max_length=15, db_index=True)
+    group_name = models.CharField(_("group"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    head_name = models.CharField(_("head of household"), max_length=50, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    size = models.PositiveSmallIntegerField(_("members"), default=0)
+
+    lng = models.FloatField(_("longitude"), null=True, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    location_source = models.CharField(max_length=20, blank=True)
+    located_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    located_at = models.DateTimeField(null=True, blank=True)
+
+    # 建档立卡
+    is_registered_poor = models.BooleanField(_("registered poor"), default=False, db_index=True)
+    identification_standard = models.CharField(_("identification standard"), max_length=10, blank=True)
+    attribute = models.CharField(_("poor household attribute"), max_length=10, blank=True, db_index=True)
+    main_cause = models.CharField(_("main poverty cause"), max_length=10, blank=True, db_index=True)
+    other_causes = models.JSONField(_("other causes"), default=list, blank=True)
+    poverty_status = models.CharField(_("poverty status"), max_length=5, blank=True, db_index=True)
+    year_identified = models.PositiveSmallIntegerField(_("year identified"), null=True, blank=True)
+    year_exited = models.PositiveSmallIntegerField(_("year of exit"), null=True, blank=True)
+    monitoring_category = models.CharField(_("monitoring category"), max_length=20, blank=True)
+    monitoring_risks = models.JSONField(_("monitoring risks"), default=list, blank=True)
+    leading_industry = models.CharField(_("leading industry"), max_length=100, blank=True)
+
+    # income block (yuan/year)
+    income_year = models.PositiveSmallIntegerField(_("income year"), null=True, blank=True)
+    income_wages = models.DecimalField(_("wage income"), **MONEY)
+    income_business = models.DecimalField(_("business income"), **MONEY)
+    cost_business = models.DecimalField(_("business costs"), **MONEY)
+    income_property = models.DecimalField(_("property income"), **MONEY)
+    transfer_family_planning = models.DecimalField(_("family-planning payments"), **MONEY)
+    transfer_dibao = models.DecimalField(_("dibao payments"), **MONEY)
+    transfer_wubao = models.DecimalField(_("wubao payments"), **MONEY)
+    transfer_pension = models.DecimalField(_("pension"), **MONEY)
+    transfer_eco = models.DecimalField(_("ecological compensation"), **MONEY)
+    transfer_other = models.DecimalField(_("other transfers"), **MONEY)
+    net_income = models.DecimalField(_("net income"), **MONEY)
+    per_capita_net_income = models.DecimalField(_("per-capita net income"), **MONEY)
+
+    # land (mu)
+    land_cultivated = models.DecimalField(_("cultivated land"), **AREA)
+    land_irrigated = models.DecimalField(_("effectively irrigated"), **AREA)
+    land_forest = models.DecimalField(_("forest land"), **AREA)
+    land_returned = models.DecimalField(_("returned farmland"), **AREA)
+    land_orchard = models.DecimalField(_("orchards"), **AREA)
+    land_pasture = models.DecimalField(_("pasture"), **AREA)
+    land_water = models.DecimalField(_("water surface"), **AREA)
+
+    # living conditions
+    production_power = models.BooleanField(_("production electricity"), null=True, blank=True)
+    road_distance_km = models.DecimalField(_("distance to village road (km)"), max_digits=6, decimal_places=2,
+                                           null=True, blank=True)
+    road_type = models.CharField(_("road type"), max_length=20, blank=True)
+    housing_area = models.DecimalField(_("housing area (m²)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    housing_structure = models.CharField(_("housing structure"), max_length=20, blank=True)
+    dilapidated_grade = models.CharField(_("dilapidated housing grade"), max_length=5, blank=True)
+    drinking_difficulty = models.BooleanField(_("drinking water difficulty"), null=True, blank=True)
+    drinking_safe = models.BooleanField(_("safe drinking water"), null=True, blank=True)
+    water_source = models.CharField(_("water source"), max_length=20, blank=True)
+    sanitary_toilet = models.BooleanField(_("sanitary toilet"), null=True, blank=True)
+    fuel = models.CharField(_("main fuel"), max_length=20, blank=True)
+    in_cooperative = models.BooleanField(_("member of a cooperative"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        indexes = [models.Index(fields=["is_registered_poor", "area_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.head_name}户" if self.head_name else (self.poor_code or self.hukou_no or f"#{self.pk}")
+
+    def get_absolute_url(self) -> str:
+        return f"/households/{self.poor_code or self.uuid}/"
+
+
+class Person(BaseModel):
+    """A resident: member of at most one household at a time (a move is a recorded transfer)."""
+
+    scope_field = "area_code"
+
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    area_code = models.CharField(max_length=15, db_index=True)
+    relationship = models.CharField(_("relationship to head"), max_length=10, blank=True)
+    name = models.CharField(_("name"), max_length=50, db_index=True)
+    id_number = models.CharField(_("ID number"), max_length=25, blank=True, db_index=True)
+    id_rev = models.CharField(max_length=25, blank=True, db_index=True, help_text="reversed ID, for tail search")
+    id_type = models.CharField(_("document type"), max_length=10, default="id_card")
+    id_valid = models.BooleanField(_("ID number valid"), default=True)
+    sex = models.CharField(_("sex"), max_length=1, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    ethnicity = models.CharField(_("ethnicity"), max_length=2, blank=True)
+    political_status = models.CharField(_("political status"), max_length=10, blank=True)
+    education = models.CharField(_("education"), max_length=10, blank=True)
+    schooling = models.CharField(_("schooling"), max_length=20, blank=True)
+    health = models.JSONField(_("health"), default=list, blank=True)
+    labour_skill = models.CharField(_("labour skill"), max_length=10, blank=True)
+    work_status = models.CharField(_("work status"), max_length=20, blank=True)
+    work_months = models.PositiveSmallIntegerField(_("months of work"), null=True, blank=True)
+    dibao = models.BooleanField(_("dibao"), default=False)
+    rural_medical = models.BooleanField(_("rural medical insurance"), default=False)
+    pension_insurance = models.BooleanField(_("resident pension insurance"), default=False)
+    serious_illness_insurance = models.BooleanField(_("serious illness insurance"), default=False)
+    serving_soldier = models.BooleanField(_("serving soldier"), default=False)
+    disability_card = models.CharField(_("disability card number"), max_length=25, blank=True)
+    disability_category = models.CharField(_("disability category"), max_length=1, blank=True)
+    disability_grade = models.PositiveSmallIntegerField(_("disability grade"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    is_alive = models.BooleanField(_("alive"), default=True)
+    death_date = models.DateField(_("date of death"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PovertyLine(models.Model):
+    """The poverty line of a year (yuan per person per year, current prices): a dated setting the county enters."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    amount = models.DecimalField(_("yuan per person per year"), max_digits=8, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("poverty line")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.amount}"
