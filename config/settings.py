@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "fupin.org",
     "fupin.inbox",
     "fupin.registry",
+    "fupin.lifecycle",
     "fupin.demo",
     "fupin.web",
 ]

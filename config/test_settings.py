@@ -13,3 +13,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+
+# Each checkout may run its own suite against the same PostgreSQL server: FUPIN_TEST_DB_SUFFIX keeps them apart.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_fupin_{os.environ.get('FUPIN_TEST_DB_SUFFIX', 'main')}"}  # noqa: F405

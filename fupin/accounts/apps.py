@@ -1,8 +1,13 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class AccountsConfig(AppConfig):
+
+class AccountsConfig(FupinAppConfig):
     name = "fupin.accounts"
     label = "accounts"
     verbose_name = _("Users and roles")
+    url_prefix = ""
+    nav = [
+        (_("Users and roles"), "/accounts/users/", "view", 80),
+    ]

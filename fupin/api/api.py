@@ -1,6 +1,17 @@
-"""The versioned API: one NinjaAPI at /api/v1/ mounting one router per app."""
+"""The versioned API: one NinjaAPI at /api/v1/ mounting `<app>.api.router` of every Fupin app that has one."""
+
+from importlib import import_module
+from importlib.util import find_spec
 
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from fupin.core.appconfig import fupin_apps
+
 api = NinjaAPI(title="Fupin API", version="1", urls_namespace="api-v1", auth=django_auth, docs_url="/docs")
+
+for _app in fupin_apps():
+    if find_spec(f"{_app.name}.api") is not None and _app.name != "fupin.api":
+        _module = import_module(f"{_app.name}.api")
+        if hasattr(_module, "router"):
+            api.add_router(_app.api_prefix or _app.label, _module.router)

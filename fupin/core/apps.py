@@ -1,8 +1,13 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class CoreConfig(AppConfig):
+
+class CoreConfig(FupinAppConfig):
     name = "fupin.core"
     label = "core"
     verbose_name = _("Core")
+    url_prefix = "jobs/"
+    nav = [
+        (_("Background jobs"), "/jobs/", "view", 90),
+    ]

@@ -1,8 +1,10 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class DemoConfig(AppConfig):
+
+class DemoConfig(FupinAppConfig):
     name = "fupin.demo"
     label = "demo"
     verbose_name = _("Demo county")
+    url_prefix = None

@@ -1,8 +1,13 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class GeoConfig(AppConfig):
+
+class GeoConfig(FupinAppConfig):
     name = "fupin.geo"
     label = "geo"
     verbose_name = _("Grid network")
+    url_prefix = "geo/"
+    nav = [
+        (_("Grid network"), "/geo/", "view", 60),
+    ]

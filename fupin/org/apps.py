@@ -1,8 +1,14 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class OrgConfig(AppConfig):
+
+class OrgConfig(FupinAppConfig):
     name = "fupin.org"
     label = "org"
     verbose_name = _("Organisations")
+    url_prefix = "org/"
+    nav = [
+        (_("Departments"), "/org/departments/", "view", 70),
+        (_("Command units"), "/org/units/", "view", 71),
+    ]

@@ -1,8 +1,13 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.appconfig import FupinAppConfig
 
-class RegistryConfig(AppConfig):
+
+class RegistryConfig(FupinAppConfig):
     name = "fupin.registry"
     label = "registry"
     verbose_name = _("Household registry")
+    url_prefix = "households/"
+    nav = [
+        (_("Households"), "/households/", "view", 20),
+    ]

@@ -1,18 +1,6 @@
-"""Context for every page: navigation entries and the division filter."""
+"""Context for every page: navigation entries (declared by each app's AppConfig.nav) and the division filter."""
 
-from django.utils.translation import gettext_lazy as _
-
-# One entry per capability; later capabilities append theirs (label, url name prefix, path, capability needed).
-NAV = [
-    (_("Home"), "/", "view"),
-    (_("Inbox"), "/inbox/", "view"),
-    (_("Households"), "/households/", "view"),
-    (_("Grid network"), "/geo/", "view"),
-    (_("Departments"), "/org/departments/", "view"),
-    (_("Command units"), "/org/units/", "view"),
-    (_("Users and roles"), "/accounts/users/", "view"),
-    (_("Background jobs"), "/jobs/", "view"),
-]
+from fupin.core.appconfig import nav_entries
 
 
 def shell(request):
@@ -21,5 +9,5 @@ def shell(request):
         return {}
     path = request.path
     nav = [{"label": label, "url": url, "active": (path == url) if url == "/" else path.startswith(url)}
-           for label, url, cap in NAV if user.can(cap)]
+           for label, url, cap, _order in nav_entries() if user.can(cap)]
     return {"nav": nav, "division_code": request.GET.get("division", "")}

@@ -1,0 +1,13 @@
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.appconfig import FupinAppConfig
+
+
+class LifecycleConfig(FupinAppConfig):
+    name = "fupin.lifecycle"
+    label = "lifecycle"
+    verbose_name = _("Identification and exit procedures")
+    url_prefix = "procedures/"
+    nav = [
+        (_("Procedures"), "/procedures/", "view", 25),
+    ]
