@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "fupin.inbox",
     "fupin.registry",
     "fupin.lifecycle",
+    "fupin.exchange",
+    "fupin.eligibility",
+    "fupin.assistance",
     "fupin.demo",
     "fupin.web",
 ]

@@ -1,0 +1,13 @@
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.appconfig import FupinAppConfig
+
+
+class ExchangeConfig(FupinAppConfig):
+    name = "fupin.exchange"
+    label = "exchange"
+    verbose_name = _("Department data exchange")
+    url_prefix = "exchange/"
+    nav = [
+        (_("Department data"), "/exchange/", "view", 40),
+    ]
