@@ -1,11 +1,16 @@
 """Users, each with one role and one jurisdiction (a division or a grid) or a department."""
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fupin.accounts.choices import ROLE_CAPABILITIES, Role
-from fupin.core.scoping import PREFIX_LENGTH
+from fupin.core.scoping import PREFIX_LENGTH, ScopedQuerySet
+
+
+class UserManager(DjangoUserManager.from_queryset(ScopedQuerySet)):
+    """Django's user manager with `restrict(user)`: users are scoped by `area_code` like people's data."""
 
 
 class User(AbstractUser):
