@@ -30,10 +30,10 @@ assets: node_modules/.installed
 demo: setup
 	$(BIN)/fupin migrate --noinput
 	$(BIN)/fupin seed_demo --scale $(DEMO_SCALE) --if-empty --password $(DEMO_PASSWORD)
-	$(BIN)/fupin serve --addr 127.0.0.1:8000
+	$(BIN)/fupin serve --addr 127.0.0.1:8000 --demo-password $(DEMO_PASSWORD)
 
 serve: setup
-	$(BIN)/fupin serve --addr 127.0.0.1:8000
+	$(BIN)/fupin serve --addr 127.0.0.1:8000 --demo-password $(DEMO_PASSWORD)
 
 test: setup
 	$(BIN)/python scripts/run_tests.py

@@ -17,6 +17,7 @@ class User(AbstractUser):
     """A person who logs in: county staff, town and village workers, grid workers, cadres, department handlers."""
 
     scope_field = "area_code"
+    department_field = "department"
 
     uuid = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)

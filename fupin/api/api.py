@@ -4,11 +4,20 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 from ninja.security import django_auth
 
 from fupin.core.appconfig import fupin_apps
 
-api = NinjaAPI(title="Fupin API", version="1", urls_namespace="api-v1", auth=django_auth, docs_url="/docs")
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese stays readable in responses (and in the scoping sweep's search for leaked names)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(title="Fupin API", version="1", urls_namespace="api-v1", auth=django_auth, docs_url="/docs",
+               renderer=Utf8JSONRenderer())
 
 for _app in fupin_apps():
     if find_spec(f"{_app.name}.api") is not None and _app.name != "fupin.api":

@@ -8,6 +8,7 @@ class CoreConfig(FupinAppConfig):
     label = "core"
     verbose_name = _("Core")
     url_prefix = "jobs/"
+    api_prefix = "jobs"
     nav = [
         (_("Background jobs"), "/jobs/", "view", 90),
     ]
