@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "fupin.exchange.apps.ExchangeConfig",
     "fupin.eligibility.apps.EligibilityConfig",
     "fupin.assistance.apps.AssistanceConfig",
+    "fupin.dispatch.apps.DispatchConfig",
+    "fupin.maps.apps.MapsConfig",
+    "fupin.dashboards.apps.DashboardsConfig",
     "fupin.demo.apps.DemoConfig",
     "fupin.web.apps.WebConfig",
 ]

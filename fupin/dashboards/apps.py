@@ -1,0 +1,13 @@
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.appconfig import FupinAppConfig
+
+
+class DashboardsConfig(FupinAppConfig):
+    name = "fupin.dashboards"
+    label = "dashboards"
+    verbose_name = _("Dashboards")
+    url_prefix = "dashboard/"
+    nav = [
+        (_("Dashboards"), "/dashboard/", "view", 6),
+    ]

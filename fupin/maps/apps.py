@@ -1,0 +1,13 @@
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.appconfig import FupinAppConfig
+
+
+class MapsConfig(FupinAppConfig):
+    name = "fupin.maps"
+    label = "maps"
+    verbose_name = _("Battle map")
+    url_prefix = "map/"
+    nav = [
+        (_("Battle map"), "/map/", "view", 5),
+    ]
