@@ -1,0 +1,33 @@
+"""What the assistance app plugs into the platform: `fupin stats` keys, the nightly light recompute, and (when the
+registry offers them) a panel on the household page and filters on the household list."""
+
+from fupin.core.nightly import nightly_step
+from fupin.core.stats import stats_provider
+
+
+@stats_provider(order=70)
+def assistance_stats() -> dict:
+    from fupin.assistance.selectors import stats
+
+    return stats()
+
+
+@nightly_step("assistance.lights", order=50)
+def nightly_lights(**_kw) -> dict:
+    """Days pass: recompute every household's light, warn on new reds, close warnings that cleared."""
+    from fupin.assistance.tracking import recompute_all
+
+    return recompute_all()
+
+
+def _register_registry_hooks() -> None:
+    try:
+        from fupin.registry import panels
+    except ImportError:
+        return
+    from fupin.assistance import integration
+
+    integration.register(panels)
+
+
+_register_registry_hooks()
