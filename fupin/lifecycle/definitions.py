@@ -1,0 +1,233 @@
+"""The procedures as data: each kind's steps in order, who records each step, and the rules a step carries.
+
+A step's rules are named here and enforced in `fupin.lifecycle.services`:
+- `notice`: the step opens a public notice; the next step cannot be dated before the notice has run its days
+  (the number of days is a county setting, see `SETTINGS`);
+- `spot_check`: before this step is approved, the batch needs spot-check visits at that level for at least the
+  configured share of its households;
+- `checks`: what the step's record must contain (see `CHECKS` below).
+
+Roles come from `fupin.accounts.choices.Role`. Superusers have no role and record no step: a step names the person
+who answers for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from fupin.accounts.choices import Role
+from fupin.lifecycle.choices import Kind
+
+VILLAGE = frozenset({Role.VILLAGE_TEAM, Role.FIRST_SECRETARY, Role.GRID_WORKER, Role.INFO_OFFICER})
+WORK_TEAM = frozenset({Role.VILLAGE_TEAM, Role.FIRST_SECRETARY})
+TOWN = frozenset({Role.TOWN_STAFF})
+COUNTY = frozenset({Role.CITY_OFFICE})
+ENTRY = frozenset({Role.INFO_OFFICER, Role.TOWN_STAFF, Role.CITY_OFFICE})
+
+# What a step's record must hold when approved (enforced by services._check_<name>).
+CHECKS = {
+    "assessment": _("the household's scores, when a scoring capability is installed"),
+    "findings": _("the department comparison findings, or an explicit 'no comparison data'"),
+    "income_and_guarantees": _("per-capita net income above the line and each of the two assurances and three "
+                               "guarantees confirmed"),
+    "consent": _("the household's signature or thumbprint photo"),
+    "monitoring_category": _("the monitoring category and risk types"),
+    "risks_eliminated": _("the risks confirmed eliminated"),
+    "village_conditions": _("incidence under the threshold and each village condition confirmed"),
+}
+
+# 两不愁三保障: the five guarantees confirmed one by one at the exit verification.
+GUARANTEES = [
+    ("food", _("Enough food")),
+    ("clothing", _("Enough clothing")),
+    ("education", _("Compulsory education guaranteed")),
+    ("medical", _("Basic medical care guaranteed")),
+    ("housing", _("Safe housing guaranteed")),
+]
+
+# Conditions of a village exit besides the incidence (domain.md §4: collective income and infrastructure).
+VILLAGE_CONDITIONS = [
+    ("collective_income", _("Village collective income meets the standard")),
+    ("roads", _("Hardened road to the village")),
+    ("water", _("Safe drinking water")),
+    ("power", _("Electricity for living and production")),
+    ("clinic", _("Village clinic")),
+    ("culture", _("Village culture room")),
+    ("broadband", _("Broadband network")),
+]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """One step of a procedure."""
+
+    code: str
+    label: str
+    roles: frozenset
+    notice: str | None = None  # setting key holding the minimum number of notice days
+    spot_check: str | None = None  # "town" or "county"
+    checks: tuple[str, ...] = ()
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class ProcedureDef:
+    """One kind of procedure: its steps in order and what it applies to."""
+
+    kind: str
+    label: str
+    subject: str  # "household" or "village"
+    steps: tuple[StepDef, ...]
+    batched: bool = True
+    spot_check_levels: tuple[str, ...] = field(default_factory=tuple)
+
+    def step(self, code: str) -> StepDef:
+        for s in self.steps:
+            if s.code == code:
+                return s
+        raise KeyError(code)
+
+    def index(self, code: str) -> int:
+        return [s.code for s in self.steps].index(code)
+
+    @property
+    def first(self) -> StepDef:
+        return self.steps[0]
+
+    @property
+    def last(self) -> StepDef:
+        return self.steps[-1]
+
+
+PROCEDURES: dict[str, ProcedureDef] = {
+    Kind.IDENTIFICATION: ProcedureDef(
+        kind=Kind.IDENTIFICATION, label=_("Identification"), subject="household",
+        spot_check_levels=("town", "county"),
+        steps=(
+            StepDef("apply", _("Application"), VILLAGE, hint=_("The household's written application.")),
+            StepDef("visit", _("Household visit"), VILLAGE, checks=("assessment",),
+                    hint=_("Visit the household; record what was seen (housing, grain, labour, students).")),
+            StepDef("village_review", _("Villager representatives' review"), VILLAGE,
+                    hint=_("Attach the minutes of the meeting.")),
+            StepDef("first_notice", _("First public notice"), VILLAGE, notice="identification_first_notice_days"),
+            StepDef("town_review", _("Town review"), TOWN, spot_check="town"),
+            StepDef("dept_comparison", _("Department data comparison"), TOWN | COUNTY, checks=("findings",)),
+            StepDef("second_notice", _("Second public notice"), VILLAGE | TOWN,
+                    notice="identification_second_notice_days"),
+            StepDef("county_approval", _("County approval"), COUNTY, spot_check="county"),
+            StepDef("announcement", _("Announcement"), TOWN | COUNTY),
+            StepDef("register", _("Registration as poor household"), ENTRY,
+                    hint=_("The household becomes a registered poor household.")),
+        ),
+    ),
+    Kind.EXIT: ProcedureDef(
+        kind=Kind.EXIT, label=_("Exit from poverty"), subject="household",
+        steps=(
+            StepDef("committee_review", _("Village committees' review"), WORK_TEAM,
+                    hint=_("Attach the minutes of the two committees' meeting.")),
+            StepDef("team_verification", _("Work team verification"), WORK_TEAM, checks=("income_and_guarantees",)),
+            StepDef("household_consent", _("Household consent"), VILLAGE, checks=("consent",),
+                    hint=_("The household signs or puts its thumbprint on the exit form: attach its photo.")),
+            StepDef("notice", _("Public notice in the village"), VILLAGE, notice="exit_notice_days"),
+            StepDef("announcement", _("Announcement"), TOWN | COUNTY),
+            StepDef("exit", _("Exit and deregistration"), TOWN | COUNTY),
+        ),
+    ),
+    Kind.RETURN_TO_POVERTY: ProcedureDef(
+        kind=Kind.RETURN_TO_POVERTY, label=_("Return to poverty"), subject="household",
+        steps=(
+            StepDef("apply", _("Application"), VILLAGE),
+            StepDef("visit", _("Household visit"), VILLAGE, checks=("assessment",)),
+            StepDef("village_review", _("Villager representatives' review"), VILLAGE),
+            StepDef("notice", _("Public notice"), VILLAGE, notice="return_notice_days"),
+            StepDef("town_review", _("Town review"), TOWN),
+            StepDef("county_approval", _("County approval"), COUNTY),
+            StepDef("record", _("Recorded as returned to poverty"), ENTRY),
+        ),
+    ),
+    Kind.MONITORING_ENTRY: ProcedureDef(
+        kind=Kind.MONITORING_ENTRY, label=_("Monitoring entry"), subject="household",
+        steps=(
+            StepDef("risk_warning", _("Risk warning"), VILLAGE, checks=("monitoring_category",)),
+            StepDef("visit", _("Household check"), VILLAGE, checks=("assessment",)),
+            StepDef("commitment", _("Commitment and authorisation"), VILLAGE, checks=("consent",),
+                    hint=_("The household's signed commitment and authorisation to check its information.")),
+            StepDef("info_comparison", _("Information comparison"), TOWN | COUNTY, checks=("findings",)),
+            StepDef("village_review", _("Democratic review"), VILLAGE),
+            StepDef("notice", _("Public notice"), VILLAGE, notice="monitoring_notice_days"),
+            StepDef("town_review", _("Town review"), TOWN),
+            StepDef("county_approval", _("County decision"), COUNTY),
+            StepDef("record", _("Entered as monitored household"), ENTRY),
+        ),
+    ),
+    Kind.MONITORING_EXIT: ProcedureDef(
+        kind=Kind.MONITORING_EXIT, label=_("Monitoring exit"), subject="household",
+        steps=(
+            StepDef("visit", _("Household check"), VILLAGE, checks=("risks_eliminated",)),
+            StepDef("village_review", _("Democratic review"), VILLAGE),
+            StepDef("notice", _("Public notice"), VILLAGE, notice="monitoring_notice_days"),
+            StepDef("town_review", _("Town review"), TOWN),
+            StepDef("county_approval", _("County decision"), COUNTY),
+            StepDef("record", _("Risk marked eliminated"), ENTRY),
+        ),
+    ),
+    Kind.VILLAGE_EXIT: ProcedureDef(
+        kind=Kind.VILLAGE_EXIT, label=_("Village exit"), subject="village", batched=False,
+        steps=(
+            StepDef("village_application", _("Village application"), WORK_TEAM),
+            StepDef("town_review", _("Town review"), TOWN, checks=("village_conditions",)),
+            StepDef("notice", _("Public notice"), VILLAGE | TOWN, notice="village_exit_notice_days"),
+            StepDef("county_verification", _("County verification"), COUNTY, checks=("village_conditions",)),
+            StepDef("announcement", _("Announcement"), COUNTY),
+            StepDef("delist", _("Delisting"), COUNTY),
+        ),
+    ),
+}
+
+SPOT_CHECK_STEP = {"town": "spot_check_town", "county": "spot_check_county"}
+SPOT_CHECK_LABEL = {"town": _("Town spot-check visit"), "county": _("County spot-check visit")}
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    """A county setting of the procedures, with its default and its bounds."""
+
+    key: str
+    label: str
+    default: Decimal
+    minimum: Decimal
+    maximum: Decimal
+    integer: bool = True
+
+
+SETTINGS: dict[str, SettingDef] = {s.key: s for s in (
+    SettingDef("identification_first_notice_days", _("First notice of identification (days, at least)"),
+               Decimal(5), Decimal(1), Decimal(60)),
+    SettingDef("identification_second_notice_days", _("Second notice of identification (days, at least)"),
+               Decimal(5), Decimal(1), Decimal(60)),
+    SettingDef("exit_notice_days", _("Notice of exit (days, at least)"), Decimal(7), Decimal(1), Decimal(60)),
+    SettingDef("return_notice_days", _("Notice of return to poverty (days, at least)"), Decimal(5), Decimal(1),
+               Decimal(60)),
+    SettingDef("monitoring_notice_days", _("Notice of monitoring entry and exit (days, at least)"), Decimal(5),
+               Decimal(1), Decimal(60)),
+    SettingDef("village_exit_notice_days", _("Notice of village exit (days, at least)"), Decimal(7), Decimal(1),
+               Decimal(60)),
+    SettingDef("town_spot_check_ratio", _("Town spot-check share of a batch"), Decimal("0.20"), Decimal("0.01"),
+               Decimal(1), integer=False),
+    SettingDef("county_spot_check_ratio", _("County spot-check share of a batch"), Decimal("0.10"),
+               Decimal("0.01"), Decimal(1), integer=False),
+    SettingDef("village_exit_incidence_threshold", _("Village exit: poverty incidence below"), Decimal("0.02"),
+               Decimal("0.001"), Decimal("0.5"), integer=False),
+)}
+
+
+def procedure_def(kind: str) -> ProcedureDef:
+    try:
+        return PROCEDURES[kind]
+    except KeyError:
+        from fupin.core.errors import ServiceError
+
+        raise ServiceError(f"未知的程序类型:{kind}") from None

@@ -1,0 +1,63 @@
+"""Extension points of the procedures, filled by later capabilities, and what this app registers at start-up.
+
+- `register_assessment_provider(fn)`: fn(household) -> dict | None, the household's scores shown and kept at the
+  visit step (the eligibility rules capability fills it). Dict keys: `label`, `score`, `items` (list of
+  {"label", "value"}), optional `url`.
+- `register_findings_provider(fn)`: fn(household) -> list[dict] | None, department comparison findings for the
+  comparison step (the data-exchange capability fills it). None means "this provider has no data for the household";
+  each finding is {"source", "label", "detail"}.
+- `register_card_section(fn)`: fn(household) -> dict | None, a section of the household's 明白卡 (assistance card):
+  {"key": "cadre" | "plan" | "policies" | ..., "title", "rows": [(label, value), ...]}. A missing key leaves the
+  card's blank lines for that section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fupin.core.stats import stats_provider
+
+_ASSESSMENT: list[Callable] = []
+_FINDINGS: list[Callable] = []
+_CARD_SECTIONS: list[Callable] = []
+
+
+def register_assessment_provider(fn: Callable) -> Callable:
+    if fn not in _ASSESSMENT:
+        _ASSESSMENT.append(fn)
+    return fn
+
+
+def register_findings_provider(fn: Callable) -> Callable:
+    if fn not in _FINDINGS:
+        _FINDINGS.append(fn)
+    return fn
+
+
+def register_card_section(fn: Callable) -> Callable:
+    if fn not in _CARD_SECTIONS:
+        _CARD_SECTIONS.append(fn)
+    return fn
+
+
+def assessment_providers() -> list[Callable]:
+    return list(_ASSESSMENT)
+
+
+def findings_providers() -> list[Callable]:
+    return list(_FINDINGS)
+
+
+def card_sections() -> list[Callable]:
+    return list(_CARD_SECTIONS)
+
+
+@stats_provider(order=40)
+def _open_procedures() -> dict:
+    from django.db.models import Count
+
+    from fupin.lifecycle.choices import Status
+    from fupin.lifecycle.models import Procedure
+
+    rows = Procedure.objects.filter(status=Status.OPEN).values("kind").annotate(n=Count("id"))
+    return {"open_procedures_by_kind": {r["kind"]: r["n"] for r in rows}}
