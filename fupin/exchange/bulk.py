@@ -1,0 +1,87 @@
+"""Moving hundreds of thousands of rows between the database and the engines without the ORM.
+
+`bulk_insert` uses COPY on PostgreSQL and `executemany` on SQLite; `fetch_arrow` reads a query into an Arrow table
+(column by column) that DuckDB or Polars read without copying. Both run on Django's connection, so they take part
+in the surrounding transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+from django.db import connection
+
+
+def _sqlite_value(v):
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, json_columns: Sequence[str] = ()
+                ) -> int:
+    """Insert rows (tuples in `columns` order) into `table`; dict/list values of `json_columns` are serialised."""
+    json_idx = [columns.index(c) for c in json_columns]
+    n = 0
+    if connection.vendor == "postgresql":
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with connection.cursor() as cur:
+            raw = cur.cursor
+            with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                for row in rows:
+                    if json_idx:
+                        row = list(row)
+                        for i in json_idx:
+                            row[i] = json.dumps(row[i], ensure_ascii=False)
+                    copy.write_row(row)
+                    n += 1
+        return n
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'  # noqa: S608 - names are ours
+    connection.ensure_connection()
+    raw_cur = connection.connection.cursor()
+    chunk: list = []
+    for row in rows:
+        chunk.append(tuple(_sqlite_value(v) for v in row))
+        if len(chunk) >= 20000:
+            raw_cur.executemany(sql, chunk)
+            n += len(chunk)
+            chunk = []
+    if chunk:
+        raw_cur.executemany(sql, chunk)
+        n += len(chunk)
+    raw_cur.close()
+    return n
+
+
+def fetch_arrow(sql: str, params: Sequence = (), *, types: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """Run a query and return its rows as an Arrow table; `types` fixes column types (else inferred)."""
+    types = types or {}
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = []
+    for name, values in zip(names, columns, strict=True):
+        t = types.get(name)
+        arrays.append(pa.array(list(values), type=t) if t is not None else pa.array(list(values)))
+    return pa.table(dict(zip(names, arrays, strict=True)))
+
+
+def delete_where(table: str, column: str, values: Sequence) -> int:
+    """DELETE FROM table WHERE column IN (values), in chunks."""
+    total = 0
+    values = list(values)
+    with connection.cursor() as cur:
+        for i in range(0, len(values), 5000):
+            part = values[i:i + 5000]
+            marks = ", ".join(["%s"] * len(part))
+            cur.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ({marks})', part)  # noqa: S608
+            total += cur.rowcount
+    return total

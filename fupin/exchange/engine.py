@@ -1,0 +1,326 @@
+"""The engines behind linkage and rule evaluation: one interface, a DuckDB implementation.
+
+An engine takes Arrow tables and returns Arrow tables; it never touches Django. `DuckDBEngine` runs in-process
+(the county scale: ~400,000 records in seconds). A province would implement the same interface on Spark: the SQL is
+plain and Splink has a Spark backend (see docs/exchange.md, "Engines").
+
+Linkage, in order:
+1. records whose ID passes its check (or a 15-digit number upgraded to 18) join registry persons on it; a valid ID
+   that is not in the registry links to nobody, and two valid different IDs are never the same person;
+2. decisions that a reviewer took on the same record content apply (match / non-match);
+3. the rest (IDs failing the check, Excel-truncated, missing) go to Splink (Fellegi–Sunter, fixed m/u from the
+   settings) over ID digits, name, pinyin of the name, birth date, sex and village; a pair whose probability is
+   above `link_threshold` and clearly ahead of the record's second candidate links, a pair above
+   `review_threshold` goes to the review queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+
+import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+
+def _level(cond: str, label: str, m: float | None = None, u: float | None = None, *, null: bool = False) -> dict:
+    d: dict = {"sql_condition": cond, "label_for_charts": label}
+    if null:
+        d["is_null_level"] = True
+    else:
+        d["m_probability"] = m
+        d["u_probability"] = u
+    return d
+
+
+def default_comparisons() -> list[dict]:
+    """Comparison levels with m/u set from what county extracts look like (ID digits dominate, then name+birth)."""
+    return [
+        {"output_column_name": "id", "comparison_description": "证件号码", "comparison_levels": [
+            _level("id_clean_l IS NULL OR id_clean_r IS NULL", "null", null=True),
+            _level("id17_l = id17_r", "前17位相同(校验位错)", 0.30, 1e-7),
+            _level("(id_trunc_l OR id_trunc_r) AND abs(id15n_l - id15n_r) <= 1", "前15位相同(Excel截断)", 0.20, 2e-7),
+            _level("damerau_levenshtein(id_clean_l, id_clean_r) <= 1", "一位错或相邻对调", 0.45, 5e-7),
+            _level("id15_l = id15_r", "前15位相同", 0.0005, 2e-6),
+            _level("ELSE", "不同", 0.03, 0.999997),
+        ]},
+        {"output_column_name": "name", "comparison_description": "姓名", "comparison_levels": [
+            _level("name_l IS NULL OR name_r IS NULL", "null", null=True),
+            _level("name_l = name_r", "姓名相同", 0.90, 2e-5),
+            _level("name_py_l = name_py_r", "同音(拼音相同)", 0.07, 2e-5),
+            _level("jaro_winkler_similarity(name_py_l, name_py_r) >= 0.9", "拼音相近", 0.02, 3e-3),
+            _level("ELSE", "不同", 0.01, 0.9966),
+        ]},
+        {"output_column_name": "birth_date", "comparison_description": "出生日期", "comparison_levels": [
+            _level("birth_date_l IS NULL OR birth_date_r IS NULL", "null", null=True),
+            _level("birth_date_l = birth_date_r", "相同", 0.95, 4e-5),
+            _level("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)",
+                   "同年同月", 0.02, 1e-3),
+            _level("ELSE", "不同", 0.03, 0.99896),
+        ]},
+        {"output_column_name": "sex", "comparison_description": "性别", "comparison_levels": [
+            _level("sex_l IS NULL OR sex_r IS NULL", "null", null=True),
+            _level("sex_l = sex_r", "相同", 0.99, 0.5),
+            _level("ELSE", "不同", 0.01, 0.5),
+        ]},
+        {"output_column_name": "village", "comparison_description": "村/镇", "comparison_levels": [
+            _level("village_code_l IS NULL OR village_code_r IS NULL", "null", null=True),
+            _level("village_code_l = village_code_r", "同村", 0.85, 0.01),
+            _level("town_code_l = town_code_r", "同镇", 0.10, 0.09),
+            _level("ELSE", "不同", 0.05, 0.90),
+        ]},
+    ]
+
+
+def default_blocking() -> list[str]:
+    return ["l.id15 = r.id15", "l.birth_date = r.birth_date", "l.name_py = r.name_py"]
+
+
+@dataclass
+class LinkSettings:
+    """Linkage settings as data (a county may load its own from JSON): thresholds and the Splink model."""
+
+    version: str = "2026.11"
+    link_threshold: float = 0.9
+    review_threshold: float = 0.5
+    min_margin_weight: float = 8.0  # the best candidate's match weight must beat the second's by this much
+    prior: float = 3e-6  # probability that a residual record and a random registry person are the same
+    comparisons: list[dict] = field(default_factory=default_comparisons)
+    blocking_rules: list[str] = field(default_factory=default_blocking)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinkSettings:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def splink_settings(self) -> dict:
+        return {
+            "link_type": "link_only",
+            "unique_id_column_name": "unique_id",
+            "probability_two_random_records_match": self.prior,
+            "comparisons": self.comparisons,
+            "blocking_rules_to_generate_predictions": self.blocking_rules,
+            "retain_matching_columns": True,
+            "retain_intermediate_calculation_columns": False,
+        }
+
+
+@dataclass
+class LinkOutput:
+    """links: record_id, person_id, method, score; reviews: record_id, person_id, score, weight, second_score."""
+
+    links: pa.Table
+    reviews: pa.Table
+    stats: dict
+
+
+class Engine(ABC):
+    """Linkage and rule evaluation over Arrow tables. Implementations: DuckDBEngine (here), a Spark one (docs)."""
+
+    name = "abstract"
+    sql_dialect = "duckdb"
+
+    @abstractmethod
+    def link(self, *, records: pa.Table, persons: pa.Table, divisions: pa.Table, decisions: pa.Table,
+             settings: LinkSettings) -> LinkOutput:
+        """Link department records to registry persons (see the module docstring for the order)."""
+
+    @abstractmethod
+    def evaluate(self, *, tables: dict[str, pa.Table], queries: dict[str, str]) -> dict[str, pa.Table]:
+        """Register `tables` under their names, run each named SQL query, return each result as Arrow."""
+
+
+RECORD_COLUMNS = ["record_id", "source_code", "id_clean", "id_number", "id_status", "name", "name_py", "birth_date",
+                  "sex", "address"]
+PERSON_COLUMNS = ["person_id", "name", "name_py", "id_number", "id_valid", "birth_date", "sex", "area_code"]
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    sql_dialect = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str = "1500MB"):
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    def connect(self):
+        import duckdb
+
+        con = duckdb.connect(config={"memory_limit": self.memory_limit})
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
+        return con
+
+    # -- rules ---------------------------------------------------------------------------------------------------
+    def evaluate(self, *, tables: dict[str, pa.Table], queries: dict[str, str]) -> dict[str, pa.Table]:
+        con = self.connect()
+        try:
+            for name, table in tables.items():
+                con.register(f"{name}_arrow", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{name}_arrow"')  # noqa: S608
+                con.unregister(f"{name}_arrow")
+            return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}
+        finally:
+            con.close()
+
+    # -- linkage -------------------------------------------------------------------------------------------------
+    def link(self, *, records: pa.Table, persons: pa.Table, divisions: pa.Table, decisions: pa.Table,
+             settings: LinkSettings) -> LinkOutput:
+        t0 = time.perf_counter()
+        con = self.connect()
+        stats: dict = {}
+        try:
+            con.register("records_in", records)
+            con.register("persons_in", persons)
+            con.register("divisions_in", divisions)
+            con.register("decisions_in", decisions)
+            con.execute("""
+                CREATE TABLE r AS SELECT record_id, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
+                    id_status, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
+                    TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+                    NULLIF(address, '') AS address,
+                    md5(concat_ws('|', source_code, coalesce(id_clean, ''), coalesce(name, ''),
+                        coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) AS record_key
+                FROM records_in""")
+            con.execute("""
+                CREATE TABLE p AS SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
+                    CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
+                    NULLIF(id_number, '') AS id_any, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+                    NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
+                    area_code
+                FROM persons_in""")
+            # 1. exact IDs
+            con.execute("""
+                CREATE TABLE exact AS SELECT r.record_id, p.person_id,
+                    CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
+                FROM r JOIN p ON r.id_number = p.id_number
+                WHERE r.id_status IN ('valid', 'legacy15')""")
+            stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchone()[0]
+            stats["valid_unknown"] = con.execute("""
+                SELECT count(*) FROM r WHERE id_status IN ('valid', 'legacy15')
+                AND record_id NOT IN (SELECT record_id FROM exact)""").fetchone()[0]
+            # 2. remembered decisions
+            con.execute("""
+                CREATE TABLE decided AS SELECT r.record_id, d.person_id, d.status
+                FROM r JOIN decisions_in d ON d.record_key = r.record_key
+                WHERE r.id_status NOT IN ('valid', 'legacy15')""")
+            con.execute("""
+                CREATE TABLE decided_links AS SELECT DISTINCT d.record_id, d.person_id, 'reviewed' AS method, 1.0 AS score
+                FROM decided d JOIN p ON p.person_id = d.person_id WHERE d.status = 'match'""")
+            # 3. the residual goes to Splink
+            con.execute("""
+                CREATE TABLE residual AS SELECT * FROM r
+                WHERE id_status NOT IN ('valid', 'legacy15')
+                  AND record_id NOT IN (SELECT record_id FROM decided_links)
+                  AND (name IS NOT NULL OR id_clean IS NOT NULL)""")
+            stats["residual"] = con.execute("SELECT count(*) FROM residual").fetchone()[0]
+            t1 = time.perf_counter()
+            stats["seconds_exact"] = round(t1 - t0, 3)
+            prob = self._probabilistic(con, settings, stats)
+            stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
+            con.execute(f"CREATE TABLE prob AS {prob}")
+            links = con.sql("""
+                SELECT l.record_id, l.person_id, l.method, l.score, p.area_code FROM (
+                    SELECT record_id, person_id, method, score FROM exact
+                    UNION ALL SELECT record_id, person_id, method, score FROM decided_links
+                    UNION ALL SELECT record_id, person_id, 'probabilistic', score FROM prob WHERE decision = 'link'
+                ) l JOIN p USING (person_id) ORDER BY l.record_id""").to_arrow_table()
+            reviews = con.sql("""
+                SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code
+                FROM prob x JOIN r USING (record_id) JOIN p USING (person_id) WHERE x.decision = 'review'
+                ORDER BY x.record_id, x.score DESC""").to_arrow_table()
+            stats["probabilistic"] = con.execute("SELECT count(*) FROM prob WHERE decision = 'link'").fetchone()[0]
+            stats["review_pairs"] = reviews.num_rows
+            stats["reviewed_links"] = con.execute("SELECT count(*) FROM decided_links").fetchone()[0]
+            stats["seconds"] = round(time.perf_counter() - t0, 3)
+            return LinkOutput(links=links, reviews=reviews, stats=stats)
+        finally:
+            con.close()
+
+    def _probabilistic(self, con, settings: LinkSettings, stats: dict) -> str:
+        """Score the residual against all persons with Splink; return SQL of (record, person, decision) rows."""
+        empty = ("SELECT NULL::BIGINT AS record_id, NULL::BIGINT AS person_id, NULL::DOUBLE AS score, "
+                 "NULL::DOUBLE AS weight, NULL::DOUBLE AS second_weight, NULL::VARCHAR AS decision WHERE false")
+        if not stats["residual"]:
+            return empty
+        # village of a residual record: the village (and town) whose name its address contains
+        con.execute("""
+            CREATE TABLE divs AS SELECT code, name, level, parent_code FROM divisions_in WHERE length(name) >= 2""")
+        con.execute("""
+            CREATE TABLE res_village AS
+            SELECT x.record_id, arg_max(v.code, length(v.name) + CASE WHEN t.name IS NOT NULL
+                   AND contains(x.address, t.name) THEN 100 ELSE 0 END) AS village_code
+            FROM residual x JOIN divs v ON v.level IN ('village', 'community') AND contains(x.address, v.name)
+            LEFT JOIN divs t ON t.code = v.parent_code
+            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
+        con.execute("""
+            CREATE TABLE res_town AS
+            SELECT x.record_id, arg_max(t.code, length(t.name)) AS town_code
+            FROM residual x JOIN divs t ON t.level = 'town' AND contains(x.address, t.name)
+            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
+        con.execute("""
+            CREATE TABLE left_in AS SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean,
+                CASE WHEN length(x.id_clean) >= 17 THEN substr(x.id_clean, 1, 17) END AS id17,
+                CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS id15,
+                TRY_CAST(CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS BIGINT) AS id15n,
+                x.id_status = 'truncated' AS id_trunc,
+                coalesce(x.birth_date, CASE WHEN length(x.id_clean) >= 14
+                    THEN TRY_CAST(TRY_STRPTIME(substr(x.id_clean, 7, 8), '%Y%m%d') AS DATE) END) AS birth_date,
+                coalesce(x.sex, CASE WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
+                    AND regexp_full_match(substr(x.id_clean, 17, 1), '[0-9]')
+                    THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
+                coalesce(v.village_code, NULL) AS village_code,
+                coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
+            FROM residual x LEFT JOIN res_village v USING (record_id) LEFT JOIN res_town t USING (record_id)""")
+        con.execute("""
+            CREATE TABLE right_in AS SELECT person_id AS unique_id, name, name_py, id_any AS id_clean,
+                CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
+                CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
+                TRY_CAST(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
+                false AS id_trunc, birth_date, sex, village_code, town_code
+            FROM p""")
+        from splink import DuckDBAPI, Linker
+
+        db_api = DuckDBAPI(connection=con)
+        left = db_api.register("left_in", table_name="fupin_left")
+        right = db_api.register("right_in", table_name="fupin_right")
+        linker = Linker([left, right], settings.splink_settings(), log_level=None)
+        pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
+        con.execute(f"""
+            CREATE TABLE scored AS
+            SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
+                   CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
+                   match_probability AS score, match_weight AS weight, gamma_id
+            FROM {pred.physical_name}""")  # noqa: S608
+        # a record with an ID that has nothing in common with the person's ID is not that person
+        con.execute("DELETE FROM scored WHERE gamma_id = 0")
+        con.execute("""DELETE FROM scored WHERE EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
+                       AND d.record_id = scored.record_id AND d.person_id = scored.person_id)""")
+        stats["splink_pairs"] = con.execute("SELECT count(*) FROM scored").fetchone()[0]
+        lt, rt, margin = float(settings.link_threshold), float(settings.review_threshold), float(
+            settings.min_margin_weight)
+        con.execute(f"""
+            CREATE TABLE ranked AS SELECT *,
+                row_number() OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS rk,
+                lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS second_weight
+            FROM scored WHERE score >= {rt / 10}""")  # noqa: S608
+        return f"""
+            SELECT record_id, person_id, score, weight, second_weight,
+                CASE WHEN is_link THEN 'link'
+                     WHEN NOT record_linked AND score >= {rt} AND rk <= 3 THEN 'review' ELSE 'none' END AS decision
+            FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
+                  FROM (SELECT *, rk = 1 AND score >= {lt}
+                               AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
+                        FROM ranked))"""  # noqa: S608 - numbers from the settings
+
+
+def probability_to_weight(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log2(p / (1 - p))

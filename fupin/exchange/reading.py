@@ -1,0 +1,200 @@
+"""Reading one department file into staged rows: header detection through synonyms and saved mappings, ID
+cleaning (spaces, apostrophes, full-width digits, lower-case x, 15-digit numbers, Excel floats), dates, sex.
+
+Pure functions: no database. `read_department_file` returns the headers it saw, the mapping it used and one
+`ParsedRow` per data row (unreadable ones included and flagged, never dropped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fupin.core import idnumber
+from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.tabular import TableSpec, cell_text, norm_header, raw_rows
+
+_SCI = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_NAME_CLEAN = re.compile(r"[\s\u3000'‘’\"“”]")
+
+
+@dataclass
+class ParsedRow:
+    """One data row as received and as read."""
+
+    row_number: int
+    raw: dict
+    data: dict
+    id_raw: str = ""
+    id_clean: str = ""
+    id_number: str = ""
+    id_status: str = "empty"
+    name: str = ""
+    birth_date: dt.date | None = None
+    sex: str = ""
+    address: str = ""
+    readable: bool = True
+    problems: list[str] = field(default_factory=list)
+
+
+def spec_for(fields: list[dict]) -> TableSpec:
+    return TableSpec(columns={f["name"]: list(f.get("synonyms", [])) for f in fields},
+                     required=[f["name"] for f in fields if f.get("required")])
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A date cell as Excel, GBK CSVs and typists give it; None when it cannot be read."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        n = float(value)
+        if 19000101 <= n <= 21001231 and n == int(n):
+            return parse_date(str(int(n)))
+        if 1 <= n < 80000:  # an Excel serial day number
+            return dt.date(1899, 12, 30) + dt.timedelta(days=int(n))
+        return None
+    text = str(value).strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    for pat in _DATE_PATTERNS:
+        m = pat.match(text)
+        if m:
+            try:
+                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_sex(value: object) -> str:
+    text = cell_text(value)
+    if text in ("男", "1", "男性", "M", "m"):
+        return "1"
+    if text in ("女", "2", "女性", "F", "f"):
+        return "2"
+    return ""
+
+
+def classify_id(value: object) -> tuple[str, str, str, str]:
+    """(raw text, cleaned, normalised-or-empty, status) of an ID cell.
+
+    A number cell with 16 or more digits is an ID that Excel stored as a float: only 15 significant digits survive,
+    so it is `truncated` (even when the zeros happen to pass the check) and linkage treats its first 15 digits only.
+    """
+    raw_text = cell_text(value)
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    clean = idnumber.clean(value)
+    if not clean:
+        return raw_text, "", "", "empty"
+    if (numeric and len(clean) >= 16) or (isinstance(value, str) and _SCI.match(value)):
+        return raw_text, clean, "", "truncated"
+    if len(clean) == 15 and clean.isdigit():
+        try:
+            return raw_text, clean, idnumber.normalise(clean), "legacy15"
+        except idnumber.IdNumberError:
+            return raw_text, clean, "", "invalid"
+    try:
+        return raw_text, clean, idnumber.normalise(clean), "valid"
+    except idnumber.IdNumberError:
+        return raw_text, clean, "", "invalid"
+
+
+def _detect_header(rows_iter, spec: TableSpec, mapping: dict[str, str] | None):
+    lookup = spec.lookup()
+    if mapping:
+        lookup.update({norm_header(k): v for k, v in mapping.items() if v})
+    scanned: list[list] = []
+    for i, row in enumerate(rows_iter):
+        scanned.append(row)
+        cols: dict[int, str] = {}
+        for j, h in enumerate(row):
+            canon = lookup.get(norm_header(h))
+            if canon and canon not in cols.values():
+                cols[j] = canon
+        if cols and all(r in cols.values() for r in spec.required):
+            return i, row, cols
+        if i + 1 >= spec.max_header_scan:
+            break
+    seen_row = max(scanned, key=lambda r: sum(1 for x in r if x not in ("", None))) if scanned else []
+    seen = [cell_text(h) for h in seen_row if cell_text(h)]
+    raise ImportRefused(
+        headline="找不到必需的列,文件未导入",
+        problems=[RowProblem(0, "", "、".join(seen),
+                             f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(spec.required)}"
+                             f"(每列可用的表头名称见「数据源」页)")],
+    )
+
+
+def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[str, str] | None = None
+                         ) -> tuple[list[str], dict[str, str], list[ParsedRow]]:
+    """Read a department extract. Raises ImportRefused when required columns cannot be found."""
+    spec = spec_for(fields)
+    it = iter(raw_rows(path))
+    header_index, header_row, cols = _detect_header(it, spec, mapping)
+    headers = [cell_text(h) for h in header_row]
+    roles = {f["name"]: f.get("role", "text") for f in fields}
+    used = {headers[j]: canon for j, canon in cols.items()}
+    parsed: list[ParsedRow] = []
+    for offset, row in enumerate(it, start=header_index + 2):
+        if not any(v not in ("", None) for v in row):
+            continue
+        raw = {(headers[j] if j < len(headers) and headers[j] else f"列{j + 1}"): cell_text(v)
+               for j, v in enumerate(row) if v not in ("", None)}
+        pr = ParsedRow(row_number=offset, raw=raw, data={})
+        for j, canon in cols.items():
+            value = row[j] if j < len(row) else None
+            role = roles.get(canon, "text")
+            if role in ("id", "disability_card"):
+                _read_id(pr, value, role)
+                pr.data[canon] = pr.id_clean
+            elif role == "name":
+                pr.name = _NAME_CLEAN.sub("", cell_text(value))[:100]
+                pr.data[canon] = pr.name
+            elif role in ("birth_date", "date"):
+                d = parse_date(value)
+                if value not in (None, "") and d is None:
+                    pr.problems.append(f"「{canon}」无法识别为日期:{cell_text(value)}")
+                if role == "birth_date":
+                    pr.birth_date = d
+                pr.data[canon] = d.isoformat() if d else cell_text(value)
+            elif role == "sex":
+                pr.sex = parse_sex(value)
+                pr.data[canon] = cell_text(value)
+            elif role == "address":
+                pr.address = cell_text(value)[:300]
+                pr.data[canon] = pr.address
+            else:
+                pr.data[canon] = cell_text(value)
+        if pr.id_status in ("valid", "legacy15"):
+            info = idnumber.info(pr.id_number)
+            pr.birth_date = pr.birth_date or info.birth_date
+            pr.sex = pr.sex or info.sex
+        if not pr.name and not pr.id_clean:
+            pr.readable = False
+            pr.problems.insert(0, "无法读取:既没有姓名也没有证件号码")
+        parsed.append(pr)
+    return headers, used, parsed
+
+
+def _read_id(pr: ParsedRow, value: object, role: str) -> None:
+    if role == "disability_card" and value not in (None, ""):
+        text = idnumber.clean(value)
+        if len(text) in (20, 21, 22) and not isinstance(value, float):
+            value = text[:18]
+    raw_text, clean, number, status = classify_id(value)
+    pr.id_raw, pr.id_clean, pr.id_number, pr.id_status = raw_text[:60], clean[:40], number, status
+    if status == "invalid":
+        try:
+            idnumber.normalise(clean)
+        except idnumber.IdNumberError as exc:
+            pr.problems.append(exc.message)
+    elif status == "truncated":
+        pr.problems.append(f"证件号码被Excel存为数字,后几位已丢失:{raw_text}")

@@ -1,0 +1,172 @@
+"""Writes of the data exchange: default sources, department imports (snapshots), saved mappings, review decisions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from fupin.core import audit
+from fupin.core.errors import ServiceError
+from fupin.core.services import batch_finish, batch_start
+from fupin.exchange.bulk import bulk_insert
+from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
+from fupin.exchange.reading import read_department_file
+from fupin.exchange.sources import DEFAULT_SOURCES
+
+Progress = Callable[[int, str], None]
+PROBLEMS_KEPT = 5000
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def department_for(code: str, name: str):
+    """The org.Department with this code, created on demand (the demo seed creates them with the same codes)."""
+    from fupin.org.models import Department
+
+    dept = Department.objects.filter(code=code).first()
+    if dept is None:
+        dept = Department.objects.create(code=code, name=name, short_name=name.removesuffix("局")[:20])
+    return dept
+
+
+def sources_ensure_defaults() -> int:
+    """Create the default sources that do not exist yet; existing ones (maybe edited by the county) stay."""
+    existing = set(Source.objects.values_list("code", flat=True))
+    created = 0
+    for order, (code, name, dept_code, dept_name, row_label, fields) in enumerate(DEFAULT_SOURCES, start=1):
+        if code in existing:
+            continue
+        Source.objects.create(code=code, name=name, department=department_for(dept_code, dept_name),
+                              row_label=row_label, fields=copy.deepcopy(fields), order=order)
+        created += 1
+    return created
+
+
+def source_get(code: str) -> Source:
+    sources_ensure_defaults()
+    source = Source.objects.filter(code=code, is_active=True).first()
+    if source is None:
+        codes = "、".join(Source.objects.filter(is_active=True).values_list("code", flat=True))
+        raise ServiceError(f"未知的数据源:{code}(可用:{codes})", field="source")
+    return source
+
+
+STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw", "data", "id_raw", "id_clean",
+                  "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem"]
+
+
+@transaction.atomic
+def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
+                      progress: Progress | None = None) -> Snapshot:
+    """Stage one department file as the source's new current snapshot (the previous one stays, not current).
+
+    Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. Rows that
+    cannot be read are staged flagged and listed in the snapshot's problems, never dropped.
+    """
+    progress = progress or (lambda p, m="": None)
+    path = Path(path)
+    if not path.exists():
+        raise ServiceError(f"找不到文件:{path}")
+    source = source_get(source_code)
+    mapping = _mapping_for(source, mapping_name)
+    progress(5, "读取文件")
+    headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None)
+    progress(40, f"已读取{len(rows)}行")
+    batch = batch_start(kind="exchange.import", actor=actor, source=path, keep_file=True)
+    now = timezone.now()
+    Snapshot.objects.filter(source=source, is_current=True).update(is_current=False, replaced_at=now)
+    problems: list[list] = []
+    id_stats: dict[str, int] = {}
+    unreadable = with_problems = 0
+    for r in rows:
+        id_stats[r.id_status] = id_stats.get(r.id_status, 0) + 1
+        if r.problems:
+            with_problems += 1
+            if len(problems) < PROBLEMS_KEPT:
+                problems.append([r.row_number, "", "", ";".join(r.problems)])
+        if not r.readable:
+            unreadable += 1
+    snap = Snapshot.objects.create(
+        source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
+        headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
+        unreadable_count=unreadable, problems=problems, id_stats=id_stats, is_current=True,
+        imported_by=_user(actor), batch=batch)
+
+    def values():
+        for i, r in enumerate(rows):
+            if i and i % 20000 == 0:
+                progress(40 + int(55 * i / len(rows)), f"写入暂存区 {i}/{len(rows)}")
+            yield (snap.pk, source.code, batch.pk, r.row_number, r.raw, r.data, r.id_raw, r.id_clean, r.id_number,
+                   r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable, ";".join(r.problems)[:300])
+
+    bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values(), json_columns=["raw", "data"])
+    batch_finish(batch, actor=actor, rows=len(rows),
+                 summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
+                          "with_problems": with_problems, "id_status": id_stats})
+    progress(100, "导入完成")
+    return snap
+
+
+def _mapping_for(source: Source, name: str | None) -> ColumnMapping | None:
+    if name:
+        mapping = ColumnMapping.objects.filter(source=source, name=name).first()
+        if mapping is None:
+            raise ServiceError(f"数据源{source.code}没有名为「{name}」的列对应关系")
+        return mapping
+    return ColumnMapping.objects.filter(source=source, is_default=True).first()
+
+
+@transaction.atomic
+def mapping_save(*, actor, source: Source, name: str, mapping: dict[str, str], is_default: bool = False
+                 ) -> ColumnMapping:
+    """Save (or replace) a column mapping: header in the department's file → canonical field of the source."""
+    names = set(source.field_names())
+    bad = {v for v in mapping.values() if v and v not in names}
+    if bad:
+        raise ServiceError(f"对应的字段不存在:{'、'.join(sorted(bad))}")
+    if not name.strip():
+        raise ServiceError("请填写对应关系的名称")
+    if is_default:
+        ColumnMapping.objects.filter(source=source, is_default=True).exclude(name=name).update(is_default=False)
+    obj, _ = ColumnMapping.objects.update_or_create(
+        source=source, name=name.strip(),
+        defaults={"mapping": {k: v for k, v in mapping.items() if v}, "is_default": is_default,
+                  "created_by": _user(actor)})
+    audit.record(actor=actor, action="exchange.mapping.save", obj=obj, after={"mapping": obj.mapping})
+    return obj
+
+
+@transaction.atomic
+def review_decide(*, actor, review: LinkReview, decision: str, note: str = "") -> LinkReview:
+    """Decide an uncertain pair (match / non_match). The decision is remembered for the same record content."""
+    if decision not in (LinkReview.Status.MATCH, LinkReview.Status.NON_MATCH):
+        raise ServiceError("决定只能是「同一人」或「不是同一人」")
+    review = LinkReview.objects.select_for_update().get(pk=review.pk)
+    before = {"status": review.status}
+    review.status = decision
+    review.note = note[:300]
+    review.decided_by = _user(actor)
+    review.decided_at = timezone.now()
+    review.version += 1
+    review.save()
+    if decision == LinkReview.Status.MATCH:
+        if review.record_id:
+            from fupin.exchange.models import LinkMethod, RecordLink
+
+            RecordLink.objects.filter(record_id=review.record_id).delete()
+            RecordLink.objects.create(record_id=review.record_id, person=review.person,
+                                      snapshot_id=review.record.snapshot_id, source_code=review.source_code,
+                                      method=LinkMethod.REVIEWED, score=review.score, area_code=review.area_code)
+        # one record is one person: the other candidates of the same record are not it
+        LinkReview.objects.filter(record_key=review.record_key, status=LinkReview.Status.OPEN).exclude(
+            pk=review.pk).update(status=LinkReview.Status.NON_MATCH, decided_by=_user(actor),
+                                 decided_at=review.decided_at, note="同一记录已确认为另一人")
+    audit.record(actor=actor, action="exchange.review.decide", obj=review, before=before,
+                 after={"status": decision, "note": note})
+    return review
