@@ -43,7 +43,9 @@ def make_county_tree() -> dict:
 def make_user(username: str, role: str = "city_office", *, division: Division | None = None, grid: Grid | None = None,
               department=None, password: str = "pw-test-12345", **kw):
     from fupin.accounts.models import User
+    from fupin.accounts.services import area_code_for
 
+    kw.setdefault("area_code", area_code_for(division=division, grid=grid))
     user = User.objects.create_user(username=username, password=password, role=role, division=division, grid=grid,
                                     department=department, display_name=kw.pop("display_name", username), **kw)
     return user

@@ -1,0 +1,37 @@
+"""Reads of user accounts, always through `User.objects.restrict(viewer)`."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from fupin.accounts.choices import ALL_CAPABILITIES, ROLE_CAPABILITIES, Role
+
+# The order capabilities are shown in the roles matrix.
+CAPABILITY_ORDER = ["view", "view_full_id", "edit", "collect", "village_review", "approve_town", "approve_county",
+                    "import", "manage_geo", "manage_users", "department_work"]
+
+
+def user_list(*, viewer, role: str = "", q: str = "") -> QuerySet:
+    User = get_user_model()
+    qs = User.objects.restrict(viewer).select_related("division", "grid", "department", "command_unit")
+    if role:
+        qs = qs.filter(role=role)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(phone__icontains=q))
+    return qs.order_by("area_code", "role", "username")
+
+
+def user_get(*, viewer, username: str):
+    """The user with this name if the viewer may see them, else None."""
+    User = get_user_model()
+    return (User.objects.restrict(viewer).select_related("division", "grid", "department", "command_unit")
+            .filter(username=username).first())
+
+
+def roles_matrix() -> tuple[list[str], list[dict]]:
+    """(capabilities, rows): one row per role with a yes/no per capability."""
+    caps = [c for c in CAPABILITY_ORDER if c in ALL_CAPABILITIES] + sorted(ALL_CAPABILITIES - set(CAPABILITY_ORDER))
+    rows = [{"role": role, "label": role.label, "caps": [c in ROLE_CAPABILITIES.get(role, set()) for c in caps]}
+            for role in Role]
+    return caps, rows

@@ -1,0 +1,145 @@
+"""Writes of user accounts. `user_create` and `user_update` keep `User.area_code` equal to the user's jurisdiction
+(grid code, else division code), which is what `User.objects.restrict(viewer)` scopes on; both audit the change
+(never the password hash).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from fupin.accounts.choices import Role
+from fupin.core import audit
+from fupin.core.errors import ServiceError
+
+AUDITED_FIELDS = ("username", "display_name", "email", "phone", "role", "division_id", "grid_id", "department_id",
+                  "command_unit_id", "unit_name", "area_code", "is_active", "is_superuser")
+EDITABLE = {"display_name", "email", "phone", "role", "division", "grid", "department", "command_unit", "unit_name",
+            "is_active"}
+
+
+def area_code_for(*, division=None, grid=None) -> str:
+    """The area_code a user bound to this division or grid carries: the grid code, else the division code."""
+    if grid is not None:
+        return grid.code
+    if division is not None:
+        return division.code
+    return ""
+
+
+def user_snapshot(user) -> dict:
+    return {f: getattr(user, f) for f in AUDITED_FIELDS}
+
+
+def _is_user(actor) -> bool:
+    return isinstance(actor, get_user_model()) and actor.pk is not None
+
+
+def _check_actor(actor) -> None:
+    if _is_user(actor) and not actor.can("manage_users"):
+        raise ServiceError("没有管理用户的权限")
+
+
+def _check_binding(*, actor, role: str, division, grid, department, command_unit) -> Any:
+    """Validate the role and jurisdiction; return the division to store (a grid's village when only a grid is given)."""
+    if role not in Role.values:
+        raise ServiceError(f"未知角色:{role}", field="role")
+    if grid is not None:
+        if division is None:
+            division = grid.village
+        elif grid.village_id != division.pk:
+            raise ServiceError(f"网格{grid.code}不属于{division.name}", field="grid")
+    if division is None:
+        raise ServiceError("请选择管辖区划(乡镇、村)或网格", field="division")
+    if role == Role.DEPT_HANDLER and department is None:
+        raise ServiceError("部门经办人必须选择所属部门", field="department")
+    if _is_user(actor) and not actor.is_superuser:
+        from fupin.geo.models import Division, Grid
+
+        if not Division.objects.restrict(actor).filter(pk=division.pk).exists():
+            raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
+        if grid is not None and not Grid.objects.restrict(actor).filter(pk=grid.pk).exists():
+            raise ServiceError(f"网格{grid.code}不在您的管辖范围内", field="grid")
+        if command_unit is not None and not command_unit.area_code.startswith(actor.jurisdiction_prefix or "-"):
+            raise ServiceError(f"{command_unit.name}不在您的管辖范围内", field="command_unit")
+    return division
+
+
+def _check_password(password: str, user=None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ServiceError(";".join(exc.messages), field="password") from exc
+
+
+@transaction.atomic
+def user_create(*, actor, username: str, password: str, role: str, division=None, grid=None, department=None,
+                command_unit=None, display_name: str = "", phone: str = "", email: str = "", unit_name: str = "",
+                is_active: bool = True):
+    """Create a user bound to a division or grid (and a department for department handlers)."""
+    User = get_user_model()
+    _check_actor(actor)
+    username = (username or "").strip()
+    if not username:
+        raise ServiceError("用户名不能为空", field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ServiceError(f"用户名{username}已被使用", field="username")
+    division = _check_binding(actor=actor, role=role, division=division, grid=grid, department=department,
+                              command_unit=command_unit)
+    user = User(username=username, role=role, division=division, grid=grid, department=department,
+                command_unit=command_unit, display_name=display_name.strip(), phone=phone.strip(), email=email.strip(),
+                unit_name=unit_name.strip(), is_active=is_active, area_code=area_code_for(division=division, grid=grid))
+    _check_password(password, user)
+    user.set_password(password)
+    user.save()
+    audit.record(actor=actor, action="accounts.user.create", obj=user, area_code=user.area_code,
+                 after=user_snapshot(user))
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor, user, password: str | None = None, **changes: Any):
+    """Change a user's profile, role or jurisdiction (and optionally the password); area_code follows."""
+    _check_actor(actor)
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ServiceError(f"不能修改的字段:{', '.join(sorted(unknown))}")
+    if _is_user(actor) and not actor.is_superuser and user.is_superuser:
+        raise ServiceError("只有超级管理员可以修改超级管理员")
+    before = user_snapshot(user)
+    for key, value in changes.items():
+        setattr(user, key, value.strip() if isinstance(value, str) else value)
+    if not user.is_superuser or user.role:
+        user.division = _check_binding(actor=actor, role=user.role, division=user.division, grid=user.grid,
+                                       department=user.department, command_unit=user.command_unit)
+    user.area_code = area_code_for(division=user.division, grid=user.grid)
+    note = ""
+    if password:
+        _check_password(password, user)
+        user.set_password(password)
+        note = "密码已重置"
+    user.save()
+    after = user_snapshot(user)
+    if after != before or note:
+        audit.record(actor=actor, action="accounts.user.update", obj=user, area_code=user.area_code, before=before,
+                     after=after, note=note)
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, actor, user):
+    """Lift a lockout after repeated failed logins."""
+    _check_actor(actor)
+    User = get_user_model()
+    if not user.locked_until and not user.failed_logins:
+        return user
+    User.objects.filter(pk=user.pk).update(locked_until=None, failed_logins=0)
+    audit.record(actor=actor, action="accounts.user.unlock", obj=user, area_code=user.area_code,
+                 before={"locked_until": user.locked_until, "failed_logins": user.failed_logins},
+                 after={"locked_until": None, "failed_logins": 0})
+    user.refresh_from_db()
+    return user

@@ -1,0 +1,115 @@
+"""Login, users and the roles-and-capabilities matrix."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from fupin.accounts import selectors, services
+from fupin.accounts.choices import Role
+from fupin.accounts.forms import LoginForm, UserForm
+from fupin.core.errors import ServiceError
+from fupin.web.shell import capability_required, filter_area, paginate
+
+CAPABILITY_LABELS = {
+    "view": gettext_lazy("View data in the jurisdiction"),
+    "view_full_id": gettext_lazy("See full ID numbers"),
+    "edit": gettext_lazy("Edit records"),
+    "collect": gettext_lazy("Collect data in the field"),
+    "village_review": gettext_lazy("Village review"),
+    "approve_town": gettext_lazy("Town approval"),
+    "approve_county": gettext_lazy("County approval"),
+    "import": gettext_lazy("Import files"),
+    "manage_geo": gettext_lazy("Manage the grid network"),
+    "manage_users": gettext_lazy("Manage users"),
+    "department_work": gettext_lazy("Department work"),
+}
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+def user_list(request):
+    role = request.GET.get("role", "")
+    q = request.GET.get("q", "").strip()
+    qs = filter_area(selectors.user_list(viewer=request.user, role=role, q=q), request)
+    return render(request, "accounts/user_list.html", {
+        "page_obj": paginate(request, qs), "roles": Role.choices, "role": role, "q": q,
+    })
+
+
+def roles(request):
+    caps, rows = selectors.roles_matrix()
+    return render(request, "accounts/roles.html", {
+        "caps": [(c, CAPABILITY_LABELS.get(c, c)) for c in caps], "rows": rows,
+    })
+
+
+def _get_user_or_404(request, username):
+    user = selectors.user_get(viewer=request.user, username=username)
+    if user is None:
+        raise Http404
+    return user
+
+
+def user_detail(request, username):
+    person = _get_user_or_404(request, username)
+    caps, _rows = selectors.roles_matrix()
+    posts = person.grid_posts.select_related("grid").order_by("-start_date")
+    return render(request, "accounts/user_detail.html", {
+        "person": person, "posts": posts,
+        "capabilities": [CAPABILITY_LABELS.get(c, c) for c in caps if person.can(c)],
+    })
+
+
+def _save(request, form, instance=None):
+    try:
+        if instance is None:
+            return services.user_create(actor=request.user, **form.service_kwargs())
+        return services.user_update(actor=request.user, user=instance, **form.service_kwargs())
+    except ServiceError as exc:
+        field = exc.field if exc.field in form.fields else None
+        if field == "grid":
+            field = "grid_code"
+        form.add_error(field, exc.message)
+        return None
+
+
+@capability_required("manage_users")
+def user_create(request):
+    form = UserForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = _save(request, form)
+        if user is not None:
+            messages.success(request, _("User %(name)s was created.") % {"name": user.username})
+            return redirect("accounts:user_detail", username=user.username)
+    return render(request, "accounts/user_form.html", {"form": form, "person": None})
+
+
+@capability_required("manage_users")
+def user_edit(request, username):
+    person = _get_user_or_404(request, username)
+    form = UserForm(request.POST or None, actor=request.user, instance=person)
+    if request.method == "POST" and form.is_valid():
+        user = _save(request, form, person)
+        if user is not None:
+            messages.success(request, _("The changes were saved."))
+            return redirect("accounts:user_detail", username=user.username)
+    return render(request, "accounts/user_form.html", {"form": form, "person": person})
+
+
+@require_POST
+@capability_required("manage_users")
+def user_unlock(request, username):
+    person = _get_user_or_404(request, username)
+    services.user_unlock(actor=request.user, user=person)
+    messages.success(request, _("The account was unlocked."))
+    return redirect("accounts:user_detail", username=person.username)
