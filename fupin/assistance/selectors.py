@@ -329,6 +329,14 @@ def cadre_summary(user, cadre: Cadre) -> dict:
                                   .select_related("division"))}
 
 
+def light_rules() -> dict:
+    from dataclasses import asdict
+
+    from fupin.assistance.tracking import current_rules
+
+    return asdict(current_rules())
+
+
 # Figures for `fupin stats` ------------------------------------------------------------------------------------------
 
 
