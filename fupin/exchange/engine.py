@@ -133,8 +133,9 @@ class Engine(ABC):
         """Link department records to registry persons (see the module docstring for the order)."""
 
     @abstractmethod
-    def evaluate(self, *, tables: dict[str, pa.Table], queries: dict[str, str]) -> dict[str, pa.Table]:
-        """Register `tables` under their names, run each named SQL query, return each result as Arrow."""
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+                 ) -> dict[str, pa.Table]:
+        """Load `tables` under their names, run the `setup` statements, return each named query's rows."""
 
 
 RECORD_COLUMNS = ["record_id", "source_code", "id_clean", "id_number", "id_status", "name", "name_py", "birth_date",
@@ -159,13 +160,16 @@ class DuckDBEngine(Engine):
         return con
 
     # -- rules ---------------------------------------------------------------------------------------------------
-    def evaluate(self, *, tables: dict[str, pa.Table], queries: dict[str, str]) -> dict[str, pa.Table]:
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+                 ) -> dict[str, pa.Table]:
         con = self.connect()
         try:
             for name, table in tables.items():
                 con.register(f"{name}_arrow", table)
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{name}_arrow"')  # noqa: S608
                 con.unregister(f"{name}_arrow")
+            for statement in setup:
+                con.execute(statement)
             return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}
         finally:
             con.close()

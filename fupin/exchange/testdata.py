@@ -451,7 +451,7 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
         files[source] = _write_extract(out, source, fmt, headers, rows, rng, noise)
     for p in county.duplicates:
         targets_of = [h for h in p.households if h in county.target_households]
-        if len(targets_of) >= 2:
+        if len(p.households) >= 2:
             for h in targets_of:
                 findings.add((h, "duplicate_member", p.id18, "registry"))
     for a, b in county.namesake_pairs:

@@ -1,0 +1,459 @@
+"""The rule expression language: a small, documented language parsed here and compiled to SQL.
+
+Stored rule text is never run as Python. It is tokenised and parsed by this module into a tree of a few node kinds,
+and only that tree is turned into SQL, with every field name resolved against the facts the engine has and every
+string written as an escaped literal. Anything that is not an expression is refused with a Chinese message.
+
+Grammar (precedence from low to high)::
+
+    expr     := or
+    or       := and ("or" and)*
+    and      := not ("and" not)*
+    not      := "not" not | compare
+    compare  := sum [("==" | "!=" | "<" | "<=" | ">" | ">=") sum
+                     | ["not"] "in" list | "is" ["not"] "null"]
+    sum      := product (("+" | "-") product)*
+    product  := unary (("*" | "/" | "%") unary)*
+    unary    := "-" unary | atom
+    atom     := NUMBER | STRING | "true" | "false" | "null" | FIELD | FUNCTION "(" [expr ("," expr)*] ")"
+              | "(" expr ")" | list
+    list     := "[" [expr ("," expr)*] "]"
+
+FIELD is a name of letters (Chinese included), digits and "_" (a name with other characters is written in
+backticks: `学段/年级`); STRING is in "double", 'single', “Chinese” quotes or 「corner brackets」.
+Functions (the only calls allowed): contains(text, s), contains_any(text, s1, s2, ...), startswith(text, s),
+endswith(text, s), is_blank(x), number(x), date(x), year(x), age(x), days_since(x), if(cond, a, b),
+coalesce(a, b, ...), min(a, b, ...), max(a, b, ...), abs(x), round(x[, digits]), length(text).
+
+Examples::
+
+    (contains(车辆类型, "轿车") or contains(车辆类型, "客车")) and 机动车状态 == "正常"
+    contains_any(登记状态, "存续", "在业", "开业") and not contains(市场主体类型, "农民专业合作社")
+    if(labour_count == 0, 25, if(labour_count * 2 < members, 12, 0))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
+COMPARE = {"==", "!=", "<>", "<", "<=", ">", ">="}
+FUNCTIONS: dict[str, tuple[int, int | None]] = {  # name: (min args, max args)
+    "contains": (2, 2), "contains_any": (2, None), "startswith": (2, 2), "endswith": (2, 2), "is_blank": (1, 1),
+    "number": (1, 1), "date": (1, 1), "year": (1, 1), "age": (1, 1), "days_since": (1, 1), "if": (3, 3),
+    "coalesce": (2, None), "min": (2, None), "max": (2, None), "abs": (1, 1), "round": (1, 2), "length": (1, 1),
+}
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<str>"[^"\n]*"|'[^'\n]*'|“[^”\n]*”|「[^」\n]*」)
+  | (?P<bq>`[^`\n]+`)
+  | (?P<name>[A-Za-z_\u3400-\u9fff\uf900-\ufaff][A-Za-z0-9_\u3400-\u9fff\uf900-\ufaff]*)
+  | (?P<op>==|!=|<>|<=|>=|<|>|\+|-|\*|/|%|\(|\)|\[|\]|,)
+""", re.VERBOSE)
+
+
+class ExpressionError(ValueError):
+    """A rule text that is not an accepted expression; the message is Chinese and says where."""
+
+    def __init__(self, message: str, position: int | None = None):
+        where = f"(第{position + 1}个字符处)" if position is not None else ""
+        super().__init__(message + where)
+        self.message = message + where
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, str, name, op, kw, end
+    value: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"表达式太长(最多{MAX_LENGTH}个字符)")
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            ch = text[pos]
+            if ch == "." and tokens and tokens[-1].kind in ("name", "op") and tokens[-1].value not in "([,":
+                raise ExpressionError("不允许属性访问(「.」),请直接写字段名", pos)
+            if ch == "=":
+                raise ExpressionError("不允许赋值;比较相等请写「==」", pos)
+            raise ExpressionError(f"无法识别的字符「{ch}」", pos)
+        kind = m.lastgroup
+        value = m.group()
+        if kind == "ws":
+            pos = m.end()
+            continue
+        if kind == "str":
+            value = value[1:-1]
+        elif kind == "bq":
+            kind, value = "name", value[1:-1]
+        elif kind == "name":
+            if "__" in value:
+                raise ExpressionError(f"名称「{value}」含有不允许的「__」", pos)
+            if value.lower() in KEYWORDS:
+                kind, value = "kw", value.lower()
+        if kind == "num" and m.end() < len(text) and text[m.end()] == ".":
+            raise ExpressionError("数字格式不对", pos)
+        tokens.append(Token(kind, value, pos))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        t = self.tokens[self.i]
+        self.i += 1
+        return t
+
+    def accept(self, kind: str, value: str | None = None) -> Token | None:
+        t = self.tok
+        if t.kind == kind and (value is None or t.value == value):
+            self.i += 1
+            return t
+        return None
+
+    def expect(self, kind: str, value: str, what: str) -> Token:
+        t = self.accept(kind, value)
+        if t is None:
+            raise ExpressionError(f"这里应为{what}", self.tok.pos)
+        return t
+
+    def parse(self):
+        if self.tok.kind == "end":
+            raise ExpressionError("表达式为空")
+        node = self.expr()
+        if self.tok.kind != "end":
+            raise ExpressionError(f"多余的内容「{self.tok.value}」", self.tok.pos)
+        return node
+
+    def expr(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError("表达式嵌套太深")
+        try:
+            return self.or_()
+        finally:
+            self.depth -= 1
+
+    def or_(self):
+        node = self.and_()
+        while self.accept("kw", "or"):
+            node = ("or", node, self.and_())
+        return node
+
+    def and_(self):
+        node = self.not_()
+        while self.accept("kw", "and"):
+            node = ("and", node, self.not_())
+        return node
+
+    def not_(self):
+        if self.accept("kw", "not"):
+            return ("not", self.not_())
+        return self.compare()
+
+    def compare(self):
+        left = self.sum_()
+        t = self.tok
+        if t.kind == "op" and t.value in COMPARE:
+            self.take()
+            op = "!=" if t.value == "<>" else t.value
+            return ("cmp", op, left, self.sum_())
+        if t.kind == "kw" and t.value in ("in", "not") and (t.value == "in" or self.tokens[self.i + 1].value == "in"):
+            negated = t.value == "not"
+            self.take()
+            if negated:
+                self.take()
+            if self.tok.kind != "op" or self.tok.value != "[":
+                raise ExpressionError("「in」后面应为列表,如 [\"a\", \"b\"]", self.tok.pos)
+            return ("in", left, self.list_(), negated)
+        if self.accept("kw", "is"):
+            negated = bool(self.accept("kw", "not"))
+            self.expect("kw", "null", "「null」")
+            return ("isnull", left, negated)
+        return left
+
+    def sum_(self):
+        node = self.product()
+        while self.tok.kind == "op" and self.tok.value in "+-":
+            op = self.take().value
+            node = ("arith", op, node, self.product())
+        return node
+
+    def product(self):
+        node = self.unary()
+        while self.tok.kind == "op" and self.tok.value in ("*", "/", "%"):
+            op = self.take().value
+            node = ("arith", op, node, self.unary())
+        return node
+
+    def unary(self):
+        if self.accept("op", "-"):
+            return ("neg", self.unary())
+        return self.atom()
+
+    def atom(self):
+        t = self.tok
+        if t.kind == "num":
+            self.take()
+            return ("num", float(t.value) if "." in t.value else int(t.value))
+        if t.kind == "str":
+            self.take()
+            return ("str", t.value)
+        if t.kind == "kw" and t.value in ("true", "false"):
+            self.take()
+            return ("bool", t.value == "true")
+        if t.kind == "kw" and t.value == "null":
+            self.take()
+            return ("null",)
+        if t.kind == "name":
+            self.take()
+            if self.tok.kind == "op" and self.tok.value == "(":
+                name = t.value.lower()
+                if name not in FUNCTIONS:
+                    raise ExpressionError(f"不允许调用「{t.value}」(可用函数:{'、'.join(sorted(FUNCTIONS))})", t.pos)
+                self.take()
+                args = []
+                if not self.accept("op", ")"):
+                    args.append(self.expr())
+                    while self.accept("op", ","):
+                        args.append(self.expr())
+                    self.expect("op", ")", "「)」")
+                lo, hi = FUNCTIONS[name]
+                if len(args) < lo or (hi is not None and len(args) > hi):
+                    raise ExpressionError(f"函数{name}的参数个数不对", t.pos)
+                return ("call", name, args)
+            if self.tok.kind == "op" and self.tok.value == "[":
+                raise ExpressionError("不允许下标访问(「[」)", self.tok.pos)
+            return ("field", t.value)
+        if t.kind == "op" and t.value == "(":
+            self.take()
+            node = self.expr()
+            self.expect("op", ")", "「)」")
+            return node
+        if t.kind == "op" and t.value == "[":
+            return self.list_()
+        if t.kind == "end":
+            raise ExpressionError("表达式不完整", t.pos)
+        raise ExpressionError(f"这里不能出现「{t.value}」", t.pos)
+
+    def list_(self):
+        self.expect("op", "[", "「[」")
+        items = []
+        if not self.accept("op", "]"):
+            items.append(self.expr())
+            while self.accept("op", ","):
+                items.append(self.expr())
+            self.expect("op", "]", "「]」")
+        return ("list", items)
+
+
+def parse(text: str):
+    """The syntax tree of an expression, or ExpressionError (Chinese, with the position)."""
+    return _Parser(text or "").parse()
+
+
+def fields_used(tree) -> set[str]:
+    out: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, tuple):
+            if node[0] == "field":
+                out.add(node[1])
+            for part in node[1:]:
+                walk(part)
+        elif isinstance(node, list):
+            for part in node:
+                walk(part)
+
+    walk(tree)
+    return out
+
+
+# -- compiling to SQL --------------------------------------------------------------------------------------------
+
+Resolver = Callable[[str], tuple[str, str]]  # field name -> (SQL, type: text | number | date | bool)
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+class _Compiler:
+    def __init__(self, resolve: Resolver, today: dt.date):
+        self.resolve = resolve
+        self.today = f"DATE '{today.isoformat()}'"
+
+    def sql(self, node) -> tuple[str, str]:
+        kind = node[0]
+        if kind == "num":
+            return repr(node[1]), "number"
+        if kind == "str":
+            return _lit(node[1]), "text"
+        if kind == "bool":
+            return ("TRUE" if node[1] else "FALSE"), "bool"
+        if kind == "null":
+            return "NULL", "null"
+        if kind == "field":
+            try:
+                return self.resolve(node[1])
+            except KeyError:
+                raise ExpressionError(f"未知字段「{node[1]}」") from None
+        if kind == "not":
+            return f"(NOT coalesce({self.boolean(node[1])}, FALSE))", "bool"
+        if kind in ("and", "or"):
+            a, b = self.boolean(node[1]), self.boolean(node[2])
+            return f"(coalesce({a}, FALSE) {kind.upper()} coalesce({b}, FALSE))", "bool"
+        if kind == "cmp":
+            return self.compare(node[1], node[2], node[3])
+        if kind == "in":
+            left, lt = self.sql(node[1])
+            items = [self.sql(x) for x in node[2][1]]
+            if not items:
+                return ("TRUE" if node[3] else "FALSE"), "bool"
+            if lt == "text" and any(t == "number" for _, t in items):
+                left = f"TRY_CAST({left} AS DOUBLE)"
+            elif lt == "number" and any(t == "text" for _, t in items):
+                items = [(f"TRY_CAST({s} AS DOUBLE)", "number") for s, _ in items]
+            op = "NOT IN" if node[3] else "IN"
+            return f"({left} {op} ({', '.join(s for s, _ in items)}))", "bool"
+        if kind == "isnull":
+            left, lt = self.sql(node[1])
+            blank = f"({left} IS NULL OR CAST({left} AS VARCHAR) = '')" if lt == "text" else f"({left} IS NULL)"
+            return (f"(NOT {blank})" if node[2] else blank), "bool"
+        if kind == "arith":
+            a, b = self.number(node[2]), self.number(node[3])
+            if node[1] == "/":
+                return f"({a} / NULLIF({b}, 0))", "number"
+            if node[1] == "%":
+                return f"(CAST({a} AS DOUBLE) % NULLIF({b}, 0))", "number"
+            return f"({a} {node[1]} {b})", "number"
+        if kind == "neg":
+            return f"(- {self.number(node[1])})", "number"
+        if kind == "list":
+            raise ExpressionError("列表只能用在「in」后面")
+        if kind == "call":
+            return self.call(node[1], node[2])
+        raise ExpressionError("无法编译的表达式")
+
+    def boolean(self, node) -> str:
+        s, t = self.sql(node)
+        if t == "bool":
+            return s
+        if t == "number":
+            return f"(coalesce({s}, 0) <> 0)"
+        return f"({s} IS NOT NULL AND CAST({s} AS VARCHAR) NOT IN ('', '0', 'false', '否'))"
+
+    def number(self, node) -> str:
+        s, t = self.sql(node)
+        return s if t == "number" else f"TRY_CAST({s} AS DOUBLE)"
+
+    def text(self, node) -> str:
+        s, t = self.sql(node)
+        return s if t == "text" else f"CAST({s} AS VARCHAR)"
+
+    def date(self, node) -> str:
+        s, t = self.sql(node)
+        return s if t == "date" else f"TRY_CAST({s} AS DATE)"
+
+    def compare(self, op: str, a, b) -> tuple[str, str]:
+        (sa, ta), (sb, tb) = self.sql(a), self.sql(b)
+        if "number" in (ta, tb) and "text" in (ta, tb):
+            sa = sa if ta == "number" else f"TRY_CAST({sa} AS DOUBLE)"
+            sb = sb if tb == "number" else f"TRY_CAST({sb} AS DOUBLE)"
+        elif "date" in (ta, tb) and "text" in (ta, tb):
+            sa = sa if ta == "date" else f"TRY_CAST({sa} AS DATE)"
+            sb = sb if tb == "date" else f"TRY_CAST({sb} AS DATE)"
+        elif ta == "text" and tb == "text":
+            sa, sb = f"trim({sa})", f"trim({sb})"
+        sql_op = "<>" if op == "!=" else ("=" if op == "==" else op)
+        return f"({sa} {sql_op} {sb})", "bool"
+
+    def call(self, name: str, args: list) -> tuple[str, str]:
+        if name == "contains":
+            return f"coalesce(contains({self.text(args[0])}, {self.text(args[1])}), FALSE)", "bool"
+        if name == "contains_any":
+            hay = self.text(args[0])
+            parts = [f"coalesce(contains({hay}, {self.text(a)}), FALSE)" for a in args[1:]]
+            return "(" + " OR ".join(parts) + ")", "bool"
+        if name == "startswith":
+            return f"coalesce(starts_with({self.text(args[0])}, {self.text(args[1])}), FALSE)", "bool"
+        if name == "endswith":
+            return f"coalesce(ends_with({self.text(args[0])}, {self.text(args[1])}), FALSE)", "bool"
+        if name == "is_blank":
+            s = self.text(args[0])
+            return f"({s} IS NULL OR trim({s}) = '')", "bool"
+        if name == "number":
+            return self.number(args[0]), "number"
+        if name == "date":
+            return self.date(args[0]), "date"
+        if name == "year":
+            return f"CAST(year({self.date(args[0])}) AS DOUBLE)", "number"
+        if name == "age":
+            return f"CAST(date_diff('year', {self.date(args[0])}, {self.today}) AS DOUBLE)", "number"
+        if name == "days_since":
+            return f"CAST(date_diff('day', {self.date(args[0])}, {self.today}) AS DOUBLE)", "number"
+        if name == "if":
+            cond = self.boolean(args[0])
+            (sa, ta), (sb, tb) = self.sql(args[1]), self.sql(args[2])
+            if ta != tb and "number" in (ta, tb):
+                sa, sb, ta = self.number(args[1]), self.number(args[2]), "number"
+            return f"(CASE WHEN coalesce({cond}, FALSE) THEN {sa} ELSE {sb} END)", ta
+        if name == "coalesce":
+            parts = [self.sql(a) for a in args]
+            kinds = {t for _, t in parts if t != "null"}
+            kind = kinds.pop() if len(kinds) == 1 else "text"
+            conv = (lambda s, t: s) if len(kinds) <= 1 else (lambda s, t: f"CAST({s} AS VARCHAR)")
+            return "coalesce(" + ", ".join(conv(s, t) for s, t in parts) + ")", kind
+        if name in ("min", "max"):
+            fn = "least" if name == "min" else "greatest"
+            return f"{fn}(" + ", ".join(self.number(a) for a in args) + ")", "number"
+        if name == "abs":
+            return f"abs({self.number(args[0])})", "number"
+        if name == "round":
+            digits = self.number(args[1]) if len(args) > 1 else "0"
+            return f"round({self.number(args[0])}, CAST({digits} AS INTEGER))", "number"
+        if name == "length":
+            return f"CAST(length({self.text(args[0])}) AS DOUBLE)", "number"
+        raise ExpressionError(f"不允许调用「{name}」")
+
+
+def compile_sql(tree_or_text, resolve: Resolver, *, today: dt.date | None = None, as_bool: bool = True) -> str:
+    """SQL for an expression. as_bool=True gives a condition (NULL counts as false), else a number (points)."""
+    tree = parse(tree_or_text) if isinstance(tree_or_text, str) else tree_or_text
+    comp = _Compiler(resolve, today or dt.date.today())  # noqa: DTZ011 - a calendar date for age()
+    if as_bool:
+        return f"coalesce({comp.boolean(tree)}, FALSE)"
+    return f"coalesce({comp.number(tree)}, 0)"
+
+
+def validate(text: str, names: dict[str, str], *, as_bool: bool = True) -> None:
+    """Raise ExpressionError unless text is an expression over `names` (name → type) that compiles."""
+
+    def resolve(name: str) -> tuple[str, str]:
+        if name not in names:
+            raise KeyError(name)
+        return f'"{name}"', names[name]
+
+    compile_sql(text, resolve, as_bool=as_bool)

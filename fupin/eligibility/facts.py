@@ -1,0 +1,212 @@
+"""The facts rules are written over, and the SQL program that evaluates a rule set in the engine.
+
+Three layers of facts, each a table in the engine:
+- `households`: one row per household in scope (建档立卡 not 已脱贫(不再享受政策), plus applicants), with the facts in
+  HOUSEHOLD_FACTS (registry columns, member aggregates, linked department records counted per source);
+- `members`: one row per living member, facts in MEMBER_FACTS;
+- `rec_<source>`: the linked department records of a source, one column per field of the source (Chinese names).
+A rule over a source is evaluated on each (member, linked record) pair; a member rule on each member; a household
+rule on each household. Field names resolve in that order: record field, member fact, household fact.
+"""
+
+# ruff: noqa: S608 - this module builds SQL: names go through _q (checked, quoted), text through literals
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pyarrow as pa
+from django.db import connection
+
+from fupin.eligibility.expressions import compile_sql, parse
+
+HOUSEHOLD_FACTS: dict[str, tuple[str, str]] = {  # name: (type, description)
+    "members": ("number", "在世家庭成员人数"),
+    "labour_count": ("number", "劳动力人数(普通劳动力、技能劳动力)"),
+    "weak_labour_count": ("number", "弱劳动力或半劳动力人数"),
+    "student_count": ("number", "在校生人数(人口库)"),
+    "sick_count": ("number", "患大病或长期慢性病的人数"),
+    "disabled_count": ("number", "残疾人数"),
+    "elderly_count": ("number", "60岁及以上人数"),
+    "children_count": ("number", "未满16岁人数"),
+    "per_capita_income": ("number", "人均纯收入(元)"),
+    "net_income": ("number", "家庭纯收入(元)"),
+    "poverty_line": ("number", "当年扶贫标准(元/人·年)"),
+    "poverty_status": ("text", "脱贫状态代码"),
+    "attribute": ("text", "贫困户属性"),
+    "main_cause": ("text", "主要致贫原因"),
+    "housing_area": ("number", "住房面积(平方米)"),
+    "housing_structure": ("text", "住房结构"),
+    "dilapidated_grade": ("text", "危房等级"),
+    "land_cultivated": ("number", "耕地面积(亩)"),
+    "land_per_capita": ("number", "人均耕地(亩)"),
+    "is_applicant": ("bool", "识别中的申请户"),
+    "medical_self_pay": ("number", "医疗费用个人自付合计(卫计数据)"),
+    "count_housing_safety_d": ("number", "住建危房鉴定为D级的记录数"),
+}
+MEMBER_FACTS: dict[str, tuple[str, str]] = {
+    "name": ("text", "姓名"),
+    "id_number": ("text", "证件号码"),
+    "id_valid": ("bool", "证件号码有效"),
+    "sex": ("text", "性别代码(1男2女)"),
+    "age": ("number", "年龄(周岁)"),
+    "relationship": ("text", "与户主关系"),
+    "labour_skill": ("text", "劳动技能"),
+    "schooling": ("text", "在校生状况"),
+    "dibao": ("bool", "享受低保(人口库)"),
+    "is_head": ("bool", "是户主"),
+    "same_id_households": ("number", "登记了同一证件号码的贫困户数"),
+}
+LABOUR = ("'1'", "'2'", "'普通劳动力'", "'技能劳动力'")
+WEAK = ("'3'", "'弱劳动力或半劳动力'")
+_SAFE_NAME = re.compile(r"^[^\"'\\\x00-\x1f]+$")
+
+
+def source_fact_names(source_codes: list[str]) -> dict[str, tuple[str, str]]:
+    return {f"count_{c}": ("number", f"关联到本户成员的{c}记录数") for c in source_codes}
+
+
+def _q(name: str) -> str:
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"unsafe name {name!r}")
+    return '"' + name + '"'
+
+
+class Program:
+    """The SQL that evaluates one rule set over the fact tables; built once per comparison."""
+
+    def __init__(self, rules: list, sources: dict[str, list[str]], *, today: dt.date):
+        self.rules = rules
+        self.sources = sources  # source code → field names
+        self.today = today
+        self.household_facts = {**HOUSEHOLD_FACTS, **source_fact_names(list(sources))}
+        wanted = {r.subject for r in rules if r.subject in sources} | {"medical", "housing_safety"}
+        self.loaded = sorted(wanted & set(sources))  # sources whose record fields are read
+
+    def resolver(self, subject: str):
+        record_fields = self.sources.get(subject, []) if subject not in ("member", "household") else []
+
+        def resolve(name: str) -> tuple[str, str]:
+            if name in record_fields:
+                return f"rec.{_q(name)}", "text"
+            if subject != "household" and name in MEMBER_FACTS:
+                return f"m.{_q(name)}", MEMBER_FACTS[name][0]
+            if name in self.household_facts:
+                return f"h.{_q(name)}", self.household_facts[name][0]
+            raise KeyError(name)
+
+        return resolve
+
+    def check(self, rule) -> None:
+        """Raise ExpressionError when the rule's expression does not compile over its subject's facts."""
+        if rule.subject not in ("member", "household") and rule.subject not in self.sources:
+            from fupin.eligibility.expressions import ExpressionError
+
+            raise ExpressionError(f"未知的适用对象「{rule.subject}」")
+        compile_sql(parse(rule.expression), self.resolver(rule.subject), today=self.today,
+                    as_bool=rule.kind != "scoring")
+
+    def hit_sql(self, rule) -> str:
+        cond = compile_sql(parse(rule.expression), self.resolver(rule.subject), today=self.today)
+        code = rule.code.replace("'", "")
+        if rule.subject == "household":
+            return (f"SELECT h.household_id, CAST(NULL AS BIGINT) AS person_id, CAST(NULL AS BIGINT) AS record_id, "
+                    f"'{code}' AS rule_code FROM households h WHERE h.in_scope AND {cond}")
+        if rule.subject == "member":
+            return (f"SELECT m.household_id, m.person_id, CAST(NULL AS BIGINT) AS record_id, '{code}' AS rule_code "
+                    f"FROM members m JOIN households h USING (household_id) WHERE h.in_scope AND {cond}")
+        table = _q(f"rec_{rule.subject}")
+        return (f"SELECT m.household_id, m.person_id, rec.record_id, '{code}' AS rule_code "
+                f"FROM members m JOIN households h USING (household_id) "
+                f"JOIN links l ON l.person_id = m.person_id JOIN {table} rec ON rec.record_id = l.record_id "
+                f"WHERE h.in_scope AND {cond}")
+
+    def score_sql(self, rule) -> str:
+        points = compile_sql(parse(rule.expression), self.resolver("household"), today=self.today, as_bool=False)
+        code = rule.code.replace("'", "")
+        return (f"SELECT h.household_id, '{code}' AS rule_code, CAST({points} AS DOUBLE) AS points "
+                f"FROM households h WHERE h.in_scope")
+
+    def setup(self, poverty_line: float) -> list[str]:
+        counts = ", ".join(
+            f"coalesce(sum(CASE WHEN c.source_code = '{s}' THEN c.n END), 0)::DOUBLE AS {_q('count_' + s)}"
+            for s in self.sources) or "0 AS _none"
+        stmts = [
+            f"""CREATE TABLE members AS SELECT m.person_id, m.household_id, m.name, m.id_number,
+                    CAST(m.id_valid AS BOOLEAN) AS id_valid, m.sex,
+                    CAST(date_diff('year', TRY_CAST(m.birth_date AS DATE), DATE '{self.today.isoformat()}') AS DOUBLE)
+                        AS age,
+                    m.relationship, m.labour_skill, m.schooling, CAST(m.dibao AS BOOLEAN) AS dibao,
+                    m.relationship = '户主' AS is_head, coalesce(m.health, '') AS health,
+                    coalesce(m.disability_card, '') AS disability_card,
+                    CASE WHEN CAST(m.id_valid AS BOOLEAN) AND m.id_number <> '' THEN
+                        count(DISTINCT m.household_id) OVER (PARTITION BY m.id_number) ELSE 1 END::DOUBLE
+                        AS same_id_households
+                FROM mem_in m WHERE CAST(m.is_alive AS BOOLEAN)""",
+            "CREATE TABLE links AS SELECT record_id, person_id, source_code FROM links_in",
+            """CREATE TABLE agg AS SELECT household_id, count(*)::DOUBLE AS members,
+                    count(*) FILTER (WHERE labour_skill IN (""" + ", ".join(LABOUR) + """))::DOUBLE AS labour_count,
+                    count(*) FILTER (WHERE labour_skill IN (""" + ", ".join(WEAK) + """))::DOUBLE AS weak_labour_count,
+                    count(*) FILTER (WHERE coalesce(schooling, '') NOT IN ('', '01', '学龄前儿童'))::DOUBLE
+                        AS student_count,
+                    count(*) FILTER (WHERE health SIMILAR TO '.*("2"|"3"|长期慢性病|患有大病).*')::DOUBLE AS sick_count,
+                    count(*) FILTER (WHERE health SIMILAR TO '.*("4"|残疾).*' OR disability_card <> '')::DOUBLE
+                        AS disabled_count,
+                    count(*) FILTER (WHERE age >= 60)::DOUBLE AS elderly_count,
+                    count(*) FILTER (WHERE age < 16)::DOUBLE AS children_count
+                FROM members GROUP BY household_id""",
+            f"""CREATE TABLE dept_counts AS SELECT c.household_id, {counts}
+                FROM counts_in c GROUP BY c.household_id""",
+            f"""CREATE TABLE households AS SELECT h.household_id, h.household_code, h.area_code,
+                    CAST(h.in_scope AS BOOLEAN) AS in_scope, CAST(h.is_applicant AS BOOLEAN) AS is_applicant,
+                    coalesce(a.members, 0) AS members, coalesce(a.labour_count, 0) AS labour_count,
+                    coalesce(a.weak_labour_count, 0) AS weak_labour_count,
+                    coalesce(a.student_count, 0) AS student_count, coalesce(a.sick_count, 0) AS sick_count,
+                    coalesce(a.disabled_count, 0) AS disabled_count, coalesce(a.elderly_count, 0) AS elderly_count,
+                    coalesce(a.children_count, 0) AS children_count,
+                    TRY_CAST(h.per_capita_income AS DOUBLE) AS per_capita_income,
+                    TRY_CAST(h.net_income AS DOUBLE) AS net_income, {float(poverty_line)}::DOUBLE AS poverty_line,
+                    h.poverty_status, h.attribute, h.main_cause, TRY_CAST(h.housing_area AS DOUBLE) AS housing_area,
+                    h.housing_structure, h.dilapidated_grade,
+                    TRY_CAST(h.land_cultivated AS DOUBLE) AS land_cultivated,
+                    TRY_CAST(h.land_cultivated AS DOUBLE) / NULLIF(a.members, 0) AS land_per_capita,
+                    coalesce(ms.pay, 0)::DOUBLE AS medical_self_pay, coalesce(hs.n, 0)::DOUBLE AS count_housing_safety_d,
+                    d.* EXCLUDE (household_id)
+                FROM hh_in h LEFT JOIN agg a USING (household_id) LEFT JOIN dept_counts d USING (household_id)
+                LEFT JOIN medical_pay ms USING (household_id) LEFT JOIN housing_d hs USING (household_id)""",
+        ]
+        # medical_pay and housing_d come first: they read the record tables
+        pre = [
+            self._sum_sql("medical_pay", "medical", "sum(TRY_CAST(rec.\"自付\" AS DOUBLE)) AS pay"),
+            self._sum_sql("housing_d", "housing_safety",
+                          "count(*) FILTER (WHERE contains(coalesce(rec.\"危房等级\", ''), 'D')) AS n"),
+        ]
+        records = [self.record_table_setup(s) for s in self.loaded]
+        return stmts[:3] + records + pre + stmts[3:]
+
+    def _sum_sql(self, name: str, source: str, agg: str) -> str:
+        if source not in self.loaded:
+            col = agg.rsplit(" AS ", 1)[1]
+            return f"CREATE TABLE {name} AS SELECT CAST(NULL AS BIGINT) AS household_id, 0 AS {col} WHERE false"
+        return (f"CREATE TABLE {name} AS SELECT m.household_id, {agg} FROM members m "
+                f"JOIN links l ON l.person_id = m.person_id JOIN {_q('rec_' + source)} rec ON rec.record_id = l.record_id "
+                f"GROUP BY m.household_id")
+
+    def record_table_setup(self, source: str) -> str:
+        cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(f)}" for f in self.sources[source])
+        return f"CREATE TABLE {_q('rec_' + source)} AS SELECT record_id, {cols} FROM {_q('raw_' + source)}"
+
+
+def _json_key(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False).replace("'", "''")
+
+
+def text_col(sql_col: str) -> str:
+    return f"CAST({sql_col} AS TEXT)" if connection.vendor == "postgresql" else sql_col
+
+
+def as_string_dates(table: pa.Table, column: str) -> pa.Table:
+    idx = table.schema.get_field_index(column)
+    values = [None if v is None else str(v)[:10] for v in table.column(column).to_pylist()]
+    return table.set_column(idx, column, pa.array(values, pa.string()))

@@ -1,0 +1,23 @@
+import json
+from pathlib import Path
+
+from fupin.core.management.base import FupinCommand
+from fupin.eligibility.services import compare_run, findings_export
+
+
+class Command(FupinCommand):
+    help = "部门数据比对:关联各部门记录,按已发布的识别规则比对每个建档立卡户和识别中的申请户,生成待核实的问题"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default=None, help="把未处理和已确认的比对发现写入此JSON文件")
+
+    def handle(self, *args, **opts):
+        run = compare_run(actor=self.system_actor())
+        doc = findings_export()
+        if opts["out"]:
+            Path(opts["out"]).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        ch = run.stats.get("changes", {})
+        by_rule = ",".join(f"{k}={v}" for k, v in sorted(run.stats.get("findings_by_rule", {}).items()))
+        self.stdout.write(f"比对完成:{run.households}户;发现{len(doc['findings'])}条({by_rule or '无'});"
+                          f"新增{ch.get('new', 0)},重新打开{ch.get('reopened', 0)},已排除未变{ch.get('kept_dismissed', 0)},"
+                          f"不再出现{ch.get('cleared', 0)};用时{run.stats['seconds']['total']}秒")

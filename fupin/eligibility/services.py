@@ -1,0 +1,559 @@
+"""Writes of the comparison: rule sets (draft → released), comparison runs, and the findings' lifecycle.
+
+A comparison links department records (incrementally), evaluates the released rule set in the engine over every
+household in scope, then reconciles findings: a new hit opens a finding and a verification task in the inbox of the
+household's grid worker; a hit on a dismissed finding stays dismissed unless its evidence changed; an open finding
+no longer hit is cleared.
+"""
+
+# ruff: noqa: S608 - the bulk reads interpolate table names, integer ids and _lit() literals only
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection, transaction
+from django.utils import timezone
+
+from fupin.core import audit
+from fupin.core.errors import ServiceError
+from fupin.eligibility.defaults import default_rules
+from fupin.eligibility.expressions import ExpressionError
+from fupin.eligibility.facts import Program, as_string_dates, text_col
+from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
+from fupin.exchange.bulk import bulk_insert, fetch_arrow
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, str], None]
+EXITED = ("4", "已脱贫(不再享受政策)")
+DEFAULT_POVERTY_LINE = 2952.0
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _actor_name(actor) -> str:
+    return actor.get_username() if _user(actor) else str(actor or "system")
+
+
+# -- rule sets ---------------------------------------------------------------------------------------------------
+
+def ruleset_current() -> RuleSet | None:
+    return RuleSet.objects.filter(status=RuleSet.Status.RELEASED).order_by("-number").first()
+
+
+@transaction.atomic
+def ruleset_ensure_default(*, actor="system") -> RuleSet:
+    """The released rule set; when there is none at all, the default pack is loaded and released as version 1."""
+    current = ruleset_current()
+    if current is not None:
+        return current
+    if RuleSet.objects.exists():
+        raise ServiceError("没有已发布的规则集,请先发布一个版本")
+    rs = RuleSet.objects.create(name="默认识别规则(十不准、五优先、四看四算)", number=1, status=RuleSet.Status.RELEASED,
+                                description="系统自带的默认规则包", released_by_name=_actor_name(actor),
+                                released_at=timezone.now(), released_by=_user(actor), created_by=_user(actor))
+    Rule.objects.bulk_create([Rule(rule_set=rs, **r) for r in default_rules()])
+    audit.record(actor=actor, action="eligibility.ruleset.release", obj=rs, after={"number": 1, "default": True})
+    return rs
+
+
+@transaction.atomic
+def ruleset_draft(*, actor, based_on: RuleSet | None = None, name: str = "") -> RuleSet:
+    """A new draft version copying the rules of `based_on` (default: the released set)."""
+    based_on = based_on or ruleset_ensure_default(actor=actor)
+    number = (RuleSet.objects.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    rs = RuleSet.objects.create(name=name or based_on.name, number=number, based_on=based_on,
+                                description=based_on.description, created_by=_user(actor))
+    Rule.objects.bulk_create([
+        Rule(rule_set=rs, code=r.code, kind=r.kind, name=r.name, description=r.description, subject=r.subject,
+             expression=r.expression, evidence_fields=r.evidence_fields, group=r.group, order=r.order,
+             is_active=r.is_active) for r in based_on.rules.all()])
+    audit.record(actor=actor, action="eligibility.ruleset.draft", obj=rs, after={"number": number,
+                                                                                  "based_on": based_on.number})
+    return rs
+
+
+def _program_for(rules: list[Rule]) -> Program:
+    from fupin.exchange.models import Source
+    from fupin.exchange.services import sources_ensure_defaults
+
+    sources_ensure_defaults()
+    sources = {s.code: s.field_names() for s in Source.objects.filter(is_active=True)}
+    return Program(rules, sources, today=timezone.localdate())
+
+
+def rule_check(rule: Rule) -> None:
+    """Refuse (ServiceError, Chinese) a rule whose expression is not an expression over its subject's facts."""
+    try:
+        _program_for([rule]).check(rule)
+    except ExpressionError as exc:
+        raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}", field="expression") from exc
+
+
+@transaction.atomic
+def rule_save(*, actor, rule_set: RuleSet, code: str, kind: str, name: str, subject: str, expression: str,
+              description: str = "", evidence_fields: list[str] | None = None, group: str = "", order: int = 0,
+              is_active: bool = True) -> Rule:
+    """Add or change a rule of a draft rule set (released sets are never changed)."""
+    if rule_set.status != RuleSet.Status.DRAFT:
+        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+    if kind not in RuleKind.values:
+        raise ServiceError(f"规则类型无效:{kind}")
+    if not code or not name:
+        raise ServiceError("规则代码和名称不能为空")
+    rule = Rule.objects.filter(rule_set=rule_set, code=code).first() or Rule(rule_set=rule_set, code=code)
+    before = audit.snapshot(rule) if rule.pk else None
+    rule.kind, rule.name, rule.description, rule.subject = kind, name, description, subject
+    rule.expression, rule.evidence_fields, rule.group = expression, list(evidence_fields or []), group
+    rule.order, rule.is_active = order, is_active
+    rule_check(rule)
+    rule.full_clean(exclude=["rule_set"])
+    rule.save()
+    audit.record(actor=actor, action="eligibility.rule.save", obj=rule, object_repr=f"v{rule_set.number} {code}",
+                 before=before, after=audit.snapshot(rule))
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, actor, rule: Rule) -> None:
+    if rule.rule_set.status != RuleSet.Status.DRAFT:
+        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+    audit.record(actor=actor, action="eligibility.rule.delete", obj=rule, before=audit.snapshot(rule))
+    rule.delete()
+
+
+@transaction.atomic
+def ruleset_release(*, actor, rule_set: RuleSet) -> RuleSet:
+    """Release a draft (every rule must compile); the previously released set is retired."""
+    rs = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    if rs.status != RuleSet.Status.DRAFT:
+        raise ServiceError("只有草稿可以发布")
+    rules = list(rs.rules.all())
+    if not rules:
+        raise ServiceError("规则集没有任何规则")
+    for rule in rules:
+        rule_check(rule)
+    RuleSet.objects.filter(status=RuleSet.Status.RELEASED).update(status=RuleSet.Status.RETIRED)
+    rs.status = RuleSet.Status.RELEASED
+    rs.released_by = _user(actor)
+    rs.released_by_name = _actor_name(actor)
+    rs.released_at = timezone.now()
+    rs.version += 1
+    rs.save()
+    audit.record(actor=actor, action="eligibility.ruleset.release", obj=rs, after={"number": rs.number})
+    return rs
+
+
+# -- the comparison ----------------------------------------------------------------------------------------------
+
+def applicant_household_ids() -> list[int]:
+    """Households in an identification procedure that is under way (the procedures app, when installed)."""
+    try:
+        from fupin.lifecycle.models import Procedure
+    except ImportError:
+        return []
+    try:
+        return list(Procedure.objects.filter(kind="identification", status="open", household__isnull=False)
+                    .values_list("household_id", flat=True))
+    except Exception:  # the procedures app may not be migrated yet
+        log.warning("applicants could not be read", exc_info=True)
+        return []
+
+
+def poverty_line(year: int) -> float:
+    from fupin.registry.models import PovertyLine
+
+    line = PovertyLine.objects.filter(year__lte=year).order_by("-year").first()
+    return float(line.amount) if line else DEFAULT_POVERTY_LINE
+
+
+def _ids_sql(ids: list[int]) -> str:
+    return ", ".join(str(int(i)) for i in ids) if ids else "-1"
+
+
+def _load_tables(program: Program, applicants: list[int]) -> dict[str, pa.Table]:
+    from fupin.exchange.models import RecordLink, Snapshot, StagedRecord
+    from fupin.registry.models import Household, Person
+
+    H, P = Household._meta.db_table, Person._meta.db_table
+    L, S, R = RecordLink._meta.db_table, Snapshot._meta.db_table, StagedRecord._meta.db_table
+    apps = _ids_sql(applicants)
+    scope = f"(h.is_registered_poor OR h.id IN ({apps}))"
+    exited = ", ".join(f"'{x}'" for x in EXITED)
+    hh = fetch_arrow(
+        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
+                CASE WHEN (h.is_registered_poor AND h.poverty_status NOT IN ({exited})) OR h.id IN ({apps})
+                     THEN 1 ELSE 0 END AS in_scope,
+                CASE WHEN h.id IN ({apps}) THEN 1 ELSE 0 END AS is_applicant,
+                h.poverty_status, h.attribute, h.main_cause,
+                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income, CAST(h.net_income AS TEXT) AS net_income,
+                CAST(h.housing_area AS TEXT) AS housing_area, h.housing_structure, h.dilapidated_grade,
+                CAST(h.land_cultivated AS TEXT) AS land_cultivated
+            FROM "{H}" h WHERE {scope}""",
+        types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
+               "in_scope": pa.int8(), "is_applicant": pa.int8(), "poverty_status": pa.string(),
+               "attribute": pa.string(), "main_cause": pa.string(), "per_capita_income": pa.string(),
+               "net_income": pa.string(), "housing_area": pa.string(), "housing_structure": pa.string(),
+               "dilapidated_grade": pa.string(), "land_cultivated": pa.string()})
+    mem = fetch_arrow(
+        f"""SELECT p.id AS person_id, p.household_id, p.name, p.id_number, p.id_valid, p.sex, p.birth_date,
+                p.relationship, p.labour_skill, p.schooling, p.dibao, p.is_alive, {text_col('p.health')} AS health,
+                p.disability_card
+            FROM "{P}" p JOIN "{H}" h ON h.id = p.household_id WHERE {scope}""",
+        types={"person_id": pa.int64(), "household_id": pa.int64(), "name": pa.string(), "id_number": pa.string(),
+               "id_valid": pa.bool_(), "sex": pa.string(), "relationship": pa.string(), "labour_skill": pa.string(),
+               "schooling": pa.string(), "dibao": pa.bool_(), "is_alive": pa.bool_(), "health": pa.string(),
+               "disability_card": pa.string()})
+    mem = as_string_dates(mem, "birth_date")
+    link_from = (f'FROM "{L}" l JOIN "{S}" s ON s.id = l.snapshot_id AND s.is_current '
+                 f'JOIN "{P}" p ON p.id = l.person_id JOIN "{H}" h ON h.id = p.household_id WHERE {scope}')
+    links = fetch_arrow(
+        f"SELECT l.record_id, l.person_id, l.source_code {link_from} AND l.source_code IN "
+        f"({', '.join(_lit(s) for s in program.loaded) or _lit('-')})",
+        types={"record_id": pa.int64(), "person_id": pa.int64(), "source_code": pa.string()})
+    counts = fetch_arrow(f"SELECT p.household_id, l.source_code, count(*) AS n {link_from} "
+                         f"GROUP BY p.household_id, l.source_code",
+                         types={"household_id": pa.int64(), "source_code": pa.string(), "n": pa.int64()})
+    tables = {"hh_in": hh, "mem_in": mem, "links_in": links, "counts_in": counts}
+    for source in program.loaded:
+        tables[f"raw_{source}"] = fetch_arrow(
+            f"SELECT DISTINCT r.id AS record_id, {text_col('r.data')} AS data FROM \"{R}\" r "
+            f"JOIN \"{L}\" l ON l.record_id = r.id JOIN \"{S}\" s ON s.id = l.snapshot_id AND s.is_current "
+            f"JOIN \"{P}\" p ON p.id = l.person_id JOIN \"{H}\" h ON h.id = p.household_id "
+            f"WHERE {scope} AND l.source_code = {_lit(source)}",
+            types={"record_id": pa.int64(), "data": pa.string()})
+    return tables
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _evaluate(program: Program, tables: dict[str, pa.Table], rules: list[Rule], line: float, engine) -> dict:
+    hit_rules = [r for r in rules if r.kind in (RuleKind.EXCLUSION, RuleKind.PRIORITY)]
+    score_rules = [r for r in rules if r.kind == RuleKind.SCORING]
+    empty_hits = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
+                  "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code WHERE false")
+    empty_scores = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS VARCHAR) AS rule_code, "
+                    "CAST(NULL AS DOUBLE) AS points WHERE false")
+    hits_sql = " UNION ALL ".join(program.hit_sql(r) for r in hit_rules) or empty_hits
+    scores_sql = " UNION ALL ".join(program.score_sql(r) for r in score_rules) or empty_scores
+    priority_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind == RuleKind.PRIORITY) or "'-'"
+    setup = [*program.setup(line), f"CREATE TABLE hits AS {hits_sql}", f"CREATE TABLE scores AS {scores_sql}"]
+    queries = {
+        "hits": f"SELECT * FROM hits WHERE rule_code NOT IN ({priority_codes}) "
+                "ORDER BY household_id, rule_code, person_id, record_id",
+        "assessments": f"""
+            WITH s AS (SELECT household_id, sum(points) AS score, json_group_object(rule_code, points) AS parts
+                       FROM scores GROUP BY household_id),
+                 p AS (SELECT household_id, to_json(list(DISTINCT rule_code ORDER BY rule_code)) AS priorities
+                       FROM hits WHERE rule_code IN ({priority_codes}) GROUP BY household_id)
+            SELECT h.household_id, h.area_code, coalesce(s.score, 0) AS score,
+                   rank() OVER (PARTITION BY substr(h.area_code, 1, 12) ORDER BY coalesce(s.score, 0) DESC) AS rank,
+                   count(*) OVER (PARTITION BY substr(h.area_code, 1, 12)) AS rank_of,
+                   coalesce(CAST(s.parts AS VARCHAR), '{{}}') AS parts,
+                   coalesce(CAST(p.priorities AS VARCHAR), '[]') AS priorities
+            FROM households h LEFT JOIN s USING (household_id) LEFT JOIN p USING (household_id)
+            WHERE h.in_scope""",
+        "hit_households": """SELECT * EXCLUDE (household_code) FROM households
+                             WHERE household_id IN (SELECT household_id FROM hits)""",
+        "hit_members": """SELECT * EXCLUDE (health, disability_card) FROM members
+                          WHERE person_id IN (SELECT person_id FROM hits)""",
+    }
+    return engine.evaluate(tables=tables, setup=setup, queries=queries)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@transaction.atomic
+def compare_run(*, actor, progress: Progress | None = None, engine=None, relink: bool = True) -> ComparisonRun:
+    """Link (incrementally), evaluate the released rule set and reconcile findings, assessments and inbox tasks."""
+    from fupin.exchange.linkage import default_engine, linkage_run
+
+    progress = progress or (lambda p, m="": None)
+    t0 = time.perf_counter()
+    engine = engine or default_engine()
+    rule_set = ruleset_ensure_default(actor=actor)
+    link_run = linkage_run(actor=actor, engine=engine, progress=lambda p, m="": progress(int(p * 0.5), m)) \
+        if relink else None
+    t_link = time.perf_counter()
+    progress(50, "按规则比对")
+    rules = [r for r in rule_set.rules.all() if r.is_active]
+    program = _program_for(rules)
+    for rule in rules:
+        try:
+            program.check(rule)
+        except ExpressionError as exc:
+            raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}") from exc
+    applicants = applicant_household_ids()
+    tables = _load_tables(program, applicants)
+    t_load = time.perf_counter()
+    line = poverty_line(timezone.localdate().year)
+    result = _evaluate(program, tables, rules, line, engine)
+    t_eval = time.perf_counter()
+    progress(75, "整理比对发现")
+    run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
+                                       households=int(pc.sum(tables["hh_in"].column("in_scope")).as_py() or 0))
+    changes = _reconcile(run, rules, result)
+    t_sync = time.perf_counter()
+    progress(90, "保存评分")
+    n_assessed = _write_assessments(run, result["assessments"])
+    by_rule, by_village = _counts()
+    run.stats = {
+        "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
+        "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
+        "link": link_run.stats if link_run else None,
+        "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
+                    "evaluate": round(t_eval - t_load, 3), "findings": round(t_sync - t_eval, 3),
+                    "total": round(time.perf_counter() - t0, 3)},
+    }
+    run.finished_at = timezone.now()
+    run.save()
+    audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
+                 object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
+                 after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
+    progress(100, "比对完成")
+    return run
+
+
+def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
+    """Turn this run's hits into findings; returns counts of what changed."""
+    from fupin.exchange.models import RecordLink, StagedRecord
+    from fupin.registry.models import Household, Person
+
+    by_code = {r.code: r for r in rules}
+    hits = result["hits"].to_pylist()
+    members = {m["person_id"]: m for m in result["hit_members"].to_pylist()}
+    households = {h["household_id"]: h for h in result["hit_households"].to_pylist()}
+    record_ids = {h["record_id"] for h in hits if h["record_id"] is not None}
+    records = StagedRecord.objects.select_related("snapshot").in_bulk(list(record_ids))
+    link_method = {(rl.record_id, rl.person_id): (rl.method, rl.score)
+                   for rl in RecordLink.objects.filter(record_id__in=list(record_ids))}
+    grouped: dict[tuple, list] = defaultdict(list)
+    for h in hits:
+        grouped[(h["household_id"], h["rule_code"], h["person_id"])].append(h["record_id"])
+    hh_objs = Household.objects.select_related("village", "grid").in_bulk({k[0] for k in grouped})
+    dup_ids = [members[k[2]]["id_number"] for k in grouped if by_code[k[1]].subject == "member" and k[2] in members]
+    dup_households: dict[str, list[str]] = defaultdict(list)
+    if dup_ids:
+        for number, code in Person.objects.filter(id_number__in=dup_ids, household__isnull=False).values_list(
+                "id_number", "household__poor_code"):
+            dup_households[number].append(code or "")
+    wanted: dict[str, dict] = {}
+    for (hh_id, code, person_id), rec_ids in grouped.items():
+        rule = by_code[code]
+        hh = hh_objs[hh_id]
+        member = members.get(person_id) if person_id is not None else None
+        number = member["id_number"] if member and member["id_valid"] else ""
+        person_key = number or (f"p{person_id}" if person_id is not None else "")
+        key = _digest([hh_id, code, person_key])[:64]
+        evidence, content = _evidence(rule, member, households.get(hh_id), rec_ids, records, link_method,
+                                      dup_households.get(number, []))
+        wanted[key] = {"household": hh, "person_id": person_id, "number": number, "rule": rule,
+                       "evidence": evidence, "hash": _digest([code, content])}
+    existing = {f.key: f for f in Finding.objects.filter(key__in=list(wanted))}
+    changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
+    to_post: list[Finding] = []
+    new_objs = []
+    for key, w in wanted.items():
+        f = existing.get(key)
+        hh = w["household"]
+        if f is None:
+            new_objs.append(Finding(
+                key=key, household=hh, household_code=hh.poor_code or "", person_id=w["person_id"],
+                person_id_number=w["number"], rule=w["rule"], rule_code=w["rule"].code, rule_name=w["rule"].name,
+                source_code=_source_of(w["rule"]), evidence=w["evidence"], evidence_hash=w["hash"],
+                first_run=run, last_run=run, area_code=hh.area_code))
+            changes["new"] += 1
+            continue
+        f.last_run, f.rule, f.area_code = run, w["rule"], hh.area_code
+        fields = ["last_run", "rule", "area_code", "updated_at"]
+        if f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED) and f.evidence_hash == w["hash"]:
+            changes["kept_dismissed"] += 1
+        elif f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED, Finding.Status.CLEARED):
+            f.status, f.evidence, f.evidence_hash = Finding.Status.OPEN, w["evidence"], w["hash"]
+            f.version += 1
+            fields += ["status", "evidence", "evidence_hash", "version"]
+            to_post.append(f)
+            changes["reopened"] += 1
+        elif f.evidence_hash != w["hash"]:
+            f.evidence, f.evidence_hash = w["evidence"], w["hash"]
+            fields += ["evidence", "evidence_hash"]
+            changes["updated"] += 1
+        f.save(update_fields=fields)
+    created = Finding.objects.bulk_create(new_objs, batch_size=1000)
+    if connection.vendor != "postgresql" or any(f.pk is None for f in created):
+        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]))
+    to_post += created
+    stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
+        else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)
+    for f in stale:
+        f.status = Finding.Status.CLEARED
+        f.version += 1
+        f.save(update_fields=["status", "version", "updated_at"])
+        _inbox_close(f)
+        changes["cleared"] += 1
+    _post_tasks(to_post)
+    return changes
+
+
+def _source_of(rule: Rule) -> str:
+    return "registry" if rule.subject in ("member", "household") else rule.subject
+
+
+def _evidence(rule: Rule, member, household, rec_ids, records, link_method, dup_households) -> tuple[dict, object]:
+    """The evidence shown to the grid worker, and the content that decides whether the evidence changed."""
+    ev: dict = {"rule": rule.code, "description": rule.description}
+    if member:
+        ev["member"] = {"name": member["name"], "relationship": member["relationship"],
+                        "id_number": member["id_number"]}
+    if rule.subject in ("member", "household"):
+        from fupin.eligibility.expressions import fields_used, parse
+
+        facts_src = member if rule.subject == "member" and member else (household or {})
+        used = sorted(fields_used(parse(rule.expression)))
+        facts = {k: (facts_src.get(k) if k in facts_src else (household or {}).get(k)) for k in used}
+        ev["facts"] = facts
+        content: object = {"facts": facts}
+        if rule.code == "duplicate_member" or "same_id_households" in used:
+            ev["households"] = sorted(set(dup_households))
+            content = {"households": ev["households"]}
+        return ev, content
+    items, content_items = [], []
+    for rid in sorted(r for r in rec_ids if r is not None):
+        rec = records.get(rid)
+        if rec is None:
+            continue
+        fields = {k: v for k, v in rec.data.items() if not rule.evidence_fields or k in rule.evidence_fields}
+        method, score = link_method.get((rid, member["person_id"] if member else None), ("", None))
+        items.append({"source": rec.source_code, "file": rec.snapshot.file_name, "row": rec.row_number,
+                      "snapshot": rec.snapshot_id, "record": rec.pk, "fields": fields,
+                      "id_as_received": rec.id_raw, "link": method,
+                      "link_score": round(score, 4) if score is not None else None})
+        content_items.append(_digest(rec.data))
+    ev["records"] = items
+    return ev, sorted(content_items)
+
+
+def grid_worker_for(household):
+    """The current grid worker of the household's grid; else the town staff of its village's town."""
+    from fupin.accounts.models import User
+    from fupin.geo.models import GridPost
+
+    if household.grid_id:
+        post = GridPost.objects.filter(grid_id=household.grid_id, post="grid_worker",
+                                       end_date__isnull=True).select_related("user").first()
+        if post and post.user.is_active:
+            return [post.user]
+    town_code = household.area_code[:9] + "000"
+    return list(User.objects.filter(role="town_staff", division__code=town_code, is_active=True).order_by("id"))
+
+
+def _post_tasks(findings: list[Finding]) -> None:
+    from fupin.inbox.services import inbox_post
+
+    cache: dict = {}
+    for f in findings:
+        hh = f.household
+        ck = (hh.grid_id, hh.area_code[:9])
+        if ck not in cache:
+            cache[ck] = grid_worker_for(hh)
+        due = timezone.localdate() + dt.timedelta(days=15)
+        for user in cache[ck]:
+            inbox_post(user=user, kind="verify", title=f"核实比对发现:{hh} {f.rule_name}",
+                       body=(f.rule.description if f.rule else "") + "\n请入户核实后确认、说明理由后排除,或更正数据。",
+                       url=f.get_absolute_url(), obj=f, area_code=f.area_code, due_date=due,
+                       dedupe_key=f.inbox_key)
+
+
+def _inbox_close(f: Finding) -> None:
+    from fupin.inbox.services import inbox_close_by_key
+
+    inbox_close_by_key(dedupe_key=f.inbox_key)
+
+
+def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
+    Assessment.objects.all().delete()
+    cols = table.to_pydict()
+    rows = zip(cols["household_id"], cols["area_code"], cols["score"], cols["rank"], cols["rank_of"], cols["parts"],
+               cols["priorities"], strict=True)
+    return bulk_insert(Assessment._meta.db_table,
+                       ["household_id", "run_id", "score", "rank", "rank_of", "parts", "priorities", "area_code"],
+                       ((hid, run.pk, float(score), int(rank), int(rank_of), json.loads(parts), json.loads(prios), area)
+                        for hid, area, score, rank, rank_of, parts, prios in rows),
+                       json_columns=["parts", "priorities"])
+
+
+def _counts() -> tuple[dict, dict]:
+    from django.db.models import Count
+
+    active = [Finding.Status.OPEN, Finding.Status.CONFIRMED]
+    by_rule = {r["rule_code"]: r["n"] for r in Finding.objects.filter(status__in=active).values("rule_code")
+               .annotate(n=Count("id"))}
+    by_village: dict[str, dict] = defaultdict(dict)
+    rows = (Finding.objects.filter(status__in=active).values("area_code", "rule_code").annotate(n=Count("id")))
+    for r in rows:
+        v = r["area_code"][:12]
+        by_village[v][r["rule_code"]] = by_village[v].get(r["rule_code"], 0) + r["n"]
+    return by_rule, dict(by_village)
+
+
+# -- a finding's lifecycle ---------------------------------------------------------------------------------------
+
+def _decide(actor, finding: Finding, status: str, reason: str, action: str) -> Finding:
+    f = Finding.objects.select_for_update().get(pk=finding.pk)
+    if f.status == Finding.Status.CLEARED:
+        raise ServiceError("该问题已不再出现在比对结果中,无需处理")
+    before = {"status": f.status, "reason": f.reason}
+    f.status, f.reason = status, reason
+    f.decided_by, f.decided_at = _user(actor), timezone.now()
+    f.version += 1
+    f.save()
+    _inbox_close(f)
+    audit.record(actor=actor, action=action, obj=f, area_code=f.area_code, before=before,
+                 after={"status": status, "reason": reason})
+    return f
+
+
+@transaction.atomic
+def finding_confirm(*, actor, finding: Finding, note: str = "") -> Finding:
+    """The grid worker verified the finding: the household does not meet the standard on this point."""
+    return _decide(actor, finding, Finding.Status.CONFIRMED, note.strip(), "eligibility.finding.confirm")
+
+
+@transaction.atomic
+def finding_dismiss(*, actor, finding: Finding, reason: str) -> Finding:
+    """Not true on the ground (e.g. the car was sold, a namesake). Needs a reason; it stays dismissed until its
+    evidence changes."""
+    if not (reason or "").strip():
+        raise ServiceError("排除比对发现必须说明理由", field="reason")
+    return _decide(actor, finding, Finding.Status.DISMISSED, reason.strip(), "eligibility.finding.dismiss")
+
+
+@transaction.atomic
+def finding_correct(*, actor, finding: Finding, note: str) -> Finding:
+    """The registry data was wrong and has been corrected (what was corrected goes in the note)."""
+    if not (note or "").strip():
+        raise ServiceError("请说明更正了哪些数据", field="note")
+    return _decide(actor, finding, Finding.Status.CORRECTED, note.strip(), "eligibility.finding.correct")
+
+
+def findings_export() -> dict:
+    """The `fupin compare --out` document: open and confirmed findings."""
+    rows = (Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
+            .order_by("household_code", "rule_code", "person_id_number", "id")
+            .values("household_code", "rule_code", "person_id_number", "source_code", "evidence"))
+    return {"findings": [{"household": r["household_code"], "rule": r["rule_code"],
+                          "person": r["person_id_number"] or None, "source": r["source_code"],
+                          "evidence": r["evidence"]} for r in rows]}
