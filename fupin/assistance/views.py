@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -173,7 +173,7 @@ def cadre_search(request):
         qs = qs.filter(Q(name__contains=q) | Q(unit__name__contains=q) | Q(phone__contains=q))
     cadres = list(qs.order_by("name")[:30])
     options = format_html_join("", '<option value="{}">{}</option>', ((c.pk, forms.cadre_label(c)) for c in cadres))
-    empty = '<option value="">—</option>' if cadres else f'<option value="">{_("No cadre found")}</option>'
+    empty = format_html('<option value="">{}</option>', "—" if cadres else _("No cadre found"))
     return HttpResponse(empty + options)
 
 
