@@ -1,0 +1,68 @@
+"""What the comparison registers at start-up: stats keys, the comparison job, the procedures' providers (scores and
+findings at the 入户核实 and 部门比对 steps) and the household page's findings panel."""
+
+from __future__ import annotations
+
+import logging
+
+from fupin.core.services import job_handler
+from fupin.core.stats import stats_provider
+
+log = logging.getLogger(__name__)
+
+
+@stats_provider(order=161)
+def _findings_stats() -> dict:
+    from django.db.models import Count
+
+    from fupin.eligibility.models import Finding
+
+    counts = dict(Finding.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {"findings_open": counts.get("open", 0), "findings_confirmed": counts.get("confirmed", 0),
+            "findings_dismissed": counts.get("dismissed", 0)}
+
+
+@job_handler("eligibility.compare")
+def _compare_job(job, progress) -> dict:
+    from fupin.eligibility.services import compare_run
+
+    run = compare_run(actor=job.actor or "system", progress=progress)
+    return {"run": run.pk, "households": run.households, "changes": run.stats.get("changes", {}),
+            "findings_by_rule": run.stats.get("findings_by_rule", {}), "url": "/comparison/"}
+
+
+def assessment_for(household) -> dict | None:
+    """The household's 四看四算 score and rank (procedures' 入户核实 step)."""
+    from fupin.eligibility.selectors import assessment_summary
+
+    return assessment_summary(household)
+
+
+def findings_for(household) -> list[dict] | None:
+    """The household's comparison findings (procedures' 部门比对 step)."""
+    from fupin.eligibility.selectors import findings_summary
+
+    return findings_summary(household)
+
+
+try:
+    from fupin.lifecycle.hooks import register_assessment_provider, register_findings_provider
+except ImportError:  # the procedures app is not installed
+    pass
+else:
+    register_assessment_provider(assessment_for)
+    register_findings_provider(findings_for)
+
+def findings_panel(request, household) -> dict | None:
+    """The household page's panel: {"key", "title", "html", "order"} (None when the user may not see it)."""
+    from fupin.eligibility.selectors import household_panel
+
+    return household_panel(request, household)
+
+
+try:
+    from fupin.registry.panels import register_panel
+except ImportError:  # the household page has no panel hook (yet)
+    pass
+else:
+    register_panel(findings_panel)

@@ -1,0 +1,125 @@
+"""Reads of the comparison: findings and assessments as a user may see them, the report by town and village."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count
+from django.template.loader import render_to_string
+
+from fupin.core.idnumber import mask
+from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
+
+ACTIVE = [Finding.Status.OPEN, Finding.Status.CONFIRMED]
+
+
+def findings_for_user(user, *, status: str | None = None, rule: str | None = None, prefix: str | None = None):
+    qs = Finding.objects.restrict(user).select_related("household", "person")
+    if status:
+        qs = qs.filter(status=status)
+    if rule:
+        qs = qs.filter(rule_code=rule)
+    if prefix:
+        qs = qs.filter(area_code__startswith=prefix)
+    return qs.order_by("status", "household_code", "rule_code", "id")
+
+
+def finding_for_user(user, uuid) -> Finding | None:
+    return Finding.objects.restrict(user).select_related("household", "person", "rule").filter(uuid=uuid).first()
+
+
+def assessment_summary(household) -> dict | None:
+    a = Assessment.objects.filter(household=household).first()
+    if a is None:
+        return None
+    names = _rule_names()
+    items = [{"label": names.get(code, code), "value": round(points, 1)} for code, points in a.parts.items()]
+    items += [{"label": "五优先:" + names.get(code, code), "value": "是"} for code in a.priorities]
+    return {"label": "四看四算评分", "score": round(a.score, 1), "rank": a.rank, "rank_of": a.rank_of,
+            "items": items, "url": f"/comparison/households/{household.pk}/"}
+
+
+def findings_summary(household) -> list[dict] | None:
+    rows = list(Finding.objects.filter(household=household).exclude(status=Finding.Status.CLEARED)
+                .order_by("status", "rule_code"))
+    if not rows and not ComparisonRun.objects.exists():
+        return None
+    return [{"source": f.source_code, "label": f.rule_name or f.rule_code,
+             "detail": f"{f.get_status_display()}:{_evidence_line(f)}", "url": f.get_absolute_url(),
+             "status": f.status} for f in rows]
+
+
+def _evidence_line(f: Finding, user=None) -> str:
+    ev = f.evidence or {}
+    parts = []
+    if ev.get("member"):
+        parts.append(ev["member"].get("name", ""))
+    for r in ev.get("records", [])[:3]:
+        fields = "、".join(f"{k}:{v}" for k, v in r.get("fields", {}).items() if v)
+        parts.append(f"{r.get('file', '')}第{r.get('row', '')}行 {fields}")
+    if ev.get("households"):
+        parts.append("登记在:" + "、".join(ev["households"]))
+    return ";".join(p for p in parts if p)
+
+
+def _rule_names() -> dict[str, str]:
+    rs = RuleSet.objects.filter(status=RuleSet.Status.RELEASED).order_by("-number").first()
+    if rs is None:
+        return {}
+    return dict(Rule.objects.filter(rule_set=rs).values_list("code", "name"))
+
+
+def household_panel(request, household) -> dict | None:
+    user = request.user
+    if not Finding.objects.restrict(user).filter(household=household).exists() and \
+            not Assessment.objects.restrict(user).filter(household=household).exists():
+        return None
+    findings = list(Finding.objects.restrict(user).filter(household=household)
+                    .exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
+    html = render_to_string("eligibility/_household_panel.html", {
+        "findings": findings, "assessment": assessment_summary(household),
+        "full_id": getattr(user, "may_view_full_id", False)}, request=request)
+    return {"key": "findings", "title": "部门比对发现", "html": html, "order": 50}
+
+
+def masked_id(user, number: str) -> str:
+    return number if getattr(user, "may_view_full_id", False) else mask(number)
+
+
+def report(user, *, level: str = "village") -> dict:
+    """Counts of open and confirmed findings by rule for each town or village the user may see; trend by run."""
+    length = 9 if level == "town" else 12
+    qs = Finding.objects.restrict(user)
+    rules = sorted(set(qs.values_list("rule_code", flat=True)))
+    rows: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    for r in qs.filter(status__in=ACTIVE).values("area_code", "rule_code").annotate(n=Count("id")):
+        rows[r["area_code"][:length]][r["rule_code"]] += r["n"]
+    status_rows = qs.values("status").annotate(n=Count("id"))
+    from fupin.geo.models import Division
+
+    codes = [c + ("000" if length == 9 else "") for c in rows]
+    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    table = [{"code": code, "name": names.get(code + ("000" if length == 9 else ""), code),
+              "counts": [rows[code].get(r, 0) for r in rules], "total": sum(rows[code].values())}
+             for code in sorted(rows)]
+    prefix = _prefix(user)
+    trend = []
+    for run in ComparisonRun.objects.order_by("-started_at")[:12][::-1]:
+        by_village = (run.stats or {}).get("by_village", {})
+        total = sum(sum(v.values()) for code, v in by_village.items() if prefix is not None and code.startswith(prefix))
+        trend.append({"run": run.pk, "at": run.started_at, "total": total})
+    return {"rules": rules, "rule_names": _rule_names(), "rows": table, "trend": trend,
+            "status": {r["status"]: r["n"] for r in status_rows}}
+
+
+def _prefix(user) -> str | None:
+    from fupin.core.scoping import scope_prefix
+
+    return scope_prefix(user)
+
+
+def open_counts_by_household(user) -> dict[int, int]:
+    return dict(Finding.objects.restrict(user).filter(status=Finding.Status.OPEN).values_list("household_id")
+                .annotate(n=Count("id")).values_list("household_id", "n"))
+
+

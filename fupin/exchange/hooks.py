@@ -1,0 +1,29 @@
+"""What the data exchange registers at start-up: stats keys and the background import job."""
+
+from __future__ import annotations
+
+from fupin.core.services import job_handler
+from fupin.core.stats import stats_provider
+
+
+@stats_provider(order=160)  # after the demo seed's placeholder (order 100 or lower): these figures win
+def _exchange_stats() -> dict:
+    from fupin.exchange.models import LinkReview, RecordLink, StagedRecord
+
+    return {
+        "department_records": StagedRecord.objects.filter(snapshot__is_current=True).count(),
+        "persons_linked": RecordLink.objects.filter(snapshot__is_current=True).values("person_id").distinct().count(),
+        "link_reviews_open": LinkReview.objects.filter(status=LinkReview.Status.OPEN).count(),
+    }
+
+
+@job_handler("exchange.import")
+def _import_job(job, progress) -> dict:
+    """params: source, path (the uploaded file kept under FUPIN_DATA_DIR/uploads), mapping (optional name)."""
+    from fupin.exchange.services import import_department
+
+    actor = job.actor or "system"
+    snap = import_department(actor=actor, source_code=job.params["source"], path=job.params["path"],
+                             mapping_name=job.params.get("mapping") or None, progress=progress)
+    return {"snapshot": snap.pk, "rows": snap.row_count, "problems": snap.problem_count,
+            "unreadable": snap.unreadable_count, "url": snap.get_absolute_url()}
