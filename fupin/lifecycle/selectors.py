@@ -221,7 +221,7 @@ def notice_sections(*, user, batch: ProcedureBatch, step_code: str) -> list[Noti
         sec.start, sec.until = min(sec.start, start), max(sec.until, until)
         number = heads.get(hh.pk, "")
         sec.rows.append(NoticeRow(
-            town=town, village=proc.village.name, code=hh.poor_code or hh.hukou_no or "",
+            town=town, village=proc.village.name, code=hh.poor_code or "(待编号)",
             head=hh.head_name, id_number=number if full else idnumber.mask(number), size=hh.size,
             attribute=labels_attr.get(hh.attribute or proposed.get("attribute", ""), ""),
             cause=labels_cause.get(hh.main_cause or proposed.get("main_cause", ""), "")))
