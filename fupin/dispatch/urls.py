@@ -1,2 +1,44 @@
+from django.urls import path
+
+from fupin.dispatch import views
+
 app_name = "dispatch"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/accept/", views.inbox_accept, name="inbox_accept"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("orders/", views.orders, name="orders"),
+    path("orders/new/", views.order_new, name="order_new"),
+    path("orders/<uuid:uuid>/", views.order_detail, name="order"),
+    path("orders/<uuid:uuid>/act/", views.order_act, name="order_act"),
+    path("orders/<uuid:uuid>/comment/", views.order_comment, name="order_comment"),
+    path("orders/<uuid:uuid>/attach/", views.order_attach, name="order_attach"),
+    path("attachments/<uuid:uuid>/", views.attachment_download, name="attachment"),
+    path("route-preview/", views.route_preview, name="route_preview"),
+    path("households/<str:key>/", views.household, name="household"),
+    path("pins/", views.pins, name="pins"),
+    path("pins/new/", views.pin_new, name="pin_new"),
+    path("pins/<uuid:uuid>/unpin/", views.pin_unpin, name="pin_unpin"),
+    path("plans/", views.plans, name="plans"),
+    path("plans/new/", views.plan_new, name="plan_new"),
+    path("plans/<uuid:uuid>/", views.plan_detail, name="plan"),
+    path("plans/<uuid:uuid>/items/", views.plan_add_item, name="plan_add_item"),
+    path("plan-items/<uuid:uuid>/evidence/", views.plan_item_evidence, name="plan_item_evidence"),
+    path("minqing/", views.minqing, name="minqing"),
+    path("minqing/new/", views.minqing_new, name="minqing_new"),
+    path("minqing/analysis/", views.minqing_analysis, name="minqing_analysis"),
+    path("minqing/analysis/print/", views.minqing_analysis_print, name="minqing_print"),
+    path("minqing/analysis.xlsx", views.minqing_analysis_xlsx, name="minqing_xlsx"),
+    path("minqing/analysis.pdf", views.minqing_analysis_pdf, name="minqing_pdf"),
+    path("minqing/<uuid:uuid>/", views.minqing_detail, name="report"),
+    path("minqing/<uuid:uuid>/answer/", views.minqing_answer, name="report_answer"),
+    path("minqing/<uuid:uuid>/classify/", views.minqing_classify, name="report_classify"),
+    path("minqing/<uuid:uuid>/order/", views.minqing_spawn, name="report_spawn"),
+    path("figures/", views.figures, name="figures"),
+    path("rules/", views.rules, name="rules"),
+    path("rules/new/", views.rule_edit, name="rule_new"),
+    path("rules/<int:pk>/", views.rule_edit, name="rule_edit"),
+    path("rules/setup/", views.setup_defaults, name="setup_defaults"),
+    path("types/<slug:code>/", views.type_edit, name="type_edit"),
+]

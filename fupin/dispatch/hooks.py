@@ -1,0 +1,44 @@
+"""What the dispatch app registers at start-up: stats keys, the nightly escalation, and its contributions to other
+apps (registry list ordering, map layers and popups, dashboard figures, warning lights) when those apps offer hooks.
+"""
+
+from __future__ import annotations
+
+from fupin.core.nightly import nightly_step
+from fupin.core.stats import stats_provider
+
+
+@stats_provider(order=80)
+def _dispatch_stats() -> dict:
+    from django.utils import timezone
+
+    from fupin.dispatch.choices import ReportStatus
+    from fupin.dispatch.models import HouseholdPin, JointPlan, MinqingReport, WorkOrder
+    from fupin.dispatch.selectors import state_counts
+    from fupin.dispatch.services import overdue_q
+
+    return {
+        "work_orders": state_counts(WorkOrder.objects.all()),
+        "work_orders_overdue": WorkOrder.objects.filter(overdue_q(timezone.now())).count(),
+        "pinned_households": HouseholdPin.objects.filter(unpinned_at__isnull=True).count(),
+        "joint_plans": JointPlan.objects.count(),
+        "minqing_reports": MinqingReport.objects.count(),
+        "minqing_answered": MinqingReport.objects.filter(status=ReportStatus.ANSWERED).count(),
+    }
+
+
+@nightly_step("dispatch.escalate", order=60)
+def _escalate() -> dict:
+    """Overdue work orders escalate to the department head, the town station and then the city office."""
+    from fupin.dispatch.services import escalate_overdue
+
+    return escalate_overdue(actor="system")
+
+
+def _register_with_other_apps() -> None:
+    from fupin.dispatch import integration
+
+    integration.register_all()
+
+
+_register_with_other_apps()
