@@ -8,6 +8,7 @@ class RegistryConfig(FupinAppConfig):
     label = "registry"
     verbose_name = _("Household registry")
     url_prefix = "households/"
+    api_prefix = "households"
     nav = [
         (_("Households"), "/households/", "view", 20),
     ]

@@ -4,11 +4,14 @@ One table for all residents keeps the population, the poor and later applicants 
 建档立卡 through the identification procedure, not by being copied into another table.
 """
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core.models import BaseModel
+from fupin.core.scoping import ScopedQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": 0}
 AREA = {"max_digits": 10, "decimal_places": 2, "null": True, "blank": True}
@@ -41,11 +44,11 @@ class Household(BaseModel):
 
     # 建档立卡
     is_registered_poor = models.BooleanField(_("registered poor"), default=False, db_index=True)
-    identification_standard = models.CharField(_("identification standard"), max_length=10, blank=True)
-    attribute = models.CharField(_("poor household attribute"), max_length=10, blank=True, db_index=True)
-    main_cause = models.CharField(_("main poverty cause"), max_length=10, blank=True, db_index=True)
+    identification_standard = models.CharField(_("identification standard"), max_length=20, blank=True)
+    attribute = models.CharField(_("poor household attribute"), max_length=20, blank=True, db_index=True)
+    main_cause = models.CharField(_("main poverty cause"), max_length=20, blank=True, db_index=True)
     other_causes = models.JSONField(_("other causes"), default=list, blank=True)
-    poverty_status = models.CharField(_("poverty status"), max_length=5, blank=True, db_index=True)
+    poverty_status = models.CharField(_("poverty status"), max_length=20, blank=True, db_index=True)
     year_identified = models.PositiveSmallIntegerField(_("year identified"), null=True, blank=True)
     year_exited = models.PositiveSmallIntegerField(_("year of exit"), null=True, blank=True)
     monitoring_category = models.CharField(_("monitoring category"), max_length=20, blank=True)
@@ -64,6 +67,7 @@ class Household(BaseModel):
     transfer_pension = models.DecimalField(_("pension"), **MONEY)
     transfer_eco = models.DecimalField(_("ecological compensation"), **MONEY)
     transfer_other = models.DecimalField(_("other transfers"), **MONEY)
+    annual_income = models.DecimalField(_("annual income"), **MONEY)
     net_income = models.DecimalField(_("net income"), **MONEY)
     per_capita_net_income = models.DecimalField(_("per-capita net income"), **MONEY)
 
@@ -91,6 +95,14 @@ class Household(BaseModel):
     fuel = models.CharField(_("main fuel"), max_length=20, blank=True)
     in_cooperative = models.BooleanField(_("member of a cooperative"), null=True, blank=True)
 
+    # a household ends by a merge into another, or when its last member dies or leaves
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    dissolved_reason = models.CharField(_("reason dissolved"), max_length=20, blank=True)
+    merged_into = models.ForeignKey("self", verbose_name=_("merged into"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="merged_from")
+    split_from = models.ForeignKey("self", verbose_name=_("split from"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="split_into")
+
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
@@ -100,7 +112,12 @@ class Household(BaseModel):
         return f"{self.head_name}户" if self.head_name else (self.poor_code or self.hukou_no or f"#{self.pk}")
 
     def get_absolute_url(self) -> str:
-        return f"/households/{self.poor_code or self.uuid}/"
+        return f"/households/{quote(self.poor_code, safe='') if self.poor_code else self.uuid}/"
+
+    @property
+    def url_key(self) -> str:
+        """What /households/<key>/ takes: the 户编号 verbatim, else the uuid (non-poor residents)."""
+        return self.poor_code or str(self.uuid)
 
 
 class Person(BaseModel):
@@ -110,33 +127,35 @@ class Person(BaseModel):
 
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     area_code = models.CharField(max_length=15, db_index=True)
-    relationship = models.CharField(_("relationship to head"), max_length=10, blank=True)
+    relationship = models.CharField(_("relationship to head"), max_length=20, blank=True)
     name = models.CharField(_("name"), max_length=50, db_index=True)
     id_number = models.CharField(_("ID number"), max_length=25, blank=True, db_index=True)
     id_rev = models.CharField(max_length=25, blank=True, db_index=True, help_text="reversed ID, for tail search")
     id_type = models.CharField(_("document type"), max_length=10, default="id_card")
     id_valid = models.BooleanField(_("ID number valid"), default=True)
-    sex = models.CharField(_("sex"), max_length=1, blank=True)
+    sex = models.CharField(_("sex"), max_length=10, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    ethnicity = models.CharField(_("ethnicity"), max_length=2, blank=True)
-    political_status = models.CharField(_("political status"), max_length=10, blank=True)
-    education = models.CharField(_("education"), max_length=10, blank=True)
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)
+    political_status = models.CharField(_("political status"), max_length=20, blank=True)
+    education = models.CharField(_("education"), max_length=20, blank=True)
     schooling = models.CharField(_("schooling"), max_length=20, blank=True)
     health = models.JSONField(_("health"), default=list, blank=True)
-    labour_skill = models.CharField(_("labour skill"), max_length=10, blank=True)
+    labour_skill = models.CharField(_("labour skill"), max_length=20, blank=True)
     work_status = models.CharField(_("work status"), max_length=20, blank=True)
     work_months = models.PositiveSmallIntegerField(_("months of work"), null=True, blank=True)
+    work_place = models.CharField(_("place of work"), max_length=100, blank=True)
     dibao = models.BooleanField(_("dibao"), default=False)
     rural_medical = models.BooleanField(_("rural medical insurance"), default=False)
     pension_insurance = models.BooleanField(_("resident pension insurance"), default=False)
     serious_illness_insurance = models.BooleanField(_("serious illness insurance"), default=False)
     serving_soldier = models.BooleanField(_("serving soldier"), default=False)
     disability_card = models.CharField(_("disability card number"), max_length=25, blank=True)
-    disability_category = models.CharField(_("disability category"), max_length=1, blank=True)
+    disability_category = models.CharField(_("disability category"), max_length=5, blank=True)
     disability_grade = models.PositiveSmallIntegerField(_("disability grade"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     is_alive = models.BooleanField(_("alive"), default=True)
     death_date = models.DateField(_("date of death"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("person")
@@ -159,3 +178,141 @@ class PovertyLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.amount}"
+
+
+class MemberChange(BaseModel):
+    """One change of a household's membership (birth, death, marriage, move, split, merge): the dynamic-management log."""
+
+    scope_field = "area_code"
+
+    class Kind(models.TextChoices):
+        BIRTH = "birth", _("birth")
+        DEATH = "death", _("death")
+        MARRIAGE_IN = "marriage_in", _("married in")
+        MARRIAGE_OUT = "marriage_out", _("married out")
+        MOVE = "move", _("moved between households")
+        MOVE_OUT = "move_out", _("moved away")
+        ADD = "add", _("added")
+        SPLIT = "split", _("household split")
+        MERGE = "merge", _("households merged")
+        HEAD = "head", _("new head of household")
+
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="changes")
+    from_household = models.ForeignKey(Household, verbose_name=_("from household"), null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="changes_out")
+    to_household = models.ForeignKey(Household, verbose_name=_("to household"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="changes_in")
+    date = models.DateField(_("date"))
+    area_code = models.CharField(max_length=15, db_index=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("membership change")
+        verbose_name_plural = _("membership changes")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.person}"
+
+
+class VillageProfile(BaseModel):
+    """The village form (村级信息表) of one village for one year: the figures the village reports."""
+
+    scope_field = "area_code"
+
+    village = models.ForeignKey("geo.Division", verbose_name=_("village"), on_delete=models.PROTECT,
+                                related_name="profiles")
+    year = models.PositiveSmallIntegerField(_("year"))
+    area_code = models.CharField(max_length=15, db_index=True)
+    village_attribute = models.CharField(_("village attribute"), max_length=20, blank=True)
+    terrain = models.CharField(_("terrain"), max_length=20, blank=True)
+    # land (mu)
+    land_cultivated = models.DecimalField(_("cultivated land"), **AREA)
+    land_irrigated = models.DecimalField(_("effectively irrigated"), **AREA)
+    land_forest = models.DecimalField(_("forest land"), **AREA)
+    land_returned = models.DecimalField(_("returned farmland"), **AREA)
+    land_orchard = models.DecimalField(_("orchards"), **AREA)
+    land_pasture = models.DecimalField(_("pasture"), **AREA)
+    land_water = models.DecimalField(_("water surface"), **AREA)
+    # households and population
+    households_total = models.PositiveIntegerField(_("households"), null=True, blank=True)
+    population_total = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    rural_population = models.PositiveIntegerField(_("rural population"), null=True, blank=True)
+    dibao_households = models.PositiveIntegerField(_("dibao households"), null=True, blank=True)
+    dibao_persons = models.PositiveIntegerField(_("dibao persons"), null=True, blank=True)
+    wubao_households = models.PositiveIntegerField(_("wubao households"), null=True, blank=True)
+    wubao_persons = models.PositiveIntegerField(_("wubao persons"), null=True, blank=True)
+    minority_persons = models.PositiveIntegerField(_("ethnic minority persons"), null=True, blank=True)
+    disabled_persons = models.PositiveIntegerField(_("disabled persons"), null=True, blank=True)
+    labour_persons = models.PositiveIntegerField(_("labour force"), null=True, blank=True)
+    migrant_workers = models.PositiveIntegerField(_("migrant workers"), null=True, blank=True)
+    # income (yuan)
+    per_capita_income = models.DecimalField(_("per-capita net income"), max_digits=12, decimal_places=2, null=True,
+                                            blank=True)
+    collective_income = models.DecimalField(_("village collective income"), max_digits=12, decimal_places=2,
+                                            null=True, blank=True)
+    # infrastructure and services
+    road_to_town_hardened = models.BooleanField(_("hardened road to the town"), null=True, blank=True)
+    road_km_unhardened = models.DecimalField(_("unhardened main roads (km)"), max_digits=8, decimal_places=2,
+                                             null=True, blank=True)
+    has_bus = models.BooleanField(_("bus service"), null=True, blank=True)
+    households_without_safe_water = models.PositiveIntegerField(_("households without safe drinking water"),
+                                                                null=True, blank=True)
+    households_without_power = models.PositiveIntegerField(_("households without electricity"), null=True,
+                                                           blank=True)
+    dilapidated_households = models.PositiveIntegerField(_("households in dilapidated housing"), null=True,
+                                                         blank=True)
+    cooperatives = models.PositiveIntegerField(_("cooperatives"), null=True, blank=True)
+    has_clinic = models.BooleanField(_("village clinic"), null=True, blank=True)
+    has_culture_room = models.BooleanField(_("culture room"), null=True, blank=True)
+    has_broadband = models.BooleanField(_("broadband"), null=True, blank=True)
+    info_officers = models.PositiveIntegerField(_("information officers"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("village profile")
+        verbose_name_plural = _("village profiles")
+        ordering = ["village", "-year"]
+        constraints = [models.UniqueConstraint(fields=["village", "year"], name="one_profile_per_village_year")]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.year}"
+
+
+class ImportProblem(models.Model):
+    """A data-quality problem found while importing a roster: the row was imported verbatim and waits for a fix."""
+
+    scope_field = "area_code"
+
+    class Kind(models.TextChoices):
+        ID_NUMBER = "id_number", _("ID number")
+        CODE = "code", _("unknown code")
+        VALUE = "value", _("suspect value")
+        DUPLICATE_PERSON = "duplicate_person", _("person in several households")
+        SIZE = "size", _("household size")
+        NOT_IN_FILE = "not_in_file", _("member not in the file")
+
+    batch = models.ForeignKey("core.Batch", on_delete=models.PROTECT, related_name="registry_problems")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    row = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    column = models.CharField(_("column"), max_length=50, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    problem = models.CharField(_("problem"), max_length=500)
+    poor_code = models.CharField(_("poor household number"), max_length=40, blank=True)
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    area_code = models.CharField(max_length=15, db_index=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import problem")
+        verbose_name_plural = _("import problems")
+        ordering = ["batch", "row", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.row} {self.column}: {self.problem}"

@@ -1,18 +1,37 @@
-"""Writes of the registry. Every change goes through one of these functions, which audit it."""
+"""Writes of the registry. Every change goes through one of these functions, which audit it.
+
+Dynamic management (动态管理) is one service per kind of change: a birth or a marriage adds a member, a death marks the
+person deceased, a marriage out or a move away takes the person out of the household, a move between households is a
+transfer, and households split and merge. Each writes a `MemberChange` row (the household's membership history) and
+one audit event, and recomputes the household's size and per-capita income.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid as uuidlib
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from fupin.core import audit, idnumber
-from fupin.core.errors import ServiceError
+from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division, Grid
-from fupin.registry.models import Household, Person
+from fupin.registry.models import Household, MemberChange, Person, PovertyLine, VillageProfile
 
 PERSON_FIELDS = {f.name for f in Person._meta.concrete_fields} - {"id", "uuid", "household", "area_code", "id_rev",
                                                                    "batch", "created_at", "updated_at", "version"}
+INCOME_FIELDS = ("income_wages", "income_business", "cost_business", "income_property", "transfer_family_planning",
+                 "transfer_dibao", "transfer_wubao", "transfer_pension", "transfer_eco", "transfer_other")
+TRANSFER_FIELDS = INCOME_FIELDS[4:]
+HEAD = "户主"
+CENT = Decimal("0.01")
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
 
 
 def person_id_fields(raw_id: object, *, strict: bool) -> dict[str, Any]:
@@ -40,69 +59,555 @@ def _check_unique_person(number: str, *, exclude_pk: int | None = None) -> None:
         raise ServiceError(f"证件号码{idnumber.mask(number)}已在{other.household}中登记;迁入请使用户籍迁移", field="id_number")
 
 
-@transaction.atomic
-def household_create(*, actor, village: Division, members: list[dict], grid: Grid | None = None,
-                     **fields: Any) -> Household:
-    """Create a household with its members (the first member with relationship 户主 is the head).
+# Income --------------------------------------------------------------------------------------------------------
 
-    Each member dict holds Person fields plus `id_number` as typed; an invalid ID number is refused with a Chinese
-    message naming the member, and a person already in another household is refused (moves are transfers).
+def _dec(value: object) -> Decimal:
+    if value in (None, ""):
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ServiceError(f"金额不是数字:{value}") from exc
+
+
+def income_figures(values: dict[str, object], size: int) -> dict[str, Decimal]:
+    """年收入, 纯收入 and 人均纯收入 from the income block (yuan/year).
+
+    annual = wages + business + property + transfers; net = annual - business costs; per capita = net / members.
+    >>> income_figures({"income_wages": 6000, "cost_business": 1000, "income_business": 3000}, 2)["per_capita_net_income"]
+    Decimal('4000.00')
     """
+    wages, business, costs, prop = (_dec(values.get(k)) for k in INCOME_FIELDS[:4])
+    transfers = sum((_dec(values.get(k)) for k in TRANSFER_FIELDS), Decimal(0))
+    annual = wages + business + prop + transfers
+    net = annual - costs
+    per_capita = (net / size).quantize(CENT, rounding=ROUND_HALF_UP) if size else Decimal(0)
+    return {"annual_income": annual.quantize(CENT), "net_income": net.quantize(CENT),
+            "per_capita_net_income": per_capita}
+
+
+def _apply_income(hh: Household) -> None:
+    for k, v in income_figures({k: getattr(hh, k) for k in INCOME_FIELDS}, hh.size).items():
+        setattr(hh, k, v)
+
+
+def poverty_line(year: int | None) -> Decimal | None:
+    """The poverty line of a year (yuan per person per year); None when the county has not entered it."""
+    if not year:
+        return None
+    return PovertyLine.objects.filter(year=year).values_list("amount", flat=True).first()
+
+
+@transaction.atomic
+def poverty_line_set(*, actor, year: int, amount: object, note: str = "") -> PovertyLine:
+    """Enter or correct the poverty line of a year (a dated setting the county keeps)."""
+    value = _dec(amount)
+    if not (1900 < int(year) < 2200):
+        raise ServiceError(f"年份无效:{year}")
+    if value <= 0:
+        raise ServiceError("贫困线必须大于0")
+    line = PovertyLine.objects.filter(year=year).first()
+    before = audit.snapshot(line)
+    if line is None:
+        line = PovertyLine(year=year)
+    line.amount, line.note = value, note
+    line.save()
+    audit.record(actor=actor, action="registry.poverty_line.set", obj=line, object_repr=f"{year}年贫困线",
+                 before=before, after=audit.snapshot(line))
+    return line
+
+
+# Households ----------------------------------------------------------------------------------------------------
+
+def _validate_place(village: Division, grid: Grid | None) -> str:
     if village.level not in ("village", "community"):
         raise ServiceError(f"户只能登记在村或社区:{village.name}")
     if grid is not None and grid.village_id != village.pk:
         raise ServiceError(f"网格{grid.code}不属于{village.name}")
+    return grid.code if grid else village.code
+
+
+def _new_person(*, household: Household, member: dict, index: int, strict_id: bool = True,
+                allow_empty_id: bool = True) -> Person:
+    m = dict(member)
+    raw = m.pop("id_number", "")
+    person_uuid = m.pop("uuid", None)
+    who = f"第{index}名成员{m.get('name', '')}" if index else (m.get("name") or "该成员")
+    if not str(m.get("name") or "").strip():
+        raise ServiceError(f"{who}:姓名不能为空", field="name")
+    try:
+        ids = person_id_fields(raw, strict=strict_id)
+    except ServiceError as exc:
+        raise ServiceError(f"{who}:{exc.message}", field="id_number") from exc
+    if not ids["id_number"] and not allow_empty_id:
+        raise ServiceError(f"{who}:证件号码为空", field="id_number")
+    bad = set(m) - PERSON_FIELDS
+    if bad:
+        raise ServiceError(f"未知成员字段:{', '.join(sorted(bad))}")
+    if ids["id_number"]:
+        _check_unique_person(ids["id_number"])
+    fields = {**m, **ids}
+    if person_uuid:
+        fields["uuid"] = person_uuid
+    return Person(household=household, area_code=household.area_code, **fields)
+
+
+@transaction.atomic
+def household_create(*, actor, village: Division, members: list[dict], grid: Grid | None = None,
+                     uuid: uuidlib.UUID | str | None = None, **fields: Any) -> Household:
+    """Create a household with its members (the first member with relationship 户主 is the head).
+
+    Each member dict holds Person fields plus `id_number` as typed; an invalid ID number is refused with a Chinese
+    message naming the member, and a person already in another household is refused (moves are transfers).
+    A client-generated `uuid` makes the call idempotent: when a household with that uuid exists it is returned as it
+    stands and nothing is written.
+    """
+    if uuid:
+        existing = Household.objects.filter(uuid=uuid).first()
+        if existing is not None:
+            return existing
+    area = _validate_place(village, grid)
     if not members:
         raise ServiceError("至少要有一名家庭成员")
     unknown = set(fields) - {f.name for f in Household._meta.concrete_fields}
     if unknown:
         raise ServiceError(f"未知字段:{', '.join(sorted(unknown))}")
-    area = grid.code if grid else village.code
-    head = next((m for m in members if m.get("relationship") == "户主"), members[0])
+    heads = [m for m in members if m.get("relationship") == HEAD]
+    if len(heads) > 1:
+        raise ServiceError("一户只能有一名户主")
+    head = heads[0] if heads else members[0]
     hh = Household(village=village, grid=grid, area_code=area, head_name=head.get("name", ""), size=len(members),
                    **fields)
-    hh.full_clean(exclude=["poor_code"] if not fields.get("poor_code") else None)
+    if uuid:
+        hh.uuid = uuid
+    if not hh.poor_code:
+        hh.poor_code = None
+    _apply_income(hh)
+    hh.full_clean(exclude=["poor_code"] if not hh.poor_code else None)
     hh.save()
     seen = set()
+    people = []
     for i, m in enumerate(members, start=1):
-        m = dict(m)
-        raw = m.pop("id_number", "")
-        try:
-            ids = person_id_fields(raw, strict=True)
-        except ServiceError as exc:
-            raise ServiceError(f"第{i}名成员{m.get('name', '')}:{exc.message}", field="id_number") from exc
-        if ids["id_number"]:
-            if ids["id_number"] in seen:
+        person = _new_person(household=hh, member=m, index=i)
+        if person.id_number:
+            if person.id_number in seen:
                 raise ServiceError(f"第{i}名成员的证件号码与本户其他成员重复")
-            seen.add(ids["id_number"])
-            _check_unique_person(ids["id_number"])
-        bad = set(m) - PERSON_FIELDS
-        if bad:
-            raise ServiceError(f"未知成员字段:{', '.join(sorted(bad))}")
-        Person.objects.create(household=hh, area_code=area, **{**m, **ids})
+            seen.add(person.id_number)
+        person.full_clean(exclude=["household", "uuid"])
+        people.append(person)
+    Person.objects.bulk_create(people)
     audit.record(actor=actor, action="registry.household.create", obj=hh, after=audit.snapshot(hh))
     return hh
+
+
+def _locked(household: Household) -> Household:
+    return Household.objects.select_for_update().get(pk=household.pk)
+
+
+def _check_version(obj, expected_version: int | None, what: str) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise ConflictError(f"该{what}记录已被他人修改(当前版本{obj.version},您编辑的是版本{expected_version}),请刷新后再改")
 
 
 @transaction.atomic
 def household_update(*, actor, household: Household, expected_version: int | None = None, **changes: Any
                      ) -> Household:
-    """Change household fields; with expected_version, a stale client's write is refused (ConflictError)."""
-    from fupin.core.errors import ConflictError
+    """Change household fields; with expected_version, a stale client's write is refused (ConflictError).
 
-    hh = Household.objects.select_for_update().get(pk=household.pk)
-    if expected_version is not None and hh.version != expected_version:
-        raise ConflictError(f"该户记录已被他人修改(当前版本{hh.version},您编辑的是版本{expected_version}),请刷新后再改")
-    allowed = {f.name for f in Household._meta.concrete_fields} - {"id", "uuid", "version", "village", "grid",
-                                                                    "area_code", "batch", "created_at", "updated_at"}
+    Income fields recompute the annual, net and per-capita net income; `village`/`grid` move the household (and its
+    members' area codes) to another place.
+    """
+    hh = _locked(household)
+    _check_version(hh, expected_version, "户")
+    allowed = {f.name for f in Household._meta.concrete_fields} - {
+        "id", "uuid", "version", "area_code", "batch", "created_at", "updated_at", "size", "annual_income",
+        "net_income", "per_capita_net_income", "dissolved_on", "dissolved_reason", "merged_into", "split_from"}
     bad = set(changes) - allowed
     if bad:
         raise ServiceError(f"不能直接修改:{', '.join(sorted(bad))}")
     before = audit.snapshot(hh)
     for k, v in changes.items():
         setattr(hh, k, v)
+    if "village" in changes or "grid" in changes:
+        if "village" in changes and "grid" not in changes and hh.grid_id and hh.grid.village_id != hh.village_id:
+            hh.grid = None
+        hh.area_code = _validate_place(hh.village, hh.grid)
+    if hh.poor_code == "":
+        hh.poor_code = None
+    _apply_income(hh)
     hh.version += 1
     hh.full_clean(exclude=["poor_code"] if not hh.poor_code else None)
     hh.save()
+    if hh.area_code != before["area_code"]:
+        Person.objects.filter(household=hh).update(area_code=hh.area_code)
     audit.record(actor=actor, action="registry.household.update", obj=hh, before=before, after=audit.snapshot(hh))
     return hh
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, expected_version: int | None = None, **changes: Any) -> Person:
+    """Correct a member's fields; a new ID number is validated (Chinese message) and must not be in another household.
+
+    Deaths, marriages and moves are not edits: they have their own services below.
+    """
+    p = Person.objects.select_for_update().get(pk=person.pk)
+    _check_version(p, expected_version, "成员")
+    allowed = PERSON_FIELDS - {"is_alive", "death_date", "id_valid"}
+    bad = set(changes) - allowed
+    if bad:
+        raise ServiceError(f"不能直接修改:{', '.join(sorted(bad))}")
+    if changes.get("relationship") == HEAD and p.relationship != HEAD:
+        raise ServiceError("更换户主请使用「变更户主」")
+    before = audit.snapshot(p)
+    if "id_number" in changes:
+        ids = person_id_fields(changes.pop("id_number"), strict=True)
+        if ids["id_number"] and ids["id_number"] != p.id_number:
+            _check_unique_person(ids["id_number"], exclude_pk=p.pk)
+        for k, v in ids.items():
+            setattr(p, k, v)
+    for k, v in changes.items():
+        setattr(p, k, v)
+    if not str(p.name or "").strip():
+        raise ServiceError("姓名不能为空", field="name")
+    p.version += 1
+    p.full_clean(exclude=["household", "uuid"])
+    p.save()
+    if p.relationship == HEAD and p.household_id:
+        Household.objects.filter(pk=p.household_id).update(head_name=p.name)
+    audit.record(actor=actor, action="registry.person.update", obj=p, before=before, after=audit.snapshot(p))
+    return p
+
+
+# Dynamic management ---------------------------------------------------------------------------------------------
+
+def _log(*, actor, kind: str, person: Person, date: dt.date, from_household: Household | None = None,
+         to_household: Household | None = None, note: str = "") -> MemberChange:
+    area = (to_household or from_household or person).area_code
+    return MemberChange.objects.create(
+        kind=kind, person=person, from_household=from_household, to_household=to_household, date=date,
+        area_code=area, note=note[:300], actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=(actor.get_username() if getattr(actor, "pk", None) else str(actor or "system"))[:150])
+
+
+def _refresh(hh: Household) -> Household:
+    """Recount living members, re-derive the head's name and the per-capita income, bump the version."""
+    living = list(Person.objects.filter(household=hh, is_alive=True).values_list("name", "relationship"))
+    hh.size = len(living)
+    head = next((n for n, r in living if r == HEAD), None)
+    if head is not None:
+        hh.head_name = head
+    _apply_income(hh)
+    hh.version += 1
+    hh.save()
+    return hh
+
+
+def _check_date(date: dt.date | None, what: str) -> dt.date:
+    date = date or _today()
+    if date > _today():
+        raise ServiceError(f"{what}日期不能晚于今天:{date.isoformat()}")
+    return date
+
+
+def _check_open(hh: Household) -> None:
+    if hh.dissolved_on:
+        raise ServiceError(f"{hh}已于{hh.dissolved_on.isoformat()}注销,不能再变更成员")
+
+
+def _member(person: Person) -> Person:
+    p = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
+    if p.household_id is None:
+        raise ServiceError(f"{p.name}目前不在任何户中")
+    if not p.is_alive:
+        raise ServiceError(f"{p.name}已故")
+    return p
+
+
+def _hand_over_head(*, leaving: Person, household: Household, new_head: Person | None, date: dt.date,
+                    actor) -> None:
+    """When the head leaves (dies, marries out, moves), another living member must become head."""
+    if leaving.relationship != HEAD:
+        return
+    others = Person.objects.filter(household=household, is_alive=True).exclude(pk=leaving.pk)
+    if not others.exists():
+        return
+    if new_head is None:
+        raise ServiceError(f"{leaving.name}是户主,须同时指定新户主")
+    if new_head.household_id != household.pk or not new_head.is_alive or new_head.pk == leaving.pk:
+        raise ServiceError(f"新户主{new_head.name}须是本户在世的其他成员")
+    Person.objects.filter(pk=new_head.pk).update(relationship=HEAD, version=new_head.version + 1)
+    _log(actor=actor, kind=MemberChange.Kind.HEAD, person=new_head, date=date, from_household=household,
+         to_household=household, note=f"原户主{leaving.name}")
+
+
+def _dissolve_if_empty(hh: Household, date: dt.date, reason: str) -> None:
+    if not Person.objects.filter(household=hh, is_alive=True).exists():
+        hh.dissolved_on, hh.dissolved_reason = date, reason
+
+
+@transaction.atomic
+def member_add(*, actor, household: Household, member: dict, kind: str = MemberChange.Kind.BIRTH,
+               date: dt.date | None = None, note: str = "") -> Person:
+    """A birth, a marriage into the household or another new member. A newborn may have no ID number yet.
+
+    A person already in another household is not added: that is a move (`member_move`).
+    """
+    if kind not in (MemberChange.Kind.BIRTH, MemberChange.Kind.MARRIAGE_IN, MemberChange.Kind.ADD):
+        raise ServiceError(f"未知的变动类型:{kind}")
+    date = _check_date(date, "变动")
+    hh = _locked(household)
+    _check_open(hh)
+    member = dict(member)
+    member.setdefault("relationship", "其他")
+    if member["relationship"] == HEAD and Person.objects.filter(household=hh, is_alive=True,
+                                                                 relationship=HEAD).exists():
+        raise ServiceError("本户已有户主;更换户主请使用「变更户主」")
+    person = _new_person(household=hh, member=member, index=0, allow_empty_id=kind == MemberChange.Kind.BIRTH)
+    if kind == MemberChange.Kind.BIRTH and person.birth_date and person.birth_date > date:
+        raise ServiceError("出生日期晚于登记日期")
+    person.full_clean(exclude=["household", "uuid"])
+    person.save()
+    _log(actor=actor, kind=kind, person=person, date=date, to_household=hh, note=note)
+    _refresh(hh)
+    audit.record(actor=actor, action=f"registry.member.{kind}", obj=person, area_code=hh.area_code,
+                 after=audit.snapshot(person), note=note)
+    return person
+
+
+@transaction.atomic
+def member_death(*, actor, person: Person, date: dt.date, new_head: Person | None = None, note: str = "") -> Person:
+    """Mark a member deceased on `date`; the household keeps the record. A deceased head hands over to `new_head`;
+    the household is closed when nobody living remains."""
+    date = _check_date(date, "死亡")
+    p = _member(person)
+    if p.birth_date and date < p.birth_date:
+        raise ServiceError("死亡日期早于出生日期")
+    hh = _locked(p.household)
+    before = audit.snapshot(p)
+    _hand_over_head(leaving=p, household=hh, new_head=new_head, date=date, actor=actor)
+    p.is_alive, p.death_date = False, date
+    p.version += 1
+    p.save()
+    _log(actor=actor, kind=MemberChange.Kind.DEATH, person=p, date=date, from_household=hh, note=note)
+    _dissolve_if_empty(hh, date, "death")
+    _refresh(hh)
+    audit.record(actor=actor, action="registry.member.death", obj=p, before=before, after=audit.snapshot(p),
+                 note=note)
+    return p
+
+
+@transaction.atomic
+def member_leave(*, actor, person: Person, date: dt.date | None = None, kind: str = MemberChange.Kind.MARRIAGE_OUT,
+                 new_head: Person | None = None, note: str = "") -> Person:
+    """A member marries out or moves away from the registry's area: the person leaves the household (the record and
+    its history stay)."""
+    if kind not in (MemberChange.Kind.MARRIAGE_OUT, MemberChange.Kind.MOVE_OUT):
+        raise ServiceError(f"未知的变动类型:{kind}")
+    date = _check_date(date, "迁出")
+    p = _member(person)
+    hh = _locked(p.household)
+    before = audit.snapshot(p)
+    _hand_over_head(leaving=p, household=hh, new_head=new_head, date=date, actor=actor)
+    p.household = None
+    p.version += 1
+    p.save()
+    _log(actor=actor, kind=kind, person=p, date=date, from_household=hh, note=note)
+    _dissolve_if_empty(hh, date, kind)
+    _refresh(hh)
+    audit.record(actor=actor, action=f"registry.member.{kind}", obj=p, before=before, after=audit.snapshot(p),
+                 note=note)
+    return p
+
+
+@transaction.atomic
+def member_move(*, actor, person: Person, to_household: Household, relationship: str,
+                date: dt.date | None = None, kind: str = MemberChange.Kind.MOVE, new_head: Person | None = None,
+                note: str = "") -> Person:
+    """Transfer a member to another household (a move, or a marriage between two registered households).
+
+    The person keeps one record; the transfer is logged on both households.
+    """
+    if kind not in (MemberChange.Kind.MOVE, MemberChange.Kind.MARRIAGE_IN):
+        raise ServiceError(f"未知的变动类型:{kind}")
+    date = _check_date(date, "迁移")
+    p = _member(person)
+    source = _locked(p.household)
+    target = _locked(to_household)
+    if source.pk == target.pk:
+        raise ServiceError(f"{p.name}已在该户")
+    _check_open(target)
+    if relationship == HEAD and Person.objects.filter(household=target, is_alive=True, relationship=HEAD).exists():
+        raise ServiceError(f"{target}已有户主")
+    before = audit.snapshot(p)
+    _hand_over_head(leaving=p, household=source, new_head=new_head, date=date, actor=actor)
+    p.household, p.area_code, p.relationship = target, target.area_code, relationship or "其他"
+    p.version += 1
+    p.save()
+    _log(actor=actor, kind=kind, person=p, date=date, from_household=source, to_household=target, note=note)
+    _dissolve_if_empty(source, date, "move")
+    _refresh(source)
+    _refresh(target)
+    audit.record(actor=actor, action="registry.member.move", obj=p, before=before, after=audit.snapshot(p),
+                 note=f"{source} → {target}" + (f";{note}" if note else ""))
+    return p
+
+
+@transaction.atomic
+def head_change(*, actor, household: Household, new_head: Person, old_head_relationship: str = "其他",
+                date: dt.date | None = None, note: str = "") -> Household:
+    """Make another living member the head of household; the former head takes `old_head_relationship`."""
+    date = _check_date(date, "变更")
+    hh = _locked(household)
+    _check_open(hh)
+    nh = _member(new_head)
+    if nh.household_id != hh.pk:
+        raise ServiceError(f"{nh.name}不是本户成员")
+    if nh.relationship == HEAD:
+        raise ServiceError(f"{nh.name}已是户主")
+    if old_head_relationship == HEAD:
+        raise ServiceError("原户主须改为其他关系")
+    Person.objects.filter(household=hh, is_alive=True, relationship=HEAD).update(relationship=old_head_relationship)
+    nh.relationship = HEAD
+    nh.version += 1
+    nh.save()
+    _log(actor=actor, kind=MemberChange.Kind.HEAD, person=nh, date=date, from_household=hh, to_household=hh,
+         note=note)
+    before = audit.snapshot(hh)
+    _refresh(hh)
+    audit.record(actor=actor, action="registry.household.head", obj=hh, before=before, after=audit.snapshot(hh),
+                 note=note)
+    return hh
+
+
+@transaction.atomic
+def household_split(*, actor, household: Household, members: list[Person], relationships: dict[int, str],
+                    date: dt.date | None = None, new_head_of_source: Person | None = None, poor_code: str | None = None,
+                    uuid: uuidlib.UUID | str | None = None, note: str = "", **fields: Any) -> Household:
+    """Split some members off into a new household in the same village and grid (分户).
+
+    `relationships` gives each moving member's relationship in the new household by person pk; exactly one is 户主.
+    The new household is not registered poor by itself: that takes the identification procedure (or `fields`).
+    """
+    date = _check_date(date, "分户")
+    source = _locked(household)
+    _check_open(source)
+    moving = list(Person.objects.select_for_update().filter(pk__in=[m.pk for m in members]))
+    if not moving:
+        raise ServiceError("请选择要分出的成员")
+    for p in moving:
+        if p.household_id != source.pk or not p.is_alive:
+            raise ServiceError(f"{p.name}不是本户在世成员")
+    remaining = Person.objects.filter(household=source, is_alive=True).exclude(pk__in=[p.pk for p in moving])
+    if not remaining.exists():
+        raise ServiceError("分户后原户不能没有成员;全部迁移请用合户或迁移")
+    heads = [p for p in moving if relationships.get(p.pk) == HEAD]
+    if len(heads) != 1:
+        raise ServiceError("分出的新户须有且只有一名户主")
+    missing = [p.name for p in moving if not relationships.get(p.pk)]
+    if missing:
+        raise ServiceError(f"请填写与新户主的关系:{'、'.join(missing)}")
+    old_head = next((p for p in moving if p.relationship == HEAD), None)
+    if old_head is not None:
+        _hand_over_head(leaving=old_head, household=source, new_head=new_head_of_source, date=date, actor=actor)
+    new = Household(village=source.village, grid=source.grid, area_code=source.area_code,
+                    group_name=source.group_name, address=source.address, head_name=heads[0].name,
+                    poor_code=poor_code or None, split_from=source, size=len(moving), **fields)
+    if uuid:
+        new.uuid = uuid
+    new.full_clean(exclude=["poor_code"] if not new.poor_code else None)
+    new.save()
+    for p in moving:
+        p.household, p.relationship = new, relationships[p.pk]
+        p.version += 1
+        p.save()
+        _log(actor=actor, kind=MemberChange.Kind.SPLIT, person=p, date=date, from_household=source,
+             to_household=new, note=note)
+    _refresh(source)
+    _refresh(new)
+    audit.record(actor=actor, action="registry.household.split", obj=new, after=audit.snapshot(new),
+                 note=f"由{source}分出" + (f";{note}" if note else ""))
+    audit.record(actor=actor, action="registry.household.split_source", obj=source,
+                 note=f"分出{new}({len(moving)}人)" + (f";{note}" if note else ""))
+    return new
+
+
+@transaction.atomic
+def household_merge(*, actor, source: Household, target: Household, relationships: dict[int, str] | None = None,
+                    date: dt.date | None = None, note: str = "") -> Household:
+    """Merge `source` into `target` (合户): every living member of source moves; source is closed, not deleted.
+
+    `relationships` gives each moving member's relationship to the target's head by person pk (default 其他).
+    """
+    date = _check_date(date, "合户")
+    src, tgt = _locked(source), _locked(target)
+    if src.pk == tgt.pk:
+        raise ServiceError("不能与自身合户")
+    _check_open(src)
+    _check_open(tgt)
+    relationships = relationships or {}
+    if any(r == HEAD for r in relationships.values()):
+        raise ServiceError("合入的成员不能是户主;合户后如需更换户主请使用「变更户主」")
+    moving = list(Person.objects.select_for_update().filter(household=src, is_alive=True))
+    before = audit.snapshot(src)
+    for p in moving:
+        p.household, p.area_code, p.relationship = tgt, tgt.area_code, relationships.get(p.pk) or "其他"
+        p.version += 1
+        p.save()
+        _log(actor=actor, kind=MemberChange.Kind.MERGE, person=p, date=date, from_household=src, to_household=tgt,
+             note=note)
+    src.dissolved_on, src.dissolved_reason, src.merged_into = date, "merge", tgt
+    _refresh(src)
+    _refresh(tgt)
+    audit.record(actor=actor, action="registry.household.merge", obj=src, before=before, after=audit.snapshot(src),
+                 note=f"并入{tgt}" + (f";{note}" if note else ""))
+    audit.record(actor=actor, action="registry.household.merge_target", obj=tgt,
+                 note=f"{src}并入本户({len(moving)}人)" + (f";{note}" if note else ""))
+    return tgt
+
+
+# Villages ------------------------------------------------------------------------------------------------------
+
+VILLAGE_PROFILE_FIELDS = {f.name for f in VillageProfile._meta.concrete_fields} - {
+    "id", "uuid", "version", "created_at", "updated_at", "batch", "village", "year", "area_code"}
+
+
+@transaction.atomic
+def village_profile_save(*, actor, village: Division, year: int, expected_version: int | None = None,
+                         **figures: Any) -> VillageProfile:
+    """Create or change the village form of one year (the figures the village reports)."""
+    if village.level != "village":
+        raise ServiceError(f"村级信息只能填在行政村:{village.name}")
+    bad = set(figures) - VILLAGE_PROFILE_FIELDS
+    if bad:
+        raise ServiceError(f"未知字段:{', '.join(sorted(bad))}")
+    profile = VillageProfile.objects.select_for_update().filter(village=village, year=year).first()
+    before = audit.snapshot(profile)
+    if profile is None:
+        profile = VillageProfile(village=village, year=year, area_code=village.code)
+    else:
+        _check_version(profile, expected_version, "村级信息")
+        profile.version += 1
+    for k, v in figures.items():
+        setattr(profile, k, v)
+    profile.full_clean(exclude=["village", "uuid"])
+    profile.save()
+    audit.record(actor=actor, action="registry.village_profile.save", obj=profile, before=before,
+                 after=audit.snapshot(profile))
+    return profile
+
+
+@transaction.atomic
+def village_set_poor(*, actor, village: Division, is_poor: bool, note: str = "") -> Division:
+    """Mark a village as a poor village (贫困村) or not. Exit (出列) goes through the village-exit procedure."""
+    if village.level != "village":
+        raise ServiceError(f"只有行政村可以是贫困村:{village.name}")
+    v = Division.objects.select_for_update().get(pk=village.pk)
+    if v.is_poor_village == is_poor:
+        return v
+    before = {"is_poor_village": v.is_poor_village}
+    v.is_poor_village = is_poor
+    v.version += 1
+    v.save(update_fields=["is_poor_village", "version", "updated_at"])
+    audit.record(actor=actor, action="registry.village.poor" if is_poor else "registry.village.not_poor", obj=v,
+                 area_code=v.code, before=before, after={"is_poor_village": is_poor}, note=note)
+    return v

@@ -1,0 +1,334 @@
+"""Reads of the registry. Every function takes the user and starts from `.restrict(user)`.
+
+Search (`search_persons`, `household_list(q=...)`) understands what people type: a full ID number (18 or 15 digits,
+spaces, full-width digits, lower-case x), the last 4 or more characters of an ID number, a 户编号 exactly, or a name
+(exact or its beginning). Prefix searches are written so that the database uses its indexes: a range on SQLite (whose
+LIKE ignores indexes on case-sensitive columns) and LIKE 'x%' on PostgreSQL (Django adds varchar_pattern_ops indexes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from fupin.core import idnumber
+from fupin.geo.models import Division
+from fupin.registry.models import Household, ImportProblem, MemberChange, Person, PovertyLine, VillageProfile
+
+NOT_OUT = ("0", "2", "3")  # 未脱贫, 预脱贫, 返贫: still counted as poor
+_ID_CHARS = re.compile(r"^[0-9X]+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+def prefix_q(field: str, prefix: str) -> Q:
+    """`field` starts with `prefix`, in a form the database answers from an index."""
+    if connection.vendor == "sqlite":
+        # BINARY collation compares code points, so [p, p+1) is exactly the strings starting with p
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+    return Q(**{f"{field}__startswith": prefix})
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """What a search box entry means."""
+
+    text: str
+    id_exact: tuple[str, ...] = ()
+    id_tail: str = ""
+    name_prefix: str = ""
+    code_exact: str = ""
+
+    @property
+    def person_q(self) -> Q | None:
+        q = Q(pk__in=[])
+        used = False
+        if self.id_exact:
+            q |= Q(id_number__in=self.id_exact)
+            used = True
+        if self.id_tail:
+            q |= prefix_q("id_rev", self.id_tail[::-1])
+            used = True
+        if self.name_prefix:
+            q |= prefix_q("name", self.name_prefix)
+            used = True
+        return q if used else None
+
+
+def parse_search(text: str) -> SearchTerms:
+    """parse_search("123x") → the ID tail 123X; parse_search("张三") → name prefix; digits are also tried as 户编号."""
+    text = (text or "").strip()
+    if not text:
+        return SearchTerms(text="")
+    cleaned = idnumber.clean(text)
+    if cleaned and _ID_CHARS.match(cleaned) and not re.search(r"[^\d\sXx０-９Ｘｘ'\-]", text):
+        if len(cleaned) in (15, 18):
+            exact = {cleaned}
+            try:
+                exact.add(idnumber.normalise(cleaned))
+            except idnumber.IdNumberError:
+                pass
+            return SearchTerms(text=text, id_exact=tuple(sorted(exact)), code_exact=text)
+        if len(cleaned) >= 4:
+            return SearchTerms(text=text, id_tail=cleaned, code_exact=text)
+        return SearchTerms(text=text, code_exact=text)
+    return SearchTerms(text=text, name_prefix=text, code_exact=text)
+
+
+def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
+    """Persons matching a search entry (ID exact, ID tail, name prefix), within the user's jurisdiction."""
+    terms = parse_search(text)
+    q = terms.person_q
+    if q is None:
+        return []
+    return list(Person.objects.restrict(user).filter(q).select_related("household")[:limit])
+
+
+# Household list filters: other capabilities add theirs (pinned, warning light, pairing cadre) with register_filter.
+
+@dataclass(frozen=True)
+class ExtraFilter:
+    """A filter of the household list contributed by another app: `?<key>=<value>`."""
+
+    key: str
+    label: str
+    choices: Callable[[object], list[tuple[str, str]]]  # user -> [(value, label)]
+    apply: Callable[[QuerySet, str, object], QuerySet]  # (households, value, user) -> households
+    order: int = 100
+
+
+_EXTRA_FILTERS: dict[str, ExtraFilter] = {}
+
+
+def register_filter(key: str, label, choices: Callable, apply: Callable, order: int = 100) -> None:
+    """Add a filter to /households/ and the households API, e.g. from `assistance.hooks`::
+
+        register_filter("pinned", _("Pinned"), lambda user: [("1", _("pinned only"))],
+                        lambda qs, value, user: qs.filter(pk__in=Pin.objects.values("household_id")))
+    """
+    _EXTRA_FILTERS[key] = ExtraFilter(key=key, label=label, choices=choices, apply=apply, order=order)
+
+
+def extra_filters() -> list[ExtraFilter]:
+    return sorted(_EXTRA_FILTERS.values(), key=lambda f: f.order)
+
+
+FILTER_KEYS = ("grid", "attribute", "cause", "status", "all", "q", "dissolved")
+
+
+def household_list(user, *, area_prefix: str | None = None, grid: str = "", attribute: str = "", cause: str = "",
+                   status: str = "", registered_only: bool = True, q: str = "", include_dissolved: bool = False,
+                   extra: dict[str, str] | None = None) -> QuerySet:
+    """Households the user may see, filtered. `cause` matches the main or another cause."""
+    qs = Household.objects.restrict(user)
+    if area_prefix:
+        qs = qs.filter(area_code__startswith=area_prefix)
+    if grid:
+        qs = qs.filter(area_code=grid)
+    if registered_only:
+        qs = qs.filter(is_registered_poor=True)
+    if not include_dissolved:
+        qs = qs.filter(dissolved_on__isnull=True)
+    if attribute:
+        qs = qs.filter(attribute=attribute)
+    if cause:
+        if connection.vendor == "postgresql":
+            qs = qs.filter(Q(main_cause=cause) | Q(other_causes__contains=[cause]))
+        else:  # SQLite has no JSON containment: match the quoted code in the stored text
+            qs = qs.filter(Q(main_cause=cause) | Q(other_causes__icontains=f'"{cause}"'))
+    if status:
+        qs = qs.filter(poverty_status=status)
+    if q:
+        terms = parse_search(q)
+        cond = Q(poor_code=terms.code_exact) | Q(hukou_no=terms.code_exact)
+        person_q = terms.person_q
+        if person_q is not None:
+            cond |= Q(pk__in=Person.objects.filter(person_q).values("household_id"))
+        if terms.name_prefix:
+            cond |= prefix_q("head_name", terms.name_prefix)
+        if _UUID.match(q.strip()):
+            cond |= Q(uuid=q.strip())
+        qs = qs.filter(cond)
+    for key, value in (extra or {}).items():
+        f = _EXTRA_FILTERS.get(key)
+        if f is not None and value:
+            qs = f.apply(qs, value, user)
+    return qs.select_related("village", "village__parent", "grid").order_by("area_code", "poor_code", "id")
+
+
+def household_get(user, key: str) -> Household:
+    """The household at /households/<key>/ (户编号 verbatim, or the uuid of a household without one); 404 when it
+    does not exist or lies outside the user's jurisdiction."""
+    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid", "merged_into",
+                                                         "split_from")
+    hh = qs.filter(poor_code=key).first()
+    if hh is None and _UUID.match(key or ""):
+        hh = qs.filter(uuid=key).first()
+    if hh is None:
+        raise Http404("没有这一户,或不在您的管辖范围内")
+    return hh
+
+
+def household_members(household: Household, *, include_former: bool = False) -> list[Person]:
+    """Living members first (head first), then the deceased; with include_former also those who left."""
+    members = list(Person.objects.filter(household=household).order_by("-is_alive", "id"))
+    members.sort(key=lambda p: (not p.is_alive, p.relationship != "户主"))
+    if include_former:
+        left = Person.objects.filter(changes__from_household=household).exclude(household=household).distinct()
+        members += [p for p in left if p not in members]
+    return members
+
+
+def member_changes(household: Household) -> QuerySet:
+    return (MemberChange.objects.filter(Q(from_household=household) | Q(to_household=household))
+            .select_related("person", "from_household", "to_household").order_by("-date", "-id"))
+
+
+def person_list(user, *, area_prefix: str | None = None, q: str = "", household_key: str = "",
+                alive_only: bool = True) -> QuerySet:
+    qs = Person.objects.restrict(user).filter(household__isnull=False)
+    if area_prefix:
+        qs = qs.filter(area_code__startswith=area_prefix)
+    if alive_only:
+        qs = qs.filter(is_alive=True)
+    if household_key:
+        qs = qs.filter(Q(household__poor_code=household_key) | (Q(household__uuid=household_key)
+                                                                if _UUID.match(household_key) else Q(pk__in=[])))
+    if q:
+        person_q = parse_search(q).person_q
+        qs = qs.filter(person_q) if person_q is not None else qs.none()
+    return qs.select_related("household").order_by("area_code", "household_id", "id")
+
+
+# Income against the poverty line ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IncomeCheck:
+    year: int | None
+    per_capita: Decimal
+    line: Decimal | None
+
+    @property
+    def above(self) -> bool | None:
+        return None if self.line is None else self.per_capita > self.line
+
+    @property
+    def ratio(self) -> Decimal | None:
+        if not self.line:
+            return None
+        return (self.per_capita / self.line).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def income_check(household: Household, *, lines: dict[int, Decimal] | None = None) -> IncomeCheck:
+    """Per-capita net income against the poverty line of the household's income year (else the latest line)."""
+    lines = lines if lines is not None else dict(PovertyLine.objects.values_list("year", "amount"))
+    year = household.income_year or (max(lines) if lines else None)
+    return IncomeCheck(year=year, per_capita=household.per_capita_net_income, line=lines.get(year) if year else None)
+
+
+# Villages ------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VillageFigures:
+    village: Division
+    year: int | None
+    registered_households: int
+    poor_households_not_out: int
+    poor_persons_not_out: int
+    residents: int
+    rural_population: int
+    population_source: str  # "profile" (the village form) or "registry" (people registered)
+
+    @property
+    def incidence(self) -> Decimal | None:
+        """贫困发生率 in percent: poor persons not yet out / rural population."""
+        if not self.rural_population:
+            return None
+        return (Decimal(self.poor_persons_not_out) * 100 / self.rural_population).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def village_figures(village: Division, *, year: int | None = None) -> VillageFigures:
+    """The figures behind a village's poverty incidence, computed from the registry; the rural population is the
+    village form's when it gives one, else the count of living registered residents."""
+    hh = Household.objects.filter(area_code__startswith=village.code, dissolved_on__isnull=True)
+    poor = hh.filter(is_registered_poor=True)
+    people = Person.objects.filter(area_code__startswith=village.code, household__isnull=False, is_alive=True)
+    poor_persons = people.filter(household__is_registered_poor=True, household__poverty_status__in=NOT_OUT,
+                                 household__dissolved_on__isnull=True).count()
+    residents = people.count()
+    profiles = VillageProfile.objects.filter(village=village)
+    profile = (profiles.filter(year=year) if year else profiles.order_by("-year")).first()
+    rural = (profile.rural_population or profile.population_total) if profile else None
+    return VillageFigures(
+        village=village, year=profile.year if profile else year,
+        registered_households=poor.count(),
+        poor_households_not_out=poor.filter(poverty_status__in=NOT_OUT).count(),
+        poor_persons_not_out=poor_persons, residents=residents,
+        rural_population=rural or residents, population_source="profile" if rural else "registry")
+
+
+def village_incidence_table(user, *, area_prefix: str | None = None) -> list[dict]:
+    """Every village the user may see with its poor persons not yet out, residents and incidence (two queries)."""
+    villages = Division.objects.restrict(user).filter(level="village").order_by("code")
+    if area_prefix:
+        villages = villages.filter(code__startswith=area_prefix)
+    villages = list(villages.select_related("parent"))
+    if not villages:
+        return []
+    prefix = area_prefix or ""
+    rows = (Person.objects.restrict(user).filter(household__isnull=False, is_alive=True,
+                                                 area_code__startswith=prefix)
+            .values("household__village_id")
+            .annotate(residents=Count("id"),
+                      poor=Count("id", filter=Q(household__is_registered_poor=True,
+                                                household__poverty_status__in=NOT_OUT,
+                                                household__dissolved_on__isnull=True))))
+    by_village = {r["household__village_id"]: r for r in rows}
+    profiles = {}
+    for p in VillageProfile.objects.filter(village__in=villages).order_by("village_id", "year"):
+        profiles[p.village_id] = p  # the latest year wins
+    out = []
+    for v in villages:
+        r = by_village.get(v.pk, {"residents": 0, "poor": 0})
+        prof = profiles.get(v.pk)
+        rural = (prof.rural_population or prof.population_total) if prof else None
+        population = rural or r["residents"]
+        out.append({"village": v, "poor_persons": r["poor"], "residents": r["residents"], "population": population,
+                    "population_source": "profile" if rural else "registry",
+                    "incidence": (Decimal(r["poor"]) * 100 / population).quantize(Decimal("0.01"))
+                    if population else None})
+    return out
+
+
+# Import problems -------------------------------------------------------------------------------------------------
+
+def import_problems(user, *, batch_id: int | None = None, kind: str = "") -> QuerySet:
+    """Data-quality problems of roster imports, scoped; the latest import batch when none is named."""
+    qs = ImportProblem.objects.restrict(user)
+    if batch_id is None:
+        batch_id = (ImportProblem.objects.restrict(user).order_by("-batch_id")
+                    .values_list("batch_id", flat=True).first())
+    qs = qs.filter(batch_id=batch_id) if batch_id else qs.none()
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("household", "batch").order_by("row", "id")
+
+
+# Stats (`fupin stats --json`) ---------------------------------------------------------------------------------------
+
+def registry_stats() -> dict:
+    """poor_villages: villages marked 贫困村; poor_households_by_status: registered households (not dissolved) per
+    status code, only codes that occur."""
+    by_status = (Household.objects.filter(is_registered_poor=True, dissolved_on__isnull=True)
+                 .values_list("poverty_status").annotate(n=Count("id")).order_by())
+    return {
+        "poor_villages": Division.objects.filter(level="village", is_poor_village=True).count(),
+        "poor_households_by_status": {status or "": n for status, n in by_status if n},
+    }
