@@ -23,7 +23,8 @@ def _id(name: str, *extra: str) -> dict:
 
 
 def _name(name: str, *extra: str) -> dict:
-    return _f(name, "name", *extra, required=True)
+    synonyms = [*extra, "姓名"] if name != "姓名" and "姓名" not in extra else list(extra)
+    return _f(name, "name", *synonyms, required=True)
 
 
 def _common(address: str = "住址") -> list[dict]:
