@@ -4,7 +4,7 @@ from fupin.exchange.tests.conftest import ident, people, write_csv  # noqa: F401
 
 
 @pytest.fixture
-def departments(people, tmp_path):
+def departments(people, tmp_path):  # noqa: F811 - the imported fixture
     """Department files with one hit per rule and the decoys that must never be flagged."""
     from fupin.exchange.services import import_department
     from fupin.registry.models import Person

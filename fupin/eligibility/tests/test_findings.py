@@ -4,8 +4,13 @@ import pytest
 
 from fupin.core.errors import ServiceError
 from fupin.eligibility.models import Finding
-from fupin.eligibility.services import (compare_run, finding_confirm, finding_correct, finding_dismiss,
-                                        findings_export)
+from fupin.eligibility.services import (
+    compare_run,
+    finding_confirm,
+    finding_correct,
+    finding_dismiss,
+    findings_export,
+)
 from fupin.inbox.models import InboxItem
 
 from .conftest import EXPECTED, write_csv
