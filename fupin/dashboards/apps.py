@@ -8,6 +8,7 @@ class DashboardsConfig(FupinAppConfig):
     label = "dashboards"
     verbose_name = _("Dashboards")
     url_prefix = "dashboard/"
+    api_prefix = "dashboard"
     nav = [
         (_("Dashboards"), "/dashboard/", "view", 6),
     ]

@@ -8,6 +8,7 @@ class MapsConfig(FupinAppConfig):
     label = "maps"
     verbose_name = _("Battle map")
     url_prefix = "map/"
+    api_prefix = "map"
     nav = [
         (_("Battle map"), "/map/", "view", 5),
     ]

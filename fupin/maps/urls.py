@@ -1,2 +1,8 @@
+from django.urls import path
+
+from fupin.maps import views
+
 app_name = "maps"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.map_page, name="map"),
+]

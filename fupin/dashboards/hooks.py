@@ -1,0 +1,54 @@
+"""What the dashboards register at start-up: the registry's figures, the nightly refresh, and the watcher that marks
+the figures stale after a change.
+
+Every change in Fupin goes through a service that records an audit event, so the audit trail is the one place to
+learn that figures changed: an event whose action starts with a prefix a figure provider watches schedules one
+debounced refresh after its transaction commits (one per transaction, however many events it records).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_save
+
+from fupin.core.models import AuditEvent
+from fupin.core.nightly import nightly_step
+from fupin.core.services import job_handler
+from fupin.dashboards import registry_figures  # noqa: F401  (registers the registry's figures)
+from fupin.dashboards.figures import watched_prefixes
+
+
+@nightly_step("dashboards.figures", order=900, on_change=True)
+def nightly_refresh() -> dict:
+    from fupin.dashboards.services import refresh_snapshots
+
+    return refresh_snapshots(reason="nightly")
+
+
+def _on_audit_event(sender, instance: AuditEvent, created: bool, **kwargs) -> None:
+    if not created or not instance.action.startswith(watched_prefixes()):
+        return
+    connection = transaction.get_connection()
+    # one refresh per transaction: skip when this transaction already has our callback (a rollback drops it)
+    if any(getattr(entry[1], "marks_figures_stale", False) for entry in connection.run_on_commit):
+        return
+    reason = instance.action
+
+    def mark() -> None:
+        from fupin.dashboards.services import mark_stale
+
+        mark_stale(reason=reason)
+
+    mark.marks_figures_stale = True  # type: ignore[attr-defined]
+    transaction.on_commit(mark)
+
+
+post_save.connect(_on_audit_event, sender=AuditEvent, dispatch_uid="dashboards.figures_stale")
+
+
+@job_handler("dashboards.refresh")
+def refresh_job(job, progress) -> dict:
+    from fupin.dashboards.services import refresh_snapshots
+
+    progress(5, "正在重新计算看板数据")
+    return refresh_snapshots(actor=job.actor, reason="manual")
