@@ -1,0 +1,173 @@
+"""Pages of the comparison: run it, findings to verify, the report by town and village, rule sets."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fupin.core.errors import ServiceError
+from fupin.core.services import job_create
+from fupin.eligibility import selectors, services
+from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
+from fupin.exchange.selectors import county_wide, mask_text
+
+
+def _may_run(user) -> bool:
+    return county_wide(user)
+
+
+def _may_edit_rules(user) -> bool:
+    return county_wide(user) and user.can("approve_county")
+
+
+def index(request):
+    user = request.user
+    qs = Finding.objects.restrict(user)
+    counts = {s: qs.filter(status=s).count() for s in Finding.Status.values}
+    return render(request, "eligibility/index.html", {
+        "counts": counts, "runs": ComparisonRun.objects.select_related("rule_set")[:10] if _may_run(user) else [],
+        "may_run": _may_run(user), "rule_set": services.ruleset_current(),
+        "findings": selectors.findings_for_user(user, status="open")[:50]})
+
+
+@require_POST
+def run(request):
+    if not _may_run(request.user):
+        raise PermissionDenied
+    job = job_create(kind="eligibility.compare", title="部门数据比对", actor=request.user)
+    return redirect(job.get_absolute_url())
+
+
+def finding_list(request):
+    status = request.GET.get("status", "open")
+    rule = request.GET.get("rule") or None
+    findings = selectors.findings_for_user(request.user, status=status or None, rule=rule)
+    return render(request, "eligibility/findings.html", {
+        "findings": findings[:500], "status": status, "rule": rule, "statuses": Finding.Status.choices,
+        "total": findings.count()})
+
+
+def finding_detail(request, uuid):
+    finding = selectors.finding_for_user(request.user, uuid)
+    if finding is None:
+        raise Http404
+    if request.method == "POST":
+        if not request.user.can("edit"):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        text = request.POST.get("text", "")
+        try:
+            if action == "confirm":
+                services.finding_confirm(actor=request.user, finding=finding, note=text)
+            elif action == "dismiss":
+                services.finding_dismiss(actor=request.user, finding=finding, reason=text)
+            elif action == "correct":
+                services.finding_correct(actor=request.user, finding=finding, note=text)
+            else:
+                raise ServiceError("未知的操作")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已记录")
+            return redirect(finding.get_absolute_url())
+    ev = finding.evidence or {}
+    records = [{**r, "fields": [(k, mask_text(v, request.user)) for k, v in r.get("fields", {}).items()],
+                "id_as_received": mask_text(r.get("id_as_received", ""), request.user)}
+               for r in ev.get("records", [])]
+    member = ev.get("member") or {}
+    return render(request, "eligibility/finding.html", {
+        "f": finding, "records": records, "member_name": member.get("name", ""),
+        "member_id": mask_text(member.get("id_number", ""), request.user),
+        "facts": ev.get("facts", {}), "households": ev.get("households", []), "may_edit": request.user.can("edit")})
+
+
+def household(request, pk):
+    from fupin.registry.models import Household
+
+    hh = Household.objects.restrict(request.user).filter(pk=pk).first()
+    if hh is None:
+        raise Http404
+    return render(request, "eligibility/household.html", {
+        "hh": hh, "assessment": selectors.assessment_summary(hh) if Assessment.objects.restrict(
+            request.user).filter(household=hh).exists() else None,
+        "findings": Finding.objects.restrict(request.user).filter(household=hh).order_by("status", "rule_code")})
+
+
+def report(request):
+    level = "town" if request.GET.get("level") == "town" else "village"
+    data = selectors.report(request.user, level=level)
+    if request.GET.get("format") == "xlsx":
+        return _report_xlsx(data, level)
+    return render(request, "eligibility/report.html", {"data": data, "level": level})
+
+
+def _report_xlsx(data: dict, level: str) -> HttpResponse:
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet("比对发现")
+    bold = wb.add_format({"bold": True})
+    names = data["rule_names"]
+    ws.write_row(0, 0, ["代码", "乡镇" if level == "town" else "村", *[names.get(r, r) for r in data["rules"]], "合计"],
+                 bold)
+    for i, row in enumerate(data["rows"], start=1):
+        ws.write_row(i, 0, [row["code"], row["name"], *row["counts"], row["total"]])
+    ws2 = wb.add_worksheet("趋势")
+    ws2.write_row(0, 0, ["比对批次", "时间", "未处理和已确认的发现"], bold)
+    for i, t in enumerate(data["trend"], start=1):
+        ws2.write_row(i, 0, [t["run"], t["at"].strftime("%Y-%m-%d %H:%M"), t["total"]])
+    wb.close()
+    resp = HttpResponse(buf.getvalue(),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = "attachment; filename=comparison-report.xlsx"
+    return resp
+
+
+def rulesets(request):
+    return render(request, "eligibility/rulesets.html", {
+        "sets": RuleSet.objects.all(), "may_edit": _may_edit_rules(request.user)})
+
+
+def ruleset_detail(request, number):
+    rs = get_object_or_404(RuleSet, number=number)
+    may_edit = _may_edit_rules(request.user) and rs.status == RuleSet.Status.DRAFT
+    if request.method == "POST":
+        if not _may_edit_rules(request.user):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "draft":
+                draft = services.ruleset_draft(actor=request.user, based_on=rs)
+                return redirect(draft.get_absolute_url())
+            if action == "release":
+                services.ruleset_release(actor=request.user, rule_set=rs)
+                messages.success(request, "已发布,下次比对起使用此版本")
+            elif action == "save":
+                p = request.POST
+                services.rule_save(actor=request.user, rule_set=rs, code=p.get("code", "").strip(),
+                                   kind=p.get("kind", ""), name=p.get("name", "").strip(),
+                                   subject=p.get("subject", "").strip(), expression=p.get("expression", ""),
+                                   description=p.get("description", ""), group=p.get("group", ""),
+                                   evidence_fields=[x for x in p.get("evidence", "").replace(",", ",").split(",")
+                                                    if x.strip()],
+                                   is_active=p.get("is_active") == "on", order=int(p.get("order") or 0))
+                messages.success(request, "规则已保存")
+            elif action == "delete":
+                services.rule_delete(actor=request.user, rule=get_object_or_404(Rule, rule_set=rs,
+                                                                                 code=p_code(request)))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect(rs.get_absolute_url())
+    return render(request, "eligibility/ruleset.html", {
+        "rs": rs, "rules": rs.rules.all(), "may_edit": may_edit, "may_draft": _may_edit_rules(request.user),
+        "kinds": RuleKind.choices})
+
+
+def p_code(request) -> str:
+    return request.POST.get("code", "")

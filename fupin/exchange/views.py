@@ -1,0 +1,101 @@
+"""Pages of the data exchange: sources and imports, snapshots, the review queue, a person's linked records."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fupin.core.errors import ServiceError
+from fupin.core.services import job_create
+from fupin.exchange import selectors
+from fupin.exchange.models import LinkReview, Snapshot, Source, StagedRecord
+from fupin.exchange.services import review_decide, sources_ensure_defaults
+
+
+def index(request):
+    sources_ensure_defaults()
+    return render(request, "exchange/index.html", {
+        "rows": selectors.sources_overview(), "may_import": selectors.county_wide(request.user),
+        "run": selectors.last_link_run(), "open_reviews": selectors.reviews_for_user(request.user).count()})
+
+
+@require_POST
+def upload(request):
+    if not selectors.county_wide(request.user):
+        raise PermissionDenied
+    source = get_object_or_404(Source, code=request.POST.get("source", ""))
+    f = request.FILES.get("file")
+    if f is None:
+        messages.error(request, "请选择要导入的文件")
+        return redirect("exchange:index")
+    folder = Path(settings.DATA_DIR) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(f.name).suffix.lower()[:8]
+    if suffix not in (".csv", ".xlsx", ".xls", ".txt", ".tsv"):
+        messages.error(request, "只能导入 .xlsx 或 .csv 文件")
+        return redirect("exchange:index")
+    dest = folder / f"{uuid.uuid4().hex}_{Path(f.name).name[-80:]}"
+    with dest.open("wb") as out:
+        for chunk in f.chunks():
+            out.write(chunk)
+    job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
+                     params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", "")})
+    return redirect(job.get_absolute_url())
+
+
+def source_detail(request, code):
+    source = get_object_or_404(Source, code=code)
+    return render(request, "exchange/source.html", {
+        "source": source, "snapshots": source.snapshots.all()[:50], "mappings": source.mappings.all(),
+        "may_import": selectors.county_wide(request.user)})
+
+
+def snapshot_detail(request, pk):
+    if not selectors.county_wide(request.user):
+        raise PermissionDenied
+    snap = get_object_or_404(Snapshot.objects.select_related("source"), pk=pk)
+    records = StagedRecord.objects.filter(snapshot=snap).order_by("row_number")
+    only = request.GET.get("only", "problems")
+    if only == "problems":
+        records = records.exclude(problem="")
+    return render(request, "exchange/snapshot.html", {"snap": snap, "records": records[:500], "only": only})
+
+
+def review_list(request):
+    return render(request, "exchange/review.html", {"reviews": selectors.reviews_for_user(request.user)[:300]})
+
+
+@require_POST
+def review_decide_view(request, pk):
+    review = selectors.reviews_for_user(request.user).filter(pk=pk).first()
+    if review is None:
+        raise Http404
+    if not request.user.can("edit"):
+        raise PermissionDenied
+    try:
+        review_decide(actor=request.user, review=review, decision=request.POST.get("decision", ""),
+                      note=request.POST.get("note", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已记录判断,今后同样的记录按此处理")
+    return redirect("exchange:review")
+
+
+def person_detail(request, pk):
+    person = selectors.person_for_user(request.user, pk)
+    if person is None:
+        raise Http404
+    links = selectors.person_links(person)
+    for link in links:
+        link.fields = selectors.record_fields(link.record, request.user)
+    return render(request, "exchange/person.html", {
+        "person": person, "links": links,
+        "reviews": LinkReview.objects.restrict(request.user).filter(person=person, status="open")})
