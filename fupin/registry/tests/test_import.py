@@ -1,0 +1,277 @@
+"""Roster import: real files are accepted, damaged ones refused with a report, suspect values imported and listed."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from fupin.core.errors import ImportRefused
+from fupin.core.models import AuditEvent, Batch
+from fupin.core.testing import make_division
+from fupin.registry.importer import import_roster
+from fupin.registry.models import Household, ImportProblem, Person
+from fupin.registry.testdata import NATIONAL_HEADERS, roster_rows, write_csv, write_xlsx
+
+PLACES = [("甲镇", "甲一村", "420581100201"), ("甲镇", "甲二村", "420581100202"), ("乙镇", "乙一村", "420581101201")]
+
+
+@pytest.fixture
+def rows(county):
+    return roster_rows(PLACES, households=12, seed=7)
+
+
+def _counts():
+    return Household.objects.count(), Person.objects.count()
+
+
+def test_clean_national_file_imports_and_stats_match(tmp_path, rows):
+    path = write_csv(tmp_path / "roster.csv", rows, headers=NATIONAL_HEADERS)
+    result = import_roster(actor="t", path=path)
+    assert (result.households_created, result.persons_created) == (12, len(rows))
+    assert result.problems == []
+    assert _counts() == (12, len(rows))
+    hh = Household.objects.get(poor_code=rows[0]["户编号"])
+    assert hh.is_registered_poor and hh.village.code == "420581100201" and hh.batch_id == result.batch_id
+    assert hh.head_name == rows[0]["姓名"] and hh.size == int(rows[0]["家庭人口数"])
+    head = Person.objects.get(id_number=rows[0]["证件号码"])
+    assert head.relationship == "户主" and head.ethnicity in ("01", "15") and head.batch_id == result.batch_id
+    # one batch, one audit event
+    assert Batch.objects.filter(kind="registry.import_roster").count() == 1
+    assert AuditEvent.objects.filter(action="batch.registry.import_roster").count() == 1
+    # `fupin stats --json` counts what the file holds
+    from fupin.core.stats import collect
+
+    stats = collect()
+    by_status: dict[str, int] = {}
+    labels = {"未脱贫": "0", "预脱贫": "2", "已脱贫(享受政策)": "1", "已脱贫(不再享受政策)": "4", "返贫": "3"}
+    for code in {r["户编号"]: labels[r["脱贫状态"]] for r in rows}.values():
+        by_status[code] = by_status.get(code, 0) + 1
+    assert stats["poor_households_by_status"] == by_status
+
+
+def test_stats_command_json(tmp_path, rows):
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    try:
+        out = io.StringIO()
+        call_command("stats", "--json", stdout=out)
+    except CommandError:  # the stats command belongs to another capability; skip if it is not there yet
+        pytest.skip("fupin stats not available")
+    data = json.loads(out.getvalue())
+    assert sum(data["poor_households_by_status"].values()) == 12
+    assert data["poor_villages"] == 0
+
+
+def test_real_world_xlsx_title_row_merged_cells_and_messy_ids(tmp_path, rows):
+    rows[0]["证件号码"] = " ".join([rows[0]["证件号码"][:6], rows[0]["证件号码"][6:]])  # a space inside
+    rows[1]["证件号码"] = rows[1]["证件号码"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    x_row = next(r for r in rows[2:] if r["证件号码"].endswith("X"))
+    x_row["证件号码"] = x_row["证件号码"].lower()
+    legacy = "420581491231002"  # 15 digits: 42058119491231002 + a computed check character
+    rows[3]["证件号码"] = legacy
+    path = write_xlsx(tmp_path / "roster.xlsx", rows, title="宜都市建档立卡贫困人口花名册(2016年)", merge=True)
+    result = import_roster(actor="t", path=path)
+    assert result.persons_created == len(rows)
+    assert [p for p in result.problems if p.kind == "id_number"] == []
+    assert Person.objects.filter(id_valid=True).count() == len(rows)
+    assert Person.objects.filter(id_number__startswith="42058119491231002").exists()
+    assert Person.objects.filter(id_number=x_row["证件号码"].upper()).exists()
+    # merged household cells reached every member row
+    for hh in Household.objects.all():
+        assert hh.size == Person.objects.filter(household=hh).count()
+        assert hh.attribute and hh.poverty_status
+
+
+def test_gbk_csv_with_title_line_and_towns_by_code(tmp_path, rows):
+    for r in rows:
+        r["乡镇"] = {"甲镇": "420581100", "乙镇": "420581101000"}[r["乡镇"]]
+    path = write_csv(tmp_path / "roster.csv", rows, encoding="gbk", title="花名册")
+    result = import_roster(actor="t", path=path)
+    assert result.persons_created == len(rows) and not result.problems
+
+
+def test_villages_by_code_without_town_column(tmp_path, rows):
+    codes = {name: code for _, name, code in PLACES}
+    for r in rows:
+        r["行政村"] = codes[r["行政村"]]
+    headers = [h for h in NATIONAL_HEADERS if h != "乡镇"]
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows, headers=headers))
+    assert result.households_created == 12
+
+
+def test_structural_errors_refuse_the_whole_file(tmp_path, rows):
+    rows[1]["户编号"] = ""
+    rows[4]["姓名"] = ""
+    rows[6]["行政村"] = "不存在村"
+    rows[8]["乡镇"] = "丙镇"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor="t", path=path)
+    report = exc.value.report()
+    # Excel row numbers: header on row 1, data from row 2
+    assert "第3行「户编号」列:户编号为空" in report
+    assert "第6行「姓名」列:姓名为空" in report
+    assert f"第8行「行政村」列值「不存在村」:{rows[6]['乡镇']}没有这个村" in report
+    assert "第10行「乡镇」列值「丙镇」:乡镇不存在" in report
+    assert "数据库未作任何改动" in report
+    assert _counts() == (0, 0)
+    assert not Batch.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_missing_required_column_refuses(tmp_path, rows):
+    headers = [h for h in NATIONAL_HEADERS if h != "证件号码"]
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows, headers=headers))
+    assert "必需的列" in exc.value.report()
+    assert _counts() == (0, 0)
+
+
+def test_ambiguous_village_name_needs_the_town(tmp_path, county, rows):
+    make_division("420581101202", "甲一村", "village", county["town_b"])
+    headers = [h for h in NATIONAL_HEADERS if h != "乡镇"]
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows, headers=headers))
+    assert "村名在多个乡镇中重复" in exc.value.report()
+    # with the town column it is fine
+    assert import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows)).households_created == 12
+
+
+def test_command_refuses_with_non_zero_exit_and_chinese_report(tmp_path, rows):
+    rows[2]["姓名"] = ""
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(CommandError) as exc:
+        call_command("import_roster", str(path))
+    assert exc.value.returncode == 2
+    assert "第4行「姓名」列:姓名为空" in str(exc.value)
+    assert _counts() == (0, 0)
+
+
+def test_command_imports(tmp_path, rows):
+    out = io.StringIO()
+    call_command("import_roster", str(write_csv(tmp_path / "r.csv", rows)), stdout=out)
+    assert "导入完成" in out.getvalue() and "新增12户" in out.getvalue()
+
+
+def test_suspect_values_are_imported_verbatim_and_listed(tmp_path, rows):
+    good = rows[1]["证件号码"]
+    rows[1]["证件号码"] = good[:-1] + ("0" if good[-1] != "0" else "1")  # fails its check digit
+    rows[2]["贫困户属性"] = "边缘户"  # not on the list
+    rows[3]["民族"] = "穿青人"
+    rows[4]["证件号码"] = ""
+    for r in rows:
+        if r["户编号"] == rows[5]["户编号"]:
+            r["家庭人口数"] = "9"
+    path = write_csv(tmp_path / "r.csv", rows)
+    result = import_roster(actor="t", path=path)
+    assert result.persons_created == len(rows)
+    bad = Person.objects.get(id_number=rows[1]["证件号码"])
+    assert not bad.id_valid and bad.id_rev == rows[1]["证件号码"][::-1]
+    assert Person.objects.get(name=rows[3]["姓名"], id_number=rows[3]["证件号码"]).ethnicity == "穿青人"
+    problems = ImportProblem.objects.filter(batch_id=result.batch_id)
+    kinds = {(p.row, p.kind) for p in problems}
+    assert (3, "id_number") in kinds and (5, "code") in kinds and (6, "id_number") in kinds
+    assert any(p.kind == "size" for p in problems)
+    check = problems.get(row=3, kind="id_number")
+    assert "校验位" in check.problem and check.value == rows[1]["证件号码"]
+    assert check.household.poor_code == rows[1]["户编号"] and check.area_code.startswith("420581")
+    if rows[2]["与户主关系"] == "户主" or rows[2]["户编号"] != rows[1]["户编号"]:
+        assert Household.objects.get(poor_code=rows[2]["户编号"]).attribute in ("边缘户", "1", "2", "3")
+
+
+def test_person_in_two_households_is_kept_and_reported(tmp_path, rows):
+    first_hh = [r for r in rows if r["户编号"] == rows[0]["户编号"]]
+    other = next(r for r in rows if r["户编号"] != rows[0]["户编号"] and r["与户主关系"] != "户主")
+    other["证件号码"] = first_hh[0]["证件号码"]
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    assert Person.objects.filter(id_number=first_hh[0]["证件号码"]).count() == 2
+    dups = ImportProblem.objects.filter(batch_id=result.batch_id, kind="duplicate_person")
+    assert dups.count() == 2
+    assert all(d.value == first_hh[0]["证件号码"] and d.person_id for d in dups)
+    assert "另见户编号" in dups[0].problem
+    # re-import: still two, still reported, nothing merged or dropped
+    again = import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    assert Person.objects.filter(id_number=first_hh[0]["证件号码"]).count() == 2
+    assert ImportProblem.objects.filter(batch_id=again.batch_id, kind="duplicate_person").count() == 2
+
+
+def test_person_already_registered_elsewhere_is_reported(tmp_path, rows, hh_b1):
+    existing = Person.objects.filter(household=hh_b1).first()
+    rows[1]["证件号码"] = existing.id_number
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    dup = ImportProblem.objects.get(batch_id=result.batch_id, kind="duplicate_person")
+    assert dup.row == 3 and hh_b1.poor_code in dup.problem
+    assert Person.objects.filter(id_number=existing.id_number).count() == 2
+
+
+def test_dry_run_writes_nothing(tmp_path, rows):
+    rows[1]["民族"] = "火星族"
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows), dry_run=True)
+    assert result.dry_run and result.households_created == 12 and len(result.problems) == 1
+    assert "试导入" in result.report()
+    assert _counts() == (0, 0)
+    assert not Batch.objects.exists() and not ImportProblem.objects.exists() and not AuditEvent.objects.exists()
+    out = io.StringIO()
+    call_command("import_roster", str(tmp_path / "r.csv"), "--dry-run", stdout=out)
+    assert _counts() == (0, 0)
+
+
+def test_reimport_is_idempotent_and_updates_by_poor_code(tmp_path, rows):
+    path = write_csv(tmp_path / "r.csv", rows)
+    first = import_roster(actor="t", path=path)
+    ids = dict(Person.objects.values_list("id_number", "id"))
+    again = import_roster(actor="t", path=path)
+    assert (again.households_created, again.households_updated, again.households_unchanged) == (0, 0, 12)
+    assert (again.persons_created, again.persons_updated) == (0, 0)
+    assert dict(Person.objects.values_list("id_number", "id")) == ids
+    assert Household.objects.filter(version=1).count() == 12
+    # a change in the file updates that household only
+    for r in rows:
+        if r["户编号"] == rows[0]["户编号"]:
+            r["脱贫状态"] = "已脱贫(享受政策)"
+    rows[1]["文化程度"] = "本科及以上"
+    third = import_roster(actor="t", path=write_csv(tmp_path / "r3.csv", rows))
+    assert third.households_updated == 1 and third.persons_updated == 1
+    hh = Household.objects.get(poor_code=rows[0]["户编号"])
+    assert hh.poverty_status == "1" and hh.version == 2 and hh.batch_id == third.batch_id
+    assert first.batch_id != third.batch_id
+
+
+def test_members_no_longer_listed_are_kept_and_reported(tmp_path, rows):
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    dropped = next(r for r in rows if r["与户主关系"] != "户主")
+    rows.remove(dropped)
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    assert Person.objects.filter(id_number=dropped["证件号码"]).exists()
+    assert ImportProblem.objects.filter(batch_id=result.batch_id, kind="not_in_file", value=dropped["姓名"]).exists()
+
+
+def test_poor_code_kept_verbatim(tmp_path, rows):
+    for r in rows:
+        if r["户编号"] == rows[0]["户编号"]:
+            r["户编号"] = "0042-甲01"
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    assert Household.objects.filter(poor_code="0042-甲01").exists()
+
+
+def test_scope_user_may_only_import_their_villages(tmp_path, rows, users):
+    path = write_csv(tmp_path / "r.csv", rows)
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor=users["town_a"], path=path, scope_user=users["town_a"])
+    assert "不在您的管辖范围内" in exc.value.report()
+    mine = [r for r in rows if r["乡镇"] == "甲镇"]
+    result = import_roster(actor=users["town_a"], path=write_csv(tmp_path / "a.csv", mine),
+                           scope_user=users["town_a"])
+    assert result.households_created == len({r["户编号"] for r in mine})
+
+
+def test_reader_handles_header_synonyms(tmp_path, rows):
+    path = tmp_path / "syn.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["序号", "乡(镇)", "村", "贫困户编号", "成员姓名", "与户主的关系", "身份证号码", "性别", "民族",
+                    "家庭人数", "贫困户类型", "致贫原因", "脱贫标志"])
+        for r in rows:
+            w.writerow([r[h] for h in NATIONAL_HEADERS])
+    assert import_roster(actor="t", path=path).persons_created == len(rows)

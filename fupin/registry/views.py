@@ -1,0 +1,334 @@
+"""Pages of the registry: the household list with filters and search, the household page, roster import (a
+background job with progress) and export, import problems, poor villages, membership changes.
+
+Views are thin: selectors read (always through `.restrict(request.user)`), services write. ID numbers reach templates
+already masked for users who may not see them in full.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid as uuidlib
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from fupin.core import idnumber
+from fupin.core.errors import ServiceError
+from fupin.core.models import Batch, Job
+from fupin.core.services import job_create
+from fupin.geo.models import Division
+from fupin.registry import exporter, panels, selectors, services
+from fupin.registry.forms import ImportForm, MemberChangeForm
+from fupin.registry.jobs import IMPORT_ROSTER
+from fupin.registry.labels import code_tables
+from fupin.registry.models import Household, ImportProblem, Person, PovertyLine, VillageProfile
+from fupin.web.shell import capability_required, current_area, is_htmx, paginate
+
+TRUE = ("1", "true", "yes", "on")
+
+
+def _masker(user):
+    full = bool(getattr(user, "may_view_full_id", False))
+    return (lambda n: n or "") if full else idnumber.mask
+
+
+def list_filters(request) -> dict:
+    """The household list's filters from the query string (also used by the export, so it exports what is shown).
+
+    `poor=1` (default) registered poor only, `poor=0` the others, `all=1` or `poor=all` every resident;
+    `status`, `attribute`, `cause` take one code or several separated by commas; `grid` a grid code
+    (`has_grid=0` households in no grid); `located=0/1`; `year_exited`; `q` the search box.
+    """
+    g = request.GET
+    area = current_area(request)
+    poor = g.get("poor", "")
+    every_resident = g.get("all") in TRUE or poor == "all"
+    registered_only = not every_resident and poor != "0"
+    return {
+        "area_prefix": area.prefix if area else None,
+        "grid": g.get("grid", "").strip(),
+        "attribute": g.get("attribute", "").strip(),
+        "cause": g.get("cause", "").strip(),
+        "status": g.get("status", "").strip(),
+        "registered_only": registered_only,
+        "not_registered": poor == "0" and not every_resident,
+        "every_resident": every_resident,
+        "q": g.get("q", "").strip(),
+        "include_dissolved": g.get("dissolved") in TRUE,
+        "has_grid": g.get("has_grid", ""),
+        "located": g.get("located", ""),
+        "year_exited": g.get("year_exited", "").strip(),
+        "extra": {f.key: g.get(f.key, "") for f in selectors.extra_filters() if g.get(f.key)},
+    }
+
+
+def filtered_households(request):
+    f = list_filters(request)
+    multi = {k: [v for v in f[k].split(",") if v] for k in ("attribute", "cause", "status")}
+    qs = selectors.household_list(
+        request.user, area_prefix=f["area_prefix"], grid=f["grid"] if len(f["grid"]) == 15 else "",
+        attribute=multi["attribute"][0] if len(multi["attribute"]) == 1 else "",
+        cause=multi["cause"][0] if len(multi["cause"]) == 1 else "",
+        status=multi["status"][0] if len(multi["status"]) == 1 else "",
+        registered_only=f["registered_only"], q=f["q"], include_dissolved=f["include_dissolved"], extra=f["extra"])
+    if len(multi["attribute"]) > 1:
+        qs = qs.filter(attribute__in=multi["attribute"])
+    if len(multi["status"]) > 1:
+        qs = qs.filter(poverty_status__in=multi["status"])
+    if len(multi["cause"]) > 1:
+        qs = qs.filter(main_cause__in=multi["cause"])
+    if f["not_registered"]:
+        qs = qs.filter(is_registered_poor=False)
+    if f["has_grid"] in ("0", "1"):
+        qs = qs.filter(grid__isnull=f["has_grid"] == "0")
+    if f["located"] == "0":
+        qs = qs.filter(lng__isnull=True)
+    elif f["located"] == "1":
+        qs = qs.filter(lng__isnull=False, lat__isnull=False)
+    if f["year_exited"].isdigit():
+        qs = qs.filter(year_exited=int(f["year_exited"]))
+    return qs, f
+
+
+@capability_required("view")
+def household_list(request):
+    qs, f = filtered_households(request)
+    qs = panels.order_list(qs)
+    page = paginate(request, qs)
+    mask = _masker(request.user)
+    tables = code_tables()
+    heads = {}
+    for hid, number in Person.objects.filter(household__in=[h.pk for h in page.object_list], relationship="户主",
+                                             is_alive=True).values_list("household_id", "id_number"):
+        heads.setdefault(hid, mask(number))
+    rows = [{"hh": h, "head_id": heads.get(h.pk, ""), "attribute": tables.label("attribute", h.attribute),
+             "cause": tables.label("cause", h.main_cause), "status": tables.label("status", h.poverty_status),
+             "status_color": tables.color("status", h.poverty_status)} for h in page.object_list]
+    persons = []
+    if f["q"]:
+        persons = [{"p": p, "id": mask(p.id_number)} for p in selectors.search_persons(request.user, f["q"], limit=10)]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "registry/household_list.html", {
+        "page_obj": page, "rows": rows, "f": f, "tables": tables, "persons": persons,
+        "extra_filters": [(x, x.choices(request.user), request.GET.get(x.key, "")) for x in selectors.extra_filters()],
+        "export_query": query.urlencode(), "may_import": request.user.can("import"),
+        "statuses": tables.choices("status"), "attributes": tables.choices("attribute"),
+        "causes": tables.choices("cause"),
+    })
+
+
+@capability_required("view")
+def household_detail(request, key):
+    hh = selectors.household_get(request.user, key)
+    tables = code_tables()
+    mask = _masker(request.user)
+    members = selectors.household_members(hh)
+    lines = dict(PovertyLine.objects.values_list("year", "amount"))
+    member_rows = [{"p": p, "id": mask(p.id_number), "card": mask(p.disability_card),
+                    "relationship": tables.label("relationship", p.relationship), "sex": tables.label("sex", p.sex),
+                    "ethnicity": tables.label("ethnicity", p.ethnicity),
+                    "education": tables.label("education", p.education),
+                    "schooling": tables.label("schooling", p.schooling), "health": tables.labels("health", p.health),
+                    "labour": tables.label("labour", p.labour_skill),
+                    "political": tables.label("political", p.political_status),
+                    "disability": tables.label("disability_category", p.disability_category)} for p in members]
+    from fupin.web.shell import object_history
+
+    history = object_history(hh, limit=50)
+    return render(request, "registry/household_detail.html", {
+        "hh": hh, "members": member_rows, "tables": tables,
+        "labels": {"attribute": tables.label("attribute", hh.attribute),
+                   "main_cause": tables.label("cause", hh.main_cause),
+                   "other_causes": tables.labels("cause", hh.other_causes),
+                   "status": tables.label("status", hh.poverty_status),
+                   "status_color": tables.color("status", hh.poverty_status),
+                   "standard": tables.label("standard", hh.identification_standard),
+                   "monitoring_category": tables.label("monitoring_category", hh.monitoring_category),
+                   "monitoring_risks": tables.labels("monitoring_risk", hh.monitoring_risks),
+                   "housing_structure": tables.label("housing_structure", hh.housing_structure),
+                   "water_source": tables.label("water_source", hh.water_source),
+                   "dilapidated": tables.label("dilapidated", hh.dilapidated_grade)},
+        "income": selectors.income_check(hh, lines=lines),
+        "changes": list(selectors.member_changes(hh)[:100]),
+        "history": history,
+        "panels": panels.render_panels(request, hh),
+        "may_edit": request.user.can("edit") and not hh.dissolved_on,
+        "town": hh.village.parent,
+    })
+
+
+@capability_required("edit")
+@require_http_methods(["GET", "POST"])
+def member_change(request, key):
+    """Record a birth, death, marriage, move, split or merge on the household (one form, one service per kind)."""
+    hh = selectors.household_get(request.user, key)
+    if hh.dissolved_on:
+        raise PermissionDenied
+    members = selectors.household_members(hh)
+    living = [p for p in members if p.is_alive]
+    form = MemberChangeForm(request.POST or None, members=living, user=request.user, household=hh)
+    if request.method == "POST" and form.is_valid():
+        try:
+            target = form.apply(actor=request.user)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The change was recorded."))
+            return redirect(target.get_absolute_url() if isinstance(target, Household) else hh.get_absolute_url())
+    return render(request, "registry/member_change.html", {"hh": hh, "form": form, "members": living})
+
+
+# Import ---------------------------------------------------------------------------------------------------------
+
+def _upload_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "uploads" / "registry"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@capability_required("import")
+@require_http_methods(["GET", "POST"])
+def household_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = Path(upload.name).suffix.lower()
+        dest = _upload_dir() / f"{uuidlib.uuid4().hex}{suffix}"
+        with open(dest, "wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        dry = form.cleaned_data["dry_run"]
+        job = job_create(kind=IMPORT_ROSTER, actor=request.user,
+                         title=(_("Roster check: %(name)s") if dry else _("Roster import: %(name)s")) % {
+                             "name": upload.name},
+                         params={"path": str(dest), "name": upload.name, "dry_run": dry, "delete_after": True})
+        return redirect("registry:import_status", uuid=job.uuid)
+    recent = Batch.objects.filter(kind="registry.import_roster").order_by("-started_at")
+    if not request.user.is_superuser:
+        recent = recent.filter(actor=request.user)
+    return render(request, "registry/import.html", {"form": form, "recent": recent[:10],
+                                                    "columns": _import_columns()})
+
+
+def _import_columns() -> list[tuple[str, str, bool]]:
+    from fupin.registry.importer import COLUMNS, REQUIRED
+
+    return [(names[0], "、".join(names[1:]), key in REQUIRED) for key, names in COLUMNS.items()]
+
+
+@capability_required("import")
+def import_status(request, uuid):
+    qs = Job.objects.filter(uuid=uuid, kind=IMPORT_ROSTER)
+    if not request.user.is_superuser:
+        qs = qs.filter(actor=request.user)
+    job = qs.first()
+    if job is None:
+        raise Http404
+    result = job.result if isinstance(job.result, dict) else {}
+    ctx = {"job": job, "result": result, "problems": result.get("problems") or []}
+    if is_htmx(request):
+        return render(request, "registry/_import_status.html", ctx)
+    return render(request, "registry/import_status.html", ctx)
+
+
+@capability_required("view")
+def import_problems(request):
+    batch_id = request.GET.get("batch")
+    qs = selectors.import_problems(request.user, batch_id=int(batch_id) if batch_id and batch_id.isdigit() else None,
+                                   kind=request.GET.get("kind", ""))
+    page = paginate(request, qs, per_page=100)
+    batch = page.object_list[0].batch if page.object_list else None
+    mask = _masker(request.user)
+    rows = [{"p": p, "value": mask(p.value) if p.column in ("证件号码", "残疾证号") else p.value}
+            for p in page.object_list]
+    return render(request, "registry/problems.html", {"page_obj": page, "rows": rows, "batch": batch,
+                                                      "kinds": ImportProblem.Kind.choices,
+                                                      "kind": request.GET.get("kind", "")})
+
+
+# Export ---------------------------------------------------------------------------------------------------------
+
+def _export_name(ext: str) -> str:
+    return f"roster-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
+
+
+@capability_required("view")
+def export_xlsx(request):
+    """The current list (scope and filters) as an xlsx in the roster layout; built in a temporary file with
+    constant memory, then streamed."""
+    qs, _f = filtered_households(request)
+    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+    tmp.close()
+    exporter.write_xlsx(tmp.name, exporter.export_rows(request.user, qs))
+    fh = open(tmp.name, "rb")
+    Path(tmp.name).unlink()  # the open handle keeps the data until the response is sent (POSIX)
+    return FileResponse(fh, as_attachment=True, filename=_export_name("xlsx"),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@capability_required("view")
+def export_csv(request):
+    qs, _f = filtered_households(request)
+    response = StreamingHttpResponse(exporter.csv_lines(exporter.export_rows(request.user, qs)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+    return response
+
+
+# Villages -------------------------------------------------------------------------------------------------------
+
+@capability_required("view")
+def village_list(request):
+    area = current_area(request)
+    rows = selectors.village_incidence_table(request.user, area_prefix=area.prefix if area else None)
+    if request.GET.get("poor") in TRUE:
+        rows = [r for r in rows if r["village"].is_poor_village]
+    return render(request, "registry/village_list.html", {"rows": rows, "poor_only": request.GET.get("poor") in TRUE})
+
+
+@capability_required("view")
+def village_detail(request, code):
+    village = Division.objects.restrict(request.user).filter(code=code, level__in=("village", "community")).first()
+    if village is None:
+        raise Http404
+    year = request.GET.get("year")
+    figures = selectors.village_figures(village, year=int(year) if year and year.isdigit() else None)
+    profiles = VillageProfile.objects.restrict(request.user).filter(village=village).order_by("-year")
+    profile = next((p for p in profiles if p.year == figures.year), None)
+    fields = []
+    if profile is not None:
+        skip = {"id", "uuid", "version", "created_at", "updated_at", "batch", "village", "year", "area_code"}
+        fields = [(f.verbose_name, getattr(profile, f.name)) for f in VillageProfile._meta.concrete_fields
+                  if f.name not in skip]
+    households = (Household.objects.restrict(request.user).filter(village=village, is_registered_poor=True,
+                                                                  dissolved_on__isnull=True).count())
+    return render(request, "registry/village_detail.html", {
+        "village": village, "figures": figures, "profile": profile, "profiles": profiles, "fields": fields,
+        "households": households, "list_url": "/households/?" + urlencode({"division": village.code})})
+
+
+@capability_required("edit")
+@require_POST
+def village_poor(request, code):
+    village = Division.objects.restrict(request.user).filter(code=code, level="village").first()
+    if village is None:
+        raise Http404
+    if not (request.user.is_superuser or request.user.can("approve_county")):
+        raise PermissionDenied
+    try:
+        services.village_set_poor(actor=request.user, village=village, is_poor=request.POST.get("is_poor") == "1",
+                                  note=request.POST.get("note", "")[:200])
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(f"/households/villages/{village.code}/")
+
