@@ -62,9 +62,9 @@ class UserForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
     display_name = forms.CharField(label=_("Name"), max_length=50)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    division = DivisionChoiceField(label=_("Jurisdiction"), queryset=Division.objects.none(),
-                                   help_text=_("The town, village or community whose data the user works on; "
-                                               "the county for county staff and department handlers."))
+    division = DivisionChoiceField(label=_("Jurisdiction"), queryset=Division.objects.none(), required=False,
+                                   help_text=_("The town, village or community whose data the user works on; the "
+                                               "county for county staff. Department handlers may leave it empty."))
     grid_code = forms.CharField(label=_("Grid code"), max_length=15, required=False,
                                 help_text=_("15 digits; only for grid workers and information officers."))
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.filter(is_active=True),

@@ -6,15 +6,26 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from fupin.accounts.choices import ALL_CAPABILITIES, ROLE_CAPABILITIES, Role
+from fupin.core.scoping import PREFIX_LENGTH, scope_prefix
 
 # The order capabilities are shown in the roles matrix.
 CAPABILITY_ORDER = ["view", "view_full_id", "edit", "collect", "village_review", "approve_town", "approve_county",
                     "import", "manage_geo", "manage_users", "department_work"]
 
 
-def user_list(*, viewer, role: str = "", q: str = "") -> QuerySet:
+def visible_users(viewer) -> QuerySet:
+    """Users the viewer may see: `User.objects.restrict(viewer)`, and for county-level viewers also the department
+    staff who are bound to a department only (they work for the whole county and carry no area code)."""
     User = get_user_model()
-    qs = User.objects.restrict(viewer).select_related("division", "grid", "department", "command_unit")
+    qs = User.objects.restrict(viewer)
+    prefix = scope_prefix(viewer)
+    if prefix and len(prefix) <= PREFIX_LENGTH["county"]:
+        qs = qs | User.objects.filter(area_code="", department__isnull=False)
+    return qs
+
+
+def user_list(*, viewer, role: str = "", q: str = "") -> QuerySet:
+    qs = visible_users(viewer).select_related("division", "grid", "department", "command_unit")
     if role:
         qs = qs.filter(role=role)
     if q:
@@ -24,8 +35,7 @@ def user_list(*, viewer, role: str = "", q: str = "") -> QuerySet:
 
 def user_get(*, viewer, username: str):
     """The user with this name if the viewer may see them, else None."""
-    User = get_user_model()
-    return (User.objects.restrict(viewer).select_related("division", "grid", "department", "command_unit")
+    return (visible_users(viewer).select_related("division", "grid", "department", "command_unit")
             .filter(username=username).first())
 
 

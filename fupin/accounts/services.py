@@ -1,6 +1,7 @@
 """Writes of user accounts. `user_create` and `user_update` keep `User.area_code` equal to the user's jurisdiction
 (grid code, else division code), which is what `User.objects.restrict(viewer)` scopes on; both audit the change
-(never the password hash).
+(never the password hash). A department handler may be bound to a department only (area_code empty): county-level
+viewers see such users (`fupin.accounts.selectors.visible_users`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 from fupin.accounts.choices import Role
 from fupin.core import audit
 from fupin.core.errors import ServiceError
+from fupin.core.scoping import PREFIX_LENGTH
 
 AUDITED_FIELDS = ("username", "display_name", "email", "phone", "role", "division_id", "grid_id", "department_id",
                   "command_unit_id", "unit_name", "area_code", "is_active", "is_superuser")
@@ -53,14 +55,17 @@ def _check_binding(*, actor, role: str, division, grid, department, command_unit
             division = grid.village
         elif grid.village_id != division.pk:
             raise ServiceError(f"网格{grid.code}不属于{division.name}", field="grid")
-    if division is None:
-        raise ServiceError("请选择管辖区划(乡镇、村)或网格", field="division")
     if role == Role.DEPT_HANDLER and department is None:
         raise ServiceError("部门经办人必须选择所属部门", field="department")
+    if division is None and not (role == Role.DEPT_HANDLER and department is not None):
+        raise ServiceError("请选择管辖区划(乡镇、村)或网格", field="division")
     if _is_user(actor) and not actor.is_superuser:
         from fupin.geo.models import Division, Grid
 
-        if not Division.objects.restrict(actor).filter(pk=division.pk).exists():
+        if division is None:
+            if len(actor.jurisdiction_prefix or "-" * 9) > PREFIX_LENGTH["county"]:
+                raise ServiceError("只有市级用户可以设置不绑定区划的部门经办人", field="division")
+        elif not Division.objects.restrict(actor).filter(pk=division.pk).exists():
             raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
         if grid is not None and not Grid.objects.restrict(actor).filter(pk=grid.pk).exists():
             raise ServiceError(f"网格{grid.code}不在您的管辖范围内", field="grid")
@@ -69,11 +74,24 @@ def _check_binding(*, actor, role: str, division, grid, department, command_unit
     return division
 
 
+PASSWORD_PROBLEMS = {
+    "password_too_short": "密码太短,至少需要{min_length}个字符",
+    "password_too_common": "密码过于常见,请换一个",
+    "password_entirely_numeric": "密码不能全是数字",
+    "password_too_similar": "密码与用户名或姓名过于相似",
+}
+
+
 def _check_password(password: str, user=None) -> None:
+    """Django's password validators, with their problems told in Chinese (service errors are Chinese)."""
     try:
-        validate_password(password, user)
+        validate_password(password or "", user)
     except ValidationError as exc:
-        raise ServiceError(";".join(exc.messages), field="password") from exc
+        problems = []
+        for err in exc.error_list:
+            template = PASSWORD_PROBLEMS.get(err.code)
+            problems.append(template.format(**(err.params or {})) if template else " ".join(err.messages))
+        raise ServiceError(";".join(problems), field="password") from exc
 
 
 @transaction.atomic

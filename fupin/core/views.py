@@ -32,13 +32,18 @@ def _result_rows(job: Job) -> list[tuple[str, object]]:
     return [(k, v) for k, v in job.result.items() if k not in ("url", "download_url")]
 
 
+def _context(job: Job) -> dict:
+    result = job.result if isinstance(job.result, dict) else {}
+    return {"job": job, "result_rows": _result_rows(job), "result_url": result.get("url") or result.get("download_url")}
+
+
 def job_detail(request, uuid):
     job = _job_or_404(request, uuid)
-    return render(request, "core/job_detail.html", {"job": job, "result_rows": _result_rows(job)})
+    return render(request, "core/job_detail.html", _context(job))
 
 
 def job_progress(request, uuid):
     """The progress partial; while the job runs it asks to be fetched again every second."""
     job = _job_or_404(request, uuid)
     template = "core/_job_progress.html" if is_htmx(request) else "core/job_detail.html"
-    return render(request, template, {"job": job, "result_rows": _result_rows(job)})
+    return render(request, template, _context(job))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 
+from fupin.accounts.selectors import visible_users
 from fupin.org.models import CommandUnit, Department
 from fupin.web.shell import filter_area, paginate
 
 
 def _visible_staff(viewer):
-    return get_user_model().objects.restrict(viewer).select_related("division", "grid").order_by("role", "username")
+    return visible_users(viewer).select_related("division", "grid").order_by("role", "username")
 
 
 def department_list(request):
@@ -45,4 +45,6 @@ def unit_detail(request, pk):
     unit = get_object_or_404(CommandUnit.objects.restrict(request.user).select_related("division", "parent"), pk=pk)
     children = CommandUnit.objects.restrict(request.user).filter(parent=unit).select_related("division")
     staff = _visible_staff(request.user).filter(command_unit=unit)
-    return render(request, "org/unit_detail.html", {"unit": unit, "children": children, "staff": staff})
+    parent_visible = unit.parent_id and CommandUnit.objects.restrict(request.user).filter(pk=unit.parent_id).exists()
+    return render(request, "org/unit_detail.html", {"unit": unit, "children": children, "staff": staff,
+                                                    "parent_visible": parent_visible})

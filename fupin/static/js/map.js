@@ -308,6 +308,8 @@
         map.fitBounds(L.latLngBounds(res.points.map(function (p) { return [p[2], p[1]]; })).pad(0.1));
       }
       document.documentElement.setAttribute("data-households-ready", String(res.located));
+      // ms since the navigation started (the page's budget is 2 s) and of this request alone
+      document.documentElement.setAttribute("data-households-at", String(Math.round(performance.now())));
       document.documentElement.setAttribute("data-households-ms", String(Math.round(performance.now() - started)));
       return res;
     }).catch(function (err) {
@@ -658,6 +660,8 @@
   if (homeLevel === "village" || homeLevel === "community" || homeLevel === "grid" || (state.division && state.division.length === 15)) {
     document.getElementById("l-grid").checked = true;
   }
+  // the households are asked for at once, in parallel with the boundaries; the view is fitted when both are in
+  var households = loadHouseholds();
   Promise.all(first.map(function (p) { return p.catch(function () {}); })).then(function () {
     if (document.getElementById("l-grid").checked) { return loadBoundaries("grid").catch(function () {}); }
   }).then(function () {
@@ -667,6 +671,12 @@
       var all = L.featureGroup(Object.keys(boundary).map(function (k) { return boundary[k]; }));
       if (all.getLayers().length && all.getBounds().isValid()) { map.fitBounds(all.getBounds(), { padding: [16, 16] }); fitted = true; }
     }
-    return loadHouseholds({ fit: !fitted });
+    return households.then(function (res) {
+      if (!fitted && res && res.mode === "points" && res.points.length) {
+        map.fitBounds(L.latLngBounds(res.points.map(function (p) { return [p[2], p[1]]; })).pad(0.1));
+      } else if (res && !res.complete) {
+        loadHouseholds();
+      }
+    });
   });
 })();
