@@ -1,0 +1,320 @@
+"""Registry API (/api/v1/households/): households and members of the caller's jurisdiction.
+
+- GET  /                       households (filters as the list page: division, grid, attribute, cause, status, poor,
+                               q; limit/offset)
+- POST /                       create a household with its members (client `uuid`: a retry returns the first one)
+- GET  /persons                members (q, division, household; limit/offset)
+- PATCH /persons/{uuid}        correct a member (expected_version; 409 when stale)
+- GET  /villages/{code}        a village's figures and poverty incidence
+- GET  /{key}                  one household (户编号 or uuid) with members, income against the line, changes
+- PATCH /{key}                 change household fields (expected_version; 409 when stale)
+- POST /{key}/changes          a membership change (birth, death, marriage, move, head ...)
+
+Anything outside the caller's jurisdiction answers 404; refusals answer 400 with the Chinese message in `detail`.
+ID numbers are masked for roles that may not see them.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+
+from django.db import transaction
+from django.http import Http404
+from ninja import Query, Router, Schema, Status
+
+from fupin.core import idnumber
+from fupin.core.errors import ConflictError, ServiceError
+from fupin.geo.models import Division, Grid
+from fupin.registry import selectors, services
+from fupin.registry.labels import CodeTables, code_tables
+from fupin.registry.models import Household, Person, PovertyLine
+from fupin.registry.schemas import (
+    ChangeIn,
+    ErrorOut,
+    HouseholdDetailOut,
+    HouseholdIn,
+    HouseholdOut,
+    HouseholdPage,
+    HouseholdPatch,
+    MemberOut,
+    MemberPage,
+    PersonPatch,
+    VillageOut,
+)
+from fupin.web.shell import area_for_code
+
+router = Router(tags=["households"])
+MAX_LIMIT = 500
+
+
+class ListQuery(Schema):
+    division: str = ""
+    grid: str = ""
+    attribute: str = ""
+    cause: str = ""
+    status: str = ""
+    poor: str = "1"
+    q: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+def _mask(user):
+    return (lambda n: n or "") if getattr(user, "may_view_full_id", False) else idnumber.mask
+
+
+def _key(hh: Household | None) -> str | None:
+    return (hh.poor_code or str(hh.uuid)) if hh is not None else None
+
+
+def _household_out(hh: Household, t: CodeTables) -> dict:
+    return {
+        "uuid": str(hh.uuid), "version": hh.version, "poor_code": hh.poor_code, "hukou_no": hh.hukou_no,
+        "village": hh.village.code, "village_name": hh.village.name,
+        "town_name": hh.village.parent.name if hh.village.parent_id else "",
+        "grid": hh.grid.code if hh.grid_id else None, "area_code": hh.area_code, "group_name": hh.group_name,
+        "address": hh.address, "head_name": hh.head_name, "phone": hh.phone, "size": hh.size,
+        "is_registered_poor": hh.is_registered_poor, "identification_standard": hh.identification_standard,
+        "attribute": hh.attribute, "attribute_label": t.label("attribute", hh.attribute),
+        "main_cause": hh.main_cause, "main_cause_label": t.label("cause", hh.main_cause),
+        "other_causes": list(hh.other_causes or []), "poverty_status": hh.poverty_status,
+        "poverty_status_label": t.label("status", hh.poverty_status), "year_identified": hh.year_identified,
+        "year_exited": hh.year_exited, "monitoring_category": hh.monitoring_category,
+        "per_capita_net_income": hh.per_capita_net_income, "lng": hh.lng, "lat": hh.lat,
+        "dissolved_on": hh.dissolved_on, "url": hh.get_absolute_url(),
+    }
+
+
+def _member_out(p: Person, t: CodeTables, mask, household_key: str | None = None) -> dict:
+    return {
+        "uuid": str(p.uuid), "version": p.version, "name": p.name, "relationship": p.relationship,
+        "relationship_label": t.label("relationship", p.relationship), "id_number": mask(p.id_number),
+        "id_valid": p.id_valid, "sex": p.sex, "birth_date": p.birth_date, "ethnicity": p.ethnicity,
+        "political_status": p.political_status, "education": p.education, "schooling": p.schooling,
+        "health": list(p.health or []), "labour_skill": p.labour_skill, "work_status": p.work_status,
+        "work_months": p.work_months, "work_place": p.work_place, "dibao": p.dibao,
+        "rural_medical": p.rural_medical, "pension_insurance": p.pension_insurance,
+        "serious_illness_insurance": p.serious_illness_insurance, "serving_soldier": p.serving_soldier,
+        "disability_card": mask(p.disability_card), "disability_category": p.disability_category,
+        "disability_grade": p.disability_grade, "phone": p.phone, "is_alive": p.is_alive,
+        "death_date": p.death_date, "household": household_key, "area_code": p.area_code,
+    }
+
+
+def _detail_out(request, hh: Household) -> dict:
+    t = code_tables()
+    mask = _mask(request.user)
+    key = _key(hh)
+    lines = dict(PovertyLine.objects.values_list("year", "amount"))
+    check = selectors.income_check(hh, lines=lines)
+    income = {k: getattr(hh, k) for k in ("income_year", *services.INCOME_FIELDS, "annual_income", "net_income",
+                                          "per_capita_net_income")}
+    income.update(poverty_line=check.line, poverty_line_year=check.year, above_line=check.above)
+    changes = [{"uuid": str(c.uuid), "kind": c.kind, "date": c.date, "person": str(c.person.uuid),
+                "person_name": c.person.name, "from_household": _key(c.from_household),
+                "to_household": _key(c.to_household), "note": c.note, "actor": c.actor_name}
+               for c in selectors.member_changes(hh)[:100]]
+    extra = {f: getattr(hh, f) for f in HouseholdDetailOut.model_fields
+             if f not in HouseholdOut.model_fields and f not in ("income", "members", "changes")}
+    return {**_household_out(hh, t), **extra, "income": income, "changes": changes,
+            "members": [_member_out(p, t, mask, key) for p in selectors.household_members(hh)]}
+
+
+def _get(request, key: str) -> Household:
+    try:
+        return selectors.household_get(request.user, key)
+    except Http404 as exc:
+        raise Http404("没有这一户,或不在您的管辖范围内") from exc
+
+
+def _may_edit(user) -> bool:
+    return user.is_superuser or user.can("edit")
+
+
+@router.get("/", response=HouseholdPage)
+def list_households(request, filters: Query[ListQuery]):
+    area = area_for_code(request.user, filters.division) if filters.division else None
+    qs = selectors.household_list(
+        request.user, area_prefix=area.prefix if area else None, grid=filters.grid, attribute=filters.attribute,
+        cause=filters.cause, status=filters.status, registered_only=filters.poor == "1", q=filters.q,
+        extra={f.key: request.GET[f.key] for f in selectors.extra_filters() if request.GET.get(f.key)})
+    if filters.poor == "0":  # "1" registered poor (default), "0" the others, "all" every resident
+        qs = qs.filter(is_registered_poor=False)
+    limit = max(1, min(filters.limit, MAX_LIMIT))
+    offset = max(0, filters.offset)
+    t = code_tables()
+    return {"count": qs.count(), "limit": limit, "offset": offset,
+            "items": [_household_out(h, t) for h in qs[offset:offset + limit]]}
+
+
+@router.post("/", response={200: HouseholdDetailOut, 201: HouseholdDetailOut, 400: ErrorOut, 403: ErrorOut,
+                            404: ErrorOut, 409: ErrorOut})
+def create_household(request, payload: HouseholdIn):
+    if not _may_edit(request.user):
+        return Status(403, {"detail": "您没有登记农户的权限"})
+    if payload.uuid:
+        existing = Household.objects.filter(uuid=payload.uuid).first()
+        if existing is not None:
+            if not Household.objects.restrict(request.user).filter(pk=existing.pk).exists():
+                return Status(409, {"detail": "该uuid已被使用", "field": "uuid"})
+            return Status(200, _detail_out(request, _get(request, str(existing.uuid))))
+    village = Division.objects.restrict(request.user).filter(code=payload.village).first()
+    if village is None:
+        return Status(404, {"detail": f"找不到该村,或不在您的管辖范围内:{payload.village}", "field": "village"})
+    grid = None
+    if payload.grid:
+        grid = Grid.objects.restrict(request.user).filter(code=payload.grid).first()
+        if grid is None:
+            return Status(404, {"detail": f"找不到该网格,或不在您的管辖范围内:{payload.grid}", "field": "grid"})
+    fields = payload.dict(exclude_none=True, exclude={"uuid", "village", "grid", "members"})
+    members = []
+    for m in payload.members:
+        d = m.dict(exclude_none=True)
+        if d.get("uuid") is None:
+            d.pop("uuid", None)
+        members.append(d)
+    try:
+        hh = services.household_create(actor=request.user, village=village, grid=grid, members=members,
+                                       uuid=payload.uuid, **fields)
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message, "field": exc.field})
+    return Status(201, _detail_out(request, _get(request, str(hh.uuid))))
+
+
+class PersonQuery(Schema):
+    q: str = ""
+    division: str = ""
+    household: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/persons", response=MemberPage)
+def list_persons(request, filters: Query[PersonQuery]):
+    area = area_for_code(request.user, filters.division) if filters.division else None
+    qs = selectors.person_list(request.user, area_prefix=area.prefix if area else None, q=filters.q,
+                               household_key=filters.household)
+    limit = max(1, min(filters.limit, MAX_LIMIT))
+    offset = max(0, filters.offset)
+    t = code_tables()
+    mask = _mask(request.user)
+    return {"count": qs.count(), "limit": limit, "offset": offset,
+            "items": [_member_out(p, t, mask, _key(p.household)) for p in qs[offset:offset + limit]]}
+
+
+@router.patch("/persons/{uuid}", response={200: MemberOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                           409: ErrorOut})
+def update_person(request, uuid: uuidlib.UUID, payload: PersonPatch):
+    person = Person.objects.restrict(request.user).select_related("household").filter(uuid=uuid).first()
+    if person is None:
+        return Status(404, {"detail": "没有这名成员,或不在您的管辖范围内"})
+    if not _may_edit(request.user):
+        return Status(403, {"detail": "您没有修改成员信息的权限"})
+    changes = payload.dict(exclude_unset=True, exclude={"expected_version"})
+    try:
+        p = services.person_update(actor=request.user, person=person, expected_version=payload.expected_version,
+                                   **changes)
+    except ConflictError as exc:
+        return Status(409, {"detail": exc.message})
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message, "field": exc.field})
+    return Status(200, _member_out(p, code_tables(), _mask(request.user), _key(p.household)))
+
+
+@router.get("/villages/{code}", response=VillageOut)
+def get_village(request, code: str):
+    village = Division.objects.restrict(request.user).select_related("parent").filter(
+        code=code, level__in=("village", "community")).first()
+    if village is None:
+        raise Http404("找不到该村,或不在您的管辖范围内")
+    f = selectors.village_figures(village)
+    return {"code": village.code, "name": village.name, "town_name": village.parent.name if village.parent else "",
+            "is_poor_village": village.is_poor_village, "year": f.year,
+            "registered_households": f.registered_households, "poor_households_not_out": f.poor_households_not_out,
+            "poor_persons_not_out": f.poor_persons_not_out, "residents": f.residents,
+            "rural_population": f.rural_population, "population_source": f.population_source,
+            "incidence": f.incidence}
+
+
+@router.get("/{key}", response=HouseholdDetailOut)
+def get_household(request, key: str):
+    return _detail_out(request, _get(request, key))
+
+
+@router.patch("/{key}", response={200: HouseholdDetailOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut})
+def update_household(request, key: str, payload: HouseholdPatch):
+    hh = _get(request, key)
+    if not _may_edit(request.user):
+        return Status(403, {"detail": "您没有修改农户信息的权限"})
+    changes = payload.dict(exclude_unset=True, exclude={"expected_version"})
+    if "grid" in changes:
+        code = changes.pop("grid")
+        grid = Grid.objects.restrict(request.user).filter(code=code).first() if code else None
+        if code and grid is None:
+            return Status(400, {"detail": f"找不到该网格,或不在您的管辖范围内:{code}", "field": "grid"})
+        changes["grid"] = grid
+    try:
+        hh = services.household_update(actor=request.user, household=hh, expected_version=payload.expected_version,
+                                       **changes)
+    except ConflictError as exc:
+        return Status(409, {"detail": exc.message})
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message, "field": exc.field})
+    return Status(200, _detail_out(request, _get(request, str(hh.uuid))))
+
+
+@router.post("/{key}/changes", response={200: MemberOut, 201: MemberOut, 400: ErrorOut, 403: ErrorOut,
+                                         404: ErrorOut})
+def record_change(request, key: str, payload: ChangeIn):
+    hh = _get(request, key)
+    if not _may_edit(request.user):
+        return Status(403, {"detail": "您没有登记成员变动的权限"})
+    t, mask = code_tables(), _mask(request.user)
+    visible = Person.objects.restrict(request.user)
+
+    def member(u):
+        if u is None:
+            return None
+        p = visible.filter(uuid=u, household=hh).first()
+        if p is None:
+            raise ServiceError("本户没有这名成员", field="person")
+        return p
+
+    try:
+        with transaction.atomic():
+            if payload.kind in ("birth", "marriage_in", "add"):
+                if payload.member is None:
+                    raise ServiceError("请提供新成员信息", field="member")
+                m = payload.member.dict(exclude_none=True)
+                if m.get("uuid") and (done := Person.objects.filter(uuid=m["uuid"]).first()) is not None:
+                    if not visible.filter(pk=done.pk).exists():
+                        raise ServiceError("该uuid已被使用", field="uuid")
+                    return Status(200, _member_out(done, t, mask, _key(done.household)))
+                p = services.member_add(actor=request.user, household=hh, member=m, kind=payload.kind,
+                                        date=payload.date, note=payload.note)
+            elif payload.kind == "death":
+                p = services.member_death(actor=request.user, person=member(payload.person), date=payload.date,
+                                          new_head=member(payload.new_head), note=payload.note)
+            elif payload.kind in ("marriage_out", "move_out"):
+                p = services.member_leave(actor=request.user, person=member(payload.person), date=payload.date,
+                                          kind=payload.kind, new_head=member(payload.new_head), note=payload.note)
+            elif payload.kind == "move":
+                target = selectors.household_get(request.user, payload.to_household or "")
+                p = services.member_move(actor=request.user, person=member(payload.person), to_household=target,
+                                         relationship=payload.relationship or "其他", date=payload.date,
+                                         new_head=member(payload.new_head), note=payload.note)
+            elif payload.kind == "head":
+                person = member(payload.person)
+                services.head_change(actor=request.user, household=hh, new_head=person,
+                                     old_head_relationship=payload.relationship or "其他", date=payload.date,
+                                     note=payload.note)
+                p = Person.objects.get(pk=person.pk)
+            else:
+                raise ServiceError(f"未知的变动类型:{payload.kind}", field="kind")
+    except Http404:
+        return Status(404, {"detail": "找不到目标户,或不在您的管辖范围内", "field": "to_household"})
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message, "field": exc.field})
+    p.refresh_from_db()
+    return Status(201, _member_out(p, t, mask, _key(p.household)))
+
