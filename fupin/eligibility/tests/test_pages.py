@@ -88,3 +88,27 @@ def test_rule_editing_refuses_non_expressions(compared):
     from fupin.eligibility.services import ruleset_current
 
     assert ruleset_current().number == 2
+
+
+def test_api_is_scoped_and_masks(people, compared):
+    f_a = Finding.objects.get(household_code="P001", rule_code="vehicle")
+    f_b = Finding.objects.get(household_code="P002", rule_code="vehicle")
+    a1 = _client(compared["a1"])
+    data = a1.get("/api/v1/eligibility/findings").json()
+    assert {d["household"] for d in data} == {"P001"}
+    assert a1.get(f"/api/v1/eligibility/findings/{f_b.uuid}").status_code == 404
+    assert a1.get(f"/api/v1/exchange/persons/{f_b.person_id}/records").status_code == 404
+    records = a1.get(f"/api/v1/exchange/persons/{f_a.person_id}/records").json()
+    assert any(r["source"] == "vehicle" for r in records)
+    assert a1.get("/api/v1/exchange/snapshots").status_code == 403
+    city = _client(compared["city"])
+    assert len(city.get("/api/v1/exchange/snapshots").json()) == 5
+    assert {d["household"] for d in city.get("/api/v1/eligibility/findings").json()} == {"P001", "P002", "P003"}
+    from fupin.core.testing import make_user
+
+    auditor = _client(make_user("aud_b1", "auditor", division=people["h2"].village))  # may not see full IDs
+    rows = auditor.get("/api/v1/eligibility/findings").json()
+    assert rows and all("*" in (r["person"] or "*") for r in rows)
+    resp = a1.post(f"/api/v1/eligibility/findings/{f_a.uuid}/confirm", {"text": "属实"},
+                   content_type="application/json")
+    assert resp.status_code == 200 and resp.json()["status"] == "confirmed"

@@ -1,0 +1,118 @@
+"""Comparison findings (scoped), their verification, rule sets, and starting a comparison."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.http import Http404
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from fupin.core.errors import ServiceError
+from fupin.core.services import job_create
+from fupin.eligibility import selectors, services
+from fupin.eligibility.models import Finding, RuleSet
+from fupin.exchange.selectors import county_wide, mask_text
+
+router = Router(tags=["eligibility"])
+
+
+class FindingOut(Schema):
+    uuid: UUID
+    household: str
+    rule: str
+    rule_name: str
+    person: str | None
+    source: str
+    status: str
+    reason: str
+    evidence: dict
+
+
+class ActionIn(Schema):
+    text: str = ""
+
+
+class RuleOut(Schema):
+    code: str
+    kind: str
+    name: str
+    description: str
+    subject: str
+    expression: str
+
+
+class RuleSetOut(Schema):
+    number: int
+    name: str
+    status: str
+    released_by: str
+    released_at: str | None
+    rules: list[RuleOut]
+
+
+class JobOut(Schema):
+    job: UUID
+    url: str
+
+
+def _masked_evidence(ev: dict, user) -> dict:
+    if getattr(user, "may_view_full_id", False):
+        return ev
+    import json
+
+    return json.loads(mask_text(json.dumps(ev, ensure_ascii=False), user))
+
+
+def _out(f: Finding, user) -> dict:
+    return {"uuid": f.uuid, "household": f.household_code, "rule": f.rule_code, "rule_name": f.rule_name,
+            "person": mask_text(f.person_id_number, user) or None, "source": f.source_code, "status": f.status,
+            "reason": f.reason, "evidence": _masked_evidence(f.evidence, user)}
+
+
+@router.get("/findings", response=list[FindingOut])
+def list_findings(request, status: str | None = None, rule: str | None = None):
+    return [_out(f, request.user) for f in selectors.findings_for_user(request.user, status=status, rule=rule)[:1000]]
+
+
+@router.get("/findings/{uuid}", response=FindingOut)
+def get_finding(request, uuid: UUID):
+    f = selectors.finding_for_user(request.user, uuid)
+    if f is None:
+        raise Http404
+    return _out(f, request.user)
+
+
+@router.post("/findings/{uuid}/{action}", response=FindingOut)
+def act(request, uuid: UUID, action: str, body: ActionIn):
+    f = selectors.finding_for_user(request.user, uuid)
+    if f is None:
+        raise Http404
+    if not request.user.can("edit"):
+        raise HttpError(403, "没有权限")
+    fn = {"confirm": lambda: services.finding_confirm(actor=request.user, finding=f, note=body.text),
+          "dismiss": lambda: services.finding_dismiss(actor=request.user, finding=f, reason=body.text),
+          "correct": lambda: services.finding_correct(actor=request.user, finding=f, note=body.text)}.get(action)
+    if fn is None:
+        raise HttpError(404, "未知的操作")
+    try:
+        return _out(fn(), request.user)
+    except ServiceError as exc:
+        raise HttpError(400, exc.message) from exc
+
+
+@router.get("/rulesets", response=list[RuleSetOut])
+def list_rulesets(request):
+    return [{"number": rs.number, "name": rs.name, "status": rs.status, "released_by": rs.released_by_name,
+             "released_at": rs.released_at.isoformat() if rs.released_at else None,
+             "rules": [{"code": r.code, "kind": r.kind, "name": r.name, "description": r.description,
+                        "subject": r.subject, "expression": r.expression} for r in rs.rules.all()]}
+            for rs in RuleSet.objects.prefetch_related("rules")]
+
+
+@router.post("/compare", response=JobOut)
+def start_compare(request):
+    if not county_wide(request.user):
+        raise HttpError(403, "只有县级人员可以发起比对")
+    job = job_create(kind="eligibility.compare", title="部门数据比对", actor=request.user)
+    return {"job": job.uuid, "url": job.get_absolute_url()}

@@ -1,0 +1,128 @@
+"""Department sources, snapshots, a person's linked records and the review queue."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from fupin.core.errors import ServiceError
+from fupin.exchange import selectors
+from fupin.exchange.models import Snapshot, Source
+from fupin.exchange.services import review_decide
+
+router = Router(tags=["exchange"])
+
+
+class SourceOut(Schema):
+    code: str
+    name: str
+    department: str | None
+    fields: list[str]
+    current_rows: int | None
+    current_file: str | None
+    imported_at: str | None
+
+
+class SnapshotOut(Schema):
+    id: int
+    source: str
+    file_name: str
+    file_sha256: str
+    row_count: int
+    problem_count: int
+    unreadable_count: int
+    is_current: bool
+    created_at: str
+
+
+class LinkedRecordOut(Schema):
+    source: str
+    file_name: str
+    row_number: int
+    fields: dict[str, str]
+    id_as_received: str
+    id_status: str
+    method: str
+    score: float | None
+
+
+class ReviewOut(Schema):
+    id: int
+    source: str
+    person_id: int
+    person_name: str
+    record_name: str
+    record_id_number: str
+    score: float | None
+    status: str
+
+
+class DecisionIn(Schema):
+    decision: str
+    note: str = ""
+
+
+@router.get("/sources", response=list[SourceOut])
+def list_sources(request):
+    out = []
+    for row in selectors.sources_overview():
+        s, snap = row["source"], row["snapshot"]
+        out.append({"code": s.code, "name": s.name, "department": s.department.code if s.department_id else None,
+                    "fields": s.field_names(), "current_rows": snap.row_count if snap else None,
+                    "current_file": snap.file_name if snap else None,
+                    "imported_at": snap.created_at.isoformat() if snap else None})
+    return out
+
+
+@router.get("/snapshots", response=list[SnapshotOut])
+def list_snapshots(request, source: str | None = None):
+    if not selectors.county_wide(request.user):
+        raise HttpError(403, "只有县级导入人员可以查看部门数据快照")
+    qs = Snapshot.objects.select_related("source")
+    if source:
+        qs = qs.filter(source__code=source)
+    return [{"id": s.pk, "source": s.source.code, "file_name": s.file_name, "file_sha256": s.file_sha256,
+             "row_count": s.row_count, "problem_count": s.problem_count, "unreadable_count": s.unreadable_count,
+             "is_current": s.is_current, "created_at": s.created_at.isoformat()} for s in qs[:500]]
+
+
+@router.get("/persons/{person_id}/records", response=list[LinkedRecordOut])
+def person_records(request, person_id: int):
+    person = selectors.person_for_user(request.user, person_id)
+    if person is None:
+        raise Http404
+    return [{"source": link.source_code, "file_name": link.snapshot.file_name,
+             "row_number": link.record.row_number, "fields": dict(selectors.record_fields(link.record, request.user)),
+             "id_as_received": selectors.mask_text(link.record.id_raw, request.user),
+             "id_status": link.record.id_status, "method": link.method, "score": link.score}
+            for link in selectors.person_links(person)]
+
+
+@router.get("/reviews", response=list[ReviewOut])
+def list_reviews(request, status: str = "open"):
+    return [{"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
+             "record_name": (rv.details.get("record") or {}).get("name", ""),
+             "record_id_number": selectors.mask_text((rv.details.get("record") or {}).get("id", ""), request.user),
+             "score": rv.score, "status": rv.status}
+            for rv in selectors.reviews_for_user(request.user, status=status)[:500]]
+
+
+@router.post("/reviews/{review_id}/decide", response=ReviewOut)
+def decide(request, review_id: int, body: DecisionIn):
+    review = selectors.reviews_for_user(request.user).filter(pk=review_id).first()
+    if review is None:
+        raise Http404
+    if not request.user.can("edit"):
+        raise HttpError(403, "没有权限")
+    try:
+        rv = review_decide(actor=request.user, review=review, decision=body.decision, note=body.note)
+    except ServiceError as exc:
+        raise HttpError(400, exc.message) from exc
+    return {"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
+            "record_name": (rv.details.get("record") or {}).get("name", ""),
+            "record_id_number": selectors.mask_text((rv.details.get("record") or {}).get("id", ""), request.user),
+            "score": rv.score, "status": rv.status}
+
+
+__all__ = ["Source", "router"]
