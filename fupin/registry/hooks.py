@@ -10,3 +10,19 @@ def registry_poverty_stats() -> dict:
     from fupin.registry.selectors import registry_stats
 
     return registry_stats()
+
+
+@stats_provider(order=20)
+def registry_population_stats() -> dict:
+    """households and persons (all residents: households not dissolved, their living members); poor_households
+    and poor_persons (建档立卡 households of any status, not dissolved, and their distinct living members)."""
+    from fupin.registry.models import Household, Person
+
+    households = Household.objects.filter(dissolved_on__isnull=True)
+    persons = Person.objects.filter(household__isnull=False, household__dissolved_on__isnull=True, is_alive=True)
+    return {
+        "households": households.count(),
+        "persons": persons.count(),
+        "poor_households": households.filter(is_registered_poor=True).count(),
+        "poor_persons": persons.filter(household__is_registered_poor=True).values("pk").distinct().count(),
+    }
