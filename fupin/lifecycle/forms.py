@@ -39,7 +39,7 @@ def _choices(key: str, blank: bool = True) -> list[tuple[str, str]]:
 class StepForm(forms.Form):
     """The form for one step; `data_fields` are the names that go into the step's data."""
 
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     decision = forms.ChoiceField(label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect,
                                  initial=Decision.APPROVE)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -56,7 +56,7 @@ class StepForm(forms.Form):
             self.fields["documents"].label = _("Minutes of the meeting, photos")
         if step.notice:
             self._add("notice_until", forms.DateField(
-                label=_("Notice until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                label=_("Notice until"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
                 help_text=_("Last day of the notice; empty: the shortest period allowed.")))
         for check in step.checks:
             if check == "assessment" and kind in ("identification", "return_to_poverty"):
@@ -85,6 +85,11 @@ class StepForm(forms.Form):
                 for key, label in VILLAGE_CONDITIONS:
                     self._add(key, forms.BooleanField(label=label, required=False))
 
+        # Files last: the step's own checks come right after the decision and notes.
+        for name in ("documents", "thumbprint"):
+            if name in self.fields:
+                self.fields[name] = self.fields.pop(name)
+
     def _add(self, name: str, field: forms.Field) -> None:
         self.fields[name] = field
         self.data_fields.append(name)
@@ -111,7 +116,7 @@ class StepForm(forms.Form):
 
 
 class SpotCheckForm(forms.Form):
-    date = forms.DateField(label=_("Date of the visit"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date of the visit"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     finding = forms.ChoiceField(label=_("Finding"), widget=forms.RadioSelect, initial=Decision.APPROVE,
                                 choices=[(Decision.APPROVE, _("Verified as declared")),
                                          (Decision.REJECT, _("Problem found"))])

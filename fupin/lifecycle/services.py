@@ -201,7 +201,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
     if pdef.subject == "household":
         if household is None:
             raise ServiceError("请选择农户")
-        hh = Household.objects.select_for_update().select_related("village", "village__parent").get(pk=household.pk)
+        hh = Household.objects.select_for_update(of=("self",)).select_related("village", "village__parent").get(pk=household.pk)
         _check_actor(actor, pdef.first, hh.area_code)
         _check_start_household(kind, hh)
         existing = Procedure.objects.filter(household=hh, status=Status.OPEN).first()
@@ -211,7 +211,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
     else:
         if village is None:
             raise ServiceError("请选择村")
-        subject_village = Division.objects.select_for_update().select_related("parent").get(pk=village.pk)
+        subject_village = Division.objects.select_for_update(of=("self",)).select_related("parent").get(pk=village.pk)
         if subject_village.level != "village":
             raise ServiceError(f"{subject_village.name}不是行政村")
         if not subject_village.is_poor_village:
@@ -465,7 +465,7 @@ def procedure_record_step(*, actor, procedure: Procedure, step: str, decision: s
             if existing.procedure_id != procedure.pk:
                 raise ServiceError("该记录编号已用于其他程序")
             return existing
-    proc = Procedure.objects.select_for_update().select_related("household", "village", "batch").get(pk=procedure.pk)
+    proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     if proc.status != Status.OPEN:
         raise ServiceError(f"该程序已{Status(proc.status).label if proc.status else '结束'},不能再办理")
     pdef = proc.definition
@@ -538,7 +538,7 @@ def procedure_record_spot_check(*, actor, procedure: Procedure, level: str, date
             return existing
     if level not in CheckLevel.values:
         raise ServiceError(f"未知的抽查层级:{level}")
-    proc = Procedure.objects.select_for_update().select_related("household", "village", "batch").get(pk=procedure.pk)
+    proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     pdef = proc.definition
     if level not in pdef.spot_check_levels:
         raise ServiceError(f"{KIND_NAMES[proc.kind]}程序不设{SPOT_CHECK_LABEL[level]}")

@@ -24,7 +24,7 @@ from fupin.lifecycle.definitions import GUARANTEES, PROCEDURES, SPOT_CHECK_LABEL
 from fupin.lifecycle.forms import SettingsForm, SpotCheckForm, StepForm
 from fupin.lifecycle.models import Procedure, ProcedureBatch, StepAttachment
 from fupin.registry.models import Household
-from fupin.web.shell import filter_area, paginate
+from fupin.web.shell import filter_area, is_htmx, paginate
 
 
 def _is_uuid(value: str) -> bool:
@@ -349,8 +349,10 @@ def panel_context(request, household: Household) -> dict:
 
 
 def household_panel(request, key):
+    """The panel alone for htmx (the household page loads it), else a page around it."""
     hh = _household(request, key)
-    return render(request, "lifecycle/_household_panel.html", panel_context(request, hh))
+    template = "lifecycle/_household_panel.html" if is_htmx(request) else "lifecycle/household.html"
+    return render(request, template, panel_context(request, hh))
 
 
 # Villages and settings -----------------------------------------------------------------------------------------

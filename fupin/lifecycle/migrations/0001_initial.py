@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0001_initial'),
         ('geo', '0001_initial'),
-        ('registry', '0002_household_annual_income_household_dissolved_on_and_more'),
+        ('registry', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
