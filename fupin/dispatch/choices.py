@@ -90,7 +90,7 @@ class Category(models.TextChoices):
     POLICY = "policy", _("policy question")
     LIVING = "living", _("living difficulty")
     MEDICAL = "medical", _("medical care")
-    EDUCATION = "education", _("schooling")
+    EDUCATION = "education", _("school and education")
     HOUSING = "housing", _("housing")
     EMPLOYMENT = "employment", _("jobs and training")
     INDUSTRY = "industry", _("farming and industry")

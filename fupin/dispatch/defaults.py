@@ -18,6 +18,7 @@ ORDER_TYPES = [
     ("land", "土地林权", 3, 30, 7),
     ("relocation", "易地搬迁", 3, 60, 10),
     ("hukou", "户籍证件", 2, 10, 3),
+    ("verify", "比对疑点核实", 2, 10, 3),
     ("other", "其他困难", 2, 15, 5),
 ]
 
@@ -33,6 +34,14 @@ CATEGORY_TYPE = {
 # A poverty cause's usual need, when nothing more specific is known (因病 → 医疗救助 ...).
 CAUSE_TYPE = {"1": "medical", "2": "disability", "3": "education", "4": "social_security", "5": "land",
               "7": "employment", "8": "social_security", "9": "credit"}
+
+# Which department verifies a comparison finding, by the department source it came from (domain.md §6).
+SOURCE_DEPARTMENT = {
+    "household_register": "gongan", "death": "gongan", "vehicle": "gongan", "business": "gongshang",
+    "property": "guotu", "payroll": "caizheng", "dibao": "minzheng", "disability": "canlian",
+    "social_insurance": "renshe", "student": "jiaoyu", "medical": "weiji", "housing_safety": "zhujian",
+    "land": "nongye", "forest": "linye",
+}
 
 # priority, name, criteria, department code. Need types first, then the household's main cause, then the default.
 RULES = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.dispatch.choices import AnswerWay, Category, Channel, Urgency
 from fupin.dispatch.models import RoutingRule, WorkOrderType
@@ -41,7 +42,7 @@ class ActForm(forms.Form):
 
 
 class PinForm(forms.Form):
-    household = forms.CharField(label=_("Household"), max_length=64)
+    household = forms.CharField(label=pgettext_lazy("dispatch", "Household"), max_length=64)
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 

@@ -105,8 +105,8 @@ class WorkOrder(BaseModel):
     place = models.CharField(_("place"), max_length=200, blank=True)
 
     origin = models.CharField(_("origin"), max_length=20, choices=Origin.choices, default=Origin.MANUAL)
-    source_type = models.CharField(max_length=80, blank=True)
-    source_id = models.CharField(max_length=64, blank=True)
+    source_type = models.CharField(_("source type"), max_length=80, blank=True)
+    source_id = models.CharField(_("source id"), max_length=64, blank=True)
     source_repr = models.CharField(_("source"), max_length=200, blank=True)
 
     department = models.ForeignKey("org.Department", verbose_name=_("department"), on_delete=models.PROTECT,
@@ -130,8 +130,8 @@ class WorkOrder(BaseModel):
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # measured from the push to the department that accepted / resolved it, for the departments' figures
-    accept_seconds = models.PositiveIntegerField(null=True, blank=True)
-    resolve_seconds = models.PositiveIntegerField(null=True, blank=True)
+    accept_seconds = models.PositiveIntegerField(_("seconds to accept"), null=True, blank=True)
+    resolve_seconds = models.PositiveIntegerField(_("seconds to resolve"), null=True, blank=True)
 
     resolution = models.TextField(_("resolution"), blank=True)
     return_reason = models.CharField(_("reason returned"), max_length=300, blank=True)

@@ -388,7 +388,7 @@ def _check_area(actor, area_code: str) -> None:
         raise ServiceError("您的角色不能发起工单")
 
 
-def _deadlines(order_type: WorkOrderType, pushed_at: dt.datetime, due_date: dt.date | None):
+def deadlines_for(order_type: WorkOrderType, pushed_at: dt.datetime, due_date: dt.date | None):
     due = pushed_at + dt.timedelta(days=order_type.resolve_days)
     if due_date is not None:
         end_of_day = dt.datetime.combine(due_date, dt.time(23, 59, 59))
@@ -448,7 +448,7 @@ def work_order_create(*, actor, title: str, household=None, village=None, grid=N
         note = routing.explain(None)
     if not department.is_active:
         raise ServiceError(f"部门「{department}」已停用,不能接收工单")
-    accept_due, due = _deadlines(order_type, now, due_date)
+    accept_due, due = deadlines_for(order_type, now, due_date)
     if due <= now:
         raise ServiceError("办结期限不能早于现在")
     order = WorkOrder(
@@ -521,7 +521,32 @@ def _minqing_adapter(report: MinqingReport) -> dict:
             "description": report.content}
 
 
+def _measure_adapter(measure) -> dict:
+    """A household plan measure (fupin.assistance Measure)."""
+    return {"household": measure.household, "origin": Origin.MEASURE, "measure_kind": measure.kind,
+            "title": measure.title, "description": getattr(measure, "detail", "") or ""}
+
+
+def _record_adapter(record) -> dict:
+    """A visit or call (fupin.assistance AssistanceRecord): the needs the household raised."""
+    needs = _text(getattr(record, "needs", ""))
+    first = needs.splitlines()[0][:80] if needs else ""
+    return {"household": record.household, "origin": Origin.RECORD, "title": first or "走访中提出的需求",
+            "description": f"{record.content}\n需求:{needs}" if needs else record.content}
+
+
+def _finding_adapter(finding) -> dict:
+    """A comparison finding (fupin.eligibility Finding): the source's department verifies it."""
+    return {"household": finding.household, "origin": Origin.FINDING, "order_type": "verify",
+            "department_code": defaults.SOURCE_DEPARTMENT.get(finding.source_code, ""),
+            "title": f"比对疑点核实:{finding.rule_name or finding.rule_code}",
+            "description": f"来源:{finding.source_code};证据:{finding.evidence}"[:2000]}
+
+
 register_need_adapter("dispatch.minqingreport", _minqing_adapter)
+register_need_adapter("assistance.measure", _measure_adapter)
+register_need_adapter("assistance.assistancerecord", _record_adapter)
+register_need_adapter("eligibility.finding", _finding_adapter)
 
 
 @transaction.atomic
@@ -550,6 +575,10 @@ def work_order_from_need(*, actor, source, department=None, order_type=None, tit
                                   or defaults.CAUSE_TYPE.get(getattr(household, "main_cause", "") or "") or "other")
     kind = order_type_for(keywords["order_type"])
     keywords["order_type"] = kind
+    if department is None and facts.get("department_code"):
+        from fupin.org.models import Department
+
+        department = Department.objects.filter(code=facts["department_code"], is_active=True).first()
     dup = WorkOrder.objects.filter(source_type=source._meta.label_lower, source_id=str(source.pk),
                                    order_type=kind, state__in=[*WITH_DEPARTMENT, State.RESOLVED, State.RETURNED]).first()
     if dup is not None:
@@ -637,7 +666,7 @@ def work_order_act(*, actor, order: WorkOrder, action: str, note: str = "", depa
         order.routing_note = f"由{_actor_name(actor)}改派"[:200]
         order.handler = None
         order.pushed_at = at
-        order.accept_due_at, order.due_at = _deadlines(order.order_type, at, None)
+        order.accept_due_at, order.due_at = deadlines_for(order.order_type, at, None)
         order.accepted_at = order.started_at = order.returned_at = None
         order.accept_seconds = None
         order.escalation_level = 0

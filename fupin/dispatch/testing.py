@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+DEPARTMENTS = [("minzheng", "民政局"), ("gongan", "公安局"), ("renshe", "人社局"), ("zhujian", "住建局"),
+               ("weiji", "卫计局"), ("jiaoyu", "教育局"), ("caizheng", "财政局"), ("gongshang", "工商局"),
+               ("guotu", "国土局"), ("nongye", "农业局"), ("linye", "林业局"), ("canlian", "残联"),
+               ("fupinban", "扶贫办")]
+
+
+def make_departments() -> dict:
+    """The 13 departments of the 2016 Yidu demo (reference data), by code."""
+    from fupin.org.models import Department
+
+    return {code: Department.objects.get_or_create(code=code, defaults={
+        "name": f"宜都市{name}", "short_name": name, "order": i})[0] for i, (code, name) in enumerate(DEPARTMENTS)}
+
 
 def ensure_department(code: str = "fupinban", name: str = "扶贫办"):
     """A department (reference data) for tests; created when missing."""

@@ -61,7 +61,7 @@ ACTION_LABELS = {
     "accept": gettext_lazy("Accept"), "start": gettext_lazy("Start work"), "resolve": gettext_lazy("Resolve"),
     "return": gettext_lazy("Return to sender"), "reroute": gettext_lazy("Send to another department"),
     "reassign": gettext_lazy("Hand to another handler"), "reopen": gettext_lazy("Not solved: reopen"),
-    "confirm": gettext_lazy("Confirm"), "close": gettext_lazy("Close"), "cancel": gettext_lazy("Cancel"),
+    "confirm": gettext_lazy("Confirm"), "close": gettext_lazy("Close"), "cancel": gettext_lazy("Withdraw the order"),
 }
 
 
@@ -132,9 +132,10 @@ def index(request):
     orders = filter_area(WorkOrder.objects.restrict(user), request)
     reports = filter_area(MinqingReport.objects.restrict(user), request)
     figures = selectors.order_figures(orders)
+    counts = selectors.state_counts(orders)
     return render(request, "dispatch/index.html", {
         "figures": figures,
-        "states": selectors.state_counts(orders),
+        "states": [(code, label, counts[code]) for code, label in State.choices],
         "departments": selectors.department_figures(orders)[:13],
         "pinned": filter_area(HouseholdPin.objects.restrict(user), request).filter(unpinned_at__isnull=True).count(),
         "plans_open": filter_area(selectors.plans_for(user), request).filter(status="open").count(),

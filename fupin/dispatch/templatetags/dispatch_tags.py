@@ -30,3 +30,13 @@ def percent_of(value, total) -> int:
         return round(100 * float(value) / float(total)) if float(total) else 0
     except (TypeError, ValueError):
         return 0
+
+
+@register.filter
+def code_label(code, key: str) -> str:
+    """The label of a registry code (`{{ household.main_cause|code_label:"cause" }}` → 因病)."""
+    if code in (None, ""):
+        return ""
+    from fupin.registry.labels import code_tables
+
+    return code_tables().label(key, code) or str(code)

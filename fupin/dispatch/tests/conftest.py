@@ -5,18 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from fupin.core.testing import make_household, make_user
-
-DEPARTMENTS = [("minzheng", "民政局"), ("gongan", "公安局"), ("renshe", "人社局"), ("zhujian", "住建局"),
-               ("weiji", "卫计局"), ("jiaoyu", "教育局"), ("caizheng", "财政局"), ("gongshang", "工商局"),
-               ("guotu", "国土局"), ("nongye", "农业局"), ("linye", "林业局"), ("canlian", "残联"),
-               ("fupinban", "扶贫办")]
-
-
-def make_departments() -> dict:
-    from fupin.org.models import Department
-
-    return {code: Department.objects.create(code=code, name=f"宜都市{name}", short_name=name, order=i)
-            for i, (code, name) in enumerate(DEPARTMENTS)}
+from fupin.dispatch.testing import make_departments
 
 
 @pytest.fixture
