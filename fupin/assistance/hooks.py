@@ -20,14 +20,15 @@ def nightly_lights(**_kw) -> dict:
     return recompute_all()
 
 
-def _register_registry_hooks() -> None:
+def _register_hooks() -> None:
+    from fupin.assistance import integration
+
+    integration.register_card()
     try:
         from fupin.registry import panels
     except ImportError:
         return
-    from fupin.assistance import integration
-
     integration.register(panels)
 
 
-_register_registry_hooks()
+_register_hooks()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from fupin.assistance.choices import Colour
@@ -56,3 +57,60 @@ def register(panels) -> None:
         return
     register_filter("light", _("Tracking light"), _light_choices, _apply_light, order=40)
     register_filter("cadre", _("Cadre"), _cadre_choices, _apply_cadre, order=41)
+
+
+# The household card (明白卡, fupin.lifecycle.hooks.register_card_section) ----------------------------------------
+
+
+def card_cadre(household) -> dict | None:
+    """帮扶责任人: the cadre with the 三定一包 terms, and who is linked to the village."""
+    from fupin.assistance.selectors import village_pairings
+    from fupin.assistance.services import current_pairing
+
+    p = current_pairing(household)
+    if p is None:
+        return None
+    rows = [("帮扶责任人", p.cadre.name), ("联系电话", p.cadre.phone or ""), ("帮扶单位", str(p.unit)),
+            ("职务", p.cadre.post or ""), ("帮扶责任", p.duty or ""), ("脱贫承诺", p.exit_commitment or ""),
+            ("结对日期", p.start_date.isoformat())]
+    with translation.override("zh-hans"):
+        for ap in village_pairings(household.village):
+            rows.append((str(ap.get_kind_display()), str(ap.team or ap.cadre or ap.unit)))
+    return {"key": "cadre", "title": "帮扶责任人", "rows": rows}
+
+
+def card_plan(household) -> dict | None:
+    """帮扶计划: the measures of the household's plan with responsible person, date and status."""
+    from fupin.assistance.models import Measure
+
+    measures = list(Measure.objects.filter(household=household).exclude(status="cancelled")
+                    .order_by("target_date", "id"))
+    if not measures:
+        return None
+    with translation.override("zh-hans"):
+        rows = [(str(m.get_kind_display()),
+                 f"{m.title};责任人{m.responsible_name or '—'};时限{m.target_date or '—'};{m.get_status_display()}")
+                for m in measures]
+    return {"key": "plan", "title": "帮扶计划", "rows": rows}
+
+
+def card_policies(household) -> dict | None:
+    """享受政策: what the household received, when and how much."""
+    from fupin.assistance.models import PolicyReceipt
+
+    receipts = list(PolicyReceipt.objects.filter(household=household).select_related("policy")
+                    .order_by("-received_on")[:20])
+    if not receipts:
+        return None
+    rows = [(r.policy.name, f"{r.received_on.isoformat()}" + (f" {r.amount}元" if r.amount is not None else ""))
+            for r in receipts]
+    return {"key": "policies", "title": "享受政策", "rows": rows}
+
+
+def register_card() -> None:
+    try:
+        from fupin.lifecycle.hooks import register_card_section
+    except ImportError:
+        return
+    for fn in (card_cadre, card_plan, card_policies):
+        register_card_section(fn)

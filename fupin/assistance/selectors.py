@@ -46,17 +46,27 @@ def user_cadre(user) -> Cadre | None:
     return Cadre.objects.filter(user=user).first()
 
 
+def _carries(user) -> bool:
+    """The user answers for households beyond their jurisdiction: as a cadre, or as a unit's responsible person."""
+    if not getattr(user, "pk", None) or user.is_superuser:
+        return False
+    return Cadre.objects.filter(user=user).exists() or Unit.objects.filter(contact_user=user).exists()
+
+
 def visible_lights(user) -> QuerySet[HouseholdLight]:
+    """The lights of the user's jurisdiction, plus the households the user carries as a cadre or a unit's head."""
     qs = HouseholdLight.objects.restrict(user)
-    if getattr(user, "pk", None) and not user.is_superuser and Cadre.objects.filter(user=user).exists():
-        qs = HouseholdLight.objects.filter(Q(pk__in=qs.values("pk")) | Q(cadre__user=user))
+    if _carries(user):
+        qs = HouseholdLight.objects.filter(Q(pk__in=qs.values("pk")) | Q(cadre__user=user)
+                                           | Q(unit__contact_user=user))
     return qs
 
 
 def visible_households(user) -> QuerySet[Household]:
     qs = Household.objects.restrict(user)
-    if getattr(user, "pk", None) and not user.is_superuser and Cadre.objects.filter(user=user).exists():
-        mine = HouseholdPairing.objects.filter(cadre__user=user, end_date__isnull=True).values("household_id")
+    if _carries(user):
+        open_pairs = HouseholdPairing.objects.filter(end_date__isnull=True)
+        mine = open_pairs.filter(Q(cadre__user=user) | Q(unit__contact_user=user)).values("household_id")
         qs = Household.objects.filter(Q(pk__in=qs.values("pk")) | Q(pk__in=mine))
     return qs
 
@@ -86,7 +96,7 @@ def effective_prefix(user, within: str | None = None) -> str | None:
     """The code prefix a page looks at: the user's jurisdiction, narrowed to `within` when that lies inside it."""
     base = scope_prefix(user)
     if base is None:
-        return None if not user_cadre(user) else ""
+        return "" if _carries(user) else None
     if within:
         within = within.strip()
         if len(within) == 12 and within.endswith("000000"):

@@ -103,7 +103,7 @@ def _row(t: _Tracked, v: Verdict, old: tuple | None, today) -> dict:
     }
 
 
-def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True) -> dict:
+def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, sms: bool = True) -> dict:
     today = today or conf.local_today()
     rules = current_rules()
     tracked = gather(household_ids, today)
@@ -153,7 +153,7 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True) 
                 HouseholdLight.objects.filter(pk__in=removed).delete()
         if notify:
             if newly_red:
-                _post_red(newly_red, today)
+                _post_red(newly_red, today, sms=sms)
             for hid in cleared:
                 _close(hid)
     return {"households": len(tracked), "changed": len(changed), "removed": len(removed), **counts,
@@ -168,9 +168,10 @@ def refresh_lights(*, household_ids: Iterable[int], today=None, notify: bool = T
     return _apply(ids if len(ids) <= _IN_LIMIT else None, today=today, notify=notify)
 
 
-def recompute_all(*, today=None, notify: bool = True) -> dict:
-    """Recompute every light of the county (the nightly step: days pass, thresholds change)."""
-    return _apply(None, today=today, notify=notify)
+def recompute_all(*, today=None, notify: bool = True, sms: bool = True) -> dict:
+    """Recompute every light of the county (the nightly step: days pass, thresholds change). notify=False leaves
+    new reds unwarned (the next run warns them); sms=False warns through the inbox only (demo data)."""
+    return _apply(None, today=today, notify=notify, sms=sms)
 
 
 # Warnings ---------------------------------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
     return title, body, sms
 
 
-def _post_red(household_ids: list[int], today) -> None:
+def _post_red(household_ids: list[int], today, *, sms: bool = True) -> None:
     import datetime as dt
 
     from fupin.accounts.models import User
@@ -228,7 +229,7 @@ def _post_red(household_ids: list[int], today) -> None:
                                            done_at__isnull=True).values_list("user_id", "dedupe_key"))
     texts = []
     for lt in lights:
-        title, body, sms = warning_text(lt)
+        title, body, sms_text = warning_text(lt)
         key = dedupe_key(lt.household_id)
         url = f"/assistance/households/{lt.household.uuid}/"
         for uid in sorted(recipients[lt.household_id]):
@@ -237,8 +238,9 @@ def _post_red(household_ids: list[int], today) -> None:
             inbox_post(user=users[uid], title=title, kind=InboxItem.Kind.WARNING, body=body, url=url,
                        obj=lt.household, area_code=lt.area_code, due_date=today + dt.timedelta(days=7),
                        dedupe_key=key)
-        phones = {lt.cadre.phone if lt.cadre else "", lt.unit.phone if lt.unit else ""} - {""}
-        texts += [(phone, sms) for phone in sorted(phones)]
+        if sms:
+            phones = {lt.cadre.phone if lt.cadre else "", lt.unit.phone if lt.unit else ""} - {""}
+            texts += [(phone, sms_text) for phone in sorted(phones)]
     if texts:
         from fupin.assistance.sms import send_sms
 

@@ -1,0 +1,60 @@
+"""The assistance demo data on a small demo county: the bulletin's pairing structure and a mix of lights."""
+
+import random
+
+import pytest
+from django.core.management import call_command
+
+from fupin.assistance.models import (
+    AreaPairing,
+    AssistanceRecord,
+    Cadre,
+    HouseholdLight,
+    HouseholdPairing,
+    Measure,
+    PolicyReceipt,
+    WorkTeam,
+)
+from fupin.geo.models import Division
+from fupin.registry.models import Household
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_county():
+    from fupin.demo.seed import seed_demo
+
+    seed_demo(actor="test", scale=0.02)
+
+
+def test_seed_assistance(demo_county):
+    from fupin.assistance.demo import seed_assistance
+    from fupin.core.services import batch_start
+
+    batch = batch_start(kind="seed_assistance")
+    result = seed_assistance(rng=random.Random(7), scale=0.02, batch=batch)
+    poor = Household.objects.filter(is_registered_poor=True, dissolved_on__isnull=True)
+    assert HouseholdPairing.objects.filter(end_date__isnull=True).count() == poor.count()
+    assert Cadre.objects.exclude(pairings=None).count() >= 0.9 * poor.count() - 5
+    poor_villages = Division.objects.filter(is_poor_village=True).count()
+    assert poor_villages == 26
+    for kind in ("leader_village", "enterprise_village", "first_secretary"):
+        assert AreaPairing.objects.filter(kind=kind).count() == 26
+    villages = Division.objects.filter(level="village").count()
+    assert WorkTeam.objects.count() == villages == 123
+    assert AreaPairing.objects.filter(kind="committee_town").count() == Division.objects.filter(level="town").count()
+    assert Measure.objects.exists() and PolicyReceipt.objects.exists()
+    assert AssistanceRecord.objects.filter(batch=batch).count() > 10 * poor.count()
+    colours = dict(result["lights"])
+    assert colours["green"] > colours["yellow"] > 0 and colours["red"] > 0
+    assert HouseholdLight.objects.count() == poor.count()
+    # the demo pairing cadre's login carries households of the demo village
+    cadre = Cadre.objects.get(user__username="demo_pairing_cadre")
+    assert cadre.pairings.count() >= 1
+
+
+def test_command_runs_once(demo_county):
+    call_command("seed_assistance_demo")
+    with pytest.raises(Exception, match="只能生成一次"):
+        call_command("seed_assistance_demo")
