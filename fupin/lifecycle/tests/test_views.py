@@ -229,3 +229,26 @@ def test_pages_render(client, world, walker):
                 "/procedures/start/?kind=village_exit", "/procedures/start/?kind=exit",
                 f"/procedures/start/?kind=village_exit&village={va1.code}"):
         assert client.get(url).status_code == 200, url
+
+
+def test_query_budgets(client, world, walker, django_assert_max_num_queries):
+    """Lists and the procedure page do not grow with the number of rows or steps."""
+    procs = []
+    for i in range(6):
+        hh = applicant(world, head=f"预算{i}")
+        procs.append(services.procedure_start(actor=world["users"]["village"], kind="identification", household=hh))
+    walker.until(procs[0], "town_review")
+    for p in procs[1:]:
+        walker.step(p, attachments=[("photo", png())])
+    client.force_login(world["users"]["town"])
+    client.get("/procedures/")  # warm the per-process caches (translations, templates)
+    with django_assert_max_num_queries(10):
+        assert client.get("/procedures/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/v1/lifecycle/procedures").status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(procs[0].get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(15):
+        assert client.get(procs[0].batch.get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(f"/api/v1/lifecycle/procedures/{procs[0].uuid}").status_code == 200
