@@ -1,0 +1,25 @@
+"""Objects of the registry for the scoping sweep (tests/test_scoping_sweep.py): in the given village, a household
+with a membership change, a village form and a roster import with a data-quality problem."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+
+def sweep_objects(*, village, grid, actor) -> None:
+    from fupin.core.testing import make_household
+    from fupin.registry import services
+    from fupin.registry.importer import import_roster
+    from fupin.registry.testdata import roster_rows, write_csv
+
+    hh = make_household(village, grid=grid, head=f"{village.name[0]}变动", members=2,
+                        poor_code=f"SW{village.code}", is_registered_poor=True, poverty_status="0")
+    services.member_add(actor=actor, household=hh, member={"name": f"{village.name[0]}新生", "relationship": "之子"})
+    services.village_profile_save(actor=actor, village=village, year=2016, rural_population=800)
+    rows = roster_rows([(village.parent.name, village.name, village.code)], households=1, seed=3,
+                       start=int(village.code[-4:]) * 10,
+                       code_prefix="R")
+    rows[0]["民族"] = f"{village.name}族"  # an unknown code: listed as a problem of the village
+    with tempfile.TemporaryDirectory() as tmp:
+        import_roster(actor=actor, path=write_csv(Path(tmp) / "sweep.csv", rows))
