@@ -5,6 +5,7 @@ import os
 import pytest
 
 from fupin.core.testing import make_county_tree, make_household, make_user
+from fupin.inbox.models import InboxItem
 from fupin.inbox.services import inbox_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,6 +50,12 @@ def test_login_home_and_grid_network(live_server, page, artifacts_dir, demo):
     page.click(".mainnav a:has-text('首页')")
     page.wait_for_url("**/?division=420581101000")
     assert page.locator(".stat-value").nth(3).inner_text() == "1"  # households in town B only
+
+    # the inbox marks an item done in place (htmx POST with the CSRF header)
+    page.goto(f"{live_server.url}/inbox/")
+    page.click("button:has-text('标记已办')")
+    page.wait_for_selector("tr.is-done")
+    assert InboxItem.objects.get().done_at is not None
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/")
