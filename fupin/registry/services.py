@@ -315,7 +315,7 @@ def _check_open(hh: Household) -> None:
 
 
 def _member(person: Person) -> Person:
-    p = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
+    p = Person.objects.select_for_update(of=("self",)).select_related("household").get(pk=person.pk)
     if p.household_id is None:
         raise ServiceError(f"{p.name}目前不在任何户中")
     if not p.is_alive:
