@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "fupin.eligibility.apps.EligibilityConfig",
     "fupin.assistance.apps.AssistanceConfig",
     "fupin.dispatch.apps.DispatchConfig",
+    "fupin.surveys.apps.SurveysConfig",
+    "fupin.quality.apps.QualityConfig",
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
     "fupin.demo.apps.DemoConfig",
