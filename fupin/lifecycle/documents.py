@@ -3,7 +3,6 @@ assistance card (明白卡, PDF). Both are Chinese documents whatever the user's
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 
@@ -236,6 +235,3 @@ def _latest_exit_verification(hh):
     return (ProcedureStep.objects.filter(procedure__household=hh, procedure__kind="exit", step="team_verification",
                                          decision="approve").order_by("-date", "-seq").first())
 
-
-def today() -> dt.date:
-    return timezone.localdate()

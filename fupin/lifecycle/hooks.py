@@ -6,6 +6,9 @@
 - `register_findings_provider(fn)`: fn(household) -> list[dict] | None, department comparison findings for the
   comparison step (the data-exchange capability fills it). None means "this provider has no data for the household";
   each finding is {"source", "label", "detail"}.
+The household page (registry) shows this app's panel (`lifecycle/_household_panel.html`): its procedures with every
+step, actor and file, what may be started, and the 明白卡 link.
+
 - `register_card_section(fn)`: fn(household) -> dict | None, a section of the household's 明白卡 (assistance card):
   {"key": "cadre" | "plan" | "policies" | ..., "title", "rows": [(label, value), ...]}. A missing key leaves the
   card's blank lines for that section.
@@ -50,6 +53,20 @@ def findings_providers() -> list[Callable]:
 
 def card_sections() -> list[Callable]:
     return list(_CARD_SECTIONS)
+
+
+def _household_panel(request, household) -> dict | None:
+    from fupin.lifecycle.views import panel_context
+
+    return panel_context(request, household)
+
+
+try:
+    from fupin.registry.panels import register_panel
+except ImportError:  # the household page has no panel hook: /procedures/households/<key>/panel/ still works
+    pass
+else:
+    register_panel("lifecycle/_household_panel.html", _household_panel, order=30)
 
 
 @stats_provider(order=40)

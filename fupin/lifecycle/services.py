@@ -236,7 +236,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
                                     data=data)
     audit.record(actor=actor, action=f"lifecycle.{kind}.start", obj=subject,
                  note=f"启动{KIND_NAMES[kind]}程序" + (f"({batch})" if batch else ""),
-                 after={"procedure": str(proc.uuid), "kind": kind, "batch": batch.name if batch else None})
+                 after={"procedure": str(proc.uuid), "kind": kind, "procedure_batch": batch.name if batch else None})
     if kind == Kind.EXIT:
         _household_update(actor, hh, poverty_status="2")
     _notify(proc, actor=actor, done_step=None)
@@ -634,12 +634,10 @@ def _audit_step(actor, proc: Procedure, record: ProcedureStep, files: list[StepA
         note += f";{record.notes}"
     if files:
         note += ";附件:" + "、".join(f.name for f in files)
+    # The step row keeps everything (data, files); the event says what happened in a line and points to it.
     audit.record(actor=actor, action=f"lifecycle.{proc.kind}.{record.step}", obj=subject, note=note[:2000],
-                 after={"procedure": str(proc.uuid), "step": record.step, "step_label": label,
-                        "decision": record.decision, "date": record.date, "notes": record.notes,
-                        "data": record.data, "attachments": [{"name": f.name, "kind": f.kind, "url": f.get_absolute_url()}
-                                                             for f in files],
-                        "procedure_status": proc.status, "next_step": proc.current_step})
+                 after={"procedure": str(proc.uuid), "step": record.step, "decision": record.decision,
+                        "date": record.date, "attachments": [f.name for f in files]})
 
 
 # Inbox ---------------------------------------------------------------------------------------------------------

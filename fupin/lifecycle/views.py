@@ -343,7 +343,8 @@ def panel_context(request, household: Household) -> dict:
             if Household.objects.filter(pk=household.pk).filter(cond).exists() and \
                     may_record(request.user, PROCEDURES[kind].first, household.area_code):
                 startable.append((kind, PROCEDURES[kind].label))
-    return {"household": household, "procedures": procs, "open_procedure": open_proc, "startable": startable,
+    return {"panel_title": _("Procedures"), "household": household, "procedures": procs, "open_procedure": open_proc,
+            "startable": startable,
             "card_url": f"/procedures/households/{household.poor_code or household.uuid}/card.pdf",
             "household_key": household.poor_code or str(household.uuid)}
 

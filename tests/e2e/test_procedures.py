@@ -202,10 +202,14 @@ def test_identification_then_exit_in_the_browser(page, live_server, artifacts_di
     thumb = page.locator("img[alt*='手印']").first
     assert thumb.evaluate("img => img.naturalWidth") > 0  # the attachment is served and shown inline
     b.shot("household_panel")
+    # the household page: the procedures panel and the audit history name the actors and the files
     response = page.goto(f"{live_server.url}{hh.get_absolute_url()}")
-    if response is not None and response.ok and page.locator(".history").count():
-        history = page.locator(".history").inner_text()
-        assert "刘工作队" in history or "e2e_team" in history
-        b.shot("household_page")
+    assert response is not None and response.ok
+    panel = page.locator("#procedures-panel").inner_text()
+    assert "刘工作队" in panel and "陈镇干部" in panel and "手印.png" in panel
+    history = page.locator(".history").inner_text()
+    for text in ("刘工作队", "陈镇干部", "周扶贫办", "农户认可", "手印.png", "申请书.png"):
+        assert text in history, text
+    b.shot("household_page")
     card = page.request.get(f"{live_server.url}/procedures/households/{hh.poor_code}/card.pdf")
     assert card.ok and card.body().startswith(b"%PDF")

@@ -195,11 +195,15 @@ def test_card_sections_from_hooks(client, world, monkeypatch):
     assert_chinese_pdf(client.get(f"/procedures/households/{hh.poor_code}/card.pdf").content, "孙结对")
 
 
-def test_household_panel(client, world, started):
+def test_household_panel(client, world, started, walker):
     client.force_login(world["users"]["village"])
     hh = started["hh"]
+    walker.step(started["proc"], attachments=[("photo", png("申请书.png"))])
     body = client.get(f"/procedures/households/{hh.uuid}/panel/").content.decode()
-    assert "贫困户识别" in body and "明白卡" in body
+    assert "贫困户识别" in body and "明白卡" in body and "申请书.png" in body
+    # the registry's household page carries the panel, and the step in its history
+    page = client.get(hh.get_absolute_url()).content.decode()
+    assert 'id="procedures-panel"' in page and "申请书.png" in page and "lifecycle.identification.apply" in page
     client.force_login(world["users"]["village_b"])
     assert client.get(f"/procedures/households/{hh.uuid}/panel/").status_code == 404
 
