@@ -41,13 +41,18 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *,
                     copy.write_row(row)
                     n += 1
         return n
+    convert = [i for i, c in enumerate(columns) if c in json_columns or c.endswith(("_date", "_at"))]
     placeholders = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'  # noqa: S608 - names are ours
     connection.ensure_connection()
     raw_cur = connection.connection.cursor()
     chunk: list = []
     for row in rows:
-        chunk.append(tuple(_sqlite_value(v) for v in row))
+        if convert:
+            row = list(row)
+            for i in convert:
+                row[i] = _sqlite_value(row[i])
+        chunk.append(row)
         if len(chunk) >= 20000:
             raw_cur.executemany(sql, chunk)
             n += len(chunk)

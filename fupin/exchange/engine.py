@@ -37,23 +37,30 @@ def _level(cond: str, label: str, m: float | None = None, u: float | None = None
     return d
 
 
+def _tf(level: dict, column: str) -> dict:
+    """Term-frequency adjustment: a common name (张伟) says less than a rare one."""
+    return {**level, "tf_adjustment_column": column, "tf_adjustment_weight": 1.0}
+
+
 def default_comparisons() -> list[dict]:
     """Comparison levels with m/u set from what county extracts look like (ID digits dominate, then name+birth)."""
     return [
         {"output_column_name": "id", "comparison_description": "证件号码", "comparison_levels": [
             _level("id_clean_l IS NULL OR id_clean_r IS NULL", "null", null=True),
             _level("id17_l = id17_r", "前17位相同(校验位错)", 0.30, 1e-7),
-            _level("(id_trunc_l OR id_trunc_r) AND abs(id15n_l - id15n_r) <= 1", "前15位相同(Excel截断)", 0.20, 2e-7),
+            # Excel keeps 15 significant digits, truncated (or rounded: the 15th digit may be one more)
+            _level("(id_trunc_l AND id15n_l - id15n_r IN (0, 1)) OR (id_trunc_r AND id15n_r - id15n_l IN (0, 1))",
+                   "前15位相同(Excel截断)", 0.20, 2e-7),
             _level("damerau_levenshtein(id_clean_l, id_clean_r) <= 1", "一位错或相邻对调", 0.45, 5e-7),
             _level("id15_l = id15_r", "前15位相同", 0.0005, 2e-6),
             _level("ELSE", "不同", 0.03, 0.999997),
         ]},
         {"output_column_name": "name", "comparison_description": "姓名", "comparison_levels": [
             _level("name_l IS NULL OR name_r IS NULL", "null", null=True),
-            _level("name_l = name_r", "姓名相同", 0.90, 2e-5),
-            _level("name_py_l = name_py_r", "同音(拼音相同)", 0.07, 2e-5),
-            _level("jaro_winkler_similarity(name_py_l, name_py_r) >= 0.9", "拼音相近", 0.02, 3e-3),
-            _level("ELSE", "不同", 0.01, 0.9966),
+            _tf(_level("name_l = name_r", "姓名相同", 0.92, 2e-5), "name"),
+            _tf(_level("name_py_l = name_py_r", "同音(拼音相同)", 0.06, 2e-5), "name_py"),
+            _level("jaro_winkler_similarity(name_py_l, name_py_r) >= 0.9", "拼音相近", 0.017, 3e-3),
+            _level("ELSE", "不同", 0.003, 0.9966),
         ]},
         {"output_column_name": "birth_date", "comparison_description": "出生日期", "comparison_levels": [
             _level("birth_date_l IS NULL OR birth_date_r IS NULL", "null", null=True),
@@ -85,10 +92,12 @@ class LinkSettings:
     """Linkage settings as data (a county may load its own from JSON): thresholds and the Splink model."""
 
     version: str = "2026.11"
-    link_threshold: float = 0.9
-    review_threshold: float = 0.5
-    min_margin_weight: float = 8.0  # the best candidate's match weight must beat the second's by this much
-    prior: float = 3e-6  # probability that a residual record and a random registry person are the same
+    link_threshold: float = 0.6
+    review_threshold: float = 0.3
+    min_margin_weight: float = 5.0  # the best candidate's match weight must beat the second's by this much
+    # share of department records without a usable ID that are about someone in the registry: the prior that a
+    # record and a random registry person are the same is match_rate / (number of registry persons)
+    match_rate: float = 0.6
     comparisons: list[dict] = field(default_factory=default_comparisons)
     blocking_rules: list[str] = field(default_factory=default_blocking)
 
@@ -100,11 +109,11 @@ class LinkSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def splink_settings(self) -> dict:
+    def splink_settings(self, persons: int = 390_000) -> dict:
         return {
             "link_type": "link_only",
             "unique_id_column_name": "unique_id",
-            "probability_two_random_records_match": self.prior,
+            "probability_two_random_records_match": min(0.5, self.match_rate / max(persons, 1)),
             "comparisons": self.comparisons,
             "blocking_rules_to_generate_predictions": self.blocking_rules,
             "retain_matching_columns": True,
@@ -206,10 +215,10 @@ class DuckDBEngine(Engine):
                     CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
                 FROM r JOIN p ON r.id_number = p.id_number
                 WHERE r.id_status IN ('valid', 'legacy15')""")
-            stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchone()[0]
+            stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchall()[0][0]
             stats["valid_unknown"] = con.execute("""
                 SELECT count(*) FROM r WHERE id_status IN ('valid', 'legacy15')
-                AND record_id NOT IN (SELECT record_id FROM exact)""").fetchone()[0]
+                AND record_id NOT IN (SELECT record_id FROM exact)""").fetchall()[0][0]
             # 2. remembered decisions
             con.execute("""
                 CREATE TABLE decided AS SELECT r.record_id, d.person_id, d.status
@@ -224,7 +233,7 @@ class DuckDBEngine(Engine):
                 WHERE id_status NOT IN ('valid', 'legacy15')
                   AND record_id NOT IN (SELECT record_id FROM decided_links)
                   AND (name IS NOT NULL OR id_clean IS NOT NULL)""")
-            stats["residual"] = con.execute("SELECT count(*) FROM residual").fetchone()[0]
+            stats["residual"] = con.execute("SELECT count(*) FROM residual").fetchall()[0][0]
             t1 = time.perf_counter()
             stats["seconds_exact"] = round(t1 - t0, 3)
             prob = self._probabilistic(con, settings, stats)
@@ -240,9 +249,9 @@ class DuckDBEngine(Engine):
                 SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code
                 FROM prob x JOIN r USING (record_id) JOIN p USING (person_id) WHERE x.decision = 'review'
                 ORDER BY x.record_id, x.score DESC""").to_arrow_table()
-            stats["probabilistic"] = con.execute("SELECT count(*) FROM prob WHERE decision = 'link'").fetchone()[0]
+            stats["probabilistic"] = con.execute("SELECT count(*) FROM prob WHERE decision = 'link'").fetchall()[0][0]
             stats["review_pairs"] = reviews.num_rows
-            stats["reviewed_links"] = con.execute("SELECT count(*) FROM decided_links").fetchone()[0]
+            stats["reviewed_links"] = con.execute("SELECT count(*) FROM decided_links").fetchall()[0][0]
             stats["seconds"] = round(time.perf_counter() - t0, 3)
             return LinkOutput(links=links, reviews=reviews, stats=stats)
         finally:
@@ -275,8 +284,8 @@ class DuckDBEngine(Engine):
                 CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS id15,
                 TRY_CAST(CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS BIGINT) AS id15n,
                 x.id_status = 'truncated' AS id_trunc,
-                coalesce(x.birth_date, CASE WHEN length(x.id_clean) >= 14
-                    THEN TRY_CAST(TRY_STRPTIME(substr(x.id_clean, 7, 8), '%Y%m%d') AS DATE) END) AS birth_date,
+                -- only a birth date the record states: the one inside its ID is already weighed by the ID levels
+                x.birth_date,
                 coalesce(x.sex, CASE WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
                     AND regexp_full_match(substr(x.id_clean, 17, 1), '[0-9]')
                     THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
@@ -295,7 +304,8 @@ class DuckDBEngine(Engine):
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
-        linker = Linker([left, right], settings.splink_settings(), log_level=None)
+        n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
+        linker = Linker([left, right], settings.splink_settings(n_persons), log_level=None)
         pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
         con.execute(f"""
             CREATE TABLE scored AS
@@ -307,7 +317,7 @@ class DuckDBEngine(Engine):
         con.execute("DELETE FROM scored WHERE gamma_id = 0")
         con.execute("""DELETE FROM scored WHERE EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
                        AND d.record_id = scored.record_id AND d.person_id = scored.person_id)""")
-        stats["splink_pairs"] = con.execute("SELECT count(*) FROM scored").fetchone()[0]
+        stats["splink_pairs"] = con.execute("SELECT count(*) FROM scored").fetchall()[0][0]
         lt, rt, margin = float(settings.link_threshold), float(settings.review_threshold), float(
             settings.min_margin_weight)
         con.execute(f"""

@@ -118,14 +118,15 @@ class StagedRecord(models.Model):
     scope_field = "links__area_code"
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="records")
-    source_code = models.CharField(max_length=40, db_index=True)
-    batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source_code = models.CharField(max_length=40)
+    batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     row_number = models.PositiveIntegerField(_("row"))
     raw = models.JSONField(default=dict)  # header as in the file → cell text
     data = models.JSONField(default=dict)  # canonical field → cleaned text
     id_raw = models.CharField(max_length=60, blank=True)
     id_clean = models.CharField(max_length=40, blank=True)
-    id_number = models.CharField(max_length=18, blank=True, db_index=True)  # normalised when it passes its check
+    id_number = models.CharField(max_length=18, blank=True)  # normalised when it passes its check
     id_status = models.CharField(max_length=10, choices=IdStatus.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)
     birth_date = models.DateField(null=True, blank=True)
@@ -140,7 +141,6 @@ class StagedRecord(models.Model):
         verbose_name = _("department record")
         verbose_name_plural = _("department records")
         ordering = ["snapshot", "row_number"]
-        indexes = [models.Index(fields=["snapshot", "row_number"])]
 
     def __str__(self) -> str:
         return f"{self.source_code} #{self.row_number} {self.name}"

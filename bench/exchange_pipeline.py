@@ -1,0 +1,204 @@
+"""Benchmark of the department data exchange at county scale (issue 5).
+
+    .venv/bin/python bench/exchange_pipeline.py [--scale 1] [--growth 0.1,0.3,1,3] [--append-docs]
+
+For each scale: a messy county from the generator (cached under /tmp), a fresh SQLite database (or DATABASE_URL),
+`import_divisions`, `import_roster`, every department extract through `import_department` (timed), then
+`compare` (linkage + rules + findings; wall time and peak memory of that step), a rerun after one department reloads,
+linkage precision and recall against the truth, exact-ID recall, and Splink alone over all records side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _peak_reset() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup_django(db_path: str | None) -> None:
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("FUPIN_DATA_DIR", tempfile.mkdtemp(prefix="fupin-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from fupin.exchange.testdata import make_county
+
+    out: dict = {"scale": scale}
+    folder = Path(f"/tmp/bench_county_{scale:g}")
+    if not (folder / "truth.json").exists():
+        t = time.perf_counter()
+        make_county(folder, scale=scale, seed=seed)
+        out["generate_s"] = round(time.perf_counter() - t, 1)
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    out["people"], out["records"] = truth["roster"]["people"], len(truth["links"])
+    call_command("migrate", verbosity=0)
+    call_command("import_divisions", str(ROOT.parent / "shared" / "data" / "yidu_420581_divisions_2016.csv"),
+                 stdout=open(os.devnull, "w"))
+    t = time.perf_counter()
+    call_command("import_roster", str(folder / "roster.xlsx"), stdout=open(os.devnull, "w"))
+    out["import_roster_s"] = round(time.perf_counter() - t, 1)
+
+    from fupin.exchange.services import import_department
+
+    t = time.perf_counter()
+    for source, name in truth["files"].items():
+        import_department(actor="bench", source_code=source, path=folder / name)
+    out["import_departments_s"] = round(time.perf_counter() - t, 2)
+
+    from fupin.eligibility.services import compare_run, findings_export
+
+    _peak_reset()
+    t = time.perf_counter()
+    run = compare_run(actor="bench")
+    out["compare_s"] = round(time.perf_counter() - t, 2)
+    out["compare_peak_mb"] = round(_peak_mb())
+    out["compare_parts_s"] = run.stats["seconds"]
+    out["link_stats"] = {k: run.stats["link"][k] for k in ("exact", "valid_unknown", "residual", "probabilistic",
+                                                           "review_pairs", "splink_pairs", "seconds_probabilistic")}
+
+    from fupin.exchange.evaluation import exact_id_recall, linkage_quality
+
+    q = linkage_quality(truth)
+    out["precision"], out["recall"] = round(q["precision"], 5), round(q["recall"], 5)
+    out["false_positives"], out["false_negatives"] = q["false_positives"], q["false_negatives"]
+    out["exact_id_recall"] = round(exact_id_recall(truth), 4)
+    got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
+    expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
+    out["findings_expected"], out["findings_found"] = len(expected), len(got & expected)
+    out["findings_extra"] = len(got - expected)
+    out["decoys_flagged"] = _decoys_flagged(truth, got)
+
+    # a rerun after one department reloads
+    source = "vehicle"
+    import_department(actor="bench", source_code=source, path=folder / truth["files"][source])
+    t = time.perf_counter()
+    compare_run(actor="bench")
+    out["rerun_after_reload_s"] = round(time.perf_counter() - t, 2)
+    if splink_alone:
+        out["splink_alone"] = splink_only(truth)
+    connection.close()
+    return out
+
+
+def _decoys_flagged(truth: dict, got: set) -> int:
+    flagged = 0
+    by_household_rule = {(h, r) for h, r, _, _ in got}
+    for d in truth["decoys"]:
+        if "namesakes" in d:
+            continue
+        for h in d.get("households", []):
+            if (h, d["rule"]) in by_household_rule and not any(
+                    f["household"] == h and f["rule"] == d["rule"] for f in truth["findings"]):
+                flagged += 1
+    return flagged
+
+
+def splink_only(truth: dict) -> dict:
+    """Splink alone over every current record (the same model plus an exact-ID level), no exact-ID join first."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from fupin.exchange.engine import LinkSettings
+    from fupin.exchange.linkage import load_persons, load_records
+    from fupin.exchange.models import Snapshot, StagedRecord
+
+    snaps = list(Snapshot.objects.filter(is_current=True).values_list("pk", flat=True))
+    records, persons = load_records(snaps), load_persons()
+    settings = LinkSettings()
+    comparisons = json.loads(json.dumps(settings.comparisons))
+    comparisons[0]["comparison_levels"].insert(1, {"sql_condition": "id_clean_l = id_clean_r",
+                                                   "label_for_charts": "exact", "m_probability": 0.9,
+                                                   "u_probability": 1e-9})
+    t = time.perf_counter()
+    con = duckdb.connect()
+    con.register("records_in", records)
+    con.register("persons_in", persons)
+    common = """name, name_py, NULLIF({src}, '') AS id_clean,
+        CASE WHEN length({src}) >= 17 THEN substr({src}, 1, 17) END AS id17,
+        CASE WHEN length({src}) >= 15 THEN substr({src}, 1, 15) END AS id15,
+        TRY_CAST(CASE WHEN length({src}) >= 15 THEN substr({src}, 1, 15) END AS BIGINT) AS id15n"""
+    con.execute(f"""CREATE TABLE l AS SELECT record_id AS unique_id, {common.format(src="coalesce(NULLIF(id_number, ''), id_clean)")},
+        id_status = 'truncated' AS id_trunc, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+        NULL::VARCHAR AS village_code, NULL::VARCHAR AS town_code FROM records_in""")
+    con.execute(f"""CREATE TABLE r AS SELECT person_id AS unique_id, {common.format(src="id_number")},
+        false AS id_trunc, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+        substr(area_code, 1, 12) AS village_code, substr(area_code, 1, 9) AS town_code FROM persons_in""")
+    api = DuckDBAPI(connection=con)
+    spec = {**settings.splink_settings(), "comparisons": comparisons,
+            "blocking_rules_to_generate_predictions": ["l.id_clean = r.id_clean", *settings.blocking_rules]}
+    linker = Linker([api.register("l", table_name="sl"), api.register("r", table_name="sr")], spec, log_level=None)
+    pred = linker.inference.predict(threshold_match_probability=0.9)
+    rows = con.execute(f"""
+        SELECT record_id, person_id FROM (
+            SELECT CASE WHEN source_dataset_l = 'sl' THEN unique_id_l ELSE unique_id_r END AS record_id,
+                   CASE WHEN source_dataset_l = 'sl' THEN unique_id_r ELSE unique_id_l END AS person_id,
+                   row_number() OVER (PARTITION BY CASE WHEN source_dataset_l = 'sl' THEN unique_id_l
+                                      ELSE unique_id_r END ORDER BY match_weight DESC) AS rk
+            FROM {pred.physical_name}) WHERE rk = 1""").fetchall()
+    seconds = time.perf_counter() - t
+    from fupin.registry.models import Person
+
+    number = dict(Person.objects.values_list("id", "id_number"))
+    seq = {pk: int((json.loads(raw) if isinstance(raw, str) else raw)["序号"])
+           for pk, raw in StagedRecord.objects.filter(snapshot_id__in=snaps).values_list("id", "raw")}
+    source = dict(StagedRecord.objects.filter(snapshot_id__in=snaps).values_list("id", "source_code"))
+    got = {(source[r], seq[r], number[p]) for r, p in rows}
+    expected = {(t["source"], int(t["seq"]), t["person"]) for t in truth["links"] if t["person"]}
+    tp = len(got & expected)
+    return {"seconds": round(seconds, 1), "precision": round(tp / len(got), 5) if got else 1.0,
+            "recall": round(tp / len(expected), 5) if expected else 1.0, "pairs_linked": len(got)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-splink-alone", action="store_true")
+    parser.add_argument("--json", default=None, help="write the figures here too")
+    args = parser.parse_args()
+    db = tempfile.mktemp(prefix="fupin-bench-", suffix=".sqlite3")
+    setup_django(db)
+    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    if db and Path(db).exists():
+        Path(db).unlink()
+
+
+if __name__ == "__main__":
+    main()
