@@ -122,6 +122,10 @@ class BatchSpotChecks:
     def met(self) -> bool:
         return self.checked >= self.needed
 
+    @property
+    def percent(self) -> str:
+        return f"{self.ratio * 100:g}"
+
 
 def spot_check_state(batch: ProcedureBatch | None, level: str, *, procedure: Procedure | None = None
                      ) -> BatchSpotChecks:

@@ -160,9 +160,12 @@ def test_identification_then_exit_in_the_browser(page, live_server, artifacts_di
     assert page.locator(".step-log .step-entry").count() == 12  # ten steps and two spot-checks
     b.shot("identification_done")
 
-    # the batch's notice list prints as a PDF
-    batch_pdf = page.request.get(f"{live_server.url}/procedures/batches/{hh.procedures.get().batch.uuid}"
-                                 "/notice/first_notice.pdf")
+    # the batch page and its notice list as a PDF
+    batch = hh.procedures.get().batch
+    b.go(batch.get_absolute_url())
+    assert "黄大山" in page.inner_text("main")
+    b.shot("batch")
+    batch_pdf = page.request.get(f"{live_server.url}/procedures/batches/{batch.uuid}/notice/first_notice.pdf")
     assert batch_pdf.ok and batch_pdf.body().startswith(b"%PDF")
 
     # Exit ----------------------------------------------------------------------------------------------------------
@@ -187,6 +190,9 @@ def test_identification_then_exit_in_the_browser(page, live_server, artifacts_di
     hh.refresh_from_db()
     assert hh.poverty_status == "1" and hh.year_exited == day(36).year
     b.shot("exit_done")
+    b.go("/procedures/?status=all")
+    assert "黄大山" in page.inner_text("main")
+    b.shot("pipeline")
 
     # Visible afterwards: actors and files on the procedure pages and in the household's panel and history -------------
     b.go(proc_url.replace(live_server.url, ""))
