@@ -362,7 +362,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
                                       dup_households.get(number, []))
         wanted[key] = {"household": hh, "person_id": person_id, "number": number, "rule": rule,
                        "evidence": evidence, "hash": _digest([code, content])}
-    existing = {f.key: f for f in Finding.objects.filter(key__in=list(wanted))}
+    existing = {f.key: f for f in Finding.objects.filter(key__in=list(wanted)).select_related("household", "rule")}
     changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
     to_post: list[Finding] = []
     new_objs = []
@@ -394,7 +394,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
         f.save(update_fields=fields)
     created = Finding.objects.bulk_create(new_objs, batch_size=1000)
     if connection.vendor != "postgresql" or any(f.pk is None for f in created):
-        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]))
+        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]).select_related("household", "rule"))
     to_post += created
     stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
         else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)

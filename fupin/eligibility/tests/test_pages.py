@@ -112,3 +112,14 @@ def test_api_is_scoped_and_masks(people, compared):
     resp = a1.post(f"/api/v1/eligibility/findings/{f_a.uuid}/confirm", {"text": "属实"},
                    content_type="application/json")
     assert resp.status_code == 200 and resp.json()["status"] == "confirmed"
+
+
+def test_household_page_shows_findings_panel(people, compared):
+    from fupin.registry.models import Household
+
+    hh = Household.objects.get(poor_code="P001")
+    resp = _client(compared["a1"]).get(hh.get_absolute_url())
+    if resp.status_code == 404:
+        pytest.skip("the registry's household page is not mounted here")
+    html = resp.content.decode()
+    assert "部门比对发现" in html and "拥有小汽车" in html
