@@ -29,7 +29,6 @@ class RowWriter:
         self.fields = [f for f in model._meta.concrete_fields]
         self.columns = [f.column for f in self.fields]
         self.attnames = [f.attname for f in self.fields]
-        self.known = set(self.attnames)
         sqlite = connection.vendor == "sqlite"
         now = timezone.now()
         self.converters: list[Callable[[Any], Any]] = []
@@ -45,6 +44,12 @@ class RowWriter:
                 self.defaults.append(_PER_ROW)  # uuid4 and the like: a fresh value for each row
             else:
                 self.defaults.append(convert(f.get_default()))
+        # per row, only the values given are converted: a copy of the defaults is the starting row
+        self.index = {a: i for i, a in enumerate(self.attnames)}
+        self.template = [None if d is _PER_ROW else d for d in self.defaults]
+        self.per_row = [(i, f) for i, (f, d) in enumerate(zip(self.fields, self.defaults, strict=True)) if d is _PER_ROW]
+        self.convert_by_name = {a: (None if c is _identity else c)
+                                for a, c in zip(self.attnames, self.converters, strict=True)}
 
     @staticmethod
     def _converter(field: models.Field, *, sqlite: bool) -> Callable[[Any], Any]:
@@ -65,18 +70,18 @@ class RowWriter:
         return _identity
 
     def row(self, values: dict[str, Any]) -> tuple:
-        unknown = values.keys() - self.known
-        if unknown:
-            raise KeyError(f"{self.model.__name__} has no column {', '.join(sorted(unknown))}")
-        out = []
-        for field, attname, convert, default in zip(self.fields, self.attnames, self.converters, self.defaults,
-                                                     strict=True):
-            if attname in values:
-                out.append(convert(values[attname]))
-            elif default is _PER_ROW:
-                out.append(convert(field.get_default()))
-            else:
-                out.append(default)
+        """The database row for `values`; absent columns take the field's default, an unknown key is an error."""
+        out = self.template.copy()
+        index, converters = self.index, self.convert_by_name
+        try:
+            for name, value in values.items():
+                convert = converters[name]
+                out[index[name]] = value if convert is None else convert(value)
+        except KeyError as exc:
+            raise KeyError(f"{self.model.__name__} has no column {exc.args[0]}") from None
+        for i, field in self.per_row:
+            if field.attname not in values:
+                out[i] = self.converters[i](field.get_default())
         return tuple(out)
 
     def write(self, rows: Iterable[tuple]) -> int:

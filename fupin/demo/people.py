@@ -27,7 +27,7 @@ class IdAllocator:
         self.used: set[str] = set()
 
     def allocate(self, rng: random.Random, birth: dt.date, sex: str) -> str:
-        ymd = birth.strftime("%Y%m%d")
+        ymd = f"{birth.year:04d}{birth.month:02d}{birth.day:02d}"
         odd = 1 if sex == "1" else 0
         for _ in range(2000):
             seq = rng.randrange(1, 500) * 2 - 1 + (0 if odd else 1)  # odd 1..997 for men, even 2..998 for women

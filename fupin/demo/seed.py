@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
@@ -30,6 +31,7 @@ from django.db import connection, models, transaction
 
 from fupin.accounts.choices import Role
 from fupin.accounts.models import User
+from fupin.core import audit
 from fupin.core.coords import convert_geometry
 from fupin.core.errors import ServiceError
 from fupin.core.services import batch_finish, batch_start
@@ -115,8 +117,13 @@ def seeded_uuid(seed: int, table: str, n: int) -> uuid.UUID:
     """The uuid of row n of a table: the same for the same seed, and ordered within the table (RFC 9562 version 8,
     a hash of seed and table in the high bits, n in the low bits), so unique-index inserts append instead of
     scattering as random uuids do."""
+    return uuid.UUID(int=_uuid_prefix(seed, table) | n)
+
+
+@functools.lru_cache(maxsize=64)
+def _uuid_prefix(seed: int, table: str) -> int:
     prefix = int.from_bytes(hashlib.sha256(f"{seed}/{table}".encode()).digest()[:6], "big")
-    return uuid.UUID(int=prefix << 80 | 0x8 << 76 | 0b10 << 62 | n)
+    return prefix << 80 | 0x8 << 76 | 0b10 << 62
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -232,8 +239,6 @@ def demo_users_ensure(*, actor, password: str = DEFAULT_PASSWORD) -> list[dict]:
 
     Missing users are created bound like a fresh seeding would bind them; existing ones keep their binding.
     """
-    from fupin.core import audit
-
     hashed = make_password(password)
     plan = _current_plan()
     created = []
@@ -568,7 +573,7 @@ class _Seeder:
                 poor_no += 1
                 self.poor_count += 1
                 extra = {**fields, "poor_code": f"{unit.code}{poor_no:04d}", "phone": people.phone(rng)}
-                if "annual_income" not in self.hh_writer.known:  # 年收入 came with a later registry migration
+                if "annual_income" not in self.hh_writer.index:  # 年收入 came with a later registry migration
                     extra.pop("annual_income")
             self.hh_rows.append(self.hh_writer.row({
                 "id": hid, "uuid": seeded_uuid(self.seed, "household", hid), "hukou_no": f"{unit.code[6:]}{i + 1:05d}", "village_id": village.pk,

@@ -159,7 +159,8 @@ def _place_towns(towns: dict[str, Unit], locals_: dict[str, Unit], outline: Base
         if town.point is None:
             known = [u.point for u in locals_.values() if u.parent == town.code and u.point is not None]
             if known:
-                town.point = tuple(np.mean(np.array(known), axis=0))
+                centre = np.mean(np.array(known), axis=0)
+                town.point = (float(centre[0]), float(centre[1]))
                 town.point_synthetic = True
     missing = sorted(c for c, t in towns.items() if t.point is None)
     if missing:
