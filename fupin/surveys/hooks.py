@@ -1,0 +1,30 @@
+"""Start-up registrations of the collection forms: stats keys and the household page's panel."""
+
+from __future__ import annotations
+
+from fupin.core.stats import stats_provider
+
+
+@stats_provider(order=70)
+def _form_stats() -> dict:
+    from fupin.surveys.models import Form, Response
+
+    return {"form_responses": Response.objects.count(), "forms": Form.objects.count()}
+
+
+def _household_panel(request, household) -> dict | None:
+    from fupin.surveys import selectors, services
+    from fupin.surveys.models import Form, Level
+
+    forms = [f for f in Form.objects.filter(level=Level.HOUSEHOLD) if services.current_version(f)]
+    may_fill = request.user.can("edit") and request.user.may_view_full_id
+    return {"panel_title": "采集表", "responses": selectors.household_responses(request.user, household),
+            "fill_forms": forms if may_fill else []}
+
+
+try:
+    from fupin.registry.panels import register_panel
+except ImportError:  # pragma: no cover - the registry always has the hook
+    pass
+else:
+    register_panel("surveys/_household_panel.html", _household_panel, order=45)
