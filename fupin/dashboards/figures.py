@@ -146,9 +146,10 @@ def derived_figures() -> list[Derived]:
 
 
 def figures() -> dict[str, Figure]:
-    """Every registered figure by key, in display order."""
+    """Every registered figure by key, in display order (by section, then the figure's order)."""
     out = [f for p in providers() for f in p.figures] + [d.figure for d in _DERIVED.values()]
-    return {f.key: f for f in sorted(out, key=lambda f: (f.order, f.key))}
+    section_order = {key: order for key, (_title, order) in _SECTIONS.items()}
+    return {f.key: f for f in sorted(out, key=lambda f: (section_order.get(f.section, 100), f.order, f.key))}
 
 
 def sections() -> list[tuple[str, Any]]:

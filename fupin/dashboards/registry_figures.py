@@ -1,8 +1,9 @@
 """The registry's figures (poor households and people, villages, grids, data quality), registered through the same
 extension points other capabilities use (imported by `fupin.dashboards.hooks`).
 
-Definitions (kept in step with the registry's `fupin stats` keys):
-- a household counts while it exists (not dissolved, not merged away); a person while alive and in such a household;
+Definitions (those of the registry's `fupin stats` keys):
+- a household counts while it is not dissolved (a merge dissolves it too); a person while alive and in such a
+  household;
 - 建档立卡 (poor) households are those with `is_registered_poor`; "not yet out of poverty" means any status but
   已脱贫 (1, 4): 未脱贫, 预脱贫 and 返贫;
 - the poverty incidence is not-yet-out poor people over the population: a village's latest village form
@@ -52,7 +53,7 @@ def _dims(key: str):
 def _live_households():
     from fupin.registry.models import Household
 
-    return Household.objects.filter(dissolved_on__isnull=True, merged_into__isnull=True)
+    return Household.objects.filter(dissolved_on__isnull=True)
 
 
 def compute(ctx):
@@ -76,8 +77,7 @@ def compute(ctx):
     persons_by_village: dict[str, float] = defaultdict(float)
     current_by_village: dict[str, float] = defaultdict(float)
     person_leaves: list[tuple[str, float]] = []
-    p_rows = (Person.objects.filter(is_alive=True, household__dissolved_on__isnull=True,
-                                    household__merged_into__isnull=True)
+    p_rows = (Person.objects.filter(is_alive=True, household__dissolved_on__isnull=True)
               .values("household__area_code", "household__is_registered_poor", "household__poverty_status",
                       "household__attribute", "household__main_cause", "household__year_exited")
               .annotate(n=Count("id"), invalid=Count("id", filter=Q(id_valid=False))))
@@ -202,7 +202,7 @@ FIGURES = [
     Figure("households_without_grid", _("Households without a grid"), section="quality", unit=HH, order=61,
            link=_link(grid=0)),
     Figure("invalid_id_poor_persons", _("Poor persons with an invalid ID number"), section="quality", unit=PP,
-           order=62, link=_link(poor=1, id_valid=0)),
+           order=62),
     Figure("import_problems", _("Import problems awaiting a fix"), section="quality", chart="table",
            unit=_("problems"), order=63, dims=_import_problem_dims),
 ]

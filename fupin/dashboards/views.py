@@ -39,6 +39,7 @@ def chart_specs(data: selectors.Dashboard) -> dict:
     if data.children:
         rows = [c for c in data.children if c.code]
         children = {
+            "unit": str(data.figures["poor_households"].unit) if "poor_households" in data.figures else "",
             "names": [c.name for c in rows],
             "urls": [c.url for c in rows],
             "series": [{"name": label, "color": color, "values": [c.by_status.get(code, 0) for c in rows]}

@@ -6,6 +6,7 @@ many to send), boundaries, choropleths, search and the household popup. Everythi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from fupin.core import idnumber
 from fupin.geo.models import Division, Grid
 from fupin.maps import layers
 from fupin.registry.models import Household, Person
+from fupin.registry.selectors import parse_search, prefix_q
 from fupin.web.shell import Area, area_for_code
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ LOCATED = Q(lng__isnull=False, lat__isnull=False)
 GREY = "#9aa0a6"
 # above this many households the layer is sent as clusters computed in the database (one row per map cell)
 POINTS_MAX = int(getattr(settings, "FUPIN_MAP_POINTS_MAX", 6000))
-CLUSTER_CELL_PX = 56
+CLUSTER_CELL_PX = 64
 DEFAULT_CENTER = getattr(settings, "FUPIN_MAP_CENTER", (30.38, 111.45))
 
 
@@ -37,9 +39,11 @@ class BadRequest(ValueError):
 
 
 def poor_households(user):
-    """The households the map draws: registered poor households that still exist, in the user's jurisdiction."""
-    return Household.objects.restrict(user).filter(is_registered_poor=True, dissolved_on__isnull=True,
-                                                   merged_into__isnull=True)
+    """The households the map draws: registered poor households not dissolved (a merge dissolves too), in the user's
+    jurisdiction (the registry's definition, as in `fupin stats`)."""
+    # `__in=[True]`: SQLite is given `is_registered_poor IN (1)`, which it answers from the (is_registered_poor,
+    # area_code) index; `=True` becomes a bare column test that makes it scan every resident
+    return Household.objects.restrict(user).filter(is_registered_poor__in=[True], dissolved_on__isnull=True)
 
 
 def resolve_area(user, code: str | None) -> Area | None:
@@ -93,7 +97,7 @@ def parse_layer_query(user, params) -> LayerQuery:
 def filtered_households(user, q: LayerQuery):
     qs = poor_households(user)
     if q.prefix:
-        qs = qs.filter(area_code__startswith=q.prefix)
+        qs = qs.filter(prefix_q("area_code", q.prefix))
     for key, codes in q.filters.items():
         attr = layers.attribute(key)
         if attr is not None:
@@ -108,6 +112,10 @@ def _legend(attr: layers.HouseholdAttribute) -> tuple[list[dict], dict[str | Non
     return legend, index
 
 
+LAYER_CACHE_SECONDS = int(getattr(settings, "FUPIN_MAP_CACHE_SECONDS", 600))
+COARSE_ZOOM = 12  # the first query groups households by map cells of this zoom (or the zoom asked for, if lower)
+
+
 def household_layer(user, q: LayerQuery) -> dict:
     """The household layer in a compact form (see docs/map-and-dashboards.md):
 
@@ -115,45 +123,64 @@ def household_layer(user, q: LayerQuery) -> dict:
     clusters mode: {"mode": "clusters", "clusters": [[lng, lat, count, [count per colour index], highlighted], ...]}
     Both carry "legend" (colour index -> code, label, colour, count), "total", "located" and "unlocated".
     Colour index len(legend) means "other" (grey); flags bit 1 means the household stands out (e.g. pinned).
+
+    One grouped query counts the filtered households by map cell and colour: that gives the legend, the totals and,
+    when the map is zoomed out, the clusters themselves. Points follow in a second query when there are at most
+    POINTS_MAX of them (all of them, or those in view); zoomed in on a crowded view, the clusters are grouped again
+    at the finer zoom, inside the view.
     """
     attr = layers.attribute(q.color) or layers.attribute("status")
     legend, index = _legend(attr)
     other = len(legend)
+    highlights = [a for a in layers.attributes() if a.highlight is not None]
     qs = filtered_households(user, q).annotate(_c=attr.expression())
+    for h in highlights:
+        qs = qs.annotate(**{f"_h_{h.key}": h.expression()})
+    flag_q = _highlight_q(highlights)
+    zoom = q.zoom if q.zoom is not None else 10
+    coarse = _cached_grouped(user, q, qs, min(zoom, COARSE_ZOOM), flag_q, [h.key for h in highlights])
     counts: dict[int, int] = {}
     located = unlocated = 0
-    for code, is_located, n in (qs.values("_c").annotate(n=Count("id"), loc=Count("id", filter=LOCATED))
-                                .values_list("_c", "loc", "n")):
-        counts[index.get(code, other)] = counts.get(index.get(code, other), 0) + n
-        located += is_located
-        unlocated += n - is_located
+    for (gx, _gy, code), acc in coarse.items():
+        ci = index.get(code, other)
+        counts[ci] = counts.get(ci, 0) + acc[2]
+        if gx is None:
+            unlocated += acc[2]
+        else:
+            located += acc[2]
     for i, item in enumerate(legend):
         item["n"] = counts.get(i, 0)
     if counts.get(other):
         legend.append({"code": None, "label": _("other"), "color": GREY, "n": counts[other]})
-    highlights = [a for a in layers.attributes() if a.highlight is not None]
     out = {"color": attr.key, "legend": legend, "total": located + unlocated, "located": located,
            "unlocated": unlocated, "highlight": [{"key": h.key, "label": str(h.label)} for h in highlights]}
     located_qs = qs.filter(LOCATED)
-    for h in highlights:
-        located_qs = located_qs.annotate(**{f"_h_{h.key}": h.expression()})
-    complete = located <= POINTS_MAX
-    if not complete and q.bbox is not None:
+    if located <= POINTS_MAX:
+        out.update(mode="points", complete=True, points=_points(located_qs, index, other, flag_q))
+        return out
+    cell_w, cell_h = _cell_size(min(zoom, COARSE_ZOOM))
+    in_view = {key: acc for key, acc in coarse.items() if key[0] is not None and _cell_in_view(key, cell_w, cell_h, q)}
+    if q.bbox is not None:
         w, s, e, n = q.bbox
         located_qs = located_qs.filter(lng__gte=w, lng__lte=e, lat__gte=s, lat__lte=n)
-    if complete or located_qs.count() <= POINTS_MAX:
-        flag_q = _highlight_q(highlights)
-        fields = ["id", "lng", "lat", "_c"]
-        if flag_q is not None:
-            located_qs = located_qs.annotate(_flag=Case(When(flag_q, then=Value(1)), default=Value(0),
-                                                         output_field=IntegerField()))
-            fields.append("_flag")
-        points = [[row[0], round(row[1], 5), round(row[2], 5), index.get(row[3], other),
-                   row[4] if len(row) > 4 else 0] for row in located_qs.values_list(*fields)]
-        out.update(mode="points", complete=complete, points=points)
+    # the cells touching the view hold at least every household in it: few enough, send the points in view
+    if sum(acc[2] for acc in in_view.values()) > POINTS_MAX and zoom > COARSE_ZOOM:
+        in_view = _grouped(located_qs, zoom, flag_q)
+    if sum(acc[2] for acc in in_view.values()) <= POINTS_MAX:
+        out.update(mode="points", complete=False, points=_points(located_qs, index, other, flag_q))
         return out
-    out.update(mode="clusters", complete=False, clusters=_clusters(located_qs, q, index, other, highlights))
+    out.update(mode="clusters", complete=False, clusters=_clusters(in_view, index, other))
     return out
+
+
+def _points(qs, index: dict, other: int, flag_q: Q | None) -> list[list]:
+    color_of = index.get
+    if flag_q is None:
+        return [[pk, round(x, 5), round(y, 5), color_of(c, other), 0]
+                for pk, x, y, c in qs.values_list("id", "lng", "lat", "_c")]
+    qs = qs.annotate(_flag=Case(When(flag_q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+    return [[pk, round(x, 5), round(y, 5), color_of(c, other), f]
+            for pk, x, y, c, f in qs.values_list("id", "lng", "lat", "_c", "_flag")]
 
 
 def _highlight_q(highlights: list[layers.HouseholdAttribute]) -> Q | None:
@@ -164,34 +191,82 @@ def _highlight_q(highlights: list[layers.HouseholdAttribute]) -> Q | None:
     return q
 
 
-def _clusters(qs, q: LayerQuery, index: dict, other: int, highlights) -> list[list]:
-    """Households grouped by map cell (≈56 px at the zoom asked for) and colour code, in the database."""
-    zoom = q.zoom if q.zoom is not None else 10
+def _cell_size(zoom: int) -> tuple[float, float]:
+    """Degrees of longitude and latitude of a cluster cell (≈64 px) at this zoom. The latitude factor is the
+    county's (FUPIN_MAP_CENTER), not the view's, so cells stay the same while the map pans (and can be cached)."""
     cell = 360.0 / (256 * 2 ** zoom) * CLUSTER_CELL_PX
-    mid_lat = (q.bbox[1] + q.bbox[3]) / 2 if q.bbox else DEFAULT_CENTER[0]
-    cell_lat = cell * max(0.2, math.cos(math.radians(mid_lat)))
-    flag_q = _highlight_q(highlights)
+    return cell, cell * max(0.2, math.cos(math.radians(DEFAULT_CENTER[0])))
+
+
+def _cell_in_view(key: tuple, cell_w: float, cell_h: float, q: LayerQuery) -> bool:
+    if q.bbox is None:
+        return True
+    w, s, e, n = q.bbox
+    gx, gy = key[0], key[1]
+    return gx * cell_w <= e and (gx + 1) * cell_w >= w and gy * cell_h <= n and (gy + 1) * cell_h >= s
+
+
+def data_version() -> tuple:
+    """Changes whenever people's data changes: every change goes through a service that records an audit event.
+    (The time as well as the id: a rolled-back transaction can hand the same id out again.)"""
+    from fupin.core.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-id").values_list("id", "at").first() or (0, None)
+
+
+def _cached_grouped(user, q: LayerQuery, qs, zoom: int, flag_q: Q | None, highlight_keys: list[str]
+                    ) -> dict[tuple, list]:
+    """The coarse grouping of the filtered households, kept (per process) until the next audited change: panning and
+    zooming out then costs one indexed query, whatever the number of households."""
+    from django.core.cache import cache
+
+    from fupin.core.scoping import scope_prefix
+
+    filters = sorted((k, tuple(v)) for k, v in q.filters.items())
+    key = "maps:grouped:" + hashlib.sha256(repr((
+        scope_prefix(user), q.prefix, filters, q.color, zoom, highlight_keys, data_version(),
+    )).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = _grouped(qs, zoom, flag_q)
+        cache.set(key, found, LAYER_CACHE_SECONDS)
+    return found
+
+
+def _grouped(qs, zoom: int, flag_q: Q | None) -> dict[tuple, list]:
+    """(cell x, cell y, colour code) -> [sum lng, sum lat, households, highlighted], in one grouped query; the
+    households without a position fall in cell (None, None)."""
+    cell_w, cell_h = _cell_size(zoom)
     aggregates = {"n": Count("id"), "sx": Sum("lng"), "sy": Sum("lat")}
     if flag_q is not None:
         aggregates["hl"] = Count("id", filter=flag_q)
-    rows = (qs.annotate(_gx=Floor(F("lng") / cell), _gy=Floor(F("lat") / cell_lat))
-            .values("_gx", "_gy", "_c").annotate(**aggregates))
-    cells: dict[tuple, list] = {}
+    rows = (qs.annotate(_gx=Floor(F("lng") / cell_w), _gy=Floor(F("lat") / cell_h))
+            .values("_gx", "_gy", "_c").annotate(**aggregates).order_by())
+    out: dict[tuple, list] = {}
     for r in rows:
-        key = (r["_gx"], r["_gy"])
-        acc = cells.get(key)
-        if acc is None:
-            acc = cells[key] = [0.0, 0.0, 0, {}, 0]
-        acc[0] += r["sx"]
-        acc[1] += r["sy"]
-        acc[2] += r["n"]
-        ci = index.get(r["_c"], other)
-        acc[3][ci] = acc[3].get(ci, 0) + r["n"]
-        acc[4] += r.get("hl", 0) or 0
-    out = []
-    for sx, sy, n, by_color, hl in cells.values():
-        out.append([round(sx / n, 5), round(sy / n, 5), n, [by_color.get(i, 0) for i in range(other + 1)], hl])
+        gx = None if r["_gx"] is None else int(r["_gx"])
+        gy = None if r["_gy"] is None else int(r["_gy"])
+        out[(gx, gy, r["_c"])] = [r["sx"] or 0.0, r["sy"] or 0.0, r["n"], r.get("hl") or 0]
     return out
+
+
+def _clusters(grouped: dict[tuple, list], index: dict, other: int) -> list[list]:
+    """Cells (over all colours) as [lng, lat, households, [households per colour index], highlighted]."""
+    cells: dict[tuple, list] = {}
+    for (gx, gy, code), (sx, sy, n, hl) in grouped.items():
+        if gx is None:
+            continue
+        acc = cells.get((gx, gy))
+        if acc is None:
+            acc = cells[(gx, gy)] = [0.0, 0.0, 0, {}, 0]
+        acc[0] += sx
+        acc[1] += sy
+        acc[2] += n
+        ci = index.get(code, other)
+        acc[3][ci] = acc[3].get(ci, 0) + n
+        acc[4] += hl
+    return [[round(sx / n, 5), round(sy / n, 5), n, [by.get(i, 0) for i in range(other + 1)], hl]
+            for sx, sy, n, by, hl in cells.values()]
 
 
 # Boundaries ------------------------------------------------------------------------------------------------------
@@ -296,52 +371,39 @@ def class_breaks(values: list[float], classes: int = 5) -> list[float]:
 # Search ----------------------------------------------------------------------------------------------------------
 
 def search(user, text: str, *, prefix: str = "", limit: int = 12) -> list[dict]:
-    """Poor households by head or member name, 户编号, or ID number (full, or its last digits), best matches first."""
-    text = (text or "").strip()
-    if not text:
+    """Poor households by 户编号, head's or member's name (exact or its beginning), or ID number (full or its last
+    four or more characters): the registry's search semantics (`fupin.registry.selectors.parse_search`), answered from
+    indexes."""
+    terms = parse_search(text)
+    if not terms.text:
         return []
     base = poor_households(user)
     if prefix:
-        base = base.filter(area_code__startswith=prefix)
-    persons = Person.objects.restrict(user).filter(household__in=base)
+        base = base.filter(prefix_q("area_code", prefix))
     hits: dict[int, str] = {}
-
-    def add(ids_and_why) -> None:
-        for pk, why in ids_and_why:
-            if len(hits) >= limit:
-                return
-            hits.setdefault(pk, why)
-
-    clean = idnumber.clean(text) if any(ch.isdigit() for ch in text) else ""
-    if clean and clean[:-1].isdigit() and len(clean) >= 4:
-        if len(clean) >= 15:
-            try:
-                clean = idnumber.normalise(clean)
-            except idnumber.IdNumberError:
-                pass
-            add(persons.filter(id_number=clean).values_list("household_id", "name")[:limit])
-        else:
-            add(persons.filter(id_rev__startswith=clean[::-1]).values_list("household_id", "name")[:limit])
-    add((pk, "") for pk in base.filter(poor_code=text).values_list("id", flat=True)[:limit])
-    add((pk, "") for pk in base.filter(poor_code__startswith=text).values_list("id", flat=True)[:limit])
-    add((pk, "") for pk in base.filter(head_name__startswith=text).values_list("id", flat=True)[:limit])
-    add(persons.filter(name__startswith=text).values_list("household_id", "name")[:limit])
-    if len(text) >= 2:
-        add((pk, "") for pk in base.filter(head_name__contains=text).values_list("id", flat=True)[:limit])
-        add(persons.filter(name__contains=text).values_list("household_id", "name")[:limit])
+    for pk in base.filter(poor_code=terms.code_exact).values_list("id", flat=True)[:limit]:
+        hits.setdefault(pk, "")
+    if terms.name_prefix:
+        for pk in base.filter(prefix_q("head_name", terms.name_prefix)).values_list("id", flat=True)[:limit]:
+            hits.setdefault(pk, "")
+    person_q = terms.person_q
+    if person_q is not None and len(hits) < limit:
+        persons = Person.objects.restrict(user).filter(person_q, is_alive=True, household__in=base)
+        for pk, name in persons.values_list("household_id", "name")[: limit * 2]:
+            hits.setdefault(pk, name)
     if not hits:
         return []
     from fupin.registry.labels import code_tables
 
     tables = code_tables()
-    rows = {h.pk: h for h in base.filter(pk__in=hits).select_related("village", "grid")}
+    rows = {h.pk: h for h in base.filter(pk__in=list(hits)[:limit]).select_related("village", "grid")}
     out = []
-    for pk, why in hits.items():
+    for pk, why in list(hits.items())[:limit]:
         h = rows.get(pk)
         if h is None:
             continue
-        out.append({"id": h.pk, "head": h.head_name, "poor_code": h.poor_code or "", "village": h.village.name,
-                    "grid": h.grid.name if h.grid else "", "lng": h.lng, "lat": h.lat,
+        out.append({"id": h.pk, "head": h.head_name, "poor_code": h.poor_code or "", "area": h.area_code,
+                    "village": h.village.name, "grid": h.grid.name if h.grid else "", "lng": h.lng, "lat": h.lat,
                     "status": tables.label("status", h.poverty_status),
                     "color": tables.color("status", h.poverty_status) or GREY,
                     "matched": why if why and why != h.head_name else "", "url": h.get_absolute_url()})
@@ -426,6 +488,33 @@ def area_tree(user, area: Area | None) -> list[dict]:
     out += [{"code": c, "name": n, "level": "grid", "parent": v, "center": [x, y] if x is not None else None}
             for c, n, v, x, y in grids.order_by("code").values_list("code", "name", "village__code", "lng", "lat")]
     return out
+
+
+def area_bounds(area: Area | None) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the area's boundary (else of its point), for the map's first view."""
+    if area is None:
+        return None
+    geometry = _geometry(getattr(area.obj, "boundary", None))
+    coords: list = []
+
+    def walk(c) -> None:
+        if c and isinstance(c[0], (int, float)):
+            coords.append(c)
+        elif isinstance(c, list):
+            for x in c:
+                walk(x)
+
+    if geometry is not None:
+        for g in geometry.get("geometries", [geometry]):
+            walk(g.get("coordinates", []))
+    if not coords:
+        lng, lat = getattr(area.obj, "lng", None), getattr(area.obj, "lat", None)
+        if lng is None or lat is None:
+            return None
+        pad = {"town": 0.06, "village": 0.02, "community": 0.02, "grid": 0.006}.get(area.level, 0.2)
+        return [[lat - pad, lng - pad], [lat + pad, lng + pad]]
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
 def map_config(user) -> dict:

@@ -27,6 +27,7 @@ def map_page(request):
         "page_json": script_json({
             "home": {"code": home.code, "name": home.name, "level": home.level} if home else None,
             "division": chosen.code if chosen else "",
+            "bounds": selectors.area_bounds(chosen or home),
             "tree": selectors.area_tree(request.user, home),
             "config": selectors.map_config(request.user),
             "computed_at": st.computed_at.isoformat() if st and st.computed_at else None,
@@ -62,7 +63,7 @@ def texts() -> dict[str, str]:
         "phone": _("Phone"),
         "year_exited": _("Year of exit"),
         "hh_suffix": _("'s household"),
-        "name": _("Name"),
+        "member_name": _("Member name"),
         "relationship": _("Relationship"),
         "age": _("Age"),
         "health": _("Health"),

@@ -150,3 +150,17 @@ def test_class_breaks():
     assert selectors.class_breaks([1, 1, 1]) == []
     breaks = selectors.class_breaks(list(range(100)))
     assert breaks == sorted(breaks) and len(breaks) == 4
+
+
+def test_a_change_shows_on_the_next_request_despite_the_cache(client, mapped, users, monkeypatch):
+    from fupin.core.testing import make_household
+
+    monkeypatch.setattr(selectors, "POINTS_MAX", 2)  # clusters: the grouped counts come from the cache
+    client.force_login(users["leader"])
+    url = "/api/v1/map/households?zoom=10&bbox=111.3,30.3,111.6,30.6"
+    assert client.get(url).json()["located"] == 6
+    assert client.get(url).json()["located"] == 6
+    make_household(mapped["vb1"], grid=mapped["gb1"], head="乙新户", members=1, is_registered_poor=True,
+                   poor_code="420581101201099", poverty_status="0", lng=111.431, lat=30.422)
+    data = client.get(url).json()
+    assert data["located"] == 7 and sum(c[2] for c in data["clusters"]) == 7

@@ -15,6 +15,7 @@
 
   function optionFor(spec) {
     var items = spec.items || [];
+    var counts = items.every(function (it) { return Math.round(it.value) === it.value; });
     var names = items.map(function (it) { return it.label; });
     var data = items.map(function (it, i) {
       return { value: it.value, url: it.url, itemStyle: { color: colorOf(it, i) } };
@@ -35,7 +36,7 @@
       return Object.assign(base, {
         tooltip: Object.assign(base.tooltip, { trigger: "axis", axisPointer: { type: "shadow" } }),
         grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
-        xAxis: { type: "value", splitLine: { lineStyle: { color: "#eee" } } },
+        xAxis: { type: "value", minInterval: counts ? 1 : 0, splitLine: { lineStyle: { color: "#eee" } } },
         yAxis: { type: "category", data: order.map(function (i) { return names[i]; }), axisTick: { show: false } },
         series: [{ type: "bar", barMaxWidth: 18, data: order.map(function (i) { return data[i]; }),
                    label: { show: true, position: "right", fontSize: 11 } }]
@@ -46,7 +47,7 @@
       tooltip: Object.assign(base.tooltip, { trigger: "axis", axisPointer: { type: isLine ? "line" : "shadow" } }),
       grid: { left: 8, right: 12, top: 24, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: names, axisLabel: { interval: 0, hideOverlap: true }, axisTick: { show: false } },
-      yAxis: { type: "value", splitLine: { lineStyle: { color: "#eee" } } },
+      yAxis: { type: "value", minInterval: counts ? 1 : 0, splitLine: { lineStyle: { color: "#eee" } } },
       series: [{ type: isLine ? "line" : "bar", barMaxWidth: 36, data: data, smooth: isLine,
                  label: { show: true, position: "top", fontSize: 11 } }]
     });
@@ -83,7 +84,7 @@
       xAxis: { type: "category", data: kids.names, axisTick: { show: false },
                axisLabel: { interval: 0, rotate: kids.names.length > 10 ? 35 : 0, fontSize: 11 },
                triggerEvent: true },
-      yAxis: { type: "value", name: "户", splitLine: { lineStyle: { color: "#eee" } } },
+      yAxis: { type: "value", name: kids.unit || "", minInterval: 1, splitLine: { lineStyle: { color: "#eee" } } },
       series: kids.series.map(function (s, i) {
         return { name: s.name, type: "bar", stack: "status", barMaxWidth: 42, itemStyle: { color: s.color || PALETTE[i] },
                  emphasis: { focus: "series" }, data: s.values };

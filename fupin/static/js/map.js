@@ -41,7 +41,8 @@
     L.tileLayer(cfg.tiles.url, tileOpts).addTo(map);
     shell.classList.add("with-tiles");
   }
-  map.setView([cfg.center[0], cfg.center[1]], 10);
+  // open on the area at once (its bounds come with the page), so the first household request asks for this view
+  if (D.bounds) { map.fitBounds(D.bounds, { padding: [24, 24] }); } else { map.setView([cfg.center[0], cfg.center[1]], 10); }
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -131,7 +132,7 @@
 
   function updateLabels() {
     var z = map.getZoom();
-    var show = { town: z < 12.5, village: z >= 11.5 && z < 15.5, grid: z >= 14.5 };
+    var show = { town: z < 12, village: z >= 12 && z < 15.5, grid: z >= 15.5 };
     Object.keys(labels).forEach(function (level) {
       var box = document.getElementById("l-" + level);
       var on = show[level] && box && box.checked && boundary[level];
@@ -525,9 +526,13 @@
       "<span class='badge' style='border-color:" + esc(h.status.color) + ";color:" + esc(h.status.color) + "'>" + esc(h.status.label) + "</span></div>" +
       "<dl class='hh-facts'>" + rows.map(function (r) { return "<dt>" + esc(r[0]) + "</dt><dd>" + esc(r[1]) + "</dd>"; }).join("") + "</dl>";
     if (h.members.length) {
-      html += "<table class='hh-members'><thead><tr><th>" + esc(T.name) + "</th><th>" + esc(T.relationship) + "</th><th>" + esc(T.age) + "</th><th>" + esc(T.health) + "</th><th>" + esc(T.labour) + "</th></tr></thead><tbody>" +
+      var cols = [["name", T.member_name], ["relationship", T.relationship], ["age", T.age], ["health", T.health],
+                  ["labour", T.labour]].filter(function (c) {
+        return h.members.some(function (m) { return c[0] === "labour" ? (m.labour || m.schooling) : (m[c[0]] !== "" && m[c[0]] != null); });
+      });
+      html += "<table class='hh-members'><thead><tr>" + cols.map(function (c) { return "<th>" + esc(c[1]) + "</th>"; }).join("") + "</tr></thead><tbody>" +
         h.members.map(function (m) {
-          return "<tr><td>" + esc(m.name) + "</td><td>" + esc(m.relationship) + "</td><td>" + esc(m.age == null ? "" : m.age) + "</td><td>" + esc(m.health) + "</td><td>" + esc(m.labour || m.schooling) + "</td></tr>";
+          return "<tr>" + cols.map(function (c) { return "<td>" + esc(c[0] === "labour" ? (m.labour || m.schooling) : (m[c[0]] == null ? "" : m[c[0]])) + "</td>"; }).join("") + "</tr>";
         }).join("") + "</tbody></table>";
     }
     h.sections.forEach(function (s) {
@@ -623,12 +628,28 @@
       li.addEventListener("keydown", function (e) { if (e.key === "Enter") { pick(); } });
     });
   }
+  function within(code, area) {
+    var n = byCode[area];
+    if (!area || !n) { return true; }
+    var width = { county: 6, town: 9, village: 12, community: 12, grid: 15 }[n.level] || area.length;
+    return code.slice(0, width) === area.slice(0, width);
+  }
   function goTo(r) {
     results.hidden = true;
+    if (!within(r.area, state.division)) {
+      // the household lies outside the chosen area: show the whole jurisdiction again so its point is drawn
+      state.division = "";
+      syncSelects();
+      highlightArea("");
+      var url = new URL(window.location.href);
+      url.searchParams.delete("division");
+      window.history.replaceState(null, "", url.toString());
+      loadHouseholds();
+    }
     if (r.lng != null) {
       var at = L.latLng(r.lat, r.lng);
       map.once("moveend", function () { openHousehold(r.id, at); });
-      map.flyTo(at, Math.max(map.getZoom(), 16), { duration: 0.8 });
+      map.flyTo(at, Math.max(map.getZoom(), 15), { duration: 0.8 });
     } else {
       openHousehold(r.id, null);
     }
@@ -666,7 +687,7 @@
     if (document.getElementById("l-grid").checked) { return loadBoundaries("grid").catch(function () {}); }
   }).then(function () {
     highlightArea(state.division);
-    var fitted = fitArea(state.division || (D.home && D.home.code));
+    var fitted = !!D.bounds || fitArea(state.division || (D.home && D.home.code));
     if (!fitted) {
       var all = L.featureGroup(Object.keys(boundary).map(function (k) { return boundary[k]; }));
       if (all.getLayers().length && all.getBounds().isValid()) { map.fitBounds(all.getBounds(), { padding: [16, 16] }); fitted = true; }
@@ -674,8 +695,6 @@
     return households.then(function (res) {
       if (!fitted && res && res.mode === "points" && res.points.length) {
         map.fitBounds(L.latLngBounds(res.points.map(function (p) { return [p[2], p[1]]; })).pad(0.1));
-      } else if (res && !res.complete) {
-        loadHouseholds();
       }
     });
   });
