@@ -199,7 +199,7 @@ class _Builder:
 
     def order(self, hh: dict, *, pushed_at: dt.datetime, type_code: str, title: str, origin: str, source=None,
               due_date: dt.date | None = None, department: int | None = None, urgency: str = Urgency.NORMAL,
-              stall: bool = False, live: bool = True) -> WorkOrder | None:
+              stall: bool = False, live: bool = True, sender: int | None = None) -> WorkOrder | None:
         """Build one order and its events, living its life from `pushed_at` until now."""
         from fupin.dispatch.services import deadlines_for
 
@@ -212,7 +212,7 @@ class _Builder:
             if rule is None:
                 return None
             department = rule.department
-        sender = self.w.sender_for(hh)
+        sender = sender or self.w.sender_for(hh)
         accept_due, due = deadlines_for(kind, pushed_at, due_date)
         pk = self.order_ids.take()
         o = WorkOrder(
@@ -230,15 +230,16 @@ class _Builder:
         self.orders.append(o)
         return o
 
-    def scripted(self, hh: dict, target: str) -> WorkOrder | None:
+    def scripted(self, hh: dict, target: str, *, type_code: str = "other", sender: int | None = None
+                 ) -> WorkOrder | None:
         """An order that is in `target` state today (so that a small county still shows every state)."""
         now, day = self.now, dt.timedelta(days=1)
-        kind = self.w.types.get("other") or next(iter(self.w.types.values()))
+        kind = self.w.types.get(type_code) or self.w.types.get("other") or next(iter(self.w.types.values()))
         starts = {State.PUSHED: 1, State.ACCEPTED: 2, State.IN_PROGRESS: 5, State.RESOLVED: 6, State.RETURNED: 2,
                   State.CONFIRMED: 20, State.CLOSED: 30, State.CANCELLED: 10, "overdue": kind.accept_days + 8}
         pushed_at = now - starts[target] * day
         o = self.order(hh, pushed_at=pushed_at, type_code=kind.code, title=rng_title(self.rng, kind.code),
-                       origin=Origin.MANUAL, live=False)
+                       origin=Origin.MANUAL, live=False, sender=sender)
         if o is None or target in (State.PUSHED, "overdue"):
             return o
         handler = self._handler(o.department_id)
@@ -380,12 +381,56 @@ class _Builder:
         o.state, o.closed_at = State.CLOSED, close_at
 
 
+def _inbox(b: _Builder, batch) -> None:
+    """The inbox items the services would have posted for the orders still waiting on someone (same dedupe keys, so
+    that acting on the order later closes them)."""
+    from fupin.inbox.models import InboxItem
+
+    items = []
+    for o in b.orders:
+        url = f"/dispatch/orders/{o.uuid}/"
+        common = {"kind": "work_order", "url": url, "object_type": "dispatch.workorder", "object_id": str(o.pk),
+                  "area_code": o.area_code, "batch": batch}
+        if o.state == State.PUSHED:
+            for user in b.w.handlers.get(o.department_id, []):
+                items.append(InboxItem(user_id=user, title=f"新工单待受理:{o.title}"[:200],
+                                       due_date=timezone.localtime(o.accept_due_at).date(),
+                                       dedupe_key=f"dispatch:{o.uuid}:dept", **common))
+        elif o.state == State.RESOLVED and o.sender_id:
+            items.append(InboxItem(user_id=o.sender_id, title=f"工单已办结,请确认:{o.title}"[:200],
+                                   body=o.resolution[:300], dedupe_key=f"dispatch:{o.uuid}:confirm", **common))
+        elif o.state == State.RETURNED and o.sender_id:
+            items.append(InboxItem(user_id=o.sender_id, title=f"工单被退回:{o.title}"[:200], body=o.return_reason,
+                                   dedupe_key=f"dispatch:{o.uuid}:returned", **common))
+    InboxItem.objects.bulk_create(items, batch_size=BULK)
+
+
 def _moment(rng: random.Random, now: dt.datetime, *, max_days: float = DAYS, min_days: float = 0) -> dt.datetime:
     """A working-hours moment in the past `max_days` days (more of them recent than long ago is not needed)."""
     day = now - dt.timedelta(days=rng.uniform(min_days, max_days))
     local = timezone.localtime(day).replace(hour=rng.randint(8, 17), minute=rng.randrange(60), second=0,
                                             microsecond=0)
     return min(local, now - dt.timedelta(minutes=5))
+
+
+SHOWCASE = [State.PUSHED, State.ACCEPTED, State.IN_PROGRESS, State.RESOLVED, State.RESOLVED, State.RETURNED,
+            State.CONFIRMED, State.CLOSED]
+
+
+def _showcase(b: _Builder, rng: random.Random) -> None:
+    """Orders in every state for households of each demo grid worker's grid (poor ones first, else any resident),
+    pushed by that worker, so that logging in as demo_grid_worker shows orders to confirm and to re-route."""
+    from fupin.accounts.models import User
+    from fupin.registry.models import Household
+
+    for user in User.objects.filter(username__startswith="demo_", role="grid_worker", grid__isnull=False):
+        hhs = list(Household.objects.filter(grid=user.grid, dissolved_on__isnull=True)
+                   .order_by("-is_registered_poor", "pk")
+                   .values("pk", "area_code", "village_id", "grid_id", "main_cause", "head_name")[:len(SHOWCASE)])
+        for i, target in enumerate(SHOWCASE if hhs else []):
+            hh = hhs[i % len(hhs)]
+            type_code = defaults.CAUSE_TYPE.get(hh["main_cause"] or "") or rng.choice(["medical", "housing", "other"])
+            b.scripted(hh, target, type_code=type_code, sender=user.pk)
 
 
 def rng_title(rng: random.Random, type_code: str) -> str:
@@ -446,6 +491,9 @@ def seed_dispatch(*, rng, scale: float = 1.0, batch=None, now: dt.datetime | Non
         if target == "overdue" and any(o.overdue_at(now) for o in b.orders):
             continue
         b.scripted(rng.choice(households), target)
+
+    # the demo grid workers' own grids show the whole cycle: to confirm, returned, in progress ...
+    _showcase(b, rng)
 
     # pinned households with joint plans
     n_pins = max(3, round(len(households) * PIN_SHARE))
@@ -553,6 +601,7 @@ def seed_dispatch(*, rng, scale: float = 1.0, batch=None, now: dt.datetime | Non
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+    _inbox(b, batch)
     escalated = escalate_overdue(actor="system", now=now)
     states = defaultdict(int)
     for o in b.orders:

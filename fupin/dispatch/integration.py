@@ -7,8 +7,8 @@ is installed (called from `fupin.dispatch.hooks`):
   average hours to accept / days to resolve, satisfaction, solved by department, pinned households, open joint
   plans, 民情 by category and the share answered;
 - the household card (明白卡, `fupin.lifecycle.hooks.register_card_section`): the joint plan's items;
-- the registry's household list and page (`fupin.registry.panels`, once it exists): pinned households first
-  (`fupin.dispatch.selectors.pinned_first`) and a panel with the household's orders.
+- the registry's household list and page (`fupin.registry.panels`): pinned households first
+  (`fupin.dispatch.selectors.pinned_first`) and a panel with the pin, the joint plans and every order's path.
 """
 
 from __future__ import annotations
@@ -252,9 +252,21 @@ def register_card() -> bool:
 # Registry ----------------------------------------------------------------------------------------------------------
 
 
-def household_panel(household, user) -> dict | None:
-    """A panel for the registry's household page: pin and the household's work orders (link to the whole path)."""
-    return map_popup(household, user)
+def registry_panel_context(request, household) -> dict | None:
+    """The registry household page's panel: the pin, joint plans and every work order with its whole path."""
+    from urllib.parse import quote
+
+    from fupin.dispatch.choices import STATE_TONES
+    from fupin.dispatch.models import JointPlan
+    from fupin.dispatch.selectors import active_pin, household_orders
+
+    user = request.user
+    orders = household_orders(user, household)[:10]
+    pin = active_pin(household)
+    plans = list(JointPlan.objects.restrict(user).filter(household=household)[:3])
+    return {"panel_title": _("Work orders and pinning"), "orders": orders, "pin": pin, "plans": plans,
+            "state_tones": STATE_TONES, "key": quote(household.poor_code or str(household.uuid), safe=""),
+            "may_edit": user.can("edit") and not user.department_id}
 
 
 def register_registry() -> bool:
@@ -265,20 +277,9 @@ def register_registry() -> bool:
         return False
     from fupin.dispatch import selectors
 
-    registered = False
-    for name in ("register_list_ordering", "register_household_ordering", "register_list_annotation"):
-        fn = getattr(panels, name, None)
-        if callable(fn):
-            fn(selectors.pinned_first)
-            registered = True
-            break
-    for name in ("register_household_panel", "register_panel"):
-        fn = getattr(panels, name, None)
-        if callable(fn):
-            fn(household_panel)
-            registered = True
-            break
-    return registered
+    panels.register_list_ordering(selectors.pinned_first)
+    panels.register_panel("dispatch/_household_panel.html", registry_panel_context, order=60)
+    return True
 
 
 def register_all() -> dict:

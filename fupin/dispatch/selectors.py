@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from fupin.dispatch.choices import OPEN_STATES, SOLVED_STATES, WITH_DEPARTMENT, ReportStatus, State
@@ -46,7 +46,15 @@ def order_list(user, *, state: str = "", order_type: str = "", department: str =
     if q:
         qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(household__head_name__icontains=q)
                        | Q(household__poor_code__icontains=q))
-    return qs.order_by("-pushed_at", "-id")
+    return pinned_first(qs.order_by("-pushed_at", "-id"), household_field="household_id")
+
+
+def todo_first(qs: QuerySet) -> QuerySet:
+    """A department's to-do order: pinned households, then orders to accept, overdue first, then by deadline."""
+    rank = Case(When(state=State.PUSHED, then=Value(0)), When(state=State.ACCEPTED, then=Value(1)),
+                When(state=State.IN_PROGRESS, then=Value(2)), default=Value(3), output_field=IntegerField())
+    return (qs.annotate(is_pinned=pinned_exists("household_id"), state_rank=rank)
+            .order_by("-is_pinned", "state_rank", "due_at", "id"))
 
 
 def order_timeline(order: WorkOrder) -> list[WorkOrderEvent]:

@@ -109,10 +109,8 @@ def _order_filters(request) -> dict:
 def _list_context(request, qs, **extra) -> dict:
     page = paginate(request, qs, per_page=50)
     now = timezone.now()
-    pinned = selectors.pinned_ids({o.household_id for o in page if o.household_id})
     for o in page:
         o.is_overdue = o.overdue_at(now)
-        o.is_pinned = o.household_id in pinned
     from fupin.org.models import Department
 
     return {"page_obj": page, "filters": _order_filters(request), "states": State.choices,
@@ -167,7 +165,7 @@ def inbox(request):
         qs = qs.filter(state__in=WITH_DEPARTMENT)
     elif state != "all":
         qs = qs.filter(state=state)
-    qs = qs.order_by("state", "due_at", "id") if state == "todo" else qs
+    qs = selectors.todo_first(qs) if state == "todo" else qs
     qs = filter_area(qs, request)
     counts = selectors.state_counts(WorkOrder.objects.restrict(user).filter(department=department))
     return render(request, "dispatch/inbox.html", _list_context(
@@ -505,7 +503,8 @@ def plans(request):
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
-    page = paginate(request, qs.order_by("status", "-created_at"), per_page=30)
+    page = paginate(request, selectors.pinned_first(qs.order_by("status", "-created_at"),
+                                                    household_field="household_id"), per_page=30)
     for plan in page:
         plan.progress = selectors.plan_progress(plan)
     return render(request, "dispatch/plans.html", {"page_obj": page, "status": status})
@@ -630,7 +629,8 @@ def minqing(request):
         qs = qs.filter(reported_at__date__gte=f["start"])
     if f["end"]:
         qs = qs.filter(reported_at__date__lte=f["end"])
-    page = paginate(request, qs.order_by("-reported_at", "-id"), per_page=50)
+    page = paginate(request, selectors.pinned_first(qs.order_by("-reported_at", "-id"),
+                                                    household_field="household_id"), per_page=50)
     return render(request, "dispatch/minqing.html", {
         "page_obj": page, "filters": f, "categories": Category.choices, "statuses": ReportStatus.choices,
         "channels": Channel.choices, "urgency_tones": URGENCY_TONES,

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from fupin.core.services import batch_start
-from fupin.core.testing import make_household
+from fupin.core.testing import make_household, make_user
 from fupin.dispatch.choices import State
 from fupin.dispatch.demo import seed_dispatch
 from fupin.dispatch.models import HouseholdPin, JointPlan, MinqingReport, WorkOrder, WorkOrderEvent
@@ -25,6 +25,7 @@ def poor(world):
         village, grid = (c["va1"], c["ga1"]) if i % 2 else (c["vb1"], c["gb1"])
         make_household(village, grid=grid, head=f"户主{i}", members=1, is_registered_poor=True,
                        poor_code=f"P{i:04d}", main_cause=str(1 + i % 9), poverty_status="0")
+    world.users["demo_grid"] = make_user("demo_grid_worker", "grid_worker", grid=c["ga1"])
     return world
 
 
@@ -54,6 +55,13 @@ def test_seed_dispatch_writes_a_year_in_every_state(poor):
     reports = MinqingReport.objects.all()
     assert reports.count() == result["minqing_reports"] > 0
     assert reports.filter(status="answered").count() >= reports.count() * 0.7
+    # the demo grid worker has orders of their grid in every stage, and an inbox that asks them to confirm
+    mine = orders.filter(sender=poor.users["demo_grid"])
+    assert {State.PUSHED, State.RESOLVED, State.RETURNED, State.CLOSED} <= set(mine.values_list("state", flat=True))
+    assert all(o.area_code.startswith(poor.county["ga1"].code) for o in mine)
+    assert InboxItem.objects.filter(user=poor.users["demo_grid"], title__contains="请确认", done_at__isnull=True).exists()
+    pushed = orders.filter(state=State.PUSHED, department__staff__isnull=False).first()
+    assert InboxItem.objects.filter(dedupe_key=f"dispatch:{pushed.uuid}:dept", done_at__isnull=True).exists()
     # numbers continue after the demo's explicit ids
     from fupin.dispatch.services import work_order_create
 

@@ -97,3 +97,17 @@ def test_pinned_first_keeps_the_existing_order_after_the_pin(world):
     ordered = list(pinned_first(Household.objects.order_by("poor_code")))
     assert ordered == [world.hh_a2, world.hh_a, world.hh_b]
     assert [h.is_pinned for h in ordered] == [True, False, False]
+
+
+def test_registry_household_page_shows_the_whole_path_and_the_list_puts_pinned_first(client, world):
+    u = world.users
+    order = work_order_create(actor=u["grid_a"], household=world.hh_a2, title="学费减免", order_type="education")
+    work_order_act(actor=u["jiaoyu"], order=order, action="accept")
+    work_order_act(actor=u["jiaoyu"], order=order, action="resolve", note="已落实学费减免")
+    household_pin(actor=u["team_a"], household=world.hh_a2, reason="子女多人上学")
+    client.force_login(u["team_a"])
+    page = client.get(world.hh_a2.get_absolute_url()).content.decode()
+    assert 'data-testid="dispatch-panel"' in page
+    assert order.number in page and "已落实学费减免" in page and "子女多人上学" in page
+    listing = client.get("/households/").content.decode()
+    assert listing.index("李学户") < listing.index("王病户")  # pinned first, whatever the list's own order

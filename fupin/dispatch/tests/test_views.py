@@ -135,7 +135,19 @@ def test_pin_and_unpin_need_reasons(client, world, data):
 def test_pinned_households_first_in_the_order_list(client, world, data):
     login(client, world.users["city"])
     body = client.get("/dispatch/orders/").content.decode()
-    assert body.count('class="pinned') >= 1
+    assert body.count('class="pinned') == 1
+    # 住院报销 (the pinned 王病户) was pushed first, yet comes before the later orders
+    assert body.index("住院报销") < body.index("乙村看病") < body.index("学费减免")
+    login(client, world.users["weiji"])
+    inbox = client.get("/dispatch/inbox/").content.decode()
+    assert inbox.index("住院报销") < inbox.index("乙村看病")
+    api = [o["title"] for o in client.get("/api/v1/dispatch/orders").json()]
+    assert api == ["住院报销", "乙村看病"]
+    login(client, world.users["team_a"])
+    minqing_report_create(actor=world.users["team_a"], channel="village_team", category="housing",
+                          content="李学户房屋漏雨", household=world.hh_a2)
+    reports = client.get("/dispatch/minqing/").content.decode()
+    assert reports.index("看病贵") < reports.index("李学户房屋漏雨")
     from fupin.dispatch.selectors import pinned_first
     from fupin.registry.models import Household
 
