@@ -218,8 +218,9 @@ def demo_logins() -> list[dict]:
 
 def _current_plan() -> DemoPlan:
     county = Division.objects.filter(level="county").order_by("code").first()
+    seated = User.objects.filter(username="demo_first_secretary", division__level="village").first()
     villages = Division.objects.filter(level="village").order_by("-is_poor_village", "code")
-    village = villages.filter(grids__isnull=False).first() or villages.first()
+    village = (seated.division if seated else None) or villages.filter(grids__isnull=False).first() or villages.first()
     grid = village.grids.order_by("code").first() if village else None
     town = village.parent if village else Division.objects.filter(level="town").order_by("code").first()
     department = Department.objects.filter(code="minzheng").first() or Department.objects.order_by("order").first()
@@ -420,8 +421,9 @@ class _Seeder:
             return u
 
         # demo users: a poor village with grids, its town, its first grid
-        poor = sorted((v for v in self.world.villages if v.poor and v.grids), key=lambda u: u.code)
-        demo_v = poor[0] if poor else sorted(self.world.villages, key=lambda u: u.code)[0]
+        # the demo village: the most populous poor village, so that the village roles have something to look at
+        candidates = [v for v in self.world.villages if v.poor and v.grids] or self.world.villages
+        demo_v = max(candidates, key=lambda v: (v.weight, v.code))
         demo_village = self.divisions[demo_v.code]
         demo_town = self.divisions[demo_v.parent]
         demo_grid = self.grid_by_code[demo_v.grids[0].code]
