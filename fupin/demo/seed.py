@@ -309,6 +309,7 @@ class _Seeder:
         self._log(f"网格{self.rows['grids']}个,工作人员{self.rows['users']}名,终端{self.rows['terminals']}部")
         self._residents()
         self._reset_sequences()
+        self._capabilities()
         county = self.world.county
         summary = {"scale": self.scale, "seed": self.seed, **self.rows}
         batch_finish(self.batch, actor=self.actor, rows=sum(self.rows.values()), summary=summary,
@@ -316,6 +317,25 @@ class _Seeder:
         seconds = round(time.monotonic() - self.started, 1)
         self._log(f"完成:共写入{sum(self.rows.values())}行")
         return {**summary, "batch": self.batch.pk, "seconds": seconds}
+
+    def _capabilities(self) -> None:
+        """Each capability's own demo data: `seed_<label>(*, rng, scale, batch)` in `fupin/<app>/demo.py`, called in
+        INSTALLED_APPS order (so pairing and visits exist before the work orders made from them)."""
+        from importlib import import_module
+        from importlib.util import find_spec
+
+        from fupin.core.appconfig import fupin_apps
+
+        for app in fupin_apps():
+            if app.label == "demo" or find_spec(f"{app.name}.demo") is None:
+                continue
+            fn = getattr(import_module(f"{app.name}.demo"), f"seed_{app.label}", None)
+            if fn is None:
+                continue
+            result = fn(rng=py_rng(self.seed, app.label), scale=self.scale, batch=self.batch) or {}
+            counted = {k: v for k, v in result.items() if isinstance(v, int)}
+            self.rows.update({f"{app.label}_{k}": v for k, v in counted.items()})
+            self._log(f"{app.verbose_name}:{json.dumps(counted, ensure_ascii=False)}")
 
     # --- geography -----------------------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
+import json
 import time
 import unicodedata
 
 from fupin.core.management.base import FupinCommand
+from fupin.core.nightly import run_refreshers
 from fupin.demo.seed import (
     DEFAULT_PASSWORD,
     DEFAULT_SEED,
@@ -38,6 +40,9 @@ class Command(FupinCommand):
                 f"演示县已生成:网格{result['grids']}个,{result['households']}户{result['persons']}人,"
                 f"建档立卡{result['poor_households']}户,用户{result['users']}名"))
             logins = demo_logins()
+            self.stdout.write("计算预警灯、统计快照与数据质量……")
+            for name, outcome in run_refreshers(nightly=True).items():
+                self.stdout.write(f"  {name}: {json.dumps(outcome, ensure_ascii=False, default=str)[:200]}")
         self._print_logins(logins, password)
         self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒")
 
