@@ -14,12 +14,15 @@ import os
 import time
 import uuid as uuidlib
 from collections.abc import Callable
+from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections, models, router
 from django.utils import timezone
 
 CHUNK = 5000
+REBUILD_MIN = 20_000
 
 
 def uuid7() -> uuidlib.UUID:
@@ -61,13 +64,34 @@ def _adapter(f: models.Field, conn, now) -> Callable[[dict], Any] | None:
 
         return json_value
     if isinstance(f, models.DateTimeField):
-        return lambda r: ops.adapt_datetimefield_value(r.get(name, default))
+        if _identity(ops, "adapt_datetimefield_value"):
+            return None
+        return lambda r: ops.adapt_datetimefield_value(r[name])
     if isinstance(f, models.DateField):
-        return lambda r: ops.adapt_datefield_value(r.get(name, default))
+        if _identity(ops, "adapt_datefield_value"):
+            return None
+        return lambda r: ops.adapt_datefield_value(r[name])
     if isinstance(f, models.DecimalField):
+        if _identity(ops, "adapt_decimalfield_value"):  # the driver takes Decimal as it is
+            return None
         md, dp = f.max_digits, f.decimal_places
-        return lambda r: ops.adapt_decimalfield_value(r.get(name, default), md, dp)
+        return lambda r: ops.adapt_decimalfield_value(r[name], md, dp)
     return None
+
+
+def _identity(ops, method: str) -> bool:
+    """The backend hands these values to the driver unchanged (so the row's value can go as it is)."""
+    import datetime as dt
+
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    if method == "adapt_decimalfield_value":
+        return getattr(type(ops), method) is getattr(BaseDatabaseOperations, method)
+    probe = dt.datetime(2016, 1, 2, tzinfo=dt.UTC) if method == "adapt_datetimefield_value" else dt.date(2016, 1, 2)
+    try:
+        return getattr(ops, method)(probe) is probe
+    except (TypeError, ValueError):
+        return False
 
 
 def insert_rows(model: type[models.Model], rows: list[dict], *, chunk: int = CHUNK) -> int:
@@ -76,27 +100,65 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, chunk: int = CHU
         return 0
     conn = connections[router.db_for_write(model)]
     now = timezone.now()
-    plain: list[tuple[str, Any]] = []
+    defaults: dict[str, Any] = {}
+    plain: list[str] = []
     special: list[Callable[[dict], Any]] = []
     columns: list[str] = []
     special_columns: list[str] = []
     for f in model._meta.concrete_fields:
         if f.primary_key:
             continue
+        if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
+            defaults[f.attname] = conn.ops.adapt_datetimefield_value(now)  # the same for every row
+            plain.append(f.attname)
+            columns.append(f.column)
+            continue
+        if not isinstance(f, models.UUIDField):
+            defaults[f.attname] = f.get_default()  # "" for text columns without a default, as Django would write
         adapter = _adapter(f, conn, now)
         if adapter is None:
-            plain.append((f.attname, f.get_default()))
+            plain.append(f.attname)
             columns.append(f.column)
         else:
             special.append(adapter)
             special_columns.append(f.column)
     columns += special_columns
+    take = itemgetter(*plain)
     qn = conn.ops.quote_name
     # table and column names come from the model, values are parameters
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(columns))})")
-    with conn.cursor() as cur:
+    with conn.cursor() as cur, _indexes_set_aside(conn, cur, model._meta.db_table, len(rows)):
         for i in range(0, len(rows), chunk):
-            cur.executemany(sql, [[r.get(n, d) for n, d in plain] + [a(r) for a in special]
-                                  for r in rows[i:i + chunk]])
+            batch = []
+            for r in rows[i:i + chunk]:
+                full = {**defaults, **r}
+                batch.append((*take(full), *[a(full) for a in special]))
+            cur.executemany(sql, batch)
     return len(rows)
+
+
+@contextmanager
+def _indexes_set_aside(conn, cur, table: str, incoming: int):
+    """On SQLite, a load of at least REBUILD_MIN rows that at least doubles the table drops the table's non-unique
+    indexes and creates them again afterwards, in the same transaction: building an index from sorted data is
+    cheaper than inserting tens of thousands of random keys one by one. Unique indexes stay (they guard the data).
+    Other backends and small loads insert with the indexes in place."""
+    if conn.vendor != "sqlite" or incoming < REBUILD_MIN or not conn.in_atomic_block:
+        yield
+        return
+    qn = conn.ops.quote_name
+    cur.execute(f"SELECT COUNT(*) FROM {qn(table)}")  # noqa: S608 - a model's table name
+    if cur.fetchone()[0] > incoming:
+        yield
+        return
+    cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                [table])
+    indexes = [(name, sql) for name, sql in cur.fetchall() if not sql.upper().startswith("CREATE UNIQUE")]
+    for name, _sql in indexes:
+        cur.execute(f"DROP INDEX {qn(name)}")
+    try:
+        yield
+    finally:
+        for _name, sql in indexes:
+            cur.execute(sql)

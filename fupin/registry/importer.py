@@ -314,11 +314,11 @@ class _Parser:
         return code
 
     def place(self, row: int, r: dict) -> tuple[Division | None, Grid | None]:
-        town_t, village_t = _text(r.get("town")), _text(r.get("village"))
-        grid_t = _text(r.get("grid")) if "grid" in self.columns else ""
-        key = (town_t, village_t, grid_t)
+        key = (r.get("town"), r.get("village"), r.get("grid"))  # the cells as read: most rows repeat a few places
         cached = self.place_cache.get(key)
         if cached is None:
+            town_t, village_t = _text(r.get("town")), _text(r.get("village"))
+            grid_t = _text(r.get("grid")) if "grid" in self.columns else ""
             village, col, problem = self.places.resolve(town_t, village_t)
             grid = None
             if village is not None and grid_t:
@@ -363,27 +363,33 @@ class _Parser:
                                           f"户编号{poor_code}的成员分属不同的村或网格(第{hh.first_row}行为{hh.village.name})"))
             return
 
-        p: dict[str, Any] = {"name": name if len(name) <= 50 else _fit(name, "name", row, "name", findings, poor_code)}
+        if len(name) > 50:
+            name = _fit(name, "name", row, "name", findings, poor_code)
         # ID number: cleaned (spaces, full-width digits, x, 15 digits); a failing one is kept verbatim and listed
         raw_id = r.get("id_number")
         id_text = raw_id.strip() if type(raw_id) is str else ""
         birth = _quick_id(id_text, self.today)
         if birth is not None:
-            p.update(id_number=id_text, id_rev=id_text[::-1], id_valid=True, birth_date=birth,
-                     sex="1" if id_text[16] in "13579" else "2")
-        elif not (id_text := idnumber.clean(raw_id)):
-            p.update(id_number="", id_rev="", id_valid=False)
-            findings.append(Finding("id_number", row, HEADER["id_number"], "", "证件号码为空", poor_code))
+            p: dict[str, Any] = {"name": name, "id_number": id_text, "id_rev": id_text[::-1], "id_valid": True,
+                                 "birth_date": birth, "sex": "1" if id_text[16] in "13579" else "2"}
         else:
-            try:
-                number = idnumber.normalise(id_text)
-            except idnumber.IdNumberError as exc:
-                id_text = _fit(id_text, "id_number", row, "id_number", findings, poor_code)
-                p.update(id_number=id_text, id_rev=id_text[::-1], id_valid=False)
-                findings.append(Finding("id_number", row, HEADER["id_number"], _text(raw_id), exc.message, poor_code))
+            p = {"name": name}
+            id_text = idnumber.clean(raw_id)
+            if not id_text:
+                p.update(id_number="", id_rev="", id_valid=False)
+                findings.append(Finding("id_number", row, HEADER["id_number"], "", "证件号码为空", poor_code))
             else:
-                p.update(id_number=number, id_rev=number[::-1], id_valid=True, sex="1" if number[16] in "13579" else "2",
-                         birth_date=dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14])))
+                try:
+                    number = idnumber.normalise(id_text)
+                except idnumber.IdNumberError as exc:
+                    id_text = _fit(id_text, "id_number", row, "id_number", findings, poor_code)
+                    p.update(id_number=id_text, id_rev=id_text[::-1], id_valid=False)
+                    findings.append(Finding("id_number", row, HEADER["id_number"], _text(raw_id), exc.message,
+                                            poor_code))
+                else:
+                    p.update(id_number=number, id_rev=number[::-1], id_valid=True,
+                             sex="1" if number[16] in "13579" else "2",
+                             birth_date=dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14])))
         if "id_type" in cols:
             t = _text(r.get("id_type"))
             p["id_type"] = ID_TYPES.get(t, t[:10]) if t else "id_card"
@@ -436,8 +442,9 @@ class _Parser:
                 months = None
             p["work_months"] = months
         if "phone" in cols:
-            p["phone"] = _fit(_text(r.get("phone")), "phone", row, "phone", findings, poor_code)
-            if p["phone"] and p.get("relationship") == "户主":
+            phone = _text(r["phone"])
+            p["phone"] = phone if len(phone) <= 30 else _fit(phone, "phone", row, "phone", findings, poor_code)
+            if phone and p.get("relationship") == "户主":
                 hh.fields["phone"] = p["phone"]
         if "disability_card" in cols:
             card = idnumber.clean(r.get("disability_card"))

@@ -36,13 +36,16 @@ _GIVEN = "建国华明红英丽军平志强伟芳秀兰玉珍桂云春海林波�
 _LABEL = {k: dict(items) for k, (_, items) in codes.CODE_LISTS.items()}
 
 
+_SPACE = 29000 * 999  # birth days × sequence numbers
+_SCRAMBLE = 7_368_787  # coprime with _SPACE: index → a scattered but unique (day, sequence), as real rosters are
+
+
 def _id_for(index: int, area: str = "420581") -> str:
-    """A valid ID number, unique per index (up to 36 million): the birth date and the sequence encode the index."""
-    day, seq = divmod(index, 999)
+    """A valid ID number, unique per index (up to 29 million): the birth date and the sequence encode the index,
+    scattered so that consecutive members do not get consecutive numbers."""
+    day, seq = divmod((index * _SCRAMBLE) % _SPACE, 999)
     birth = dt.date(1935, 1, 1) + dt.timedelta(days=day % 29000)
     body = f"{area}{birth:%Y%m%d}{seq + 1:03d}"
-    if day >= 29000:  # beyond 29,000 days × 999: vary the area code
-        body = f"{int(area) + day // 29000:06d}"[:6] + body[6:]
     return body + idnumber.check_char(body)
 
 

@@ -150,7 +150,9 @@ def test_make_id_helper_is_valid():
 
 def test_household_page_query_budget_with_every_installed_panel(client, users, hh_a1,
                                                                  django_assert_max_num_queries):
+    """A loose ceiling with every other capability's panel (each keeps its own budget): it catches a panel that
+    queries per member or per record."""
     c = login(client, users["village_a1"])
     c.get(hh_a1.get_absolute_url())
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(60):
         assert c.get(hh_a1.get_absolute_url()).status_code == 200

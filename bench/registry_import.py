@@ -1,0 +1,80 @@
+"""Benchmark of the roster import (`fupin import_roster`): rows per second for CSV and xlsx.
+
+A synthetic county (10 towns × 12 villages) and a national-layout roster of --rows members (23 columns, labels as a
+county's export has them) are made up; the CSV is imported into an empty registry, then imported again (nothing
+changes: the idempotent path), then an xlsx roster of as many other members is imported into the same registry.
+Wall-clock and CPU seconds are both reported: on a shared machine the wall clock includes waiting for a core.
+
+Usage (from the repository root):
+    .venv/bin/python bench/registry_import.py                          # SQLite in a temporary directory
+    .venv/bin/python bench/registry_import.py --postgres postgres://postgres@127.0.0.1:5432
+    .venv/bin/python bench/registry_import.py --rows 20000             # a quick run
+    add --write-doc to append the figures to docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from registry_common import append_doc, drop_database, make_county, setup_database
+
+DB_NAME = "fupin_bench_registry_import"
+
+
+def timed(fn):
+    w0, c0 = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, time.perf_counter() - w0, time.process_time() - c0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--postgres", help="server URL, e.g. postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--write-doc", action="store_true")
+    args = ap.parse_args()
+    label = setup_database(args.postgres, DB_NAME)
+    try:
+        run(args, label)
+    finally:
+        drop_database(args.postgres, DB_NAME)
+
+
+def run(args, label: str) -> None:
+    from fupin.registry.importer import import_roster
+    from fupin.registry.models import Person
+    from fupin.registry.testdata import roster_rows, write_csv, write_xlsx
+
+    places = make_county()
+    households = max(1, round(args.rows / 3.36))
+    tmp = Path(tempfile.mkdtemp(prefix="fupin-bench-roster-"))
+    rows = roster_rows(places, households=households, seed=1)  # about --rows members
+    csv_path = write_csv(tmp / "roster.csv", rows)
+    xrows = roster_rows(places, households=households, seed=2, start=households * 2, code_prefix="X")
+    t0 = time.perf_counter()
+    xlsx_path = write_xlsx(tmp / "roster.xlsx", xrows, title="宜都市建档立卡贫困人口花名册")
+    print(f"files made: {len(rows)} CSV rows, {len(xrows)} xlsx rows (xlsx written in {time.perf_counter() - t0:.1f}s)")
+
+    results = []
+    for name, path, n in (("CSV, empty registry", csv_path, len(rows)),
+                          ("CSV again (nothing changes)", csv_path, len(rows)),
+                          ("xlsx, registry already holding the CSV", xlsx_path, len(xrows))):
+        res, wall, cpu = timed(lambda p=path: import_roster(actor="bench", path=p))
+        assert not res.problems or name.startswith("CSV again"), res.report(limit=5)
+        results.append((name, n, wall, cpu))
+        print(f"{label} {name}: {n} rows in {wall:.1f}s wall ({n / wall:,.0f} rows/s), {cpu:.1f}s CPU "
+              f"({n / cpu:,.0f} rows/s); created {res.persons_created}, unchanged {res.persons_unchanged}")
+    assert Person.objects.count() == len(rows) + len(xrows)
+    if args.write_doc:
+        lines = [f"## Roster import ({label}, bench/registry_import.py, {args.rows:,} rows, 23 columns)", "",
+                 "| file | rows | wall s | rows/s (wall) | CPU s | rows/s (CPU) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {n / cpu:,.0f} |"
+                  for name, n, wall, cpu in results]
+        append_doc("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The importer's fast insert writes what Django would write, and a large SQLite load leaves every index in place."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from fupin.core.testing import make_household
+from fupin.registry import bulk
+from fupin.registry.models import Household, Person
+
+
+def _indexes(table):
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=%s", [table])
+        else:
+            cur.execute("SELECT indexname FROM pg_indexes WHERE tablename=%s", [table])
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def test_insert_rows_matches_the_orm(county):
+    hh = make_household(county["va1"], members=1)
+    with transaction.atomic():
+        bulk.insert_rows(Person, [{"household_id": hh.pk, "area_code": hh.area_code, "name": "快速",
+                                   "id_number": "11010519491231002X", "birth_date": dt.date(1949, 12, 31),
+                                   "health": ["2", "4"], "dibao": True}])
+    p = Person.objects.get(name="快速")
+    assert p.birth_date == dt.date(1949, 12, 31) and p.health == ["2", "4"] and p.dibao and p.is_alive
+    assert p.uuid.version == 7 and p.version == 1 and p.created_at is not None and p.relationship == ""
+    with transaction.atomic():
+        bulk.insert_rows(Household, [{"village_id": county["va1"].pk, "area_code": "420581100201", "poor_code": "F1",
+                                      "per_capita_net_income": Decimal("3001.50"), "other_causes": ["9"]}])
+    h = Household.objects.get(poor_code="F1")
+    assert h.per_capita_net_income == Decimal("3001.50") and h.other_causes == ["9"] and h.income_wages == 0
+
+
+def test_uuids_are_unique_and_time_ordered():
+    values = [bulk.uuid7() for _ in range(1000)]
+    assert len(set(values)) == 1000 and all(v.version == 7 for v in values)
+    assert [v.int >> 80 for v in values] == sorted(v.int >> 80 for v in values)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the index set-aside is SQLite's")
+def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
+    hh = make_household(county["va1"], members=1)
+    before = _indexes("registry_person")
+    monkeypatch.setattr(bulk, "REBUILD_MIN", 10)
+    with transaction.atomic():
+        bulk.insert_rows(Person, [{"household_id": hh.pk, "area_code": hh.area_code, "name": f"批{i}"}
+                                  for i in range(30)])
+    assert _indexes("registry_person") == before
+    assert Person.objects.filter(name__startswith="批").count() == 30
