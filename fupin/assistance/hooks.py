@@ -32,3 +32,13 @@ def _register_hooks() -> None:
 
 
 _register_hooks()
+
+
+def _register_map_and_dashboards() -> None:
+    """The battle map's layers and the dashboards' figures (see fupin/assistance/map_and_dashboards.py)."""
+    from fupin.assistance import map_and_dashboards
+
+    map_and_dashboards.register_all()
+
+
+_register_map_and_dashboards()

@@ -431,12 +431,17 @@ class HouseholdLight(models.Model):
     last_record_on = models.DateField(_("last assistance record"), null=True, blank=True)
     reasons = models.JSONField(default=list, blank=True)
     area_code = models.CharField(max_length=15, db_index=True)
-    village_code = models.CharField(max_length=12, db_index=True)
-    town_code = models.CharField(max_length=12, db_index=True)
-    cadre = models.ForeignKey(Cadre, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
+    # roll-ups group by these; they are read with area_code prefixes, so need no index of their own
+    village_code = models.CharField(max_length=12)
+    town_code = models.CharField(max_length=12)
+    # indexed together with the colour (Meta.indexes), not alone
+    cadre = models.ForeignKey(Cadre, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights",
+                              db_index=False)
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights",
+                             db_index=False)
     red_since = models.DateField(null=True, blank=True)
     alerted = models.BooleanField(default=False)
+    fingerprint = models.CharField(max_length=32, blank=True)  # digest of the stored values: unchanged → no write
     computed_at = models.DateTimeField()
 
     objects = ScopedQuerySet.as_manager()

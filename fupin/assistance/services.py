@@ -174,7 +174,7 @@ def cadre_update(*, actor, cadre: Cadre, **changes) -> Cadre:
 
 def current_pairing(household: Household) -> HouseholdPairing | None:
     return (HouseholdPairing.objects.filter(household=household, end_date__isnull=True)
-            .select_related("cadre", "unit").first())
+            .select_related("cadre", "unit").order_by().first())
 
 
 def _terms(duty: str, post: str, exit_commitment: str, exit_target_year: int | None) -> dict:

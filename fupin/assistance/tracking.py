@@ -6,12 +6,14 @@ when it clears, the inbox items are closed.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from fupin.assistance import conf, providers
@@ -23,10 +25,12 @@ from fupin.registry.models import Household
 log = logging.getLogger(__name__)
 
 STORED = ("colour", "days", "since", "last_record_on", "reasons", "area_code", "village_code", "town_code",
-          "cadre_id", "unit_id", "red_since", "alerted")
+          "cadre_id", "unit_id", "red_since", "alerted", "fingerprint")
 # Above this many households a refresh reads every household (one pass) rather than a long IN list.
 _IN_LIMIT = 2000
 _ROW_BY_ROW_LIMIT = 300
+# Up to this many households, facts are read with correlated subqueries (index lookups), beyond it with GROUP BY.
+_FEW = 50
 
 
 def dedupe_key(household_id: int) -> str:
@@ -57,49 +61,119 @@ class _Tracked:
 
 def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
     """The facts of every tracked household (or of those given): registered poor, not dissolved, and either not yet
-    exited or still paired. One query per fact, whatever the number of households."""
+    exited or still paired.
 
-    def only(qs, field="household_id"):
-        return qs.filter(**{f"{field}__in": household_ids}) if household_ids is not None else qs
-
-    households = only(Household.objects.filter(is_registered_poor=True), "pk")
+    One statement either way, read as plain tuples: for the county, each fact is aggregated once over its whole
+    table (GROUP BY) and joined to the households; for a few households, correlated subqueries use the household
+    indexes instead of aggregating whole tables.
+    """
+    q = connection.ops.quote_name
+    hh, pair, rec, mea = (q(m._meta.db_table) for m in (Household, HouseholdPairing, AssistanceRecord, Measure))
+    statuses = ", ".join(["%s"] * len(OPEN_MEASURE_STATUSES))
+    overdue = f"m.status IN ({statuses}) AND m.target_date < %s"
+    where = "h.is_registered_poor = %s"
     if _has_household_field("dissolved_on"):
-        households = households.filter(dissolved_on__isnull=True)
-    open_pairs = {hid: (cadre, unit) for hid, cadre, unit in only(
-        HouseholdPairing.objects.filter(end_date__isnull=True)).values_list("household_id", "cadre_id", "unit_id")}
-    first_start = dict(only(HouseholdPairing.objects.all()).order_by().values("household_id")
-                       .annotate(s=Min("start_date")).values_list("household_id", "s"))
-    last_record = dict(only(AssistanceRecord.objects.all()).order_by().values("household_id")
-                       .annotate(m=Max("occurred_on")).values_list("household_id", "m"))
-    overdue = {hid: (n, oldest) for hid, n, oldest in only(
-        Measure.objects.filter(status__in=OPEN_MEASURE_STATUSES, target_date__lt=today)).order_by()
-        .values("household_id").annotate(n=Count("id"), oldest=Min("target_date"))
-        .values_list("household_id", "n", "oldest")}
+        where += " AND h.dissolved_on IS NULL"
+    ids_params: list[int] = []
+    if household_ids is not None:
+        where += f" AND h.id IN ({', '.join(['%s'] * len(household_ids))})"
+        ids_params = list(household_ids)
+    # table names come from the models, every value is a parameter
+    if household_ids is not None and len(household_ids) <= _FEW:
+        sql = " ".join([
+            "SELECT h.id, h.area_code, h.poverty_status, p.cadre_id, p.unit_id,",
+            f"(SELECT MIN(p2.start_date) FROM {pair} p2 WHERE p2.household_id = h.id),",  # noqa: S608
+            f"(SELECT MAX(r.occurred_on) FROM {rec} r WHERE r.household_id = h.id),",  # noqa: S608
+            f"(SELECT SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) FROM {mea} m WHERE m.household_id = h.id),",  # noqa: S608
+            f"(SELECT MIN(CASE WHEN {overdue} THEN m.target_date END) FROM {mea} m WHERE m.household_id = h.id)",  # noqa: S608
+            f"FROM {hh} h LEFT JOIN {pair} p ON p.household_id = h.id AND p.end_date IS NULL WHERE {where}",
+        ])
+        params = [*OPEN_MEASURE_STATUSES, today, *OPEN_MEASURE_STATUSES, today, True, *ids_params]
+    else:
+        sql = " ".join([
+            "SELECT h.id, h.area_code, h.poverty_status, p.cadre_id, p.unit_id, fs.s, lr.m, od.n, od.o",
+            f"FROM {hh} h LEFT JOIN {pair} p ON p.household_id = h.id AND p.end_date IS NULL",
+            f"LEFT JOIN (SELECT household_id, MIN(start_date) AS s FROM {pair} GROUP BY household_id) fs",  # noqa: S608
+            "ON fs.household_id = h.id",
+            f"LEFT JOIN (SELECT household_id, MAX(occurred_on) AS m FROM {rec} GROUP BY household_id) lr",  # noqa: S608
+            "ON lr.household_id = h.id",
+            "LEFT JOIN (SELECT m.household_id, COUNT(*) AS n, MIN(m.target_date) AS o",
+            f"FROM {mea} m WHERE {overdue} GROUP BY m.household_id) od ON od.household_id = h.id",
+            f"WHERE {where}",
+        ])
+        params = [*OPEN_MEASURE_STATUSES, today, True, *ids_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     findings = providers.unverified_findings(household_ids)
     exited = set(conf.exited_statuses())
-
     out: dict[int, _Tracked] = {}
-    for hid, area_code, status in households.values_list("pk", "area_code", "poverty_status").order_by():
-        pair = open_pairs.get(hid)
-        if status in exited and pair is None:
+    for hid, area_code, status, cadre_id, unit_id, first, last, n, oldest in rows:
+        if status in exited and cadre_id is None:
             continue
-        n, oldest = overdue.get(hid, (0, None))
-        facts = Facts(household_id=hid, last_record_on=last_record.get(hid), paired_since=first_start.get(hid),
-                      has_cadre=pair is not None, overdue_measures=n, oldest_overdue_target=oldest,
-                      finding_since=findings.get(hid))
-        out[hid] = _Tracked(facts, area_code, pair[0] if pair else None, pair[1] if pair else None)
+        facts = Facts(household_id=hid, last_record_on=_date(last), paired_since=_date(first),
+                      has_cadre=cadre_id is not None, overdue_measures=int(n or 0),
+                      oldest_overdue_target=_date(oldest), finding_since=findings.get(hid))
+        out[hid] = _Tracked(facts, area_code, cadre_id, unit_id)
     return out
 
 
-def _row(t: _Tracked, v: Verdict, old: tuple | None, today) -> dict:
-    was_red = old is not None and old[0] == Colour.RED
+def _date(value):
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+@dataclass(frozen=True)
+class _Stored:
+    colour: str
+    red_since: dt.date | None
+    alerted: bool
+    fingerprint: str
+    keys: tuple  # the indexed columns: (colour, area_code, cadre_id, unit_id)
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def canonical(row: dict) -> tuple:
+    """The stored values of a light as plain text and numbers, in STORED order without the fingerprint: what its
+    digest is taken of, and what the county-wide write sends to the database (dates as ISO text, reasons as JSON)."""
+    reasons = row["reasons"]
+    return (row["colour"], row["days"], _iso(row["since"]), _iso(row["last_record_on"]),
+            json.dumps(reasons, ensure_ascii=False) if reasons else "[]", row["area_code"], row["village_code"],
+            row["town_code"], row["cadre_id"], row["unit_id"], _iso(row["red_since"]), row["alerted"])
+
+
+def fingerprint(canon: tuple) -> str:
+    """A digest of everything stored about a light but the time it was computed: equal digests, nothing to write."""
+    return hashlib.blake2b("\x1f".join(map(str, canon)).encode(), digest_size=16).hexdigest()
+
+
+def _stored(household_ids: list[int] | None) -> dict[int, _Stored]:
+    q = connection.ops.quote_name
+    table = q(HouseholdLight._meta.db_table)
+    sql = f"SELECT household_id, colour, red_since, alerted, fingerprint, area_code, cadre_id, unit_id FROM {table}"  # noqa: S608
+    params: list[int] = []
+    if household_ids is not None:
+        sql += f" WHERE household_id IN ({', '.join(['%s'] * len(household_ids))})"
+        params = list(household_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {hid: _Stored(colour, _date(red_since), bool(alerted), fp, (colour, area, cadre, unit))
+                for hid, colour, red_since, alerted, fp, area, cadre, unit in cursor.fetchall()}
+
+
+def _row(t: _Tracked, v: Verdict, old: _Stored | None, today) -> dict:
+    was_red = old is not None and old.colour == Colour.RED
     red = v.colour == Colour.RED
     return {
         "colour": v.colour, "days": v.days, "since": v.since, "last_record_on": t.facts.last_record_on,
         "reasons": v.reasons, "area_code": t.area_code, "village_code": t.area_code[:12],
         "town_code": t.area_code[:9] + "000", "cadre_id": t.cadre_id, "unit_id": t.unit_id,
-        "red_since": (old[10] if was_red and old[10] else today) if red else None,
-        "alerted": bool(old[11]) if (red and was_red) else False,
+        "red_since": (old.red_since or today if was_red else today) if red else None,
+        "alerted": old.alerted if (red and was_red) else False,
     }
 
 
@@ -107,12 +181,10 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
     today = today or conf.local_today()
     rules = current_rules()
     tracked = gather(household_ids, today)
-    existing_qs = HouseholdLight.objects.all()
-    if household_ids is not None:
-        existing_qs = existing_qs.filter(pk__in=household_ids)
-    existing = {r[0]: r[1:] for r in existing_qs.values_list("household_id", *STORED).order_by()}
+    existing = _stored(household_ids)
 
     changed: dict[int, dict] = {}
+    canons: dict[int, tuple] = {}
     counts = {Colour.GREEN.value: 0, Colour.YELLOW.value: 0, Colour.RED.value: 0}
     newly_red: list[int] = []
     cleared: list[int] = []
@@ -124,25 +196,23 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
         if row["colour"] == Colour.RED and not row["alerted"]:
             newly_red.append(hid)
             row["alerted"] = notify
-        elif old is not None and old[0] == Colour.RED and row["colour"] != Colour.RED:
+        elif old is not None and old.colour == Colour.RED and row["colour"] != Colour.RED:
             cleared.append(hid)
-        if old is None or tuple(row[k] for k in STORED) != tuple(old):
+        canon = canonical(row)
+        row["fingerprint"] = fingerprint(canon)
+        if old is None or old.fingerprint != row["fingerprint"]:
             changed[hid] = row
+            canons[hid] = canon
     removed = [hid for hid in existing if hid not in tracked]
-    cleared += [hid for hid in removed if existing[hid][0] == Colour.RED]
+    cleared += [hid for hid in removed if existing[hid].colour == Colour.RED]
 
     now = timezone.now()
     with transaction.atomic():
         if len(changed) + len(removed) > _ROW_BY_ROW_LIMIT:
-            gone = [hid for hid in changed if hid in existing] + removed
-            if household_ids is None and len(gone) == len(existing):
-                HouseholdLight.objects.all().delete()
-            else:
-                for i in range(0, len(gone), 900):
-                    HouseholdLight.objects.filter(pk__in=gone[i:i + 900]).delete()
-            HouseholdLight.objects.bulk_create(
-                [HouseholdLight(household_id=hid, computed_at=now, **row) for hid, row in changed.items()],
-                batch_size=2000)
+            for i in range(0, len(removed), 900):
+                HouseholdLight.objects.filter(pk__in=removed[i:i + 900]).delete()
+            _update_many({hid: row for hid, row in changed.items() if hid in existing}, canons, existing, now)
+            _insert_many({hid: canons[hid] for hid in changed if hid not in existing}, changed, now)
         else:
             for hid, row in changed.items():
                 if hid in existing:
@@ -158,6 +228,81 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
                 _close(hid)
     return {"households": len(tracked), "changed": len(changed), "removed": len(removed), **counts,
             "newly_red": len(newly_red) if notify else 0, "cleared": len(cleared) if notify else 0}
+
+
+def _db_row(hid: int, canon: tuple, fp: str, when, columns: tuple[str, ...] = STORED) -> tuple:
+    """(household_id, *columns, computed_at) from the canonical values; booleans as 0/1 on SQLite."""
+    values = dict(zip(STORED[:-1], canon, strict=True))
+    values["fingerprint"] = fp
+    if connection.vendor == "sqlite":
+        values["alerted"] = int(values["alerted"])
+    return (hid, *(values[c] for c in columns), when)
+
+
+def _insert_many(canons: dict[int, tuple], rows: dict[int, dict], now) -> None:
+    """Insert many lights at once. bulk_create prepares each value through the field (about half a millisecond a
+    row here, far too slow for a county recompute): COPY on PostgreSQL, executemany on SQLite, in the caller's
+    transaction."""
+    if not canons:
+        return
+    ops = connection.ops
+    when = ops.adapt_datetimefield_value(now)
+    data = [_db_row(hid, canon, rows[hid]["fingerprint"], when) for hid, canon in canons.items()]
+    table = ops.quote_name(HouseholdLight._meta.db_table)
+    cols = ", ".join(ops.quote_name(c) for c in ("household_id", *STORED, "computed_at"))
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+    else:
+        marks = ", ".join(["%s"] * (len(STORED) + 2))
+        with connection.cursor() as cursor:
+            for i in range(0, len(data), 10000):
+                cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", data[i:i + 10000])  # noqa: S608
+
+
+# What changes every night (the day count) is not indexed; a light whose indexed columns stay put is rewritten
+# without touching its index entries.
+_UNINDEXED = ("days", "since", "last_record_on", "reasons", "red_since", "alerted", "fingerprint")
+
+
+def _update_many(rows: dict[int, dict], canons: dict[int, tuple], existing: dict[int, _Stored], now) -> None:
+    """Rewrite many stored lights: executemany UPDATE on SQLite; on PostgreSQL one UPDATE … FROM a COPY-filled
+    temporary table."""
+    if not rows:
+        return
+    narrow, wide = [], []
+    for hid, r in rows.items():
+        same_keys = existing[hid].keys == (r["colour"], r["area_code"], r["cadre_id"], r["unit_id"])
+        (narrow if same_keys else wide).append(hid)
+    ops = connection.ops
+    when = ops.adapt_datetimefield_value(now)
+    table = ops.quote_name(HouseholdLight._meta.db_table)
+    for part, columns in ((narrow, _UNINDEXED), (wide, STORED)):
+        if not part:
+            continue
+        data = [_db_row(hid, canons[hid], rows[hid]["fingerprint"], when, columns) for hid in part]
+        names = (*columns, "computed_at")
+        if connection.vendor == "postgresql":
+            cols = ", ".join(ops.quote_name(c) for c in ("household_id", *names))
+            sets = ", ".join(f"{ops.quote_name(c)} = t.{ops.quote_name(c)}" for c in names)
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE TEMP TABLE light_update (LIKE {table}) ON COMMIT DROP")
+                connection.ensure_connection()
+                with connection.connection.cursor() as raw, raw.copy(f"COPY light_update ({cols}) FROM STDIN") as cp:
+                    for row in data:
+                        cp.write_row(row)
+                cursor.execute(f"UPDATE {table} l SET {sets} FROM light_update t "  # noqa: S608
+                               f"WHERE l.household_id = t.household_id")
+                cursor.execute("DROP TABLE light_update")
+        else:
+            sets = ", ".join(f"{ops.quote_name(c)} = %s" for c in names)
+            moved = [(*row[1:], row[0]) for row in data]  # the id goes last, in the WHERE
+            with connection.cursor() as cursor:
+                for i in range(0, len(moved), 10000):
+                    cursor.executemany(f"UPDATE {table} SET {sets} WHERE household_id = %s",  # noqa: S608
+                                       moved[i:i + 10000])
 
 
 def refresh_lights(*, household_ids: Iterable[int], today=None, notify: bool = True) -> dict:
@@ -215,8 +360,6 @@ def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
 
 
 def _post_red(household_ids: list[int], today, *, sms: bool = True) -> None:
-    import datetime as dt
-
     from fupin.accounts.models import User
     from fupin.inbox.models import InboxItem
     from fupin.inbox.services import inbox_post

@@ -168,3 +168,36 @@ def test_stats_keys(hh_a, hh_b, cadre):
     assert s["unpaired_households"] == 1
     assert s["assistance_records"] == 1
     assert s["warnings"] == {"green": 1, "yellow": 0, "red": 1}
+
+
+def test_bulk_write_path_matches_row_by_row(county, frozen, cadre, other_cadre, monkeypatch):
+    """The county-wide path (COPY/executemany, narrow and wide updates) stores what the per-write path stores."""
+    from fupin.assistance import tracking
+
+    hs = [poor(county["va1"], county["ga1"], head=f"户{i}") for i in range(4)]
+    services.pairing_assign(actor="test", household=hs[0], cadre=cadre, start=TODAY - dt.timedelta(days=25))
+    services.pairing_assign(actor="test", household=hs[1], cadre=cadre, start=TODAY - dt.timedelta(days=5))
+    services.record_create(actor="test", household=hs[1], occurred_on=TODAY, content="走访")
+    services.measure_add(actor="test", household=hs[1], kind="housing", title="危改", target_date=TODAY)
+    recompute_all()  # four lights: written row by row
+    row_by_row = {lt.pk: (lt.colour, lt.days, lt.reasons, lt.cadre_id, lt.fingerprint)
+                  for lt in HouseholdLight.objects.all()}
+    monkeypatch.setattr(tracking, "_ROW_BY_ROW_LIMIT", 0)
+    HouseholdLight.objects.all().delete()
+    recompute_all()  # inserts
+    bulk = {lt.pk: (lt.colour, lt.days, lt.reasons, lt.cadre_id, lt.fingerprint) for lt in HouseholdLight.objects.all()}
+    assert bulk == row_by_row
+    # a day later: narrow updates (days), a wide one (a new cadre), a removal (exit without cadre)
+    frozen.move_to(dt.datetime(2026, 6, 16, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    services.pairing_assign(actor="test", household=hs[2], cadre=other_cadre, start=dt.date(2026, 6, 16))
+    from fupin.registry.services import household_update
+
+    household_update(actor="test", household=hs[3], poverty_status="4")
+    result = recompute_all()
+    assert result["removed"] == 1
+    lights = {lt.pk: lt for lt in HouseholdLight.objects.all()}
+    assert set(lights) == {hs[0].pk, hs[1].pk, hs[2].pk}
+    assert (lights[hs[0].pk].days, lights[hs[0].pk].colour) == (26, "yellow")
+    assert (lights[hs[1].pk].days, lights[hs[1].pk].colour) == (1, "yellow")  # the measure is now overdue
+    assert (lights[hs[2].pk].cadre_id, lights[hs[2].pk].colour) == (other_cadre.pk, "green")
+    assert recompute_all()["changed"] == 0
