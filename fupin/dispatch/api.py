@@ -8,7 +8,7 @@ import datetime as dt
 import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from fupin.core.errors import ServiceError
@@ -251,7 +251,7 @@ def create_order(request, payload: OrderIn):
             department=_department(payload.department))
     except ServiceError as exc:
         raise HttpError(400, exc.message) from exc
-    return 201, _detail(request, order)
+    return Status(201, _detail(request, order))
 
 
 @router.post("/orders/{uuid}/act", response=OrderDetailOut)
@@ -291,8 +291,8 @@ def create_pin(request, payload: PinIn):
         p = services.household_pin(actor=request.user, household=household, reason=payload.reason)
     except ServiceError as exc:
         raise HttpError(400, exc.message) from exc
-    return 201, {"uuid": str(p.uuid), "household": _key(household), "household_name": str(household),
-                 "reason": p.reason, "pinned_at": p.pinned_at, "unpinned_at": None, "unpin_reason": ""}
+    return Status(201, {"uuid": str(p.uuid), "household": _key(household), "household_name": str(household),
+                        "reason": p.reason, "pinned_at": p.pinned_at, "unpinned_at": None, "unpin_reason": ""})
 
 
 @router.post("/pins/{uuid}/unpin", response=PinOut)
@@ -346,7 +346,7 @@ def create_report(request, payload: ReportIn):
             reporter_name=payload.reporter_name, reporter_phone=payload.reporter_phone)
     except ServiceError as exc:
         raise HttpError(400, exc.message) from exc
-    return 201, _report_out(r)
+    return Status(201, _report_out(r))
 
 
 @router.post("/minqing/{uuid}/answer", response=ReportOut)
