@@ -288,7 +288,8 @@ def _update_many(rows: dict[int, dict], canons: dict[int, tuple], existing: dict
             cols = ", ".join(ops.quote_name(c) for c in ("household_id", *names))
             sets = ", ".join(f"{ops.quote_name(c)} = t.{ops.quote_name(c)}" for c in names)
             with connection.cursor() as cursor:
-                cursor.execute(f"CREATE TEMP TABLE light_update (LIKE {table}) ON COMMIT DROP")
+                cursor.execute(f"CREATE TEMP TABLE light_update ON COMMIT DROP AS SELECT {cols} FROM {table} "  # noqa: S608
+                               "WITH NO DATA")
                 connection.ensure_connection()
                 with connection.connection.cursor() as raw, raw.copy(f"COPY light_update ({cols}) FROM STDIN") as cp:
                     for row in data:
