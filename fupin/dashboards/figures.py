@@ -70,7 +70,8 @@ class Figure:
     - `column`: also a column of the drill-down table of the area's towns / villages / grids;
     - `higher_is_worse`: colours of the map choropleth and of the drill-down table's bars run towards red;
     - `pair`: the key of a figure with the same breakdown shown as a second column of this one's table (the poor
-      persons next to the poor households).
+      persons next to the poor households);
+    - `zeros`: show every code `dims()` lists, even at zero (a pipeline's steps); otherwise only codes with a value.
     """
 
     key: str
@@ -86,6 +87,7 @@ class Figure:
     help: Any = ""
     higher_is_worse: bool = True
     pair: str | None = None
+    zeros: bool = False
 
     def __post_init__(self) -> None:
         if self.chart not in CHARTS:

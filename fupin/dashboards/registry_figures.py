@@ -108,11 +108,13 @@ def compute(ctx):
 
     threshold = village_exit_threshold()
     for code, level, poor_village in Division.objects.values_list("code", "level", "is_poor_village"):
-        if level == "village":
+        if level == "town":
+            yield Row(code, "towns", 1)
+        elif level == "village":
             yield Row(code, "villages", 1)
         elif level == "community":
             yield Row(code, "communities", 1)
-        if poor_village:
+        if poor_village and level == "village":
             yield Row(code, "poor_villages", 1)
             population = profile_population.get(code, persons_by_village.get(code, 0))
             if population and current_by_village.get(code, 0) * 100 / population < threshold:
@@ -190,6 +192,7 @@ FIGURES = [
            dims=_dims("cause"), link=_link_dim("cause", poor=1)),
     Figure("exited_persons_by_year", _("Persons out of poverty by year of exit"), chart="none", unit=PP,
            order=27, higher_is_worse=False, link=_link_dim("year_exited", poor=1)),
+    Figure("towns", _("Towns and streets"), section="villages", chart="none", order=39),
     Figure("villages", _("Villages"), section="villages", unit=_("villages"), order=40),
     Figure("communities", _("Communities"), section="villages", chart="none", unit=_("communities"), order=41),
     Figure("grids", _("Grids"), section="villages", unit=_("grids"), order=42),

@@ -173,8 +173,9 @@ def _items(fig: Figure, breakdown: dict[str, float], area_code: str, dims_cache:
     listed = set()
     for code, label, color in dims:
         listed.add(code)
-        if breakdown.get(code):
-            items.append(Item(code, str(label), breakdown[code], color, fig.link(area_code, code) if fig.link else None))
+        if breakdown.get(code) or fig.zeros:
+            items.append(Item(code, str(label), breakdown.get(code, 0), color,
+                              fig.link(area_code, code) if fig.link else None))
     for code in sorted(set(breakdown) - listed):
         if breakdown[code]:
             items.append(Item(code, code or _("(not filled)"), breakdown[code], "",
@@ -195,8 +196,7 @@ def _dashboard(user, area: Area) -> Dashboard:
     st = state()
     sections = []
     for key, title in registry.sections():
-        charts = [v for v in views.values() if v.section == key and v.chart not in ("none", "kpi")
-                  and (v.items or v.chart == "table")]
+        charts = [v for v in views.values() if v.section == key and v.chart not in ("none", "kpi") and v.items]
         kpis = [v for v in views.values() if v.section == key and v.chart == "kpi"]
         if charts or kpis:
             sections.append(Section(key, str(title), kpis, charts))

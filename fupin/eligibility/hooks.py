@@ -66,3 +66,13 @@ except ImportError:  # the household page has no panel hook (yet)
     pass
 else:
     register_panel(findings_panel)
+
+
+def _register_map_and_dashboards() -> None:
+    """The battle map's layers and the dashboards' figures (see fupin/eligibility/map_and_dashboards.py)."""
+    from fupin.eligibility import map_and_dashboards
+
+    map_and_dashboards.register_all()
+
+
+_register_map_and_dashboards()

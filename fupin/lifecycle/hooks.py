@@ -78,3 +78,13 @@ def _open_procedures() -> dict:
 
     rows = Procedure.objects.filter(status=Status.OPEN).values("kind").annotate(n=Count("id"))
     return {"open_procedures_by_kind": {r["kind"]: r["n"] for r in rows}}
+
+
+def _register_map_and_dashboards() -> None:
+    """The battle map's layers and the dashboards' figures (see fupin/lifecycle/map_and_dashboards.py)."""
+    from fupin.lifecycle import map_and_dashboards
+
+    map_and_dashboards.register_all()
+
+
+_register_map_and_dashboards()

@@ -46,7 +46,8 @@
     return Object.assign(base, {
       tooltip: Object.assign(base.tooltip, { trigger: "axis", axisPointer: { type: isLine ? "line" : "shadow" } }),
       grid: { left: 8, right: 12, top: 24, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: names, axisLabel: { interval: 0, hideOverlap: true }, axisTick: { show: false } },
+      xAxis: { type: "category", data: names, axisTick: { show: false },
+               axisLabel: { interval: 0, hideOverlap: true, rotate: names.length > 6 ? 30 : 0, fontSize: 11 } },
       yAxis: { type: "value", minInterval: counts ? 1 : 0, splitLine: { lineStyle: { color: "#eee" } } },
       series: [{ type: isLine ? "line" : "bar", barMaxWidth: 36, data: data, smooth: isLine,
                  label: { show: true, position: "top", fontSize: 11 } }]

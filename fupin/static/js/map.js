@@ -678,7 +678,8 @@
   else { document.getElementById("l-county").closest("label").hidden = true; }
   if (homeLevel === "county" || homeLevel === "city" || homeLevel === "town") { first.push(loadBoundaries("town")); }
   first.push(loadBoundaries("village"));
-  if (homeLevel === "village" || homeLevel === "community" || homeLevel === "grid" || (state.division && state.division.length === 15)) {
+  var chosenLevel = state.division && byCode[state.division] ? byCode[state.division].level : "";
+  if (["village", "community", "grid"].indexOf(homeLevel) >= 0 || ["village", "community", "grid"].indexOf(chosenLevel) >= 0) {
     document.getElementById("l-grid").checked = true;
   }
   // the households are asked for at once, in parallel with the boundaries; the view is fitted when both are in
