@@ -175,8 +175,8 @@ def _key(hh) -> str | None:
 def _order_out(o: WorkOrder, now: dt.datetime) -> dict:
     return {
         "uuid": str(o.uuid), "number": o.number or "", "title": o.title, "order_type": o.order_type.code,
-        "urgency": o.urgency, "state": o.state, "department": o.department.code, "household": _key(o.household),
-        "household_name": str(o.household) if o.household_id else None, "area_code": o.area_code,
+        "urgency": o.urgency, "state": o.state, "department": o.department.code,
+        "household": o.household_key or None, "household_name": o.household_label or None, "area_code": o.area_code,
         "origin": o.origin, "source_type": o.source_type, "source_id": o.source_id, "pushed_at": o.pushed_at,
         "accept_due_at": o.accept_due_at, "due_at": o.due_at, "accepted_at": o.accepted_at,
         "resolved_at": o.resolved_at, "confirmed_at": o.confirmed_at, "closed_at": o.closed_at,

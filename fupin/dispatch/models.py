@@ -158,6 +158,20 @@ class WorkOrder(BaseModel):
         return f"/dispatch/orders/{self.uuid}/"
 
     @property
+    def household_label(self) -> str:
+        """The household as shown in lists: from the list's annotations when present (no household row loaded)."""
+        if hasattr(self, "household_head"):
+            return f"{self.household_head}户" if self.household_head else (self.household_code or "")
+        return str(self.household) if self.household_id else ""
+
+    @property
+    def household_key(self) -> str:
+        """What /households/<key>/ takes (户编号, else uuid), from the list's annotations when present."""
+        if hasattr(self, "household_code"):
+            return self.household_code or (str(self.household_uuid) if self.household_uuid else "")
+        return (self.household.poor_code or str(self.household.uuid)) if self.household_id else ""
+
+    @property
     def with_department(self) -> bool:
         return self.state in WITH_DEPARTMENT
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Avg, Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from fupin.dispatch.choices import OPEN_STATES, SOLVED_STATES, WITH_DEPARTMENT, ReportStatus, State
@@ -22,13 +22,19 @@ from fupin.dispatch.services import overdue_q
 def orders_for(user) -> QuerySet:
     """Work orders the user may see: their jurisdiction's, or their department's."""
     return (WorkOrder.objects.restrict(user)
-            .select_related("department", "order_type", "household", "village", "sender", "handler"))
+            .select_related("department", "order_type", "household", "village", "sender", "handler")
+            .defer("village__boundary"))
 
 
 def order_list(user, *, state: str = "", order_type: str = "", department: str = "", urgency: str = "",
                overdue: bool = False, q: str = "", sender=None, now: dt.datetime | None = None) -> QuerySet:
+    """A filtered list of the user's orders, pinned households first; rows carry `household_label`/`household_key`
+    from annotations (no household row, no village boundary loaded)."""
     now = now or timezone.now()
-    qs = orders_for(user)
+    qs = (WorkOrder.objects.restrict(user).select_related("department", "order_type", "village")
+          .defer("description", "resolution", "village__boundary")
+          .annotate(household_head=F("household__head_name"), household_code=F("household__poor_code"),
+                    household_uuid=F("household__uuid")))
     if state == "open":
         qs = qs.filter(state__in=OPEN_STATES)
     elif state:
@@ -109,8 +115,9 @@ def pinned_ids(household_ids) -> set[int]:
 
 
 def pins_for(user, *, active: bool | None = True) -> QuerySet:
-    qs = HouseholdPin.objects.restrict(user).select_related("household", "household__village", "pinned_by",
-                                                              "unpinned_by")
+    qs = (HouseholdPin.objects.restrict(user)
+          .select_related("household", "household__village", "pinned_by", "unpinned_by")
+          .defer("household__village__boundary"))
     if active is True:
         qs = qs.filter(unpinned_at__isnull=True)
     elif active is False:
@@ -125,7 +132,7 @@ def plans_for(user) -> QuerySet:
         qs = JointPlan.objects.filter(Q(pk__in=ids) | Q(pk__in=JointPlan.objects.restrict(user).values("pk")))
     else:
         qs = JointPlan.objects.restrict(user)
-    return qs.select_related("household", "household__village", "created_by")
+    return qs.select_related("household", "household__village", "created_by").defer("household__village__boundary")
 
 
 def plan_progress(plan: JointPlan) -> dict:
@@ -137,7 +144,8 @@ def plan_progress(plan: JointPlan) -> dict:
 
 
 def reports_for(user) -> QuerySet:
-    return MinqingReport.objects.restrict(user).select_related("village", "household", "recorded_by", "answered_by")
+    return (MinqingReport.objects.restrict(user).select_related("village", "household", "recorded_by", "answered_by")
+            .defer("village__boundary"))
 
 
 # Figures ---------------------------------------------------------------------------------------------------------
