@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,7 +25,7 @@ from fupin.core import audit
 from fupin.core.errors import ServiceError
 from fupin.eligibility.defaults import default_rules
 from fupin.eligibility.expressions import ExpressionError
-from fupin.eligibility.facts import Program, as_string_dates, text_col
+from fupin.eligibility.facts import Program, text_col
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
 from fupin.exchange.bulk import bulk_insert, fetch_arrow
 
@@ -180,65 +179,73 @@ def _ids_sql(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) if ids else "-1"
 
 
-def _load_tables(program: Program, applicants: list[int]) -> dict[str, pa.Table]:
-    from fupin.exchange.models import RecordLink, Snapshot, StagedRecord
-    from fupin.registry.models import Household, Person
+def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str
+                 ) -> tuple[dict[str, pa.Table], list[str]]:
+    """The engine's input tables and the statements that scope them (建档立卡 and applicants)."""
+    from fupin.exchange import cache
+    from fupin.exchange.linkage import load_links
+    from fupin.exchange.models import Snapshot, StagedRecord
+    from fupin.registry.models import Household
 
-    H, P = Household._meta.db_table, Person._meta.db_table
-    L, S, R = RecordLink._meta.db_table, Snapshot._meta.db_table, StagedRecord._meta.db_table
-    apps = _ids_sql(applicants)
-    scope = f"(h.is_registered_poor OR h.id IN ({apps}))"
-    exited = ", ".join(f"'{x}'" for x in EXITED)
-    hh = fetch_arrow(
-        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
-                CASE WHEN (h.is_registered_poor AND h.poverty_status NOT IN ({exited})) OR h.id IN ({apps})
-                     THEN 1 ELSE 0 END AS in_scope,
-                CASE WHEN h.id IN ({apps}) THEN 1 ELSE 0 END AS is_applicant,
-                h.poverty_status, h.attribute, h.main_cause,
-                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income, CAST(h.net_income AS TEXT) AS net_income,
-                CAST(h.housing_area AS TEXT) AS housing_area, h.housing_structure, h.dilapidated_grade,
-                CAST(h.land_cultivated AS TEXT) AS land_cultivated
-            FROM "{H}" h WHERE {scope}""",
-        types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
-               "in_scope": pa.int8(), "is_applicant": pa.int8(), "poverty_status": pa.string(),
-               "attribute": pa.string(), "main_cause": pa.string(), "per_capita_income": pa.string(),
-               "net_income": pa.string(), "housing_area": pa.string(), "housing_structure": pa.string(),
-               "dilapidated_grade": pa.string(), "land_cultivated": pa.string()})
-    mem = fetch_arrow(
-        f"""SELECT p.id AS person_id, p.household_id, p.name, p.id_number, p.id_valid, p.sex, p.birth_date,
-                p.relationship, p.labour_skill, p.schooling, p.dibao, p.is_alive, {text_col('p.health')} AS health,
-                p.disability_card
-            FROM "{P}" p JOIN "{H}" h ON h.id = p.household_id WHERE {scope}""",
-        types={"person_id": pa.int64(), "household_id": pa.int64(), "name": pa.string(), "id_number": pa.string(),
-               "id_valid": pa.bool_(), "sex": pa.string(), "relationship": pa.string(), "labour_skill": pa.string(),
-               "schooling": pa.string(), "dibao": pa.bool_(), "is_alive": pa.bool_(), "health": pa.string(),
-               "disability_card": pa.string()})
-    mem = as_string_dates(mem, "birth_date")
-    link_from = (f'FROM "{L}" l JOIN "{S}" s ON s.id = l.snapshot_id AND s.is_current '
-                 f'JOIN "{P}" p ON p.id = l.person_id JOIN "{H}" h ON h.id = p.household_id WHERE {scope}')
-    links = fetch_arrow(
-        f"SELECT l.record_id, l.person_id, l.source_code {link_from} AND l.source_code IN "
-        f"({', '.join(_lit(s) for s in program.loaded) or _lit('-')})",
-        types={"record_id": pa.int64(), "person_id": pa.int64(), "source_code": pa.string()})
-    counts = fetch_arrow(f"SELECT p.household_id, l.source_code, count(*) AS n {link_from} "
-                         f"GROUP BY p.household_id, l.source_code",
-                         types={"household_id": pa.int64(), "source_code": pa.string(), "n": pa.int64()})
-    tables = {"hh_in": hh, "mem_in": mem, "links_in": links, "counts_in": counts}
+    H = Household._meta.db_table
+    hh = cache.registry_read("households", registry_fp)
+    if hh is None:
+        hh = fetch_arrow(
+            f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
+                    h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
+                    CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
+                    CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
+                    h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
+                FROM "{H}" h""",
+            types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
+                   "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
+                   "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
+                   "housing_area": pa.string(), "housing_structure": pa.string(),
+                   "dilapidated_grade": pa.string(), "land_cultivated": pa.string()})
+        try:
+            cache.registry_write("households", registry_fp, hh)
+        except OSError:
+            pass
+    current = list(Snapshot.objects.filter(is_current=True).select_related("source"))
+    tables = {"hh_all": hh, "persons_all": persons, "links_all": load_links(current),
+              "applicants_in": pa.table({"household_id": pa.array(applicants, pa.int64())})}
+    by_source = {s.source.code: s for s in current}
     for source in program.loaded:
-        tables[f"raw_{source}"] = fetch_arrow(
-            f"SELECT DISTINCT r.id AS record_id, {text_col('r.data')} AS data FROM \"{R}\" r "
-            f"JOIN \"{L}\" l ON l.record_id = r.id JOIN \"{S}\" s ON s.id = l.snapshot_id AND s.is_current "
-            f"JOIN \"{P}\" p ON p.id = l.person_id JOIN \"{H}\" h ON h.id = p.household_id "
-            f"WHERE {scope} AND l.source_code = {_lit(source)}",
-            types={"record_id": pa.int64(), "data": pa.string()})
-    return tables
+        snap = by_source.get(source)
+        table = cache.snapshot_records_read(snap) if snap else None
+        if table is not None:
+            table = table.select(["record_id", "data"])
+        else:
+            table = fetch_arrow(
+                f'SELECT id AS record_id, {text_col("data")} AS data FROM "{StagedRecord._meta.db_table}" '
+                f"WHERE snapshot_id = %s", [snap.pk if snap else -1],
+                types={"record_id": pa.int64(), "data": pa.string()})
+        tables[f"raw_{source}"] = table
+    exited = ", ".join(_lit(x) for x in EXITED)
+    loaded = ", ".join(_lit(s) for s in program.loaded) or _lit("-")
+    scope = ("(CAST(h.is_registered_poor AS BOOLEAN) "
+             "OR h.household_id IN (SELECT household_id FROM applicants_in))")
+    pre = [
+        f"""CREATE TABLE hh_in AS SELECT h.*,
+                CASE WHEN (CAST(h.is_registered_poor AS BOOLEAN) AND coalesce(h.poverty_status, '') NOT IN ({exited}))
+                     OR h.household_id IN (SELECT household_id FROM applicants_in) THEN 1 ELSE 0 END AS in_scope,
+                CASE WHEN h.household_id IN (SELECT household_id FROM applicants_in) THEN 1 ELSE 0 END AS is_applicant
+            FROM hh_all h WHERE {scope}""",
+        "CREATE TABLE mem_in AS SELECT p.* FROM persons_all p WHERE p.household_id IN (SELECT household_id FROM hh_in)",
+        f"""CREATE TABLE links_in AS SELECT l.record_id, l.person_id, l.source_code FROM links_all l
+            WHERE l.source_code IN ({loaded}) AND l.person_id IN (SELECT person_id FROM mem_in)""",
+        """CREATE TABLE counts_in AS SELECT m.household_id, l.source_code, count(*) AS n
+            FROM links_all l JOIN mem_in m ON m.person_id = l.person_id GROUP BY m.household_id, l.source_code""",
+    ]
+    return tables, pre
 
 
 def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _evaluate(program: Program, tables: dict[str, pa.Table], rules: list[Rule], line: float, engine) -> dict:
+def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rules: list[Rule], line: float,
+              engine) -> dict:
     hit_rules = [r for r in rules if r.kind in (RuleKind.EXCLUSION, RuleKind.PRIORITY)]
     score_rules = [r for r in rules if r.kind == RuleKind.SCORING]
     empty_hits = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
@@ -248,7 +255,8 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], rules: list[Rule], 
     hits_sql = " UNION ALL ".join(program.hit_sql(r) for r in hit_rules) or empty_hits
     scores_sql = " UNION ALL ".join(program.score_sql(r) for r in score_rules) or empty_scores
     priority_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind == RuleKind.PRIORITY) or "'-'"
-    setup = [*program.setup(line), f"CREATE TABLE hits AS {hits_sql}", f"CREATE TABLE scores AS {scores_sql}"]
+    setup = [*pre, *program.setup(line), f"CREATE TABLE hits AS {hits_sql}",
+             f"CREATE TABLE scores AS {scores_sql}"]
     queries = {
         "hits": f"SELECT * FROM hits WHERE rule_code NOT IN ({priority_codes}) "
                 "ORDER BY household_id, rule_code, person_id, record_id",
@@ -264,6 +272,7 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], rules: list[Rule], 
                    coalesce(CAST(p.priorities AS VARCHAR), '[]') AS priorities
             FROM households h LEFT JOIN s USING (household_id) LEFT JOIN p USING (household_id)
             WHERE h.in_scope""",
+        "in_scope": "SELECT count(*) FROM households WHERE in_scope",
         "hit_households": """SELECT * EXCLUDE (household_code) FROM households
                              WHERE household_id IN (SELECT household_id FROM hits)""",
         "hit_members": """SELECT * EXCLUDE (health, disability_card) FROM members
@@ -279,14 +288,16 @@ def _digest(obj) -> str:
 @transaction.atomic
 def compare_run(*, actor, progress: Progress | None = None, engine=None, relink: bool = True) -> ComparisonRun:
     """Link (incrementally), evaluate the released rule set and reconcile findings, assessments and inbox tasks."""
-    from fupin.exchange.linkage import default_engine, linkage_run
+    from fupin.exchange.linkage import default_engine, linkage_run, load_persons, registry_fingerprint
 
     progress = progress or (lambda p, m="": None)
     t0 = time.perf_counter()
     engine = engine or default_engine()
     rule_set = ruleset_ensure_default(actor=actor)
-    link_run = linkage_run(actor=actor, engine=engine, progress=lambda p, m="": progress(int(p * 0.5), m)) \
-        if relink else None
+    registry_fp = registry_fingerprint()
+    persons = load_persons(registry_fp)
+    link_run = linkage_run(actor=actor, engine=engine, persons=persons,
+                           progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
     t_link = time.perf_counter()
     progress(50, "按规则比对")
     rules = [r for r in rule_set.rules.all() if r.is_active]
@@ -297,14 +308,14 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
         except ExpressionError as exc:
             raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}") from exc
     applicants = applicant_household_ids()
-    tables = _load_tables(program, applicants)
+    tables, pre = _load_tables(program, applicants, persons, registry_fp)
     t_load = time.perf_counter()
     line = poverty_line(timezone.localdate().year)
-    result = _evaluate(program, tables, rules, line, engine)
+    result = _evaluate(program, tables, pre, rules, line, engine)
     t_eval = time.perf_counter()
     progress(75, "整理比对发现")
     run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
-                                       households=int(pc.sum(tables["hh_in"].column("in_scope")).as_py() or 0))
+                                       households=int(result["in_scope"].column(0)[0].as_py() or 0))
     changes = _reconcile(run, rules, result)
     t_sync = time.perf_counter()
     progress(90, "保存评分")
@@ -366,6 +377,8 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
     to_post: list[Finding] = []
     new_objs = []
+    changed: list[Finding] = []
+    seen_ids: list[int] = []
     for key, w in wanted.items():
         f = existing.get(key)
         hh = w["household"]
@@ -377,21 +390,28 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
                 first_run=run, last_run=run, area_code=hh.area_code))
             changes["new"] += 1
             continue
-        f.last_run, f.rule, f.area_code = run, w["rule"], hh.area_code
-        fields = ["last_run", "rule", "area_code", "updated_at"]
+        seen_ids.append(f.pk)
         if f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED) and f.evidence_hash == w["hash"]:
             changes["kept_dismissed"] += 1
-        elif f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED, Finding.Status.CLEARED):
-            f.status, f.evidence, f.evidence_hash = Finding.Status.OPEN, w["evidence"], w["hash"]
+            continue
+        if f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED, Finding.Status.CLEARED):
+            f.status = Finding.Status.OPEN
             f.version += 1
-            fields += ["status", "evidence", "evidence_hash", "version"]
             to_post.append(f)
             changes["reopened"] += 1
         elif f.evidence_hash != w["hash"]:
-            f.evidence, f.evidence_hash = w["evidence"], w["hash"]
-            fields += ["evidence", "evidence_hash"]
             changes["updated"] += 1
-        f.save(update_fields=fields)
+        else:
+            continue
+        f.evidence, f.evidence_hash, f.rule, f.area_code = w["evidence"], w["hash"], w["rule"], hh.area_code
+        changed.append(f)
+    now = timezone.now()
+    for f in changed:
+        f.updated_at = now
+    Finding.objects.bulk_update(changed, ["status", "version", "evidence", "evidence_hash", "rule", "area_code",
+                                          "updated_at"], batch_size=500)
+    for i in range(0, len(seen_ids), 5000):
+        Finding.objects.filter(pk__in=seen_ids[i:i + 5000]).update(last_run=run)
     created = Finding.objects.bulk_create(new_objs, batch_size=1000)
     if connection.vendor != "postgresql" or any(f.pk is None for f in created):
         created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]).select_related("household", "rule"))
@@ -490,9 +510,8 @@ def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
                cols["priorities"], strict=True)
     return bulk_insert(Assessment._meta.db_table,
                        ["household_id", "run_id", "score", "rank", "rank_of", "parts", "priorities", "area_code"],
-                       ((hid, run.pk, float(score), int(rank), int(rank_of), json.loads(parts), json.loads(prios), area)
-                        for hid, area, score, rank, rank_of, parts, prios in rows),
-                       json_columns=["parts", "priorities"])
+                       ((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
+                        for hid, area, score, rank, rank_of, parts, prios in rows))
 
 
 def _counts() -> tuple[dict, dict]:

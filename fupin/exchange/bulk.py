@@ -64,19 +64,34 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence], *,
     return n
 
 
-def fetch_arrow(sql: str, params: Sequence = (), *, types: dict[str, pa.DataType] | None = None) -> pa.Table:
-    """Run a query and return its rows as an Arrow table; `types` fixes column types (else inferred)."""
+def fetch_arrow(sql: str, params: Sequence = (), *, types: dict[str, pa.DataType] | None = None,
+                chunk: int = 100_000) -> pa.Table:
+    """Run a query and return its rows as an Arrow table; `types` fixes column types (else inferred).
+
+    Rows are converted a chunk at a time, so the Python objects of only one chunk are alive at once.
+    """
     types = types or {}
+    batches: list[pa.RecordBatch] = []
     with connection.cursor() as cur:
         cur.execute(sql, params)
         names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    arrays = []
-    for name, values in zip(names, columns, strict=True):
-        t = types.get(name)
-        arrays.append(pa.array(list(values), type=t) if t is not None else pa.array(list(values)))
-    return pa.table(dict(zip(names, arrays, strict=True)))
+        while True:
+            rows = cur.fetchmany(chunk)
+            if not rows:
+                break
+            columns = list(zip(*rows, strict=True))
+            del rows
+            arrays = [pa.array(list(values), type=types.get(name)) if types.get(name) is not None
+                      else pa.array(list(values)) for name, values in zip(names, columns, strict=True)]
+            del columns
+            batches.append(pa.RecordBatch.from_arrays(arrays, names=names))
+    if not batches:
+        return pa.table({name: pa.array([], type=types.get(name, pa.null())) for name in names})
+    if len(batches) > 1:
+        # inferred types may differ between chunks (a column all NULL in one): unify on the first non-null
+        schema = pa.unify_schemas([b.schema for b in batches], promote_options="permissive")
+        batches = [b.cast(schema) if b.schema != schema else b for b in batches]
+    return pa.Table.from_batches(batches)
 
 
 def delete_where(table: str, column: str, values: Sequence) -> int:

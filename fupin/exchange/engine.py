@@ -156,7 +156,7 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     sql_dialect = "duckdb"
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str = "1500MB"):
+    def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB"):
         self.threads = threads
         self.memory_limit = memory_limit
 
@@ -174,9 +174,7 @@ class DuckDBEngine(Engine):
         con = self.connect()
         try:
             for name, table in tables.items():
-                con.register(f"{name}_arrow", table)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{name}_arrow"')  # noqa: S608
-                con.unregister(f"{name}_arrow")
+                con.register(name, table)  # scanned in place, not copied
             for statement in setup:
                 con.execute(statement)
             return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}

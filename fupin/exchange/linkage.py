@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fupin.core import audit
+from fupin.exchange import cache
 from fupin.exchange.bulk import bulk_insert, delete_where, fetch_arrow
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
 from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
@@ -28,42 +29,77 @@ def default_engine() -> Engine:
     return DuckDBEngine()
 
 
-def registry_fingerprint(settings: LinkSettings) -> str:
-    from fupin.registry.models import Person
+def registry_fingerprint(settings: LinkSettings | None = None) -> str:
+    """What the registry looked like: counts, newest ids and changes of persons and households."""
+    from fupin.registry.models import Household, Person
 
-    table = Person._meta.db_table
+    parts = []
     with connection.cursor() as cur:
-        cur.execute(f'SELECT count(*), max(id), max(updated_at) FROM "{table}"')  # noqa: S608
-        n, max_id, max_updated = cur.fetchone()
-    return f"{n}:{max_id}:{max_updated}:{settings.version}"
+        for model in (Person, Household):
+            cur.execute(f'SELECT count(*), max(id), max(updated_at) FROM "{model._meta.db_table}"')  # noqa: S608
+            parts.append(":".join(str(x) for x in cur.fetchone()))
+    return "|".join(parts) + f"|{settings.version if settings else ''}"
 
 
-def load_persons() -> pa.Table:
+PERSON_TYPES = {"person_id": pa.int64(), "household_id": pa.int64(), "name": pa.string(), "id_number": pa.string(),
+                "id_valid": pa.bool_(), "birth_date": pa.string(), "sex": pa.string(), "area_code": pa.string(),
+                "relationship": pa.string(), "labour_skill": pa.string(), "schooling": pa.string(),
+                "dibao": pa.bool_(), "is_alive": pa.bool_(), "health": pa.string(), "disability_card": pa.string()}
+
+
+def load_persons(fingerprint: str | None = None) -> pa.Table:
+    """Every registry person with the columns linkage and the rules read (from the cache when the registry has
+    not changed since it was written)."""
+    from fupin.eligibility.facts import text_col
     from fupin.registry.models import Person
 
+    fingerprint = fingerprint or registry_fingerprint()
+    cached = cache.registry_read("persons", fingerprint)
+    if cached is not None:
+        return cached
     t = Person._meta.db_table
     table = fetch_arrow(
-        f'SELECT id AS person_id, name, id_number, id_valid, birth_date, sex, area_code FROM "{t}"',  # noqa: S608
-        types={"person_id": pa.int64(), "name": pa.string(), "id_number": pa.string(), "id_valid": pa.bool_(),
-               "sex": pa.string(), "area_code": pa.string()})
-    table = _as_date_string(table, "birth_date")
-    return table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()), pa.string()))
+        f'SELECT id AS person_id, household_id, name, id_number, id_valid, CAST(birth_date AS TEXT) AS birth_date, '  # noqa: S608
+        f'sex, area_code, relationship, labour_skill, schooling, dibao, is_alive, {text_col("health")} AS health, '
+        f'disability_card FROM "{t}"', types=PERSON_TYPES)
+    table = table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()), pa.string()))
+    try:
+        cache.registry_write("persons", fingerprint, table)
+    except OSError:
+        pass
+    return table
 
 
-def load_records(snapshot_ids: list[int]) -> pa.Table:
-    if not snapshot_ids:
-        snapshot_ids = [-1]
-    t = StagedRecord._meta.db_table
-    marks = ", ".join(["%s"] * len(snapshot_ids))
-    table = fetch_arrow(
-        f'SELECT id AS record_id, source_code, id_clean, id_number, id_status, name, birth_date, sex, address '  # noqa: S608
-        f'FROM "{t}" WHERE snapshot_id IN ({marks}) AND readable',
-        snapshot_ids,
-        types={"record_id": pa.int64(), "source_code": pa.string(), "id_clean": pa.string(),
-               "id_number": pa.string(), "id_status": pa.string(), "name": pa.string(), "sex": pa.string(),
-               "address": pa.string()})
-    table = _as_date_string(table, "birth_date")
-    return table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()), pa.string()))
+RECORD_TYPES = {"record_id": pa.int64(), "snapshot_id": pa.int64(), "source_code": pa.string(),
+                "id_clean": pa.string(), "id_number": pa.string(), "id_status": pa.string(), "name": pa.string(),
+                "birth_date": pa.string(), "sex": pa.string(), "address": pa.string()}
+
+
+def load_records(snapshots: list) -> pa.Table:
+    """The readable records of these snapshots (Snapshot objects or ids), from their cached copies when present."""
+    parts = []
+    missing = []
+    for snap in snapshots:
+        if isinstance(snap, int):
+            missing.append(snap)
+            continue
+        table = cache.snapshot_records_read(snap)
+        if table is None:
+            missing.append(snap.pk)
+            continue
+        table = table.filter(table.column("readable")).select([*RECORD_TYPES, "name_py"])
+        parts.append(table)
+    if missing or not parts:
+        ids = missing or [-1]
+        t = StagedRecord._meta.db_table
+        marks = ", ".join(["%s"] * len(ids))
+        table = fetch_arrow(
+            f'SELECT id AS record_id, snapshot_id, source_code, id_clean, id_number, id_status, name, '  # noqa: S608
+            f'CAST(birth_date AS TEXT) AS birth_date, sex, address FROM "{t}" WHERE snapshot_id IN ({marks}) '
+            f'AND readable', ids, types=RECORD_TYPES)
+        parts.append(table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()),
+                                                             pa.string())))
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
 def load_divisions() -> pa.Table:
@@ -85,30 +121,24 @@ def load_decisions() -> pa.Table:
                      "status": pa.array(list(cols[2]), pa.string())})
 
 
-def _as_date_string(table: pa.Table, column: str) -> pa.Table:
-    """Dates arrive as date objects (PostgreSQL) or text (SQLite); the engines read ISO text."""
-    idx = table.schema.get_field_index(column)
-    values = [None if v is None else str(v)[:10] for v in table.column(column).to_pylist()]
-    return table.set_column(idx, column, pa.array(values, pa.string()))
-
-
 @transaction.atomic
 def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
-                progress: Progress | None = None) -> LinkRun | None:
+                progress: Progress | None = None, persons: pa.Table | None = None) -> LinkRun | None:
     """Link the current snapshots whose links are stale (all with force=True); None when nothing was stale."""
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     settings = settings or LinkSettings()
     t0 = time.perf_counter()
-    fp = registry_fingerprint(settings)
+    registry_fp = registry_fingerprint()
+    fp = f"{registry_fp}|{settings.version}"
     current = list(Snapshot.objects.filter(is_current=True).select_related("source"))
     stale = [s for s in current if force or s.link_fingerprint != fp]
     if not stale:
         return None
     stale_ids = [s.pk for s in stale]
     progress(5, "读取人口库与部门数据")
-    persons = load_persons()
-    records = load_records(stale_ids)
+    persons = persons if persons is not None else load_persons(registry_fp)
+    records = load_records(stale)
     t_load = time.perf_counter()
     progress(20, f"比对 {records.num_rows} 条部门记录")
     out = engine.link(records=records, persons=persons, divisions=load_divisions(), decisions=load_decisions(),
@@ -116,7 +146,8 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
     delete_where(RecordLink._meta.db_table, "snapshot_id", stale_ids)
-    snap_of = _snapshot_of_records(records, stale_ids)
+    snap_of = dict(zip(records.column("record_id").to_pylist(), records.column("snapshot_id").to_pylist(),
+                       strict=True))
     source_of = {s.pk: s.source.code for s in stale}
     links = out.links.to_pydict()
     bulk_insert(RecordLink._meta.db_table,
@@ -124,6 +155,7 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
                 ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area)
                  for rid, pid, method, score, area in zip(links["record_id"], links["person_id"], links["method"],
                                                           links["score"], links["area_code"], strict=True)))
+    _cache_links(out.links, stale, snap_of, source_of, fp)
     n_reviews = _write_reviews(out.reviews, stale_ids, snap_of, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=fp)
     stats = {**out.stats, "links": out.links.num_rows, "records": records.num_rows, "persons": persons.num_rows,
@@ -137,12 +169,43 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     return run
 
 
-def _snapshot_of_records(records: pa.Table, stale_ids: list[int]) -> dict[int, int]:
-    t = StagedRecord._meta.db_table
-    marks = ", ".join(["%s"] * len(stale_ids))
-    with connection.cursor() as cur:
-        cur.execute(f'SELECT id, snapshot_id FROM "{t}" WHERE snapshot_id IN ({marks})', stale_ids)  # noqa: S608
-        return dict(cur.fetchall())
+def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:
+    import pyarrow.compute as pc
+
+    snap_col = pa.array([snap_of[r] for r in links.column("record_id").to_pylist()], pa.int64())
+    table = links.append_column("snapshot_id", snap_col)
+    for snap in stale:
+        part = table.filter(pc.equal(table.column("snapshot_id"), snap.pk))
+        part = part.append_column("source_code", pa.array([source_of[snap.pk]] * part.num_rows, pa.string()))
+        try:
+            cache.snapshot_links_write(snap, fp, part)
+        except OSError:
+            pass
+
+
+def load_links(snapshots: list) -> pa.Table:
+    """record_id, person_id, method, score, area_code, snapshot_id, source_code of these snapshots' links."""
+    parts, missing = [], []
+    for snap in snapshots:
+        table = cache.snapshot_links_read(snap, snap.link_fingerprint) if snap.link_fingerprint else None
+        if table is None:
+            missing.append(snap.pk)
+        else:
+            parts.append(table.replace_schema_metadata(None))
+    if missing:
+        t = RecordLink._meta.db_table
+        marks = ", ".join(["%s"] * len(missing))
+        parts.append(fetch_arrow(
+            f'SELECT record_id, person_id, method, score, area_code, snapshot_id, source_code FROM "{t}" '  # noqa: S608
+            f'WHERE snapshot_id IN ({marks})', missing,
+            types={"record_id": pa.int64(), "person_id": pa.int64(), "method": pa.string(), "score": pa.float64(),
+                   "area_code": pa.string(), "snapshot_id": pa.int64(), "source_code": pa.string()}))
+    if not parts:
+        return pa.table({"record_id": pa.array([], pa.int64()), "person_id": pa.array([], pa.int64()),
+                         "method": pa.array([], pa.string()), "score": pa.array([], pa.float64()),
+                         "area_code": pa.array([], pa.string()), "snapshot_id": pa.array([], pa.int64()),
+                         "source_code": pa.array([], pa.string())})
+    return pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
 
 
 def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, source_of: dict) -> int:

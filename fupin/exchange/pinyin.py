@@ -8,26 +8,46 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict[int, str]:
-    from pypinyin.pinyin_dict import pinyin_dict
+def _readings() -> dict[int, str]:
+    """pypinyin's character table, loaded from its module file: importing the package would also load (and train)
+    its phrase dictionaries, a second of start-up that names do not need."""
+    import importlib.util
 
-    table = {}
-    for code, readings in pinyin_dict.items():
-        first = readings.split(",")[0]
-        plain = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
-        table[code] = plain.replace("ü", "v").lower()
-    return table
+    spec = importlib.util.find_spec("pypinyin")
+    path = Path(spec.origin).parent / "pinyin_dict.py"
+    module_spec = importlib.util.spec_from_file_location("_fupin_pinyin_dict", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.pinyin_dict
+
+
+_CHAR_CACHE: dict[str, str] = {}
+
+
+def _char(ch: str) -> str:
+    p = _CHAR_CACHE.get(ch)
+    if p is None:
+        readings = _readings().get(ord(ch))
+        if readings:
+            first = readings.split(",")[0]
+            p = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
+            p = p.replace("ü", "v").lower()
+        else:
+            p = ch
+        _CHAR_CACHE[ch] = p
+    return p
 
 
 def name_pinyin(name: str | None) -> str:
     """name_pinyin("王晓明") == "wangxiaoming"; characters without a reading are kept as they are."""
     if not name:
         return ""
-    table = _table()
-    return "".join(table.get(ord(ch), ch) for ch in name)
+    cache = _CHAR_CACHE
+    return "".join(cache.get(ch) or _char(ch) for ch in name)
 
 
 def names_pinyin(names) -> list[str]:

@@ -106,11 +106,45 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
                    r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable, ";".join(r.problems)[:300])
 
     bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values(), json_columns=["raw", "data"])
+    _cache_snapshot(snap, rows)
     batch_finish(batch, actor=actor, rows=len(rows),
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
                           "with_problems": with_problems, "id_status": id_stats})
     progress(100, "导入完成")
     return snap
+
+
+def _cache_snapshot(snap: Snapshot, rows) -> None:
+    """Write the columnar copy the linkage and the rules read (see fupin.exchange.cache)."""
+    import json
+
+    import pyarrow as pa
+
+    from fupin.exchange import cache
+    from fupin.exchange.pinyin import names_pinyin
+
+    ids = list(StagedRecord.objects.filter(snapshot=snap).order_by("row_number").values_list("id", flat=True))
+    if len(ids) != len(rows):
+        return
+    names = [r.name for r in rows]
+    table = pa.table({
+        "record_id": pa.array(ids, pa.int64()), "snapshot_id": pa.array([snap.pk] * len(rows), pa.int64()),
+        "source_code": pa.array([snap.source.code] * len(rows), pa.string()),
+        "id_clean": pa.array([r.id_clean for r in rows], pa.string()),
+        "id_number": pa.array([r.id_number for r in rows], pa.string()),
+        "id_status": pa.array([r.id_status for r in rows], pa.string()),
+        "name": pa.array(names, pa.string()),
+        "birth_date": pa.array([r.birth_date.isoformat() if r.birth_date else None for r in rows], pa.string()),
+        "sex": pa.array([r.sex for r in rows], pa.string()),
+        "address": pa.array([r.address for r in rows], pa.string()),
+        "readable": pa.array([r.readable for r in rows], pa.bool_()),
+        "data": pa.array([json.dumps(r.data, ensure_ascii=False) for r in rows], pa.string()),
+        "name_py": pa.array(names_pinyin(names), pa.string()),
+    })
+    try:
+        cache.snapshot_records_write(snap, table)
+    except OSError:  # the cache is an optimisation; the database has the rows
+        pass
 
 
 def _mapping_for(source: Source, name: str | None) -> ColumnMapping | None:
@@ -157,8 +191,10 @@ def review_decide(*, actor, review: LinkReview, decision: str, note: str = "") -
     review.save()
     if decision == LinkReview.Status.MATCH:
         if review.record_id:
+            from fupin.exchange import cache
             from fupin.exchange.models import LinkMethod, RecordLink
 
+            cache.links_forget(review.record.snapshot)
             RecordLink.objects.filter(record_id=review.record_id).delete()
             RecordLink.objects.create(record_id=review.record_id, person=review.person,
                                       snapshot_id=review.record.snapshot_id, source_code=review.source_code,
