@@ -10,15 +10,16 @@ HOUSEHOLD_FACTS / PERSON_FACTS (docs/forms-and-quality.md).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import mul
 
 from django.apps import apps
-from django.db.models import Count
+from django.db import connection
 
-from fupin.core import idnumber
 from fupin.registry.models import Household, Person
 from fupin.surveys import evaluator
 
@@ -27,6 +28,7 @@ INCOME = ("income_wages", "income_business", "cost_business", "income_property",
 HOUSEHOLD_COLUMNS = ("id", "area_code", "village_id", "grid_id", "poor_code", "uuid", "head_name", "size",
                      "is_registered_poor", "attribute", "main_cause", "other_causes", "poverty_status",
                      *INCOME, "annual_income", "net_income", "per_capita_net_income")
+MONEY = (*INCOME, "annual_income", "net_income", "per_capita_net_income")
 HOUSEHOLD_FACTS = (*HOUSEHOLD_COLUMNS[6:], "income_parts", "members", "students", "disabled", "sick",
                    "dibao_members", "pairing_cadres", "has_grid")
 PERSON_COLUMNS = ("id", "household_id", "area_code", "name", "id_number", "id_type", "birth_date", "schooling",
@@ -59,51 +61,96 @@ class Facts:
     pairing: bool = False
 
 
-def _f(v) -> float | None:
-    return float(v) if isinstance(v, Decimal) else v
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
 
 
-def _age(birth: dt.date | None, today: dt.date) -> int | None:
-    if birth is None:
+def id_ok(number: str, today: dt.date) -> bool:
+    """An 18-digit citizen ID number with a real birth date and the right check character (GB 11643).
+
+    The same test as fupin.core.idnumber.normalise for a stored (already cleaned) number, written for speed: the
+    run checks every resident's number.
+    """
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    if _CHECK[sum(map(mul, map(int, number[:17]), _WEIGHTS)) % 11] != number[17]:
+        return False
+    try:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return 1890 <= birth.year and birth <= today
+
+
+def _rows(model, columns: tuple[str, ...], where: str, params: tuple = ()) -> Iterator[tuple]:
+    """Raw rows of a model's columns: a plain cursor skips the ORM's per-value converters (10× faster here)."""
+    table = model._meta.db_table
+    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {cols} FROM {connection.ops.quote_name(table)} WHERE {where}", params)  # noqa: S608 - fixed text
+        while True:
+            chunk = cur.fetchmany(20000)
+            if not chunk:
+                return
+            yield from chunk
+
+
+def _json_list(v) -> list:
+    if not v:
+        return []
+    if isinstance(v, str):
+        v = json.loads(v)
+    return v if isinstance(v, list) else [v]
+
+
+def _age_of(birth, today: dt.date) -> int | None:
+    if not birth:
         return None
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _id_ok(number: str, cache: dict[str, bool]) -> bool:
-    ok = cache.get(number)
-    if ok is None:
-        # the quick path: an 18-character number with the right check character (most rows); else the full check
-        ok = (len(number) == 18 and number[:17].isdigit() and idnumber.check_char(number[:17]) == number[17]
-              and idnumber.is_valid(number))
-        cache[number] = ok
-    return ok
+    if isinstance(birth, str):
+        y, m, d = int(birth[:4]), int(birth[5:7]), int(birth[8:10])
+    else:
+        y, m, d = birth.year, birth.month, birth.day
+    return today.year - y - ((today.month, today.day) < (m, d))
 
 
 def load_facts(today: dt.date) -> Facts:
-    """Every live household and living member as dicts of facts (a few bulk queries)."""
+    """Every live household and living member as dicts of facts (a few bulk reads)."""
     facts = Facts()
     hh = facts.households
-    for row in (Household.objects.filter(dissolved_on__isnull=True).values_list(*HOUSEHOLD_COLUMNS)
-                .iterator(chunk_size=10000)):
-        d = {k: _f(v) for k, v in zip(HOUSEHOLD_COLUMNS, row, strict=True)}
-        d["income_parts"] = sum((d[k] or 0) for k in INCOME if k != "cost_business")
+    for row in _rows(Household, HOUSEHOLD_COLUMNS, "dissolved_on IS NULL"):
+        d = dict(zip(HOUSEHOLD_COLUMNS, row, strict=True))
+        for k in MONEY:
+            if isinstance(d[k], Decimal):  # PostgreSQL gives Decimal, SQLite a float
+                d[k] = float(d[k])
+        d["is_registered_poor"] = bool(d["is_registered_poor"])
+        d["other_causes"] = _json_list(d["other_causes"])
+        d["income_parts"] = (d["income_wages"] + d["income_business"] + d["income_property"] +
+                             d["transfer_family_planning"] + d["transfer_dibao"] + d["transfer_wubao"] +
+                             d["transfer_pension"] + d["transfer_eco"] + d["transfer_other"])
         d.update(members=0, students=0, disabled=0, sick=0, dibao_members=0, pairing_cadres=None,
                  has_grid=d["grid_id"] is not None)
         hh[d["id"]] = d
-    id_cache: dict[str, bool] = {}
-    for row in (Person.objects.filter(is_alive=True, household__isnull=False).values_list(*PERSON_COLUMNS)
-                .iterator(chunk_size=20000)):
-        p = dict(zip(PERSON_COLUMNS, row, strict=True))
-        h = hh.get(p["household_id"])
+    first_household: dict[str, int] = {}
+    duplicates = facts.duplicate_ids
+    persons = facts.persons
+    for row in _rows(Person, PERSON_COLUMNS, "is_alive = %s AND household_id IS NOT NULL", (True,)):
+        h = hh.get(row[1])
         if h is None:
             continue  # a member of a dissolved household
-        health = p["health"] or []
+        p = dict(zip(PERSON_COLUMNS, row, strict=True))
+        health = _json_list(p["health"])
         disabled = "4" in health or bool(p["disability_card"])
         p["health"] = health
         p["disabled"] = disabled
-        p["healthy"] = "1" in health and len(health) == 1
-        p["age"] = _age(p["birth_date"], today)
-        p["id_ok"] = _id_ok(p["id_number"], id_cache) if p["id_number"] else False
+        p["healthy"] = health == ["1"]
+        p["dibao"] = bool(p["dibao"])
+        p["age"] = _age_of(p["birth_date"], today)
+        number = p["id_number"]
+        p["id_ok"] = id_ok(number, today) if number else False
+        if number:
+            other = first_household.setdefault(number, row[1])
+            if other != row[1]:
+                duplicates.add(number)
         p["is_poor"] = h["is_registered_poor"]
         h["members"] += 1
         if (p["schooling"] or "") not in NOT_AT_SCHOOL:
@@ -114,11 +161,7 @@ def load_facts(today: dt.date) -> Facts:
             h["sick"] += 1
         if p["dibao"]:
             h["dibao_members"] += 1
-        facts.persons.append(p)
-    facts.duplicate_ids = set(
-        Person.objects.filter(is_alive=True, household__isnull=False, household__dissolved_on__isnull=True)
-        .exclude(id_number="").values("id_number").annotate(n=Count("household_id", distinct=True))
-        .filter(n__gt=1).values_list("id_number", flat=True))
+        persons.append(p)
     if apps.is_installed("fupin.assistance"):
         from fupin.assistance.models import HouseholdPairing
 
