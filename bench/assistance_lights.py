@@ -38,8 +38,10 @@ def setup_database(args) -> str:
         import psycopg
 
         with psycopg.connect(PG_SERVER.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            c.execute(f"CREATE DATABASE {PG_DB}")
+            exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_DB]).fetchone()
+            if not (args.reuse and exists):
+                c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+                c.execute(f"CREATE DATABASE {PG_DB}")
         os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DB}"
         label = "PostgreSQL"
     else:
@@ -171,6 +173,22 @@ def _reset_sequences() -> None:
         cursor.execute("ANALYZE")
 
 
+def vacuum() -> None:
+    """What autovacuum would have done by the next night: visibility maps for index-only scans, fresh statistics."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        autocommit = raw.autocommit
+        raw.autocommit = True
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+        finally:
+            raw.autocommit = autocommit
+
+
 def measure(args) -> dict:
     from django.db import connection, transaction
 
@@ -207,10 +225,10 @@ def measure(args) -> dict:
         t = time.perf_counter()
         services.record_create(actor="bench", household=hh, occurred_on=today, content="入户走访(基准测试)")
         writes.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        with transaction.atomic():
-            refresh_lights(household_ids=[hid])
-        refreshes.append((time.perf_counter() - t) * 1000)
+        with transaction.atomic():  # the refresh as a write does it: inside the write's transaction
+            t = time.perf_counter()
+            refresh_lights(household_ids=[hid], today=today + dt.timedelta(days=2))
+            refreshes.append((time.perf_counter() - t) * 1000)
     out["write_ms"] = _pcts(writes)
     out["refresh_ms"] = _pcts(refreshes)
     out["vendor"] = connection.vendor
@@ -246,7 +264,7 @@ def write_doc(label: str, built: dict, m: dict) -> None:
         f"| recompute with nothing changed | {m['unchanged_recompute_s']} s ({m['unchanged_recompute_s_cpu']} s) | |",
         f"| one record written (service: record, audit, light refresh), p50 / p95 / max | {m['write_ms']['p50']} / "
         f"{m['write_ms']['p95']} / {m['write_ms']['max']} ms | ≤ 20 ms |",
-        f"| one household's light refresh alone, p50 / p95 / max | {m['refresh_ms']['p50']} / "
+        f"| one household's light refresh inside the write's transaction (changes its light), p50 / p95 / max | {m['refresh_ms']['p50']} / "
         f"{m['refresh_ms']['p95']} / {m['refresh_ms']['max']} ms | |",
         f"| lights after the first run: green / yellow / red | {m['first']['green']:,} / {m['first']['yellow']:,} / "
         f"{m['first']['red']:,} | |",
@@ -265,7 +283,8 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--write-doc", action="store_true")
     parser.add_argument("--data-dir", help="SQLite: keep the database here (with --reuse, build it only once)")
-    parser.add_argument("--reuse", action="store_true", help="use the data set already in --data-dir")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the data set already built (in --data-dir, or the PostgreSQL database)")
     args = parser.parse_args()
     label = setup_database(args)
     print(f"database: {label}")
@@ -280,6 +299,7 @@ def main() -> int:
                  "build_seconds": 0, "people_seconds": 0}
     else:
         built = build(args)
+    vacuum()
     print(f"built {built['households']:,} households and {built['records']:,} records in {built['build_seconds']} s")
     m = measure(args)
     print(f"load average {m['load']:.1f}")

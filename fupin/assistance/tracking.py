@@ -102,7 +102,10 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
             f"WHERE {where}",
         ])
         params = [*OPEN_MEASURE_STATUSES, today, True, *ids_params]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and household_ids is None:
+            # the county's aggregates fit in memory instead of spilling to disk (this transaction only)
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     findings = providers.unverified_findings(household_ids)
