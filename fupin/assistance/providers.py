@@ -2,8 +2,9 @@
 
 Comparison findings (部门比对疑点) belong to the eligibility app. A provider is fn(household_ids or None) ->
 {household_id: date the oldest still-unverified finding was raised}. The eligibility app may register one with
-`finding_provider`; otherwise `fupin.eligibility.selectors.unverified_finding_dates` is used when it exists, and
-nothing (no finding warnings) when it does not.
+`finding_provider`; otherwise `fupin.eligibility.selectors.unverified_finding_dates` is used when it exists, else its
+`Finding` rows with status "open" are read directly (one grouped query), and nothing (no finding warnings) when the
+app is not installed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,21 @@ def _default_provider() -> FindingProvider | None:
         module = import_module("fupin.eligibility.selectors")
     except ImportError:
         return None
-    return getattr(module, "unverified_finding_dates", None)
+    return getattr(module, "unverified_finding_dates", None) or _open_findings
+
+
+def _open_findings(household_ids: list[int] | None) -> dict[int, dt.datetime]:
+    """The eligibility app's open findings (status "open": to verify), oldest per household; {} without the app."""
+    try:
+        from fupin.eligibility.models import Finding
+    except ImportError:
+        return {}
+    from django.db.models import Min
+
+    qs = Finding.objects.filter(status=getattr(getattr(Finding, "Status", None), "OPEN", "open"))
+    if household_ids is not None:
+        qs = qs.filter(household_id__in=household_ids)
+    return dict(qs.order_by().values("household_id").annotate(m=Min("created_at")).values_list("household_id", "m"))
 
 
 def unverified_findings(household_ids: Iterable[int] | None = None) -> dict[int, dt.date]:

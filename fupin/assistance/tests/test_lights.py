@@ -201,3 +201,22 @@ def test_bulk_write_path_matches_row_by_row(county, frozen, cadre, other_cadre, 
     assert (lights[hs[1].pk].days, lights[hs[1].pk].colour) == (1, "yellow")  # the measure is now overdue
     assert (lights[hs[2].pk].cadre_id, lights[hs[2].pk].colour) == (other_cadre.pk, "green")
     assert recompute_all()["changed"] == 0
+
+
+def test_open_comparison_findings_are_read_from_the_eligibility_app(hh_a, cadre, frozen):
+    """Without a registered provider, the eligibility app's open findings count (read lazily, one grouped query)."""
+    eligibility = pytest.importorskip("fupin.eligibility.models")
+    from fupin.eligibility.services import finding_dismiss
+
+    services.pairing_assign(actor="test", household=hh_a, cadre=cadre, start=TODAY)
+    finding = eligibility.Finding.objects.create(key="k1", household=hh_a, rule_code="vehicle", source_code="vehicle",
+                                                 evidence={}, evidence_hash="x", area_code=hh_a.area_code)
+    frozen.move_to(dt.datetime(2026, 6, 29, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    services.record_create(actor="test", household=hh_a, occurred_on=dt.date(2026, 6, 29), content="走访")
+    assert light(hh_a).colour == "green"  # 14 days: not yet
+    frozen.move_to(dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    recompute_all()
+    assert (light(hh_a).colour, light(hh_a).reasons[0]["code"]) == ("yellow", "finding")
+    finding_dismiss(actor="test", finding=finding, reason="车辆已过户,核实无误")
+    recompute_all()
+    assert light(hh_a).colour == "green"
