@@ -28,6 +28,7 @@ from fupin.assistance.models import (
     Cadre,
     Errand,
     HouseholdPairing,
+    HouseholdPlan,
     LightRules,
     Measure,
     Policy,
@@ -396,7 +397,7 @@ def plan(request, key: str):
     action = request.POST.get("action") if request.method == "POST" else None
     if action:
         _require(can_manage)
-    current_plan = selectors.household_assistance(hh)["plan"]
+    current_plan = HouseholdPlan.objects.filter(household=hh).order_by("-year").first()
     goal = forms.PlanGoalForm(request.POST if action == "goal" else None, initial={
         "goal": current_plan.goal if current_plan else "",
         "exit_target_year": current_plan.exit_target_year if current_plan else None})

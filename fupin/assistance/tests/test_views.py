@@ -203,3 +203,43 @@ def test_threshold_page_is_for_county_staff(client, paired, town_a_leader, offic
         "overdue_measure_colour": "yellow", "finding_colour": "yellow"})
     assert r.status_code == 302
     assert HouseholdLight.objects.get(pk=paired[0].pk).colour == "green"  # 45 days < 50
+
+
+def test_query_budgets_do_not_grow_with_the_rows(client, county, frozen, unit, town_a_leader):
+    """Pages and API lists read a fixed number of queries however many households they show."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .conftest import poor
+
+    budgets = {"/assistance/": 26, "/assistance/lights/": 10, "/assistance/cadres/": 10, "/assistance/units/": 11,
+               "/assistance/pairing/": 14, "/api/v1/assistance/lights": 7, "/api/v1/assistance/rollup?by=cadre": 8,
+               "/api/v1/assistance/map": 7}
+    client.force_login(town_a_leader)
+
+    def add(n):
+        for i in range(n):
+            c = services.cadre_create(actor="test", name=f"干部{i}", unit=unit)
+            h = poor(county["va1"], county["ga1"], head=f"户{i}")
+            services.pairing_assign(actor="test", household=h, cadre=c, start=TODAY - dt.timedelta(days=i * 4))
+        return h, c
+
+    def counts():
+        out = {}
+        for url in budgets:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out[url] = len(ctx.captured_queries)
+        return out
+
+    add(3)
+    few = counts()
+    h, c = add(9)
+    many = counts()
+    assert many == few
+    assert all(many[url] <= budget for url, budget in budgets.items()), many
+    for url, budget in ((f"/assistance/cadres/{c.pk}/", 18), (f"/assistance/households/{h.uuid}/", 20),
+                        (f"/assistance/households/{h.uuid}/plan/", 22)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        assert len(ctx.captured_queries) <= budget, (url, len(ctx.captured_queries))
