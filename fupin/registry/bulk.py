@@ -1,4 +1,4 @@
-"""Fast inserts for roster imports: one prepared INSERT run with executemany.
+"""Fast inserts for roster imports: one prepared INSERT run with executemany (SQLite), COPY (PostgreSQL).
 
 `bulk_create` prepares every value of every row through the field machinery (about 40 calls per row for a Person):
 at 100,000 rows that is most of an import's time. Here each column gets one adapter chosen once from the field type
@@ -128,6 +128,14 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, chunk: int = CHU
     # table and column names come from the model, values are parameters
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(columns))})")
+    if conn.vendor == "postgresql":
+        # COPY: one stream instead of one INSERT per row (an order of magnitude faster on PostgreSQL)
+        copy_sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+        with conn.cursor() as cur, cur.cursor.copy(copy_sql) as copy:
+            for r in rows:
+                full = {**defaults, **r}
+                copy.write_row((*take(full), *[a(full) for a in special]))
+        return len(rows)
     with conn.cursor() as cur, _indexes_set_aside(conn, cur, model._meta.db_table, len(rows)):
         for i in range(0, len(rows), chunk):
             batch = []

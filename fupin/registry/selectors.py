@@ -145,16 +145,7 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
     if status:
         qs = qs.filter(poverty_status=status)
     if q:
-        terms = parse_search(q)
-        cond = Q(poor_code=terms.code_exact) | Q(hukou_no=terms.code_exact)
-        person_q = terms.person_q
-        if person_q is not None:
-            cond |= Q(pk__in=Person.objects.filter(person_q).values("household_id"))
-        if terms.name_prefix:
-            cond |= prefix_q("head_name", terms.name_prefix)
-        if _UUID.match(q.strip()):
-            cond |= Q(uuid=q.strip())
-        qs = qs.filter(cond)
+        qs = qs.filter(pk__in=_search_household_ids(user, q))
     for key, value in (extra or {}).items():
         f = _EXTRA_FILTERS.get(key)
         if f is not None and value:
@@ -162,17 +153,42 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
     return qs.select_related("village", "village__parent", "grid").order_by("area_code", "poor_code", "id")
 
 
+SEARCH_LIMIT = 5000
+
+
+def _search_household_ids(user, text: str) -> list[int]:
+    """Households matching a search entry, found part by part on indexed columns (one OR over several columns and a
+    subquery would make the database scan the table). At most SEARCH_LIMIT households per part."""
+    terms = parse_search(text)
+    households = Household.objects.restrict(user)
+    ids: set[int] = set()
+    # exact keys: looked up alone (the list's queryset applies the jurisdiction), so that SQLite takes the index even
+    # when most households share one value (an empty 户号)
+    if terms.code_exact:
+        ids.update(Household.objects.filter(poor_code=terms.code_exact).values_list("pk", flat=True))
+        ids.update(Household.objects.filter(hukou_no=terms.code_exact).values_list("pk", flat=True)[:SEARCH_LIMIT])
+    if _UUID.match(text.strip()):
+        ids.update(Household.objects.filter(uuid=text.strip()).values_list("pk", flat=True))
+    person_q = terms.person_q
+    if person_q is not None:
+        ids.update(Person.objects.restrict(user).filter(person_q).exclude(household__isnull=True)
+                   .values_list("household_id", flat=True)[:SEARCH_LIMIT])
+    if terms.name_prefix:
+        ids.update(households.filter(prefix_q("head_name", terms.name_prefix))
+                   .values_list("pk", flat=True)[:SEARCH_LIMIT])
+    return sorted(ids)
+
+
 def household_get(user, key: str) -> Household:
     """The household at /households/<key>/ (户编号 verbatim, or the uuid of a household without one); 404 when it
     does not exist or lies outside the user's jurisdiction."""
-    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid", "merged_into",
-                                                         "split_from")
-    hh = qs.filter(poor_code=key).first()
-    if hh is None and _UUID.match(key or ""):
-        hh = qs.filter(uuid=key).first()
-    if hh is None:
+    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid")
+    found = list(qs.filter(poor_code=key)[:1])  # unique: no ORDER BY needed (first() would add one)
+    if not found and _UUID.match(key or ""):
+        found = list(qs.filter(uuid=key)[:1])
+    if not found:
         raise Http404("没有这一户,或不在您的管辖范围内")
-    return hh
+    return found[0]
 
 
 def household_members(household: Household, *, include_former: bool = False) -> list[Person]:

@@ -1,0 +1,193 @@
+"""Benchmark of registry search and the household page with 1,000,000 persons.
+
+Builds a synthetic county (10 towns × 12 villages, one grid each) with --persons persons in about --persons/3.4
+households (bulk inserts: COPY on PostgreSQL, executemany on SQLite), then measures, for a county user and a village
+user, the p95 of `fupin.registry.selectors.search_persons` for an exact ID number, the last 4 and 6 characters of an
+ID, a name (exact) and a name prefix (two characters), and of the household list searched by 户编号 (first page and
+count, as the list page does); then the household page's server time (Django test client, the whole response with
+every installed panel).
+
+Usage (from the repository root):
+    .venv/bin/python bench/registry_search.py                          # SQLite in a temporary directory
+    .venv/bin/python bench/registry_search.py --postgres postgres://postgres@127.0.0.1:5432
+    .venv/bin/python bench/registry_search.py --persons 100000         # a quick run
+    add --write-doc to append the figures to docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from registry_common import append_doc, drop_database, make_county, p95, setup_database
+
+DB_NAME = "fupin_bench_registry_search"
+SAMPLES = 200
+
+
+def build(persons: int, places: list[tuple[str, str, str]], rng: random.Random) -> list[str]:
+    """Households and persons by bulk insert; returns the 户编号 list."""
+    from django.db import transaction
+
+    from fupin.geo.models import Division, Grid
+    from fupin.registry.bulk import insert_rows
+    from fupin.registry.models import Household
+    from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
+
+    villages = {d.code: d.pk for d in Division.objects.filter(level="village")}
+    grids = {g.village.code: (g.pk, g.code) for g in Grid.objects.select_related("village")}
+    rels = ["户主", "配偶", "之子", "之女", "之母", "之孙子"]
+    n_households = max(1, round(persons / 3.4))
+    t0 = time.perf_counter()
+    codes, hh_rows, sizes = [], [], []
+    for h in range(n_households):
+        _, _, vcode = places[h % len(places)]
+        code = f"{vcode}{h // len(places) + 1:05d}"
+        codes.append(code)
+        grid_pk, grid_code = grids[vcode]
+        hh_rows.append({"poor_code": code, "village_id": villages[vcode], "grid_id": grid_pk, "area_code": grid_code,
+                        "head_name": "", "size": 0, "is_registered_poor": rng.random() < 0.6,
+                        "poverty_status": rng.choice("00012343"), "attribute": rng.choice("1123"),
+                        "main_cause": str(rng.randint(1, 11))})
+        sizes.append(0)
+    with transaction.atomic():
+        insert_rows(Household, hh_rows)
+    ids = dict(Household.objects.values_list("poor_code", "id"))
+    print(f"  {n_households:,} households in {time.perf_counter() - t0:.0f}s")
+    from fupin.registry.models import Person
+
+    made = 0
+    chunk = 100_000
+    while made < persons:
+        rows = []
+        for i in range(made, min(persons, made + chunk)):
+            h = i % n_households
+            rank = i // n_households
+            number = _id_for(i)
+            name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
+            hh = hh_rows[h]
+            rows.append({"household_id": ids[hh["poor_code"]], "area_code": hh["area_code"], "name": name,
+                         "relationship": rels[min(rank, 5)], "id_number": number, "id_rev": number[::-1],
+                         "sex": "1" if int(number[16]) % 2 else "2", "ethnicity": "01"})
+        with transaction.atomic():
+            insert_rows(Person, rows)
+        made += len(rows)
+        print(f"  {made:,} persons ({time.perf_counter() - t0:.0f}s)")
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return codes
+
+
+def measure(label: str, fn, queries: list[str]) -> tuple[str, float, float]:
+    samples = []
+    for q in queries:
+        t = time.perf_counter()
+        fn(q)
+        samples.append((time.perf_counter() - t) * 1000)
+    return label, p95(samples), sum(samples) / len(samples)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--postgres", help="server URL, e.g. postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--write-doc", action="store_true")
+    args = ap.parse_args()
+    label = setup_database(args.postgres, DB_NAME)
+    try:
+        run(args, label)
+    finally:
+        drop_database(args.postgres, DB_NAME)
+
+
+def run(args, label: str) -> None:
+    from django.test import Client
+
+    from fupin.core.testing import make_user
+    from fupin.geo.models import Division
+    from fupin.registry import selectors
+    from fupin.registry.models import Household, Person
+
+    rng = random.Random(7)
+    places = make_county()
+    print(f"{label}: building {args.persons:,} persons")
+    t0 = time.perf_counter()
+    codes = build(args.persons, places, rng)
+    print(f"built in {time.perf_counter() - t0:.0f}s")
+    county_user = make_user("bench_county", "city_office", division=Division.objects.get(code="420581000000"))
+    village = Division.objects.get(code=places[0][2])
+    village_user = make_user("bench_village", "village_team", division=village)
+
+    sample = list(Person.objects.order_by("?").values_list("id_number", "name")[:SAMPLES]) if args.persons < 200_000 \
+        else [Person.objects.filter(pk=pk).values_list("id_number", "name").first()
+              for pk in rng.sample(range(1, args.persons + 1), SAMPLES)]
+    sample = [s for s in sample if s]
+    in_village = list(Person.objects.filter(area_code__startswith=village.code).values_list("id_number", "name")[:5000])
+    village_sample = rng.sample(in_village, min(SAMPLES, len(in_village)))
+    code_sample = rng.sample(codes, SAMPLES)
+    village_codes = [c for c in codes if c.startswith(village.code)][:SAMPLES]
+
+    def household_search(user):
+        def run(q):
+            qs = selectors.household_list(user, q=q, registered_only=False)
+            list(qs[:50])
+            qs.count()
+        return run
+
+    results = []
+    for who, user, people, hh_codes in (("county", county_user, sample, code_sample),
+                                        ("village", village_user, village_sample, village_codes)):
+        def search(q, user=user):
+            return selectors.search_persons(user, q)
+
+        for q in people[:5]:  # warm the caches a little
+            search(q[0])
+        results += [
+            (who, *measure("ID number, exact", search, [p[0] for p in people])),
+            (who, *measure("ID number, last 4", search, [p[0][-4:] for p in people])),
+            (who, *measure("ID number, last 6", search, [p[0][-6:] for p in people])),
+            (who, *measure("name, exact", search, [p[1] for p in people])),
+            (who, *measure("name, first 2 characters", search, [p[1][:2] for p in people])),
+            (who, *measure("household list by 户编号 (page + count)", household_search(user), hh_codes)),
+        ]
+    for who, what, p95_ms, mean_ms in results:
+        print(f"{label} {who:8s} {what:42s} p95 {p95_ms:7.1f} ms   mean {mean_ms:6.1f} ms")
+
+    from fupin.registry import panels
+
+    client = Client()
+    client.force_login(county_user)
+    page_codes = rng.sample(codes, 60)
+    for c in page_codes[:5]:
+        client.get(f"/households/{c}/")
+    pages = {}
+    installed = panels._PANELS[:]
+    for what, panel_list in (("every installed panel", installed), ("the registry's own sections", [])):
+        panels._PANELS[:] = panel_list
+        samples = []
+        for c in page_codes[5:]:
+            t = time.perf_counter()
+            response = client.get(f"/households/{c}/")
+            samples.append((time.perf_counter() - t) * 1000)
+            assert response.status_code == 200, (c, response.status_code)
+        pages[what] = (p95(samples), sum(samples) / len(samples), len(samples))
+        print(f"{label} household page ({what}): p95 {pages[what][0]:.0f} ms, mean {pages[what][1]:.0f} ms "
+              f"over {len(samples)} pages")
+    panels._PANELS[:] = installed
+    persons = Person.objects.count()
+    households = Household.objects.count()
+    if args.write_doc:
+        lines = [f"## Registry search and household page ({label}, bench/registry_search.py, {persons:,} persons in "
+                 f"{households:,} households)", "",
+                 "| user | search | p95 ms | mean ms |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {who} | {what} | {p:.1f} | {m:.1f} |" for who, what, p, m in results]
+        lines += [""] + [f"Household page, server time through the Django test client (county user, {what}): "
+                         f"p95 {v[0]:.0f} ms, mean {v[1]:.0f} ms over {v[2]} pages." for what, v in pages.items()]
+        append_doc("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
