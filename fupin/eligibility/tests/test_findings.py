@@ -119,3 +119,17 @@ def test_stats_keys(people, departments):
     assert stats["findings_open"] == len(EXPECTED)
     assert stats["findings_confirmed"] == 0 and stats["findings_dismissed"] == 0
     assert stats["department_records"] == 23 and stats["persons_linked"] >= 5
+
+
+def test_procedure_providers_give_scores_and_findings(people, departments):
+    lifecycle_hooks = pytest.importorskip("fupin.lifecycle.hooks")
+    from fupin.eligibility.hooks import assessment_for, findings_for
+
+    assert assessment_for in lifecycle_hooks.assessment_providers()
+    assert findings_for in lifecycle_hooks.findings_providers()
+    compare_run(actor="test")
+    score = assessment_for(people["h1"])
+    assert score["label"] and score["rank"] >= 1 and score["items"]
+    rows = findings_for(people["h1"])
+    assert {r["label"] for r in rows} >= {"拥有小汽车", "财政供养"}
+    assert assessment_for(people["h4"]) is None  # exited households are not scored
