@@ -123,3 +123,24 @@ def test_household_page_shows_findings_panel(people, compared):
         pytest.skip("the registry's household page is not mounted here")
     html = resp.content.decode()
     assert "部门比对发现" in html and "拥有小汽车" in html
+
+
+def test_upload_and_compare_run_as_background_jobs(people, compared, tmp_path, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fupin.core.models import Job
+    from fupin.exchange.models import Snapshot
+
+    c = _client(compared["city"])
+    content = "姓名,身份证号,承包面积\n李娜,{},3.5\n".format(people["ids"]["li"]).encode("gb18030")
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = c.post("/exchange/upload/", {"source": "land", "file": SimpleUploadedFile("land.csv", content)})
+    job = Job.objects.get(kind="exchange.import")
+    assert resp.status_code == 302 and resp["Location"] == job.get_absolute_url()
+    assert job.status == "succeeded" and job.result["rows"] == 1
+    assert Snapshot.objects.filter(source__code="land", is_current=True).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        c.post("/comparison/run/")
+    job = Job.objects.get(kind="eligibility.compare")
+    assert job.status == "succeeded" and job.progress == 100
+    assert _client(compared["a1"]).post("/comparison/run/").status_code == 403
