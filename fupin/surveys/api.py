@@ -1,0 +1,161 @@
+"""Collection forms API (/api/v1/surveys/): definitions for the phone app, responses of the caller's jurisdiction.
+
+- GET  /forms                         forms with their current version number
+- GET  /forms/{key}/versions/{n}      one version's definition (what the phone app renders)
+- GET  /forms/{key}/responses         responses (period, limit/offset), scoped
+- GET  /responses/{uuid}              one response with its answers, scoped (ID numbers masked for roles that may not
+                                      see them)
+- POST /forms/{key}/responses         submit answers for a household (`household`: 户编号 or uuid) or a division
+                                      (`division`: code) and a period; 400 with the problems per item, 409 when stale
+
+Anything outside the caller's jurisdiction answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+
+from fupin.core import idnumber
+from fupin.core.errors import ConflictError, ServiceError
+from fupin.geo.models import Division
+from fupin.registry.models import Household
+from fupin.surveys import definitions as defs
+from fupin.surveys import services
+from fupin.surveys.models import Form, FormVersion, Response
+
+router = Router(tags=["collection forms"])
+
+
+class FormOut(Schema):
+    key: str
+    name: str
+    level: str
+    period_kind: str
+    current_version: int | None
+
+
+class VersionOut(Schema):
+    form: str
+    number: int
+    status: str
+    definition: dict
+
+
+class ResponseOut(Schema):
+    uuid: str
+    form: str
+    version: int
+    period: str
+    household: str | None
+    division: str
+    version_no: int
+    submitted_at: str | None
+    data: dict
+
+
+class ResponsePage(Schema):
+    count: int
+    items: list[ResponseOut]
+
+
+class ResponseIn(Schema):
+    period: str
+    household: str = ""
+    division: str = ""
+    answers: dict[str, Any]
+    expected_version: int | None = None
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+def _masked(r: Response, user) -> dict:
+    if user.may_view_full_id:
+        return r.data
+    data = dict(r.data)
+    for t in defs.tables(r.form_version.definition):
+        cols = [c["key"] for c in t["columns"] if c.get("registry_field") == "id_number" or c["key"] == "id_number"]
+        data[t["key"]] = [{**row, **{c: idnumber.mask(str(row.get(c) or "")) for c in cols if row.get(c)}}
+                          for row in data.get(t["key"]) or []]
+    return data
+
+
+def _out(r: Response, user) -> dict:
+    return {"uuid": str(r.uuid), "form": r.form.key, "version": r.form_version.number, "period": r.period,
+            "household": r.household.url_key if r.household_id else None, "division": r.division.code,
+            "version_no": r.version, "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+            "data": _masked(r, user)}
+
+
+@router.get("/forms", response=list[FormOut])
+def forms(request):
+    return [{"key": f.key, "name": f.name, "level": f.level, "period_kind": f.period_kind,
+             "current_version": (v.number if (v := services.current_version(f)) else None)}
+            for f in Form.objects.all()]
+
+
+@router.get("/forms/{key}/versions/{number}", response=VersionOut)
+def version(request, key: str, number: int):
+    v = get_object_or_404(FormVersion.objects.select_related("form"), form__key=key, number=number)
+    return {"form": v.form.key, "number": v.number, "status": v.status, "definition": v.definition}
+
+
+class PageQuery(Schema):
+    period: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/forms/{key}/responses", response=ResponsePage)
+def responses(request, key: str, q: Query[PageQuery]):
+    form = get_object_or_404(Form, key=key)
+    qs = (Response.objects.restrict(request.user).filter(form=form)
+          .select_related("form", "form_version", "household", "division").order_by("-period", "id"))
+    if q.period:
+        qs = qs.filter(period=q.period)
+    limit = max(1, min(q.limit, 500))
+    return {"count": qs.count(), "items": [_out(r, request.user) for r in qs[q.offset:q.offset + limit]]}
+
+
+@router.get("/responses/{uuid}", response=ResponseOut)
+def response(request, uuid: str):
+    r = get_object_or_404(Response.objects.restrict(request.user).select_related("form", "form_version",
+                                                                                 "household", "division"),
+                          uuid=uuid)
+    return _out(r, request.user)
+
+
+@router.post("/forms/{key}/responses", response={200: ResponseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                 409: ErrorOut})
+def submit(request, key: str, payload: ResponseIn):
+    if not (request.user.can("edit") and request.user.may_view_full_id):
+        return Status(403, {"detail": "您没有填报采集表的权限"})
+    form = get_object_or_404(Form, key=key)
+    household = division = None
+    if payload.household:
+        qs = Household.objects.restrict(request.user)
+        household = qs.filter(poor_code=payload.household).first() or (
+            qs.filter(uuid=payload.household).first() if len(payload.household) == 36 else None)
+        if household is None:
+            return Status(404, {"detail": "没有这一户,或不在您的管辖范围内"})
+    elif payload.division:
+        division = Division.objects.restrict(request.user).filter(code=payload.division).first()
+        if division is None:
+            return Status(404, {"detail": "没有这个区划,或不在您的管辖范围内"})
+    try:
+        r = services.response_submit(actor=request.user, form=form, period=payload.period, answers=payload.answers,
+                                     household=household, division=division,
+                                     expected_version=payload.expected_version)
+    except services.FormInvalid as exc:
+        return Status(400, {"detail": exc.message, "errors": exc.errors})
+    except ConflictError as exc:
+        return Status(409, {"detail": exc.message})
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message})
+    return Status(200, _out(Response.objects.select_related("form", "form_version", "household", "division")
+                            .get(pk=r.pk), request.user))
