@@ -156,3 +156,10 @@ def test_household_page_query_budget_with_every_installed_panel(client, users, h
     c.get(hh_a1.get_absolute_url())
     with django_assert_max_num_queries(60):
         assert c.get(hh_a1.get_absolute_url()).status_code == 200
+
+
+def test_pages_are_chinese_by_default(client, users, hh_a1):
+    text = login(client, users["county"]).get(hh_a1.get_absolute_url()).content.decode()
+    assert "家庭成员" in text and "人均纯收入" in text and "贫困线" in text
+    text = client.get("/households/").content.decode()
+    assert "建档立卡贫困户" in text and "户编号" in text
