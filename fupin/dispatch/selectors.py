@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from fupin.dispatch.choices import OPEN_STATES, SOLVED_STATES, WITH_DEPARTMENT, ReportStatus, State
@@ -218,10 +219,11 @@ def monthly_solved(qs: QuerySet, *, months: int = 12, now: dt.datetime | None = 
     keys.reverse()
     start = dt.datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=timezone.get_current_timezone())
     pushed, resolved = Counter(), Counter()
-    for at in qs.filter(pushed_at__gte=start).values_list("pushed_at", flat=True):
-        pushed[f"{timezone.localtime(at):%Y-%m}"] += 1
-    for at in qs.filter(resolved_at__gte=start).values_list("resolved_at", flat=True):
-        resolved[f"{timezone.localtime(at):%Y-%m}"] += 1
+    for field, counter in (("pushed_at", pushed), ("resolved_at", resolved)):
+        rows = (qs.filter(**{f"{field}__gte": start}).order_by().annotate(month=TruncMonth(field))
+                .values("month").annotate(n=Count("id")).values_list("month", "n"))
+        for month, n in rows:
+            counter[f"{month:%Y-%m}"] += n
     return [(k, pushed[k], resolved[k]) for k in keys]
 
 

@@ -111,3 +111,16 @@ def test_registry_household_page_shows_the_whole_path_and_the_list_puts_pinned_f
     assert order.number in page and "已落实学费减免" in page and "子女多人上学" in page
     listing = client.get("/households/").content.decode()
     assert listing.index("李学户") < listing.index("王病户")  # pinned first, whatever the list's own order
+
+
+def test_monthly_figures(world):
+    from fupin.dispatch.models import WorkOrder
+    from fupin.dispatch.selectors import department_figures, monthly_solved, order_figures
+
+    _some_activity(world)
+    months = monthly_solved(WorkOrder.objects.all())
+    assert len(months) == 12 and months[-1] == (f"{timezone.localdate():%Y-%m}", 3, 1)
+    figures = order_figures(WorkOrder.objects.all())
+    assert figures["total"] == 3 and figures["solved"] == 1 and figures["satisfaction"] == 4
+    weiji = next(d for d in department_figures(WorkOrder.objects.all()) if d["code"] == "weiji")
+    assert weiji["solved"] == 1 and weiji["satisfaction"] == 4 and weiji["accept_hours"] is not None
