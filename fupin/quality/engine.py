@@ -20,6 +20,7 @@ from operator import mul
 from django.apps import apps
 from django.db import connection
 
+from fupin.eligibility.expressions import parse
 from fupin.registry.models import Household, Person
 from fupin.surveys import evaluator
 
@@ -198,6 +199,14 @@ def _required_checks(today: dt.date) -> dict[int, list[tuple[str, str, Callable 
     return out
 
 
+def _leading_flag(condition: str) -> str | None:
+    """The flag a rule starts with (`is_registered_poor and ...`): the rule is evaluated on those rows only."""
+    node = parse(condition)
+    while node[0] == "and":
+        node = node[1]
+    return node[1] if node[0] == "field" and node[1] in ("is_registered_poor", "is_poor") else None
+
+
 def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | None = None) -> list[Found]:
     """Every problem the active rules find now."""
     progress = progress or (lambda p, m="": None)
@@ -206,6 +215,8 @@ def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | No
     progress(45, "逐条规则检查")
     found: list[Found] = []
     hh = facts.households
+    poor_households = [h for h in hh.values() if h["is_registered_poor"]]
+    poor_persons = [p for p in facts.persons if p["is_poor"]]
     for rule in rules:
         if rule.requires == "assistance" and not facts.pairing:
             continue
@@ -223,13 +234,13 @@ def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | No
             continue
         if rule.subject == "household":
             test = evaluator.compile_condition(rule.condition, names=HOUSEHOLD_FACTS, today=today)
-            for h in hh.values():
+            for h in (poor_households if _leading_flag(rule.condition) else hh.values()):
                 if test(h):
                     found.append(Found(f"{rule.key}:h{h['id']}", rule.pk, h["area_code"], h["id"],
                                        village_id=h["village_id"], item=rule.item))
         elif rule.subject == "person":
             test = evaluator.compile_condition(rule.condition, names=PERSON_FACTS, today=today)
-            for p in facts.persons:
+            for p in (poor_persons if _leading_flag(rule.condition) else facts.persons):
                 if test(p):
                     h = hh[p["household_id"]]
                     found.append(Found(f"{rule.key}:p{p['id']}", rule.pk, h["area_code"], h["id"], p["id"],

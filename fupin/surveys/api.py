@@ -13,6 +13,7 @@ Anything outside the caller's jurisdiction answers 404.
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -123,7 +124,7 @@ def responses(request, key: str, q: Query[PageQuery]):
 
 
 @router.get("/responses/{uuid}", response=ResponseOut)
-def response(request, uuid: str):
+def response(request, uuid: uuidlib.UUID):
     r = get_object_or_404(Response.objects.restrict(request.user).select_related("form", "form_version",
                                                                                  "household", "division"),
                           uuid=uuid)

@@ -21,6 +21,7 @@ fupin.eligibility.expressions.ExpressionError: 名称「__import__」含有不�
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -74,10 +75,10 @@ def to_text(v: Any) -> str | None:
 
 
 def truthy(v: Any) -> bool:
+    if v is True or v is False:
+        return v
     if v is None:
         return False
-    if isinstance(v, bool):
-        return v
     if isinstance(v, (int, float, Decimal)):
         return v != 0
     if isinstance(v, (list, dict)):
@@ -125,6 +126,34 @@ def _compare(op: str, a: Any, b: Any) -> bool | None:
     except TypeError:
         return None
     raise ExpressionError(f"未知的比较「{op}」")
+
+
+_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+        ">=": operator.ge}
+
+
+def _compare_with_literal(op: str, a: Fn, literal: Any) -> Fn:
+    """`field > 16`, `status == "1"`: the common case, with a fast path for a value of the literal's own type
+    (data-quality runs compare hundreds of thousands of rows)."""
+    fn = _OPS[op]
+    if isinstance(literal, str):
+        lit = literal.strip()
+
+        def cmp_text(v):
+            x = a(v)
+            if x.__class__ is str:
+                return fn(x.strip(), lit)
+            return _compare(op, x, literal)
+
+        return cmp_text
+
+    def cmp_number(v):
+        x = a(v)
+        if x.__class__ is int or x.__class__ is float:
+            return fn(x, literal)
+        return _compare(op, x, literal)
+
+    return cmp_number
 
 
 def _arith(op: str, a: Any, b: Any) -> float | None:
@@ -206,6 +235,8 @@ class _Builder:
             return lambda v: truthy(a(v)) or truthy(b(v))
         if kind == "cmp":
             op, a, b = node[1], self.build(node[2]), self.build(node[3])
+            if node[3][0] in ("num", "str"):
+                return _compare_with_literal(op, a, node[3][1])
             return lambda v: _compare(op, a(v), b(v))
         if kind == "in":
             left = self.build(node[1])
