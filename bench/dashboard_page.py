@@ -37,7 +37,7 @@ def timed(client, url: str, runs: int = 7) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", default="sqlite:////tmp/fupin_bench_map.sqlite3",
+    parser.add_argument("--db", default="sqlite:////tmp/fupin_maps_bench.sqlite3",
                         help='database URL ("" keeps DATABASE_URL)')
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()

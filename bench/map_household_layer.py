@@ -3,7 +3,7 @@
     .venv/bin/python bench/map_household_layer.py --browser       # the demo county (4,491), then 90,000
     .venv/bin/python bench/map_household_layer.py --sizes 4491 --no-write
 
-It builds (once, in a scratch database: --db, default sqlite:////tmp/fupin_bench_map.sqlite3) the demo county with
+It builds (once, in a scratch database: --db, default sqlite:////tmp/fupin_maps_bench.sqlite3) the demo county with
 `seed_demo --scale 1` (≈3 minutes: 134,155 households, 389,999 residents, 4,491 registered poor, schematic
 boundaries, 850 grids), then for the larger sizes adds registered poor households with positions scattered around
 their villages (bulk inserts: the layer reads only household rows). For each size it times the layer as the map asks for it (server time in-process, median of 7 after a
@@ -49,6 +49,13 @@ def ensure_county(scale: float) -> None:
         call_command("seed_demo", scale=scale, verbosity=0)
 
 
+def reset() -> int:
+    """Remove the households earlier runs added (their 户编号 start with B), back to the demo county."""
+    from fupin.registry.models import Household
+
+    return Household.objects.filter(poor_code__startswith="B", location_source="bench").delete()[0]
+
+
 def top_up(target: int, rng: random.Random) -> int:
     """Add registered poor households (bulk) until there are `target`; returns how many exist."""
     from django.db import transaction
@@ -90,19 +97,25 @@ def leader():
     return user, county
 
 
-def timed(client, url: str, runs: int = 7) -> tuple[float, int, dict]:
-    client.get(url)  # warm-up
-    times, size, data = [], 0, {}
-    for _ in range(runs):
-        t = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - t) * 1000)
-        size = len(response.content)
-        assert response.status_code == 200, response.content[:300]
+def timed(client, url: str, runs: int = 5) -> tuple[float, float, int, dict]:
+    """Median server time of the request as the first after a change (the grouped counts recomputed: cache cleared)
+    and repeated (while panning: the grouped counts cached until the next audited change)."""
     import json
 
-    data = json.loads(response.content)
-    return statistics.median(times), size, data
+    from django.core.cache import cache
+
+    client.get(url)  # warm-up: imports, connection
+    cold, warm = [], []
+    for _ in range(runs):
+        cache.clear()
+        t = time.perf_counter()
+        response = client.get(url)
+        cold.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200, response.content[:300]
+        t = time.perf_counter()
+        client.get(url)
+        warm.append((time.perf_counter() - t) * 1000)
+    return statistics.median(cold), statistics.median(warm), len(response.content), json.loads(response.content)
 
 
 def county_view(county) -> tuple[str, int]:
@@ -145,10 +158,10 @@ def bench_layer(size: int) -> list[str]:
     ]
     lines = []
     for label, url in cases:
-        ms, nbytes, data = timed(client, url)
+        cold, warm, nbytes, data = timed(client, url)
         shown = len(data.get("points", [])) if data["mode"] == "points" else len(data["clusters"])
         line = (f"| {size:,} | {label} | {data['mode']} ({shown:,} {'points' if data['mode'] == 'points' else 'cells'})"
-                f" | {ms:.0f} ms | {nbytes / 1024:.0f} KiB |")
+                f" | {cold:.0f} ms / {warm:.0f} ms | {nbytes / 1024:.0f} KiB |")
         print(line, flush=True)
         lines.append(line)
     return lines
@@ -173,7 +186,7 @@ def bench_browser(db: str, size: int) -> str:
             page.click("button[type=submit]")
             page.wait_for_load_state("networkidle")
             results = []
-            for _ in range(3):
+            for _ in range(4):
                 started = time.monotonic()
                 page.goto(f"http://127.0.0.1:{port}/map/")
                 page.wait_for_selector("html[data-households-ready]", state="attached", timeout=20_000)
@@ -182,8 +195,9 @@ def bench_browser(db: str, size: int) -> str:
                 results.append((at, wall))
             page.screenshot(path=f"/tmp/bench_map_{size}.png")
             browser.close()
-        at, wall = sorted(results)[1]
-        line = f"| {size:,} | map page in headless Chromium: layer drawn after navigation | | {at:.2f} s (wall {wall:.2f} s) | |"
+        first, again = results[0], sorted(results[1:])[1]
+        line = (f"| {size:,} | map page in headless Chromium: layer drawn after navigation (page clock; wall) | | "
+                f"{first[0]:.2f} s ({first[1]:.2f} s) / {again[0]:.2f} s ({again[1]:.2f} s) | |")
         print(line, flush=True)
         return line
     finally:
@@ -205,26 +219,32 @@ def wait_for(url: str, timeout: float = 60) -> None:
             time.sleep(0.5)
 
 
-def append(lines: list[str], title: str, first: str = "poor households") -> None:
+def append(lines: list[str], title: str, first: str = "poor households", timing: str = "time",
+           note: str = "") -> None:
     """Append a table to docs/performance.md (created with the machine's header when absent; never rewritten)."""
     if not PERF.exists():
         PERF.write_text(HEADER, encoding="utf-8")
     with PERF.open("a", encoding="utf-8") as fh:
         fh.write(f"\n## {title} ({time.strftime('%Y-%m-%d')})\n\n")
-        fh.write(f"| {first} | request | answer | time | size |\n| --- | --- | --- | --- | --- |\n")
+        if note:
+            fh.write(note + "\n\n")
+        fh.write(f"| {first} | request | answer | {timing} | size |\n| --- | --- | --- | --- | --- |\n")
         fh.write("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", default="sqlite:////tmp/fupin_bench_map.sqlite3")
+    parser.add_argument("--db", default="sqlite:////tmp/fupin_maps_bench.sqlite3")
     parser.add_argument("--scale", type=float, default=1.0, help="demo scale (default 1: the whole demo county)")
     parser.add_argument("--sizes", type=int, nargs="*", default=[4491, 90000])
     parser.add_argument("--browser", action="store_true", help="also time the map page in headless Chromium")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to docs/performance.md")
+    parser.add_argument("--reset", action="store_true", help="first remove the households earlier runs added")
     args = parser.parse_args()
     setup_django(args.db)
     ensure_county(args.scale)
+    if args.reset:
+        print(f"removed {reset():,} households added by earlier runs", flush=True)
     rng = random.Random(2016)
     lines: list[str] = []
     for size in sorted(args.sizes):
@@ -234,8 +254,14 @@ def main() -> None:
         if args.browser:
             lines.append(bench_browser(args.db, have))
     engine = os.environ["DATABASE_URL"].split(":")[0]
+    load = os.getloadavg()[0]
     if not args.no_write:
-        append(lines, f"Battle map household layer, {engine} (bench/map_household_layer.py)")
+        append(lines, f"Battle map household layer, {engine} (bench/map_household_layer.py)",
+               timing="server time: first after a change / repeated",
+               note=(f"`.venv/bin/python bench/map_household_layer.py {' '.join(sys.argv[1:])}`; load average {load:.1f} "
+                     "at the end. \"First after a change\" recomputes the grouped counts (cache cleared); "
+                     "\"repeated\" is a pan or zoom until the next audited change. Budgets: ≤ 300 ms and ≤ 1 MB "
+                     "at 4,491; ≤ 1 s and ≤ 1 MB at 90,000; the page ≤ 2 s."))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def leader_summary(data: Dashboard, *, level_label: str = "", user=None) -> byte
         if numbers:
             pdf.set_font("cjk", size=9.5)
             pdf.set_text_color(*INK)
-            pdf.multi_cell(0, 6, ";".join(f"{v.label} {v.display}{v.unit}" for v in numbers),
+            pdf.multi_cell(0, 6, ";".join(f"{v.label} {v.display}{v.unit}" for v in numbers), align="L",
                            new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         for v in charted:
