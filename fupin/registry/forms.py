@@ -7,6 +7,7 @@ from pathlib import Path
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.core.errors import ServiceError
 from fupin.registry import codes, services
@@ -51,7 +52,7 @@ class MemberChangeForm(forms.Form):
     split_members = forms.TypedMultipleChoiceField(label=_("Members who split off"), coerce=int, required=False,
                                                    widget=forms.CheckboxSelectMultiple)
     new_head = forms.TypedChoiceField(label=_("New head (when the head leaves)"), coerce=int, required=False)
-    name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50, required=False)
     id_number = forms.CharField(label=_("ID number"), max_length=25, required=False)
     relationship = forms.ChoiceField(label=_("Relationship to the head"), choices=RELATIONSHIPS, required=False)
     target = forms.CharField(label=_("Other household (poor household number)"), max_length=40, required=False)

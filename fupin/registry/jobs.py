@@ -23,6 +23,7 @@ def run_import_roster(job: Job, progress) -> dict:
         result = import_roster(actor=user or "system", path=path, dry_run=bool(params.get("dry_run")),
                                scope_user=user, progress=progress)
     except ImportRefused as exc:
+        progress(100, exc.headline)
         return {"status": "refused", "report": exc.report(limit=1000), "headline": exc.headline,
                 "problems": [{"row": p.row, "column": p.column, "value": str(p.value), "problem": p.problem}
                              for p in exc.problems[:5000]],
