@@ -363,31 +363,43 @@ def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
     return title, body, sms
 
 
+_WARN_FIELDS = ("household_id", "colour", "days", "reasons", "area_code", "village_code", "household__uuid",
+                "household__head_name", "household__poor_code", "household__hukou_no", "household__area_code",
+                "household__village__name", "cadre__name", "cadre__phone", "cadre__user_id", "unit__phone",
+                "unit__contact_user_id")
+
+
 def _post_red(household_ids: list[int], today, *, sms: bool = True) -> None:
+    """Warn about new red lights: an inbox item for each responsible user (once per light), a text to the cadre's
+    and the unit's phones after the commit."""
     from fupin.accounts.models import User
     from fupin.inbox.models import InboxItem
     from fupin.inbox.services import inbox_post
 
-    lights = list(HouseholdLight.objects.filter(pk__in=household_ids)
-                  .select_related("household__village", "cadre", "unit"))
-    recipients = _recipients(lights)
-    users = User.objects.in_bulk({u for us in recipients.values() for u in us})
-    already = set(InboxItem.objects.filter(dedupe_key__in=[dedupe_key(h) for h in household_ids],
-                                           done_at__isnull=True).values_list("user_id", "dedupe_key"))
     texts = []
-    for lt in lights:
-        title, body, sms_text = warning_text(lt)
-        key = dedupe_key(lt.household_id)
-        url = f"/assistance/households/{lt.household.uuid}/"
-        for uid in sorted(recipients[lt.household_id]):
-            if (uid, key) in already or uid not in users:
+    for i in range(0, len(household_ids), 2000):
+        chunk = household_ids[i:i + 2000]
+        lights = list(HouseholdLight.objects.filter(pk__in=chunk)
+                      .select_related("household__village", "cadre", "unit").only(*_WARN_FIELDS))
+        recipients = _recipients(lights)
+        users = User.objects.in_bulk({u for us in recipients.values() for u in us})
+        already = set(InboxItem.objects.filter(dedupe_key__in=[dedupe_key(h) for h in chunk],
+                                               done_at__isnull=True).values_list("user_id", "dedupe_key"))
+        for lt in lights:
+            key = dedupe_key(lt.household_id)
+            to_post = [uid for uid in sorted(recipients[lt.household_id]) if (uid, key) not in already
+                       and uid in users]
+            phones = sorted({lt.cadre.phone if lt.cadre else "", lt.unit.phone if lt.unit else ""} - {""}) \
+                if sms else []
+            if not to_post and not phones:
                 continue
-            inbox_post(user=users[uid], title=title, kind=InboxItem.Kind.WARNING, body=body, url=url,
-                       obj=lt.household, area_code=lt.area_code, due_date=today + dt.timedelta(days=7),
-                       dedupe_key=key)
-        if sms:
-            phones = {lt.cadre.phone if lt.cadre else "", lt.unit.phone if lt.unit else ""} - {""}
-            texts += [(phone, sms_text) for phone in sorted(phones)]
+            title, body, sms_text = warning_text(lt)
+            url = f"/assistance/households/{lt.household.uuid}/"
+            for uid in to_post:
+                inbox_post(user=users[uid], title=title, kind=InboxItem.Kind.WARNING, body=body, url=url,
+                           obj=lt.household, area_code=lt.area_code, due_date=today + dt.timedelta(days=7),
+                           dedupe_key=key)
+            texts += [(phone, sms_text) for phone in phones]
     if texts:
         from fupin.assistance.sms import send_sms
 
