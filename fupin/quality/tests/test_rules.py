@@ -199,3 +199,18 @@ def test_stats_and_nightly(county, run):
     assert "quality" in nightly.steps()
     nightly.run_refreshers(only=["quality"])
     assert stats.collect()["data_quality_problems"] >= 1
+
+
+def test_background_job_and_dashboard_figures(county):
+    from fupin.core.models import Job
+    from fupin.core.services import job_run
+    from fupin.quality.hooks import _figures
+
+    bad = _hh(county, "作业")
+    _set(bad, main_cause="")
+    job = Job.objects.create(kind="quality.run", title="数据质量检查")
+    job = job_run(job.pk)
+    assert job.status == Job.Status.SUCCEEDED and job.result["open"] >= 1
+    rows = list(_figures(None))
+    assert any(r.key == "quality.open_problems" and r.code == bad.area_code for r in rows)
+    assert any(r.key == "quality.problems_by_rule" and r.dim == "empty_cause" for r in rows)
