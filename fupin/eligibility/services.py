@@ -324,6 +324,7 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     run.stats = {
         "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
         "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
+        "assessments_digest": run.stats.get("assessments_digest", ""),
         "link": link_run.stats if link_run else None,
         "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
                     "evaluate": round(t_eval - t_load, 3), "findings": round(t_sync - t_eval, 3),
@@ -340,7 +341,7 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
 
 def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     """Turn this run's hits into findings; returns counts of what changed."""
-    from fupin.exchange.models import RecordLink, StagedRecord
+    from fupin.exchange.models import RecordLink
     from fupin.registry.models import Household, Person
 
     by_code = {r.code: r for r in rules}
@@ -348,9 +349,13 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     members = {m["person_id"]: m for m in result["hit_members"].to_pylist()}
     households = {h["household_id"]: h for h in result["hit_households"].to_pylist()}
     record_ids = {h["record_id"] for h in hits if h["record_id"] is not None}
-    records = StagedRecord.objects.select_related("snapshot").in_bulk(list(record_ids))
-    link_method = {(rl.record_id, rl.person_id): (rl.method, rl.score)
-                   for rl in RecordLink.objects.filter(record_id__in=list(record_ids))}
+    records = _records_for_evidence(record_ids)
+    link_method: dict = {}
+    ids = list(record_ids)
+    for i in range(0, len(ids), 5000):
+        for rid, pid, method, score in RecordLink.objects.filter(record_id__in=ids[i:i + 5000]).values_list(
+                "record_id", "person_id", "method", "score"):
+            link_method[(rid, pid)] = (method, score)
     grouped: dict[tuple, list] = defaultdict(list)
     for h in hits:
         grouped[(h["household_id"], h["rule_code"], h["person_id"])].append(h["record_id"])
@@ -428,6 +433,28 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     return changes
 
 
+class _Rec:
+    """The few columns of a staged record that evidence cites."""
+
+    __slots__ = ("data", "file_name", "id_raw", "pk", "row_number", "snapshot_id", "source_code")
+
+
+def _records_for_evidence(record_ids) -> dict[int, _Rec]:
+    from fupin.exchange.models import Snapshot, StagedRecord
+
+    files = dict(Snapshot.objects.values_list("pk", "file_name"))
+    out: dict[int, _Rec] = {}
+    ids = list(record_ids)
+    for i in range(0, len(ids), 5000):
+        for pk, source, row, data, id_raw, snap in StagedRecord.objects.filter(pk__in=ids[i:i + 5000]).values_list(
+                "pk", "source_code", "row_number", "data", "id_raw", "snapshot_id"):
+            rec = _Rec()
+            rec.pk, rec.source_code, rec.row_number, rec.data, rec.id_raw = pk, source, row, data, id_raw
+            rec.snapshot_id, rec.file_name = snap, files.get(snap, "")
+            out[pk] = rec
+    return out
+
+
 def _source_of(rule: Rule) -> str:
     return "registry" if rule.subject in ("member", "household") else rule.subject
 
@@ -457,7 +484,7 @@ def _evidence(rule: Rule, member, household, rec_ids, records, link_method, dup_
             continue
         fields = {k: v for k, v in rec.data.items() if not rule.evidence_fields or k in rule.evidence_fields}
         method, score = link_method.get((rid, member["person_id"] if member else None), ("", None))
-        items.append({"source": rec.source_code, "file": rec.snapshot.file_name, "row": rec.row_number,
+        items.append({"source": rec.source_code, "file": rec.file_name, "row": rec.row_number,
                       "snapshot": rec.snapshot_id, "record": rec.pk, "fields": fields,
                       "id_as_received": rec.id_raw, "link": method,
                       "link_score": round(score, 4) if score is not None else None})
@@ -504,6 +531,16 @@ def _inbox_close(f: Finding) -> None:
 
 
 def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
+    """Replace the assessments, unless they are exactly those of the previous run (a digest says so)."""
+    table = table.sort_by("household_id").combine_chunks()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    run.stats["assessments_digest"] = digest
+    previous = ComparisonRun.objects.exclude(pk=run.pk).order_by("-pk").values_list("stats", flat=True).first()
+    if previous and previous.get("assessments_digest") == digest and Assessment.objects.exists():
+        return 0
     Assessment.objects.all().delete()
     cols = table.to_pydict()
     rows = zip(cols["household_id"], cols["area_code"], cols["score"], cols["rank"], cols["rank_of"], cols["parts"],

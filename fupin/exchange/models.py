@@ -164,13 +164,12 @@ class RecordLink(models.Model):
     source_code = models.CharField(max_length=40)
     method = models.CharField(max_length=20, choices=LinkMethod.choices)
     score = models.FloatField(null=True, blank=True)
-    area_code = models.CharField(max_length=15, db_index=True)
+    area_code = models.CharField(max_length=15)  # scoping goes through the person (indexed) or the record
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("record link")
-        indexes = [models.Index(fields=["snapshot"]), models.Index(fields=["person", "source_code"])]
 
     def __str__(self) -> str:
         return f"{self.record_id}→{self.person_id} ({self.method})"
