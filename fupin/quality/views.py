@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.core import idnumber
 from fupin.core.errors import ServiceError
+from fupin.core.scoping import scope_prefix
 from fupin.geo.models import Division
 from fupin.quality import selectors, services
 from fupin.quality.models import Rule
@@ -28,7 +30,11 @@ def overview(request):
 
 @capability_required("view")
 def village(request, code: str):
-    v = get_object_or_404(Division.objects.restrict(request.user), code=code)
+    # a grid worker's jurisdiction lies inside the village: the village opens, and shows the grid's problems only
+    prefix = scope_prefix(request.user)
+    v = Division.objects.filter(code=code).first()
+    if v is None or prefix is None or not (code.startswith(prefix) or prefix.startswith(code)):
+        raise Http404("没有这个村,或不在您的管辖范围内")
     rule = request.GET.get("rule", "")
     qs = selectors.village_problems(request.user, v, rule=rule, household=request.GET.get("household", ""),
                                     grid=request.GET.get("grid", ""))

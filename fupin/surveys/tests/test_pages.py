@@ -99,3 +99,15 @@ def test_api_submit_reports_item_problems(client, world):
             "dropout": False}}), content_type="application/json")
     assert res.status_code == 200 and res.json()["version"] == 1
     assert client.get("/api/v1/surveys/forms/household/versions/1").json()["definition"]["sections"]
+
+
+def test_grid_worker_opens_the_village_list_of_the_inbox_link(client, world, county):
+    from fupin.inbox.models import InboxItem
+
+    worker = make_user("wg_a", "grid_worker", grid=world["a"].grid)
+    run_checks(trigger="test")
+    item = InboxItem.objects.get(user=worker)
+    client.force_login(worker)
+    body = client.get(item.url).content.decode()
+    assert "甲秘户" in body and "乙秘户" not in body
+    assert client.get(f"/quality/villages/{county['vb1'].code}/").status_code == 404
