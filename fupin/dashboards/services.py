@@ -63,8 +63,10 @@ def refresh_snapshots(*, actor=None, reason: str = "") -> dict:
         state.error = ""
         if state.stale_since is not None and state.stale_since <= now:
             state.stale_since = None
-        if state.scheduled_for is not None and state.scheduled_for <= timezone.now():
-            state.scheduled_for = None
+        # this run serves whatever was scheduled; changes that came in while it ran get a run of their own
+        state.scheduled_for = None
+        if state.stale_since is not None:
+            _schedule(state, reason="changes during a refresh")
         state.save()
     log.info("figures refreshed: %s areas, %s rows, %s ms", state.areas, state.rows, state.duration_ms)
     return {"areas": state.areas, "rows": state.rows, "ms": state.duration_ms}
@@ -93,16 +95,23 @@ def mark_stale(*, reason: str = "") -> SnapshotState:
     With a task backend that cannot defer work (tests, the immediate backend) nothing is queued: the nightly run or
     a manual refresh picks the change up, and the page says the figures predate it.
     """
-    now = timezone.now()
     with transaction.atomic():
         state = _state()
         if state.stale_since is None:
-            state.stale_since = now
-        schedule = can_defer() and (state.scheduled_for is None or state.scheduled_for < now)
-        if schedule:
-            state.scheduled_for = now + dt.timedelta(seconds=debounce_seconds())
+            state.stale_since = timezone.now()
+        _schedule(state, reason=reason)
         state.save(update_fields=["stale_since", "scheduled_for"])
-        if schedule:
-            run_after = state.scheduled_for
-            transaction.on_commit(lambda: enqueue_refresh(run_after=run_after, reason=reason))
     return state
+
+
+def _schedule(state: SnapshotState, *, reason: str) -> None:
+    """Queue one deferred refresh unless one is pending (queued and not yet run; a lost one is replaced after a
+    while). Call inside the transaction that saves `state`."""
+    now = timezone.now()
+    lost_after = dt.timedelta(seconds=debounce_seconds() + 900)
+    if not can_defer() or (state.scheduled_for is not None and state.scheduled_for > now - lost_after):
+        return
+    # never computed yet (a new or freshly seeded database): as soon as a worker runs, no debounce
+    delay = debounce_seconds() if state.computed_at is not None else 0
+    run_after = state.scheduled_for = now + dt.timedelta(seconds=delay)
+    transaction.on_commit(lambda: enqueue_refresh(run_after=run_after, reason=reason))

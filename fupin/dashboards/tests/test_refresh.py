@@ -108,13 +108,29 @@ def test_mark_stale_schedules_one_deferred_refresh_when_the_backend_can_defer(db
     queued = []
     monkeypatch.setattr(services, "can_defer", lambda: True)
     monkeypatch.setattr(services, "enqueue_refresh", lambda **kw: queued.append(kw["run_after"]))
+    from django.utils import timezone
+
+    SnapshotState.objects.create(computed_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         mark_stale(reason="x")
     with django_capture_on_commit_callbacks(execute=True):
         mark_stale(reason="y")  # within the debounce window: no second task
-    assert len(queued) == 1 and queued[0] is not None
+    assert len(queued) == 1 and queued[0] > timezone.now()
     state = SnapshotState.objects.get()
     assert state.scheduled_for == queued[0] and state.stale_since is not None
+
+
+def test_a_database_never_computed_is_refreshed_without_waiting(db, monkeypatch, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from fupin.dashboards import services
+
+    queued = []
+    monkeypatch.setattr(services, "can_defer", lambda: True)
+    monkeypatch.setattr(services, "enqueue_refresh", lambda **kw: queued.append(kw["run_after"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_stale(reason="seeded")
+    assert len(queued) == 1 and queued[0] <= timezone.now()
 
 
 def test_nightly_and_on_change_run_the_refresh(mapped):
@@ -137,3 +153,26 @@ def test_the_refresh_job_recomputes(mapped):
 def test_exit_year_breakdown(mapped, year, expected):
     refresh_snapshots()
     assert values(mapped["va1"].code)["exited_households_by_year"].breakdown == {str(year): expected}
+
+
+def test_changes_during_a_refresh_get_a_refresh_of_their_own(mapped, monkeypatch, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fupin.dashboards import services
+
+    queued = []
+    monkeypatch.setattr(services, "can_defer", lambda: True)
+    monkeypatch.setattr(services, "enqueue_refresh", lambda **kw: queued.append(kw["run_after"]))
+    later = timezone.now() + dt.timedelta(hours=1)  # a change recorded after this refresh started
+    SnapshotState.objects.create(computed_at=timezone.now(), stale_since=later, scheduled_for=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        refresh_snapshots()
+    state = SnapshotState.objects.get()
+    assert state.stale_since == later and len(queued) == 1 and state.scheduled_for == queued[0]
+    SnapshotState.objects.update(stale_since=timezone.now())  # the change is older than the next run
+    with django_capture_on_commit_callbacks(execute=True):
+        refresh_snapshots()
+    state = SnapshotState.objects.get()
+    assert len(queued) == 1 and state.stale_since is None and state.scheduled_for is None
