@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,15 +99,19 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
         unreadable_count=unreadable, problems=problems, id_stats=id_stats, is_current=True,
         imported_by=_user(actor), batch=batch)
 
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    data_json = [dumps(r.data) for r in rows]  # written to the database and to the columnar cache
+
     def values():
         for i, r in enumerate(rows):
             if i and i % 20000 == 0:
                 progress(40 + int(55 * i / len(rows)), f"写入暂存区 {i}/{len(rows)}")
-            yield (snap.pk, source.code, batch.pk, r.row_number, r.raw, r.data, r.id_raw, r.id_clean, r.id_number,
-                   r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable, ";".join(r.problems)[:300])
+            yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
+                   r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
+                   ";".join(r.problems)[:300])
 
-    bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values(), json_columns=["raw", "data"])
-    _cache_snapshot(snap, rows)
+    bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
+    _cache_snapshot(snap, rows, data_json)
     batch_finish(batch, actor=actor, rows=len(rows),
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
                           "with_problems": with_problems, "id_status": id_stats})
@@ -114,10 +119,8 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     return snap
 
 
-def _cache_snapshot(snap: Snapshot, rows) -> None:
+def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
     """Write the columnar copy the linkage and the rules read (see fupin.exchange.cache)."""
-    import json
-
     import pyarrow as pa
 
     from fupin.exchange import cache
@@ -138,7 +141,7 @@ def _cache_snapshot(snap: Snapshot, rows) -> None:
         "sex": pa.array([r.sex for r in rows], pa.string()),
         "address": pa.array([r.address for r in rows], pa.string()),
         "readable": pa.array([r.readable for r in rows], pa.bool_()),
-        "data": pa.array([json.dumps(r.data, ensure_ascii=False) for r in rows], pa.string()),
+        "data": pa.array(data_json, pa.string()),
         "name_py": pa.array(names_pinyin(names), pa.string()),
     })
     try:
