@@ -1,4 +1,4 @@
-"""Benchmark of the roster import (`fupin import_roster`): rows per second for CSV and xlsx.
+"""Benchmark of the roster import (`fupin import_roster`): rows per second for CSV and xlsx; then the export.
 
 A synthetic county (10 towns × 12 villages) and a national-layout roster of --rows members (23 columns, labels as a
 county's export has them) are made up; the CSV is imported into an empty registry, then imported again (nothing
@@ -68,8 +68,27 @@ def run(args, label: str) -> None:
         print(f"{label} {name}: {n} rows in {wall:.1f}s wall ({n / wall:,.0f} rows/s), {cpu:.1f}s CPU "
               f"({n / cpu:,.0f} rows/s); created {res.persons_created}, unchanged {res.persons_unchanged}")
     assert Person.objects.count() == len(rows) + len(xrows)
+
+    # the export (/households/export.xlsx and .csv) of everything just imported, as a county user sees it
+    from fupin.accounts.models import User
+    from fupin.registry import exporter, selectors
+
+    everyone = User(is_superuser=True, username="bench")
+    for fmt in ("xlsx", "csv"):
+        out = tmp / f"export.{fmt}"
+
+        def export(fmt=fmt, out=out):
+            rows_out = exporter.export_rows(everyone, selectors.household_list(everyone))
+            if fmt == "xlsx":
+                return exporter.write_xlsx(out, rows_out)
+            with open(out, "w", encoding="utf-8") as fh:
+                return sum(1 for line in exporter.csv_lines(rows_out) if fh.write(line)) - 1
+
+        n, wall, cpu = timed(export)
+        results.append((f"export to {fmt} (roster layout)", n, wall, cpu))
+        print(f"{label} export {fmt}: {n} rows in {wall:.1f}s wall ({n / wall:,.0f} rows/s), {cpu:.1f}s CPU")
     if args.write_doc:
-        lines = [f"## Roster import ({label}, bench/registry_import.py, {args.rows:,} rows, 23 columns)", "",
+        lines = [f"## Roster import and export ({label}, bench/registry_import.py, {args.rows:,} rows, 23 columns)", "",
                  "| file | rows | wall s | rows/s (wall) | CPU s | rows/s (CPU) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {name} | {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {n / cpu:,.0f} |"
                   for name, n, wall, cpu in results]

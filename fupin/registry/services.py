@@ -87,7 +87,14 @@ def income_figures(values: dict[str, object], size: int) -> dict[str, Decimal]:
 
 
 def _apply_income(hh: Household) -> None:
-    for k, v in income_figures({k: getattr(hh, k) for k in INCOME_FIELDS}, hh.size).items():
+    """Recompute the income totals from the income block; a household whose block is empty but that has a net
+    income (a roster gives only the per-capita figure) keeps its net income, divided by the current size."""
+    values = {k: getattr(hh, k) for k in INCOME_FIELDS}
+    if not any(_dec(v) for v in values.values()) and _dec(hh.net_income):
+        hh.per_capita_net_income = (_dec(hh.net_income) / hh.size).quantize(CENT, rounding=ROUND_HALF_UP) \
+            if hh.size else Decimal(0)
+        return
+    for k, v in income_figures(values, hh.size).items():
         setattr(hh, k, v)
 
 

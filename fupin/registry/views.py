@@ -133,6 +133,7 @@ def household_detail(request, key):
     tables = code_tables()
     mask = _masker(request.user)
     members = selectors.household_members(hh)
+    changes = list(selectors.member_changes(hh)[:100])
     lines = dict(PovertyLine.objects.values_list("year", "amount"))
     member_rows = [{"p": p, "id": mask(p.id_number), "card": mask(p.disability_card),
                     "relationship": tables.label("relationship", p.relationship), "sex": tables.label("sex", p.sex),
@@ -142,9 +143,12 @@ def household_detail(request, key):
                     "labour": tables.label("labour", p.labour_skill),
                     "political": tables.label("political", p.political_status),
                     "disability": tables.label("disability_category", p.disability_category)} for p in members]
+    from django.db.models import Q
+
     from fupin.web.shell import object_history
 
-    history = object_history(hh, limit=50)
+    member_ids = [str(p.pk) for p in members] + [str(c.person_id) for c in changes]
+    history = object_history(hh, limit=50, extra=Q(object_type="registry.person", object_id__in=member_ids))
     return render(request, "registry/household_detail.html", {
         "hh": hh, "members": member_rows, "tables": tables,
         "labels": {"attribute": tables.label("attribute", hh.attribute),
@@ -159,7 +163,7 @@ def household_detail(request, key):
                    "water_source": tables.label("water_source", hh.water_source),
                    "dilapidated": tables.label("dilapidated", hh.dilapidated_grade)},
         "income": selectors.income_check(hh, lines=lines),
-        "changes": list(selectors.member_changes(hh)[:100]),
+        "changes": changes,
         "history": history,
         "panels": panels.render_panels(request, hh),
         "may_edit": request.user.can("edit") and not hh.dissolved_on,
@@ -253,7 +257,8 @@ def import_problems(request):
             for p in page.object_list]
     return render(request, "registry/problems.html", {"page_obj": page, "rows": rows, "batch": batch,
                                                       "kinds": ImportProblem.Kind.choices,
-                                                      "kind": request.GET.get("kind", "")})
+                                                      "kind": request.GET.get("kind", ""),
+                                                      "may_import": request.user.can("import")})
 
 
 # Export ---------------------------------------------------------------------------------------------------------
@@ -293,7 +298,8 @@ def village_list(request):
     rows = selectors.village_incidence_table(request.user, area_prefix=area.prefix if area else None)
     if request.GET.get("poor") in TRUE:
         rows = [r for r in rows if r["village"].is_poor_village]
-    return render(request, "registry/village_list.html", {"rows": rows, "poor_only": request.GET.get("poor") in TRUE})
+    return render(request, "registry/village_list.html", {"rows": rows, "poor_only": request.GET.get("poor") in TRUE,
+                                                          "may_import": request.user.can("import")})
 
 
 @capability_required("view")

@@ -149,3 +149,17 @@ def test_head_change(hh_a1):
     head.refresh_from_db()
     hh_a1.refresh_from_db()
     assert head.relationship == "配偶" and hh_a1.head_name == spouse.name
+
+
+def test_roster_income_survives_a_birth(county, tmp_path):
+    """A roster gives only the per-capita figure: a birth divides the net income by the new size, never zeroes it."""
+    from decimal import Decimal
+
+    hh = services.household_create(actor="t", village=county["va1"], members=[
+        {"name": "甲", "relationship": "户主", "id_number": make_id()},
+        {"name": "乙", "relationship": "配偶", "id_number": make_id()}])
+    Household.objects.filter(pk=hh.pk).update(net_income=Decimal("6000"), per_capita_net_income=Decimal("3000"))
+    hh.refresh_from_db()
+    services.member_add(actor="t", household=hh, member={"name": "丙", "relationship": "之子"}, date=DAY)
+    hh.refresh_from_db()
+    assert hh.net_income == Decimal("6000.00") and hh.per_capita_net_income == Decimal("2000.00")

@@ -112,6 +112,7 @@ def test_member_change_from_the_page(client, users, hh_a1):
     assert hh_a1.size == 4
     text = c.get(hh_a1.get_absolute_url()).content.decode()
     assert "王小小" in text and "2016-05-01" in text
+    assert "registry.member.birth" in text  # the member's audit event is in the household's history
     # a user who may only view cannot record changes
     assert login(client, users["leader"]).get(f"{hh_a1.get_absolute_url()}change/").status_code in (403, 404)
 
