@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -102,8 +103,9 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
             f"WHERE {where}",
         ])
         params = [*OPEN_MEASURE_STATUSES, today, True, *ids_params]
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and household_ids is None:
+    county_on_postgres = connection.vendor == "postgresql" and household_ids is None
+    with transaction.atomic() if county_on_postgres else nullcontext(), connection.cursor() as cursor:
+        if county_on_postgres:
             # the county's aggregates fit in memory instead of spilling to disk (this transaction only)
             cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
@@ -210,7 +212,7 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
     cleared += [hid for hid in removed if existing[hid].colour == Colour.RED]
 
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if len(changed) + len(removed) > _ROW_BY_ROW_LIMIT:
             for i in range(0, len(removed), 900):
                 HouseholdLight.objects.filter(pk__in=removed[i:i + 900]).delete()
