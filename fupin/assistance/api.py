@@ -101,8 +101,12 @@ def map_points(request, colour: str | None = None, division: str | None = None):
 
 @router.get("/rollup", response=list[RollupOut])
 def rollup(request, by: str = "area", division: str | None = None):
-    """Light counts per child area (by=area, or town/village/grid), per cadre (by=cadre) or per unit (by=unit)."""
+    """Light counts per child area (by=area, or town/village/grid), per cadre (by=cadre), per unit (by=unit), or
+    for the whole area (by=total: the county, a town, a village)."""
     prefix = _prefix(request, division)
+    if by == "total":
+        counts = selectors.light_counts(selectors.lights_within(request.user, prefix))
+        return [{"key": prefix, "name": "", **counts}]
     if by == "cadre":
         rows = selectors.cadre_rollup(request.user, prefix=prefix)
         return [{"key": str(r["cadre_id"] or ""), "name": r["cadre"].name if r["cadre"] else "",
@@ -112,7 +116,7 @@ def rollup(request, by: str = "area", division: str | None = None):
         return [{"key": str(r["unit_id"] or ""), "name": r["unit"].name if r["unit"] else "",
                  **{k: r[k] for k in ("green", "yellow", "red", "total")}} for r in rows]
     if by not in ("area", "town", "village", "grid"):
-        raise HttpError(400, "by 应为 area、town、village、grid、cadre 或 unit")
+        raise HttpError(400, "by 应为 area、town、village、grid、cadre、unit 或 total")
     rows = selectors.rollup(request.user, prefix=prefix, by=None if by == "area" else by)
     return [{"key": r["code"], "name": r["name"], **{k: r[k] for k in ("green", "yellow", "red", "total")}}
             for r in rows]

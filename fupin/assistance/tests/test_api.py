@@ -46,6 +46,8 @@ def test_rollups_and_map(client, paired, office, county):
     cadres = client.get("/api/v1/assistance/rollup?by=cadre&division=420581100000").json()
     assert len(cadres) == 1 and cadres[0]["red"] == 1
     assert client.get("/api/v1/assistance/rollup?by=nonsense").status_code == 400
+    total = client.get("/api/v1/assistance/rollup?by=total").json()
+    assert (total[0]["red"], total[0]["total"]) == (2, 2)
     points = client.get("/api/v1/assistance/map").json()
     assert {p["colour"] for p in points} == {"red"}
 
