@@ -327,7 +327,7 @@ def errand_list(request):
 def errand_close(request, pk: int):
     user = request.user
     _require(permissions.can_record(user))
-    errand = get_object_or_404(Errand.objects.restrict(user), pk=pk)
+    errand = get_object_or_404(Errand.objects.filter(household__in=selectors.visible_households(user)), pk=pk)
     form = forms.ErrandCloseForm(request.POST)
     if form.is_valid():
         try:
@@ -434,7 +434,8 @@ def plan(request, key: str):
 @require_POST
 def measure_update(request, pk: int):
     user = request.user
-    m = get_object_or_404(Measure.objects.restrict(user).select_related("household"), pk=pk)
+    m = get_object_or_404(Measure.objects.filter(household__in=selectors.visible_households(user))
+                          .select_related("household"), pk=pk)
     hh = m.household
     _require(permissions.can_manage(user) or selectors.user_cadre(user) is not None)
     form = forms.MeasureUpdateForm(request.POST, request.FILES)

@@ -243,3 +243,18 @@ def test_query_budgets_do_not_grow_with_the_rows(client, county, frozen, unit, t
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url).status_code == 200
         assert len(ctx.captured_queries) <= budget, (url, len(ctx.captured_queries))
+
+
+def test_cadre_user_updates_the_measures_of_the_households_they_carry(client, hh_a, hh_b, cadre, other_cadre):
+    user = make_user("cadre_login", "pairing_cadre")
+    services.cadre_update(actor="test", cadre=cadre, user=user)
+    services.pairing_assign(actor="test", household=hh_a, cadre=cadre)
+    services.pairing_assign(actor="test", household=hh_b, cadre=other_cadre)
+    mine = services.measure_add(actor="test", household=hh_a, kind="medical", title="大病保险", target_date=TODAY)
+    theirs = services.measure_add(actor="test", household=hh_b, kind="medical", title="大病保险", target_date=TODAY)
+    client.force_login(user)
+    client.post(f"/assistance/measures/{mine.pk}/", {"status": "done", "evidence": "已参保"})
+    assert client.post(f"/assistance/measures/{theirs.pk}/", {"status": "done", "evidence": "x"}).status_code == 404
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("done", "planned")
