@@ -244,16 +244,14 @@ def _pcts(values: list[float]) -> dict:
 def write_doc(label: str, built: dict, m: dict) -> None:
     path = ROOT / "docs" / "performance.md"
     text = path.read_text(encoding="utf-8") if path.exists() else f"# Performance\n\n{DOC_HEADER}\n"
-    if DOC_HEADER not in text:
-        text = text.rstrip() + f"\n\n{DOC_HEADER}\n"
     text = text.rstrip() + "\n\n" + "\n".join([
         f"## Assistance lights on {label} ({built['households']:,} households, {built['records']:,} records)",
         "",
         "`bench/assistance_lights.py`" + (" --postgres" if label == "PostgreSQL" else "") + f", {dt.date.today()}:",
         "",
-        f"Load average at the start of the measurements: {m['load']:.1f} on 2 cores (other work was running); "
-        "wall-clock time, with this process's CPU time in brackets (SQLite runs in-process; PostgreSQL's own work "
-        "is in the wall time only).",
+        f"Load average {m['load']:.1f} at the start (other work running on the 2 cores). Wall-clock time, with the",
+        "benchmark process's CPU time in brackets (SQLite works in-process; PostgreSQL's own work shows in the wall",
+        "time only).",
         "",
         "| what | figure | budget |",
         "| --- | --- | --- |",
@@ -268,7 +266,8 @@ def write_doc(label: str, built: dict, m: dict) -> None:
         f"{m['write_ms']['p50']} / {m['write_ms']['p95']} / {m['write_ms']['max']} ms | |",
         f"| lights after the first run: green / yellow / red | {m['first']['green']:,} / {m['first']['yellow']:,} / "
         f"{m['first']['red']:,} | |",
-        f"| building the data set (fast inserts, not part of the budget) | {built['build_seconds']} s | |",
+        *([f"| building the data set (fast inserts, not part of the budget) | {built['build_seconds']} s | |"]
+          if built["build_seconds"] else []),
         "",
     ]) + "\n"
     path.parent.mkdir(exist_ok=True)
