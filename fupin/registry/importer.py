@@ -300,7 +300,10 @@ class _Parser:
         self.sex_table = tables.lookup("sex")
         self.flags = [(column, target) for column, target in PERSON_FLAGS.items() if column in columns]
         self.plain_text = [c for c in ("work_status", "work_place") if c in columns]
+        self.household_coded = [(column, key, target, tables.lookup(key))
+                                for column, (key, target) in HOUSEHOLD_CODED.items() if column in columns]
         self.health_cache: dict[str, tuple[list[str], list[str]]] = {}
+        self.causes_cache: dict[str, tuple[list[str], list[str]]] = {}
         self.months_cache: dict[str, Any] = {}
 
     def coded(self, key: str, text: str, row: int, column: str, poor_code: str, target: str) -> str:
@@ -466,14 +469,18 @@ class _Parser:
         """Household-level cells, taken from the head's row (else the first row)."""
         cols, f, pc = self.columns, hh.fields, hh.poor_code
         f["is_registered_poor"] = True
-        for column, (key, target) in HOUSEHOLD_CODED.items():
-            if column in cols:
-                f[target] = self.coded(key, _text(r.get(column)), row, column, pc, target)
+        for column, key, target, table in self.household_coded:
+            text = _text(r[column])
+            code = table.get(text) if text else ""
+            f[target] = code if code is not None else self.coded(key, text, row, column, pc, target)
         if "other_causes" in cols:
-            known, unknown = self.tables.codes("cause", _text(r.get("other_causes")))
-            for piece in unknown:
+            text = _text(r["other_causes"])
+            parsed = self.causes_cache.get(text)
+            if parsed is None:
+                parsed = self.causes_cache[text] = self.tables.codes("cause", text)
+            for piece in parsed[1]:
                 self.findings.append(Finding("code", row, HEADER["other_causes"], piece, "代码表中没有该值,已按原样导入", pc))
-            f["other_causes"] = known + unknown
+            f["other_causes"] = parsed[0] + parsed[1]
         if "group" in cols:
             f["group_name"] = _fit(_text(r.get("group")), "group_name", row, "group", self.findings, pc)
         if "address" in cols:
