@@ -112,12 +112,14 @@ class Program:
         code = rule.code.replace("'", "")
         if rule.subject == "household":
             return (f"SELECT h.household_id, CAST(NULL AS BIGINT) AS person_id, CAST(NULL AS BIGINT) AS record_id, "
-                    f"'{code}' AS rule_code FROM households h WHERE h.in_scope AND {cond}")
+                    f"'{code}' AS rule_code, CAST(NULL AS VARCHAR) AS content "
+                    f"FROM households h WHERE h.in_scope AND {cond}")
         if rule.subject == "member":
-            return (f"SELECT m.household_id, m.person_id, CAST(NULL AS BIGINT) AS record_id, '{code}' AS rule_code "
+            return (f"SELECT m.household_id, m.person_id, CAST(NULL AS BIGINT) AS record_id, '{code}' AS rule_code, "
+                    f"CAST(NULL AS VARCHAR) AS content "
                     f"FROM members m JOIN households h USING (household_id) WHERE h.in_scope AND {cond}")
         table = _q(f"rec_{rule.subject}")
-        return (f"SELECT m.household_id, m.person_id, rec.record_id, '{code}' AS rule_code "
+        return (f"SELECT m.household_id, m.person_id, rec.record_id, '{code}' AS rule_code, rec._content AS content "
                 f"FROM members m JOIN households h USING (household_id) "
                 f"JOIN links l ON l.person_id = m.person_id JOIN {table} rec ON rec.record_id = l.record_id "
                 f"WHERE h.in_scope AND {cond}")
@@ -194,8 +196,12 @@ class Program:
                 f"GROUP BY m.household_id")
 
     def record_table_setup(self, source: str) -> str:
-        cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(f)}" for f in self.sources[source])
-        return f"CREATE TABLE {_q('rec_' + source)} AS SELECT record_id, {cols} FROM {_q('raw_' + source)}"
+        fields = self.sources[source]
+        cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(f)}" for f in fields)
+        # the record's content, independent of how its JSON was written: decides whether evidence changed
+        content = "md5(concat_ws('|', " + ", ".join(f"coalesce({_q(f)}, '')" for f in fields) + "))"
+        return (f"CREATE TABLE {_q('rec_' + source)} AS SELECT *, {content} AS _content FROM "
+                f"(SELECT record_id, {cols} FROM {_q('raw_' + source)})")
 
 
 def _json_key(name: str) -> str:

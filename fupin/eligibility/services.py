@@ -249,7 +249,8 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
     hit_rules = [r for r in rules if r.kind in (RuleKind.EXCLUSION, RuleKind.PRIORITY)]
     score_rules = [r for r in rules if r.kind == RuleKind.SCORING]
     empty_hits = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
-                  "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code WHERE false")
+                  "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code, "
+                  "CAST(NULL AS VARCHAR) AS content WHERE false")
     empty_scores = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS VARCHAR) AS rule_code, "
                     "CAST(NULL AS DOUBLE) AS points WHERE false")
     hits_sql = " UNION ALL ".join(program.hit_sql(r) for r in hit_rules) or empty_hits
@@ -348,7 +349,42 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     hits = result["hits"].to_pylist()
     members = {m["person_id"]: m for m in result["hit_members"].to_pylist()}
     households = {h["household_id"]: h for h in result["hit_households"].to_pylist()}
-    record_ids = {h["record_id"] for h in hits if h["record_id"] is not None}
+    grouped: dict[tuple, list] = defaultdict(list)
+    contents: dict[tuple, list] = defaultdict(list)
+    for h in hits:
+        k = (h["household_id"], h["rule_code"], h["person_id"])
+        grouped[k].append(h["record_id"])
+        if h["content"] is not None:
+            contents[k].append(h["content"])
+    dup_ids = [members[k[2]]["id_number"] for k in grouped if by_code[k[1]].subject == "member" and k[2] in members]
+    dup_households: dict[str, list[str]] = defaultdict(list)
+    if dup_ids:
+        for number, code in Person.objects.filter(id_number__in=dup_ids, household__isnull=False).values_list(
+                "id_number", "household__poor_code"):
+            dup_households[number].append(code or "")
+    # 1. every hit's key and evidence hash; record rules hash the records' content computed in the engine, so the
+    #    evidence itself is only built for findings that are new or whose evidence changed
+    wanted: dict[str, dict] = {}
+    for (hh_id, code, person_id), rec_ids in grouped.items():
+        rule = by_code[code]
+        member = members.get(person_id) if person_id is not None else None
+        number = member["id_number"] if member and member["id_valid"] else ""
+        person_key = number or (f"p{person_id}" if person_id is not None else "")
+        key = _digest([hh_id, code, person_key])[:64]
+        w = {"household_id": hh_id, "person_id": person_id, "number": number, "rule": rule, "member": member,
+             "record_ids": rec_ids, "evidence": None}
+        if rule.subject in ("member", "household"):
+            w["evidence"], content = _evidence(rule, member, households.get(hh_id), rec_ids, {}, {},
+                                               dup_households.get(number, []))
+            w["hash"] = _digest([code, content])
+        else:
+            w["hash"] = _digest([code, sorted(contents[(hh_id, code, person_id)])])
+        wanted[key] = w
+    existing = {f.key: f for f in Finding.objects.filter(key__in=list(wanted)).defer("evidence")}
+    need = [k for k, w in wanted.items() if w["evidence"] is None and (
+        k not in existing or existing[k].evidence_hash != w["hash"]
+        or existing[k].status == Finding.Status.CLEARED)]
+    record_ids = {rid for k in need for rid in wanted[k]["record_ids"] if rid is not None}
     records = _records_for_evidence(record_ids)
     link_method: dict = {}
     ids = list(record_ids)
@@ -356,29 +392,14 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
         for rid, pid, method, score in RecordLink.objects.filter(record_id__in=ids[i:i + 5000]).values_list(
                 "record_id", "person_id", "method", "score"):
             link_method[(rid, pid)] = (method, score)
-    grouped: dict[tuple, list] = defaultdict(list)
-    for h in hits:
-        grouped[(h["household_id"], h["rule_code"], h["person_id"])].append(h["record_id"])
-    hh_objs = Household.objects.select_related("village", "grid").in_bulk({k[0] for k in grouped})
-    dup_ids = [members[k[2]]["id_number"] for k in grouped if by_code[k[1]].subject == "member" and k[2] in members]
-    dup_households: dict[str, list[str]] = defaultdict(list)
-    if dup_ids:
-        for number, code in Person.objects.filter(id_number__in=dup_ids, household__isnull=False).values_list(
-                "id_number", "household__poor_code"):
-            dup_households[number].append(code or "")
-    wanted: dict[str, dict] = {}
-    for (hh_id, code, person_id), rec_ids in grouped.items():
-        rule = by_code[code]
-        hh = hh_objs[hh_id]
-        member = members.get(person_id) if person_id is not None else None
-        number = member["id_number"] if member and member["id_valid"] else ""
-        person_key = number or (f"p{person_id}" if person_id is not None else "")
-        key = _digest([hh_id, code, person_key])[:64]
-        evidence, content = _evidence(rule, member, households.get(hh_id), rec_ids, records, link_method,
-                                      dup_households.get(number, []))
-        wanted[key] = {"household": hh, "person_id": person_id, "number": number, "rule": rule,
-                       "evidence": evidence, "hash": _digest([code, content])}
-    existing = {f.key: f for f in Finding.objects.filter(key__in=list(wanted)).select_related("household", "rule")}
+    for k in need:
+        w = wanted[k]
+        w["evidence"], _ = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
+                                     records, link_method, [])
+    hh_ids = {w["household_id"] for k, w in wanted.items() if k not in existing or w["evidence"] is not None}
+    hh_objs = Household.objects.select_related("village", "grid").in_bulk(list(hh_ids))
+    for w in wanted.values():
+        w["household"] = hh_objs.get(w["household_id"])
     changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
     to_post: list[Finding] = []
     new_objs = []
@@ -408,7 +429,9 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
             changes["updated"] += 1
         else:
             continue
-        f.evidence, f.evidence_hash, f.rule, f.area_code = w["evidence"], w["hash"], w["rule"], hh.area_code
+        f.evidence, f.evidence_hash, f.rule = w["evidence"], w["hash"], w["rule"]
+        if hh is not None:
+            f.area_code = hh.area_code
         changed.append(f)
     now = timezone.now()
     for f in changed:
