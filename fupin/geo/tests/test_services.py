@@ -10,7 +10,7 @@ from fupin.core.testing import make_household, make_user
 from fupin.geo import services
 from fupin.geo.models import Division, Grid, GridPost
 
-DIVISIONS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "yidu_420581_divisions_2016.csv"
+DIVISIONS = Path(__file__).resolve().parents[2] / "demo" / "fixtures" / "yidu_420581_divisions_2016.csv"
 HEADER = "code,parent,name,level,urban_rural_class,lng_gcj02,lat_gcj02,full_name\n"
 
 
@@ -96,8 +96,6 @@ def test_command_exits_non_zero_with_the_report(tmp_path):
 
 @pytest.mark.django_db
 def test_real_division_file_imports():
-    if not DIVISIONS.exists():
-        pytest.skip("shared data not present")
     services.import_divisions(actor="test", path=DIVISIONS)
     assert Division.objects.filter(level="town").count() == 11
     assert Division.objects.filter(level="village").count() == 123
