@@ -7,7 +7,6 @@ already masked for users who may not see them in full.
 
 from __future__ import annotations
 
-import tempfile
 import uuid as uuidlib
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,7 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -269,16 +268,13 @@ def _export_name(ext: str) -> str:
 
 @capability_required("view")
 def export_xlsx(request):
-    """The current list (scope and filters) as an xlsx in the roster layout; built in a temporary file with
-    constant memory, then streamed."""
+    """The current list (scope and filters) as an xlsx in the roster layout, streamed while it is written."""
     qs, _f = filtered_households(request)
-    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
-    tmp.close()
-    exporter.write_xlsx(tmp.name, exporter.export_rows(request.user, qs))
-    fh = open(tmp.name, "rb")
-    Path(tmp.name).unlink()  # the open handle keeps the data until the response is sent (POSIX)
-    return FileResponse(fh, as_attachment=True, filename=_export_name("xlsx"),
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = StreamingHttpResponse(
+        exporter.xlsx_chunks(exporter.export_rows(request.user, qs)),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
+    return response
 
 
 @capability_required("view")
