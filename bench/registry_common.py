@@ -83,6 +83,12 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] if len(samples) >= 20 else max(samples)
 
 
+def load_note() -> str:
+    """The machine's load while measuring: other work on the 2 cores stretches wall-clock times."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def append_doc(text: str) -> None:
     """Append a section to docs/performance.md (created with the machine line when absent)."""
     path = ROOT / "docs" / "performance.md"

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from registry_common import append_doc, drop_database, make_county, setup_database
+from registry_common import append_doc, drop_database, load_note, make_county, setup_database
 
 DB_NAME = "fupin_bench_registry_import"
 
@@ -92,6 +92,7 @@ def run(args, label: str) -> None:
                  "| file | rows | wall s | rows/s (wall) | CPU s | rows/s (CPU) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {name} | {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {n / cpu:,.0f} |"
                   for name, n, wall, cpu in results]
+        lines += ["", f"Measured {load_note()}."]
         append_doc("\n".join(lines))
 
 

@@ -20,7 +20,7 @@ import argparse
 import random
 import time
 
-from registry_common import append_doc, drop_database, make_county, p95, setup_database
+from registry_common import append_doc, drop_database, load_note, make_county, p95, setup_database
 
 DB_NAME = "fupin_bench_registry_search"
 SAMPLES = 200
@@ -186,6 +186,7 @@ def run(args, label: str) -> None:
         lines += [f"| {who} | {what} | {p:.1f} | {m:.1f} |" for who, what, p, m in results]
         lines += [""] + [f"Household page, server time through the Django test client (county user, {what}): "
                          f"p95 {v[0]:.0f} ms, mean {v[1]:.0f} ms over {v[2]} pages." for what, v in pages.items()]
+        lines += ["", f"Measured {load_note()}."]
         append_doc("\n".join(lines))
 
 
