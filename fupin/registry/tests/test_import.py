@@ -275,3 +275,24 @@ def test_reader_handles_header_synonyms(tmp_path, rows):
         for r in rows:
             w.writerow([r[h] for h in NATIONAL_HEADERS])
     assert import_roster(actor="t", path=path).persons_created == len(rows)
+
+
+def test_ids_stored_as_numbers_by_excel_are_kept_and_listed(tmp_path, rows):
+    """Excel keeps 15 significant digits of a number: the ID comes back with zeros; it is imported and listed."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(NATIONAL_HEADERS)
+    for r in rows:
+        values = [r[h] for h in NATIONAL_HEADERS]
+        if r is rows[1]:
+            values[NATIONAL_HEADERS.index("证件号码")] = float(r["证件号码"].rstrip("X"))
+        ws.append(values)
+    wb.save(tmp_path / "numbers.xlsx")
+    result = import_roster(actor="t", path=tmp_path / "numbers.xlsx")
+    assert result.persons_created == len(rows)
+    problem = ImportProblem.objects.get(batch_id=result.batch_id, row=3, kind="id_number")
+    stored = Person.objects.get(name=rows[1]["姓名"], household__poor_code=rows[1]["户编号"]).id_number
+    assert stored.startswith(rows[1]["证件号码"][:15]) and not Person.objects.get(id_number=stored).id_valid
+    assert "证件号码" in problem.column
