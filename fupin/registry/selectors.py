@@ -119,9 +119,6 @@ def extra_filters() -> list[ExtraFilter]:
     return sorted(_EXTRA_FILTERS.values(), key=lambda f: f.order)
 
 
-FILTER_KEYS = ("grid", "attribute", "cause", "status", "all", "q", "dissolved")
-
-
 def household_list(user, *, area_prefix: str | None = None, grid: str = "", attribute: str = "", cause: str = "",
                    status: str = "", registered_only: bool = True, q: str = "", include_dissolved: bool = False,
                    extra: dict[str, str] | None = None) -> QuerySet:
