@@ -657,8 +657,8 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
         if "per_capita_net_income" in values and _norm(old["per_capita_net_income"]) == _norm(
                 values["per_capita_net_income"]):
             values.pop("net_income", None)  # the roster gives only the per-capita figure: keep the detailed net
-        if old["grid_id"] and "grid_id" not in values:
-            values["area_code"] = old["area_code"] if old["village_id"] == hh.village.pk else values["area_code"]
+        if old["grid_id"] and "grid_id" not in values:  # same village, no grid in the file: keep the household's grid
+            values["area_code"] = old["area_code"]
         changed = {k: v for k, v in values.items() if _norm(old.get(k)) != _norm(v)}
         hh_ids[pc] = old["id"]
         if changed:

@@ -296,3 +296,16 @@ def test_ids_stored_as_numbers_by_excel_are_kept_and_listed(tmp_path, rows):
     stored = Person.objects.get(name=rows[1]["姓名"], household__poor_code=rows[1]["户编号"]).id_number
     assert stored.startswith(rows[1]["证件号码"][:15]) and not Person.objects.get(id_number=stored).id_valid
     assert "证件号码" in problem.column
+
+
+def test_reimport_keeps_the_grid_given_in_the_registry(tmp_path, rows, county):
+    from fupin.registry.services import household_update
+
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    hh = Household.objects.get(poor_code=rows[0]["户编号"])  # in 甲一村, which has grid ga1
+    household_update(actor="t", household=hh, grid=county["ga1"])
+    again = import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    hh.refresh_from_db()
+    assert hh.grid_id == county["ga1"].pk and hh.area_code == county["ga1"].code
+    assert again.households_updated == 0
+    assert set(Person.objects.filter(household=hh).values_list("area_code", flat=True)) == {county["ga1"].code}
