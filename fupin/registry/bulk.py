@@ -131,7 +131,8 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, chunk: int = CHU
     if conn.vendor == "postgresql":
         # COPY: one stream instead of one INSERT per row (an order of magnitude faster on PostgreSQL)
         copy_sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-        with conn.cursor() as cur, cur.cursor.copy(copy_sql) as copy:
+        with conn.cursor() as cur, _indexes_set_aside(conn, cur, model._meta.db_table, len(rows)), \
+                cur.cursor.copy(copy_sql) as copy:
             for r in rows:
                 full = {**defaults, **r}
                 copy.write_row((*take(full), *[a(full) for a in special]))
@@ -148,11 +149,12 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, chunk: int = CHU
 
 @contextmanager
 def _indexes_set_aside(conn, cur, table: str, incoming: int):
-    """On SQLite, a load of at least REBUILD_MIN rows that at least doubles the table drops the table's non-unique
-    indexes and creates them again afterwards, in the same transaction: building an index from sorted data is
-    cheaper than inserting tens of thousands of random keys one by one. Unique indexes stay (they guard the data).
-    Other backends and small loads insert with the indexes in place."""
-    if conn.vendor != "sqlite" or incoming < REBUILD_MIN or not conn.in_atomic_block:
+    """A load of at least REBUILD_MIN rows into a table that holds fewer rows than that drops the table's
+    non-unique indexes and creates them again afterwards, in the same transaction: building an index from the whole
+    column at once is cheaper than inserting tens of thousands of random keys one by one. Unique indexes stay (they
+    guard the data). On PostgreSQL the dropped indexes lock the table until the import commits, which is why this
+    is kept for first loads into a (nearly) empty table."""
+    if incoming < REBUILD_MIN or not conn.in_atomic_block or conn.vendor not in ("sqlite", "postgresql"):
         yield
         return
     qn = conn.ops.quote_name
@@ -160,13 +162,21 @@ def _indexes_set_aside(conn, cur, table: str, incoming: int):
     if cur.fetchone()[0] > incoming:
         yield
         return
-    cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-                [table])
-    indexes = [(name, sql) for name, sql in cur.fetchall() if not sql.upper().startswith("CREATE UNIQUE")]
+    if conn.vendor == "sqlite":
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                    [table])
+    else:
+        cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)", [table])
+    indexes = [(name, sql) for name, sql in cur.fetchall() if " UNIQUE " not in f" {sql.upper()} "]
     for name, _sql in indexes:
         cur.execute(f"DROP INDEX {qn(name)}")
     try:
         yield
     finally:
+        if conn.vendor == "postgresql":  # the foreign keys are checked at commit; CREATE INDEX wants that done first
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, sql in indexes:
             cur.execute(sql)
+        if conn.vendor == "postgresql":
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -3,7 +3,6 @@
 import datetime as dt
 from decimal import Decimal
 
-import pytest
 from django.db import connection, transaction
 
 from fupin.core.testing import make_household
@@ -42,7 +41,6 @@ def test_uuids_are_unique_and_time_ordered():
     assert [v.int >> 80 for v in values] == sorted(v.int >> 80 for v in values)
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the index set-aside is SQLite's")
 def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
     hh = make_household(county["va1"], members=1)
     before = _indexes("registry_person")
