@@ -69,7 +69,7 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
     call_command("import_divisions", str(ROOT.parent / "shared" / "data" / "yidu_420581_divisions_2016.csv"),
                  stdout=open(os.devnull, "w"))
     t = time.perf_counter()
-    call_command("import_roster", str(folder / "roster.xlsx"), stdout=open(os.devnull, "w"))
+    call_command("import_roster", str(folder / truth.get("roster_file", "roster.xlsx")), stdout=open(os.devnull, "w"))
     out["import_roster_s"] = round(time.perf_counter() - t, 1)
 
     from fupin.exchange.services import import_department

@@ -376,7 +376,9 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
     county.build_roster()
     n_records = max(140, round(COUNTY_RECORDS * scale))
     county.build_outsiders(max(50, n_records // 3))
-    _write_roster(out / "roster.xlsx", county.roster)
+    # an xlsx sheet holds 1,048,576 rows: a bigger county's roster is a CSV, as the national system exports it too
+    roster_name = "roster.xlsx" if len(county.roster) < 1_000_000 else "roster.csv"
+    _write_roster(out / roster_name, county.roster)
 
     targets = [p for p in county.people if any(h in county.target_households for h in p.households)]
     truth_links: list[dict] = []
@@ -458,7 +460,7 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
         decoys.append({"rule": "duplicate_member", "namesakes": [a.id18, b.id18],
                        "households": a.households + b.households})
     truth = {
-        "scale": scale, "seed": seed, "noise": noise, "files": files,
+        "scale": scale, "seed": seed, "noise": noise, "files": files, "roster_file": roster_name,
         "roster": {"people": len(county.people), "rows": len(county.roster),
                    "households": len({r["户编号"] for r in county.roster}),
                    "target_households": len(county.target_households)},
@@ -469,7 +471,7 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
         "duplicates": [p.id18 for p in county.duplicates],
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
-    return {"roster": str(out / "roster.xlsx"), "files": files, "truth": str(out / "truth.json"),
+    return {"roster": str(out / roster_name), "files": files, "truth": str(out / "truth.json"),
             "people": len(county.people), "records": len(truth_links), "findings": len(truth["findings"]),
             "noise": noise}
 
@@ -479,6 +481,13 @@ ROSTER_HEADER = ["序号", "乡镇", "行政村", "户编号", "姓名", "与户
 
 
 def _write_roster(path: Path, roster: list[dict]) -> None:
+    if path.suffix == ".csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(ROSTER_HEADER)
+            for i, r in enumerate(roster, start=1):
+                w.writerow([i, *[r[h] for h in ROSTER_HEADER[1:]]])
+        return
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
