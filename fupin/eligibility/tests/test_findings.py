@@ -133,3 +133,11 @@ def test_procedure_providers_give_scores_and_findings(people, departments):
     rows = findings_for(people["h1"])
     assert {r["label"] for r in rows} >= {"拥有小汽车", "财政供养"}
     assert assessment_for(people["h4"]) is None  # exited households are not scored
+
+
+def test_compare_on_an_empty_county_succeeds(tmp_path, county):
+    from django.core.management import call_command
+
+    out = tmp_path / "f.json"
+    call_command("compare", out=str(out))
+    assert json.loads(out.read_text(encoding="utf-8")) == {"findings": []}
