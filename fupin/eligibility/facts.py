@@ -142,10 +142,12 @@ class Program:
                     m.relationship, m.labour_skill, m.schooling, CAST(m.dibao AS BOOLEAN) AS dibao,
                     m.relationship = '户主' AS is_head, coalesce(m.health, '') AS health,
                     coalesce(m.disability_card, '') AS disability_card,
-                    CASE WHEN CAST(m.id_valid AS BOOLEAN) AND m.id_number <> '' THEN
-                        count(DISTINCT m.household_id) OVER (PARTITION BY m.id_number) ELSE 1 END::DOUBLE
-                        AS same_id_households
-                FROM mem_in m WHERE CAST(m.is_alive AS BOOLEAN)""",
+                    coalesce(d.n, 1)::DOUBLE AS same_id_households
+                FROM mem_in m LEFT JOIN (
+                    SELECT id_number, count(DISTINCT household_id) AS n FROM mem_in
+                    WHERE CAST(id_valid AS BOOLEAN) AND id_number <> '' GROUP BY id_number HAVING count(*) > 1
+                ) d ON d.id_number = m.id_number AND CAST(m.id_valid AS BOOLEAN)
+                WHERE CAST(m.is_alive AS BOOLEAN)""",
             "CREATE TABLE links AS SELECT record_id, person_id, source_code FROM links_in",
             """CREATE TABLE agg AS SELECT household_id, count(*)::DOUBLE AS members,
                     count(*) FILTER (WHERE labour_skill IN (""" + ", ".join(LABOUR) + """))::DOUBLE AS labour_count,
