@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # a person's linked department records (the master person index) lives at the root, as the exchange promises
+    path("persons/", include("fupin.exchange.person_urls")),
 ]
 urlpatterns += [path(app.url_prefix, include(f"{app.name}.urls")) for app in fupin_apps() if app.url_prefix is not None]
 if settings.DEBUG:
