@@ -29,7 +29,8 @@ from pathlib import Path
 from fupin.core import idnumber
 from fupin.exchange.pinyin import name_pinyin
 
-DIVISIONS_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "yidu_420581_divisions_2016.csv"
+# the demo county's real division file, shipped in the project (fupin/demo/fixtures, CC BY 4.0)
+DIVISIONS_CSV = Path(__file__).resolve().parents[1] / "demo" / "fixtures" / "yidu_420581_divisions_2016.csv"
 COUNTY_PEOPLE = 390_000
 COUNTY_RECORDS = 400_000
 

@@ -11,7 +11,6 @@ from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.skipif(not DIVISIONS_CSV.exists(), reason="shared/data divisions not beside the checkout")
 def test_contract_on_a_messy_county(tmp_path, capsys):
     summary = make_county(tmp_path / "county", scale=0.002, seed=5)
     truth = json.loads(Path(summary["truth"]).read_text(encoding="utf-8"))
