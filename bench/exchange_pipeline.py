@@ -66,7 +66,7 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     out["people"], out["records"] = truth["roster"]["people"], len(truth["links"])
     call_command("migrate", verbosity=0)
-    call_command("import_divisions", str(ROOT.parent / "shared" / "data" / "yidu_420581_divisions_2016.csv"),
+    call_command("import_divisions", str(ROOT / "fupin" / "demo" / "fixtures" / "yidu_420581_divisions_2016.csv"),
                  stdout=open(os.devnull, "w"))
     t = time.perf_counter()
     call_command("import_roster", str(folder / truth.get("roster_file", "roster.xlsx")), stdout=open(os.devnull, "w"))

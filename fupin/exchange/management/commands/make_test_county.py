@@ -9,7 +9,7 @@ class Command(FupinCommand):
         parser.add_argument("outdir")
         parser.add_argument("--scale", type=float, default=1.0, help="规模(1 = 宜都:约39万人、40万条部门记录)")
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--divisions", default=None, help="区划CSV(默认 shared/data 中的宜都区划)")
+        parser.add_argument("--divisions", default=None, help="区划CSV(默认为项目自带的演示县区划 fupin/demo/fixtures)")
 
     def handle(self, *args, **opts):
         summary = make_county(opts["outdir"], scale=opts["scale"], seed=opts["seed"], divisions_csv=opts["divisions"])
