@@ -334,6 +334,27 @@ def import_problems(user, *, batch_id: int | None = None, kind: str = "") -> Que
     return qs.select_related("household", "batch").order_by("row", "id")
 
 
+_SEE_ALSO = re.compile(r"(另见户编号)([^)),]+)")
+
+
+def problem_texts(user, texts: list[str]) -> list[str]:
+    """Problem texts as `user` may read them: a duplicate-person problem names the other households' 户编号 so the
+    importer can resolve it, but a household outside the user's jurisdiction is named only as such."""
+    mentioned = {code for t in texts for m in _SEE_ALSO.finditer(t or "") for code in m.group(2).split("、")}
+    if not mentioned:
+        return list(texts)
+    visible = set(Household.objects.restrict(user).filter(poor_code__in=mentioned).values_list("poor_code", flat=True))
+
+    def rewrite(m: re.Match) -> str:
+        codes = m.group(2).split("、")
+        shown = [c for c in codes if c in visible]
+        hidden = len(codes) - len(shown)
+        parts = shown + ([f"辖区外{hidden}户"] if hidden else [])
+        return m.group(1) + "、".join(parts)
+
+    return [_SEE_ALSO.sub(rewrite, t or "") for t in texts]
+
+
 # Stats (`fupin stats --json`) ---------------------------------------------------------------------------------------
 
 def registry_stats() -> dict:

@@ -238,7 +238,11 @@ def import_status(request, uuid):
     if job is None:
         raise Http404
     result = job.result if isinstance(job.result, dict) else {}
-    ctx = {"job": job, "result": result, "problems": result.get("problems") or []}
+    problems = [dict(p) for p in (result.get("problems") or [])]
+    for p, text in zip(problems, selectors.problem_texts(request.user, [p.get("problem", "") for p in problems]),
+                       strict=True):
+        p["problem"] = text
+    ctx = {"job": job, "result": result, "problems": problems}
     if is_htmx(request):
         return render(request, "registry/_import_status.html", ctx)
     return render(request, "registry/import_status.html", ctx)
@@ -252,8 +256,9 @@ def import_problems(request):
     page = paginate(request, qs, per_page=100)
     batch = page.object_list[0].batch if page.object_list else None
     mask = _masker(request.user)
-    rows = [{"p": p, "value": mask(p.value) if p.column in ("证件号码", "残疾证号") else p.value}
-            for p in page.object_list]
+    texts = selectors.problem_texts(request.user, [p.problem for p in page.object_list])
+    rows = [{"p": p, "value": mask(p.value) if p.column in ("证件号码", "残疾证号") else p.value, "problem": text}
+            for p, text in zip(page.object_list, texts, strict=True)]
     return render(request, "registry/problems.html", {"page_obj": page, "rows": rows, "batch": batch,
                                                       "kinds": ImportProblem.Kind.choices,
                                                       "kind": request.GET.get("kind", ""),
