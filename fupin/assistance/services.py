@@ -213,6 +213,25 @@ def pairing_assign(*, actor, household: Household, cadre: Cadre, start: dt.date 
     return pairing
 
 
+def _end_for_reassignment(pairing, *, actor, approver, reason: str, start: dt.date | None, area_code: str,
+                          holder: str) -> tuple[dt.date, dict]:
+    """Close an open pairing because it is handed to someone else (不脱贫不脱钩: the only way to end it early):
+    the approver must hold the area, the date may not be in the future nor before the pairing began. Returns the
+    reassignment date and the pairing's state before, for the audit event."""
+    _check_approver(approver, area_code)
+    start = _not_future(start or _today(), "改派日期")
+    if start < pairing.start_date:
+        raise ServiceError(f"改派日期不能早于{holder}")
+    before = _snap(pairing)
+    pairing.end_date = start
+    pairing.end_reason = reason
+    pairing.ended_by = actor if getattr(actor, "pk", None) else None
+    pairing.approved_by = approver
+    pairing.version += 1
+    pairing.save()
+    return start, before
+
+
 @transaction.atomic
 def pairing_reassign(*, actor, household: Household, cadre: Cadre, reason: str, approver,
                      start: dt.date | None = None, duty: str | None = None, post: str | None = None,
@@ -228,17 +247,8 @@ def pairing_reassign(*, actor, household: Household, cadre: Cadre, reason: str, 
         raise ServiceError(f"{cadre}已是该户的帮扶责任人")
     if not cadre.is_active:
         raise ServiceError(f"帮扶责任人{cadre}已停用")
-    _check_approver(approver, household.area_code)
-    start = _not_future(start or _today(), "改派日期")
-    if start < current.start_date:
-        raise ServiceError("改派日期不能早于现任帮扶责任人的结对日期")
-    before = _snap(current)
-    current.end_date = start
-    current.end_reason = reason
-    current.ended_by = actor if getattr(actor, "pk", None) else None
-    current.approved_by = approver
-    current.version += 1
-    current.save()
+    start, before = _end_for_reassignment(current, actor=actor, approver=approver, reason=reason, start=start,
+                                          area_code=household.area_code, holder="现任帮扶责任人的结对日期")
     terms = _terms(current.duty if duty is None else duty, current.post if post is None else post,
                    current.exit_commitment if exit_commitment is None else exit_commitment,
                    exit_target_year if exit_target_year is not None else current.exit_target_year)
@@ -355,17 +365,8 @@ def area_pairing_reassign(*, actor, pairing: AreaPairing, reason: str, approver,
     if (cadre and cadre.pk) == pairing.cadre_id and (unit and unit.pk) == pairing.unit_id and \
             (team and team.pk) == pairing.team_id:
         raise ServiceError("改派对象与现任相同")
-    _check_approver(approver, pairing.area_code)
-    start = _not_future(start or _today(), "改派日期")
-    if start < pairing.start_date:
-        raise ServiceError("改派日期不能早于现任的开始日期")
-    before = _snap(pairing)
-    pairing.end_date = start
-    pairing.end_reason = reason
-    pairing.ended_by = actor if getattr(actor, "pk", None) else None
-    pairing.approved_by = approver
-    pairing.version += 1
-    pairing.save()
+    start, before = _end_for_reassignment(pairing, actor=actor, approver=approver, reason=reason, start=start,
+                                          area_code=pairing.area_code, holder="现任的开始日期")
     new = AreaPairing.objects.create(kind=pairing.kind, division=pairing.division, area_code=pairing.area_code,
                                      cadre=cadre, unit=unit, team=team, start_date=start, duty=pairing.duty,
                                      post=pairing.post, exit_commitment=pairing.exit_commitment,
