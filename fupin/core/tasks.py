@@ -9,10 +9,3 @@ def run_job(job_id: int) -> None:
 
     job_run(job_id)
 
-
-@task()
-def refresh_after_change(reason: str = "") -> None:
-    """Hook for snapshots that later capabilities refresh after writes."""
-    from fupin.core.nightly import run_refreshers
-
-    run_refreshers(reason=reason, nightly=False)
