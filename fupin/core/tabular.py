@@ -176,10 +176,15 @@ def read_table(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | N
     header_index, cols = best
     headers_seen = [cell_text(h) for h in scanned[header_index]]
 
+    width = max(cols) + 1
+    pairs = list(cols.items())
+
     def rows() -> Iterator[tuple[int, dict]]:
         for offset, row in enumerate(it, start=header_index + 2):
             if not any(v not in ("", None) for v in row):
                 continue
-            yield offset, {canon: (row[j] if j < len(row) else None) for j, canon in cols.items()}
+            if len(row) < width:  # short rows (CSV lines cut early) are padded once, not checked per column
+                row = [*row, *([None] * (width - len(row)))]
+            yield offset, {canon: row[j] for j, canon in pairs}
 
     return headers_seen, rows()
