@@ -118,6 +118,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 FUPIN_LOCKOUT_ATTEMPTS = int(os.environ.get("FUPIN_LOCKOUT_ATTEMPTS", "5"))
 FUPIN_LOCKOUT_MINUTES = int(os.environ.get("FUPIN_LOCKOUT_MINUTES", "15"))
+# Audit events are kept in the database this long, then archived to checksummed files (at least 180 days: 等保 2.0).
+FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 
 SESSION_COOKIE_AGE = int(os.environ.get("FUPIN_SESSION_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

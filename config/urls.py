@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # a person's linked department records (the master person index) lives at the root, as the exchange promises
     path("persons/", include("fupin.exchange.person_urls")),
+    # the auditor's search of the audit trail (the trail itself and its hash chain live in core)
+    path("audit/", include("fupin.core.audit_urls")),
 ]
 urlpatterns += [path(app.url_prefix, include(f"{app.name}.urls")) for app in fupin_apps() if app.url_prefix is not None]
 if settings.DEBUG:

@@ -26,6 +26,6 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.INFO_OFFICER: {"view", "view_full_id", "edit", "collect"},
     Role.PAIRING_CADRE: {"view", "edit"},
     Role.DEPT_HANDLER: {"view", "department_work"},
-    Role.AUDITOR: {"view"},
+    Role.AUDITOR: {"view", "read_audit"},
 }
 ALL_CAPABILITIES = set().union(*ROLE_CAPABILITIES.values())

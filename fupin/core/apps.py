@@ -11,4 +11,5 @@ class CoreConfig(FupinAppConfig):
     api_prefix = "jobs"
     nav = [
         (_("Background jobs"), "/jobs/", "view", 90),
+        (_("Audit trail"), "/audit/", "read_audit", 95),
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models
 from django.forms.models import model_to_dict
 
+from fupin.core import audit_chain
 from fupin.core.models import AuditEvent, Batch
 
 _SKIP = {"created_at", "updated_at"}
@@ -61,7 +62,7 @@ def record(
         object_repr = object_repr or str(obj)[:200]
         area_code = area_code or getattr(obj, "area_code", "") or ""
     actor_obj = actor if getattr(actor, "pk", None) else None
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=actor_obj,
         actor_name=(actor.get_username() if actor_obj else str(actor or "system"))[:150],
         action=action,
@@ -74,6 +75,8 @@ def record(
         note=note,
         batch=batch,
     )
+    audit_chain.schedule_seal()
+    return event
 
 
 def history_for(obj: models.Model):

@@ -78,6 +78,11 @@ class AuditEvent(models.Model):
     after = models.JSONField(null=True, blank=True)
     note = models.TextField(blank=True)
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.PROTECT)
+    # The hash chain (fupin/core/audit_chain.py): events are sealed in commit order after their transaction commits;
+    # each sealed event carries its position and the hash of the one before it, so a changed or removed row shows.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -97,6 +102,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events cannot be deleted")
+
+
+class AuditArchive(models.Model):
+    """A run of sealed audit events moved out of the database into a checksummed file after the retention period."""
+
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField(unique=True)
+    last_hash = models.CharField(max_length=64)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_seq"]
+        verbose_name = _("audit archive")
+        verbose_name_plural = _("audit archives")
+
+    def __str__(self) -> str:
+        return f"{self.first_seq}-{self.last_seq}"
 
 
 class Job(models.Model):
