@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fupin.core.middleware.SecurityHeadersMiddleware",
     "fupin.core.middleware.LoginRequiredMiddleware",
+    "fupin.accounts.middleware.SessionGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +119,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 FUPIN_LOCKOUT_ATTEMPTS = int(os.environ.get("FUPIN_LOCKOUT_ATTEMPTS", "5"))
 FUPIN_LOCKOUT_MINUTES = int(os.environ.get("FUPIN_LOCKOUT_MINUTES", "15"))
+# Sign-in: a second factor (TOTP) for these roles ("superuser" = superusers); sessions end after idle minutes and at
+# the absolute age above, and are bound to the browser that signed in.
+FUPIN_2FA_REQUIRED_ROLES = tuple(r for r in os.environ.get(
+    "FUPIN_2FA_REQUIRED_ROLES", "superuser,city_office,auditor" if PRODUCTION else "").split(",") if r)
+FUPIN_SESSION_IDLE_SECONDS = int(os.environ.get("FUPIN_SESSION_IDLE_SECONDS", "1800"))
 # Audit events are kept in the database this long, then archived to checksummed files (at least 180 days: 等保 2.0).
 FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 

@@ -36,6 +36,26 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def form_valid(self, form):
+        """A correct password: a user with an authenticator goes on to the second step, others are signed in."""
+        from fupin.accounts import security_views, sessions, twofactor
+
+        user = form.get_user()
+        if twofactor.confirmed_device(user) is not None:
+            return security_views.start_second_step(self.request, user, self.get_success_url())
+        response = super().form_valid(form)
+        sessions.signed_in(self.request, user, two_factor=False)
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["ended"] = {"idle": _("You were signed out after a period of inactivity."),
+                            "expired": _("The session reached its maximum age: sign in again."),
+                            "browser": _("The session was opened in another browser: sign in again."),
+                            "ended": _("This session was ended from another place.")}.get(
+                                self.request.GET.get("ended", ""))
+        return context
+
 
 def user_list(request):
     role = request.GET.get("role", "")
