@@ -113,9 +113,17 @@ AUTHENTICATION_BACKENDS = ["fupin.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Password policy (fupin/accounts/passwords.py): every number is a setting.
+FUPIN_PASSWORD_MIN_LENGTH = int(os.environ.get("FUPIN_PASSWORD_MIN_LENGTH", "10" if PRODUCTION else "8"))
+FUPIN_PASSWORD_CLASSES = int(os.environ.get("FUPIN_PASSWORD_CLASSES", "3"))
+FUPIN_PASSWORD_HISTORY = int(os.environ.get("FUPIN_PASSWORD_HISTORY", "5"))
+FUPIN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("FUPIN_PASSWORD_MAX_AGE_DAYS", "90" if PRODUCTION else "0"))
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": FUPIN_PASSWORD_MIN_LENGTH}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "fupin.accounts.passwords.ComplexityValidator"},
+    {"NAME": "fupin.accounts.passwords.HistoryValidator"},
 ]
 FUPIN_LOCKOUT_ATTEMPTS = int(os.environ.get("FUPIN_LOCKOUT_ATTEMPTS", "5"))
 FUPIN_LOCKOUT_MINUTES = int(os.environ.get("FUPIN_LOCKOUT_MINUTES", "15"))

@@ -1,14 +1,16 @@
 """Sign-in guards on every request: the session still valid (same browser, not idle, not past its age, not ended from
-elsewhere) and, for the roles that must, a second factor enrolled before any other page."""
+elsewhere), the password not past its maximum age, and, for the roles that must, a second factor enrolled before any
+other page."""
 
 from django.contrib.auth import logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
-from fupin.accounts import sessions, twofactor
+from fupin.accounts import passwords, sessions, twofactor
 
 ENROL_PATH = "/account/two-factor/"
-_OPEN_DURING_ENROLMENT = (ENROL_PATH, "/logout/", "/static/", "/i18n/", "/login/")
+PASSWORD_PATH = "/account/password/"
+_OPEN_DURING_ENROLMENT = (ENROL_PATH, PASSWORD_PATH, "/logout/", "/static/", "/i18n/", "/login/")
 _REASONS = {"browser": "browser", "absolute": "expired", "idle": "idle", "ended": "ended"}
 
 
@@ -25,6 +27,12 @@ class SessionGuardMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "会话已结束,请重新登录"}, status=401)
                 return redirect(f"/login/?ended={_REASONS[reason]}")
+            if passwords.expired(user) and not request.path.startswith(_OPEN_DURING_ENROLMENT):
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": "密码已过期,请先修改密码"}, status=403)
+                if request.headers.get("HX-Request"):
+                    return HttpResponse(status=204)
+                return redirect(f"{PASSWORD_PATH}?expired=1")
             if (twofactor.required_for(user) and not request.path.startswith(_OPEN_DURING_ENROLMENT)
                     and twofactor.confirmed_device(user) is None):
                 if request.path.startswith("/api/"):

@@ -35,6 +35,7 @@ class User(AbstractUser):
     area_code = models.CharField(max_length=15, blank=True, db_index=True)
     failed_logins = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
     batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     objects = UserManager()
@@ -103,3 +104,17 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes of a user, so a new password cannot repeat one of the last few (FUPIN_PASSWORD_HISTORY)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.changed_at:%Y-%m-%d}"

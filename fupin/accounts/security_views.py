@@ -9,6 +9,8 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -133,3 +135,26 @@ def reset_two_factor(request, username):
     sessions.end_all(actor=request.user, user=person)
     messages.success(request, _("The authenticator was reset; the user enrols again at the next sign-in."))
     return redirect("accounts:user_detail", username=person.username)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password under the policy (fupin/accounts/passwords.py); the other sessions end."""
+
+    template_name = "accounts/password_change.html"
+    success_url = "/account/sessions/"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["expired"] = bool(self.request.GET.get("expired"))
+        context["password_rules"] = password_validators_help_texts()
+        return context
+
+    def form_valid(self, form):
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # cycles the session key (update_session_auth_hash)
+        UserSession.objects.filter(session_key=old_key).update(session_key=self.request.session.session_key)
+        audit.record(actor=self.request.user, action="accounts.password.change", obj=self.request.user,
+                     object_repr=str(self.request.user))
+        sessions.end_all(actor=self.request.user, user=self.request.user, keep_key=self.request.session.session_key)
+        messages.success(self.request, _("The password was changed; your other sessions were ended."))
+        return response

@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("login/verify/", security_views.login_verify, name="login_verify"),
     path("account/two-factor/", security_views.two_factor, name="two_factor"),
+    path("account/password/", security_views.PasswordChangeView.as_view(), name="password_change"),
     path("account/sessions/", security_views.my_sessions, name="my_sessions"),
     path("account/sessions/<int:pk>/end/", security_views.end_session, name="end_session"),
     path("account/sessions/end-all/", security_views.end_all_sessions, name="end_all_sessions"),
