@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "fupin.quality.apps.QualityConfig",
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
+    "fupin.privacy.apps.PrivacyConfig",
     "fupin.demo.apps.DemoConfig",
     "fupin.web.apps.WebConfig",
 ]
@@ -132,6 +133,12 @@ FUPIN_LOCKOUT_MINUTES = int(os.environ.get("FUPIN_LOCKOUT_MINUTES", "15"))
 FUPIN_2FA_REQUIRED_ROLES = tuple(r for r in os.environ.get(
     "FUPIN_2FA_REQUIRED_ROLES", "superuser,city_office,auditor" if PRODUCTION else "").split(",") if r)
 FUPIN_SESSION_IDLE_SECONDS = int(os.environ.get("FUPIN_SESSION_IDLE_SECONDS", "1800"))
+# Retention periods in days per kind of record (fupin/privacy/retention.py); 0 keeps forever.
+FUPIN_RETENTION_DAYS = {
+    "replaced_snapshots": int(os.environ.get("FUPIN_RETENTION_SNAPSHOTS_DAYS", "730")),
+    "raw_files": int(os.environ.get("FUPIN_RETENTION_RAW_FILES_DAYS", "1095")),
+    "ended_sessions": int(os.environ.get("FUPIN_RETENTION_SESSIONS_DAYS", "180")),
+}
 # Audit events are kept in the database this long, then archived to checksummed files (at least 180 days: 等保 2.0).
 FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 

@@ -18,7 +18,8 @@ class Role(models.TextChoices):
 # What each role may do. Reads are always limited to the user's jurisdiction by the scoping mechanism.
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.CITY_LEADER: {"view"},
-    Role.CITY_OFFICE: {"view", "view_full_id", "edit", "manage_geo", "manage_users", "approve_county", "import"},
+    Role.CITY_OFFICE: {"view", "view_full_id", "edit", "manage_geo", "manage_users", "approve_county", "import",
+                      "privacy_requests"},
     Role.TOWN_STAFF: {"view", "view_full_id", "edit", "approve_town", "import"},
     Role.VILLAGE_TEAM: {"view", "view_full_id", "edit", "village_review"},
     Role.FIRST_SECRETARY: {"view", "view_full_id", "edit", "village_review"},

@@ -28,6 +28,8 @@ CAPABILITY_LABELS = {
     "manage_geo": gettext_lazy("Manage the grid network"),
     "manage_users": gettext_lazy("Manage users"),
     "department_work": gettext_lazy("Department work"),
+    "read_audit": gettext_lazy("Read the audit trail"),
+    "privacy_requests": gettext_lazy("Answer personal-information requests"),
 }
 
 
