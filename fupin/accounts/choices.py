@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     PAIRING_CADRE = "pairing_cadre", _("Pairing cadre")
     DEPT_HANDLER = "dept_handler", _("Department handler")
     AUDITOR = "auditor", _("Auditor (read-only)")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
 
 
 # What each role may do. Reads are always limited to the user's jurisdiction by the scoping mechanism.
@@ -28,5 +30,14 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.PAIRING_CADRE: {"view", "edit"},
     Role.DEPT_HANDLER: {"view", "department_work"},
     Role.AUDITOR: {"view", "read_audit"},
+    # 三员分立 (等保 2.0): the system administrator keeps accounts and the grid network, the security administrator
+    # keeps sign-in security and who holds the three roles, the auditor reads the trail; none of them changes
+    # people's data, and only the auditor reads the trail's security records.
+    Role.SYSTEM_ADMIN: {"view", "manage_users", "manage_geo"},
+    Role.SECURITY_ADMIN: {"view", "manage_users", "manage_security"},
 }
+# Roles that only a security administrator (or a superuser) may give or take away.
+SEPARATED_ROLES = {Role.AUDITOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN}
+# Audit actions that are security records: shown only to those who may read the audit trail.
+SECURITY_ACTION_PREFIXES = ("accounts.", "privacy.")
 ALL_CAPABILITIES = set().union(*ROLE_CAPABILITIES.values())

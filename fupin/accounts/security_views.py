@@ -122,7 +122,7 @@ def end_all_sessions(request):
 
 
 @require_POST
-@capability_required("manage_users")
+@capability_required("manage_security")
 def reset_two_factor(request, username):
     from fupin.accounts import selectors
 

@@ -74,6 +74,16 @@ def _check_binding(*, actor, role: str, division, grid, department, command_unit
     return division
 
 
+def _check_separated_role(actor, old_role: str | None, new_role: str | None) -> None:
+    """三员分立: only a security administrator (or a superuser) gives or takes the auditor and administrator roles."""
+    from fupin.accounts.choices import SEPARATED_ROLES
+
+    if old_role == new_role or not ({old_role, new_role} & SEPARATED_ROLES):
+        return
+    if _is_user(actor) and not (actor.is_superuser or actor.can("manage_security")):
+        raise ServiceError("审计员、系统管理员和安全管理员的角色只能由安全管理员授予或撤销", field="role")
+
+
 PASSWORD_PROBLEMS = {
     "password_too_short": "密码太短,至少需要{min_length}个字符",
     "password_too_common": "密码过于常见,请换一个",
@@ -106,6 +116,7 @@ def user_create(*, actor, username: str, password: str, role: str, division=None
         raise ServiceError("用户名不能为空", field="username")
     if User.objects.filter(username__iexact=username).exists():
         raise ServiceError(f"用户名{username}已被使用", field="username")
+    _check_separated_role(actor, None, role)
     division = _check_binding(actor=actor, role=role, division=division, grid=grid, department=department,
                               command_unit=command_unit)
     user = User(username=username, role=role, division=division, grid=grid, department=department,
@@ -128,6 +139,8 @@ def user_update(*, actor, user, password: str | None = None, **changes: Any):
         raise ServiceError(f"不能修改的字段:{', '.join(sorted(unknown))}")
     if _is_user(actor) and not actor.is_superuser and user.is_superuser:
         raise ServiceError("只有超级管理员可以修改超级管理员")
+    if "role" in changes:
+        _check_separated_role(actor, user.role, changes["role"])
     before = user_snapshot(user)
     for key, value in changes.items():
         setattr(user, key, value.strip() if isinstance(value, str) else value)

@@ -158,7 +158,7 @@ def new_recovery_codes(*, actor, user: User) -> list[str]:
 @transaction.atomic
 def reset(*, actor, user: User) -> None:
     """A lost phone: the security administrator removes the device; the user enrols again at the next sign-in."""
-    if not (getattr(actor, "is_superuser", False) or actor.can("manage_users")):
+    if not (getattr(actor, "is_superuser", False) or actor.can("manage_security")):
         raise ServiceError("只有安全管理员可以重置双因素认证。")
     deleted, _ = TwoFactorDevice.objects.filter(user=user).delete()
     audit.record(actor=actor, action="accounts.two_factor.reset", obj=user, object_repr=str(user),

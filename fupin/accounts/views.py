@@ -30,6 +30,7 @@ CAPABILITY_LABELS = {
     "department_work": gettext_lazy("Department work"),
     "read_audit": gettext_lazy("Read the audit trail"),
     "privacy_requests": gettext_lazy("Answer personal-information requests"),
+    "manage_security": gettext_lazy("Manage sign-in security and the separated roles"),
 }
 
 

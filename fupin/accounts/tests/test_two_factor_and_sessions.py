@@ -101,7 +101,10 @@ def test_roles_that_must_enrol_are_sent_to_enrolment(client, county, settings):
 def test_security_administrator_resets_a_lost_authenticator(client, county):
     user = make_user("office2", "city_office", division=county["county"])
     _enrolled(user)
-    admin = make_user("admin", "city_office", division=county["county"])
+    office = make_user("office3", "city_office", division=county["county"])
+    client.force_login(office)  # the county office manages users but not sign-in security (三员分立)
+    assert client.post("/accounts/users/office2/reset-2fa/", **UA).status_code == 403
+    admin = make_user("secadmin", "security_admin", division=county["county"])
     client.force_login(admin)
     assert client.post("/accounts/users/office2/reset-2fa/", **UA).status_code == 302
     assert not TwoFactorDevice.objects.filter(user=user).exists()
@@ -173,3 +176,40 @@ def test_a_user_cannot_end_another_users_session(county):
 @pytest.mark.parametrize("path", ["/login/verify/"])
 def test_second_step_without_a_password_step_goes_back_to_sign_in(client, db, path):
     assert client.get(path).status_code == 302
+
+
+def test_separated_roles_are_given_only_by_the_security_administrator(county):
+    from fupin.accounts import services
+    from fupin.core.errors import ServiceError
+
+    office = make_user("office", "city_office", division=county["county"])
+    sysadmin = make_user("sysadmin", "system_admin", division=county["county"])
+    secadmin = make_user("secadmin", "security_admin", division=county["county"])
+    for actor in (office, sysadmin):
+        with pytest.raises(ServiceError):
+            services.user_create(actor=actor, username=f"aud_{actor.username}", password="Audit-pass-2016",
+                                 role="auditor", division=county["county"])
+    auditor = services.user_create(actor=secadmin, username="aud", password="Audit-pass-2016", role="auditor",
+                                   division=county["county"])
+    with pytest.raises(ServiceError):
+        services.user_update(actor=sysadmin, user=auditor, role="city_office")
+    with pytest.raises(ServiceError):
+        services.user_update(actor=office, user=office, role="security_admin")
+    services.user_update(actor=sysadmin, user=office, display_name="王主任")  # other changes stay theirs
+
+
+def test_security_records_are_the_auditors_to_read(client, county):
+    from fupin.accounts.models import User
+
+    sysadmin = make_user("sysadmin", "system_admin", division=county["county"])
+    make_user("gw", "grid_worker", grid=county["ga1"])
+    _login(client, "gw")  # a sign-in: a security record on the grid worker
+    client.force_login(sysadmin)
+    page = client.get("/accounts/users/gw/").content.decode()
+    assert "accounts.session.start" not in page
+    assert client.get("/audit/").status_code == 403
+    auditor = make_user("aud", "auditor", division=county["county"])
+    client.force_login(auditor)
+    assert "accounts.session.start" in client.get("/accounts/users/gw/").content.decode()
+    assert client.post("/accounts/users/gw/edit/", {"display_name": "x"}).status_code == 403  # reads only
+    assert User.objects.get(username="gw").display_name == "gw"

@@ -167,9 +167,16 @@ def action_label(event) -> str:
 
 @register.inclusion_tag("core/_history.html", takes_context=True)
 def audit_history(context, obj, limit: int = HISTORY_LIMIT):
+    from fupin.accounts.choices import SECURITY_ACTION_PREFIXES
     from fupin.web.shell import object_history
 
-    return {"events": object_history(obj, limit=limit), "request": context.get("request")}
+    request = context.get("request")
+    events = object_history(obj, limit=limit)
+    user = getattr(request, "user", None)
+    if not (user is not None and getattr(user, "is_authenticated", False) and user.can("read_audit")):
+        # security records (sign-ins, second factors, sessions, role changes) are the auditor's to read
+        events = [e for e in events if not e.action.startswith(SECURITY_ACTION_PREFIXES)]
+    return {"events": events, "request": request}
 
 
 @register.simple_tag
