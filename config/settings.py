@@ -139,6 +139,11 @@ FUPIN_RETENTION_DAYS = {
     "raw_files": int(os.environ.get("FUPIN_RETENTION_RAW_FILES_DAYS", "1095")),
     "ended_sessions": int(os.environ.get("FUPIN_RETENTION_SESSIONS_DAYS", "180")),
 }
+# Exports of people's data (fupin/core/exportlog.py): rate per user per hour, and approval above a number of people
+# or (when set) for any export with full ID numbers.
+FUPIN_EXPORT_RATE_PER_HOUR = int(os.environ.get("FUPIN_EXPORT_RATE_PER_HOUR", "30"))
+FUPIN_EXPORT_APPROVAL_PEOPLE = int(os.environ.get("FUPIN_EXPORT_APPROVAL_PEOPLE", "5000"))
+FUPIN_EXPORT_APPROVAL_FULL_IDS = os.environ.get("FUPIN_EXPORT_APPROVAL_FULL_IDS", "0") == "1"
 # Audit events are kept in the database this long, then archived to checksummed files (at least 180 days: 等保 2.0).
 FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("persons/", include("fupin.exchange.person_urls")),
     # the auditor's search of the audit trail (the trail itself and its hash chain live in core)
     path("audit/", include("fupin.core.audit_urls")),
+    # exports of people's data above the approval threshold wait here for another person's decision
+    path("exports/", include("fupin.core.export_urls")),
 ]
 urlpatterns += [path(app.url_prefix, include(f"{app.name}.urls")) for app in fupin_apps() if app.url_prefix is not None]
 if settings.DEBUG:

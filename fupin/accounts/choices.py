@@ -21,7 +21,7 @@ class Role(models.TextChoices):
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.CITY_LEADER: {"view"},
     Role.CITY_OFFICE: {"view", "view_full_id", "edit", "manage_geo", "manage_users", "approve_county", "import",
-                      "privacy_requests"},
+                      "privacy_requests", "approve_exports"},
     Role.TOWN_STAFF: {"view", "view_full_id", "edit", "approve_town", "import"},
     Role.VILLAGE_TEAM: {"view", "view_full_id", "edit", "village_review"},
     Role.FIRST_SECRETARY: {"view", "view_full_id", "edit", "village_review"},

@@ -31,6 +31,7 @@ CAPABILITY_LABELS = {
     "read_audit": gettext_lazy("Read the audit trail"),
     "privacy_requests": gettext_lazy("Answer personal-information requests"),
     "manage_security": gettext_lazy("Manage sign-in security and the separated roles"),
+    "approve_exports": gettext_lazy("Approve exports of people's data"),
 }
 
 

@@ -12,4 +12,5 @@ class CoreConfig(FupinAppConfig):
     nav = [
         (_("Background jobs"), "/jobs/", "view", 90),
         (_("Audit trail"), "/audit/", "read_audit", 95),
+        (_("Export approvals"), "/exports/", "approve_exports", 93),
     ]

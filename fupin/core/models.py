@@ -196,3 +196,42 @@ class CodeItem(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class ExportRequest(models.Model):
+    """A request to export people's data above the approval threshold (or with full ID numbers), decided by another
+    person; an approved request allows one export of exactly that kind and filter within a day."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+        USED = "used", _("used")
+
+    scope_field = "area_code"
+
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_requests")
+    kind = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)
+    url = models.CharField(max_length=1000)
+    filter_hash = models.CharField(max_length=64)
+    people = models.PositiveIntegerField()
+    full_ids = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    area_code = models.CharField(max_length=15, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export request")
+        verbose_name_plural = _("export requests")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.people})"

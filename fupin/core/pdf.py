@@ -65,7 +65,7 @@ def chinese_font() -> tuple[str, int]:
 class Document(FPDF):
     """An A4 document in the Chinese font, with a page footer "第 n / N 页" and helpers for the usual blocks."""
 
-    def __init__(self, *, title: str, orientation: str = "P", footer_note: str = ""):
+    def __init__(self, *, title: str, orientation: str = "P", footer_note: str = "", watermark: str = ""):
         super().__init__(orientation=orientation, unit="mm", format="A4")
         path, index = chinese_font()
         # Regular only: CJK fonts rarely ship a bold face (emphasis is by size and shading), and parsing a CJK font
@@ -77,6 +77,7 @@ class Document(FPDF):
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.footer_note = footer_note
+        self.watermark = watermark  # who printed it and when (fupin.core.exportlog.watermark), on every page
         self.set_font(FONT_FAMILY, size=10)
         self.add_page()
 
@@ -88,6 +89,11 @@ class Document(FPDF):
         if self.footer_note:
             text = f"{self.footer_note}    {text}"
         self.cell(0, 6, text, align=Align.C)
+        if self.watermark:
+            self.set_y(-7)
+            self.set_font(FONT_FAMILY, size=6.5)
+            self.set_text_color(150)
+            self.cell(0, 4, self.watermark, align=Align.R)
         self.set_text_color(0)
 
     def heading(self, text: str, *, size: float = 16, align: str = "C") -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone, translation
 
+from fupin.core.exportlog import watermark
 from fupin.core.pdf import Document, cn_date
 from fupin.lifecycle import hooks, selectors
 from fupin.lifecycle.choices import Status
@@ -37,7 +38,7 @@ def notice_title(batch: ProcedureBatch, step_code: str, village: str = "") -> st
 def notice_pdf(*, user, batch: ProcedureBatch, step_code: str) -> bytes:
     """One page (or more) per village: title, notice period, the households, how to object, signature lines."""
     sections = selectors.notice_sections(user=user, batch=batch, step_code=step_code)
-    doc = Document(title=notice_title(batch, step_code), orientation="L",
+    doc = Document(title=notice_title(batch, step_code), orientation="L", watermark=watermark(user),
                    footer_note=f"{batch.name} · 打印于{cn_date(timezone.localdate())}")
     if not sections:
         doc.heading(notice_title(batch, step_code))
@@ -121,7 +122,8 @@ def household_card_pdf(*, user, household) -> bytes:
     village = hh.village
     town = village.parent.name if village.parent_id else ""
     full = getattr(user, "may_view_full_id", False)
-    doc = Document(title=f"{hh.head_name}户扶贫明白卡", footer_note=f"{town}{village.name} · 户编号 {hh.poor_code or '—'}")
+    doc = Document(title=f"{hh.head_name}户扶贫明白卡", footer_note=f"{town}{village.name} · 户编号 {hh.poor_code or '—'}",
+                   watermark=watermark(user))
     doc.heading("精准扶贫明白卡", size=18)
     doc.para(f"{town} {village.name}{(' ' + hh.group_name) if hh.group_name else ''}    户编号:{hh.poor_code or '(未编号)'}"
              f"    打印日期:{cn_date(timezone.localdate())}", align="C")

@@ -271,12 +271,38 @@ def _export_name(ext: str) -> str:
     return f"roster-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
 
 
+def _export_allowed(request, qs):
+    """Record the export (who, filter, how many people, full IDs); None when allowed, else where to go instead."""
+    from django.contrib import messages
+
+    from fupin.core import exportlog
+
+    full_ids = bool(getattr(request.user, "may_view_full_id", False)) or request.user.is_superuser
+    try:
+        exportlog.authorise(user=request.user, kind="registry.roster", title="建档立卡花名册",
+                            url=request.get_full_path(), people=exporter.persons_for_export(qs).count(),
+                            full_ids=full_ids)
+    except exportlog.ApprovalRequired as exc:
+        messages.info(request, exc.message)
+        return redirect(exc.request_url)
+    except exportlog.ExportRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("/households/")
+    return None
+
+
 @capability_required("view")
 def export_xlsx(request):
     """The current list (scope and filters) as an xlsx in the roster layout, streamed while it is written."""
+    from fupin.core.exportlog import watermark
+
     qs, _f = filtered_households(request)
+    refused = _export_allowed(request, qs)
+    if refused is not None:
+        return refused
     response = StreamingHttpResponse(
-        exporter.xlsx_chunks(exporter.export_rows(request.user, qs)),
+        exporter.xlsx_chunks(exporter.export_rows(request.user, qs),
+                             title=f"{exporter.TITLE}({watermark(request.user)})"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
     return response
@@ -285,6 +311,9 @@ def export_xlsx(request):
 @capability_required("view")
 def export_csv(request):
     qs, _f = filtered_households(request)
+    refused = _export_allowed(request, qs)
+    if refused is not None:
+        return refused
     response = StreamingHttpResponse(exporter.csv_lines(exporter.export_rows(request.user, qs)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'

@@ -1,0 +1,118 @@
+"""Accountable exports of people's data (等保 2.0, PIPL): every export is recorded (who, when, what filter, how many
+people, full IDs or masked), limited in rate, approved by another person above a size or with full ID numbers, and
+watermarked with the user and the time.
+
+An export view calls `authorise(...)` before it writes anything:
+
+    decision = exportlog.authorise(user=request.user, kind="registry.roster", title="花名册",
+                                   url=request.get_full_path(), people=n, full_ids=True)
+    # raises ExportRefused (rate limit) or ApprovalRequired (carrying the URL of the request form)
+
+Settings: `FUPIN_EXPORT_RATE_PER_HOUR` (exports per user per hour, default 30), `FUPIN_EXPORT_APPROVAL_PEOPLE`
+(exports of more people need an approval; default 5,000; 0 = never), `FUPIN_EXPORT_APPROVAL_FULL_IDS` (exports with
+full ID numbers need an approval; default off). Users with `approve_exports` approve others' requests, never their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from fupin.core import audit
+from fupin.core.errors import ServiceError
+from fupin.core.models import AuditEvent, ExportRequest
+
+APPROVAL_VALID = dt.timedelta(days=1)
+
+
+class ExportRefused(ServiceError):
+    pass
+
+
+class ApprovalRequired(ServiceError):
+    def __init__(self, message: str, request_url: str):
+        super().__init__(message)
+        self.request_url = request_url
+
+
+def _hash(kind: str, url: str) -> str:
+    return hashlib.sha256(f"{kind}\n{url}".encode()).hexdigest()
+
+
+def needs_approval(*, people: int, full_ids: bool) -> bool:
+    limit = int(getattr(settings, "FUPIN_EXPORT_APPROVAL_PEOPLE", 5000))
+    return bool((limit and people > limit) or (full_ids and getattr(settings, "FUPIN_EXPORT_APPROVAL_FULL_IDS", False)))
+
+
+def watermark(user, when: dt.datetime | None = None) -> str:
+    when = timezone.localtime(when or timezone.now())
+    name = getattr(user, "display_name", "") or getattr(user, "username", "") or "system"
+    return f"{name}({getattr(user, 'username', '')}) {when:%Y-%m-%d %H:%M} 导出"
+
+
+@transaction.atomic
+def authorise(*, user, kind: str, title: str, url: str, people: int, full_ids: bool) -> AuditEvent:
+    """Check the rate limit and the approval, then record the export; returns its audit event."""
+    rate = int(getattr(settings, "FUPIN_EXPORT_RATE_PER_HOUR", 30))
+    since = timezone.now() - dt.timedelta(hours=1)
+    if rate and AuditEvent.objects.filter(actor=user, action__startswith="export.", at__gte=since).count() >= rate:
+        raise ExportRefused(f"导出过于频繁:每人每小时最多导出{rate}次,请稍后再试")
+    approval = None
+    if needs_approval(people=people, full_ids=full_ids) and not getattr(user, "is_superuser", False):
+        approval = (ExportRequest.objects.select_for_update()
+                    .filter(requester=user, filter_hash=_hash(kind, url), status=ExportRequest.Status.APPROVED,
+                            decided_at__gte=timezone.now() - APPROVAL_VALID).order_by("-decided_at").first())
+        if approval is None:
+            reason = f"{people}人" + (",含完整证件号码" if full_ids else "")
+            query = urlencode({"kind": kind, "title": title, "url": url, "people": people,
+                               "full_ids": int(full_ids)})
+            raise ApprovalRequired(f"此次导出({reason})须经审批后才能下载", f"/exports/request/?{query}")
+        ExportRequest.objects.filter(pk=approval.pk).update(status=ExportRequest.Status.USED)
+    return audit.record(actor=user, action=f"export.{kind}", object_type="core.export", object_id=kind[:64],
+                        object_repr=f"{title}:{people}人"[:200], area_code=getattr(user, "area_code", "") or "",
+                        after={"url": url, "people": people, "full_ids": full_ids,
+                               "approval": approval.pk if approval else None})
+
+
+@transaction.atomic
+def request_create(*, user, kind: str, title: str, url: str, people: int, full_ids: bool, reason: str
+                   ) -> ExportRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写导出用途", field="reason")
+    req = ExportRequest.objects.create(requester=user, kind=kind[:50], title=title[:200], url=url[:1000],
+                                       filter_hash=_hash(kind, url), people=people, full_ids=full_ids,
+                                       reason=reason[:300], area_code=getattr(user, "area_code", "") or "")
+    audit.record(actor=user, action="export.request", obj=req, object_repr=str(req)[:200], note=reason[:300])
+    return req
+
+
+def pending_for(approver):
+    """Requests the approver may decide: pending, in their jurisdiction, not their own."""
+    if not (getattr(approver, "is_superuser", False) or approver.can("approve_exports")):
+        return ExportRequest.objects.none()
+    return (ExportRequest.objects.restrict(approver).filter(status=ExportRequest.Status.PENDING)
+            .exclude(requester=approver).select_related("requester"))
+
+
+@transaction.atomic
+def request_decide(*, actor, req: ExportRequest, approve: bool, note: str = "") -> ExportRequest:
+    if not (getattr(actor, "is_superuser", False) or actor.can("approve_exports")):
+        raise ServiceError("没有审批导出的权限")
+    if req.requester_id == actor.pk:
+        raise ServiceError("不能审批自己的导出申请")
+    if not ExportRequest.objects.restrict(actor).filter(pk=req.pk).exists():
+        raise ServiceError("该申请不在您的管辖范围内")
+    if req.status != ExportRequest.Status.PENDING:
+        raise ServiceError("该申请已处理")
+    req.status = ExportRequest.Status.APPROVED if approve else ExportRequest.Status.REFUSED
+    req.decided_by, req.decided_at, req.decision_note = actor, timezone.now(), (note or "")[:300]
+    req.save()
+    audit.record(actor=actor, action="export.approve" if approve else "export.refuse", obj=req,
+                 object_repr=str(req)[:200], note=note[:300])
+    return req
