@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "fupin.core.middleware.SecurityHeadersMiddleware",
     "fupin.core.middleware.LoginRequiredMiddleware",
     "fupin.accounts.middleware.SessionGuardMiddleware",
+    "fupin.core.middleware.FullIdViewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +145,8 @@ FUPIN_RETENTION_DAYS = {
 FUPIN_EXPORT_RATE_PER_HOUR = int(os.environ.get("FUPIN_EXPORT_RATE_PER_HOUR", "30"))
 FUPIN_EXPORT_APPROVAL_PEOPLE = int(os.environ.get("FUPIN_EXPORT_APPROVAL_PEOPLE", "5000"))
 FUPIN_EXPORT_APPROVAL_FULL_IDS = os.environ.get("FUPIN_EXPORT_APPROVAL_FULL_IDS", "0") == "1"
+# Every page or API answer that shows full ID numbers is recorded in the audit trail (one event per request).
+FUPIN_AUDIT_FULL_ID_VIEWS = os.environ.get("FUPIN_AUDIT_FULL_ID_VIEWS", "1") == "1"
 # Audit events are kept in the database this long, then archived to checksummed files (at least 180 days: 等保 2.0).
 FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 

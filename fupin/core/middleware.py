@@ -32,3 +32,24 @@ class LoginRequiredMiddleware:
         if not request.user.is_authenticated and not request.path.startswith(PUBLIC_PREFIXES):
             return redirect(f"{settings.LOGIN_URL}?next={request.path}")
         return self.get_response(request)
+
+
+class FullIdViewMiddleware:
+    """Records, once per request, the full ID numbers a page or API answer showed (fupin/core/idviews.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        from fupin.core import idviews
+
+        if not getattr(settings, "FUPIN_AUDIT_FULL_ID_VIEWS", True):
+            return self.get_response(request)
+        token = idviews.start()
+        try:
+            response = self.get_response(request)
+        finally:
+            idviews.finish(token, request=request)
+        return response

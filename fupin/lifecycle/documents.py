@@ -115,13 +115,12 @@ def household_card_pdf(*, user, household) -> bytes:
     """The 明白卡: who the household is, why it is poor, how it lives, its income against the line, its status,
     and the cadre, plan and policies (filled by later capabilities through hooks.register_card_section; blank lines
     for hand-filling meanwhile)."""
-    from fupin.core import idnumber
+    from fupin.core import idviews
     from fupin.registry.models import PovertyLine
 
     hh = household
     village = hh.village
     town = village.parent.name if village.parent_id else ""
-    full = getattr(user, "may_view_full_id", False)
     doc = Document(title=f"{hh.head_name}户扶贫明白卡", footer_note=f"{town}{village.name} · 户编号 {hh.poor_code or '—'}",
                    watermark=watermark(user))
     doc.heading("精准扶贫明白卡", size=18)
@@ -145,7 +144,7 @@ def household_card_pdf(*, user, household) -> bytes:
         health = "、".join(_label("health", h) for h in (p.health or []))
         school = _label("schooling", p.schooling) if p.schooling else _label("education", p.education)
         rows.append([p.name, p.relationship, _label("sex", p.sex), p.birth_date.isoformat() if p.birth_date else "",
-                     number if full else idnumber.mask(number), health, _label("labour", p.labour_skill), school])
+                     idviews.shown(number, user), health, _label("labour", p.labour_skill), school])
     doc.ln(2)
     doc.para(f"家庭成员({len(members)}人)")
     doc.data_table(["姓名", "与户主关系", "性别", "出生日期", "证件号码", "健康状况", "劳动技能", "文化程度/在校"],

@@ -17,7 +17,7 @@ from django.db.models.functions import Floor
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.geo.models import Division, Grid
 from fupin.maps import layers
 from fupin.registry.models import Household, Person
@@ -449,7 +449,7 @@ def household_popup(user, pk: int) -> dict:
         "year_identified": hh.year_identified, "year_exited": hh.year_exited,
         "per_capita_net_income": float(hh.per_capita_net_income) if hh.per_capita_net_income else None,
         "income_year": hh.income_year,
-        "head_id": (head.id_number if full_id else idnumber.mask(head.id_number)) if head and head.id_number else "",
+        "head_id": idviews.shown(head.id_number, user) if head and head.id_number else "",
         "members": [{"name": m.name, "relationship": m.relationship, "age": _age(m.birth_date, today),
                      "health": tables.labels("health", m.health), "labour": tables.label("labour", m.labour_skill),
                      "schooling": tables.label("schooling", m.schooling)} for m in members],

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division, Grid
 from fupin.registry import selectors, services
@@ -60,7 +60,7 @@ class ListQuery(Schema):
 
 
 def _mask(user):
-    return (lambda n: n or "") if getattr(user, "may_view_full_id", False) else idnumber.mask
+    return idviews.formatter(user)
 
 
 def _key(hh: Household | None) -> str | None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.models import Batch, Job
 from fupin.core.services import job_create
@@ -36,8 +36,7 @@ TRUE = ("1", "true", "yes", "on")
 
 
 def _masker(user):
-    full = bool(getattr(user, "may_view_full_id", False))
-    return (lambda n: n or "") if full else idnumber.mask
+    return idviews.formatter(user)
 
 
 def list_filters(request) -> dict:

@@ -91,3 +91,21 @@ def test_pdf_documents_carry_the_watermark(county):
     doc.heading("标题")
     text = PdfReader(io.BytesIO(doc.to_bytes())).pages[0].extract_text()
     assert "王站长" in text and "导出" in text
+
+
+def test_pages_and_api_answers_that_show_full_ids_are_recorded(client, roster):
+    hh = make_household(roster["va1"], head="丙户", members=2, is_registered_poor=True)
+    numbers = list(hh.members.values_list("id_number", flat=True))
+    client.force_login(make_user("vt", "village_team", division=roster["va1"]))
+    assert client.get(hh.get_absolute_url()).status_code == 200
+    event = AuditEvent.objects.filter(action="view.full_id").latest("id")
+    assert event.object_repr == hh.get_absolute_url() and event.after["count"] >= 2
+    assert not any(n in str(event.after) for n in numbers)  # the trail holds them masked
+    url = f"/api/v1/households/{hh.poor_code or hh.uuid}"
+    assert client.get(url).status_code == 200
+    assert AuditEvent.objects.filter(action="view.full_id", object_repr=url).exists()
+    # a role that sees masked numbers leaves no such event
+    client.force_login(make_user("cadre", "pairing_cadre", division=roster["va1"]))
+    before = AuditEvent.objects.filter(action="view.full_id").count()
+    client.get(hh.get_absolute_url())
+    assert AuditEvent.objects.filter(action="view.full_id").count() == before

@@ -25,7 +25,7 @@ from django.apps import apps
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from fupin.core import idnumber
+from fupin.core import idviews
 
 register = template.Library()
 
@@ -64,11 +64,7 @@ _CREATE_FIELDS_SHOWN = 12
 @register.filter
 def idmask(number: str | None, user) -> str:
     """Full ID number for users who may see it, masked for everyone else."""
-    if not number:
-        return ""
-    if user is not None and getattr(user, "may_view_full_id", False):
-        return number
-    return idnumber.mask(number)
+    return idviews.shown(number, user)
 
 
 @register.filter
