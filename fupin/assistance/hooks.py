@@ -22,12 +22,9 @@ def nightly_lights(**_kw) -> dict:
 
 def _register_hooks() -> None:
     from fupin.assistance import integration
+    from fupin.registry import panels
 
     integration.register_card()
-    try:
-        from fupin.registry import panels
-    except ImportError:
-        return
     integration.register(panels)
 
 

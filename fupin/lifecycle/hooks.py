@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fupin.core.stats import stats_provider
+from fupin.registry.panels import register_panel
 
 _ASSESSMENT: list[Callable] = []
 _FINDINGS: list[Callable] = []
@@ -61,12 +62,7 @@ def _household_panel(request, household) -> dict | None:
     return panel_context(request, household)
 
 
-try:
-    from fupin.registry.panels import register_panel
-except ImportError:  # the household page has no panel hook: /procedures/households/<key>/panel/ still works
-    pass
-else:
-    register_panel("lifecycle/_household_panel.html", _household_panel, order=30)
+register_panel("lifecycle/_household_panel.html", _household_panel, order=30)
 
 
 @stats_provider(order=40)
