@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.apps import apps
 
+from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
 from fupin.exchange.services import register_field_reader
@@ -78,3 +79,8 @@ def _register_map_and_dashboards() -> None:
 
 
 _register_map_and_dashboards()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("eligibility.Finding", "household")
+household_rows("eligibility.Assessment", "household")

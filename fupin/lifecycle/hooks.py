@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
 from fupin.registry.panels import register_panel
 
@@ -84,3 +85,9 @@ def _register_map_and_dashboards() -> None:
 
 
 _register_map_and_dashboards()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("lifecycle.Procedure", "household", village_field="village")
+household_rows("lifecycle.ProcedureStep", "procedure__household")
+household_rows("lifecycle.StepAttachment", "step__procedure__household")

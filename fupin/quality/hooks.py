@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
@@ -87,3 +88,7 @@ def _household_panel(request, household) -> dict | None:
 
 
 register_panel("quality/_household_panel.html", _household_panel, order=46)
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("quality.Problem", "household", village_field="village")

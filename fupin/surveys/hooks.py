@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
 from fupin.registry.panels import register_panel
 
@@ -24,3 +25,7 @@ def _household_panel(request, household) -> dict | None:
 
 
 register_panel("surveys/_household_panel.html", _household_panel, order=45)
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("surveys.Response", "household", village_field="division")
