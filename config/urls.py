@@ -1,9 +1,7 @@
 """URLs: each Fupin app's urls.py is mounted at its AppConfig.url_prefix; the API at /api/v1/."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 from fupin.api.api import api
 from fupin.core.appconfig import fupin_apps
@@ -20,5 +18,6 @@ urlpatterns = [
     path("exports/", include("fupin.core.export_urls")),
 ]
 urlpatterns += [path(app.url_prefix, include(f"{app.name}.urls")) for app in fupin_apps() if app.url_prefix is not None]
-if settings.DEBUG:
-    urlpatterns.append(path("files/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+# Uploaded files (attachments, photos, evidence) are never served by path: each is downloaded through its owning
+# object's view, which checks the user's jurisdiction (assistance/attachments/<uuid>/, dispatch/attachments/<uuid>/,
+# procedures/attachments/<uuid>/, forms/responses/<uuid>/photo/<item>/, assistance/measures/<pk>/evidence/).

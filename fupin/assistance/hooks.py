@@ -1,6 +1,7 @@
 """What the assistance app plugs into the platform: `fupin stats` keys, the nightly light recompute, and (when the
 registry offers them) a panel on the household page and filters on the household list."""
 
+from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
 
@@ -22,12 +23,9 @@ def nightly_lights(**_kw) -> dict:
 
 def _register_hooks() -> None:
     from fupin.assistance import integration
+    from fupin.registry import panels
 
     integration.register_card()
-    try:
-        from fupin.registry import panels
-    except ImportError:
-        return
     integration.register(panels)
 
 
@@ -42,3 +40,10 @@ def _register_map_and_dashboards() -> None:
 
 
 _register_map_and_dashboards()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+for _label in ("HouseholdPairing", "HouseholdPlan", "Measure", "PolicyReceipt", "AssistanceRecord", "Errand",
+               "HouseholdLight"):
+    household_rows(f"assistance.{_label}", "household")
+household_rows("assistance.RecordAttachment", "record__household")

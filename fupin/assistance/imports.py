@@ -13,12 +13,12 @@ from pathlib import Path
 
 from django.db import transaction
 
-from fupin.assistance import conf
+from fupin.assistance import conf, services
 from fupin.assistance.choices import RecordSource, UnitKind
 from fupin.assistance.models import Cadre, HouseholdPairing, Policy, PolicyReceipt, Unit
 from fupin.assistance.tracking import refresh_lights
 from fupin.core import idnumber
-from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
 from fupin.registry.models import Household, Person
@@ -164,36 +164,47 @@ def import_pairings(*, actor, path: str | Path) -> dict:
         if cur and (cur.cadre.name, cur.cadre.unit.name) != (p["name"], p["unit"]):
             problems.append(RowProblem(p["row"], "cadre_name", p["name"],
                                        f"该户已由{cur.cadre.name}({cur.cadre.unit})帮扶;不脱贫不脱钩,更换须改派并经审批"))
+    cadres: dict[tuple, Cadre] = {}
+    for c in Cadre.objects.select_related("unit"):
+        cadres.setdefault((c.name, c.unit.name, c.phone), c)
+        cadres.setdefault((c.name, c.unit.name, ""), c)
+
+    def existing_cadre(p) -> Cadre | None:
+        return cadres.get((p["name"], p["unit"], p["phone"])) or (
+            cadres.get((p["name"], p["unit"], "")) if not p["phone"] else None)
+
+    for p in parsed:
+        cadre = existing_cadre(p)
+        if cadre is not None and not cadre.is_active and p["household"].pk not in current:
+            problems.append(RowProblem(p["row"], "cadre_name", p["name"], f"帮扶责任人{cadre}已停用,不能新结对"))
     if not parsed and not problems:
         problems.append(RowProblem(0, "", "", "文件中没有数据行"))
     if problems:
         raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline="结对名单未导入")
 
     batch = batch_start(kind="assistance_pairing_import", actor=actor, source=path, keep_file=True)
-    cadres: dict[tuple, Cadre] = {}
-    for c in Cadre.objects.select_related("unit"):
-        cadres.setdefault((c.name, c.unit.name, c.phone), c)
-        cadres.setdefault((c.name, c.unit.name, ""), c)
     created_units = created_cadres = created = 0
     touched = []
     for p in parsed:
         unit = units.get(p["unit"])
         if unit is None:
-            unit = units[p["unit"]] = Unit.objects.create(name=p["unit"], kind=UnitKind.OTHER, batch=batch)
+            unit = units[p["unit"]] = services.unit_create(actor=actor, name=p["unit"], kind=UnitKind.OTHER)
             created_units += 1
-        cadre = cadres.get((p["name"], unit.name, p["phone"])) or (
-            cadres.get((p["name"], unit.name, "")) if not p["phone"] else None)
+        cadre = existing_cadre(p)
         if cadre is None:
-            cadre = Cadre.objects.create(name=p["name"], unit=unit, phone=p["phone"], post=p["post"], batch=batch)
+            cadre = services.cadre_create(actor=actor, name=p["name"], unit=unit, phone=p["phone"], post=p["post"])
             cadres[(p["name"], unit.name, p["phone"])] = cadre
             created_cadres += 1
         hh = p["household"]
         if hh.pk in current:
             continue
-        HouseholdPairing.objects.create(household=hh, cadre=cadre, unit=unit, area_code=hh.area_code,
-                                        start_date=p["start"], duty=p["duty"], post=p["post"] or "结对帮扶干部",
-                                        exit_commitment=p["exit_commitment"], exit_target_year=p["year"],
-                                        batch=batch)
+        try:  # the service's checks (registered poor, active cadre, one open pairing) hold for imports too
+            services.pairing_assign(actor=actor, household=hh, cadre=cadre, start=p["start"], duty=p["duty"],
+                                    post=p["post"] or "结对帮扶干部", exit_commitment=p["exit_commitment"],
+                                    exit_target_year=p["year"], batch=batch, refresh=False)
+        except ServiceError as exc:
+            raise ImportRefused(problems=[RowProblem(p["row"], "cadre_name", p["name"], exc.message)],
+                                headline="结对名单未导入") from exc
         current[hh.pk] = None
         touched.append(hh.pk)
         created += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -51,10 +52,8 @@ def _apply_cadre(qs, value, user):
 
 def register(panels) -> None:
     panels.register_panel("assistance/_panel.html", panel_context, order=40)
-    try:
-        from fupin.registry.selectors import register_filter
-    except ImportError:
-        return
+    from fupin.registry.selectors import register_filter
+
     register_filter("light", _("Tracking light"), _light_choices, _apply_light, order=40)
     register_filter("cadre", _("Cadre"), _cadre_choices, _apply_cadre, order=41)
 
@@ -108,9 +107,9 @@ def card_policies(household) -> dict | None:
 
 
 def register_card() -> None:
-    try:
-        from fupin.lifecycle.hooks import register_card_section
-    except ImportError:
+    if not apps.is_installed("fupin.lifecycle"):
         return
+    from fupin.lifecycle.hooks import register_card_section
+
     for fn in (card_cadre, card_plan, card_policies):
         register_card_section(fn)

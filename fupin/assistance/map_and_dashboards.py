@@ -9,12 +9,9 @@ registered from `fupin.assistance.hooks`:
 
 from __future__ import annotations
 
-import logging
-
+from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-log = logging.getLogger(__name__)
 
 
 def _light_choices():
@@ -77,17 +74,17 @@ def map_popup(household, user) -> dict | None:
 
 
 def register_map() -> bool:
-    try:
-        from fupin.maps.layers import (
-            HouseholdAttribute,
-            Indicator,
-            register_household_attribute,
-            register_indicator,
-            register_popup_section,
-        )
-    except ImportError:
+    if not apps.is_installed("fupin.maps"):
         return False
     from django.db.models import F
+
+    from fupin.maps.layers import (
+        HouseholdAttribute,
+        Indicator,
+        register_household_attribute,
+        register_indicator,
+        register_popup_section,
+    )
 
     register_household_attribute(HouseholdAttribute(
         key="light", label=gettext_lazy("Tracking light"), order=35, choices=_light_choices,
@@ -130,10 +127,10 @@ def _lights_url(area: str, **params) -> str:
 
 
 def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import Figure, household_list_url, register_figure_provider
-    except ImportError:
+    if not apps.is_installed("fupin.dashboards"):
         return False
+    from fupin.dashboards.figures import Figure, household_list_url, register_figure_provider
+
     households = gettext_lazy("households")
     register_figure_provider("assistance", compute=dashboard_rows, watches=("assistance.",), order=40, figures=[
         Figure("assistance.red", gettext_lazy("Red lights"), section="assistance", unit=households, order=1,
@@ -152,11 +149,5 @@ def register_dashboards() -> bool:
 
 
 def register_all() -> dict:
-    out = {}
-    for name, fn in (("maps", register_map), ("dashboards", register_dashboards)):
-        try:
-            out[name] = fn()
-        except Exception:  # another app's extension point must never stop start-up
-            log.exception("assistance: registering with %s failed", name)
-            out[name] = False
-    return out
+    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
+    return {"maps": register_map(), "dashboards": register_dashboards()}

@@ -33,6 +33,7 @@ from fupin.assistance.models import (
     Measure,
     Policy,
     PolicyReceipt,
+    RecordAttachment,
     Unit,
     WorkTeam,
 )
@@ -708,3 +709,29 @@ def rules(request):
                 messages.success(request, _("Thresholds saved; every light was recomputed."))
                 return redirect(request.path)
     return render(request, "assistance/rules.html", {"form": form, "can_admin": permissions.can_administer(user)})
+
+
+# Uploaded files: served only through the owning object, inside the user's jurisdiction --------------------------
+
+def _file_response(field, name: str = ""):
+    from django.http import FileResponse
+
+    if not field:
+        raise Http404
+    try:
+        handle = field.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, filename=name or Path(field.name).name)
+
+
+def attachment_download(request, uuid):
+    """A visit record's photo or file (佐证资料): 404 outside the user's jurisdiction."""
+    att = get_object_or_404(RecordAttachment.objects.restrict(request.user), uuid=uuid)
+    return _file_response(att.file)
+
+
+def measure_evidence(request, pk: int):
+    """A measure's evidence file: 404 outside the user's jurisdiction."""
+    measure = get_object_or_404(Measure.objects.restrict(request.user), pk=pk)
+    return _file_response(measure.evidence_file)

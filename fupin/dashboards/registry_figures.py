@@ -77,7 +77,7 @@ def compute(ctx):
     persons_by_village: dict[str, float] = defaultdict(float)
     current_by_village: dict[str, float] = defaultdict(float)
     person_leaves: list[tuple[str, float]] = []
-    p_rows = (Person.objects.filter(is_alive=True, household__dissolved_on__isnull=True)
+    p_rows = (Person.objects.filter(is_alive=True, household__isnull=False, household__dissolved_on__isnull=True)
               .values("household__area_code", "household__is_registered_poor", "household__poverty_status",
                       "household__attribute", "household__main_cause", "household__year_exited")
               .annotate(n=Count("id"), invalid=Count("id", filter=Q(id_valid=False))))

@@ -4,6 +4,7 @@ apps (registry list ordering, map layers and popups, dashboard figures, warning 
 
 from __future__ import annotations
 
+from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
 
@@ -42,3 +43,11 @@ def _register_with_other_apps() -> None:
 
 
 _register_with_other_apps()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("dispatch.WorkOrder", "household", village_field="village")
+household_rows("dispatch.HouseholdPin", "household")
+household_rows("dispatch.JointPlan", "household")
+household_rows("dispatch.JointPlanItem", "plan__household")
+household_rows("dispatch.MinqingReport", "household", village_field="village")

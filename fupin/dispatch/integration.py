@@ -13,12 +13,9 @@ is installed (called from `fupin.dispatch.hooks`):
 
 from __future__ import annotations
 
-import logging
-
+from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-log = logging.getLogger(__name__)
 
 PIN_COLOUR = "#c0392b"
 
@@ -72,10 +69,10 @@ def map_popup(household, user) -> dict | None:
 
 
 def register_map() -> bool:
-    try:
-        from fupin.maps.layers import HouseholdAttribute, register_household_attribute, register_popup_section
-    except ImportError:
+    if not apps.is_installed("fupin.maps"):
         return False
+    from fupin.maps.layers import HouseholdAttribute, register_household_attribute, register_popup_section
+
     register_household_attribute(HouseholdAttribute(
         key="pinned", label=gettext_lazy("Pinned (special difficulty)"), order=45, highlight="1",
         choices=lambda: [("1", str(_("Pinned")), PIN_COLOUR), ("0", str(_("Not pinned")), "#9aa5b1")],
@@ -170,10 +167,9 @@ def _ratio(num: str, den: str, scale: float = 1.0):
 
 
 def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import Figure, register_derived_figure, register_figure_provider
-    except ImportError:
+    if not apps.is_installed("fupin.dashboards"):
         return False
+    from fupin.dashboards.figures import Figure, register_derived_figure, register_figure_provider
 
     def area_q(area: str) -> str:
         return f"?division={area}" if area else ""
@@ -241,10 +237,10 @@ def card_section(household) -> dict | None:
 
 
 def register_card() -> bool:
-    try:
-        from fupin.lifecycle.hooks import register_card_section
-    except ImportError:
+    if not apps.is_installed("fupin.lifecycle"):
         return False
+    from fupin.lifecycle.hooks import register_card_section
+
     register_card_section(card_section)
     return True
 
@@ -271,11 +267,8 @@ def registry_panel_context(request, household) -> dict | None:
 
 def register_registry() -> bool:
     """Offer pinned-first ordering and a household panel to the registry, with whatever hooks it provides."""
-    try:
-        from fupin.registry import panels
-    except ImportError:
-        return False
     from fupin.dispatch import selectors
+    from fupin.registry import panels
 
     panels.register_list_ordering(selectors.pinned_first)
     panels.register_panel("dispatch/_household_panel.html", registry_panel_context, order=60)
@@ -283,12 +276,6 @@ def register_registry() -> bool:
 
 
 def register_all() -> dict:
-    out = {}
-    for name, fn in (("maps", register_map), ("dashboards", register_dashboards), ("card", register_card),
-                     ("registry", register_registry)):
-        try:
-            out[name] = fn()
-        except Exception:  # another app's hook must never stop start-up
-            log.exception("dispatch: registering with %s failed", name)
-            out[name] = False
-    return out
+    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
+    return {name: fn() for name, fn in (("maps", register_map), ("dashboards", register_dashboards),
+                                        ("card", register_card), ("registry", register_registry))}

@@ -3,12 +3,13 @@ findings at the 入户核实 and 部门比对 steps) and the household page's fi
 
 from __future__ import annotations
 
-import logging
+from django.apps import apps
 
+from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
-
-log = logging.getLogger(__name__)
+from fupin.exchange.services import register_field_reader
+from fupin.registry.panels import register_panel
 
 
 @stats_provider(order=161)
@@ -45,11 +46,9 @@ def findings_for(household) -> list[dict] | None:
     return findings_summary(household)
 
 
-try:
+if apps.is_installed("fupin.lifecycle"):
     from fupin.lifecycle.hooks import register_assessment_provider, register_findings_provider
-except ImportError:  # the procedures app is not installed
-    pass
-else:
+
     register_assessment_provider(assessment_for)
     register_findings_provider(findings_for)
 
@@ -60,12 +59,16 @@ def findings_panel(request, household) -> dict | None:
     return household_panel(request, household)
 
 
-try:
-    from fupin.registry.panels import register_panel
-except ImportError:  # the household page has no panel hook (yet)
-    pass
-else:
-    register_panel(findings_panel)
+register_panel(findings_panel)
+
+
+def _released_rules_reading(source_code: str) -> dict[str, list[str]]:
+    from fupin.eligibility.services import released_rules_reading
+
+    return released_rules_reading(source_code)
+
+
+register_field_reader(_released_rules_reading)
 
 
 def _register_map_and_dashboards() -> None:
@@ -76,3 +79,8 @@ def _register_map_and_dashboards() -> None:
 
 
 _register_map_and_dashboards()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("eligibility.Finding", "household")
+household_rows("eligibility.Assessment", "household")

@@ -4,11 +4,8 @@ open ones by rule."""
 
 from __future__ import annotations
 
-import logging
-
+from django.apps import apps
 from django.utils.translation import gettext_lazy, pgettext_lazy
-
-log = logging.getLogger(__name__)
 
 
 def dashboard_rows(ctx):
@@ -52,10 +49,10 @@ def _url(status: str | None = None, rule: str | None = None) -> str:
 
 
 def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import Figure, register_figure_provider
-    except ImportError:
+    if not apps.is_installed("fupin.dashboards"):
         return False
+    from fupin.dashboards.figures import Figure, register_figure_provider
+
     findings = pgettext_lazy("unit", "findings")
     register_figure_provider("eligibility", compute=dashboard_rows, watches=("eligibility.",), order=60, figures=[
         Figure("eligibility.open", gettext_lazy("Comparison findings to verify"), section="quality", unit=findings,
@@ -70,8 +67,5 @@ def register_dashboards() -> bool:
 
 
 def register_all() -> dict:
-    try:
-        return {"dashboards": register_dashboards()}
-    except Exception:  # another app's extension point must never stop start-up
-        log.exception("eligibility: registering with the dashboards failed")
-        return {"dashboards": False}
+    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
+    return {"dashboards": register_dashboards()}

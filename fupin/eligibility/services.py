@@ -24,7 +24,7 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.errors import ServiceError
 from fupin.eligibility.defaults import default_rules
-from fupin.eligibility.expressions import ExpressionError
+from fupin.eligibility.expressions import ExpressionError, fields_used, parse
 from fupin.eligibility.facts import Program, text_col
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
 from fupin.exchange.bulk import bulk_insert, fetch_arrow
@@ -47,6 +47,53 @@ def _actor_name(actor) -> str:
 
 def ruleset_current() -> RuleSet | None:
     return RuleSet.objects.filter(status=RuleSet.Status.RELEASED).order_by("-number").first()
+
+
+def rule_record_fields(rule: Rule, source_fields) -> set[str]:
+    """The fields of its source's records a rule reads (none for member and household rules)."""
+    if rule.subject in ("member", "household"):
+        return set()
+    try:
+        return fields_used(parse(rule.expression)) & set(source_fields)
+    except ExpressionError:
+        return set()
+
+
+def released_rules_reading(source_code: str) -> dict[str, list[str]]:
+    """{field: [rule names]} of the released rule set's active rules on this source (exchange field reader)."""
+    from fupin.exchange.models import Source
+
+    rs = ruleset_current()
+    source = Source.objects.filter(code=source_code).first()
+    if rs is None or source is None:
+        return {}
+    out: dict[str, list[str]] = {}
+    for rule in rs.rules.filter(subject=source_code, is_active=True):
+        for name in rule_record_fields(rule, source.field_names()):
+            out.setdefault(name, []).append(rule.name)
+    return out
+
+
+def rules_not_evaluated(rules: list[Rule]) -> dict[str, dict]:
+    """Rules whose source's current snapshot lacks a field they read: {code: {"source", "snapshot", "missing"}}.
+
+    Such a rule is not evaluated for that source and its findings stay as they were (a file without the column says
+    nothing about it: clearing them would silently lose findings).
+    """
+    from fupin.exchange.models import Snapshot
+
+    current = {s.source.code: s for s in Snapshot.objects.filter(is_current=True).select_related("source")}
+    out: dict[str, dict] = {}
+    for rule in rules:
+        snap = current.get(rule.subject)
+        if snap is None:
+            continue
+        present = set((snap.mapping_used or {}).values())
+        missing = sorted(rule_record_fields(rule, snap.source.field_names()) - present)
+        if missing:
+            out[rule.code] = {"source": snap.source.code, "source_name": snap.source.name, "snapshot": snap.pk,
+                              "file": snap.file_name, "missing": missing}
+    return out
 
 
 @transaction.atomic
@@ -156,16 +203,15 @@ def ruleset_release(*, actor, rule_set: RuleSet) -> RuleSet:
 
 def applicant_household_ids() -> list[int]:
     """Households in an identification procedure that is under way (the procedures app, when installed)."""
-    try:
-        from fupin.lifecycle.models import Procedure
-    except ImportError:
+    from django.apps import apps
+
+    if not apps.is_installed("fupin.lifecycle"):
         return []
-    try:
-        return list(Procedure.objects.filter(kind="identification", status="open", household__isnull=False)
-                    .values_list("household_id", flat=True))
-    except Exception:  # the procedures app may not be migrated yet
-        log.warning("applicants could not be read", exc_info=True)
-        return []
+    from fupin.lifecycle.models import Procedure
+
+    # no guard: a database error here must fail the run (inside the run's transaction it cannot be recovered from)
+    return list(Procedure.objects.filter(kind="identification", status="open", household__isnull=False)
+                .values_list("household_id", flat=True))
 
 
 def poverty_line(year: int) -> float:
@@ -286,9 +332,22 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
 
 
-@transaction.atomic
 def compare_run(*, actor, progress: Progress | None = None, engine=None, relink: bool = True) -> ComparisonRun:
-    """Link (incrementally), evaluate the released rule set and reconcile findings, assessments and inbox tasks."""
+    """Link (incrementally), evaluate the released rule set and reconcile findings, assessments and inbox tasks.
+
+    The run is one transaction: any error rolls all of it back and is raised (the job or the command fails
+    visibly); the failure is recorded as an audit event `eligibility.compare.failed` outside the rolled-back work.
+    """
+    try:
+        return _compare_run(actor=actor, progress=progress, engine=engine, relink=relink)
+    except Exception as exc:
+        audit.record(actor=actor, action="eligibility.compare.failed", object_type="eligibility.comparisonrun",
+                     object_id="", object_repr="比对失败", after={"error": f"{type(exc).__name__}: {exc}"[:500]})
+        raise
+
+
+@transaction.atomic
+def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> ComparisonRun:
     from fupin.exchange.linkage import default_engine, linkage_run, load_persons, registry_fingerprint
 
     progress = progress or (lambda p, m="": None)
@@ -302,6 +361,8 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     t_link = time.perf_counter()
     progress(50, "按规则比对")
     rules = [r for r in rule_set.rules.all() if r.is_active]
+    not_evaluated = rules_not_evaluated(rules)
+    rules = [r for r in rules if r.code not in not_evaluated]
     program = _program_for(rules)
     for rule in rules:
         try:
@@ -317,7 +378,7 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     progress(75, "整理比对发现")
     run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
                                        households=int(result["in_scope"].column(0)[0].as_py() or 0))
-    changes = _reconcile(run, rules, result)
+    changes = _reconcile(run, rules, result, keep_rules=set(not_evaluated))
     t_sync = time.perf_counter()
     progress(90, "保存评分")
     n_assessed = _write_assessments(run, result["assessments"])
@@ -326,6 +387,7 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
         "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
         "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
         "assessments_digest": run.stats.get("assessments_digest", ""),
+        "not_evaluated": not_evaluated,
         "link": link_run.stats if link_run else None,
         "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
                     "evaluate": round(t_eval - t_load, 3), "findings": round(t_sync - t_eval, 3),
@@ -340,8 +402,9 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     return run
 
 
-def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
-    """Turn this run's hits into findings; returns counts of what changed."""
+def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: set[str] = frozenset()) -> dict:
+    """Turn this run's hits into findings; returns counts of what changed. Findings of `keep_rules` (not evaluated
+    in this run) are left as they are."""
     from fupin.exchange.models import RecordLink
     from fupin.registry.models import Household, Person
 
@@ -446,6 +509,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     to_post += created
     stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
         else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)
+    stale = stale.exclude(rule_code__in=list(keep_rules))
     for f in stale:
         f.status = Finding.Status.CLEARED
         f.version += 1

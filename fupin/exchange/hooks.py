@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
 
@@ -24,6 +25,12 @@ def _import_job(job, progress) -> dict:
 
     actor = job.actor or "system"
     snap = import_department(actor=actor, source_code=job.params["source"], path=job.params["path"],
-                             mapping_name=job.params.get("mapping") or None, progress=progress)
+                             mapping_name=job.params.get("mapping") or None, progress=progress,
+                             accept_missing=bool(job.params.get("accept_missing")))
     return {"snapshot": snap.pk, "rows": snap.row_count, "problems": snap.problem_count,
             "unreadable": snap.unreadable_count, "url": snap.get_absolute_url()}
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("exchange.RecordLink", "person__household")
+household_rows("exchange.LinkReview", "person__household")

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fupin.core import audit
-from fupin.core.errors import ServiceError
+from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.exchange.bulk import bulk_insert
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
@@ -62,13 +62,35 @@ STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw",
                   "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem"]
 
 
+# Who reads which fields of a source: fn(source_code) -> {field name: [what reads it, e.g. a rule's name]}.
+# The comparison registers the released rules' needs (fupin/eligibility/hooks.py).
+_FIELD_READERS: list[Callable[[str], dict[str, list[str]]]] = []
+
+
+def register_field_reader(fn: Callable[[str], dict[str, list[str]]]) -> Callable:
+    if fn not in _FIELD_READERS:
+        _FIELD_READERS.append(fn)
+    return fn
+
+
+def fields_read(source_code: str) -> dict[str, list[str]]:
+    """The source's fields something reads (released rules), with the names of what reads each."""
+    out: dict[str, list[str]] = {}
+    for fn in _FIELD_READERS:
+        for name, readers in fn(source_code).items():
+            out.setdefault(name, []).extend(readers)
+    return out
+
+
 @transaction.atomic
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
-                      progress: Progress | None = None) -> Snapshot:
+                      progress: Progress | None = None, accept_missing: bool = False) -> Snapshot:
     """Stage one department file as the source's new current snapshot (the previous one stays, not current).
 
-    Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. Rows that
-    cannot be read are staged flagged and listed in the snapshot's problems, never dropped.
+    Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. A column a
+    released rule reads missing → refused naming the columns and rules, unless `accept_missing`: then the snapshot is
+    staged and the comparison marks those rules "not evaluated" for it, keeping their findings. Rows that cannot be
+    read are staged flagged and listed in the snapshot's problems, never dropped.
     """
     progress = progress or (lambda p, m="": None)
     path = Path(path)
@@ -78,11 +100,20 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     mapping = _mapping_for(source, mapping_name)
     progress(5, "读取文件")
     headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None)
+    present = set(used.values())
+    missing = {name: readers for name, readers in fields_read(source.code).items() if name not in present}
+    if missing and not accept_missing:
+        raise ImportRefused(headline=f"{source.name}未导入", problems=[
+            RowProblem(0, name, "", f"文件没有这一列,而已发布的比对规则「{'、'.join(sorted(set(readers)))}」要读它"
+                                    f"(文件的列:{'、'.join(h for h in headers if h)});补上这一列再导入,或勾选"
+                                    f"「缺列也导入」:这些规则对本数据源不作比对,已有的比对发现原样保留")
+            for name, readers in sorted(missing.items())])
     progress(40, f"已读取{len(rows)}行")
     batch = batch_start(kind="exchange.import", actor=actor, source=path, keep_file=True)
     now = timezone.now()
     Snapshot.objects.filter(source=source, is_current=True).update(is_current=False, replaced_at=now)
-    problems: list[list] = []
+    problems: list[list] = [[0, name, "", f"文件没有这一列:规则「{'、'.join(sorted(set(readers)))}」对本数据源不作比对"]
+                            for name, readers in sorted(missing.items())]
     id_stats: dict[str, int] = {}
     unreadable = with_problems = 0
     for r in rows:

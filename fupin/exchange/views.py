@@ -46,7 +46,8 @@ def upload(request):
         for chunk in f.chunks():
             out.write(chunk)
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
-                     params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", "")})
+                     params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
+                                                  "accept_missing": request.POST.get("accept_missing") == "1"})
     return redirect(job.get_absolute_url())
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.coords import convert_geometry, gcj02_to_wgs84
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
 from fupin.geo.choices import PARENT_LEVELS, Level, Post, UrbanRural
@@ -228,7 +229,7 @@ def households_assign_grid(*, actor, village: Division, by: str = "location", gr
     from shapely import STRtree
     from shapely.geometry import Point, shape
 
-    from fupin.registry.models import Household, Person
+    from fupin.registry.models import Household
 
     qs = Household.objects.filter(village=village)
     if household_ids is not None:
@@ -254,10 +255,13 @@ def households_assign_grid(*, actor, village: Division, by: str = "location", gr
         by_grid.setdefault(g.pk, []).append(pk)
     batch = batch_start(kind="assign_grid", actor=actor)
     codes = {g.pk: g.code for g in assigned.values()}
+    moved: dict[str, int] = {}
     for gid, pks in by_grid.items():
         Household.objects.filter(pk__in=pks).update(grid_id=gid, area_code=codes[gid], batch=batch,
                                                     updated_at=timezone.now())
-        Person.objects.filter(household_id__in=pks).update(area_code=codes[gid])
+        # members and every row that belongs to these households follow them (fupin/core/household_rows.py)
+        for label, n in relocate_rows(pks, area_code=codes[gid], village=village).items():
+            moved[label] = moved.get(label, 0) + n
     batch_finish(batch, actor=actor, rows=len(assigned), area_code=village.code,
-                 summary={"village": village.code, "by": by, "assigned": len(assigned)})
+                 summary={"village": village.code, "by": by, "assigned": len(assigned), "rows_moved": moved})
     return {"assigned": len(assigned), "unassigned_left": qs.filter(grid__isnull=True).count()}

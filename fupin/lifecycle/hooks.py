@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
+from fupin.registry.panels import register_panel
 
 _ASSESSMENT: list[Callable] = []
 _FINDINGS: list[Callable] = []
@@ -61,12 +63,7 @@ def _household_panel(request, household) -> dict | None:
     return panel_context(request, household)
 
 
-try:
-    from fupin.registry.panels import register_panel
-except ImportError:  # the household page has no panel hook: /procedures/households/<key>/panel/ still works
-    pass
-else:
-    register_panel("lifecycle/_household_panel.html", _household_panel, order=30)
+register_panel("lifecycle/_household_panel.html", _household_panel, order=30)
 
 
 @stats_provider(order=40)
@@ -88,3 +85,9 @@ def _register_map_and_dashboards() -> None:
 
 
 _register_map_and_dashboards()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("lifecycle.Procedure", "household", village_field="village")
+household_rows("lifecycle.ProcedureStep", "procedure__household")
+household_rows("lifecycle.StepAttachment", "step__procedure__household")

@@ -4,11 +4,8 @@ villages that exited (出列, a completed village-exit procedure)."""
 
 from __future__ import annotations
 
-import logging
-
+from django.apps import apps
 from django.utils.translation import gettext_lazy, pgettext_lazy
-
-log = logging.getLogger(__name__)
 
 
 def dashboard_rows(ctx):
@@ -56,10 +53,9 @@ def _url(area: str, **params) -> str:
 
 
 def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import Figure, register_figure_provider
-    except ImportError:
+    if not apps.is_installed("fupin.dashboards"):
         return False
+    from fupin.dashboards.figures import Figure, register_figure_provider
     from fupin.lifecycle.definitions import PROCEDURES
 
     procedures = pgettext_lazy("unit", "procedures")
@@ -84,8 +80,5 @@ def register_dashboards() -> bool:
 
 
 def register_all() -> dict:
-    try:
-        return {"dashboards": register_dashboards()}
-    except Exception:  # another app's extension point must never stop start-up
-        log.exception("lifecycle: registering with the dashboards failed")
-        return {"dashboards": False}
+    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
+    return {"dashboards": register_dashboards()}

@@ -196,7 +196,7 @@ def notice_steps(kind: str) -> list:
 
 def notice_sections(*, user, batch: ProcedureBatch, step_code: str) -> list[NoticeSection]:
     """The households of a batch whose notice step `step_code` was recorded, grouped by village (each village posts
-    its own list), with ID numbers masked unless the user may see them in full."""
+    its own list). A notice is a public document: ID numbers are masked whatever the printing user's role."""
     from fupin.core import idnumber
     from fupin.registry.codes import ATTRIBUTE, CAUSE
     from fupin.registry.models import Person
@@ -209,7 +209,6 @@ def notice_sections(*, user, batch: ProcedureBatch, step_code: str) -> list[Noti
         procedure__in=procs, step="visit", decision="approve").order_by("seq")}
     heads = {p.household_id: p.id_number for p in Person.objects.filter(
         household_id__in=[p.household_id for p in procs], relationship="户主")}
-    full = getattr(user, "may_view_full_id", False)
     sections: dict[int, NoticeSection] = {}
     for proc in procs:
         step = notice.get(proc.pk)
@@ -226,7 +225,7 @@ def notice_sections(*, user, batch: ProcedureBatch, step_code: str) -> list[Noti
         number = heads.get(hh.pk, "")
         sec.rows.append(NoticeRow(
             town=town, village=proc.village.name, code=hh.poor_code or "(待编号)",
-            head=hh.head_name, id_number=number if full else idnumber.mask(number), size=hh.size,
+            head=hh.head_name, id_number=idnumber.mask(number), size=hh.size,
             attribute=labels_attr.get(hh.attribute or proposed.get("attribute", ""), ""),
             cause=labels_cause.get(hh.main_cause or proposed.get("main_cause", ""), "")))
     return sorted(sections.values(), key=lambda s: (s.town, s.village))

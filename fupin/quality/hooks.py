@@ -3,11 +3,14 @@ the household page's panel."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
+from fupin.registry.panels import register_panel
 
 JOB_KIND = "quality.run"
 
@@ -62,11 +65,9 @@ def _link(area, dim):
         not code.endswith("000") else f"/quality/?division={area}"
 
 
-try:
+if apps.is_installed("fupin.dashboards"):
     from fupin.dashboards.figures import Figure, register_figure_provider
-except ImportError:  # pragma: no cover - dashboards are part of every install
-    pass
-else:
+
     register_figure_provider("quality", compute=_figures, watches=("quality.",), order=80, figures=[
         Figure("quality.open_problems", _("Open data-quality problems"), section="quality", unit=_("problems"),
                column=True, order=64, link=_link,
@@ -86,9 +87,8 @@ def _household_panel(request, household) -> dict | None:
     return {"panel_title": "数据质量", "problems": problems}
 
 
-try:
-    from fupin.registry.panels import register_panel
-except ImportError:  # pragma: no cover
-    pass
-else:
-    register_panel("quality/_household_panel.html", _household_panel, order=46)
+register_panel("quality/_household_panel.html", _household_panel, order=46)
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("quality.Problem", "household", village_field="village")

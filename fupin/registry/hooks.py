@@ -1,5 +1,8 @@
 """What the registry registers at start-up (imported by FupinAppConfig.ready)."""
 
+from django.db.models import Q
+
+from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
 from fupin.registry import jobs  # noqa: F401  (registers the roster-import job handler)
 
@@ -26,3 +29,10 @@ def registry_population_stats() -> dict:
         "poor_households": households.filter(is_registered_poor=True).count(),
         "poor_persons": persons.filter(household__is_registered_poor=True).values("pk").distinct().count(),
     }
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("registry.Person", "household")
+household_rows("registry.MemberChange", "to_household")
+household_rows("registry.MemberChange", "from_household", when=Q(to_household__isnull=True))
+household_rows("registry.ImportProblem", "household")

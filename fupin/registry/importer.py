@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
 from fupin.geo.models import Division, Grid
@@ -588,7 +589,7 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
         result = ImportResult(dry_run=dry_run, rows=parser.rows)
         try:
             with transaction.atomic(), _sqlite_cache():
-                _write(parser, result, actor=actor, path=path, dry_run=dry_run, progress=progress)
+                _write(parser, result, actor=actor, path=path, dry_run=dry_run, progress=progress, scope=scope)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -622,7 +623,8 @@ def _sqlite_cache(kib: int = 262144):
             cur.execute(f"PRAGMA cache_size={int(before)}")
 
 
-def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool, progress: Progress | None) -> None:
+def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool, progress: Progress | None,
+           scope: str | None = None) -> None:
     findings = parser.findings
     households = parser.households
     codes = list(households)
@@ -635,9 +637,17 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
                                              keep_file=True)
     batch_id = batch.pk if batch else None
 
+    if scope is not None:  # an existing household outside the importer's jurisdiction is not theirs to change
+        outside = [RowProblem(households[pc].first_row, HEADER["poor_code"], pc,
+                              "该户编号已登记在您管辖范围以外的村,不能由本次导入修改或迁入")
+                   for pc, old in existing.items() if not old["area_code"].startswith(scope)]
+        if outside:
+            raise ImportRefused(problems=outside, headline="名册未导入")
+
     # households: create or update (only what changed)
     to_create, to_update = [], []
     hh_ids: dict[str, int] = {}
+    moves: dict[tuple[str, int], list[int]] = defaultdict(list)  # (area, village) → households placed elsewhere
     for pc, hh in households.items():
         values = dict(hh.fields)
         values.update(village_id=hh.village.pk, area_code=hh.grid.code if hh.grid else hh.village.code)
@@ -661,6 +671,8 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
             values["area_code"] = old["area_code"]
         changed = {k: v for k, v in values.items() if _norm(old.get(k)) != _norm(v)}
         hh_ids[pc] = old["id"]
+        if "area_code" in changed:
+            moves[(values["area_code"], hh.village.pk)].append(old["id"])
         if changed:
             obj = Household(id=old["id"], version=old["version"] + 1, batch_id=batch_id, **changed)
             to_update.append((obj, [*changed, "version", "batch"]))
@@ -688,10 +700,12 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
     new_people: list[dict] = []
     updates: list[tuple[Person, list[str]]] = []
     matched: set[int] = set()
+    refused: list[RowProblem] = []
     for pc, hh in households.items():
         hid = hh_ids[pc]
         area = hh.fields["area_code"]
         pool = existing_members.get(hid, {})
+        added: list[MemberRow] = []
         for m in hh.members:
             values = m.fields
             values["area_code"] = area
@@ -700,6 +714,7 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
             if old is None:
                 new_people.append({"household_id": hid, "batch_id": batch_id, **values})
                 result.persons_created += 1
+                added.append(m)
                 continue
             matched.add(old["id"])
             changed = {k: v for k, v in values.items() if old.get(k) != v}
@@ -709,15 +724,20 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
                 result.persons_updated += 1
             else:
                 result.persons_unchanged += 1
-        for leftovers in pool.values():
-            for old in leftovers:
-                if old["is_alive"]:
-                    findings.append(Finding("not_in_file", None, HEADER["name"], old["name"],
-                                            "本户在系统中的成员未列入名册(未作改动,请核实是否已迁出或死亡)", pc))
+        left = [old for leftovers in pool.values() for old in leftovers if old["is_alive"]]
+        for old in left:
+            findings.append(Finding("not_in_file", None, HEADER["name"], old["name"],
+                                    "本户在系统中的成员未列入名册(未作改动,请核实是否已迁出或死亡)", pc))
+        refused += _kept_beside(pc, hh, added, left)
+    if refused:
+        raise ImportRefused(problems=refused, headline="名册未导入")
     _find_duplicates(parser, matched, findings)
     if not dry_run:
         insert_rows(Person, new_people)
         _bulk_update(Person, updates)
+        # a household the file places in another village or grid: every row that belongs to it follows
+        for (area, village_id), ids in moves.items():
+            relocate_rows(ids, area_code=area, village=Division(pk=village_id))
     progress and progress(85, f"已写入{result.persons_created + result.persons_updated}名成员")
     result.problems = sorted(findings, key=lambda f: (f.row or 10**9, f.column))
     if dry_run:
@@ -742,6 +762,33 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
     result.batch_id = batch.pk
     area = _common_prefix([hh.fields["area_code"] for hh in households.values()])
     batch_finish(batch, actor=actor, rows=result.rows, summary=result.summary(), area_code=area)
+
+
+def _kept_beside(pc: str, hh: HouseholdRows, added: list[MemberRow], left: list[dict]) -> list[RowProblem]:
+    """Structural conflicts of a re-import with the registry (the file is refused, nothing is applied):
+
+    - a member the file adds beside a living member of the same name the file no longer lists (an ID number
+      changed): the same person would be in the household twice;
+    - a head (户主) the file adds while the registry's head, not listed, stays: the household would have two heads.
+    """
+    out = []
+    left_names = {old["name"]: old for old in left}
+    for m in added:
+        old = left_names.get(m.fields.get("name"))
+        if old is not None:
+            out.append(RowProblem(m.row, HEADER["id_number"], idnumber.mask(m.fields.get("id_number") or ""),
+                                  f"户编号{pc}的成员「{old['name']}」在系统中的证件号码是"
+                                  f"{idnumber.mask(old['id_number'] or '') or '(空)'},与名册不同:导入会使同一人在本户出现两次。"
+                                  f"若是证件号码更正,请先在农户页面修改该成员的证件号码再导入"))
+    heads_left = [old for old in left if old.get("relationship") == "户主"]
+    heads_added = [m for m in added if m.fields.get("relationship") == "户主"
+                   and m.fields.get("name") not in left_names]
+    if heads_left and heads_added:
+        out.append(RowProblem(heads_added[0].row, HEADER["relationship"], "户主",
+                              f"户编号{pc}在系统中的户主「{heads_left[0]['name']}」未列入名册,名册又列了户主"
+                              f"「{heads_added[0].fields.get('name')}」:导入后本户会有两个户主。"
+                              f"请先在农户页面登记户主变更(或成员迁出)再导入"))
+    return out
 
 
 def _find_duplicates(parser: _Parser, matched: set[int], findings: list[Finding]) -> None:

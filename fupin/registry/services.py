@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ConflictError, ServiceError
+from fupin.core.household_rows import relocate_rows
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household, MemberChange, Person, PovertyLine, VillageProfile
 
@@ -245,10 +246,21 @@ def household_update(*, actor, household: Household, expected_version: int | Non
     hh.version += 1
     hh.full_clean(exclude=["poor_code"] if not hh.poor_code else None)
     hh.save()
-    if hh.area_code != before["area_code"]:
-        Person.objects.filter(household=hh).update(area_code=hh.area_code)
-    audit.record(actor=actor, action="registry.household.update", obj=hh, before=before, after=audit.snapshot(hh))
+    after = audit.snapshot(hh)
+    if "village" in changes or "grid" in changes:
+        # every row that belongs to the household follows it, in this transaction (fupin/core/household_rows.py)
+        after["rows_moved"] = relocate_rows([hh.pk], area_code=hh.area_code, village=hh.village)
+    audit.record(actor=actor, action="registry.household.update", obj=hh, before=before, after=after)
     return hh
+
+
+def household_relocate(*, actor, household: Household, village: Division, grid: Grid | None = None,
+                       expected_version: int | None = None) -> Household:
+    """Move a household to another village and/or grid: the household, its members and every row that belongs to it
+    (visits, pairings, plans, findings, work orders, procedures, responses, problems ... as declared with
+    `fupin.core.household_rows.household_rows`) take the new area code in one transaction; one audit event."""
+    return household_update(actor=actor, household=household, expected_version=expected_version, village=village,
+                            grid=grid)
 
 
 @transaction.atomic
@@ -454,6 +466,7 @@ def member_move(*, actor, person: Person, to_household: Household, relationship:
     _dissolve_if_empty(source, date, "move")
     _refresh(source)
     _refresh(target)
+    relocate_rows([target.pk], area_code=target.area_code, village=target.village)  # the person's own rows follow
     audit.record(actor=actor, action="registry.member.move", obj=p, before=before, after=audit.snapshot(p),
                  note=f"{source} → {target}" + (f";{note}" if note else ""))
     return p
@@ -565,6 +578,7 @@ def household_merge(*, actor, source: Household, target: Household, relationship
     src.dissolved_on, src.dissolved_reason, src.merged_into = date, "merge", tgt
     _refresh(src)
     _refresh(tgt)
+    relocate_rows([tgt.pk], area_code=tgt.area_code, village=tgt.village)  # the members' own rows follow
     audit.record(actor=actor, action="registry.household.merge", obj=src, before=before, after=audit.snapshot(src),
                  note=f"并入{tgt}" + (f";{note}" if note else ""))
     audit.record(actor=actor, action="registry.household.merge_target", obj=tgt,

@@ -16,6 +16,7 @@ def sweep_objects(*, village, grid, actor) -> None:
     hh = make_household(village, grid=grid, head=f"{village.name[0]}变动", members=2,
                         poor_code=f"SW{village.code}", is_registered_poor=True, poverty_status="0")
     services.member_add(actor=actor, household=hh, member={"name": f"{village.name[0]}新生", "relationship": "之子"})
+    services.member_leave(actor=actor, person=hh.members.get(relationship="配偶"))  # a change with no target household
     services.village_profile_save(actor=actor, village=village, year=2016, rural_population=800)
     rows = roster_rows([(village.parent.name, village.name, village.code)], households=1, seed=3,
                        start=int(village.code[-4:]) * 10,

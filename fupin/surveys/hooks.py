@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
+from fupin.registry.panels import register_panel
 
 
 @stats_provider(order=70)
@@ -22,9 +24,8 @@ def _household_panel(request, household) -> dict | None:
             "fill_forms": forms if may_fill else []}
 
 
-try:
-    from fupin.registry.panels import register_panel
-except ImportError:  # pragma: no cover - the registry always has the hook
-    pass
-else:
-    register_panel("surveys/_household_panel.html", _household_panel, order=45)
+register_panel("surveys/_household_panel.html", _household_panel, order=45)
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+household_rows("surveys.Response", "household", village_field="division")

@@ -6,6 +6,7 @@ app_name = "surveys"
 urlpatterns = [
     path("", views.form_list, name="list"),
     path("responses/<uuid:uuid>/", views.response_detail, name="response"),
+    path("responses/<uuid:uuid>/photo/<str:item>/", views.response_photo, name="response_photo"),
     path("<slug:key>/", views.form_detail, name="form"),
     path("<slug:key>/new-version/", views.version_new, name="version_new"),
     path("<slug:key>/v<int:number>/", views.version_detail, name="version"),

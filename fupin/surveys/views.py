@@ -309,6 +309,19 @@ def response_detail(request, uuid):
     })
 
 
+def response_photo(request, uuid, item: str):
+    """A photo answered in a response: 404 outside the user's jurisdiction or when the item is not a stored photo."""
+    response = get_object_or_404(Response.objects.restrict(request.user), uuid=uuid)
+    name = response.data.get(item)
+    if not isinstance(name, str) or not name.startswith("surveys/photos/") or ".." in name:
+        raise Http404
+    try:
+        handle = default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, filename=Path(name).name)
+
+
 @capability_required("view")
 def export_xlsx(request, key: str):
     form = _form(key)

@@ -101,3 +101,27 @@ def test_policy_receipts_import(tmp_path, three, town_a_leader, office):
                                                (42430.0, dt.date(2016, 3, 1)), ("", None)])
 def test_parse_date(raw, expected):
     assert imports.parse_date(raw) == expected
+
+
+def test_pairing_import_goes_through_pairing_assign_and_refuses_an_inactive_cadre(tmp_path, three, town_a_leader):
+    unit = services.unit_create(actor="test", name="市教育局")
+    gone = services.cadre_create(actor="test", name="周一", unit=unit, phone="13800000001")
+    services.cadre_update(actor="test", cadre=gone, is_active=False)
+    path = xlsx(tmp_path, [["户编号", "帮扶责任人", "联系电话", "帮扶单位"],
+                           ["P0", "吴二", "", "宜都某公司"],
+                           ["P1", "周一", "13800000001", "市教育局"]])
+    with pytest.raises(ImportRefused) as exc:
+        imports.import_pairings(actor=town_a_leader, path=path)
+    assert "第3行" in exc.value.report() and "已停用" in exc.value.report()
+    assert not HouseholdPairing.objects.exists() and not Unit.objects.filter(name="宜都某公司").exists()
+    calls = []
+    real = services.pairing_assign
+    path = xlsx(tmp_path, [["户编号", "帮扶责任人", "帮扶单位"], ["P0", "吴二", "宜都某公司"]], name="ok.xlsx")
+    import unittest.mock
+
+    with unittest.mock.patch.object(services, "pairing_assign",
+                                    side_effect=lambda **kw: calls.append(kw) or real(**kw)):
+        imports.import_pairings(actor=town_a_leader, path=path)
+    assert [c["household"].pk for c in calls] == [three[0].pk]
+    assert HouseholdPairing.objects.get(household=three[0]).cadre.name == "吴二"
+    assert AuditEvent.objects.filter(action="assistance.cadre.create", object_repr__contains="吴二").exists()

@@ -160,8 +160,15 @@ def test_batch_page_notice_pdf_and_xlsx(client, world, walker, artifacts_dir):
     heads = {row[4]: row for row in rows[3:]}
     assert set(heads) == {"王五", "钱七"}
     full = procs[0].household.members.get(relationship="户主").id_number
-    assert heads["王五"][5] == full  # town staff may see full ID numbers
-    client.force_login(world["users"]["leader"])  # a city leader sees them masked
+    masked = full[:6] + "********" + full[-4:]
+    # a public notice is masked whoever prints it, even a role that may see full ID numbers elsewhere
+    assert heads["王五"][5] == masked
+    from pypdf import PdfReader
+
+    pdf = client.get(f"/procedures/batches/{batch.uuid}/notice/first_notice.pdf").content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "王五" in text and full[-4:] in text and full not in text and full[6:14] not in text
+    client.force_login(world["users"]["leader"])  # and so does a city leader
     r = client.get(f"/procedures/batches/{batch.uuid}/notice/first_notice.xlsx")
     rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
     assert {row[5] for row in rows[3:] if row[4] == "王五"} == {full[:6] + "********" + full[-4:]}

@@ -309,3 +309,78 @@ def test_reimport_keeps_the_grid_given_in_the_registry(tmp_path, rows, county):
     assert hh.grid_id == county["ga1"].pk and hh.area_code == county["ga1"].code
     assert again.households_updated == 0
     assert set(Person.objects.filter(household=hh).values_list("area_code", flat=True)) == {county["ga1"].code}
+
+
+def _other_id(number: str) -> str:
+    from fupin.core import idnumber
+
+    body = number[:14] + ("0000" if number[14:17] != "000" else "0010")[:3]
+    return body + idnumber.check_char(body)
+
+
+def test_reimport_with_changed_head_and_spouse_ids_is_refused_not_doubled(tmp_path, rows):
+    """The issue's case: a member's ID number changed in the new roster. Adding the member beside the old record
+    would leave two 户主 and two 配偶; the file is refused with the rows named, nothing written."""
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    code = rows[0]["户编号"]
+    members = [r for r in rows if r["户编号"] == code]
+    for r in members:
+        if r["与户主关系"] in ("户主", "配偶"):
+            r["证件号码"] = _other_id(r["证件号码"])
+    before = (_counts(), sorted(Person.objects.values_list("id", "id_number", "version")))
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    report = exc.value.report()
+    head = next(r for r in members if r["与户主关系"] == "户主")
+    assert f"第{rows.index(head) + 2}行" in report and "出现两次" in report and head["姓名"] in report
+    assert head["证件号码"] not in report  # the report masks ID numbers
+    assert (_counts(), sorted(Person.objects.values_list("id", "id_number", "version"))) == before
+    hh = Household.objects.get(poor_code=code)
+    assert hh.members.filter(relationship="户主", is_alive=True).count() == 1
+
+
+def test_reimport_adding_a_second_head_is_refused(tmp_path, rows):
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    code = rows[0]["户编号"]
+    head = next(r for r in rows if r["户编号"] == code and r["与户主关系"] == "户主")
+    rows.remove(head)
+    newcomer = {**head, "姓名": "新户主", "证件号码": _other_id(head["证件号码"])}
+    rows.insert(0, newcomer)
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    assert "两个户主" in exc.value.report() and "新户主" in exc.value.report()
+    assert not Person.objects.filter(name="新户主").exists()
+
+
+def test_reimport_placing_a_household_elsewhere_moves_its_rows(tmp_path, rows, county):
+    """A roster that places a household in another village moves the household, its members and every row that
+    belongs to it (fupin/core/household_rows.py) in the import's transaction."""
+    from fupin.assistance.models import AssistanceRecord
+    from fupin.assistance.services import record_create
+
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    code = next(r["户编号"] for r in rows if r["行政村"] == "甲一村")
+    hh = Household.objects.get(poor_code=code)
+    record, _ = record_create(actor="t", household=hh, occurred_on=hh.created_at.date(), content="走访")
+    for r in rows:
+        if r["户编号"] == code:
+            r["乡镇"], r["行政村"] = "乙镇", "乙一村"
+    import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    hh.refresh_from_db()
+    record.refresh_from_db()
+    assert hh.village_id == county["vb1"].pk and hh.area_code == county["vb1"].code
+    assert record.area_code == county["vb1"].code
+    assert set(Person.objects.filter(household=hh).values_list("area_code", flat=True)) == {county["vb1"].code}
+    assert AssistanceRecord.objects.filter(area_code__startswith=county["va1"].code, household=hh).count() == 0
+
+
+def test_web_import_may_not_take_a_household_registered_outside_the_jurisdiction(tmp_path, rows, county, users):
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    code = next(r["户编号"] for r in rows if r["行政村"] == "乙一村")
+    mine = [r for r in rows if r["乡镇"] == "甲镇"]
+    stolen = [{**r, "乡镇": "甲镇", "行政村": "甲一村"} for r in rows if r["户编号"] == code]
+    with pytest.raises(ImportRefused) as exc:
+        import_roster(actor=users["town_a"], path=write_csv(tmp_path / "a.csv", mine + stolen),
+                      scope_user=users["town_a"])
+    assert "管辖范围以外" in exc.value.report()
+    assert Household.objects.get(poor_code=code).village_id == county["vb1"].pk

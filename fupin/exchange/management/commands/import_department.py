@@ -11,10 +11,12 @@ class Command(FupinCommand):
         parser.add_argument("file")
         parser.add_argument("--source", required=True, help="数据源代码,如 vehicle、business、property、payroll")
         parser.add_argument("--mapping", default=None, help="已保存的列对应关系名称")
+        parser.add_argument("--accept-missing", action="store_true",
+                            help="文件缺少已发布规则要读的列时仍导入:这些规则对本数据源不作比对,已有比对发现原样保留")
 
     def handle(self, *args, **opts):
         snap = import_department(actor=self.system_actor(), source_code=opts["source"], path=Path(opts["file"]),
-                                 mapping_name=opts["mapping"])
+                                 mapping_name=opts["mapping"], accept_missing=opts["accept_missing"])
         stats = ",".join(f"{k}={v}" for k, v in sorted(snap.id_stats.items()))
         self.stdout.write(f"{snap.source.name}({snap.source.code})导入完成:共{snap.row_count}行,"
                           f"有问题{snap.problem_count}行,无法读取{snap.unreadable_count}行;证件号码:{stats}")
