@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "fupin.core.middleware.BadRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fupin.web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,6 +147,18 @@ MEDIA_URL = "/files/"
 FUPIN_EXPORT_DIR = DATA_DIR / "exports"
 FUPIN_RAW_DIR = DATA_DIR / "raw"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# Uploaded files (fupin/core/uploads.py): size, unpacked size and shape limits, refused with a Chinese message.
+FUPIN_UPLOAD_MAX_BYTES = int(os.environ.get("FUPIN_UPLOAD_MAX_MB", "50")) * 1024 * 1024
+FUPIN_UPLOAD_MAX_UNCOMPRESSED = int(os.environ.get("FUPIN_UPLOAD_MAX_UNCOMPRESSED_MB", "400")) * 1024 * 1024
+FUPIN_UPLOAD_MAX_RATIO = 100
+FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
+FUPIN_UPLOAD_MAX_COLUMNS = 500
+FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000
+FILE_UPLOAD_HANDLERS = [
+    "fupin.core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Background work: django-tasks with the database backend; `fupin db_worker` runs the queue.
