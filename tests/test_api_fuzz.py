@@ -10,17 +10,15 @@ from __future__ import annotations
 import os
 
 import pytest
-
-pytest.importorskip("schemathesis")  # a dev dependency (pyproject [dev]); CI installs it
-
-import schemathesis  # noqa: E402
-from schemathesis import checks  # noqa: E402
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-from schemathesis.generation import GenerationMode  # noqa: E402
+import schemathesis
+from hypothesis import HealthCheck, given, seed, settings
+from schemathesis import checks
+from schemathesis.generation import GenerationMode
 
 # Undocumented 4xx codes (404 for an unknown key, 403 for a role) are not failures; 5xx, a response that breaks its own
 # schema and a request breaking the schema that is accepted are.
 CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.negative_data_rejection]
+ONLY = os.environ.get("FUPIN_FUZZ_ONLY", "")  # an operation label substring, to look at one operation
 EXAMPLES = int(os.environ.get("FUPIN_FUZZ_EXAMPLES", "6"))
 
 
@@ -59,20 +57,23 @@ def _fuzz(schema, auth, mode) -> list[str]:
     failures: list[str] = []
     for result in schema.get_all_operations():
         op = result.ok()
+        if ONLY and ONLY not in op.label:
+            continue
         strategy = op.as_strategy(generation_mode=mode)
 
         @seed(20261203)
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
-        def run(case):
+        def run(case, label=op.label):
             case.cookies = {**(case.cookies or {}), **auth["cookies"]}
             response = case.call(headers=auth["headers"])
             try:
                 case.validate_response(response, headers=auth["headers"], checks=CHECKS)
             except BaseExceptionGroup as exc:  # collected, reported together below
-                titles = "; ".join(sorted({getattr(e, "title", type(e).__name__) for e in exc.exceptions}))
-                failures.append(f"{op.label} [{mode.value}] {response.status_code} {titles}: "
+                titles = "; ".join(sorted({f"{getattr(e, 'title', type(e).__name__)} {str(e)[:300]}"
+                                           for e in exc.exceptions}))
+                failures.append(f"{label} [{mode.value}] {response.status_code} {titles}: "
                                 f"{case.as_curl_command()[:300]} :: {response.text[:200]!r}")
 
         run()

@@ -62,4 +62,8 @@ class BadRequestGuardMiddleware:
             if ctype not in API_BODY_TYPES:
                 return JsonResponse({"detail": f"不支持的请求内容类型:{ctype or '(未声明)'};请使用 application/json"},
                                     status=415, json_dumps_params={"ensure_ascii": False})
+            if ctype == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):
+                return JsonResponse({"detail": [{"loc": ["body"], "msg": "请求内容含有不可见的控制字符(NUL)",
+                                                 "type": "value_error"}]}, status=422,
+                                    json_dumps_params={"ensure_ascii": False})
         return self.get_response(request)

@@ -133,7 +133,7 @@ class AnswerIn(Schema):
     way: str
 
 
-class RuleOut(Schema):
+class RoutingRuleOut(Schema):
     id: int
     priority: int
     name: str
@@ -155,7 +155,7 @@ class TypeOut(Schema):
     is_active: bool
 
 
-class FiguresOut(Schema):
+class DispatchFiguresOut(Schema):
     total: int
     solved: int
     open: int
@@ -358,7 +358,7 @@ def answer_report(request, uuid: uuidlib.UUID, payload: AnswerIn):
     return _report_out(r)
 
 
-@router.get("/rules", response=list[RuleOut])
+@router.get("/rules", response=list[RoutingRuleOut])
 def list_rules(request):
     return [{"id": r.pk, "priority": r.priority, "name": r.name,
              "order_type": r.order_type.code if r.order_type_id else None, "cause": r.cause,
@@ -373,7 +373,7 @@ def list_types(request):
              "escalate_days": t.escalate_days, "is_active": t.is_active} for t in WorkOrderType.objects.all()]
 
 
-@router.get("/figures", response=FiguresOut)
+@router.get("/figures", response=DispatchFiguresOut)
 def figures(request):
     qs = WorkOrder.objects.restrict(request.user)
     return {**selectors.order_figures(qs), "by_state": selectors.state_counts(qs),

@@ -35,7 +35,7 @@ class ProblemPage(Schema):
     items: list[ProblemOut]
 
 
-class RuleOut(Schema):
+class QualityRuleOut(Schema):
     key: str
     label: str
     subject: str
@@ -77,7 +77,7 @@ def problems(request, q: Query[ProblemQuery]):
     return {"count": qs.count(), "items": items}
 
 
-@router.get("/rules", response=list[RuleOut])
+@router.get("/rules", response=list[QualityRuleOut])
 def rules(request):
     return list(Rule.objects.all())
 

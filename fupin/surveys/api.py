@@ -72,7 +72,7 @@ class ResponseIn(Schema):
     expected_version: int | None = None
 
 
-class ErrorOut(Schema):
+class FormErrorOut(Schema):
     detail: str
     errors: dict[str, str] | None = None
 
@@ -133,8 +133,8 @@ def response(request, uuid: uuidlib.UUID):
     return _out(r, request.user)
 
 
-@router.post("/forms/{key}/responses", response={200: ResponseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                                 409: ErrorOut})
+@router.post("/forms/{key}/responses", response={200: ResponseOut, 400: FormErrorOut, 403: FormErrorOut, 404: FormErrorOut,
+                                                 409: FormErrorOut})
 def submit(request, key: str, payload: ResponseIn):
     if not (request.user.can("edit") and request.user.may_view_full_id):
         return Status(403, {"detail": "您没有填报采集表的权限"})
