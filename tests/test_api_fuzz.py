@@ -65,7 +65,7 @@ def _fuzz(schema, auth, mode) -> list[str]:
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
-        def run(case, label=op.label):
+        def run(case):
             case.cookies = {**(case.cookies or {}), **auth["cookies"]}
             response = case.call(headers=auth["headers"])
             try:
@@ -73,7 +73,7 @@ def _fuzz(schema, auth, mode) -> list[str]:
             except BaseExceptionGroup as exc:  # collected, reported together below
                 titles = "; ".join(sorted({f"{getattr(e, 'title', type(e).__name__)} {str(e)[:300]}"
                                            for e in exc.exceptions}))
-                failures.append(f"{label} [{mode.value}] {response.status_code} {titles}: "
+                failures.append(f"{case.operation.label} [{mode.value}] {response.status_code} {titles}: "
                                 f"{case.as_curl_command()[:300]} :: {response.text[:200]!r}")
 
         run()
