@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "fupin.core.middleware.BadRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fupin.web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,6 +162,13 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = os.environ.get("FUPIN_HTTPS", "1") == "1"
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    if SESSION_COOKIE_SECURE:  # served over HTTPS (usually behind nginx, which sets X-Forwarded-Proto)
+        SECURE_HSTS_SECONDS = int(os.environ.get("FUPIN_HSTS_SECONDS", str(365 * 24 * 3600)))
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+        SECURE_HSTS_PRELOAD = True
+        SECURE_SSL_REDIRECT = os.environ.get("FUPIN_SSL_REDIRECT", "1") == "1"
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        SECURE_REDIRECT_EXEMPT = [r"^healthz"]
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -177,6 +185,18 @@ MEDIA_URL = "/files/"
 FUPIN_EXPORT_DIR = DATA_DIR / "exports"
 FUPIN_RAW_DIR = DATA_DIR / "raw"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# Uploaded files (fupin/core/uploads.py): size, unpacked size and shape limits, refused with a Chinese message.
+FUPIN_UPLOAD_MAX_BYTES = int(os.environ.get("FUPIN_UPLOAD_MAX_MB", "50")) * 1024 * 1024
+FUPIN_UPLOAD_MAX_UNCOMPRESSED = int(os.environ.get("FUPIN_UPLOAD_MAX_UNCOMPRESSED_MB", "400")) * 1024 * 1024
+FUPIN_UPLOAD_MAX_RATIO = 100
+FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
+FUPIN_UPLOAD_MAX_COLUMNS = 500
+FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000
+FILE_UPLOAD_HANDLERS = [
+    "fupin.core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Background work: django-tasks with the database backend; `fupin db_worker` runs the queue.

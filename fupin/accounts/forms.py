@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fupin.accounts.choices import Role
@@ -16,32 +15,19 @@ INDENT = {"county": 0, "town": 1, "village": 2, "community": 2}
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form; a locked account (LockoutModelBackend sets request.fupin_locked_until) gets its own message."""
+    """Django's login form. A locked account gets the same answer as a wrong password or an unknown name (which names
+    the lockout rule), so the answer never tells whether an account exists."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The user name or password is not correct. After %(attempts)s failed attempts in a row "
                            "the account is locked for %(minutes)s minutes."),
-        "locked": _("This account is locked after repeated failed logins. Try again after %(time)s, or ask the "
-                    "system administrator to unlock it."),
     }
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
-
-    def clean(self):
-        try:
-            return super().clean()
-        except ValidationError:
-            locked_until = getattr(self.request, "fupin_locked_until", None)
-            if locked_until is not None:
-                raise ValidationError(
-                    self.error_messages["locked"], code="locked",
-                    params={"time": timezone.localtime(locked_until).strftime("%H:%M")},
-                ) from None
-            raise
 
     def get_invalid_login_error(self):
         from django.conf import settings

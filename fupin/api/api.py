@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 from ninja.security import django_auth
 
+from fupin.core.apiparams import input_error_detail, is_input_error
 from fupin.core.appconfig import fupin_apps
 
 
@@ -24,3 +25,12 @@ for _app in fupin_apps():
         _module = import_module(f"{_app.name}.api")
         if hasattr(_module, "router"):
             api.add_router(_app.api_prefix or _app.label, _module.router)
+
+
+@api.exception_handler(Exception)
+def _input_errors(request, exc):
+    """A value the database refuses (a number beyond its range, a NUL character) is the caller's error: 422. Anything
+    else is ours and goes on to Django's 500 handling and the error log."""
+    if is_input_error(exc):
+        return api.create_response(request, {"detail": input_error_detail()}, status=422)
+    raise exc

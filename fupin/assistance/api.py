@@ -24,6 +24,7 @@ from fupin.assistance.schemas import (
     RecordOut,
     RollupOut,
 )
+from fupin.core.apiparams import Limit, Offset
 from fupin.core.errors import ServiceError
 
 router = Router(tags=["assistance"])
@@ -80,14 +81,13 @@ def _same_submit(request, stored, key: str) -> None:
 
 @router.get("/lights", response=list[LightOut])
 def list_lights(request, colour: str | None = None, division: str | None = None, cadre: int | None = None,
-                no_cadre: bool = False, limit: int = 200, offset: int = 0):
+                no_cadre: bool = False, limit: Limit = 200, offset: Offset = 0):
     """Households with their lights, worst first."""
     if colour and colour not in Colour.values:
         raise HttpError(400, "colour 应为 green、yellow 或 red")
     qs = selectors.light_list(request.user, prefix=_prefix(request, division), colour=colour or "",
                               cadre_id=cadre, no_cadre=no_cadre)
-    limit = max(1, min(limit, MAX_PAGE))
-    return [_light_out(lt) for lt in qs[max(0, offset):max(0, offset) + limit]]
+    return [_light_out(lt) for lt in qs[offset:offset + limit]]
 
 
 @router.get("/map", response=list[PointOut])
@@ -143,12 +143,12 @@ def household_assistance(request, key: str):
 
 
 @router.get("/records", response=list[RecordOut])
-def list_records(request, household: str | None = None, limit: int = 100):
+def list_records(request, household: str | None = None, limit: Limit = 100):
     qs = AssistanceRecord.objects.restrict(request.user)
     if household:
         qs = AssistanceRecord.objects.filter(household=_household(request, household))
     qs = qs.select_related("household", "cadre", "recorded_by").order_by("-occurred_on", "-id")
-    return [_record_out(r) for r in qs[:max(1, min(limit, MAX_PAGE))]]
+    return [_record_out(r) for r in qs[:limit]]
 
 
 @router.post("/records", response={200: RecordOut, 201: RecordOut})

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import uuid
-from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -38,6 +35,7 @@ from fupin.assistance.models import (
     WorkTeam,
 )
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.uploads import discard, save_upload
 from fupin.geo.models import Division
 from fupin.web.shell import current_area, paginate
 
@@ -482,16 +480,10 @@ def _run_import(request, fn) -> dict | None:
         messages.error(request, _("Choose a file to import."))
         return None
     upload = form.cleaned_data["file"]
-    suffix = Path(upload.name).suffix.lower() or ".xlsx"
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
+    tmp = None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
-        named = Path(tmp).with_name(Path(upload.name).name)
-        os.replace(tmp, named)
-        tmp = str(named)
-        return fn(actor=request.user, path=tmp)
+        tmp = save_upload(upload)  # a random name: the uploaded name never becomes a path
+        return fn(actor=request.user, path=str(tmp))
     except ImportRefused as exc:
         request.import_problems = exc
         return None
@@ -499,8 +491,7 @@ def _run_import(request, fn) -> dict | None:
         messages.error(request, exc.message)
         return None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        discard(tmp)
 
 
 def pairing_home(request):

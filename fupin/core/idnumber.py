@@ -52,14 +52,14 @@ def clean(raw: object) -> str:
     if raw is None:
         return ""
     if isinstance(raw, float):
-        if raw != raw:  # NaN
+        if raw != raw or raw in (float("inf"), float("-inf")):  # NaN, or a number no ID can be
             return ""
         return str(int(Decimal(f"{raw:.15g}")))
     if isinstance(raw, int):
         return str(raw)
     text = str(raw).translate(_FULLWIDTH)
     text = _SPACES.sub("", text).upper()
-    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):  # scientific notation from a CSV made by Excel
+    if re.fullmatch(r"\d{1,20}(\.\d{1,20})?[eE]\+?\d{1,2}", text):  # scientific notation from a CSV made by Excel
         return str(int(Decimal(f"{float(text):.15g}")))
     if text.endswith(".0") and text[:-2].isdigit():
         text = text[:-2]

@@ -1,6 +1,9 @@
 """Security headers and login-required by default (public paths are listed, everything else needs a session)."""
 
+from urllib.parse import unquote_to_bytes
+
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/admin/", "/healthz")
@@ -31,6 +34,38 @@ class LoginRequiredMiddleware:
     def __call__(self, request):
         if not request.user.is_authenticated and not request.path.startswith(PUBLIC_PREFIXES):
             return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+        return self.get_response(request)
+
+
+# Request bodies the API reads; anything else sent to it is answered 415 before a view tries to parse it.
+API_BODY_TYPES = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class BadRequestGuardMiddleware:
+    """Refuse what no view can understand before it reaches one: NUL characters in the path or query string (Django's
+    forms refuse them, PostgreSQL cannot store them) and, on the API, request bodies of an undeclared content type."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        api = request.path.startswith("/api/")
+        raw = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or (raw and b"\x00" in unquote_to_bytes(raw.replace("+", " "))):
+            if api:
+                return JsonResponse({"detail": [{"loc": ["query"], "msg": "请求参数含有不可见的控制字符(NUL)",
+                                                 "type": "value_error"}]}, status=422,
+                                    json_dumps_params={"ensure_ascii": False})
+            return HttpResponse("请求参数含有不可见的控制字符", status=400, content_type="text/plain; charset=utf-8")
+        if api and request.method in ("POST", "PUT", "PATCH") and request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+            ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+            if ctype not in API_BODY_TYPES:
+                return JsonResponse({"detail": f"不支持的请求内容类型:{ctype or '(未声明)'};请使用 application/json"},
+                                    status=415, json_dumps_params={"ensure_ascii": False})
+            if ctype == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):
+                return JsonResponse({"detail": [{"loc": ["body"], "msg": "请求内容含有不可见的控制字符(NUL)",
+                                                 "type": "value_error"}]}, status=422,
+                                    json_dumps_params={"ensure_ascii": False})
         return self.get_response(request)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fupin.core import uploads
 from fupin.core.errors import ImportRefused, RowProblem
 
 _HEADER_CLEAN = re.compile(r"[\s\u3000*＊:：()（）\[\]【】]")
@@ -42,13 +43,8 @@ class TableSpec:
 
 
 def decode_bytes(data: bytes) -> str:
-    """UTF-8 (BOM or not), else GB18030 (a superset of GBK and GB2312)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("gb18030")
+    """UTF-8 (BOM or not), else GB18030 (a superset of GBK and GB2312); mixed or unknown encodings are refused."""
+    return uploads.decode_text(data)
 
 
 def _rows_csv(path: Path) -> Iterator[list]:
@@ -116,13 +112,17 @@ def _split_ref(ref: str) -> tuple[int, int]:
 def raw_rows(path: str | Path) -> Iterator[list]:
     path = Path(path)
     suffix = path.suffix.lower()
+    uploads.check_table_file(path)  # size, zip bomb, rows/columns/merged ranges, encoding: refused before reading
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         try:
             yield from _rows_xlsx(path)
         except Exception as exc:
             raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取Excel文件:{exc}")]) from exc
     elif suffix in (".csv", ".txt", ".tsv", ""):
-        yield from _rows_csv(path)
+        try:
+            yield from _rows_csv(path)
+        except csv.Error as exc:
+            raise ImportRefused(problems=[RowProblem(0, "", path.name, "CSV文件格式错误(某个单元格过长或引号不配对),无法读取")]) from exc
     else:
         raise ImportRefused(problems=[RowProblem(0, "", path.name, "不支持的文件类型(请用 .xlsx 或 .csv)")])
 

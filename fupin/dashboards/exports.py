@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fupin.core.exportcells import xlsx_workbook
 from fupin.dashboards.selectors import Dashboard, FigureView
 
 
@@ -32,7 +32,7 @@ def _sheet_name(label: str, used: set[str]) -> str:
 def workbook(data: Dashboard, *, which: str | None = None, level_label: str = "") -> bytes:
     """One sheet per table: the key figures, every broken-down figure, the drill-down table (or only `which`)."""
     out = io.BytesIO()
-    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    wb = xlsx_workbook(out, {"in_memory": True})
     title = wb.add_format({"bold": True, "font_size": 13})
     head = wb.add_format({"bold": True, "bg_color": "#f2f2f2", "border": 1})
     cell = wb.add_format({"border": 1})

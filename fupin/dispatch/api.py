@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from fupin.core.apiparams import Limit, Offset
 from fupin.core.errors import ServiceError
 from fupin.dispatch import selectors, services
 from fupin.dispatch.models import HouseholdPin, MinqingReport, RoutingRule, WorkOrder, WorkOrderType
@@ -132,7 +133,7 @@ class AnswerIn(Schema):
     way: str
 
 
-class RuleOut(Schema):
+class RoutingRuleOut(Schema):
     id: int
     priority: int
     name: str
@@ -154,7 +155,7 @@ class TypeOut(Schema):
     is_active: bool
 
 
-class FiguresOut(Schema):
+class DispatchFiguresOut(Schema):
     total: int
     solved: int
     open: int
@@ -219,13 +220,12 @@ def _department(code: str | None):
 
 @router.get("/orders", response=list[OrderOut])
 def list_orders(request, state: str = "", order_type: str = "", department: str = "", overdue: bool = False,
-                q: str = "", limit: int = 200, offset: int = 0):
+                q: str = "", limit: Limit = 200, offset: Offset = 0):
     from django.utils import timezone
 
     now = timezone.now()
     qs = selectors.order_list(request.user, state=state, order_type=order_type, department=department,
                               overdue=overdue, q=q[:50], now=now)
-    limit = max(1, min(limit, 1000))
     return [_order_out(o, now) for o in qs[offset:offset + limit]]
 
 
@@ -314,13 +314,12 @@ def _report_out(r: MinqingReport) -> dict:
 
 
 @router.get("/minqing", response=list[ReportOut])
-def list_reports(request, category: str = "", status: str = "", limit: int = 200, offset: int = 0):
+def list_reports(request, category: str = "", status: str = "", limit: Limit = 200, offset: Offset = 0):
     qs = selectors.reports_for(request.user)
     if category:
         qs = qs.filter(category=category)
     if status:
         qs = qs.filter(status=status)
-    limit = max(1, min(limit, 1000))
     return [_report_out(r) for r in qs[offset:offset + limit]]
 
 
@@ -359,7 +358,7 @@ def answer_report(request, uuid: uuidlib.UUID, payload: AnswerIn):
     return _report_out(r)
 
 
-@router.get("/rules", response=list[RuleOut])
+@router.get("/rules", response=list[RoutingRuleOut])
 def list_rules(request):
     return [{"id": r.pk, "priority": r.priority, "name": r.name,
              "order_type": r.order_type.code if r.order_type_id else None, "cause": r.cause,
@@ -374,7 +373,7 @@ def list_types(request):
              "escalate_days": t.escalate_days, "is_active": t.is_active} for t in WorkOrderType.objects.all()]
 
 
-@router.get("/figures", response=FiguresOut)
+@router.get("/figures", response=DispatchFiguresOut)
 def figures(request):
     qs = WorkOrder.objects.restrict(request.user)
     return {**selectors.order_figures(qs), "by_state": selectors.state_counts(qs),

@@ -8,6 +8,7 @@ from importlib.util import find_spec
 
 from django.utils import timezone
 
+from fupin.core.exportcells import xlsx_workbook
 from fupin.dispatch.choices import Category, Channel, Urgency
 
 
@@ -68,11 +69,10 @@ def analysis_pdf(ctx: dict) -> bytes:
 
 
 def analysis_xlsx(ctx: dict) -> bytes:
-    import xlsxwriter
 
     d = ctx["data"]
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = xlsx_workbook(out, {"in_memory": True})
     title = book.add_format({"bold": True, "font_size": 14})
     head = book.add_format({"bold": True, "bg_color": "#EBEEF2", "border": 1})
     cell = book.add_format({"border": 1})

@@ -51,7 +51,7 @@ class RuleSetOut(Schema):
     rules: list[RuleOut]
 
 
-class JobOut(Schema):
+class QueuedJobOut(Schema):
     job: UUID
     url: str
 
@@ -110,7 +110,7 @@ def list_rulesets(request):
             for rs in RuleSet.objects.prefetch_related("rules")]
 
 
-@router.post("/compare", response=JobOut)
+@router.post("/compare", response=QueuedJobOut)
 def start_compare(request):
     if not county_wide(request.user):
         raise HttpError(403, "只有县级人员可以发起比对")

@@ -47,7 +47,12 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {  # name: (min args, max args)
     "coalesce": (2, None), "min": (2, None), "max": (2, None), "abs": (1, 1), "round": (1, 2), "length": (1, 1),
 }
 MAX_LENGTH = 2000
-MAX_DEPTH = 40
+MAX_DEPTH = 40  # nested parentheses, function calls, "not" and "-" (each counts one level)
+MAX_TREE_DEPTH = 60  # the parsed tree, so 1,000 terms "a + a + ..." are refused (every engine walks it recursively)
+MAX_NODES = 400
+MAX_PRODUCTS = 8  # "*" per expression: 12-digit numbers multiplied stay far inside a double and the databases' range
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMAL_DIGITS = 6
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -168,9 +173,18 @@ class _Parser:
             node = ("and", node, self.not_())
         return node
 
+    def nested(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError("表达式嵌套太深", self.tok.pos)
+
     def not_(self):
         if self.accept("kw", "not"):
-            return ("not", self.not_())
+            self.nested()
+            try:
+                return ("not", self.not_())
+            finally:
+                self.depth -= 1
         return self.compare()
 
     def compare(self):
@@ -210,13 +224,21 @@ class _Parser:
 
     def unary(self):
         if self.accept("op", "-"):
-            return ("neg", self.unary())
+            self.nested()
+            try:
+                return ("neg", self.unary())
+            finally:
+                self.depth -= 1
         return self.atom()
 
     def atom(self):
         t = self.tok
         if t.kind == "num":
             self.take()
+            whole, _, fraction = t.value.partition(".")
+            if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS or len(fraction) > MAX_DECIMAL_DIGITS:
+                raise ExpressionError(f"数字太大或太长(整数部分最多{MAX_INTEGER_DIGITS}位,"
+                                      f"小数最多{MAX_DECIMAL_DIGITS}位)", t.pos)
             return ("num", float(t.value) if "." in t.value else int(t.value))
         if t.kind == "str":
             self.take()
@@ -270,8 +292,52 @@ class _Parser:
 
 
 def parse(text: str):
-    """The syntax tree of an expression, or ExpressionError (Chinese, with the position)."""
-    return _Parser(text or "").parse()
+    """The syntax tree of an expression, or ExpressionError (Chinese, with the position).
+
+    Everything that could fail later, when a rule runs over real data, is refused here: literals beyond 12 digits,
+    nesting, trees too deep or too large for the engines that walk them, chains of products that could overflow."""
+    tree = _Parser(text or "").parse()
+    _check_shape(tree)
+    return tree
+
+
+def _children(node) -> list:
+    if not isinstance(node, tuple) or not node:
+        return []
+    kind = node[0]
+    if kind in ("and", "or"):
+        return [node[1], node[2]]
+    if kind in ("not", "neg"):
+        return [node[1]]
+    if kind in ("cmp", "arith"):
+        return [node[2], node[3]]
+    if kind == "in":
+        return [node[1], node[2]]
+    if kind == "isnull":
+        return [node[1]]
+    if kind == "call":
+        return list(node[2])
+    if kind == "list":
+        return list(node[1])
+    return []
+
+
+def _check_shape(tree) -> None:
+    """Depth, size and products of a parsed tree, walked without recursion."""
+    stack = [(tree, 1)]
+    nodes = products = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_TREE_DEPTH:
+            raise ExpressionError(f"表达式层次太多(最多{MAX_TREE_DEPTH}层),请拆成几条规则或用括号分组")
+        if nodes > MAX_NODES:
+            raise ExpressionError(f"表达式太复杂(最多{MAX_NODES}个部分)")
+        if isinstance(node, tuple) and node and node[0] == "arith" and node[1] == "*":
+            products += 1
+            if products > MAX_PRODUCTS:
+                raise ExpressionError(f"乘法太多(最多{MAX_PRODUCTS}处),结果可能超出数值范围")
+        stack.extend((child, depth + 1) for child in _children(node))
 
 
 def fields_used(tree) -> set[str]:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.exportcells import xlsx_workbook
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
@@ -107,10 +108,8 @@ def report(request):
 
 
 def _report_xlsx(data: dict, level: str) -> HttpResponse:
-    import xlsxwriter
-
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb = xlsx_workbook(buf, {"in_memory": True})
     ws = wb.add_worksheet("比对发现")
     bold = wb.add_format({"bold": True})
     names = data["rule_names"]

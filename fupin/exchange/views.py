@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -12,8 +11,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ServiceError
+from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.services import job_create
+from fupin.core.uploads import save_upload, too_large_message
 from fupin.exchange import selectors
 from fupin.exchange.models import LinkReview, Snapshot, Source, StagedRecord
 from fupin.exchange.services import review_decide, sources_ensure_defaults
@@ -33,18 +33,14 @@ def upload(request):
     source = get_object_or_404(Source, code=request.POST.get("source", ""))
     f = request.FILES.get("file")
     if f is None:
-        messages.error(request, "请选择要导入的文件")
+        messages.error(request, too_large_message() if getattr(request, "upload_too_large", False)
+                       else "请选择要导入的文件")
         return redirect("exchange:index")
-    folder = Path(settings.DATA_DIR) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(f.name).suffix.lower()[:8]
-    if suffix not in (".csv", ".xlsx", ".xls", ".txt", ".tsv"):
-        messages.error(request, "只能导入 .xlsx 或 .csv 文件")
+    try:
+        dest = save_upload(f, folder=Path(settings.DATA_DIR) / "uploads")
+    except ImportRefused as exc:
+        messages.error(request, exc.message)
         return redirect("exchange:index")
-    dest = folder / f"{uuid.uuid4().hex}_{Path(f.name).name[-80:]}"
-    with dest.open("wb") as out:
-        for chunk in f.chunks():
-            out.write(chunk)
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
                      params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
                                                   "accept_missing": request.POST.get("accept_missing") == "1"})

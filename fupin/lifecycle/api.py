@@ -29,7 +29,7 @@ from fupin.registry.models import Household
 router = Router(tags=["lifecycle"])
 
 
-class ErrorOut(Schema):
+class StepErrorOut(Schema):
     detail: str
     field: str | None = None
 
@@ -180,7 +180,7 @@ def get_procedure(request, uuid: str):
     return _detail_out(_get(request, uuid))
 
 
-@router.post("/procedures", response={201: ProcedureDetailOut, 400: ErrorOut, 404: ErrorOut})
+@router.post("/procedures", response={201: ProcedureDetailOut, 400: StepErrorOut, 404: StepErrorOut})
 def start_procedure(request, payload: StartIn):
     if payload.kind not in PROCEDURES:
         return Status(400, {"detail": f"未知的程序类型:{payload.kind}"})
@@ -203,7 +203,7 @@ def start_procedure(request, payload: StartIn):
     return Status(201, _detail_out(_get(request, proc.uuid)))
 
 
-@router.post("/procedures/{uuid}/steps", response={200: StepOut, 201: StepOut, 400: ErrorOut})
+@router.post("/procedures/{uuid}/steps", response={200: StepOut, 201: StepOut, 400: StepErrorOut})
 def record_step(request, uuid: str, payload: Form[StepIn], photos: File[list[UploadedFile]] = None,
                 documents: File[list[UploadedFile]] = None, minutes: File[list[UploadedFile]] = None,
                 thumbprint: File[list[UploadedFile]] = None, signature: File[list[UploadedFile]] = None):
@@ -227,7 +227,7 @@ def record_step(request, uuid: str, payload: Form[StepIn], photos: File[list[Upl
     return Status(201, _step_out(step))
 
 
-@router.post("/procedures/{uuid}/spot-checks", response={200: StepOut, 201: StepOut, 400: ErrorOut})
+@router.post("/procedures/{uuid}/spot-checks", response={200: StepOut, 201: StepOut, 400: StepErrorOut})
 def record_spot_check(request, uuid: str, payload: Form[SpotCheckIn], photos: File[list[UploadedFile]] = None):
     proc = _get(request, uuid)
     if payload.uuid and ProcedureStep.objects.filter(uuid=payload.uuid, procedure=proc).exists():

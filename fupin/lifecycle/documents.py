@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone, translation
 
+from fupin.core.exportcells import xlsx_workbook
 from fupin.core.exportlog import watermark
 from fupin.core.pdf import Document, cn_date
 from fupin.lifecycle import hooks, selectors
@@ -63,11 +64,10 @@ def notice_pdf(*, user, batch: ProcedureBatch, step_code: str) -> bytes:
 
 def notice_xlsx(*, user, batch: ProcedureBatch, step_code: str) -> bytes:
     """The same list as a workbook: a title row, the notice period, one row per household."""
-    import xlsxwriter
 
     sections = selectors.notice_sections(user=user, batch=batch, step_code=step_code)
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    wb = xlsx_workbook(buffer, {"in_memory": True})
     ws = wb.add_worksheet("公示名单")
     title = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#EBEEF2", "align": "center"})

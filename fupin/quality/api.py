@@ -7,8 +7,12 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from typing import Annotated
 
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from fupin.core.apiparams import Offset
 from fupin.quality.models import Problem, Rule, Run
 
 router = Router(tags=["data quality"])
@@ -31,7 +35,7 @@ class ProblemPage(Schema):
     items: list[ProblemOut]
 
 
-class RuleOut(Schema):
+class QualityRuleOut(Schema):
     key: str
     label: str
     subject: str
@@ -53,8 +57,8 @@ class RunOut(Schema):
 class ProblemQuery(Schema):
     village: str = ""
     rule: str = ""
-    limit: int = 100
-    offset: int = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    offset: Offset = 0
 
 
 @router.get("/problems", response=ProblemPage)
@@ -65,7 +69,7 @@ def problems(request, q: Query[ProblemQuery]):
         qs = qs.filter(area_code__startswith=q.village)
     if q.rule:
         qs = qs.filter(rule__key=q.rule)
-    limit = max(1, min(q.limit, 500))
+    limit = q.limit
     items = [{"id": p.pk, "rule": p.rule.key, "rule_label": p.rule.label,
               "household": p.household.url_key if p.household_id else None,
               "village": p.village.code if p.village_id else None, "area_code": p.area_code, "item": p.item,
@@ -73,7 +77,7 @@ def problems(request, q: Query[ProblemQuery]):
     return {"count": qs.count(), "items": items}
 
 
-@router.get("/rules", response=list[RuleOut])
+@router.get("/rules", response=list[QualityRuleOut])
 def rules(request):
     return list(Rule.objects.all())
 

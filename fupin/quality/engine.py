@@ -20,7 +20,7 @@ from operator import mul
 from django.apps import apps
 from django.db import connection
 
-from fupin.eligibility.expressions import parse
+from fupin.eligibility.expressions import ExpressionError, parse
 from fupin.registry.models import Household, Person
 from fupin.surveys import evaluator
 
@@ -207,8 +207,11 @@ def _leading_flag(condition: str) -> str | None:
     return node[1] if node[0] == "field" and node[1] in ("is_registered_poor", "is_poor") else None
 
 
-def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | None = None) -> list[Found]:
-    """Every problem the active rules find now."""
+def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | None = None,
+             errors: dict[int, str] | None = None) -> list[Found]:
+    """Every problem the active rules find now. A rule whose condition cannot be evaluated (stored before the language
+    refused it at save time) is skipped and named in `errors` (rule pk → Chinese message); the others still run."""
+    errors = {} if errors is None else errors
     progress = progress or (lambda p, m="": None)
     progress(5, "读取户籍数据")
     facts = load_facts(today)
@@ -232,19 +235,25 @@ def evaluate(rules, today: dt.date, *, progress: Callable[[int, str], None] | No
             continue
         if not rule.condition:
             continue
-        if rule.subject == "household":
-            test = evaluator.compile_condition(rule.condition, names=HOUSEHOLD_FACTS, today=today)
-            for h in (poor_households if _leading_flag(rule.condition) else hh.values()):
-                if test(h):
-                    found.append(Found(f"{rule.key}:h{h['id']}", rule.pk, h["area_code"], h["id"],
-                                       village_id=h["village_id"], item=rule.item))
-        elif rule.subject == "person":
-            test = evaluator.compile_condition(rule.condition, names=PERSON_FACTS, today=today)
-            for p in (poor_persons if _leading_flag(rule.condition) else facts.persons):
-                if test(p):
-                    h = hh[p["household_id"]]
-                    found.append(Found(f"{rule.key}:p{p['id']}", rule.pk, h["area_code"], h["id"], p["id"],
-                                       village_id=h["village_id"], item=rule.item, detail=p["name"]))
+        mine: list[Found] = []
+        try:
+            if rule.subject == "household":
+                test = evaluator.compile_condition(rule.condition, names=HOUSEHOLD_FACTS, today=today)
+                for h in (poor_households if _leading_flag(rule.condition) else hh.values()):
+                    if test(h):
+                        mine.append(Found(f"{rule.key}:h{h['id']}", rule.pk, h["area_code"], h["id"],
+                                          village_id=h["village_id"], item=rule.item))
+            elif rule.subject == "person":
+                test = evaluator.compile_condition(rule.condition, names=PERSON_FACTS, today=today)
+                for p in (poor_persons if _leading_flag(rule.condition) else facts.persons):
+                    if test(p):
+                        h = hh[p["household_id"]]
+                        mine.append(Found(f"{rule.key}:p{p['id']}", rule.pk, h["area_code"], h["id"], p["id"],
+                                          village_id=h["village_id"], item=rule.item, detail=p["name"]))
+        except (ExpressionError, ArithmeticError, RecursionError, TypeError, ValueError) as exc:
+            errors[rule.pk] = f"规则「{rule.key}」无法计算,本次跳过:{getattr(exc, 'message', None) or exc}"
+            continue
+        found += mine
     progress(75, "整理结果")
     return found
 

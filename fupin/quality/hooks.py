@@ -21,7 +21,7 @@ def _run_job(job, progress) -> dict:
 
     run = run_checks(actor=job.actor, trigger="job", progress=progress)
     return {"run": run.pk, "open": run.open_total, "opened": run.opened, "closed": run.closed,
-            "seconds": run.seconds}
+            "seconds": run.seconds, "rule_errors": getattr(run, "rule_errors", [])}
 
 
 @nightly_step("quality", order=80)
@@ -29,7 +29,8 @@ def _nightly() -> dict:
     from fupin.quality.services import run_checks
 
     run = run_checks(trigger="nightly")
-    return {"open": run.open_total, "opened": run.opened, "closed": run.closed, "seconds": run.seconds}
+    return {"open": run.open_total, "opened": run.opened, "closed": run.closed, "seconds": run.seconds,
+            "rule_errors": getattr(run, "rule_errors", [])}
 
 
 @stats_provider(order=75)

@@ -89,9 +89,10 @@ def run_checks(*, actor=None, trigger: str = "manual", progress=None, today=None
     run = Run.objects.create(trigger=trigger, actor=actor if getattr(actor, "pk", None) else None)
     try:
         rules = list(Rule.objects.filter(is_active=True))
-        found = engine.evaluate(rules, today, progress=progress)
+        rule_errors: dict[int, str] = {}
+        found = engine.evaluate(rules, today, progress=progress, errors=rule_errors)
         with transaction.atomic():
-            opened, closed = _sync(run, found)
+            opened, closed = _sync(run, found, keep_rules=set(rule_errors))
             counts: dict[str, int] = {}
             keys = {r.pk: r.key for r in rules}
             for f in found:
@@ -101,7 +102,11 @@ def run_checks(*, actor=None, trigger: str = "manual", progress=None, today=None
             run.seconds = round(time.monotonic() - started, 2)
             run.save()
             audit.record(actor=actor, action="quality.run", obj=run,
-                         after={"open": len(found), "opened": opened, "closed": closed, "trigger": trigger})
+                         after={"open": len(found), "opened": opened, "closed": closed, "trigger": trigger,
+                                "rule_errors": sorted(rule_errors.values())})
+            for message in rule_errors.values():
+                log.warning("quality run %s: %s", run.pk, message)
+        run.rule_errors = sorted(rule_errors.values())
     except Exception:
         Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, finished_at=timezone.now())
         raise
@@ -119,8 +124,11 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[i:i + size]
 
 
-def _sync(run: Run, found: list[engine.Found]) -> tuple[int, int]:
-    open_map = dict(Problem.objects.filter(status=Problem.Status.OPEN).values_list("key", "id"))
+def _sync(run: Run, found: list[engine.Found], keep_rules: set[int] = frozenset()) -> tuple[int, int]:
+    """Open what is new, close what is no longer found; the problems of a rule that could not run (keep_rules) stay
+    open: not finding them is not a fix."""
+    open_map = dict(Problem.objects.filter(status=Problem.Status.OPEN).exclude(rule_id__in=keep_rules)
+                    .values_list("key", "id"))
     found_keys = {f.key for f in found}
     new = [Problem(rule_id=f.rule_id, key=f.key, household_id=f.household_id, person_id=f.person_id,
                    response_id=f.response_id, village_id=f.village_id, area_code=f.area_code or "",

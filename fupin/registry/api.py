@@ -17,12 +17,15 @@ ID numbers are masked for roles that may not see them.
 from __future__ import annotations
 
 import uuid as uuidlib
+from typing import Annotated
 
 from django.db import transaction
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from fupin.core import idviews
+from fupin.core.apiparams import Offset
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division, Grid
 from fupin.registry import selectors, services
@@ -55,8 +58,8 @@ class ListQuery(Schema):
     status: str = ""
     poor: str = "1"
     q: str = ""
-    limit: int = 50
-    offset: int = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
+    offset: Offset = 0
 
 
 def _mask(user):
@@ -140,8 +143,7 @@ def list_households(request, filters: Query[ListQuery]):
         extra={f.key: request.GET[f.key] for f in selectors.extra_filters() if request.GET.get(f.key)})
     if filters.poor == "0":  # "1" registered poor (default), "0" the others, "all" every resident
         qs = qs.filter(is_registered_poor=False)
-    limit = max(1, min(filters.limit, MAX_LIMIT))
-    offset = max(0, filters.offset)
+    limit, offset = filters.limit, filters.offset
     t = code_tables()
     return {"count": qs.count(), "limit": limit, "offset": offset,
             "items": [_household_out(h, t) for h in qs[offset:offset + limit]]}
@@ -185,8 +187,8 @@ class PersonQuery(Schema):
     q: str = ""
     division: str = ""
     household: str = ""
-    limit: int = 50
-    offset: int = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
+    offset: Offset = 0
 
 
 @router.get("/persons", response=MemberPage)
@@ -194,8 +196,7 @@ def list_persons(request, filters: Query[PersonQuery]):
     area = area_for_code(request.user, filters.division) if filters.division else None
     qs = selectors.person_list(request.user, area_prefix=area.prefix if area else None, q=filters.q,
                                household_key=filters.household)
-    limit = max(1, min(filters.limit, MAX_LIMIT))
-    offset = max(0, filters.offset)
+    limit, offset = filters.limit, filters.offset
     t = code_tables()
     mask = _mask(request.user)
     return {"count": qs.count(), "limit": limit, "offset": offset,

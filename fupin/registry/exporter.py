@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db.models import QuerySet
 
 from fupin.core import idnumber
+from fupin.core.exportcells import csv_row
 from fupin.registry import xlsxstream
 from fupin.registry.importer import HEADER
 from fupin.registry.labels import CodeTables, code_tables
@@ -124,5 +125,5 @@ def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
     for row in rows:
         buf.seek(0)
         buf.truncate()
-        w.writerow(row)
+        w.writerow(csv_row(row))
         yield buf.getvalue()

@@ -7,7 +7,6 @@ already masked for users who may not see them in full.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fupin.core import idviews
-from fupin.core.errors import ServiceError
+from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import Batch, Job
 from fupin.core.services import job_create
+from fupin.core.uploads import save_upload
 from fupin.geo.models import Division
 from fupin.registry import exporter, panels, selectors, services
 from fupin.registry.forms import ImportForm, MemberChangeForm
@@ -204,11 +204,11 @@ def household_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        suffix = Path(upload.name).suffix.lower()
-        dest = _upload_dir() / f"{uuidlib.uuid4().hex}{suffix}"
-        with open(dest, "wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
+        try:
+            dest = save_upload(upload, folder=_upload_dir())
+        except ImportRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("registry:import")
         dry = form.cleaned_data["dry_run"]
         job = job_create(kind=IMPORT_ROSTER, actor=request.user,
                          title=(_("Roster check: %(name)s") if dry else _("Roster import: %(name)s")) % {

@@ -14,12 +14,14 @@ Anything outside the caller's jurisdiction answers 404.
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Any
+from typing import Annotated, Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from fupin.core import idnumber
+from fupin.core.apiparams import Offset
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division
 from fupin.registry.models import Household
@@ -70,7 +72,7 @@ class ResponseIn(Schema):
     expected_version: int | None = None
 
 
-class ErrorOut(Schema):
+class FormErrorOut(Schema):
     detail: str
     errors: dict[str, str] | None = None
 
@@ -108,8 +110,8 @@ def version(request, key: str, number: int):
 
 class PageQuery(Schema):
     period: str = ""
-    limit: int = 50
-    offset: int = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    offset: Offset = 0
 
 
 @router.get("/forms/{key}/responses", response=ResponsePage)
@@ -119,7 +121,7 @@ def responses(request, key: str, q: Query[PageQuery]):
           .select_related("form", "form_version", "household", "division").order_by("-period", "id"))
     if q.period:
         qs = qs.filter(period=q.period)
-    limit = max(1, min(q.limit, 500))
+    limit = q.limit
     return {"count": qs.count(), "items": [_out(r, request.user) for r in qs[q.offset:q.offset + limit]]}
 
 
@@ -131,8 +133,8 @@ def response(request, uuid: uuidlib.UUID):
     return _out(r, request.user)
 
 
-@router.post("/forms/{key}/responses", response={200: ResponseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                                 409: ErrorOut})
+@router.post("/forms/{key}/responses", response={200: ResponseOut, 400: FormErrorOut, 403: FormErrorOut, 404: FormErrorOut,
+                                                 409: FormErrorOut})
 def submit(request, key: str, payload: ResponseIn):
     if not (request.user.can("edit") and request.user.may_view_full_id):
         return Status(403, {"detail": "您没有填报采集表的权限"})

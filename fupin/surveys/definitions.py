@@ -265,7 +265,11 @@ def _apply_rules(it: dict, value: Any, scope: dict, today: dt.date) -> str | Non
         if hi is not None and value > hi:
             return f"不能大于{it['max']}"
     for rule in it.get("validations") or []:
-        ok = evaluator.compile_expr(rule["rule"], today=today)(scope)
+        try:
+            ok = evaluator.compile_expr(rule["rule"], today=today)(scope)
+        except (ExpressionError, ArithmeticError, RecursionError, TypeError, ValueError):
+            # a published rule stored before the language refused it at save time: named, not a server error
+            return f"校验规则无法计算,请联系表单管理员修改:{str(rule['rule'])[:60]}"
         if not evaluator.truthy(ok):
             return str(rule.get("message") or f"不满足校验规则:{rule['rule']}")
     return None

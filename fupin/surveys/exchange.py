@@ -19,8 +19,10 @@ from openpyxl.styles import Font, PatternFill
 
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.exportcells import openpyxl_text_row
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import cell_text
+from fupin.core.uploads import check_table_file
 from fupin.geo.models import Division
 from fupin.registry.models import Household
 from fupin.surveys import definitions as defs
@@ -109,12 +111,12 @@ def export_responses(form: Form, responses, path: str | Path, *, mask_ids: bool 
         table_sheets[key] = tws
     for r in rows:
         code = _subject_code(r)
-        ws.append([code, r.subject_label, r.period, r.form_version.number] +
-                  [_cell(it, r.data.get(it["key"]), codes, mask_ids) for it in items])
+        openpyxl_text_row(ws, [code, r.subject_label, r.period, r.form_version.number] +
+                          [_cell(it, r.data.get(it["key"]), codes, mask_ids) for it in items])
         for key, t in tables.items():
             for i, row in enumerate(r.data.get(key) or [], start=1):
-                table_sheets[key].append([code, r.period, i] +
-                                         [_cell(c, row.get(c["key"]), codes, mask_ids) for c in t["columns"]])
+                openpyxl_text_row(table_sheets[key], [code, r.period, i] +
+                                  [_cell(c, row.get(c["key"]), codes, mask_ids) for c in t["columns"]])
     for sheet in wb.worksheets:
         for col in sheet.columns:
             sheet.column_dimensions[col[0].column_letter].width = 14
@@ -152,6 +154,7 @@ def _problems_from(errors: dict[str, str], row: int, table_rows: dict, labels: d
 
 def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) -> dict:
     """Read responses from an xlsx file laid out as the export; all-or-nothing (ImportRefused with the report)."""
+    check_table_file(path)  # zip bomb, sheet size, renamed or truncated file: refused before openpyxl reads it
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import CodeList
+from fupin.core.uploads import discard, save_upload
 from fupin.geo.models import Division
 from fupin.registry.selectors import household_get
 from fupin.surveys import definitions as defs
@@ -342,11 +343,9 @@ def import_view(request, key: str):
         if not upload.name.lower().endswith(".xlsx"):
             messages.error(request, "只接受xlsx文件(可先导出一份作为模板)")
         else:
-            tmp = Path(tempfile.mkdtemp(prefix="fupin-forms-import-")) / Path(upload.name).name
-            with open(tmp, "wb") as fh:
-                for chunk in upload.chunks():
-                    fh.write(chunk)
+            tmp = None
             try:
+                tmp = save_upload(upload, allowed=(".xlsx",))
                 result = exchange.import_responses(actor=request.user, form=form, path=tmp, scope_user=request.user)
             except ImportRefused as exc:
                 report = exc
@@ -354,4 +353,6 @@ def import_view(request, key: str):
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("Imported %(n)s responses.") % {"n": result["responses"]})
+            finally:
+                discard(tmp)
     return render(request, "surveys/import.html", {"form": form, "report": report, "result": result})

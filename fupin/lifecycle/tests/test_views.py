@@ -263,3 +263,17 @@ def test_query_budgets(client, world, walker, django_assert_max_num_queries):
         assert client.get(procs[0].batch.get_absolute_url()).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(f"/api/v1/lifecycle/procedures/{procs[0].uuid}").status_code == 200
+
+
+def test_notice_xlsx_writes_formula_names_as_text(client, world, walker):
+    import openpyxl
+
+    name = '=HYPERLINK("http://evil.example","点击")'
+    proc = services.procedure_start(actor=world["users"]["village"], kind="identification",
+                                    household=applicant(world, head=name))
+    walker.until(proc, "town_review")
+    client.force_login(world["users"]["town"])
+    r = client.get(f"/procedures/batches/{proc.batch.uuid}/notice/first_notice.xlsx")
+    cells = [row[4] for row in openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows() if row[4].value]
+    evil = [c for c in cells if c.value == name]
+    assert evil and evil[0].data_type == "s"

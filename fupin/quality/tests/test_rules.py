@@ -214,3 +214,21 @@ def test_background_job_and_dashboard_figures(county):
     rows = list(_figures(None))
     assert any(r.key == "quality.open_problems" and r.code == bad.area_code for r in rows)
     assert any(r.key == "quality.problems_by_rule" and r.dim == "empty_cause" for r in rows)
+
+
+def test_a_rule_that_cannot_run_is_reported_and_the_run_goes_on(county, run):
+    """A condition stored before save-time limits existed (990-digit numbers) no longer stops the whole run."""
+    bad, _good = _hh(county, "坏号二"), _hh(county, "好号二")
+    p = bad.members.first()
+    Person.objects.filter(pk=p.pk).update(id_number=p.id_number[:17] + ("0" if p.id_number[17] != "0" else "1"))
+    first = services.run_checks(trigger="test", post_inbox=False)
+    victim = Rule.objects.filter(is_active=True, subject="household").exclude(condition="").first()
+    Problem.objects.get_or_create(rule=victim, key=f"{victim.key}:h{bad.pk}", status="open", defaults={
+        "household": bad, "area_code": bad.area_code, "first_run": first, "last_run": first})
+    Rule.objects.filter(pk=victim.pk).update(condition="9" * 990 + " * " + "9" * 990 + " > 1")
+    result = run()
+    assert result.status == "done"
+    assert bad.pk in _open("id_invalid")  # the other rules ran
+    assert bad.pk in _open(victim.key)  # not finding with a broken rule is not a fix: its problem stays open
+    assert any(victim.key in m for m in result.rule_errors)
+    assert victim.key in str(AuditEvent.objects.filter(action="quality.run").order_by("-id").first().after["rule_errors"])

@@ -72,3 +72,11 @@ def test_definition_checks():
     problems = " ".join(defs.check_definition(bad))
     for needle in ("不合格", "要指定代码表或选项", "表格里不能再套表格", "未知字段", "重复", "类型「weird」未知"):
         assert needle in problems
+
+
+def test_a_stored_rule_that_cannot_be_computed_is_an_answer_problem_not_a_500():
+    defn = {"sections": [{"key": "s", "title": "测试", "items": [
+        {"key": "income", "label": "收入", "type": "number",
+         "validations": [{"rule": "9" * 990 + " * income > 1", "message": "x"}]}]}]}
+    _values, errors = defs.validate_answers(defn, {"income": "5"}, codes)
+    assert "校验规则无法计算" in errors["income"]

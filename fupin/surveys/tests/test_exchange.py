@@ -77,3 +77,16 @@ def test_import_round_trip_and_refusal(filled, tmp_path):
     assert all(row.get("_person") for row in r.data["members"])  # rows matched to the members by name
     hhs[0].refresh_from_db()
     assert hhs[0].income_wages == 4200
+
+
+def test_export_writes_formula_answers_as_text(filled, tmp_path):
+    form, hhs = filled
+    hh = hhs[0]
+    hh.head_name = "=1+2"
+    r = Response.objects.filter(household=hh).first()
+    r.data = {**r.data, "head_name": "=HYPERLINK(\"http://evil.example\")"}
+    r.save(update_fields=["data"])
+    path = exchange.export_responses(form, Response.objects.all(), tmp_path / "out.xlsx", mask_ids=True)
+    cells = [c for row in load_workbook(path)["答卷"].iter_rows() for c in row if isinstance(c.value, str)]
+    evil = [c for c in cells if c.value.startswith("=HYPERLINK")]
+    assert evil and all(c.data_type == "s" for c in evil)

@@ -1,0 +1,55 @@
+"""Production settings pass `check --deploy` and send HSTS over HTTPS; the background worker is restarted when it
+dies (it used to die on "database is locked" and leave later jobs queued)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fupin.core.management.commands.serve import WorkerSupervisor
+
+ROOT = Path(__file__).resolve().parents[3]
+PROD_ENV = {"FUPIN_ENV": "production", "FUPIN_SECRET_KEY": "prod-test-" + "k7Q!x" * 10,
+            "FUPIN_ALLOWED_HOSTS": "fupin.example.gov.cn", "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+def _prod(code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUPIN_")} | PROD_ENV
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_check_deploy_is_clean_in_production_settings():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUPIN_")} | PROD_ENV
+    r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no issues" in r.stdout
+
+
+def test_production_over_https_sends_hsts():
+    r = _prod("import django; django.setup()\n"
+              "from django.test import Client\n"
+              "resp = Client().get('/login/', secure=True, HTTP_HOST='fupin.example.gov.cn')\n"
+              "print(resp.status_code, resp.headers.get('Strict-Transport-Security'))\n"
+              "resp = Client().get('/login/', HTTP_HOST='fupin.example.gov.cn')\n"
+              "print(resp.status_code, resp.headers.get('Location'))")
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.strip().splitlines()
+    assert first.startswith("200 max-age=31536000") and "includeSubDomains" in first
+    assert second == "301 https://fupin.example.gov.cn/login/"
+
+
+def test_worker_supervisor_restarts_a_dead_worker():
+    lines: list[str] = []
+    sup = WorkerSupervisor(lines.append, cmd=[sys.executable, "-c", "raise SystemExit(3)"], pause=0.1)
+    sup.start()
+    try:
+        deadline = time.monotonic() + 20
+        while sup.restarts < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        sup.stop()
+    assert sup.restarts >= 2
+    assert any("重新启动" in line for line in lines)

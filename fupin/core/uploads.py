@@ -1,0 +1,291 @@
+"""The one guarded way in for uploaded files: size, type by content, zip and sheet limits, text encoding.
+
+Every importer (roster, department extract, forms, pairing, policies) takes an upload through `save_upload`, which
+copies it to a new file with a random name (the uploaded name never becomes a path) after checking its size, and then
+`check_table_file`, which refuses before any spreadsheet library reads it:
+
+- a file whose content is not what its name says (a renamed or truncated xlsx, a binary file named .csv);
+- an xlsx whose members unpack beyond `FUPIN_UPLOAD_MAX_UNCOMPRESSED` bytes or at a ratio above
+  `FUPIN_UPLOAD_MAX_RATIO` (a zip bomb);
+- a sheet with more than `FUPIN_UPLOAD_MAX_ROWS` rows or `FUPIN_UPLOAD_MAX_COLUMNS` columns, counting its cells and
+  its merged ranges (a one-cell file declaring `A2:ZZZZZZZ3` would otherwise make the reader fill billions of cells);
+- a CSV in mixed encodings (some lines UTF-8, some GBK) or that no encoding reads.
+
+Refusals are `ImportRefused` with a Chinese message; nothing is written and the saved copy is removed. The sheet XML is
+read as a stream in chunks, so checking a hostile file takes bounded memory whatever it declares.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+from fupin.core.errors import ImportRefused, RowProblem
+
+TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_CHUNK = 1 << 20
+_CELL_REF = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,7})(\d{1,12})"')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row r="(\d{1,12})"')
+_CJK = re.compile("[\u4e00-\u9fff]")
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]{1,7})(\d{1,12})(?::([A-Z]{1,7})(\d{1,12}))?"')
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    max_uncompressed: int
+    max_ratio: int
+    max_rows: int
+    max_columns: int
+    max_merged_ranges: int
+
+    @classmethod
+    def current(cls) -> UploadLimits:
+        return cls(
+            max_bytes=getattr(settings, "FUPIN_UPLOAD_MAX_BYTES", 50 * 1024 * 1024),
+            max_uncompressed=getattr(settings, "FUPIN_UPLOAD_MAX_UNCOMPRESSED", 400 * 1024 * 1024),
+            max_ratio=getattr(settings, "FUPIN_UPLOAD_MAX_RATIO", 100),
+            max_rows=getattr(settings, "FUPIN_UPLOAD_MAX_ROWS", 300_000),
+            max_columns=getattr(settings, "FUPIN_UPLOAD_MAX_COLUMNS", 500),
+            max_merged_ranges=getattr(settings, "FUPIN_UPLOAD_MAX_MERGED_RANGES", 20_000),
+        )
+
+
+def _refuse(name: str, message: str, row: int = 0) -> ImportRefused:
+    return ImportRefused(headline="文件无法读取,未导入", problems=[RowProblem(row, "", name, message)])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f}MB"
+
+
+def safe_suffix(name: str, allowed: tuple[str, ...] = TABLE_SUFFIXES) -> str:
+    """The uploaded name's suffix if it is one we read, else ImportRefused; the name itself is never used."""
+    suffix = Path(str(name or "")).suffix.lower()
+    if suffix not in allowed:
+        shown = "、".join(s for s in allowed if s in (".xlsx", ".csv")) or "、".join(allowed)
+        raise _refuse(str(name)[:100], f"不支持的文件类型「{suffix or '无扩展名'}」(请上传 {shown} 文件)")
+    return suffix
+
+
+def check_upload_size(upload, limits: UploadLimits | None = None) -> None:
+    """Refuse an upload larger than the configured limit (for attachments stored as they are)."""
+    limits = limits or UploadLimits.current()
+    size = getattr(upload, "size", None)
+    if size is not None and size > limits.max_bytes:
+        raise _refuse(str(getattr(upload, "name", ""))[:100],
+                      f"文件太大({_mb(size)}),上限为{_mb(limits.max_bytes)}")
+
+
+def save_upload(upload, *, allowed: tuple[str, ...] = TABLE_SUFFIXES, folder: str | Path | None = None,
+                check: bool = True) -> Path:
+    """Copy an uploaded file to a new randomly named file (in `folder`, default the temporary directory), refusing it
+    whole if it is too large or unreadable. The caller removes the file when done (`discard`)."""
+    limits = UploadLimits.current()
+    name = str(getattr(upload, "name", "") or "")[:100]
+    suffix = safe_suffix(name, allowed)
+    check_upload_size(upload, limits)
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="fupin-upload-", suffix=suffix, dir=str(folder) if folder else None)
+    path = Path(tmp)
+    try:
+        written = 0
+        with os.fdopen(fd, "wb") as out:
+            for chunk in upload.chunks():
+                written += len(chunk)
+                if written > limits.max_bytes:  # a client may lie about the size
+                    raise _refuse(name, f"文件太大,上限为{_mb(limits.max_bytes)}")
+                out.write(chunk)
+        if check:
+            check_table_file(path, display_name=name, limits=limits)
+    except BaseException:
+        discard(path)
+        raise
+    return path
+
+
+def discard(path: str | Path | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def check_table_file(path: str | Path, *, display_name: str | None = None,
+                     limits: UploadLimits | None = None) -> None:
+    """Refuse a spreadsheet or CSV that cannot be read safely (see the module docstring); return quietly otherwise."""
+    path = Path(path)
+    limits = limits or UploadLimits.current()
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _refuse(name, "文件不存在或无法打开") from exc
+    if size > limits.max_bytes:
+        raise _refuse(name, f"文件太大({_mb(size)}),上限为{_mb(limits.max_bytes)}")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    suffix = path.suffix.lower()
+    is_zip = head.startswith(b"PK\x03\x04")
+    is_ole = head.startswith(b"\xd0\xcf\x11\xe0")
+    if suffix in XLSX_SUFFIXES:
+        if is_ole:
+            raise _refuse(name, "这是旧版 .xls 文件改了扩展名,请在Excel中另存为 .xlsx 后再上传")
+        if not is_zip:
+            raise _refuse(name, "文件内容不是Excel(.xlsx)格式:可能是改了扩展名的其他文件,或文件不完整")
+        _check_xlsx(path, name, limits)
+    elif suffix in (".csv", ".txt", ".tsv", ""):
+        if is_zip or is_ole:
+            raise _refuse(name, "文件内容是Excel格式,但扩展名是 .csv:请把扩展名改回 .xlsx 后再上传")
+        _check_text(path, name, limits)
+    elif suffix in (".xls", ".ods"):
+        raise _refuse(name, "不支持 .xls/.ods 文件,请在Excel中另存为 .xlsx 后再上传")
+
+
+def _check_xlsx(path: Path, name: str, limits: UploadLimits) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            total = 0
+            for info in infos:
+                total += info.file_size
+                if total > limits.max_uncompressed:
+                    raise _refuse(name, f"Excel文件解压后超过{_mb(limits.max_uncompressed)},拒绝读取(可能是压缩炸弹)")
+                if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                    raise _refuse(name, f"Excel文件的压缩比异常(超过{limits.max_ratio}倍),拒绝读取(可能是压缩炸弹)")
+            names = {i.filename for i in infos}
+            if "xl/workbook.xml" not in names:
+                raise _refuse(name, "文件不是有效的Excel工作簿(缺少工作簿内容),可能已损坏或不完整")
+            for info in infos:
+                if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", info.filename):
+                    _check_sheet(z, info, name, limits)
+    except ImportRefused:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise _refuse(name, "Excel文件已损坏或不完整(可能上传中断),请重新保存后再上传") from exc
+
+
+def _check_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: UploadLimits) -> None:
+    """Stream one sheet's XML: the largest row and column any cell or merged range reaches, and the merge count."""
+    sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
+    max_row = max_col = merges = 0
+    tail = b""
+    read = 0
+    with z.open(info) as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            read += len(chunk)
+            if read > limits.max_uncompressed:  # the header may understate what the stream holds
+                raise _refuse(name, f"Excel文件解压后超过{_mb(limits.max_uncompressed)},拒绝读取(可能是压缩炸弹)")
+            if not chunk:
+                break
+            data = tail + chunk
+            cut = data.rfind(b"<")  # a tag cut by the chunk boundary is read with the next chunk
+            cut = cut if cut > 0 else len(data)
+            block, tail = data[:cut], data[cut:]
+            if len(tail) > 4096:
+                tail = tail[-4096:]
+            for m in _ROW_REF.finditer(block):
+                max_row = max(max_row, int(m.group(1)))
+            for m in _CELL_REF.finditer(block):
+                max_col = max(max_col, column_number(m.group(1).decode()))
+                max_row = max(max_row, int(m.group(2)))
+            for m in _MERGE_REF.finditer(block):
+                merges += 1
+                c1, r1 = column_number(m.group(1).decode()), int(m.group(2))
+                c2, r2 = (column_number(m.group(3).decode()), int(m.group(4))) if m.group(3) else (c1, r1)
+                far_col, far_row = max(c1, c2), max(r1, r2)
+                if far_col > limits.max_columns or far_row > limits.max_rows:
+                    raise _refuse(name, f"工作表{sheet}的合并单元格范围过大(到第{far_row}行、第{far_col}列),"
+                                        f"上限为{limits.max_rows}行、{limits.max_columns}列")
+                if merges > limits.max_merged_ranges:
+                    raise _refuse(name, f"工作表{sheet}的合并单元格超过{limits.max_merged_ranges}处,拒绝读取")
+            if max_row > limits.max_rows:
+                raise _refuse(name, f"工作表{sheet}超过{limits.max_rows}行,请拆分后分批导入")
+            if max_col > limits.max_columns:
+                raise _refuse(name, f"工作表{sheet}超过{limits.max_columns}列,请删除多余的列后再导入")
+
+
+def _check_text(path: Path, name: str, limits: UploadLimits) -> None:
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise _refuse(name, "文件内容不是文本表格(含有二进制数据):请上传 .xlsx 或 .csv 文件")
+    lines = data.count(b"\n")
+    if lines > limits.max_rows:
+        raise _refuse(name, f"文件超过{limits.max_rows}行,请拆分后分批导入")
+    decode_text(data, name=name)
+
+
+def decode_text(data: bytes, *, name: str = "") -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); a file mixing both, or readable in
+    neither, is refused with the first line that does not fit."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    utf8_line = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.isascii():
+            try:
+                as_utf8 = line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(_CJK.findall(as_utf8)) >= 2:  # a GBK line is rarely valid UTF-8, almost never as Chinese text
+                utf8_line = number
+                break
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1
+        raise _refuse(name, "文件的文字编码无法识别(既不是UTF-8也不是GBK),请在Excel或WPS中另存为"
+                            "「CSV UTF-8」或 .xlsx 后再上传", row=row) from exc
+    if utf8_line:
+        raise _refuse(name, "文件混用了两种文字编码(有的行是UTF-8,有的行是GBK),请在Excel或WPS中另存为"
+                            "「CSV UTF-8」或 .xlsx 后再上传", row=utf8_line)
+    return text
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """First in FILE_UPLOAD_HANDLERS: stops reading a request once an uploaded file passes the size limit, so an
+    oversized upload is never stored whole, in memory or on disk. The view then finds no file and
+    `request.upload_too_large` set, and says so."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.received = 0
+        self.limit = UploadLimits.current().max_bytes
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            if self.request is not None:
+                self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def too_large_message() -> str:
+    return f"文件太大,上限为{_mb(UploadLimits.current().max_bytes)},文件未导入"
