@@ -36,6 +36,12 @@ class ParsedRow:
     id_clean: str = ""
     id_number: str = ""
     id_status: str = "empty"
+    id_kind: str = "missing"
+    id_area6: str = ""
+    id_birth_year: int | None = None
+    id_birth_date: dt.date | None = None
+    id_last4: str = ""
+    id_sex: str = ""
     name: str = ""
     birth_date: dt.date | None = None
     sex: str = ""
@@ -85,44 +91,52 @@ def parse_sex(value: object) -> str:
 
 
 def classify_id(value: object) -> tuple[str, str, str, str]:
-    """(raw text, cleaned, normalised-or-empty, status) of an ID cell.
+    """(raw text, cleaned, normalised-or-empty, status) of an ID cell (see `read_id` for the visible parts)."""
+    parsed, status = read_id(value)
+    return parsed.raw, parsed.clean, parsed.number, status
+
+
+def read_id(value: object) -> tuple[idnumber.ParsedId, str]:
+    """The ID cell read by `fupin.core.idnumber.parse`, and its staging status (valid, legacy15, masked, truncated,
+    invalid, empty).
 
     A number cell with 16 or more digits is an ID that Excel stored as a float: only 15 significant digits survive,
-    so it is `truncated` (even when the zeros happen to pass the check) and linkage treats its first 15 digits only.
+    so it is `truncated` (even when the zeros happen to pass the check; kind invalid) and linkage treats its first
+    15 digits only.
     """
     if (type(value) is str and len(value) == 18 and value.isascii() and value[:17].isdigit()
             and (value[17].isdigit() or value[17] == "X")):
-        fast = _fast_valid(value)  # the common case: a clean 18-character number
-        if fast:
-            return value, value, value, "valid"
-    raw_text = cell_text(value)
+        birth = _fast_valid(value)  # the common case: a clean 18-character number
+        if birth:
+            return idnumber.ParsedId(idnumber.IdKind.FULL, raw=value, clean=value, number=value, area6=value[:6],
+                                     birth_year=birth.year, birth_date=birth, last4=value[14:],
+                                     sex="1" if int(value[16]) % 2 else "2"), "valid"
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    clean = idnumber.clean(value)
-    if not clean:
-        return raw_text, "", "", "empty"
-    if (numeric and len(clean) >= 16) or (isinstance(value, str) and _SCI.match(value)):
-        return raw_text, clean, "", "truncated"
-    if len(clean) == 15 and clean.isdigit():
-        try:
-            return raw_text, clean, idnumber.normalise(clean), "legacy15"
-        except idnumber.IdNumberError:
-            return raw_text, clean, "", "invalid"
-    try:
-        return raw_text, clean, idnumber.normalise(clean), "valid"
-    except idnumber.IdNumberError:
-        return raw_text, clean, "", "invalid"
+    if numeric or (isinstance(value, str) and _SCI.match(value)):
+        clean = idnumber.clean(value)
+        if len(clean) >= 16:
+            return idnumber.ParsedId(idnumber.IdKind.INVALID, raw=cell_text(value), clean=clean,
+                                     error=f"证件号码被Excel存为数字,后几位已丢失:{cell_text(value)}"), "truncated"
+        value = clean
+    parsed = idnumber.parse(value)
+    status = {idnumber.IdKind.FULL: "valid", idnumber.IdKind.REPAIRED: "valid", idnumber.IdKind.LEGACY15: "legacy15",
+              idnumber.IdKind.MASKED: "masked", idnumber.IdKind.MISSING: "empty"}.get(parsed.kind, "invalid")
+    return parsed, status
 
 
-def _fast_valid(number: str) -> bool:
+def _fast_valid(number: str) -> dt.date | None:
+    """The birth date of a clean 18-character number that passes its check, else None."""
     if number[:2] in ("00", "10", "20", "30", "40", "70", "80", "90"):
-        return False
+        return None
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return False
+        return None
     if birth.year < 1890 or birth > _TODAY:
-        return False
-    return _CHECK[sum(map(operator.mul, map(int, number[:17]), idnumber.WEIGHTS)) % 11] == number[17]
+        return None
+    if _CHECK[sum(map(operator.mul, map(int, number[:17]), idnumber.WEIGHTS)) % 11] != number[17]:
+        return None
+    return birth
 
 
 _CHECK = idnumber.CHECK_CHARS
@@ -195,10 +209,9 @@ def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[
                 pr.data[canon] = pr.address
             else:
                 pr.data[canon] = value.strip() if type(value) is str else cell_text(value)
-        if pr.id_status in ("valid", "legacy15"):
-            info = idnumber.info(pr.id_number)
-            pr.birth_date = pr.birth_date or info.birth_date
-            pr.sex = pr.sex or info.sex
+        if pr.id_birth_date or pr.id_sex:  # a valid number, or what a masked one shows
+            pr.birth_date = pr.birth_date or pr.id_birth_date
+            pr.sex = pr.sex or pr.id_sex
         if not pr.name and not pr.id_clean:
             pr.readable = False
             pr.problems.insert(0, "无法读取:既没有姓名也没有证件号码")
@@ -211,12 +224,9 @@ def _read_id(pr: ParsedRow, value: object, role: str) -> None:
         text = idnumber.clean(value)
         if len(text) in (20, 21, 22) and not isinstance(value, float):
             value = text[:18]
-    raw_text, clean, number, status = classify_id(value)
-    pr.id_raw, pr.id_clean, pr.id_number, pr.id_status = raw_text[:60], clean[:40], number, status
-    if status == "invalid":
-        try:
-            idnumber.normalise(clean)
-        except idnumber.IdNumberError as exc:
-            pr.problems.append(exc.message)
-    elif status == "truncated":
-        pr.problems.append(f"证件号码被Excel存为数字,后几位已丢失:{raw_text}")
+    parsed, status = read_id(value)
+    pr.id_raw, pr.id_clean, pr.id_number, pr.id_status = parsed.raw[:60], parsed.clean[:40], parsed.number, status
+    pr.id_kind, pr.id_area6, pr.id_last4, pr.id_sex = parsed.kind, parsed.area6, parsed.last4, parsed.sex
+    pr.id_birth_year, pr.id_birth_date = parsed.birth_year, parsed.birth_date
+    if parsed.error:
+        pr.problems.append(parsed.error)

@@ -59,7 +59,8 @@ def source_get(code: str) -> Source:
 
 
 STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw", "data", "id_raw", "id_clean",
-                  "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem"]
+                  "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem",
+                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex"]
 
 
 @transaction.atomic
@@ -84,9 +85,11 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     Snapshot.objects.filter(source=source, is_current=True).update(is_current=False, replaced_at=now)
     problems: list[list] = []
     id_stats: dict[str, int] = {}
+    id_kinds: dict[str, int] = {}
     unreadable = with_problems = 0
     for r in rows:
         id_stats[r.id_status] = id_stats.get(r.id_status, 0) + 1
+        id_kinds[r.id_kind] = id_kinds.get(r.id_kind, 0) + 1
         if r.problems:
             with_problems += 1
             if len(problems) < PROBLEMS_KEPT:
@@ -96,7 +99,7 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     snap = Snapshot.objects.create(
         source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
-        unreadable_count=unreadable, problems=problems, id_stats=id_stats, is_current=True,
+        unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
         imported_by=_user(actor), batch=batch)
 
     dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -108,7 +111,8 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
                 progress(40 + int(55 * i / len(rows)), f"写入暂存区 {i}/{len(rows)}")
             yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
                    r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
-                   ";".join(r.problems)[:300])
+                   ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
+                   r.id_last4, r.id_sex)
 
     bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
     _cache_snapshot(snap, rows, data_json)
@@ -140,6 +144,13 @@ def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
         "birth_date": pa.array([r.birth_date.isoformat() if r.birth_date else None for r in rows], pa.string()),
         "sex": pa.array([r.sex for r in rows], pa.string()),
         "address": pa.array([r.address for r in rows], pa.string()),
+        "id_kind": pa.array([r.id_kind for r in rows], pa.string()),
+        "id_area6": pa.array([r.id_area6 for r in rows], pa.string()),
+        "id_birth_year": pa.array([r.id_birth_year for r in rows], pa.int32()),
+        "id_birth_date": pa.array([r.id_birth_date.isoformat() if r.id_birth_date else None for r in rows],
+                                  pa.string()),
+        "id_last4": pa.array([r.id_last4 for r in rows], pa.string()),
+        "id_sex": pa.array([r.id_sex for r in rows], pa.string()),
         "readable": pa.array([r.readable for r in rows], pa.bool_()),
         "data": pa.array(data_json, pa.string()),
         "name_py": pa.array(names_pinyin(names), pa.string()),
