@@ -140,6 +140,7 @@ class StagedRecord(models.Model):
     batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               db_index=False)
     row_number = models.PositiveIntegerField(_("row"))
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)  # of a workbook with several sheets
     raw = models.JSONField(default=dict)  # header as in the file → cell text
     data = models.JSONField(default=dict)  # canonical field → cleaned text
     id_raw = models.CharField(max_length=60, blank=True)
@@ -165,7 +166,7 @@ class StagedRecord(models.Model):
     class Meta:
         verbose_name = _("department record")
         verbose_name_plural = _("department records")
-        ordering = ["snapshot", "row_number"]
+        ordering = ["snapshot", "id"]  # the order of the file (sheets in order, rows in order)
 
     def __str__(self) -> str:
         return f"{self.source_code} #{self.row_number} {self.name}"

@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fupin.core import idnumber
-from fupin.core.errors import ImportRefused, RowProblem
-from fupin.core.tabular import TableSpec, cell_text, norm_header, raw_rows
+from fupin.core import dates, idnumber
+from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_rows
 
 _SCI = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
 _DATE_PATTERNS = [
@@ -32,6 +31,7 @@ class ParsedRow:
     row_number: int
     raw: dict
     data: dict
+    sheet: str = ""
     id_raw: str = ""
     id_clean: str = ""
     id_number: str = ""
@@ -56,29 +56,8 @@ def spec_for(fields: list[dict]) -> TableSpec:
 
 
 def parse_date(value: object) -> dt.date | None:
-    """A date cell as Excel, GBK CSVs and typists give it; None when it cannot be read."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        n = float(value)
-        if 19000101 <= n <= 21001231 and n == int(n):
-            return parse_date(str(int(n)))
-        if 1 <= n < 80000:  # an Excel serial day number
-            return dt.date(1899, 12, 30) + dt.timedelta(days=int(n))
-        return None
-    text = str(value).strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    for pat in _DATE_PATTERNS:
-        m = pat.match(text)
-        if m:
-            try:
-                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                return None
-    return None
+    """A date cell read by the one date parser (`fupin.core.dates`); None when it cannot be read or is ambiguous."""
+    return dates.parse_date_or_none(value)
 
 
 def parse_sex(value: object) -> str:
@@ -143,48 +122,22 @@ _CHECK = idnumber.CHECK_CHARS
 _TODAY = dt.date.today() + dt.timedelta(days=1)  # noqa: DTZ011 - a calendar bound, a day of slack
 
 
-def _detect_header(rows_iter, spec: TableSpec, mapping: dict[str, str] | None):
-    lookup = spec.lookup()
-    if mapping:
-        lookup.update({norm_header(k): v for k, v in mapping.items() if v})
-    scanned: list[list] = []
-    for i, row in enumerate(rows_iter):
-        scanned.append(row)
-        cols: dict[int, str] = {}
-        for j, h in enumerate(row):
-            canon = lookup.get(norm_header(h))
-            if canon and canon not in cols.values():
-                cols[j] = canon
-        if cols and all(r in cols.values() for r in spec.required):
-            return i, row, cols
-        if i + 1 >= spec.max_header_scan:
-            break
-    seen_row = max(scanned, key=lambda r: sum(1 for x in r if x not in ("", None))) if scanned else []
-    seen = [cell_text(h) for h in seen_row if cell_text(h)]
-    raise ImportRefused(
-        headline="找不到必需的列,文件未导入",
-        problems=[RowProblem(0, "", "、".join(seen),
-                             f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(spec.required)}"
-                             f"(每列可用的表头名称见「数据源」页)")],
-    )
-
-
-def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[str, str] | None = None
+def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[str, str] | None = None,
+                         sheet: str | None = None, report: ReadReport | None = None
                          ) -> tuple[list[str], dict[str, str], list[ParsedRow]]:
-    """Read a department extract. Raises ImportRefused when required columns cannot be found."""
+    """Read a department extract (every sheet with the same header, or `sheet`; footer rows skipped into `report`).
+    Raises ImportRefused when required columns cannot be found."""
     spec = spec_for(fields)
-    it = iter(raw_rows(path))
-    header_index, header_row, cols = _detect_header(it, spec, mapping)
-    headers = [cell_text(h) for h in header_row]
+    headers, cols, rows = read_rows(path, spec, mapping=mapping, sheet=sheet, report=report,
+                                    hint="(每列可用的表头名称见「数据源」页)")
     roles = {f["name"]: f.get("role", "text") for f in fields}
     used = {headers[j]: canon for j, canon in cols.items()}
     parsed: list[ParsedRow] = []
-    for offset, row in enumerate(it, start=header_index + 2):
-        if not any(v not in ("", None) for v in row):
-            continue
-        raw = {(headers[j] if j < len(headers) and headers[j] else f"列{j + 1}"): (v if type(v) is str else cell_text(v))
-               for j, v in enumerate(row) if v != "" and v is not None}
-        pr = ParsedRow(row_number=offset, raw=raw, data={})
+    for data_row in rows:
+        row, offset, cols, sheet_headers = data_row.cells, data_row.row_number, data_row.cols, data_row.headers
+        raw = {(sheet_headers[j] if j < len(sheet_headers) and sheet_headers[j] else f"列{j + 1}"):
+               (v if type(v) is str else cell_text(v)) for j, v in enumerate(row) if v != "" and v is not None}
+        pr = ParsedRow(row_number=offset, raw=raw, data={}, sheet=data_row.sheet)
         for j, canon in cols.items():
             value = row[j] if j < len(row) else None
             role = roles.get(canon, "text")
@@ -195,9 +148,11 @@ def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[
                 pr.name = _NAME_CLEAN.sub("", cell_text(value))[:100]
                 pr.data[canon] = pr.name
             elif role in ("birth_date", "date"):
-                d = parse_date(value)
-                if value not in (None, "") and d is None:
-                    pr.problems.append(f"「{canon}」无法识别为日期:{cell_text(value)}")
+                try:
+                    d = dates.parse_date(value)
+                except dates.DateError as exc:
+                    d = None
+                    pr.problems.append(f"「{canon}」{exc.message}")
                 if role == "birth_date":
                     pr.birth_date = d
                 pr.data[canon] = d.isoformat() if d else cell_text(value)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.errors import ServiceError
 from fupin.core.services import batch_finish, batch_start
+from fupin.core.tabular import ReadReport
 from fupin.exchange.bulk import bulk_insert
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
 from fupin.exchange.reading import read_department_file
@@ -60,12 +61,12 @@ def source_get(code: str) -> Source:
 
 STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw", "data", "id_raw", "id_clean",
                   "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem",
-                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex"]
+                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex", "sheet"]
 
 
 @transaction.atomic
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
-                      progress: Progress | None = None) -> Snapshot:
+                      sheet: str | None = None, progress: Progress | None = None) -> Snapshot:
     """Stage one department file as the source's new current snapshot (the previous one stays, not current).
 
     Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. Rows that
@@ -78,7 +79,10 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     source = source_get(source_code)
     mapping = _mapping_for(source, mapping_name)
     progress(5, "读取文件")
-    headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None)
+    report = ReadReport()
+    headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None,
+                                               sheet=sheet, report=report)
+    multi = sum(1 for s in report.sheets if s["read"]) > 1
     progress(40, f"已读取{len(rows)}行")
     batch = batch_start(kind="exchange.import", actor=actor, source=path, keep_file=True)
     now = timezone.now()
@@ -93,13 +97,15 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
         if r.problems:
             with_problems += 1
             if len(problems) < PROBLEMS_KEPT:
-                problems.append([r.row_number, "", "", ";".join(r.problems)])
+                where = f"「{r.sheet}」" if multi else ""
+                problems.append([r.row_number, where, "", ";".join(r.problems)])
         if not r.readable:
             unreadable += 1
     snap = Snapshot.objects.create(
         source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
         unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
+        sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT],
         imported_by=_user(actor), batch=batch)
 
     dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -112,13 +118,14 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
             yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
                    r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
                    ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
-                   r.id_last4, r.id_sex)
+                   r.id_last4, r.id_sex, r.sheet[:100])
 
     bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
     _cache_snapshot(snap, rows, data_json)
     batch_finish(batch, actor=actor, rows=len(rows),
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
-                          "with_problems": with_problems, "id_status": id_stats})
+                          "with_problems": with_problems, "id_status": id_stats, "id_kinds": id_kinds,
+                          "skipped": len(report.skipped), "sheets": [s["name"] for s in report.sheets if s["read"]]})
     progress(100, "导入完成")
     return snap
 
@@ -130,7 +137,7 @@ def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
     from fupin.exchange import cache
     from fupin.exchange.pinyin import names_pinyin
 
-    ids = list(StagedRecord.objects.filter(snapshot=snap).order_by("row_number").values_list("id", flat=True))
+    ids = list(StagedRecord.objects.filter(snapshot=snap).order_by("id").values_list("id", flat=True))
     if len(ids) != len(rows):
         return
     names = [r.name for r in rows]

@@ -13,7 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.idnumber import IdKind
 from fupin.core.services import job_create
+from fupin.core.tabular import ReadReport
 from fupin.exchange import selectors
 from fupin.exchange.models import LinkReview, Snapshot, Source, StagedRecord
 from fupin.exchange.services import review_decide, sources_ensure_defaults
@@ -46,7 +48,8 @@ def upload(request):
         for chunk in f.chunks():
             out.write(chunk)
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
-                     params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", "")})
+                     params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
+                             "sheet": request.POST.get("sheet", "").strip()[:100]})
     return redirect(job.get_absolute_url())
 
 
@@ -61,11 +64,16 @@ def snapshot_detail(request, pk):
     if not selectors.county_wide(request.user):
         raise PermissionDenied
     snap = get_object_or_404(Snapshot.objects.select_related("source"), pk=pk)
-    records = StagedRecord.objects.filter(snapshot=snap).order_by("row_number")
+    records = StagedRecord.objects.filter(snapshot=snap).order_by("id")
     only = request.GET.get("only", "problems")
     if only == "problems":
         records = records.exclude(problem="")
-    return render(request, "exchange/snapshot.html", {"snap": snap, "records": records[:500], "only": only})
+    report = ReadReport(sheets=snap.sheets, skipped=snap.skipped)
+    kinds = snap.id_kinds or {}
+    return render(request, "exchange/snapshot.html", {
+        "snap": snap, "records": records[:500], "only": only, "sheet_lines": report.sheet_lines(),
+        "skipped_lines": report.skipped_lines(limit=500),
+        "id_kinds": [(IdKind.LABELS[k], kinds.get(k, 0)) for k in IdKind.ALL]})
 
 
 def review_list(request):
