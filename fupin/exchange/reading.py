@@ -50,6 +50,31 @@ class ParsedRow:
     problems: list[str] = field(default_factory=list)
 
 
+# roles whose values are categories a value mapping may cover (ids, names, dates, numbers, addresses are not)
+MAPPABLE_ROLES = ("text",)
+DISTINCT_KEPT = 1000  # distinct values counted per field and snapshot; more means free text
+
+
+def value_counts(rows, fields: list[dict]) -> dict[str, dict[str, int] | None]:
+    """{field: {value: rows}} of the category fields of parsed rows (None for a field with more than
+    DISTINCT_KEPT values: free text, not a category)."""
+    names = [f["name"] for f in fields if f.get("role", "text") in MAPPABLE_ROLES]
+    counts: dict[str, dict[str, int] | None] = {n: {} for n in names}
+    for r in rows:
+        data = r.data
+        for n in names:
+            c = counts[n]
+            if c is None:
+                continue
+            v = data.get(n)
+            if v in (None, ""):
+                continue
+            c[v] = c.get(v, 0) + 1
+            if len(c) > DISTINCT_KEPT:
+                counts[n] = None
+    return counts
+
+
 def spec_for(fields: list[dict]) -> TableSpec:
     return TableSpec(columns={f["name"]: list(f.get("synonyms", [])) for f in fields},
                      required=[f["name"] for f in fields if f.get("required")])

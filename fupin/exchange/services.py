@@ -16,7 +16,7 @@ from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport
 from fupin.exchange.bulk import bulk_insert
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
-from fupin.exchange.reading import read_department_file
+from fupin.exchange.reading import read_department_file, value_counts
 from fupin.exchange.sources import DEFAULT_SOURCES
 
 Progress = Callable[[int, str], None]
@@ -105,7 +105,7 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
         source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
         unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
-        sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT],
+        sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT], value_counts=value_counts(rows, source.fields),
         imported_by=_user(actor), batch=batch)
 
     dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -122,12 +122,23 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
 
     bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
     _cache_snapshot(snap, rows, data_json)
+    _not_understood(snap)
     batch_finish(batch, actor=actor, rows=len(rows),
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
                           "with_problems": with_problems, "id_status": id_stats, "id_kinds": id_kinds,
                           "skipped": len(report.skipped), "sheets": [s["name"] for s in report.sheets if s["read"]]})
     progress(100, "导入完成")
     return snap
+
+
+def _not_understood(snap: Snapshot) -> None:
+    """Values of the new snapshot that the released value mappings do not know (fupin.eligibility.mappings)."""
+    from django.apps import apps
+
+    if apps.is_installed("fupin.eligibility"):
+        from fupin.eligibility.services import not_understood_refresh
+
+        not_understood_refresh([snap])
 
 
 def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
