@@ -184,7 +184,9 @@ def _mappings_copy(rs: RuleSet, based_on: RuleSet | None) -> None:
 
 def _mapping_check(source_code: str, field: str):
     from fupin.exchange.models import Source
+    from fupin.exchange.services import sources_ensure_defaults
 
+    sources_ensure_defaults()
     source = Source.objects.filter(code=source_code).first()
     if source is None:
         raise ServiceError(f"取值对应所属的数据源不存在:{source_code}")

@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
-from fupin.core.idnumber import IdKind
 from fupin.core.services import job_create
 from fupin.core.tabular import ReadReport
 from fupin.exchange import selectors
@@ -69,11 +68,10 @@ def snapshot_detail(request, pk):
     if only == "problems":
         records = records.exclude(problem="")
     report = ReadReport(sheets=snap.sheets, skipped=snap.skipped)
-    kinds = snap.id_kinds or {}
     return render(request, "exchange/snapshot.html", {
         "snap": snap, "records": records[:500], "only": only, "sheet_lines": report.sheet_lines(),
         "skipped_lines": report.skipped_lines(limit=500),
-        "id_kinds": [(IdKind.LABELS[k], kinds.get(k, 0)) for k in IdKind.ALL]})
+        "id_kinds": selectors.id_kind_counts(snap)})
 
 
 def review_list(request):
