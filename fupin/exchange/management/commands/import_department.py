@@ -28,7 +28,7 @@ class Command(FupinCommand):
             self.stdout.write(f"  {line}")
         for field, value, count in snap.not_understood[:50]:
             self.stdout.write(f"  不能识别的值:「{field}」为「{value}」的{count}行(请在「取值对应」页补充)")
-        for row, _col, _val, problem in snap.problems[:50]:
-            self.stdout.write(f"  第{row}行:{problem}")
+        for row, where, _val, problem in snap.problems[:50]:
+            self.stdout.write(f"  {where}第{row}行:{problem}")
         if snap.problem_count > 50:
             self.stdout.write(f"  ……另有{snap.problem_count - 50}行有问题,见「部门数据」页的导入详情")
