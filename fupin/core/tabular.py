@@ -162,8 +162,11 @@ def read_table(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | N
 # -- workbooks as departments export them: several sheets, footer and note rows ------------------------------------
 # (kept apart from the reading functions above: `read_rows` is the reader; `read_table` wraps it)
 
-_FOOTER = re.compile(r"^(合\s*计|总\s*计|小\s*计|制\s*表\s*人|制表|审\s*核\s*人|审核|填\s*报\s*人|填表人|负责人|"
-                     r"数据截至|数据截止|截至|截止|备\s*注|说\s*明|注\s*[:：]|第\s*\d+\s*页)")
+_FOOTER = re.compile(
+    r"^(?:合\s*计|总\s*计|小\s*计|数据截[至止]|第\s*\d+\s*页"  # followed by anything
+    r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|负\s*责)\s*人"  # 制表人张三, 审核人:李四
+    r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|备\s*注|说\s*明|截[至止]|注)\s*(?:[:：]|$)"  # 备注: …, a word alone
+    r"|截[至止]\s*\d)")  # 截至2016年9月30日
 SKIP_KINDS = {"footer": "合计、落款或备注行", "note": "空行后的说明文字", "header": "重复的表头"}
 
 

@@ -165,6 +165,8 @@ def test_data_rows_are_not_footers():
     assert skip_kind([1, "张三", "ID", "2015-03-02"], after_blank=True) is None
     assert skip_kind(["", "张三", "", ""], after_blank=False) is None  # a sparse data row is data (flagged later)
     assert skip_kind(["", "张三", "", ""], after_blank=True) == "note"
+    for name in ("制表厂有限公司", "说明书印刷厂", "审核通过", "合作社"):  # a company name is no footer word
+        assert skip_kind([name, "张三", "ID", ""], after_blank=False) is None
 
 
 def test_footer_rows_in_an_xlsx_are_skipped_and_listed(tmp_path):
