@@ -7,7 +7,6 @@ A household already paired with another cadre is refused (不脱贫不脱钩: re
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from fupin.assistance import conf, services
 from fupin.assistance.choices import RecordSource, UnitKind
 from fupin.assistance.models import Cadre, HouseholdPairing, Policy, PolicyReceipt, Unit
 from fupin.assistance.tracking import refresh_lights
-from fupin.core import idnumber
+from fupin.core import dates, idnumber
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
@@ -52,26 +51,12 @@ RECEIPT_SPEC = TableSpec(
     },
     required=["policy", "received_on"],
 )
-EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 def parse_date(value) -> dt.date | None:
-    """A date as counties type it: a date cell, 2016-03-01, 2016/3/1, 2016.3.1, 20160301, 2016年3月1日, or an Excel
-    day number."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, (int, float)) and 20000 < float(value) < 80000:
-        return EXCEL_EPOCH + dt.timedelta(days=int(value))
-    text = cell_text(value)
-    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?", text) or \
-        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
-    if not m:
-        raise ValueError(text)
-    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    """A date as counties type it, read by the one date parser (`fupin.core.dates`); ValueError (a DateError, with
+    a Chinese message) when it is no date or could be read two ways."""
+    return dates.parse_date(value)
 
 
 def _household_finder(user):

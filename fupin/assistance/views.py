@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied

@@ -161,3 +161,145 @@ def parse_disability_card(raw: object) -> DisabilityCard:
     if grade not in "1234":
         raise IdNumberError("disability_grade", f"残疾等级无效:{grade}(应为1-4)")
     return DisabilityCard(id_number=number, category=category, grade=int(grade))
+
+
+# -- one reading of an ID cell, masked (脱敏) forms included ---------------------------------------------------------
+
+class IdKind:
+    """What an ID cell turned out to be (`ParsedId.kind`)."""
+
+    FULL = "full"  # 18 characters as received, passing the check
+    REPAIRED = "repaired"  # passes the check once spaces, apostrophes, full-width digits, lower-case x are removed
+    LEGACY15 = "legacy15"  # a 15-digit number, upgraded to 18
+    MASKED = "masked"  # desensitised (脱敏): part of digits 7-17 hidden by `*`, `＊`, x-runs or spaces
+    INVALID = "invalid"  # none of the above (typo, wrong length, Excel number that lost its last digits ...)
+    MISSING = "missing"  # an empty cell
+
+    ALL = (FULL, REPAIRED, LEGACY15, MASKED, INVALID, MISSING)
+    LABELS = {FULL: "完整", REPAIRED: "修正后有效", LEGACY15: "15位旧号", MASKED: "脱敏", INVALID: "无效",
+              MISSING: "缺失"}
+
+
+@dataclass(frozen=True)
+class ParsedId:
+    """An ID cell read once: its kind, the number when it is one, and what is visible of it.
+
+    The visible parts are filled for every kind that shows them: full, repaired and legacy15 numbers show all of
+    them; a masked one shows what the mask left (the area code, the birth year or date when not hidden, the last four
+    characters: the sequence with the sex digit and the check character); an invalid one shows none.
+    """
+
+    kind: str
+    raw: str = ""  # the cell as text
+    clean: str = ""  # cleaned text; for a masked ID 18 characters with `*` where digits are hidden
+    number: str = ""  # the normalised 18-character number (full, repaired, legacy15)
+    area6: str = ""
+    birth_year: int | None = None
+    birth_date: dt.date | None = None
+    last4: str = ""
+    sex: str = ""  # "1" male, "2" female, "" when not visible
+    error: str = ""  # the Chinese reason for invalid
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind in (IdKind.FULL, IdKind.REPAIRED, IdKind.LEGACY15)
+
+
+_MASK_FULLWIDTH = str.maketrans({"＊": "*", "×": "*", "✱": "*", "\u3000": " ", "\u00a0": " ", "\t": " "})
+_MASK_TRIM = re.compile(r"^[\s'‘’\"“”`]+|[\s'‘’\"“”`]+$")
+_BAD_AREA = ("00", "10", "20", "30", "40", "70", "80", "90")
+
+
+def _visible(number: str) -> dict:
+    birth = _parse_date(number[6:14])
+    return {"area6": number[:6], "birth_year": birth.year if birth else None, "birth_date": birth,
+            "last4": number[14:18], "sex": "1" if int(number[16]) % 2 else "2"}
+
+
+def _mask_template(text: str) -> str | None:
+    """The 18-character template (digits, final X, `*` where hidden) of a masked ID, or None if `text` is not one.
+
+    Mask characters: `*` when the text has any (spaces are then separators); otherwise runs of x (an x in the middle
+    of the digits, or a run of two or more; a single X at the end after a digit is the check character); otherwise a
+    run of spaces as long as the digits it hides. A mask shorter or longer than the digits it hides is understood only
+    in the common form: six digits, the mask, four characters (420581****123X).
+    """
+    text = _MASK_TRIM.sub("", text.translate(_MASK_FULLWIDTH).translate(_FULLWIDTH))
+    if "*" in text:
+        body = re.sub(r"\s+", "", text).upper()
+    elif re.search(r"[xX].", re.sub(r"\s+", "", text)):  # an x before the last character: a mask
+        chars = list(re.sub(r"\s+", "", text).upper())
+        last = len(chars) - 1
+        for i, ch in enumerate(chars):
+            if ch == "X" and (i < last or chars[i - 1] in "X*"):
+                chars[i] = "*"
+        body = "".join(chars)
+    elif re.search(r"[\dXx]\s{2,}[\dXx]", text):  # a run of spaces as long as the digits it hides
+        body = re.sub(r"\s{2,}", lambda m: "*" * len(m.group()), text)
+        body = re.sub(r"\s", "", body).upper()
+        if len(body) != 18:
+            return None
+    else:
+        return None
+    if not re.fullmatch(r"[\d*]*[\dX*]", body) or body.count("*") == 0:
+        return None
+    if len(body) == 18:
+        template = body
+    else:
+        m = re.fullmatch(r"(\d{6})\*+([\d]{3}[\dX])", body)
+        if not m:
+            return None
+        template = m.group(1) + "*" * 8 + m.group(2)
+    return template
+
+
+def parse(raw: object, *, today: dt.date | None = None) -> ParsedId:
+    """Read one ID cell: full | repaired | legacy15 | masked | invalid | missing, with the visible parts.
+
+    The one place that decides what an ID cell is; `normalise` stays the strict check for a number someone types.
+    """
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return ParsedId(IdKind.MISSING)
+    raw_text = raw if isinstance(raw, str) else str(raw)
+    raw_text = raw_text.strip()
+    if not raw_text:
+        return ParsedId(IdKind.MISSING)
+    if isinstance(raw, str):
+        template = _mask_template(raw_text)
+        if template is not None:
+            return _parse_masked(raw_text, template, today=today)
+    text = clean(raw)
+    if not text:
+        return ParsedId(IdKind.MISSING, raw=raw_text)
+    try:
+        number = normalise(text, today=today)
+    except IdNumberError as exc:
+        return ParsedId(IdKind.INVALID, raw=raw_text, clean=text, error=exc.message)
+    if len(text) == 15:
+        kind = IdKind.LEGACY15
+    elif raw_text == number and isinstance(raw, str):
+        kind = IdKind.FULL
+    else:
+        kind = IdKind.REPAIRED
+    return ParsedId(kind, raw=raw_text, clean=text, number=number, **_visible(number))
+
+
+def _parse_masked(raw_text: str, t: str, *, today: dt.date | None) -> ParsedId:
+    today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    area6 = t[:6] if t[:6].isdigit() else ""
+    if area6 and area6[:2] in _BAD_AREA:
+        return ParsedId(IdKind.INVALID, raw=raw_text, clean=t, error=f"脱敏证件号码的地区码无效:{area6}")
+    year = int(t[6:10]) if t[6:10].isdigit() else None
+    if year is not None and not 1890 <= year <= today.year:
+        return ParsedId(IdKind.INVALID, raw=raw_text, clean=t, error=f"脱敏证件号码中的出生年份不合理:{year}")
+    birth = None
+    if t[6:14].isdigit():
+        birth = _parse_date(t[6:14])
+        if birth is None or birth > today:
+            return ParsedId(IdKind.INVALID, raw=raw_text, clean=t, error=f"脱敏证件号码中的出生日期无效:{t[6:14]}")
+    elif year is not None and t[10:12].isdigit() and not 1 <= int(t[10:12]) <= 12:
+        return ParsedId(IdKind.INVALID, raw=raw_text, clean=t, error=f"脱敏证件号码中的出生月份无效:{t[10:12]}")
+    last4 = t[14:18] if "*" not in t[14:18] else ""
+    sex = ("1" if int(t[16]) % 2 else "2") if t[16].isdigit() else ""
+    return ParsedId(IdKind.MASKED, raw=raw_text, clean=t, area6=area6, birth_year=year, birth_date=birth,
+                    last4=last4, sex=sex)

@@ -142,49 +142,271 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def read_table(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | None = None
-               ) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+def read_table(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | None = None, sheet: str | None = None,
+               report: ReadReport | None = None) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     """Find the header row, map it, and return (headers_seen, rows). Raises ImportRefused if required columns lack.
 
-    `mapping` (a saved column mapping: header as in the file → canonical name) wins over the synonyms.
+    `mapping` (a saved column mapping: header as in the file → canonical name) wins over the synonyms. Every sheet
+    with the same header is read (or only `sheet`); footer and note rows are skipped and listed in `report`
+    (see `read_rows`).
     """
-    lookup = spec.lookup()
-    if mapping:
-        lookup.update({norm_header(k): v for k, v in mapping.items()})
-    it = iter(raw_rows(path))
+    headers, _cols, rows = read_rows(path, spec, mapping=mapping, sheet=sheet, report=report)
+
+    def pairs() -> Iterator[tuple[int, dict]]:
+        for r in rows:
+            yield r.row_number, {canon: r.cells[j] for j, canon in r.cols.items()}
+
+    return headers, pairs()
+
+
+# -- workbooks as departments export them: several sheets, footer and note rows ------------------------------------
+# (kept apart from the reading functions above: `read_rows` is the reader; `read_table` wraps it)
+
+_FOOTER = re.compile(
+    r"^(?:合\s*计|总\s*计|小\s*计|数据截[至止]|第\s*\d+\s*页"  # followed by anything
+    r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|负\s*责)\s*人"  # 制表人张三, 审核人:李四
+    r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|备\s*注|说\s*明|截[至止]|注)\s*(?:[:：]|$)"  # 备注: …, a word alone
+    r"|截[至止]\s*\d)")  # 截至2016年9月30日
+SKIP_KINDS = {"footer": "合计、落款或备注行", "note": "空行后的说明文字", "header": "重复的表头"}
+
+
+@dataclass
+class ReadReport:
+    """What a read did besides returning rows: the sheets it read or left (and why), the rows it skipped."""
+
+    sheets: list[dict] = field(default_factory=list)  # {"name", "rows", "read", "reason", "headers"}
+    skipped: list[list] = field(default_factory=list)  # [sheet, row number, kind, text]
+
+    def skipped_lines(self, limit: int = 50) -> list[str]:
+        out = []
+        for sheet, row, kind, text in self.skipped[:limit]:
+            where = f"「{sheet}」第{row}行" if sheet and len(self.sheets) > 1 else f"第{row}行"
+            out.append(f"{where}已跳过({SKIP_KINDS.get(kind, kind)}):{text}")
+        if len(self.skipped) > limit:
+            out.append(f"……另有{len(self.skipped) - limit}行已跳过")
+        return out
+
+    def sheet_lines(self) -> list[str]:
+        if len(self.sheets) <= 1:
+            return []
+        return [f"工作表「{s['name']}」:" + (f"已读取{s['rows']}行" if s["read"] else f"未读取({s['reason']})")
+                for s in self.sheets]
+
+
+@dataclass
+class DataRow:
+    """One data row: where it is (sheet, Excel row number), its cells, and the column → canonical map of its sheet."""
+
+    sheet: str
+    row_number: int
+    cells: list
+    cols: dict[int, str]
+    headers: list[str]
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    """The sheet names of a workbook (a CSV has one sheet without a name)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return [""]
+    try:
+        from python_calamine import CalamineWorkbook
+
+        return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception as exc:
+        raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取Excel文件:{exc}")]) from exc
+
+
+def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
+    """(sheet name, rows) of every sheet, in the workbook's order; a CSV is one sheet named ""."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods"):
+        yield "", iter(raw_rows(path))
+        return
+    for index, name in enumerate(sheet_names(path)):
+        try:
+            rows = _sheet_rows_xlsx(path, index)
+        except Exception as exc:
+            raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取工作表「{name}」:{exc}")]) from exc
+        yield name, iter(rows)
+
+
+def _sheet_rows_xlsx(path: Path, index: int) -> list[list]:
+    """Rows of one sheet with merged cells filled (as `_rows_xlsx` does for the first)."""
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(index).to_python(skip_empty_area=False)
+    merges = _sheet_merged_ranges(path, index)
+    if not merges:
+        return rows
+    rows = [list(r) for r in rows]
+    for min_row, min_col, max_row, max_col in merges:
+        if min_row - 1 >= len(rows):
+            continue
+        value = rows[min_row - 1][min_col - 1] if min_col - 1 < len(rows[min_row - 1]) else ""
+        for r in range(min_row - 1, min(max_row, len(rows))):
+            row = rows[r]
+            while len(row) < max_col:
+                row.append("")
+            for c in range(min_col - 1, max_col):
+                if row[c] in ("", None):
+                    row[c] = value
+    return rows
+
+
+def _sheet_merged_ranges(path: Path, index: int) -> list[tuple[int, int, int, int]]:
+    """Merged ranges of the index-th sheet (workbook order), from its XML found through the workbook's relations."""
+    import posixpath
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            book = z.read("xl/workbook.xml")
+            rels = z.read("xl/_rels/workbook.xml.rels")
+            ids = re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"', book)
+            if index >= len(ids):
+                return []
+            target = None
+            for rel in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                rid = re.search(rb'\bId="([^"]+)"', rel)
+                tgt = re.search(rb'\bTarget="([^"]+)"', rel)
+                if rid and tgt and rid.group(1) == ids[index]:
+                    target = tgt.group(1).decode()
+            if target is None:
+                return []
+            name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            head = z.read(name)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    out = []
+    for ref in re.findall(rb'<(?:\w+:)?mergeCell ref="([A-Z]+\d+):([A-Z]+\d+)"', head):
+        (c1, r1), (c2, r2) = (_split_ref(x.decode()) for x in ref)
+        out.append((r1, c1, r2, c2))
+    return out
+
+
+def _header_cols(row: list, lookup: dict[str, str]) -> dict[int, str]:
+    cols: dict[int, str] = {}
+    for j, h in enumerate(row):
+        canon = lookup.get(norm_header(h))
+        if canon and canon not in cols.values():
+            cols[j] = canon
+    return cols
+
+
+def _find_header(rows: Iterator[list], spec: TableSpec, lookup: dict[str, str]
+                 ) -> tuple[int, list, dict[int, str], list[list]]:
+    """(index, header row, columns, rows scanned) — index -1 when no row within the scan has the required columns."""
     scanned: list[list] = []
-    best: tuple[int, dict[int, str]] | None = None
-    for i, row in enumerate(it):
+    for i, row in enumerate(rows):
         scanned.append(row)
-        cols = {}
-        for j, h in enumerate(row):
-            canon = lookup.get(norm_header(h))
-            if canon and canon not in cols.values():
-                cols[j] = canon
-        if all(r in cols.values() for r in spec.required) and cols:
-            best = (i, cols)
-            break
+        cols = _header_cols(row, lookup)
+        if cols and all(r in cols.values() for r in spec.required):
+            return i, row, cols, scanned
         if i + 1 >= spec.max_header_scan:
             break
-    if best is None:
-        seen = [cell_text(h) for h in (max(scanned, key=lambda r: sum(1 for x in r if x not in ("", None))) if scanned else []) if cell_text(h)]
-        missing = list(spec.required)
+    return -1, [], {}, scanned
+
+
+def _seen_headers(scanned: list[list]) -> list[str]:
+    row = max(scanned, key=lambda r: sum(1 for x in r if x not in ("", None))) if scanned else []
+    return [cell_text(h) for h in row if cell_text(h)]
+
+
+def skip_kind(row: list, *, after_blank: bool, header_norm: list[str] | None = None) -> str | None:
+    """Why a row under the header is not data: `footer` (合计, 制表人, 数据截至, 备注 ...), `note` (text after an
+    empty row), `header` (the header repeated); None for a data row."""
+    texts = [t for t in (cell_text(v) for v in row) if t]
+    if not texts:
+        return None
+    if _FOOTER.match(texts[0]):
+        return "footer"
+    distinct = set(texts)
+    if len(distinct) == 1 and (after_blank or len(texts) > 1):  # a note alone on its line, or merged across it
+        return "note"
+    if header_norm and [norm_header(v) for v in row[:len(header_norm)]] == header_norm:
+        return "header"
+    return None
+
+
+def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | None = None, sheet: str | None = None,
+              report: ReadReport | None = None, hint: str = "") -> tuple[list[str], dict[int, str], Iterator[DataRow]]:
+    """Read every sheet of a file that has the same header: (headers of the first, its columns, data rows).
+
+    A sheet whose header differs (or that has none) is not read and is listed in `report.sheets` with the reason;
+    `sheet` (a name, or a number counted from 1) reads only that sheet. Footer and note rows are skipped and listed
+    in `report.skipped`, never returned. Raises ImportRefused when no sheet has the required columns.
+    """
+    report = report if report is not None else ReadReport()
+    lookup = spec.lookup()
+    if mapping:
+        lookup.update({norm_header(k): v for k, v in mapping.items() if v})
+    path = Path(path)
+    sheets = workbook_sheets(path)
+    if sheet:
+        names = sheet_names(path)
+        chosen = sheet if sheet in names else (names[int(sheet) - 1] if sheet.isdigit() and 0 < int(sheet) <= len(names)
+                                               else None)
+        if chosen is None:
+            raise ImportRefused(headline="找不到指定的工作表,文件未导入", problems=[RowProblem(
+                0, "", sheet, f"工作簿中没有名为「{sheet}」的工作表(有:{'、'.join(names)})")])
+        sheets = ((n, rows) for n, rows in sheets if n == chosen)
+        report.sheets.extend({"name": n, "rows": 0, "read": False, "reason": "未选择", "headers": []}
+                             for n in names if n != chosen)
+    first: tuple[list[str], dict[int, str]] | None = None
+    first_scanned: list[list] = []
+    plan: list[tuple[str, Iterator[list], int, list, dict[int, str], dict]] = []
+    for name, rows in sheets:
+        index, header_row, cols, scanned = _find_header(rows, spec, lookup)
+        entry = {"name": name, "rows": 0, "read": False, "reason": "", "headers": _seen_headers(scanned)}
+        report.sheets.append(entry)
+        if not first_scanned and scanned:
+            first_scanned = scanned
+        if index < 0:
+            entry["reason"] = "空表" if not any(any(v not in ("", None) for v in r) for r in scanned) else \
+                f"没有找到表头(表头为:{'、'.join(entry['headers']) or '(空)'})"
+            continue
+        entry["headers"] = [cell_text(h) for h in header_row if cell_text(h)]
+        if first is None:
+            first = ([cell_text(h) for h in header_row], cols)
+        elif set(cols.values()) != set(first[1].values()):
+            first_name = plan[0][0] if plan else ""
+            entry["reason"] = f"表头与「{first_name}」不同(表头为:{'、'.join(entry['headers'])})"
+            continue
+        entry["read"] = True
+        plan.append((name, chain(scanned[index + 1:], rows), index + 2, header_row, cols, entry))
+    if first is None:
+        seen = _seen_headers(first_scanned)
         raise ImportRefused(
             headline="找不到必需的列,文件未导入",
-            problems=[RowProblem(0, "", "、".join(seen), f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(missing)}")],
+            problems=[RowProblem(0, "", "、".join(seen),
+                                 f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(spec.required)}{hint}")],
         )
-    header_index, cols = best
-    headers_seen = [cell_text(h) for h in scanned[header_index]]
 
-    width = max(cols) + 1
-    pairs = list(cols.items())
+    def data() -> Iterator[DataRow]:
+        for name, rows, start, header_row, cols, entry in plan:
+            headers = [cell_text(h) for h in header_row]
+            header_norm = [norm_header(h) for h in header_row]
+            width = max(cols) + 1
+            after_blank = False
+            for number, row in enumerate(rows, start=start):
+                if not any(v not in ("", None) for v in row):
+                    after_blank = True
+                    continue
+                kind = skip_kind(row, after_blank=after_blank, header_norm=header_norm)
+                if kind:
+                    text = " ".join(dict.fromkeys(t for t in (cell_text(v) for v in row) if t))
+                    report.skipped.append([name, number, kind, text[:200]])
+                    continue
+                if len(row) < width:
+                    row = [*row, *([None] * (width - len(row)))]
+                after_blank = False
+                entry["rows"] += 1
+                yield DataRow(name, number, row, cols, headers)
 
-    def rows() -> Iterator[tuple[int, dict]]:
-        for offset, row in enumerate(it, start=header_index + 2):
-            if not any(v not in ("", None) for v in row):
-                continue
-            if len(row) < width:  # short rows (CSV lines cut early) are padded once, not checked per column
-                row = [*row, *([None] * (width - len(row)))]
-            yield offset, {canon: row[j] for j, canon in pairs}
+    return first[0], first[1], data()
 
-    return headers_seen, rows()
+
+def chain(head: list[list], rest: Iterator[list]) -> Iterator[list]:
+    yield from head
+    yield from rest

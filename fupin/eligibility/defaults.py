@@ -1,6 +1,8 @@
 """The default rule pack: the county's starting 十不准 / 五优先 / 四看四算, loaded as rule set version 1.
 
-Each rule: (code, kind, name, description, subject, expression, evidence fields, group). The subject is a source
+Each rule: (code, kind, name, description, subject, expression, evidence fields, group). Rules over status and
+category fields (机动车状态, 登记状态, 房屋性质, 规划用途, 状态, 人员类别) compare *mapped* values: the rule set's value
+mappings (defaults in `value_mappings.json`) turn `A-正常` into `正常`, `存续(在营、开业、在册)` into `存续`. The subject is a source
 code (the expression sees that source's record fields plus member and household facts), "member" or "household".
 A county changes rules by drafting a new version in the web pages, never by editing this file.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 EXCLUSION = [
     ("payroll", "财政供养", "家庭成员在财政供养人员名单中(在职或退休)", "payroll",
-     'is_blank(状态) or contains_any(状态, "在职", "退休", "离休", "在岗")',
+     'is_blank(状态) or 状态 in ["在职", "退休", "离休"]',
      ["姓名", "单位名称", "人员类别", "状态"]),
     ("vehicle", "拥有小汽车", "家庭成员名下有状态正常的轿车或客车(不论价格);拖拉机、三轮及低速车、货车、摩托车以及注销、报废、"
      "转移的车辆不算", "vehicle",
@@ -18,19 +20,18 @@ EXCLUSION = [
      ["号牌号码", "车辆类型", "机动车状态", "购置价格"]),
     ("business", "经营企业或个体户", "家庭成员是登记状态为存续、在业或开业的企业或个体工商户的法定代表人、负责人或经营者;"
      "注销、吊销的以及农民专业合作社不算", "business",
-     'contains_any(登记状态, "存续", "在业", "开业", "在营") and not contains_any(登记状态, "注销", "吊销") '
-     'and not contains(市场主体类型, "合作社") and not contains(企业名称, "专业合作社")',
+     '登记状态 == "存续" and not contains(市场主体类型, "合作社") and not contains(企业名称, "专业合作社")',
      ["企业名称", "市场主体类型", "登记状态", "注册资本"]),
     ("property", "拥有商品房或商业用房", "家庭成员拥有房屋性质为商品房、或规划用途为商业(商服)的不动产;宅基地和自建住房不算",
      "property",
-     'contains(房屋性质, "商品房") or contains_any(规划用途, "商业", "商服")',
+     '房屋性质 == "商品房" or 规划用途 == "商业"',
      ["坐落", "房屋性质", "规划用途", "建筑面积"]),
     ("deceased", "死亡人员仍在册", "在册家庭成员有死亡注销记录", "death",
      "true", ["姓名", "死亡日期", "注销类别"]),
     ("duplicate_member", "一人多户", "同一人(同一证件号码)登记在不止一个贫困户中(各户均标出)", "member",
      "same_id_households > 1", []),
     ("village_cadre", "村干部", "家庭成员是在职村干部(财政供养名单中人员类别为村干部)", "payroll",
-     'contains(人员类别, "村") and contains(人员类别, "干部")', ["人员类别", "单位名称"]),
+     '人员类别 == "村干部"', ["人员类别", "单位名称"]),
     ("income_above_line", "收入超过扶贫标准", "未脱贫户的人均纯收入高于当年扶贫标准", "household",
      'per_capita_income > poverty_line and poverty_status in ["0", "3", "未脱贫", "返贫"]', []),
 ]

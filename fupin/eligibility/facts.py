@@ -76,9 +76,13 @@ def _q(name: str) -> str:
 class Program:
     """The SQL that evaluates one rule set over the fact tables; built once per comparison."""
 
-    def __init__(self, rules: list, sources: dict[str, list[str]], *, today: dt.date):
+    def __init__(self, rules: list, sources: dict[str, list[str]], *, today: dt.date,
+                 mapped: dict[str, set[str]] | None = None):
         self.rules = rules
         self.sources = sources  # source code → field names
+        # source code → fields whose values go through a value mapping: the record table has the mapped value
+        # under the field's name, the value as received in "<field>__raw" and "<field>__nu" (not understood)
+        self.mapped = {s: set(f) & set(sources.get(s, [])) for s, f in (mapped or {}).items()}
         self.today = today
         self.household_facts = {**HOUSEHOLD_FACTS, **source_fact_names(list(sources))}
         wanted = {r.subject for r in rules if r.subject in sources} | {"medical", "housing_safety"}
@@ -97,6 +101,35 @@ class Program:
             raise KeyError(name)
 
         return resolve
+
+    def mapped_reads(self, rule) -> list[str]:
+        """The mapped fields of its source that a rule's expression reads."""
+        if rule.subject in ("member", "household") or not self.mapped.get(rule.subject):
+            return []
+        seen: list[str] = []
+        inner = self.resolver(rule.subject)
+
+        def record(name: str):
+            if name in self.mapped[rule.subject] and name not in seen:
+                seen.append(name)
+            return inner(name)
+
+        compile_sql(parse(rule.expression), record, today=self.today)
+        return seen
+
+    def undecided_sql(self, rule) -> str | None:
+        """Pairs a rule cannot decide because a value it reads is not understood (no mapping knows it)."""
+        reads = self.mapped_reads(rule)
+        if not reads:
+            return None
+        code = rule.code.replace("'", "")
+        table = _q(f"rec_{rule.subject}")
+        parts = [f"SELECT m.household_id, m.person_id, rec.record_id, '{code}' AS rule_code, "
+                 f"'{f.replace(chr(39), chr(39) * 2)}' AS field, rec.{_q(f + '__raw')} AS value "
+                 f"FROM members m JOIN households h USING (household_id) "
+                 f"JOIN links l ON l.person_id = m.person_id JOIN {table} rec ON rec.record_id = l.record_id "
+                 f"WHERE h.in_scope AND rec.{_q(f + '__nu')}" for f in reads]
+        return " UNION ALL ".join(parts)
 
     def check(self, rule) -> None:
         """Raise ExpressionError when the rule's expression does not compile over its subject's facts."""
@@ -119,10 +152,12 @@ class Program:
                     f"CAST(NULL AS VARCHAR) AS content "
                     f"FROM members m JOIN households h USING (household_id) WHERE h.in_scope AND {cond}")
         table = _q(f"rec_{rule.subject}")
+        # a value no mapping knows leaves the rule undecided for that record (listed apart), never a hit or a miss
+        known = "".join(f" AND NOT rec.{_q(f + '__nu')}" for f in self.mapped_reads(rule))
         return (f"SELECT m.household_id, m.person_id, rec.record_id, '{code}' AS rule_code, rec._content AS content "
                 f"FROM members m JOIN households h USING (household_id) "
                 f"JOIN links l ON l.person_id = m.person_id JOIN {table} rec ON rec.record_id = l.record_id "
-                f"WHERE h.in_scope AND {cond}")
+                f"WHERE h.in_scope AND {cond}{known}")
 
     def score_sql(self, rule) -> str:
         points = compile_sql(parse(rule.expression), self.resolver("household"), today=self.today, as_bool=False)
@@ -199,11 +234,40 @@ class Program:
 
     def record_table_setup(self, source: str) -> str:
         fields = self.sources[source]
-        cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(f)}" for f in fields)
-        # the record's content, independent of how its JSON was written: decides whether evidence changed
-        content = "md5(concat_ws('|', " + ", ".join(f"coalesce({_q(f)}, '')" for f in fields) + "))"
-        return (f"CREATE TABLE {_q('rec_' + source)} AS SELECT *, {content} AS _content FROM "
-                f"(SELECT record_id, {cols} FROM {_q('raw_' + source)})")
+        mapped = self.mapped.get(source, set())
+        if not mapped:
+            cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(f)}" for f in fields)
+            # the record's content, independent of how its JSON was written: decides whether evidence changed
+            content = "md5(concat_ws('|', " + ", ".join(f"coalesce({_q(f)}, '')" for f in fields) + "))"
+            return (f"CREATE TABLE {_q('rec_' + source)} AS SELECT *, {content} AS _content FROM "
+                    f"(SELECT record_id, {cols} FROM {_q('raw_' + source)})")
+        # mapped fields: the value as received in <field>__raw, its mapping (table vmap) under the field's name
+        raw_names = [f + "__raw" if f in mapped else f for f in fields]
+        cols = ", ".join(f"json_extract_string(data, '$.{_json_key(f)}') AS {_q(n)}"
+                         for f, n in zip(fields, raw_names, strict=True))
+        content = "md5(concat_ws('|', " + ", ".join(f"coalesce(r.{_q(n)}, '')" for n in raw_names) + "))"
+        select, joins = ["r.*"], []
+        src = source.replace("'", "''")
+        for i, f in enumerate(sorted(mapped)):
+            alias = f"v{i}"
+            fl = f.replace("'", "''")
+            joins.append(f"LEFT JOIN vmap {alias} ON {alias}.source = '{src}' AND {alias}.field = '{fl}' "
+                         f"AND {alias}.raw = r.{_q(f + '__raw')}")
+            select.append(f"CASE WHEN {alias}.known THEN NULLIF({alias}.mapped, '') END AS {_q(f)}")
+            select.append(f"coalesce(NOT {alias}.known, false) AS {_q(f + '__nu')}")
+        return (f"CREATE TABLE {_q('rec_' + source)} AS SELECT {', '.join(select)}, {content} AS _content "
+                f"FROM (SELECT record_id, {cols} FROM {_q('raw_' + source)}) r {' '.join(joins)}")
+
+    def distinct_sql(self) -> str | None:
+        """The distinct values of the mapped fields of the loaded sources (to build the vmap table)."""
+        parts = []
+        for source in self.loaded:
+            for f in sorted(self.mapped.get(source, set())):
+                src, fl = source.replace("'", "''"), f.replace("'", "''")
+                parts.append(f"SELECT '{src}' AS source, '{fl}' AS field, "
+                             f"json_extract_string(data, '$.{_json_key(f)}') AS raw, count(*) AS n "
+                             f"FROM {_q('raw_' + source)} GROUP BY 3")
+        return " UNION ALL ".join(parts) if parts else None
 
 
 def _json_key(name: str) -> str:

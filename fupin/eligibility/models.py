@@ -174,3 +174,27 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id}: {self.score}"
+
+
+class ValueMapping(models.Model):
+    """How the values of one field of a department source map to the values rules read (A-正常 → 正常).
+
+    Data, versioned with the rule set it serves: a draft's mappings are edited, released with it, and kept when it
+    is retired. A value no mapping knows is "not understood" (不能识别): reported, never treated as not matching.
+    """
+
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="value_mappings")
+    source_code = models.CharField(_("source"), max_length=40)
+    field = models.CharField(_("field"), max_length=100)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    values = models.JSONField(_("values"), default=dict)  # value as exported → value rules read ("" = blank)
+
+    class Meta:
+        verbose_name = _("value mapping")
+        verbose_name_plural = _("value mappings")
+        ordering = ["rule_set", "source_code", "field"]
+        constraints = [models.UniqueConstraint(fields=["rule_set", "source_code", "field"],
+                                               name="unique_value_mapping_field")]
+
+    def __str__(self) -> str:
+        return f"v{self.rule_set.number} {self.source_code}.{self.field}"

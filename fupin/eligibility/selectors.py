@@ -123,3 +123,66 @@ def open_counts_by_household(user) -> dict[int, int]:
                 .annotate(n=Count("id")).values_list("household_id", "n"))
 
 
+
+
+# -- value mappings ------------------------------------------------------------------------------------------------
+
+def mapping_sources_for(user):
+    """Sources whose value mappings `user` may see: all for county-level staff, their own department's for a
+    department handler, none for anyone else."""
+    from fupin.accounts.choices import Role
+    from fupin.exchange.models import Source
+    from fupin.exchange.selectors import county_wide
+
+    qs = Source.objects.filter(is_active=True).select_related("department")
+    if getattr(user, "is_superuser", False) or county_wide(user):
+        return qs
+    if getattr(user, "role", "") == Role.DEPT_HANDLER and getattr(user, "department_id", None):
+        return qs.filter(department_id=user.department_id)
+    return qs.none()
+
+
+def mapping_may_edit(user, source) -> bool:
+    """County rule editors, and a department's handler for that department's sources (edits go to a draft)."""
+    from fupin.accounts.choices import Role
+    from fupin.exchange.selectors import county_wide
+
+    if getattr(user, "is_superuser", False):
+        return True
+    if county_wide(user) and user.can("approve_county"):
+        return True
+    return (getattr(user, "role", "") == Role.DEPT_HANDLER and user.can("department_work")
+            and source.department_id is not None and user.department_id == source.department_id)
+
+
+def mapping_table(source, snapshot, released, draft) -> list[dict]:
+    """Per category field of the source: the values seen in the snapshot, how the released and the draft set map
+    each, and whether it is understood. released/draft: {field: ValueMapping}."""
+    from fupin.eligibility.mappings import MAPPABLE_ROLES, Resolver
+
+    counts = (snapshot.value_counts or {}) if snapshot else {}
+    out = []
+    for f in source.fields:
+        if f.get("role", "text") not in MAPPABLE_ROLES:
+            continue
+        name = f["name"]
+        rel, dr = released.get(name), draft.get(name)
+        rel_r = Resolver(rel.values) if rel else None
+        dr_r = Resolver(dr.values) if dr else None
+        seen = counts.get(name, {}) if name in counts else {}
+        too_many = name in counts and counts[name] is None
+        values = []
+        for value, n in sorted((seen or {}).items(), key=lambda kv: (-kv[1], kv[0])):
+            r_ok, r_to = rel_r(value) if rel_r else (None, "")
+            d_ok, d_to = dr_r(value) if dr_r else (None, "")
+            values.append({"value": value, "rows": n, "released": r_to, "released_ok": r_ok,
+                           "draft": d_to, "draft_ok": d_ok})
+        edit_values = dict((dr or rel).values) if (dr or rel) else {}
+        for v in values:  # values seen and not yet known appear as rows to fill in
+            if not (dr_r or rel_r) or not (dr_r or rel_r)(v["value"])[0]:
+                edit_values.setdefault(v["value"], "")
+        out.append({"field": name, "mapped": rel is not None, "draft_mapped": dr is not None,
+                    "description": (dr or rel).description if (dr or rel) else "", "values": values,
+                    "too_many": too_many, "unknown": sum(1 for v in values if v["released_ok"] is False),
+                    "edit": sorted(edit_values.items())})
+    return out

@@ -26,7 +26,14 @@ from fupin.core.errors import ServiceError
 from fupin.eligibility.defaults import default_rules
 from fupin.eligibility.expressions import ExpressionError, fields_used, parse
 from fupin.eligibility.facts import Program, text_col
-from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
+from fupin.eligibility.mappings import (
+    MAPPABLE_ROLES,
+    default_mappings,
+    norm_value,
+    not_understood,
+    resolvers_for,
+)
+from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet, ValueMapping
 from fupin.exchange.bulk import bulk_insert, fetch_arrow
 
 log = logging.getLogger(__name__)
@@ -108,6 +115,7 @@ def ruleset_ensure_default(*, actor="system") -> RuleSet:
                                 description="系统自带的默认规则包", released_by_name=_actor_name(actor),
                                 released_at=timezone.now(), released_by=_user(actor), created_by=_user(actor))
     Rule.objects.bulk_create([Rule(rule_set=rs, **r) for r in default_rules()])
+    _mappings_copy(rs, None)
     audit.record(actor=actor, action="eligibility.ruleset.release", obj=rs, after={"number": 1, "default": True})
     return rs
 
@@ -123,18 +131,22 @@ def ruleset_draft(*, actor, based_on: RuleSet | None = None, name: str = "") -> 
         Rule(rule_set=rs, code=r.code, kind=r.kind, name=r.name, description=r.description, subject=r.subject,
              expression=r.expression, evidence_fields=r.evidence_fields, group=r.group, order=r.order,
              is_active=r.is_active) for r in based_on.rules.all()])
+    _mappings_copy(rs, based_on)
     audit.record(actor=actor, action="eligibility.ruleset.draft", obj=rs, after={"number": number,
                                                                                   "based_on": based_on.number})
     return rs
 
 
-def _program_for(rules: list[Rule]) -> Program:
+def _program_for(rules: list[Rule], mappings: list | None = None) -> Program:
     from fupin.exchange.models import Source
     from fupin.exchange.services import sources_ensure_defaults
 
     sources_ensure_defaults()
     sources = {s.code: s.field_names() for s in Source.objects.filter(is_active=True)}
-    return Program(rules, sources, today=timezone.localdate())
+    mapped: dict[str, set[str]] = defaultdict(set)
+    for m in mappings or []:
+        mapped[m.source_code].add(m.field)
+    return Program(rules, sources, today=timezone.localdate(), mapped=mapped)
 
 
 def rule_check(rule: Rule) -> None:
@@ -188,6 +200,8 @@ def ruleset_release(*, actor, rule_set: RuleSet) -> RuleSet:
         raise ServiceError("规则集没有任何规则")
     for rule in rules:
         rule_check(rule)
+    for m in rs.value_mappings.all():
+        _mapping_check(m.source_code, m.field)
     RuleSet.objects.filter(status=RuleSet.Status.RELEASED).update(status=RuleSet.Status.RETIRED)
     rs.status = RuleSet.Status.RELEASED
     rs.released_by = _user(actor)
@@ -196,7 +210,108 @@ def ruleset_release(*, actor, rule_set: RuleSet) -> RuleSet:
     rs.version += 1
     rs.save()
     audit.record(actor=actor, action="eligibility.ruleset.release", obj=rs, after={"number": rs.number})
+    transaction.on_commit(lambda: not_understood_refresh())
     return rs
+
+
+# -- value mappings (versioned with the rule set they serve) -------------------------------------------------------
+
+def _mappings_copy(rs: RuleSet, based_on: RuleSet | None) -> None:
+    """A new set's mappings: those of the set it is based on, else (a set from before mappings) the defaults."""
+    source = list(based_on.value_mappings.all()) if based_on is not None else []
+    if source:
+        rows = [ValueMapping(rule_set=rs, source_code=m.source_code, field=m.field, description=m.description,
+                             values=dict(m.values)) for m in source]
+    else:
+        rows = [ValueMapping(rule_set=rs, source_code=m["source"], field=m["field"],
+                             description=m.get("description", ""), values=dict(m["values"]))
+                for m in default_mappings()]
+    ValueMapping.objects.bulk_create(rows)
+
+
+def _mapping_check(source_code: str, field: str):
+    from fupin.exchange.models import Source
+    from fupin.exchange.services import sources_ensure_defaults
+
+    sources_ensure_defaults()
+    source = Source.objects.filter(code=source_code).first()
+    if source is None:
+        raise ServiceError(f"取值对应所属的数据源不存在:{source_code}")
+    spec = next((f for f in source.fields if f["name"] == field), None)
+    if spec is None:
+        raise ServiceError(f"数据源「{source.name}」没有字段「{field}」", field="field")
+    if spec.get("role", "text") not in MAPPABLE_ROLES:
+        raise ServiceError(f"「{field}」是证件号码、姓名、日期、数字或地址,不能设置取值对应", field="field")
+    return source
+
+
+def mappings_released() -> list:
+    """The released set's mappings (the defaults, as dicts, before any rule set exists)."""
+    rs = ruleset_current()
+    if rs is None:
+        return [] if RuleSet.objects.exists() else default_mappings()
+    return list(rs.value_mappings.all())
+
+
+@transaction.atomic
+def value_mapping_save(*, actor, rule_set: RuleSet, source_code: str, field: str, values: dict[str, str],
+                       description: str | None = None) -> ValueMapping:
+    """Set (replace) the mapping of one field in a draft rule set; released sets are never changed."""
+    if rule_set.status != RuleSet.Status.DRAFT:
+        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+    _mapping_check(source_code, field)
+    cleaned: dict[str, str] = {}
+    for raw, mapped in values.items():
+        raw, mapped = str(raw).strip()[:200], str(mapped or "").strip()[:100]
+        if not raw:
+            continue
+        if norm_value(raw) in {norm_value(k) for k in cleaned}:
+            raise ServiceError(f"取值「{raw}」重复出现", field="values")
+        cleaned[raw] = mapped
+    obj = ValueMapping.objects.filter(rule_set=rule_set, source_code=source_code, field=field).first()
+    before = {"values": obj.values, "description": obj.description} if obj else None
+    if obj is None:
+        obj = ValueMapping(rule_set=rule_set, source_code=source_code, field=field)
+    obj.values = cleaned
+    if description is not None:
+        obj.description = description.strip()[:200]
+    obj.save()
+    audit.record(actor=actor, action="eligibility.value_mapping.save", object_type="eligibility.valuemapping",
+                 object_id=str(obj.pk), object_repr=f"v{rule_set.number} {source_code}.{field}", before=before,
+                 after={"values": obj.values, "description": obj.description})
+    return obj
+
+
+@transaction.atomic
+def value_mapping_delete(*, actor, mapping: ValueMapping) -> None:
+    if mapping.rule_set.status != RuleSet.Status.DRAFT:
+        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+    audit.record(actor=actor, action="eligibility.value_mapping.delete", object_type="eligibility.valuemapping",
+                 object_id=str(mapping.pk), object_repr=f"v{mapping.rule_set.number} {mapping}",
+                 before={"values": mapping.values})
+    mapping.delete()
+
+
+def ruleset_draft_for_edit(*, actor) -> RuleSet:
+    """The newest draft, or a new one based on the released set (edits of mappings go to a draft)."""
+    draft = RuleSet.objects.filter(status=RuleSet.Status.DRAFT).order_by("-number").first()
+    return draft or ruleset_draft(actor=actor)
+
+
+def not_understood_refresh(snapshots=None) -> int:
+    """Recompute `Snapshot.not_understood` (current snapshots by default) against the released mappings."""
+    from fupin.exchange.models import Snapshot
+
+    resolvers = resolvers_for(mappings_released())
+    snaps = snapshots if snapshots is not None else Snapshot.objects.filter(is_current=True).select_related("source")
+    changed = 0
+    for snap in snaps:
+        value = not_understood(snap.source.code, snap.value_counts or {}, resolvers)
+        if value != snap.not_understood:
+            Snapshot.objects.filter(pk=snap.pk).update(not_understood=value)
+            snap.not_understood = value
+            changed += 1
+    return changed
 
 
 # -- the comparison ----------------------------------------------------------------------------------------------
@@ -300,6 +415,11 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
     empty_scores = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS VARCHAR) AS rule_code, "
                     "CAST(NULL AS DOUBLE) AS points WHERE false")
     hits_sql = " UNION ALL ".join(program.hit_sql(r) for r in hit_rules) or empty_hits
+    undecided_sql = " UNION ALL ".join(
+        sql for sql in (program.undecided_sql(r) for r in hit_rules) if sql) or (
+        "SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
+        "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code, CAST(NULL AS VARCHAR) AS field, "
+        "CAST(NULL AS VARCHAR) AS value WHERE false")
     scores_sql = " UNION ALL ".join(program.score_sql(r) for r in score_rules) or empty_scores
     priority_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind == RuleKind.PRIORITY) or "'-'"
     setup = [*pre, *program.setup(line), f"CREATE TABLE hits AS {hits_sql}",
@@ -320,6 +440,7 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
             FROM households h LEFT JOIN s USING (household_id) LEFT JOIN p USING (household_id)
             WHERE h.in_scope""",
         "in_scope": "SELECT count(*) FROM households WHERE in_scope",
+        "undecided": f"SELECT * FROM ({undecided_sql}) ORDER BY household_id, rule_code, person_id, record_id",
         "hit_households": """SELECT * EXCLUDE (household_code) FROM households
                              WHERE household_id IN (SELECT household_id FROM hits)""",
         "hit_members": """SELECT * EXCLUDE (health, disability_card) FROM members
@@ -363,7 +484,8 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     rules = [r for r in rule_set.rules.all() if r.is_active]
     not_evaluated = rules_not_evaluated(rules)
     rules = [r for r in rules if r.code not in not_evaluated]
-    program = _program_for(rules)
+    mappings = list(rule_set.value_mappings.all())
+    program = _program_for(rules, mappings)
     for rule in rules:
         try:
             program.check(rule)
@@ -371,6 +493,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
             raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}") from exc
     applicants = applicant_household_ids()
     tables, pre = _load_tables(program, applicants, persons, registry_fp)
+    values_nu = _value_map(program, tables, mappings, engine)
     t_load = time.perf_counter()
     line = poverty_line(timezone.localdate().year)
     result = _evaluate(program, tables, pre, rules, line, engine)
@@ -389,6 +512,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
         "assessments_digest": run.stats.get("assessments_digest", ""),
         "not_evaluated": not_evaluated,
         "link": link_run.stats if link_run else None,
+        "not_understood": {"values": values_nu, **_undecided(result["undecided"])},
         "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
                     "evaluate": round(t_eval - t_load, 3), "findings": round(t_sync - t_eval, 3),
                     "total": round(time.perf_counter() - t0, 3)},
@@ -398,8 +522,59 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
                  object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
                  after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
+    not_understood_refresh()
     progress(100, "比对完成")
     return run
+
+
+UNDECIDED_KEPT = 5000
+
+
+def _value_map(program: Program, tables: dict[str, pa.Table], mappings: list, engine) -> list[list]:
+    """Add the `vmap` table (each distinct value of a mapped field → its mapped value, understood or not) and return
+    the values no mapping knows, [[source, field, value, records], ...]."""
+    sql = program.distinct_sql()
+    cols = {"source": pa.string(), "field": pa.string(), "raw": pa.string(), "mapped": pa.string(),
+            "known": pa.bool_()}
+    rows: dict[str, list] = {k: [] for k in cols}
+    unknown: list[list] = []
+    if sql:
+        resolvers = resolvers_for(mappings)
+        seen = engine.evaluate(tables={k: v for k, v in tables.items() if k.startswith("raw_")}, setup=[],
+                               queries={"distinct": sql})["distinct"].to_pylist()
+        for r in seen:
+            if r["raw"] is None:
+                continue
+            known, mapped = resolvers[(r["source"], r["field"])](r["raw"])
+            for k, v in (("source", r["source"]), ("field", r["field"]), ("raw", r["raw"]), ("mapped", mapped),
+                         ("known", known)):
+                rows[k].append(v)
+            if not known:
+                unknown.append([r["source"], r["field"], r["raw"], int(r["n"])])
+    tables["vmap"] = pa.table({k: pa.array(v, t) for (k, t), v in zip(cols.items(), rows.values(), strict=True)})
+    return sorted(unknown, key=lambda u: (u[0], u[1], -u[3], u[2]))
+
+
+def _undecided(table: pa.Table) -> dict:
+    """The (household, rule, person, record) pairs a not-understood value left undecided, for the run's stats."""
+    from fupin.exchange.models import StagedRecord
+    from fupin.registry.models import Household, Person
+
+    rows = table.to_pylist()
+    kept = rows[:UNDECIDED_KEPT]
+    codes = dict(Household.objects.filter(pk__in={r["household_id"] for r in kept}).values_list("pk", "poor_code"))
+    ids = dict(Person.objects.filter(pk__in={r["person_id"] for r in kept}).values_list("pk", "id_number"))
+    recs = {r.pk: r for r in StagedRecord.objects.filter(pk__in={r["record_id"] for r in kept})
+            .select_related("snapshot").only("pk", "row_number", "sheet", "source_code", "snapshot__file_name")}
+    out = []
+    for r in kept:
+        rec = recs.get(r["record_id"])
+        out.append({"household": codes.get(r["household_id"], ""), "rule": r["rule_code"],
+                    "person": ids.get(r["person_id"]) or None, "source": rec.source_code if rec else "",
+                    "field": r["field"], "value": r["value"],
+                    "file": rec.snapshot.file_name if rec else "", "sheet": rec.sheet if rec else "",
+                    "row": rec.row_number if rec else None})
+    return {"undecided": out, "undecided_total": len(rows)}
 
 
 def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: set[str] = frozenset()) -> dict:
@@ -697,6 +872,12 @@ def findings_export() -> dict:
     rows = (Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
             .order_by("household_code", "rule_code", "person_id_number", "id")
             .values("household_code", "rule_code", "person_id_number", "source_code", "evidence"))
+    run = ComparisonRun.objects.filter(finished_at__isnull=False).first()
+    nu = (run.stats or {}).get("not_understood") or {} if run else {}
+    values = [{"source": s, "field": f, "value": v, "records": n} for s, f, v, n in nu.get("values", [])]
     return {"findings": [{"household": r["household_code"], "rule": r["rule_code"],
                           "person": r["person_id_number"] or None, "source": r["source_code"],
-                          "evidence": r["evidence"]} for r in rows]}
+                          "evidence": r["evidence"]} for r in rows],
+            # 不能识别: values no mapping knows, and the rule/record pairs they left undecided (never "no match")
+            "not_understood": {"values": values, "undecided": nu.get("undecided", []),
+                               "undecided_total": nu.get("undecided_total", 0)}}

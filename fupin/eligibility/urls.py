@@ -12,4 +12,6 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("rules/", views.rulesets, name="rulesets"),
     path("rules/<int:number>/", views.ruleset_detail, name="ruleset"),
+    path("mappings/", views.mappings, name="mappings"),
+    path("mappings/<slug:code>/", views.value_mapping, name="value_mapping"),
 ]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
 from fupin.core.exportcells import xlsx_workbook
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
+from fupin.eligibility.mappings import default_mappings
+from fupin.eligibility.mappings import presets as mapping_presets
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
 from fupin.exchange.selectors import county_wide, mask_text
 
@@ -170,3 +174,80 @@ def ruleset_detail(request, number):
 
 def p_code(request) -> str:
     return request.POST.get("code", "")
+
+
+# -- value mappings ------------------------------------------------------------------------------------------------
+
+def mappings(request):
+    sources = list(selectors.mapping_sources_for(request.user))
+    if not sources:
+        raise PermissionDenied
+    released = services.ruleset_current()
+    counts: dict[str, int] = {}
+    for m in (released.value_mappings.all() if released else []):
+        counts[m.source_code] = counts.get(m.source_code, 0) + 1
+    from fupin.exchange.models import Snapshot
+
+    current = {s.source_id: s for s in Snapshot.objects.filter(is_current=True, source__in=sources)}
+    rows = [{"source": s, "mapped": counts.get(s.code, 0), "snapshot": current.get(s.pk),
+             "unknown": sum(n for _f, _v, n in (current[s.pk].not_understood if s.pk in current else []))}
+            for s in sources]
+    return render(request, "eligibility/mappings.html", {"rows": rows, "rule_set": released})
+
+
+def value_mapping(request, code):
+    from fupin.exchange.models import Snapshot
+
+    source = selectors.mapping_sources_for(request.user).filter(code=code).first()
+    if source is None:
+        raise Http404
+    may_edit = selectors.mapping_may_edit(request.user, source)
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        return _value_mapping_save(request, source)
+    snapshots = list(Snapshot.objects.filter(source=source).order_by("-created_at", "-id")[:20])
+    wanted = request.GET.get("snapshot", "")
+    snapshot = next((s for s in snapshots if str(s.pk) == wanted), None) if wanted.isdigit() else None
+    if wanted and snapshot is None:
+        raise Http404
+    snapshot = snapshot or next((s for s in snapshots if s.is_current), None)
+    released = services.ruleset_current()
+    draft = RuleSet.objects.filter(status=RuleSet.Status.DRAFT).order_by("-number").first()
+
+    def by_field(rs):
+        if rs is None:  # before the first comparison: the defaults the first rule set will be loaded with
+            return {} if RuleSet.objects.exists() else {
+                m["field"]: SimpleNamespace(values=m["values"], description=m.get("description", ""))
+                for m in default_mappings() if m["source"] == source.code}
+        return {m.field: m for m in rs.value_mappings.filter(source_code=source.code)}
+
+    return render(request, "eligibility/value_mapping.html", {
+        "source": source, "snapshot": snapshot, "snapshots": snapshots, "released": released, "draft": draft,
+        "fields": selectors.mapping_table(source, snapshot, by_field(released), by_field(draft) if draft else {}),
+        "may_edit": may_edit, "presets": sorted(mapping_presets())})
+
+
+def _value_mapping_save(request, source):
+    field = request.POST.get("field", "")
+    raws, targets = request.POST.getlist("raw"), request.POST.getlist("mapped")
+    values = {r: t for r, t in zip(raws, targets, strict=False) if r.strip() and t.strip()}
+    preset = request.POST.get("preset", "")
+    if preset:
+        values = {**mapping_presets().get(preset, {}), **values}
+    try:
+        draft = services.ruleset_draft_for_edit(actor=request.user)
+        if values:
+            services.value_mapping_save(actor=request.user, rule_set=draft, source_code=source.code, field=field,
+                                        values=values, description=request.POST.get("description"))
+        else:  # nothing left: the field is no longer mapped (rules read the value as received)
+            existing = draft.value_mappings.filter(source_code=source.code, field=field).first()
+            if existing is not None:
+                services.value_mapping_delete(actor=request.user, mapping=existing)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"「{field}」的取值对应已保存到草稿版本v{draft.number},该版本发布后比对才使用")
+    url = reverse("eligibility:value_mapping", args=[source.code])
+    snap = request.POST.get("snapshot", "")
+    return redirect(f"{url}?snapshot={snap}" if snap.isdigit() else url)

@@ -24,6 +24,12 @@ class SourceOut(Schema):
     imported_at: str | None
 
 
+class NotUnderstoodOut(Schema):
+    field: str
+    value: str
+    rows: int
+
+
 class SnapshotOut(Schema):
     id: int
     source: str
@@ -34,6 +40,10 @@ class SnapshotOut(Schema):
     unreadable_count: int
     is_current: bool
     created_at: str
+    id_kinds: dict[str, int]  # full, repaired, legacy15, masked, invalid, missing
+    sheets_read: list[str]
+    skipped_rows: int  # footer and note rows, listed on the snapshot page
+    not_understood: list[NotUnderstoodOut]
 
 
 class LinkedRecordOut(Schema):
@@ -84,7 +94,10 @@ def list_snapshots(request, source: str | None = None):
         qs = qs.filter(source__code=source)
     return [{"id": s.pk, "source": s.source.code, "file_name": s.file_name, "file_sha256": s.file_sha256,
              "row_count": s.row_count, "problem_count": s.problem_count, "unreadable_count": s.unreadable_count,
-             "is_current": s.is_current, "created_at": s.created_at.isoformat()} for s in qs[:500]]
+             "is_current": s.is_current, "created_at": s.created_at.isoformat(), "id_kinds": s.id_kinds or {},
+             "sheets_read": [x["name"] for x in s.sheets or [] if x.get("read")], "skipped_rows": len(s.skipped or []),
+             "not_understood": [{"field": f, "value": v, "rows": n} for f, v, n in s.not_understood or []]}
+            for s in qs[:500]]
 
 
 @router.get("/persons/{person_id}/records", response=list[LinkedRecordOut])

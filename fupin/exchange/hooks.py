@@ -20,15 +20,16 @@ def _exchange_stats() -> dict:
 
 @job_handler("exchange.import")
 def _import_job(job, progress) -> dict:
-    """params: source, path (the uploaded file kept under FUPIN_DATA_DIR/uploads), mapping (optional name)."""
+    """params: source, path (the uploaded file kept under FUPIN_DATA_DIR/uploads), mapping (optional name), sheet
+    (optional: the one sheet to read)."""
     from fupin.exchange.services import import_department
 
     actor = job.actor or "system"
     snap = import_department(actor=actor, source_code=job.params["source"], path=job.params["path"],
-                             mapping_name=job.params.get("mapping") or None, progress=progress,
-                             accept_missing=bool(job.params.get("accept_missing")))
+                             mapping_name=job.params.get("mapping") or None, sheet=job.params.get("sheet") or None,
+                             progress=progress, accept_missing=bool(job.params.get("accept_missing")))
     return {"snapshot": snap.pk, "rows": snap.row_count, "problems": snap.problem_count,
-            "unreadable": snap.unreadable_count, "url": snap.get_absolute_url()}
+            "unreadable": snap.unreadable_count, "skipped": len(snap.skipped), "url": snap.get_absolute_url()}
 
 
 # rows that belong to a household move with it (fupin/core/household_rows.py)

@@ -84,6 +84,12 @@ class Snapshot(BaseModel):
     unreadable_count = models.PositiveIntegerField(_("unreadable rows"), default=0)
     problems = models.JSONField(default=list, blank=True)  # [[row, column, value, problem], ...] (first 5,000)
     id_stats = models.JSONField(default=dict, blank=True)  # counts by id_status
+    id_kinds = models.JSONField(default=dict, blank=True)  # counts by id_kind (full, repaired, ... missing)
+    sheets = models.JSONField(default=list, blank=True)  # [{"name", "rows", "read": bool, "reason"}] of a workbook
+    skipped = models.JSONField(default=list, blank=True)  # [[sheet, row, kind, text], ...] footer and note rows
+    # mapped fields: {field: {value as received: count}}; values no mapping knows: [[field, value, count], ...]
+    value_counts = models.JSONField(default=dict, blank=True)
+    not_understood = models.JSONField(default=list, blank=True)
     is_current = models.BooleanField(_("current"), default=False, db_index=True)
     replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -110,6 +116,18 @@ class IdStatus(models.TextChoices):
     TRUNCATED = "truncated", _("stored by Excel as a number (last digits lost)")
     INVALID = "invalid", _("invalid")
     EMPTY = "empty", _("empty")
+    MASKED = "masked", _("desensitised (part of the digits hidden)")
+
+
+class IdKind(models.TextChoices):
+    """fupin.core.idnumber.IdKind: what the ID cell was, for the per-snapshot counts and the linkage's blocking."""
+
+    FULL = "full", _("complete")
+    REPAIRED = "repaired", _("valid after cleaning")
+    LEGACY15 = "legacy15", _("15-digit number upgraded")
+    MASKED = "masked", _("desensitised")
+    INVALID = "invalid", _("invalid")
+    MISSING = "missing", _("missing")
 
 
 class StagedRecord(models.Model):
@@ -122,12 +140,20 @@ class StagedRecord(models.Model):
     batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               db_index=False)
     row_number = models.PositiveIntegerField(_("row"))
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)  # of a workbook with several sheets
     raw = models.JSONField(default=dict)  # header as in the file → cell text
     data = models.JSONField(default=dict)  # canonical field → cleaned text
     id_raw = models.CharField(max_length=60, blank=True)
     id_clean = models.CharField(max_length=40, blank=True)
     id_number = models.CharField(max_length=18, blank=True)  # normalised when it passes its check
     id_status = models.CharField(max_length=10, choices=IdStatus.choices)
+    # what is visible of the ID (fupin.core.idnumber.parse), for blocking masked IDs; see docs/exchange.md
+    id_kind = models.CharField(max_length=10, choices=IdKind.choices, default=IdKind.MISSING)
+    id_area6 = models.CharField(max_length=6, blank=True)
+    id_birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    id_birth_date = models.DateField(null=True, blank=True)
+    id_last4 = models.CharField(max_length=4, blank=True)
+    id_sex = models.CharField(max_length=1, blank=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=1, blank=True)
@@ -140,7 +166,7 @@ class StagedRecord(models.Model):
     class Meta:
         verbose_name = _("department record")
         verbose_name_plural = _("department records")
-        ordering = ["snapshot", "row_number"]
+        ordering = ["snapshot", "id"]  # the order of the file (sheets in order, rows in order)
 
     def __str__(self) -> str:
         return f"{self.source_code} #{self.row_number} {self.name}"

@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fupin.core import idnumber
-from fupin.core.errors import ImportRefused, RowProblem
-from fupin.core.tabular import TableSpec, cell_text, norm_header, raw_rows
+from fupin.core import dates, idnumber
+from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_rows
 
 _SCI = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
 _DATE_PATTERNS = [
@@ -32,10 +31,17 @@ class ParsedRow:
     row_number: int
     raw: dict
     data: dict
+    sheet: str = ""
     id_raw: str = ""
     id_clean: str = ""
     id_number: str = ""
     id_status: str = "empty"
+    id_kind: str = "missing"
+    id_area6: str = ""
+    id_birth_year: int | None = None
+    id_birth_date: dt.date | None = None
+    id_last4: str = ""
+    id_sex: str = ""
     name: str = ""
     birth_date: dt.date | None = None
     sex: str = ""
@@ -44,35 +50,39 @@ class ParsedRow:
     problems: list[str] = field(default_factory=list)
 
 
+# roles whose values are categories a value mapping may cover (ids, names, dates, numbers, addresses are not)
+MAPPABLE_ROLES = ("text",)
+DISTINCT_KEPT = 1000  # distinct values counted per field and snapshot; more means free text
+
+
+def value_counts(rows, fields: list[dict]) -> dict[str, dict[str, int] | None]:
+    """{field: {value: rows}} of the category fields of parsed rows (None for a field with more than
+    DISTINCT_KEPT values: free text, not a category)."""
+    names = [f["name"] for f in fields if f.get("role", "text") in MAPPABLE_ROLES]
+    counts: dict[str, dict[str, int] | None] = {n: {} for n in names}
+    for r in rows:
+        data = r.data
+        for n in names:
+            c = counts[n]
+            if c is None:
+                continue
+            v = data.get(n)
+            if v in (None, ""):
+                continue
+            c[v] = c.get(v, 0) + 1
+            if len(c) > DISTINCT_KEPT:
+                counts[n] = None
+    return counts
+
+
 def spec_for(fields: list[dict]) -> TableSpec:
     return TableSpec(columns={f["name"]: list(f.get("synonyms", [])) for f in fields},
                      required=[f["name"] for f in fields if f.get("required")])
 
 
 def parse_date(value: object) -> dt.date | None:
-    """A date cell as Excel, GBK CSVs and typists give it; None when it cannot be read."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        n = float(value)
-        if 19000101 <= n <= 21001231 and n == int(n):
-            return parse_date(str(int(n)))
-        if 1 <= n < 80000:  # an Excel serial day number
-            return dt.date(1899, 12, 30) + dt.timedelta(days=int(n))
-        return None
-    text = str(value).strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    for pat in _DATE_PATTERNS:
-        m = pat.match(text)
-        if m:
-            try:
-                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                return None
-    return None
+    """A date cell read by the one date parser (`fupin.core.dates`); None when it cannot be read or is ambiguous."""
+    return dates.parse_date_or_none(value)
 
 
 def parse_sex(value: object) -> str:
@@ -85,92 +95,74 @@ def parse_sex(value: object) -> str:
 
 
 def classify_id(value: object) -> tuple[str, str, str, str]:
-    """(raw text, cleaned, normalised-or-empty, status) of an ID cell.
+    """(raw text, cleaned, normalised-or-empty, status) of an ID cell (see `read_id` for the visible parts)."""
+    parsed, status = read_id(value)
+    return parsed.raw, parsed.clean, parsed.number, status
+
+
+def read_id(value: object) -> tuple[idnumber.ParsedId, str]:
+    """The ID cell read by `fupin.core.idnumber.parse`, and its staging status (valid, legacy15, masked, truncated,
+    invalid, empty).
 
     A number cell with 16 or more digits is an ID that Excel stored as a float: only 15 significant digits survive,
-    so it is `truncated` (even when the zeros happen to pass the check) and linkage treats its first 15 digits only.
+    so it is `truncated` (even when the zeros happen to pass the check; kind invalid) and linkage treats its first
+    15 digits only.
     """
     if (type(value) is str and len(value) == 18 and value.isascii() and value[:17].isdigit()
             and (value[17].isdigit() or value[17] == "X")):
-        fast = _fast_valid(value)  # the common case: a clean 18-character number
-        if fast:
-            return value, value, value, "valid"
-    raw_text = cell_text(value)
+        birth = _fast_valid(value)  # the common case: a clean 18-character number
+        if birth:
+            return idnumber.ParsedId(idnumber.IdKind.FULL, raw=value, clean=value, number=value, area6=value[:6],
+                                     birth_year=birth.year, birth_date=birth, last4=value[14:],
+                                     sex="1" if int(value[16]) % 2 else "2"), "valid"
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    clean = idnumber.clean(value)
-    if not clean:
-        return raw_text, "", "", "empty"
-    if (numeric and len(clean) >= 16) or (isinstance(value, str) and _SCI.match(value)):
-        return raw_text, clean, "", "truncated"
-    if len(clean) == 15 and clean.isdigit():
-        try:
-            return raw_text, clean, idnumber.normalise(clean), "legacy15"
-        except idnumber.IdNumberError:
-            return raw_text, clean, "", "invalid"
-    try:
-        return raw_text, clean, idnumber.normalise(clean), "valid"
-    except idnumber.IdNumberError:
-        return raw_text, clean, "", "invalid"
+    if numeric or (isinstance(value, str) and _SCI.match(value)):
+        clean = idnumber.clean(value)
+        if len(clean) >= 16:
+            return idnumber.ParsedId(idnumber.IdKind.INVALID, raw=cell_text(value), clean=clean,
+                                     error=f"证件号码被Excel存为数字,后几位已丢失:{cell_text(value)}"), "truncated"
+        value = clean
+    parsed = idnumber.parse(value)
+    status = {idnumber.IdKind.FULL: "valid", idnumber.IdKind.REPAIRED: "valid", idnumber.IdKind.LEGACY15: "legacy15",
+              idnumber.IdKind.MASKED: "masked", idnumber.IdKind.MISSING: "empty"}.get(parsed.kind, "invalid")
+    return parsed, status
 
 
-def _fast_valid(number: str) -> bool:
+def _fast_valid(number: str) -> dt.date | None:
+    """The birth date of a clean 18-character number that passes its check, else None."""
     if number[:2] in ("00", "10", "20", "30", "40", "70", "80", "90"):
-        return False
+        return None
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return False
+        return None
     if birth.year < 1890 or birth > _TODAY:
-        return False
-    return _CHECK[sum(map(operator.mul, map(int, number[:17]), idnumber.WEIGHTS)) % 11] == number[17]
+        return None
+    if _CHECK[sum(map(operator.mul, map(int, number[:17]), idnumber.WEIGHTS)) % 11] != number[17]:
+        return None
+    return birth
 
 
 _CHECK = idnumber.CHECK_CHARS
 _TODAY = dt.date.today() + dt.timedelta(days=1)  # noqa: DTZ011 - a calendar bound, a day of slack
 
 
-def _detect_header(rows_iter, spec: TableSpec, mapping: dict[str, str] | None):
-    lookup = spec.lookup()
-    if mapping:
-        lookup.update({norm_header(k): v for k, v in mapping.items() if v})
-    scanned: list[list] = []
-    for i, row in enumerate(rows_iter):
-        scanned.append(row)
-        cols: dict[int, str] = {}
-        for j, h in enumerate(row):
-            canon = lookup.get(norm_header(h))
-            if canon and canon not in cols.values():
-                cols[j] = canon
-        if cols and all(r in cols.values() for r in spec.required):
-            return i, row, cols
-        if i + 1 >= spec.max_header_scan:
-            break
-    seen_row = max(scanned, key=lambda r: sum(1 for x in r if x not in ("", None))) if scanned else []
-    seen = [cell_text(h) for h in seen_row if cell_text(h)]
-    raise ImportRefused(
-        headline="找不到必需的列,文件未导入",
-        problems=[RowProblem(0, "", "、".join(seen),
-                             f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(spec.required)}"
-                             f"(每列可用的表头名称见「数据源」页)")],
-    )
-
-
-def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[str, str] | None = None
+def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[str, str] | None = None,
+                         sheet: str | None = None, report: ReadReport | None = None
                          ) -> tuple[list[str], dict[str, str], list[ParsedRow]]:
-    """Read a department extract. Raises ImportRefused when required columns cannot be found."""
+    """Read a department extract (every sheet with the same header, or `sheet`; footer rows skipped into `report`).
+    Raises ImportRefused when required columns cannot be found."""
     spec = spec_for(fields)
-    it = iter(raw_rows(path))
-    header_index, header_row, cols = _detect_header(it, spec, mapping)
-    headers = [cell_text(h) for h in header_row]
+    headers, cols, rows = read_rows(path, spec, mapping=mapping, sheet=sheet, report=report,
+                                    hint="(每列可用的表头名称见「数据源」页)")
     roles = {f["name"]: f.get("role", "text") for f in fields}
     used = {headers[j]: canon for j, canon in cols.items()}
     parsed: list[ParsedRow] = []
-    for offset, row in enumerate(it, start=header_index + 2):
-        if not any(v not in ("", None) for v in row):
-            continue
-        raw = {(headers[j] if j < len(headers) and headers[j] else f"列{j + 1}"): (v if type(v) is str else cell_text(v))
-               for j, v in enumerate(row) if v != "" and v is not None}
-        pr = ParsedRow(row_number=offset, raw=raw, data={})
+    for data_row in rows:
+        row, offset, cols, sheet_headers = data_row.cells, data_row.row_number, data_row.cols, data_row.headers
+        raw = {(sheet_headers[j] if j < len(sheet_headers) and sheet_headers[j] else f"列{j + 1}"):
+               (v if type(v) is str else cell_text(v)) for j, v in enumerate(row) if v != "" and v is not None}
+        pr = ParsedRow(row_number=offset, raw=raw, data={}, sheet=data_row.sheet)
         for j, canon in cols.items():
             value = row[j] if j < len(row) else None
             role = roles.get(canon, "text")
@@ -181,9 +173,11 @@ def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[
                 pr.name = _NAME_CLEAN.sub("", cell_text(value))[:100]
                 pr.data[canon] = pr.name
             elif role in ("birth_date", "date"):
-                d = parse_date(value)
-                if value not in (None, "") and d is None:
-                    pr.problems.append(f"「{canon}」无法识别为日期:{cell_text(value)}")
+                try:
+                    d = dates.parse_date(value)
+                except dates.DateError as exc:
+                    d = None
+                    pr.problems.append(f"「{canon}」{exc.message}")
                 if role == "birth_date":
                     pr.birth_date = d
                 pr.data[canon] = d.isoformat() if d else cell_text(value)
@@ -195,10 +189,9 @@ def read_department_file(path: str | Path, fields: list[dict], *, mapping: dict[
                 pr.data[canon] = pr.address
             else:
                 pr.data[canon] = value.strip() if type(value) is str else cell_text(value)
-        if pr.id_status in ("valid", "legacy15"):
-            info = idnumber.info(pr.id_number)
-            pr.birth_date = pr.birth_date or info.birth_date
-            pr.sex = pr.sex or info.sex
+        if pr.id_birth_date or pr.id_sex:  # a valid number, or what a masked one shows
+            pr.birth_date = pr.birth_date or pr.id_birth_date
+            pr.sex = pr.sex or pr.id_sex
         if not pr.name and not pr.id_clean:
             pr.readable = False
             pr.problems.insert(0, "无法读取:既没有姓名也没有证件号码")
@@ -211,12 +204,9 @@ def _read_id(pr: ParsedRow, value: object, role: str) -> None:
         text = idnumber.clean(value)
         if len(text) in (20, 21, 22) and not isinstance(value, float):
             value = text[:18]
-    raw_text, clean, number, status = classify_id(value)
-    pr.id_raw, pr.id_clean, pr.id_number, pr.id_status = raw_text[:60], clean[:40], number, status
-    if status == "invalid":
-        try:
-            idnumber.normalise(clean)
-        except idnumber.IdNumberError as exc:
-            pr.problems.append(exc.message)
-    elif status == "truncated":
-        pr.problems.append(f"证件号码被Excel存为数字,后几位已丢失:{raw_text}")
+    parsed, status = read_id(value)
+    pr.id_raw, pr.id_clean, pr.id_number, pr.id_status = parsed.raw[:60], parsed.clean[:40], parsed.number, status
+    pr.id_kind, pr.id_area6, pr.id_last4, pr.id_sex = parsed.kind, parsed.area6, parsed.last4, parsed.sex
+    pr.id_birth_year, pr.id_birth_date = parsed.birth_year, parsed.birth_date
+    if parsed.error:
+        pr.problems.append(parsed.error)

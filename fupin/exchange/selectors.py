@@ -58,3 +58,23 @@ def mask_text(text: object, user) -> str:
 
 def record_fields(record, user) -> list[tuple[str, str]]:
     return [(k, mask_text(v, user)) for k, v in (record.data or {}).items() if v not in ("", None)]
+
+
+def id_kind_counts(snapshot) -> list[dict]:
+    """Per ID kind (full, repaired, legacy15, masked, invalid, missing) of a snapshot: its records and how many of
+    them are linked to a registry person. [{"kind", "label", "records", "linked"}] in IdKind order."""
+    from django.db.models import Count, Exists, OuterRef
+
+    from fupin.core.idnumber import IdKind
+    from fupin.exchange.models import StagedRecord
+
+    linked = RecordLink.objects.filter(record=OuterRef("pk"))
+    rows = (StagedRecord.objects.filter(snapshot=snapshot).annotate(is_linked=Exists(linked))
+            .values("id_kind", "is_linked").annotate(n=Count("id")))
+    counts = {k: {"records": 0, "linked": 0} for k in IdKind.ALL}
+    for r in rows:
+        c = counts.setdefault(r["id_kind"], {"records": 0, "linked": 0})
+        c["records"] += r["n"]
+        if r["is_linked"]:
+            c["linked"] += r["n"]
+    return [{"kind": k, "label": IdKind.LABELS.get(k, k), **c} for k, c in counts.items()]

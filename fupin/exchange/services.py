@@ -13,9 +13,10 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
+from fupin.core.tabular import ReadReport
 from fupin.exchange.bulk import bulk_insert
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
-from fupin.exchange.reading import read_department_file
+from fupin.exchange.reading import read_department_file, value_counts
 from fupin.exchange.sources import DEFAULT_SOURCES
 
 Progress = Callable[[int, str], None]
@@ -59,7 +60,8 @@ def source_get(code: str) -> Source:
 
 
 STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw", "data", "id_raw", "id_clean",
-                  "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem"]
+                  "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem",
+                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex", "sheet"]
 
 
 # Who reads which fields of a source: fn(source_code) -> {field name: [what reads it, e.g. a rule's name]}.
@@ -84,7 +86,8 @@ def fields_read(source_code: str) -> dict[str, list[str]]:
 
 @transaction.atomic
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
-                      progress: Progress | None = None, accept_missing: bool = False) -> Snapshot:
+                      sheet: str | None = None, progress: Progress | None = None,
+                      accept_missing: bool = False) -> Snapshot:
     """Stage one department file as the source's new current snapshot (the previous one stays, not current).
 
     Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. A column a
@@ -99,7 +102,10 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     source = source_get(source_code)
     mapping = _mapping_for(source, mapping_name)
     progress(5, "读取文件")
-    headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None)
+    report = ReadReport()
+    headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None,
+                                               sheet=sheet, report=report)
+    multi = sum(1 for s in report.sheets if s["read"]) > 1
     present = set(used.values())
     missing = {name: readers for name, readers in fields_read(source.code).items() if name not in present}
     if missing and not accept_missing:
@@ -115,19 +121,23 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     problems: list[list] = [[0, name, "", f"文件没有这一列:规则「{'、'.join(sorted(set(readers)))}」对本数据源不作比对"]
                             for name, readers in sorted(missing.items())]
     id_stats: dict[str, int] = {}
+    id_kinds: dict[str, int] = {}
     unreadable = with_problems = 0
     for r in rows:
         id_stats[r.id_status] = id_stats.get(r.id_status, 0) + 1
+        id_kinds[r.id_kind] = id_kinds.get(r.id_kind, 0) + 1
         if r.problems:
             with_problems += 1
             if len(problems) < PROBLEMS_KEPT:
-                problems.append([r.row_number, "", "", ";".join(r.problems)])
+                where = f"「{r.sheet}」" if multi else ""
+                problems.append([r.row_number, where, "", ";".join(r.problems)])
         if not r.readable:
             unreadable += 1
     snap = Snapshot.objects.create(
         source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
-        unreadable_count=unreadable, problems=problems, id_stats=id_stats, is_current=True,
+        unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
+        sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT], value_counts=value_counts(rows, source.fields),
         imported_by=_user(actor), batch=batch)
 
     dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -139,15 +149,28 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
                 progress(40 + int(55 * i / len(rows)), f"写入暂存区 {i}/{len(rows)}")
             yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
                    r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
-                   ";".join(r.problems)[:300])
+                   ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
+                   r.id_last4, r.id_sex, r.sheet[:100])
 
     bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
     _cache_snapshot(snap, rows, data_json)
+    _not_understood(snap)
     batch_finish(batch, actor=actor, rows=len(rows),
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
-                          "with_problems": with_problems, "id_status": id_stats})
+                          "with_problems": with_problems, "id_status": id_stats, "id_kinds": id_kinds,
+                          "skipped": len(report.skipped), "sheets": [s["name"] for s in report.sheets if s["read"]]})
     progress(100, "导入完成")
     return snap
+
+
+def _not_understood(snap: Snapshot) -> None:
+    """Values of the new snapshot that the released value mappings do not know (fupin.eligibility.mappings)."""
+    from django.apps import apps
+
+    if apps.is_installed("fupin.eligibility"):
+        from fupin.eligibility.services import not_understood_refresh
+
+        not_understood_refresh([snap])
 
 
 def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
@@ -157,7 +180,7 @@ def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
     from fupin.exchange import cache
     from fupin.exchange.pinyin import names_pinyin
 
-    ids = list(StagedRecord.objects.filter(snapshot=snap).order_by("row_number").values_list("id", flat=True))
+    ids = list(StagedRecord.objects.filter(snapshot=snap).order_by("id").values_list("id", flat=True))
     if len(ids) != len(rows):
         return
     names = [r.name for r in rows]
@@ -171,6 +194,13 @@ def _cache_snapshot(snap: Snapshot, rows, data_json: list[str]) -> None:
         "birth_date": pa.array([r.birth_date.isoformat() if r.birth_date else None for r in rows], pa.string()),
         "sex": pa.array([r.sex for r in rows], pa.string()),
         "address": pa.array([r.address for r in rows], pa.string()),
+        "id_kind": pa.array([r.id_kind for r in rows], pa.string()),
+        "id_area6": pa.array([r.id_area6 for r in rows], pa.string()),
+        "id_birth_year": pa.array([r.id_birth_year for r in rows], pa.int32()),
+        "id_birth_date": pa.array([r.id_birth_date.isoformat() if r.id_birth_date else None for r in rows],
+                                  pa.string()),
+        "id_last4": pa.array([r.id_last4 for r in rows], pa.string()),
+        "id_sex": pa.array([r.id_sex for r in rows], pa.string()),
         "readable": pa.array([r.readable for r in rows], pa.bool_()),
         "data": pa.array(data_json, pa.string()),
         "name_py": pa.array(names_pinyin(names), pa.string()),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.services import job_create
+from fupin.core.tabular import ReadReport
 from fupin.core.uploads import save_upload, too_large_message
 from fupin.exchange import selectors
 from fupin.exchange.models import LinkReview, Snapshot, Source, StagedRecord
@@ -43,7 +44,8 @@ def upload(request):
         return redirect("exchange:index")
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
                      params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
-                                                  "accept_missing": request.POST.get("accept_missing") == "1"})
+                             "sheet": request.POST.get("sheet", "").strip()[:100],
+                             "accept_missing": request.POST.get("accept_missing") == "1"})
     return redirect(job.get_absolute_url())
 
 
@@ -58,11 +60,15 @@ def snapshot_detail(request, pk):
     if not selectors.county_wide(request.user):
         raise PermissionDenied
     snap = get_object_or_404(Snapshot.objects.select_related("source"), pk=pk)
-    records = StagedRecord.objects.filter(snapshot=snap).order_by("row_number")
+    records = StagedRecord.objects.filter(snapshot=snap).order_by("id")
     only = request.GET.get("only", "problems")
     if only == "problems":
         records = records.exclude(problem="")
-    return render(request, "exchange/snapshot.html", {"snap": snap, "records": records[:500], "only": only})
+    report = ReadReport(sheets=snap.sheets, skipped=snap.skipped)
+    return render(request, "exchange/snapshot.html", {
+        "snap": snap, "records": records[:500], "only": only, "sheet_lines": report.sheet_lines(),
+        "skipped_lines": report.skipped_lines(limit=500),
+        "id_kinds": selectors.id_kind_counts(snap)})
 
 
 def review_list(request):

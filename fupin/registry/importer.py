@@ -34,7 +34,7 @@ from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, RowProblem
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
-from fupin.core.tabular import TableSpec, cell_text, read_table
+from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
 from fupin.geo.models import Division, Grid
 from fupin.registry.bulk import insert_rows
 from fupin.registry.labels import CodeTables, code_tables, yes_no
@@ -151,6 +151,7 @@ class ImportResult:
     problems: list[Finding] = field(default_factory=list)
     batch_id: int | None = None
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # sheets read or left, footer rows skipped (fupin.core.tabular)
 
     @property
     def households(self) -> int:
@@ -168,6 +169,7 @@ class ImportResult:
         lines = [f"{head}:共{self.rows}行,{self.households}户"
                  f"(新增{self.households_created}户,更新{self.households_updated}户,未变{self.households_unchanged}户),"
                  f"成员新增{self.persons_created}人,更新{self.persons_updated}人,未变{self.persons_unchanged}人。"]
+        lines += self.skipped
         if self.problems:
             lines.append(f"数据质量问题{len(self.problems)}处(已按原样导入,请核实修正):")
             lines += [p.as_text() for p in self.problems[:limit]]
@@ -536,7 +538,8 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 def parse_roster(path: str | Path, *, scope: str | None = None, tables: CodeTables | None = None,
                  progress: Progress | None = None) -> _Parser:
     """Read and check a roster file; raise ImportRefused on structural errors (nothing is written here)."""
-    _, rows = read_table(path, ROSTER_SPEC)
+    read_report = ReadReport()
+    _, rows = read_table(path, ROSTER_SPEC, report=read_report)
     tables = tables or code_tables()
     first = next(rows, None)
     if first is None:
@@ -550,6 +553,7 @@ def parse_roster(path: str | Path, *, scope: str | None = None, tables: CodeTabl
     if parser.errors:
         raise ImportRefused(problems=parser.errors, headline="名册未导入")
     parser.finish()
+    parser.read_report = read_report
     return parser
 
 
@@ -587,6 +591,7 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
         parser = parse_roster(path, scope=scope, progress=progress)
         progress and progress(45, f"已读取{parser.rows}行,正在比对")
         result = ImportResult(dry_run=dry_run, rows=parser.rows)
+        result.skipped = parser.read_report.sheet_lines() + parser.read_report.skipped_lines()
         try:
             with transaction.atomic(), _sqlite_cache():
                 _write(parser, result, actor=actor, path=path, dry_run=dry_run, progress=progress, scope=scope)

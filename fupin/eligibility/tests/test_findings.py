@@ -103,7 +103,8 @@ def test_compare_command_writes_the_contract(people, departments, tmp_path):
     out = tmp_path / "findings.json"
     call_command("compare", out=str(out))
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert list(doc) == ["findings"]
+    assert list(doc) == ["findings", "not_understood"]
+    assert doc["not_understood"] == {"values": [], "undecided": [], "undecided_total": 0}
     for f in doc["findings"]:
         assert list(f) == ["household", "rule", "person", "source", "evidence"]
         assert isinstance(f["evidence"], dict)
@@ -140,4 +141,5 @@ def test_compare_on_an_empty_county_succeeds(tmp_path, county):
 
     out = tmp_path / "f.json"
     call_command("compare", out=str(out))
-    assert json.loads(out.read_text(encoding="utf-8")) == {"findings": []}
+    assert json.loads(out.read_text(encoding="utf-8")) == {
+        "findings": [], "not_understood": {"values": [], "undecided": [], "undecided_total": 0}}

@@ -21,3 +21,9 @@ class Command(FupinCommand):
         self.stdout.write(f"比对完成:{run.households}户;发现{len(doc['findings'])}条({by_rule or '无'});"
                           f"新增{ch.get('new', 0)},重新打开{ch.get('reopened', 0)},已排除未变{ch.get('kept_dismissed', 0)},"
                           f"不再出现{ch.get('cleared', 0)};用时{run.stats['seconds']['total']}秒")
+        nu = doc.get("not_understood") or {}
+        for v in nu.get("values", [])[:50]:
+            self.stdout.write(f"  不能识别:{v['source']}「{v['field']}」为「{v['value']}」的{v['records']}行"
+                              f"(请在「取值对应」页补充)")
+        if nu.get("undecided_total"):
+            self.stdout.write(f"  因取值不能识别而未能判断:{nu['undecided_total']}处(见输出文件 not_understood)")
