@@ -51,17 +51,19 @@ def setup_django(db_path: str | None) -> None:
     django.setup()
 
 
-def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
+def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regression",
+              quirks: tuple[str, ...] = ()) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
     from fupin.exchange.testdata import make_county
 
-    out: dict = {"scale": scale}
-    folder = Path(f"/tmp/bench_county_{scale:g}")
+    out: dict = {"scale": scale, "style": style, "quirks": list(quirks)}
+    folder = Path(f"/tmp/bench_county_{scale:g}" if style == "regression"
+                  else f"/tmp/bench_county_{style}_{scale:g}_{seed}_{'-'.join(quirks) or 'plain'}")
     if not (folder / "truth.json").exists():
         t = time.perf_counter()
-        make_county(folder, scale=scale, seed=seed)
+        make_county(folder, scale=scale, seed=seed, style=style, quirks=quirks if style == "new" else None)
         out["generate_s"] = round(time.perf_counter() - t, 1)
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     out["people"], out["records"] = truth["roster"]["people"], len(truth["links"])
@@ -99,6 +101,13 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
     out["precision"], out["recall"] = round(q["precision"], 5), round(q["recall"], 5)
     out["false_positives"], out["false_negatives"] = q["false_positives"], q["false_negatives"]
     out["exact_id_recall"] = round(exact_id_recall(truth), 4)
+    if style == "new":
+        from fupin.exchange.evaluation import linkage_quality_by_noise
+
+        out["by_noise"] = {k: {m: v[m] for m in ("expected", "recall", "predicted", "precision")}
+                           for k, v in linkage_quality_by_noise(truth).items()}
+    out["link_model"] = run.stats.get("link", {}).get("model")
+    out["review_share"] = round(run.stats["link"].get("review_records", 0) / max(out["records"], 1), 5)
     got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
     expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
     out["findings_expected"], out["findings_found"] = len(expected), len(got & expected)
@@ -193,11 +202,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-splink-alone", action="store_true")
+    parser.add_argument("--style", choices=["new", "regression"], default="new")
+    parser.add_argument("--quirks", default="", help="file quirks of the new style (sheets,footers,dates)")
     parser.add_argument("--json", default=None, help="write the figures here too")
     args = parser.parse_args()
     db = tempfile.mktemp(prefix="fupin-bench-", suffix=".sqlite3")
     setup_django(db)
-    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone)
+    quirks = tuple(q for q in args.quirks.split(",") if q)
+    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone, style=args.style, quirks=quirks)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
