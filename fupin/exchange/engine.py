@@ -153,8 +153,9 @@ class LinkSettings:
     training_rules: list[str] = field(default_factory=training_blocking)
     train: bool = True
     min_train_records: int = 1000  # fewer residual records than this: use the stored model
-    u_max_pairs: float = 2e6
-    em_max_pairs: float = 2e6
+    u_max_pairs: float = 3e5
+    u_chunks: int = 1
+    em_max_pairs: float = 5e5
     seed: int = 42
     # a stored model ({comparison: {label: [m, u]}, "match_rate": share}), used when the run cannot train
     parameters: dict = field(default_factory=dict)
@@ -482,10 +483,13 @@ class DuckDBEngine(Engine):
         start = {**stored, "match_rate": match_rate if match_rate is not None else stored.get("match_rate", 0.5)}
         try:
             linker = Linker([left, right], settings.splink_settings(n_persons, parameters=start), log_level=None)
-            linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+            linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed,
+                                                             num_chunks=settings.u_chunks)
+            model["seconds_u"] = round(time.perf_counter() - t0, 3)
             for rule in settings.training_rules:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
+            model["seconds_em"] = round(time.perf_counter() - t0 - model["seconds_u"], 3)
             trained = linker.misc.save_model_to_json()
         except Exception as exc:  # a failed training falls back to the stored model, recorded on the run's model
             log.warning("linkage model training failed, using the stored model: %s", exc)

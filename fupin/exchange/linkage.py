@@ -229,7 +229,8 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
         based_on=None if model.get("trained") else stored, records=model.get("records", 0),
         persons=model.get("persons", 0), match_rate=(model.get("parameters") or {}).get("match_rate"),
         parameters=model.get("parameters") or {}, splink=model.get("splink") or {},
-        figures={"seconds": model.get("seconds"), "settings_version": settings.version,
+        figures={"seconds": model.get("seconds"), "seconds_u": model.get("seconds_u"),
+                 "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
                  "error": model.get("error", "")})
 
