@@ -353,7 +353,7 @@ class DuckDBEngine(Engine):
         for values in cur.fetchall():
             row = dict(zip(names, values, strict=True))
             out.append((row["record_id"], row["person_id"],
-                        json.dumps(explain(row, settings.comparisons), ensure_ascii=False)))
+                        json.dumps(explain(row, settings.comparisons, stats.get("prior")), ensure_ascii=False)))
         return out
 
     def _probabilistic(self, con, settings: LinkSettings, stats: dict) -> str:
@@ -421,8 +421,10 @@ class DuckDBEngine(Engine):
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
         parameters, model = self._model(db_api, left, right, settings, stats, n_persons)
-        linker = Linker([left, right], settings.splink_settings(n_persons, parameters=parameters), log_level=None)
+        spec = settings.splink_settings(n_persons, parameters=parameters)
+        linker = Linker([left, right], spec, log_level=None)
         stats["model"] = model
+        stats["prior"] = spec["probability_two_random_records_match"]
         t_pred = time.perf_counter()
         pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
         stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
@@ -508,7 +510,7 @@ class DuckDBEngine(Engine):
         return parameters, model
 
 
-def explain(row: dict, comparisons: list[dict]) -> dict:
+def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> dict:
     """Which fields agreed and how much each weighed: {"fields": [{"field", "level", "weight"}], "weight",
     "probability"}; a weight is log2 of the field's Bayes factor (term-frequency adjustment included)."""
     fields = []
@@ -524,8 +526,11 @@ def explain(row: dict, comparisons: list[dict]) -> dict:
             weight = max(weight, -99.0) if weight == weight else 0.0
         fields.append({"field": c.get("comparison_description") or name, "level": label,
                        "weight": round(weight, 2)})
-    return {"fields": fields, "weight": round(float(row.get("weight") or 0.0), 2),
-            "probability": round(float(row.get("score") or 0.0), 6)}
+    out = {"fields": fields, "weight": round(float(row.get("weight") or 0.0), 2),
+           "probability": round(float(row.get("score") or 0.0), 6)}
+    if prior:
+        out["prior_weight"] = round(probability_to_weight(prior), 2)  # the weight before any field is compared
+    return out
 
 
 def probability_to_weight(p: float) -> float:
