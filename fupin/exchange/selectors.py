@@ -104,8 +104,7 @@ def review_pair(review: LinkReview, user) -> list[dict]:
         {"label": "姓名", "left": _chars(r_name, person.name), "right": _chars(person.name, r_name),
          "differs": r_name != person.name},
         {"label": "证件号码", "left": [(show_id(r_id), False)] if r_id else [], "right": [(show_id(
-            person.id_number or ""), False)], "differs": r_id != (person.id_number or ""),
-         "note": _id_note(r_id, person.id_number or "")},
+            person.id_number or ""), False)], "note": _id_note(r_id, person.id_number or "")},
         {"label": "出生日期", "left": [(r_birth, False)], "right": [(p_birth, False)],
          "differs": bool(r_birth and p_birth and r_birth != p_birth)},
         {"label": "性别", "left": [(sexes.get(r_sex, r_sex), False)], "right": [(sexes.get(person.sex, person.sex),
@@ -114,6 +113,7 @@ def review_pair(review: LinkReview, user) -> list[dict]:
         {"label": "地址 / 所在村", "left": [(mask_text(r_address, user), False)], "right": [(p_place, False)],
          "differs": bool(r_address and village and village.name not in r_address)},
     ]
+    rows[1]["differs"] = bool(r_id) and rows[1]["note"] not in ("完全相同", "脱敏号码:可见部分全部相符")
     return rows
 
 
