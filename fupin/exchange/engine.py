@@ -8,10 +8,13 @@ Linkage, in order:
 1. records whose ID passes its check (or a 15-digit number upgraded to 18) join registry persons on it; a valid ID
    that is not in the registry links to nobody, and two valid different IDs are never the same person;
 2. decisions that a reviewer took on the same record content apply (match / non-match);
-3. the rest (IDs failing the check, Excel-truncated, missing) go to Splink (Fellegi–Sunter, fixed m/u from the
-   settings) over ID digits, name, pinyin of the name, birth date, sex and village; a pair whose probability is
-   above `link_threshold` and clearly ahead of the record's second candidate links, a pair above
-   `review_threshold` goes to the review queue.
+3. the rest (IDs failing the check, Excel-truncated, masked, missing) go to Splink (Fellegi–Sunter; m and u
+   trained on the run's own records, see `_model`) over ID digits (what a masked ID shows), name, pinyin of the
+   name, birth date, sex and village; a pair whose probability is above `link_threshold` and clearly ahead of the
+   record's second candidate links, a pair above `review_threshold` goes to the review queue.
+
+`LinkSettings(exact_rule=False)` sends every record to Splink, with an "ID equal" level (the benchmark's "Splink
+alone").
 """
 
 from __future__ import annotations
@@ -159,6 +162,7 @@ class LinkSettings:
     seed: int = 42
     # a stored model ({comparison: {label: [m, u]}, "match_rate": share}), used when the run cannot train
     parameters: dict = field(default_factory=dict)
+    exact_rule: bool = True  # False: no exact-ID join first, every record to Splink (benchmarks: "Splink alone")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -168,6 +172,17 @@ class LinkSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
+    def effective_comparisons(self) -> list[dict]:
+        if self.exact_rule:
+            return self.comparisons
+        out = [dict(c) for c in self.comparisons]
+        for c in out:
+            if c["output_column_name"] == "id":
+                levels = list(c["comparison_levels"])
+                levels.insert(1, _level("id_clean_l = id_clean_r", "证件号码相同"))
+                c["comparison_levels"] = levels
+        return out
+
     def splink_settings(self, persons: int = 390_000, parameters: dict | None = None) -> dict:
         parameters = parameters if parameters is not None else self.parameters
         match_rate = float(parameters.get("match_rate") or 0.5)
@@ -175,8 +190,9 @@ class LinkSettings:
             "link_type": "link_only",
             "unique_id_column_name": "unique_id",
             "probability_two_random_records_match": min(0.5, match_rate / max(persons, 1)),
-            "comparisons": with_parameters(self.comparisons, parameters),
-            "blocking_rules_to_generate_predictions": self.blocking_rules,
+            "comparisons": with_parameters(self.effective_comparisons(), parameters),
+            "blocking_rules_to_generate_predictions": (self.blocking_rules if self.exact_rule
+                                                       else ["l.id_clean = r.id_clean", *self.blocking_rules]),
             "retain_matching_columns": True,
             "retain_intermediate_calculation_columns": True,
         }
@@ -290,11 +306,16 @@ class DuckDBEngine(Engine):
                 CREATE TABLE exact AS SELECT r.record_id, p.person_id,
                     CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
                 FROM r JOIN p ON r.id_number = p.id_number
-                WHERE r.id_status IN ('valid', 'legacy15')""")
+                WHERE r.id_status IN ('valid', 'legacy15')""" + ("" if settings.exact_rule else " AND false"))  # noqa: S608
             stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchall()[0][0]
             stats["valid_unknown"] = con.execute("""
                 SELECT count(*) FROM r WHERE id_status IN ('valid', 'legacy15')
                 AND record_id NOT IN (SELECT record_id FROM exact)""").fetchall()[0][0]
+            if not settings.exact_rule:  # the prior still comes from the share of valid IDs in the registry
+                stats["exact"] = con.execute("""SELECT count(DISTINCT r.record_id) FROM r JOIN p
+                    ON r.id_number = p.id_number WHERE r.id_status IN ('valid', 'legacy15')""").fetchall()[0][0]
+                stats["valid_unknown"] = con.execute("""SELECT count(*) FROM r
+                    WHERE id_status IN ('valid', 'legacy15')""").fetchall()[0][0] - stats["exact"]
             # 2. remembered decisions
             con.execute("""
                 CREATE TABLE decided AS SELECT r.record_id, d.person_id, d.status
@@ -305,10 +326,10 @@ class DuckDBEngine(Engine):
                 FROM decided d JOIN p ON p.person_id = d.person_id WHERE d.status = 'match'""")
             # 3. the residual goes to Splink
             con.execute("""
-                CREATE TABLE residual AS SELECT * FROM r
-                WHERE id_status NOT IN ('valid', 'legacy15')
+                CREATE TABLE residual AS SELECT * REPLACE (coalesce(id_number, id_clean) AS id_clean) FROM r
+                WHERE (id_status NOT IN ('valid', 'legacy15') OR NOT """ + str(bool(settings.exact_rule)).upper() + """)
                   AND record_id NOT IN (SELECT record_id FROM decided_links)
-                  AND (name IS NOT NULL OR id_clean IS NOT NULL)""")
+                  AND (name IS NOT NULL OR id_clean IS NOT NULL)""")  # noqa: S608 - a boolean of the settings
             stats["residual"] = con.execute("SELECT count(*) FROM residual").fetchall()[0][0]
             t1 = time.perf_counter()
             stats["seconds_exact"] = round(t1 - t0, 3)
@@ -353,7 +374,8 @@ class DuckDBEngine(Engine):
         for values in cur.fetchall():
             row = dict(zip(names, values, strict=True))
             out.append((row["record_id"], row["person_id"],
-                        json.dumps(explain(row, settings.comparisons, stats.get("prior")), ensure_ascii=False)))
+                        json.dumps(explain(row, settings.effective_comparisons(), stats.get("prior")),
+                                   ensure_ascii=False)))
         return out
 
     def _probabilistic(self, con, settings: LinkSettings, stats: dict) -> str:
@@ -502,7 +524,7 @@ class DuckDBEngine(Engine):
             for label, (m, u) in list(levels.items()):
                 if not (0 < m <= 1) or not (0 < u <= 1) or m != m or u != u:
                     levels[label] = (start.get(comp) or {}).get(label) or starting_parameters(
-                        settings.comparisons)[comp][label]
+                        settings.effective_comparisons())[comp][label]
         parameters["match_rate"] = start["match_rate"]
         model.update(trained=True, parameters=parameters, splink=trained, em_sessions=len(settings.training_rules),
                      seconds=round(time.perf_counter() - t0, 3))

@@ -192,7 +192,6 @@ def make_county_new(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, di
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     county = County(scale=scale, seed=seed, divisions_csv=Path(divisions_csv or DIVISIONS_CSV))
-    rng = county.rng
     county.build_roster()
     from fupin.exchange.testdata import COUNTY_RECORDS
 
@@ -200,13 +199,46 @@ def make_county_new(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, di
     county.build_outsiders(max(50, n_records // 3))
     roster_name = "roster.xlsx" if len(county.roster) < 1_000_000 else "roster.csv"
     _write_roster(out / roster_name, county.roster)
+    files, truth_links, findings, decoys, counts = write_extracts(out, county, n_records=n_records, quirks=quirks)
+    for p in county.duplicates:
+        if len(p.households) >= 2:
+            for h in p.households:
+                if h in county.target_households:
+                    findings.add((h, "duplicate_member", p.id18, "registry"))
+    for a, b in county.namesake_pairs:
+        decoys.append({"rule": "duplicate_member", "namesakes": [a.id18, b.id18],
+                       "households": a.households + b.households})
+    truth = {
+        "style": "new", "quirks": list(quirks), "scale": scale, "seed": seed, "noise": counts, "files": files,
+        "roster_file": roster_name,
+        "roster": {"people": len(county.people), "rows": len(county.roster),
+                   "households": len({r["户编号"] for r in county.roster}),
+                   "target_households": len(county.target_households)},
+        "links": truth_links,
+        "findings": [{"household": h, "rule": r, "person": pid, "source": s} for h, r, pid, s in sorted(findings)],
+        "decoys": decoys,
+        "namesakes": [[a.id18, b.id18] for a, b in county.namesake_pairs],
+        "duplicates": [p.id18 for p in county.duplicates],
+    }
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    return {"roster": str(out / roster_name), "files": files, "truth": str(out / "truth.json"),
+            "people": len(county.people), "records": len(truth_links), "findings": len(truth["findings"]),
+            "noise": counts}
+
+
+def write_extracts(out: Path, county, *, n_records: int, quirks: tuple[str, ...] = (), shares: dict | None = None
+                   ) -> tuple[dict, list, set, list, dict]:
+    """The 14 extracts about `county`'s people (anything with rng, people, outsiders, target_households, villages
+    and new_id(birth, sex), like testdata.County or the demo county): files, truth links, findings, decoys, noise
+    counts."""
+    rng = county.rng
     targets = [p for p in county.people if any(h in county.target_households for h in p.households)]
     truth_links: list[dict] = []
     findings: set[tuple] = set()
     decoys: list[dict] = []
     counts: dict[str, int] = {}
     files: dict[str, str] = {}
-    for source, share in SHARES.items():
+    for source, share in (shares or SHARES).items():
         n = max(10, round(n_records * share))
         rows: list[dict] = []
         rule = HIT_RULES.get(source)
@@ -269,30 +301,7 @@ def make_county_new(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, di
                 add(rng.choice(county.outsiders), "plain", in_registry=False)
         rng.shuffle(rows)
         files[source] = _write(out, source, rows, rng, quirks, counts)
-    for p in county.duplicates:
-        if len(p.households) >= 2:
-            for h in p.households:
-                if h in county.target_households:
-                    findings.add((h, "duplicate_member", p.id18, "registry"))
-    for a, b in county.namesake_pairs:
-        decoys.append({"rule": "duplicate_member", "namesakes": [a.id18, b.id18],
-                       "households": a.households + b.households})
-    truth = {
-        "style": "new", "quirks": list(quirks), "scale": scale, "seed": seed, "noise": counts, "files": files,
-        "roster_file": roster_name,
-        "roster": {"people": len(county.people), "rows": len(county.roster),
-                   "households": len({r["户编号"] for r in county.roster}),
-                   "target_households": len(county.target_households)},
-        "links": truth_links,
-        "findings": [{"household": h, "rule": r, "person": pid, "source": s} for h, r, pid, s in sorted(findings)],
-        "decoys": decoys,
-        "namesakes": [[a.id18, b.id18] for a, b in county.namesake_pairs],
-        "duplicates": [p.id18 for p in county.duplicates],
-    }
-    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
-    return {"roster": str(out / roster_name), "files": files, "truth": str(out / "truth.json"),
-            "people": len(county.people), "records": len(truth_links), "findings": len(truth["findings"]),
-            "noise": counts}
+    return files, truth_links, findings, decoys, counts
 
 
 FOOTERS = [["合计", "{n}条"], ["制表人:张三", "审核人:李四"], ["数据截至2016年9月30日"]]
