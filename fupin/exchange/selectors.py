@@ -139,3 +139,23 @@ def explanation_rows(explanation: dict | None) -> list[dict]:
     top = max([abs(f.get("weight") or 0) for f in fields] + [1.0])
     return [{**f, "positive": (f.get("weight") or 0) >= 0, "step": round(10 * abs(f.get("weight") or 0) / top)}
             for f in fields]
+
+
+FIELD_NAMES = {"id": "证件号码", "name": "姓名", "birth_date": "出生日期", "sex": "性别", "village": "村/镇"}
+
+
+def model_overview(run: LinkRun | None) -> dict | None:
+    """The model a linkage run used, as rows (field, level, m, u, weight = log2 m/u) for the page."""
+    import math
+
+    if run is None or run.model_id is None:
+        return None
+    model = run.model
+    rows = []
+    for comp, levels in (model.parameters or {}).items():
+        if not isinstance(levels, dict):
+            continue
+        for label, (m, u) in levels.items():
+            rows.append({"field": FIELD_NAMES.get(comp, comp), "level": label, "m": m, "u": u,
+                         "weight": math.log2(m / u) if m > 0 and u > 0 else None})
+    return {"obj": model, "rows": rows}

@@ -21,9 +21,11 @@ from fupin.exchange.services import review_decide, sources_ensure_defaults
 
 def index(request):
     sources_ensure_defaults()
+    run = selectors.last_link_run()
     return render(request, "exchange/index.html", {
         "rows": selectors.sources_overview(), "may_import": selectors.county_wide(request.user),
-        "run": selectors.last_link_run(), "open_reviews": selectors.reviews_for_user(request.user).count()})
+        "run": run, "model": selectors.model_overview(run),
+        "open_reviews": selectors.reviews_for_user(request.user).count()})
 
 
 @require_POST

@@ -94,7 +94,7 @@ def test_masked_ids_link_on_what_they_show(people, tmp_path):
     assert run.stats["model"]["id"] == run.model.pk
 
 
-def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path):
+def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, client):
     from django.core.management import call_command
 
     from fupin.exchange.testdata import DIVISIONS_CSV, make_county
@@ -114,6 +114,13 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path):
     masked = model.parameters["id"]["脱敏号码:地区、后四位相符"]
     assert 0 < masked[1] < 1e-2 < masked[0]  # trained: matches show it, random pairs almost never
     assert 0 < model.match_rate < 1
+    # the trained model is shown on the exchange page
+    from fupin.core.testing import make_user
+    from fupin.geo.models import Division
+
+    client.force_login(make_user("model_viewer", "city_office", division=Division.objects.get(level="county")))
+    body = client.get("/exchange/").content.decode()
+    assert f"关联模型 #{model.pk}" in body and "用本次" in body and "脱敏号码:地区、后四位相符" in body
     # a rerun on one small source cannot train: it uses the stored (trained) model
     path = write_csv(tmp_path / "land.csv", ["姓名", "身份证号"], [["张三", "420581********0011"]])
     import_department(actor="test", source_code="land", path=path)
