@@ -51,17 +51,19 @@ def setup_django(db_path: str | None) -> None:
     django.setup()
 
 
-def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
+def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regression",
+              quirks: tuple[str, ...] = ()) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
     from fupin.exchange.testdata import make_county
 
-    out: dict = {"scale": scale}
-    folder = Path(f"/tmp/bench_county_{scale:g}")
+    out: dict = {"scale": scale, "style": style, "quirks": list(quirks)}
+    folder = Path(f"/tmp/bench_county_{scale:g}" if style == "regression"
+                  else f"/tmp/bench_county_{style}_{scale:g}_{seed}_{'-'.join(quirks) or 'plain'}")
     if not (folder / "truth.json").exists():
         t = time.perf_counter()
-        make_county(folder, scale=scale, seed=seed)
+        make_county(folder, scale=scale, seed=seed, style=style, quirks=quirks if style == "new" else None)
         out["generate_s"] = round(time.perf_counter() - t, 1)
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     out["people"], out["records"] = truth["roster"]["people"], len(truth["links"])
@@ -99,6 +101,17 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool) -> dict:
     out["precision"], out["recall"] = round(q["precision"], 5), round(q["recall"], 5)
     out["false_positives"], out["false_negatives"] = q["false_positives"], q["false_negatives"]
     out["exact_id_recall"] = round(exact_id_recall(truth), 4)
+    if style == "new":
+        from fupin.exchange.evaluation import linkage_quality_by_noise
+
+        out["by_noise"] = {k: {m: v[m] for m in ("expected", "recall", "predicted", "precision")}
+                           for k, v in linkage_quality_by_noise(truth).items()}
+    out["link_model"] = run.stats.get("link", {}).get("model")
+    from fupin.exchange.models import LinkModel
+
+    model = LinkModel.objects.order_by("-id").first()
+    out["link_model_figures"] = model.figures if model else None
+    out["review_share"] = round(run.stats["link"].get("review_records", 0) / max(out["records"], 1), 5)
     got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
     expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
     out["findings_expected"], out["findings_found"] = len(expected), len(got & expected)
@@ -133,59 +146,21 @@ def _decoys_flagged(truth: dict, got: set) -> int:
 
 
 def splink_only(truth: dict) -> dict:
-    """Splink alone over every current record (the same model plus an exact-ID level), no exact-ID join first."""
-    import duckdb
-    from splink import DuckDBAPI, Linker
-
+    """Splink alone over every current record: the same engine with no exact-ID join first (an "ID equal" level
+    instead), its own model trained on all the records; the same link decision. Run last: it replaces the links."""
     from fupin.exchange.engine import LinkSettings
-    from fupin.exchange.linkage import load_persons, load_records
-    from fupin.exchange.models import Snapshot, StagedRecord
+    from fupin.exchange.evaluation import linkage_quality
+    from fupin.exchange.linkage import linkage_run
 
-    snaps = list(Snapshot.objects.filter(is_current=True).values_list("pk", flat=True))
-    records, persons = load_records(snaps), load_persons()
-    settings = LinkSettings()
-    comparisons = json.loads(json.dumps(settings.comparisons))
-    comparisons[0]["comparison_levels"].insert(1, {"sql_condition": "id_clean_l = id_clean_r",
-                                                   "label_for_charts": "exact", "m_probability": 0.9,
-                                                   "u_probability": 1e-9})
     t = time.perf_counter()
-    con = duckdb.connect()
-    con.register("records_in", records)
-    con.register("persons_in", persons)
-    common = """name, name_py, NULLIF({src}, '') AS id_clean,
-        CASE WHEN length({src}) >= 17 THEN substr({src}, 1, 17) END AS id17,
-        CASE WHEN length({src}) >= 15 THEN substr({src}, 1, 15) END AS id15,
-        TRY_CAST(CASE WHEN length({src}) >= 15 THEN substr({src}, 1, 15) END AS BIGINT) AS id15n"""
-    con.execute(f"""CREATE TABLE l AS SELECT record_id AS unique_id, {common.format(src="coalesce(NULLIF(id_number, ''), id_clean)")},
-        id_status = 'truncated' AS id_trunc, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
-        NULL::VARCHAR AS village_code, NULL::VARCHAR AS town_code FROM records_in""")
-    con.execute(f"""CREATE TABLE r AS SELECT person_id AS unique_id, {common.format(src="id_number")},
-        false AS id_trunc, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
-        substr(area_code, 1, 12) AS village_code, substr(area_code, 1, 9) AS town_code FROM persons_in""")
-    api = DuckDBAPI(connection=con)
-    spec = {**settings.splink_settings(), "comparisons": comparisons,
-            "blocking_rules_to_generate_predictions": ["l.id_clean = r.id_clean", *settings.blocking_rules]}
-    linker = Linker([api.register("l", table_name="sl"), api.register("r", table_name="sr")], spec, log_level=None)
-    pred = linker.inference.predict(threshold_match_probability=0.9)
-    rows = con.execute(f"""
-        SELECT record_id, person_id FROM (
-            SELECT CASE WHEN source_dataset_l = 'sl' THEN unique_id_l ELSE unique_id_r END AS record_id,
-                   CASE WHEN source_dataset_l = 'sl' THEN unique_id_r ELSE unique_id_l END AS person_id,
-                   row_number() OVER (PARTITION BY CASE WHEN source_dataset_l = 'sl' THEN unique_id_l
-                                      ELSE unique_id_r END ORDER BY match_weight DESC) AS rk
-            FROM {pred.physical_name}) WHERE rk = 1""").fetchall()
+    run = linkage_run(actor="bench", force=True, settings=LinkSettings(exact_rule=False, version="splink-alone"))
     seconds = time.perf_counter() - t
-    from fupin.registry.models import Person
-
-    number = dict(Person.objects.values_list("id", "id_number"))
-    seq = {pk: int((json.loads(raw) if isinstance(raw, str) else raw)["序号"])
-           for pk, raw in StagedRecord.objects.filter(snapshot_id__in=snaps).values_list("id", "raw")}
-    source = dict(StagedRecord.objects.filter(snapshot_id__in=snaps).values_list("id", "source_code"))
-    got = {(source[r], seq[r], number[p]) for r, p in rows}
-    expected = {(t["source"], int(t["seq"]), t["person"]) for t in truth["links"] if t["person"]}
-    tp = len(got & expected)
-    return {"seconds": round(seconds, 1), "precision": round(tp / len(got), 5) if got else 1.0,
-            "recall": round(tp / len(expected), 5) if expected else 1.0, "pairs_linked": len(got)}
+    q = linkage_quality(truth)
+    return {"seconds": round(seconds, 1), "precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+            "pairs_linked": q["predicted"], "training_s": run.stats.get("seconds_training"),
+            "review_records": run.stats.get("review_records"),
+            "model": {"trained": run.model.trained, "reason": run.model.reason,
+                      "error": run.model.figures.get("error")} if run.model else None}
 
 
 def main() -> None:
@@ -193,11 +168,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-splink-alone", action="store_true")
+    parser.add_argument("--style", choices=["new", "regression"], default="new")
+    parser.add_argument("--quirks", default="", help="file quirks of the new style (sheets,footers,dates)")
     parser.add_argument("--json", default=None, help="write the figures here too")
     args = parser.parse_args()
     db = tempfile.mktemp(prefix="fupin-bench-", suffix=".sqlite3")
     setup_django(db)
-    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone)
+    quirks = tuple(q for q in args.quirks.split(",") if q)
+    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone, style=args.style, quirks=quirks)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -8,10 +8,13 @@ Linkage, in order:
 1. records whose ID passes its check (or a 15-digit number upgraded to 18) join registry persons on it; a valid ID
    that is not in the registry links to nobody, and two valid different IDs are never the same person;
 2. decisions that a reviewer took on the same record content apply (match / non-match);
-3. the rest (IDs failing the check, Excel-truncated, missing) go to Splink (Fellegi–Sunter, fixed m/u from the
-   settings) over ID digits, name, pinyin of the name, birth date, sex and village; a pair whose probability is
-   above `link_threshold` and clearly ahead of the record's second candidate links, a pair above
-   `review_threshold` goes to the review queue.
+3. the rest (IDs failing the check, Excel-truncated, masked, missing) go to Splink (Fellegi–Sunter; m and u
+   trained on the run's own records, see `_model`) over ID digits (what a masked ID shows), name, pinyin of the
+   name, birth date, sex and village; a pair whose probability is above `link_threshold` and clearly ahead of the
+   record's second candidate links, a pair above `review_threshold` goes to the review queue.
+
+`LinkSettings(exact_rule=False)` sends every record to Splink, with an "ID equal" level (the benchmark's "Splink
+alone").
 """
 
 from __future__ import annotations
@@ -27,13 +30,10 @@ import pyarrow as pa
 log = logging.getLogger(__name__)
 
 
-def _level(cond: str, label: str, m: float | None = None, u: float | None = None, *, null: bool = False) -> dict:
+def _level(cond: str, label: str, *, null: bool = False) -> dict:
     d: dict = {"sql_condition": cond, "label_for_charts": label}
     if null:
         d["is_null_level"] = True
-    else:
-        d["m_probability"] = m
-        d["u_probability"] = u
     return d
 
 
@@ -43,63 +43,126 @@ def _tf(level: dict, column: str) -> dict:
 
 
 def default_comparisons() -> list[dict]:
-    """Comparison levels with m/u set from what county extracts look like (ID digits dominate, then name+birth)."""
+    """The comparison levels (what is compared, not how much it weighs: m and u are trained on each run's records).
+
+    A masked ID (`420581********123X`, `4205811980****123X`) is compared on what it shows: area, birth year when
+    shown, the last four (sequence with the sex digit, check character). A masked ID whose visible parts differ from
+    a person's ID falls to "不同", which never links.
+    """
+    masked = "id_masked_l AND id_area6_l = id_area6_r AND id_last4_l = id_last4_r"
     return [
         {"output_column_name": "id", "comparison_description": "证件号码", "comparison_levels": [
             _level("id_clean_l IS NULL OR id_clean_r IS NULL", "null", null=True),
-            _level("id17_l = id17_r", "前17位相同(校验位错)", 0.30, 1e-7),
+            _level(f"{masked} AND id_birth_year_l = id_birth_year_r", "脱敏号码:地区、出生年、后四位相符"),
+            _level(f"{masked} AND id_birth_year_l IS NULL", "脱敏号码:地区、后四位相符"),
+            _level("id17_l = id17_r", "前17位相同(校验位错)"),
             # Excel keeps 15 significant digits, truncated (or rounded: the 15th digit may be one more)
             _level("(id_trunc_l AND id15n_l - id15n_r IN (0, 1)) OR (id_trunc_r AND id15n_r - id15n_l IN (0, 1))",
-                   "前15位相同(Excel截断)", 0.20, 2e-7),
-            _level("damerau_levenshtein(id_clean_l, id_clean_r) <= 1", "一位错或相邻对调", 0.45, 5e-7),
-            _level("id15_l = id15_r", "前15位相同", 0.0005, 2e-6),
-            _level("ELSE", "不同", 0.03, 0.999997),
+                   "前15位相同(Excel截断)"),
+            _level("NOT id_masked_l AND damerau_levenshtein(id_clean_l, id_clean_r) <= 1", "一位错或相邻对调"),
+            _level("NOT id_masked_l AND length(id_clean_l) = 18 AND length(id_clean_r) = 18 "
+                   "AND hamming(id_clean_l, id_clean_r) <= 2", "两位不同"),
+            _level("id15_l = id15_r", "前15位相同"),
+            _level("ELSE", "不同"),
         ]},
         {"output_column_name": "name", "comparison_description": "姓名", "comparison_levels": [
             _level("name_l IS NULL OR name_r IS NULL", "null", null=True),
-            _tf(_level("name_l = name_r", "姓名相同", 0.92, 2e-5), "name"),
-            _tf(_level("name_py_l = name_py_r", "同音(拼音相同)", 0.06, 2e-5), "name_py"),
-            _level("jaro_winkler_similarity(name_py_l, name_py_r) >= 0.9", "拼音相近", 0.017, 3e-3),
-            _level("ELSE", "不同", 0.003, 0.9966),
+            _tf(_level("name_l = name_r", "姓名相同"), "name"),
+            _tf(_level("name_py_l = name_py_r", "同音(拼音相同)"), "name_py"),
+            _level("jaro_winkler_similarity(name_py_l, name_py_r) >= 0.9", "拼音相近"),
+            _level("length(name_l) = length(name_r) AND levenshtein(name_l, name_r) = 1", "一字不同"),
+            _level("ELSE", "不同"),
         ]},
         {"output_column_name": "birth_date", "comparison_description": "出生日期", "comparison_levels": [
             _level("birth_date_l IS NULL OR birth_date_r IS NULL", "null", null=True),
-            _level("birth_date_l = birth_date_r", "相同", 0.95, 4e-5),
+            _level("birth_date_l = birth_date_r", "相同"),
             _level("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)",
-                   "同年同月", 0.02, 1e-3),
-            _level("ELSE", "不同", 0.03, 0.99896),
+                   "同年同月"),
+            _level("year(birth_date_l) = year(birth_date_r)", "同年"),
+            _level("ELSE", "不同"),
         ]},
         {"output_column_name": "sex", "comparison_description": "性别", "comparison_levels": [
             _level("sex_l IS NULL OR sex_r IS NULL", "null", null=True),
-            _level("sex_l = sex_r", "相同", 0.99, 0.5),
-            _level("ELSE", "不同", 0.01, 0.5),
+            _level("sex_l = sex_r", "相同"),
+            _level("ELSE", "不同"),
         ]},
         {"output_column_name": "village", "comparison_description": "村/镇", "comparison_levels": [
             _level("village_code_l IS NULL OR village_code_r IS NULL", "null", null=True),
-            _level("village_code_l = village_code_r", "同村", 0.85, 0.01),
-            _level("town_code_l = town_code_r", "同镇", 0.10, 0.09),
-            _level("ELSE", "不同", 0.05, 0.90),
+            _level("village_code_l = village_code_r", "同村"),
+            _level("town_code_l = town_code_r", "同镇"),
+            _level("ELSE", "不同"),
         ]},
     ]
 
 
+def starting_parameters(comparisons: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """Where training starts, and the model of last resort (a first run too small to train, nothing stored yet):
+    generic values, not fitted to any data — m halves and u grows tenfold level by level; the last level
+    ("不同") holds most non-matches. {comparison: {level label: [m, u]}}."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for c in comparisons:
+        labels = [lv["label_for_charts"] for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+        n = len(labels)
+        total = sum(0.5 ** i for i in range(n - 1))
+        params = {label: [0.95 * 0.5 ** i / total, 10.0 ** -(n - 1 - i)] for i, label in enumerate(labels[:-1])}
+        params[labels[-1]] = [0.05, 1 - sum(u for _, u in params.values())]
+        out[c["output_column_name"]] = params
+    return out
+
+
+def with_parameters(comparisons: list[dict], parameters: dict) -> list[dict]:
+    """The comparisons with m/u from `parameters` ({comparison: {label: [m, u]}}), starting values where missing."""
+    start = starting_parameters(comparisons)
+    out = []
+    for c in comparisons:
+        name = c["output_column_name"]
+        levels = []
+        for lv in c["comparison_levels"]:
+            lv = dict(lv)
+            if not lv.get("is_null_level"):
+                m, u = (parameters.get(name) or {}).get(lv["label_for_charts"]) or start[name][lv["label_for_charts"]]
+                lv["m_probability"], lv["u_probability"] = float(m), float(u)
+            levels.append(lv)
+        out.append({**c, "comparison_levels": levels})
+    return out
+
+
 def default_blocking() -> list[str]:
-    return ["l.id15 = r.id15", "l.birth_date = r.birth_date", "l.name_py = r.name_py"]
+    return ["l.id15 = r.id15", "l.birth_date = r.birth_date", "l.name_py = r.name_py",
+            # a masked or mistyped ID: what it shows, with the birth year or a part of the name
+            "l.id_area6 = r.id_area6 AND l.id_last4 = r.id_last4 AND l.id_birth_year = r.id_birth_year",
+            "l.id_area6 = r.id_area6 AND l.id_last4 = r.id_last4 AND l.surname = r.surname",
+            "l.id_area6 = r.id_area6 AND l.id_last4 = r.id_last4 AND l.given = r.given"]
+
+
+def training_blocking() -> list[str]:
+    """Blocked pairs for expectation maximisation: each rule trains the comparisons it does not block on."""
+    return ["l.name_py = r.name_py AND l.town_code = r.town_code",
+            "l.id_area6 = r.id_area6 AND l.id_last4 = r.id_last4 AND l.surname = r.surname"]
 
 
 @dataclass
 class LinkSettings:
-    """Linkage settings as data (a county may load its own from JSON): thresholds and the Splink model."""
+    """Linkage settings as data (a county may load its own from JSON): decision thresholds, what is compared,
+    blocking, and how the model is trained. The m/u values and the prior are not settings: each run trains them
+    on its own records (`parameters` carries a stored model for runs too small to train)."""
 
-    version: str = "2026.11"
+    version: str = "2026.12"
     link_threshold: float = 0.6
     review_threshold: float = 0.3
     min_margin_weight: float = 5.0  # the best candidate's match weight must beat the second's by this much
-    # share of department records without a usable ID that are about someone in the registry: the prior that a
-    # record and a random registry person are the same is match_rate / (number of registry persons)
-    match_rate: float = 0.6
     comparisons: list[dict] = field(default_factory=default_comparisons)
     blocking_rules: list[str] = field(default_factory=default_blocking)
+    training_rules: list[str] = field(default_factory=training_blocking)
+    train: bool = True
+    min_train_records: int = 1000  # fewer residual records than this: use the stored model
+    u_max_pairs: float = 3e5
+    u_chunks: int = 1
+    em_max_pairs: float = 5e5
+    seed: int = 42
+    # a stored model ({comparison: {label: [m, u]}, "match_rate": share}), used when the run cannot train
+    parameters: dict = field(default_factory=dict)
+    exact_rule: bool = True  # False: no exact-ID join first, every record to Splink (benchmarks: "Splink alone")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,16 +172,45 @@ class LinkSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def splink_settings(self, persons: int = 390_000) -> dict:
+    def effective_comparisons(self) -> list[dict]:
+        if self.exact_rule:
+            return self.comparisons
+        out = [dict(c) for c in self.comparisons]
+        for c in out:
+            if c["output_column_name"] == "id":
+                levels = list(c["comparison_levels"])
+                levels.insert(1, _level("id_clean_l = id_clean_r", "证件号码相同"))
+                c["comparison_levels"] = levels
+        return out
+
+    def splink_settings(self, persons: int = 390_000, parameters: dict | None = None) -> dict:
+        parameters = parameters if parameters is not None else self.parameters
+        match_rate = float(parameters.get("match_rate") or 0.5)
         return {
             "link_type": "link_only",
             "unique_id_column_name": "unique_id",
-            "probability_two_random_records_match": min(0.5, self.match_rate / max(persons, 1)),
-            "comparisons": self.comparisons,
-            "blocking_rules_to_generate_predictions": self.blocking_rules,
+            "probability_two_random_records_match": min(0.5, match_rate / max(persons, 1)),
+            "comparisons": with_parameters(self.effective_comparisons(), parameters),
+            "blocking_rules_to_generate_predictions": (self.blocking_rules if self.exact_rule
+                                                       else ["l.id_clean = r.id_clean", *self.blocking_rules]),
             "retain_matching_columns": True,
-            "retain_intermediate_calculation_columns": False,
+            "retain_intermediate_calculation_columns": True,
         }
+
+
+def model_parameters(model: dict) -> dict[str, dict[str, list[float]]]:
+    """{comparison: {label: [m, u]}} of a Splink model dictionary (save_model_to_json)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for c in model.get("comparisons", []):
+        levels = {}
+        for lv in c["comparison_levels"]:
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if m is not None and u is not None:
+                levels[lv["label_for_charts"]] = [float(m), float(u)]
+        out[c["output_column_name"]] = levels
+    return out
 
 
 @dataclass
@@ -148,7 +240,7 @@ class Engine(ABC):
 
 
 RECORD_COLUMNS = ["record_id", "source_code", "id_clean", "id_number", "id_status", "name", "name_py", "birth_date",
-                  "sex", "address"]
+                  "sex", "address", "id_kind", "id_area6", "id_birth_year", "id_last4"]
 PERSON_COLUMNS = ["person_id", "name", "name_py", "id_number", "id_valid", "birth_date", "sex", "area_code"]
 
 
@@ -196,7 +288,9 @@ class DuckDBEngine(Engine):
                 CREATE TABLE r AS SELECT record_id, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
                     id_status, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
-                    NULLIF(address, '') AS address,
+                    NULLIF(address, '') AS address, coalesce(id_kind = 'masked', false) AS id_masked,
+                    NULLIF(id_area6, '') AS id_area6, NULLIF(id_birth_year, '') AS id_birth_year,
+                    NULLIF(id_last4, '') AS id_last4,
                     md5(concat_ws('|', source_code, coalesce(id_clean, ''), coalesce(name, ''),
                         coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) AS record_key
                 FROM records_in""")
@@ -212,11 +306,16 @@ class DuckDBEngine(Engine):
                 CREATE TABLE exact AS SELECT r.record_id, p.person_id,
                     CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
                 FROM r JOIN p ON r.id_number = p.id_number
-                WHERE r.id_status IN ('valid', 'legacy15')""")
+                WHERE r.id_status IN ('valid', 'legacy15')""" + ("" if settings.exact_rule else " AND false"))  # noqa: S608
             stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchall()[0][0]
             stats["valid_unknown"] = con.execute("""
                 SELECT count(*) FROM r WHERE id_status IN ('valid', 'legacy15')
                 AND record_id NOT IN (SELECT record_id FROM exact)""").fetchall()[0][0]
+            if not settings.exact_rule:  # the prior still comes from the share of valid IDs in the registry
+                stats["exact"] = con.execute("""SELECT count(DISTINCT r.record_id) FROM r JOIN p
+                    ON r.id_number = p.id_number WHERE r.id_status IN ('valid', 'legacy15')""").fetchall()[0][0]
+                stats["valid_unknown"] = con.execute("""SELECT count(*) FROM r
+                    WHERE id_status IN ('valid', 'legacy15')""").fetchall()[0][0] - stats["exact"]
             # 2. remembered decisions
             con.execute("""
                 CREATE TABLE decided AS SELECT r.record_id, d.person_id, d.status
@@ -227,33 +326,57 @@ class DuckDBEngine(Engine):
                 FROM decided d JOIN p ON p.person_id = d.person_id WHERE d.status = 'match'""")
             # 3. the residual goes to Splink
             con.execute("""
-                CREATE TABLE residual AS SELECT * FROM r
-                WHERE id_status NOT IN ('valid', 'legacy15')
+                CREATE TABLE residual AS SELECT * REPLACE (coalesce(id_number, id_clean) AS id_clean) FROM r
+                WHERE (id_status NOT IN ('valid', 'legacy15') OR NOT """ + str(bool(settings.exact_rule)).upper() + """)
                   AND record_id NOT IN (SELECT record_id FROM decided_links)
-                  AND (name IS NOT NULL OR id_clean IS NOT NULL)""")
+                  AND (name IS NOT NULL OR id_clean IS NOT NULL)""")  # noqa: S608 - a boolean of the settings
             stats["residual"] = con.execute("SELECT count(*) FROM residual").fetchall()[0][0]
             t1 = time.perf_counter()
             stats["seconds_exact"] = round(t1 - t0, 3)
             prob = self._probabilistic(con, settings, stats)
             stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
             con.execute(f"CREATE TABLE prob AS {prob}")
+            explanations = self._explanations(con, settings, stats)
+            con.execute("CREATE TABLE explained (record_id BIGINT, person_id BIGINT, explanation VARCHAR)")
+            if explanations:
+                con.executemany("INSERT INTO explained VALUES (?, ?, ?)", explanations)
             links = con.sql("""
-                SELECT l.record_id, l.person_id, l.method, l.score, p.area_code FROM (
+                SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
                     SELECT record_id, person_id, method, score FROM exact
                     UNION ALL SELECT record_id, person_id, method, score FROM decided_links
                     UNION ALL SELECT record_id, person_id, 'probabilistic', score FROM prob WHERE decision = 'link'
-                ) l JOIN p USING (person_id) ORDER BY l.record_id""").to_arrow_table()
+                ) l JOIN p USING (person_id) LEFT JOIN explained e USING (record_id, person_id)
+                ORDER BY l.record_id""").to_arrow_table()
             reviews = con.sql("""
-                SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code
-                FROM prob x JOIN r USING (record_id) JOIN p USING (person_id) WHERE x.decision = 'review'
+                SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code,
+                    e.explanation
+                FROM prob x JOIN r USING (record_id) JOIN p USING (person_id)
+                LEFT JOIN explained e USING (record_id, person_id) WHERE x.decision = 'review'
                 ORDER BY x.record_id, x.score DESC""").to_arrow_table()
             stats["probabilistic"] = con.execute("SELECT count(*) FROM prob WHERE decision = 'link'").fetchall()[0][0]
             stats["review_pairs"] = reviews.num_rows
+            stats["review_records"] = len(set(reviews.column("record_id").to_pylist()))
             stats["reviewed_links"] = con.execute("SELECT count(*) FROM decided_links").fetchall()[0][0]
             stats["seconds"] = round(time.perf_counter() - t0, 3)
             return LinkOutput(links=links, reviews=reviews, stats=stats)
         finally:
             con.close()
+
+    def _explanations(self, con, settings: LinkSettings, stats: dict) -> list[tuple[int, int, str]]:
+        """(record, person, explanation JSON) of every probabilistic link and review pair."""
+        if "model" not in stats:
+            return []
+        import json
+
+        cur = con.execute("SELECT * FROM prob WHERE decision IN ('link', 'review')")
+        names = [d[0] for d in cur.description]
+        out = []
+        for values in cur.fetchall():
+            row = dict(zip(names, values, strict=True))
+            out.append((row["record_id"], row["person_id"],
+                        json.dumps(explain(row, settings.effective_comparisons(), stats.get("prior")),
+                                   ensure_ascii=False)))
+        return out
 
     def _probabilistic(self, con, settings: LinkSettings, stats: dict) -> str:
         """Score the residual against all persons with Splink; return SQL of (record, person, decision) rows."""
@@ -277,14 +400,24 @@ class DuckDBEngine(Engine):
             FROM residual x JOIN divs t ON t.level = 'town' AND contains(x.address, t.name)
             WHERE x.address IS NOT NULL GROUP BY x.record_id""")
         con.execute("""
-            CREATE TABLE left_in AS SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean,
-                CASE WHEN length(x.id_clean) >= 17 THEN substr(x.id_clean, 1, 17) END AS id17,
-                CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS id15,
-                TRY_CAST(CASE WHEN length(x.id_clean) >= 15 THEN substr(x.id_clean, 1, 15) END AS BIGINT) AS id15n,
+            CREATE TABLE left_in AS SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean, x.id_masked,
+                CASE WHEN length(x.id_clean) >= 17 AND NOT x.id_masked THEN substr(x.id_clean, 1, 17) END AS id17,
+                CASE WHEN length(x.id_clean) >= 15 AND NOT x.id_masked THEN substr(x.id_clean, 1, 15) END AS id15,
+                TRY_CAST(CASE WHEN length(x.id_clean) >= 15 AND NOT x.id_masked THEN substr(x.id_clean, 1, 15) END
+                    AS BIGINT) AS id15n,
                 x.id_status = 'truncated' AS id_trunc,
+                -- what a masked ID shows (or, for a full ID that fails its check, its parts)
+                coalesce(x.id_area6, CASE WHEN length(x.id_clean) = 18 THEN substr(x.id_clean, 1, 6) END) AS id_area6,
+                CASE WHEN x.id_masked THEN x.id_birth_year WHEN length(x.id_clean) = 18
+                    THEN substr(x.id_clean, 7, 4) END AS id_birth_year,
+                coalesce(x.id_last4, CASE WHEN length(x.id_clean) = 18 AND x.id_status <> 'truncated'
+                    THEN substr(x.id_clean, 15, 4) END) AS id_last4,
+                substr(x.name, 1, 1) AS surname, NULLIF(substr(x.name, 2), '') AS given,
                 -- only a birth date the record states: the one inside its ID is already weighed by the ID levels
                 x.birth_date,
-                coalesce(x.sex, CASE WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
+                coalesce(x.sex, CASE WHEN x.id_masked AND regexp_full_match(substr(x.id_last4, 3, 1), '[0-9]')
+                    THEN CASE WHEN CAST(substr(x.id_last4, 3, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END
+                    WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
                     AND regexp_full_match(substr(x.id_clean, 17, 1), '[0-9]')
                     THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
                 coalesce(v.village_code, NULL) AS village_code,
@@ -292,10 +425,16 @@ class DuckDBEngine(Engine):
             FROM residual x LEFT JOIN res_village v USING (record_id) LEFT JOIN res_town t USING (record_id)""")
         con.execute("""
             CREATE TABLE right_in AS SELECT person_id AS unique_id, name, name_py, id_any AS id_clean,
+                false AS id_masked,
                 CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
                 CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
                 TRY_CAST(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
-                false AS id_trunc, birth_date, sex, village_code, town_code
+                false AS id_trunc,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 1, 6) END AS id_area6,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 7, 4) END AS id_birth_year,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 15, 4) END AS id_last4,
+                substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
+                birth_date, sex, village_code, town_code
             FROM p""")
         from splink import DuckDBAPI, Linker
 
@@ -303,14 +442,27 @@ class DuckDBEngine(Engine):
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
-        linker = Linker([left, right], settings.splink_settings(n_persons), log_level=None)
+        parameters, model = self._model(db_api, left, right, settings, stats, n_persons)
+        spec = settings.splink_settings(n_persons, parameters=parameters)
+        linker = Linker([left, right], spec, log_level=None)
+        stats["model"] = model
+        stats["prior"] = spec["probability_two_random_records_match"]
+        t_pred = time.perf_counter()
         pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
+        stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
+        columns = {row[0] for row in con.execute(f"DESCRIBE {pred.physical_name}").fetchall()}
+        names = [c["output_column_name"] for c in settings.comparisons]
+        parts = []
+        for name in names:
+            parts.append(f"gamma_{name}")
+            parts.append(f"mw_{name}")  # match weights (log2 Bayes factors), Splink 4+ naming
+            parts.append(f"mw_tf_adj_{name}" if f"mw_tf_adj_{name}" in columns else f"0.0 AS mw_tf_adj_{name}")
         con.execute(f"""
             CREATE TABLE scored AS
             SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
                    CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
-                   match_probability AS score, match_weight AS weight, gamma_id
-            FROM {pred.physical_name}""")  # noqa: S608
+                   match_probability AS score, match_weight AS weight, {", ".join(parts)}
+            FROM {pred.physical_name}""")  # noqa: S608 - column names from the settings
         # a record with an ID that has nothing in common with the person's ID is not that person
         con.execute("DELETE FROM scored WHERE gamma_id = 0")
         con.execute("""DELETE FROM scored WHERE EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
@@ -324,13 +476,83 @@ class DuckDBEngine(Engine):
                 lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS second_weight
             FROM scored WHERE score >= {rt / 10}""")  # noqa: S608
         return f"""
-            SELECT record_id, person_id, score, weight, second_weight,
+            SELECT * EXCLUDE (rk, is_link, record_linked),
                 CASE WHEN is_link THEN 'link'
                      WHEN NOT record_linked AND score >= {rt} AND rk <= 3 THEN 'review' ELSE 'none' END AS decision
             FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
                   FROM (SELECT *, rk = 1 AND score >= {lt}
                                AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
                         FROM ranked))"""  # noqa: S608 - numbers from the settings
+
+    def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int
+               ) -> tuple[dict, dict]:
+        """Train m and u on this run's residual records (Splink: u by random sampling, m by expectation maximisation
+        on blocked pairs); the prior is the share of records with a valid ID that are in the registry. Too few
+        records (or a training that fails): the stored model in `settings.parameters`. Returns the parameters and
+        the model's description (JSON settings, figures) to keep with the run."""
+        from splink import Linker
+
+        exact, valid_unknown = stats.get("exact", 0), stats.get("valid_unknown", 0)
+        match_rate = exact / (exact + valid_unknown) if exact + valid_unknown >= 50 else None
+        model: dict = {"trained": False, "records": stats["residual"], "persons": n_persons,
+                       "match_rate_from_exact_ids": match_rate}
+        stored = settings.parameters or {}
+        if not settings.train or stats["residual"] < settings.min_train_records:
+            model["reason"] = "too_small" if settings.train else "training_off"
+            parameters = {**stored, "match_rate": match_rate if match_rate is not None
+                          else stored.get("match_rate", 0.5)}
+            model["parameters"] = parameters
+            return parameters, model
+        t0 = time.perf_counter()
+        start = {**stored, "match_rate": match_rate if match_rate is not None else stored.get("match_rate", 0.5)}
+        try:
+            linker = Linker([left, right], settings.splink_settings(n_persons, parameters=start), log_level=None)
+            linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed,
+                                                             num_chunks=settings.u_chunks)
+            model["seconds_u"] = round(time.perf_counter() - t0, 3)
+            for rule in settings.training_rules:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
+            model["seconds_em"] = round(time.perf_counter() - t0 - model["seconds_u"], 3)
+            trained = linker.misc.save_model_to_json()
+        except Exception as exc:  # a failed training falls back to the stored model, recorded on the run's model
+            log.warning("linkage model training failed, using the stored model: %s", exc)
+            model.update(reason="training_failed", error=str(exc)[:300], parameters=start)
+            return start, model
+        parameters = model_parameters(trained)
+        for comp, levels in parameters.items():  # a level never seen keeps its stored (or starting) value
+            for label, (m, u) in list(levels.items()):
+                if not (0 < m <= 1) or not (0 < u <= 1) or m != m or u != u:
+                    levels[label] = (start.get(comp) or {}).get(label) or starting_parameters(
+                        settings.effective_comparisons())[comp][label]
+        parameters["match_rate"] = start["match_rate"]
+        model.update(trained=True, parameters=parameters, splink=trained, em_sessions=len(settings.training_rules),
+                     seconds=round(time.perf_counter() - t0, 3))
+        stats["seconds_training"] = model["seconds"]
+        return parameters, model
+
+
+def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> dict:
+    """Which fields agreed and how much each weighed: {"fields": [{"field", "level", "weight"}], "weight",
+    "probability"}; a weight is log2 of the field's Bayes factor (term-frequency adjustment included)."""
+    fields = []
+    for c in comparisons:
+        name = c["output_column_name"]
+        labels = [lv["label_for_charts"] for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+        gamma = row.get(f"gamma_{name}")
+        if gamma is None or gamma < 0:
+            label, weight = "缺少", 0.0
+        else:
+            label = labels[len(labels) - 1 - int(gamma)] if int(gamma) < len(labels) else str(gamma)
+            weight = float(row.get(f"mw_{name}") or 0.0) + float(row.get(f"mw_tf_adj_{name}") or 0.0)
+            weight = max(weight, -99.0) if weight == weight else 0.0
+        fields.append({"field": c.get("comparison_description") or name, "level": label,
+                       "weight": round(weight, 2)})
+    out = {"fields": fields, "weight": round(float(row.get("weight") or 0.0), 2),
+           "probability": round(float(row.get("score") or 0.0), 6)}
+    if prior:
+        out["prior_weight"] = round(probability_to_weight(prior), 2)  # the weight before any field is compared
+    return out
 
 
 def probability_to_weight(p: float) -> float:

@@ -48,3 +48,28 @@ def exact_id_recall(truth: dict) -> float:
     exact = {(s, int((json.loads(r) if isinstance(r, str) else r)["序号"]), n) for s, r, n in rows}
     del got
     return len(expected & exact) / len(expected) if expected else 1.0
+
+
+def linkage_quality_by_noise(truth: dict) -> dict[str, dict]:
+    """Precision and recall per kind of noise of the independent generator (truth rows carry `noise` labels);
+    "clean" is the rows without any. Precision counts the links predicted for rows of that kind."""
+    got = predicted_pairs()
+    got_by_row: dict[tuple[str, int], set[str]] = {}
+    for source, seq, number in got:
+        got_by_row.setdefault((source, seq), set()).add(number)
+    out: dict[str, dict] = {}
+    for t in truth["links"]:
+        kinds = t.get("noise") or ["clean"]
+        predicted = got_by_row.get((t["source"], int(t["seq"])), set())
+        for kind in kinds:
+            c = out.setdefault(kind, {"rows": 0, "expected": 0, "found": 0, "predicted": 0, "correct": 0})
+            c["rows"] += 1
+            if t["person"]:
+                c["expected"] += 1
+                c["found"] += t["person"] in predicted
+            c["predicted"] += len(predicted)
+            c["correct"] += len(predicted & {t["person"]}) if t["person"] else 0
+    for c in out.values():
+        c["recall"] = round(c["found"] / c["expected"], 5) if c["expected"] else None
+        c["precision"] = round(c["correct"] / c["predicted"], 5) if c["predicted"] else None
+    return dict(sorted(out.items()))

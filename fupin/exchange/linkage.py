@@ -6,7 +6,9 @@ rerun after one department reloads relinks only that snapshot, unless the regist
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -18,7 +20,7 @@ from fupin.core import audit
 from fupin.exchange import cache
 from fupin.exchange.bulk import bulk_insert, delete_where, fetch_arrow
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
-from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
+from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,44 @@ def load_records(snapshots: list) -> pa.Table:
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
+# -- MERGE POINT (issue 13): masked IDs -------------------------------------------------------------------------
+# The ingestion side (fupin/core/idnumber.py, helper h13) recognises masked (脱敏) IDs and stages their visible parts
+# (id_kind, area6, birth_year, last4) on every record. Until that lands, this one adapter derives them from the
+# cleaned ID here; at merge, replace its body with the staged columns and delete the regular expression.
+_MASKED = re.compile(r"^(\d{6})([0-9*＊X]{8})(\d{3}[0-9X])$")
+
+
+def visible_id_parts(records: pa.Table) -> pa.Table:
+    """Append id_kind ("masked" or the ID status), id_area6, id_birth_year, id_last4 (what a masked ID shows)."""
+    kinds, areas, years, lasts = [], [], [], []
+    for clean, status in zip(records.column("id_clean").to_pylist(), records.column("id_status").to_pylist(),
+                             strict=True):
+        m = _MASKED.match(clean) if status == "invalid" and clean else None
+        if m and not m.group(2).isdigit():
+            middle = m.group(2)
+            kinds.append("masked")
+            areas.append(m.group(1))
+            years.append(middle[:4] if middle[:4].isdigit() else None)
+            lasts.append(m.group(3))
+        else:
+            kinds.append(status)
+            areas.append(None)
+            years.append(None)
+            lasts.append(None)
+    for name, values in (("id_kind", kinds), ("id_area6", areas), ("id_birth_year", years), ("id_last4", lasts)):
+        if name in records.column_names:
+            records = records.drop_columns([name])
+        records = records.append_column(name, pa.array(values, pa.string()))
+    return records
+# -- end of MERGE POINT ---------------------------------------------------------------------------------------
+
+
+def stored_parameters() -> tuple[dict, LinkModel | None]:
+    """The newest trained model's parameters (what a run too small to train falls back on)."""
+    model = LinkModel.objects.filter(trained=True).order_by("-created_at", "-id").first()
+    return (dict(model.parameters) if model else {}), model
+
+
 def load_divisions() -> pa.Table:
     from fupin.geo.models import Division
 
@@ -140,9 +180,14 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     persons = persons if persons is not None else load_persons(registry_fp)
     records = load_records(stale)
     t_load = time.perf_counter()
+    records = visible_id_parts(records)
     progress(20, f"比对 {records.num_rows} 条部门记录")
+    stored, stored_model = stored_parameters()
+    if not settings.parameters:
+        settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
     out = engine.link(records=records, persons=persons, divisions=load_divisions(), decisions=load_decisions(),
                       settings=settings)
+    model_row = _save_model(out.stats.pop("model", None), stored_model, settings)
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
     delete_where(RecordLink._meta.db_table, "snapshot_id", stale_ids)
@@ -150,11 +195,14 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
                        strict=True))
     source_of = {s.pk: s.source.code for s in stale}
     links = out.links.to_pydict()
+    explanations = links.get("explanation") or [None] * len(links["record_id"])
     bulk_insert(RecordLink._meta.db_table,
-                ["record_id", "person_id", "snapshot_id", "source_code", "method", "score", "area_code"],
-                ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area)
-                 for rid, pid, method, score, area in zip(links["record_id"], links["person_id"], links["method"],
-                                                          links["score"], links["area_code"], strict=True)))
+                ["record_id", "person_id", "snapshot_id", "source_code", "method", "score", "area_code",
+                 "explanation"],
+                ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area, expl)
+                 for rid, pid, method, score, area, expl in zip(
+                     links["record_id"], links["person_id"], links["method"], links["score"], links["area_code"],
+                     explanations, strict=True)))
     _cache_links(out.links, stale, snap_of, source_of, fp)
     n_reviews = _write_reviews(out.reviews, stale_ids, snap_of, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=fp)
@@ -162,11 +210,29 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
              "snapshots": [s.source.code for s in stale], "open_reviews": n_reviews,
              "seconds_load": round(t_load - t0, 3), "seconds_engine": round(t_link - t_load, 3),
              "seconds_write": round(time.perf_counter() - t_link, 3), "seconds_total": round(time.perf_counter() - t0, 3)}
-    run = LinkRun.objects.create(engine=engine.name, stats=stats, finished_at=timezone.now())
+    if model_row is not None:
+        stats["model"] = {"id": model_row.pk, "trained": model_row.trained, "reason": model_row.reason,
+                          "match_rate": model_row.match_rate, "seconds": model_row.figures.get("seconds")}
+    run = LinkRun.objects.create(engine=engine.name, stats=stats, finished_at=timezone.now(), model=model_row)
     audit.record(actor=actor, action="exchange.linkage.run", object_type="exchange.linkrun", object_id=str(run.pk),
                  object_repr=f"linkage {len(stale)} snapshots", after=stats)
     progress(80, "关联完成")
     return run
+
+
+def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSettings) -> LinkModel | None:
+    """Keep the model a run used: a new row when trained, else a row that names the stored model it fell back on."""
+    if not model:
+        return None
+    return LinkModel.objects.create(
+        trained=model.get("trained", False), reason=model.get("reason", ""),
+        based_on=None if model.get("trained") else stored, records=model.get("records", 0),
+        persons=model.get("persons", 0), match_rate=(model.get("parameters") or {}).get("match_rate"),
+        parameters=model.get("parameters") or {}, splink=model.get("splink") or {},
+        figures={"seconds": model.get("seconds"), "seconds_u": model.get("seconds_u"),
+                 "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
+                 "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
+                 "error": model.get("error", "")})
 
 
 def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:
@@ -226,7 +292,8 @@ def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, sourc
         details = {"record": {"name": rec.name, "id": rec.id_clean, "id_status": rec.id_status,
                               "birth_date": rec.birth_date.isoformat() if rec.birth_date else "", "sex": rec.sex,
                               "address": rec.address, "row": rec.row_number} if rec else {},
-                   "weight": r["weight"], "second_weight": r["second_weight"]}
+                   "weight": r["weight"], "second_weight": r["second_weight"],
+                   "explanation": json.loads(r["explanation"]) if r.get("explanation") else None}
         if rv is None:
             LinkReview.objects.create(record_key=r["record_key"], person_id=r["person_id"], record=rec,
                                       source_code=source_of[snap_of[r["record_id"]]], score=r["score"],

@@ -191,6 +191,8 @@ class RecordLink(models.Model):
     method = models.CharField(max_length=20, choices=LinkMethod.choices)
     score = models.FloatField(null=True, blank=True)
     area_code = models.CharField(max_length=15)  # scoping goes through the person (indexed) or the record
+    # a probabilistic link's explanation: {"fields": [{"field", "level", "weight"}], "weight", "probability"}
+    explanation = models.JSONField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -238,13 +240,37 @@ class LinkReview(BaseModel):
         return f"/exchange/review/{self.pk}/"
 
 
+class LinkModel(models.Model):
+    """The probabilistic model a linkage run used: trained on that run's records (m, u, prior), or the stored model
+    it fell back on (a run with too few records to train). Kept with its run, never edited."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained = models.BooleanField(_("trained on this run's records"), default=False)
+    reason = models.CharField(_("why not trained"), max_length=40, blank=True)
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    records = models.PositiveIntegerField(_("records trained on"), default=0)
+    persons = models.PositiveIntegerField(_("registry persons"), default=0)
+    match_rate = models.FloatField(_("share of records about a registry person"), null=True, blank=True)
+    parameters = models.JSONField(default=dict)  # {comparison: {level: [m, u]}, "match_rate": share}
+    splink = models.JSONField(default=dict, blank=True)  # Splink's own model JSON (save_model_to_json)
+    figures = models.JSONField(default=dict, blank=True)  # seconds, settings version, errors
+
+    class Meta:
+        verbose_name = _("linkage model")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"linkage model {self.pk} ({'trained' if self.trained else self.reason})"
+
+
 class LinkRun(models.Model):
-    """One run of the linkage: counts by method, timings, engine."""
+    """One run of the linkage: counts by method, timings, engine, the model it used."""
 
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     engine = models.CharField(max_length=30, default="duckdb")
     stats = models.JSONField(default=dict, blank=True)
+    model = models.ForeignKey(LinkModel, null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
 
     class Meta:
         verbose_name = _("linkage run")

@@ -34,8 +34,11 @@ def person_links(person) -> list[RecordLink]:
                 .select_related("record", "snapshot", "snapshot__source").order_by("source_code", "record__row_number"))
 
 
-def reviews_for_user(user, *, status: str = "open"):
-    return (LinkReview.objects.restrict(user).filter(status=status)
+def reviews_for_user(user, *, status: str | None = "open"):
+    qs = LinkReview.objects.restrict(user)
+    if status:
+        qs = qs.filter(status=status)
+    return (qs
             .select_related("person", "person__household", "record", "record__snapshot").order_by("-score", "id"))
 
 
@@ -78,3 +81,101 @@ def id_kind_counts(snapshot) -> list[dict]:
         if r["is_linked"]:
             c["linked"] += r["n"]
     return [{"kind": k, "label": IdKind.LABELS.get(k, k), **c} for k, c in counts.items()]
+
+
+def review_neighbours(user, review: LinkReview) -> tuple[int | None, int | None, int, int]:
+    """(previous pk, next pk, position from 1, count) of an open review in the user's queue order."""
+    pks = list(reviews_for_user(user).values_list("pk", flat=True)[:2000])
+    if review.pk not in pks:
+        return (pks[0] if pks else None), (pks[0] if pks else None), 0, len(pks)
+    i = pks.index(review.pk)
+    return (pks[i - 1] if i > 0 else None), (pks[i + 1] if i + 1 < len(pks) else None), i + 1, len(pks)
+
+
+def _chars(a: str, b: str) -> list[tuple[str, bool]]:
+    """The characters of a, each flagged when it differs from b at the same place."""
+    return [(ch, i >= len(b) or b[i] != ch) for i, ch in enumerate(a)]
+
+
+def review_pair(review: LinkReview, user) -> list[dict]:
+    """Both sides of an uncertain pair, field by field, differences flagged (ID numbers masked for the user)."""
+    from fupin.core.idnumber import mask
+
+    rec = review.record
+    details = (review.details or {}).get("record") or {}
+    person = review.person
+    may_see = getattr(user, "may_view_full_id", False)
+    r_name = (rec.name if rec else details.get("name")) or ""
+    r_id = (rec.id_clean if rec else details.get("id")) or ""
+    r_birth = (rec.birth_date.isoformat() if rec and rec.birth_date else details.get("birth_date")) or ""
+    r_sex = (rec.sex if rec else details.get("sex")) or ""
+    r_address = (rec.address if rec else details.get("address")) or ""
+    p_birth = person.birth_date.isoformat() if person.birth_date else ""
+    village = person.household.village if person.household_id and person.household.village_id else None
+    p_place = f"{village.parent.name if village and village.parent_id else ''}{village.name if village else ''}"
+    sexes = {"1": "男", "2": "女"}
+
+    def show_id(number: str) -> str:
+        return number if may_see else (mask(number) if "*" not in number and len(number) >= 15 else
+                                      (number[:6] + "*" * max(0, len(number) - 10) + number[-4:]
+                                       if len(number) > 10 else number))
+
+    rows = [
+        {"label": "姓名", "left": _chars(r_name, person.name), "right": _chars(person.name, r_name),
+         "differs": r_name != person.name},
+        {"label": "证件号码", "left": [(show_id(r_id), False)] if r_id else [], "right": [(show_id(
+            person.id_number or ""), False)], "note": _id_note(r_id, person.id_number or "")},
+        {"label": "出生日期", "left": [(r_birth, False)], "right": [(p_birth, False)],
+         "differs": bool(r_birth and p_birth and r_birth != p_birth)},
+        {"label": "性别", "left": [(sexes.get(r_sex, r_sex), False)], "right": [(sexes.get(person.sex, person.sex),
+                                                                                 False)],
+         "differs": bool(r_sex and person.sex and r_sex != person.sex)},
+        {"label": "地址 / 所在村", "left": [(mask_text(r_address, user), False)], "right": [(p_place, False)],
+         "differs": bool(r_address and village and village.name not in r_address)},
+    ]
+    rows[1]["differs"] = bool(r_id) and rows[1]["note"] not in ("完全相同", "脱敏号码:可见部分全部相符")
+    return rows
+
+
+def _id_note(record_id: str, person_id: str) -> str:
+    """How the two ID numbers relate, in words (no digits, so it can be shown to every role)."""
+    if not record_id:
+        return "部门记录没有证件号码"
+    if "*" in record_id or "＊" in record_id:
+        visible = [i for i, ch in enumerate(record_id) if ch not in "*＊"]
+        same = len(record_id) == len(person_id) and all(record_id[i] == person_id[i] for i in visible)
+        return "脱敏号码:可见部分" + ("全部相符" if same else "不符")
+    if len(record_id) == len(person_id):
+        diff = sum(1 for a, b in zip(record_id, person_id, strict=True) if a != b)
+        return "完全相同" if diff == 0 else f"有{diff}位不同"
+    return f"位数不同({len(record_id)}位 / {len(person_id)}位)"
+
+
+def explanation_rows(explanation: dict | None) -> list[dict]:
+    """An explanation's fields with a bar width (share of the largest weight) for the page."""
+    if not explanation:
+        return []
+    fields = explanation.get("fields") or []
+    top = max([abs(f.get("weight") or 0) for f in fields] + [1.0])
+    return [{**f, "positive": (f.get("weight") or 0) >= 0, "step": round(10 * abs(f.get("weight") or 0) / top)}
+            for f in fields]
+
+
+FIELD_NAMES = {"id": "证件号码", "name": "姓名", "birth_date": "出生日期", "sex": "性别", "village": "村/镇"}
+
+
+def model_overview(run: LinkRun | None) -> dict | None:
+    """The model a linkage run used, as rows (field, level, m, u, weight = log2 m/u) for the page."""
+    import math
+
+    if run is None or run.model_id is None:
+        return None
+    model = run.model
+    rows = []
+    for comp, levels in (model.parameters or {}).items():
+        if not isinstance(levels, dict):
+            continue
+        for label, (m, u) in levels.items():
+            rows.append({"field": FIELD_NAMES.get(comp, comp), "level": label, "m": m, "u": u,
+                         "weight": math.log2(m / u) if m > 0 and u > 0 else None})
+    return {"obj": model, "rows": rows}

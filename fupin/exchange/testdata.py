@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fupin.core import idnumber
-from fupin.exchange.pinyin import name_pinyin
 
 # the demo county's real division file, shipped in the project (fupin/demo/fixtures, CC BY 4.0)
 DIVISIONS_CSV = Path(__file__).resolve().parents[1] / "demo" / "fixtures" / "yidu_420581_divisions_2016.csv"
@@ -65,6 +64,45 @@ EXTRACTS: dict[str, tuple[float, str, dict[str, list[str]]]] = {
     "housing_safety": (0.0125, "xlsx", {"姓名": ["户主姓名"], "证件": ["身份证号"], "地址": ["住址"]}),
     "land": (0.025, "csv-gbk", {"姓名": ["承包方代表"], "证件": ["身份证号"], "地址": ["地址"]}),
     "forest": (0.0125, "csv-utf8", {"姓名": ["林权权利人"], "证件": ["身份证号"], "地址": ["地址"]}),
+}
+
+
+# -- the regression style (issue 5's generator, kept so its figures can be reproduced) ----------------------------
+# frozen copies of what that generator derived from the linkage's own code: its homophone groups (toneless pinyin of
+# GIVEN) and the canonical columns of each source; the new style below uses neither
+HOMOPHONE_GROUPS_V1 = ["伟维", "静晶菁景敬境", "军俊", "洋阳扬", "艳燕", "明铭", "平萍", "玉宇雨", "红宏", "波博", "辉慧蕙",
+                       "斌彬", "林琳", "晓小", "欣新鑫", "怡一", "佳嘉", "子梓", "轩萱", "学雪", "成诚", "凤峰锋", "丹单",
+                       "清青庆", "琴勤", "玲灵凌", "龙隆", "荣容蓉", "松嵩", "婷庭廷亭霆", "旭绪煦", "秋求球", "远源媛元园",
+                       "昌常畅", "翠萃", "金锦进"]
+_BDSA = [("出生日期", "birth_date"), ("性别", "sex")]
+FIELDS_V1: dict[str, list[tuple[str, str]]] = {
+    "household_register": [("姓名", "name"), ("公民身份号码", "id"), ("民族", "text"), ("户号", "text"),
+                           ("与户主关系", "text"), *_BDSA, ("户籍地址", "address")],
+    "death": [("姓名", "name"), ("公民身份号码", "id"), ("死亡日期", "date"), ("注销类别", "text"), *_BDSA,
+              ("户籍地址", "address")],
+    "vehicle": [("机动车所有人", "name"), ("身份证明号码", "id"), ("号牌号码", "text"), ("车辆类型", "text"),
+                ("使用性质", "text"), ("机动车状态", "text"), ("初次登记日期", "date"), ("购置价格", "number"), *_BDSA,
+                ("住所地址", "address")],
+    "business": [("企业名称", "text"), ("市场主体类型", "text"), ("法定代表人", "name"), ("证件号码", "id"),
+                 ("注册资本", "number"), ("成立日期", "date"), ("登记状态", "text"), *_BDSA, ("住所", "address")],
+    "property": [("权利人", "name"), ("证件号", "id"), ("坐落", "address"), ("房屋性质", "text"), ("规划用途", "text"),
+                 ("建筑面积", "number"), ("登簿时间", "date"), *_BDSA],
+    "payroll": [("姓名", "name"), ("身份证号码", "id"), ("单位名称", "text"), ("人员类别", "text"), ("编制类型", "text"),
+                ("状态", "text"), *_BDSA, ("住址", "address")],
+    "dibao": [("姓名", "name"), ("身份证号", "id"), ("保障类型", "text"), ("月保障金额", "number"), ("乡镇", "text"),
+              *_BDSA, ("住址", "address")],
+    "disability": [("姓名", "name"), ("残疾人证号", "disability_card"), ("残疾类别", "text"), ("残疾等级", "text"),
+                   *_BDSA, ("住址", "address")],
+    "social_insurance": [("姓名", "name"), ("身份证号码", "id"), ("参保险种", "text"), ("参保状态", "text"),
+                         ("待遇", "number"), *_BDSA, ("住址", "address")],
+    "student": [("学生姓名", "name"), ("身份证件号", "id"), ("学校", "text"), ("学段/年级", "text"), *_BDSA,
+                ("家庭住址", "address")],
+    "medical": [("姓名", "name"), ("身份证号", "id"), ("病种", "text"), ("医疗总费用", "number"), ("自付", "number"),
+                *_BDSA, ("住址", "address")],
+    "housing_safety": [("户主姓名", "name"), ("身份证号", "id"), ("危房等级", "text"), ("改造状态", "text"), *_BDSA,
+                       ("住址", "address")],
+    "land": [("承包方代表", "name"), ("身份证号", "id"), ("承包面积", "number"), *_BDSA, ("地址", "address")],
+    "forest": [("林权权利人", "name"), ("身份证号", "id"), ("林地面积", "number"), *_BDSA, ("地址", "address")],
 }
 
 
@@ -115,11 +153,9 @@ class County:
         names = {r["code"]: r["name"] for r in rows}
         return [(r["code"], names[r["parent"]], r["name"]) for r in rows if r["level"] == "village"]
 
-    def _homophones(self) -> dict[str, list[str]]:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for ch in dict.fromkeys(GIVEN):
-            groups[name_pinyin(ch)].append(ch)
-        return {ch: [o for o in g if o != ch] for g in groups.values() for ch in g if len(g) > 1}
+    @staticmethod
+    def _homophones() -> dict[str, list[str]]:
+        return {ch: [o for o in g if o != ch] for g in HOMOPHONE_GROUPS_V1 for ch in g}
 
     def new_id(self, birth: dt.date, sex: str, area: str | None = None) -> str:
         area = area or ("420581" if self.rng.random() < 0.93 else self.rng.choice(OTHER_AREAS))
@@ -367,9 +403,20 @@ HIT_RULES = {"vehicle": "vehicle", "business": "business", "property": "property
              "death": "deceased"}
 
 
-def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisions_csv: str | Path | None = None
-                ) -> dict:
-    """Write the roster, the 14 extracts and truth.json into outdir; return a summary."""
+def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisions_csv: str | Path | None = None,
+                style: str = "new", quirks: tuple[str, ...] | None = None) -> dict:
+    """Write the roster, the 14 extracts and truth.json into outdir; return a summary.
+
+    style "new" (default): the independent generator with the noise the linkage does not model (see NEW_NOISE) and
+    the file quirks in `quirks` (default all of FILE_QUIRKS); style "regression": issue 5's generator, unchanged, for
+    the old figures.
+    """
+    if style == "new":
+        from fupin.exchange.testcounty import make_county_new
+
+        return make_county_new(outdir, scale=scale, seed=seed, divisions_csv=divisions_csv, quirks=quirks)
+    if style != "regression":
+        raise ValueError(f"unknown style {style!r}")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     county = County(scale=scale, seed=seed, divisions_csv=Path(divisions_csv or DIVISIONS_CSV))
@@ -504,9 +551,7 @@ def _write_roster(path: Path, roster: list[dict]) -> None:
 
 def _extract_columns(source: str, headers: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str]]:
     """(key in the row dict, header written) in file order."""
-    from fupin.exchange.sources import DEFAULT_SOURCES
-
-    fields = next(f for code, _, _, _, _, f in DEFAULT_SOURCES if code == source)
+    fields = [{"name": n, "role": r} for n, r in FIELDS_V1[source]]
     cols = [("序号", "序号")]
     role_key = {"name": "姓名", "id": "证件", "disability_card": "证件", "birth_date": "出生日期", "address": "地址"}
     for f in fields:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("sources/<slug:code>/", views.source_detail, name="source"),
     path("snapshots/<int:pk>/", views.snapshot_detail, name="snapshot"),
     path("review/", views.review_list, name="review"),
+    path("review/<int:pk>/", views.review_detail, name="review_pair"),
     path("review/<int:pk>/decide/", views.review_decide_view, name="review_decide"),
     path("persons/<int:pk>/", views.person_detail, name="person"),
 ]

@@ -22,9 +22,11 @@ from fupin.exchange.services import review_decide, sources_ensure_defaults
 
 def index(request):
     sources_ensure_defaults()
+    run = selectors.last_link_run()
     return render(request, "exchange/index.html", {
         "rows": selectors.sources_overview(), "may_import": selectors.county_wide(request.user),
-        "run": selectors.last_link_run(), "open_reviews": selectors.reviews_for_user(request.user).count()})
+        "run": run, "model": selectors.model_overview(run),
+        "open_reviews": selectors.reviews_for_user(request.user).count()})
 
 
 @require_POST
@@ -72,7 +74,26 @@ def snapshot_detail(request, pk):
 
 
 def review_list(request):
-    return render(request, "exchange/review.html", {"reviews": selectors.reviews_for_user(request.user)[:300]})
+    reviews = selectors.reviews_for_user(request.user)
+    first = reviews.first()
+    return render(request, "exchange/review.html", {"reviews": reviews[:300], "first": first,
+                                                    "count": reviews.count()})
+
+
+def review_detail(request, pk):
+    """One uncertain pair: both sides field by field, the link's explanation, a decision by keyboard."""
+    review = selectors.reviews_for_user(request.user, status=None).filter(pk=pk).first()
+    if review is None:
+        raise Http404
+    prev_pk, next_pk, position, count = selectors.review_neighbours(request.user, review)
+    explanation = (review.details or {}).get("explanation")
+    return render(request, "exchange/review_pair.html", {
+        "rv": review, "rows": selectors.review_pair(review, request.user),
+        "source_name": Source.objects.filter(code=review.source_code).values_list("name", flat=True).first()
+        or review.source_code,
+        "explanation": explanation, "why": selectors.explanation_rows(explanation),
+        "prev_pk": prev_pk, "next_pk": next_pk, "position": position, "count": count,
+        "may_decide": request.user.can("edit")})
 
 
 @require_POST
@@ -89,6 +110,12 @@ def review_decide_view(request, pk):
         messages.error(request, exc.message)
     else:
         messages.success(request, "已记录判断,今后同样的记录按此处理")
+    next_pk = request.POST.get("next", "")
+    if next_pk.isdigit() and selectors.reviews_for_user(request.user).filter(pk=int(next_pk)).exists():
+        return redirect("exchange:review_pair", pk=int(next_pk))
+    following = selectors.reviews_for_user(request.user).first()
+    if request.POST.get("next") is not None and following is not None:
+        return redirect("exchange:review_pair", pk=following.pk)
     return redirect("exchange:review")
 
 
@@ -99,6 +126,7 @@ def person_detail(request, pk):
     links = selectors.person_links(person)
     for link in links:
         link.fields = selectors.record_fields(link.record, request.user)
+        link.why = selectors.explanation_rows(link.explanation)
     return render(request, "exchange/person.html", {
         "person": person, "links": links,
         "reviews": LinkReview.objects.restrict(request.user).filter(person=person, status="open")})

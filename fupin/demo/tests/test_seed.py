@@ -41,7 +41,17 @@ def test_seed_demo_builds_the_county(capsys):
     assert stats["poor_persons"] == Person.objects.filter(household__is_registered_poor=True).count() > 0
     assert stats["departments"] == 13
     assert stats["users"] == User.objects.count() >= 1700
-    assert stats["department_records"] == 0
+    # the department extracts about the county's own people were imported and compared
+    from fupin.eligibility.models import Finding
+    from fupin.exchange.models import LinkRun, RecordLink, Snapshot
+    from fupin.inbox.models import InboxItem
+
+    assert Snapshot.objects.filter(is_current=True).count() == 14
+    assert stats["department_records"] == result["exchange_records"] > 0
+    assert stats["persons_linked"] > 0 and stats["findings_open"] > 0
+    assert RecordLink.objects.filter(method="exact_id").exists() and LinkRun.objects.get().model is not None
+    assert InboxItem.objects.filter(kind="verify").count() >= Finding.objects.filter(status="open").values(
+        "household").distinct().count() > 0
 
     # the grid network
     assert not Division.objects.filter(level="village", grids__isnull=True).exists()

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_contract_on_a_messy_county(tmp_path, capsys):
-    summary = make_county(tmp_path / "county", scale=0.002, seed=5)
+    summary = make_county(tmp_path / "county", scale=0.002, seed=5, style="regression")
     truth = json.loads(Path(summary["truth"]).read_text(encoding="utf-8"))
     call_command("import_divisions", str(DIVISIONS_CSV))
     call_command("import_roster", summary["roster"])
