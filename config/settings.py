@@ -120,6 +120,8 @@ FUPIN_LOCKOUT_ATTEMPTS = int(os.environ.get("FUPIN_LOCKOUT_ATTEMPTS", "5"))
 FUPIN_LOCKOUT_MINUTES = int(os.environ.get("FUPIN_LOCKOUT_MINUTES", "15"))
 
 SESSION_COOKIE_AGE = int(os.environ.get("FUPIN_SESSION_SECONDS", str(8 * 3600)))
+# a phone signs in once and syncs with a device token until it expires (or is revoked)
+FUPIN_DEVICE_TOKEN_DAYS = int(os.environ.get("FUPIN_DEVICE_TOKEN_DAYS", "180"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

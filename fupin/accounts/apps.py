@@ -10,4 +10,5 @@ class AccountsConfig(FupinAppConfig):
     url_prefix = ""
     nav = [
         (_("Users and roles"), "/accounts/users/", "view", 80),
+        (_("Devices and API keys"), "/accounts/tokens/", "manage_users", 81),
     ]

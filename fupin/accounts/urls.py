@@ -13,4 +13,8 @@ urlpatterns = [
     path("accounts/users/<str:username>/edit/", views.user_edit, name="user_edit"),
     path("accounts/users/<str:username>/unlock/", views.user_unlock, name="user_unlock"),
     path("accounts/roles/", views.roles, name="roles"),
+    path("accounts/devices/", views.my_devices, name="my_devices"),
+    path("accounts/tokens/", views.token_list, name="token_list"),
+    path("accounts/tokens/new/", views.api_key_create, name="api_key_create"),
+    path("accounts/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]
