@@ -25,7 +25,9 @@ class BearerTokenAuth(HttpBearer):
         access = services.token_authenticate(secret=token, method=request.method, path=request.path,
                                              ip=client_ip(request))
         if access is None:
-            return None
+            # a client that presents a token chose token authentication: no fall back to a session (a revoked
+            # phone gets 401, not a CSRF refusal)
+            raise HttpError(401, "设备令牌或密钥无效、已吊销或已过期")
         if access.read_only and request.method not in SAFE_METHODS:
             raise HttpError(403, "只读密钥不能写入数据")
         user = access.user

@@ -19,6 +19,7 @@
   const CATEGORIES = [["living", "生活困难"], ["policy", "政策咨询"], ["medical", "看病就医"], ["education", "上学教育"],
     ["housing", "住房"], ["employment", "就业培训"], ["infrastructure", "基础设施"], ["other", "其他"]];
   const FIELD_TEXT = {phone: "联系电话", address: "住址", group_name: "村民小组"};
+  const SEX_TEXT = {"1": "男", "2": "女"};
 
   // IndexedDB --------------------------------------------------------------------------------------------------
   const STORES = {meta: "key", households: "uuid", inbox: "uuid", orders: "uuid", reports: "uuid", forms: "key",
@@ -291,7 +292,7 @@
       }));
     root.append(head, bar, main, nav);
     renderBar();
-    main.append.apply(main, [].concat(content));
+    main.append.apply(main, [].concat(content).filter(function (c) { return c !== null && c !== undefined && c !== false; }));
   }
 
   function lightDot(light) {
@@ -388,7 +389,7 @@
           h("dt", {text: "预警"}), h("dd", {}, lightDot(light), light && light.days !== null ? " " + light.days + "天未帮扶" : ""),
           light && light.reasons.length ? [h("dt", {text: "原因"}), h("dd", {text: light.reasons.join(";")})] : null)),
         section("家庭成员(" + hh.members.length + ")", h("ul", {class: "plain"}, hh.members.map(function (m) {
-          return h("li", {text: [m.name, m.relationship, m.sex, m.id_number, m.is_alive ? "" : "已故"].filter(Boolean).join(" · ")});
+          return h("li", {text: [m.name, m.relationship, SEX_TEXT[m.sex] || m.sex, m.id_number, m.is_alive ? "" : "已故"].filter(Boolean).join(" · ")});
         }))),
         hh.findings.length ? section("比对发现待核实", h("ul", {class: "plain"}, hh.findings.map(function (f) {
           return h("li", {}, h("a", {class: "row", href: "#/finding/" + id + "/" + f.uuid},
