@@ -121,11 +121,52 @@ def _forms(user) -> dict[str, dict]:
     return out
 
 
-def worker_slice(user) -> dict[str, dict[str, dict]]:
+BUILDERS = {"households": _households, "inbox": _inbox, "orders": _orders, "reports": _reports, "forms": _forms}
+
+
+def worker_slice(user, collections=COLLECTIONS) -> dict[str, dict[str, dict]]:
     """Every item of the user's slice by collection and key (JSON-ready values after `_encode`)."""
     with translation.override("zh-hans"):
-        return {"households": _households(user), "inbox": _inbox(user), "orders": _orders(user),
-                "reports": _reports(user), "forms": _forms(user)}
+        return {c: BUILDERS[c](user) for c in collections}
+
+
+def _stamp(qs, *fields) -> str:
+    """Count, and the latest timestamp and total version of a queryset: any service write moves one of them."""
+    from django.db.models import Count, Max, Sum
+
+    aggs = {"n": Count("pk")}
+    for f in fields:
+        aggs[f] = Sum(f) if f == "version" else Max(f)
+    row = qs.aggregate(**aggs)
+    return "|".join(str(row[k]) for k in sorted(row))
+
+
+def slice_stamps(user) -> dict[str, str]:
+    """A cheap fingerprint per collection (a few aggregate queries). A collection whose stamp did not move since the
+    device's last sync is not rebuilt: a sync with nothing changed costs these queries, not the whole slice."""
+    from fupin.assistance.models import HouseholdLight, Measure, PolicyReceipt
+    from fupin.dispatch.models import MinqingReport, WorkOrder
+    from fupin.eligibility.models import Finding
+    from fupin.inbox.models import InboxItem
+    from fupin.registry.models import Person
+    from fupin.surveys.models import FormVersion
+
+    ids = slice_households(user).values("id")
+    households = ";".join([
+        _stamp(slice_households(user), "updated_at", "version"),
+        _stamp(Person.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(Measure.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(PolicyReceipt.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(Finding.objects.filter(household_id__in=ids, status=Finding.Status.OPEN), "updated_at", "version"),
+        _stamp(HouseholdLight.objects.filter(household_id__in=ids), "computed_at"),
+    ])
+    return {
+        "households": households,
+        "inbox": _stamp(InboxItem.objects.filter(user=user, done_at__isnull=True), "updated_at", "version"),
+        "orders": _stamp(WorkOrder.objects.filter(sender=user), "updated_at", "version"),
+        "reports": _stamp(MinqingReport.objects.filter(recorded_by=user), "updated_at", "version"),
+        "forms": _stamp(FormVersion.objects.filter(status=FormVersion.Status.PUBLISHED), "published_at"),
+    }
 
 
 def _encode(obj) -> str:
@@ -137,12 +178,14 @@ def digest(item: dict) -> str:
 
 
 def diff(current: dict[str, dict[str, dict]], known: dict[str, str] | None) -> tuple[dict, dict, dict[str, str]]:
-    """(upserts by collection, tombstones by collection, the new digests) against what the device has."""
+    """(upserts by collection, tombstones by collection, the new digests) against what the device has. Collections
+    absent from `current` did not change: the device keeps them and their digests carry over."""
     known = known or {}
     upserts: dict[str, list] = {c: [] for c in COLLECTIONS}
     deletes: dict[str, list] = {c: [] for c in COLLECTIONS}
-    digests: dict[str, str] = {}
-    for coll in COLLECTIONS:
+    digests: dict[str, str] = {k: d for k, d in known.items() if k.split(":", 1)[0] in COLLECTIONS
+                               and k.split(":", 1)[0] not in current}
+    for coll in current:
         for key, item in current[coll].items():
             d = digest(item)
             k = f"{coll}:{key}"
@@ -150,8 +193,8 @@ def diff(current: dict[str, dict[str, dict]], known: dict[str, str] | None) -> t
             if known.get(k) != d:
                 upserts[coll].append(item)
     for k in known.keys() - digests.keys():
-        coll, key = k.split(":", 1)
-        if coll in deletes:
+        coll, _, key = k.partition(":")
+        if coll in current:
             deletes[coll].append(key)
     return upserts, deletes, digests
 

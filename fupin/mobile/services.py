@@ -51,8 +51,12 @@ def sync_pull(*, user, token=None, cursor: str | None = None) -> dict:
         except ValueError:
             snap = None
         known = snap.digests if snap is not None else None
-    current = selectors.worker_slice(user)
+    stamps = selectors.slice_stamps(user)  # before building: a write in between shows at the next sync
+    known_stamps = (known or {}).get("_stamps", {})
+    changed = [c for c in selectors.COLLECTIONS if known is None or known_stamps.get(c) != stamps[c]]
+    current = selectors.worker_slice(user, changed)
     upserts, deletes, digests = selectors.diff(current, known)
+    digests["_stamps"] = stamps
     new = SliceSnapshot.objects.create(user=user, token=token, digests=digests)
     old = SliceSnapshot.objects.filter(user=user, token=token).order_by("-created_at", "-id")[selectors.SNAPSHOTS_KEPT:]
     SliceSnapshot.objects.filter(pk__in=[s.pk for s in old]).delete()
