@@ -8,6 +8,7 @@ import os
 import random
 
 import pytest
+from django.test import Client
 from PIL import Image
 
 from fupin.accounts.models import AccessToken
@@ -157,6 +158,19 @@ def test_two_phones_change_the_same_phone_number_and_the_second_sees_a_conflict(
     assert Household.objects.get(pk=world["hh"].pk).phone == "13911110000"
     conflict = SyncConflict.objects.get()
     assert (conflict.theirs, conflict.ours, conflict.status) == ("13911110000", "13922220000", "open")
+    # the village team sees the same conflict side by side on its page
+    team = make_user("team_a", "village_team", division=world["tree"]["va1"], password=PW)
+    staff = phone()
+    staff.set_viewport_size({"width": 1366, "height": 700})
+    client = Client()
+    client.force_login(team)
+    staff.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                                "url": live_server.url}])
+    staff.goto(f"{live_server.url}/app/conflicts/")
+    row = staff.locator("table tbody tr").first.inner_text()
+    assert "李大山户" in row and "13911110000" in row and "13922220000" in row and "网格员乙" in row
+    assert staff.locator("h1").inner_text() == "同步冲突"
+    staff.screenshot(path=os.path.join(artifacts_dir, "conflicts-page.png"))
     b.click(".conflict button:has-text('用本机的')")
     b.wait_for_selector(".conflict", state="detached")
     assert Household.objects.get(pk=world["hh"].pk).phone == "13922220000"
