@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
     "fupin.privacy.apps.PrivacyConfig",
+    "fupin.mobile.apps.MobileConfig",
     "fupin.demo.apps.DemoConfig",
     "fupin.web.apps.WebConfig",
 ]
@@ -152,6 +153,8 @@ FUPIN_AUDIT_FULL_ID_VIEWS = os.environ.get("FUPIN_AUDIT_FULL_ID_VIEWS", "1") == 
 FUPIN_AUDIT_RETENTION_DAYS = int(os.environ.get("FUPIN_AUDIT_RETENTION_DAYS", "365"))
 
 SESSION_COOKIE_AGE = int(os.environ.get("FUPIN_SESSION_SECONDS", str(8 * 3600)))
+# a phone signs in once and syncs with a device token until it expires (or is revoked)
+FUPIN_DEVICE_TOKEN_DAYS = int(os.environ.get("FUPIN_DEVICE_TOKEN_DAYS", "180"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

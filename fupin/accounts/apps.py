@@ -11,4 +11,5 @@ class AccountsConfig(FupinAppConfig):
     nav = [
         (_("Users and roles"), "/accounts/users/", "view", 80),
         (_("Account security"), "/account/sessions/", "view", 99),
+        (_("Devices and API keys"), "/accounts/tokens/", "manage_users", 81),
     ]

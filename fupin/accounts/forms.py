@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fupin.accounts.choices import Role
@@ -118,3 +119,36 @@ class UserForm(forms.Form):
             out["username"] = d["username"]
             out["password"] = d["password"]
         return out
+
+
+class ApiKeyForm(forms.Form):
+    """Issue an API key for another system: its name, jurisdiction, capabilities, read-only or not, and expiry."""
+
+    name = forms.CharField(label=_("Name of the other system"), max_length=100)
+    division = DivisionChoiceField(label=_("Jurisdiction"), queryset=Division.objects.none(),
+                                   help_text=_("The key reads and writes only data of this area."))
+    capabilities = forms.MultipleChoiceField(label=_("Capabilities"), widget=forms.CheckboxSelectMultiple,
+                                             choices=())
+    read_only = forms.BooleanField(label=_("Read-only"), required=False, initial=True,
+                                   help_text=_("A read-only key is refused on every write."))
+    expires_on = forms.DateField(label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text=_("Empty: the key never expires (revoke it by hand)."))
+
+    def __init__(self, *args, actor, capability_labels: dict, **kwargs):
+        from fupin.accounts.services import API_KEY_FORBIDDEN
+
+        super().__init__(*args, **kwargs)
+        self.fields["division"].queryset = Division.objects.restrict(actor).order_by("code")
+        self.fields["capabilities"].choices = [(c, label) for c, label in capability_labels.items()
+                                               if c not in API_KEY_FORBIDDEN and actor.can(c)]
+        self.fields["capabilities"].initial = ["view"]
+
+    def service_kwargs(self) -> dict:
+        import datetime as dt
+
+        d = self.cleaned_data
+        expires = None
+        if d.get("expires_on"):
+            expires = timezone.make_aware(dt.datetime.combine(d["expires_on"], dt.time(23, 59, 59)))
+        return {"name": d["name"], "division": d["division"], "capabilities": list(d["capabilities"]),
+                "read_only": bool(d.get("read_only")), "expires_at": expires}

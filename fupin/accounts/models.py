@@ -1,5 +1,8 @@
 """Users, each with one role and one jurisdiction (a division or a grid) or a department."""
 
+import uuid as uuidlib
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -37,6 +40,8 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(null=True, blank=True)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     batch = models.ForeignKey("core.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # the identity another system acts as through an API key (no password, never signs in on a page)
+    is_service_account = models.BooleanField(_("service account"), default=False)
 
     objects = UserManager()
 
@@ -58,6 +63,12 @@ class User(AbstractUser):
         return None
 
     def can(self, capability: str) -> bool:
+        # a request made with a token is limited to the token's capabilities (set by fupin.accounts.auth)
+        limit = getattr(self, "token_capabilities", None)
+        if limit is not None and capability not in limit:
+            return False
+        if self.is_service_account:
+            return limit is not None
         if self.is_superuser:
             return True
         return capability in ROLE_CAPABILITIES.get(self.role, set())
@@ -118,3 +129,49 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.changed_at:%Y-%m-%d}"
+
+
+class AccessTokenKind(models.TextChoices):
+    DEVICE = "device", _("phone (device token)")
+    API_KEY = "api_key", _("other system (API key)")
+
+
+class AccessToken(models.Model):
+    """A bearer token: a worker's phone (device token) or another system (API key). Only the SHA-256 of the secret
+    is stored; the secret is shown once when issued. Requests with it act as `user` (for an API key, its service
+    account), limited to `capabilities` and, when `read_only`, to reads."""
+
+    scope_field = "area_code"
+
+    uuid = models.UUIDField(default=uuidlib.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=AccessTokenKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                             related_name="access_tokens")
+    area_code = models.CharField(max_length=15, blank=True, db_index=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(_("token starts with"), max_length=12)
+    capabilities = models.JSONField(_("capabilities"), default=list, blank=True)
+    read_only = models.BooleanField(_("read-only"), default=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.CharField(_("last address"), max_length=45, blank=True)
+    use_count = models.PositiveIntegerField(_("requests"), default=0)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    revoke_reason = models.CharField(_("reason revoked"), max_length=200, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"

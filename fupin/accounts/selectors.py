@@ -45,3 +45,50 @@ def roles_matrix() -> tuple[list[str], list[dict]]:
     rows = [{"role": role, "label": role.label, "caps": [c in ROLE_CAPABILITIES.get(role, set()) for c in caps]}
             for role in Role]
     return caps, rows
+
+
+def devices_of(user) -> QuerySet:
+    """A user's own phones (device tokens), newest first."""
+    from fupin.accounts.models import AccessToken
+
+    return AccessToken.objects.filter(user=user, kind="device").order_by("-created_at")
+
+
+def token_list(*, viewer, kind: str = "", live_only: bool = False) -> QuerySet:
+    """Device tokens and API keys of the viewer's jurisdiction (county staff's page)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from fupin.accounts.models import AccessToken
+
+    qs = AccessToken.objects.restrict(viewer).select_related("user", "created_by", "revoked_by")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if live_only:
+        qs = qs.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    return qs.order_by("kind", "-created_at")
+
+
+def tokens_active_count() -> dict:
+    """Live (not revoked, not expired) device tokens and API keys, for `fupin stats`."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from fupin.accounts.models import AccessToken
+
+    live = AccessToken.objects.filter(revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    counts = dict(live.values_list("kind").annotate(n=Count("id")))
+    return {"devices_active": counts.get("device", 0), "api_keys_active": counts.get("api_key", 0)}
+
+
+def token_for_revoke(*, viewer, token_id):
+    """A token the viewer may revoke: their own phone, or any token of their jurisdiction for user managers."""
+    from fupin.accounts.models import AccessToken
+
+    own = AccessToken.objects.filter(uuid=token_id, user=viewer, kind="device").first()
+    if own is not None:
+        return own
+    if viewer.can("manage_users"):
+        return AccessToken.objects.restrict(viewer).filter(uuid=token_id).first()
+    return None

@@ -6,12 +6,15 @@ viewers see such users (`fupin.accounts.selectors.visible_users`).
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from fupin.accounts.choices import Role
 from fupin.core import audit
@@ -174,3 +177,166 @@ def user_unlock(*, actor, user):
                  after={"locked_until": None, "failed_logins": 0})
     user.refresh_from_db()
     return user
+
+
+# Access tokens: device tokens for the phone app and API keys for other systems (one mechanism) -----------------------
+
+TOKEN_PREFIX = {"device": "fpd_", "api_key": "fpk_"}
+USE_AUDIT_GAP = dt.timedelta(minutes=15)
+# capabilities an API key may never carry: it reads and writes data, it does not administer
+API_KEY_FORBIDDEN = {"manage_users", "manage_geo"}
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a token secret (SHA-256: the secret has 256 bits of entropy, so no slow hash is needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret(kind: str) -> str:
+    return TOKEN_PREFIX[kind] + secrets.token_urlsafe(32)
+
+
+def _token_snapshot(token) -> dict:
+    return {"kind": token.kind, "name": token.name, "user": token.user_id, "hint": token.hint,
+            "capabilities": token.capabilities, "read_only": token.read_only, "expires_at": token.expires_at,
+            "revoked_at": token.revoked_at, "revoke_reason": token.revoke_reason}
+
+
+def _save_token(*, actor, kind: str, name: str, user, area_code: str, capabilities: list[str], read_only: bool,
+                expires_at) -> tuple[Any, str]:
+    from fupin.accounts.models import AccessToken
+
+    secret = _new_secret(kind)
+    token = AccessToken(kind=kind, name=name, user=user, area_code=area_code, secret_hash=hash_secret(secret),
+                        hint=secret[:10], capabilities=capabilities, read_only=read_only, expires_at=expires_at,
+                        created_by=actor if _is_user(actor) else None)
+    token.save()
+    audit.record(actor=actor, action=f"accounts.token.issue_{kind}", obj=token, after=_token_snapshot(token))
+    return token, secret
+
+
+@transaction.atomic
+def device_token_issue(*, actor, user, device_name: str, days: int | None = None) -> tuple[Any, str]:
+    """A token for one phone of `user` (the worker signs in on it once). Returns (token, secret): the secret is
+    shown once and only its hash is kept."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    device_name = (device_name or "").strip()[:100]
+    if not device_name:
+        raise ServiceError("请填写设备名称(如:张三的手机)", field="device_name")
+    if not user.is_active or user.is_service_account:
+        raise ServiceError("该账号不能在手机上登录")
+    if _is_user(actor) and actor.pk != user.pk and not actor.can("manage_users"):
+        raise ServiceError("只能为自己的手机登录")
+    days = days or settings.FUPIN_DEVICE_TOKEN_DAYS
+    return _save_token(actor=actor, kind="device", name=device_name, user=user, area_code=user.area_code,
+                       capabilities=[], read_only=False, expires_at=timezone.now() + dt.timedelta(days=days))
+
+
+@transaction.atomic
+def api_key_create(*, actor, name: str, division, capabilities: list[str], read_only: bool = True,
+                   expires_at=None) -> tuple[Any, str]:
+    """An API key for another system: a service account bound to `division` (its jurisdiction) acting with
+    `capabilities` only. County staff who manage users issue keys within their own jurisdiction and powers."""
+    from django.utils import timezone
+
+    from fupin.accounts.choices import ALL_CAPABILITIES
+    from fupin.geo.models import Division
+
+    User = get_user_model()
+    _check_actor(actor)
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ServiceError("请填写密钥名称(对方系统的名称)", field="name")
+    if division is None:
+        raise ServiceError("请选择密钥可访问的区划", field="division")
+    if _is_user(actor) and not actor.is_superuser \
+            and not Division.objects.restrict(actor).filter(pk=division.pk).exists():
+        raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
+    caps = sorted(set(capabilities or []))
+    unknown = set(caps) - ALL_CAPABILITIES
+    if unknown:
+        raise ServiceError(f"未知权限:{'、'.join(sorted(unknown))}", field="capabilities")
+    if set(caps) & API_KEY_FORBIDDEN:
+        raise ServiceError("密钥不能拥有管理用户或网格的权限", field="capabilities")
+    if "view" not in caps:
+        raise ServiceError("密钥至少需要查看权限", field="capabilities")
+    if _is_user(actor) and not all(actor.can(c) for c in caps):
+        raise ServiceError("不能授予您自己没有的权限", field="capabilities")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ServiceError("到期时间须晚于现在", field="expires_at")
+    account = User(username=f"apikey-{secrets.token_hex(5)}", display_name=name, role="", division=division,
+                   area_code=area_code_for(division=division), is_service_account=True)
+    account.set_unusable_password()
+    account.save()
+    audit.record(actor=actor, action="accounts.user.create", obj=account, area_code=account.area_code,
+                 after=user_snapshot(account), note="API密钥的服务账号")
+    return _save_token(actor=actor, kind="api_key", name=name, user=account, area_code=account.area_code,
+                       capabilities=caps, read_only=read_only, expires_at=expires_at)
+
+
+def may_revoke(actor, token) -> bool:
+    """The token's own user (a worker's own phone) or staff who manage users in the token's jurisdiction."""
+    from fupin.accounts.models import AccessToken
+
+    if not _is_user(actor):
+        return True
+    if token.kind == "device" and token.user_id == actor.pk:
+        return True
+    return actor.can("manage_users") and AccessToken.objects.restrict(actor).filter(pk=token.pk).exists()
+
+
+@transaction.atomic
+def token_revoke(*, actor, token, reason: str = ""):
+    """Revoke a device token or an API key: its next request (a phone's next sync) is refused."""
+    from django.utils import timezone
+
+    from fupin.accounts.models import AccessToken
+
+    if not may_revoke(actor, token):
+        raise ServiceError("您不能吊销该设备或密钥")
+    token = AccessToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    before = _token_snapshot(token)
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor if _is_user(actor) else None
+    token.revoke_reason = (reason or "").strip()[:200]
+    token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit.record(actor=actor, action=f"accounts.token.revoke_{token.kind}", obj=token, before=before,
+                 after=_token_snapshot(token))
+    return token
+
+
+def token_authenticate(*, secret: str, method: str = "", path: str = "", ip: str = ""):
+    """The live token for a presented secret, with its use recorded; None when unknown, revoked or expired.
+
+    Every use updates the last-used time and count; the audit trail gets one `accounts.token.use` event per stretch
+    of use (a new one after 15 minutes of silence, like a session) and one per refused revoked or expired token."""
+    from django.utils import timezone
+
+    from fupin.accounts.models import AccessToken
+
+    if not secret or len(secret) > 200:
+        return None
+    token = AccessToken.objects.select_related("user").filter(secret_hash=hash_secret(secret)).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    refused = ""
+    if token.revoked_at is not None:
+        refused = "已吊销"
+    elif token.expires_at is not None and token.expires_at <= now:
+        refused = "已过期"
+    elif not token.user.is_active:
+        refused = "账号已停用"
+    if refused:
+        audit.record(actor=token.user, action="accounts.token.refused", obj=token, note=f"{refused}:{method} {path}"[:500])
+        return None
+    AccessToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=(ip or "")[:45],
+                                                   use_count=models.F("use_count") + 1)
+    if token.last_used_at is None or now - token.last_used_at > USE_AUDIT_GAP:
+        audit.record(actor=token.user, action="accounts.token.use", obj=token, note=f"{method} {path}"[:500])
+    token.last_used_at = now
+    return token

@@ -20,4 +20,8 @@ urlpatterns = [
     path("accounts/users/<str:username>/unlock/", views.user_unlock, name="user_unlock"),
     path("accounts/users/<str:username>/reset-2fa/", security_views.reset_two_factor, name="reset_two_factor"),
     path("accounts/roles/", views.roles, name="roles"),
+    path("accounts/devices/", views.my_devices, name="my_devices"),
+    path("accounts/tokens/", views.token_list, name="token_list"),
+    path("accounts/tokens/new/", views.api_key_create, name="api_key_create"),
+    path("accounts/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

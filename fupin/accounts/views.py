@@ -1,4 +1,4 @@
-"""Login, users and the roles-and-capabilities matrix."""
+"""Login, users, the roles-and-capabilities matrix, and device tokens and API keys."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fupin.accounts import selectors, services
 from fupin.accounts.choices import Role
-from fupin.accounts.forms import LoginForm, UserForm
+from fupin.accounts.forms import ApiKeyForm, LoginForm, UserForm
 from fupin.core.errors import ServiceError
 from fupin.web.shell import capability_required, filter_area, paginate
 
@@ -137,3 +138,51 @@ def user_unlock(request, username):
     services.user_unlock(actor=request.user, user=person)
     messages.success(request, _("The account was unlocked."))
     return redirect("accounts:user_detail", username=person.username)
+
+
+# Device tokens and API keys ------------------------------------------------------------------------------------------
+
+
+def my_devices(request):
+    """The signed-in user's phones: each can be revoked in one click (a lost phone's next sync is refused)."""
+    return render(request, "accounts/my_devices.html", {"tokens": selectors.devices_of(request.user),
+                                                        "now_ts": timezone.now()})
+
+
+@capability_required("manage_users")
+def token_list(request):
+    kind = request.GET.get("kind", "")
+    if kind not in ("", "device", "api_key"):
+        kind = ""
+    qs = filter_area(selectors.token_list(viewer=request.user, kind=kind), request)
+    return render(request, "accounts/token_list.html", {"page_obj": paginate(request, qs), "kind": kind,
+                                                        "now_ts": timezone.now()})
+
+
+@capability_required("manage_users")
+def api_key_create(request):
+    form = ApiKeyForm(request.POST or None, actor=request.user, capability_labels=CAPABILITY_LABELS)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = services.api_key_create(actor=request.user, **form.service_kwargs())
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            # the secret is shown on this response only: it is not stored and cannot be shown again
+            return render(request, "accounts/api_key_issued.html", {"token": token, "secret": secret})
+    return render(request, "accounts/api_key_form.html", {"form": form})
+
+
+@require_POST
+def token_revoke(request, token_id):
+    token = selectors.token_for_revoke(viewer=request.user, token_id=token_id)
+    if token is None:
+        raise Http404
+    try:
+        services.token_revoke(actor=request.user, token=token, reason=request.POST.get("reason", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s was revoked: it can no longer reach the system.") % {"name": token.name})
+    target = request.POST.get("next", "")
+    return redirect(target if target in ("/accounts/devices/", "/accounts/tokens/") else "/accounts/devices/")

@@ -1,4 +1,7 @@
-"""The versioned API: one NinjaAPI at /api/v1/ mounting `<app>.api.router` of every Fupin app that has one."""
+"""The versioned API: one NinjaAPI at /api/v1/ mounting `<app>.api.router` of every Fupin app that has one.
+
+Every endpoint accepts `Authorization: Bearer <token>` (a device token or an API key, fupin.accounts.auth) or the
+browser session with its CSRF token; the OpenAPI document declares both schemes."""
 
 from importlib import import_module
 from importlib.util import find_spec
@@ -7,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 from ninja.security import django_auth
 
+from fupin.accounts.auth import bearer_auth
 from fupin.core.apiparams import input_error_detail, is_input_error
 from fupin.core.appconfig import fupin_apps
 
@@ -17,7 +21,7 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(title="Fupin API", version="1", urls_namespace="api-v1", auth=django_auth, docs_url="/docs",
+api = NinjaAPI(title="Fupin API", version="1", urls_namespace="api-v1", auth=[bearer_auth, django_auth], docs_url="/docs",
                renderer=Utf8JSONRenderer())
 
 for _app in fupin_apps():
@@ -34,3 +38,8 @@ def _input_errors(request, exc):
     if is_input_error(exc):
         return api.create_response(request, {"detail": input_error_detail()}, status=422)
     raise exc
+
+
+from fupin.accounts.api import auth_router  # noqa: E402  (the device sign-in lives at /api/v1/auth/)
+
+api.add_router("auth", auth_router)

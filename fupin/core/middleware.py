@@ -7,6 +7,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/admin/", "/healthz")
+# the phone app's shell opens with no session (and no network): it signs in with a device token through the API
+PUBLIC_PATHS = {"/app/", "/app/manifest.webmanifest", "/app/sw.js"}
 
 
 class SecurityHeadersMiddleware:
@@ -32,7 +34,8 @@ class LoginRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.user.is_authenticated and not request.path.startswith(PUBLIC_PREFIXES):
+        if not request.user.is_authenticated and not request.path.startswith(PUBLIC_PREFIXES) \
+                and request.path not in PUBLIC_PATHS:
             return redirect(f"{settings.LOGIN_URL}?next={request.path}")
         return self.get_response(request)
 

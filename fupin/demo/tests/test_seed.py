@@ -145,6 +145,13 @@ def test_seed_demo_builds_the_county(capsys):
     assert not User.objects.get(username=f"wg{Grid.objects.exclude(pk=grid_worker.grid_id).first().code}"
                                 ).has_usable_password()
 
+    # the phone app: a few phones (one revoked as lost), offline work that arrived later, one open conflict
+    phone_stats = _stats()
+    assert phone_stats["devices_active"] == 3 and phone_stats["sync_conflicts_open"] == 1
+    arrived = AuditEvent.objects.filter(action="mobile.change.apply", actor=grid_worker)
+    assert arrived.count() >= 3 and all("分钟后送达" in e.note for e in arrived)
+    assert not AuditEvent.objects.filter(action="mobile.change.refuse").exists()
+
     # a second seeding is refused and changes nothing
     with pytest.raises(ServiceError):
         seed_demo(actor="system", scale=SCALE, seed=11)

@@ -1,0 +1,214 @@
+"""The worker's slice — only what their phone needs — and the change feed over it.
+
+The slice is the households the user works on (a grid worker's grid, a village team's village, and for anyone the
+households they carry as a pairing cadre) with members, plan measures, policies received, the light and its reasons
+and open comparison findings; the user's open inbox items; the work orders they sent that are still open and the 民情
+they filed; and the published household forms. Every item has a digest; a device's `SliceSnapshot` keeps the digests
+it received, so the next sync sends only the items whose digest changed and tombstones for those that left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
+from django.utils import translation
+
+from fupin.core import idnumber
+from fupin.core.scoping import PREFIX_LENGTH, scope_prefix
+
+COLLECTIONS = ("households", "inbox", "orders", "reports", "forms")
+SNAPSHOTS_KEPT = 3  # a phone that lost the answer to its last sync may come back with the cursor before it
+
+
+def slice_households(user):
+    """Households on the user's phone: their grid or village (never a whole town or county), plus those they carry
+    as a pairing cadre or a unit's head; dissolved households leave the slice."""
+    from fupin.assistance.models import HouseholdPairing
+    from fupin.registry.models import Household
+
+    prefix = scope_prefix(user)
+    q = Q(pk__in=[])
+    if prefix is not None and len(prefix) >= PREFIX_LENGTH["village"]:
+        q |= Q(area_code__startswith=prefix)
+    mine = HouseholdPairing.objects.filter(end_date__isnull=True).filter(
+        Q(cadre__user=user) | Q(unit__contact_user=user)).values("household_id")
+    q |= Q(pk__in=mine)
+    return Household.objects.filter(q, dissolved_on__isnull=True)
+
+
+def _households(user) -> dict[str, dict]:
+    from fupin.assistance.choices import MeasureStatus
+    from fupin.assistance.engine import describe
+    from fupin.assistance.models import HouseholdLight, Measure, PolicyReceipt
+    from fupin.eligibility.models import Finding
+    from fupin.registry.models import Person
+
+    rows = list(slice_households(user).values(
+        "id", "uuid", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
+        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size").order_by("area_code", "id"))
+    ids = [r["id"] for r in rows]
+    members, measures, receipts, findings = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
+    for chunk_start in range(0, len(ids), 900):  # SQLite allows a limited number of parameters per query
+        chunk = ids[chunk_start:chunk_start + 900]
+        for p in Person.objects.filter(household_id__in=chunk).order_by("id").values(
+                "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
+                "phone", "is_alive", "health", "work_status"):
+            hid = p.pop("household_id")
+            p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
+            members[hid].append(p)
+        for m in Measure.objects.filter(household_id__in=chunk).exclude(status=MeasureStatus.CANCELLED).order_by(
+                "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
+                                            "target_date", "done_on", "responsible_name"):
+            measures[m.pop("household_id")].append(m)
+        for r in PolicyReceipt.objects.filter(household_id__in=chunk).order_by("-received_on", "id").values(
+                "household_id", "policy__name", "received_on", "amount"):
+            receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
+                                                "amount": r["amount"]})
+        for f in Finding.objects.filter(household_id__in=chunk, status=Finding.Status.OPEN).order_by("id").values(
+                "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
+            hid = f.pop("household_id")
+            findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
+                                  "source": f["source_code"], "person": f["person__name"]})
+        lights = {lt.household_id: lt for lt in HouseholdLight.objects.filter(household_id__in=chunk)}
+        for r in rows[chunk_start:chunk_start + 900]:
+            lt = lights.get(r["id"])
+            r["light"] = None if lt is None else {
+                "colour": lt.colour, "days": lt.days, "last_record_on": lt.last_record_on,
+                "reasons": [describe(x)[0] for x in lt.reasons or []]}
+    out = {}
+    for r in rows:
+        hid = r.pop("id")
+        r.update(members=members[hid], measures=measures[hid], receipts=receipts[hid], findings=findings[hid])
+        out[str(r["uuid"])] = r
+    return out
+
+
+def _inbox(user) -> dict[str, dict]:
+    from fupin.inbox.models import InboxItem
+
+    return {str(i["uuid"]): i for i in InboxItem.objects.filter(user=user, done_at__isnull=True).values(
+        "uuid", "kind", "title", "body", "due_date", "object_type", "object_id", "url")}
+
+
+def _orders(user) -> dict[str, dict]:
+    from fupin.dispatch.choices import OPEN_STATES
+    from fupin.dispatch.models import WorkOrder
+
+    return {str(o["uuid"]): o for o in WorkOrder.objects.filter(sender=user, state__in=OPEN_STATES).values(
+        "uuid", "number", "title", "state", "household__uuid", "due_at")}
+
+
+def _reports(user) -> dict[str, dict]:
+    from fupin.dispatch.models import MinqingReport
+
+    return {str(r["uuid"]): r for r in MinqingReport.objects.filter(recorded_by=user).order_by(
+        "-reported_at")[:200].values("uuid", "number", "category", "content", "status", "answer", "reported_at",
+                                     "household__uuid")}
+
+
+def _forms(user) -> dict[str, dict]:
+    from fupin.surveys.models import FormVersion
+
+    out = {}
+    for v in FormVersion.objects.filter(status=FormVersion.Status.PUBLISHED, form__level="household").order_by(
+            "form__order", "form__key", "-number").select_related("form"):
+        out.setdefault(v.form.key, {"key": v.form.key, "name": v.form.name, "version": v.number,
+                                    "definition": v.definition})
+    return out
+
+
+BUILDERS = {"households": _households, "inbox": _inbox, "orders": _orders, "reports": _reports, "forms": _forms}
+
+
+def worker_slice(user, collections=COLLECTIONS) -> dict[str, dict[str, dict]]:
+    """Every item of the user's slice by collection and key (JSON-ready values after `_encode`)."""
+    with translation.override("zh-hans"):
+        return {c: BUILDERS[c](user) for c in collections}
+
+
+def _stamp(qs, *fields) -> str:
+    """Count, and the latest timestamp and total version of a queryset: any service write moves one of them."""
+    from django.db.models import Count, Max, Sum
+
+    aggs = {"n": Count("pk")}
+    for f in fields:
+        aggs[f] = Sum(f) if f == "version" else Max(f)
+    row = qs.aggregate(**aggs)
+    return "|".join(str(row[k]) for k in sorted(row))
+
+
+def slice_stamps(user) -> dict[str, str]:
+    """A cheap fingerprint per collection (a few aggregate queries). A collection whose stamp did not move since the
+    device's last sync is not rebuilt: a sync with nothing changed costs these queries, not the whole slice."""
+    from fupin.assistance.models import HouseholdLight, Measure, PolicyReceipt
+    from fupin.dispatch.models import MinqingReport, WorkOrder
+    from fupin.eligibility.models import Finding
+    from fupin.inbox.models import InboxItem
+    from fupin.registry.models import Person
+    from fupin.surveys.models import FormVersion
+
+    ids = slice_households(user).values("id")
+    households = ";".join([
+        _stamp(slice_households(user), "updated_at", "version"),
+        _stamp(Person.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(Measure.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(PolicyReceipt.objects.filter(household_id__in=ids), "updated_at", "version"),
+        _stamp(Finding.objects.filter(household_id__in=ids, status=Finding.Status.OPEN), "updated_at", "version"),
+        _stamp(HouseholdLight.objects.filter(household_id__in=ids), "computed_at"),
+    ])
+    return {
+        "households": households,
+        "inbox": _stamp(InboxItem.objects.filter(user=user, done_at__isnull=True), "updated_at", "version"),
+        "orders": _stamp(WorkOrder.objects.filter(sender=user), "updated_at", "version"),
+        "reports": _stamp(MinqingReport.objects.filter(recorded_by=user), "updated_at", "version"),
+        "forms": _stamp(FormVersion.objects.filter(status=FormVersion.Status.PUBLISHED), "published_at"),
+    }
+
+
+def _encode(obj) -> str:
+    return json.dumps(obj, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def digest(item: dict) -> str:
+    return hashlib.blake2b(_encode(item).encode(), digest_size=10).hexdigest()
+
+
+def diff(current: dict[str, dict[str, dict]], known: dict[str, str] | None) -> tuple[dict, dict, dict[str, str]]:
+    """(upserts by collection, tombstones by collection, the new digests) against what the device has. Collections
+    absent from `current` did not change: the device keeps them and their digests carry over."""
+    known = known or {}
+    upserts: dict[str, list] = {c: [] for c in COLLECTIONS}
+    deletes: dict[str, list] = {c: [] for c in COLLECTIONS}
+    digests: dict[str, str] = {k: d for k, d in known.items() if k.split(":", 1)[0] in COLLECTIONS
+                               and k.split(":", 1)[0] not in current}
+    for coll in current:
+        for key, item in current[coll].items():
+            d = digest(item)
+            k = f"{coll}:{key}"
+            digests[k] = d
+            if known.get(k) != d:
+                upserts[coll].append(item)
+    for k in known.keys() - digests.keys():
+        coll, _, key = k.partition(":")
+        if coll in current:
+            deletes[coll].append(key)
+    return upserts, deletes, digests
+
+
+def open_conflicts_for(user):
+    """The open conflicts of the user's own changes (shown on the phone) and of their jurisdiction (village team)."""
+    from fupin.mobile.models import SyncConflict
+
+    return (SyncConflict.objects.filter(Q(change__user=user) | Q(pk__in=SyncConflict.objects.restrict(user).values("pk")))
+            .filter(status="open").select_related("household", "change__user").order_by("-created_at"))
+
+
+def conflict_out(c) -> dict:
+    return {"uuid": str(c.uuid), "household": str(c.household.uuid), "head_name": c.household.head_name,
+            "field": c.field, "base": c.base_value, "theirs": c.theirs, "ours": c.ours, "status": c.status,
+            "resolution": c.resolution, "change": str(c.change.uuid), "by": str(c.change.user),
+            "created_at": c.created_at}

@@ -1,0 +1,408 @@
+"""Writes of the phone app's sync. Each change from a phone is applied by the owning capability's service and
+recorded as a `SyncChange` in the same transaction, keyed by the phone's uuid: sending it again returns the stored
+answer, so it takes effect exactly once. A household change made on an old version is merged field by field: a field
+someone else changed since that version, to another value, becomes a `SyncConflict` for a person to resolve; the
+other fields are applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from fupin.core import audit
+from fupin.core.errors import ConflictError, ServiceError
+from fupin.mobile import selectors
+from fupin.mobile.choices import ChangeKind, ChangeStatus, ConflictStatus, Resolution
+from fupin.mobile.models import SliceSnapshot, SyncChange, SyncConflict, Upload
+
+# household fields a worker may change from the phone (the rest goes through the village team's pages)
+PHONE_EDITABLE = ("phone", "address", "group_name")
+MAX_UPLOAD = 10 * 1024 * 1024
+MAX_CHUNK = 1024 * 1024
+
+
+class Pending(Exception):
+    """The change cannot be applied yet (a photo has not fully arrived); nothing is recorded, send it again."""
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+# The change feed ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sync_pull(*, user, token=None, cursor: str | None = None) -> dict:
+    """What the device lacks since `cursor` (everything when the cursor is unknown) and a new cursor."""
+    known = None
+    if cursor:
+        try:
+            snap = SliceSnapshot.objects.filter(cursor=uuidlib.UUID(str(cursor)), user=user, token=token).first()
+        except ValueError:
+            snap = None
+        known = snap.digests if snap is not None else None
+    stamps = selectors.slice_stamps(user)  # before building: a write in between shows at the next sync
+    known_stamps = (known or {}).get("_stamps", {})
+    changed = [c for c in selectors.COLLECTIONS if known is None or known_stamps.get(c) != stamps[c]]
+    current = selectors.worker_slice(user, changed)
+    upserts, deletes, digests = selectors.diff(current, known)
+    digests["_stamps"] = stamps
+    new = SliceSnapshot.objects.create(user=user, token=token, digests=digests)
+    old = SliceSnapshot.objects.filter(user=user, token=token).order_by("-created_at", "-id")[selectors.SNAPSHOTS_KEPT:]
+    SliceSnapshot.objects.filter(pk__in=[s.pk for s in old]).delete()
+    return {"cursor": str(new.cursor), "full": known is None, "upserts": upserts, "deletes": deletes}
+
+
+# Resumable uploads --------------------------------------------------------------------------------------------
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "mobile" / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@transaction.atomic
+def upload_chunk(*, user, upload_uuid, offset: int, total: int, data: bytes,
+                 content_type: str = "image/jpeg") -> Upload:
+    """Append a chunk at `offset`. A chunk that arrived already (a retry) is ignored; one beyond what arrived is
+    refused with the received size, so the phone resumes exactly where the server is."""
+    if not (0 < total <= MAX_UPLOAD):
+        raise ServiceError("照片过大或为空(最大10MB)")
+    if len(data) > MAX_CHUNK:
+        raise ServiceError("分片过大")
+    if content_type not in ("image/jpeg", "image/png", "image/webp"):
+        raise ServiceError("只能上传照片")
+    up = Upload.objects.select_for_update().filter(uuid=upload_uuid).first()
+    if up is None:
+        try:
+            with transaction.atomic():
+                up = Upload.objects.create(uuid=upload_uuid, user=user, total=total, content_type=content_type,
+                                           path=str(_upload_dir() / f"{upload_uuid}.part"))
+        except IntegrityError:
+            up = Upload.objects.select_for_update().get(uuid=upload_uuid)
+    if up.user_id != user.pk:
+        raise ServiceError("该上传不属于您")
+    if up.total != total:
+        raise ServiceError("照片大小与先前不符")
+    if offset + len(data) <= up.received or up.completed_at:
+        return up  # already here
+    if offset != up.received:
+        raise ConflictError(f"已收到{up.received}字节,请从该处继续")
+    if offset + len(data) > up.total:
+        raise ServiceError("数据超出照片大小")
+    with open(up.path, "ab" if offset else "wb") as fh:
+        fh.write(data)
+    up.received = offset + len(data)
+    if up.received == up.total:
+        up.completed_at = timezone.now()
+    up.save(update_fields=["received", "completed_at"])
+    return up
+
+
+def _photos(user, ids: list) -> list[File]:
+    from PIL import Image, UnidentifiedImageError
+
+    files = []
+    for raw in ids or []:
+        try:
+            up = Upload.objects.filter(uuid=uuidlib.UUID(str(raw)), user=user).first()
+        except ValueError:
+            up = None
+        if up is None or up.completed_at is None:
+            raise Pending(str(raw))
+        try:
+            with Image.open(up.path) as im:
+                im.verify()
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ServiceError("照片无法识别,请重新拍摄") from exc
+        fh = File(open(up.path, "rb"), name=f"{up.uuid}.jpg")
+        fh.content_type = up.content_type
+        files.append(fh)
+    return files
+
+
+# Applying one change ---------------------------------------------------------------------------------------------
+
+
+def _date(value, default: dt.date | None = None) -> dt.date:
+    parsed = parse_date(str(value)) if value else None
+    if value and parsed is None:
+        raise ServiceError(f"日期格式不对:{value}")
+    return parsed or default or timezone.localdate()
+
+
+def _household(user, key):
+    from fupin.assistance.selectors import household_for
+
+    hh = household_for(user, key) if key else None
+    if hh is None:
+        raise ServiceError("找不到该户,或不在您的管辖范围内")
+    return hh
+
+
+def _apply_visit(user, change: SyncChange, data: dict) -> dict:
+    from fupin.assistance import permissions
+    from fupin.assistance.services import record_create
+
+    if not permissions.can_record(user):
+        raise ServiceError("您没有录入帮扶记录的权限")
+    hh = _household(user, data.get("household"))
+    change.household = hh
+    photos = _photos(user, data.get("photos") or [])
+    try:
+        record, _created = record_create(
+            actor=user, household=hh, occurred_on=_date(data.get("occurred_on")), content=data.get("content") or "",
+            kind=data.get("kind") or "visit", needs=data.get("needs") or "", lng=data.get("lng"), lat=data.get("lat"),
+            gps_accuracy=data.get("gps_accuracy"), source="app", uuid=change.uuid, attachments=photos)
+    finally:
+        for f in photos:
+            f.close()
+    return {"record": str(record.uuid), "photos": record.attachments.count()}
+
+
+def _apply_errand(user, change: SyncChange, data: dict) -> dict:
+    from fupin.assistance import permissions
+    from fupin.assistance.services import errand_create
+
+    if not permissions.can_record(user):
+        raise ServiceError("您没有受理代办的权限")
+    hh = _household(user, data.get("household"))
+    change.household = hh
+    errand, _created = errand_create(actor=user, household=hh, matter=data.get("matter") or "",
+                                     office=data.get("office") or "", for_name=data.get("for_name") or "",
+                                     opened_on=_date(data.get("opened_on")), uuid=change.uuid)
+    return {"errand": str(errand.uuid)}
+
+
+def _apply_minqing(user, change: SyncChange, data: dict) -> dict:
+    from fupin.dispatch.services import minqing_report_create
+
+    hh = _household(user, data.get("household")) if data.get("household") else None
+    village = None
+    if hh is None:
+        from fupin.geo.models import Division
+
+        village = Division.objects.restrict(user).filter(code=data.get("village") or "").first()
+        if village is None and getattr(user, "division_id", None):
+            village = user.division
+    change.household = hh
+    reported_at = parse_datetime(str(data.get("reported_at") or "")) or None
+    report = minqing_report_create(
+        actor=user, channel="grid_worker", category=data.get("category") or "other",
+        content=data.get("content") or "", household=hh, village=village,
+        grid=None if hh is not None or not user.grid_id else user.grid, urgency=data.get("urgency") or "normal",
+        place=data.get("place") or "", reported_at=reported_at)
+    return {"report": str(report.uuid), "number": report.number}
+
+
+def _apply_finding(user, change: SyncChange, data: dict) -> dict:
+    from fupin.eligibility.models import Finding
+    from fupin.eligibility.services import finding_confirm, finding_dismiss
+
+    try:
+        key = uuidlib.UUID(str(data.get("finding")))
+    except ValueError as exc:
+        raise ServiceError("比对发现编号无效") from exc
+    finding = Finding.objects.restrict(user).filter(uuid=key).select_related("household").first()
+    if finding is None:
+        raise ServiceError("找不到该比对发现,或不在您的管辖范围内")
+    change.household = finding.household
+    if not user.can("collect") and not user.can("village_review"):
+        raise ServiceError("您没有核实比对发现的权限")
+    decision = data.get("decision")
+    if finding.status != Finding.Status.OPEN:
+        raise ServiceError(f"该比对发现已处理({finding.get_status_display()}),无需再核实")
+    if decision == "confirm":
+        finding = finding_confirm(actor=user, finding=finding, note=data.get("reason") or "")
+    elif decision == "dismiss":
+        finding = finding_dismiss(actor=user, finding=finding, reason=data.get("reason") or "")
+    else:
+        raise ServiceError("请选择属实或排除")
+    return {"finding": str(finding.uuid), "status": finding.status}
+
+
+def _apply_measure(user, change: SyncChange, data: dict) -> dict:
+    from fupin.assistance import permissions
+    from fupin.assistance.models import Measure
+    from fupin.assistance.services import measure_update
+
+    try:
+        key = uuidlib.UUID(str(data.get("measure")))
+    except ValueError as exc:
+        raise ServiceError("措施编号无效") from exc
+    measure = Measure.objects.filter(uuid=key, household__in=selectors.slice_households(user)).first()
+    if measure is None:
+        raise ServiceError("找不到该措施,或不在您的管辖范围内")
+    change.household_id = measure.household_id
+    if not permissions.can_record(user):
+        raise ServiceError("您没有更新帮扶措施的权限")
+    if measure.status == "done":
+        return {"measure": str(measure.uuid), "status": "done", "note": "已由他人标记完成"}
+    if measure.status == "cancelled":
+        raise ServiceError("该措施已取消")
+    measure = measure_update(actor=user, measure=measure, status="done", evidence=data.get("evidence") or "",
+                             done_on=_date(data.get("done_on")))
+    return {"measure": str(measure.uuid), "status": measure.status}
+
+
+def _apply_household(user, change: SyncChange, data: dict) -> dict:
+    """Merge field by field: a field unchanged on the server since the phone's version is applied; a field someone
+    else changed to a different value becomes a conflict."""
+    from fupin.registry.models import Household
+    from fupin.registry.services import household_update
+
+    if not user.can("edit"):
+        raise ServiceError("您没有修改农户信息的权限")
+    hh = _household(user, data.get("household"))
+    change.household = hh
+    fields = data.get("fields") or {}
+    base = data.get("base") or {}
+    bad = set(fields) - set(PHONE_EDITABLE)
+    if bad or not fields:
+        raise ServiceError(f"手机上不能修改这些字段:{'、'.join(sorted(bad))}" if bad else "没有要修改的内容")
+    current = Household.objects.select_for_update().get(pk=hh.pk)
+    apply, conflicts = {}, []
+    for name, ours in fields.items():
+        ours = (str(ours) if ours is not None else "").strip()
+        now_value = getattr(current, name)
+        if change.base_version is None or current.version == change.base_version or now_value == base.get(name):
+            if now_value != ours:
+                apply[name] = ours
+        elif now_value != ours:
+            conflicts.append((name, base.get(name), now_value, ours))
+    result: dict[str, Any] = {"applied": sorted(apply), "conflicts": []}
+    if apply:
+        hh = household_update(actor=user, household=current, **apply)
+    for name, base_value, theirs, ours in conflicts:
+        c = SyncConflict.objects.create(change=change, household=hh, area_code=hh.area_code, field=name,
+                                        base_value=base_value, theirs=theirs, ours=ours)
+        audit.record(actor=user, action="mobile.conflict.open", obj=c, area_code=c.area_code,
+                     after={"field": name, "base": base_value, "theirs": theirs, "ours": ours})
+        result["conflicts"].append(str(c.uuid))
+    result["version"] = Household.objects.filter(pk=hh.pk).values_list("version", flat=True).first()
+    return result
+
+
+APPLIERS = {
+    ChangeKind.VISIT: _apply_visit,
+    ChangeKind.ERRAND: _apply_errand,
+    ChangeKind.MINQING: _apply_minqing,
+    ChangeKind.FINDING: _apply_finding,
+    ChangeKind.MEASURE_DONE: _apply_measure,
+    ChangeKind.HOUSEHOLD: _apply_household,
+}
+
+
+def _answer(change: SyncChange, duplicate: bool) -> dict:
+    return {"uuid": str(change.uuid), "status": change.status, "message": change.message, "result": change.result,
+            "duplicate": duplicate}
+
+
+def change_apply(*, actor, token=None, change: dict) -> dict:
+    """Apply one change from a phone exactly once; returns {uuid, status, message, result, duplicate}.
+
+    Statuses: applied; merged (some fields applied, others conflicts); conflict; refused (with the reason, kept so
+    a retry gets the same answer); pending (a photo is still arriving: nothing recorded, send again)."""
+    try:
+        uid = uuidlib.UUID(str(change.get("uuid")))
+    except ValueError:
+        return {"uuid": str(change.get("uuid")), "status": ChangeStatus.REFUSED, "message": "变更编号无效",
+                "result": {}, "duplicate": False}
+    stored = SyncChange.objects.filter(uuid=uid).first()
+    if stored is not None:
+        if stored.user_id != actor.pk:
+            return {"uuid": str(uid), "status": ChangeStatus.REFUSED, "message": "该编号已被使用", "result": {},
+                    "duplicate": False}
+        return _answer(stored, True)
+    kind = change.get("kind")
+    data = change.get("data") if isinstance(change.get("data"), dict) else {}
+    base_version = change.get("base_version")
+    made_at = parse_datetime(str(change.get("made_at") or "")) if change.get("made_at") else None
+    row = SyncChange(uuid=uid, user=actor, token=token, kind=kind if kind in ChangeKind.values else "",
+                     base_version=base_version if isinstance(base_version, int) and base_version > 0 else None,
+                     payload=data, made_at=made_at, area_code=getattr(actor, "area_code", "") or "")
+    try:
+        with transaction.atomic():
+            if kind not in APPLIERS:
+                raise ServiceError("手机端不支持此类变更")
+            row.status = ChangeStatus.APPLIED
+            row.save()  # claims the uuid first: a concurrent copy of this change fails here and reads our answer
+            row.result = APPLIERS[kind](actor, row, data)
+            if row.household is not None:
+                row.area_code = row.household.area_code
+            n_conf = len(row.result.get("conflicts") or [])
+            row.status = (ChangeStatus.APPLIED if not n_conf else
+                          ChangeStatus.MERGED if row.result.get("applied") else ChangeStatus.CONFLICT)
+            if n_conf:
+                row.message = "与他人的修改冲突,请核对后处理"
+            row.save()
+            audit.record(actor=actor, action="mobile.change.apply", obj=row, area_code=row.area_code,
+                         after={"kind": row.kind, "status": row.status, "made_at": row.made_at},
+                         note=f"手机离线记录,{_lag(row)}")
+    except Pending as exc:
+        return {"uuid": str(uid), "status": "pending", "message": f"照片{exc}尚未传完", "result": {},
+                "duplicate": False}
+    except IntegrityError:
+        stored = SyncChange.objects.filter(uuid=uid).first()
+        if stored is None:
+            raise
+        return _answer(stored, True)
+    except ServiceError as exc:
+        row.pk = None  # the attempt was rolled back: record the refusal instead, so a retry gets the same answer
+        row.status, row.message, row.result = ChangeStatus.REFUSED, exc.message[:300], {}
+        with transaction.atomic():
+            row.save()
+            audit.record(actor=actor, action="mobile.change.refuse", obj=row, area_code=row.area_code,
+                         after={"kind": row.kind, "status": row.status}, note=row.message)
+    return _answer(row, False)
+
+
+def _lag(row: SyncChange) -> str:
+    if row.made_at is None:
+        return "未带记录时间"
+    minutes = int((timezone.now() - row.made_at).total_seconds() // 60)
+    return f"记录于{timezone.localtime(row.made_at):%Y-%m-%d %H:%M},{max(minutes, 0)}分钟后送达"
+
+
+# Conflicts --------------------------------------------------------------------------------------------------------
+
+
+def may_resolve(user, conflict: SyncConflict) -> bool:
+    if user.is_superuser or conflict.change.user_id == user.pk:
+        return True
+    return (user.can("village_review") or user.can("edit")) and \
+        SyncConflict.objects.restrict(user).filter(pk=conflict.pk).exists()
+
+
+@transaction.atomic
+def conflict_resolve(*, actor, conflict: SyncConflict, choice: str) -> SyncConflict:
+    """Keep the server's value (theirs) or apply the phone's (ours) through the registry's service."""
+    from fupin.registry.services import household_update
+
+    c = SyncConflict.objects.select_for_update().select_related("change", "household").get(pk=conflict.pk)
+    if not may_resolve(actor, c):
+        raise ServiceError("您不能处理该冲突")
+    if c.status != ConflictStatus.OPEN:
+        raise ServiceError("该冲突已处理")
+    if choice not in Resolution.values:
+        raise ServiceError("请选择保留哪一个值")
+    if choice == Resolution.OURS:
+        household_update(actor=actor, household=c.household, **{c.field: c.ours or ""})
+    c.status, c.resolution, c.resolved_by, c.resolved_at = ConflictStatus.RESOLVED, choice, _user(actor), \
+        timezone.now()
+    c.save()
+    audit.record(actor=actor, action="mobile.conflict.resolve", obj=c, area_code=c.area_code,
+                 before={"status": "open"}, after={"status": c.status, "resolution": choice,
+                                                   "value": c.ours if choice == Resolution.OURS else c.theirs})
+    return c
