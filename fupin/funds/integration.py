@@ -26,7 +26,7 @@ def panel_context(request, household) -> dict | None:
     from fupin.funds.selectors import household_money
 
     data = household_money(household)
-    if not (data["loans"] or data["projects"] or data["incomes"]):
+    if not (data["loans"] or data["projects"] or data["incomes"] or household.is_registered_poor):
         return None
     return {"hh": household, "panel_title": _("Funds, projects and credit"), **data}
 

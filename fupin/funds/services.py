@@ -188,6 +188,7 @@ def project_update(*, actor, project: Project, **changes) -> Project:
 @transaction.atomic
 def beneficiary_add(*, actor, project: Project, household, how: str, expected_yuan=None, note: str = ""
                     ) -> ProjectBeneficiary:
+    project = Project.objects.get(pk=project.pk)
     perm.require_area(actor, project.area_code)
     perm.require(perm.can(actor, "edit"), "您的角色不能修改项目")
     perm.require_area(actor, household.area_code)
@@ -299,6 +300,7 @@ def allocation_create(*, actor, source: FundSource, project: Project, amount, al
     """Assign money of a source to a project in the library; never more than the source has left."""
     perm.require(perm.can_manage(actor), "只有县级扶贫部门可以下达资金")
     source = FundSource.objects.select_for_update().get(pk=source.pk)
+    project = Project.objects.get(pk=project.pk)
     amount = _amount(amount)
     if project.state not in (ProjectState.LIBRARY, ProjectState.IMPLEMENTATION, ProjectState.ACCEPTED):
         raise ServiceError(f"项目「{project.name}」尚未入库,不能下达资金")
@@ -376,6 +378,7 @@ def project_paid(project: Project) -> Decimal:
 def notice_create(*, actor, project: Project, kind: str, start_date: dt.date, end_date: dt.date,
                   level: str = NoticeLevel.VILLAGE, payment: Payment | None = None) -> Notice:
     """Draw up a notice from the data and check its period (≥ FUPIN_FUNDS["notice_min_days"] days)."""
+    project = Project.objects.select_related("division").get(pk=project.pk)
     perm.require_area(actor, project.area_code)
     perm.require(perm.can(actor, "edit"), "您的角色不能发布公示")
     if kind not in NoticeKind.values or level not in NoticeLevel.values:
