@@ -207,10 +207,10 @@ def _refresh_totals(loan_ids: set[int], *, actor) -> int:
         if p >= loan.amount and loan.state in (LoanState.DISBURSED, LoanState.OVERDUE):
             steps.append(LoanStep(loan_id=loan.pk, area_code=loan.area_code, at=now, from_state=loan.state,
                                   to_state=LoanState.REPAID, action="repaid", actor_name=name, note="银行流水"))
-            loan.state, loan.closed_on, loan.overdue_since = LoanState.REPAID, last, None
+            loan.state, loan.closed_on = LoanState.REPAID, last
             done += 1
-    Loan.objects.bulk_update(loans, ["principal_repaid", "interest_paid", "version", "state", "closed_on",
-                                     "overdue_since"], batch_size=2000)
+    Loan.objects.bulk_update(loans, ["principal_repaid", "interest_paid", "version", "state", "closed_on"],
+                             batch_size=2000)
     LoanStep.objects.bulk_create(steps, batch_size=2000)
     return done
 

@@ -716,7 +716,6 @@ def _apply_repayment_totals(loan: Loan, *, actor, note: str = "") -> None:
     if loan.principal_repaid >= loan.amount and loan.state in (LoanState.DISBURSED, LoanState.OVERDUE):
         loan.state = LoanState.REPAID
         loan.closed_on = loan.repayments.order_by("-paid_on").values_list("paid_on", flat=True).first()
-        loan.overdue_since = None
     loan.version += 1
     loan.save()
     if loan.state != from_state:
@@ -772,9 +771,16 @@ def mark_overdue(*, on: dt.date | None = None, actor="system", notify: bool = Tr
             audit.record(actor=actor, action="funds.loan.overdue", object_type="funds.loan",
                          object_id=",".join(map(str, ids[:50])), object_repr=f"{len(ids)}笔贷款逾期",
                          area_code=county_code(), after={"loans": len(ids), "on": on.isoformat()})
-        # Subsidies of overdue quarters already computed are suspended too
-        suspended = Subsidy.objects.filter(loan__state=LoanState.OVERDUE, status=SubsidyStatus.DUE).update(
-            status=SubsidyStatus.SUSPENDED, reason="贷款逾期")
+        # Subsidies already computed for the quarters a loan was overdue in are suspended too (earlier ones stand)
+        suspended = 0
+        firsts = (Loan.objects.filter(state=LoanState.OVERDUE, subsidies__status=SubsidyStatus.DUE).order_by()
+                  .values_list("overdue_since", flat=True).distinct())
+        for period in sorted({engine.period_of(d) for d in firsts if d}):
+            suspended += Subsidy.objects.filter(
+                loan__state=LoanState.OVERDUE, status=SubsidyStatus.DUE, period__gte=period,
+                loan__overdue_since__gte=engine.quarter_bounds(period)[0],
+                loan__overdue_since__lte=engine.quarter_bounds(period)[1]).update(
+                status=SubsidyStatus.SUSPENDED, reason="贷款逾期")
     orders = _overdue_work_orders(actor=actor) if notify else 0
     households = list(Loan.objects.filter(state=LoanState.OVERDUE).values_list("household_id", flat=True).distinct())
     if notify and newly:
@@ -839,13 +845,13 @@ def compute_subsidies(period: str, *, loans: list[tuple] | None = None, repaymen
                                                 .values_list("loan_id", "paid_on", "principal")):
                 repayments.setdefault(loan_id, []).append((paid_on, principal))
     rows = []
-    for pk, area, amount, rate, share, disbursed, closed, overdue_since, suspended, state in loans:
+    for pk, area, amount, rate, share, disbursed, closed, overdue_since, _suspended, _state in loans:
         interest = engine.accrued_interest(amount, rate, disbursed, repayments.get(pk, ()), period, day_basis=basis,
                                            closed_on=closed)
         if interest <= 0:
             continue
-        stop = (overdue_since is not None and overdue_since <= end) or state == LoanState.COMPENSATED or \
-            (suspended and state == LoanState.OVERDUE)
+        # the subsidy stops from the quarter the loan fell overdue (a compensated loan was overdue first)
+        stop = overdue_since is not None and overdue_since <= end
         rows.append({"loan_id": pk, "area_code": area, "interest": interest,
                      "amount": Decimal(0) if stop else engine.subsidy(interest, share),
                      "status": SubsidyStatus.SUSPENDED if stop else SubsidyStatus.DUE,
