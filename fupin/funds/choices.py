@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SourceKind(models.TextChoices):
@@ -65,7 +66,7 @@ class LoanState(models.TextChoices):
     BANK_APPROVED = "bank_approved", _("Bank approved")
     DISBURSED = "disbursed", _("Disbursed")
     REPAID = "repaid", _("Repaid")
-    OVERDUE = "overdue", _("Overdue")
+    OVERDUE = "overdue", pgettext_lazy("loan state", "Overdue")  # not the work orders' 超期
     COMPENSATED = "compensated", _("Compensated")
     REFUSED = "refused", _("Refused")
 

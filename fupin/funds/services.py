@@ -360,7 +360,7 @@ def notice_text(project: Project, *, kind: str, payment: Payment | None = None) 
         return title, text
     if payment is None:
         raise ServiceError("资金使用公告须指明支付记录")
-    sources = "、".join(f"{s['name']}{s['amount']}元" for s in project_sources(project))
+    sources = "、".join(f"{s['name']}{engine.money(s['amount'])}元" for s in project_sources(project))
     title = f"{project.name}扶贫资金使用公告"
     text = (f"现将扶贫资金使用情况公告如下:\n项目名称:{project.name}({project.code})\n实施地点:{place}\n"
             f"资金来源:{sources or '—'}\n本次支付:{payment.amount}元,支付日期{payment.paid_on},收款方{payment.payee},"
@@ -371,7 +371,7 @@ def notice_text(project: Project, *, kind: str, payment: Payment | None = None) 
 
 
 def project_paid(project: Project) -> Decimal:
-    return Payment.objects.filter(allocation__project=project).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    return engine.money(Payment.objects.filter(allocation__project=project).aggregate(s=Sum("amount"))["s"] or 0)
 
 
 @transaction.atomic
