@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "fupin.eligibility.apps.EligibilityConfig",
     "fupin.assistance.apps.AssistanceConfig",
     "fupin.dispatch.apps.DispatchConfig",
+    "fupin.funds.apps.FundsConfig",
     "fupin.surveys.apps.SurveysConfig",
     "fupin.quality.apps.QualityConfig",
     "fupin.maps.apps.MapsConfig",

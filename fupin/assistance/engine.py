@@ -44,6 +44,7 @@ class Facts:
     overdue_measures: int = 0
     oldest_overdue_target: dt.date | None = None
     finding_since: dt.date | None = None  # the oldest comparison finding still unverified
+    conditions: list[dict] = field(default_factory=list)  # other capabilities' reasons (providers.conditions)
 
 
 @dataclass
@@ -91,6 +92,10 @@ def evaluate(facts: Facts, rules: Rules, today: dt.date) -> Verdict:
         if waited >= rules.finding_days:
             reasons.append({"code": "finding", "colour": rules.finding_colour, "days": waited})
             colour = _worse(colour, rules.finding_colour)
+    for condition in facts.conditions:
+        if condition.get("colour") in COLOUR_RANK and condition["colour"] != Colour.GREEN:
+            reasons.append(dict(condition))
+            colour = _worse(colour, condition["colour"])
     reasons.sort(key=lambda r: -COLOUR_RANK[r["colour"]])
     return Verdict(colour=colour, days=days, since=since, reasons=reasons)
 
@@ -118,4 +123,9 @@ def describe(reason: dict) -> tuple[str, str]:
         return (ngettext("A comparison finding unverified for %(days)d day",
                          "A comparison finding unverified for %(days)d days", n) % {"days": n},
                 _("Verify the comparison finding"))
+    from fupin.assistance.providers import describe_condition
+
+    described = describe_condition(reason)
+    if described is not None:
+        return described
     return str(code), ""

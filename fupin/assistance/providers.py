@@ -71,3 +71,48 @@ def unverified_findings(household_ids: Iterable[int] | None = None) -> dict[int,
             if hid not in out or when < out[hid]:
                 out[hid] = when
     return out
+
+
+# Conditions other capabilities put on the light ------------------------------------------------------------------
+#
+# A condition provider is fn(household_ids or None, today) -> {household_id: [reason, ...]}, each reason a dict with
+# at least "code" and "colour" (green/yellow/red) and any numbers its text needs ("days", "count"). The reasons join
+# the light's own (the worst colour wins) and are stored with it. `describe` turns a stored reason into (what is
+# wrong, the action that clears it) in the active language; it is registered with the code(s) it explains.
+# Example: fupin.funds.hooks registers overdue micro-credit loans (yellow, then red after a number of days).
+
+ConditionProvider = Callable[[list[int] | None, dt.date], dict[int, list[dict]]]
+_CONDITIONS: list[ConditionProvider] = []
+_DESCRIBERS: dict[str, Callable[[dict], tuple[str, str]]] = {}
+
+
+def condition_provider(*, codes: dict[str, Callable[[dict], tuple[str, str]]]):
+    """Register fn(household_ids | None, today) -> {household_id: [reason]} and the describers of its codes."""
+
+    def deco(fn: ConditionProvider) -> ConditionProvider:
+        if fn not in _CONDITIONS:
+            _CONDITIONS.append(fn)
+        _DESCRIBERS.update(codes)
+        return fn
+
+    return deco
+
+
+def conditions(household_ids: Iterable[int] | None, today: dt.date) -> dict[int, list[dict]]:
+    """Every registered provider's reasons per household (a provider that fails is logged and left out)."""
+    ids = list(household_ids) if household_ids is not None else None
+    out: dict[int, list[dict]] = {}
+    for fn in _CONDITIONS:
+        try:
+            found = fn(ids, today) or {}
+        except Exception:  # another capability's bug must not stop the lights
+            log.exception("condition provider %r failed", fn)
+            continue
+        for hid, reasons in found.items():
+            out.setdefault(hid, []).extend(reasons)
+    return out
+
+
+def describe_condition(reason: dict) -> tuple[str, str] | None:
+    fn = _DESCRIBERS.get(reason.get("code", ""))
+    return fn(reason) if fn else None

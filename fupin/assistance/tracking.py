@@ -111,6 +111,7 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     findings = providers.unverified_findings(household_ids)
+    extra = providers.conditions(household_ids, today)
     exited = set(conf.exited_statuses())
     out: dict[int, _Tracked] = {}
     for hid, area_code, status, cadre_id, unit_id, first, last, n, oldest in rows:
@@ -118,7 +119,8 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
             continue
         facts = Facts(household_id=hid, last_record_on=_date(last), paired_since=_date(first),
                       has_cadre=cadre_id is not None, overdue_measures=int(n or 0),
-                      oldest_overdue_target=_date(oldest), finding_since=findings.get(hid))
+                      oldest_overdue_target=_date(oldest), finding_since=findings.get(hid),
+                      conditions=extra.get(hid, []))
         out[hid] = _Tracked(facts, area_code, cadre_id, unit_id)
     return out
 

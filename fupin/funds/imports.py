@@ -1,0 +1,300 @@
+"""Bank statements (还款流水) and the finance bureau's ledger (资金支付台账) from xlsx/csv: read through
+`fupin.core.tabular`, validated whole, then written in one batch, or refused whole with a Chinese row report.
+
+A statement row is matched to a loan by its loan number (贷款编号 / 借据号) or, when the bank gives none, by the
+borrower's ID number among the bank's loans; only loans of the chosen bank, being repaid, and inside the importing
+user's jurisdiction (or the bank's own staff) match. A 流水号 already imported for the bank refuses the file, so a
+statement loaded twice is never counted twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Max, Sum
+
+from fupin.assistance.imports import parse_date
+from fupin.core import idnumber
+from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.services import batch_finish, batch_start
+from fupin.core.tabular import TableSpec, cell_text, read_table
+from fupin.funds import engine
+from fupin.funds import permissions as perm
+from fupin.funds.choices import LoanState
+from fupin.funds.models import Allocation, Bank, Loan, LoanStep, Payment, Project, Repayment
+
+STATEMENT_SPEC = TableSpec(
+    columns={
+        "number": ["贷款编号", "借据号", "借据编号", "贷款账号", "合同号", "贷款合同号"],
+        "id_number": ["证件号码", "身份证号", "身份证号码", "借款人证件号", "借款人身份证号"],
+        "name": ["户名", "借款人", "借款人姓名", "客户名称", "姓名"],
+        "paid_on": ["交易日期", "还款日期", "记账日期", "入账日期", "日期"],
+        "principal": ["归还本金", "还本金额", "本金", "实还本金", "还款本金"],
+        "interest": ["归还利息", "利息", "付息金额", "实还利息", "还款利息"],
+        "ref": ["流水号", "交易流水号", "凭证号", "交易序号", "业务流水号"],
+    },
+    required=["paid_on", "principal", "interest"],
+)
+LEDGER_SPEC = TableSpec(
+    columns={
+        "project": ["项目编号", "项目代码"],
+        "source": ["资金文号", "指标文号", "资金来源文号", "资金名称"],
+        "amount": ["支付金额", "金额", "拨付金额", "实付金额"],
+        "paid_on": ["支付日期", "拨付日期", "日期", "记账日期"],
+        "payee": ["收款单位", "收款人", "收款方"],
+        "purpose": ["用途", "摘要", "资金用途"],
+        "voucher_no": ["凭证号", "记账凭证号", "凭证编号"],
+    },
+    required=["project", "source", "amount", "paid_on", "payee"],
+)
+LABELS = {"number": "贷款编号", "id_number": "证件号码", "name": "户名", "paid_on": "日期", "principal": "本金",
+          "interest": "利息", "ref": "流水号", "project": "项目编号", "source": "资金文号", "amount": "金额",
+          "payee": "收款单位", "purpose": "用途", "voucher_no": "凭证号"}
+_MONEY_CLEAN = re.compile(r"[\s,，¥￥元]")
+
+
+def parse_money(value) -> Decimal:
+    """An amount as banks print it: 1,234.50 / ￥1234.5 / 1234.50元 / an Excel number; blank is 0."""
+    if value in (None, ""):
+        return Decimal(0)
+    if isinstance(value, (int, float)):
+        return engine.money(value)
+    text = _MONEY_CLEAN.sub("", cell_text(value))
+    if text in ("", "-", "—"):
+        return Decimal(0)
+    try:
+        return engine.money(Decimal(text))
+    except InvalidOperation:
+        raise ValueError(text) from None
+
+
+def _problem(problems: list, row: int, key: str, value, text: str) -> None:
+    problems.append(RowProblem(row, LABELS.get(key, key), cell_text(value), text))
+
+
+@transaction.atomic
+def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
+    """Repayments of one bank's statement; refused whole on any problem. Returns counts."""
+    perm.require(perm.can(actor, "import") or perm.is_bank_staff(actor, bank), "您的角色不能导入银行流水")
+    _, rows = read_table(path, STATEMENT_SPEC)
+    loans = Loan.objects.filter(bank=bank, state__in=(LoanState.DISBURSED, LoanState.OVERDUE, LoanState.COMPENSATED))
+    if not perm.is_bank_staff(actor, bank):
+        from fupin.core.scoping import scope_prefix
+
+        user = actor if getattr(actor, "pk", None) else None
+        if user is not None and not user.is_superuser:
+            prefix = scope_prefix(user)
+            loans = loans.filter(area_code__startswith=prefix) if prefix is not None else loans.none()
+    facts = {pk: [number, id_no, area, amount, repaid, disbursed] for pk, number, id_no, area, amount, repaid, disbursed
+             in loans.values_list("pk", "number", "person__id_number", "area_code", "amount", "principal_repaid",
+                                  "disbursed_on")}
+    by_number = {f[0]: pk for pk, f in facts.items()}
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for pk, f in facts.items():
+        by_id[f[1]].append(pk)
+    seen_refs = set(Repayment.objects.filter(loan__bank=bank).exclude(bank_ref="").values_list("bank_ref", flat=True))
+    problems: list[RowProblem] = []
+    parsed: list[tuple[int, int, object, Decimal, Decimal, str]] = []
+    file_refs: dict[str, int] = {}
+    principal_in: dict[int, Decimal] = defaultdict(Decimal)
+    for rowno, r in rows:
+        number, raw_id = cell_text(r.get("number")), r.get("id_number")
+        loan_id = None
+        if number:
+            loan_id = by_number.get(number)
+            if loan_id is None:
+                _problem(problems, rowno, "number", number, f"{bank.name}没有该编号的在贷贷款(或不在您的管辖范围内)")
+                continue
+        elif cell_text(raw_id):
+            try:
+                id_no = idnumber.normalise(raw_id)
+            except idnumber.IdNumberError as exc:
+                _problem(problems, rowno, "id_number", cell_text(raw_id), exc.message)
+                continue
+            found = by_id.get(id_no, [])
+            if len(found) != 1:
+                _problem(problems, rowno, "id_number", idnumber.mask(id_no),
+                         "找不到该借款人的在贷贷款" if not found else "该借款人有多笔在贷贷款,请填写贷款编号")
+                continue
+            loan_id = found[0]
+        else:
+            _problem(problems, rowno, "number", "", "须填写贷款编号或借款人证件号码")
+            continue
+        try:
+            paid_on = parse_date(r.get("paid_on"))
+        except ValueError:
+            paid_on = None
+        if paid_on is None:
+            _problem(problems, rowno, "paid_on", r.get("paid_on"), "日期无效")
+            continue
+        try:
+            principal, interest = parse_money(r.get("principal")), parse_money(r.get("interest"))
+        except ValueError as exc:
+            _problem(problems, rowno, "principal", str(exc), "金额不是有效的数字")
+            continue
+        if principal < 0 or interest < 0 or principal + interest <= 0:
+            _problem(problems, rowno, "principal", f"{principal}/{interest}", "本金、利息不能为负,且不能都为0")
+            continue
+        f = facts[loan_id]
+        if f[5] and paid_on < f[5]:
+            _problem(problems, rowno, "paid_on", paid_on.isoformat(), f"早于放款日期{f[5]}")
+            continue
+        ref = cell_text(r.get("ref"))
+        if ref:
+            if ref in seen_refs:
+                _problem(problems, rowno, "ref", ref, "该流水号已导入过")
+                continue
+            if ref in file_refs:
+                _problem(problems, rowno, "ref", ref, f"与第{file_refs[ref]}行流水号重复")
+                continue
+            file_refs[ref] = rowno
+        principal_in[loan_id] += principal
+        if f[4] + principal_in[loan_id] > f[3]:
+            _problem(problems, rowno, "principal", str(principal),
+                     f"累计还本超过贷款金额{f[3]}元(贷款{f[0]})")
+            continue
+        parsed.append((rowno, loan_id, paid_on, principal, interest, ref))
+    if not parsed and not problems:
+        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+    if problems:
+        raise ImportRefused(problems=problems, headline=f"{bank.name}还款流水未导入")
+    batch = batch_start(kind="funds_statement", actor=actor, source=path, keep_file=True)
+    from fupin.registry.bulk import insert_rows, uuid7
+
+    insert_rows(Repayment, [{"loan_id": loan_id, "area_code": facts[loan_id][2], "paid_on": paid_on,
+                             "principal": principal, "interest": interest, "bank_ref": ref[:60], "uuid": uuid7(),
+                             "version": 1, "batch_id": batch.pk}
+                            for _row, loan_id, paid_on, principal, interest, ref in parsed])
+    repaid = _refresh_totals(set(principal_in) | {p[1] for p in parsed}, actor=actor)
+    batch_finish(batch, actor=actor, rows=len(parsed),
+                 summary={"bank": bank.code, "repayments": len(parsed), "loans": len({p[1] for p in parsed}),
+                          "repaid": repaid},
+                 area_code="")
+    return {"rows": len(parsed), "loans": len({p[1] for p in parsed}), "repaid": repaid, "batch": batch.pk}
+
+
+def _refresh_totals(loan_ids: set[int], *, actor) -> int:
+    """The touched loans' totals from their repayments (one grouped read), written with bulk_update; loans whose
+    principal is all in become repaid. Returns how many did."""
+    from django.utils import timezone
+
+    ids = list(loan_ids)
+    totals: dict[int, tuple] = {}
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i:i + 5000]
+        for lid, p, it, last in (Repayment.objects.filter(loan_id__in=chunk).order_by().values("loan_id")
+                                 .annotate(p=Sum("principal"), i=Sum("interest"),
+                                           last=Max("paid_on"))
+                                 .values_list("loan_id", "p", "i", "last")):
+            totals[lid] = (p or Decimal(0), it or Decimal(0), last)
+    loans = []
+    steps = []
+    now = timezone.now()
+    name = actor.get_username() if getattr(actor, "pk", None) else str(actor)
+    for i in range(0, len(ids), 5000):
+        loans += list(Loan.objects.filter(pk__in=ids[i:i + 5000]).only("pk", "amount", "state", "area_code",
+                                                                        "principal_repaid", "interest_paid", "version",
+                                                                        "closed_on", "overdue_since"))
+    done = 0
+    for loan in loans:
+        p, it, last = totals.get(loan.pk, (Decimal(0), Decimal(0), None))
+        loan.principal_repaid, loan.interest_paid = p, it
+        loan.version += 1
+        if p >= loan.amount and loan.state in (LoanState.DISBURSED, LoanState.OVERDUE):
+            steps.append(LoanStep(loan_id=loan.pk, area_code=loan.area_code, at=now, from_state=loan.state,
+                                  to_state=LoanState.REPAID, action="repaid", actor_name=name, note="银行流水"))
+            loan.state, loan.closed_on = LoanState.REPAID, last
+            done += 1
+    Loan.objects.bulk_update(loans, ["principal_repaid", "interest_paid", "version", "state", "closed_on"],
+                             batch_size=2000)
+    LoanStep.objects.bulk_create(steps, batch_size=2000)
+    return done
+
+
+@transaction.atomic
+def import_ledger(*, actor, path: str | Path) -> dict:
+    """Payments from the finance bureau's ledger: each row names a project (编号) and a source (文号 or name) that
+    already has an allocation to it with enough left; refused whole on any problem."""
+    from fupin.funds.models import FundSource
+
+    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以导入资金台账")
+    _, rows = read_table(path, LEDGER_SPEC)
+    projects = {p.code: p for p in Project.objects.all()}
+    sources: dict[str, list] = defaultdict(list)
+    for s in FundSource.objects.all():
+        for key in {s.document_no, s.name} - {""}:
+            sources[key].append(s)
+    left: dict[int, Decimal] = {}
+    allocations: dict[tuple[int, int], Allocation] = {}
+    for a in Allocation.objects.all():
+        allocations[(a.source_id, a.project_id)] = a
+        left[a.pk] = a.amount
+    for aid, s in Payment.objects.order_by().values("allocation_id").annotate(s=Sum("amount")).values_list(
+            "allocation_id", "s"):
+        left[aid] -= s
+    vouchers = set(Payment.objects.exclude(voucher_no="").values_list("voucher_no", flat=True))
+    problems: list[RowProblem] = []
+    parsed = []
+    for rowno, r in rows:
+        code, src_key = cell_text(r.get("project")), cell_text(r.get("source"))
+        project = projects.get(code)
+        if project is None:
+            _problem(problems, rowno, "project", code, "项目库中没有该项目编号")
+            continue
+        found = sources.get(src_key, [])
+        if len(found) != 1:
+            _problem(problems, rowno, "source", src_key, "找不到该资金" if not found else "有多笔资金同名,请填写文号")
+            continue
+        allocation = allocations.get((found[0].pk, project.pk))
+        if allocation is None:
+            _problem(problems, rowno, "source", src_key, f"该资金没有下达给项目{code}")
+            continue
+        try:
+            amount = parse_money(r.get("amount"))
+        except ValueError as exc:
+            _problem(problems, rowno, "amount", str(exc), "金额不是有效的数字")
+            continue
+        if amount <= 0:
+            _problem(problems, rowno, "amount", str(amount), "金额须大于0")
+            continue
+        try:
+            paid_on = parse_date(r.get("paid_on"))
+        except ValueError:
+            paid_on = None
+        if paid_on is None:
+            _problem(problems, rowno, "paid_on", r.get("paid_on"), "日期无效")
+            continue
+        payee = cell_text(r.get("payee"))
+        if not payee:
+            _problem(problems, rowno, "payee", "", "收款单位不能为空")
+            continue
+        voucher = cell_text(r.get("voucher_no"))
+        if voucher and voucher in vouchers:
+            _problem(problems, rowno, "voucher_no", voucher, "该凭证号已登记或在本文件中重复")
+            continue
+        if voucher:
+            vouchers.add(voucher)
+        if amount > left[allocation.pk]:
+            _problem(problems, rowno, "amount", str(amount), f"超过该笔下达资金的余额{left[allocation.pk]}元")
+            continue
+        left[allocation.pk] -= amount
+        parsed.append((allocation, amount, paid_on, payee, cell_text(r.get("purpose")), voucher))
+    if not parsed and not problems:
+        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+    if problems:
+        raise ImportRefused(problems=problems, headline="资金支付台账未导入")
+    batch = batch_start(kind="funds_ledger", actor=actor, source=path, keep_file=True)
+    from fupin.funds.services import payment_create
+
+    try:
+        for allocation, amount, paid_on, payee, purpose, voucher in parsed:
+            payment_create(actor=actor, allocation=allocation, amount=amount, paid_on=paid_on, payee=payee,
+                           purpose=purpose, voucher_no=voucher, batch=batch)
+    except ServiceError as exc:  # a check the pre-validation missed: still all or nothing
+        raise ImportRefused(problems=[RowProblem(0, "", "", exc.message)], headline="资金支付台账未导入") from exc
+    batch_finish(batch, actor=actor, rows=len(parsed), summary={"payments": len(parsed)})
+    return {"rows": len(parsed), "batch": batch.pk}
