@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fupin.dispatch.apps.DispatchConfig",
     "fupin.surveys.apps.SurveysConfig",
     "fupin.quality.apps.QualityConfig",
+    "fupin.assessment.apps.AssessmentConfig",
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
     "fupin.demo.apps.DemoConfig",
