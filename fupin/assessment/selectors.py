@@ -79,6 +79,7 @@ def _apply_rates(rows: list[dict]) -> list[dict]:
     for r, o in zip(rows, out, strict=True):
         r["rates"] = {k: o[k] for k in formulas}
         r["flags"] = {k: _breach(k, o[k]) for k in formulas}
+        r["cells"] = [(k, o[k], r["flags"][k]) for k in formulas]
     return rows
 
 
