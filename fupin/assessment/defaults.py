@@ -39,24 +39,26 @@ DEFAULT_GRADES = [{"grade": "excellent", "min": 90}, {"grade": "good", "min": 80
 DEFAULT_CAPS = [{"when": "accuracy < 98", "max_grade": "good", "label": "抽查准确率低于98%的不得评为优秀"}]
 DEFAULT_PERIOD_WEIGHTS = {"H1": 30, "H2": 70}
 
-# Policy rules: (code, name, guarantee, subject, eligible, covered, policy name, department code)
+# Policy rules: (code, name, guarantee, subject, eligible, covered, policy name, department code, policy kind);
+# the policy (assistance.Policy) is created when the county has none of that name.
 # Facts: see fupin.assessment.screening.MEMBER_FACTS / HOUSEHOLD_FACTS.
 DEFAULT_POLICY_RULES = [
     ("education_aid", "贫困家庭学生教育资助", "school", "member",
-     "household_poor and (is_student or count_student > 0)", "received > 0", "教育资助", "jiaoyu"),
+     "household_poor and (is_student or count_student > 0)", "received > 0", "建档立卡学生生活补助", "jiaoyu", "education"),
     ("medical_subsidy", "贫困人口参加城乡居民医保个人缴费补贴", "medical", "member",
-     "household_poor", "received > 0 or rural_medical", "医保参保补贴", "weiji"),
+     "household_poor", "received > 0 or rural_medical", "新农合个人缴费资助", "weiji", "medical"),
     ("housing_renovation", "C级、D级危房改造", "housing", "household",
      "household_poor and (dilapidated_grade in [\"C\", \"D\", \"C级\", \"D级\"] or count_housing_safety > 0)",
-     "received > 0", "危房改造", "zhujian"),
+     "received > 0", "农村危房改造补助", "zhujian", "housing"),
     ("dibao", "符合条件家庭纳入农村低保", "food", "household",
      "household_poor and labour_count == 0 and per_capita_income < dibao_line",
-     "received > 0 or dibao_members > 0 or count_dibao > 0", "农村低保", "minzheng"),
+     "received > 0 or dibao_members > 0 or count_dibao > 0", "农村低保", "minzheng", "social_security"),
     ("industry_award", "产业发展奖补", "food", "household",
-     "household_poor and labour_count > 0 and land_cultivated > 0", "received > 0", "产业奖补", "nongye"),
+     "household_poor and labour_count > 0 and land_cultivated > 0", "received > 0", "产业发展扶持资金", "nongye",
+     "industry"),
     ("microcredit", "扶贫小额信贷(有劳动能力、有发展意愿)", "food", "household",
-     "household_poor and labour_count > 0 and head_age >= 18 and head_age <= 60", "received > 0", "扶贫小额信贷",
-     "caizheng"),
+     "household_poor and labour_count > 0 and head_age >= 18 and head_age <= 60", "received > 0", "扶贫小额信贷贴息",
+     "caizheng", "credit"),
 ]
 # 两不愁三保障: each guarantee and what shows it (a household is 清零 when no open gap names it)
 GUARANTEES = [("food", "不愁吃"), ("clothing", "不愁穿"), ("school", "义务教育有保障"), ("medical", "基本医疗有保障"),

@@ -318,13 +318,17 @@ def policy_rules_ensure_default(*, actor="system") -> list[PolicyRule]:
 
     existing = set(PolicyRule.objects.values_list("code", flat=True))
     made = []
-    for code, name, guarantee, subject, eligible, covered, policy_name, dep in defaults.DEFAULT_POLICY_RULES:
+    from fupin.assistance.services import policy_create
+
+    for code, name, guarantee, subject, eligible, covered, policy_name, dep, kind in defaults.DEFAULT_POLICY_RULES:
         if code in existing:
             continue
+        department = Department.objects.filter(code=dep).first()
+        policy = Policy.objects.filter(name=policy_name).first() or policy_create(
+            actor=actor, name=policy_name, kind=kind, department=department)
         made.append(PolicyRule.objects.create(
             code=code, name=name, guarantee=guarantee, subject=subject, eligible=eligible, covered=covered,
-            policy=Policy.objects.filter(name=policy_name).first(),
-            department=Department.objects.filter(code=dep).first()))
+            policy=policy, department=department))
     if made:
         audit.record(actor=actor, action="assessment.policy_rules.load", object_type="assessment.policyrule",
                      object_repr="应享未享政策规则", after={"codes": [r.code for r in made]})
@@ -541,6 +545,14 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
         if me["address"]:
             wanted[f"{s.pk}:addr:{me['address']}"] = (s, Relation.SAME_ADDRESS, f"户籍地址相同:{me['address']}",
                                                       None, me["address"])
+    # the registry itself: a staff member who is a member of a registered household, and that household's members
+    for p in Person.objects.filter(id_number__in=[s.id_number for s in staff], household__isnull=False):
+        me_staff = next(s for s in staff if s.id_number == p.id_number)
+        for other in Person.objects.filter(household_id=p.household_id).exclude(pk=p.pk):
+            if other.id_number:
+                wanted.setdefault(f"{me_staff.pk}:id:{other.id_number}", (
+                    me_staff, _relation(p.relationship, other.relationship), "人口库:同一户(建档立卡)",
+                    other.id_number, None))
     ids = {w[3] for w in wanted.values() if w[3]}
     persons = {p.id_number: p for p in Person.objects.filter(id_number__in=ids, household__isnull=False)
                .select_related("household")}

@@ -13,7 +13,6 @@ def sweep_objects(*, village, grid, actor) -> dict:
 
     from fupin.assessment import services
     from fupin.assessment.models import PolicyGap
-    from fupin.assistance.services import policy_create
     from fupin.core.testing import make_id, make_user
     from fupin.dispatch.services import dispatch_setup_defaults
     from fupin.dispatch.testing import make_departments
@@ -21,12 +20,8 @@ def sweep_objects(*, village, grid, actor) -> dict:
     from fupin.registry.models import Household
     from fupin.registry.services import household_create
 
-    deps = make_departments()
+    make_departments()
     dispatch_setup_defaults(actor=actor)
-    from fupin.assistance.models import Policy
-
-    if not Policy.objects.filter(name="教育资助").exists():
-        policy_create(actor=actor, name="教育资助", kind="education", department=deps["jiaoyu"])
     staff_id = make_id(birth="19700101")
     student_id = make_id(birth="20120101")
     hh = household_create(actor=actor, village=village, grid=grid, is_registered_poor=True, poverty_status="0",

@@ -8,7 +8,6 @@ from fupin.assessment import selectors, services
 from fupin.assessment.choices import GapStatus
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert
 from fupin.assessment.tests.conftest import poor
-from fupin.assistance import services as assistance
 from fupin.assistance.models import PolicyReceipt
 from fupin.core.errors import ServiceError
 from fupin.core.testing import make_household, make_id
@@ -78,9 +77,8 @@ def test_rates_from_recorded_checks(county, village_mix, office):
 def student_household(county, frozen):
     from fupin.dispatch.services import dispatch_setup_defaults
 
-    deps = make_departments()
+    make_departments()
     dispatch_setup_defaults(actor="test")
-    assistance.policy_create(actor="test", name="教育资助", kind="education", department=deps["jiaoyu"])
     return household_create(actor="test", village=county["va1"], grid=county["ga1"], is_registered_poor=True,
                             poverty_status="0", main_cause="3", members=[
                                 {"name": "刘父", "relationship": "户主", "id_number": make_id(birth="19800101"),
@@ -107,7 +105,7 @@ def test_gap_becomes_a_work_order_and_closes_with_the_receipt(student_household,
     services.gap_receipt_record(actor=office, gap=PolicyGap.objects.get(pk=gap.pk), received_on=dt.date(2026, 6, 10))
     gap.refresh_from_db()
     assert gap.status == GapStatus.CLOSED and gap.closed_on is not None
-    assert PolicyReceipt.objects.filter(household=student_household, policy__name="教育资助").count() == 1
+    assert PolicyReceipt.objects.filter(household=student_household, policy__name="建档立卡学生生活补助").count() == 1
     services.policy_match(actor=office)  # matching again: covered by the receipt, stays closed
     gap.refresh_from_db()
     assert gap.status == GapStatus.CLOSED
