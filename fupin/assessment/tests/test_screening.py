@@ -194,3 +194,18 @@ def test_kinship_from_the_household_register(county, frozen, office, tmp_path):
     assert services.kinship_scan(actor=office, year=2026)["new"] == 0
     with pytest.raises(ServiceError):
         services.staff_identity_set(actor=office, user=cadre, role="village_cadre", id_number="123")
+
+
+def test_monitored_households_get_lights_like_poor_ones(county, frozen):
+    from fupin.assistance.models import HouseholdLight
+    from fupin.assistance.tracking import recompute_all
+    from fupin.registry.services import household_update
+
+    edge = make_household(county["va1"], head="边缘户")
+    exited = poor(county["va1"], head="脱贫户", poverty_status="4")
+    plain = make_household(county["va1"], head="普通户")
+    for hh, group in ((edge, "edge"), (exited, "unstable")):
+        household_update(actor="test", household=hh, monitoring_category=group, monitoring_risks=["1"])
+    recompute_all()
+    lit = set(HouseholdLight.objects.values_list("household_id", flat=True))
+    assert {edge.pk, exited.pk} <= lit and plain.pk not in lit
