@@ -54,18 +54,19 @@ def dashboard_rows(ctx):
 
 def register_dashboards() -> bool:
     try:
-        from fupin.dashboards.figures import Figure, register_figure_provider
+        from fupin.dashboards.figures import Figure, register_figure_provider, register_section
     except ImportError:
         return False
     households = gettext_lazy("households")
+    register_section("assessment", gettext_lazy("Assessment and screening"), order=60)
     register_figure_provider("assessment", compute=dashboard_rows, watches=("assessment.",), order=60, figures=[
-        Figure("assessment.gaps", gettext_lazy("Policies owed and not received"), section="assistance",
+        Figure("assessment.gaps", gettext_lazy("Policies owed and not received"), section="assessment",
                unit=gettext_lazy("items"), order=30, column=True,
                link=lambda area, dim: f"/assessment/gaps/?division={area}" if area else "/assessment/gaps/"),
-        Figure("assessment.alerts", gettext_lazy("Open return-to-poverty alerts"), section="assistance",
+        Figure("assessment.alerts", gettext_lazy("Open return-to-poverty alerts"), section="assessment",
                unit=households, order=31, column=True,
                link=lambda area, dim: f"/assessment/alerts/?division={area}" if area else "/assessment/alerts/"),
-        Figure("assessment.checks", gettext_lazy("Field checks done"), section="assistance", unit=households,
+        Figure("assessment.checks", gettext_lazy("Field checks done"), section="assessment", unit=households,
                order=32, higher_is_worse=False),
     ])
     return True

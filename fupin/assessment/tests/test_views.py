@@ -131,3 +131,16 @@ def test_api_scores_rates_and_check(scored, county, office, village_b_user):
     assert ok.status_code == 200 and ok.json()["status"] == "done"
     rates = c.get("/api/v1/assessment/rates?year=2026").json()
     assert rates["total"]["checks"] == 1 and rates["total"]["rates"]["approval"] == 100.0
+
+
+def test_figures_and_map_layers_are_registered(county, frozen):
+    from fupin.assessment.integration import dashboard_rows
+    from fupin.dashboards.figures import figures
+    from fupin.maps.layers import indicator
+
+    assert {"assessment.gaps", "assessment.alerts", "assessment.checks"} <= set(figures())
+    assert indicator("policy_gaps").figure == "assessment.gaps"
+    hh = make_household(county["va1"], head="图户")
+    services.risk_self_report(actor="test", household=hh, detail="受灾")
+    rows = list(dashboard_rows(None))
+    assert any(r.key == "assessment.alerts" and r.code == hh.area_code and r.value == 1 for r in rows)
