@@ -561,6 +561,9 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
     for hh in Household.objects.filter(address__in=addresses, dissolved_on__isnull=True):
         hh_by_addr.setdefault(hh.address, []).append(hh)
     existing = set(KinshipFlag.objects.filter(year=year).values_list("key", flat=True))
+    from fupin.eligibility.services import applicant_household_ids
+
+    applicants = set(applicant_household_ids())
     new = []
     for key, (s, relation, source, id_number, address) in wanted.items():
         targets = []
@@ -571,7 +574,7 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
             targets.append((hh, None))
         for hh, person in targets:
             k = f"{year}:{key}:{hh.pk}"[:80]
-            if k in existing or not (hh.is_registered_poor or hh.monitoring_category):
+            if k in existing or not (hh.is_registered_poor or hh.monitoring_category or hh.pk in applicants):
                 continue
             existing.add(k)
             new.append(KinshipFlag(key=k, household=hh, person=person, staff=s, relation=relation,

@@ -176,8 +176,8 @@ def test_kinship_from_the_household_register(county, frozen, office, tmp_path):
     from fupin.exchange.services import import_department, sources_ensure_defaults
 
     cadre_id, son_id = make_id(birth="19700101"), make_id(birth="19950101")
-    hh = household_create(actor="test", village=county["va1"], is_registered_poor=True, poverty_status="0",
-                          address="甲一村3组8号", members=[{"name": "周子", "relationship": "户主", "id_number": son_id}])
+    hh = household_create(actor="test", village=county["va1"], address="甲一村3组8号",
+                          members=[{"name": "周子", "relationship": "户主", "id_number": son_id}])
     other = poor(county["va1"], head="无关")
     cadre = make_user("cadre1", "village_team", division=county["va1"], display_name="周村干")
     services.staff_identity_set(actor=office, user=cadre, role="village_cadre", id_number=cadre_id)
@@ -186,6 +186,10 @@ def test_kinship_from_the_household_register(county, frozen, office, tmp_path):
     path.write_text("姓名,公民身份号码,户号,与户主关系,户籍地址\n"
                     f"周村干,{cadre_id},H001,户主,甲一村3组9号\n周子,{son_id},H001,之子,甲一村3组9号\n", encoding="utf-8")
     import_department(actor="test", source_code="household_register", path=path)
+    assert services.kinship_scan(actor=office, year=2026)["new"] == 0  # not registered, not applying: no flag
+    from fupin.lifecycle.services import procedure_start
+
+    procedure_start(actor=cadre, kind="identification", household=hh)  # applies: listed for the town's review
     result = services.kinship_scan(actor=office, year=2026)
     flag = KinshipFlag.objects.get()
     assert flag.household == hh and flag.relation == "child" and "H001" in flag.source
