@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "fupin.funds.apps.FundsConfig",
     "fupin.surveys.apps.SurveysConfig",
     "fupin.quality.apps.QualityConfig",
+    "fupin.assessment.apps.AssessmentConfig",
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
     "fupin.privacy.apps.PrivacyConfig",

@@ -61,8 +61,8 @@ class _Tracked:
 
 
 def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
-    """The facts of every tracked household (or of those given): registered poor, not dissolved, and either not yet
-    exited or still paired.
+    """The facts of every tracked household (or of those given): registered poor or monitored (防返贫监测), not
+    dissolved, and either not yet exited, still paired, or monitored.
 
     One statement either way, read as plain tuples: for the county, each fact is aggregated once over its whole
     table (GROUP BY) and joined to the households; for a few households, correlated subqueries use the household
@@ -72,7 +72,8 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
     hh, pair, rec, mea = (q(m._meta.db_table) for m in (Household, HouseholdPairing, AssistanceRecord, Measure))
     statuses = ", ".join(["%s"] * len(OPEN_MEASURE_STATUSES))
     overdue = f"m.status IN ({statuses}) AND m.target_date < %s"
-    where = "h.is_registered_poor = %s"
+    # monitored households (防返贫监测, fupin.assessment) are tracked like poor ones, exited or not
+    where = "(h.is_registered_poor = %s OR h.monitoring_category <> '')"
     if _has_household_field("dissolved_on"):
         where += " AND h.dissolved_on IS NULL"
     ids_params: list[int] = []
@@ -82,7 +83,7 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
     # table names come from the models, every value is a parameter
     if household_ids is not None and len(household_ids) <= _FEW:
         sql = " ".join([
-            "SELECT h.id, h.area_code, h.poverty_status, p.cadre_id, p.unit_id,",
+            "SELECT h.id, h.area_code, h.poverty_status, h.monitoring_category, p.cadre_id, p.unit_id,",
             f"(SELECT MIN(p2.start_date) FROM {pair} p2 WHERE p2.household_id = h.id),",  # noqa: S608
             f"(SELECT MAX(r.occurred_on) FROM {rec} r WHERE r.household_id = h.id),",  # noqa: S608
             f"(SELECT SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) FROM {mea} m WHERE m.household_id = h.id),",  # noqa: S608
@@ -92,7 +93,8 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
         params = [*OPEN_MEASURE_STATUSES, today, *OPEN_MEASURE_STATUSES, today, True, *ids_params]
     else:
         sql = " ".join([
-            "SELECT h.id, h.area_code, h.poverty_status, p.cadre_id, p.unit_id, fs.s, lr.m, od.n, od.o",
+            "SELECT h.id, h.area_code, h.poverty_status, h.monitoring_category, p.cadre_id, p.unit_id, fs.s, lr.m, "
+            "od.n, od.o",
             f"FROM {hh} h LEFT JOIN {pair} p ON p.household_id = h.id AND p.end_date IS NULL",
             f"LEFT JOIN (SELECT household_id, MIN(start_date) AS s FROM {pair} GROUP BY household_id) fs",  # noqa: S608
             "ON fs.household_id = h.id",
@@ -114,8 +116,8 @@ def gather(household_ids: list[int] | None, today) -> dict[int, _Tracked]:
     extra = providers.conditions(household_ids, today)
     exited = set(conf.exited_statuses())
     out: dict[int, _Tracked] = {}
-    for hid, area_code, status, cadre_id, unit_id, first, last, n, oldest in rows:
-        if status in exited and cadre_id is None:
+    for hid, area_code, status, monitored, cadre_id, unit_id, first, last, n, oldest in rows:
+        if status in exited and cadre_id is None and not monitored:
             continue
         facts = Facts(household_id=hid, last_record_on=_date(last), paired_since=_date(first),
                       has_cadre=cadre_id is not None, overdue_measures=int(n or 0),

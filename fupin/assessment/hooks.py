@@ -1,0 +1,37 @@
+"""What assessment and screening plug into the platform: `fupin stats` keys, nightly steps (policy matching and
+risk signals), the built-in risk signal providers, household-page panel and 明白卡 lines, map and dashboards."""
+
+from fupin.core.nightly import nightly_step
+from fupin.core.stats import stats_provider
+
+
+@stats_provider(order=75)
+def assessment_stats() -> dict:
+    from fupin.assessment.selectors import stats
+
+    return stats()
+
+
+@nightly_step("assessment.policy_match", order=60)
+def nightly_policy_match(**_kw) -> dict:
+    """Households and receipts change: re-match policies (opens new gaps, closes received ones)."""
+    from fupin.assessment.services import policy_match
+
+    return policy_match(actor="nightly")
+
+
+@nightly_step("assessment.risk_scan", order=61)
+def nightly_risk_scan(**_kw) -> dict:
+    """New department data or incomes: raise return-to-poverty alerts for the village teams."""
+    from fupin.assessment.services import risk_scan
+
+    return risk_scan(actor="nightly")
+
+
+def _register() -> None:
+    from fupin.assessment import integration, signals  # noqa: F401 - signals registers the built-in providers
+
+    integration.register_all()
+
+
+_register()

@@ -1,0 +1,94 @@
+"""What assessment and screening add to other capabilities' extension points: a household-page panel (open policy
+gaps, risk alerts, kinship flags), a 明白卡 section (应享未享 lines), dashboard figures and map choropleths."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+
+
+def household_panel(household, user) -> dict | None:
+    """Rows of the household page: each open policy gap, open risk alert and kinship flag of the household."""
+    from fupin.assessment.models import KinshipFlag, PolicyGap, RiskAlert
+
+    rows = []
+    for g in PolicyGap.objects.restrict(user).filter(household=household, status="open").select_related(
+            "rule", "person"):
+        who = f"({g.person.name})" if g.person_id else ""
+        rows.append(("应享未享", f"{g.rule.name}{who}" + (" · 已派单" if g.work_order_id else "")))
+    for a in RiskAlert.objects.restrict(user).filter(household=household, status="open")[:5]:
+        rows.append(("返贫风险", a.detail))
+    for f in KinshipFlag.objects.restrict(user).filter(household=household, reviewed=False).select_related("staff"):
+        rows.append(("亲属关系", f"与{f.staff.get_role_display()}{f.staff.name}:{f.get_relation_display()}(请复核)"))
+    if not rows:
+        return None
+    return {"title": "应享未享与返贫监测", "rows": rows, "url": f"/assessment/households/{household.uuid}/"}
+
+
+def card_gaps(household) -> dict | None:
+    """明白卡: the policies the household (a member) qualifies for and does not yet receive."""
+    from fupin.assessment.models import PolicyGap
+
+    gaps = list(PolicyGap.objects.filter(household=household, status="open").select_related("rule", "person"))
+    if not gaps:
+        return None
+    rows = [(g.rule.name, (f"{g.person.name}:" if g.person_id else "") + "符合条件,正在落实") for g in gaps]
+    return {"key": "policy_gaps", "title": "应享未享(正在落实)", "rows": rows}
+
+
+def dashboard_rows(ctx):
+    from django.db.models import Count
+
+    from fupin.assessment.models import FieldCheck, PolicyGap, RiskAlert
+    from fupin.dashboards.figures import Row
+
+    for area, n in (PolicyGap.objects.filter(status="open").order_by().values("area_code")
+                    .annotate(n=Count("pk")).values_list("area_code", "n")):
+        yield Row(area, "assessment.gaps", n)
+    for area, n in (RiskAlert.objects.filter(status="open").order_by().values("area_code")
+                    .annotate(n=Count("pk")).values_list("area_code", "n")):
+        yield Row(area, "assessment.alerts", n)
+    for area, n in (FieldCheck.objects.filter(status="done").order_by().values("area_code")
+                    .annotate(n=Count("pk")).values_list("area_code", "n")):
+        yield Row(area, "assessment.checks", n)
+
+
+def register_dashboards() -> bool:
+    try:
+        from fupin.dashboards.figures import Figure, register_figure_provider, register_section
+    except ImportError:
+        return False
+    households = gettext_lazy("households")
+    register_section("assessment", gettext_lazy("Assessment and screening"), order=60)
+    register_figure_provider("assessment", compute=dashboard_rows, watches=("assessment.",), order=60, figures=[
+        Figure("assessment.gaps", gettext_lazy("Policies owed and not received"), section="assessment",
+               unit=gettext_lazy("items"), order=30, column=True,
+               link=lambda area, dim: f"/assessment/gaps/?division={area}" if area else "/assessment/gaps/"),
+        Figure("assessment.alerts", gettext_lazy("Open return-to-poverty alerts"), section="assessment",
+               unit=households, order=31, column=True,
+               link=lambda area, dim: f"/assessment/alerts/?division={area}" if area else "/assessment/alerts/"),
+        Figure("assessment.checks", gettext_lazy("Field checks done"), section="assessment", unit=households,
+               order=32, higher_is_worse=False),
+    ])
+    return True
+
+
+def register_map() -> bool:
+    try:
+        from fupin.maps.layers import Indicator, register_indicator
+    except ImportError:
+        return False
+    register_indicator(Indicator("policy_gaps", gettext_lazy("Policies owed and not received"),
+                                 figure="assessment.gaps", unit=gettext_lazy("items"), order=40))
+    register_indicator(Indicator("risk_alerts", gettext_lazy("Open return-to-poverty alerts"),
+                                 figure="assessment.alerts", unit=gettext_lazy("households"), order=41))
+    return True
+
+
+def register_all() -> None:
+    from fupin.lifecycle.hooks import register_card_section
+    from fupin.registry.panels import register_panel
+
+    register_panel(household_panel, order=45)
+    register_card_section(card_gaps)
+    register_dashboards()
+    register_map()

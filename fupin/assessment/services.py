@@ -1,0 +1,726 @@
+"""Writes of assessment and screening: schemes (draft → released), score runs, field checks, policy gaps, kinship
+flags and risk alerts. Every service is keyword-only, takes `actor`, runs in one transaction and is audited."""
+
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from fupin.assessment import defaults, scoring, screening
+from fupin.assessment.choices import (
+    AlertStatus,
+    CheckStatus,
+    GapStatus,
+    Relation,
+    SchemeStatus,
+    Stratum,
+    SubjectKind,
+)
+from fupin.assessment.facts import parse_period
+from fupin.assessment.models import (
+    CheckSample,
+    FieldCheck,
+    Indicator,
+    KinshipFlag,
+    PolicyGap,
+    PolicyRule,
+    RiskAlert,
+    Scheme,
+    Score,
+    ScoreRun,
+    StaffIdentity,
+)
+from fupin.core import audit
+from fupin.core.errors import ServiceError
+from fupin.eligibility.expressions import ExpressionError
+
+EXITED_STATUSES = ("1", "4", "已脱贫(享受政策)", "已脱贫(不再享受政策)")
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _actor_name(actor) -> str:
+    return actor.get_username() if _user(actor) else str(actor or "system")
+
+
+def _require(actor, area_code: str) -> None:
+    """Writes stay inside the actor's jurisdiction (a system actor may write anywhere)."""
+    from fupin.core.scoping import scope_prefix
+
+    if _user(actor) is None:
+        return
+    prefix = scope_prefix(actor)
+    if prefix is None or not area_code.startswith(prefix):
+        raise ServiceError("不在您的管辖范围内")
+
+
+# -- schemes -----------------------------------------------------------------------------------------------------
+
+def scheme_current() -> Scheme | None:
+    return Scheme.objects.filter(status=SchemeStatus.RELEASED).order_by("-number").first()
+
+
+@transaction.atomic
+def scheme_ensure_default(*, actor="system") -> Scheme:
+    """The released scheme; when there is none at all, the default pack is loaded and released as version 1."""
+    current = scheme_current()
+    if current is not None:
+        return current
+    if Scheme.objects.exists():
+        raise ServiceError("没有已发布的考评方案,请先发布一个版本")
+    scheme = Scheme.objects.create(
+        name="默认考评方案", number=1, status=SchemeStatus.RELEASED, period_weights=defaults.DEFAULT_PERIOD_WEIGHTS,
+        grades=defaults.DEFAULT_GRADES, caps=defaults.DEFAULT_CAPS, released_at=timezone.now(),
+        released_by_name=_actor_name(actor), created_by=_user(actor),
+        description="上半年30%、全年考核70%;抽查准确率低于98%的不得评为优秀")
+    rows = []
+    for kind, inds in defaults.DEFAULT_INDICATORS.items():
+        for order, (code, name, formula, applies, direction, target, weight, unit, drill) in enumerate(inds):
+            rows.append(Indicator(scheme=scheme, code=code, name=name, subject_kind=kind, formula=formula,
+                                  applies_when=applies, direction=direction, target=target, weight=weight,
+                                  unit=unit, drill=drill, order=order))
+    Indicator.objects.bulk_create(rows)
+    audit.record(actor=actor, action="assessment.scheme.release", obj=scheme, area_code="",
+                 after={"number": 1, "indicators": len(rows)})
+    return scheme
+
+
+@transaction.atomic
+def scheme_draft(*, actor, based_on: Scheme | None = None, name: str = "") -> Scheme:
+    """A new draft version copying `based_on` (default: the released scheme)."""
+    base = based_on or scheme_ensure_default(actor=actor)
+    number = (Scheme.objects.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    draft = Scheme.objects.create(name=name.strip()[:100] or base.name, number=number, based_on=base,
+                                  period_weights=base.period_weights, grades=base.grades, caps=base.caps,
+                                  description=base.description, created_by=_user(actor))
+    Indicator.objects.bulk_create([Indicator(scheme=draft, **{f: getattr(i, f) for f in (
+        "code", "name", "subject_kind", "formula", "applies_when", "direction", "target", "weight", "unit", "drill",
+        "description", "order")}) for i in base.indicators.all()])
+    audit.record(actor=actor, action="assessment.scheme.draft", obj=draft, after={"based_on": base.number})
+    return draft
+
+
+def _check_indicator(formula: str, applies: str) -> None:
+    try:
+        scoring.check_formula(formula)
+        if applies.strip():
+            scoring.check_formula(applies, as_bool=True)
+    except ExpressionError as exc:
+        raise ServiceError(f"公式有误:{exc.message}", field="formula") from exc
+
+
+@transaction.atomic
+def indicator_save(*, actor, scheme: Scheme, code: str, name: str, subject_kind: str, formula: str,
+                   direction: str = "higher", target: float, weight: float, applies_when: str = "", unit: str = "",
+                   drill: str = "") -> Indicator:
+    """Add or change an indicator of a draft scheme; the formula must parse over the known facts."""
+    if scheme.status != SchemeStatus.DRAFT:
+        raise ServiceError("已发布的方案不能修改,请新建草稿版本")
+    if subject_kind not in SubjectKind.values:
+        raise ServiceError("考评对象无效", field="subject_kind")
+    if direction not in ("higher", "lower"):
+        raise ServiceError("指标方向无效", field="direction")
+    code = (code or "").strip()
+    if not code or not code.replace("_", "").isalnum() or not code.isascii():
+        raise ServiceError("指标代码只能用字母、数字和下划线", field="code")
+    if weight is None or float(weight) <= 0:
+        raise ServiceError("权重须大于0", field="weight")
+    _check_indicator(formula, applies_when)
+    ind, created = Indicator.objects.update_or_create(
+        scheme=scheme, subject_kind=subject_kind, code=code,
+        defaults={"name": name.strip()[:100] or code, "formula": formula.strip(), "applies_when": applies_when.strip(),
+                  "direction": direction, "target": float(target), "weight": float(weight), "unit": unit[:20],
+                  "drill": drill[:30]})
+    audit.record(actor=actor, action="assessment.indicator.save", obj=ind, area_code="",
+                 after={"scheme": scheme.number, "formula": ind.formula, "created": created})
+    return ind
+
+
+@transaction.atomic
+def indicator_delete(*, actor, indicator: Indicator) -> None:
+    if indicator.scheme.status != SchemeStatus.DRAFT:
+        raise ServiceError("已发布的方案不能修改,请新建草稿版本")
+    audit.record(actor=actor, action="assessment.indicator.delete", obj=indicator, area_code="",
+                 before={"code": indicator.code, "formula": indicator.formula})
+    indicator.delete()
+
+
+@transaction.atomic
+def scheme_release(*, actor, scheme: Scheme) -> Scheme:
+    if scheme.status != SchemeStatus.DRAFT:
+        raise ServiceError("只有草稿可以发布")
+    if not scheme.indicators.exists():
+        raise ServiceError("方案没有任何指标")
+    for ind in scheme.indicators.all():
+        _check_indicator(ind.formula, ind.applies_when)
+    Scheme.objects.filter(status=SchemeStatus.RELEASED).update(status=SchemeStatus.RETIRED)
+    scheme.status = SchemeStatus.RELEASED
+    scheme.released_at = timezone.now()
+    scheme.released_by = _user(actor)
+    scheme.released_by_name = _actor_name(actor)
+    scheme.version += 1
+    scheme.save()
+    audit.record(actor=actor, action="assessment.scheme.release", obj=scheme, area_code="",
+                 after={"number": scheme.number})
+    return scheme
+
+
+# -- score runs --------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def assess_run(*, actor, period: str, scheme: Scheme | None = None, engine=None) -> tuple[ScoreRun, dict]:
+    """Compute and store every subject's score for a period; the run becomes the period's current one."""
+    from fupin.registry.bulk import insert_rows
+
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise ServiceError(str(exc), field="period") from exc
+    scheme = scheme or scheme_ensure_default(actor=actor)
+    if scheme.status != SchemeStatus.RELEASED:
+        raise ServiceError("只能按已发布的方案考评")
+    started = timezone.now()
+    result = scoring.assess(scheme, period, engine=engine)
+    code = result["period"]
+    ScoreRun.objects.filter(period=code, is_current=True).update(is_current=False)
+    by_kind: dict[str, int] = {}
+    for s in result["subjects"]:
+        by_kind[s["kind"]] = by_kind.get(s["kind"], 0) + 1
+    run = ScoreRun.objects.create(scheme=scheme, period=code, actor=_user(actor), actor_name=_actor_name(actor),
+                                  stats={"subjects": by_kind, "scheme": scheme.number,
+                                         "seconds": round((timezone.now() - started).total_seconds(), 3)})
+    insert_rows(Score, [{"run_id": run.pk, "period": code, "kind": s["kind"], "code": s["code"],
+                         "name": s["name"][:100], "area_code": s["area_code"][:15],
+                         "score": s["score"] if s["score"] is not None else 0.0, "rank": s["rank"],
+                         "rank_of": s["rank_of"], "grade": s["grade"], "indicators": s["indicators"],
+                         "parts": s["parts"]} for s in result["subjects"]])
+    audit.record(actor=actor, action="assessment.run", object_type="assessment.scorerun", object_id=str(run.pk),
+                 object_repr=f"考评 {code}", after=run.stats)
+    return run, result
+
+
+# -- field checks (抽查) -------------------------------------------------------------------------------------------
+
+def _stratum(hh) -> str:
+    if not hh.is_registered_poor:
+        return Stratum.OTHER
+    return Stratum.EXITED if (hh.poverty_status or "") in EXITED_STATUSES else Stratum.POOR
+
+
+def draw_sample(households: list, *, share: float | None, count: int | None, seed: int) -> list:
+    """The sampled households: within each group (poor, exited, other) sorted by id, shuffled with the seed,
+    the first `count` or ceil(share × size); the same inputs give the same sample."""
+    import math
+
+    groups: dict[str, list] = {}
+    for hh in sorted(households, key=lambda h: h.pk):
+        groups.setdefault(_stratum(hh), []).append(hh)
+    picked = []
+    for name in sorted(groups):
+        members = groups[name]
+        rng = random.Random(f"{seed}:{name}")
+        rng.shuffle(members)
+        n = min(len(members), count if count is not None else math.ceil((share or 0) * len(members)))
+        picked += members[:n]
+    return picked
+
+
+@transaction.atomic
+def sample_create(*, actor, village, year: int, share: float | None = None, count: int | None = None,
+                  seed: int | None = None) -> CheckSample:
+    """Draw a reproducible sample of a village's households for field checks."""
+    from fupin.registry.models import Household
+
+    if village.level not in ("village", "community"):
+        raise ServiceError("抽查须落到村(社区)")
+    _require(actor, village.code)
+    if (share is None) == (count is None):
+        raise ServiceError("请填写抽查比例或每组户数(二选一)", field="share")
+    if share is not None and not 0 < share <= 1:
+        raise ServiceError("抽查比例应在0到1之间", field="share")
+    if count is not None and count <= 0:
+        raise ServiceError("每组户数须大于0", field="count")
+    seed = int(seed) if seed is not None else random.SystemRandom().randint(1, 999_999)
+    households = list(Household.objects.filter(village=village, dissolved_on__isnull=True))
+    picked = draw_sample(households, share=share, count=count, seed=seed)
+    if not picked:
+        raise ServiceError("该村没有可抽查的农户")
+    sample = CheckSample.objects.create(village=village, area_code=village.code, year=year, share=share, count=count,
+                                        seed=seed, drawn_by=_user(actor))
+    FieldCheck.objects.bulk_create([FieldCheck(sample=sample, household=h, area_code=h.area_code,
+                                               stratum=_stratum(h)) for h in picked])
+    audit.record(actor=actor, action="assessment.sample.create", obj=sample,
+                 after={"seed": seed, "share": share, "count": count, "households": len(picked)})
+    return sample
+
+
+def _tri(value) -> bool | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "是", "on"):
+        return True
+    if text in ("0", "false", "no", "否", "off"):
+        return False
+    raise ServiceError(f"无法识别的回答「{value}」")
+
+
+@transaction.atomic
+def check_record(*, actor, check: FieldCheck, satisfied, correctly_identified=None, wrongly_exited=None,
+                 missed_found=None, note: str = "", checked_on: dt.date | None = None,
+                 version: int | None = None) -> FieldCheck:
+    """Record a field check's result (the phone form); the answer for the household's group is required."""
+    _require(actor, check.area_code)
+    if version is not None and int(version) != check.version:
+        raise ServiceError("这条抽查记录已被他人修改,请刷新后再填")
+    before = audit.snapshot(check)
+    answers = {"correctly_identified": _tri(correctly_identified), "wrongly_exited": _tri(wrongly_exited),
+               "missed_found": _tri(missed_found), "satisfied": _tri(satisfied)}
+    needed = {Stratum.POOR: "correctly_identified", Stratum.EXITED: "wrongly_exited",
+              Stratum.OTHER: "missed_found"}[check.stratum]
+    if answers[needed] is None:
+        raise ServiceError({"correctly_identified": "请回答是否识别准确", "wrongly_exited": "请回答是否错退",
+                            "missed_found": "请回答是否属于漏评"}[needed], field=needed)
+    checked_on = checked_on or timezone.localdate()
+    if checked_on > timezone.localdate():
+        raise ServiceError("抽查日期不能晚于今天", field="checked_on")
+    for field in ("correctly_identified", "wrongly_exited", "missed_found"):
+        setattr(check, field, answers[field] if field == needed else None)
+    check.satisfied = answers["satisfied"]
+    check.note = (note or "").strip()[:300]
+    check.checked_on = checked_on
+    check.checked_by = _user(actor)
+    check.status = CheckStatus.DONE
+    check.version += 1
+    check.save()
+    audit.record(actor=actor, action="assessment.check.record", obj=check, before=before,
+                 after=audit.snapshot(check))
+    return check
+
+
+# -- policy gaps (应享未享) -----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def policy_rules_ensure_default(*, actor="system") -> list[PolicyRule]:
+    """The starting pack of policy rules (created once; a county edits them afterwards)."""
+    from fupin.assistance.models import Policy
+    from fupin.org.models import Department
+
+    existing = set(PolicyRule.objects.values_list("code", flat=True))
+    made = []
+    from fupin.assistance.services import policy_create
+
+    for code, name, guarantee, subject, eligible, covered, policy_name, dep, kind in defaults.DEFAULT_POLICY_RULES:
+        if code in existing:
+            continue
+        department = Department.objects.filter(code=dep).first()
+        policy = Policy.objects.filter(name=policy_name).first() or policy_create(
+            actor=actor, name=policy_name, kind=kind, department=department)
+        made.append(PolicyRule.objects.create(
+            code=code, name=name, guarantee=guarantee, subject=subject, eligible=eligible, covered=covered,
+            policy=policy, department=department))
+    if made:
+        audit.record(actor=actor, action="assessment.policy_rules.load", object_type="assessment.policyrule",
+                     object_repr="应享未享政策规则", after={"codes": [r.code for r in made]})
+    return list(PolicyRule.objects.filter(is_active=True))
+
+
+@transaction.atomic
+def policy_rule_save(*, actor, code: str, name: str, subject: str, eligible: str, covered: str,
+                     guarantee: str = "", policy=None, department=None) -> PolicyRule:
+    for text in (eligible, covered):
+        try:
+            screening.check_rule(text, subject)
+        except ExpressionError as exc:
+            raise ServiceError(f"规则有误:{exc.message}", field="eligible") from exc
+    rule, _ = PolicyRule.objects.update_or_create(code=code, defaults={
+        "name": name, "subject": subject, "eligible": eligible, "covered": covered, "guarantee": guarantee,
+        "policy": policy, "department": department})
+    audit.record(actor=actor, action="assessment.policy_rule.save", obj=rule, area_code="",
+                 after={"eligible": eligible, "covered": covered})
+    return rule
+
+
+def _gap_key(rule_code: str, household_id: int, person_id) -> str:
+    return f"{rule_code}:{household_id}:{person_id or 0}"
+
+
+def _gap_evidence(rule: PolicyRule, hh, person) -> dict:
+    ev = {"政策": rule.name, "户主": hh.head_name, "户编号": hh.poor_code or "", "应享条件": rule.eligible,
+          "享受依据": rule.covered}
+    if person is not None:
+        ev["成员"] = person.name
+        ev["在校生状况"] = person.schooling or ""
+        ev["参加医保"] = "是" if person.rural_medical else "否"
+    ev["危房等级"] = hh.dilapidated_grade or ""
+    ev["人均纯收入"] = str(hh.per_capita_net_income) if hh.per_capita_net_income is not None else ""
+    return ev
+
+
+@transaction.atomic
+def policy_match(*, actor, household_ids: list[int] | None = None, engine=None) -> dict:
+    """Evaluate the active policy rules; open a gap for each new hit, close open gaps no longer hit."""
+    from fupin.registry.models import Household, Person
+
+    rules = policy_rules_ensure_default(actor=actor)
+    by_code = {r.code: r for r in rules}
+    table = screening.evaluate(rules, household_ids=household_ids, engine=engine)
+    hits = {_gap_key(r["rule_code"], r["household_id"], r["person_id"]): r for r in table.to_pylist()}
+    existing = PolicyGap.objects.all()
+    if household_ids is not None:
+        existing = existing.filter(household_id__in=household_ids)
+    existing_map = {g.key: g for g in existing.only("key", "status", "id")}
+    today = timezone.localdate()
+    new_keys = [k for k in hits if k not in existing_map]
+    hh_ids = {hits[k]["household_id"] for k in new_keys}
+    p_ids = {hits[k]["person_id"] for k in new_keys if hits[k]["person_id"]}
+    hhs = Household.objects.in_bulk(hh_ids)
+    persons = Person.objects.in_bulk(p_ids)
+    new = []
+    for k in new_keys:
+        h = hits[k]
+        hh, person = hhs[h["household_id"]], persons.get(h["person_id"])
+        rule = by_code[h["rule_code"]]
+        new.append(PolicyGap(key=k, rule=rule, household=hh, person=person, area_code=hh.area_code,
+                             evidence=_gap_evidence(rule, hh, person), opened_on=today))
+    PolicyGap.objects.bulk_create(new, batch_size=1000)
+    reopened = [g.pk for k, g in existing_map.items() if k in hits and g.status == GapStatus.CLOSED]
+    PolicyGap.objects.filter(pk__in=reopened).update(status=GapStatus.OPEN, closed_on=None, close_reason="")
+    gone = [g.pk for k, g in existing_map.items() if k not in hits and g.status == GapStatus.OPEN]
+    PolicyGap.objects.filter(pk__in=gone).update(status=GapStatus.CLOSED, closed_on=today,
+                                                 close_reason="已享受或不再符合条件")
+    stats = {"opened": len(new), "reopened": len(reopened), "closed": len(gone),
+             "open": PolicyGap.objects.filter(status=GapStatus.OPEN).count()}
+    audit.record(actor=actor, action="assessment.policy_match", object_type="assessment.policygap",
+                 object_repr="应享未享比对", after=stats)
+    return stats
+
+
+@transaction.atomic
+def gap_dispatch(*, actor, gap: PolicyGap):
+    """Send the gap to its responsible department as a work order (once)."""
+    from fupin.dispatch.choices import Origin
+    from fupin.dispatch.services import work_order_create
+
+    _require(actor, gap.area_code)
+    if gap.status != GapStatus.OPEN:
+        raise ServiceError("该应享未享线索已关闭")
+    if gap.work_order_id:
+        return gap.work_order
+    who = f"{gap.person.name}" if gap.person_id else gap.household.head_name
+    order = work_order_create(
+        actor=actor, household=gap.household, title=f"应享未享:{gap.rule.name}({who})",
+        description="比对发现该户(成员)符合政策条件但未享受,请核实并落实。依据:"
+                    + ";".join(f"{k}:{v}" for k, v in gap.evidence.items()),
+        department=gap.rule.department, origin=Origin.FINDING, source=gap)
+    gap.work_order = order
+    gap.version += 1
+    gap.save(update_fields=["work_order", "version", "updated_at"])
+    audit.record(actor=actor, action="assessment.gap.dispatch", obj=gap, after={"work_order": order.number})
+    return order
+
+
+@transaction.atomic
+def gap_receipt_record(*, actor, gap: PolicyGap, received_on: dt.date, amount=None, note: str = "") -> PolicyGap:
+    """Record that the household now receives the policy (an assistance receipt) and close the gap."""
+    from fupin.assistance.services import policy_receipt_add
+
+    _require(actor, gap.area_code)
+    if gap.status != GapStatus.OPEN:
+        raise ServiceError("该应享未享线索已关闭")
+    if gap.rule.policy_id is None:
+        raise ServiceError("该规则没有对应的政策项目,请先在规则中指定")
+    receipt = policy_receipt_add(actor=actor, household=gap.household, policy=gap.rule.policy,
+                                 received_on=received_on, amount=amount, note=note or f"应享未享整改:{gap.rule.name}")
+    gap.status = GapStatus.CLOSED
+    gap.closed_on = timezone.localdate()
+    gap.close_reason = f"已落实({received_on.isoformat()})"
+    gap.version += 1
+    gap.save(update_fields=["status", "closed_on", "close_reason", "version", "updated_at"])
+    audit.record(actor=actor, action="assessment.gap.close", obj=gap, after={"receipt": receipt.pk})
+    return gap
+
+
+@transaction.atomic
+def gap_dismiss(*, actor, gap: PolicyGap, reason: str) -> PolicyGap:
+    _require(actor, gap.area_code)
+    if not (reason or "").strip():
+        raise ServiceError("请说明不属于应享未享的理由", field="reason")
+    gap.status = GapStatus.DISMISSED
+    gap.closed_on = timezone.localdate()
+    gap.close_reason = reason.strip()[:200]
+    gap.version += 1
+    gap.save(update_fields=["status", "closed_on", "close_reason", "version", "updated_at"])
+    audit.record(actor=actor, action="assessment.gap.dismiss", obj=gap, after={"reason": gap.close_reason})
+    return gap
+
+
+# -- favouritism (优亲厚友) -----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def staff_identity_set(*, actor, user, role: str, id_number: str, name: str = "") -> StaffIdentity:
+    from fupin.core import idnumber
+
+    try:
+        clean = idnumber.normalise(id_number)
+    except idnumber.IdNumberError as exc:
+        raise ServiceError(f"身份证号码无效:{exc}", field="id_number") from exc
+    obj, _ = StaffIdentity.objects.update_or_create(user=user, defaults={
+        "role": role, "id_number": clean, "name": name or user.display_name or user.username,
+        "area_code": user.area_code or ""})
+    audit.record(actor=actor, action="assessment.staff_identity.set", obj=obj, after={"role": role})
+    return obj
+
+
+PARENT_RELS = ("之父", "之母", "父亲", "母亲", "之公公", "之婆婆", "之岳父", "之岳母")
+CHILD_RELS = ("之子", "之女", "子", "女", "之儿媳", "之女婿")
+SPOUSE_RELS = ("配偶", "妻", "夫")
+HEAD_RELS = ("户主", "本人")
+SIBLING_RELS = ("之兄弟姐妹", "兄", "弟", "姐", "妹")
+
+
+def _relation(staff_rel: str, other_rel: str) -> str:
+    """The relation between two people of one registered household, from their relations to its head."""
+    def kind(rel: str) -> str:
+        rel = rel or ""
+        for name, group in (("head", HEAD_RELS), ("spouse", SPOUSE_RELS), ("child", CHILD_RELS),
+                            ("parent", PARENT_RELS), ("sibling", SIBLING_RELS)):
+            if rel in group or any(rel.startswith(g) for g in group):
+                return name
+        return "other"
+
+    a, b = kind(staff_rel), kind(other_rel)
+    pairs = {("head", "spouse"): Relation.SPOUSE, ("spouse", "head"): Relation.SPOUSE,
+             ("head", "child"): Relation.CHILD, ("spouse", "child"): Relation.CHILD,
+             ("child", "head"): Relation.PARENT, ("child", "spouse"): Relation.PARENT,
+             ("head", "parent"): Relation.PARENT, ("parent", "head"): Relation.CHILD,
+             ("child", "child"): Relation.SIBLING, ("head", "sibling"): Relation.SIBLING,
+             ("sibling", "head"): Relation.SIBLING}
+    return pairs.get((a, b), Relation.SAME_HOUSEHOLD)
+
+
+@transaction.atomic
+def kinship_scan(*, actor, year: int | None = None) -> dict:
+    """Flag registered or applicant households related to staff, from the household-register extract (same 户号 and
+    relation to the head) and from the same address. A flag asks the town for a second look; it excludes nobody."""
+    from fupin.exchange.models import Snapshot, StagedRecord
+    from fupin.registry.models import Household, Person
+
+    year = year or timezone.localdate().year
+    staff = list(StaffIdentity.objects.all())
+    if not staff:
+        return {"flags": 0, "new": 0}
+    snap = Snapshot.objects.filter(is_current=True, source__code="household_register").first()
+    by_id: dict[str, dict] = {}
+    by_hukou: dict[str, list[dict]] = {}
+    if snap is not None:
+        for rec in StagedRecord.objects.filter(snapshot=snap).only("data", "id_clean").iterator(chunk_size=5000):
+            d = rec.data or {}
+            hk = str(d.get("户号") or "").strip()
+            row = {"id": rec.id_clean, "name": d.get("姓名", ""), "hukou": hk,
+                   "rel": str(d.get("与户主关系") or ""), "address": str(d.get("户籍地址") or "").strip()}
+            if rec.id_clean:
+                by_id[rec.id_clean] = row
+            if hk:
+                by_hukou.setdefault(hk, []).append(row)
+    wanted: dict[str, tuple] = {}  # key -> (staff, relation, source, id_number or address)
+    for s in staff:
+        me = by_id.get(s.id_number)
+        if me is None:
+            continue
+        for other in by_hukou.get(me["hukou"], []):
+            if other["id"] and other["id"] != s.id_number:
+                wanted[f"{s.pk}:id:{other['id']}"] = (s, _relation(me["rel"], other["rel"]),
+                                                      f"户籍数据:同一户号{me['hukou']}", other["id"], None)
+        if me["address"]:
+            wanted[f"{s.pk}:addr:{me['address']}"] = (s, Relation.SAME_ADDRESS, f"户籍地址相同:{me['address']}",
+                                                      None, me["address"])
+    # the registry itself: a staff member who is a member of a registered household, and that household's members
+    for p in Person.objects.filter(id_number__in=[s.id_number for s in staff], household__isnull=False):
+        me_staff = next(s for s in staff if s.id_number == p.id_number)
+        for other in Person.objects.filter(household_id=p.household_id).exclude(pk=p.pk):
+            if other.id_number:
+                wanted.setdefault(f"{me_staff.pk}:id:{other.id_number}", (
+                    me_staff, _relation(p.relationship, other.relationship), "人口库:同一户(建档立卡)",
+                    other.id_number, None))
+    ids = {w[3] for w in wanted.values() if w[3]}
+    persons = {p.id_number: p for p in Person.objects.filter(id_number__in=ids, household__isnull=False)
+               .select_related("household")}
+    addresses = {w[4] for w in wanted.values() if w[4]}
+    hh_by_addr: dict[str, list] = {}
+    for hh in Household.objects.filter(address__in=addresses, dissolved_on__isnull=True):
+        hh_by_addr.setdefault(hh.address, []).append(hh)
+    existing = set(KinshipFlag.objects.filter(year=year).values_list("key", flat=True))
+    from fupin.eligibility.services import applicant_household_ids
+
+    applicants = set(applicant_household_ids())
+    new = []
+    for key, (s, relation, source, id_number, address) in wanted.items():
+        targets = []
+        if id_number and id_number in persons:
+            p = persons[id_number]
+            targets.append((p.household, p))
+        for hh in hh_by_addr.get(address or "", []):
+            targets.append((hh, None))
+        for hh, person in targets:
+            k = f"{year}:{key}:{hh.pk}"[:80]
+            if k in existing or not (hh.is_registered_poor or hh.monitoring_category or hh.pk in applicants):
+                continue
+            existing.add(k)
+            new.append(KinshipFlag(key=k, household=hh, person=person, staff=s, relation=relation,
+                                   source=source[:200], year=year, area_code=hh.area_code))
+    KinshipFlag.objects.bulk_create(new)
+    audit.record(actor=actor, action="assessment.kinship.scan", object_type="assessment.kinshipflag",
+                 object_repr=f"{year}年优亲厚友排查", after={"new": len(new)})
+    return {"flags": KinshipFlag.objects.filter(year=year).count(), "new": len(new)}
+
+
+@transaction.atomic
+def kinship_review(*, actor, flag: KinshipFlag, note: str) -> KinshipFlag:
+    _require(actor, flag.area_code)
+    if not (note or "").strip():
+        raise ServiceError("请填写复核意见", field="note")
+    flag.reviewed = True
+    flag.review_note = note.strip()[:300]
+    flag.version += 1
+    flag.save(update_fields=["reviewed", "review_note", "version", "updated_at"])
+    audit.record(actor=actor, action="assessment.kinship.review", obj=flag, after={"note": flag.review_note})
+    return flag
+
+
+# -- return-to-poverty monitoring (防返贫监测) ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Signal:
+    """A risk signal one provider found: which household, a stable key (one alert per key), what and why."""
+
+    household_id: int
+    key: str
+    signal: str
+    detail: str
+    evidence: dict
+
+
+SignalProvider = Callable[[dt.date], list[Signal]]
+_PROVIDERS: list[tuple[str, SignalProvider]] = []
+
+
+def signal_provider(name: str):
+    """Register fn(today) -> [Signal] as a source of risk signals (another app adds, e.g., overdue loans)."""
+
+    def deco(fn: SignalProvider) -> SignalProvider:
+        _PROVIDERS[:] = [p for p in _PROVIDERS if p[0] != name] + [(name, fn)]
+        return fn
+
+    return deco
+
+
+def signal_providers() -> list[tuple[str, SignalProvider]]:
+    return list(_PROVIDERS)
+
+
+def _village_team(area_code: str) -> list:
+    from fupin.accounts.models import User
+
+    village = area_code[:12]
+    return list(User.objects.filter(role__in=("village_team", "first_secretary"), is_active=True,
+                                    area_code__startswith=village[:12]).filter(area_code__in=[village, area_code])
+                [:10])
+
+
+def _post_alert(alert: RiskAlert) -> None:
+    from fupin.inbox.services import inbox_post
+
+    for user in _village_team(alert.area_code):
+        inbox_post(user=user, title=f"防返贫监测预警:{alert.detail}"[:200], url=f"/assessment/alerts/{alert.pk}/",
+                   obj=alert, body="请入户核查,符合条件的启动监测对象识别程序。", dedupe_key=f"assessment.alert.{alert.pk}")
+
+
+@transaction.atomic
+def risk_scan(*, actor="system", today: dt.date | None = None) -> dict:
+    """Run every signal provider; each new signal raises one alert for the village team (inbox)."""
+    from fupin.registry.models import Household
+
+    today = today or timezone.localdate()
+    signals: list[Signal] = []
+    for _name, fn in signal_providers():
+        signals += fn(today)
+    existing = set(RiskAlert.objects.filter(key__in=[s.key for s in signals]).values_list("key", flat=True))
+    fresh = {s.key: s for s in signals if s.key not in existing}
+    hhs = Household.objects.in_bulk({s.household_id for s in fresh.values()})
+    made = []
+    for s in fresh.values():
+        hh = hhs.get(s.household_id)
+        if hh is None:
+            continue
+        made.append(RiskAlert.objects.create(key=s.key[:100], household=hh, area_code=hh.area_code, signal=s.signal,
+                                             detail=s.detail[:300], evidence=s.evidence, raised_on=today))
+    for alert in made:
+        _post_alert(alert)
+    if made:
+        audit.record(actor=actor, action="assessment.risk_scan", object_type="assessment.riskalert",
+                     object_repr="防返贫风险扫描", after={"new": len(made)})
+    return {"signals": len(signals), "new": len(made)}
+
+
+@transaction.atomic
+def risk_self_report(*, actor, household, detail: str, signal: str = "self_report") -> RiskAlert:
+    """A household's own report of a difficulty, entered by its grid worker: an alert like any signal."""
+    _require(actor, household.area_code)
+    detail = (detail or "").strip()
+    if not detail:
+        raise ServiceError("请填写农户反映的困难", field="detail")
+    today = timezone.localdate()
+    n = RiskAlert.objects.filter(household=household, signal=signal, raised_on=today).count()
+    alert = RiskAlert.objects.create(key=f"self:{household.pk}:{today.isoformat()}:{n}", household=household,
+                                     area_code=household.area_code, signal=signal, detail=f"农户自主申报:{detail}"[:300],
+                                     evidence={"申报内容": detail}, raised_on=today, reported_by=_user(actor))
+    _post_alert(alert)
+    audit.record(actor=actor, action="assessment.risk.self_report", obj=alert, after={"detail": detail})
+    return alert
+
+
+@transaction.atomic
+def alert_close(*, actor, alert: RiskAlert, note: str) -> RiskAlert:
+    from fupin.inbox.services import inbox_close_by_key
+
+    _require(actor, alert.area_code)
+    if not (note or "").strip():
+        raise ServiceError("请填写核查结果", field="note")
+    alert.status = AlertStatus.CLOSED
+    alert.closed_on = timezone.localdate()
+    alert.close_note = note.strip()[:300]
+    alert.version += 1
+    alert.save(update_fields=["status", "closed_on", "close_note", "version", "updated_at"])
+    inbox_close_by_key(dedupe_key=f"assessment.alert.{alert.pk}")
+    audit.record(actor=actor, action="assessment.alert.close", obj=alert, after={"note": alert.close_note})
+    return alert
+
+
+@transaction.atomic
+def threshold_set(*, actor, year: int, amount, valid_from: dt.date, note: str = ""):
+    from decimal import Decimal, InvalidOperation
+
+    from fupin.assessment.models import IncomeThreshold
+
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError("金额无效", field="amount") from exc
+    if value <= 0:
+        raise ServiceError("金额须大于0", field="amount")
+    obj, _ = IncomeThreshold.objects.update_or_create(year=year, defaults={"amount": value, "valid_from": valid_from,
+                                                                            "note": note[:200]})
+    audit.record(actor=actor, action="assessment.threshold.set", obj=obj, area_code="",
+                 after={"year": year, "amount": str(value)})
+    return obj
