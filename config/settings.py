@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "fupin.quality.apps.QualityConfig",
     "fupin.maps.apps.MapsConfig",
     "fupin.dashboards.apps.DashboardsConfig",
+    "fupin.interop.apps.InteropConfig",
     "fupin.demo.apps.DemoConfig",
     "fupin.web.apps.WebConfig",
 ]
