@@ -9,5 +9,5 @@ class InteropConfig(FupinAppConfig):
     verbose_name = _("Connections to other systems")
     url_prefix = "interop/"
     nav = [
-        (_("Connections"), "/interop/", "view", 90),
+        (_("Connections"), "/interop/", "import", 90),
     ]

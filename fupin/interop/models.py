@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core.models import BaseModel
+from fupin.core.scoping import ScopedQuerySet
 from fupin.interop.choices import DeliveryStatus, SmsStatus, SubmissionStatus
 
 USER = settings.AUTH_USER_MODEL
@@ -56,6 +57,8 @@ class Event(models.Model):
     occurred_at = models.DateTimeField(_("time"))
     payload = models.JSONField(default=dict)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
@@ -87,6 +90,8 @@ class Delivery(models.Model):
     response_body = models.TextField(_("response"), blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("delivery")
@@ -124,6 +129,8 @@ class SmsMessage(models.Model):
     error = models.CharField(_("error"), max_length=300, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("text message")

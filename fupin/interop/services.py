@@ -48,7 +48,7 @@ def _clean(name: str, url: str, types: list[str], area_prefix: str) -> tuple[str
         raise ServiceError(f"未知的事件类型:{'、'.join(unknown)}", field="event_types")
     if not types:
         raise ServiceError("请至少选择一种事件", field="event_types")
-    if not area_prefix.isdigit():
+    if area_prefix and not area_prefix.isdigit():
         raise ServiceError("管辖范围必须是区划代码", field="area_prefix")
     return name, url, sorted(set(types))
 
