@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "webhook_backoff_max_seconds": 3600,
     "webhook_timeout": 10,
     "webhook_threads": 8,
-    "webhook_batch": 400,
+    "webhook_batch": 1000,
     "webhook_keep_days": 30,
 }
 

@@ -15,6 +15,7 @@ import http.client
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from fupin.interop import conf, signing
 from fupin.interop.choices import UNFINISHED, DeliveryStatus
-from fupin.interop.models import Delivery
+from fupin.interop.models import Delivery, Subscription
 
 log = logging.getLogger(__name__)
 _WINDOW = 5000
@@ -78,6 +79,18 @@ class _Outcome:
 _pool = threading.local()
 
 
+class _NoDelayHTTP(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _NoDelayHTTPS(http.client.HTTPSConnection):
+    def connect(self):
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
     """A kept-alive connection per thread and receiver (a new TCP and TLS handshake per event would dominate)."""
     parts = urllib.parse.urlsplit(url)
@@ -87,7 +100,7 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
         conns = _pool.conns = {}
     conn = conns.get(key)
     if conn is None:
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        cls = _NoDelayHTTPS if parts.scheme == "https" else _NoDelayHTTP
         conn = conns[key] = cls(parts.netloc, timeout=timeout)
     path = parts.path or "/"
     if parts.query:
@@ -158,8 +171,8 @@ def _claim(ids: list[int], now: dt.datetime) -> list[Delivery]:
     Delivery.objects.filter(pk__in=ids, status__in=UNFINISHED).exclude(
         status=DeliveryStatus.SENDING, leased_until__gte=now).update(
         status=DeliveryStatus.SENDING, claim=token, leased_until=now + _LEASE)
-    return list(Delivery.objects.filter(claim=token, status=DeliveryStatus.SENDING)
-                .select_related("subscription", "event"))
+    return list(Delivery.objects.filter(claim=token, status=DeliveryStatus.SENDING).select_related("event")
+                .only(*_FIELDS, "subscription_id", "event__uuid", "event__event_type", "event__payload"))
 
 
 def _finish(d: Delivery, out: _Outcome, now: dt.datetime) -> None:
@@ -208,7 +221,8 @@ def deliver_pass(*, now: dt.datetime | None = None, max_rounds: int = 1000, post
             claimed = _claim(ids, at)
             if not claimed:
                 break
-            jobs = [_Job(d.pk, d.subscription.url, d.subscription.secret,
+            subs = {s.pk: s for s in Subscription.objects.filter(pk__in={d.subscription_id for d in claimed})}
+            jobs = [_Job(d.pk, subs[d.subscription_id].url, subs[d.subscription_id].secret,
                          json.dumps(d.event.payload, ensure_ascii=False, sort_keys=True).encode("utf-8"),
                          str(d.event.uuid), d.event.event_type, d.attempts + 1) for d in claimed]
             outcomes = list(pool.map(lambda j: poster(j, timeout), jobs))

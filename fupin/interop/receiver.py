@@ -25,6 +25,7 @@ class _Base:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as most receivers
+            disable_nagle_algorithm = True  # headers and body go out at once (no delayed-ACK stall)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
