@@ -148,3 +148,25 @@ def test_webhooks_command_adds_lists_and_tests(people, capsys):
 
     with pytest.raises(CommandError):
         call_command("webhooks", "add", "--name", "x", "--url", "http://127.0.0.1:9/", "--events", "no.such")
+
+
+def test_stats_count_failed_deliveries_and_sent_messages(people):
+    from io import StringIO
+
+    from fupin.interop import sms
+
+    sub = subscription_create(actor=people["office"], name="平台", url="http://127.0.0.1:9/",
+                              event_types=["household.changed"], area_prefix="420581")
+    from fupin.registry.services import household_update
+
+    household_update(actor=people["office"], household=people["hh"], phone="13800000099")
+    delivery.deliver_pass()  # nothing listens: retrying
+    queue_sms(phone="13900000001", purpose="test", params={"text": "测试"})
+    queue_sms(phone="13900000002", purpose="test", params={"text": "测试"})
+    sms.send_pass()  # the log gateway: both sent
+    out = StringIO()
+    call_command("stats", "--json", stdout=out)
+    stats = json.loads(out.getvalue())
+    assert stats["webhook_deliveries_failed"] == 1 == Delivery.objects.filter(subscription=sub,
+                                                                             status="retrying").count()
+    assert stats["sms_sent"] == 2 and stats["webhook_subscriptions"] == 1
