@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fupin.dashboards.apps.DashboardsConfig",
     "fupin.privacy.apps.PrivacyConfig",
     "fupin.mobile.apps.MobileConfig",
+    "fupin.interop.apps.InteropConfig",
     "fupin.demo.apps.DemoConfig",
     "fupin.web.apps.WebConfig",
 ]
@@ -219,3 +220,12 @@ LOGGING = {
     "loggers": {"fupin": {"level": os.environ.get("FUPIN_LOG_LEVEL", "INFO")}},
 }
 
+
+# Connections to other systems (webhook retry settings, the SMS gateway): a JSON file, so that the gateway's
+# credentials stay out of the code. See docs/interop.md.
+FUPIN_INTEROP: dict = {}
+if os.environ.get("FUPIN_INTEROP_CONFIG"):
+    import json as _json
+
+    with open(os.environ["FUPIN_INTEROP_CONFIG"], encoding="utf-8") as _fh:
+        FUPIN_INTEROP = _json.load(_fh)

@@ -21,6 +21,7 @@ from fupin.assistance import conf, providers
 from fupin.assistance.choices import OPEN_MEASURE_STATUSES, Colour
 from fupin.assistance.engine import Facts, Rules, Verdict, describe, evaluate
 from fupin.assistance.models import AssistanceRecord, HouseholdLight, HouseholdPairing, LightRules, Measure
+from fupin.core import audit
 from fupin.registry.models import Household
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
                     HouseholdLight.objects.create(household_id=hid, computed_at=now, **row)
             if removed:
                 HouseholdLight.objects.filter(pk__in=removed).delete()
+        if audit.has_listeners():
+            audit.announce(_colour_changes(changed, removed, existing))
         if notify:
             if newly_red:
                 _post_red(newly_red, today, sms=sms)
@@ -237,6 +240,23 @@ def _apply(household_ids: list[int] | None, *, today=None, notify: bool = True, 
                 _close(hid)
     return {"households": len(tracked), "changed": len(changed), "removed": len(removed), **counts,
             "newly_red": len(newly_red) if notify else 0, "cleared": len(cleared) if notify else 0}
+
+
+def _colour_changes(changed: dict[int, dict], removed: list[int], existing: dict[int, _Stored]) -> list:
+    """The lights whose colour changed (or that appeared or went), for the change listeners (webhooks)."""
+    out = []
+    for hid, row in changed.items():
+        old = existing.get(hid)
+        if old is None or old.colour != row["colour"]:
+            out.append(audit.Change(action="assistance.light.colour", object_type="registry.household",
+                                    object_id=str(hid), area_code=row["area_code"],
+                                    before={"colour": old.colour if old else None}, after={"colour": row["colour"]}))
+    for hid in removed:
+        old = existing[hid]
+        out.append(audit.Change(action="assistance.light.colour", object_type="registry.household",
+                                object_id=str(hid), area_code=old.keys[1] or "", before={"colour": old.colour},
+                                after={"colour": None}))
+    return out
 
 
 def _db_row(hid: int, canon: tuple, fp: str, when, columns: tuple[str, ...] = STORED) -> tuple:
@@ -353,8 +373,8 @@ def _recipients(lights: list[HouseholdLight]) -> dict[int, set[int]]:
     return out
 
 
-def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
-    """(title, body, short text for SMS) of a red light's warning, in Chinese."""
+def warning_parts(light: HouseholdLight) -> dict[str, str]:
+    """The pieces of a red light's warning (also the SMS template's parameters), in Chinese."""
     hh = light.household
     with translation.override("zh-hans"):
         described = [describe(r) for r in light.reasons if r.get("colour") == Colour.RED] or \
@@ -362,6 +382,15 @@ def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
         problems = ";".join(p for p, _ in described)
         actions = ";".join(dict.fromkeys(a for _, a in described if a))
     village = hh.village.name if hh.village_id else ""
+    return {"cadre": light.cadre.name if light.cadre else "", "household": f"{village}{hh}", "problems": problems,
+            "actions": actions, "village": village}
+
+
+def warning_text(light: HouseholdLight) -> tuple[str, str, str]:
+    """(title, body, short text for SMS) of a red light's warning, in Chinese."""
+    hh = light.household
+    parts = warning_parts(light)
+    problems, actions, village = parts["problems"], parts["actions"], parts["village"]
     title = f"红灯警示:{village}{hh}({problems})"
     body = f"{village}{hh}的帮扶跟踪亮红灯:{problems}。\n消除办法:{actions}。"
     cadre = f"帮扶责任人{light.cadre.name}," if light.cadre else ""
@@ -405,11 +434,16 @@ def _post_red(household_ids: list[int], today, *, sms: bool = True) -> None:
                 inbox_post(user=users[uid], title=title, kind=InboxItem.Kind.WARNING, body=body, url=url,
                            obj=lt.household, area_code=lt.area_code, due_date=today + dt.timedelta(days=7),
                            dedupe_key=key)
-            texts += [(phone, sms_text) for phone in phones]
+            if phones:
+                parts = warning_parts(lt)
+                params = {k: parts[k] for k in ("cadre", "household", "problems")}
+                texts += [(phone, sms_text, params, lt.area_code, lt.household_id) for phone in phones]
     if texts:
         from fupin.assistance.sms import send_sms
 
-        transaction.on_commit(lambda: [send_sms(phone=p, text=t) for p, t in texts])
+        transaction.on_commit(lambda: [
+            send_sms(phone=p, text=t, purpose="red_light", params=params, area_code=area,
+                     dedupe_key=f"{dedupe_key(hid)}.{today:%Y%m%d}.{p}") for p, t, params, area, hid in texts])
 
 
 def _close(household_id: int) -> None:

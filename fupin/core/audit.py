@@ -1,10 +1,18 @@
-"""Recording audit events. Services call `record` inside their transaction; bulk writes call it once per batch."""
+"""Recording audit events. Services call `record` inside their transaction; bulk writes call it once per batch.
+
+Every recorded event is also announced to the registered change listeners (`change_listener`), inside the same
+transaction: this is how a capability hears every change without each service calling it (the interop app writes
+its webhook outbox here). A bulk write that records no event per object (the nightly light recompute, a comparison
+run) announces its per-object changes itself with `announce`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -45,6 +53,49 @@ def snapshot(obj: models.Model | None) -> dict | None:
     return data
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change as the listeners see it: the audit event's fields (JSON-safe before/after)."""
+
+    action: str
+    object_type: str
+    object_id: str
+    area_code: str = ""
+    object_uuid: str = ""
+    object_repr: str = ""
+    before: dict | None = None
+    after: dict | None = None
+    actor_name: str = ""
+    note: str = ""
+
+
+ChangeListener = Callable[[list[Change]], None]
+_LISTENERS: list[ChangeListener] = []
+
+
+def change_listener(fn: ChangeListener) -> ChangeListener:
+    """Register fn(changes), called inside the writing transaction for every audited or announced change.
+
+    A listener that raises makes the change fail (its transaction rolls back): it must be as reliable as the audit.
+    """
+    if fn not in _LISTENERS:
+        _LISTENERS.append(fn)
+    return fn
+
+
+def has_listeners() -> bool:
+    return bool(_LISTENERS)
+
+
+def announce(changes: Iterable[Change]) -> None:
+    """Tell the listeners about changes that a bulk write made without one audit event each (call inside its
+    transaction)."""
+    batch = list(changes)
+    if batch:
+        for fn in list(_LISTENERS):
+            fn(batch)
+
+
 def record(
     *,
     actor,
@@ -78,6 +129,11 @@ def record(
         note=note,
         batch=batch,
     )
+    if _LISTENERS:
+        announce([Change(action=action, object_type=event.object_type, object_id=event.object_id,
+                         area_code=event.area_code, object_uuid=str(getattr(obj, "uuid", "") or ""),
+                         object_repr=event.object_repr, before=event.before, after=event.after,
+                         actor_name=event.actor_name, note=note)])
     audit_chain.schedule_seal()
     return event
 
@@ -87,4 +143,5 @@ def history_for(obj: models.Model):
     return AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).select_related("actor")
 
 
-__all__ = ["history_for", "model_to_dict", "record", "snapshot"]
+__all__ = ["Change", "announce", "change_listener", "has_listeners", "history_for", "model_to_dict", "record",
+           "snapshot"]

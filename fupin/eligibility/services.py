@@ -39,6 +39,8 @@ from fupin.exchange.bulk import bulk_insert, fetch_arrow
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
 EXITED = ("4", "已脱贫(不再享受政策)")
+# Keys of findings opened from outside the comparison (finding_open_external); comparison runs leave them alone.
+EXTERNAL_KEY_PREFIX = "ext:"
 DEFAULT_POVERTY_LINE = 2952.0
 
 
@@ -685,14 +687,27 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
     stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
         else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)
     stale = stale.exclude(rule_code__in=list(keep_rules))
+    # findings received from outside (the national system's suspect data) are not the rule set's to clear
+    stale = stale.exclude(key__startswith=EXTERNAL_KEY_PREFIX)
+    cleared = []
     for f in stale:
         f.status = Finding.Status.CLEARED
         f.version += 1
         f.save(update_fields=["status", "version", "updated_at"])
         _inbox_close(f)
         changes["cleared"] += 1
+        cleared.append(f)
     _post_tasks(to_post)
+    if audit.has_listeners():
+        audit.announce([_finding_change(f, "eligibility.finding.open") for f in to_post]
+                       + [_finding_change(f, "eligibility.finding.clear") for f in cleared])
     return changes
+
+
+def _finding_change(f: Finding, action: str) -> audit.Change:
+    return audit.Change(action=action, object_type="eligibility.finding", object_id=str(f.pk), area_code=f.area_code,
+                        object_uuid=str(f.uuid), object_repr=str(f)[:200], after={"status": f.status,
+                                                                                   "rule_code": f.rule_code})
 
 
 class _Rec:
@@ -781,7 +796,7 @@ def _post_tasks(findings: list[Finding]) -> None:
         due = timezone.localdate() + dt.timedelta(days=15)
         for user in cache[ck]:
             inbox_post(user=user, kind="verify", title=f"核实比对发现:{hh} {f.rule_name}",
-                       body=(f.rule.description if f.rule else "") + "\n请入户核实后确认、说明理由后排除,或更正数据。",
+                       body=(f.rule.description if f.rule else f.evidence.get("description", "")) + "\n请入户核实后确认、说明理由后排除,或更正数据。",
                        url=f.get_absolute_url(), obj=f, area_code=f.area_code, due_date=due,
                        dedupe_key=f.inbox_key)
 
@@ -865,6 +880,32 @@ def finding_correct(*, actor, finding: Finding, note: str) -> Finding:
     if not (note or "").strip():
         raise ServiceError("请说明更正了哪些数据", field="note")
     return _decide(actor, finding, Finding.Status.CORRECTED, note.strip(), "eligibility.finding.correct")
+
+
+@transaction.atomic
+def finding_open_external(*, actor, household, source_code: str, rule_code: str, rule_name: str, description: str,
+                          evidence: dict, person=None, key: str) -> tuple[Finding, bool]:
+    """Open a finding received from outside the comparison (e.g. the national system's suspect data) in the same
+    verification flow: a task in the grid worker's inbox, confirm / dismiss / correct as for any finding.
+
+    `key` identifies the finding at its source: receiving the same one again changes nothing (returns created=False),
+    and a comparison run never clears it. Returns (finding, created).
+    """
+    full_key = (EXTERNAL_KEY_PREFIX + _digest([source_code, key]))[:64]
+    existing = Finding.objects.filter(key=full_key).first()
+    if existing is not None:
+        return existing, False
+    ev = {"rule": rule_code, "description": description, **evidence}
+    f = Finding.objects.create(
+        key=full_key, household=household, household_code=household.poor_code or "", person=person,
+        person_id_number=(person.id_number if person is not None and person.id_valid else "")[:18],
+        rule_code=rule_code[:40], rule_name=rule_name[:100], source_code=source_code[:40], evidence=ev,
+        evidence_hash=_digest(ev), area_code=household.area_code)
+    f.household = household
+    _post_tasks([f])
+    audit.record(actor=actor, action="eligibility.finding.open", obj=f, area_code=f.area_code,
+                 after={"status": f.status, "rule_code": f.rule_code, "source_code": f.source_code})
+    return f, True
 
 
 def findings_export() -> dict:

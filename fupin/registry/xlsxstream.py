@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+_SHEET1_OVERRIDE = ('<Override PartName="/xl/worksheets/sheet1.xml" '
+                    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_SHEET1_REL = ('<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+               'worksheet" Target="worksheets/sheet1.xml"/>')
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -89,52 +94,90 @@ class _Sink:
         return out
 
 
+@dataclass
+class Sheet:
+    """One sheet of a streamed workbook: its rows are read only when the writer reaches it."""
+
+    name: str
+    header: list[str]
+    rows: Iterable[list[str]]
+    title: str | None = None
+    widths: dict[int, float] | None = None
+    freeze_header: bool = True
+
+
 def xlsx_chunks(rows: Iterable[list[str]], *, header: list[str], title: str | None = None,
                 sheet_name: str = "Sheet1", widths: dict[int, float] | None = None,
                 freeze_header: bool = True, rows_per_chunk: int = 2000) -> Iterator[bytes]:
     """The bytes of an xlsx file with an optional title row, a bold header and the rows (lists of text)."""
+    return workbook_chunks([Sheet(sheet_name, header, rows, title, widths, freeze_header)],
+                           rows_per_chunk=rows_per_chunk)
+
+
+def workbook_chunks(sheets: list[Sheet], *, rows_per_chunk: int = 2000) -> Iterator[bytes]:
+    """The bytes of an xlsx file of several sheets, written one after the other as their rows come."""
     sink = _Sink()
-    cols = [_col(i) for i in range(max(len(header), 1) + 64)]
+    width = max((len(s.header) for s in sheets), default=1)
+    cols = [_col(i) for i in range(max(width, 1) + 64)]
+    n = len(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, n + 1))
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        f'worksheet" Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
-        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES.replace(_SHEET1_OVERRIDE, overrides))
         zf.writestr("_rels/.rels", _RELS)
-        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.replace(_SHEET1_REL, rels).replace(
+            'Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"',
+            f'Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"'))
         zf.writestr("xl/styles.xml", _STYLES)
+        names = "".join(f'<sheet name="{escape(s.name, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
+                        for i, s in enumerate(sheets, start=1))
         zf.writestr("xl/workbook.xml", (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheets><sheet name="{escape(sheet_name, {chr(34): "&quot;"})}" sheetId="1" r:id="rId1"/></sheets>'
-            "</workbook>"))
+            f"<sheets>{names}</sheets></workbook>"))
         yield sink.take()
-        with zf.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            first_data = 2 if title else 1
-            head = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">']
-            if freeze_header:
-                head.append(f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{first_data}" '
-                            f'topLeftCell="A{first_data + 1}" activePane="bottomLeft" state="frozen"/>'
-                            "</sheetView></sheetViews>")
-            if widths:
-                head.append("<cols>" + "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
-                                               for i, w in sorted(widths.items())) + "</cols>")
-            head.append("<sheetData>")
-            if title:
-                head.append(f'<row r="1"><c r="A1" s="2" t="inlineStr"><is><t>{_text(title)}</t></is></c></row>')
-            head.append(f'<row r="{first_data}">' + "".join(
-                f'<c r="{cols[i]}{first_data}" s="1" t="inlineStr"><is><t>{_text(h)}</t></is></c>'
-                for i, h in enumerate(header)) + "</row>")
-            sheet.write("".join(head).encode("utf-8"))
-            buf: list[str] = []
-            r = first_data
-            for row in rows:
-                r += 1
-                buf.append(f'<row r="{r}">' + "".join(
-                    f'<c r="{cols[i]}{r}" t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>'
-                    for i, v in enumerate(row) if v) + "</row>")
-                if len(buf) >= rows_per_chunk:
-                    sheet.write("".join(buf).encode("utf-8"))
-                    buf.clear()
-                    yield sink.take()
-            sheet.write(("".join(buf) + "</sheetData></worksheet>").encode("utf-8"))
+        for number, s in enumerate(sheets, start=1):
+            yield from _sheet_chunks(zf, sink, number, s, cols, rows_per_chunk)
     yield sink.take()
+
+
+def _sheet_chunks(zf: zipfile.ZipFile, sink: _Sink, number: int, s: Sheet, cols: list[str],
+                  rows_per_chunk: int) -> Iterator[bytes]:
+    title, header, widths = s.title, s.header, s.widths
+    with zf.open(f"xl/worksheets/sheet{number}.xml", "w") as sheet:
+        first_data = 2 if title else 1
+        head = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">']
+        if s.freeze_header:
+            selected = ' tabSelected="1"' if number == 1 else ""
+            head.append(f'<sheetViews><sheetView workbookViewId="0"{selected}>'
+                        f'<pane ySplit="{first_data}" topLeftCell="A{first_data + 1}" activePane="bottomLeft" '
+                        'state="frozen"/></sheetView></sheetViews>')
+        if widths:
+            head.append("<cols>" + "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
+                                           for i, w in sorted(widths.items())) + "</cols>")
+        head.append("<sheetData>")
+        if title:
+            head.append(f'<row r="1"><c r="A1" s="2" t="inlineStr"><is><t>{_text(title)}</t></is></c></row>')
+        head.append(f'<row r="{first_data}">' + "".join(
+            f'<c r="{cols[i]}{first_data}" s="1" t="inlineStr"><is><t>{_text(h)}</t></is></c>'
+            for i, h in enumerate(header)) + "</row>")
+        sheet.write("".join(head).encode("utf-8"))
+        buf: list[str] = []
+        r = first_data
+        for row in s.rows:
+            r += 1
+            buf.append(f'<row r="{r}">' + "".join(
+                f'<c r="{cols[i]}{r}" t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>'
+                for i, v in enumerate(row) if v) + "</row>")
+            if len(buf) >= rows_per_chunk:
+                sheet.write("".join(buf).encode("utf-8"))
+                buf.clear()
+                yield sink.take()
+        sheet.write(("".join(buf) + "</sheetData></worksheet>").encode("utf-8"))

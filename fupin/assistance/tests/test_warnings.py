@@ -81,12 +81,3 @@ def test_unpaired_household_warns_the_village(hh_a, people):
     items = InboxItem.objects.filter(dedupe_key=f"assistance.red.{hh_a.pk}")
     assert [i.user for i in items] == [people["village"]]
     assert "指定帮扶责任人" in items[0].body
-
-
-def test_logging_sender_is_the_default(caplog, hh_a, cadre, django_capture_on_commit_callbacks):
-    import logging
-
-    caplog.set_level(logging.INFO, logger="fupin.assistance.sms")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.pairing_assign(actor="test", household=hh_a, cadre=cadre, start=TODAY - dt.timedelta(days=31))
-    assert any("SMS to 13900000001" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,13 @@
+from django.utils.translation import gettext_lazy as _
+
+from fupin.core.appconfig import FupinAppConfig
+
+
+class InteropConfig(FupinAppConfig):
+    name = "fupin.interop"
+    label = "interop"
+    verbose_name = _("Connections to other systems")
+    url_prefix = "interop/"
+    nav = [
+        (_("Connections"), "/interop/", "import", 90),
+    ]
