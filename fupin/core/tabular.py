@@ -54,52 +54,6 @@ def _rows_csv(path: Path) -> Iterator[list]:
     yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _rows_xlsx(path: Path) -> Iterator[list]:
-    """Rows of the first sheet; a merged cell's value fills every cell it covers (calamine is fast but drops merges,
-    so merged ranges are read with openpyxl's metadata only when the sheet has any)."""
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(path))
-    sheet = wb.get_sheet_by_index(0)
-    rows = sheet.to_python(skip_empty_area=False)
-    merges = _merged_ranges(path)
-    if merges:
-        rows = [list(r) for r in rows]
-        for min_row, min_col, max_row, max_col in merges:
-            if min_row - 1 >= len(rows):
-                continue
-            value = rows[min_row - 1][min_col - 1] if min_col - 1 < len(rows[min_row - 1]) else ""
-            for r in range(min_row - 1, min(max_row, len(rows))):
-                row = rows[r]
-                while len(row) < max_col:
-                    row.append("")
-                for c in range(min_col - 1, max_col):
-                    if row[c] in ("", None):
-                        row[c] = value
-    yield from rows
-
-
-def _merged_ranges(path: Path) -> list[tuple[int, int, int, int]]:
-    """Merged ranges of the first sheet, read from the sheet XML without loading the cells."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-            if not names:
-                return []
-            first = sorted(names, key=lambda n: int(re.sub(r"\D", "", n) or 0))[0]
-            with z.open(first) as fh:
-                head = fh.read()
-    except (zipfile.BadZipFile, KeyError):
-        return []
-    out = []
-    for ref in re.findall(rb'<mergeCell ref="([A-Z]+\d+):([A-Z]+\d+)"', head):
-        (c1, r1), (c2, r2) = (_split_ref(x.decode()) for x in ref)
-        out.append((r1, c1, r2, c2))
-    return out
-
-
 def _split_ref(ref: str) -> tuple[int, int]:
     m = re.match(r"([A-Z]+)(\d+)", ref)
     assert m
@@ -115,7 +69,7 @@ def raw_rows(path: str | Path) -> Iterator[list]:
     uploads.check_table_file(path)  # size, zip bomb, rows/columns/merged ranges, encoding: refused before reading
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         try:
-            yield from _rows_xlsx(path)
+            yield from _sheet_rows_xlsx(path, 0)
         except Exception as exc:
             raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取Excel文件:{exc}")]) from exc
     elif suffix in (".csv", ".txt", ".tsv", ""):
@@ -223,6 +177,7 @@ def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods"):
         yield "", iter(raw_rows(path))
         return
+    uploads.check_table_file(path)  # size, zip bomb, rows/columns/merged ranges of every sheet: before reading
     for index, name in enumerate(sheet_names(path)):
         try:
             rows = _sheet_rows_xlsx(path, index)
@@ -232,7 +187,8 @@ def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
 
 
 def _sheet_rows_xlsx(path: Path, index: int) -> list[list]:
-    """Rows of one sheet with merged cells filled (as `_rows_xlsx` does for the first)."""
+    """Rows of one sheet with merged cells filled (calamine is fast but drops merges, so merged ranges are read from
+    the sheet's XML only when it has any)."""
     from python_calamine import CalamineWorkbook
 
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(index).to_python(skip_empty_area=False)
