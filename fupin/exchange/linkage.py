@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -74,7 +74,8 @@ def load_persons(fingerprint: str | None = None) -> pa.Table:
 
 RECORD_TYPES = {"record_id": pa.int64(), "snapshot_id": pa.int64(), "source_code": pa.string(),
                 "id_clean": pa.string(), "id_number": pa.string(), "id_status": pa.string(), "name": pa.string(),
-                "birth_date": pa.string(), "sex": pa.string(), "address": pa.string()}
+                "birth_date": pa.string(), "sex": pa.string(), "address": pa.string(), "id_kind": pa.string(),
+                "id_area6": pa.string(), "id_birth_year": pa.string(), "id_last4": pa.string()}
 
 
 def load_records(snapshots: list) -> pa.Table:
@@ -86,10 +87,12 @@ def load_records(snapshots: list) -> pa.Table:
             missing.append(snap)
             continue
         table = cache.snapshot_records_read(snap)
-        if table is None:
+        if table is None or not set(RECORD_TYPES) <= set(table.column_names):  # none, or written by an older version
             missing.append(snap.pk)
             continue
         table = table.filter(table.column("readable")).select([*RECORD_TYPES, "name_py"])
+        table = table.set_column(table.column_names.index("id_birth_year"), "id_birth_year",
+                                 pc.cast(table.column("id_birth_year"), pa.string()))
         parts.append(table)
     if missing or not parts:
         ids = missing or [-1]
@@ -97,43 +100,23 @@ def load_records(snapshots: list) -> pa.Table:
         marks = ", ".join(["%s"] * len(ids))
         table = fetch_arrow(
             f'SELECT id AS record_id, snapshot_id, source_code, id_clean, id_number, id_status, name, '  # noqa: S608
-            f'CAST(birth_date AS TEXT) AS birth_date, sex, address FROM "{t}" WHERE snapshot_id IN ({marks}) '
+            f'CAST(birth_date AS TEXT) AS birth_date, sex, address, id_kind, id_area6, '
+            f'CAST(id_birth_year AS TEXT) AS id_birth_year, id_last4 FROM "{t}" WHERE snapshot_id IN ({marks}) '
             f'AND readable', ids, types=RECORD_TYPES)
         parts.append(table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()),
                                                              pa.string())))
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
-# -- MERGE POINT (issue 13): masked IDs -------------------------------------------------------------------------
-# The ingestion side (fupin/core/idnumber.py, helper h13) recognises masked (脱敏) IDs and stages their visible parts
-# (id_kind, area6, birth_year, last4) on every record. Until that lands, this one adapter derives them from the
-# cleaned ID here; at merge, replace its body with the staged columns and delete the regular expression.
-_MASKED = re.compile(r"^(\d{6})([0-9*＊X]{8})(\d{3}[0-9X])$")
-
-
 def visible_id_parts(records: pa.Table) -> pa.Table:
-    """Append id_kind ("masked" or the ID status), id_area6, id_birth_year, id_last4 (what a masked ID shows)."""
-    kinds, areas, years, lasts = [], [], [], []
-    for clean, status in zip(records.column("id_clean").to_pylist(), records.column("id_status").to_pylist(),
-                             strict=True):
-        m = _MASKED.match(clean) if status == "invalid" and clean else None
-        if m and not m.group(2).isdigit():
-            middle = m.group(2)
-            kinds.append("masked")
-            areas.append(m.group(1))
-            years.append(middle[:4] if middle[:4].isdigit() else None)
-            lasts.append(m.group(3))
-        else:
-            kinds.append(status)
-            areas.append(None)
-            years.append(None)
-            lasts.append(None)
-    for name, values in (("id_kind", kinds), ("id_area6", areas), ("id_birth_year", years), ("id_last4", lasts)):
-        if name in records.column_names:
-            records = records.drop_columns([name])
-        records = records.append_column(name, pa.array(values, pa.string()))
+    """What a masked (脱敏) ID shows — area code, birth year, last four — as staged by the one ID parser
+    (fupin.core.idnumber.parse), kept on masked records only: the engine reads full IDs from id_clean itself."""
+    masked = pc.fill_null(pc.equal(records.column("id_kind"), "masked"), False)
+    for name in ("id_area6", "id_birth_year", "id_last4"):
+        col = pc.cast(records.column(name), pa.string())
+        col = pc.if_else(pc.and_(masked, pc.invert(pc.equal(col, ""))), col, pa.scalar(None, pa.string()))
+        records = records.set_column(records.column_names.index(name), name, col)
     return records
-# -- end of MERGE POINT ---------------------------------------------------------------------------------------
 
 
 def stored_parameters() -> tuple[dict, LinkModel | None]:

@@ -42,13 +42,16 @@ def _links_by_seq(snap):
 def test_visible_parts_of_masked_ids():
     import pyarrow as pa
 
-    table = pa.table({"id_clean": ["420581********123X", "4205811980****0112", "420581198001010112", "",
-                                   "4205811980＊＊＊＊0112"],
-                      "id_status": ["invalid", "invalid", "valid", "empty", "invalid"]})
+    from fupin.core import idnumber
+
+    raws = ["420581********123X", "4205811980****0112", "420581198001010112", "", "4205811980＊＊＊＊0112"]
+    parsed = [idnumber.parse(r) for r in raws]
+    table = pa.table({"id_kind": [p.kind for p in parsed], "id_area6": [p.area6 or "" for p in parsed],
+                      "id_birth_year": [p.birth_year for p in parsed], "id_last4": [p.last4 or "" for p in parsed]})
     out = visible_id_parts(table).to_pydict()
-    assert out["id_kind"] == ["masked", "masked", "valid", "empty", "masked"]  # full-width stars too
+    assert out["id_kind"] == ["masked", "masked", "full", "missing", "masked"]  # full-width stars too
     assert out["id_area6"][:2] == ["420581", "420581"] and out["id_birth_year"][:2] == [None, "1980"]
-    assert out["id_last4"][:2] == ["123X", "0112"] and out["id_last4"][2] is None
+    assert out["id_last4"][:2] == ["123X", "0112"] and out["id_last4"][2] is None  # a full ID is read by the engine
 
 
 def test_masked_ids_link_on_what_they_show(people, tmp_path):
