@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fupin.core.management.commands.serve import WorkerSupervisor
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,3 +55,28 @@ def test_worker_supervisor_restarts_a_dead_worker():
         sup.stop()
     assert sup.restarts >= 2
     assert any("重新启动" in line for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_left_running_by_a_dead_worker_is_picked_up_again():
+    from django.core.management import call_command
+
+    from fupin.core.models import Job
+    from fupin.core.services import MAX_JOB_ATTEMPTS, job_handler
+
+    calls = []
+
+    @job_handler("test.crash_recovery")
+    def _handler(job, progress):
+        calls.append(job.pk)
+        return {"ok": True}
+
+    interrupted = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING)
+    hopeless = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING,
+                                  params={"_attempts": MAX_JOB_ATTEMPTS})
+    call_command("recover_jobs")
+    interrupted.refresh_from_db()
+    hopeless.refresh_from_db()
+    assert interrupted.status == Job.Status.SUCCEEDED and calls == [interrupted.pk]  # queued again and run
+    assert interrupted.params["_attempts"] == 2
+    assert hopeless.status == Job.Status.FAILED and "中断" in hopeless.message
