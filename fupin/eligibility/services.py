@@ -303,11 +303,15 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     progress(50, "按规则比对")
     rules = [r for r in rule_set.rules.all() if r.is_active]
     program = _program_for(rules)
+    rule_errors: dict[str, str] = {}  # a rule saved before the language's limits: reported on the run, not fatal
     for rule in rules:
         try:
             program.check(rule)
         except ExpressionError as exc:
-            raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}") from exc
+            rule_errors[rule.code] = f"规则「{rule.code}」的表达式有误,本次未参与比对:{exc.message}"
+    if rule_errors:
+        rules = [r for r in rules if r.code not in rule_errors]
+        program = _program_for(rules)
     applicants = applicant_household_ids()
     tables, pre = _load_tables(program, applicants, persons, registry_fp)
     t_load = time.perf_counter()
@@ -317,13 +321,14 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     progress(75, "整理比对发现")
     run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
                                        households=int(result["in_scope"].column(0)[0].as_py() or 0))
-    changes = _reconcile(run, rules, result)
+    changes = _reconcile(run, rules, result, skipped=set(rule_errors))
     t_sync = time.perf_counter()
     progress(90, "保存评分")
     n_assessed = _write_assessments(run, result["assessments"])
     by_rule, by_village = _counts()
     run.stats = {
         "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
+        "rule_errors": sorted(rule_errors.values()),
         "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
         "assessments_digest": run.stats.get("assessments_digest", ""),
         "link": link_run.stats if link_run else None,
@@ -340,8 +345,9 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
     return run
 
 
-def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
-    """Turn this run's hits into findings; returns counts of what changed."""
+def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, skipped: set[str] = frozenset()) -> dict:
+    """Turn this run's hits into findings; returns counts of what changed. Findings of `skipped` rules (which could
+    not run) stay as they are: not finding them is not a clearance."""
     from fupin.exchange.models import RecordLink
     from fupin.registry.models import Household, Person
 
@@ -446,6 +452,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict) -> dict:
     to_post += created
     stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
         else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)
+    stale = stale.exclude(rule_code__in=skipped)
     for f in stale:
         f.status = Finding.Status.CLEARED
         f.version += 1
