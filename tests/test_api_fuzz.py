@@ -42,7 +42,21 @@ def _session_auth(client, user) -> dict:
 
 
 @pytest.fixture
-def fuzz_world(db, county):
+def in_process_requests():
+    """As Django's test client does: the WSGI app must not close the test's database connection between requests
+    (on PostgreSQL that would end the test transaction)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_world(db, county, in_process_requests):
     from fupin.core.testing import make_household, make_user
 
     for v in ("va1", "va2", "vb1"):
