@@ -1,7 +1,7 @@
 """Peak memory and time of the guarded upload reader on each hostile file (issue 12).
 
-Each file is made by fupin/core/hostile_files.py, then read in a fresh Python process with `tabular.read_table` (what
-every importer calls); the child reports whether the file was refused, the message, the seconds and its peak resident
+Each file is made by fupin/core/hostile_files.py, then checked as an upload (`uploads.check_table_file`, what
+`save_upload` does) and read with `tabular.read_table` (what every importer calls) in a fresh Python process; the child reports whether the file was refused, the message, the seconds and its peak resident
 memory (ru_maxrss). A fresh process per file keeps one file's peak from hiding another's.
 
 Usage (from the repository root):
@@ -27,12 +27,13 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
-from fupin.core import tabular
+from fupin.core import tabular, uploads
 from fupin.core.errors import ImportRefused
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 spec = tabular.TableSpec(columns={"name": ["姓名"], "id": ["证件号码"]}, required=["name", "id"])
 t0 = time.perf_counter()
 try:
+    uploads.check_table_file(sys.argv[1])  # what save_upload does with an upload, before any importer reads it
     rows = sum(1 for _ in tabular.read_table(sys.argv[1], spec)[1])
     outcome, message = "read", f"{rows} rows"
 except ImportRefused as exc:

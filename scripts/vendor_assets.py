@@ -9,7 +9,8 @@ DEST = ROOT / "fupin" / "static" / "vendor"
 
 FILES = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
-    "alpinejs/dist/cdn.min.js": "alpine.min.js",
+    # Alpine's CSP build: evaluates x- expressions with its own parser, never eval/new Function (issue 12)
+    "@alpinejs/csp/dist/cdn.min.js": "alpine.min.js",
     "echarts/dist/echarts.min.js": "echarts.min.js",
     "leaflet/dist/leaflet.js": "leaflet/leaflet.js",
     "leaflet/dist/leaflet.css": "leaflet/leaflet.css",

@@ -91,6 +91,35 @@ def job_create(*, kind: str, title: str, actor=None, params: dict | None = None)
     return job
 
 
+MAX_JOB_ATTEMPTS = 3
+
+
+def job_recover_interrupted() -> dict[str, int]:
+    """Jobs left "running" by a worker that died (killed, out of memory, a database lock it did not survive) are
+    queued again, at most MAX_JOB_ATTEMPTS times in all; after that they are failed with a message the user sees.
+
+    Call it when no worker is running (before a worker starts: `fupin serve` does, systemd runs `fupin recover_jobs`
+    as ExecStartPre). Every job handler is all-or-nothing, so running one again from the start is safe."""
+    from fupin.core.tasks import run_job
+
+    requeued = failed = 0
+    for job in Job.objects.filter(status=Job.Status.RUNNING):
+        attempts = int((job.params or {}).get("_attempts", 1)) + 1
+        if attempts > MAX_JOB_ATTEMPTS:
+            Job.objects.filter(pk=job.pk).update(
+                status=Job.Status.FAILED, finished_at=timezone.now(),
+                message=f"任务被中断{MAX_JOB_ATTEMPTS}次,已停止,请检查文件或联系管理员",
+                result={"error": "interrupted", "attempts": attempts - 1})
+            failed += 1
+            continue
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, progress=0,
+                                             message="任务因服务中断已重新排队",
+                                             params={**(job.params or {}), "_attempts": attempts})
+        transaction.on_commit(lambda pk=job.pk: run_job.enqueue(pk))
+        requeued += 1
+    return {"requeued": requeued, "failed": failed}
+
+
 def job_run(job_id: int) -> Job:
     """Run a job now (the task calls this). Failures are stored on the job, never raised."""
     job = Job.objects.get(pk=job_id)

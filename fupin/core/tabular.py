@@ -66,7 +66,7 @@ def _split_ref(ref: str) -> tuple[int, int]:
 def raw_rows(path: str | Path) -> Iterator[list]:
     path = Path(path)
     suffix = path.suffix.lower()
-    uploads.check_table_file(path)  # size, zip bomb, rows/columns/merged ranges, encoding: refused before reading
+    uploads.check_table_file(path, limits=uploads.UploadLimits.local_files())  # bombs, merged ranges, encodings
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         try:
             yield from _sheet_rows_xlsx(path, 0)

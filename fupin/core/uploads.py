@@ -48,6 +48,16 @@ class UploadLimits:
     max_merged_ranges: int
 
     @classmethod
+    def local_files(cls) -> UploadLimits:
+        """For files the server already holds (a command run by an administrator, or an upload already checked
+        with the upload limits): no size or row limit of its own beyond what memory allows; bombs, runaway merged
+        ranges and columns are refused all the same."""
+        up = cls.current()
+        return cls(max_bytes=max(up.max_bytes, 8 * 1024**3), max_uncompressed=max(up.max_uncompressed, 4 * 1024**3),
+                   max_ratio=up.max_ratio, max_rows=max(up.max_rows, 3_000_000), max_columns=up.max_columns,
+                   max_merged_ranges=up.max_merged_ranges)
+
+    @classmethod
     def current(cls) -> UploadLimits:
         return cls(
             max_bytes=getattr(settings, "FUPIN_UPLOAD_MAX_BYTES", 50 * 1024 * 1024),

@@ -488,11 +488,15 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     rules = [r for r in rules if r.code not in not_evaluated]
     mappings = list(rule_set.value_mappings.all())
     program = _program_for(rules, mappings)
+    rule_errors: dict[str, str] = {}  # a rule saved before the language's limits: reported on the run, not fatal
     for rule in rules:
         try:
             program.check(rule)
         except ExpressionError as exc:
-            raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}") from exc
+            rule_errors[rule.code] = f"规则「{rule.code}」的表达式有误,本次未参与比对:{exc.message}"
+    if rule_errors:
+        rules = [r for r in rules if r.code not in rule_errors]
+        program = _program_for(rules, mappings)
     applicants = applicant_household_ids()
     tables, pre = _load_tables(program, applicants, persons, registry_fp)
     values_nu = _value_map(program, tables, mappings, engine)
@@ -503,13 +507,14 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     progress(75, "整理比对发现")
     run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
                                        households=int(result["in_scope"].column(0)[0].as_py() or 0))
-    changes = _reconcile(run, rules, result, keep_rules=set(not_evaluated))
+    changes = _reconcile(run, rules, result, keep_rules=set(not_evaluated) | set(rule_errors))
     t_sync = time.perf_counter()
     progress(90, "保存评分")
     n_assessed = _write_assessments(run, result["assessments"])
     by_rule, by_village = _counts()
     run.stats = {
         "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
+        "rule_errors": sorted(rule_errors.values()),
         "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
         "assessments_digest": run.stats.get("assessments_digest", ""),
         "not_evaluated": not_evaluated,

@@ -22,7 +22,7 @@ from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.exportcells import openpyxl_text_row
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import cell_text
-from fupin.core.uploads import check_table_file
+from fupin.core.uploads import UploadLimits, check_table_file
 from fupin.geo.models import Division
 from fupin.registry.models import Household
 from fupin.surveys import definitions as defs
@@ -154,7 +154,7 @@ def _problems_from(errors: dict[str, str], row: int, table_rows: dict, labels: d
 
 def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) -> dict:
     """Read responses from an xlsx file laid out as the export; all-or-nothing (ImportRefused with the report)."""
-    check_table_file(path)  # zip bomb, sheet size, renamed or truncated file: refused before openpyxl reads it
+    check_table_file(path, limits=UploadLimits.local_files())  # zip bomb, sheet size, renamed or truncated file: refused before openpyxl reads it
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fupin.core.management.commands.serve import WorkerSupervisor
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -14,14 +16,20 @@ PROD_ENV = {"FUPIN_ENV": "production", "FUPIN_SECRET_KEY": "prod-test-" + "k7Q!x
             "FUPIN_ALLOWED_HOSTS": "fupin.example.gov.cn", "DJANGO_SETTINGS_MODULE": "config.settings"}
 
 
+def _prod_env() -> dict:
+    # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it)
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("FUPIN_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | PROD_ENV
+
+
 def _prod(code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FUPIN_")} | PROD_ENV
+    env = _prod_env()
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
 def test_check_deploy_is_clean_in_production_settings():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FUPIN_")} | PROD_ENV
+    env = _prod_env()
     r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -53,3 +61,28 @@ def test_worker_supervisor_restarts_a_dead_worker():
         sup.stop()
     assert sup.restarts >= 2
     assert any("重新启动" in line for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_left_running_by_a_dead_worker_is_picked_up_again():
+    from django.core.management import call_command
+
+    from fupin.core.models import Job
+    from fupin.core.services import MAX_JOB_ATTEMPTS, job_handler
+
+    calls = []
+
+    @job_handler("test.crash_recovery")
+    def _handler(job, progress):
+        calls.append(job.pk)
+        return {"ok": True}
+
+    interrupted = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING)
+    hopeless = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING,
+                                  params={"_attempts": MAX_JOB_ATTEMPTS})
+    call_command("recover_jobs")
+    interrupted.refresh_from_db()
+    hopeless.refresh_from_db()
+    assert interrupted.status == Job.Status.SUCCEEDED and calls == [interrupted.pk]  # queued again and run
+    assert interrupted.params["_attempts"] == 2
+    assert hopeless.status == Job.Status.FAILED and "中断" in hopeless.message

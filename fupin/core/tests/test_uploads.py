@@ -19,9 +19,12 @@ from fupin.core.testing import make_user
 ROSTER = tabular.TableSpec(columns={"name": ["姓名"], "id": ["证件号码"]}, required=["name", "id"])
 
 
-def _refused(path, expect: str):
+def _refused(path, expect: str, *, upload: bool = False):
+    """Refused by the reader every importer calls (or, with upload=True, by the stricter upload check first)."""
     started = time.monotonic()
     with pytest.raises(ImportRefused) as info:
+        if upload:
+            uploads.check_table_file(path)
         tabular.read_table(path, ROSTER)[1].__next__()
     assert time.monotonic() - started < 5
     assert expect in info.value.message, info.value.message
@@ -38,16 +41,17 @@ def test_zip_bomb_is_refused_by_ratio(tmp_path):
 
 @override_settings(FUPIN_UPLOAD_MAX_UNCOMPRESSED=8 * 1024 * 1024, FUPIN_UPLOAD_MAX_RATIO=10_000)
 def test_zip_bomb_is_refused_by_unpacked_size(tmp_path):
-    _refused(hostile.zip_bomb(tmp_path / "zip.xlsx", unpacked_mb=16), "解压后超过")
+    _refused(hostile.zip_bomb(tmp_path / "zip.xlsx", unpacked_mb=16), "解压后超过", upload=True)
 
 
 def test_a_far_away_cell_is_refused(tmp_path):
-    _refused(hostile.far_cell(tmp_path / "far.xlsx"), "超过300000行")
+    _refused(hostile.far_cell(tmp_path / "far.xlsx"), "超过300000行", upload=True)
+    _refused(hostile.far_cell(tmp_path / "far.xlsx"), "超过500列")  # a file given to a command
 
 
 @override_settings(FUPIN_UPLOAD_MAX_ROWS=1000)
 def test_too_many_csv_rows_are_refused(tmp_path):
-    _refused(hostile.huge_csv(tmp_path / "huge.csv", rows=2000), "超过1000行")
+    _refused(hostile.huge_csv(tmp_path / "huge.csv", rows=2000), "超过1000行", upload=True)
 
 
 def test_mixed_encodings_are_refused_with_the_line(tmp_path):

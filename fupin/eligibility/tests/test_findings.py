@@ -143,3 +143,17 @@ def test_compare_on_an_empty_county_succeeds(tmp_path, county):
     call_command("compare", out=str(out))
     assert json.loads(out.read_text(encoding="utf-8")) == {
         "findings": [], "not_understood": {"values": [], "undecided": [], "undecided_total": 0}}
+
+
+def test_a_rule_that_cannot_run_is_reported_on_the_run_and_the_others_still_run(people, departments):
+    """A released rule stored before the save-time limits (990-digit numbers) no longer makes every comparison fail."""
+    from fupin.eligibility.models import Rule
+
+    compare_run(actor="test")
+    vehicle = Finding.objects.get(household_code="P001", rule_code="vehicle")
+    Rule.objects.filter(code="vehicle").update(expression="9" * 990 + " * " + "9" * 990 + " > 1")
+    run = compare_run(actor="test")
+    assert any("vehicle" in m for m in run.stats["rule_errors"])
+    vehicle.refresh_from_db()
+    assert vehicle.status == "open"  # not found by a rule that could not run is not cleared
+    assert ("P001", "payroll", "zhang_wife") in _got(people["ids"])  # the other rules ran

@@ -22,6 +22,28 @@
     link.setAttribute("href", url.pathname + url.search + url.hash);
   }, true);
 
+  // Small behaviours declared in the markup (the Content-Security-Policy allows no inline handlers):
+  // data-print prints the page, data-back goes back, data-autosubmit submits its form on change,
+  // data-select-all="<selector>" checks or unchecks every box it names, data-clear-field="<name>" empties that
+  // field of the form on change.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest ? event.target.closest("[data-print],[data-back],[data-select-all]") : null;
+    if (!el) return;
+    if (el.hasAttribute("data-print")) { event.preventDefault(); window.print(); }
+    else if (el.hasAttribute("data-back")) { event.preventDefault(); window.history.back(); }
+    else if (el.hasAttribute("data-select-all")) {
+      document.querySelectorAll(el.getAttribute("data-select-all")).forEach(function (c) { c.checked = el.checked; });
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (!el || !el.form) return;
+    if (el.hasAttribute("data-clear-field") && el.form.elements[el.getAttribute("data-clear-field")]) {
+      el.form.elements[el.getAttribute("data-clear-field")].value = "";
+    }
+    if (el.hasAttribute("data-autosubmit")) el.form.submit();
+  });
+
   // A failed htmx request shows its reason instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;

@@ -37,6 +37,18 @@ class WorkerSupervisor:
         self._thread.start()
 
     def _spawn(self) -> None:
+        try:  # no worker is running now: what the last one left running is queued again
+            from fupin.core.services import job_recover_interrupted
+
+            result = job_recover_interrupted()
+            if result["requeued"] or result["failed"]:
+                self.write(f"中断的任务:重新排队{result['requeued']}个,停止{result['failed']}个")
+        except Exception as exc:  # a locked or unreachable database must not keep the worker from starting
+            self.write(f"检查中断的任务时出错:{exc}")
+        finally:
+            from django.db import connection
+
+            connection.close()
         self.proc = subprocess.Popen(self.cmd, env={**os.environ})  # noqa: S603 - our own interpreter and module
         self.write(f"后台任务进程已启动(pid {self.proc.pid})")
 

@@ -27,6 +27,7 @@ function formEditor(saveUrl, previewUrl) {
     setRules(it, text) {
       it.validations = text.split("\n").map(l => l.trim()).filter(Boolean).map(l => { const i = l.lastIndexOf("|"); return i < 0 ? {rule: l} : {rule: l.slice(0, i).trim(), message: l.slice(i + 1).trim()}; });
     },
+    columnsText(it) { return JSON.stringify(it.columns || [], null, 1); },
     setColumns(it, text) { try { it.columns = JSON.parse(text); } catch (e) { this.problems = ["表格列不是合法的JSON:" + e.message]; } },
     cleaned() {
       const d = JSON.parse(JSON.stringify(this.defn));
@@ -57,3 +58,5 @@ function formEditor(saveUrl, previewUrl) {
     },
   };
 }
+
+document.addEventListener("alpine:init", function () { window.Alpine.data("formEditor", formEditor); });
