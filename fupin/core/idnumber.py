@@ -208,6 +208,7 @@ class ParsedId:
 _MASK_FULLWIDTH = str.maketrans({"＊": "*", "×": "*", "✱": "*", "\u3000": " ", "\u00a0": " ", "\t": " "})
 _MASK_TRIM = re.compile(r"^[\s'‘’\"“”`]+|[\s'‘’\"“”`]+$")
 _BAD_AREA = ("00", "10", "20", "30", "40", "70", "80", "90")
+_PLACEHOLDERS = {"无", "不详", "空", "暂无", "未知", "NULL", "NONE", "N/A", "NA", "/", "\\", "0", "－", "—", "——"}  # said "no ID"
 
 
 def _visible(number: str) -> dict:
@@ -269,7 +270,7 @@ def parse(raw: object, *, today: dt.date | None = None) -> ParsedId:
         if template is not None:
             return _parse_masked(raw_text, template, today=today)
     text = clean(raw)
-    if not text:
+    if not text or text in _PLACEHOLDERS:
         return ParsedId(IdKind.MISSING, raw=raw_text)
     try:
         number = normalise(text, today=today)

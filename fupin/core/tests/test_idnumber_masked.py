@@ -66,6 +66,8 @@ def test_kinds_of_unmasked_cells():
     assert parse(None, today=TODAY).kind == IdKind.MISSING
     assert parse("   ", today=TODAY).kind == IdKind.MISSING
     assert parse("abc", today=TODAY).kind == IdKind.INVALID
+    for placeholder in ("无", "不详", "NULL", "/", "0", "－"):  # what typists write for "no ID"
+        assert parse(placeholder, today=TODAY).kind == IdKind.MISSING
 
 
 @pytest.mark.parametrize(("cell", "word"), [

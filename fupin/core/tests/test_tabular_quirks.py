@@ -201,3 +201,13 @@ def test_text_after_an_empty_row_and_merged_notes_are_skipped_in_a_csv(tmp_path)
     _, out = read_table(path, SPEC, report=report)
     assert [r["姓名"] for _, r in out] == ["人1", "人2", "人3"]
     assert [(row, kind) for _s, row, kind, _t in report.skipped] == [(4, "header"), (7, "note"), (8, "note")]
+
+
+def test_merged_cells_are_filled_on_every_sheet(tmp_path):
+    path = _book(tmp_path / "merged.xlsx", {
+        "第1页": [HEADER, [1, "人1", "ID1", "2015-03-02"]],
+        "第2页": [["宜都市登记(续)"], HEADER, [2, "人2", "ID2", ""], [3, "人3", "ID3", ""]],
+    }, merges={"第2页": [(0, 0, 0, 3, "宜都市登记(续)"), (2, 3, 3, 3, "2015年3月2日")]})  # one date for two rows
+    _, rows = read_table(path, SPEC)
+    assert [(r["姓名"], r["日期"]) for _, r in rows] == [("人1", "2015-03-02"), ("人2", "2015年3月2日"),
+                                                        ("人3", "2015年3月2日")]
