@@ -107,7 +107,7 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     load_roster(out / t["roster_file"])
     for source in ("payroll", "vehicle", "business", "property", "dibao", "medical"):
         import_department(actor="test", source_code=source, path=out / t["files"][source])
-    settings = LinkSettings(min_train_records=100)
+    settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5)  # small data, quick
     run = linkage_run(actor="test", settings=settings)
     model = run.model
     assert model.trained and model.records >= 100 and model.splink.get("comparisons")
