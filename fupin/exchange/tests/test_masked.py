@@ -101,7 +101,7 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     from fupin.exchange.tests.helpers import load_roster, truth
 
     out = tmp_path / "c"
-    make_county(out, scale=0.003, seed=11, quirks=())
+    make_county(out, scale=0.003, seed=11, quirks=("dates",))  # the quirks this branch's reader reads
     t = truth(out)
     call_command("import_divisions", str(DIVISIONS_CSV), stdout=open("/dev/null", "w"))
     load_roster(out / t["roster_file"])
@@ -114,6 +114,15 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     masked = model.parameters["id"]["脱敏号码:地区、后四位相符"]
     assert 0 < masked[1] < 1e-2 < masked[0]  # trained: matches show it, random pairs almost never
     assert 0 < model.match_rate < 1
+    # what the generator planted is found: masked IDs linked, nothing wrong linked
+    from fupin.exchange.evaluation import linkage_quality_by_noise
+
+    sources = {"payroll", "vehicle", "business", "property", "dibao", "medical"}
+    by_noise = linkage_quality_by_noise({"links": [x for x in t["links"] if x["source"] in sources]})
+    for kind in ("masked_area", "masked_year"):
+        assert by_noise[kind]["expected"] >= 5 and by_noise[kind]["recall"] >= 0.9, by_noise[kind]
+        assert by_noise[kind]["precision"] == 1.0
+    assert by_noise["clean"]["recall"] == 1.0 and by_noise["clean"]["precision"] == 1.0
     # the trained model is shown on the exchange page
     from fupin.core.testing import make_user
     from fupin.geo.models import Division
