@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 
@@ -108,30 +107,31 @@ def load_records(snapshots: list) -> pa.Table:
 # The ingestion side (fupin/core/idnumber.py, helper h13) recognises masked (脱敏) IDs and stages their visible parts
 # (id_kind, area6, birth_year, last4) on every record. Until that lands, this one adapter derives them from the
 # cleaned ID here; at merge, replace its body with the staged columns and delete the regular expression.
-_MASKED = re.compile(r"^(\d{6})([0-9*＊X]{8})(\d{3}[0-9X])$")
+_MASKED = r"^[0-9]{6}[0-9*＊X]{8}[0-9]{3}[0-9X]$"
 
 
 def visible_id_parts(records: pa.Table) -> pa.Table:
     """Append id_kind ("masked" or the ID status), id_area6, id_birth_year, id_last4 (what a masked ID shows)."""
-    kinds, areas, years, lasts = [], [], [], []
-    for clean, status in zip(records.column("id_clean").to_pylist(), records.column("id_status").to_pylist(),
-                             strict=True):
-        m = _MASKED.match(clean) if status == "invalid" and clean else None
-        if m and not m.group(2).isdigit():
-            middle = m.group(2)
-            kinds.append("masked")
-            areas.append(m.group(1))
-            years.append(middle[:4] if middle[:4].isdigit() else None)
-            lasts.append(m.group(3))
-        else:
-            kinds.append(status)
-            areas.append(None)
-            years.append(None)
-            lasts.append(None)
-    for name, values in (("id_kind", kinds), ("id_area6", areas), ("id_birth_year", years), ("id_last4", lasts)):
+    import pyarrow.compute as pc
+
+    clean = pc.fill_null(records.column("id_clean"), "")
+    status = records.column("id_status")
+    middle = pc.utf8_slice_codeunits(clean, 6, 14)
+    masked = pc.and_(pc.and_(pc.equal(status, "invalid"), pc.match_substring_regex(clean, _MASKED)),
+                     pc.invert(pc.match_substring_regex(middle, r"^[0-9]{8}$")))
+    masked = pc.fill_null(masked, False)
+    year = pc.utf8_slice_codeunits(clean, 6, 10)
+    none = pa.scalar(None, pa.string())
+    columns = {
+        "id_kind": pc.if_else(masked, "masked", status),
+        "id_area6": pc.if_else(masked, pc.utf8_slice_codeunits(clean, 0, 6), none),
+        "id_birth_year": pc.if_else(pc.and_(masked, pc.match_substring_regex(year, r"^[0-9]{4}$")), year, none),
+        "id_last4": pc.if_else(masked, pc.utf8_slice_codeunits(clean, 14, 18), none),
+    }
+    for name, values in columns.items():
         if name in records.column_names:
             records = records.drop_columns([name])
-        records = records.append_column(name, pa.array(values, pa.string()))
+        records = records.append_column(name, values)
     return records
 # -- end of MERGE POINT ---------------------------------------------------------------------------------------
 
@@ -229,7 +229,8 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
         based_on=None if model.get("trained") else stored, records=model.get("records", 0),
         persons=model.get("persons", 0), match_rate=(model.get("parameters") or {}).get("match_rate"),
         parameters=model.get("parameters") or {}, splink=model.get("splink") or {},
-        figures={"seconds": model.get("seconds"), "seconds_u": model.get("seconds_u"),
+        figures={"seconds": model.get("seconds"), "cpu_seconds": model.get("cpu_seconds"),
+                 "seconds_u": model.get("seconds_u"),
                  "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
                  "error": model.get("error", "")})
