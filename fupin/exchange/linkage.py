@@ -233,7 +233,7 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
                  "seconds_u": model.get("seconds_u"),
                  "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
-                 "error": model.get("error", "")})
+                 "em_sessions": model.get("em_sessions"), "error": model.get("error", "")})
 
 
 def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:

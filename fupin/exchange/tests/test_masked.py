@@ -130,10 +130,16 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     client.force_login(make_user("model_viewer", "city_office", division=Division.objects.get(level="county")))
     body = client.get("/exchange/").content.decode()
     assert f"关联模型 #{model.pk}" in body and "用本次" in body and "脱敏号码:地区、后四位相符" in body
+    # a training rule that blocks no pair (a county without masked IDs) is skipped, the others still train
+    rules = [*settings.training_rules, "l.name = r.name AND l.name = '没有这个人'"]
+    skipping = linkage_run(actor="test", force=True, settings=LinkSettings(
+        min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5, training_rules=rules))
+    assert skipping.model.trained and skipping.model.figures["em_sessions"][rules[-1]].startswith("skipped")
+    model = skipping.model
     # a rerun on one small source cannot train: it uses the stored (trained) model
     path = write_csv(tmp_path / "land.csv", ["姓名", "身份证号"], [["张三", "420581********0011"]])
     import_department(actor="test", source_code="land", path=path)
     rerun = linkage_run(actor="test", settings=LinkSettings(min_train_records=100))
     assert not rerun.model.trained and rerun.model.based_on_id == model.pk
     assert rerun.model.parameters["id"] == model.parameters["id"]
-    assert LinkRun.objects.count() == 2
+    assert LinkRun.objects.count() == 3
