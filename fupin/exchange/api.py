@@ -46,6 +46,21 @@ class SnapshotOut(Schema):
     not_understood: list[NotUnderstoodOut]
 
 
+class ExplanationFieldOut(Schema):
+    field: str
+    level: str
+    weight: float
+
+
+class ExplanationOut(Schema):
+    """Why a probabilistic link or review pair: each field's level and weight (log2 Bayes factor), the total."""
+
+    fields: list[ExplanationFieldOut]
+    weight: float
+    probability: float
+    prior_weight: float | None = None
+
+
 class LinkedRecordOut(Schema):
     source: str
     file_name: str
@@ -55,6 +70,7 @@ class LinkedRecordOut(Schema):
     id_status: str
     method: str
     score: float | None
+    explanation: ExplanationOut | None = None
 
 
 class ReviewOut(Schema):
@@ -66,6 +82,7 @@ class ReviewOut(Schema):
     record_id_number: str
     score: float | None
     status: str
+    explanation: ExplanationOut | None = None
 
 
 class DecisionIn(Schema):
@@ -108,7 +125,8 @@ def person_records(request, person_id: int):
     return [{"source": link.source_code, "file_name": link.snapshot.file_name,
              "row_number": link.record.row_number, "fields": dict(selectors.record_fields(link.record, request.user)),
              "id_as_received": selectors.mask_text(link.record.id_raw, request.user),
-             "id_status": link.record.id_status, "method": link.method, "score": link.score}
+             "id_status": link.record.id_status, "method": link.method, "score": link.score,
+             "explanation": link.explanation or None}
             for link in selectors.person_links(person)]
 
 
@@ -117,8 +135,8 @@ def list_reviews(request, status: str = "open"):
     return [{"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
              "record_name": (rv.details.get("record") or {}).get("name", ""),
              "record_id_number": selectors.mask_text((rv.details.get("record") or {}).get("id", ""), request.user),
-             "score": rv.score, "status": rv.status}
-            for rv in selectors.reviews_for_user(request.user, status=status)[:500]]
+             "score": rv.score, "status": rv.status, "explanation": (rv.details or {}).get("explanation")}
+            for rv in selectors.reviews_for_user(request.user, status=status or "open")[:500]]
 
 
 @router.post("/reviews/{review_id}/decide", response=ReviewOut)

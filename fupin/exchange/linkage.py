@@ -212,10 +212,11 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
         based_on=None if model.get("trained") else stored, records=model.get("records", 0),
         persons=model.get("persons", 0), match_rate=(model.get("parameters") or {}).get("match_rate"),
         parameters=model.get("parameters") or {}, splink=model.get("splink") or {},
-        figures={"seconds": model.get("seconds"), "seconds_u": model.get("seconds_u"),
+        figures={"seconds": model.get("seconds"), "cpu_seconds": model.get("cpu_seconds"),
+                 "seconds_u": model.get("seconds_u"),
                  "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
-                 "error": model.get("error", "")})
+                 "em_sessions": model.get("em_sessions"), "error": model.get("error", "")})
 
 
 def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:

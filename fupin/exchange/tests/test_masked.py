@@ -104,19 +104,28 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     from fupin.exchange.tests.helpers import load_roster, truth
 
     out = tmp_path / "c"
-    make_county(out, scale=0.003, seed=11, quirks=())
+    make_county(out, scale=0.003, seed=11, quirks=("dates",))  # the quirks this branch's reader reads
     t = truth(out)
     call_command("import_divisions", str(DIVISIONS_CSV), stdout=open("/dev/null", "w"))
     load_roster(out / t["roster_file"])
     for source in ("payroll", "vehicle", "business", "property", "dibao", "medical"):
         import_department(actor="test", source_code=source, path=out / t["files"][source])
-    settings = LinkSettings(min_train_records=100)
+    settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5)  # small data, quick
     run = linkage_run(actor="test", settings=settings)
     model = run.model
     assert model.trained and model.records >= 100 and model.splink.get("comparisons")
     masked = model.parameters["id"]["脱敏号码:地区、后四位相符"]
     assert 0 < masked[1] < 1e-2 < masked[0]  # trained: matches show it, random pairs almost never
     assert 0 < model.match_rate < 1
+    # what the generator planted is found: masked IDs linked, nothing wrong linked
+    from fupin.exchange.evaluation import linkage_quality_by_noise
+
+    sources = {"payroll", "vehicle", "business", "property", "dibao", "medical"}
+    by_noise = linkage_quality_by_noise({"links": [x for x in t["links"] if x["source"] in sources]})
+    for kind in ("masked_area", "masked_year"):
+        assert by_noise[kind]["expected"] >= 5 and by_noise[kind]["recall"] >= 0.9, by_noise[kind]
+        assert by_noise[kind]["precision"] == 1.0
+    assert by_noise["clean"]["recall"] == 1.0 and by_noise["clean"]["precision"] == 1.0
     # the trained model is shown on the exchange page
     from fupin.core.testing import make_user
     from fupin.geo.models import Division
@@ -124,10 +133,16 @@ def test_a_run_trains_its_model_and_a_small_rerun_falls_back_on_it(tmp_path, cli
     client.force_login(make_user("model_viewer", "city_office", division=Division.objects.get(level="county")))
     body = client.get("/exchange/").content.decode()
     assert f"关联模型 #{model.pk}" in body and "用本次" in body and "脱敏号码:地区、后四位相符" in body
+    # a training rule that blocks no pair (a county without masked IDs) is skipped, the others still train
+    rules = [*settings.training_rules, "l.name = r.name AND l.name = '没有这个人'"]
+    skipping = linkage_run(actor="test", force=True, settings=LinkSettings(
+        min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5, training_rules=rules))
+    assert skipping.model.trained and skipping.model.figures["em_sessions"][rules[-1]].startswith("skipped")
+    model = skipping.model
     # a rerun on one small source cannot train: it uses the stored (trained) model
     path = write_csv(tmp_path / "land.csv", ["姓名", "身份证号"], [["张三", "420581********0011"]])
     import_department(actor="test", source_code="land", path=path)
     rerun = linkage_run(actor="test", settings=LinkSettings(min_train_records=100))
     assert not rerun.model.trained and rerun.model.based_on_id == model.pk
     assert rerun.model.parameters["id"] == model.parameters["id"]
-    assert LinkRun.objects.count() == 2
+    assert LinkRun.objects.count() == 3

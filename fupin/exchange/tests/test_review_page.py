@@ -72,3 +72,13 @@ def test_person_page_shows_the_explanation(client, queue):
     person = queue["a"].person
     body = client.get(f"/exchange/persons/{person.pk}/").content.decode()
     assert "比较明细" in body and EXPLANATION["fields"][0]["level"] in body
+
+
+def test_api_gives_the_explanation(client, queue):
+    client.force_login(queue["actor"])
+    person = queue["a"].person
+    records = client.get(f"/api/v1/exchange/persons/{person.pk}/records").json()
+    assert records[0]["explanation"]["fields"][0]["level"] == EXPLANATION["fields"][0]["level"]
+    reviews = client.get("/api/v1/exchange/reviews").json()
+    assert {r["id"] for r in reviews} == {queue["a"].pk, queue["b"].pk}
+    assert all(r["explanation"]["weight"] == EXPLANATION["weight"] for r in reviews)
