@@ -14,6 +14,8 @@ from django.utils import timezone
 def seed_mobile(*, rng, scale: float, batch) -> dict:
     from fupin.accounts.models import User
     from fupin.accounts.services import device_token_issue, token_revoke
+    from fupin.assistance.models import AssistanceRecord
+    from fupin.dispatch.models import MinqingReport
     from fupin.mobile import selectors, services
     from fupin.registry.services import household_update
 
@@ -43,11 +45,14 @@ def seed_mobile(*, rng, scale: float, batch) -> dict:
                      "content": ["入户走访,核对家庭收入和务工情况", "了解孩子上学和助学金落实情况",
                                  "查看危房改造进度,拍照留存"][i]}})
         changes += answer["status"] == "applied"
-    services.change_apply(actor=worker, change={
+        # the rows the services wrote belong to the seeding like every demo row
+        AssistanceRecord.objects.filter(uuid=answer["result"].get("record")).update(batch=batch)
+    report = services.change_apply(actor=worker, change={
         "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "kind": "minqing",
         "made_at": (made + dt.timedelta(hours=2)).isoformat(),
         "data": {"household": str(households[0].uuid), "category": "infrastructure",
                  "content": "组里通户路下雨后塌方,老人出行不便"}})
+    MinqingReport.objects.filter(uuid=report["result"].get("report")).update(batch=batch)
 
     team = User.objects.filter(username="demo_village_team").first() or worker
     hh = households[-1]

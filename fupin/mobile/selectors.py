@@ -173,13 +173,10 @@ def _encode(obj) -> str:
     return json.dumps(obj, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def digest(item: dict) -> str:
-    return hashlib.blake2b(_encode(item).encode(), digest_size=10).hexdigest()
-
-
 def diff(current: dict[str, dict[str, dict]], known: dict[str, str] | None) -> tuple[dict, dict, dict[str, str]]:
     """(upserts by collection, tombstones by collection, the new digests) against what the device has. Collections
-    absent from `current` did not change: the device keeps them and their digests carry over."""
+    absent from `current` did not change: the device keeps them and their digests carry over. Upserts are the items'
+    JSON text (encoded once, for the digest and for the answer)."""
     known = known or {}
     upserts: dict[str, list] = {c: [] for c in COLLECTIONS}
     deletes: dict[str, list] = {c: [] for c in COLLECTIONS}
@@ -187,11 +184,12 @@ def diff(current: dict[str, dict[str, dict]], known: dict[str, str] | None) -> t
                                and k.split(":", 1)[0] not in current}
     for coll in current:
         for key, item in current[coll].items():
-            d = digest(item)
+            text = _encode(item)
+            d = hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
             k = f"{coll}:{key}"
             digests[k] = d
             if known.get(k) != d:
-                upserts[coll].append(item)
+                upserts[coll].append(text)
     for k in known.keys() - digests.keys():
         coll, _, key = k.partition(":")
         if coll in current:

@@ -43,7 +43,8 @@ def _user(actor):
 
 @transaction.atomic
 def sync_pull(*, user, token=None, cursor: str | None = None) -> dict:
-    """What the device lacks since `cursor` (everything when the cursor is unknown) and a new cursor."""
+    """What the device lacks since `cursor` (everything when the cursor is unknown) and a new cursor; the upserts
+    are each item's JSON text."""
     known = None
     if cursor:
         try:

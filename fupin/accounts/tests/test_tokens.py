@@ -218,6 +218,7 @@ def test_county_staff_list_create_and_revoke_scoped(client, world):
     client.force_login(world["boss"])
     body = client.get("/accounts/tokens/").content.decode()
     assert "甲的手机" in body and "乙的手机" in body
+    assert "设备与API密钥" in body and "吊销" in body and "手机(设备令牌)" in body  # the page speaks Chinese
     r = client.post("/accounts/tokens/new/", {"name": "四务通", "division": world["tree"]["town_a"].pk,
                                               "capabilities": ["view"], "read_only": "on"})
     assert r.status_code == 200

@@ -92,8 +92,21 @@ def test_later_syncs_bring_only_changes_and_tombstones(world):
     # a phone that lost the answer comes back with the previous cursor and gets the same delta again
     retry = api(world["secret"], "get", f"/sync?cursor={again['cursor']}").json()
     assert retry["deletes"]["households"] == [str(world["hh2"].uuid)]
+    # a change below the household (a new plan measure) sends the household again
+    assistance.measure_add(actor="test", household=world["hh"], kind="education", title="申请助学金")
+    below = api(world["secret"], "get", f"/sync?cursor={delta['cursor']}").json()
+    assert [m["title"] for h in below["upserts"]["households"] for m in h["measures"]] == ["申请助学金"]
     unknown = api(world["secret"], "get", "/sync?cursor=not-a-cursor").json()
     assert unknown["full"] is True
+
+
+def test_the_first_sync_is_compressed_for_a_phone_that_accepts_it(world):
+    import gzip
+
+    r = api(world["secret"], "get", "/sync", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert r["Content-Encoding"] == "gzip"
+    assert {h["head_name"] for h in json.loads(gzip.decompress(r.content))["upserts"]["households"]} == {
+        "李大山", "王秀英"}
 
 
 def test_a_visit_sent_twice_is_recorded_once(world):
