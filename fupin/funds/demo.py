@@ -205,7 +205,7 @@ def _projects(rng: random.Random, scale: float, today: dt.date) -> dict:
         if not households:
             continue
         p_year = year - (2 if states.index(final) >= 5 else 1 if states.index(final) >= 3 else 0)
-        budget = Decimal(rng.randrange(20, 300)) * 10000 * Decimal(str(min(1, max(scale, 0.2))))
+        budget = engine.money(Decimal(rng.randrange(20, 300)) * 10000 * Decimal(str(max(scale, 0.01))))
         project = services.project_create(
             actor=ACTOR, name=f"{village.name}{PROJECT_NAMES[kind]}", kind=kind, year=p_year, division=village,
             responsible_unit=f"{village.parent.name}人民政府" if village.parent else "县扶贫办",
@@ -235,7 +235,8 @@ def _projects(rng: random.Random, scale: float, today: dt.date) -> dict:
                                            on=today)
         source = next(s for s in sources if s.year == p_year and s.kind == "integrated")
         allocation = services.allocation_create(actor=ACTOR, source=source, project=project,
-                                                amount=engine.money(budget * Decimal("0.7")),
+                                                amount=min(engine.money(budget * Decimal("0.7")),
+                                                           services.source_balance(source)),
                                                 allocated_on=notice_start + dt.timedelta(days=15))
         if final == ProjectState.LIBRARY:
             continue

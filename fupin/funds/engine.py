@@ -82,6 +82,27 @@ def quarter_interest(amount: Decimal, rate: Decimal, disbursed_on: dt.date,
     return (Decimal(cd) * Decimal(rate) / (10000 * day_basis)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def quarter_interest_cents(amount_cents: int, rate_milli: int, share_milli: int, disbursed_on: dt.date,
+                           repayments_cents: Iterable[tuple[dt.date, int]], start: dt.date, end: dt.date, *,
+                           day_basis: int = 360, closed_on: dt.date | None = None) -> tuple[int, int]:
+    """(interest, subsidy) in whole cents, rounded half up, from integer inputs: the amount and repayments in cents,
+    the annual rate in thousandths of a percent (4.750 % → 4750), the subsidised share in thousandths (1 → 1000).
+    The same figures as `quarter_interest` and `subsidy`, in integers only, for a county's loans every quarter."""
+    first = disbursed_on if disbursed_on > start else start
+    last = end if closed_on is None else min(end, closed_on - ONE_DAY)
+    if last < first:
+        return 0, 0
+    cd = amount_cents * ((last - first).days + 1)
+    for paid_on, principal in repayments_cents:
+        if paid_on <= last:
+            cd -= principal * ((last - (paid_on if paid_on > first else first)).days + 1)
+    if cd <= 0:
+        return 0, 0
+    den = 100_000 * day_basis  # cent·days × rate‰% → cents: / 1000 (milli) / 100 (percent) / day_basis
+    interest = (2 * cd * rate_milli + den) // (2 * den)
+    return interest, (2 * interest * share_milli + 1000) // 2000
+
+
 def accrued_interest(amount: Decimal, rate: Decimal, disbursed_on: dt.date,
                      repayments: Iterable[tuple[dt.date, Decimal]], period: str, *, day_basis: int = 360,
                      closed_on: dt.date | None = None) -> Decimal:

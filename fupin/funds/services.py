@@ -844,22 +844,27 @@ def compute_subsidies_for(periods: list[str], *, day_basis: int | None = None) -
     for loan_id, paid_on, principal in (Repayment.objects.filter(principal__gt=0, paid_on__lte=last,
                                                                  loan__in=alive.values("pk"))
                                         .values_list("loan_id", "paid_on", "principal")):
-        repayments.setdefault(loan_id, []).append((paid_on, principal))
+        repayments.setdefault(loan_id, []).append((paid_on, int(principal * 100)))
+    # integers from here on: cents, rate in thousandths of a percent, share in thousandths
+    facts = [(pk, area, int(amount * 100), int(rate * 1000), int(share * 1000), disbursed, closed, overdue_since)
+             for pk, area, amount, rate, share, disbursed, closed, overdue_since in loans]
     suspended, due, zero = SubsidyStatus.SUSPENDED, SubsidyStatus.DUE, Decimal("0.00")
+    compute = engine.quarter_interest_cents
+    no_repayments: tuple = ()
     out = {}
     for period, (start, end) in bounds.items():
         rows = out[period] = []
-        for pk, area, amount, rate, share, disbursed, closed, overdue_since in loans:
+        for pk, area, cents, rate, share, disbursed, closed, overdue_since in facts:
             if disbursed > end or (closed is not None and closed <= start):
                 continue
-            interest = engine.quarter_interest(amount, rate, disbursed, repayments.get(pk, ()), start, end,
-                                               day_basis=basis, closed_on=closed)
+            interest, subsidised = compute(cents, rate, share, disbursed, repayments.get(pk, no_repayments), start, end,
+                                           day_basis=basis, closed_on=closed)
             if interest <= 0:
                 continue
             # the subsidy stops from the quarter the loan fell overdue (a compensated loan was overdue first)
             stop = overdue_since is not None and overdue_since <= end
-            rows.append({"loan_id": pk, "area_code": area, "interest": interest,
-                         "amount": zero if stop else engine.subsidy(interest, share),
+            rows.append({"loan_id": pk, "area_code": area, "interest": Decimal(interest).scaleb(-2),
+                         "amount": zero if stop else Decimal(subsidised).scaleb(-2),
                          "status": suspended if stop else due, "reason": "贷款逾期,停止贴息" if stop else ""})
     return out
 
