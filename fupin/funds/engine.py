@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 date = dt.date
 CENT = Decimal("0.01")
+ONE_DAY = dt.timedelta(days=1)
 
 
 def money(value) -> Decimal:
@@ -54,17 +55,52 @@ def rate_for(term_months: int, rate_short: Decimal, rate_long: Decimal) -> Decim
 def principal_days(amount: Decimal, disbursed_on: dt.date, repayments: Iterable[tuple[dt.date, Decimal]],
                    start: dt.date, end: dt.date, *, closed_on: dt.date | None = None) -> Decimal:
     """Σ over the days of [start, end] of the principal outstanding that day (yuan·days)."""
-    first = max(start, disbursed_on)
-    last = end if closed_on is None else min(end, closed_on - dt.timedelta(days=1))
+    return Decimal(_cent_days(amount, disbursed_on, repayments, start, end, closed_on)) / 100
+
+
+def _cent_days(amount, disbursed_on, repayments, start, end, closed_on) -> int:
+    # whole cents and days: integer arithmetic, exact, and fast enough for every loan of a county each quarter
+    first = disbursed_on if disbursed_on > start else start
+    last = end if closed_on is None else min(end, closed_on - ONE_DAY)
     if last < first:
-        return Decimal(0)
-    total = Decimal(amount) * ((last - first).days + 1)
+        return 0
+    total = int(amount * 100) * ((last - first).days + 1)
     for paid_on, principal in repayments:
         if paid_on > last or not principal:
             continue
-        from_day = max(paid_on, first)
-        total -= Decimal(principal) * ((last - from_day).days + 1)
-    return max(total, Decimal(0))
+        total -= int(principal * 100) * ((last - (paid_on if paid_on > first else first)).days + 1)
+    return max(total, 0)
+
+
+def quarter_interest(amount: Decimal, rate: Decimal, disbursed_on: dt.date,
+                     repayments: Iterable[tuple[dt.date, Decimal]], start: dt.date, end: dt.date, *,
+                     day_basis: int = 360, closed_on: dt.date | None = None) -> Decimal:
+    """The interest accrued over [start, end], to the cent."""
+    cd = _cent_days(amount, disbursed_on, repayments, start, end, closed_on)
+    if not cd:
+        return Decimal("0.00")
+    return (Decimal(cd) * Decimal(rate) / (10000 * day_basis)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def quarter_interest_cents(amount_cents: int, rate_milli: int, share_milli: int, disbursed_on: dt.date,
+                           repayments_cents: Iterable[tuple[dt.date, int]], start: dt.date, end: dt.date, *,
+                           day_basis: int = 360, closed_on: dt.date | None = None) -> tuple[int, int]:
+    """(interest, subsidy) in whole cents, rounded half up, from integer inputs: the amount and repayments in cents,
+    the annual rate in thousandths of a percent (4.750 % → 4750), the subsidised share in thousandths (1 → 1000).
+    The same figures as `quarter_interest` and `subsidy`, in integers only, for a county's loans every quarter."""
+    first = disbursed_on if disbursed_on > start else start
+    last = end if closed_on is None else min(end, closed_on - ONE_DAY)
+    if last < first:
+        return 0, 0
+    cd = amount_cents * ((last - first).days + 1)
+    for paid_on, principal in repayments_cents:
+        if paid_on <= last:
+            cd -= principal * ((last - (paid_on if paid_on > first else first)).days + 1)
+    if cd <= 0:
+        return 0, 0
+    den = 100_000 * day_basis  # cent·days × rate‰% → cents: / 1000 (milli) / 100 (percent) / day_basis
+    interest = (2 * cd * rate_milli + den) // (2 * den)
+    return interest, (2 * interest * share_milli + 1000) // 2000
 
 
 def accrued_interest(amount: Decimal, rate: Decimal, disbursed_on: dt.date,
@@ -72,12 +108,12 @@ def accrued_interest(amount: Decimal, rate: Decimal, disbursed_on: dt.date,
                      closed_on: dt.date | None = None) -> Decimal:
     """The interest a loan accrued in a quarter, to the cent."""
     start, end = quarter_bounds(period)
-    pd = principal_days(amount, disbursed_on, repayments, start, end, closed_on=closed_on)
-    return money(pd * Decimal(rate) / Decimal(100) / Decimal(day_basis))
+    return quarter_interest(amount, rate, disbursed_on, repayments, start, end, day_basis=day_basis,
+                            closed_on=closed_on)
 
 
 def subsidy(interest: Decimal, share: Decimal) -> Decimal:
-    return money(Decimal(interest) * Decimal(share))
+    return (interest * share).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def overdue_days(due_on: dt.date | None, outstanding: Decimal, today: dt.date) -> int:

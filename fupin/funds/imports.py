@@ -178,40 +178,36 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
 
 
 def _refresh_totals(loan_ids: set[int], *, actor) -> int:
-    """The touched loans' totals from their repayments (one grouped read), written with bulk_update; loans whose
-    principal is all in become repaid. Returns how many did."""
+    """The touched loans' totals recomputed from their repayments in the database (UPDATE … = (SELECT SUM …), a
+    few statements whatever the number of loans); loans whose principal is all in become repaid. Returns how many."""
+    from django.db.models import F, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
     from django.utils import timezone
 
-    ids = list(loan_ids)
-    totals: dict[int, tuple] = {}
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i:i + 5000]
-        for lid, p, it, last in (Repayment.objects.filter(loan_id__in=chunk).order_by().values("loan_id")
-                                 .annotate(p=Sum("principal"), i=Sum("interest"),
-                                           last=Max("paid_on"))
-                                 .values_list("loan_id", "p", "i", "last")):
-            totals[lid] = (p or Decimal(0), it or Decimal(0), last)
-    loans = []
-    steps = []
-    now = timezone.now()
+    def total(field):
+        sums = (Repayment.objects.filter(loan=OuterRef("pk")).order_by().values("loan")
+                .annotate(s=Sum(field)).values("s"))
+        return Coalesce(Subquery(sums), Value(Decimal(0)))
+
+    last_paid = Subquery(Repayment.objects.filter(loan=OuterRef("pk")).order_by().values("loan")
+                         .annotate(m=Max("paid_on")).values("m"))
+    ids = sorted(loan_ids)
     name = actor.get_username() if getattr(actor, "pk", None) else str(actor)
-    for i in range(0, len(ids), 5000):
-        loans += list(Loan.objects.filter(pk__in=ids[i:i + 5000]).only("pk", "amount", "state", "area_code",
-                                                                        "principal_repaid", "interest_paid", "version",
-                                                                        "closed_on", "overdue_since"))
+    now = timezone.now()
     done = 0
-    for loan in loans:
-        p, it, last = totals.get(loan.pk, (Decimal(0), Decimal(0), None))
-        loan.principal_repaid, loan.interest_paid = p, it
-        loan.version += 1
-        if p >= loan.amount and loan.state in (LoanState.DISBURSED, LoanState.OVERDUE):
-            steps.append(LoanStep(loan_id=loan.pk, area_code=loan.area_code, at=now, from_state=loan.state,
-                                  to_state=LoanState.REPAID, action="repaid", actor_name=name, note="银行流水"))
-            loan.state, loan.closed_on = LoanState.REPAID, last
-            done += 1
-    Loan.objects.bulk_update(loans, ["principal_repaid", "interest_paid", "version", "state", "closed_on"],
-                             batch_size=2000)
-    LoanStep.objects.bulk_create(steps, batch_size=2000)
+    for i in range(0, len(ids), 2000):
+        chunk = ids[i:i + 2000]
+        Loan.objects.filter(pk__in=chunk).update(principal_repaid=total("principal"), interest_paid=total("interest"),
+                                                 version=F("version") + 1)
+        full = Loan.objects.filter(pk__in=chunk, state__in=(LoanState.DISBURSED, LoanState.OVERDUE),
+                                   principal_repaid__gte=F("amount"))
+        steps = [LoanStep(loan_id=pk, area_code=area, at=now, from_state=state, to_state=LoanState.REPAID,
+                          action="repaid", actor_name=name, note="银行流水")
+                 for pk, area, state in full.values_list("pk", "area_code", "state")]
+        if steps:
+            full.update(state=LoanState.REPAID, closed_on=last_paid)
+            LoanStep.objects.bulk_create(steps, batch_size=2000)
+            done += len(steps)
     return done
 
 

@@ -22,6 +22,7 @@ from fupin.funds.models import (
     ProjectBeneficiary,
     Repayment,
     RiskFund,
+    RiskFundEntry,
     Subsidy,
 )
 
@@ -94,22 +95,39 @@ def fund_history(fund: RiskFund) -> list[dict]:
 
 
 def loan_totals(qs=None) -> dict:
+    """Loans disbursed, yuan lent and outstanding, overdue loans and borrowers, in one aggregate over the loans."""
     qs = Loan.objects.all() if qs is None else qs
-    lent = qs.exclude(disbursed_on__isnull=True)
-    out = lent.filter(state__in=OUTSTANDING_STATES).aggregate(a=Sum("amount"), r=Sum("principal_repaid"))
-    return {
-        "loans": lent.count(),
-        "lent_yuan": lent.aggregate(s=Sum("amount"))["s"] or ZERO,
-        "outstanding_yuan": (out["a"] or ZERO) - (out["r"] or ZERO),
-        "overdue": qs.filter(state=LoanState.OVERDUE).count(),
-        "beneficiaries": lent.values("person_id").distinct().count(),
-    }
+    out = Q(state__in=OUTSTANDING_STATES)
+    row = qs.exclude(disbursed_on__isnull=True).aggregate(
+        loans=Count("pk"), lent=Sum("amount"), a=Sum("amount", filter=out), r=Sum("principal_repaid", filter=out),
+        overdue=Count("pk", filter=Q(state=LoanState.OVERDUE)), people=Count("person_id", distinct=True))
+    return {"loans": row["loans"], "lent_yuan": row["lent"] or ZERO,
+            "outstanding_yuan": (row["a"] or ZERO) - (row["r"] or ZERO), "overdue": row["overdue"],
+            "beneficiaries": row["people"]}
+
+
+def funds_status() -> list[dict]:
+    """Every risk fund's status with one grouped read of the loans outstanding (for pages showing them all)."""
+    funds = list(RiskFund.objects.select_related("bank"))
+    balances = dict(RiskFundEntry.objects.order_by().values("fund_id").annotate(s=Sum("amount"))
+                    .values_list("fund_id", "s"))
+    outstanding = {b: (a or ZERO) - (r or ZERO) for b, a, r in (
+        Loan.objects.filter(state__in=OUTSTANDING_STATES).order_by().values("bank_id")
+        .annotate(a=Sum("amount"), r=Sum("principal_repaid")).values_list("bank_id", "a", "r"))}
+    rows = []
+    for fund in funds:
+        balance = balances.get(fund.pk) or ZERO
+        owed = outstanding.get(fund.bank_id, ZERO)
+        limit = engine.lending_limit(balance, fund.multiple)
+        rows.append({"fund": fund, "bank": fund.bank, "balance": balance, "outstanding": owed, "limit": limit,
+                     "headroom": limit - owed, "leverage": round(float(owed / balance), 2) if balance else None})
+    return rows
 
 
 def stats() -> dict:
     """The `fupin stats --json` keys of the funds app."""
     totals = loan_totals()
-    funds = [fund_status(f) for f in RiskFund.objects.select_related("bank")]
+    funds = funds_status()
     balance = sum((f["balance"] for f in funds), ZERO)
     outstanding = sum((f["outstanding"] for f in funds), ZERO)
     by_state = dict(Project.objects.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
@@ -165,8 +183,7 @@ def dashboard_rows(ctx):
 
     county = county_code()
     if county:
-        funds = [fund_status(f) for f in RiskFund.objects.select_related("bank")]
-        balance = sum((f["balance"] for f in funds), ZERO)
+        balance = sum((f["balance"] for f in funds_status()), ZERO)
         yield Row(county, "funds.risk_fund_balance", float(balance))
         yield Row(county, "funds.sources_total", float(FundSource.objects.aggregate(s=Sum("amount"))["s"] or 0))
         for kind, s in FundSource.objects.order_by().values("kind").annotate(s=Sum("amount")).values_list("kind", "s"):

@@ -202,6 +202,12 @@ def test_compensation_split_and_recovery(rule, fund, bank, hh_a, users, frozen):
     assert fund_status(fund)["balance"] == D(91500)
     assert list(RiskFundEntry.objects.values_list("kind", "amount")) == [
         ("deposit", D(100000)), ("compensation", D(-10000)), ("recovery", D(1500))]
+    from fupin.funds.selectors import fund_history
+
+    history = {h["month"]: h for h in fund_history(fund)}
+    assert (history["2025-01"]["balance"], history["2025-01"]["outstanding"]) == (D(100000), D(30000))
+    assert history["2025-12"]["outstanding"] == D(20000) and history["2025-12"]["leverage"] == 0.2
+    assert (history["2026-06"]["balance"], history["2026-06"]["outstanding"]) == (D(91500), D(0))
     refused(lambda: services.recovery_record(actor=users["county"], claim=claim, amount=17001), "超过损失",
             RiskFundEntry)
 

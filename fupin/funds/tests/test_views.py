@@ -198,3 +198,23 @@ def test_department_handler_of_the_bank_decides_only_that_banks_loans(client, ru
                            content_type="application/json")
     assert response.status_code == 200 and response.json()["state"] == "bank_approved"
     assert Project.objects.count() == 0 and Notice.objects.count() == 0 and Payment.objects.count() == 0
+
+
+def test_payable_list_for_the_finance_bureau(client, world, users):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    services.subsidies_compute(actor=users["county"], period="2026Q1")
+    pl = services.payable_list_create(actor=users["county"], period="2026Q1")
+    loan = world["a"]["loan"]
+    full = loan.person.id_number
+    for user, shown in ((users["county"], full), (users["leader"], idnumber.mask(full))):
+        client.force_login(user)
+        response = client.get("/funds/subsidies/2026Q1/xlsx/")
+        rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+        assert rows[0][0] == "扶贫小额信贷贴息资金拨付清单(2026Q1)"
+        assert any(r[1] == loan.number and r[5] == shown for r in rows)
+        assert rows[-1][0] == "合计" and Decimal(str(rows[-1][-1])) == pl.total
+    client.force_login(users["village_a"])
+    assert client.get("/funds/subsidies/2026Q1/xlsx/").status_code == 404
