@@ -100,10 +100,10 @@ def labourer_loss(today: dt.date) -> list[Signal]:
     since = today - dt.timedelta(days=365)
     out = []
     rows = Person.objects.filter(household__in=_watched(), labour_skill__in=LABOUR).filter(
-        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True)).values_list(
+        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True, health__icontains='"3"')).values_list(
         "pk", "household_id", "name", "is_alive", "health")
     for pid, hid, name, alive, health in rows:
-        if alive and not {"3", "患有大病"} & set(health or []):
+        if alive and "3" not in (health or []):
             continue
         what = "患大病" if alive else "去世"
         out.append(Signal(hid, f"labour:{pid}:{'ill' if alive else 'dead'}", "labour", f"主要劳动力{name}{what}",

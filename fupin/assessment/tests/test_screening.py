@@ -213,3 +213,14 @@ def test_monitored_households_get_lights_like_poor_ones(county, frozen):
     recompute_all()
     lit = set(HouseholdLight.objects.values_list("household_id", flat=True))
     assert {edge.pk, exited.pk} <= lit and plain.pk not in lit
+
+
+def test_labourer_illness_and_death_are_signals(county, frozen):
+    hh = household_create(actor="test", village=county["va1"], is_registered_poor=True, poverty_status="1",
+                          members=[{"name": "病劳力", "relationship": "户主", "id_number": make_id(birth="19750101"),
+                                    "labour_skill": "1", "health": ["3"]},
+                                   {"name": "好劳力", "relationship": "配偶", "id_number": make_id(birth="19760101"),
+                                    "labour_skill": "1", "health": ["1"]}])
+    services.risk_scan(actor="test")
+    alerts = list(RiskAlert.objects.filter(household=hh, signal="labour").values_list("detail", flat=True))
+    assert alerts == ["主要劳动力病劳力患大病"]
