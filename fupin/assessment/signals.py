@@ -44,7 +44,9 @@ def income_below(today: dt.date) -> list[Signal]:
     threshold = income_threshold(today.year)
     if threshold is None:
         return []
-    rows = _watched().filter(per_capita_net_income__lt=threshold).values_list("id", "per_capita_net_income")
+    # only households whose income was surveyed (an income year): the registry keeps 0 for the others
+    rows = _watched().filter(income_year__isnull=False, per_capita_net_income__lt=threshold).values_list(
+        "id", "per_capita_net_income")
     return [Signal(hid, f"income:{hid}:{today.year}", "income", f"人均纯收入{inc}元,低于监测标准{threshold}元",
                    {"人均纯收入": str(inc), "监测标准": str(threshold)}) for hid, inc in rows]
 

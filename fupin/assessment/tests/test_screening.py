@@ -141,6 +141,7 @@ def test_income_signal_raises_one_alert_for_the_village_team(county, frozen, vil
     services.threshold_set(actor="test", year=2026, amount=6000, valid_from=dt.date(2026, 1, 1))
     hh = poor(county["va1"], poverty_status="1", income_year=2025, income_wages=Decimal("13500"))  # 3 × 4500
     poor(county["va1"], poverty_status="1", income_year=2025, income_wages=Decimal("27000"))  # 3 × 9000: fine
+    make_household(county["va1"], head="未调查收入")  # no income surveyed: no signal
     first = services.risk_scan(actor="test")
     again = services.risk_scan(actor="test")
     alert = RiskAlert.objects.get()
