@@ -269,17 +269,18 @@ def setup_sql(period: Period) -> list[str]:
     town_key = "substr(village_code, 1, 9) || '000'"
     statements = [hf, xcheck, by_area("village", "village_code", "village"), by_area("town", town_key, "town")]
 
-    def by_households(kind: str, source: str, key: str, name: str, area: str) -> str:
+    def by_households(kind: str, source: str, key: str, name: str, area: str, fallback: str = "NULL") -> str:
         return f"""CREATE TABLE subjects_{kind} AS
-            WITH m AS (SELECT DISTINCT {key} AS k, {name} AS name, household_id FROM {source}),
-                 n AS (SELECT k, min(name) AS name FROM m GROUP BY k),
+            WITH m AS (SELECT DISTINCT {key} AS k, {name} AS name, household_id, {fallback} AS fb FROM {source}),
+                 n AS (SELECT k, min(name) AS name, min(fb) AS fb FROM m GROUP BY k),
                  a AS (SELECT m.k, count(DISTINCT hf.household_id) AS households,
                               min(hf.area_code) AS lo, max(hf.area_code) AS hi,
                               {_zero(HOUSEHOLD_FACTS, 'hf')}
                        FROM m JOIN hf ON hf.household_id = m.household_id GROUP BY m.k),
                  o AS (SELECT m.k, {_zero(ORDER_FACTS, 'orders')} FROM m JOIN orders USING (household_id)
                        GROUP BY m.k)
-            SELECT CAST(n.k AS VARCHAR) AS code, n.name, {area} AS area_code, {consts},
+            SELECT CAST(n.k AS VARCHAR) AS code, n.name,
+                   coalesce(NULLIF({area}, ''), n.fb, '') AS area_code, {consts},
                    CAST(coalesce(a.households, 0) AS DOUBLE) AS households,
                    {", ".join(f'coalesce(a."{c}", 0) AS "{c}"' for c in HOUSEHOLD_FACTS)},
                    {", ".join(f'coalesce(o."{c}", 0) AS "{c}"' for c in ORDER_FACTS)}
@@ -288,10 +289,11 @@ def setup_sql(period: Period) -> list[str]:
     common = _common_prefix_sql("a.lo", "a.hi")
     statements.append(by_households("cadre", "pairs", "cadre_id", "cadre_name", common))
     statements.append(by_households("unit", "pairs", "unit_id", "unit_name", common))
-    statements.append("""CREATE TABLE gwh AS SELECT p.user_id, p.name, h.household_id
+    statements.append("""CREATE TABLE gwh AS SELECT p.user_id, p.name, h.household_id, p.grid_code
                           FROM posts p JOIN hh h ON h.grid_code = p.grid_code
-                          UNION ALL SELECT p.user_id, p.name, -1 FROM posts p""")
-    statements.append(by_households("grid_worker", "gwh", "user_id", "name", common))
+                          UNION ALL SELECT p.user_id, p.name, -1, p.grid_code FROM posts p""")
+    # a worker without registered households is still scored, and seen in the grid's jurisdiction
+    statements.append(by_households("grid_worker", "gwh", "user_id", "name", common, fallback="grid_code"))
     zero_hh = ", ".join(f'CAST(0 AS DOUBLE) AS "{c}"' for c in HOUSEHOLD_FACTS)
     statements.append(f"""CREATE TABLE subjects_department AS
         SELECT CAST(department_id AS VARCHAR) AS code, min(department_name) AS name,

@@ -629,47 +629,56 @@ def signal_providers() -> list[tuple[str, SignalProvider]]:
     return list(_PROVIDERS)
 
 
-def _village_team(area_code: str) -> list:
+def _village_team(village_code: str) -> list:
     from fupin.accounts.models import User
 
-    village = area_code[:12]
     return list(User.objects.filter(role__in=("village_team", "first_secretary"), is_active=True,
-                                    area_code__startswith=village[:12]).filter(area_code__in=[village, area_code])
-                [:10])
+                                    area_code=village_code)[:10])
 
 
-def _post_alert(alert: RiskAlert) -> None:
+def _inbox_key(village_code: str) -> str:
+    return f"assessment.alerts.{village_code}"
+
+
+def _post_alerts(village_code: str, alerts: list[RiskAlert]) -> None:
+    """One inbox item per village for its open alerts (not one per alert: a scan may raise hundreds)."""
     from fupin.inbox.services import inbox_post
 
-    for user in _village_team(alert.area_code):
-        inbox_post(user=user, title=f"防返贫监测预警:{alert.detail}"[:200], url=f"/assessment/alerts/{alert.pk}/",
-                   obj=alert, body="请入户核查,符合条件的启动监测对象识别程序。", dedupe_key=f"assessment.alert.{alert.pk}")
+    if not alerts:
+        return
+    first = alerts[0]
+    title = f"防返贫监测预警:{first.detail}" if len(alerts) == 1 else f"防返贫监测预警:本村新增{len(alerts)}户"
+    for user in _village_team(village_code):
+        inbox_post(user=user, title=title[:200], url=f"/assessment/alerts/?division={village_code}", obj=first,
+                   area_code=village_code, body="请入户核查,符合条件的启动监测对象识别程序。",
+                   dedupe_key=_inbox_key(village_code))
 
 
 @transaction.atomic
 def risk_scan(*, actor="system", today: dt.date | None = None) -> dict:
-    """Run every signal provider; each new signal raises one alert for the village team (inbox)."""
+    """Run every signal provider; each new signal raises one alert, and the village team gets an inbox item."""
     from fupin.registry.models import Household
 
     today = today or timezone.localdate()
     signals: list[Signal] = []
     for _name, fn in signal_providers():
         signals += fn(today)
-    existing = set(RiskAlert.objects.filter(key__in=[s.key for s in signals]).values_list("key", flat=True))
-    fresh = {s.key: s for s in signals if s.key not in existing}
-    hhs = Household.objects.in_bulk({s.household_id for s in fresh.values()})
-    made = []
-    for s in fresh.values():
-        hh = hhs.get(s.household_id)
-        if hh is None:
-            continue
-        made.append(RiskAlert.objects.create(key=s.key[:100], household=hh, area_code=hh.area_code, signal=s.signal,
-                                             detail=s.detail[:300], evidence=s.evidence, raised_on=today))
+    existing = set(RiskAlert.objects.filter(key__in=[s.key[:100] for s in signals]).values_list("key", flat=True))
+    fresh = {s.key[:100]: s for s in signals if s.key[:100] not in existing}
+    areas = dict(Household.objects.filter(pk__in={s.household_id for s in fresh.values()})
+                 .values_list("pk", "area_code"))
+    made = [RiskAlert(key=k, household_id=s.household_id, area_code=areas[s.household_id], signal=s.signal,
+                      detail=s.detail[:300], evidence=s.evidence, raised_on=today)
+            for k, s in fresh.items() if s.household_id in areas]
+    RiskAlert.objects.bulk_create(made, batch_size=1000)
+    by_village: dict[str, list[RiskAlert]] = {}
     for alert in made:
-        _post_alert(alert)
+        by_village.setdefault(alert.area_code[:12], []).append(alert)
+    for village, alerts in by_village.items():
+        _post_alerts(village, alerts)
     if made:
         audit.record(actor=actor, action="assessment.risk_scan", object_type="assessment.riskalert",
-                     object_repr="防返贫风险扫描", after={"new": len(made)})
+                     object_repr="防返贫风险扫描", after={"new": len(made), "villages": len(by_village)})
     return {"signals": len(signals), "new": len(made)}
 
 
@@ -685,7 +694,7 @@ def risk_self_report(*, actor, household, detail: str, signal: str = "self_repor
     alert = RiskAlert.objects.create(key=f"self:{household.pk}:{today.isoformat()}:{n}", household=household,
                                      area_code=household.area_code, signal=signal, detail=f"农户自主申报:{detail}"[:300],
                                      evidence={"申报内容": detail}, raised_on=today, reported_by=_user(actor))
-    _post_alert(alert)
+    _post_alerts(alert.area_code[:12], [alert])
     audit.record(actor=actor, action="assessment.risk.self_report", obj=alert, after={"detail": detail})
     return alert
 
@@ -702,7 +711,9 @@ def alert_close(*, actor, alert: RiskAlert, note: str) -> RiskAlert:
     alert.close_note = note.strip()[:300]
     alert.version += 1
     alert.save(update_fields=["status", "closed_on", "close_note", "version", "updated_at"])
-    inbox_close_by_key(dedupe_key=f"assessment.alert.{alert.pk}")
+    village = alert.area_code[:12]
+    if not RiskAlert.objects.filter(area_code__startswith=village, status=AlertStatus.OPEN).exists():
+        inbox_close_by_key(dedupe_key=_inbox_key(village))
     audit.record(actor=actor, action="assessment.alert.close", obj=alert, after={"note": alert.close_note})
     return alert
 

@@ -44,7 +44,9 @@ def income_below(today: dt.date) -> list[Signal]:
     threshold = income_threshold(today.year)
     if threshold is None:
         return []
-    rows = _watched().filter(per_capita_net_income__lt=threshold).values_list("id", "per_capita_net_income")
+    # only households whose income was surveyed (an income year): the registry keeps 0 for the others
+    rows = _watched().filter(income_year__isnull=False, per_capita_net_income__lt=threshold).values_list(
+        "id", "per_capita_net_income")
     return [Signal(hid, f"income:{hid}:{today.year}", "income", f"人均纯收入{inc}元,低于监测标准{threshold}元",
                    {"人均纯收入": str(inc), "监测标准": str(threshold)}) for hid, inc in rows]
 
@@ -100,10 +102,10 @@ def labourer_loss(today: dt.date) -> list[Signal]:
     since = today - dt.timedelta(days=365)
     out = []
     rows = Person.objects.filter(household__in=_watched(), labour_skill__in=LABOUR).filter(
-        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True)).values_list(
+        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True, health__icontains='"3"')).values_list(
         "pk", "household_id", "name", "is_alive", "health")
     for pid, hid, name, alive, health in rows:
-        if alive and not {"3", "患有大病"} & set(health or []):
+        if alive and "3" not in (health or []):
             continue
         what = "患大病" if alive else "去世"
         out.append(Signal(hid, f"labour:{pid}:{'ill' if alive else 'dead'}", "labour", f"主要劳动力{name}{what}",

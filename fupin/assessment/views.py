@@ -357,8 +357,37 @@ def _is_uuid(key: str) -> bool:
 
 
 def schemes(request):
-    from fupin.assessment.models import Scheme
+    """The scheme versions with their indicators; county staff make a draft, edit its indicators and release it."""
+    from fupin.assessment.models import Indicator, Scheme
 
     _prefix(request)
+    can_manage = request.user.can("approve_county")
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        p = request.POST
+        try:
+            if p.get("action") == "draft":
+                services.scheme_draft(actor=request.user)
+            elif p.get("action") == "release":
+                services.scheme_release(actor=request.user, scheme=get_object_or_404(Scheme, pk=p.get("scheme", 0)))
+            elif p.get("action") == "indicator":
+                services.indicator_save(
+                    actor=request.user, scheme=get_object_or_404(Scheme, pk=p.get("scheme", 0)),
+                    code=p.get("code", ""), name=p.get("name", ""), subject_kind=p.get("subject_kind", ""),
+                    formula=p.get("formula", ""), applies_when=p.get("applies_when", ""),
+                    direction=p.get("direction", "higher"), target=float(p.get("target") or 0),
+                    weight=float(p.get("weight") or 0), unit=p.get("unit", ""), drill=p.get("drill", ""))
+            elif p.get("action") == "delete":
+                services.indicator_delete(actor=request.user, indicator=get_object_or_404(Indicator, pk=p.get("id", 0)))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        except ValueError:
+            messages.error(request, _("Target and weight must be numbers."))
+        return redirect("/assessment/schemes/")
+    from fupin.assessment.models import PolicyRule
+
     return render(request, "assessment/schemes.html", {
-        "schemes": Scheme.objects.prefetch_related("indicators").order_by("-number")[:10]})
+        "schemes": Scheme.objects.prefetch_related("indicators").order_by("-number")[:10],
+        "rules": PolicyRule.objects.select_related("policy", "department").order_by("code"),
+        "can_manage": can_manage, "kinds": SubjectKind.choices})

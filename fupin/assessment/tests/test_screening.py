@@ -141,6 +141,7 @@ def test_income_signal_raises_one_alert_for_the_village_team(county, frozen, vil
     services.threshold_set(actor="test", year=2026, amount=6000, valid_from=dt.date(2026, 1, 1))
     hh = poor(county["va1"], poverty_status="1", income_year=2025, income_wages=Decimal("13500"))  # 3 × 4500
     poor(county["va1"], poverty_status="1", income_year=2025, income_wages=Decimal("27000"))  # 3 × 9000: fine
+    make_household(county["va1"], head="未调查收入")  # no income surveyed: no signal
     first = services.risk_scan(actor="test")
     again = services.risk_scan(actor="test")
     alert = RiskAlert.objects.get()
@@ -213,3 +214,14 @@ def test_monitored_households_get_lights_like_poor_ones(county, frozen):
     recompute_all()
     lit = set(HouseholdLight.objects.values_list("household_id", flat=True))
     assert {edge.pk, exited.pk} <= lit and plain.pk not in lit
+
+
+def test_labourer_illness_and_death_are_signals(county, frozen):
+    hh = household_create(actor="test", village=county["va1"], is_registered_poor=True, poverty_status="1",
+                          members=[{"name": "病劳力", "relationship": "户主", "id_number": make_id(birth="19750101"),
+                                    "labour_skill": "1", "health": ["3"]},
+                                   {"name": "好劳力", "relationship": "配偶", "id_number": make_id(birth="19760101"),
+                                    "labour_skill": "1", "health": ["1"]}])
+    services.risk_scan(actor="test")
+    alerts = list(RiskAlert.objects.filter(household=hh, signal="labour").values_list("detail", flat=True))
+    assert alerts == ["主要劳动力病劳力患大病"]

@@ -144,3 +144,25 @@ def test_figures_and_map_layers_are_registered(county, frozen):
     services.risk_self_report(actor="test", household=hh, detail="受灾")
     rows = list(dashboard_rows(None))
     assert any(r.key == "assessment.alerts" and r.code == hh.area_code and r.value == 1 for r in rows)
+
+
+def test_scheme_page_drafts_edits_and_releases(county, frozen, office, village_a_user):
+    from fupin.assessment.models import Scheme
+
+    services.scheme_ensure_default(actor="test")
+    assert _client(village_a_user).post("/assessment/schemes/", {"action": "draft"}).status_code == 403
+    c = _client(office)
+    c.post("/assessment/schemes/", {"action": "draft"})
+    draft = Scheme.objects.get(status="draft")
+    r = c.post("/assessment/schemes/", {"action": "indicator", "scheme": draft.pk, "subject_kind": "village",
+                                        "code": "bad", "name": "坏公式", "formula": "visits +", "target": 1,
+                                        "weight": 1})
+    assert r.status_code == 302 and not draft.indicators.filter(code="bad").exists()
+    c.post("/assessment/schemes/", {"action": "indicator", "scheme": draft.pk, "subject_kind": "village",
+                                    "code": "orders_total", "name": "工单数", "formula": "orders", "target": 10,
+                                    "weight": 5})
+    assert draft.indicators.get(code="orders_total").formula == "orders"
+    c.post("/assessment/schemes/", {"action": "release", "scheme": draft.pk})
+    assert Scheme.objects.get(pk=draft.pk).status == "released"
+    assert Scheme.objects.filter(status="released").count() == 1
+    assert "工单数" in c.get("/assessment/schemes/").content.decode()
