@@ -124,6 +124,7 @@ class SmsMessage(models.Model):
                               db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
     provider_id = models.CharField(_("gateway message id"), max_length=100, blank=True, db_index=True)
     response = models.TextField(_("response"), blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)

@@ -53,20 +53,23 @@ _FLAGS = {"dibao", "rural_medical", "pension_insurance", "serious_illness_insura
 _ID_FIELDS = {"id_number", "disability_card", "head_id"}
 
 
-def _cell(source: str, value, full_ids: bool) -> str:
+def _text(v) -> str:
+    return "" if v is None else str(v)
+
+
+def _converter(source: str, full_ids: bool):
+    """The function turning a stored value of `source` into the cell's text (chosen once per column)."""
     if source in _FLAGS:
-        return "是" if value else "否"
-    if value is None:
-        return ""
+        return lambda v: "是" if v else "否"
     if source in _ID_FIELDS:
-        return value if full_ids else idnumber.mask(value)
+        return _text if full_ids else (lambda v: "" if v is None else idnumber.mask(v))
     if source == "id_type":
-        return ID_TYPE_NAMES.get(value, value or "")
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
+        return lambda v: ID_TYPE_NAMES.get(v, v or "")
+    if source in ("health", "household__other_causes", "other_causes"):
+        return lambda v: ",".join(str(x) for x in v) if isinstance(v, list) else _text(v)
     if source == "per_capita_net_income":
-        return f"{value:.2f}" if value else ""
-    return str(value)
+        return lambda v: f"{v:.2f}" if v else ""
+    return _text
 
 
 def _full_ids(user) -> bool:
@@ -85,12 +88,14 @@ def member_rows(user, households: QuerySet) -> Iterator[list[str]]:
     current = None
     rel = sources.index("relationship") + 1
 
+    convert = [_converter(s, full) for s in sources]
+
     def flush():
         nonlocal seq
         pending.sort(key=lambda r: r[rel] != "户主")
         for r in pending:
             seq += 1
-            yield [str(seq), *(_cell(s, v, full) for s, v in zip(sources, r[1:], strict=True))]
+            yield [str(seq), *(f(v) for f, v in zip(convert, r[1:], strict=True))]
         pending.clear()
 
     for r in qs.iterator(chunk_size=5000):
@@ -108,13 +113,15 @@ def household_rows(user, households: QuerySet) -> Iterator[list[str]]:
     qs = households.order_by("area_code", "poor_code", "id").values_list("id", *sources)
     batch: list[tuple] = []
 
+    convert = {s: _converter(s, full) for _, s in HOUSEHOLD_COLUMNS}
+
     def flush():
         heads = dict(Person.objects.filter(household_id__in=[r[0] for r in batch], relationship="户主",
                                            is_alive=True).values_list("household_id", "id_number"))
         for r in batch:
             values = dict(zip(sources, r[1:], strict=True))
             values["head_id"] = heads.get(r[0], "")
-            yield [_cell(s, values[s], full) for _, s in HOUSEHOLD_COLUMNS]
+            yield [convert[s](values[s]) for _, s in HOUSEHOLD_COLUMNS]
         batch.clear()
 
     for r in qs.iterator(chunk_size=2000):

@@ -244,8 +244,10 @@ def send_pass(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
         if not due:
             break
         token = secrets.token_hex(8)
-        SmsMessage.objects.filter(pk__in=due).update(status=SmsStatus.SENDING, next_attempt_at=at, response=token)
-        for msg in SmsMessage.objects.filter(pk__in=due, status=SmsStatus.SENDING, response=token).order_by("id"):
+        # claimed with a token (a second worker's rows are not ours); next_attempt_at is when the claim started, so a
+        # worker killed mid-send leaves a claim that expires after _LEASE
+        SmsMessage.objects.filter(pk__in=due).update(status=SmsStatus.SENDING, next_attempt_at=at, claim=token)
+        for msg in SmsMessage.objects.filter(pk__in=due, status=SmsStatus.SENDING, claim=token).order_by("id"):
             res = gw.send(msg, cfg)
             msg.attempts += 1
             msg.response, msg.error = res.response[:2000], res.error[:300]
@@ -257,8 +259,9 @@ def send_pass(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
             else:
                 wait = int(cfg.get("retry_seconds", 60)) * 2 ** (msg.attempts - 1)
                 msg.status, msg.next_attempt_at = SmsStatus.RETRYING, at + dt.timedelta(seconds=wait)
+            msg.claim = ""
             msg.save(update_fields=["attempts", "response", "error", "status", "provider_id", "sent_at",
-                                    "next_attempt_at"])
+                                    "next_attempt_at", "claim"])
             counts[msg.status] = counts.get(msg.status, 0) + 1
         if now is not None:  # a fixed clock (tests): one round
             break
