@@ -82,7 +82,7 @@ class DeviceOut(Schema):
     current: bool
 
 
-class ErrorOut(Schema):
+class AuthErrorOut(Schema):
     detail: str
 
 
@@ -92,7 +92,7 @@ def _me(u: User) -> dict:
     return {**_out(u), "capabilities": caps, "may_view_full_id": u.may_view_full_id}
 
 
-@auth_router.post("/token", auth=None, response={201: TokenOut, 400: ErrorOut, 401: ErrorOut})
+@auth_router.post("/token", auth=None, response={201: TokenOut, 400: AuthErrorOut, 401: AuthErrorOut})
 def issue_token(request, payload: TokenIn):
     """Sign a phone in: user name, password and a device name give a device token (shown once; send it as
     `Authorization: Bearer <token>`). Wrong passwords count towards the same lockout as the login page."""

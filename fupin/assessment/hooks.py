@@ -35,3 +35,14 @@ def _register() -> None:
 
 
 _register()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+def _declare_household_rows() -> None:
+    from fupin.core.household_rows import household_rows
+
+    for label in ("assessment.FieldCheck", "assessment.PolicyGap", "assessment.KinshipFlag", "assessment.RiskAlert"):
+        household_rows(label, "household")
+
+
+_declare_household_rows()

@@ -60,6 +60,8 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, (int, float)):
         if value != value:  # NaN
             return None
+        if value in (float("inf"), float("-inf")):
+            raise DateError("unreadable", f"无法识别为日期:{value}")
         if value == int(value) and 18000101 <= value <= 21001231:
             return parse_date(str(int(value)))
         return _serial(float(value), str(value))

@@ -43,6 +43,15 @@ class LoginRequiredMiddleware:
 
 # Request bodies the API reads; anything else sent to it is answered 415 before a view tries to parse it.
 API_BODY_TYPES = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
+# API paths that take a raw file body (a photo chunk): an app registers its prefix with accept_raw_bodies()
+_RAW_BODY_PREFIXES: list[str] = []
+RAW_BODY_TYPES = ("application/octet-stream", "image/jpeg", "image/png", "image/webp")
+
+
+def accept_raw_bodies(prefix: str) -> None:
+    """Let the API routes under `prefix` take a raw file body (RAW_BODY_TYPES) besides the declared types."""
+    if prefix not in _RAW_BODY_PREFIXES:
+        _RAW_BODY_PREFIXES.append(prefix)
 
 
 class BadRequestGuardMiddleware:
@@ -63,7 +72,8 @@ class BadRequestGuardMiddleware:
             return HttpResponse("请求参数含有不可见的控制字符", status=400, content_type="text/plain; charset=utf-8")
         if api and request.method in ("POST", "PUT", "PATCH") and request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
             ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-            if ctype not in API_BODY_TYPES:
+            raw_ok = ctype in RAW_BODY_TYPES and request.path.startswith(tuple(_RAW_BODY_PREFIXES))
+            if ctype not in API_BODY_TYPES and not raw_ok:
                 return JsonResponse({"detail": f"不支持的请求内容类型:{ctype or '(未声明)'};请使用 application/json"},
                                     status=415, json_dumps_params={"ensure_ascii": False})
             if ctype == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):

@@ -269,6 +269,9 @@ def _seen_headers(scanned: list[list]) -> list[str]:
     return [cell_text(h) for h in row if cell_text(h)]
 
 
+_NUMBER_LIKE = re.compile(r"[-+]?[\d.,:/\s%]+")
+
+
 def skip_kind(row: list, *, after_blank: bool, header_norm: list[str] | None = None) -> str | None:
     """Why a row under the header is not data: `footer` (合计, 制表人, 数据截至, 备注 ...), `note` (text after an
     empty row), `header` (the header repeated); None for a data row."""
@@ -278,7 +281,8 @@ def skip_kind(row: list, *, after_blank: bool, header_norm: list[str] | None = N
     if _FOOTER.match(texts[0]):
         return "footer"
     distinct = set(texts)
-    if len(distinct) == 1 and (after_blank or len(texts) > 1):  # a note alone on its line, or merged across it
+    # a note alone on its line, or merged across it; a number repeated (amounts of 0, 0) is data, not a note
+    if len(distinct) == 1 and (after_blank or len(texts) > 1) and not _NUMBER_LIKE.fullmatch(texts[0]):
         return "note"
     if header_norm and [norm_header(v) for v in row[:len(header_norm)]] == header_norm:
         return "header"

@@ -70,7 +70,7 @@ class RiskFundOut(Schema):
     bank_share: Decimal
 
 
-class DecisionIn(Schema):
+class LoanDecisionIn(Schema):
     approve: bool = True
     note: str = ""
     on: dt.date | None = None
@@ -141,7 +141,7 @@ def get_loan(request, loan_id: int):
 
 
 @router.post("/loans/{loan_id}/decision", response=LoanOut)
-def decide_loan(request, loan_id: int, payload: DecisionIn):
+def decide_loan(request, loan_id: int, payload: LoanDecisionIn):
     loan = get_object_or_404(Loan.objects.restrict(request.user), pk=loan_id)
     try:
         loan = services.loan_decide(actor=request.user, loan=loan, approve=payload.approve, note=payload.note,

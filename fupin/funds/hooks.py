@@ -28,3 +28,16 @@ def _register() -> None:
 
 
 _register()
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+def _declare_household_rows() -> None:
+    from fupin.core.household_rows import household_rows
+
+    for label in ("funds.ProjectBeneficiary", "funds.AssetShare", "funds.AssetIncome", "funds.Loan"):
+        household_rows(label, "household")
+    for label in ("funds.LoanStep", "funds.Repayment", "funds.Subsidy", "funds.CompensationClaim"):
+        household_rows(label, "loan__household")
+
+
+_declare_household_rows()

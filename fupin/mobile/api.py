@@ -38,7 +38,7 @@ class SyncOut(Schema):
     conflicts: list[dict[str, Any]]
 
 
-class ChangeIn(Schema):
+class SyncChangeIn(Schema):
     uuid: str
     kind: str
     base_version: int | None = None
@@ -47,7 +47,7 @@ class ChangeIn(Schema):
 
 
 class ChangesIn(Schema):
-    changes: list[ChangeIn]
+    changes: list[SyncChangeIn]
 
 
 class ChangeResult(Schema):
@@ -73,7 +73,7 @@ class ResolveIn(Schema):
     choice: str
 
 
-class ErrorOut(Schema):
+class SyncErrorOut(Schema):
     detail: str
 
 
@@ -107,7 +107,7 @@ def sync(request, cursor: str | None = None):
     return response
 
 
-@router.post("/changes", response={200: ChangesOut, 400: ErrorOut})
+@router.post("/changes", response={200: ChangesOut, 400: SyncErrorOut})
 def push_changes(request, payload: ChangesIn):
     """Apply the phone's outbox in order. Answers per change: applied, merged, conflict, refused (with the reason)
     or pending (a photo still arriving). Sending the same change again returns the same answer."""
@@ -135,7 +135,7 @@ def upload_status(request, upload_id: uuidlib.UUID):
     return _upload_out(up)
 
 
-@router.put("/uploads/{upload_id}", response={200: UploadOut, 400: ErrorOut, 409: UploadOut})
+@router.put("/uploads/{upload_id}", response={200: UploadOut, 400: SyncErrorOut, 409: UploadOut})
 def upload_put(request, upload_id: uuidlib.UUID, offset: int, total: int):
     """Append the request body at `offset`; 409 with the received size when the phone must resume elsewhere."""
     try:
@@ -155,7 +155,7 @@ def list_conflicts(request):
     return [selectors.conflict_out(c) for c in selectors.open_conflicts_for(request.user)[:500]]
 
 
-@router.post("/conflicts/{conflict_id}/resolve", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
+@router.post("/conflicts/{conflict_id}/resolve", response={200: dict[str, Any], 400: SyncErrorOut, 404: SyncErrorOut})
 def resolve_conflict(request, conflict_id: uuidlib.UUID, payload: ResolveIn):
     c = selectors.open_conflicts_for(request.user).filter(uuid=conflict_id).first() or \
         SyncConflict.objects.restrict(request.user).filter(uuid=conflict_id).first()

@@ -8,3 +8,24 @@ def mobile_stats() -> dict:
     from fupin.mobile.models import SyncConflict
 
     return {"sync_conflicts_open": SyncConflict.objects.filter(status="open").count()}
+
+
+# rows that belong to a household move with it (fupin/core/household_rows.py)
+def _declare_household_rows() -> None:
+    from fupin.core.household_rows import household_rows
+
+    household_rows("mobile.SyncChange", "household")
+    household_rows("mobile.SyncConflict", "household")
+
+
+_declare_household_rows()
+
+
+def _accept_photo_chunks() -> None:
+    """Photo chunks arrive as the image's own bytes (fupin.core.middleware refuses undeclared body types elsewhere)."""
+    from fupin.core.middleware import accept_raw_bodies
+
+    accept_raw_bodies("/api/v1/mobile/uploads/")
+
+
+_accept_photo_chunks()

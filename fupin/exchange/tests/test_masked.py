@@ -44,7 +44,8 @@ def test_visible_parts_of_masked_ids():
 
     from fupin.core import idnumber
 
-    raws = ["420581********123X", "4205811980****0112", "420581198001010112", "", "4205811980＊＊＊＊0112"]
+    full = "42058119800101011" + idnumber.check_char("42058119800101011")
+    raws = ["420581********123X", "4205811980****0112", full, "", "4205811980＊＊＊＊0112"]
     parsed = [idnumber.parse(r) for r in raws]
     table = pa.table({"id_kind": [p.kind for p in parsed], "id_area6": [p.area6 or "" for p in parsed],
                       "id_birth_year": [p.birth_year for p in parsed], "id_last4": [p.last4 or "" for p in parsed]})
