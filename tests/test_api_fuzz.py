@@ -37,7 +37,9 @@ def _session_auth(client, user) -> dict:
 
     client.force_login(user)
     token = _get_new_csrf_string()
-    return {"headers": {"X-CSRFToken": token},
+    # identity: the in-process transport does not undo a gzip Content-Encoding (the phone's sync answer is gzipped
+    # when the client accepts it)
+    return {"headers": {"X-CSRFToken": token, "Accept-Encoding": "identity"},
             "cookies": {"sessionid": client.cookies["sessionid"].value, "csrftoken": token}}
 
 

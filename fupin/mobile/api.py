@@ -141,8 +141,10 @@ def upload_put(request, upload_id: uuidlib.UUID, offset: int, total: int):
     try:
         up = services.upload_chunk(user=request.user, upload_uuid=upload_id, offset=offset, total=total,
                                    data=request.body, content_type=request.content_type or "image/jpeg")
-    except ConflictError:
-        up = Upload.objects.get(uuid=upload_id)
+    except ConflictError as exc:
+        up = Upload.objects.filter(uuid=upload_id).first()
+        if up is None:  # a first chunk that does not start at 0: nothing was kept, the phone starts again from 0
+            return Status(400, {"detail": exc.message})
         return Status(409, _upload_out(up))
     except ServiceError as exc:
         return Status(400, {"detail": exc.message})

@@ -43,7 +43,10 @@ def phone(browser):
     contexts = []
 
     def new(**kw):
-        ctx = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740}, service_workers="allow", **kw)
+        # bypass_csp: the test's own page.wait_for_function strings are evaluated by eval, which the app's strict CSP
+        # (script-src 'self') refuses; the app itself runs under that CSP in every other browser test
+        ctx = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740}, service_workers="allow",
+                                  bypass_csp=True, **kw)
         contexts.append(ctx)
         pg = ctx.new_page()
         pg.on("dialog", lambda d: d.accept())
