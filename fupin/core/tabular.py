@@ -177,7 +177,7 @@ def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods"):
         yield "", iter(raw_rows(path))
         return
-    uploads.check_table_file(path)  # size, zip bomb, rows/columns/merged ranges of every sheet: before reading
+    uploads.check_table_file(path, limits=uploads.UploadLimits.local_files())  # every sheet, before reading
     for index, name in enumerate(sheet_names(path)):
         try:
             rows = _sheet_rows_xlsx(path, index)
