@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -47,9 +47,10 @@ def seed_exchange(*, rng: random.Random, scale: float, batch) -> dict:
     county.duplicates, county.namesake_pairs = [], []
     n_records = max(140, round(len(county.people) * RECORDS_PER_PERSON))
     county.build_outsiders(max(50, n_records // 3))
-    folder = Path(settings.DATA_DIR) / "demo" / "department_extracts"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
+    # a folder of its own per seeding: two seedings at once (parallel test workers) never remove each other's files
+    base = Path(settings.DATA_DIR) / "demo"
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="department_extracts_", dir=base))
     files, links, findings, decoys, noise = write_extracts(folder, county, n_records=n_records, quirks=DEMO_QUIRKS)
     for source, name in files.items():
         import_department(actor="seed_demo", source_code=source, path=folder / name)
