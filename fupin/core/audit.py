@@ -115,6 +115,8 @@ def record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
         area_code = area_code or getattr(obj, "area_code", "") or ""
+    if len(object_id) > 64:  # SQLite would keep it, PostgreSQL refuses it: fail the same way on both
+        raise ValueError(f"audit object_id longer than 64 characters ({action}); name the objects in `after`")
     actor_obj = actor if getattr(actor, "pk", None) else None
     event = AuditEvent.objects.create(
         actor=actor_obj,

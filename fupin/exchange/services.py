@@ -84,7 +84,6 @@ def fields_read(source_code: str) -> dict[str, list[str]]:
     return out
 
 
-@transaction.atomic
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
                       sheet: str | None = None, progress: Progress | None = None,
                       accept_missing: bool = False) -> Snapshot:
@@ -115,6 +114,15 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
                                     f"「缺列也导入」:这些规则对本数据源不作比对,已有的比对发现原样保留")
             for name, readers in sorted(missing.items())])
     progress(40, f"已读取{len(rows)}行")
+    # The file is read and checked above, before the write transaction: on SQLite the transaction holds the one
+    # write lock, and other users' writes wait at most the busy timeout (docs/security.md, "Load and crashes").
+    with transaction.atomic():
+        return _stage_snapshot(actor=actor, source=source, path=path, headers=headers, used=used, rows=rows,
+                               report=report, missing=missing, multi=multi, progress=progress)
+
+
+def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: ReadReport, missing, multi: bool,
+                    progress: Progress) -> Snapshot:
     batch = batch_start(kind="exchange.import", actor=actor, source=path, keep_file=True)
     now = timezone.now()
     Snapshot.objects.filter(source=source, is_current=True).update(is_current=False, replaced_at=now)

@@ -164,3 +164,11 @@ def test_the_auditor_searches_the_trail_of_their_jurisdiction_only(client, count
     for role in ("city_office", "town_staff", "village_team", "grid_worker", "city_leader", "dept_handler"):
         client.force_login(make_user(f"u_{role}", role, division=county["county"]))
         assert client.get("/audit/").status_code == 403, role
+
+
+@pytest.mark.django_db
+def test_an_object_id_too_long_for_the_column_fails_on_every_database():
+    """SQLite kept a 200-character object_id that PostgreSQL refused (the demo's overdue loans at scale 1)."""
+    with pytest.raises(ValueError):
+        audit.record(actor=None, action="test.thing", object_type="x", object_id=",".join(map(str, range(50))))
+    assert not AuditEvent.objects.filter(action="test.thing").exists()
