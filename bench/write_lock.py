@@ -44,9 +44,10 @@ class Probe(threading.Thread):
                 conn.execute("COMMIT")
                 with self.lock:
                     self.waits.append(time.perf_counter() - t)
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError:  # waited the whole busy timeout: this write would have failed
                 with self.lock:
                     self.failures += 1
+                    self.waits.append(time.perf_counter() - t)
             time.sleep(0.2)
         conn.close()
 
@@ -93,7 +94,7 @@ def main() -> None:
         worst, n, failed = probe.take()
         rows.append((name, took, worst, n, failed))
         print(f"{name:<40} {took:7.1f} s   longest wait of another writer {worst:6.2f} s "
-              f"({n} writes, {failed} failed)", flush=True)
+              f"({n} writes, {failed} failed)   load {os.getloadavg()[0]:.1f}", flush=True)
 
     step(f"import_roster ({truth['roster']['people']} people)",
          lambda: call_command("import_roster", str(folder / truth.get("roster_file", "roster.xlsx")),
