@@ -86,3 +86,43 @@ def test_a_job_left_running_by_a_dead_worker_is_picked_up_again():
     assert interrupted.status == Job.Status.SUCCEEDED and calls == [interrupted.pk]  # queued again and run
     assert interrupted.params["_attempts"] == 2
     assert hopeless.status == Job.Status.FAILED and "中断" in hopeless.message
+
+
+def test_sigterm_to_serve_stops_gunicorn_and_the_worker(tmp_path):
+    """A service manager's SIGTERM used to end `serve` alone, leaving gunicorn and the background worker running."""
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _prod_env() | {"FUPIN_ALLOWED_HOSTS": "127.0.0.1", "FUPIN_DATA_DIR": str(tmp_path),
+                         "DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--production", "--workers", "1",
+                             "--addr", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def children() -> list[int]:
+        out = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        return [int(p) for p in out if int(p) != proc.pid]
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the worker and gunicorn's master and worker
+            if len(children()) >= 3:
+                break
+            time.sleep(0.5)
+        assert len(children()) >= 3, "serve did not start gunicorn and the worker"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while children() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert children() == []
+    finally:
+        for pid in [proc.pid, *children()]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

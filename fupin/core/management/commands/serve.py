@@ -73,6 +73,10 @@ class WorkerSupervisor:
                 proc.kill()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "启动网页服务和后台任务进程(--production:gunicorn 多进程 + 静态文件;后台任务进程退出后自动重启)"
 
@@ -85,6 +89,9 @@ class Command(BaseCommand):
                             help="gunicorn worker processes (default 2 × CPU + 1)")
 
     def handle(self, *args, **opts):
+        # A service manager stops us with SIGTERM: end like Ctrl+C, so gunicorn and the worker are stopped too
+        # (the default action would leave both running without their supervisor).
+        signal.signal(signal.SIGTERM, _interrupt)
         supervisor = None
         if not opts["no_worker"]:
             supervisor = WorkerSupervisor(self.stdout.write)
