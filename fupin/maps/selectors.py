@@ -18,11 +18,11 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from fupin.core import idviews
+from fupin.geo.areas import Area, area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.maps import layers
 from fupin.registry.models import Household, Person
 from fupin.registry.selectors import parse_search, prefix_q
-from fupin.web.shell import Area, area_for_code
 
 log = logging.getLogger(__name__)
 
