@@ -16,6 +16,8 @@ visible to the user. A panel that raises fails the page: a broken extension must
 
 from __future__ import annotations
 
+import inspect
+
 from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -56,10 +58,24 @@ def render_panels(request, household) -> list[dict]:
 
 
 # Compatibility for registrations written before the extension registry; tests/test_extensions.py lists callers.
-def register_panel(template: str, context_fn, order: int = 100) -> None:
-    """Deprecated: `extensions.register(extensions.HouseholdPanel(key=..., template=template, fn=context_fn))`."""
-    key = template.split("/")[0] if "/" in template else template
-    extensions.register(extensions.HouseholdPanel(key=key, template=template, fn=context_fn, order=order))
+def register_panel(template, context_fn=None, order: int = 100) -> None:
+    """Deprecated: `extensions.register(extensions.HouseholdPanel(key=..., template=template, fn=context_fn))`.
+
+    Takes the two old forms still expressible: (template, context_fn(request, household)) and fn(household, user)
+    returning rows."""
+    if isinstance(template, str):
+        key = template.split("/")[0] if "/" in template else template
+        extensions.register(extensions.HouseholdPanel(key=key, template=template, fn=context_fn, order=order))
+        return
+    fn = template
+    params = list(inspect.signature(fn).parameters)
+    if not params or params[0] != "household":
+        raise extensions.ExtensionError(f"register_panel({fn!r}): register an extensions.HouseholdPanel instead")
+    extensions.register(extensions.HouseholdPanel(key=f"{fn.__module__}.{fn.__qualname__}", order=order,
+                                                  fn=lambda request, household: fn(household, request.user)))
+
+
+register_household_panel = register_panel
 
 
 def register_list_ordering(fn) -> None:
