@@ -103,6 +103,17 @@ def main() -> None:
         drop_database(args.postgres, DB_NAME)
 
 
+def page_samples(client, codes: list[str]) -> list[float]:
+    """Milliseconds to answer each household page."""
+    samples = []
+    for c in codes:
+        t = time.perf_counter()
+        response = client.get(f"/households/{c}/")
+        samples.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200, (c, response.status_code)
+    return samples
+
+
 def run(args, label: str) -> None:
     from django.test import Client
 
@@ -156,7 +167,7 @@ def run(args, label: str) -> None:
     for who, what, p95_ms, mean_ms in results:
         print(f"{label} {who:8s} {what:42s} p95 {p95_ms:7.1f} ms   mean {mean_ms:6.1f} ms")
 
-    from fupin.registry import panels
+    from fupin.core import extensions
 
     client = Client()
     client.force_login(county_user)
@@ -164,19 +175,13 @@ def run(args, label: str) -> None:
     for c in page_codes[:5]:
         client.get(f"/households/{c}/")
     pages = {}
-    installed = panels._PANELS[:]
+    installed = extensions.registered("registry.household_panel")
     for what, panel_list in (("every installed panel", installed), ("the registry's own sections", [])):
-        panels._PANELS[:] = panel_list
-        samples = []
-        for c in page_codes[5:]:
-            t = time.perf_counter()
-            response = client.get(f"/households/{c}/")
-            samples.append((time.perf_counter() - t) * 1000)
-            assert response.status_code == 200, (c, response.status_code)
+        with extensions.replaced("registry.household_panel", *panel_list):
+            samples = page_samples(client, page_codes[5:])
         pages[what] = (p95(samples), sum(samples) / len(samples), len(samples))
         print(f"{label} household page ({what}): p95 {pages[what][0]:.0f} ms, mean {pages[what][1]:.0f} ms "
               f"over {len(samples)} pages")
-    panels._PANELS[:] = installed
     persons = Person.objects.count()
     households = Household.objects.count()
     if args.write_doc:

@@ -21,7 +21,7 @@ from fupin.accounts import sessions, twofactor
 from fupin.accounts.models import UserSession
 from fupin.core import audit
 from fupin.core.errors import ServiceError
-from fupin.web.shell import capability_required
+from fupin.core.pages import capability_required
 
 PENDING_KEY = "_fupin_2fa_pending"
 PENDING_SECONDS = 300

@@ -15,7 +15,8 @@ from fupin.accounts import selectors, services
 from fupin.accounts.choices import Role
 from fupin.accounts.forms import ApiKeyForm, LoginForm, UserForm
 from fupin.core.errors import ServiceError
-from fupin.web.shell import capability_required, filter_area, paginate
+from fupin.core.pages import capability_required, paginate
+from fupin.geo.areas import filter_area
 
 CAPABILITY_LABELS = {
     "view": gettext_lazy("View data in the jurisdiction"),

@@ -1,6 +1,7 @@
 """What assessment and screening plug into the platform: `fupin stats` keys, nightly steps (policy matching and
 risk signals), the built-in risk signal providers, household-page panel and 明白卡 lines, map and dashboards."""
 
+from fupin.core import extensions as ext
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
 
@@ -31,7 +32,10 @@ def nightly_risk_scan(**_kw) -> dict:
 def _register() -> None:
     from fupin.assessment import integration, signals  # noqa: F401 - signals registers the built-in providers
 
-    integration.register_all()
+    ext.register(ext.HouseholdPanel(key="assessment", fn=integration.household_panel, order=45))
+    ext.register(ext.CardSection(fn=integration.card_gaps, order=40))
+    for item in integration.extensions():
+        ext.register(item)
 
 
 _register()

@@ -6,10 +6,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy
 
 
-def household_panel(household, user) -> dict | None:
+def household_panel(request, household) -> dict | None:
     """Rows of the household page: each open policy gap, open risk alert and kinship flag of the household."""
     from fupin.assessment.models import KinshipFlag, PolicyGap, RiskAlert
 
+    user = request.user
     rows = []
     for g in PolicyGap.objects.restrict(user).filter(household=household, status="open").select_related(
             "rule", "person"):
@@ -39,7 +40,7 @@ def dashboard_rows(ctx):
     from django.db.models import Count
 
     from fupin.assessment.models import FieldCheck, PolicyGap, RiskAlert
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
 
     for area, n in (PolicyGap.objects.filter(status="open").order_by().values("area_code")
                     .annotate(n=Count("pk")).values_list("area_code", "n")):
@@ -52,43 +53,25 @@ def dashboard_rows(ctx):
         yield Row(area, "assessment.checks", n)
 
 
-def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import Figure, register_figure_provider, register_section
-    except ImportError:
-        return False
+def extensions() -> list:
+    """The dashboards' section and figures, and the map's choropleths."""
+    from fupin.core.extensions import DashboardSection, Figure, FigureProvider, Indicator
+
     households = gettext_lazy("households")
-    register_section("assessment", gettext_lazy("Assessment and screening"), order=60)
-    register_figure_provider("assessment", compute=dashboard_rows, watches=("assessment.",), order=60, figures=[
-        Figure("assessment.gaps", gettext_lazy("Policies owed and not received"), section="assessment",
-               unit=gettext_lazy("items"), order=30, column=True,
-               link=lambda area, dim: f"/assessment/gaps/?division={area}" if area else "/assessment/gaps/"),
-        Figure("assessment.alerts", gettext_lazy("Open return-to-poverty alerts"), section="assessment",
-               unit=households, order=31, column=True,
-               link=lambda area, dim: f"/assessment/alerts/?division={area}" if area else "/assessment/alerts/"),
-        Figure("assessment.checks", gettext_lazy("Field checks done"), section="assessment", unit=households,
-               order=32, higher_is_worse=False),
-    ])
-    return True
-
-
-def register_map() -> bool:
-    try:
-        from fupin.maps.layers import Indicator, register_indicator
-    except ImportError:
-        return False
-    register_indicator(Indicator("policy_gaps", gettext_lazy("Policies owed and not received"),
-                                 figure="assessment.gaps", unit=gettext_lazy("items"), order=40))
-    register_indicator(Indicator("risk_alerts", gettext_lazy("Open return-to-poverty alerts"),
-                                 figure="assessment.alerts", unit=gettext_lazy("households"), order=41))
-    return True
-
-
-def register_all() -> None:
-    from fupin.lifecycle.hooks import register_card_section
-    from fupin.registry.panels import register_panel
-
-    register_panel(household_panel, order=45)
-    register_card_section(card_gaps)
-    register_dashboards()
-    register_map()
+    return [
+        DashboardSection("assessment", gettext_lazy("Assessment and screening"), order=60),
+        FigureProvider("assessment", compute=dashboard_rows, watches=("assessment.",), order=60, figures=[
+            Figure("assessment.gaps", gettext_lazy("Policies owed and not received"), section="assessment",
+                   unit=gettext_lazy("items"), order=30, column=True,
+                   link=lambda area, dim: f"/assessment/gaps/?division={area}" if area else "/assessment/gaps/"),
+            Figure("assessment.alerts", gettext_lazy("Open return-to-poverty alerts"), section="assessment",
+                   unit=households, order=31, column=True,
+                   link=lambda area, dim: f"/assessment/alerts/?division={area}" if area else "/assessment/alerts/"),
+            Figure("assessment.checks", gettext_lazy("Field checks done"), section="assessment", unit=households,
+                   order=32, higher_is_worse=False),
+        ]),
+        Indicator("policy_gaps", gettext_lazy("Policies owed and not received"), figure="assessment.gaps",
+                  unit=gettext_lazy("items"), order=40),
+        Indicator("risk_alerts", gettext_lazy("Open return-to-poverty alerts"), figure="assessment.alerts",
+                  unit=gettext_lazy("households"), order=41),
+    ]

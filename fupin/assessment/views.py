@@ -18,8 +18,9 @@ from fupin.assessment.choices import AlertStatus, GapStatus, Stratum, SubjectKin
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert, Score
 from fupin.core.errors import ServiceError
+from fupin.core.pages import paginate
+from fupin.geo.areas import current_area
 from fupin.geo.models import Division
-from fupin.web.shell import current_area, paginate
 
 
 def _prefix(request) -> str:

@@ -32,7 +32,7 @@ MAX_PAGE = 1000
 
 
 def _prefix(request, division: str | None) -> str:
-    from fupin.web.shell import area_for_code
+    from fupin.geo.areas import area_for_code
 
     area = area_for_code(request.user, division) if division else None
     prefix = area.prefix if area else selectors.effective_prefix(request.user)

@@ -1,6 +1,11 @@
-"""What the assistance app plugs into the platform: `fupin stats` keys, the nightly light recompute, and (when the
-registry offers them) a panel on the household page and filters on the household list."""
+"""What the assistance app plugs into the platform: `fupin stats` keys, the nightly light recompute, a panel on the
+household page and filters on the household list, the 明白卡's cadre, plan and policies, the map's light and
+pairing layers and the dashboards' figures."""
 
+from django.utils.translation import gettext_lazy as _
+
+from fupin.assistance import integration, map_and_dashboards
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
@@ -21,25 +26,17 @@ def nightly_lights(**_kw) -> dict:
     return recompute_all()
 
 
-def _register_hooks() -> None:
-    from fupin.assistance import integration
-    from fupin.registry import panels
-
-    integration.register_card()
-    integration.register(panels)
-
-
-_register_hooks()
-
-
-def _register_map_and_dashboards() -> None:
-    """The battle map's layers and the dashboards' figures (see fupin/assistance/map_and_dashboards.py)."""
-    from fupin.assistance import map_and_dashboards
-
-    map_and_dashboards.register_all()
-
-
-_register_map_and_dashboards()
+ext.register(ext.HouseholdPanel(key="assistance", template="assistance/_panel.html", fn=integration.panel_context,
+                                order=40))
+ext.register(ext.HouseholdFilter(key="light", label=_("Tracking light"), choices=integration._light_choices,
+                                 apply=integration._apply_light, order=40))
+ext.register(ext.HouseholdFilter(key="cadre", label=_("Cadre"), choices=integration._cadre_choices,
+                                 apply=integration._apply_cadre, order=41))
+for _order, _fn in enumerate((integration.card_cadre, integration.card_plan, integration.card_policies), start=10):
+    ext.register(ext.CardSection(fn=_fn, order=_order))
+for _item in map_and_dashboards.map_extensions():
+    ext.register(_item)
+ext.register(map_and_dashboards.figure_provider())
 
 
 # rows that belong to a household move with it (fupin/core/household_rows.py)

@@ -1,8 +1,8 @@
-"""What the assistance app adds to the registry's household page and list (fupin.registry.panels / selectors)."""
+"""What the assistance app adds to the registry's household page and list and to the household card (registered by
+`fupin.assistance.hooks`)."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -50,15 +50,7 @@ def _apply_cadre(qs, value, user):
     return qs
 
 
-def register(panels) -> None:
-    panels.register_panel("assistance/_panel.html", panel_context, order=40)
-    from fupin.registry.selectors import register_filter
-
-    register_filter("light", _("Tracking light"), _light_choices, _apply_light, order=40)
-    register_filter("cadre", _("Cadre"), _cadre_choices, _apply_cadre, order=41)
-
-
-# The household card (明白卡, fupin.lifecycle.hooks.register_card_section) ----------------------------------------
+# The household card (明白卡, extension point lifecycle.card_section) ----------------------------------------
 
 
 def card_cadre(household) -> dict | None:
@@ -104,12 +96,3 @@ def card_policies(household) -> dict | None:
     rows = [(r.policy.name, f"{r.received_on.isoformat()}" + (f" {r.amount}元" if r.amount is not None else ""))
             for r in receipts]
     return {"key": "policies", "title": "享受政策", "rows": rows}
-
-
-def register_card() -> None:
-    if not apps.is_installed("fupin.lifecycle"):
-        return
-    from fupin.lifecycle.hooks import register_card_section
-
-    for fn in (card_cadre, card_plan, card_policies):
-        register_card_section(fn)

@@ -1,5 +1,4 @@
-"""What assistance adds to the battle map (`fupin.maps.layers`) and the dashboards (`fupin.dashboards.figures`),
-registered from `fupin.assistance.hooks`:
+"""What assistance adds to the battle map and the dashboards (registered by `fupin.assistance.hooks`):
 
 - map: the tracking light as a colouring and filter of the households (`?light=red`), whether a household has a
   pairing cadre (`?paired=0`), a popup section (light, cadre, plan measures) and a choropleth of red lights;
@@ -9,7 +8,6 @@ registered from `fupin.assistance.hooks`:
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -73,31 +71,23 @@ def map_popup(household, user) -> dict | None:
     return {"title": _("Assistance"), "rows": rows, "url": f"/assistance/households/{quote(key, safe='')}/"}
 
 
-def register_map() -> bool:
-    if not apps.is_installed("fupin.maps"):
-        return False
+def map_extensions() -> list:
     from django.db.models import F
 
-    from fupin.maps.layers import (
-        HouseholdAttribute,
-        Indicator,
-        register_household_attribute,
-        register_indicator,
-        register_popup_section,
-    )
+    from fupin.core.extensions import HouseholdAttribute, Indicator, PopupSection
 
-    register_household_attribute(HouseholdAttribute(
-        key="light", label=gettext_lazy("Tracking light"), order=35, choices=_light_choices,
-        expression=lambda: F("assistance_light__colour"),
-        filter=lambda qs, codes: qs.filter(assistance_light__colour__in=codes)))
-    register_household_attribute(HouseholdAttribute(
-        key="paired", label=gettext_lazy("Pairing cadre"), order=36, color=False,
-        choices=lambda: [("1", str(_("with a cadre")), "#2e8b57"), ("0", str(_("without a cadre")), "#c0392b")],
-        expression=_paired_expression, filter=_paired_filter))
-    register_popup_section(map_popup, order=40)
-    register_indicator(Indicator("red_lights", gettext_lazy("Red lights"), figure="assistance.lights", dim="red",
-                                 unit=gettext_lazy("households"), order=20))
-    return True
+    return [
+        HouseholdAttribute(key="light", label=gettext_lazy("Tracking light"), order=35, choices=_light_choices,
+                           expression=lambda: F("assistance_light__colour"),
+                           filter=lambda qs, codes: qs.filter(assistance_light__colour__in=codes)),
+        HouseholdAttribute(key="paired", label=gettext_lazy("Pairing cadre"), order=36, color=False,
+                           choices=lambda: [("1", str(_("with a cadre")), "#2e8b57"),
+                                            ("0", str(_("without a cadre")), "#c0392b")],
+                           expression=_paired_expression, filter=_paired_filter),
+        PopupSection(fn=map_popup, order=40),
+        Indicator("red_lights", gettext_lazy("Red lights"), figure="assistance.lights", dim="red",
+                  unit=gettext_lazy("households"), order=20),
+    ]
 
 
 def dashboard_rows(ctx):
@@ -106,7 +96,7 @@ def dashboard_rows(ctx):
     from django.db.models import Count, Q
 
     from fupin.assistance.models import HouseholdLight
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
 
     for area, colour, n, paired in (HouseholdLight.objects.order_by().values("area_code", "colour")
                                     .annotate(n=Count("pk"), paired=Count("pk", filter=Q(cadre__isnull=False)))
@@ -126,13 +116,12 @@ def _lights_url(area: str, **params) -> str:
     return "/assistance/lights/" + (f"?{urlencode(query)}" if query else "")
 
 
-def register_dashboards() -> bool:
-    if not apps.is_installed("fupin.dashboards"):
-        return False
-    from fupin.dashboards.figures import Figure, household_list_url, register_figure_provider
+def figure_provider():
+    from fupin.core.extensions import Figure, FigureProvider
+    from fupin.dashboards.figures import household_list_url
 
     households = gettext_lazy("households")
-    register_figure_provider("assistance", compute=dashboard_rows, watches=("assistance.",), order=40, figures=[
+    return FigureProvider("assistance", compute=dashboard_rows, watches=("assistance.",), order=40, figures=[
         Figure("assistance.red", gettext_lazy("Red lights"), section="assistance", unit=households, order=1,
                column=True, link=lambda area, dim: _lights_url(area, colour="red"),
                help=gettext_lazy("Households with no assistance recorded for too long (跟踪警示).")),
@@ -145,9 +134,3 @@ def register_dashboards() -> bool:
                chart="pie", unit=households, order=10, dims=_light_choices,
                link=lambda area, dim: _lights_url(area, colour=dim)),
     ])
-    return True
-
-
-def register_all() -> dict:
-    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
-    return {"maps": register_map(), "dashboards": register_dashboards()}

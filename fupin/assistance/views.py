@@ -36,9 +36,10 @@ from fupin.assistance.models import (
     WorkTeam,
 )
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.pages import paginate
 from fupin.core.uploads import discard, save_upload
+from fupin.geo.areas import current_area
 from fupin.geo.models import Division
-from fupin.web.shell import current_area, paginate
 
 
 def _prefix(request) -> str | None:

@@ -3,7 +3,8 @@
 - `url_prefix`: where `<app>.urls` is mounted ("" for the root, None for no pages);
 - `api_prefix`: where `<app>.api.router` is mounted under /api/v1/ (default: the app label);
 - `nav`: left-navigation entries (label, path, capability, order);
-- `<app>.hooks` is imported at start-up: it registers stats keys, nightly steps and job handlers.
+- `<app>.hooks` is imported at start-up: every registration of the app at the extension points
+  (fupin/core/extensions.py: stats keys, nightly steps, job handlers, panels, map layers, figures ...).
 """
 
 from importlib import import_module

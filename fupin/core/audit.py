@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 
-from fupin.core import audit_chain
+from fupin.core import audit_chain, extensions
 from fupin.core.models import AuditEvent, Batch
 
 _SKIP = {"created_at", "updated_at"}
@@ -70,21 +70,24 @@ class Change:
 
 
 ChangeListener = Callable[[list[Change]], None]
-_LISTENERS: list[ChangeListener] = []
 
 
 def change_listener(fn: ChangeListener) -> ChangeListener:
-    """Register fn(changes), called inside the writing transaction for every audited or announced change.
+    """Register fn(changes), called inside the writing transaction for every audited or announced change (the call
+    form of `extensions.register(extensions.ChangeListener(fn=fn))`).
 
     A listener that raises makes the change fail (its transaction rolls back): it must be as reliable as the audit.
     """
-    if fn not in _LISTENERS:
-        _LISTENERS.append(fn)
+    extensions.register(extensions.ChangeListener(fn=fn))
     return fn
 
 
+def _listeners() -> list[ChangeListener]:
+    return [r.fn for r in extensions.registered("core.change_listener")]
+
+
 def has_listeners() -> bool:
-    return bool(_LISTENERS)
+    return bool(_listeners())
 
 
 def announce(changes: Iterable[Change]) -> None:
@@ -92,7 +95,7 @@ def announce(changes: Iterable[Change]) -> None:
     transaction)."""
     batch = list(changes)
     if batch:
-        for fn in list(_LISTENERS):
+        for fn in _listeners():
             fn(batch)
 
 
@@ -131,7 +134,7 @@ def record(
         note=note,
         batch=batch,
     )
-    if _LISTENERS:
+    if has_listeners():
         announce([Change(action=action, object_type=event.object_type, object_id=event.object_id,
                          area_code=event.area_code, object_uuid=str(getattr(obj, "uuid", "") or ""),
                          object_repr=event.object_repr, before=event.before, after=event.after,

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from fupin.core.models import AuditArchive, AuditEvent
-from fupin.web.shell import capability_required, paginate
+from fupin.core.pages import capability_required, paginate
 
 
 def _day(value: str) -> dt.date | None:

@@ -24,3 +24,11 @@ def audit_retention_check(app_configs=None, **_kw):
         return [checks.Error(f"FUPIN_AUDIT_RETENTION_DAYS={days}: audit events must be kept at least "
                              f"{MIN_RETENTION_DAYS} days", id="fupin.E001")]
     return []
+
+
+@checks.register()
+def extensions_check(app_configs=None, **_kw):
+    """Panel templates exist, indicators' figures and figures' sections are registered (fupin/core/extensions.py)."""
+    from fupin.core.extensions import check
+
+    return check(app_configs)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
+from fupin.core import extensions
+
 PUBLIC_PREFIXES = ("/login/", "/static/", "/i18n/", "/api/", "/admin/", "/healthz")
 # the phone app's shell opens with no session (and no network): it signs in with a device token through the API
 PUBLIC_PATHS = {"/app/", "/app/manifest.webmanifest", "/app/sw.js"}
@@ -43,15 +45,18 @@ class LoginRequiredMiddleware:
 
 # Request bodies the API reads; anything else sent to it is answered 415 before a view tries to parse it.
 API_BODY_TYPES = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
-# API paths that take a raw file body (a photo chunk): an app registers its prefix with accept_raw_bodies()
-_RAW_BODY_PREFIXES: list[str] = []
+# API paths that take a raw file body (a photo chunk): an app registers `extensions.RawBodyPrefix(prefix=...)`
 RAW_BODY_TYPES = ("application/octet-stream", "image/jpeg", "image/png", "image/webp")
 
 
 def accept_raw_bodies(prefix: str) -> None:
-    """Let the API routes under `prefix` take a raw file body (RAW_BODY_TYPES) besides the declared types."""
-    if prefix not in _RAW_BODY_PREFIXES:
-        _RAW_BODY_PREFIXES.append(prefix)
+    """Let the API routes under `prefix` take a raw file body (RAW_BODY_TYPES) besides the declared types (the call
+    form of `extensions.register(extensions.RawBodyPrefix(prefix=prefix))`)."""
+    extensions.register(extensions.RawBodyPrefix(prefix=prefix))
+
+
+def _raw_body_prefixes() -> tuple[str, ...]:
+    return tuple(r.prefix for r in extensions.registered("core.raw_body"))
 
 
 class BadRequestGuardMiddleware:
@@ -72,7 +77,7 @@ class BadRequestGuardMiddleware:
             return HttpResponse("请求参数含有不可见的控制字符", status=400, content_type="text/plain; charset=utf-8")
         if api and request.method in ("POST", "PUT", "PATCH") and request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
             ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-            raw_ok = ctype in RAW_BODY_TYPES and request.path.startswith(tuple(_RAW_BODY_PREFIXES))
+            raw_ok = ctype in RAW_BODY_TYPES and request.path.startswith(_raw_body_prefixes())
             if ctype not in API_BODY_TYPES and not raw_ok:
                 return JsonResponse({"detail": f"不支持的请求内容类型:{ctype or '(未声明)'};请使用 application/json"},
                                     status=415, json_dumps_params={"ensure_ascii": False})

@@ -1,37 +1,36 @@
-"""What depends on the passage of time. Capabilities register a step; `fupin nightly` runs them in order."""
+"""What depends on the passage of time. Capabilities register a step (`extensions.NightlyStep`, point core.nightly);
+`fupin nightly` runs them in order."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+
+from fupin.core import extensions
 
 log = logging.getLogger(__name__)
 
-_STEPS: list[tuple[int, str, Callable[..., dict | None], bool]] = []
-
 
 def nightly_step(name: str, *, order: int = 100, on_change: bool = False):
-    """Register fn(**kw) as a nightly step; on_change=True also runs it after relevant writes."""
+    """Decorator form of `extensions.register(NightlyStep(name=name, fn=fn, order=order, on_change=on_change))`."""
 
     def deco(fn):
-        _STEPS.append((order, name, fn, on_change))
-        _STEPS.sort(key=lambda s: s[0])
+        extensions.register(extensions.NightlyStep(name=name, fn=fn, order=order, on_change=on_change))
         return fn
 
     return deco
 
 
 def steps() -> list[str]:
-    return [name for _, name, _, _ in _STEPS]
+    return [s.name for s in extensions.registered("core.nightly")]
 
 
 def run_refreshers(*, reason: str = "", nightly: bool = True, only: list[str] | None = None) -> dict:
     results = {}
-    for _, name, fn, on_change in _STEPS:
-        if only and name not in only:
+    for step in extensions.registered("core.nightly"):
+        if only and step.name not in only:
             continue
-        if not nightly and not on_change:
+        if not nightly and not step.on_change:
             continue
-        results[name] = fn() or {}
-        log.info("nightly step %s: %s", name, results[name])
+        results[step.name] = step.fn() or {}
+        log.info("nightly step %s: %s", step.name, results[step.name])
     return results

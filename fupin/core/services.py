@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fupin.core import audit
+from fupin.core import audit, extensions
 from fupin.core.models import Batch, Job
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,14 @@ def batch_finish(batch: Batch, *, actor=None, rows: int, summary: dict | None = 
 # Background jobs -----------------------------------------------------------------------------------------------
 
 JobHandler = Callable[[Job, Callable[[int, str], None]], dict | None]
-_HANDLERS: dict[str, JobHandler] = {}
 
 
 def job_handler(kind: str):
-    """Register the function that runs jobs of `kind`: fn(job, progress) -> result dict."""
+    """Register the function that runs jobs of `kind`: fn(job, progress) -> result dict (decorator form of
+    `extensions.register(extensions.JobHandler(kind=kind, fn=fn))`)."""
 
     def deco(fn: JobHandler) -> JobHandler:
-        _HANDLERS[kind] = fn
+        extensions.register(extensions.JobHandler(kind=kind, fn=fn))
         return fn
 
     return deco
@@ -81,7 +81,7 @@ def job_handler(kind: str):
 
 def job_create(*, kind: str, title: str, actor=None, params: dict | None = None) -> Job:
     """Create a job and queue it once the surrounding transaction commits."""
-    if kind not in _HANDLERS:
+    if extensions.lookup("core.job", kind) is None:
         raise ValueError(f"unknown job kind {kind}")
     job = Job.objects.create(kind=kind, title=title, actor=actor if getattr(actor, "pk", None) else None,
                              params=params or {})
@@ -125,7 +125,10 @@ def job_run(job_id: int) -> Job:
     job = Job.objects.get(pk=job_id)
     if job.finished:
         return job
-    handler = _HANDLERS[job.kind]
+    registration = extensions.lookup("core.job", job.kind)
+    if registration is None:
+        raise KeyError(f"unknown job kind {job.kind}")
+    handler = registration.fn
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now(), progress=0)
 
     def progress(percent: int, message: str = "") -> None:

@@ -1,18 +1,15 @@
-"""`fupin stats --json`: each capability registers the keys it adds."""
+"""`fupin stats --json`: each capability registers the keys it adds (`extensions.StatsKeys`, point core.stats)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-_PROVIDERS: list[tuple[int, Callable[[], dict]]] = []
+from fupin.core import extensions
 
 
 def stats_provider(order: int = 100):
-    """Register fn() -> dict of figures (integers or objects of integers) for `fupin stats`."""
+    """Decorator form of `extensions.register(StatsKeys(fn=fn, order=order))`."""
 
     def deco(fn):
-        _PROVIDERS.append((order, fn))
-        _PROVIDERS.sort(key=lambda p: p[0])
+        extensions.register(extensions.StatsKeys(fn=fn, order=order))
         return fn
 
     return deco
@@ -20,6 +17,6 @@ def stats_provider(order: int = 100):
 
 def collect() -> dict:
     out: dict = {}
-    for _, fn in _PROVIDERS:
-        out.update(fn())
+    for provider in extensions.registered("core.stats"):
+        out.update(provider.fn())
     return out

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from fupin.core.models import Job
-from fupin.web.shell import is_htmx, paginate
+from fupin.core.pages import is_htmx, paginate
 
 
 def _jobs_for(user):

@@ -13,7 +13,7 @@ from django.http import Http404
 from ninja import Router, Schema
 
 from fupin.dashboards import selectors
-from fupin.web.shell import Area, area_for_code
+from fupin.geo.areas import Area, area_for_code
 
 router = Router(tags=["dashboard"])
 

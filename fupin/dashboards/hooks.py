@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
 
+from fupin.core import extensions as ext
 from fupin.core.models import AuditEvent
 from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
-from fupin.dashboards import registry_figures  # noqa: F401  (registers the registry's figures)
+from fupin.dashboards import registry_figures
 from fupin.dashboards.figures import watched_prefixes
+
+# the dashboard page's sections (a capability with figures of its own may add its section, see fupin/funds/hooks.py)
+for _key, _title, _order in (("overview", _("Overview"), 0), ("registry", _("Poor households and people"), 10),
+                             ("villages", _("Poor villages"), 20), ("lifecycle", _("Procedures"), 30),
+                             ("assistance", _("Pairing and warnings"), 40), ("dispatch", _("Work orders"), 50),
+                             ("quality", _("Data quality and comparison findings"), 60)):
+    ext.register(ext.DashboardSection(key=_key, title=_title, order=_order))
+
+# the registry's figures
+ext.register(registry_figures.PROVIDER)
+ext.register(registry_figures.INCIDENCE)
 
 
 @nightly_step("dashboards.figures", order=900, on_change=True)

@@ -1,5 +1,5 @@
 """The registry's figures (poor households and people, villages, grids, data quality), registered through the same
-extension points other capabilities use (imported by `fupin.dashboards.hooks`).
+extension points other capabilities use (registered by `fupin.dashboards.hooks`).
 
 Definitions (those of the registry's `fupin stats` keys):
 - a household counts while it is not dissolved (a merge dissolves it too); a person while alive and in such a
@@ -18,14 +18,8 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from fupin.dashboards.figures import (
-    Figure,
-    Row,
-    household_list_url,
-    memo,
-    register_derived_figure,
-    register_figure_provider,
-)
+from fupin.core.extensions import DerivedFigure, Figure, FigureProvider, Row
+from fupin.dashboards.figures import household_list_url, memo
 
 EXITED = ("1", "4")
 NOT_LOCATED = Q(lng__isnull=True) | Q(lat__isnull=True)
@@ -210,7 +204,7 @@ FIGURES = [
            unit=_("problems"), order=63, dims=_import_problem_dims),
 ]
 
-register_figure_provider("registry", compute=compute, figures=FIGURES, watches=("registry.", "batch."), order=10)
+PROVIDER = FigureProvider("registry", compute=compute, figures=FIGURES, watches=("registry.", "batch."), order=10)
 
 
 def _incidence(get):
@@ -220,6 +214,6 @@ def _incidence(get):
     return round((get("current_poor_persons") or 0) * 100 / population, 2)
 
 
-register_derived_figure(Figure("incidence", _("Poverty incidence"), section="overview", unit="%", column=True,
-                               order=16, decimals=2,
-                               help=_("Persons not yet out of poverty per hundred of the population.")), _incidence)
+INCIDENCE = DerivedFigure(Figure("incidence", _("Poverty incidence"), section="overview", unit="%", column=True,
+                                 order=16, decimals=2,
+                                 help=_("Persons not yet out of poverty per hundred of the population.")), _incidence)

@@ -15,8 +15,8 @@ from fupin.dashboards import figures as registry
 from fupin.dashboards.figures import Figure, household_list_url
 from fupin.dashboards.models import FigureSnapshot, SnapshotState
 from fupin.dashboards.rollup import ancestor_codes
+from fupin.geo.areas import Area, root_divisions, user_area
 from fupin.geo.models import Division, Grid
-from fupin.web.shell import Area, root_divisions, user_area
 
 
 @dataclass

@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from fupin.core.pages import capability_required
 from fupin.core.services import job_create
 from fupin.dashboards import exports, selectors
 from fupin.dashboards.pagejson import script_json
-from fupin.web.shell import Area, capability_required, current_area
+from fupin.geo.areas import Area, current_area
 
 
 def _area(request) -> Area | None:

@@ -1,9 +1,10 @@
 """What the dispatch app registers at start-up: stats keys, the nightly escalation, and its contributions to other
-apps (registry list ordering, map layers and popups, dashboard figures, warning lights) when those apps offer hooks.
-"""
+apps (the household list's ordering and page's panel, map layers and popups, dashboard figures, the 明白卡's joint
+plan)."""
 
 from __future__ import annotations
 
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
@@ -37,9 +38,14 @@ def _escalate() -> dict:
 
 
 def _register_with_other_apps() -> None:
-    from fupin.dispatch import integration
+    from fupin.dispatch import integration, selectors
 
-    integration.register_all()
+    ext.register(ext.HouseholdOrdering(fn=selectors.pinned_first))
+    ext.register(ext.HouseholdPanel(key="dispatch", template="dispatch/_household_panel.html",
+                                    fn=integration.registry_panel_context, order=60))
+    ext.register(ext.CardSection(fn=integration.card_section, order=20))
+    for item in (*integration.map_extensions(), *integration.dashboard_extensions()):
+        ext.register(item)
 
 
 _register_with_other_apps()

@@ -1,19 +1,18 @@
-"""What the dispatch app adds to other capabilities through their extension points, each only when that capability
-is installed (called from `fupin.dispatch.hooks`):
+"""What the dispatch app adds to other capabilities through their extension points (registered by
+`fupin.dispatch.hooks`):
 
-- the map (`fupin.maps.layers`): a household attribute "pinned" that makes pinned households stand out (highlight
+- the map: a household attribute "pinned" that makes pinned households stand out (highlight
   "1"), and a popup section with the pin, the open work orders and the joint plan;
-- the dashboards (`fupin.dashboards.figures`): work orders by state, problems solved, overdue and escalated orders,
+- the dashboards: work orders by state, problems solved, overdue and escalated orders,
   average hours to accept / days to resolve, satisfaction, solved by department, pinned households, open joint
   plans, 民情 by category and the share answered;
-- the household card (明白卡, `fupin.lifecycle.hooks.register_card_section`): the joint plan's items;
-- the registry's household list and page (`fupin.registry.panels`): pinned households first
+- the household card (明白卡): the joint plan's items;
+- the registry's household list and page: pinned households first
   (`fupin.dispatch.selectors.pinned_first`) and a panel with the pin, the joint plans and every order's path.
 """
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -68,17 +67,16 @@ def map_popup(household, user) -> dict | None:
     return {"title": _("Work orders and pinning"), "rows": rows, "url": f"/dispatch/households/{quote(key, safe='')}/"}
 
 
-def register_map() -> bool:
-    if not apps.is_installed("fupin.maps"):
-        return False
-    from fupin.maps.layers import HouseholdAttribute, register_household_attribute, register_popup_section
+def map_extensions() -> list:
+    from fupin.core.extensions import HouseholdAttribute, PopupSection
 
-    register_household_attribute(HouseholdAttribute(
-        key="pinned", label=gettext_lazy("Pinned (special difficulty)"), order=45, highlight="1",
-        choices=lambda: [("1", str(_("Pinned")), PIN_COLOUR), ("0", str(_("Not pinned")), "#9aa5b1")],
-        expression=_pinned_expression, filter=_pinned_filter))
-    register_popup_section(map_popup, order=60)
-    return True
+    return [
+        HouseholdAttribute(
+            key="pinned", label=gettext_lazy("Pinned (special difficulty)"), order=45, highlight="1",
+            choices=lambda: [("1", str(_("Pinned")), PIN_COLOUR), ("0", str(_("Not pinned")), "#9aa5b1")],
+            expression=_pinned_expression, filter=_pinned_filter),
+        PopupSection(fn=map_popup, order=60),
+    ]
 
 
 # Dashboards --------------------------------------------------------------------------------------------------------
@@ -89,7 +87,7 @@ def dashboard_rows(ctx):
     from django.db.models import Count, Q, Sum
     from django.utils import timezone
 
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
     from fupin.dispatch.choices import SOLVED_STATES, ReportStatus
     from fupin.dispatch.models import HouseholdPin, JointPlan, MinqingReport, WorkOrder
     from fupin.dispatch.services import overdue_q
@@ -166,15 +164,13 @@ def _ratio(num: str, den: str, scale: float = 1.0):
     return fn
 
 
-def register_dashboards() -> bool:
-    if not apps.is_installed("fupin.dashboards"):
-        return False
-    from fupin.dashboards.figures import Figure, register_derived_figure, register_figure_provider
+def dashboard_extensions() -> list:
+    from fupin.core.extensions import DerivedFigure, Figure, FigureProvider
 
     def area_q(area: str) -> str:
         return f"?division={area}" if area else ""
 
-    register_figure_provider("dispatch", compute=dashboard_rows, watches=("dispatch.",), order=50, figures=[
+    provider = FigureProvider("dispatch", compute=dashboard_rows, watches=("dispatch.",), order=50, figures=[
         Figure("dispatch.solved", gettext_lazy("Problems solved"), section="dispatch", chart="kpi",
                unit=gettext_lazy("orders"), order=1, column=True, higher_is_worse=False,
                link=lambda area, dim: _orders_url(area, state="resolved")),
@@ -200,24 +196,24 @@ def register_dashboards() -> bool:
           for k in ("accept_seconds", "accepted", "resolve_seconds", "resolved", "satisfaction_sum", "rated",
                     "minqing_answered")],
     ])
-    register_derived_figure(Figure("dispatch.accept_hours", gettext_lazy("Average hours to accept"),
-                                   section="dispatch", chart="kpi", decimals=1, order=5),
-                            _ratio("dispatch.accept_seconds", "dispatch.accepted", 3600))
-    register_derived_figure(Figure("dispatch.resolve_days", gettext_lazy("Average days to resolve"),
-                                   section="dispatch", chart="kpi", decimals=1, order=6),
-                            _ratio("dispatch.resolve_seconds", "dispatch.resolved", 86400))
-    register_derived_figure(Figure("dispatch.satisfaction", gettext_lazy("Average satisfaction (1-5)"),
-                                   section="dispatch", chart="kpi", decimals=2, order=7, higher_is_worse=False),
-                            _ratio("dispatch.satisfaction_sum", "dispatch.rated"))
+    derived = [DerivedFigure(Figure("dispatch.accept_hours", gettext_lazy("Average hours to accept"),
+                                    section="dispatch", chart="kpi", decimals=1, order=5),
+                             _ratio("dispatch.accept_seconds", "dispatch.accepted", 3600)),
+               DerivedFigure(Figure("dispatch.resolve_days", gettext_lazy("Average days to resolve"),
+                                    section="dispatch", chart="kpi", decimals=1, order=6),
+                             _ratio("dispatch.resolve_seconds", "dispatch.resolved", 86400)),
+               DerivedFigure(Figure("dispatch.satisfaction", gettext_lazy("Average satisfaction (1-5)"),
+                                    section="dispatch", chart="kpi", decimals=2, order=7, higher_is_worse=False),
+                             _ratio("dispatch.satisfaction_sum", "dispatch.rated"))]
 
     def answered_share(get):
         total = get("dispatch.minqing")
         return round(100 * (get("dispatch.minqing_answered") or 0) / total, 1) if total else None
 
-    register_derived_figure(Figure("dispatch.minqing_answered_share", gettext_lazy("Public opinion answered"),
-                                   section="dispatch", chart="kpi", unit="%", decimals=1, order=21,
-                                   higher_is_worse=False), answered_share)
-    return True
+    derived.append(DerivedFigure(Figure("dispatch.minqing_answered_share", gettext_lazy("Public opinion answered"),
+                                        section="dispatch", chart="kpi", unit="%", decimals=1, order=21,
+                                        higher_is_worse=False), answered_share))
+    return [provider, *derived]
 
 
 # Household card (明白卡) -------------------------------------------------------------------------------------------
@@ -234,15 +230,6 @@ def card_section(household) -> dict | None:
     rows = [(item.project, f"{item.department} · {item.responsible_person or '—'} · 时限{item.deadline:%Y-%m-%d}")
             for item in plan.items.select_related("department")]
     return {"key": "joint_plan", "title": "协同帮扶方案(置顶户)", "rows": rows}
-
-
-def register_card() -> bool:
-    if not apps.is_installed("fupin.lifecycle"):
-        return False
-    from fupin.lifecycle.hooks import register_card_section
-
-    register_card_section(card_section)
-    return True
 
 
 # Registry ----------------------------------------------------------------------------------------------------------
@@ -263,19 +250,3 @@ def registry_panel_context(request, household) -> dict | None:
     return {"panel_title": _("Work orders and pinning"), "orders": orders, "pin": pin, "plans": plans,
             "state_tones": STATE_TONES, "key": quote(household.poor_code or str(household.uuid), safe=""),
             "may_edit": user.can("edit") and not user.department_id}
-
-
-def register_registry() -> bool:
-    """Offer pinned-first ordering and a household panel to the registry, with whatever hooks it provides."""
-    from fupin.dispatch import selectors
-    from fupin.registry import panels
-
-    panels.register_list_ordering(selectors.pinned_first)
-    panels.register_panel("dispatch/_household_panel.html", registry_panel_context, order=60)
-    return True
-
-
-def register_all() -> dict:
-    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
-    return {name: fn() for name, fn in (("maps", register_map), ("dashboards", register_dashboards),
-                                        ("card", register_card), ("registry", register_registry))}

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
+from fupin.core.pages import paginate
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
     OPEN_STATES,
@@ -55,7 +56,7 @@ from fupin.dispatch.models import (
     WorkOrderAttachment,
     WorkOrderType,
 )
-from fupin.web.shell import current_area, filter_area, paginate
+from fupin.geo.areas import current_area, filter_area
 
 ACTION_LABELS = {
     "accept": gettext_lazy("Accept"), "start": gettext_lazy("Start work"), "resolve": gettext_lazy("Resolve"),

@@ -1,15 +1,15 @@
 """What the comparison registers at start-up: stats keys, the comparison job, the procedures' providers (scores and
-findings at the 入户核实 and 部门比对 steps) and the household page's findings panel."""
+findings at the 入户核实 and 部门比对 steps), the household page's findings panel, the findings awaiting a visit on
+the tracking lights, and the dashboards' figures."""
 
 from __future__ import annotations
 
-from django.apps import apps
-
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
+from fupin.eligibility import map_and_dashboards
 from fupin.exchange.services import register_field_reader
-from fupin.registry.panels import register_panel
 
 
 @stats_provider(order=161)
@@ -46,20 +46,24 @@ def findings_for(household) -> list[dict] | None:
     return findings_summary(household)
 
 
-if apps.is_installed("fupin.lifecycle"):
-    from fupin.lifecycle.hooks import register_assessment_provider, register_findings_provider
-
-    register_assessment_provider(assessment_for)
-    register_findings_provider(findings_for)
-
 def findings_panel(request, household) -> dict | None:
-    """The household page's panel: {"key", "title", "html", "order"} (None when the user may not see it)."""
+    """The household page's panel (None when the user may see no finding nor assessment of the household)."""
     from fupin.eligibility.selectors import household_panel
 
     return household_panel(request, household)
 
 
-register_panel(findings_panel)
+def unverified_finding_dates(household_ids: list[int] | None) -> dict:
+    from fupin.eligibility.selectors import unverified_finding_dates
+
+    return unverified_finding_dates(household_ids)
+
+
+ext.register(ext.ProcedureAssessment(fn=assessment_for))
+ext.register(ext.ProcedureFindings(fn=findings_for))
+ext.register(ext.HouseholdPanel(key="findings", template="eligibility/_household_panel.html", fn=findings_panel,
+                                order=50))
+ext.register(ext.UnverifiedFindings(fn=unverified_finding_dates))
 
 
 def _released_rules_reading(source_code: str) -> dict[str, list[str]]:
@@ -71,14 +75,7 @@ def _released_rules_reading(source_code: str) -> dict[str, list[str]]:
 register_field_reader(_released_rules_reading)
 
 
-def _register_map_and_dashboards() -> None:
-    """The battle map's layers and the dashboards' figures (see fupin/eligibility/map_and_dashboards.py)."""
-    from fupin.eligibility import map_and_dashboards
-
-    map_and_dashboards.register_all()
-
-
-_register_map_and_dashboards()
+ext.register(map_and_dashboards.figure_provider())
 
 
 # rows that belong to a household move with it (fupin/core/household_rows.py)

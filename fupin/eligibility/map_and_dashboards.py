@@ -1,17 +1,15 @@
-"""What the comparison adds to the dashboards (`fupin.dashboards.figures`), registered from
-`fupin.eligibility.hooks`: findings to verify (also a column of the drill-down table), findings by status and the
+"""What the comparison adds to the dashboards (registered by `fupin.eligibility.hooks`): findings to verify (also a column of the drill-down table), findings by status and the
 open ones by rule."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 def dashboard_rows(ctx):
     from django.db.models import Count
 
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
     from fupin.eligibility.models import Finding
 
     for area, status, rule, n in (Finding.objects.order_by().values("area_code", "status", "rule_code")
@@ -48,13 +46,11 @@ def _url(status: str | None = None, rule: str | None = None) -> str:
     return "/comparison/findings/" + (f"?{urlencode(query)}" if query else "")
 
 
-def register_dashboards() -> bool:
-    if not apps.is_installed("fupin.dashboards"):
-        return False
-    from fupin.dashboards.figures import Figure, register_figure_provider
+def figure_provider():
+    from fupin.core.extensions import Figure, FigureProvider
 
     findings = pgettext_lazy("unit", "findings")
-    register_figure_provider("eligibility", compute=dashboard_rows, watches=("eligibility.",), order=60, figures=[
+    return FigureProvider("eligibility", compute=dashboard_rows, watches=("eligibility.",), order=60, figures=[
         Figure("eligibility.open", gettext_lazy("Comparison findings to verify"), section="quality", unit=findings,
                order=1, column=True, link=lambda area, dim: _url("open"),
                help=gettext_lazy("Department data contradicting a household's registration, awaiting a visit.")),
@@ -63,9 +59,3 @@ def register_dashboards() -> bool:
         Figure("eligibility.open_by_rule", gettext_lazy("Findings to verify by rule"), section="quality",
                chart="hbar", unit=findings, order=3, dims=_rule_dims, link=lambda area, dim: _url("open", dim)),
     ])
-    return True
-
-
-def register_all() -> dict:
-    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
-    return {"dashboards": register_dashboards()}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count
-from django.template.loader import render_to_string
+from django.db.models import Count, Min
 
 from fupin.core.idnumber import mask
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
@@ -70,16 +70,23 @@ def _rule_names() -> dict[str, str]:
 
 
 def household_panel(request, household) -> dict | None:
+    """The household page's panel (template eligibility/_household_panel.html): findings and the assessment."""
     user = request.user
     if not Finding.objects.restrict(user).filter(household=household).exists() and \
             not Assessment.objects.restrict(user).filter(household=household).exists():
         return None
     findings = list(Finding.objects.restrict(user).filter(household=household)
                     .exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
-    html = render_to_string("eligibility/_household_panel.html", {
-        "findings": findings, "assessment": assessment_summary(household),
-        "full_id": getattr(user, "may_view_full_id", False)}, request=request)
-    return {"key": "findings", "title": "部门比对发现", "html": html, "order": 50}
+    return {"panel_title": "部门比对发现", "findings": findings, "assessment": assessment_summary(household),
+            "full_id": getattr(user, "may_view_full_id", False)}
+
+
+def unverified_finding_dates(household_ids: list[int] | None) -> dict[int, dt.datetime]:
+    """The tracking lights' facts: per household, when its oldest finding still awaiting a visit (open) was raised."""
+    qs = Finding.objects.filter(status=Finding.Status.OPEN)
+    if household_ids is not None:
+        qs = qs.filter(household_id__in=household_ids)
+    return dict(qs.order_by().values("household_id").annotate(m=Min("created_at")).values_list("household_id", "m"))
 
 
 def masked_id(user, number: str) -> str:

@@ -1,7 +1,8 @@
-"""What the funds app plugs into the platform: `fupin stats` keys, the nightly overdue step, and (through
-`fupin.funds.integration`) the household panel, the 明白卡 section, the lights' condition, the work-order adapter,
+"""What the funds app plugs into the platform: `fupin stats` keys, the nightly overdue step, and (defined in
+`fupin.funds.integration`) the household panel, the 明白卡 sections, the lights' condition, the work-order adapter,
 map layers and dashboard figures."""
 
+from fupin.core import extensions as ext
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
 
@@ -22,9 +23,19 @@ def nightly_overdue(**_kw) -> dict:
 
 
 def _register() -> None:
+    from fupin.dispatch.services import register_need_adapter
     from fupin.funds import integration
 
-    integration.register_all()
+    ext.register(ext.HouseholdPanel(key="funds", template="funds/_panel.html", fn=integration.panel_context,
+                                    order=55))
+    ext.register(ext.CardSection(fn=integration.card_credit, order=30))
+    ext.register(ext.CardSection(fn=integration.card_projects, order=31))
+    ext.register(ext.LightCondition(fn=integration.overdue_conditions,
+                                    describe={"loan_overdue": integration.describe_overdue}))
+    for item in (*integration.map_extensions(), *integration.dashboard_extensions()):
+        ext.register(item)
+    # dispatch's need adapters are its own registry until fupin/dispatch/services.py is split (docs/architecture.md)
+    register_need_adapter("funds.loan", integration.loan_need)
 
 
 _register()

@@ -1,8 +1,8 @@
-"""What the funds app adds to the other capabilities, registered once from `fupin.funds.hooks`:
+"""What the funds app adds to the other capabilities (registered by `fupin.funds.hooks`):
 
 - the registry's household page: a panel with the household's loans, projects and asset income;
-- the 明白卡 (fupin.lifecycle card sections): 小额信贷 and 项目带动 sections;
-- the tracking lights (fupin.assistance.providers.condition_provider): an overdue loan turns the light yellow, then
+- the 明白卡: 小额信贷 and 项目带动 sections;
+- the tracking lights: an overdue loan turns the light yellow, then
   red after FUPIN_FUNDS["red_after_days"] days;
 - dispatch (work_order_from_need): an overdue loan becomes a 小额信贷 work order;
 - the battle map: households coloured by loan (overdue / repaying / none), choropleths of projects and overdue loans;
@@ -60,21 +60,6 @@ def card_projects(household) -> dict | None:
     return {"key": "projects", "title": "项目带动与资产收益", "rows": rows}
 
 
-def register_household() -> None:
-    try:
-        from fupin.registry import panels
-    except ImportError:
-        panels = None
-    if panels is not None:
-        panels.register_panel("funds/_panel.html", panel_context, order=55)
-    try:
-        from fupin.lifecycle.hooks import register_card_section
-    except ImportError:
-        return
-    register_card_section(card_credit)
-    register_card_section(card_projects)
-
-
 # Lights and work orders ------------------------------------------------------------------------------------------
 
 
@@ -110,20 +95,6 @@ def loan_need(loan) -> dict:
             "description": (f"{loan.person.name}于{loan.disbursed_on}在{loan.bank.name}贷款{loan.amount}元,"
                             f"{loan.due_on}到期,尚欠本金{loan.amount - loan.principal_repaid}元。贴息已暂停,"
                             "请核实原因、督促还款或协调展期、风险补偿。")}
-
-
-def register_lights_and_dispatch() -> None:
-    try:
-        from fupin.assistance.providers import condition_provider
-    except ImportError:
-        condition_provider = None
-    if condition_provider is not None:
-        condition_provider(codes={"loan_overdue": describe_overdue})(overdue_conditions)
-    try:
-        from fupin.dispatch.services import register_need_adapter
-    except ImportError:
-        return
-    register_need_adapter("funds.loan", loan_need)
 
 
 # Map and dashboards ----------------------------------------------------------------------------------------------
@@ -176,26 +147,18 @@ def map_popup(household, user) -> dict | None:
     return {"title": _("Funds, projects and credit"), "rows": rows}
 
 
-def register_map() -> bool:
-    try:
-        from fupin.maps.layers import (
-            HouseholdAttribute,
-            Indicator,
-            register_household_attribute,
-            register_indicator,
-            register_popup_section,
-        )
-    except ImportError:
-        return False
-    register_household_attribute(HouseholdAttribute(
-        key="loan", label=gettext_lazy("Micro-credit"), order=45, choices=_loan_choices,
-        expression=_loan_expression, filter=_loan_filter, highlight="overdue"))
-    register_popup_section(map_popup, order=55)
-    register_indicator(Indicator("projects", gettext_lazy("Poverty projects"), figure="funds.project_count",
-                                 unit=gettext_lazy("projects"), higher_is_worse=False, order=40))
-    register_indicator(Indicator("loans_overdue", gettext_lazy("Overdue loans"), figure="funds.loans_overdue",
-                                 unit=gettext_lazy("loans"), order=41))
-    return True
+def map_extensions() -> list:
+    from fupin.core.extensions import HouseholdAttribute, Indicator, PopupSection
+
+    return [
+        HouseholdAttribute(key="loan", label=gettext_lazy("Micro-credit"), order=45, choices=_loan_choices,
+                           expression=_loan_expression, filter=_loan_filter, highlight="overdue"),
+        PopupSection(fn=map_popup, order=55),
+        Indicator("projects", gettext_lazy("Poverty projects"), figure="funds.project_count",
+                  unit=gettext_lazy("projects"), higher_is_worse=False, order=40),
+        Indicator("loans_overdue", gettext_lazy("Overdue loans"), figure="funds.loans_overdue",
+                  unit=gettext_lazy("loans"), order=41),
+    ]
 
 
 def _state_dims():
@@ -236,21 +199,13 @@ def _loans_url(area: str, dim: str | None = None, **params) -> str:
     return "/funds/loans/" + (f"?{urlencode(query)}" if query else "")
 
 
-def register_dashboards() -> bool:
-    try:
-        from fupin.dashboards.figures import (
-            Figure,
-            register_derived_figure,
-            register_figure_provider,
-            register_section,
-        )
-    except ImportError:
-        return False
+def dashboard_extensions() -> list:
+    from fupin.core.extensions import DashboardSection, DerivedFigure, Figure, FigureProvider
     from fupin.funds.selectors import dashboard_rows
 
     yuan, loans, projects = gettext_lazy("yuan"), gettext_lazy("loans"), gettext_lazy("projects")
-    register_section("funds", gettext_lazy("Funds, projects and credit"), order=60)
-    register_figure_provider("funds", compute=dashboard_rows, watches=("funds.",), order=60, figures=[
+    section = DashboardSection("funds", gettext_lazy("Funds, projects and credit"), order=60)
+    provider = FigureProvider("funds", compute=dashboard_rows, watches=("funds.",), order=60, figures=[
         Figure("funds.sources_total", gettext_lazy("Poverty funds received"), section="funds", unit=yuan, order=1,
                higher_is_worse=False, link=lambda area, dim: "/funds/sources/"),
         Figure("funds.sources_by_kind", gettext_lazy("Funds by source"), section="funds", chart="pie", unit=yuan,
@@ -282,16 +237,11 @@ def register_dashboards() -> bool:
         balance, outstanding = get("funds.risk_fund_balance"), get("funds.loans_outstanding")
         return round((outstanding or 0) / balance, 2) if balance else None
 
-    register_derived_figure(Figure("funds.overdue_rate", gettext_lazy("Overdue rate"), section="funds", unit="%",
-                                   order=13, decimals=2, link=lambda area, dim: _loans_url(area, state="overdue")),
-                            overdue_rate)
-    register_derived_figure(Figure("funds.leverage", gettext_lazy("Risk fund leverage (loans ÷ fund)"),
-                                   section="funds", unit=gettext_lazy("times"), order=21, decimals=2,
-                                   higher_is_worse=False, link=lambda area, dim: "/funds/risk/"), leverage)
-    return True
-
-
-def register_all() -> dict:
-    register_household()
-    register_lights_and_dispatch()
-    return {"maps": register_map(), "dashboards": register_dashboards()}
+    return [
+        section, provider,
+        DerivedFigure(Figure("funds.overdue_rate", gettext_lazy("Overdue rate"), section="funds", unit="%", order=13,
+                             decimals=2, link=lambda area, dim: _loans_url(area, state="overdue")), overdue_rate),
+        DerivedFigure(Figure("funds.leverage", gettext_lazy("Risk fund leverage (loans ÷ fund)"), section="funds",
+                             unit=gettext_lazy("times"), order=21, decimals=2, higher_is_worse=False,
+                             link=lambda area, dim: "/funds/risk/"), leverage),
+    ]

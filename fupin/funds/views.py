@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.pages import paginate
 from fupin.funds import engine, exports, imports, selectors, services
 from fupin.funds import permissions as perm
 from fupin.funds.choices import (
@@ -45,7 +46,7 @@ from fupin.funds.models import (
     RiskFund,
     Subsidy,
 )
-from fupin.web.shell import filter_area, paginate
+from fupin.geo.areas import filter_area
 
 
 def _date(value, default=None):

@@ -11,10 +11,10 @@ from collections import defaultdict
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from fupin.core.pages import object_history
 from fupin.geo.choices import Post
 from fupin.geo.models import Division, Grid, GridPost, Terminal
 from fupin.registry.models import Household
-from fupin.web.shell import object_history
 
 VILLAGE_LEVELS = ("village", "community")
 

@@ -16,18 +16,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.pages import capability_required, object_history, paginate
 from fupin.geo import selectors, services
+from fupin.geo.areas import current_area, filter_area, user_area
 from fupin.geo.choices import Post
 from fupin.geo.models import Division, Grid, GridPost
 from fupin.org.models import CommandUnit
-from fupin.web.shell import (
-    capability_required,
-    current_area,
-    filter_area,
-    object_history,
-    paginate,
-    user_area,
-)
 
 
 class PostAssignForm(forms.Form):

@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.pages import is_htmx, paginate
+from fupin.geo.areas import filter_area
 from fupin.inbox.models import InboxItem
 from fupin.inbox.services import inbox_done
-from fupin.web.shell import filter_area, is_htmx, paginate
 
 STATES = ("open", "done", "all")
 

@@ -3,7 +3,7 @@ work orders), the assistance app's SMS sender, stats keys and nightly steps."""
 
 from __future__ import annotations
 
-from fupin.core.audit import change_listener
+from fupin.core import extensions as ext
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
 from fupin.interop import events, notify
@@ -12,8 +12,8 @@ from fupin.interop import events, notify
 def _register() -> None:
     from fupin.assistance.sms import use_default_sender
 
-    change_listener(events.on_changes)
-    change_listener(notify.on_changes)
+    ext.register(ext.ChangeListener(fn=events.on_changes, order=10))
+    ext.register(ext.ChangeListener(fn=notify.on_changes, order=20))
     use_default_sender("fupin.interop.sms.OutboxSmsSender")
 
 

@@ -18,12 +18,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.pages import paginate
+from fupin.geo.areas import current_area, filter_area
 from fupin.interop import events, national, selectors, services
 from fupin.interop.choices import DeliveryStatus, SmsStatus, SubmissionStatus
 from fupin.interop.models import Delivery, Subscription
 from fupin.interop.sms import mask_phone
 from fupin.registry.models import Household
-from fupin.web.shell import current_area, filter_area, paginate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIFF_KINDS = [("identified", gettext_lazy("New identifications")), ("exited", gettext_lazy("Exits")),

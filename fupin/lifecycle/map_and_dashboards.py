@@ -1,17 +1,16 @@
-"""What the procedures add to the dashboards (`fupin.dashboards.figures`), registered from `fupin.lifecycle.hooks`:
+"""What the procedures add to the dashboards (registered by `fupin.lifecycle.hooks`):
 the pipeline of open procedures of each kind by step, open procedures by kind, completed ones by kind, and the poor
 villages that exited (出列, a completed village-exit procedure)."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 def dashboard_rows(ctx):
     from django.db.models import Count
 
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
     from fupin.lifecycle.choices import Kind, Status
     from fupin.lifecycle.models import Procedure
 
@@ -52,10 +51,9 @@ def _url(area: str, **params) -> str:
     return "/procedures/" + (f"?{urlencode(query)}" if query else "")
 
 
-def register_dashboards() -> bool:
-    if not apps.is_installed("fupin.dashboards"):
-        return False
-    from fupin.dashboards.figures import Figure, register_figure_provider
+def figures() -> list:
+    """The figures of the procedures: one pipeline per kind of procedure besides the totals."""
+    from fupin.core.extensions import Figure
     from fupin.lifecycle.definitions import PROCEDURES
 
     procedures = pgettext_lazy("unit", "procedures")
@@ -74,11 +72,4 @@ def register_dashboards() -> bool:
             f"lifecycle.pipeline.{kind}", pdef.label, section="lifecycle", chart="bar", unit=procedures,
             order=10 + i, dims=_step_dims(kind), zeros=True,
             link=lambda area, dim, kind=kind: _url(area, kind=kind, step=dim)))
-    register_figure_provider("lifecycle", compute=dashboard_rows, figures=figures, watches=("lifecycle.",),
-                             order=30)
-    return True
-
-
-def register_all() -> dict:
-    # no guard: a broken extension must stop start-up (and the tests), not vanish from the pages
-    return {"dashboards": register_dashboards()}
+    return figures

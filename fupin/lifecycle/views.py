@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.pages import is_htmx, paginate
+from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.lifecycle import documents, hooks, selectors, services
 from fupin.lifecycle.choices import Kind, Status
@@ -24,7 +26,6 @@ from fupin.lifecycle.definitions import GUARANTEES, PROCEDURES, SPOT_CHECK_LABEL
 from fupin.lifecycle.forms import SettingsForm, SpotCheckForm, StepForm
 from fupin.lifecycle.models import Procedure, ProcedureBatch, StepAttachment
 from fupin.registry.models import Household
-from fupin.web.shell import filter_area, is_htmx, paginate
 
 
 def _is_uuid(value: str) -> bool:

@@ -1,13 +1,13 @@
-"""The registry's household attributes and choropleth indicators, registered through the map's own extension points
-(imported by `fupin.maps.hooks`)."""
+"""The registry's household attributes and choropleth indicators, registered by `fupin.maps.hooks` at the same
+extension points other capabilities use."""
 
 from __future__ import annotations
 
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.extensions import HouseholdAttribute, Indicator
 from fupin.dashboards.figures import memo
-from fupin.maps.layers import HouseholdAttribute, Indicator, register_household_attribute, register_indicator
 
 PALETTE = ["#2f4b7c", "#e67e22", "#16a085", "#8e44ad", "#c0392b", "#2c82c9", "#d35400", "#7f8c8d", "#27ae60",
            "#f1c40f", "#34495e", "#e84393", "#00a8a8", "#a0522d"]
@@ -26,26 +26,22 @@ def code_choices(key: str):
     return choices
 
 
-register_household_attribute(HouseholdAttribute(
-    key="status", label=_("Poverty status"), choices=code_choices("status"),
-    expression=lambda: F("poverty_status"), order=10,
-    filter=lambda qs, codes: qs.filter(poverty_status__in=codes)))
-register_household_attribute(HouseholdAttribute(
-    key="attribute", label=_("Poor household attribute"), choices=code_choices("attribute"),
-    expression=lambda: F("attribute"), order=20,
-    filter=lambda qs, codes: qs.filter(attribute__in=codes)))
-register_household_attribute(HouseholdAttribute(
-    key="cause", label=_("Main poverty cause"), choices=code_choices("cause"),
-    expression=lambda: F("main_cause"), order=30,
-    filter=lambda qs, codes: qs.filter(main_cause__in=codes)))
-
-register_indicator(Indicator("poor_households", _("Registered poor households"), figure="poor_households",
-                             unit=_("households"), order=10))
-register_indicator(Indicator("current_poor_households", _("Households not yet out of poverty"),
-                             figure="current_poor_households", unit=_("households"), order=11))
-register_indicator(Indicator("incidence", _("Poverty incidence"), figure="incidence", unit="%", decimals=2,
-                             order=12))
-register_indicator(Indicator("poor_persons", _("Registered poor persons"), figure="poor_persons",
-                             unit=_("persons"), order=13))
-register_indicator(Indicator("unlocated", _("Poor households not located"), figure="unlocated_poor_households",
-                             unit=_("households"), order=90))
+EXTENSIONS = [
+    HouseholdAttribute(key="status", label=_("Poverty status"), choices=code_choices("status"),
+                       expression=lambda: F("poverty_status"), order=10,
+                       filter=lambda qs, codes: qs.filter(poverty_status__in=codes)),
+    HouseholdAttribute(key="attribute", label=_("Poor household attribute"), choices=code_choices("attribute"),
+                       expression=lambda: F("attribute"), order=20,
+                       filter=lambda qs, codes: qs.filter(attribute__in=codes)),
+    HouseholdAttribute(key="cause", label=_("Main poverty cause"), choices=code_choices("cause"),
+                       expression=lambda: F("main_cause"), order=30,
+                       filter=lambda qs, codes: qs.filter(main_cause__in=codes)),
+    Indicator("poor_households", _("Registered poor households"), figure="poor_households",
+              unit=_("households"), order=10),
+    Indicator("current_poor_households", _("Households not yet out of poverty"),
+              figure="current_poor_households", unit=_("households"), order=11),
+    Indicator("incidence", _("Poverty incidence"), figure="incidence", unit="%", decimals=2, order=12),
+    Indicator("poor_persons", _("Registered poor persons"), figure="poor_persons", unit=_("persons"), order=13),
+    Indicator("unlocated", _("Poor households not located"), figure="unlocated_poor_households",
+              unit=_("households"), order=90),
+]

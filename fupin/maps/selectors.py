@@ -18,11 +18,11 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from fupin.core import idviews
+from fupin.geo.areas import Area, area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.maps import layers
 from fupin.registry.models import Household, Person
 from fupin.registry.selectors import parse_search, prefix_q
-from fupin.web.shell import Area, area_for_code
 
 log = logging.getLogger(__name__)
 
@@ -459,12 +459,8 @@ def household_popup(user, pk: int) -> dict:
         "village_center": [hh.village.lng, hh.village.lat] if hh.village.lng is not None else None,
         "sections": [],
     }
-    for fn in layers.popup_sections():
-        try:
-            section = fn(hh, user)
-        except Exception:
-            log.exception("popup section %s failed for household %s", fn, hh.pk)
-            continue
+    for fn in layers.popup_sections():  # a section that raises fails the popup: a broken extension shows
+        section = fn(hh, user)
         if section:
             out["sections"].append({"title": str(section.get("title", "")),
                                     "rows": [[str(a), "" if b is None else str(b)] for a, b in section.get("rows", [])],

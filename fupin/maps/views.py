@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET
 
 from fupin.dashboards.pagejson import script_json
 from fupin.dashboards.selectors import default_area, state
+from fupin.geo.areas import current_area
 from fupin.maps import selectors
-from fupin.web.shell import current_area
 
 
 @require_GET

@@ -1,5 +1,6 @@
 """What the phone app adds to `fupin stats`: open sync conflicts (devices are counted by accounts)."""
 
+from fupin.core import extensions as ext
 from fupin.core.stats import stats_provider
 
 
@@ -21,11 +22,5 @@ def _declare_household_rows() -> None:
 _declare_household_rows()
 
 
-def _accept_photo_chunks() -> None:
-    """Photo chunks arrive as the image's own bytes (fupin.core.middleware refuses undeclared body types elsewhere)."""
-    from fupin.core.middleware import accept_raw_bodies
-
-    accept_raw_bodies("/api/v1/mobile/uploads/")
-
-
-_accept_photo_chunks()
+# photo chunks arrive as the image's own bytes (fupin.core.middleware refuses undeclared body types elsewhere)
+ext.register(ext.RawBodyPrefix(prefix="/api/v1/mobile/uploads/"))

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.pages import paginate
+from fupin.geo.areas import filter_area
 from fupin.mobile import selectors, services
 from fupin.mobile.models import SyncConflict
-from fupin.web.shell import filter_area, paginate
 
 APP_NAME = "扶贫网格通"
 SHELL_ASSETS = ["mobile/app.js", "mobile/app.css", "mobile/icons/icon-192.png", "mobile/icons/icon-512.png",

@@ -6,8 +6,9 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 
 from fupin.accounts.selectors import visible_users
+from fupin.core.pages import paginate
+from fupin.geo.areas import filter_area
 from fupin.org.models import CommandUnit, Department
-from fupin.web.shell import filter_area, paginate
 
 
 def _visible_staff(viewer):

@@ -4,8 +4,8 @@ from django.shortcuts import render
 
 from fupin.core import audit
 from fupin.core.idnumber import IdNumberError
+from fupin.core.pages import capability_required
 from fupin.privacy import retention, selectors
-from fupin.web.shell import capability_required
 
 
 @capability_required("privacy_requests")

@@ -3,14 +3,13 @@ the household page's panel."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
-from fupin.registry.panels import register_panel
 
 JOB_KIND = "quality.run"
 
@@ -43,7 +42,7 @@ def _stats() -> dict:
 def _figures(ctx):
     from django.db.models import Count
 
-    from fupin.dashboards.figures import Row
+    from fupin.core.extensions import Row
     from fupin.quality.models import Problem
 
     rows = (Problem.objects.filter(status=Problem.Status.OPEN).values_list("area_code", "rule__key")
@@ -66,16 +65,13 @@ def _link(area, dim):
         not code.endswith("000") else f"/quality/?division={area}"
 
 
-if apps.is_installed("fupin.dashboards"):
-    from fupin.dashboards.figures import Figure, register_figure_provider
-
-    register_figure_provider("quality", compute=_figures, watches=("quality.",), order=80, figures=[
-        Figure("quality.open_problems", _("Open data-quality problems"), section="quality", unit=_("problems"),
+ext.register(ext.FigureProvider("quality", compute=_figures, watches=("quality.",), order=80, figures=[
+    ext.Figure("quality.open_problems", _("Open data-quality problems"), section="quality", unit=_("problems"),
                column=True, order=64, link=_link,
                help=_("Problems the latest data-quality run found and nobody has fixed yet.")),
-        Figure("quality.problems_by_rule", _("Data-quality problems by rule"), section="quality", chart="hbar",
+    ext.Figure("quality.problems_by_rule", _("Data-quality problems by rule"), section="quality", chart="hbar",
                unit=_("problems"), order=65, dims=_rule_dims, link=_link),
-    ])
+]))
 
 
 def _household_panel(request, household) -> dict | None:
@@ -88,7 +84,8 @@ def _household_panel(request, household) -> dict | None:
     return {"panel_title": "数据质量", "problems": problems}
 
 
-register_panel("quality/_household_panel.html", _household_panel, order=46)
+ext.register(ext.HouseholdPanel(key="quality", template="quality/_household_panel.html", fn=_household_panel,
+                                order=46))
 
 
 # rows that belong to a household move with it (fupin/core/household_rows.py)

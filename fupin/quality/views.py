@@ -10,11 +10,12 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import idnumber
 from fupin.core.errors import ServiceError
+from fupin.core.pages import capability_required, paginate
 from fupin.core.scoping import scope_prefix
+from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.quality import selectors, services
 from fupin.quality.models import Rule
-from fupin.web.shell import capability_required, filter_area, paginate
 
 MANAGE = "approve_county"
 

@@ -27,6 +27,7 @@ from pydantic import Field
 from fupin.core import idviews
 from fupin.core.apiparams import Offset
 from fupin.core.errors import ConflictError, ServiceError
+from fupin.geo.areas import area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.registry import selectors, services
 from fupin.registry.labels import CodeTables, code_tables
@@ -44,7 +45,6 @@ from fupin.registry.schemas import (
     PersonPatch,
     VillageOut,
 )
-from fupin.web.shell import area_for_code
 
 router = Router(tags=["households"])
 MAX_LIMIT = 500

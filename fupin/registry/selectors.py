@@ -9,7 +9,6 @@ LIKE ignores indexes on case-sensitive columns) and LIKE 'x%' on PostgreSQL (Dja
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -17,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fupin.core import idnumber
+from fupin.core import extensions, idnumber
 from fupin.geo.models import Division
 from fupin.registry.models import Household, ImportProblem, MemberChange, Person, PovertyLine, VillageProfile
 
@@ -90,33 +89,14 @@ def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
     return list(Person.objects.restrict(user).filter(q).select_related("household")[:limit])
 
 
-# Household list filters: other capabilities add theirs (pinned, warning light, pairing cadre) with register_filter.
+# Household list filters: other capabilities add theirs (warning light, pairing cadre) at the extension point
+# registry.list_filter (`extensions.HouseholdFilter`: `?<key>=<value>` on /households/ and the API).
 
-@dataclass(frozen=True)
-class ExtraFilter:
-    """A filter of the household list contributed by another app: `?<key>=<value>`."""
-
-    key: str
-    label: str
-    choices: Callable[[object], list[tuple[str, str]]]  # user -> [(value, label)]
-    apply: Callable[[QuerySet, str, object], QuerySet]  # (households, value, user) -> households
-    order: int = 100
+ExtraFilter = extensions.HouseholdFilter
 
 
-_EXTRA_FILTERS: dict[str, ExtraFilter] = {}
-
-
-def register_filter(key: str, label, choices: Callable, apply: Callable, order: int = 100) -> None:
-    """Add a filter to /households/ and the households API, e.g. from `assistance.hooks`::
-
-        register_filter("pinned", _("Pinned"), lambda user: [("1", _("pinned only"))],
-                        lambda qs, value, user: qs.filter(pk__in=Pin.objects.values("household_id")))
-    """
-    _EXTRA_FILTERS[key] = ExtraFilter(key=key, label=label, choices=choices, apply=apply, order=order)
-
-
-def extra_filters() -> list[ExtraFilter]:
-    return sorted(_EXTRA_FILTERS.values(), key=lambda f: f.order)
+def extra_filters() -> list[extensions.HouseholdFilter]:
+    return extensions.registered("registry.list_filter")
 
 
 def household_list(user, *, area_prefix: str | None = None, grid: str = "", attribute: str = "", cause: str = "",
@@ -144,7 +124,7 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
     if q:
         qs = qs.filter(pk__in=_search_household_ids(user, q))
     for key, value in (extra or {}).items():
-        f = _EXTRA_FILTERS.get(key)
+        f = extensions.lookup("registry.list_filter", key)
         if f is not None and value:
             qs = f.apply(qs, value, user)
     return qs.select_related("village", "village__parent", "grid").order_by("area_code", "poor_code", "id")
@@ -366,3 +346,8 @@ def registry_stats() -> dict:
         "poor_villages": Division.objects.filter(level="village", is_poor_village=True).count(),
         "poor_households_by_status": {status or "": n for status, n in by_status if n},
     }
+
+
+def register_filter(key: str, label, choices, apply, order: int = 100) -> None:
+    """Deprecated (compatibility): `extensions.register(extensions.HouseholdFilter(key, label, choices, apply))`."""
+    extensions.register(extensions.HouseholdFilter(key=key, label=label, choices=choices, apply=apply, order=order))

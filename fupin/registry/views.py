@@ -22,15 +22,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from fupin.core import idviews
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import Batch, Job
+from fupin.core.pages import capability_required, is_htmx, paginate
 from fupin.core.services import job_create
 from fupin.core.uploads import save_upload
+from fupin.geo.areas import current_area
 from fupin.geo.models import Division
 from fupin.registry import exporter, panels, selectors, services
 from fupin.registry.forms import ImportForm, MemberChangeForm
 from fupin.registry.jobs import IMPORT_ROSTER
 from fupin.registry.labels import code_tables
 from fupin.registry.models import Household, ImportProblem, Person, PovertyLine, VillageProfile
-from fupin.web.shell import capability_required, current_area, is_htmx, paginate
 
 TRUE = ("1", "true", "yes", "on")
 
@@ -143,7 +144,7 @@ def household_detail(request, key):
                     "disability": tables.label("disability_category", p.disability_category)} for p in members]
     from django.db.models import Q
 
-    from fupin.web.shell import object_history
+    from fupin.core.pages import object_history
 
     member_ids = [str(p.pk) for p in members] + [str(c.person_id) for c in changes]
     history = object_history(hh, limit=50, extra=Q(object_type="registry.person", object_id__in=member_ids))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
-from fupin.registry.panels import register_panel
 
 
 @stats_provider(order=70)
@@ -24,7 +24,8 @@ def _household_panel(request, household) -> dict | None:
             "fill_forms": forms if may_fill else []}
 
 
-register_panel("surveys/_household_panel.html", _household_panel, order=45)
+ext.register(ext.HouseholdPanel(key="surveys", template="surveys/_household_panel.html", fn=_household_panel,
+                                order=45))
 
 
 # rows that belong to a household move with it (fupin/core/household_rows.py)

@@ -23,13 +23,14 @@ from django.views.decorators.http import require_POST
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import CodeList
+from fupin.core.pages import capability_required, paginate
 from fupin.core.uploads import discard, save_upload
+from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.registry.selectors import household_get
 from fupin.surveys import definitions as defs
 from fupin.surveys import exchange, selectors, services
 from fupin.surveys.models import Form, FormVersion, Level, Response
-from fupin.web.shell import capability_required, filter_area, paginate
 
 EDIT_FORMS = "approve_county"  # county staff (the city poverty office) design the forms
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}

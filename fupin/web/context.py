@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from fupin.accounts.choices import ALL_CAPABILITIES, ROLE_CAPABILITIES
 from fupin.core.appconfig import nav_entries
-from fupin.web.shell import current_area, user_area
+from fupin.geo.areas import current_area, user_area
 
 
 def shell(request):

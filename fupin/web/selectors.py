@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
+from fupin.geo.areas import Area
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household
-from fupin.web.shell import Area
 
 
 def _narrow(qs, area: Area | None, field: str):

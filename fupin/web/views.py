@@ -8,10 +8,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from fupin.core.models import Job
+from fupin.geo.areas import Area, area_for_code, current_area, root_divisions, user_area
 from fupin.geo.models import Division, Grid
 from fupin.inbox.models import InboxItem
 from fupin.web import selectors
-from fupin.web.shell import Area, area_for_code, current_area, root_divisions, user_area
 
 
 @require_GET

@@ -97,7 +97,8 @@ def test_gap_becomes_a_work_order_and_closes_with_the_receipt(student_household,
     from fupin.assessment.integration import card_gaps, household_panel
 
     assert any("刘小" in row[1] for row in card_gaps(student_household)["rows"])
-    assert any(r[0] == "应享未享" for r in household_panel(student_household, office)["rows"])
+    request = type("Request", (), {"user": office})()
+    assert any(r[0] == "应享未享" for r in household_panel(request, student_household)["rows"])
     order = services.gap_dispatch(actor=office, gap=gap)
     assert WorkOrder.objects.get(pk=order.pk).department.code == "jiaoyu"
     assert order.household == student_household

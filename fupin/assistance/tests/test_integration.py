@@ -19,7 +19,7 @@ def test_household_page_panel_shows_light_and_cadre(hh_a, cadre, village_a_user)
     request = RequestFactory().get("/")
     request.user = village_a_user
     rendered = {p["key"]: p for p in panels.render_panels(request, hh_a)}
-    html = rendered["assistance/_panel.html"]["html"]
+    html = rendered["assistance"]["html"]
     assert 'data-light="red"' in html
     assert cadre.name in html
     assert f"/assistance/households/{hh_a.uuid}/visit/" in html

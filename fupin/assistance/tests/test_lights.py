@@ -81,20 +81,17 @@ def test_non_poor_and_exited_unpaired_households_have_no_light(county, frozen, c
 
 
 def test_finding_provider_feeds_the_light(hh_a, cadre):
-    from fupin.assistance import providers
+    from fupin.core import extensions
 
     services.pairing_assign(actor="test", household=hh_a, cadre=cadre, start=TODAY)
 
     def fake(ids):
         return {hh_a.pk: TODAY - dt.timedelta(days=16)}
 
-    providers._PROVIDERS.append(fake)
-    try:
+    with extensions.replaced("assistance.unverified_findings", extensions.UnverifiedFindings(fn=fake)):
         recompute_all()
         assert light(hh_a).colour == "yellow"
         assert light(hh_a).reasons[0]["code"] == "finding"
-    finally:
-        providers._PROVIDERS.remove(fake)
 
 
 def test_thresholds_are_configurable(hh_a, cadre, office):

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from fupin.core import nightly
+from fupin.core import extensions, nightly
 from fupin.core.models import Job
 from fupin.core.services import job_create, job_handler, job_run
 
@@ -43,18 +43,16 @@ def test_failed_job_keeps_its_message():
 def test_nightly_runs_registered_steps():
     calls = []
 
-    @nightly.nightly_step("test_step", order=999)
     def _step():
         calls.append(1)
         return {"ok": 1}
 
-    try:
+    with extensions.added(extensions.NightlyStep(name="test_step", fn=_step, order=999)):
         out = StringIO()
         call_command("nightly", "--only", "test_step", stdout=out)
         assert calls == [1]
         assert "test_step" in out.getvalue()
-    finally:
-        nightly._STEPS[:] = [s for s in nightly._STEPS if s[1] != "test_step"]
+    assert "test_step" not in nightly.steps()
 
 
 def test_production_settings_refuse_a_missing_secret_key(tmp_path):

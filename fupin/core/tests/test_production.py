@@ -64,19 +64,22 @@ def test_worker_supervisor_restarts_a_dead_worker():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_left_running_by_a_dead_worker_is_picked_up_again():
+def test_a_job_left_running_by_a_dead_worker_is_picked_up_again(request):
     from django.core.management import call_command
 
+    from fupin.core import extensions
     from fupin.core.models import Job
-    from fupin.core.services import MAX_JOB_ATTEMPTS, job_handler
+    from fupin.core.services import MAX_JOB_ATTEMPTS
 
     calls = []
 
-    @job_handler("test.crash_recovery")
     def _handler(job, progress):
         calls.append(job.pk)
         return {"ok": True}
 
+    handler = extensions.JobHandler(kind="test.crash_recovery", fn=_handler)
+    extensions.register(handler)
+    request.addfinalizer(lambda: extensions.unregister(handler))
     interrupted = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING)
     hopeless = Job.objects.create(kind="test.crash_recovery", title="t", status=Job.Status.RUNNING,
                                   params={"_attempts": MAX_JOB_ATTEMPTS})

@@ -144,7 +144,7 @@ def test_household_panel_card_map_dashboard_and_stats(client, world, users):
     hh = world["a"]["hh"]
     request = RequestFactory().get("/")
     request.user = users["village_a"]
-    html = {p["key"]: p["html"] for p in panels.render_panels(request, hh)}["funds/_panel.html"]
+    html = {p["key"]: p["html"] for p in panels.render_panels(request, hh)}["funds"]
     assert world["a"]["loan"].number in html and "甲一村产业项目" in html
     from fupin.funds import integration
 

@@ -12,7 +12,7 @@ from fupin.core.errors import ServiceError
 from fupin.core.models import AuditEvent
 from fupin.geo.models import Division
 from fupin.inbox.models import InboxItem
-from fupin.lifecycle import hooks, services
+from fupin.lifecycle import services
 from fupin.lifecycle.models import Procedure, ProcedureBatch, ProcedureStep, StepAttachment
 from fupin.lifecycle.tests.conftest import applicant, png, poor_household, thumbprint
 from fupin.registry.models import Household
@@ -350,9 +350,18 @@ def test_start_rules(world):
             "不是贫困村", world["va1"])
 
 
-def test_findings_and_assessment_providers(world, walker, monkeypatch):
-    monkeypatch.setattr(hooks, "_ASSESSMENT", [lambda hh: {"label": "四看评分", "score": 62, "items": []}])
-    monkeypatch.setattr(hooks, "_FINDINGS", [lambda hh: [{"source": "vehicle", "label": "名下有车辆", "detail": "鄂E"}]])
+@pytest.fixture
+def fake_providers():
+    from fupin.core import extensions as ext
+
+    with ext.replaced("lifecycle.assessment", ext.ProcedureAssessment(
+            fn=lambda hh: {"label": "四看评分", "score": 62, "items": []})), \
+            ext.replaced("lifecycle.findings", ext.ProcedureFindings(
+                fn=lambda hh: [{"source": "vehicle", "label": "名下有车辆", "detail": "鄂E"}])):
+        yield
+
+
+def test_findings_and_assessment_providers(world, walker, fake_providers):
     hh = applicant(world)
     proc = services.procedure_start(actor=world["users"]["village"], kind="identification", household=hh)
     walker.until(proc, "town_review")

@@ -192,14 +192,15 @@ def test_household_card_pdf(client, world, artifacts_dir):
     assert client.get(f"/procedures/households/{hh.uuid}/card.pdf").status_code == 404
 
 
-def test_card_sections_from_hooks(client, world, monkeypatch):
-    from fupin.lifecycle import hooks
+def test_card_sections_from_hooks(client, world):
+    from fupin.core import extensions as ext
 
-    monkeypatch.setattr(hooks, "_CARD_SECTIONS", [lambda hh: {"key": "cadre", "title": "帮扶责任人",
-                                                              "rows": [("姓名", "孙结对"), ("电话", "13800000000")]}])
+    section = ext.CardSection(fn=lambda hh: {"key": "cadre", "title": "帮扶责任人",
+                                             "rows": [("姓名", "孙结对"), ("电话", "13800000000")]})
     hh = poor_household(world, head="赵六")
     client.force_login(world["users"]["village"])
-    assert_chinese_pdf(client.get(f"/procedures/households/{hh.poor_code}/card.pdf").content, "孙结对")
+    with ext.replaced("lifecycle.card_section", section):
+        assert_chinese_pdf(client.get(f"/procedures/households/{hh.poor_code}/card.pdf").content, "孙结对")
 
 
 def test_household_panel(client, world, started, walker):

@@ -3,6 +3,7 @@
 import pytest
 from django.db.models import Case, CharField, Value, When
 
+from fupin.core import extensions
 from fupin.core.testing import make_user
 from fupin.maps import layers, selectors
 
@@ -80,8 +81,7 @@ def test_a_registered_attribute_filters_colours_and_highlights(client, mapped, u
         key="pinned_test", label="置顶", order=99, highlight="1",
         choices=lambda: [("1", "置顶", "#000000"), ("0", "未置顶", "#cccccc")],
         expression=lambda: Case(When(pk=pinned_pk, then=Value("1")), default=Value("0"), output_field=CharField()))
-    layers.register_household_attribute(attr)
-    try:
+    with extensions.added(attr):
         client.force_login(users["leader"])
         data = client.get("/api/v1/map/households").json()
         flags = {p[0]: p[4] for p in data["points"]}
@@ -92,8 +92,7 @@ def test_a_registered_attribute_filters_colours_and_highlights(client, mapped, u
         assert {i["code"]: i["n"] for i in colored["legend"]} == {"1": 1, "0": 6}
         config = client.get("/api/v1/map/config").json()
         assert any(a["key"] == "pinned_test" and a["highlight"] == "1" for a in config["attributes"])
-    finally:
-        layers._ATTRIBUTES.pop("pinned_test", None)
+
 
 
 def test_village_user_layers_hold_only_their_village(client, mapped, users):

@@ -2,12 +2,11 @@
 
 import pytest
 
-from fupin.core import idnumber
+from fupin.core import extensions, idnumber
 from fupin.core.coords import wgs84_to_gcj02
 from fupin.core.errors import ServiceError
 from fupin.core.models import AuditEvent
 from fupin.core.testing import make_user
-from fupin.maps import layers
 from fupin.maps.services import household_locate
 
 
@@ -70,14 +69,15 @@ def test_popup_sections_from_other_capabilities(client, mapped, users):
     def broken(household, user):
         raise RuntimeError("boom")
 
-    layers.register_popup_section(cadre, order=10)
-    layers.register_popup_section(broken, order=20)
-    try:
-        client.force_login(users["leader"])
-        data = client.get(f"/api/v1/map/households/{mapped['hh']['a_open'].pk}").json()
+    url = f"/api/v1/map/households/{mapped['hh']['a_open'].pk}"
+    client.force_login(users["leader"])
+    with extensions.replaced("maps.popup_section", extensions.PopupSection(fn=cadre, order=10)):
+        data = client.get(url).json()
         assert data["sections"] == [{"title": "结对帮扶", "rows": [["帮扶干部", "李干部"], ["电话", ""]], "url": None}]
-    finally:
-        layers._POPUP_SECTIONS[:] = [p for p in layers._POPUP_SECTIONS if p[1] not in (cadre, broken)]
+    # a broken section fails the popup (and so the tests) instead of vanishing from it
+    client.raise_request_exception = True
+    with extensions.added(extensions.PopupSection(fn=broken, order=20)), pytest.raises(RuntimeError, match="boom"):
+        client.get(url)
 
 
 def test_locate_by_click_records_who_when_and_audits(client, mapped, users):

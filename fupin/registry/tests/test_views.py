@@ -4,16 +4,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from fupin.core import extensions
 from fupin.core.testing import make_household, make_id
-from fupin.registry import panels
 from fupin.registry.models import Person
 
 
 @pytest.fixture
-def no_panels(monkeypatch):
+def no_panels():
     """Other capabilities' panels are measured by their own tests; the registry's budget is its own."""
-    monkeypatch.setattr(panels, "_PANELS", [])
-    monkeypatch.setattr(panels, "_ORDERINGS", [])
+    with extensions.replaced("registry.household_panel"), extensions.replaced("registry.list_ordering"):
+        yield
 
 
 def login(client, user):

@@ -12,7 +12,7 @@ Filters
 Tags
 - `{% audit_history obj %}`: the object's audit trail (newest first, at most 50 events, with the bulk write that
   created or last changed it), rendered with `core/_history.html`. To render events you selected yourself:
-  `{% include "core/_history.html" with events=qs %}` (see also `fupin.web.shell.object_history`).
+  `{% include "core/_history.html" with events=qs %}` (see also `fupin.core.pages.object_history`).
 - `{% status_badge value label %}`: a coloured badge; the colour follows the value (succeeded/done/in_use green,
   failed/retired red, running blue, queued/spare grey, repair/warning amber), or pass `tone="green"` etc.
 - `{% area_url path %}`: the path with the current `?division=` choice kept.
@@ -164,7 +164,7 @@ def action_label(event) -> str:
 @register.inclusion_tag("core/_history.html", takes_context=True)
 def audit_history(context, obj, limit: int = HISTORY_LIMIT):
     from fupin.accounts.choices import SECURITY_ACTION_PREFIXES
-    from fupin.web.shell import object_history
+    from fupin.core.pages import object_history
 
     request = context.get("request")
     events = object_history(obj, limit=limit)

@@ -1,0 +1,53 @@
+"""What the pages of every app use besides the area (fupin/geo/areas.py).
+
+- `paginate(request, qs, per_page=50)`: a Page; templates render `{% include "web/_pagination.html" %}`.
+- `capability_required("manage_geo")`: a view decorator that answers 403 unless `request.user.can(capability)`.
+- `is_htmx(request)`: the request comes from htmx (answer with a partial).
+- `object_history(obj, limit=50)`: the audit events of one object for `core/_history.html`, newest first, with the
+  event of the bulk write (import, seeding) that created or last changed it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+
+
+def object_history(obj, *, limit: int = 50, extra=None) -> list:
+    """Audit events of `obj` (and of `extra`, a Q over AuditEvent), plus its batch's event, newest first."""
+    from django.db.models import Q
+
+    from fupin.core.models import AuditEvent
+
+    q = Q(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+    if extra is not None:
+        q |= extra
+    batch_id = getattr(obj, "batch_id", None)
+    if batch_id:
+        q |= Q(object_type="core.batch", object_id=str(batch_id))
+    return list(AuditEvent.objects.filter(q).select_related("actor").order_by("-at", "-id")[:limit])
+
+
+def paginate(request, qs, per_page: int = 50) -> Page:
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+def capability_required(capability: str):
+    """403 unless the signed-in user has the capability (see fupin.accounts.choices.ROLE_CAPABILITIES)."""
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated or not request.user.can(capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
