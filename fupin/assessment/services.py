@@ -178,7 +178,7 @@ def scheme_release(*, actor, scheme: Scheme) -> Scheme:
 @transaction.atomic
 def assess_run(*, actor, period: str, scheme: Scheme | None = None, engine=None) -> tuple[ScoreRun, dict]:
     """Compute and store every subject's score for a period; the run becomes the period's current one."""
-    from fupin.registry.bulk import insert_rows
+    from fupin.core.bulk import insert_rows
 
     try:
         parse_period(period)

@@ -31,12 +31,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fupin.core import idnumber
+from fupin.core.bulk import insert_rows
 from fupin.core.errors import ImportRefused, RowProblem
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
 from fupin.geo.models import Division, Grid
-from fupin.registry.bulk import insert_rows
 from fupin.registry.labels import CodeTables, code_tables, yes_no
 from fupin.registry.models import Household, ImportProblem, Person
 
