@@ -53,13 +53,9 @@ def _actor_name(actor) -> str:
 
 def _require(actor, area_code: str) -> None:
     """Writes stay inside the actor's jurisdiction (a system actor may write anywhere)."""
-    from fupin.core.scoping import scope_prefix
+    from fupin.core import scoping
 
-    if _user(actor) is None:
-        return
-    prefix = scope_prefix(actor)
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError("不在您的管辖范围内")
+    scoping.require(_user(actor), area_code, None)
 
 
 # -- schemes -----------------------------------------------------------------------------------------------------

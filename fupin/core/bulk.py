@@ -121,7 +121,7 @@ class BulkWriter:
                 value = None
             else:
                 value = f.get_default()  # "" for text columns without a default, as Django would write
-            convert = self.converters[i]
+            convert = _converter(f, self.conn)  # a default is a Python value, also in an `encoded` column
             self.template.append(value if convert is None or value is None else convert(value))
         if stamp:
             raise KeyError(f"{model.__name__} has no column {next(iter(stamp))}")

@@ -828,7 +828,7 @@ def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
     rows = zip(cols["household_id"], cols["area_code"], cols["score"], cols["rank"], cols["rank_of"], cols["parts"],
                cols["priorities"], strict=True)
     writer = BulkWriter(Assessment, columns=["household_id", "run_id", "score", "rank", "rank_of", "parts",
-                                             "priorities", "area_code"])
+                                             "priorities", "area_code"], encoded=["parts", "priorities"])
     return writer.write((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
                         for hid, area, score, rank, rank_of, parts, prios in rows)
 

@@ -180,7 +180,7 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     links = out.links.to_pydict()
     explanations = links.get("explanation") or [None] * len(links["record_id"])
     BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
-                                    "area_code", "explanation"]).write(
+                                    "area_code", "explanation"], encoded=["explanation"]).write(
                 ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area, expl)
                  for rid, pid, method, score, area, expl in zip(
                      links["record_id"], links["person_id"], links["method"], links["score"], links["area_code"],

@@ -7,8 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
+from fupin.core import scoping
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -32,9 +31,4 @@ def _text(value: Any) -> str:
 
 
 def _check_household_scope(actor, household) -> None:
-    user = _actor_user(actor)
-    if user is None:
-        return
-    prefix = scope_prefix(user)
-    if prefix is None or not household.area_code.startswith(prefix) or not user.can("edit"):
-        raise ServiceError("该户不在您的管辖范围内")
+    scoping.require(_actor_user(actor), household.area_code, "edit", message="该户不在您的管辖范围内")

@@ -7,9 +7,8 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
 from fupin.dispatch.choices import (
     AnswerWay,
     Category,
@@ -54,10 +53,7 @@ def minqing_report_create(*, actor, channel: str, category: str, content: str, h
     if village.level not in ("village", "community"):
         raise ServiceError("民情须落到村(社区)或农户")
     user = _actor_user(actor)
-    if user is not None and not user.is_superuser:
-        prefix = scope_prefix(user)
-        if prefix is None or not area_code.startswith(prefix):
-            raise ServiceError("该地不在您的管辖范围内")
+    scoping.require(user, area_code, None, message="该地不在您的管辖范围内")
     if channel == Channel.HOTLINE and not (_text(reporter_name) or _text(reporter_phone)):
         raise ServiceError("热线来电请填写来电人姓名或电话")
     reported_at = reported_at or at
@@ -75,12 +71,7 @@ def minqing_report_create(*, actor, channel: str, category: str, content: str, h
 
 
 def _check_report_scope(actor, report: MinqingReport) -> None:
-    user = _actor_user(actor)
-    if user is None or user.is_superuser:
-        return
-    prefix = scope_prefix(user)
-    if prefix is None or not report.area_code.startswith(prefix) or not user.can("edit"):
-        raise ServiceError("该民情不在您的管辖范围内")
+    scoping.require(_actor_user(actor), report.area_code, "edit", message="该民情不在您的管辖范围内")
 
 
 @transaction.atomic

@@ -13,9 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
 from fupin.dispatch import defaults, routing
 from fupin.dispatch.choices import (
     STATE_ZH,
@@ -60,17 +59,15 @@ def is_sender_side(user, order: WorkOrder) -> bool:
         return False
     if user.pk == order.sender_id:
         return True
-    prefix = scope_prefix(user)
-    return prefix is not None and order.area_code.startswith(prefix) and user.can("edit")
+    return scoping.covers(user, order.area_code) and user.can("edit")
 
 
 def is_supervisor(user, order: WorkOrder) -> bool:
     """The city poverty office (or a superuser): may send an order on to another department at any stage."""
     if getattr(user, "is_superuser", False):
         return True
-    prefix = scope_prefix(user)
-    return (not getattr(user, "department_id", None) and user.can("approve_county") and prefix is not None
-            and order.area_code.startswith(prefix))
+    return (not getattr(user, "department_id", None) and user.can("approve_county")
+            and scoping.covers(user, order.area_code))
 
 
 @dataclass(frozen=True)
@@ -208,11 +205,8 @@ def _check_area(actor, area_code: str) -> None:
         return  # the system (demo, nightly) acts everywhere
     if getattr(user, "department_id", None) and not user.is_superuser:
         raise ServiceError("部门经办人不能发起工单;如需其他部门协办,请退回并说明理由")
-    prefix = scope_prefix(user)
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError("该户不在您的管辖范围内,不能发起工单")
-    if not user.can("edit"):
-        raise ServiceError("您的角色不能发起工单")
+    scoping.require(user, area_code, "edit", message="该户不在您的管辖范围内,不能发起工单",
+                    role_message="您的角色不能发起工单")
 
 
 def deadlines_for(order_type: WorkOrderType, pushed_at: dt.datetime, due_date: dt.date | None):

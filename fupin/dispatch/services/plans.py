@@ -6,9 +6,8 @@ import datetime as dt
 
 from django.db import transaction
 
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
 from fupin.dispatch.choices import (
     Origin,
     PlanStatus,
@@ -114,8 +113,7 @@ def joint_plan_item_evidence(*, actor, item: JointPlanItem, evidence: str) -> Jo
     user = _actor_user(actor)
     if user is not None and not user.is_superuser:
         in_department = user.department_id and user.department_id == item.department_id
-        prefix = scope_prefix(user)
-        in_area = prefix is not None and item.area_code.startswith(prefix) and user.can("edit")
+        in_area = scoping.covers(user, item.area_code) and user.can("edit")
         if not (in_department or in_area):
             raise ServiceError("只有责任单位或本地工作人员可以填写佐证材料")
     before = audit.snapshot(item)
