@@ -7,7 +7,6 @@ from collections import defaultdict
 from django.db.models import Count
 from django.template.loader import render_to_string
 
-from fupin.core.idnumber import mask
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
 
 ACTIVE = [Finding.Status.OPEN, Finding.Status.CONFIRMED]
@@ -81,9 +80,6 @@ def household_panel(request, household) -> dict | None:
         "full_id": getattr(user, "may_view_full_id", False)}, request=request)
     return {"key": "findings", "title": "部门比对发现", "html": html, "order": 50}
 
-
-def masked_id(user, number: str) -> str:
-    return number if getattr(user, "may_view_full_id", False) else mask(number)
 
 
 def report(user, *, level: str = "village") -> dict:
