@@ -74,7 +74,7 @@ def build(args) -> dict:
         Measure,
         Unit,
     )
-    from fupin.demo.bulk import RowWriter
+    from fupin.core.bulk import BulkWriter
     from fupin.geo.models import Division, Grid
     from fupin.registry.models import Household
 
@@ -96,9 +96,7 @@ def build(args) -> dict:
         units = [Unit.objects.create(name=f"单位{i:03d}") for i in range(80)]
 
         def fast(model, rows):
-            w = RowWriter(model)
-            for i in range(0, len(rows), 20000):
-                w.write(w.row(r) for r in rows[i:i + 20000])
+            BulkWriter(model, with_pk=True).write(rows)
 
         n = args.households
         cadres = [{"id": i + 1, "name": f"干部{i}", "unit_id": units[i % 80].pk, "phone": "139" + f"{i:08d}"}
@@ -130,7 +128,7 @@ def build(args) -> dict:
         # records: spread over the households, newest gap chosen so that lights come out mixed
         per = args.records // n
         extra = args.records - per * n
-        writer = RowWriter(AssistanceRecord)
+        writer = BulkWriter(AssistanceRecord, with_pk=True)
         rid = 0
         chunk = []
         for i in range(n):
@@ -145,9 +143,9 @@ def build(args) -> dict:
                                          "content": "入户走访", "source": "demo"}))
                 day -= dt.timedelta(days=rng.randint(8, 20))
             if len(chunk) >= 50000:
-                writer.write(chunk)
+                writer.write_prepared(chunk)
                 chunk = []
-        writer.write(chunk)
+        writer.write_prepared(chunk)
         _reset_sequences()
     return {"households": n, "records": rid, "build_seconds": round(time.monotonic() - t0, 1),
             "people_seconds": round(t_people, 1)}

@@ -62,10 +62,10 @@ def setup_database(args) -> str:
 def build(n_loans: int, today: dt.date, rng: random.Random) -> dict:
     """n poor households with one borrower each, n loans disbursed over the 36 months before today, quarterly
     interest paid, principal at maturity (2 % of the matured loans never repay)."""
+    from fupin.core.bulk import insert_rows, uuid7
     from fupin.core.testing import make_county_tree, make_id
     from fupin.funds import engine, services
     from fupin.funds.models import Loan, Repayment
-    from fupin.registry.bulk import insert_rows, uuid7
     from fupin.registry.models import Household, Person
 
     tree = make_county_tree()

@@ -48,8 +48,8 @@ def build(big: int) -> dict:
     from fupin.accounts.services import device_token_issue
     from fupin.assistance.models import HouseholdPlan, Measure, Policy, PolicyReceipt, Unit
     from fupin.assistance.tracking import recompute_all
+    from fupin.core.bulk import BulkWriter
     from fupin.core.testing import make_id, make_user
-    from fupin.demo.bulk import RowWriter
     from fupin.geo.models import Division, Grid
     from fupin.registry.models import Household, Person
 
@@ -86,8 +86,7 @@ def build(big: int) -> dict:
                                      "received_on": today, "amount": 1000})
         for model, rows in ((Household, hh_rows), (Person, person_rows), (HouseholdPlan, plan_rows),
                             (Measure, measure_rows), (PolicyReceipt, receipt_rows)):
-            writer = RowWriter(model)
-            writer.write(writer.row(r) for r in rows)
+            BulkWriter(model, with_pk=True).write(rows)
     recompute_all()
     workers = []
     for g, grid in enumerate(grids):

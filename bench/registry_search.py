@@ -30,8 +30,8 @@ def build(persons: int, places: list[tuple[str, str, str]], rng: random.Random) 
     """Households and persons by bulk insert; returns the 户编号 list."""
     from django.db import transaction
 
+    from fupin.core.bulk import insert_rows
     from fupin.geo.models import Division, Grid
-    from fupin.registry.bulk import insert_rows
     from fupin.registry.models import Household
     from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
 

@@ -19,7 +19,7 @@ from django.db import models, transaction
 from fupin.accounts.choices import Role
 from fupin.core import audit
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import PREFIX_LENGTH
+from fupin.core.scoping import PREFIX_LENGTH, covers
 
 AUDITED_FIELDS = ("username", "display_name", "email", "phone", "role", "division_id", "grid_id", "department_id",
                   "command_unit_id", "unit_name", "area_code", "is_active", "is_superuser")
@@ -72,7 +72,7 @@ def _check_binding(*, actor, role: str, division, grid, department, command_unit
             raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
         if grid is not None and not Grid.objects.restrict(actor).filter(pk=grid.pk).exists():
             raise ServiceError(f"网格{grid.code}不在您的管辖范围内", field="grid")
-        if command_unit is not None and not command_unit.area_code.startswith(actor.jurisdiction_prefix or "-"):
+        if command_unit is not None and not covers(actor, command_unit.area_code):
             raise ServiceError(f"{command_unit.name}不在您的管辖范围内", field="command_unit")
     return division
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 from django.db import connection
 from django.utils import timezone
 
-from fupin.exchange.bulk import fetch_arrow
+from fupin.core.bulk import fetch_arrow
 
 FACTS: dict[str, str] = {
     "households": "建档立卡户数(未注销)",

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from fupin.core.bulk import fetch_arrow
 from fupin.eligibility.expressions import compile_sql, parse
-from fupin.exchange.bulk import fetch_arrow
 
 SOURCES = ("dibao", "student", "medical", "housing_safety")
 EXITED = ("4", "已脱贫(不再享受政策)")

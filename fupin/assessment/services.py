@@ -53,13 +53,9 @@ def _actor_name(actor) -> str:
 
 def _require(actor, area_code: str) -> None:
     """Writes stay inside the actor's jurisdiction (a system actor may write anywhere)."""
-    from fupin.core.scoping import scope_prefix
+    from fupin.core import scoping
 
-    if _user(actor) is None:
-        return
-    prefix = scope_prefix(actor)
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError("不在您的管辖范围内")
+    scoping.require(_user(actor), area_code, None)
 
 
 # -- schemes -----------------------------------------------------------------------------------------------------
@@ -178,7 +174,7 @@ def scheme_release(*, actor, scheme: Scheme) -> Scheme:
 @transaction.atomic
 def assess_run(*, actor, period: str, scheme: Scheme | None = None, engine=None) -> tuple[ScoreRun, dict]:
     """Compute and store every subject's score for a period; the run becomes the period's current one."""
-    from fupin.registry.bulk import insert_rows
+    from fupin.core.bulk import insert_rows
 
     try:
         parse_period(period)

@@ -144,7 +144,7 @@ class _Builder:
         return obj
 
     def fast(self, model, **values) -> int:
-        """A row of a big table, kept as database values and written with fupin.demo.bulk.RowWriter."""
+        """A row of a big table, kept as database values and written with fupin.core.bulk.BulkWriter."""
         pk = self.next_id[model]
         self.next_id[model] += 1
         self.fast_rows[model].append({"id": pk, "uuid": _uuid(self.rng), "batch_id": self.batch.pk, **values})
@@ -428,7 +428,7 @@ def _receipts(b: _Builder, hhs: list[dict]) -> None:
 
 
 def _write(b: _Builder) -> None:
-    from fupin.demo.bulk import RowWriter
+    from fupin.core.bulk import BulkWriter
 
     order = [Unit, Cadre, WorkTeam, AreaPairing, VillagePlan, Policy, HouseholdPairing, HouseholdPlan, Measure,
              PolicyReceipt, AssistanceRecord, Errand]
@@ -439,9 +439,9 @@ def _write(b: _Builder) -> None:
                 model.objects.bulk_create(rows, batch_size=BULK)
             fast = b.fast_rows.get(model, [])
             if fast:
-                writer = RowWriter(model)
+                writer = BulkWriter(model, with_pk=True)
                 for i in range(0, len(fast), BULK):
-                    writer.write(writer.row(r) for r in fast[i:i + BULK])
+                    writer.write(fast[i:i + BULK])
         through = WorkTeam.members.through
         through.objects.bulk_create([through(workteam_id=team.pk, cadre_id=m.pk)
                                      for team, ms in b.rows.get("_team_members", []) for m in ms], batch_size=BULK)

@@ -45,9 +45,8 @@ from fupin.assistance.models import (
     WorkTeam,
 )
 from fupin.assistance.tracking import recompute_all, refresh_lights
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
 from fupin.geo.models import Division
 from fupin.registry.models import Household, Person
 
@@ -100,9 +99,7 @@ def _check_approver(approver, area_code: str) -> None:
         raise ServiceError("不脱贫不脱钩:改派须有审批人")
     if not (approver.is_superuser or approver.can("approve_town") or approver.can("approve_county")):
         raise ServiceError(f"{approver}没有审批改派的权限(须为乡镇或市级审批人员)")
-    prefix = scope_prefix(approver)
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError(f"审批人{approver}不管辖该地区,不能审批")
+    scoping.require(approver, area_code, None, message=f"审批人{approver}不管辖该地区,不能审批")
 
 
 # Units and cadres --------------------------------------------------------------------------------------------------

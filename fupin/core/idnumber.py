@@ -10,11 +10,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import mul
 from zoneinfo import ZoneInfo
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＩｌ", "0123456789XX11")
+_BAD_AREA = frozenset(("00", "10", "20", "30", "40", "70", "80", "90"))  # no province code starts so
 _SPACES = re.compile(r"[\s\u3000\u00a0'‘’\"“”`\-]")
 
 
@@ -92,10 +94,10 @@ def normalise(raw: object, *, today: dt.date | None = None) -> str:
         raise IdNumberError("length", f"证件号码应为18位(或15位旧号),实际{len(text)}位:{text}")
     if not (text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")):
         raise IdNumberError("chars", f"证件号码含非法字符(前17位须为数字,末位为数字或X):{text}")
-    if text[:2] in ("00", "10", "20", "30", "40", "70", "80", "90"):
+    if text[:2] in _BAD_AREA:
         raise IdNumberError("area", f"证件号码的地区码无效:{text[:6]}")
     birth = _parse_date(text[6:14])
-    today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = today or _today()
     if birth is None:
         raise IdNumberError("birth", f"证件号码中的出生日期无效:{text[6:14]}")
     if birth > today or birth.year < 1890:
@@ -104,6 +106,30 @@ def normalise(raw: object, *, today: dt.date | None = None) -> str:
     if text[17] != expected:
         raise IdNumberError("check", f"证件号码校验位错误:末位应为{expected},实际为{text[17]}")
     return text
+
+
+def quick_birth(text: str, today: dt.date | None = None) -> dt.date | None:
+    """The birth date of an already clean 18-character number that `normalise` would accept unchanged, else None.
+
+    The one fast check, for the loops that read every resident's number (importer, exchange staging, quality
+    rules): the same rules as `normalise` (area code, birth date, check character) without its cleaning and without
+    building an error; on None, `normalise` or `parse` decides and words the reason.
+    """
+    if len(text) != 18 or not text.isascii() or not text[:17].isdigit() or text[:2] in _BAD_AREA:
+        return None
+    if CHECK_CHARS[sum(map(mul, map(int, text[:17]), WEIGHTS)) % 11] != text[17]:
+        return None
+    try:
+        birth = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        return None
+    if birth.year < 1890 or birth > (today or _today()):
+        return None
+    return birth
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def is_valid(raw: object) -> bool:
@@ -207,7 +233,6 @@ class ParsedId:
 
 _MASK_FULLWIDTH = str.maketrans({"＊": "*", "×": "*", "✱": "*", "\u3000": " ", "\u00a0": " ", "\t": " "})
 _MASK_TRIM = re.compile(r"^[\s'‘’\"“”`]+|[\s'‘’\"“”`]+$")
-_BAD_AREA = ("00", "10", "20", "30", "40", "70", "80", "90")
 _PLACEHOLDERS = {"无", "不详", "空", "暂无", "未知", "NULL", "NONE", "N/A", "NA", "/", "\\", "0", "－", "—", "——"}  # said "no ID"
 
 
@@ -286,7 +311,7 @@ def parse(raw: object, *, today: dt.date | None = None) -> ParsedId:
 
 
 def _parse_masked(raw_text: str, t: str, *, today: dt.date | None) -> ParsedId:
-    today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = today or _today()
     area6 = t[:6] if t[:6].isdigit() else ""
     if area6 and area6[:2] in _BAD_AREA:
         return ParsedId(IdKind.INVALID, raw=raw_text, clean=t, error=f"脱敏证件号码的地区码无效:{area6}")

@@ -5,6 +5,7 @@ page and the masked numbers shown (the trail itself never holds a full ID number
 from __future__ import annotations
 
 import contextvars
+import re
 
 from fupin.core import idnumber
 
@@ -18,15 +19,30 @@ def note(number: str | None) -> None:
         bucket.add(number)
 
 
+def may_see_full(user) -> bool:
+    return user is not None and (getattr(user, "may_view_full_id", False) or getattr(user, "is_superuser", False))
+
+
 def shown(number: str | None, user) -> str:
     """An ID number as `user` may see it: in full (and noted for the audit trail) or masked. The one place that
-    decides; every page, API answer and document calls it (or `formatter`)."""
+    decides; every page, API answer and document calls it (or `formatter`, or `shown_in_text`)."""
     if not number:
         return ""
-    if user is not None and (getattr(user, "may_view_full_id", False) or getattr(user, "is_superuser", False)):
+    number = str(number)
+    if may_see_full(user):
         note(number)
         return number
     return idnumber.mask(number)
+
+
+_ID_LIKE = re.compile(r"\d{6}[\dXx*]{8,12}")
+
+
+def shown_in_text(text: object, user) -> str:
+    """Free text (a department's cell, a finding's evidence) with every ID-like run of characters as `user` may see
+    it: `shown` applied to each."""
+    text = "" if text is None else str(text)
+    return _ID_LIKE.sub(lambda m: shown(m.group(), user), text)
 
 
 def formatter(user):

@@ -7,6 +7,10 @@ user with no jurisdiction sees nothing.
 
 A model says where its code lives with `scope_field` (default "area_code"); a model that departments may read says
 which field names the department with `department_field`.
+
+Writes ask one question, `require(user, area_code, action)`: is the place inside the user's jurisdiction, and does
+the user's role allow the action there? Every service asks it before writing people's data; `covers` is the same
+test of the place alone, for what a page offers.
 """
 
 from __future__ import annotations
@@ -25,9 +29,33 @@ def scope_prefix(user) -> str | None:
     return getattr(user, "jurisdiction_prefix", None)
 
 
+def covers(user, area_code: str) -> bool:
+    """The place `area_code` lies inside the user's jurisdiction (a superuser's covers everything)."""
+    prefix = scope_prefix(user)
+    return prefix is not None and (area_code or "").startswith(prefix)
+
+
+def require(user, area_code: str, action: str | None = "edit", *, message: str = "",
+            role_message: str = "") -> None:
+    """Refuse (ServiceError, in Chinese) a write at `area_code` outside the user's jurisdiction, or one the user's role
+    may not do (`action` is a capability such as "edit" or "approve_town"; None asks only for the place).
+
+    `user` None or a text such as "system" is the platform itself (the demo, nightly steps), which writes anywhere;
+    a user who is not signed in writes nowhere.
+    """
+    from fupin.core.errors import ServiceError
+
+    if user is None or isinstance(user, str):
+        return
+    if not covers(user, area_code):
+        raise ServiceError(message or "不在您的管辖范围内")
+    if action is not None and not user.is_superuser and not user.can(action):
+        raise ServiceError(role_message or message or "您的角色不能办理此事")
+
+
 class ScopedQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view") -> ScopedQuerySet:
-        """Rows of this model that `user` may see (action is reserved for finer permissions)."""
+    def restrict(self, user) -> ScopedQuerySet:
+        """Rows of this model that `user` may see: inside the jurisdiction, or of the user's department."""
         model = self.model
         if user is not None and getattr(user, "is_superuser", False):
             return self

@@ -7,7 +7,7 @@ ID numbers, the registered poor households among them; one demo user per role. S
 
 Speed matters (390,000 people in under three minutes on two cores): everything is built in memory with explicit
 primary keys and written in one transaction, with bulk_create, except households and persons, which go through
-`fupin.demo.bulk.RowWriter` (plain INSERT / COPY); the sequences are reset afterwards for PostgreSQL.
+`fupin.core.bulk.BulkWriter` (plain INSERT / COPY); the sequences are reset afterwards for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from django.db import connection, models, transaction
 from fupin.accounts.choices import Role
 from fupin.accounts.models import User
 from fupin.core import audit
+from fupin.core.bulk import BulkWriter
 from fupin.core.coords import convert_geometry
 from fupin.core.errors import ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.demo import people
-from fupin.demo.bulk import RowWriter
 from fupin.demo.names import SurnamePool, full_name
 from fupin.demo.world import (
     DivisionRecord,
@@ -525,7 +525,7 @@ class _Seeder:
         self.next_household = _next_id(Household)
         self.next_person = _next_id(Person)
         self.ids = people.IdAllocator(world.county.code[:6])
-        self.hh_writer, self.person_writer = RowWriter(Household), RowWriter(Person)
+        self.hh_writer, self.person_writer = BulkWriter(Household, with_pk=True), BulkWriter(Person, with_pk=True)
         self.hh_rows: list[tuple] = []
         self.person_rows: list[tuple] = []
         self.rows["households"] = self.rows["persons"] = 0
@@ -612,8 +612,8 @@ class _Seeder:
         return count
 
     def _flush(self) -> None:
-        self.hh_writer.write(self.hh_rows)
-        self.person_writer.write(self.person_rows)
+        self.hh_writer.write_prepared(self.hh_rows)
+        self.person_writer.write_prepared(self.person_rows)
         self.hh_rows, self.person_rows = [], []
 
     def _reset_sequences(self) -> None:

@@ -8,11 +8,12 @@ from django.http import Http404
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.models import Finding, RuleSet
-from fupin.exchange.selectors import county_wide, mask_text
+from fupin.exchange.selectors import county_wide
 
 router = Router(tags=["eligibility"])
 
@@ -57,16 +58,14 @@ class QueuedJobOut(Schema):
 
 
 def _masked_evidence(ev: dict, user) -> dict:
-    if getattr(user, "may_view_full_id", False):
-        return ev
     import json
 
-    return json.loads(mask_text(json.dumps(ev, ensure_ascii=False), user))
+    return json.loads(idviews.shown_in_text(json.dumps(ev, ensure_ascii=False), user))
 
 
 def _out(f: Finding, user) -> dict:
     return {"uuid": f.uuid, "household": f.household_code, "rule": f.rule_code, "rule_name": f.rule_name,
-            "person": mask_text(f.person_id_number, user) or None, "source": f.source_code, "status": f.status,
+            "person": idviews.shown_in_text(f.person_id_number, user) or None, "source": f.source_code, "status": f.status,
             "reason": f.reason, "evidence": _masked_evidence(f.evidence, user)}
 
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from django.db.models import Count, Min
 
-from fupin.core.idnumber import mask
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
 
 ACTIVE = [Finding.Status.OPEN, Finding.Status.CONFIRMED]
@@ -88,9 +87,6 @@ def unverified_finding_dates(household_ids: list[int] | None) -> dict[int, dt.da
         qs = qs.filter(household_id__in=household_ids)
     return dict(qs.order_by().values("household_id").annotate(m=Min("created_at")).values_list("household_id", "m"))
 
-
-def masked_id(user, number: str) -> str:
-    return number if getattr(user, "may_view_full_id", False) else mask(number)
 
 
 def report(user, *, level: str = "village") -> dict:

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fupin.core import audit
+from fupin.core.bulk import BulkWriter, fetch_arrow
 from fupin.core.errors import ServiceError
 from fupin.eligibility.defaults import default_rules
 from fupin.eligibility.expressions import ExpressionError, fields_used, parse
@@ -34,7 +35,6 @@ from fupin.eligibility.mappings import (
     resolvers_for,
 )
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet, ValueMapping
-from fupin.exchange.bulk import bulk_insert, fetch_arrow
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
@@ -827,10 +827,10 @@ def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
     cols = table.to_pydict()
     rows = zip(cols["household_id"], cols["area_code"], cols["score"], cols["rank"], cols["rank_of"], cols["parts"],
                cols["priorities"], strict=True)
-    return bulk_insert(Assessment._meta.db_table,
-                       ["household_id", "run_id", "score", "rank", "rank_of", "parts", "priorities", "area_code"],
-                       ((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
-                        for hid, area, score, rank, rank_of, parts, prios in rows))
+    writer = BulkWriter(Assessment, columns=["household_id", "run_id", "score", "rank", "rank_of", "parts",
+                                             "priorities", "area_code"], encoded=["parts", "priorities"])
+    return writer.write((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
+                        for hid, area, score, rank, rank_of, parts, prios in rows)
 
 
 def _counts() -> tuple[dict, dict]:

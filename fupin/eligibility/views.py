@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.exportcells import xlsx_workbook
 from fupin.core.services import job_create
@@ -19,7 +20,7 @@ from fupin.eligibility import selectors, services
 from fupin.eligibility.mappings import default_mappings
 from fupin.eligibility.mappings import presets as mapping_presets
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
-from fupin.exchange.selectors import county_wide, mask_text
+from fupin.exchange.selectors import county_wide
 
 
 def _may_run(user) -> bool:
@@ -81,13 +82,13 @@ def finding_detail(request, uuid):
             messages.success(request, "已记录")
             return redirect(finding.get_absolute_url())
     ev = finding.evidence or {}
-    records = [{**r, "fields": [(k, mask_text(v, request.user)) for k, v in r.get("fields", {}).items()],
-                "id_as_received": mask_text(r.get("id_as_received", ""), request.user)}
+    records = [{**r, "fields": [(k, idviews.shown_in_text(v, request.user)) for k, v in r.get("fields", {}).items()],
+                "id_as_received": idviews.shown_in_text(r.get("id_as_received", ""), request.user)}
                for r in ev.get("records", [])]
     member = ev.get("member") or {}
     return render(request, "eligibility/finding.html", {
         "f": finding, "records": records, "member_name": member.get("name", ""),
-        "member_id": mask_text(member.get("id_number", ""), request.user),
+        "member_id": idviews.shown_in_text(member.get("id_number", ""), request.user),
         "facts": ev.get("facts", {}), "households": ev.get("households", []), "may_edit": request.user.can("edit")})
 
 

@@ -6,6 +6,7 @@ from django.http import Http404
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.exchange import selectors
 from fupin.exchange.models import Snapshot, Source
@@ -124,7 +125,7 @@ def person_records(request, person_id: int):
         raise Http404
     return [{"source": link.source_code, "file_name": link.snapshot.file_name,
              "row_number": link.record.row_number, "fields": dict(selectors.record_fields(link.record, request.user)),
-             "id_as_received": selectors.mask_text(link.record.id_raw, request.user),
+             "id_as_received": idviews.shown_in_text(link.record.id_raw, request.user),
              "id_status": link.record.id_status, "method": link.method, "score": link.score,
              "explanation": link.explanation or None}
             for link in selectors.person_links(person)]
@@ -134,7 +135,7 @@ def person_records(request, person_id: int):
 def list_reviews(request, status: str = "open"):
     return [{"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
              "record_name": (rv.details.get("record") or {}).get("name", ""),
-             "record_id_number": selectors.mask_text((rv.details.get("record") or {}).get("id", ""), request.user),
+             "record_id_number": idviews.shown_in_text((rv.details.get("record") or {}).get("id", ""), request.user),
              "score": rv.score, "status": rv.status, "explanation": (rv.details or {}).get("explanation")}
             for rv in selectors.reviews_for_user(request.user, status=status or "open")[:500]]
 
@@ -152,7 +153,7 @@ def decide(request, review_id: int, body: DecisionIn):
         raise HttpError(400, exc.message) from exc
     return {"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
             "record_name": (rv.details.get("record") or {}).get("name", ""),
-            "record_id_number": selectors.mask_text((rv.details.get("record") or {}).get("id", ""), request.user),
+            "record_id_number": idviews.shown_in_text((rv.details.get("record") or {}).get("id", ""), request.user),
             "score": rv.score, "status": rv.status}
 
 

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fupin.core import audit
+from fupin.core.bulk import BulkWriter, delete_where, fetch_arrow
 from fupin.exchange import cache
-from fupin.exchange.bulk import bulk_insert, delete_where, fetch_arrow
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
@@ -173,15 +173,14 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     model_row = _save_model(out.stats.pop("model", None), stored_model, settings)
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
-    delete_where(RecordLink._meta.db_table, "snapshot_id", stale_ids)
+    delete_where(RecordLink, "snapshot_id", stale_ids)
     snap_of = dict(zip(records.column("record_id").to_pylist(), records.column("snapshot_id").to_pylist(),
                        strict=True))
     source_of = {s.pk: s.source.code for s in stale}
     links = out.links.to_pydict()
     explanations = links.get("explanation") or [None] * len(links["record_id"])
-    bulk_insert(RecordLink._meta.db_table,
-                ["record_id", "person_id", "snapshot_id", "source_code", "method", "score", "area_code",
-                 "explanation"],
+    BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
+                                    "area_code", "explanation"], encoded=["explanation"]).write(
                 ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area, expl)
                  for rid, pid, method, score, area, expl in zip(
                      links["record_id"], links["person_id"], links["method"], links["score"], links["area_code"],

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from fupin.core import idviews
 from fupin.core.scoping import scope_prefix
 from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, Source
 
@@ -46,21 +45,8 @@ def last_link_run() -> LinkRun | None:
     return LinkRun.objects.first()
 
 
-_ID_LIKE = re.compile(r"\d{6}[\dXx*]{8,12}")
-
-
-def mask_text(text: object, user) -> str:
-    """Mask anything that looks like an ID number unless the user may see full IDs."""
-    from fupin.core.idnumber import mask
-
-    text = "" if text is None else str(text)
-    if getattr(user, "may_view_full_id", False):
-        return text
-    return _ID_LIKE.sub(lambda m: mask(m.group()), text)
-
-
 def record_fields(record, user) -> list[tuple[str, str]]:
-    return [(k, mask_text(v, user)) for k, v in (record.data or {}).items() if v not in ("", None)]
+    return [(k, idviews.shown_in_text(v, user)) for k, v in (record.data or {}).items() if v not in ("", None)]
 
 
 def id_kind_counts(snapshot) -> list[dict]:
@@ -99,12 +85,10 @@ def _chars(a: str, b: str) -> list[tuple[str, bool]]:
 
 def review_pair(review: LinkReview, user) -> list[dict]:
     """Both sides of an uncertain pair, field by field, differences flagged (ID numbers masked for the user)."""
-    from fupin.core.idnumber import mask
 
     rec = review.record
     details = (review.details or {}).get("record") or {}
     person = review.person
-    may_see = getattr(user, "may_view_full_id", False)
     r_name = (rec.name if rec else details.get("name")) or ""
     r_id = (rec.id_clean if rec else details.get("id")) or ""
     r_birth = (rec.birth_date.isoformat() if rec and rec.birth_date else details.get("birth_date")) or ""
@@ -116,9 +100,7 @@ def review_pair(review: LinkReview, user) -> list[dict]:
     sexes = {"1": "男", "2": "女"}
 
     def show_id(number: str) -> str:
-        return number if may_see else (mask(number) if "*" not in number and len(number) >= 15 else
-                                      (number[:6] + "*" * max(0, len(number) - 10) + number[-4:]
-                                       if len(number) > 10 else number))
+        return idviews.shown(number, user)
 
     rows = [
         {"label": "姓名", "left": _chars(r_name, person.name), "right": _chars(person.name, r_name),
@@ -130,7 +112,7 @@ def review_pair(review: LinkReview, user) -> list[dict]:
         {"label": "性别", "left": [(sexes.get(r_sex, r_sex), False)], "right": [(sexes.get(person.sex, person.sex),
                                                                                  False)],
          "differs": bool(r_sex and person.sex and r_sex != person.sex)},
-        {"label": "地址 / 所在村", "left": [(mask_text(r_address, user), False)], "right": [(p_place, False)],
+        {"label": "地址 / 所在村", "left": [(idviews.shown_in_text(r_address, user), False)], "right": [(p_place, False)],
          "differs": bool(r_address and village and village.name not in r_address)},
     ]
     rows[1]["differs"] = bool(r_id) and rows[1]["note"] not in ("完全相同", "脱敏号码:可见部分全部相符")

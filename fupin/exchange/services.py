@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from fupin.core import audit
+from fupin.core.bulk import BulkWriter
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport
-from fupin.exchange.bulk import bulk_insert
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
 from fupin.exchange.reading import read_department_file, value_counts
 from fupin.exchange.sources import DEFAULT_SOURCES
@@ -160,7 +160,7 @@ def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: R
                    ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
                    r.id_last4, r.id_sex, r.sheet[:100])
 
-    bulk_insert(StagedRecord._meta.db_table, STAGED_COLUMNS, values())
+    BulkWriter(StagedRecord, columns=STAGED_COLUMNS, encoded=("raw", "data")).write(values())
     _cache_snapshot(snap, rows, data_json)
     _not_understood(snap)
     batch_finish(batch, actor=actor, rows=len(rows),

@@ -5,7 +5,7 @@ members of poor households over the last three years, quarterly interest paid, p
 loans overdue (their subsidies suspended, a work order each, the household's light turned) and one settled from the
 fund; fund sources of three years, projects in every state of the library with beneficiaries, notices, allocations,
 payments and assets sharing income. Counts follow `scale` (never fewer than a handful, so a small demo shows every
-state). Loans, repayments and subsidies are written in bulk through `fupin.registry.bulk.insert_rows`; projects,
+state). Loans, repayments and subsidies are written in bulk through `fupin.core.bulk.insert_rows`; projects,
 banks, rules and the overdue path go through the services.
 """
 
@@ -74,8 +74,8 @@ def _banks(scale: float, today: dt.date) -> list:
 
 
 def _loans(rng: random.Random, scale: float, today: dt.date, rule, banks, batch) -> dict:
+    from fupin.core.bulk import insert_rows, uuid7
     from fupin.funds.models import Loan, LoanStep, Repayment, Subsidy
-    from fupin.registry.bulk import insert_rows, uuid7
     from fupin.registry.models import Household, Person
 
     target = max(6, round(BORROWERS * scale))

@@ -163,7 +163,7 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
     if problems:
         raise ImportRefused(problems=problems, headline=f"{bank.name}还款流水未导入")
     batch = batch_start(kind="funds_statement", actor=actor, source=path, keep_file=True)
-    from fupin.registry.bulk import insert_rows, uuid7
+    from fupin.core.bulk import insert_rows, uuid7
 
     insert_rows(Repayment, [{"loan_id": loan_id, "area_code": facts[loan_id][2], "paid_on": paid_on,
                              "principal": principal, "interest": interest, "bank_ref": ref[:60], "uuid": uuid7(),

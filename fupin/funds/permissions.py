@@ -4,7 +4,7 @@ user (the demo, the nightly run, tests' "test") acts everywhere, as in the other
 from __future__ import annotations
 
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
+from fupin.core.scoping import covers
 
 
 def _user(actor):
@@ -25,8 +25,7 @@ def in_area(actor, area_code: str) -> bool:
     user = _user(actor)
     if user is None:
         return True
-    prefix = scope_prefix(user)
-    return prefix is not None and area_code.startswith(prefix)
+    return covers(user, area_code)
 
 
 def require(ok: bool, message: str) -> None:

@@ -880,7 +880,7 @@ def subsidies_compute(*, actor, period: str) -> dict:
     listed = set(Subsidy.objects.filter(period=period, payable_list__isnull=False).values_list("loan_id", flat=True))
     Subsidy.objects.filter(period=period, payable_list__isnull=True).delete()
     rows = [r for r in compute_subsidies(period) if r["loan_id"] not in listed]
-    from fupin.registry.bulk import insert_rows, uuid7
+    from fupin.core.bulk import insert_rows, uuid7
 
     insert_rows(Subsidy, [{**r, "period": period, "uuid": uuid7(), "version": 1} for r in rows])
     due = sum((r["amount"] for r in rows), Decimal(0))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
+from fupin.core.scoping import covers, scope_prefix
 from fupin.interop import delivery, events, signing
 from fupin.interop.choices import DeliveryStatus, SubmissionStatus
 from fupin.interop.models import Delivery, Event, FeedbackImport, Submission, Subscription
@@ -59,7 +59,7 @@ def subscription_create(*, actor, name: str, url: str, event_types: list[str], a
     """A new subscription; its secret is generated unless given (the receiver needs it to verify signatures)."""
     _check(actor)
     user = _user(actor)
-    if user is not None and not user.is_superuser and not area_prefix.startswith(scope_prefix(user) or "-"):
+    if user is not None and not covers(user, area_prefix):
         raise ServiceError("管辖范围超出您的权限", field="area_prefix")
     name, url, types = _clean(name, url, event_types, area_prefix)
     sub = Subscription.objects.create(name=name[:100], url=url, secret=secret or signing.new_secret(),

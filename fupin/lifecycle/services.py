@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
 from fupin.geo.models import Division
 from fupin.lifecycle import hooks, selectors
@@ -97,9 +97,7 @@ def _check_actor(actor, step: StepDef, area_code: str, *, roles=None) -> None:
     if actor.role not in roles:
         raise ServiceError(f"「{step.label}」须由{_role_names(roles)}办理,您的角色({ROLE_NAMES.get(actor.role, actor.role or '无')})"
                            "不能办理此步骤")
-    prefix = actor.jurisdiction_prefix
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError("该对象不在您的管辖范围内,不能办理")
+    scoping.require(actor, area_code, None, message="该对象不在您的管辖范围内,不能办理")
 
 
 # Settings ------------------------------------------------------------------------------------------------------
@@ -175,8 +173,7 @@ def batch_create(*, actor, kind: str, town: Division, year: int) -> ProcedureBat
         raise ServiceError(f"{KIND_NAMES[kind]}不分批次")
     if getattr(actor, "role", "") not in TOWN | COUNTY:
         raise ServiceError("只有乡镇工作站或市扶贫办可以新建批次")
-    if actor.jurisdiction_prefix is None or not town.code.startswith(actor.jurisdiction_prefix):
-        raise ServiceError("该乡镇不在您的管辖范围内")
+    scoping.require(actor, town.code, None, message="该乡镇不在您的管辖范围内")
     if town.level != "town":
         raise ServiceError(f"批次须按乡镇建立:{town.name}不是乡镇")
     number = (ProcedureBatch.objects.filter(kind=kind, town=town, year=year).aggregate(m=Max("number"))["m"] or 0) + 1

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.pages import capability_required, paginate
 from fupin.core.scoping import scope_prefix
@@ -42,9 +42,7 @@ def village(request, code: str):
     page = paginate(request, qs, per_page=100)
     rows = []
     for p in page:
-        id_text = p.person.id_number if p.person_id else ""
-        if id_text and not request.user.may_view_full_id:
-            id_text = idnumber.mask(id_text)
+        id_text = idviews.shown(p.person.id_number, request.user) if p.person_id else ""
         rows.append({"p": p, "item_label": selectors.item_label(p.item) if not p.response_id else p.detail,
                      "id_number": id_text})
     return render(request, "quality/village.html", {

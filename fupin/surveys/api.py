@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.core.apiparams import Offset
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division
@@ -78,12 +78,12 @@ class FormErrorOut(Schema):
 
 
 def _masked(r: Response, user) -> dict:
-    if user.may_view_full_id:
+    if idviews.may_see_full(user):
         return r.data
     data = dict(r.data)
     for t in defs.tables(r.form_version.definition):
         cols = [c["key"] for c in t["columns"] if c.get("registry_field") == "id_number" or c["key"] == "id_number"]
-        data[t["key"]] = [{**row, **{c: idnumber.mask(str(row.get(c) or "")) for c in cols if row.get(c)}}
+        data[t["key"]] = [{**row, **{c: idviews.shown(row.get(c), user) for c in cols if row.get(c)}}
                           for row in data.get(t["key"]) or []]
     return data
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core import idnumber
+from fupin.core import idviews
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import CodeList
 from fupin.core.pages import capability_required, paginate
@@ -202,14 +202,14 @@ def _raw_answers(request, version: FormVersion, existing: dict) -> dict:
 
 def _mask_layout(layout: list[dict], user) -> None:
     """ID numbers in tables are shown masked to users who may not see them in full."""
-    if user.may_view_full_id:
+    if idviews.may_see_full(user):
         return
     for sec in layout:
         for entry in sec["items"]:
             for row in entry.get("rows") or []:
                 for cell in row["cells"]:
                     if cell["it"].get("registry_field") == "id_number" or cell["it"]["key"] == "id_number":
-                        cell["display"] = idnumber.mask(str(cell["value"] or ""))
+                        cell["display"] = idviews.shown(cell["value"], user)
 
 
 @capability_required("edit")

@@ -48,3 +48,26 @@ def test_disability_card():
     assert (card.category, card.grade, card.category_label) == ("4", 2, "肢体")
     with pytest.raises(idnumber.IdNumberError):
         idnumber.parse_disability_card("11010519491231002X92")
+
+
+@pytest.mark.parametrize("text", [
+    "11010519491231002X",  # valid
+    "11010519491231002x",  # lower-case x: normalise repairs it, the fast check leaves that to normalise
+    "90010519491231002X", "00010519491231002X",  # no province has these area codes
+    "110105194912310020",  # wrong check character
+    "110105194902300021", "110105188001010012", "110105299901010012",  # no such date; before 1890; in the future
+    "1101051949123100", "１１０１０５１９４９１２３１００２Ｘ", "11010519491231002X ",
+])
+def test_quick_birth_agrees_with_normalise(text):
+    """The one fast check (importer, exchange, quality rules) accepts exactly what normalise accepts unchanged."""
+    body = text[:17]
+    if len(text) == 18 and body.isascii() and body.isdigit():  # give every digit body its right check character
+        text = body + idnumber.check_char(body) if text != "110105194912310020" else text
+    try:
+        strict = idnumber.normalise(text) == text
+    except idnumber.IdNumberError:
+        strict = False
+    birth = idnumber.quick_birth(text)
+    assert (birth is not None) == strict
+    if birth is not None:
+        assert birth == idnumber.info(text).birth_date

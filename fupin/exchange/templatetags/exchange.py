@@ -1,6 +1,6 @@
 from django import template
 
-from fupin.exchange.selectors import mask_text
+from fupin.core.idviews import shown_in_text
 
 register = template.Library()
 
@@ -8,7 +8,7 @@ register = template.Library()
 @register.filter
 def masktext(value, user) -> str:
     """Text with every ID-like number masked unless the user may see full ID numbers."""
-    return mask_text(value, user)
+    return shown_in_text(value, user)
 
 
 @register.filter

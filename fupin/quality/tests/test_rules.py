@@ -56,6 +56,19 @@ def test_invalid_id_number(county, run):
     assert bad.pk in _open("id_invalid") and good.pk not in _open("id_invalid")
 
 
+def test_id_number_with_a_bad_area_code(county, run):
+    """The quality rules read numbers through fupin.core.idnumber: an area code no province has (90…) is refused
+    even when the check character is right (the rules' own fast check had stopped looking at the area code)."""
+    from fupin.core import idnumber
+
+    bad, good = _hh(county, "坏地区码"), _hh(county, "好地区码")
+    body = "900000" + good.members.first().id_number[6:17]
+    number = body + idnumber.check_char(body)
+    Person.objects.filter(pk=bad.members.first().pk).update(id_number=number)
+    run()
+    assert bad.pk in _open("id_invalid") and good.pk not in _open("id_invalid")
+
+
 def test_empty_required_household_items(county, run):
     bad, good = _hh(county, "空项"), _hh(county, "全项")
     _set(bad, attribute="", main_cause="")

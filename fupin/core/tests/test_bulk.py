@@ -1,12 +1,13 @@
-"""The importer's fast insert writes what Django would write, and a large SQLite load leaves every index in place."""
+"""The one bulk writer (fupin.core.bulk) writes what Django would write, on SQLite (executemany) and PostgreSQL (COPY),
+and a large load leaves every index in place."""
 
 import datetime as dt
 from decimal import Decimal
 
 from django.db import connection, transaction
 
+from fupin.core import bulk
 from fupin.core.testing import make_household
-from fupin.registry import bulk
 from fupin.registry.models import Household, Person
 
 
@@ -50,3 +51,40 @@ def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
                                   for i in range(30)])
     assert _indexes("registry_person") == before
     assert Person.objects.filter(name__startswith="批").count() == 30
+
+
+def test_sequences_stamp_and_encoded_columns(county):
+    """Rows as sequences in column order, a stamp shared by every row, a column handed over already encoded."""
+    hh = make_household(county["va1"], members=1)
+    writer = bulk.BulkWriter(Person, columns=["household_id", "name", "health", "birth_date"], encoded=["health"],
+                             stamp={"area_code": hh.area_code})
+    with transaction.atomic():
+        assert writer.write([(hh.pk, "序列一", '["3"]', dt.date(1980, 2, 29)),
+                             {"household_id": hh.pk, "name": "序列二", "health": '["1"]'}]) == 2
+    one, two = Person.objects.filter(name__startswith="序列").order_by("name")
+    assert one.health == ["3"] and one.birth_date == dt.date(1980, 2, 29) and one.area_code == hh.area_code
+    assert two.health == ["1"] and two.area_code == hh.area_code and one.created_at == two.created_at
+    assert one.uuid != two.uuid and one.uuid.version == two.uuid.version == 7
+
+
+def test_unknown_columns_are_refused(county):
+    import pytest
+
+    with pytest.raises(KeyError):
+        bulk.BulkWriter(Person, columns=["nope"])
+    with pytest.raises(KeyError):
+        bulk.BulkWriter(Person, stamp={"nope": 1})
+    with pytest.raises(KeyError):
+        bulk.BulkWriter(Person).row({"nope": 1})
+
+
+def test_rows_with_their_own_ids(county):
+    hh = make_household(county["va1"], members=1)
+    pk = (Person.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    writer = bulk.BulkWriter(Person, with_pk=True)
+    with transaction.atomic():
+        writer.write_prepared([writer.row({"id": pk, "household_id": hh.pk, "area_code": hh.area_code,
+                                           "name": "自带编号", "dibao": True})])
+    p = Person.objects.get(pk=pk)
+    assert p.name == "自带编号" and p.dibao is True and p.uuid.version == 7
+

@@ -1,10 +1,7 @@
-"""Writes of the dispatch app. Each change is one keyword-only service taking `actor`, atomic, audited.
-
-The work order's state machine lives here (see TRANSITIONS): every transition checks the state it starts from and
-who may take it, refuses in Chinese otherwise, writes the order, one timeline event and one audit event, and posts or
-closes the inbox items that follow from it. Services take an optional `now` so that the demo can write a past year
-and tests can freeze time.
-"""
+"""Work orders: who is who on an order, the state machine (TRANSITIONS), creation, needs from other apps,
+transitions and escalation. Each change is one keyword-only service taking `actor`, atomic, audited: every
+transition checks the state it starts from and who may take it, refuses in Chinese otherwise, writes the order,
+one timeline event and one audit event, and posts or closes the inbox items that follow from it."""
 
 from __future__ import annotations
 
@@ -16,55 +13,29 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fupin.core import audit
+from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import scope_prefix
 from fupin.dispatch import defaults, routing
 from fupin.dispatch.choices import (
     STATE_ZH,
     WITH_DEPARTMENT,
-    AnswerWay,
-    Category,
-    Channel,
     EventKind,
     Origin,
-    PlanStatus,
-    ReportStatus,
     State,
     Urgency,
 )
 from fupin.dispatch.models import (
-    HouseholdPin,
-    JointPlan,
     JointPlanItem,
     MinqingReport,
-    RoutingRule,
     WorkOrder,
     WorkOrderAttachment,
     WorkOrderEvent,
     WorkOrderType,
 )
+from fupin.dispatch.services.base import _actor_name, _actor_user, _now, _text
+from fupin.dispatch.services.setup import engine_rule, order_type_for, route_need
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
-
-
-def _actor_user(actor):
-    return actor if getattr(actor, "pk", None) else None
-
-
-def _actor_name(actor) -> str:
-    user = _actor_user(actor)
-    if user is None:
-        return str(actor or "system")[:150]
-    return (getattr(user, "display_name", "") or user.get_username())[:150]
-
-
-def _text(value: Any) -> str:
-    return str(value or "").strip()
 
 
 # Who is who on a work order ------------------------------------------------------------------------------------
@@ -88,17 +59,15 @@ def is_sender_side(user, order: WorkOrder) -> bool:
         return False
     if user.pk == order.sender_id:
         return True
-    prefix = scope_prefix(user)
-    return prefix is not None and order.area_code.startswith(prefix) and user.can("edit")
+    return scoping.covers(user, order.area_code) and user.can("edit")
 
 
 def is_supervisor(user, order: WorkOrder) -> bool:
     """The city poverty office (or a superuser): may send an order on to another department at any stage."""
     if getattr(user, "is_superuser", False):
         return True
-    prefix = scope_prefix(user)
-    return (not getattr(user, "department_id", None) and user.can("approve_county") and prefix is not None
-            and order.area_code.startswith(prefix))
+    return (not getattr(user, "department_id", None) and user.can("approve_county")
+            and scoping.covers(user, order.area_code))
 
 
 @dataclass(frozen=True)
@@ -227,151 +196,6 @@ def _notify_department(order: WorkOrder) -> None:
               body=f"{order.place or order.village}{'·' + str(order.household) if order.household_id else ''}")
 
 
-# Setup: types and rules -------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def dispatch_setup_defaults(*, actor) -> dict:
-    """Load the starting work order types and routing rules (defaults.py) where missing; idempotent.
-
-    Returns {"types": created, "rules": created, "skipped": [rule names whose department does not exist]}.
-    """
-    from fupin.org.models import Department
-
-    created_types = 0
-    for i, (code, name, accept, resolve, escalate) in enumerate(defaults.ORDER_TYPES):
-        _, made = WorkOrderType.objects.get_or_create(
-            code=code, defaults={"name": name, "accept_days": accept, "resolve_days": resolve,
-                                 "escalate_days": escalate, "order": i})
-        created_types += made
-    departments = {d.code: d for d in Department.objects.all()}
-    types = {t.code: t for t in WorkOrderType.objects.all()}
-    created_rules, skipped = 0, []
-    if not RoutingRule.objects.exists():
-        for priority, name, criteria, dept_code in defaults.RULES:
-            dept = departments.get(dept_code)
-            if dept is None:
-                skipped.append(name)
-                continue
-            RoutingRule.objects.create(priority=priority, name=name, department=dept,
-                                       order_type=types.get(criteria.get("order_type", "")),
-                                       cause=criteria.get("cause", ""), measure_kind=criteria.get("measure_kind", ""),
-                                       category=criteria.get("category", ""))
-            created_rules += 1
-    result = {"types": created_types, "rules": created_rules, "skipped": skipped}
-    if created_types or created_rules:
-        audit.record(actor=actor, action="dispatch.setup_defaults", object_type="dispatch.routingrule",
-                     object_repr="工单类型与分派规则初始配置", after=result)
-    return result
-
-
-RULE_FIELDS = ("priority", "name", "order_type", "cause", "measure_kind", "category", "area_prefix", "department",
-               "is_active", "note")
-
-
-def _clean_rule(rule: RoutingRule) -> None:
-    if not rule.name.strip():
-        raise ServiceError("规则名称不能为空")
-    if rule.area_prefix and not rule.area_prefix.isdigit():
-        raise ServiceError("地区代码前缀只能是数字")
-    if rule.department_id is None:
-        raise ServiceError("请选择承办部门")
-
-
-@transaction.atomic
-def routing_rule_create(*, actor, department, name: str, priority: int = 100, order_type: WorkOrderType | None = None,
-                        cause: str = "", measure_kind: str = "", category: str = "", area_prefix: str = "",
-                        is_active: bool = True, note: str = "") -> RoutingRule:
-    rule = RoutingRule(department=department, name=_text(name), priority=priority, order_type=order_type,
-                       cause=_text(cause), measure_kind=_text(measure_kind), category=_text(category),
-                       area_prefix=_text(area_prefix), is_active=is_active, note=_text(note))
-    _clean_rule(rule)
-    rule.save()
-    audit.record(actor=actor, action="dispatch.routingrule.create", obj=rule, after=audit.snapshot(rule))
-    return rule
-
-
-@transaction.atomic
-def routing_rule_update(*, actor, rule: RoutingRule, **changes: Any) -> RoutingRule:
-    """Change a rule; the audit event keeps the rule before and after (the rule's version history)."""
-    bad = set(changes) - set(RULE_FIELDS)
-    if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
-    rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
-    before = audit.snapshot(rule)
-    for key, value in changes.items():
-        setattr(rule, key, _text(value) if isinstance(value, str) else value)
-    _clean_rule(rule)
-    rule.version += 1
-    rule.save()
-    audit.record(actor=actor, action="dispatch.routingrule.update", obj=rule, before=before,
-                 after=audit.snapshot(rule))
-    return rule
-
-
-@transaction.atomic
-def order_type_update(*, actor, order_type: WorkOrderType, **changes: Any) -> WorkOrderType:
-    """Change a type's name or deadlines (days to accept, to resolve, before the level above is told)."""
-    allowed = {"name", "accept_days", "resolve_days", "escalate_days", "is_active", "order"}
-    bad = set(changes) - allowed
-    if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
-    before = audit.snapshot(order_type)
-    for key, value in changes.items():
-        setattr(order_type, key, value)
-    if not order_type.resolve_days or not order_type.accept_days:
-        raise ServiceError("受理和办结期限至少为1天")
-    if order_type.accept_days > order_type.resolve_days:
-        raise ServiceError("受理期限不能长于办结期限")
-    order_type.version += 1
-    order_type.save()
-    audit.record(actor=actor, action="dispatch.workordertype.update", obj=order_type, before=before,
-                 after=audit.snapshot(order_type))
-    return order_type
-
-
-def engine_rule(r: RoutingRule) -> routing.Rule:
-    """A rule row as the routing engine sees it."""
-    return routing.Rule(id=r.pk, priority=r.priority, department=r.department_id,
-                        order_type=r.order_type.code if r.order_type_id else "", cause=r.cause,
-                        measure_kind=r.measure_kind, category=r.category, area_prefix=r.area_prefix, name=r.name)
-
-
-def active_rules() -> list[routing.Rule]:
-    return [engine_rule(r) for r in
-            RoutingRule.objects.filter(is_active=True, department__is_active=True).select_related("order_type")]
-
-
-def route_need(facts: routing.Facts):
-    """(department, rule row) for these facts by the active rules; ServiceError when nothing matches."""
-    from fupin.org.models import Department
-
-    chosen = routing.route(active_rules(), facts)
-    if chosen is None:
-        raise ServiceError("没有匹配的分派规则,请手工选择承办部门")
-    return Department.objects.get(pk=chosen.department), RoutingRule.objects.get(pk=chosen.id)
-
-
-def type_for_department(department) -> WorkOrderType:
-    """The need type a department usually handles (its first type rule), else 其他困难."""
-    rule = (RoutingRule.objects.filter(department=department, is_active=True, order_type__isnull=False,
-                                       order_type__is_active=True)
-            .select_related("order_type").order_by("priority", "id").first())
-    return rule.order_type if rule else order_type_for("other")
-
-
-def order_type_for(code: str | WorkOrderType | None) -> WorkOrderType:
-    if isinstance(code, WorkOrderType):
-        return code
-    code = code or "other"
-    found = WorkOrderType.objects.filter(code=code, is_active=True).first()
-    if found is None:
-        found = WorkOrderType.objects.filter(code="other", is_active=True).first()
-    if found is None:
-        raise ServiceError(f"未配置工单类型「{code}」,请先载入默认工单类型与分派规则")
-    return found
-
-
 # Work orders: creation -------------------------------------------------------------------------------------------
 
 
@@ -381,11 +205,8 @@ def _check_area(actor, area_code: str) -> None:
         return  # the system (demo, nightly) acts everywhere
     if getattr(user, "department_id", None) and not user.is_superuser:
         raise ServiceError("部门经办人不能发起工单;如需其他部门协办,请退回并说明理由")
-    prefix = scope_prefix(user)
-    if prefix is None or not area_code.startswith(prefix):
-        raise ServiceError("该户不在您的管辖范围内,不能发起工单")
-    if not user.can("edit"):
-        raise ServiceError("您的角色不能发起工单")
+    scoping.require(user, area_code, "edit", message="该户不在您的管辖范围内,不能发起工单",
+                    role_message="您的角色不能发起工单")
 
 
 def deadlines_for(order_type: WorkOrderType, pushed_at: dt.datetime, due_date: dt.date | None):
@@ -603,6 +424,10 @@ def _finish(order: WorkOrder, *, actor, t: Transition, before: dict, at: dt.date
                  after=audit.snapshot(order), note=note)
     item = JointPlanItem.objects.filter(work_order=order).select_related("plan").first()
     if item is not None:
+        from fupin.dispatch.services.plans import (
+            _refresh_plan,  # the plan follows its orders (plans import orders)
+        )
+
         _refresh_plan(item.plan, at=at)
     return order
 
@@ -834,271 +659,3 @@ def escalate_overdue(*, actor="system", now: dt.datetime | None = None) -> dict:
                 _escalate_one(order, level=level, at=at, actor=actor)
                 counts[f"level_{level}"] += 1
     return counts
-
-
-# Pinning ---------------------------------------------------------------------------------------------------------
-
-
-def _check_household_scope(actor, household) -> None:
-    user = _actor_user(actor)
-    if user is None:
-        return
-    prefix = scope_prefix(user)
-    if prefix is None or not household.area_code.startswith(prefix) or not user.can("edit"):
-        raise ServiceError("该户不在您的管辖范围内")
-
-
-@transaction.atomic
-def household_pin(*, actor, household, reason: str, now: dt.datetime | None = None) -> HouseholdPin:
-    """Pin a household in special difficulty (置顶): it comes first in every list and stands out on the map."""
-    reason = _text(reason)
-    if not reason:
-        raise ServiceError("置顶须填写理由")
-    _check_household_scope(actor, household)
-    if HouseholdPin.objects.filter(household=household, unpinned_at__isnull=True).exists():
-        raise ServiceError(f"{household}已置顶")
-    pin = HouseholdPin.objects.create(household=household, area_code=household.area_code, reason=reason[:300],
-                                      pinned_by=_actor_user(actor), pinned_at=_now(now))
-    audit.record(actor=actor, action="dispatch.householdpin.create", obj=pin, after=audit.snapshot(pin), note=reason)
-    return pin
-
-
-@transaction.atomic
-def household_unpin(*, actor, pin: HouseholdPin, reason: str, now: dt.datetime | None = None) -> HouseholdPin:
-    reason = _text(reason)
-    if not reason:
-        raise ServiceError("取消置顶须填写理由")
-    pin = HouseholdPin.objects.select_for_update().get(pk=pin.pk)
-    if pin.unpinned_at is not None:
-        raise ServiceError("该户已取消置顶")
-    _check_household_scope(actor, pin.household)
-    before = audit.snapshot(pin)
-    pin.unpinned_at = _now(now)
-    pin.unpinned_by = _actor_user(actor)
-    pin.unpin_reason = reason[:300]
-    pin.version += 1
-    pin.save()
-    audit.record(actor=actor, action="dispatch.householdpin.unpin", obj=pin, before=before, after=audit.snapshot(pin),
-                 note=reason)
-    return pin
-
-
-# Joint plans -----------------------------------------------------------------------------------------------------
-
-FINISHED_ORDER_STATES = (State.CONFIRMED, State.CLOSED)
-
-
-def _refresh_plan(plan: JointPlan, *, at: dt.datetime) -> None:
-    """A plan is complete when every item's order is confirmed or closed (cancelled items do not count)."""
-    if plan.status == PlanStatus.CANCELLED:
-        return
-    states = list(plan.items.exclude(work_order__state=State.CANCELLED).values_list("work_order__state", flat=True))
-    done = bool(states) and all(s in FINISHED_ORDER_STATES for s in states)
-    status = PlanStatus.DONE if done else PlanStatus.OPEN
-    if status != plan.status:
-        before = audit.snapshot(plan)
-        plan.status = status
-        plan.completed_at = at if done else None
-        plan.version += 1
-        plan.save()
-        audit.record(actor="system", action="dispatch.jointplan.status", obj=plan, before=before,
-                     after=audit.snapshot(plan))
-
-
-def _add_item(*, actor, plan: JointPlan, item: dict, position: int, now: dt.datetime) -> JointPlanItem:
-    project = _text(item.get("project"))
-    department = item.get("department")
-    deadline = item.get("deadline")
-    where = f"第{position}项"
-    if not project:
-        raise ServiceError(f"{where}:请填写帮扶项目")
-    if department is None:
-        raise ServiceError(f"{where}:请选择责任单位")
-    if not isinstance(deadline, dt.date):
-        raise ServiceError(f"{where}:请填写完成时限")
-    if deadline < _local_date(now):
-        raise ServiceError(f"{where}:完成时限不能早于今天")
-    row = JointPlanItem(plan=plan, position=position, project=project[:200], department=department,
-                        responsible_person=_text(item.get("responsible_person"))[:50], deadline=deadline,
-                        evidence=_text(item.get("evidence")), area_code=plan.area_code)
-    order = work_order_create(
-        actor=actor, household=plan.household, department=department,
-        order_type=item.get("order_type") or type_for_department(department),
-        title=f"协同帮扶:{project}"[:200], origin=Origin.JOINT_PLAN, source=plan, urgency=Urgency.URGENT,
-        description=f"{plan.title}\n责任人:{row.responsible_person or '—'}", due_date=deadline, now=now)
-    row.work_order = order
-    row.save()
-    return row
-
-
-@transaction.atomic
-def joint_plan_create(*, actor, household, title: str, items: list[dict], note: str = "",
-                      now: dt.datetime | None = None) -> JointPlan:
-    """A joint assistance plan: each item (project, department, responsible person, deadline) becomes a work order
-    pushed to its department, with the item's deadline as the order's deadline."""
-    at = _now(now)
-    title = _text(title)
-    if not title:
-        raise ServiceError("请填写方案名称")
-    if not items:
-        raise ServiceError("方案至少要有一个帮扶项目")
-    _check_household_scope(actor, household)
-    pin = HouseholdPin.objects.filter(household=household, unpinned_at__isnull=True).first()
-    plan = JointPlan.objects.create(household=household, pin=pin, area_code=household.area_code, title=title[:200],
-                                    note=_text(note), created_by=_actor_user(actor))
-    for i, item in enumerate(items, start=1):
-        _add_item(actor=actor, plan=plan, item=item, position=i, now=at)
-    audit.record(actor=actor, action="dispatch.jointplan.create", obj=plan, after=audit.snapshot(plan),
-                 note=f"{len(items)}个帮扶项目")
-    return plan
-
-
-@transaction.atomic
-def joint_plan_add_item(*, actor, plan: JointPlan, item: dict, now: dt.datetime | None = None) -> JointPlanItem:
-    if plan.status != PlanStatus.OPEN:
-        raise ServiceError("方案已完成或已撤销,不能再添加项目")
-    _check_household_scope(actor, plan.household)
-    position = (plan.items.count() or 0) + 1
-    row = _add_item(actor=actor, plan=plan, item=item, position=position, now=_now(now))
-    audit.record(actor=actor, action="dispatch.jointplan.add_item", obj=plan, after={"project": row.project})
-    return row
-
-
-@transaction.atomic
-def joint_plan_item_evidence(*, actor, item: JointPlanItem, evidence: str) -> JointPlanItem:
-    """Record what proves the item was done (the department or the village)."""
-    evidence = _text(evidence)
-    if not evidence:
-        raise ServiceError("请填写佐证材料说明")
-    user = _actor_user(actor)
-    if user is not None and not user.is_superuser:
-        in_department = user.department_id and user.department_id == item.department_id
-        prefix = scope_prefix(user)
-        in_area = prefix is not None and item.area_code.startswith(prefix) and user.can("edit")
-        if not (in_department or in_area):
-            raise ServiceError("只有责任单位或本地工作人员可以填写佐证材料")
-    before = audit.snapshot(item)
-    item.evidence = evidence
-    item.version += 1
-    item.save()
-    audit.record(actor=actor, action="dispatch.jointplanitem.evidence", obj=item, before=before,
-                 after=audit.snapshot(item))
-    return item
-
-
-# 民情 (public opinion) -------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def minqing_report_create(*, actor, channel: str, category: str, content: str, household=None, village=None,
-                          grid=None, urgency: str = Urgency.NORMAL, place: str = "", reporter_name: str = "",
-                          reporter_phone: str = "", reported_at: dt.datetime | None = None,
-                          now: dt.datetime | None = None) -> MinqingReport:
-    """Record what a household, a grid worker, a village team or a hotline caller reported."""
-    at = _now(now)
-    content = _text(content)
-    if not content:
-        raise ServiceError("请填写反映内容")
-    if channel not in Channel.values:
-        raise ServiceError("来源渠道无效")
-    if category not in Category.values:
-        raise ServiceError("民情类别无效")
-    if urgency not in Urgency.values:
-        raise ServiceError("紧急程度无效")
-    if household is not None:
-        village, area_code = household.village, household.area_code
-    elif grid is not None:
-        village, area_code = grid.village, grid.code
-    elif village is not None:
-        area_code = village.code
-    else:
-        raise ServiceError("请指定农户或所在村")
-    if village.level not in ("village", "community"):
-        raise ServiceError("民情须落到村(社区)或农户")
-    user = _actor_user(actor)
-    if user is not None and not user.is_superuser:
-        prefix = scope_prefix(user)
-        if prefix is None or not area_code.startswith(prefix):
-            raise ServiceError("该地不在您的管辖范围内")
-    if channel == Channel.HOTLINE and not (_text(reporter_name) or _text(reporter_phone)):
-        raise ServiceError("热线来电请填写来电人姓名或电话")
-    reported_at = reported_at or at
-    if reported_at > at + dt.timedelta(minutes=5):
-        raise ServiceError("反映时间不能晚于现在")
-    report = MinqingReport.objects.create(
-        channel=channel, category=category, urgency=urgency, village=village, area_code=area_code,
-        household=household, place=_text(place)[:200] or village.name, reporter_name=_text(reporter_name)[:50],
-        reporter_phone=_text(reporter_phone)[:30], content=content, reported_at=reported_at,
-        recorded_by=user)
-    report.number = f"MQ{timezone.localtime(reported_at):%Y%m%d}{report.pk:05d}"
-    report.save(update_fields=["number"])
-    audit.record(actor=actor, action="dispatch.minqingreport.create", obj=report, after=audit.snapshot(report))
-    return report
-
-
-def _check_report_scope(actor, report: MinqingReport) -> None:
-    user = _actor_user(actor)
-    if user is None or user.is_superuser:
-        return
-    prefix = scope_prefix(user)
-    if prefix is None or not report.area_code.startswith(prefix) or not user.can("edit"):
-        raise ServiceError("该民情不在您的管辖范围内")
-
-
-@transaction.atomic
-def minqing_classify(*, actor, report: MinqingReport, category: str, urgency: str | None = None,
-                     analysis: str = "") -> MinqingReport:
-    """Sort a report at the analysis meeting: its category, urgency and the meeting's analysis."""
-    _check_report_scope(actor, report)
-    if category not in Category.values:
-        raise ServiceError("民情类别无效")
-    if urgency is not None and urgency not in Urgency.values:
-        raise ServiceError("紧急程度无效")
-    before = audit.snapshot(report)
-    report.category = category
-    if urgency:
-        report.urgency = urgency
-    if _text(analysis):
-        report.analysis = _text(analysis)
-    report.version += 1
-    report.save()
-    audit.record(actor=actor, action="dispatch.minqingreport.classify", obj=report, before=before,
-                 after=audit.snapshot(report))
-    return report
-
-
-@transaction.atomic
-def minqing_answer(*, actor, report: MinqingReport, answer: str, way: str, now: dt.datetime | None = None
-                   ) -> MinqingReport:
-    """Record the answer given back to the household (every report gets one)."""
-    _check_report_scope(actor, report)
-    answer = _text(answer)
-    if not answer:
-        raise ServiceError("请填写答复内容")
-    if way not in AnswerWay.values:
-        raise ServiceError("请选择答复方式")
-    before = audit.snapshot(report)
-    report.answer = answer
-    report.answer_way = way
-    report.answered_at = _now(now)
-    report.answered_by = _actor_user(actor)
-    report.status = ReportStatus.ANSWERED
-    report.version += 1
-    report.save()
-    audit.record(actor=actor, action="dispatch.minqingreport.answer", obj=report, before=before,
-                 after=audit.snapshot(report))
-    return report
-
-
-@transaction.atomic
-def minqing_spawn_order(*, actor, report: MinqingReport, department=None, order_type=None, title: str = "",
-                        now: dt.datetime | None = None) -> WorkOrder:
-    """Turn a report into a work order (routed by its category and the household's cause)."""
-    _check_report_scope(actor, report)
-    order = work_order_from_need(actor=actor, source=report, department=department, order_type=order_type,
-                                 title=title, now=now)
-    if report.status == ReportStatus.OPEN:
-        report.status = ReportStatus.IN_HAND
-        report.version += 1
-        report.save(update_fields=["status", "version", "updated_at"])
-    return order
