@@ -7,6 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.accounts.choices import Role
 from fupin.geo.models import Division, Grid
@@ -47,7 +48,7 @@ class UserForm(forms.Form):
     """Create or edit a user; the choices offered are limited to the editor's jurisdiction."""
 
     username = forms.CharField(label=_("User name"), max_length=150)
-    display_name = forms.CharField(label=_("Name"), max_length=50)
+    display_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     division = DivisionChoiceField(label=_("Jurisdiction"), queryset=Division.objects.none(), required=False,
                                    help_text=_("The town, village or community whose data the user works on; the "
