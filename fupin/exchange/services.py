@@ -87,13 +87,14 @@ def fields_read(source_code: str) -> dict[str, list[str]]:
 @transaction.atomic
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
                       sheet: str | None = None, progress: Progress | None = None,
-                      accept_missing: bool = False) -> Snapshot:
+                      accept_missing: bool = False, file_name: str = "") -> Snapshot:
     """Stage one department file as the source's new current snapshot (the previous one stays, not current).
 
     Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. A column a
     released rule reads missing → refused naming the columns and rules, unless `accept_missing`: then the snapshot is
     staged and the comparison marks those rules "not evaluated" for it, keeping their findings. Rows that cannot be
-    read are staged flagged and listed in the snapshot's problems, never dropped.
+    read are staged flagged and listed in the snapshot's problems, never dropped. `file_name`: the name the user's
+    file had (an upload is kept under a random name).
     """
     progress = progress or (lambda p, m="": None)
     path = Path(path)
@@ -134,7 +135,7 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
         if not r.readable:
             unreadable += 1
     snap = Snapshot.objects.create(
-        source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
+        source=source, file_name=(file_name or path.name)[:255], file_sha256=batch.source_sha256, raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
         unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
         sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT], value_counts=value_counts(rows, source.fields),

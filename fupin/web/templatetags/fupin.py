@@ -284,3 +284,83 @@ def area_url(context, path: str) -> str:
     if not code:
         return path
     return f"{path}{'&' if '?' in path else '?'}division={code}"
+
+
+# Background jobs, as a user reads them -------------------------------------------------------------------------------
+
+JOB_KINDS = {
+    "exchange.import": _("Department data import"),
+    "eligibility.compare": _("Department data comparison"),
+    "dashboards.refresh": _("Dashboard figures recomputed"),
+    "registry.import_roster": _("Poverty roster import"),
+    "quality.run": _("Data quality check"),
+}
+# What a job's result keys count; keys not listed (ids, links, long reports) are not shown.
+RESULT_KEYS = {
+    "status": _("Outcome"), "headline": _("Result"), "summary": _("Summary"), "file": _("File"),
+    "rows": _("Rows"), "households": _("Households checked"), "problems": _("Problems"),
+    "problem_count": _("Problems"), "unreadable": _("Unreadable rows"), "skipped": _("Skipped columns"),
+    "changes": _("Findings"), "findings_by_rule": _("Findings by rule"), "open": _("Open problems"),
+    "opened": _("New problems"), "closed": _("Problems resolved"), "rule_errors": _("Rules that failed"),
+    "seconds": _("Seconds"), "areas": _("Areas"), "ms": _("Milliseconds"),
+}
+OUTCOMES = {"imported": _("imported"), "dry_run": _("checked, nothing written"), "refused": _("refused")}
+CHANGES = {"new": _("new"), "reopened": _("reopened"), "kept_dismissed": _("still dismissed"),
+           "updated": _("updated"), "cleared": _("cleared")}
+
+
+@register.filter
+def job_kind(job) -> str:
+    """The kind of a job by name ("部门数据导入"), not its code ("exchange.import")."""
+    kind = getattr(job, "kind", job)
+    if kind in JOB_KINDS:
+        return str(JOB_KINDS[kind])
+    try:
+        return str(apps.get_app_config(kind.split(".", 1)[0]).verbose_name)
+    except LookupError:
+        return str(_("Background job"))
+
+
+@register.filter
+def job_refused(job) -> bool:
+    """A job that ran to its end but whose file was refused (the roster import refuses a file whole)."""
+    return isinstance(job.result, dict) and job.result.get("status") == "refused"
+
+
+@register.filter
+def job_summary(job) -> list[tuple[str, str]]:
+    """A finished job's result as (label, readable value) rows: counts, outcomes, findings per rule by the rule's name;
+    never a Python dict."""
+    result = job.result if isinstance(job.result, dict) else {}
+    rows = []
+    for key, value in result.items():
+        if key not in RESULT_KEYS or value in (None, "", [], {}):
+            continue
+        rows.append((str(RESULT_KEYS[key]), _readable(key, value)))
+    return rows
+
+
+def _readable(key: str, value) -> str:
+    if key == "status":
+        return str(OUTCOMES.get(value, value))
+    if key == "changes" and isinstance(value, dict):
+        return ",".join(f"{CHANGES.get(k, k)} {n}" for k, n in value.items() if n) or "0"
+    if key == "findings_by_rule" and isinstance(value, dict):
+        names = _rule_names(value)
+        return ",".join(f"{names.get(code, code)} {n}" for code, n in value.items())
+    if key == "rule_errors" and isinstance(value, list):
+        return "、".join(str(v.get("rule", v) if isinstance(v, dict) else v) for v in value)
+    if isinstance(value, (list, dict)):
+        return str(len(value))
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)
+
+
+def _rule_names(counts: dict) -> dict:
+    """Comparison rule codes -> their names (the rule's own name, as its rule set gives it)."""
+    if not apps.is_installed("fupin.eligibility"):
+        return {}
+    from fupin.eligibility.models import Rule
+
+    return dict(Rule.objects.filter(code__in=list(counts)).order_by("rule_set_id").values_list("code", "name"))
