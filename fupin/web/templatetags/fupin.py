@@ -5,7 +5,7 @@ Filters
   (`user.may_view_full_id`), else masked as 420581********123X (`fupin.core.idnumber.mask`).
 - `{{ event|audit_changes:request.user }}`: [(field label, before, after), ...] of an AuditEvent (used by
   core/_history.html); choice codes become their labels and foreign keys the name of the row, when the viewer may
-  see that row (else "#id").
+  see that row (else "(outside your area)").
 - `{{ event|action_label }}`: a readable label of an audit action such as "geo.gridpost.assign".
 - `{{ moment|when }}`: a time as "2016-03-08 14:05" in the user's time zone (datetimes, ISO strings, dates).
 - `{{ value|dash }}`: the value, or "—" when empty.
@@ -160,13 +160,17 @@ def _label(key: str, field) -> str:
 
 
 def _related_name(field, value, viewer) -> str:
-    """The name of the row a foreign key points to, if the viewer may see it; else "#id"."""
+    """The name of the row a foreign key points to, if the viewer may see it; never a bare "#id"."""
     manager = field.related_model._default_manager
     qs = manager.all()
     if hasattr(qs, "restrict"):
         qs = qs.restrict(viewer) if viewer is not None else qs.none()
     obj = qs.filter(pk=value).first()
-    return str(obj) if obj is not None else f"#{value}"
+    if obj is not None:
+        return str(obj)
+    if manager.filter(pk=value).exists():
+        return str(_("(outside your area)"))
+    return str(_("(removed)"))
 
 
 def _show(value, field=None, viewer=None) -> str:
@@ -364,3 +368,25 @@ def _rule_names(counts: dict) -> dict:
     from fupin.eligibility.models import Rule
 
     return dict(Rule.objects.filter(code__in=list(counts)).order_by("rule_set_id").values_list("code", "name"))
+
+
+@register.filter
+def choice_label(value, field_path: str) -> str:
+    """A choice's label from its code: `{{ s|choice_label:"eligibility.Finding.status" }}` -> "已排除"."""
+    app_label, model_name, field_name = field_path.split(".")
+    field = apps.get_model(app_label, model_name)._meta.get_field(field_name)
+    return str(dict(field.flatchoices).get(value, value))
+
+
+@register.simple_tag(takes_context=True)
+def source_label(context, code: str) -> str:
+    """A department source's name from its code ("vehicle" -> "机动车登记"); one query per request."""
+    from fupin.exchange.selectors import source_names
+
+    request = context.get("request")
+    names = getattr(request, "_fupin_source_names", None)
+    if names is None:
+        names = source_names()
+        if request is not None:
+            request._fupin_source_names = names
+    return names.get(code, code)
