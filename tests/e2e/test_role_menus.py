@@ -19,10 +19,10 @@ WIDTHS = (360, 1440)
 # Read as they are in a Chinese interface: abbreviations, formats, and the names in the map's attribution.
 ALLOWED = {"API", "ID", "PDF", "xlsx", "XLSX", "xls", "csv", "CSV", "GPS", "Excel", "GeoJSON", "JSON", "URL", "QR",
            "SMS", "TOTP", "OK", "CC", "BY", "Vonng", "adcode", "Leaflet", "OpenStreetMap", "OSM", "km", "WGS",
-           "GCJ", "App", "HTTPS", "PNG", "JPG", "Fupin", "CPU", "IP", "Android", "iOS", "Wi-Fi", "WiFi", "PWA", "m",
+           "GCJ", "App", "HTTPS", "PNG", "JPG", "Fupin", "CPU", "IP", "Android", "iOS", "Wi-Fi", "WiFi", "PWA", "m", "GBK",
            "test"}  # "m": the map's scale bar; "test": the name the fixtures' services record as the actor
 # Visible text, leaving out what is shown as a code on purpose (code, pre, kbd, samp), what is marked as another
-# language (the "English" switch) and the map's tiles.
+# language (the "English" switch) or not to be translated (user names) and the map's tiles.
 VISIBLE_TEXT = """() => {
   const skip = "script,style,noscript,code,pre,kbd,samp,[lang=en],[translate=no],.leaflet-tile-pane,template";
   const out = [];
