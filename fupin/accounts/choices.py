@@ -41,3 +41,17 @@ SEPARATED_ROLES = {Role.AUDITOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN}
 # Audit actions that are security records: shown only to those who may read the audit trail.
 SECURITY_ACTION_PREFIXES = ("accounts.", "privacy.")
 ALL_CAPABILITIES = set().union(*ROLE_CAPABILITIES.values())
+
+# Who a menu entry is for (the fifth element of an AppConfig.nav entry): each role's menu follows its work, not only
+# what it may read, so that a grid worker is not shown the county's department data or the users list.
+FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.INFO_OFFICER, Role.PAIRING_CADRE})
+VILLAGE_ROLES = frozenset({Role.VILLAGE_TEAM, Role.FIRST_SECRETARY})
+TOWN_ROLES = frozenset({Role.TOWN_STAFF})
+COUNTY_ROLES = frozenset({Role.CITY_OFFICE})
+LEADER_ROLES = frozenset({Role.CITY_LEADER})
+DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER})
+AUDIT_ROLES = frozenset({Role.AUDITOR})
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})
+# the people who work on households in an area (everyone but leaders, departments, auditors and administrators)
+AREA_WORK_ROLES = FIELD_ROLES | VILLAGE_ROLES | TOWN_ROLES | COUNTY_ROLES
+OFFICE_ROLES = TOWN_ROLES | COUNTY_ROLES

@@ -7,9 +7,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.accounts.choices import Role
 from fupin.geo.models import Division, Grid
+from fupin.geo.pickers import grid_choices
 from fupin.org.models import CommandUnit, Department
 
 INDENT = {"county": 0, "town": 1, "village": 2, "community": 2}
@@ -47,13 +49,13 @@ class UserForm(forms.Form):
     """Create or edit a user; the choices offered are limited to the editor's jurisdiction."""
 
     username = forms.CharField(label=_("User name"), max_length=150)
-    display_name = forms.CharField(label=_("Name"), max_length=50)
+    display_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     division = DivisionChoiceField(label=_("Jurisdiction"), queryset=Division.objects.none(), required=False,
                                    help_text=_("The town, village or community whose data the user works on; the "
                                                "county for county staff. Department handlers may leave it empty."))
-    grid_code = forms.CharField(label=_("Grid code"), max_length=15, required=False,
-                                help_text=_("15 digits; only for grid workers and information officers."))
+    grid_code = forms.CharField(label=_("Grid"), max_length=15, required=False, widget=forms.Select,
+                                help_text=_("Only for grid workers and information officers."))
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.filter(is_active=True),
                                         required=False)
     command_unit = forms.ModelChoiceField(label=_("Command unit"), queryset=CommandUnit.objects.none(), required=False)
@@ -80,6 +82,7 @@ class UserForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["division"].queryset = Division.objects.restrict(actor).order_by("code")
         self.fields["command_unit"].queryset = CommandUnit.objects.restrict(actor).order_by("area_code", "kind")
+        self.fields["grid_code"].widget.choices = grid_choices(actor)
         if instance is not None:
             self.fields["username"].disabled = True
             self.fields["password"].help_text = _("Leave empty to keep the current password.")
@@ -89,7 +92,7 @@ class UserForm(forms.Form):
             del self.fields["is_active"]
 
     def clean_grid_code(self):
-        code = self.cleaned_data.get("grid_code", "").strip()
+        code = (self.cleaned_data.get("grid_code") or "").strip()
         if not code:
             return None
         grid = Grid.objects.restrict(self.actor).filter(code=code).first()

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.accounts.choices import ROLE_CAPABILITIES, Role
 from fupin.core.scoping import PREFIX_LENGTH, ScopedQuerySet
@@ -24,7 +25,7 @@ class User(AbstractUser):
 
     uuid = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
-    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    display_name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     division = models.ForeignKey("geo.Division", verbose_name=_("jurisdiction"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="users")

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AUDIT_ROLES, LEADER_ROLES, OFFICE_ROLES, VILLAGE_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -10,5 +11,5 @@ class AssessmentConfig(FupinAppConfig):
     url_prefix = "assessment/"
     api_prefix = "assessment"
     nav = [
-        (_("Assessment"), "/assessment/", "view", 62),
+        (_("Assessment"), "/assessment/", "view", 62, OFFICE_ROLES | LEADER_ROLES | VILLAGE_ROLES | AUDIT_ROLES),
     ]

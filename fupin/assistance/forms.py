@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.assistance.choices import (
     AreaPairingKind,
@@ -225,7 +226,7 @@ class UnitForm(forms.Form):
 
 
 class CadreForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     unit = forms.ModelChoiceField(label=_("Work unit"), queryset=Unit.objects.filter(is_active=True))
     post = forms.CharField(label=_("Position"), max_length=50, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=30, required=False)

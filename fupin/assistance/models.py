@@ -9,6 +9,7 @@ before exit only by reassigning it to someone else.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.assistance.choices import (
     AreaPairingKind,
@@ -62,7 +63,7 @@ class Cadre(BaseModel):
 
     scope_field = None  # officials, listed county-wide; the households they carry are scoped
 
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     unit = models.ForeignKey(Unit, verbose_name=_("work unit"), on_delete=models.PROTECT, related_name="cadres")
     post = models.CharField(_("post"), max_length=50, blank=True)

@@ -2,7 +2,8 @@
 
 - `url_prefix`: where `<app>.urls` is mounted ("" for the root, None for no pages);
 - `api_prefix`: where `<app>.api.router` is mounted under /api/v1/ (default: the app label);
-- `nav`: left-navigation entries (label, path, capability, order);
+- `nav`: left-navigation entries (label, path, capability, order[, roles]): shown to users who hold the capability
+  and, if the entry names roles (fupin.accounts.choices' role groups), have one of them;
 - `<app>.hooks` is imported at start-up: every registration of the app at the extension points
   (fupin/core/extensions.py: stats keys, nightly steps, job handlers, panels, map layers, figures ...).
 """

@@ -26,15 +26,9 @@ def _job_or_404(request, uuid) -> Job:
     return job
 
 
-def _result_rows(job: Job) -> list[tuple[str, object]]:
-    if not isinstance(job.result, dict):
-        return []
-    return [(k, v) for k, v in job.result.items() if k not in ("url", "download_url")]
-
-
 def _context(job: Job) -> dict:
     result = job.result if isinstance(job.result, dict) else {}
-    return {"job": job, "result_rows": _result_rows(job), "result_url": result.get("url") or result.get("download_url")}
+    return {"job": job, "result_url": result.get("url") or result.get("download_url")}
 
 
 def job_detail(request, uuid):

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AUDIT_ROLES, LEADER_ROLES, OFFICE_ROLES, VILLAGE_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -10,5 +11,5 @@ class DashboardsConfig(FupinAppConfig):
     url_prefix = "dashboard/"
     api_prefix = "dashboard"
     nav = [
-        (_("Dashboards"), "/dashboard/", "view", 6),
+        (_("Dashboards"), "/dashboard/", "view", 6, OFFICE_ROLES | VILLAGE_ROLES | LEADER_ROLES | AUDIT_ROLES),
     ]

@@ -1,5 +1,12 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import (
+    AREA_WORK_ROLES,
+    DEPARTMENT_ROLES,
+    LEADER_ROLES,
+    OFFICE_ROLES,
+    VILLAGE_ROLES,
+)
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +16,6 @@ class DispatchConfig(FupinAppConfig):
     verbose_name = _("Work orders and public opinion")
     url_prefix = "dispatch/"
     nav = [
-        (_("Work orders"), "/dispatch/", "view", 35),
+        (_("Work orders"), "/dispatch/", "view", 35, OFFICE_ROLES | VILLAGE_ROLES | DEPARTMENT_ROLES | LEADER_ROLES),
+        (_("Public opinion"), "/dispatch/minqing/", "view", 33, AREA_WORK_ROLES),
     ]

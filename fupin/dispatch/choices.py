@@ -19,6 +19,9 @@ class State(models.TextChoices):
 WITH_DEPARTMENT = (State.PUSHED, State.ACCEPTED, State.IN_PROGRESS)
 # Open = not finished for anybody.
 OPEN_STATES = (State.PUSHED, State.ACCEPTED, State.IN_PROGRESS, State.RESOLVED, State.RETURNED)
+# Not yet resolved (未办结): with the department, or returned by it; a resolved order waiting for the sender's
+# confirmation is 已办结 and not counted here.
+UNRESOLVED_STATES = (State.PUSHED, State.ACCEPTED, State.IN_PROGRESS, State.RETURNED)
 # The problem counts as solved ("累计解决群众困难3000余件").
 SOLVED_STATES = (State.RESOLVED, State.CONFIRMED, State.CLOSED)
 STATE_TONES = {

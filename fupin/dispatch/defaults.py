@@ -35,6 +35,22 @@ CATEGORY_TYPE = {
 CAUSE_TYPE = {"1": "medical", "2": "disability", "3": "education", "4": "social_security", "5": "land",
               "7": "employment", "8": "social_security", "9": "credit"}
 
+# Words in a need's own text that suggest its type ("希望推荐就近务工" -> 就业培训), tried before the household's main
+# cause: the person recording the need confirms or changes the suggestion.
+NEED_WORDS = [
+    ("employment", ("务工", "就业", "工作", "打工", "招聘", "技能培训", "培训", "岗位", "公益岗")),
+    ("medical", ("看病", "就医", "住院", "医疗", "报销", "药", "慢性病", "大病", "手术")),
+    ("education", ("上学", "学费", "助学", "读书", "学生", "入学", "辍学", "教育")),
+    ("housing", ("危房", "房屋", "住房", "漏雨", "改造房", "修房")),
+    ("relocation", ("搬迁", "移民")),
+    ("industry", ("种植", "养殖", "产业", "种苗", "化肥", "销路", "合作社", "农技")),
+    ("credit", ("贷款", "信贷", "借款", "贴息")),
+    ("social_security", ("低保", "特困", "五保", "养老", "救助", "补助")),
+    ("disability", ("残疾", "残疾证", "轮椅", "助残")),
+    ("land", ("土地", "林权", "宅基地", "确权", "承包地")),
+    ("hukou", ("户口", "身份证", "户籍", "落户")),
+]
+
 # Which department verifies a comparison finding, by the department source it came from (domain.md §6).
 SOURCE_DEPARTMENT = {
     "household_register": "gongan", "death": "gongan", "vehicle": "gongan", "business": "gongshang",

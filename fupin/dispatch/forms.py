@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from fupin.dispatch.choices import AnswerWay, Category, Channel, Urgency
 from fupin.dispatch.models import RoutingRule, WorkOrderType
+from fupin.geo.pickers import village_choices
 
 
 def _departments():
@@ -76,11 +77,16 @@ class ReportForm(forms.Form):
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
     household = forms.CharField(label=_("Household number"), max_length=64, required=False,
                                 help_text=_("户编号; leave empty for a matter of the whole village."))
-    village = forms.CharField(label=_("Village code"), max_length=15, required=False)
+    village = forms.CharField(label=_("Village"), max_length=15, required=False, widget=forms.Select,
+                              help_text=_("Leave empty for your own village or grid."))
     place = forms.CharField(label=_("Place"), max_length=200, required=False)
     reporter_name = forms.CharField(label=_("Reported by"), max_length=50, required=False)
     reporter_phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
     content = forms.CharField(label=_("What was reported"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].widget.choices = village_choices(user)
 
 
 class AnswerForm(forms.Form):

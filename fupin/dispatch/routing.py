@@ -73,3 +73,34 @@ def explain(rule: Rule | None) -> str:
     if not rule.criteria:
         return f"默认规则「{rule.name}」"
     return f"按规则「{rule.name}」(优先级{rule.priority})分派"
+
+
+def type_from_words(text: str, words: Iterable[tuple[str, Iterable[str]]]) -> str:
+    """The need type whose words occur most often in the need's text ("" when none does): a suggestion for the person
+    recording the need, who chooses the type.
+
+    >>> type_from_words("希望推荐就近务工", [("medical", ("看病",)), ("employment", ("务工", "就业"))])
+    'employment'
+    """
+    best, best_n = "", 0
+    for code, keys in words:
+        n = sum(text.count(k) for k in keys)
+        if n > best_n:
+            best, best_n = code, n
+    return best
+
+
+def suggest_type(facts: dict, main_cause: str = "") -> str:
+    """The need type to suggest for a need: its own kind (a measure's kind, a 民情 category), else what its words say
+    (its title, the need itself, counts twice), else the household's main cause, else "other".
+
+    >>> suggest_type({"title": "希望推荐就近务工", "description": ""}, main_cause="1")
+    'employment'
+    """
+    from fupin.dispatch import defaults
+
+    words = f"{facts.get('title', '')}\n{facts.get('title', '')}\n{facts.get('description', '')}"
+    return (facts.get("order_type") or defaults.MEASURE_KIND_TYPE.get(facts.get("measure_kind", ""))
+            or defaults.CATEGORY_TYPE.get(facts.get("category", ""))
+            or type_from_words(words, defaults.NEED_WORDS)
+            or defaults.CAUSE_TYPE.get(main_cause or "") or "other")

@@ -9,7 +9,14 @@ from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from fupin.dispatch.choices import OPEN_STATES, SOLVED_STATES, WITH_DEPARTMENT, ReportStatus, State
+from fupin.dispatch.choices import (
+    OPEN_STATES,
+    SOLVED_STATES,
+    UNRESOLVED_STATES,
+    WITH_DEPARTMENT,
+    ReportStatus,
+    State,
+)
 from fupin.dispatch.models import (
     HouseholdPin,
     JointPlan,
@@ -38,6 +45,8 @@ def order_list(user, *, state: str = "", order_type: str = "", department: str =
                     household_uuid=F("household__uuid")))
     if state == "open":
         qs = qs.filter(state__in=OPEN_STATES)
+    elif state == "unresolved":
+        qs = qs.filter(state__in=UNRESOLVED_STATES)
     elif state:
         qs = qs.filter(state=state)
     if order_type:
@@ -192,7 +201,7 @@ def order_figures(qs: QuerySet, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     agg = qs.order_by().aggregate(
         total=Count("id"), solved=Count("id", filter=Q(state__in=SOLVED_STATES)),
-        open=Count("id", filter=Q(state__in=OPEN_STATES)), overdue=Count("id", filter=overdue_q(now)),
+        open=Count("id", filter=Q(state__in=UNRESOLVED_STATES)), overdue=Count("id", filter=overdue_q(now)),
         escalated=Count("id", filter=Q(was_overdue=True)), accept_s=Avg("accept_seconds"),
         resolve_s=Avg("resolve_seconds"), mean_satisfaction=Avg("satisfaction"),
         rated=Count("id", filter=Q(satisfaction__isnull=False)),

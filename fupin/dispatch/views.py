@@ -23,8 +23,8 @@ from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
-    OPEN_STATES,
     STATE_TONES,
+    UNRESOLVED_STATES,
     URGENCY_TONES,
     WITH_DEPARTMENT,
     Category,
@@ -298,11 +298,9 @@ def order_new(request):
 
 
 def _guess_type(facts: dict, household) -> str:
-    from fupin.dispatch import defaults
+    from fupin.dispatch.routing import suggest_type
 
-    return (facts.get("order_type") or defaults.MEASURE_KIND_TYPE.get(facts.get("measure_kind", ""))
-            or defaults.CATEGORY_TYPE.get(facts.get("category", ""))
-            or defaults.CAUSE_TYPE.get(getattr(household, "main_cause", "") or "") or "other")
+    return suggest_type(facts, getattr(household, "main_cause", "") or "")
 
 
 def _preview(household, type_code: str) -> dict | None:
@@ -457,7 +455,7 @@ def pins(request):
     qs = filter_area(selectors.pins_for(user, active=None if show == "all" else show != "history"), request)
     page = paginate(request, qs.order_by("-pinned_at", "-id"), per_page=50)
     open_orders = selectors.orders_for(user).filter(
-        household_id__in=[p.household_id for p in page], state__in=OPEN_STATES)
+        household_id__in=[p.household_id for p in page], state__in=UNRESOLVED_STATES)
     counts: dict[int, int] = {}
     for hid in open_orders.values_list("household_id", flat=True):
         counts[hid] = counts.get(hid, 0) + 1
@@ -645,7 +643,7 @@ def minqing_new(request):
     initial = {}
     if request.GET.get("household"):
         initial["household"] = request.GET["household"]
-    form = ReportForm(request.POST or None, initial=initial)
+    form = ReportForm(request.POST or None, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         hh = village = None

@@ -17,10 +17,12 @@ from fupin.core.errors import ServiceError
 from fupin.core.exportcells import xlsx_workbook
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
+from fupin.eligibility.facts import HOUSEHOLD_FACTS, MEMBER_FACTS
 from fupin.eligibility.mappings import default_mappings
 from fupin.eligibility.mappings import presets as mapping_presets
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
-from fupin.exchange.selectors import county_wide
+from fupin.exchange.models import LinkMethod
+from fupin.exchange.selectors import county_wide, source_names
 
 
 def _may_run(user) -> bool:
@@ -82,14 +84,21 @@ def finding_detail(request, uuid):
             messages.success(request, "已记录")
             return redirect(finding.get_absolute_url())
     ev = finding.evidence or {}
+    names = source_names()
+    methods = dict(LinkMethod.choices)
     records = [{**r, "fields": [(k, idviews.shown_in_text(v, request.user)) for k, v in r.get("fields", {}).items()],
-                "id_as_received": idviews.shown_in_text(r.get("id_as_received", ""), request.user)}
+                "id_as_received": idviews.shown_in_text(r.get("id_as_received", ""), request.user),
+                "source": names.get(r.get("source"), r.get("source")), "link": methods.get(r.get("link"), r.get("link"))}
                for r in ev.get("records", [])]
     member = ev.get("member") or {}
+    # the facts the rule read, by their names ("人均纯收入(元)"), not their keys ("per_capita_income")
+    fact_names = {k: d for k, (_t, d) in {**HOUSEHOLD_FACTS, **MEMBER_FACTS}.items()}
+    facts = [(fact_names.get(k, k), v) for k, v in ev.get("facts", {}).items()]
     return render(request, "eligibility/finding.html", {
         "f": finding, "records": records, "member_name": member.get("name", ""),
-        "member_id": idviews.shown_in_text(member.get("id_number", ""), request.user),
-        "facts": ev.get("facts", {}), "households": ev.get("households", []), "may_edit": request.user.can("edit")})
+        "member_id": idviews.shown_in_text(member.get("id_number", ""), request.user), "source_name": names.get(
+            finding.source_code, finding.source_code),
+        "facts": facts, "households": ev.get("households", []), "may_edit": request.user.can("edit")})
 
 
 def household(request, pk):

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import COUNTY_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +10,5 @@ class ExchangeConfig(FupinAppConfig):
     verbose_name = _("Department data exchange")
     url_prefix = "exchange/"
     nav = [
-        (_("Department data"), "/exchange/", "view", 40),
+        (_("Department data"), "/exchange/", "view", 40, COUNTY_ROLES),
     ]

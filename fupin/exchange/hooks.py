@@ -27,7 +27,8 @@ def _import_job(job, progress) -> dict:
     actor = job.actor or "system"
     snap = import_department(actor=actor, source_code=job.params["source"], path=job.params["path"],
                              mapping_name=job.params.get("mapping") or None, sheet=job.params.get("sheet") or None,
-                             progress=progress, accept_missing=bool(job.params.get("accept_missing")))
+                             progress=progress, accept_missing=bool(job.params.get("accept_missing")),
+                             file_name=job.params.get("name") or "")
     return {"snapshot": snap.pk, "rows": snap.row_count, "problems": snap.problem_count,
             "unreadable": snap.unreadable_count, "skipped": len(snap.skipped), "url": snap.get_absolute_url()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from fupin.core import idviews
 from fupin.core.scoping import scope_prefix
 from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, Source
@@ -20,6 +22,14 @@ def sources_overview() -> list[dict]:
         snap = current.get(src.pk)
         out.append({"source": src, "snapshot": snap})
     return out
+
+
+def source_names() -> dict[str, str]:
+    """Department sources' codes -> their names ("vehicle" -> "机动车登记"); "registry" is the household's own
+    registration data, which rules over household facts cite."""
+    names = dict(Source.objects.values_list("code", "name"))
+    names.setdefault("registry", str(_("Registration data")))
+    return names
 
 
 def person_for_user(user, pk: int):

@@ -86,13 +86,14 @@ def fields_read(source_code: str) -> dict[str, list[str]]:
 
 def import_department(*, actor, source_code: str, path: str | Path, mapping_name: str | None = None,
                       sheet: str | None = None, progress: Progress | None = None,
-                      accept_missing: bool = False) -> Snapshot:
+                      accept_missing: bool = False, file_name: str = "") -> Snapshot:
     """Stage one department file as the source's new current snapshot (the previous one stays, not current).
 
     Required columns missing → ImportRefused listing the headers seen and expected; nothing is written. A column a
     released rule reads missing → refused naming the columns and rules, unless `accept_missing`: then the snapshot is
     staged and the comparison marks those rules "not evaluated" for it, keeping their findings. Rows that cannot be
-    read are staged flagged and listed in the snapshot's problems, never dropped.
+    read are staged flagged and listed in the snapshot's problems, never dropped. `file_name`: the name the user's
+    file had (an upload is kept under a random name).
     """
     progress = progress or (lambda p, m="": None)
     path = Path(path)
@@ -118,11 +119,12 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     # write lock, and other users' writes wait at most the busy timeout (docs/security.md, "Load and crashes").
     with transaction.atomic():
         return _stage_snapshot(actor=actor, source=source, path=path, headers=headers, used=used, rows=rows,
-                               report=report, missing=missing, multi=multi, progress=progress)
+                               report=report, missing=missing, multi=multi, progress=progress,
+                               file_name=file_name)
 
 
 def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: ReadReport, missing, multi: bool,
-                    progress: Progress) -> Snapshot:
+                    progress: Progress, file_name: str) -> Snapshot:
     batch = batch_start(kind="exchange.import", actor=actor, source=path, keep_file=True)
     now = timezone.now()
     Snapshot.objects.filter(source=source, is_current=True).update(is_current=False, replaced_at=now)
@@ -142,7 +144,8 @@ def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: R
         if not r.readable:
             unreadable += 1
     snap = Snapshot.objects.create(
-        source=source, file_name=path.name, file_sha256=batch.source_sha256, raw_path=batch.raw_path,
+        source=source, file_name=(file_name or path.name)[:255], file_sha256=batch.source_sha256,
+        raw_path=batch.raw_path,
         headers_seen=headers, mapping_used=used, row_count=len(rows), problem_count=with_problems,
         unreadable_count=unreadable, problems=problems, id_stats=id_stats, id_kinds=id_kinds, is_current=True,
         sheets=report.sheets, skipped=report.skipped[:PROBLEMS_KEPT], value_counts=value_counts(rows, source.fields),

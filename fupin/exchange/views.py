@@ -47,7 +47,7 @@ def upload(request):
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
                      params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
                              "sheet": request.POST.get("sheet", "").strip()[:100],
-                             "accept_missing": request.POST.get("accept_missing") == "1"})
+                             "accept_missing": request.POST.get("accept_missing") == "1", "name": f.name})
     return redirect(job.get_absolute_url())
 
 

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AREA_WORK_ROLES, Role
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +10,5 @@ class GeoConfig(FupinAppConfig):
     verbose_name = _("Grid network")
     url_prefix = "geo/"
     nav = [
-        (_("Grid network"), "/geo/", "view", 60),
+        (_("Grid network"), "/geo/", "view", 60, AREA_WORK_ROLES - {Role.PAIRING_CADRE} | {Role.SYSTEM_ADMIN}),
     ]

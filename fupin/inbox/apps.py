@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AREA_WORK_ROLES, DEPARTMENT_ROLES, LEADER_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +10,5 @@ class InboxConfig(FupinAppConfig):
     verbose_name = _("Inbox")
     url_prefix = "inbox/"
     nav = [
-        (_("Inbox"), "/inbox/", "view", 10),
+        (_("Inbox"), "/inbox/", "view", 10, AREA_WORK_ROLES | LEADER_ROLES | DEPARTMENT_ROLES),
     ]

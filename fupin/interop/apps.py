@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import COUNTY_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +10,5 @@ class InteropConfig(FupinAppConfig):
     verbose_name = _("Connections to other systems")
     url_prefix = "interop/"
     nav = [
-        (_("Connections"), "/interop/", "import", 90),
+        (_("Connections"), "/interop/", "import", 90, COUNTY_ROLES),
     ]

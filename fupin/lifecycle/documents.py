@@ -15,7 +15,13 @@ from fupin.lifecycle import hooks, selectors
 from fupin.lifecycle.choices import Status
 from fupin.lifecycle.definitions import GUARANTEES, PROCEDURES
 from fupin.lifecycle.models import ProcedureBatch
-from fupin.lifecycle.services import KIND_NAMES
+from fupin.lifecycle.services import kind_name as _kind_name
+
+
+def _kind(kind: str) -> str:
+    with translation.override("zh-hans"):
+        return _kind_name(kind)
+
 
 NOTICE_HEADERS = ["序号", "乡镇", "村", "户编号", "户主姓名", "户主身份证号", "家庭人口", "贫困户属性", "主要致贫原因"]
 NOTICE_WIDTHS = [12, 24, 26, 40, 22, 44, 16, 36, 36]
@@ -33,7 +39,7 @@ NOTICE_BASIS = {
 def notice_title(batch: ProcedureBatch, step_code: str, village: str = "") -> str:
     with translation.override("zh-hans"):
         label = str(PROCEDURES[batch.kind].step(step_code).label)
-    return f"{batch.year}年{batch.town.name}{village}{KIND_NAMES[batch.kind]}{label}名单"
+    return f"{batch.year}年{batch.town.name}{village}{_kind(batch.kind)}{label}名单"
 
 
 def notice_pdf(*, user, batch: ProcedureBatch, step_code: str) -> bytes:
@@ -49,7 +55,7 @@ def notice_pdf(*, user, batch: ProcedureBatch, step_code: str) -> bytes:
             doc.add_page()
         doc.heading(notice_title(batch, step_code, sec.village))
         days = (sec.until - sec.start).days + 1
-        doc.para(f"根据{KIND_NAMES[batch.kind]}工作程序,{NOTICE_BASIS.get((batch.kind, step_code), '经评议')},现将{sec.village}"
+        doc.para(f"根据{_kind(batch.kind)}工作程序,{NOTICE_BASIS.get((batch.kind, step_code), '经评议')},现将{sec.village}"
                  f"以下{len(sec.rows)}户予以公示。公示时间:{cn_date(sec.start)}至{cn_date(sec.until)}(共{days}天)。", size=10.5)
         doc.ln(2)
         rows = [[n, r.town, r.village, r.code, r.head, r.id_number, r.size, r.attribute, r.cause]
@@ -215,7 +221,7 @@ def household_card_pdf(*, user, household) -> bytes:
     procs = list(hh.procedures.order_by("started_on"))
     if procs:
         doc.subheading("办理记录")
-        rows = [[KIND_NAMES[p.kind], p.started_on.isoformat(), p.finished_on.isoformat() if p.finished_on else "",
+        rows = [[_kind(p.kind), p.started_on.isoformat(), p.finished_on.isoformat() if p.finished_on else "",
                  Status(p.status).label if p.status != Status.OPEN else f"办理中({_step_label(p)})"]
                 for p in procs]
         with translation.override("zh-hans"):

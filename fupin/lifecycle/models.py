@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.core.models import BaseModel
 from fupin.lifecycle.choices import AttachmentKind, Decision, Kind, Status
@@ -113,7 +114,7 @@ class ProcedureStep(BaseModel):
     step = models.CharField(_("step"), max_length=40)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT,
                               related_name="procedure_steps")
-    actor_name = models.CharField(_("name"), max_length=150)
+    actor_name = models.CharField(pgettext_lazy("person", "name"), max_length=150)
     actor_role = models.CharField(_("role"), max_length=20)
     date = models.DateField(_("date"))
     decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)

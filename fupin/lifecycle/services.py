@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from fupin.accounts.choices import Role
 from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
 from fupin.geo.models import Division
@@ -42,12 +43,6 @@ from fupin.lifecycle.definitions import (
 from fupin.lifecycle.models import Procedure, ProcedureBatch, ProcedureSetting, ProcedureStep, StepAttachment
 from fupin.registry.models import Household, PovertyLine
 
-ROLE_NAMES = {"city_leader": "市领导", "city_office": "市扶贫办", "town_staff": "乡镇工作站", "village_team": "驻村工作队",
-              "first_secretary": "第一书记", "grid_worker": "网格员", "info_officer": "信息员", "pairing_cadre": "结对干部",
-              "dept_handler": "部门经办人", "auditor": "审计人员"}
-DECISION_NAMES = {"approve": "通过", "reject": "不通过", "return": "退回"}
-KIND_NAMES = {"identification": "贫困户识别", "exit": "贫困户退出", "return_to_poverty": "返贫",
-              "monitoring_entry": "监测对象纳入", "monitoring_exit": "监测对象风险消除", "village_exit": "贫困村出列"}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 ALLOWED_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt",
                       ".odt", ".ods"}
@@ -68,8 +63,18 @@ def _today() -> dt.date:
     return timezone.localdate()
 
 
+def kind_name(kind: str) -> str:
+    """The procedure's name: its kind's choice label."""
+    return str(Kind(kind).label)
+
+
+def role_name(role: str | None) -> str:
+    """A role's name: its choice label."""
+    return str(Role(role).label) if role in Role.values else (role or "无")
+
+
 def _role_names(roles: Iterable[str]) -> str:
-    return "、".join(ROLE_NAMES.get(r, r) for r in sorted(roles))
+    return "、".join(role_name(r) for r in sorted(roles))
 
 
 def _as_date(value: Any, what: str = "日期") -> dt.date:
@@ -95,7 +100,7 @@ def _check_actor(actor, step: StepDef, area_code: str, *, roles=None) -> None:
         raise ServiceError("程序步骤须由登录的工作人员办理")
     roles = roles or step.roles
     if actor.role not in roles:
-        raise ServiceError(f"「{step.label}」须由{_role_names(roles)}办理,您的角色({ROLE_NAMES.get(actor.role, actor.role or '无')})"
+        raise ServiceError(f"「{step.label}」须由{_role_names(roles)}办理,您的角色({role_name(actor.role)})"
                            "不能办理此步骤")
     scoping.require(actor, area_code, None, message="该对象不在您的管辖范围内,不能办理")
 
@@ -151,7 +156,7 @@ def _resolve_batch(*, kind: str, town: Division, year: int, batch: ProcedureBatc
     """The given batch (checked), else the latest open batch of the town and year, else a new one."""
     if batch is not None:
         if batch.kind != kind or batch.town_id != town.pk or batch.year != year:
-            raise ServiceError(f"批次「{batch}」不属于{town.name}{year}年的{KIND_NAMES[kind]}")
+            raise ServiceError(f"批次「{batch}」不属于{town.name}{year}年的{kind_name(kind)}")
         if batch.closed:
             raise ServiceError(f"批次「{batch}」已进入乡镇审核,不再接收新的申请;请选择新的批次")
         return batch
@@ -161,7 +166,7 @@ def _resolve_batch(*, kind: str, town: Division, year: int, batch: ProcedureBatc
         return open_batch
     number = (ProcedureBatch.objects.filter(kind=kind, town=town, year=year).aggregate(m=Max("number"))["m"] or 0) + 1
     return ProcedureBatch.objects.create(kind=kind, town=town, year=year, number=number,
-                                         name=f"{year}年{town.name}{KIND_NAMES[kind]}第{number}批",
+                                         name=f"{year}年{town.name}{kind_name(kind)}第{number}批",
                                          area_code=town.prefix)
 
 
@@ -170,7 +175,7 @@ def batch_create(*, actor, kind: str, town: Division, year: int) -> ProcedureBat
     """Open a new batch for a town and year (town staff or city office); earlier open batches stay open."""
     pdef = procedure_def(kind)
     if not pdef.batched:
-        raise ServiceError(f"{KIND_NAMES[kind]}不分批次")
+        raise ServiceError(f"{kind_name(kind)}不分批次")
     if getattr(actor, "role", "") not in TOWN | COUNTY:
         raise ServiceError("只有乡镇工作站或市扶贫办可以新建批次")
     scoping.require(actor, town.code, None, message="该乡镇不在您的管辖范围内")
@@ -178,7 +183,7 @@ def batch_create(*, actor, kind: str, town: Division, year: int) -> ProcedureBat
         raise ServiceError(f"批次须按乡镇建立:{town.name}不是乡镇")
     number = (ProcedureBatch.objects.filter(kind=kind, town=town, year=year).aggregate(m=Max("number"))["m"] or 0) + 1
     batch = ProcedureBatch.objects.create(kind=kind, town=town, year=year, number=number, area_code=town.prefix,
-                                          name=f"{year}年{town.name}{KIND_NAMES[kind]}第{number}批")
+                                          name=f"{year}年{town.name}{kind_name(kind)}第{number}批")
     audit.record(actor=actor, action="lifecycle.batch.create", obj=batch, after=audit.snapshot(batch))
     return batch
 
@@ -203,7 +208,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
         _check_start_household(kind, hh)
         existing = Procedure.objects.filter(household=hh, status=Status.OPEN).first()
         if existing:
-            raise ServiceError(f"{hh}已有进行中的{KIND_NAMES[existing.kind]}程序,须先办结")
+            raise ServiceError(f"{hh}已有进行中的{kind_name(existing.kind)}程序,须先办结")
         subject_village, area, subject = hh.village, hh.area_code, hh
     else:
         if village is None:
@@ -232,7 +237,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
                                     current_step=pdef.first.code, year=day.year, started_on=day, started_by=actor,
                                     data=data)
     audit.record(actor=actor, action=f"lifecycle.{kind}.start", obj=subject,
-                 note=f"启动{KIND_NAMES[kind]}程序" + (f"({batch})" if batch else ""),
+                 note=f"启动{kind_name(kind)}程序" + (f"({batch})" if batch else ""),
                  after={"procedure": str(proc.uuid), "kind": kind, "procedure_batch": batch.name if batch else None})
     if kind == Kind.EXIT:
         _household_update(actor, hh, poverty_status="2")
@@ -245,7 +250,7 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
 def _check_step_order(proc: Procedure, pdef: ProcedureDef, step: str) -> StepDef:
     codes = [s.code for s in pdef.steps]
     if step not in codes:
-        raise ServiceError(f"{KIND_NAMES[proc.kind]}程序没有「{step}」这一步骤")
+        raise ServiceError(f"{kind_name(proc.kind)}程序没有「{step}」这一步骤")
     current = pdef.step(proc.current_step)
     if step != proc.current_step:
         if codes.index(step) < codes.index(proc.current_step):
@@ -538,7 +543,7 @@ def procedure_record_spot_check(*, actor, procedure: Procedure, level: str, date
     proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     pdef = proc.definition
     if level not in pdef.spot_check_levels:
-        raise ServiceError(f"{KIND_NAMES[proc.kind]}程序不设{SPOT_CHECK_LABEL[level]}")
+        raise ServiceError(f"{kind_name(proc.kind)}程序不设{SPOT_CHECK_LABEL[level]}")
     if proc.status != Status.OPEN:
         raise ServiceError("该程序已结束,不能再抽查")
     target = next(s for s in pdef.steps if s.spot_check == level)
@@ -613,7 +618,7 @@ def _complete(actor, proc: Procedure, record: ProcedureStep, day: dt.date) -> No
         from fupin.registry.services import village_set_poor
 
         village_set_poor(actor=actor, village=proc.village, is_poor=False,
-                         note=f"贫困村出列({day:%Y-%m-%d},{KIND_NAMES[proc.kind]}程序{proc.uuid})")
+                         note=f"贫困村出列({day:%Y-%m-%d},{kind_name(proc.kind)}程序{proc.uuid})")
 
 
 def _rejected(actor, proc: Procedure) -> None:
@@ -626,7 +631,7 @@ def _rejected(actor, proc: Procedure) -> None:
 def _audit_step(actor, proc: Procedure, record: ProcedureStep, files: list[StepAttachment]) -> None:
     subject = proc.household if proc.household_id else proc.village
     label = record.step_label
-    note = f"{KIND_NAMES[proc.kind]}·{label}:{DECISION_NAMES[record.decision]}({record.date:%Y-%m-%d},{record.actor_name})"
+    note = f"{kind_name(proc.kind)}·{label}:{Decision(record.decision).label}({record.date:%Y-%m-%d},{record.actor_name})"
     if record.notes:
         note += f";{record.notes}"
     if files:
@@ -672,7 +677,7 @@ def _notify(proc: Procedure, *, actor, done_step: StepDef | None) -> None:
         title, url, obj = f"{proc.batch.name}:有农户待{sdef.label}", proc.batch.get_absolute_url(), proc.batch
         body = f"办理前须按比例入户抽查({SPOT_CHECK_LABEL[sdef.spot_check]})。"
     else:
-        title, url, obj = f"{proc.subject}{KIND_NAMES[proc.kind]}:待{sdef.label}", proc.get_absolute_url(), proc
+        title, url, obj = f"{proc.subject}{kind_name(proc.kind)}:待{sdef.label}", proc.get_absolute_url(), proc
         body = ""
     for user in _users_for(sdef.roles, proc.area_code):
         if user.pk == getattr(actor, "pk", None):

@@ -198,8 +198,7 @@ def _detail_context(request, proc: Procedure, *, form=None, spot_form=None) -> d
         "spot_state": spot_state, "spot_form": spot_form if can_spot else None, "preview": preview,
         "earliest": earliest, "notice_running": bool(earliest and earliest > timezone.localdate()),
         "guarantee_labels": dict(GUARANTEES), "condition_labels": dict(VILLAGE_CONDITIONS),
-        "role_names": services.ROLE_NAMES, "step_roles": "、".join(services.ROLE_NAMES.get(r, r) for r in sorted(
-            sdef.roles)) if sdef else "",
+        "step_roles": "、".join(services.role_name(r) for r in sorted(sdef.roles)) if sdef else "",
     }
 
 

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AREA_WORK_ROLES, AUDIT_ROLES, LEADER_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -10,5 +11,5 @@ class MapsConfig(FupinAppConfig):
     url_prefix = "map/"
     api_prefix = "map"
     nav = [
-        (_("Battle map"), "/map/", "view", 5),
+        (_("Battle map"), "/map/", "view", 5, AREA_WORK_ROLES | LEADER_ROLES | AUDIT_ROLES),
     ]

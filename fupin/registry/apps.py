@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import AREA_WORK_ROLES, AUDIT_ROLES
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -10,5 +11,5 @@ class RegistryConfig(FupinAppConfig):
     url_prefix = "households/"
     api_prefix = "households"
     nav = [
-        (_("Households"), "/households/", "view", 20),
+        (_("Households"), "/households/", "view", 20, AREA_WORK_ROLES | AUDIT_ROLES),
     ]

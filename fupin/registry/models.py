@@ -9,6 +9,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
@@ -128,7 +129,7 @@ class Person(BaseModel):
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     area_code = models.CharField(max_length=15, db_index=True)
     relationship = models.CharField(_("relationship to head"), max_length=20, blank=True)
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     id_number = models.CharField(_("ID number"), max_length=25, blank=True, db_index=True)
     id_rev = models.CharField(max_length=25, blank=True, db_index=True, help_text="reversed ID, for tail search")
     id_type = models.CharField(_("document type"), max_length=10, default="id_card")

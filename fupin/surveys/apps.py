@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from fupin.accounts.choices import OFFICE_ROLES, VILLAGE_ROLES, Role
 from fupin.core.appconfig import FupinAppConfig
 
 
@@ -9,5 +10,5 @@ class SurveysConfig(FupinAppConfig):
     verbose_name = _("Collection forms")
     url_prefix = "forms/"
     nav = [
-        (_("Collection forms"), "/forms/", "view", 45),
+        (_("Collection forms"), "/forms/", "view", 45, OFFICE_ROLES | VILLAGE_ROLES | {Role.INFO_OFFICER}),
     ]

@@ -66,7 +66,20 @@ def form_detail(request, key: str):
         "periods": selectors.periods(request.user, form), "period": period, "version": version,
         "current": services.current_version(form), "may_design": may_design(request.user),
         "may_fill": request.user.can("edit"), "may_import": request.user.can("import"),
+        "subjects": _subject_choices(request.user, form) if request.user.can("edit") else [],
     })
+
+
+def _subject_choices(user, form) -> list[tuple[str, list]]:
+    """What a village or county form may be filled for, as (group, [(code, name)]) for the picker: the villages by
+    town, or the divisions, in the user's jurisdiction."""
+    from fupin.geo.pickers import division_choices, village_choices
+
+    if form.level == "village":
+        return list(village_choices(user)[1:])
+    if form.level == "household":
+        return []
+    return [("", list(division_choices(user)[1:]))]
 
 
 @capability_required("view")

@@ -1,5 +1,5 @@
-"""Context for every page: navigation entries (declared by each app's AppConfig.nav), the user's jurisdiction and the
-area chosen in the division tree.
+"""Context for every page: navigation entries (declared by each app's AppConfig.nav, shown to the roles each entry
+names), the user's jurisdiction and the area chosen in the division tree.
 
 Templates get `nav` (label, url, active, badge), `area` (the chosen Area or None), `division_code` (its code or ""),
 `division_query` ("?division=<code>" or ""), `my_area` (the user's jurisdiction), `role_label`,
@@ -23,16 +23,15 @@ def shell(request):
     path = request.path
     badges = {"/inbox/": _open_inbox_count(user)}
     nav = [
-        {
-            "label": label,
-            "url": url,
-            "href": url + division_query,
-            "active": (path == url) if url == "/" else path.startswith(url),
-            "badge": badges.get(url, 0),
-        }
-        for label, url, cap, _order in nav_entries()
-        if user.can(cap)
+        {"label": e[0], "url": e[1], "href": e[1] + division_query, "badge": badges.get(e[1], 0), "active": False}
+        for e in nav_entries()
+        if menu_shows(user, e)
     ]
+    # the entry whose path is the longest prefix of this page is the current one ("/dispatch/minqing/" over
+    # "/dispatch/")
+    here = [n for n in nav if (path == n["url"] if n["url"] == "/" else path.startswith(n["url"]))]
+    if here:
+        max(here, key=lambda n: len(n["url"]))["active"] = True
     return {
         "nav": nav,
         "area": area,
@@ -44,6 +43,15 @@ def shell(request):
         "caps": ALL_CAPABILITIES if user.is_superuser else ROLE_CAPABILITIES.get(user.role, set()),
         "role_label": _("Superuser") if user.is_superuser and not user.role else user.get_role_display(),
     }
+
+
+def menu_shows(user, entry: tuple) -> bool:
+    """Whether a nav entry (label, path, capability, order[, roles]) is in the user's menu: the user holds the
+    capability and, when the entry names the roles it is for, one of them (a superuser sees every entry)."""
+    if user.is_superuser:
+        return True
+    roles = entry[4] if len(entry) > 4 else None
+    return user.can(entry[2]) and (roles is None or user.role in roles)
 
 
 def _open_inbox_count(user) -> int:

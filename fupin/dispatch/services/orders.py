@@ -391,9 +391,7 @@ def work_order_from_need(*, actor, source, department=None, order_type=None, tit
         "order_type": order_type or facts.get("order_type"),
     }
     if keywords["order_type"] is None:
-        keywords["order_type"] = (defaults.MEASURE_KIND_TYPE.get(keywords["measure_kind"])
-                                  or defaults.CATEGORY_TYPE.get(keywords["category"])
-                                  or defaults.CAUSE_TYPE.get(getattr(household, "main_cause", "") or "") or "other")
+        keywords["order_type"] = routing.suggest_type(keywords, getattr(household, "main_cause", "") or "")
     kind = order_type_for(keywords["order_type"])
     keywords["order_type"] = kind
     if department is None and facts.get("department_code"):

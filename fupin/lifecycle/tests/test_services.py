@@ -207,7 +207,7 @@ def test_wrong_role_is_refused(world, walker):
     proc = services.procedure_start(actor=users["village"], kind="identification", household=hh)
     walker.until(proc, "town_review")
     walker.spot_checks(proc, "town")
-    refused(lambda: walker.step(proc, actor=users["village"]), "「乡镇审核」须由乡镇工作站办理", proc, hh)
+    refused(lambda: walker.step(proc, actor=users["village"]), "「乡镇审核」须由乡镇网格站工作人员办理", proc, hh)
     walker.step(proc)
 
 
