@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= fupin-demo-2016
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: setup demo test test-sqlite test-postgres lint serve assets messages bench clean
+.PHONY: setup setup-spark demo test test-sqlite test-postgres lint serve assets messages bench clean
 
 setup: $(VENV)/.installed assets
 
@@ -18,6 +18,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+
+# The Spark engine (`fupin compare --engine spark`): pyspark into .venv, kept out of `make setup` so the demo stays
+# light. Java 17 comes from the system (Debian: openjdk-17-jre-headless).
+setup-spark: $(VENV)/.installed
+	$(BIN)/python -m pip install -q $$($(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["spark"]))')
+	@command -v java >/dev/null 2>&1 || echo "NOTICE: no java on PATH: install openjdk-17-jre-headless for the Spark engine"
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

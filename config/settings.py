@@ -190,6 +190,11 @@ MEDIA_ROOT = DATA_DIR / "files"
 MEDIA_URL = "/files/"
 FUPIN_EXPORT_DIR = DATA_DIR / "exports"
 FUPIN_RAW_DIR = DATA_DIR / "raw"
+# The comparison's engine (docs/scale.md): duckdb (in-process) or spark (pyspark, `make setup-spark`); a Spark
+# master URL (spark://host:7077, yarn, k8s://...) or local[*] when empty; the folder inputs are staged in for Spark.
+FUPIN_ENGINE = os.environ.get("FUPIN_ENGINE", "duckdb")
+FUPIN_SPARK_MASTER = os.environ.get("FUPIN_SPARK_MASTER", "")
+FUPIN_SPARK_STAGING = os.environ.get("FUPIN_SPARK_STAGING", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 # Uploaded files (fupin/core/uploads.py): size, unpacked size and shape limits, refused with a Chinese message.
 FUPIN_UPLOAD_MAX_BYTES = int(os.environ.get("FUPIN_UPLOAD_MAX_MB", "50")) * 1024 * 1024

@@ -27,8 +27,28 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
 
 
-def default_engine() -> Engine:
-    return DuckDBEngine()
+ENGINES = ("duckdb", "spark")
+
+
+def default_engine(name: str | None = None, *, spark_master: str | None = None) -> Engine:
+    """The engine of a run: `name` (else the setting FUPIN_ENGINE, default duckdb); Spark runs on `spark_master`
+    (else FUPIN_SPARK_MASTER, else local[*])."""
+    from django.conf import settings as dj
+
+    name = name or getattr(dj, "FUPIN_ENGINE", "") or "duckdb"
+    if name == "duckdb":
+        return DuckDBEngine()
+    if name == "spark":
+        from fupin.core.errors import ServiceError
+        from fupin.exchange.engine_spark import SparkEngine, pyspark_available
+
+        if not pyspark_available():
+            raise ServiceError("Spark 引擎需要 pyspark 与 Java:请先运行 make setup-spark(见 docs/scale.md)")
+        return SparkEngine(master=spark_master or getattr(dj, "FUPIN_SPARK_MASTER", "") or None,
+                           staging=getattr(dj, "FUPIN_SPARK_STAGING", "") or None)
+    from fupin.core.errors import ServiceError
+
+    raise ServiceError(f"未知的比对引擎「{name}」,可选:{'、'.join(ENGINES)}")
 
 
 def registry_fingerprint(settings: LinkSettings | None = None) -> str:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from fupin.core.management.base import FupinCommand
 from fupin.eligibility.services import compare_run, findings_export
+from fupin.exchange.linkage import ENGINES, default_engine
 
 
 class Command(FupinCommand):
@@ -10,9 +11,14 @@ class Command(FupinCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", default=None, help="把未处理和已确认的比对发现写入此JSON文件")
+        parser.add_argument("--engine", choices=ENGINES, default=None,
+                            help="比对引擎:duckdb(本机,默认)或 spark(省市规模,见 docs/scale.md);默认取 FUPIN_ENGINE")
+        parser.add_argument("--spark-master", default=None,
+                            help="Spark 主节点地址(如 spark://主机:7077);不填取 FUPIN_SPARK_MASTER,再不填为本机 local[*]")
 
     def handle(self, *args, **opts):
-        run = compare_run(actor=self.system_actor())
+        engine = default_engine(opts.get("engine"), spark_master=opts.get("spark_master"))
+        run = compare_run(actor=self.system_actor(), engine=engine)
         doc = findings_export()
         if opts["out"]:
             Path(opts["out"]).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,0 +1,140 @@
+"""The comparison on Spark (local mode) side by side with DuckDB, on the same data (issue 19).
+
+    .venv/bin/python bench/spark_compare.py --scale 0.1 [--master local[2]] [--json out.json]
+
+One scale per process: a county from the same generator as bench/exchange_pipeline.py (cached under /tmp), a fresh
+SQLite database, every extract imported, then the whole `compare` with DuckDB, then the links dropped (fingerprints
+and link files) and the whole `compare` again with Spark. Printed per engine: wall time of compare and of its parts
+(linkage engine, rule evaluation), the Spark session's start (apart: it is paid once per process), whether both
+gave the same links and findings, and the per-core rates the province projection in docs/scale.md uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _links():
+    from fupin.exchange.models import RecordLink
+
+    return {(r, p): s for r, p, s in RecordLink.objects.values_list("record_id", "person_id", "score")}
+
+
+def _findings():
+    from fupin.eligibility.services import findings_export
+
+    return sorted((f["household"], f["rule"], f["person"] or "", f["source"]) for f in findings_export()["findings"])
+
+
+def run(scale: float, seed: int, master: str, style: str) -> dict:
+    from django.core.management import call_command
+
+    from fupin.exchange.testdata import make_county
+
+    out: dict = {"scale": scale, "style": style, "master": master, "cores": os.cpu_count()}
+    folder = Path(f"/tmp/bench_county_{style}_{scale:g}_{seed}_plain")
+    if not (folder / "truth.json").exists():
+        make_county(folder, scale=scale, seed=seed, style=style)
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    out["people"], out["records"] = truth["roster"]["people"], len(truth["links"])
+    devnull = open(os.devnull, "w")
+    call_command("migrate", verbosity=0)
+    call_command("import_divisions", str(ROOT / "fupin" / "demo" / "fixtures" / "yidu_420581_divisions_2016.csv"),
+                 stdout=devnull)
+    call_command("import_roster", str(folder / truth.get("roster_file", "roster.xlsx")), stdout=devnull)
+    from fupin.exchange.services import import_department
+
+    for source, name in truth["files"].items():
+        import_department(actor="bench", source_code=source, path=folder / name)
+
+    from fupin.eligibility.services import compare_run
+    from fupin.exchange import cache
+    from fupin.exchange.engine_spark import SparkEngine
+    from fupin.exchange.evaluation import linkage_quality
+    from fupin.exchange.linkage import default_engine
+    from fupin.exchange.models import Snapshot
+
+    results = {}
+    for name in ("duckdb", "spark"):
+        if name == "spark":
+            Snapshot.objects.update(link_fingerprint="")
+            for path in cache.folder().glob("*links*"):
+                path.unlink()
+            engine = SparkEngine(master=master)
+            t = time.perf_counter()
+            engine.session()
+            out["spark_session_start_s"] = round(time.perf_counter() - t, 1)
+        else:
+            engine = default_engine("duckdb")
+        load = os.getloadavg()[0]
+        t = time.perf_counter()
+        r = compare_run(actor="bench", engine=engine)
+        q = linkage_quality(truth)
+        link = r.stats["link"] or {}
+        results[name] = {
+            "compare_s": round(time.perf_counter() - t, 2), "load_average_before": round(load, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+            "link_engine_s": link.get("seconds_engine"), "link_total_s": link.get("seconds_total"),
+            "probabilistic_s": link.get("seconds_probabilistic"), "training_s": link.get("seconds_training"),
+            "residual": link.get("residual"), "splink_pairs": link.get("splink_pairs"),
+            "evaluate_s": r.stats["seconds"]["evaluate"], "parts_s": r.stats["seconds"],
+            "precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+            "links": _links(), "findings": _findings(),
+        }
+    d, s = results["duckdb"], results["spark"]
+    same_pairs = d["links"].keys() == s["links"].keys()
+    out["same_links"] = same_pairs
+    out["max_score_difference"] = max((abs(d["links"][k] - s["links"][k]) for k in d["links"].keys() & s["links"].keys()),
+                                      default=0.0)
+    out["links_only_duckdb"] = len(d["links"].keys() - s["links"].keys())
+    out["links_only_spark"] = len(s["links"].keys() - d["links"].keys())
+    out["same_findings"] = d["findings"] == s["findings"]
+    out["findings"] = len(d["findings"])
+    for name, res in results.items():
+        res.pop("links")
+        res.pop("findings")
+        out[name] = res
+    cores = int(master.split("[")[1].rstrip("]")) if master.startswith("local[") and master[6:-1].isdigit() else (
+        os.cpu_count() or 1)
+    out["spark_cores"] = cores
+    # per-core rates: department records linked (against the whole registry) and households evaluated per second
+    # of one core, on the engine's own time (the session start and the Django side apart)
+    out["spark_records_per_core_s"] = round(out["records"] / (s["link_engine_s"] * cores), 1)
+    out["duckdb_records_per_core_s"] = round(out["records"] / (d["link_engine_s"] * (os.cpu_count() or 1)), 1)
+    out["spark_residual_pairs_per_core_s"] = round((s["splink_pairs"] or 0) / (s["probabilistic_s"] * cores), 1)
+    out["loadavg"] = Path("/proc/loadavg").read_text().strip()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--style", choices=["new", "regression"], default="new")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    from exchange_pipeline import setup_django
+
+    db = tempfile.mktemp(prefix="fupin-bench-spark-", suffix=".sqlite3")
+    setup_django(db)
+    result = run(args.scale, args.seed, args.master, args.style)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    if Path(db).exists():
+        Path(db).unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""The Spark engine: the same linkage and rule evaluation as `DuckDBEngine`, on a Spark session (local or a cluster).
+
+Chosen per run (`fupin compare --engine spark [--spark-master URL]`, settings FUPIN_ENGINE, FUPIN_SPARK_MASTER);
+pyspark is an optional extra (`make setup-spark`). Spark SQL is the engine's language:
+
+- the inputs (Arrow tables read by fupin.exchange.linkage / fupin.eligibility.services from the snapshots' Parquet
+  copies) are written as Parquet under the staging folder (FUPIN_SPARK_STAGING, by default
+  FUPIN_DATA_DIR/exchange/spark; on a cluster a folder every worker mounts at the same path) and read by Spark
+  from there; the results (links, review pairs, hits, scores) come back to the driver as Arrow tables and are
+  written to the database exactly as the DuckDB engine's are;
+- linkage: the exact-ID join, the remembered decisions and the residual in Spark SQL, the probabilistic model
+  through Splink's Spark backend (`SparkAPI`, with Splink's Scala similarity functions), trained the same way
+  (`DuckDBEngine._model`); the comparison levels' SQL is the DuckDB engine's with the two functions Spark names
+  differently (`jaro_winkler`, a Hamming distance as a higher-order expression);
+- rules: the statements the rule compiler and fact programme write go through `fupin.eligibility.spark_sql`
+  (the Spark SQL dialect), each table a cached temporary view.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fupin.exchange.engine import DuckDBEngine, Engine, LinkOutput, LinkSettings, explain
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.RLock()
+_SESSIONS: dict[tuple, object] = {}
+
+
+def pyspark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def spark_comparisons(comparisons: list[dict]) -> list[dict]:
+    """The comparison levels with Spark's names for the two functions DuckDB and Splink's jar name differently."""
+    out = []
+    for c in comparisons:
+        levels = []
+        for lv in c["comparison_levels"]:
+            cond = lv["sql_condition"]
+            cond = cond.replace("jaro_winkler_similarity(", "jaro_winkler(")
+            cond = cond.replace(
+                "hamming(id_clean_l, id_clean_r)",
+                "size(filter(sequence(1, 18), i -> substr(id_clean_l, i, 1) <> substr(id_clean_r, i, 1)))")
+            levels.append({**lv, "sql_condition": cond})
+        out.append({**c, "comparison_levels": levels})
+    return out
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    sql_dialect = "spark"
+
+    def __init__(self, *, master: str | None = None, staging: str | os.PathLike | None = None,
+                 shuffle_partitions: int | None = None, driver_memory: str | None = None,
+                 conf: dict[str, str] | None = None, break_lineage: str = "persist"):
+        self.master = master or "local[*]"
+        self.staging = Path(staging) if staging else None
+        self.shuffle_partitions = shuffle_partitions
+        self.driver_memory = driver_memory
+        self.conf = dict(conf or {})
+        self.break_lineage = break_lineage
+
+    # -- the session ---------------------------------------------------------------------------------------------
+    def staging_dir(self) -> Path:
+        if self.staging:
+            return self.staging
+        from django.conf import settings
+
+        base = getattr(settings, "FUPIN_SPARK_STAGING", "") or Path(settings.DATA_DIR) / "exchange" / "spark"
+        return Path(base)
+
+    def session(self):
+        """One SparkSession per process and configuration (starting one takes seconds: it is kept)."""
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+
+        cores = os.cpu_count() or 2
+        parts = self.shuffle_partitions or max(2, 2 * cores)
+        conf = {
+            "spark.jars": similarity_jar_location(),
+            "spark.sql.shuffle.partitions": str(parts),
+            "spark.default.parallelism": str(parts),
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.ansi.enabled": "false",  # NULL for a failed cast or a division by zero, as DuckDB's TRY_CAST
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.adaptive.enabled": "true",
+            "spark.sql.warehouse.dir": str(self.staging_dir() / "warehouse"),
+            "spark.local.dir": str(self.staging_dir() / "tmp"),
+            "spark.driver.memory": self.driver_memory or "2g",
+            **self.conf,
+        }
+        key = (self.master, tuple(sorted(conf.items())))
+        with _LOCK:
+            spark = _SESSIONS.get(key)
+            if spark is not None and not spark._jsc.sc().isStopped():
+                return spark
+            for other in list(_SESSIONS.values()):  # one SparkContext per JVM: a new configuration replaces it
+                other.stop()
+            _SESSIONS.clear()
+            builder = SparkSession.builder.master(self.master).appName("fupin-compare")
+            for k, v in conf.items():
+                builder = builder.config(k, v)
+            spark = builder.getOrCreate()
+            spark.sparkContext.setLogLevel("ERROR")
+            checkpoints = self.staging_dir() / "checkpoints"
+            checkpoints.mkdir(parents=True, exist_ok=True)
+            spark.sparkContext.setCheckpointDir(str(checkpoints))
+            _SESSIONS[key] = spark
+            return spark
+
+    def _begin(self):
+        """A clean slate: no temporary view or cached table of an earlier call; a fresh staging folder."""
+        spark = self.session()
+        for t in spark.catalog.listTables():
+            if t.isTemporary:
+                spark.catalog.dropTempView(t.name)
+        spark.catalog.clearCache()
+        folder = self.staging_dir() / "runs" / uuid.uuid4().hex
+        folder.mkdir(parents=True, exist_ok=True)
+        return spark, folder
+
+    @staticmethod
+    def _end(spark, folder: Path) -> None:
+        spark.catalog.clearCache()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _load(spark, folder: Path, name: str, table: pa.Table):
+        """Write an input as Parquet in the staging folder and read it back as a Spark view of that name."""
+        path = folder / f"{name}.parquet"
+        pq.write_table(table.replace_schema_metadata(None), path)
+        df = spark.read.parquet(str(path))
+        df.createOrReplaceTempView(name)
+        return df
+
+    @staticmethod
+    def _table(spark, name: str, sql: str):
+        df = spark.sql(sql).cache()
+        df.createOrReplaceTempView(name)
+        return df
+
+    @staticmethod
+    def _one(spark, sql: str):
+        return spark.sql(sql).collect()[0][0]
+
+    # -- rules ---------------------------------------------------------------------------------------------------
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+                 ) -> dict[str, pa.Table]:
+        from fupin.eligibility.spark_sql import translate
+
+        with _LOCK:
+            spark, folder = self._begin()
+            try:
+                for name, table in tables.items():
+                    self._load(spark, folder, name, table)
+
+                def columns(table_name: str) -> list[str]:
+                    return spark.table(table_name).columns
+
+                for statement in setup:
+                    st = translate(statement, columns)
+                    if st.create:
+                        self._table(spark, st.create, st.sql)
+                    else:
+                        spark.sql(st.sql)
+                return {name: spark.sql(translate(sql, columns).sql).toArrow() for name, sql in queries.items()}
+            finally:
+                self._end(spark, folder)
+
+    # -- linkage -------------------------------------------------------------------------------------------------
+    def link(self, *, records: pa.Table, persons: pa.Table, divisions: pa.Table, decisions: pa.Table,
+             settings: LinkSettings) -> LinkOutput:
+        with _LOCK:
+            spark, folder = self._begin()
+            try:
+                return self._link(spark, folder, records=records, persons=persons, divisions=divisions,
+                                  decisions=decisions, settings=settings)
+            finally:
+                self._end(spark, folder)
+
+    def _link(self, spark, folder, *, records, persons, divisions, decisions, settings) -> LinkOutput:
+        t0 = time.perf_counter()
+        stats: dict = {}
+        self._load(spark, folder, "records_in", records)
+        self._load(spark, folder, "persons_in", persons)
+        self._load(spark, folder, "divisions_in", divisions)
+        self._load(spark, folder, "decisions_in", decisions)
+        valid = "('valid', 'legacy15')"
+        self._table(spark, "r", """
+            SELECT record_id, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number, id_status,
+                NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
+                try_cast(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+                NULLIF(address, '') AS address, coalesce(id_kind = 'masked', false) AS id_masked,
+                NULLIF(id_area6, '') AS id_area6, NULLIF(CAST(id_birth_year AS STRING), '') AS id_birth_year,
+                NULLIF(id_last4, '') AS id_last4,
+                md5(concat_ws('|', source_code, coalesce(id_clean, ''), coalesce(name, ''),
+                    coalesce(CAST(birth_date AS STRING), ''), coalesce(sex, ''), coalesce(address, ''))) AS record_key
+            FROM records_in""")
+        self._table(spark, "p", """
+            SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
+                CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
+                NULLIF(id_number, '') AS id_any, try_cast(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+                NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
+                area_code
+            FROM persons_in""")
+        # 1. exact IDs: a shuffle join on the ID
+        self._table(spark, "exact", f"""
+            SELECT r.record_id, p.person_id,
+                CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method,
+                CAST(1.0 AS DOUBLE) AS score
+            FROM r JOIN p ON r.id_number = p.id_number
+            WHERE r.id_status IN {valid} AND {str(bool(settings.exact_rule)).lower()}""")  # noqa: S608
+        joined = self._one(spark, f"""SELECT count(DISTINCT r.record_id) FROM r JOIN p ON r.id_number = p.id_number
+                                     WHERE r.id_status IN {valid}""")  # noqa: S608
+        n_valid = self._one(spark, f"SELECT count(*) FROM r WHERE id_status IN {valid}")  # noqa: S608
+        stats["exact"] = int(joined)
+        stats["valid_unknown"] = int(n_valid) - int(joined)
+        # 2. remembered decisions
+        self._table(spark, "decided", f"""
+            SELECT r.record_id, d.person_id, d.status FROM r JOIN decisions_in d ON d.record_key = r.record_key
+            WHERE r.id_status NOT IN {valid}""")  # noqa: S608
+        self._table(spark, "decided_links", """
+            SELECT DISTINCT d.record_id, d.person_id, 'reviewed' AS method, CAST(1.0 AS DOUBLE) AS score
+            FROM decided d JOIN p ON p.person_id = d.person_id WHERE d.status = 'match'""")
+        # 3. the residual goes to Splink
+        exact_rule = str(bool(settings.exact_rule)).upper()
+        self._table(spark, "residual", f"""
+            SELECT r.record_id, coalesce(r.id_number, r.id_clean) AS id_clean, r.id_number, r.id_status, r.name,
+                r.name_py, r.birth_date, r.sex, r.address, r.id_masked, r.id_area6, r.id_birth_year, r.id_last4,
+                r.record_key
+            FROM r LEFT ANTI JOIN decided_links d ON d.record_id = r.record_id
+            WHERE (r.id_status NOT IN {valid} OR NOT {exact_rule})
+              AND (r.name IS NOT NULL OR r.id_clean IS NOT NULL)""")  # noqa: S608
+        stats["residual"] = int(self._one(spark, "SELECT count(*) FROM residual"))
+        t1 = time.perf_counter()
+        stats["seconds_exact"] = round(t1 - t0, 3)
+        self._probabilistic(spark, settings, stats)
+        stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
+        explanations = self._explanations(spark, settings, stats)
+        ex = pa.table({"record_id": pa.array([e[0] for e in explanations], pa.int64()),
+                       "person_id": pa.array([e[1] for e in explanations], pa.int64()),
+                       "explanation": pa.array([e[2] for e in explanations], pa.string())})
+        self._load(spark, folder, "explained", ex)
+        links = spark.sql("""
+            SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
+                SELECT record_id, person_id, method, score FROM exact
+                UNION ALL SELECT record_id, person_id, method, score FROM decided_links
+                UNION ALL SELECT record_id, person_id, 'probabilistic' AS method, score FROM prob
+                    WHERE decision = 'link'
+            ) l JOIN p ON p.person_id = l.person_id
+            LEFT JOIN explained e ON e.record_id = l.record_id AND e.person_id = l.person_id
+            ORDER BY l.record_id, l.person_id""").toArrow()
+        reviews = spark.sql("""
+            SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code,
+                e.explanation
+            FROM prob x JOIN r ON r.record_id = x.record_id JOIN p ON p.person_id = x.person_id
+            LEFT JOIN explained e ON e.record_id = x.record_id AND e.person_id = x.person_id
+            WHERE x.decision = 'review'
+            ORDER BY x.record_id, x.score DESC, x.person_id""").toArrow()
+        links = _cast(links, {"record_id": pa.int64(), "person_id": pa.int64(), "score": pa.float64()})
+        reviews = _cast(reviews, {"record_id": pa.int64(), "person_id": pa.int64(), "score": pa.float64(),
+                                  "weight": pa.float64(), "second_weight": pa.float64()})
+        stats["probabilistic"] = int(self._one(spark, "SELECT count(*) FROM prob WHERE decision = 'link'"))
+        stats["review_pairs"] = reviews.num_rows
+        stats["review_records"] = len(set(reviews.column("record_id").to_pylist()))
+        stats["reviewed_links"] = int(self._one(spark, "SELECT count(*) FROM decided_links"))
+        stats["seconds"] = round(time.perf_counter() - t0, 3)
+        return LinkOutput(links=links, reviews=reviews, stats=stats)
+
+    def _explanations(self, spark, settings: LinkSettings, stats: dict) -> list[tuple[int, int, str]]:
+        if "model" not in stats:
+            return []
+        import json
+
+        out = []
+        for row in spark.sql("SELECT * FROM prob WHERE decision IN ('link', 'review')").toArrow().to_pylist():
+            out.append((row["record_id"], row["person_id"],
+                        json.dumps(explain(row, settings.effective_comparisons(), stats.get("prior")),
+                                   ensure_ascii=False)))
+        return out
+
+    def _probabilistic(self, spark, settings: LinkSettings, stats: dict) -> None:
+        """Score the residual against all persons with Splink on Spark; leaves the view `prob` (record, person,
+        score, weights, gammas, decision)."""
+        names = [c["output_column_name"] for c in settings.comparisons]
+        if not stats["residual"]:
+            cols = ", ".join(f"CAST(NULL AS INT) AS gamma_{n}, CAST(NULL AS DOUBLE) AS mw_{n}, "
+                             f"CAST(NULL AS DOUBLE) AS mw_tf_adj_{n}" for n in names)
+            self._table(spark, "prob", f"""
+                SELECT CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS BIGINT) AS person_id,
+                    CAST(NULL AS DOUBLE) AS score, CAST(NULL AS DOUBLE) AS weight, {cols},
+                    CAST(NULL AS DOUBLE) AS second_weight, CAST(NULL AS STRING) AS decision WHERE false""")
+            return
+        self._table(spark, "divs", "SELECT code, name, level, parent_code FROM divisions_in WHERE length(name) >= 2")
+        # village of a residual record: the village (and town) whose name its address contains
+        self._table(spark, "res_village", """
+            SELECT x.record_id, max_by(v.code, length(v.name) + CASE WHEN t.name IS NOT NULL
+                   AND instr(x.address, t.name) > 0 THEN 100 ELSE 0 END) AS village_code
+            FROM residual x JOIN divs v ON v.level IN ('village', 'community') AND instr(x.address, v.name) > 0
+            LEFT JOIN divs t ON t.code = v.parent_code
+            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
+        self._table(spark, "res_town", """
+            SELECT x.record_id, max_by(t.code, length(t.name)) AS town_code
+            FROM residual x JOIN divs t ON t.level = 'town' AND instr(x.address, t.name) > 0
+            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
+        self._table(spark, "left_in", """
+            SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean, x.id_masked,
+                CASE WHEN length(x.id_clean) >= 17 AND NOT x.id_masked THEN substr(x.id_clean, 1, 17) END AS id17,
+                CASE WHEN length(x.id_clean) >= 15 AND NOT x.id_masked THEN substr(x.id_clean, 1, 15) END AS id15,
+                try_cast(CASE WHEN length(x.id_clean) >= 15 AND NOT x.id_masked THEN substr(x.id_clean, 1, 15) END
+                    AS BIGINT) AS id15n,
+                x.id_status = 'truncated' AS id_trunc,
+                CASE WHEN x.id_masked THEN x.id_area6 END AS id_area6,
+                CASE WHEN x.id_masked THEN x.id_birth_year END AS id_birth_year,
+                CASE WHEN x.id_masked THEN x.id_last4 END AS id_last4,
+                substr(x.name, 1, 1) AS surname, NULLIF(substr(x.name, 2), '') AS given,
+                x.birth_date,
+                coalesce(x.sex, CASE WHEN x.id_masked AND substr(x.id_last4, 3, 1) RLIKE '^[0-9]$'
+                    THEN CASE WHEN CAST(substr(x.id_last4, 3, 1) AS INT) % 2 = 1 THEN '1' ELSE '2' END
+                    WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
+                    AND substr(x.id_clean, 17, 1) RLIKE '^[0-9]$'
+                    THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INT) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
+                v.village_code,
+                coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
+            FROM residual x LEFT JOIN res_village v ON v.record_id = x.record_id
+            LEFT JOIN res_town t ON t.record_id = x.record_id""")
+        self._table(spark, "right_in", """
+            SELECT person_id AS unique_id, name, name_py, id_any AS id_clean, false AS id_masked,
+                CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
+                CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
+                try_cast(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
+                false AS id_trunc,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 1, 6) END AS id_area6,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 7, 4) END AS id_birth_year,
+                CASE WHEN length(id_any) = 18 THEN substr(id_any, 15, 4) END AS id_last4,
+                substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
+                birth_date, sex, village_code, town_code
+            FROM p""")
+        from splink import Linker
+        from splink.backends.spark import SparkAPI
+
+        db_api = SparkAPI(spark_session=spark, break_lineage_method=self.break_lineage)
+        left = db_api.register("left_in", table_name="fupin_left")
+        right = db_api.register("right_in", table_name="fupin_right")
+        n_persons = int(self._one(spark, "SELECT count(*) FROM right_in"))
+        spark_settings = LinkSettings.from_dict({**settings.to_dict(),
+                                                 "comparisons": spark_comparisons(settings.comparisons)})
+        # the training is the DuckDB engine's, on this session's tables (it uses only Splink's API)
+        parameters, model = DuckDBEngine._model(self, db_api, left, right, spark_settings, stats, n_persons)
+        spec = spark_settings.splink_settings(n_persons, parameters=parameters)
+        linker = Linker([left, right], spec, log_level=None)
+        stats["model"] = model
+        stats["prior"] = spec["probability_two_random_records_match"]
+        t_pred = time.perf_counter()
+        pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
+        stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
+        columns = set(spark.table(pred.physical_name).columns)
+        parts = []
+        for name in names:
+            parts.append(f"gamma_{name}")
+            parts.append(f"mw_{name}")
+            parts.append(f"mw_tf_adj_{name}" if f"mw_tf_adj_{name}" in columns else f"0.0D AS mw_tf_adj_{name}")
+        # a record whose ID has nothing in common with the person's ID is not that person; a reviewer's
+        # non-match stays one
+        self._table(spark, "scored", f"""
+            SELECT * FROM (
+                SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
+                       CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
+                       match_probability AS score, match_weight AS weight, {", ".join(parts)}
+                FROM {pred.physical_name}) s
+            WHERE gamma_id <> 0 AND NOT EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
+                AND d.record_id = s.record_id AND d.person_id = s.person_id)""")  # noqa: S608
+        stats["splink_pairs"] = int(self._one(spark, "SELECT count(*) FROM scored"))
+        lt, rt, margin = float(settings.link_threshold), float(settings.review_threshold), float(
+            settings.min_margin_weight)
+        cols = ", ".join(["record_id", "person_id", "score", "weight",
+                          *[f"{p}_{n}" for n in names for p in ("gamma", "mw", "mw_tf_adj")], "second_weight"])
+        self._table(spark, "prob", f"""
+            SELECT {cols},
+                CASE WHEN is_link THEN 'link'
+                     WHEN NOT record_linked AND score >= {rt} AND rk <= 3 THEN 'review' ELSE 'none' END AS decision
+            FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
+                  FROM (SELECT *, rk = 1 AND score >= {lt}
+                               AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
+                        FROM (SELECT *,
+                                  row_number() OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS rk,
+                                  lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id)
+                                      AS second_weight
+                              FROM scored WHERE score >= {rt / 10})))""")  # noqa: S608 - numbers from the settings
+
+
+def _cast(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    for name, t in types.items():
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table.column(i).cast(t))
+    return table
