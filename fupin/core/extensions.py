@@ -420,12 +420,18 @@ def _module_of(item: Extension) -> str:
     frame, first = sys._getframe(1), ""
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if module != __name__:
-            if module.endswith(".hooks"):
-                return module
+        if module.endswith(".hooks"):
+            return module
+        if module not in _REGISTERING_MODULES:
             first = first or module
         frame = frame.f_back
     return first
+
+
+# this module and the decorator / compatibility forms of `register`: never the registrant
+_REGISTERING_MODULES = {__name__, "fupin.core.services", "fupin.core.stats", "fupin.core.nightly", "fupin.core.audit",
+                        "fupin.core.middleware", "fupin.registry.panels", "fupin.registry.selectors",
+                        "fupin.maps.layers", "fupin.dashboards.figures", "fupin.assistance.providers"}
 
 
 def registered(point: str) -> list:
