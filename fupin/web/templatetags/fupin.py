@@ -352,6 +352,13 @@ def _readable(key: str, value) -> str:
     if key == "findings_by_rule" and isinstance(value, dict):
         names = _rule_names(value)
         return ",".join(f"{names.get(code, code)} {n}" for code, n in value.items())
+    if key == "summary" and isinstance(value, dict):
+        return str(_("%(rows)s rows, %(households)s households (%(hc)s new, %(hu)s updated); members %(pc)s new, "
+                     "%(pu)s updated; %(p)s data-quality problems.") % {
+            "rows": value.get("rows", 0), "households": value.get("households", 0),
+            "hc": value.get("households_created", 0), "hu": value.get("households_updated", 0),
+            "pc": value.get("persons_created", 0), "pu": value.get("persons_updated", 0),
+            "p": value.get("problems", 0)})
     if key == "rule_errors" and isinstance(value, list):
         return "、".join(str(v.get("rule", v) if isinstance(v, dict) else v) for v in value)
     if isinstance(value, (list, dict)):
