@@ -25,6 +25,7 @@ Nothing here logs or raises with a value in it: errors name the column and the k
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -62,6 +63,11 @@ def _b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=16)
+def _aesgcm(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
 @dataclass(frozen=True)
 class DataKey:
     kid: str
@@ -71,7 +77,7 @@ class DataKey:
     def seal(self, plain: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE)
         if self.cipher == "aes-256-gcm":
-            return nonce + AESGCM(self.key).encrypt(nonce, plain, aad)
+            return nonce + _aesgcm(self.key).encrypt(nonce, plain, aad)
         enc = Cipher(algorithms.SM4(self.key), modes.GCM(nonce)).encryptor()
         enc.authenticate_additional_data(aad)
         body = enc.update(plain) + enc.finalize()
@@ -82,7 +88,7 @@ class DataKey:
             raise InvalidTag
         nonce, body = sealed[:NONCE], sealed[NONCE:]
         if self.cipher == "aes-256-gcm":
-            return AESGCM(self.key).decrypt(nonce, body, aad)
+            return _aesgcm(self.key).decrypt(nonce, body, aad)
         dec = Cipher(algorithms.SM4(self.key), modes.GCM(nonce, body[-TAG:])).decryptor()
         dec.authenticate_additional_data(aad)
         return dec.update(body[:-TAG]) + dec.finalize()
