@@ -180,7 +180,15 @@ def _source() -> tuple[str, str]:
 
 
 def keyring() -> Keyring:
-    """The configured keyring (read once per source; `reset()` after changing the key file)."""
+    """The configured keyring (read once; `reset()` after changing the key file; a change of the settings that name
+    it resets it too)."""
+    cached = _cached
+    if cached is not None:
+        return cached[1]
+    return _load()
+
+
+def _load() -> Keyring:
     global _cached
     source = _source()
     cached = _cached
@@ -224,9 +232,23 @@ def _create_once(path: Path) -> None:
         json.dump(spec, fh, indent=1)
 
 
-def reset() -> None:
+def reset(**_kw) -> None:
     global _cached
     _cached = None
+
+
+def _setting_changed(*, setting: str, **_kw) -> None:
+    if setting in ("FUPIN_KEYS", "FUPIN_KEYS_FILE", "FUPIN_KEYS_REQUIRED", "DATA_DIR"):
+        reset()
+
+
+def _connect() -> None:
+    from django.core.signals import setting_changed
+
+    setting_changed.connect(_setting_changed, dispatch_uid="fupin.core.crypto.keyring")
+
+
+_connect()
 
 
 # Values ----------------------------------------------------------------------------------------------------------

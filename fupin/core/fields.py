@@ -37,10 +37,7 @@ class _EncryptedMixin:
     def contribute_to_class(self, cls, name, *args, **kwargs):
         super().contribute_to_class(cls, name, *args, **kwargs)
         ENCRYPTED_NAMES.add(name)
-
-    @property
-    def purpose(self) -> str:
-        return purpose_of(self)
+        self.purpose = purpose_of(self)  # the additional data: the column's name, fixed once the model is known
 
     def get_internal_type(self):
         return "TextField"
@@ -150,9 +147,9 @@ class BlindIndexField(models.CharField):
                 kwargs.pop(k)
         return name, path, args, kwargs
 
-    @property
-    def purpose(self) -> str:
-        return f"{self.model._meta.label_lower}.{self.source}"
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        self.purpose = f"{cls._meta.label_lower}.{self.source}"
 
     def index_of(self, value) -> str:
         value = "" if value is None else str(value)

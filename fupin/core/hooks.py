@@ -24,3 +24,15 @@ def audit_retention_check(app_configs=None, **_kw):
         return [checks.Error(f"FUPIN_AUDIT_RETENTION_DAYS={days}: audit events must be kept at least "
                              f"{MIN_RETENTION_DAYS} days", id="fupin.E001")]
     return []
+
+
+@checks.register(checks.Tags.security)
+def keyring_check(app_configs=None, **_kw):
+    """The encryption keys load (fupin/core/crypto.py): a missing or broken key file stops `fupin check`."""
+    from fupin.core import crypto
+
+    try:
+        crypto.keyring()
+    except crypto.KeyringError as exc:
+        return [checks.Error(f"encryption keys: {exc}", id="fupin.E020")]
+    return []

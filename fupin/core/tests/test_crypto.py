@@ -302,3 +302,13 @@ def test_rotation_seals_plain_files_and_old_keys(tmp_path, ring_reset):
         crypto.reset()
         assert filestore.read_plain(tmp_path / "old.txt") == b"13912340008"
         assert filestore.read_plain(tmp_path / "k1.bin") == b"13912340009"
+
+
+def test_a_broken_keyring_fails_the_check(ring_reset):
+    from fupin.core.hooks import keyring_check
+
+    assert keyring_check() == []
+    with override_settings(FUPIN_KEYS="{not json"):
+        crypto.reset()
+        errors = keyring_check()
+    assert [e.id for e in errors] == ["fupin.E020"]
