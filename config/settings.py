@@ -176,6 +176,23 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
         SECURE_REDIRECT_EXEMPT = [r"^healthz"]
 
+# Encryption at rest (fupin/core/crypto.py, docs/personal-information.md): the keyring lives outside the database, in a
+# key file (FUPIN_KEYS_FILE) or the environment (FUPIN_KEYS, the same JSON). Production refuses to start without one;
+# development and the demo generate FUPIN_DATA_DIR/keys/fupin-keys.json on first use. FUPIN_CIPHER is the cipher of a
+# generated key (aes-256-gcm or sm4-gcm).
+FUPIN_KEYS = os.environ.get("FUPIN_KEYS", "")
+FUPIN_KEYS_FILE = os.environ.get("FUPIN_KEYS_FILE", "")
+FUPIN_KEYS_REQUIRED = PRODUCTION
+FUPIN_CIPHER = os.environ.get("FUPIN_CIPHER", "aes-256-gcm")
+if PRODUCTION and not (FUPIN_KEYS or FUPIN_KEYS_FILE):
+    raise ImproperlyConfigured("FUPIN_KEYS_FILE (or FUPIN_KEYS) must be set when FUPIN_ENV=production")
+if PRODUCTION and FUPIN_KEYS_FILE and not Path(FUPIN_KEYS_FILE).is_file():
+    raise ImproperlyConfigured(f"FUPIN_KEYS_FILE does not exist: {FUPIN_KEYS_FILE}")
+STORAGES = {
+    "default": {"BACKEND": "fupin.core.filestore.EncryptedFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "fupin" / "locale"]

@@ -102,7 +102,7 @@ def labourer_loss(today: dt.date) -> list[Signal]:
     since = today - dt.timedelta(days=365)
     out = []
     rows = Person.objects.filter(household__in=_watched(), labour_skill__in=LABOUR).filter(
-        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True, health__icontains='"3"')).values_list(
+        Q(is_alive=False, death_date__gte=since) | Q(is_alive=True)).values_list(  # health is sealed: read below
         "pk", "household_id", "name", "is_alive", "health")
     for pid, hid, name, alive, health in rows:
         if alive and "3" not in (health or []):

@@ -41,6 +41,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _redact(value: Any) -> Any:
+    """The audit trail keeps no copy of a field kept encrypted (fupin/core/fields.py): its value is replaced by a keyed
+    fingerprint, so a change still shows (the fingerprints differ) without the value."""
+    from fupin.core.fields import ENCRYPTED_NAMES
+
+    if isinstance(value, dict):
+        return {k: (_fingerprint(v) if k in ENCRYPTED_NAMES and v not in ("", None, []) else _redact(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _fingerprint(value: Any) -> str:
+    import json
+
+    from fupin.core import crypto
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return "[加密 " + crypto.blind_index(text, "audit").split("$", 1)[1][:12] + "]"
+
+
 def snapshot(obj: models.Model | None) -> dict | None:
     """The audited state of an object: its concrete fields, JSON-safe."""
     if obj is None:
@@ -129,8 +151,8 @@ def record(
         object_id=object_id,
         object_repr=object_repr[:200],
         area_code=area_code or "",
-        before=_jsonable(before),
-        after=_jsonable(after),
+        before=_redact(_jsonable(before)),
+        after=_redact(_jsonable(after)),
         note=note,
         batch=batch,
     )

@@ -30,6 +30,8 @@ from django.db import connections, models, router
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from fupin.core.fields import BlindIndexField
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -56,6 +58,8 @@ def _uuids() -> Callable[[], uuidlib.UUID]:
 def _converter(f: models.Field, conn) -> Callable[[Any], Any] | None:
     """Python value -> database value for this column on this backend; None when the driver takes it as it is."""
     ops, sqlite = conn.ops, conn.vendor == "sqlite"
+    if getattr(f, "encrypted", False):  # fupin/core/fields.py: sealed here as save() would
+        return lambda v: f.get_db_prep_value(v, conn)
     if isinstance(f, models.JSONField):
         encoder = f.encoder
         return lambda v: None if v is None else json.dumps(v, cls=encoder, ensure_ascii=False)
@@ -100,6 +104,9 @@ class BulkWriter:
                 self.fields += [by_name[c] for c in stamp if c in by_name and c not in columns]
         self.attnames = [f.attname for f in self.fields]
         self.index = {a: i for i, a in enumerate(self.attnames)}
+        # a blind index (fupin/core/fields.py) is computed from its source column's plain value, never given
+        self._blind = [(i, self.index[f.source], f) for i, f in enumerate(self.fields)
+                       if isinstance(f, BlindIndexField) and f.source in self.index]
         self.table = table or model._meta.db_table
         self.converters = [None if f.attname in encoded else _converter(f, self.conn) for f in self.fields]
         self._convert = [(i, c) for i, c in enumerate(self.converters) if c is not None]
@@ -137,6 +144,8 @@ class BulkWriter:
                 out[i] = value if convert is None or value is None else convert(value)
         except KeyError as exc:
             raise KeyError(f"{self.model.__name__} has no column {exc.args[0]}") from None
+        for i, src, f in self._blind:
+            out[i] = f.index_of(values.get(self.attnames[src], ""))
         self._fill_uuids(out)
         return tuple(out)
 
@@ -151,6 +160,8 @@ class BulkWriter:
         """The database row for a sequence of Python values in `columns` order (the stamped columns may follow)."""
         n = len(values)
         out = list(values) if n == len(self.template) else [*values, *self.template[n:]]
+        for i, src, f in self._blind:
+            out[i] = f.index_of(values[src] if src < n else "")
         for i, convert in self._convert:
             if i < n and out[i] is not None:
                 out[i] = convert(out[i])

@@ -32,3 +32,15 @@ def extensions_check(app_configs=None, **_kw):
     from fupin.core.extensions import check
 
     return check(app_configs)
+
+
+@checks.register(checks.Tags.security)
+def keyring_check(app_configs=None, **_kw):
+    """The encryption keys load (fupin/core/crypto.py): a missing or broken key file stops `fupin check`."""
+    from fupin.core import crypto
+
+    try:
+        crypto.keyring()
+    except crypto.KeyringError as exc:
+        return [checks.Error(f"encryption keys: {exc}", id="fupin.E020")]
+    return []

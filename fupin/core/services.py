@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,13 +26,16 @@ def file_sha256(path: str | Path) -> str:
 
 
 def keep_raw_file(path: str | Path, sha256: str) -> str:
-    """Copy an imported file into FUPIN_DATA_DIR/raw/ under its hash, so the original is kept as received."""
+    """Copy an imported file into FUPIN_DATA_DIR/raw/ under its hash, so the original is kept as received — sealed
+    (fupin/core/filestore.py; `filestore.read_plain(raw_path)` gives the bytes back)."""
+    from fupin.core import filestore
+
     path = Path(path)
     dest_dir = Path(settings.FUPIN_RAW_DIR)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{sha256[:16]}_{path.name}"
     if not dest.exists():
-        shutil.copyfile(path, dest)
+        filestore.seal_copy(path, dest)
     return str(dest)
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.fields import BlindIndexField, EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 from fupin.dispatch.choices import (
@@ -341,7 +342,8 @@ class MinqingReport(BaseModel):
                                   on_delete=models.PROTECT, related_name="minqing_reports")
     place = models.CharField(_("place"), max_length=200, blank=True)
     reporter_name = models.CharField(_("reported by"), max_length=50, blank=True)
-    reporter_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    reporter_phone = EncryptedTextField(_("phone"), max_length=30, blank=True)
+    reporter_phone_index = BlindIndexField(source="reporter_phone")  # the caller's earlier reports: blind_q
     content = models.TextField(_("content"))
     reported_at = models.DateTimeField(_("reported at"), db_index=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

@@ -84,11 +84,27 @@ def load_persons(fingerprint: str | None = None) -> pa.Table:
         f'SELECT id AS person_id, household_id, name, id_number, id_valid, CAST(birth_date AS TEXT) AS birth_date, '  # noqa: S608
         f'sex, area_code, relationship, labour_skill, schooling, dibao, is_alive, {text_col("health")} AS health, '
         f'disability_card FROM "{t}"', types=PERSON_TYPES)
+    table = _opened(table, Person)
     table = table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()), pa.string()))
     try:
         cache.registry_write("persons", fingerprint, table)
     except OSError:
         pass
+    return table
+
+
+def _opened(table: pa.Table, model) -> pa.Table:
+    """The engine reads sealed columns (fupin/core/fields.py) opened here, in the run's memory only."""
+    from fupin.core import crypto
+    from fupin.core.fields import encrypted_fields
+
+    for f in encrypted_fields(model):
+        if f.column not in table.column_names:
+            continue
+        purpose = f.purpose
+        idx = table.column_names.index(f.column)
+        values = [v if not v else crypto.decrypt(v, purpose) for v in table.column(idx).to_pylist()]
+        table = table.set_column(idx, f.column, pa.array(values, pa.string()))
     return table
 
 

@@ -8,6 +8,7 @@ other fields are applied.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid as uuidlib
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from fupin.core import audit
+from fupin.core import audit, filestore
+from fupin.core.crypto import CryptoError
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.mobile import selectors
 from fupin.mobile.choices import ChangeKind, ChangeStatus, ConflictStatus, Resolution
@@ -102,8 +104,7 @@ def upload_chunk(*, user, upload_uuid, offset: int, total: int, data: bytes,
         raise ConflictError(f"已收到{up.received}字节,请从该处继续")
     if offset + len(data) > up.total:
         raise ServiceError("数据超出照片大小")
-    with open(up.path, "ab" if offset else "wb") as fh:
-        fh.write(data)
+    filestore.append_part(up.path, data, first=not offset)  # sealed on disk as it arrives
     up.received = offset + len(data)
     if up.received == up.total:
         up.completed_at = timezone.now()
@@ -123,11 +124,12 @@ def _photos(user, ids: list) -> list[File]:
         if up is None or up.completed_at is None:
             raise Pending(str(raw))
         try:
-            with Image.open(up.path) as im:
+            data = filestore.read_part(up.path)
+            with Image.open(io.BytesIO(data)) as im:
                 im.verify()
-        except (UnidentifiedImageError, OSError) as exc:
+        except (UnidentifiedImageError, OSError, CryptoError) as exc:
             raise ServiceError("照片无法识别,请重新拍摄") from exc
-        fh = File(open(up.path, "rb"), name=f"{up.uuid}.jpg")
+        fh = File(io.BytesIO(data), name=f"{up.uuid}.jpg")
         fh.content_type = up.content_type
         files.append(fh)
     return files

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from fupin.core.fields import EncryptedJSONField, EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -33,7 +34,7 @@ class Household(BaseModel):
     group_name = models.CharField(_("group"), max_length=30, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     head_name = models.CharField(_("head of household"), max_length=50, blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone = EncryptedTextField(_("phone"), max_length=30, blank=True)
     size = models.PositiveSmallIntegerField(_("members"), default=0)
 
     lng = models.FloatField(_("longitude"), null=True, blank=True)
@@ -140,7 +141,7 @@ class Person(BaseModel):
     political_status = models.CharField(_("political status"), max_length=20, blank=True)
     education = models.CharField(_("education"), max_length=20, blank=True)
     schooling = models.CharField(_("schooling"), max_length=20, blank=True)
-    health = models.JSONField(_("health"), default=list, blank=True)
+    health = EncryptedJSONField(_("health"), default=list, blank=True)
     labour_skill = models.CharField(_("labour skill"), max_length=20, blank=True)
     work_status = models.CharField(_("work status"), max_length=20, blank=True)
     work_months = models.PositiveSmallIntegerField(_("months of work"), null=True, blank=True)
@@ -150,10 +151,10 @@ class Person(BaseModel):
     pension_insurance = models.BooleanField(_("resident pension insurance"), default=False)
     serious_illness_insurance = models.BooleanField(_("serious illness insurance"), default=False)
     serving_soldier = models.BooleanField(_("serving soldier"), default=False)
-    disability_card = models.CharField(_("disability card number"), max_length=25, blank=True)
+    disability_card = EncryptedTextField(_("disability card number"), max_length=25, blank=True)
     disability_category = models.CharField(_("disability category"), max_length=5, blank=True)
     disability_grade = models.PositiveSmallIntegerField(_("disability grade"), null=True, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone = EncryptedTextField(_("phone"), max_length=30, blank=True)
     is_alive = models.BooleanField(_("alive"), default=True)
     death_date = models.DateField(_("date of death"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)

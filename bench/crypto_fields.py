@@ -1,0 +1,193 @@
+"""Benchmark of encryption at rest: the household page, registry search and the engine's registry read with the sealed
+fields (phones, health, disability card) sealed, against the same database with them in plain.
+
+Each mode runs in a process of its own on a fresh database built the same way (same seed): "on" seals as the
+platform does; "off" stores the same values plain (crypto.encrypt replaced by the identity while building and
+reading: reads then pass plain values through, which is what a database before the encryption migration holds).
+
+Usage (from the repository root):
+    .venv/bin/python bench/crypto_fields.py                       # SQLite, 100,000 persons
+    .venv/bin/python bench/crypto_fields.py --persons 1000000 --postgres postgres://postgres@127.0.0.1:5432
+    add --write-doc to append the figures to docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from registry_common import append_doc, drop_database, load_note, make_county, p95, setup_database
+
+DB_NAME = "fupin_bench_crypto"
+PAGES = 60
+SAMPLES = 200
+
+
+def build(persons: int, places, rng: random.Random) -> list[str]:
+    from django.db import connection, transaction
+
+    from fupin.geo.models import Division, Grid
+    from fupin.registry.bulk import insert_rows
+    from fupin.registry.models import Household, Person
+    from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
+
+    villages = {d.code: d.pk for d in Division.objects.filter(level="village")}
+    grids = {g.village.code: (g.pk, g.code) for g in Grid.objects.select_related("village")}
+    rels = ["户主", "配偶", "之子", "之女", "之母", "之孙子"]
+    n = max(1, round(persons / 3.4))
+    codes, hh_rows = [], []
+    for h in range(n):
+        _, _, vcode = places[h % len(places)]
+        code = f"{vcode}{h // len(places) + 1:05d}"
+        codes.append(code)
+        gpk, gcode = grids[vcode]
+        hh_rows.append({"poor_code": code, "village_id": villages[vcode], "grid_id": gpk, "area_code": gcode,
+                        "head_name": "", "size": 0, "is_registered_poor": rng.random() < 0.6,
+                        "poverty_status": rng.choice("00012343"), "attribute": rng.choice("1123"),
+                        "main_cause": str(rng.randint(1, 11)), "phone": f"13{rng.randint(100000000, 999999999)}"})
+    with transaction.atomic():
+        insert_rows(Household, hh_rows)
+    ids = dict(Household.objects.values_list("poor_code", "id"))
+    made = 0
+    while made < persons:
+        rows = []
+        for i in range(made, min(persons, made + 100_000)):
+            hh = hh_rows[i % n]
+            number = _id_for(i)
+            disabled = rng.random() < 0.06
+            rows.append({"household_id": ids[hh["poor_code"]], "area_code": hh["area_code"],
+                         "name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
+                         "relationship": rels[min(i // n, 5)], "id_number": number, "id_rev": number[::-1],
+                         "sex": "1" if int(number[16]) % 2 else "2", "ethnicity": "01",
+                         "phone": f"13{rng.randint(100000000, 999999999)}" if rng.random() < 0.5 else "",
+                         "health": [rng.choice("11111234")] + (["4"] if disabled else []),
+                         "disability_card": (number + "4" + str(rng.randint(1, 4))) if disabled else ""})
+        with transaction.atomic():
+            insert_rows(Person, rows)
+        made += len(rows)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return codes
+
+
+def measure(fn, args) -> tuple[float, float]:
+    samples = []
+    for a in args:
+        t = time.perf_counter()
+        fn(a)
+        samples.append((time.perf_counter() - t) * 1000)
+    return p95(samples), sum(samples) / len(samples)
+
+
+def child(mode: str, persons: int, postgres: str | None) -> dict:
+    label = setup_database(postgres, f"{DB_NAME}_{mode}")
+    try:
+        from fupin.core import crypto
+
+        if mode == "off":
+            crypto.encrypt = lambda plain, purpose, ring=None: plain
+        from django.test import Client
+
+        from fupin.core.testing import make_user
+        from fupin.exchange.linkage import load_persons, registry_fingerprint
+        from fupin.geo.models import Division
+        from fupin.registry import selectors
+        from fupin.registry.models import Person
+
+        rng = random.Random(7)
+        places = make_county()
+        t0 = time.perf_counter()
+        codes = build(persons, places, rng)
+        built = time.perf_counter() - t0
+        user = make_user("bench_county", "city_office", division=Division.objects.get(code="420581000000"))
+        sample = [Person.objects.filter(pk=pk).values_list("id_number", "name").first()
+                  for pk in rng.sample(range(1, persons + 1), SAMPLES)]
+        sample = [s for s in sample if s]
+        out = {"label": label, "mode": mode, "built_s": built, "persons": persons}
+        search = lambda q: selectors.search_persons(user, q)  # noqa: E731
+        for q in sample[:5]:
+            search(q[0])
+        out["search_id"] = measure(search, [s[0] for s in sample])
+        out["search_name"] = measure(search, [s[1] for s in sample])
+        client = Client()
+        client.force_login(user)
+        page_codes = rng.sample(codes, PAGES)
+        for c in page_codes[:5]:
+            client.get(f"/households/{c}/")
+
+        def page(c):
+            assert client.get(f"/households/{c}/").status_code == 200
+
+        out["page"] = measure(page, page_codes[5:])
+        village = places[0][2]
+
+        def village_rows(_):
+            list(Person.objects.filter(area_code__startswith=village).values("name", "phone", "health",
+                                                                              "disability_card", "household__phone"))
+
+        out["village_rows"] = measure(village_rows, range(10))
+        out["village_n"] = Person.objects.filter(area_code__startswith=village).count()
+        t = time.perf_counter()
+        load_persons(registry_fingerprint() + f"-bench-{time.time()}")  # not from the cache
+        out["load_persons_s"] = time.perf_counter() - t
+        raw = Person.objects.exclude(phone="").values_list("id", flat=True).first()
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT phone FROM registry_person WHERE id = %s", [raw])
+            out["stored_sample"] = cur.fetchone()[0][:12]
+        return out
+    finally:
+        drop_database(postgres, f"{DB_NAME}_{mode}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=100_000)
+    ap.add_argument("--postgres")
+    ap.add_argument("--write-doc", action="store_true")
+    ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.mode:
+        print("RESULT " + json.dumps(child(args.mode, args.persons, args.postgres)))
+        return
+    results = {}
+    for mode in ("off", "on"):
+        cmd = [sys.executable, __file__, "--mode", mode, "--persons", str(args.persons)]
+        if args.postgres:
+            cmd += ["--postgres", args.postgres]
+        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        line = next(x for x in run.stdout.splitlines() if x.startswith("RESULT "))
+        results[mode] = json.loads(line[7:])
+        print(mode, results[mode], flush=True)
+    off, on = results["off"], results["on"]
+    rows = [("household page (county user, every panel)", "page"), ("search by ID number, exact", "search_id"),
+            ("search by name, exact", "search_name"),
+            (f"one village's {on['village_n']:,} persons with phone, health, card (values)", "village_rows")]
+    lines = [f"## Encryption at rest: sealed phones, health and disability card, on vs off ({on['label']}, "
+             f"bench/crypto_fields.py, {args.persons:,} persons)", "",
+             "| what | off p95 ms | on p95 ms | off mean ms | on mean ms | on/off (mean) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for what, key in rows:
+        lines.append(f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
+                     f"{on[key][1] / off[key][1]:.2f} |")
+    lines.append(f"| the engine's registry read (load_persons, every person), s | | | {off['load_persons_s']:.2f} | "
+                 f"{on['load_persons_s']:.2f} | {on['load_persons_s'] / off['load_persons_s']:.2f} |")
+    lines.append(f"| building the database (bulk insert), s | | | {off['built_s']:.0f} | {on['built_s']:.0f} | "
+                 f"{on['built_s'] / off['built_s']:.2f} |")
+    lines += ["", f"Stored phone, first characters: off `{off['stored_sample']}`, on `{on['stored_sample']}`. "
+              f"Measured {load_note()} (other helpers' test runs share the 2 cores: absolute times are stretched, "
+              "the two modes ran one after the other)."]
+    print("\n".join(lines))
+    if args.write_doc:
+        append_doc("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

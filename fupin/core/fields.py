@@ -1,0 +1,188 @@
+"""Model fields kept encrypted in the database (fupin/core/crypto.py), and the blind index that makes them searchable
+by exact value.
+
+- `EncryptedTextField`: text sealed with the active key; the column holds `$e1$<key id>$...`. An empty value stays
+  empty (so "has a phone" stays a query), every other value is sealed, with the column ("app.model.field") as
+  additional data.
+- `EncryptedJSONField`: a JSON value (a list of health codes), sealed the same way.
+- `BlindIndexField(source=...)`: the HMAC of the source field's value, kept beside it; filled on save and by the bulk
+  inserter; searched with `blind_q(Model, "phone", value)`, under every index key (a rotation in progress still
+  finds every row).
+
+The only lookups an encrypted field answers are `exact`/`isnull` against the empty value; any other lookup raises,
+so a query that would silently compare ciphertexts fails loudly in tests instead. Values never appear in errors.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import FieldError
+from django.db import models
+from django.db.models import Q
+from django.db.models.lookups import Exact, IsNull
+
+from fupin.core import crypto
+
+ENCRYPTED_NAMES: set[str] = set()  # field names whose values the audit trail does not copy (fupin/core/audit.py)
+
+
+def purpose_of(field) -> str:
+    return f"{field.model._meta.label_lower}.{field.name}"
+
+
+class _EncryptedMixin:
+    encrypted = True
+
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        ENCRYPTED_NAMES.add(name)
+        self.purpose = purpose_of(self)  # the additional data: the column's name, fixed once the model is known
+
+    def get_internal_type(self):
+        return "TextField"
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "exact":
+            return EncryptedExact
+        if lookup_name == "isnull":
+            return IsNull
+        return None
+
+    def get_transform(self, lookup_name):
+        return None
+
+    def seal(self, plain: str) -> str:
+        return crypto.encrypt(plain, self.purpose)
+
+
+class EncryptedExact(Exact):
+    """`field=""` only: a sealed value equals nothing but itself; searching by value goes through the blind index."""
+
+    def get_db_prep_lookup(self, value, connection):
+        if value not in ("", None):
+            raise FieldError(f"加密字段 {self.lhs.target.name} 不能按值查询,请用盲索引(blind_q)")
+        return "%s", [value]
+
+    def get_prep_lookup(self):
+        return self.rhs
+
+
+class EncryptedTextField(_EncryptedMixin, models.TextField):
+    """Text sealed at rest. `max_length` is checked on the plain value (the form and the model's validation)."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return crypto.decrypt(value, self.purpose)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        value = super().get_db_prep_value(value, connection, prepared)
+        if value is None or value == "":
+            return value
+        return self.seal(str(value))
+
+
+class EncryptedJSONField(_EncryptedMixin, models.TextField):
+    """A JSON value sealed at rest; reads back as the Python value (the default when empty)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", True)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        if value == "":
+            return self.get_default()
+        text = crypto.decrypt(value, self.purpose)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise crypto.CryptoError(f"{self.purpose}: 不是合格的 JSON") from None
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def get_prep_value(self, value):
+        return value
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        return self.seal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), ensure_ascii=False)
+
+    def formfield(self, **kwargs):
+        from django import forms
+
+        return super().formfield(**{"form_class": forms.JSONField, **kwargs})
+
+
+class BlindIndexField(models.CharField):
+    """The keyed index of another field's value (`source`), for exact search; computed, never edited."""
+
+    def __init__(self, *args, source: str = "", normalise=None, **kwargs):
+        self.source = source
+        self.normalise = normalise
+        kwargs.setdefault("max_length", 48)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("db_index", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        for k, v in (("max_length", 48), ("blank", True), ("editable", False), ("db_index", True), ("default", "")):
+            if kwargs.get(k) == v:
+                kwargs.pop(k)
+        return name, path, args, kwargs
+
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        self.purpose = f"{cls._meta.label_lower}.{self.source}"
+
+    def index_of(self, value) -> str:
+        value = "" if value is None else str(value)
+        if self.normalise:
+            value = self.normalise(value)
+        return crypto.blind_index(value, self.purpose)
+
+    def pre_save(self, model_instance, add):
+        value = self.index_of(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def blind_field(model, source: str) -> BlindIndexField:
+    for f in model._meta.concrete_fields:
+        if isinstance(f, BlindIndexField) and f.source == source:
+            return f
+    raise FieldError(f"{model._meta.label} 的 {source} 没有盲索引")
+
+
+def blind_q(model, source: str, value: str, prefix: str = "") -> Q:
+    """Rows whose `source` equals `value` exactly, through its blind index (under every index key)."""
+    f = blind_field(model, source)
+    value = f.normalise(value) if f.normalise else value
+    indexes = crypto.blind_indexes(value, f.purpose)
+    if not indexes:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}{f.name}__in": indexes})
+
+
+def encrypted_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
+
+
+def blind_fields(model) -> list[BlindIndexField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]

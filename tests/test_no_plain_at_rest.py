@@ -1,0 +1,120 @@
+"""No plain phone number at rest: not in the database file (SQLite) or its dump (pg_dump), nor in any file under
+FUPIN_DATA_DIR (raw import copies, stored attachments, the comparison's columnar copies), after a roster import, a
+民情 report with the caller's phone, a stored attachment and the comparison's registry read.
+
+Positive control first: values planted in plain (a column that is not sealed, a file that is not stored through the
+platform) are found by the same search, so an empty result means the values are absent, not that the search is blind.
+ID numbers are not sealed yet (issue 20: they move onto the blind index with the search refactor of issue 14), so they
+are not searched for here. No bank account numbers are held by any model today.
+"""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from fupin.registry.testdata import roster_rows, write_csv
+
+PLACES = [("甲镇", "甲一村", "420581100201"), ("甲镇", "甲二村", "420581100202"), ("乙镇", "乙一村", "420581101201")]
+PLANTED_COLUMN = "13700001111"
+PLANTED_FILE = "13700002222"
+
+
+def _database_bytes(tmp: Path) -> bytes:
+    """The database as stored: a copy of the SQLite file (VACUUM INTO, which also holds the test's in-memory
+    database), or a pg_dump of the PostgreSQL database."""
+    if connection.vendor == "sqlite":
+        out = tmp / "copy.sqlite3"
+        with connection.cursor() as cur:
+            cur.execute("VACUUM INTO %s", [str(out)])
+        assert sqlite3.connect(out).execute("SELECT count(*) FROM registry_person").fetchone()[0] > 0
+        return out.read_bytes()
+    db = connection.settings_dict
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump is needed for this test on PostgreSQL"
+    out = tmp / "dump.sql"
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    subprocess.run([pg_dump, "-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432), "-U",
+                    db.get("USER") or "postgres", "-f", str(out), db["NAME"]], check=True, env=env, timeout=300)
+    text = out.read_bytes()
+    assert b"COPY public.registry_person" in text
+    return text
+
+
+def _data_dir_hits(values: list[str]) -> dict[str, list[str]]:
+    hits: dict[str, list[str]] = {}
+    for dirpath, _dirs, files in os.walk(settings.DATA_DIR):  # every file, whatever its name or kind
+        for name in files:
+            path = Path(dirpath) / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            for v in values:
+                if v.encode() in data:
+                    hits.setdefault(v, []).append(str(path))
+    return hits
+
+
+@pytest.fixture
+def data_dir(tmp_path, settings):
+    """A data directory of this test's own, so the search covers exactly what this run wrote (the shared test
+    directory keeps files of earlier runs, some written before encryption; `fupin crypto rotate --files` seals
+    those in a real installation)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    settings.DATA_DIR = root
+    settings.MEDIA_ROOT = root / "files"
+    settings.FUPIN_RAW_DIR = root / "raw"
+    settings.FUPIN_EXPORT_DIR = root / "exports"
+    return root
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_plain_phone_in_the_database_its_dump_or_the_data_dir(county, tmp_path, data_dir):
+    from fupin.dispatch.services import minqing_report_create
+    from fupin.exchange.linkage import load_persons
+    from fupin.registry.importer import import_roster
+    from fupin.registry.models import Household, Person
+
+    rows = roster_rows(PLACES, households=15, seed=11)
+    phones = sorted({r["联系电话"] for r in rows if r["联系电话"]})
+    assert len(phones) >= 10
+    # the roster as a county sends it: imported, and its raw copy kept under FUPIN_DATA_DIR/raw
+    import_roster(actor="t", path=write_csv(tmp_path / "roster.csv", rows))
+    assert Person.objects.exclude(phone="").count() >= 10
+    assert sorted(p for p in Household.objects.values_list("phone", flat=True) if p) == phones
+    caller = "13600003333"
+    minqing_report_create(actor="t", channel="hotline", category="living", content="来电反映饮水困难",
+                          village=county["va1"], reporter_phone=caller)
+    stored = default_storage.save("dispatch/test/minqing.txt", ContentFile(f"来电 {caller}".encode()))
+    assert (data_dir / "files" / stored).is_file() and default_storage.open(stored).read().endswith(caller.encode())
+    load_persons()  # the comparison's registry read writes its columnar copy under FUPIN_DATA_DIR/exchange/cache
+
+    # positive control: a plain value in a column that is not sealed, and a plain file under the data directory
+    Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(note=f"备注{PLANTED_COLUMN}")
+    planted = data_dir / "planted-control.txt"
+    planted.write_text(f"电话{PLANTED_FILE}", encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db_bytes = _database_bytes(Path(tmp))
+        hits = _data_dir_hits([*phones, caller, PLANTED_FILE])
+    finally:
+        planted.unlink()
+    assert PLANTED_COLUMN.encode() in db_bytes, "the search of the database finds a planted plain value"
+    assert hits.get(PLANTED_FILE) == [str(planted)], "the search of the data directory finds a planted plain file"
+    written = {p.relative_to(data_dir).parts[0] for p in data_dir.rglob("*") if p.is_file()}
+    assert {"raw", "files", "exchange"} <= written, written  # the search saw each kind of file the run wrote
+
+    in_db = [p for p in [*phones, caller] if p.encode() in db_bytes]
+    assert in_db == [], f"plain phone numbers in the database: {in_db[:3]}"
+    in_files = {v: paths for v, paths in hits.items() if v != PLANTED_FILE}
+    assert in_files == {}, f"plain phone numbers in files under FUPIN_DATA_DIR: {list(in_files.items())[:3]}"
