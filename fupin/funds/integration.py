@@ -291,7 +291,38 @@ def register_dashboards() -> bool:
     return True
 
 
+def register_assessment() -> None:
+    """For 应享未享 matching, the household fact `loans` (its micro-credit loans, any state but refused); for
+    return-to-poverty monitoring, the risk signal "loan overdue" on watched households."""
+    try:
+        from fupin.assessment import screening
+        from fupin.assessment.services import Signal, signal_provider
+    except ImportError:
+        return
+    from django.db import connection
+
+    from fupin.funds.choices import LoanState
+    from fupin.funds.models import Loan
+
+    @screening.household_fact("loans", "number", "本户扶贫小额信贷笔数(不含被拒)")
+    def loans_fact():
+        table = connection.ops.quote_name(Loan._meta.db_table)
+        return (f"SELECT household_id, CAST(count(*) AS DOUBLE PRECISION) AS value FROM {table} "  # noqa: S608
+                "WHERE state <> %s GROUP BY household_id", [LoanState.REFUSED])
+
+    @signal_provider("loan_overdue")
+    def loan_overdue(today):
+        from fupin.assessment.signals import _watched
+
+        rows = (Loan.objects.filter(state=LoanState.OVERDUE, household__in=_watched())
+                .values_list("pk", "household_id", "number", "overdue_since", "amount", "principal_repaid"))
+        return [Signal(hid, f"loan:{pk}:{since}", "loan", f"扶贫小额信贷{number}逾期(自{since})",
+                       {"借据号": number, "逾期起始": str(since), "尚欠本金": str(amount - repaid)})
+                for pk, hid, number, since, amount, repaid in rows]
+
+
 def register_all() -> dict:
     register_household()
     register_lights_and_dispatch()
+    register_assessment()
     return {"maps": register_map(), "dashboards": register_dashboards()}
