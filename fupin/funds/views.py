@@ -410,6 +410,10 @@ def loan_action(request, pk):
     elif action == "extend":
         _run(request, lambda: services.loan_extend(actor=user, loan=loan, months=int(p.get("months") or 0),
                                                    note=p.get("note", "")), _("The loan was extended."))
+    elif action == "misuse":
+        _run(request, lambda: services.loan_misuse_record(actor=user, loan=loan, kind=p.get("kind", ""),
+                                                          found_on=_date(p.get("on")), note=p.get("note", "")),
+             _("The misuse was recorded and the interest subsidy stopped."))
     elif action == "claim":
         _run(request, lambda: services.claim_create(actor=user, loan=loan, claimed_on=_date(p.get("on"))),
              _("The compensation was settled."))
