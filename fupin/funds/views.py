@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core import idnumber
+from fupin.core import exportlog, idnumber
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.funds import engine, exports, imports, selectors, services
 from fupin.funds import permissions as perm
@@ -274,12 +274,14 @@ def notice_detail(request, pk):
                                                  "can_edit": perm.can(request.user, "edit")})
 
 
+@exportlog.accountable("funds.notice", "公示(项目与资金)", full_ids=False)
 def notice_pdf(request, pk):
     notice = _notice(request, pk)
     return HttpResponse(exports.notice_pdf(notice), content_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="notice-{notice.pk}.pdf"'})
 
 
+@exportlog.accountable("funds.notice", "公示(项目与资金)", full_ids=False)
 def notice_xlsx(request, pk):
     notice = _notice(request, pk)
     return HttpResponse(exports.notice_xlsx(notice),
@@ -499,6 +501,7 @@ def subsidies(request):
         "can_manage": perm.can_manage(user), "period": engine.period_of(services.today())})
 
 
+@exportlog.accountable("funds.payable_list", "贴息资金拨付清单")
 def payable_xlsx(request, period):
     pl = get_object_or_404(PayableList.objects.restrict(request.user), period=period)
     data = exports.payable_xlsx(pl, request.user)
