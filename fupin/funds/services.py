@@ -888,11 +888,11 @@ def compute_subsidies_for(periods: list[str], *, day_basis: int | None = None) -
     # a subsidy stops from the quarter of the first cause: overdue, or a misuse found (挪用, 转贷)
     facts = []
     for pk, area, amount, rate, share, disbursed, closed, overdue_since, misuse, misuse_since in loans:
-        stops = [(overdue_since, "贷款逾期,停止贴息")] if overdue_since else []
-        if misuse and misuse_since:
-            stops.append((engine.quarter_bounds(engine.period_of(misuse_since))[0],
-                          f"{MISUSE_REASON.get(misuse, '贷款挪用')},停止贴息"))
-        stop_on, stop_reason = min(stops) if stops else (None, "")
+        stop_on, stop_reason = overdue_since, "贷款逾期,停止贴息" if overdue_since else ""
+        if misuse and misuse_since:  # rare: a branch only for these loans
+            found = engine.quarter_bounds(engine.period_of(misuse_since))[0]
+            if stop_on is None or found < stop_on:
+                stop_on, stop_reason = found, f"{MISUSE_REASON.get(misuse, '贷款挪用')},停止贴息"
         facts.append((pk, area, int(amount * 100), int(rate * 1000), int(share * 1000), disbursed, closed, stop_on,
                       stop_reason))
     suspended, due, zero = SubsidyStatus.SUSPENDED, SubsidyStatus.DUE, Decimal("0.00")
