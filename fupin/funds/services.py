@@ -808,8 +808,8 @@ def mark_overdue(*, on: dt.date | None = None, actor="system", notify: bool = Tr
                                                    note="到期未还清,贴息暂停") for pk, _h, _d, area in newly],
                                          batch_size=2000)
             audit.record(actor=actor, action="funds.loan.overdue", object_type="funds.loan",
-                         object_id=",".join(map(str, ids[:50])), object_repr=f"{len(ids)}笔贷款逾期",
-                         area_code=county_code(), after={"loans": len(ids), "on": on.isoformat()})
+                         object_id=str(ids[0]), object_repr=f"{len(ids)}笔贷款逾期", area_code=county_code(),
+                         after={"loans": len(ids), "on": on.isoformat(), "ids": ids[:200]})
         # Subsidies already computed for the quarters a loan was overdue in are suspended too (earlier ones stand)
         suspended = 0
         firsts = (Loan.objects.filter(state=LoanState.OVERDUE, subsidies__status=SubsidyStatus.DUE).order_by()
