@@ -197,7 +197,11 @@ def accountable(kind: str, title: str, *, full_ids: bool | None = None):
                 return response
             if isinstance(response, FileResponse):
                 content = b"".join(response.streaming_content)
-                response.close()
+                # close the file only: response.close() would send request_finished (and close the database
+                # connection) in the middle of the request
+                handle = getattr(response, "file_to_stream", None)
+                if handle is not None:
+                    handle.close()
                 headers = {k: v for k, v in response.items() if k.lower() not in ("content-length",)}
                 response = HttpResponse(content, headers=headers)
             people = counter[0]
