@@ -32,8 +32,8 @@ SAMPLES = 200
 def build(persons: int, places, rng: random.Random) -> list[str]:
     from django.db import connection, transaction
 
+    from fupin.core.bulk import insert_rows
     from fupin.geo.models import Division, Grid
-    from fupin.registry.bulk import insert_rows
     from fupin.registry.models import Household, Person
     from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
 

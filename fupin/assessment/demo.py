@@ -18,6 +18,7 @@ CHECK_VILLAGES = 6
 CHECKS_PER_GROUP = 5
 DISPATCHED_GAPS = 30
 MONITORED_SHARE = 0.03
+INCOME_DROPS = 8
 
 
 def seed_assessment(*, rng: random.Random, scale: float, batch) -> dict:
@@ -71,6 +72,21 @@ def seed_assessment(*, rng: random.Random, scale: float, batch) -> dict:
     for hh in Household.objects.filter(pk__in=monitored[:10]):
         services.risk_self_report(actor=ACTOR, household=hh, detail=rng.choice(
             ("家中主要劳动力务工受伤", "房屋受暴雨损坏", "家人患重病住院", "种养业受灾减收")))
+    # income history: this year's incomes from the registry, and for a few watched households a better year before
+    # (a drop of 35-60 %, or from just above the line to below it), which the income-drop signal then raises
+    services.income_history_record(actor=ACTOR)
+    drops = 0
+    watched = list(Household.objects.filter(pk__in=exited, income_year__isnull=False,
+                                            per_capita_net_income__gt=0).order_by("pk")[:400])
+    lines = dict(PovertyLine.objects.values_list("year", "amount"))
+    for hh in rng.sample(watched, min(INCOME_DROPS, len(watched))):
+        now, line = hh.per_capita_net_income, lines.get(hh.income_year)
+        before = (now / Decimal(str(rng.uniform(0.4, 0.65)))).quantize(Decimal("0.01"))
+        if line is not None and now < line and drops % 2:
+            before = (line * Decimal("1.08")).quantize(Decimal("0.01"))
+        services.income_year_set(actor=ACTOR, household=hh, year=hh.income_year - 1, per_capita=before,
+                                 source="demo")
+        drops += 1
     risk = services.risk_scan(actor=ACTOR)
 
     # staff identities: a few village cadres whose relatives are registered households (a second look, no more)
@@ -85,4 +101,4 @@ def seed_assessment(*, rng: random.Random, scale: float, batch) -> dict:
     run, _ = services.assess_run(actor=ACTOR, period=str(today.year))
     return {"field_checks": checks, "policy_gaps": match["open"], "gaps_dispatched": dispatched,
             "monitored": len(monitored), "risk_alerts": risk["new"] + min(10, len(monitored)),
-            "kinship_flags": kinship["flags"], "scores": sum(run.stats["subjects"].values())}
+            "kinship_flags": kinship["flags"], "income_drops": drops, "scores": sum(run.stats["subjects"].values())}

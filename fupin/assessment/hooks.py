@@ -23,10 +23,11 @@ def nightly_policy_match(**_kw) -> dict:
 
 @nightly_step("assessment.risk_scan", order=61)
 def nightly_risk_scan(**_kw) -> dict:
-    """New department data or incomes: raise return-to-poverty alerts for the village teams."""
-    from fupin.assessment.services import risk_scan
+    """New department data or incomes: keep this year's incomes in the income history, then raise
+    return-to-poverty alerts for the village teams."""
+    from fupin.assessment.services import income_history_record, risk_scan
 
-    return risk_scan(actor="nightly")
+    return {"incomes": income_history_record(actor="nightly"), **risk_scan(actor="nightly")}
 
 
 def _register() -> None:
@@ -45,7 +46,8 @@ _register()
 def _declare_household_rows() -> None:
     from fupin.core.household_rows import household_rows
 
-    for label in ("assessment.FieldCheck", "assessment.PolicyGap", "assessment.KinshipFlag", "assessment.RiskAlert"):
+    for label in ("assessment.FieldCheck", "assessment.PolicyGap", "assessment.KinshipFlag", "assessment.RiskAlert",
+                  "assessment.IncomeYear"):
         household_rows(label, "household")
 
 

@@ -200,6 +200,10 @@ class PolicyRule(BaseModel):
     department = models.ForeignKey("org.Department", verbose_name=_("responsible department"), null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="+")
     is_active = models.BooleanField(_("active"), default=True)
+    # versioned: every change of the texts is a new revision (PolicyRuleRevision keeps each); `origin` says whose
+    # text it is: "pack:N" (the starting pack's version N, upgraded with the pack) or "county" (edited, left alone)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    origin = models.CharField(_("origin"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("policy rule")
@@ -210,11 +214,35 @@ class PolicyRule(BaseModel):
         return self.name
 
 
+class PolicyRuleRevision(models.Model):
+    """One revision of a policy rule's texts: what the rule said from when, and who changed it."""
+
+    rule = models.ForeignKey(PolicyRule, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField(_("revision"))
+    name = models.CharField(_("name"), max_length=100)
+    eligible = models.TextField(_("who qualifies"))
+    covered = models.TextField(_("what shows it is received"))
+    origin = models.CharField(_("origin"), max_length=20, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    saved_by_name = models.CharField(max_length=150, blank=True)
+    saved_at = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("policy rule revision")
+        verbose_name_plural = _("policy rule revisions")
+        ordering = ["rule", "-revision"]
+        constraints = [models.UniqueConstraint(fields=["rule", "revision"], name="assessment_one_rule_revision")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} r{self.revision}"
+
+
 class PolicyGap(BaseModel):
     """A household or member who qualifies for a policy and does not receive it (应享未享), with evidence."""
 
     key = models.CharField(max_length=80, unique=True)
     rule = models.ForeignKey(PolicyRule, on_delete=models.PROTECT, related_name="gaps")
+    rule_revision = models.PositiveIntegerField(_("rule revision"), default=1)
     household = models.ForeignKey("registry.Household", verbose_name=_("household"), on_delete=models.PROTECT,
                                   related_name="+")
     person = models.ForeignKey("registry.Person", verbose_name=_("member"), null=True, blank=True,
@@ -298,6 +326,29 @@ class IncomeThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.amount}"
+
+
+class IncomeYear(BaseModel):
+    """A household's per-capita net income of one year (the registry keeps only the current year): the history the
+    income-drop signal of return-to-poverty monitoring compares."""
+
+    household = models.ForeignKey("registry.Household", verbose_name=_("household"), on_delete=models.PROTECT,
+                                  related_name="+")
+    year = models.PositiveSmallIntegerField(_("year"))
+    per_capita_net_income = models.DecimalField(_("per-capita net income"), max_digits=12, decimal_places=2)
+    net_income = models.DecimalField(_("net income"), max_digits=14, decimal_places=2, null=True, blank=True)
+    size = models.PositiveSmallIntegerField(_("members"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20)  # registry (nightly copy), manual, demo
+    area_code = models.CharField(max_length=15, db_index=True)
+
+    class Meta:
+        verbose_name = _("yearly income")
+        verbose_name_plural = _("yearly incomes")
+        ordering = ["household", "-year"]
+        constraints = [models.UniqueConstraint(fields=["household", "year"], name="assessment_one_income_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.year}: {self.per_capita_net_income}"
 
 
 class RiskAlert(BaseModel):

@@ -30,6 +30,7 @@ from fupin.assessment.models import (
     KinshipFlag,
     PolicyGap,
     PolicyRule,
+    PolicyRuleRevision,
     RiskAlert,
     Scheme,
     Score,
@@ -306,44 +307,95 @@ def check_record(*, actor, check: FieldCheck, satisfied, correctly_identified=No
 
 # -- policy gaps (应享未享) -----------------------------------------------------------------------------------------
 
+def _revise(rule: PolicyRule, *, actor, origin: str, note: str = "") -> None:
+    PolicyRuleRevision.objects.create(rule=rule, revision=rule.revision, name=rule.name, eligible=rule.eligible,
+                                      covered=rule.covered, origin=origin, note=note[:300],
+                                      saved_by_name=_actor_name(actor))
+
+
+def _pack_origin(rule: PolicyRule) -> str:
+    """The origin of a rule saved before rules were versioned: an earlier pack's text, or the county's own."""
+    if rule.origin:
+        return rule.origin
+    texts = (rule.eligible.strip(), rule.covered.strip())
+    if texts in [(e, c) for e, c in defaults.EARLIER_POLICY_RULES.get(rule.code, [])]:
+        return "pack:1"
+    current = {d[0]: (d[4], d[5]) for d in defaults.DEFAULT_POLICY_RULES}
+    return f"pack:{defaults.POLICY_PACK_VERSION}" if current.get(rule.code) == texts else "county"
+
+
 @transaction.atomic
 def policy_rules_ensure_default(*, actor="system") -> list[PolicyRule]:
-    """The starting pack of policy rules (created once; a county edits them afterwards)."""
+    """The starting pack of policy rules: created once, and a rule the county never edited is brought up to the
+    newest pack version as a new revision (the county's own edits are left alone)."""
     from fupin.assistance.models import Policy
     from fupin.org.models import Department
 
-    existing = set(PolicyRule.objects.values_list("code", flat=True))
-    made = []
+    existing = {r.code: r for r in PolicyRule.objects.select_for_update()}
+    made, upgraded = [], []
     from fupin.assistance.services import policy_create
 
+    pack = f"pack:{defaults.POLICY_PACK_VERSION}"
     for code, name, guarantee, subject, eligible, covered, policy_name, dep, kind in defaults.DEFAULT_POLICY_RULES:
-        if code in existing:
+        rule = existing.get(code)
+        if rule is not None:
+            origin = _pack_origin(rule)
+            if origin == "county" or origin == pack:
+                if rule.origin != origin:
+                    rule.origin = origin
+                    rule.save(update_fields=["origin"])
+                continue
+            before = {"revision": rule.revision, "eligible": rule.eligible, "covered": rule.covered, "origin": origin}
+            if not rule.revisions.exists():
+                _revise(rule, actor=actor, origin=origin, note="规则版本化之前的文本")
+            rule.name, rule.eligible, rule.covered, rule.origin = name, eligible, covered, pack
+            rule.revision += 1
+            rule.version += 1
+            rule.save(update_fields=["name", "eligible", "covered", "origin", "revision", "version", "updated_at"])
+            _revise(rule, actor=actor, origin=pack, note=f"起始规则包第{defaults.POLICY_PACK_VERSION}版")
+            audit.record(actor=actor, action="assessment.policy_rule.upgrade", obj=rule, area_code="", before=before,
+                         after={"revision": rule.revision, "eligible": eligible, "covered": covered})
+            upgraded.append(code)
             continue
         department = Department.objects.filter(code=dep).first()
         policy = Policy.objects.filter(name=policy_name).first() or policy_create(
             actor=actor, name=policy_name, kind=kind, department=department)
-        made.append(PolicyRule.objects.create(
+        rule = PolicyRule.objects.create(
             code=code, name=name, guarantee=guarantee, subject=subject, eligible=eligible, covered=covered,
-            policy=policy, department=department))
+            policy=policy, department=department, origin=pack)
+        _revise(rule, actor=actor, origin=pack, note=f"起始规则包第{defaults.POLICY_PACK_VERSION}版")
+        made.append(rule)
     if made:
         audit.record(actor=actor, action="assessment.policy_rules.load", object_type="assessment.policyrule",
-                     object_repr="应享未享政策规则", after={"codes": [r.code for r in made]})
-    return list(PolicyRule.objects.filter(is_active=True))
+                     object_repr="应享未享政策规则", after={"codes": [r.code for r in made],
+                                                      "pack": defaults.POLICY_PACK_VERSION})
+    return list(PolicyRule.objects.filter(is_active=True).select_related("policy"))
 
 
 @transaction.atomic
 def policy_rule_save(*, actor, code: str, name: str, subject: str, eligible: str, covered: str,
-                     guarantee: str = "", policy=None, department=None) -> PolicyRule:
+                     guarantee: str = "", policy=None, department=None, note: str = "") -> PolicyRule:
+    """The county's own text for a rule: a new revision (kept), never overwritten by a later starting pack."""
     for text in (eligible, covered):
         try:
             screening.check_rule(text, subject)
         except ExpressionError as exc:
             raise ServiceError(f"规则有误:{exc.message}", field="eligible") from exc
-    rule, _ = PolicyRule.objects.update_or_create(code=code, defaults={
-        "name": name, "subject": subject, "eligible": eligible, "covered": covered, "guarantee": guarantee,
-        "policy": policy, "department": department})
+    rule = PolicyRule.objects.select_for_update().filter(code=code).first()
+    if rule is None:
+        rule = PolicyRule.objects.create(code=code, name=name, subject=subject, eligible=eligible, covered=covered,
+                                         guarantee=guarantee, policy=policy, department=department, origin="county")
+    else:
+        if not rule.revisions.exists():
+            _revise(rule, actor=actor, origin=_pack_origin(rule), note="规则版本化之前的文本")
+        rule.name, rule.subject, rule.eligible, rule.covered = name, subject, eligible, covered
+        rule.guarantee, rule.policy, rule.department, rule.origin = guarantee, policy, department, "county"
+        rule.revision += 1
+        rule.version += 1
+        rule.save()
+    _revise(rule, actor=actor, origin="county", note=note)
     audit.record(actor=actor, action="assessment.policy_rule.save", obj=rule, area_code="",
-                 after={"eligible": eligible, "covered": covered})
+                 after={"revision": rule.revision, "eligible": eligible, "covered": covered})
     return rule
 
 
@@ -353,7 +405,7 @@ def _gap_key(rule_code: str, household_id: int, person_id) -> str:
 
 def _gap_evidence(rule: PolicyRule, hh, person) -> dict:
     ev = {"政策": rule.name, "户主": hh.head_name, "户编号": hh.poor_code or "", "应享条件": rule.eligible,
-          "享受依据": rule.covered}
+          "享受依据": rule.covered, "规则版本": rule.revision}
     if person is not None:
         ev["成员"] = person.name
         ev["在校生状况"] = person.schooling or ""
@@ -375,7 +427,7 @@ def policy_match(*, actor, household_ids: list[int] | None = None, engine=None) 
     existing = PolicyGap.objects.all()
     if household_ids is not None:
         existing = existing.filter(household_id__in=household_ids)
-    existing_map = {g.key: g for g in existing.only("key", "status", "id")}
+    existing_map = {g.key: g for g in existing.only("key", "status", "id", "rule_id", "rule_revision")}
     today = timezone.localdate()
     new_keys = [k for k in hits if k not in existing_map]
     hh_ids = {hits[k]["household_id"] for k in new_keys}
@@ -388,14 +440,22 @@ def policy_match(*, actor, household_ids: list[int] | None = None, engine=None) 
         hh, person = hhs[h["household_id"]], persons.get(h["person_id"])
         rule = by_code[h["rule_code"]]
         new.append(PolicyGap(key=k, rule=rule, household=hh, person=person, area_code=hh.area_code,
-                             evidence=_gap_evidence(rule, hh, person), opened_on=today))
+                             rule_revision=rule.revision, evidence=_gap_evidence(rule, hh, person), opened_on=today))
     PolicyGap.objects.bulk_create(new, batch_size=1000)
     reopened = [g.pk for k, g in existing_map.items() if k in hits and g.status == GapStatus.CLOSED]
     PolicyGap.objects.filter(pk__in=reopened).update(status=GapStatus.OPEN, closed_on=None, close_reason="")
-    gone = [g.pk for k, g in existing_map.items() if k not in hits and g.status == GapStatus.OPEN]
-    PolicyGap.objects.filter(pk__in=gone).update(status=GapStatus.CLOSED, closed_on=today,
-                                                 close_reason="已享受或不再符合条件")
-    stats = {"opened": len(new), "reopened": len(reopened), "closed": len(gone),
+    gone = [g for k, g in existing_map.items() if k not in hits and g.status == GapStatus.OPEN]
+    revisions = {r.pk: r.revision for r in rules}
+    revised = {g.pk: revisions[g.rule_id] for g in gone if revisions.get(g.rule_id, g.rule_revision) > g.rule_revision}
+    for revision in set(revised.values()):
+        PolicyGap.objects.filter(pk__in=[pk for pk, r in revised.items() if r == revision]).update(
+            status=GapStatus.CLOSED, closed_on=today, close_reason=f"规则修订为第{revision}版后不再认定")
+    PolicyGap.objects.filter(pk__in=[g.pk for g in gone if g.pk not in revised]).update(
+        status=GapStatus.CLOSED, closed_on=today, close_reason="已享受或不再符合条件")
+    for rule in rules:  # the open gaps the current revision still finds are its findings now
+        still = existing.filter(rule=rule, status=GapStatus.OPEN, rule_revision__lt=rule.revision)
+        still.update(rule_revision=rule.revision)
+    stats = {"opened": len(new), "reopened": len(reopened), "closed": len(gone), "closed_by_revision": len(revised),
              "open": PolicyGap.objects.filter(status=GapStatus.OPEN).count()}
     audit.record(actor=actor, action="assessment.policy_match", object_type="assessment.policygap",
                  object_repr="应享未享比对", after=stats)
@@ -712,6 +772,74 @@ def alert_close(*, actor, alert: RiskAlert, note: str) -> RiskAlert:
         inbox_close_by_key(dedupe_key=_inbox_key(village))
     audit.record(actor=actor, action="assessment.alert.close", obj=alert, after={"note": alert.close_note})
     return alert
+
+
+def _money(value, field: str):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(str(value).replace(",", "").strip()).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError("金额无效", field=field) from exc
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+        raise ServiceError("金额超出范围", field=field)
+    return amount
+
+
+@transaction.atomic
+def income_history_record(*, actor="system") -> dict:
+    """Copy each household's current income year from the registry into the income history (one row per household
+    and year; a later correction of the same year replaces it). Set-based: one read of each side, bulk writes."""
+    from fupin.assessment.models import IncomeYear
+    from fupin.registry.models import Household
+
+    current = {hid: (year, pc, net, size, area) for hid, year, pc, net, size, area in Household.objects.filter(
+        dissolved_on__isnull=True, income_year__isnull=False, per_capita_net_income__isnull=False).values_list(
+        "pk", "income_year", "per_capita_net_income", "net_income", "size", "area_code")}
+    kept = {(hid, year): row for hid, year, *row in IncomeYear.objects.filter(source="registry").values_list(
+        "household_id", "year", "pk", "per_capita_net_income")}
+    manual = set(IncomeYear.objects.exclude(source="registry").values_list("household_id", "year"))
+    new, changed = [], []
+    for hid, (year, pc, net, size, area) in current.items():
+        if (hid, year) in manual:
+            continue  # a year entered by hand is the office's figure
+        row = kept.get((hid, year))
+        if row is None:
+            new.append(IncomeYear(household_id=hid, year=year, per_capita_net_income=pc, net_income=net, size=size,
+                                  source="registry", area_code=area))
+        elif row[1] != pc:
+            changed.append(IncomeYear(pk=row[0], per_capita_net_income=pc, net_income=net, size=size))
+    IncomeYear.objects.bulk_create(new, batch_size=1000)
+    IncomeYear.objects.bulk_update(changed, ["per_capita_net_income", "net_income", "size"], batch_size=1000)
+    stats = {"new": len(new), "changed": len(changed)}
+    if new or changed:
+        audit.record(actor=actor, action="assessment.income_history", object_type="assessment.incomeyear",
+                     object_repr="收入历史", after=stats)
+    return stats
+
+
+@transaction.atomic
+def income_year_set(*, actor, household, year: int, per_capita, net_income=None, source: str = "manual"):
+    """Record a household's per-capita net income of a year by hand (an earlier year's survey, a correction)."""
+    from fupin.assessment.models import IncomeYear
+
+    _require(actor, household.area_code)
+    try:
+        year = int(year)
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("年份无效", field="year") from exc
+    if not 2000 <= year <= timezone.localdate().year:
+        raise ServiceError("年份超出范围", field="year")
+    pc = _money(per_capita, "per_capita")
+    net = _money(net_income, "net_income") if net_income not in (None, "") else None
+    before = IncomeYear.objects.filter(household=household, year=year).first()
+    obj, _ = IncomeYear.objects.update_or_create(household=household, year=year, defaults={
+        "per_capita_net_income": pc, "net_income": net, "size": household.size, "source": source[:20],
+        "area_code": household.area_code})
+    audit.record(actor=actor, action="assessment.income_year.set", obj=obj,
+                 before={"per_capita": str(before.per_capita_net_income)} if before else None,
+                 after={"year": year, "per_capita": str(pc), "source": obj.source})
+    return obj
 
 
 @transaction.atomic

@@ -3,8 +3,9 @@
 
 Watched households: exited registered households, monitored households and households that are not registered
 (the near-poor); households still poor are already under assistance. Thresholds not found in the sources are
-settings: FUPIN_MONITOR_MEDICAL_SELF_PAY (yuan, default 10,000) and the income threshold (IncomeThreshold of the
-year, else 1.5 × the poverty line, the 2020 rule quoted in docs/domain.md).
+settings: FUPIN_MONITOR_MEDICAL_SELF_PAY (yuan, default 10,000), FUPIN_MONITOR_INCOME_DROP (the share by which a
+year's per-capita income falling from the year before raises an alert, default 0.3) and the income threshold
+(IncomeThreshold of the year, else 1.5 × the poverty line, the 2020 rule quoted in docs/domain.md).
 """
 
 from __future__ import annotations
@@ -49,6 +50,50 @@ def income_below(today: dt.date) -> list[Signal]:
         "id", "per_capita_net_income")
     return [Signal(hid, f"income:{hid}:{today.year}", "income", f"人均纯收入{inc}元,低于监测标准{threshold}元",
                    {"人均纯收入": str(inc), "监测标准": str(threshold)}) for hid, inc in rows]
+
+
+def income_drop_share() -> Decimal:
+    try:
+        share = Decimal(str(getattr(settings, "FUPIN_MONITOR_INCOME_DROP", "0.3")))
+    except ArithmeticError:
+        share = Decimal("0.3")
+    return share if Decimal(0) < share < Decimal(1) else Decimal("0.3")
+
+
+@signal_provider("income_drop")
+def income_drop(today: dt.date) -> list[Signal]:
+    """A watched household whose per-capita income of its latest year fell from the year before it by at least the
+    configured share, or fell below that year's poverty line: the income history (IncomeYear), two reads."""
+    from fupin.assessment.models import IncomeYear
+    from fupin.registry.models import PovertyLine
+
+    share = income_drop_share()
+    lines = dict(PovertyLine.objects.values_list("year", "amount"))
+    latest: dict[int, list] = {}
+    for hid, year, pc in (IncomeYear.objects.filter(household__in=_watched()).order_by("household_id", "-year")
+                          .values_list("household_id", "year", "per_capita_net_income")):
+        rows = latest.setdefault(hid, [])
+        if len(rows) < 2:
+            rows.append((year, pc))
+    out = []
+    for hid, rows in latest.items():
+        if len(rows) < 2:
+            continue
+        (year, now), (before_year, before) = rows
+        if before is None or now is None or before <= 0 or now >= before:
+            continue
+        drop = (before - now) / before
+        line = lines.get(year)
+        below = line is not None and now < line <= before
+        if drop < share and not below:
+            continue
+        why = f"低于{year}年扶贫标准{line}元" if below else f"下降{drop * 100:.0f}%"
+        out.append(Signal(hid, f"income_drop:{hid}:{year}", "income_drop",
+                          f"人均纯收入由{before_year}年{before}元降至{year}年{now}元,{why}",
+                          {f"{before_year}年人均纯收入": str(before), f"{year}年人均纯收入": str(now),
+                           "降幅": f"{drop * 100:.1f}%", "预警降幅": f"{share * 100:.0f}%",
+                           "扶贫标准": str(line) if line is not None else ""}))
+    return out
 
 
 def _linked(source: str):

@@ -17,6 +17,7 @@ from fupin.assessment import selectors, services
 from fupin.assessment.choices import AlertStatus, GapStatus, Stratum, SubjectKind
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert, Score
+from fupin.core import exportlog
 from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate
 from fupin.geo.areas import current_area
@@ -100,6 +101,7 @@ def score_drill(request, pk: int, drill: str):
     return render(request, "assessment/drill.html", {"score": score, "title": title, "rows": rows})
 
 
+@exportlog.accountable("assessment.ranking", "考评排名", full_ids=False)
 def ranking_xlsx(request, kind: str):
     from openpyxl import Workbook
 
@@ -130,6 +132,7 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+@exportlog.accountable("assessment.leader_pdf", "考评领导报告", full_ids=False)
 def leader_pdf(request):
     from fupin.core.pdf import Document
 

@@ -401,6 +401,10 @@ def _receipts(b: _Builder, hhs: list[dict]) -> None:
     p = b.policies
     students = set(Person.objects.filter(household__is_registered_poor=True, schooling__gte="03")
                    .values_list("household_id", flat=True))
+    labour = set(Person.objects.filter(household__is_registered_poor=True, is_alive=True, labour_skill__in=("1", "2"))
+                 .values_list("household_id", flat=True))
+    farming = {pk for pk, industry in Household.objects.filter(is_registered_poor=True).values_list(
+        "pk", "leading_industry") if industry not in ("", "外出务工") and pk in labour}
     for h in hhs:
         got = [p["新农合个人缴费资助"]]
         if h["attribute"] == "2":
@@ -415,8 +419,11 @@ def _receipts(b: _Builder, hhs: list[dict]) -> None:
             got.append(p["医疗救助"])
         if h["main_cause"] == "2":
             got.append(p["残疾人两项补贴"])
-        if h["main_cause"] in ("9", "5", "11") and rng.random() < 0.5:
-            got.append(p["产业发展扶持资金"] if rng.random() < 0.7 else p["扶贫小额信贷贴息"])
+        # 以奖代补: most households running an industry with labour had the year's award; a few are still owed
+        if h["pk"] in farming and rng.random() < 0.92:
+            got.append(p["产业发展扶持资金"])
+        if h["main_cause"] == "9" and rng.random() < 0.5:
+            got.append(p["扶贫小额信贷贴息"])
         if rng.random() < 0.15:
             got.append(p["就业技能培训补贴"])
         for policy in got:

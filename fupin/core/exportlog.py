@@ -116,3 +116,103 @@ def request_decide(*, actor, req: ExportRequest, approve: bool, note: str = "") 
     audit.record(actor=actor, action="export.approve" if approve else "export.refuse", obj=req,
                  object_repr=str(req)[:200], note=note[:300])
     return req
+
+
+# -- the one wrapper for export views -------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def guard(request, *, kind: str, title: str, people: int, full_ids: bool | None = None):
+    """authorise() for a view: None when the export may go ahead (it is recorded), else the response to give instead
+    (the approval form, or back with the reason). `full_ids` defaults to whether the user sees full ID numbers (the
+    exports mask them otherwise)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if full_ids is None:
+        full_ids = bool(getattr(request.user, "may_view_full_id", False)) or request.user.is_superuser
+    try:
+        authorise(user=request.user, kind=kind, title=title, url=request.get_full_path(), people=people,
+                  full_ids=full_ids)
+    except ApprovalRequired as exc:
+        messages.info(request, exc.message)
+        return redirect(exc.request_url)
+    except ExportRefused as exc:
+        messages.error(request, exc.message)
+        back = request.META.get("HTTP_REFERER", "")
+        ok = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+        return redirect(back if back and ok else "/")
+    return None
+
+
+def _xlsx_watermarked(content: bytes, mark: str) -> tuple[bytes, int]:
+    """The workbook with the watermark in every sheet's page header and footer and in its properties; and the
+    number of data rows (rows below each sheet's first), which is the count of people an export names."""
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(content))
+    rows = 0
+    for ws in wb.worksheets:
+        ws.oddHeader.right.text = mark
+        ws.oddFooter.right.text = mark
+        ws.evenHeader.right.text = mark
+        ws.evenFooter.right.text = mark
+        rows += max(0, ws.max_row - 1)
+    wb.properties.creator = mark[:250]
+    wb.properties.description = mark
+    wb.properties.keywords = "fupin-export"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), rows
+
+
+def accountable(kind: str, title: str, *, full_ids: bool | None = None):
+    """Decorate an export view (xlsx, csv or pdf answered whole): the documents made while it runs carry the
+    exporter's watermark; its answer is then counted (xlsx and csv: data rows; pdf: rows of its tables), recorded,
+    rate-limited and held for approval like every export (`guard`), and an xlsx gets the watermark in its sheets.
+    A view that answers with a page or an error passes through untouched."""
+    import functools
+
+    from django.http import FileResponse, HttpResponse
+
+    from fupin.core import pdf
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            mark = watermark(request.user)
+            counter = [0]
+            t1, t2 = pdf.EXPORT_WATERMARK.set(mark), pdf.EXPORT_ROWS.set(counter)
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                pdf.EXPORT_WATERMARK.reset(t1)
+                pdf.EXPORT_ROWS.reset(t2)
+            ctype = response.get("Content-Type", "")
+            if response.status_code != 200 or not any(t in ctype for t in (XLSX_TYPE, "text/csv", "application/pdf")):
+                return response
+            if isinstance(response, FileResponse):
+                content = b"".join(response.streaming_content)
+                # close the file only: response.close() would send request_finished (and close the database
+                # connection) in the middle of the request
+                handle = getattr(response, "file_to_stream", None)
+                if handle is not None:
+                    handle.close()
+                headers = {k: v for k, v in response.items() if k.lower() not in ("content-length",)}
+                response = HttpResponse(content, headers=headers)
+            people = counter[0]
+            if XLSX_TYPE in ctype:
+                response.content, people = _xlsx_watermarked(response.content, mark)
+            elif "text/csv" in ctype:
+                people = max(0, response.content.count(b"\n") - 1)
+            refused = guard(request, kind=kind, title=title, people=people, full_ids=full_ids)
+            return refused if refused is not None else response
+
+        wrapper.export_kind = kind  # functools.wraps carries it to the outer decorators: the sweep test reads it
+        return wrapper
+
+    return deco

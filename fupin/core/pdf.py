@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from django.conf import settings
 from fpdf import FPDF
@@ -62,6 +63,12 @@ def chinese_font() -> tuple[str, int]:
                          "或在设置 FUPIN_PDF_FONT 中指定一个 .ttf/.otf/.ttc 中文字体文件的路径")
 
 
+# Set by fupin.core.exportlog.accountable while an export view runs: every Document made then carries the
+# exporter's watermark, and its tables count the rows they write (the people an export names).
+EXPORT_WATERMARK: ContextVar[str] = ContextVar("fupin_export_watermark", default="")
+EXPORT_ROWS: ContextVar[list | None] = ContextVar("fupin_export_rows", default=None)
+
+
 class Document(FPDF):
     """An A4 document in the Chinese font, with a page footer "第 n / N 页" and helpers for the usual blocks."""
 
@@ -77,7 +84,10 @@ class Document(FPDF):
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.footer_note = footer_note
-        self.watermark = watermark  # who printed it and when (fupin.core.exportlog.watermark), on every page
+        # who printed it and when (fupin.core.exportlog.watermark), on every page and in the document's subject
+        self.watermark = watermark or EXPORT_WATERMARK.get()
+        if self.watermark:
+            self.set_subject(self.watermark)
         self.set_font(FONT_FAMILY, size=10)
         self.add_page()
 
@@ -126,6 +136,9 @@ class Document(FPDF):
             head = table.row()
             for h in headers:
                 head.cell(str(h))
+            counter = EXPORT_ROWS.get()
+            if counter is not None:
+                counter[0] += len(rows)
             for r in rows:
                 row = table.row()
                 for value in r:

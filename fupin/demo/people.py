@@ -277,9 +277,11 @@ def poor_household(ctx: Context) -> tuple[list[dict], dict]:
 
     old_single = len(members) == 1 and age_of(members[0]) >= 60
     r = rng.random()
+    # 两项制度衔接: a household without labour is mostly on 低保 (or 特困供养); the few left out are the demo's
+    # 应享未享 gaps of the 低保 rule
     if old_single and r < 0.45:
         attribute = "3"
-    elif r < (0.65 if old_single else 0.30):
+    elif r < (0.92 if not labourers else 0.65 if old_single else 0.30):
         attribute = "2"
     else:
         attribute = "1"

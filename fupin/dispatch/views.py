@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate
@@ -772,6 +773,7 @@ def minqing_analysis_print(request):
 
 
 @require_GET
+@exportlog.accountable("dispatch.minqing_analysis", "民情分析")
 def minqing_analysis_xlsx(request):
     ctx = _analysis(request)
     content = exports.analysis_xlsx(ctx)
@@ -782,6 +784,7 @@ def minqing_analysis_xlsx(request):
 
 
 @require_GET
+@exportlog.accountable("dispatch.minqing_analysis", "民情分析")
 def minqing_analysis_pdf(request):
     if not exports.pdf_available():
         raise Http404

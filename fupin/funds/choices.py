@@ -84,6 +84,13 @@ class LoanUse(models.TextChoices):
     ENTERPRISE = "enterprise", _("Household loan used by an enterprise or cooperative")
 
 
+class LoanMisuse(models.TextChoices):
+    """Causes besides overdue that cancel a loan's interest subsidy (the rules quoted in issue 16)."""
+
+    DIVERTED = "diverted", _("Diverted from its purpose")
+    ON_LENT = "on_lent", _("Lent on to someone else")
+
+
 class SubsidyStatus(models.TextChoices):
     DUE = "due", _("Due")
     SUSPENDED = "suspended", _("Suspended")

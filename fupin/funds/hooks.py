@@ -36,6 +36,8 @@ def _register() -> None:
         ext.register(item)
     # dispatch's need adapters are its own registry until fupin/dispatch/services.py is split (docs/architecture.md)
     register_need_adapter("funds.loan", integration.loan_need)
+    # the assessment app's own registries (household facts, risk signals): see docs/architecture.md
+    integration.register_assessment()
 
 
 _register()

@@ -12,6 +12,7 @@ from fupin.core.scoping import ScopedQuerySet
 from fupin.funds.choices import (
     BenefitKind,
     FundEntryKind,
+    LoanMisuse,
     LoanState,
     LoanUse,
     NoticeKind,
@@ -315,6 +316,11 @@ class Loan(BaseModel):
     was_overdue = models.BooleanField(_("has been overdue"), default=False)
     subsidy_suspended = models.BooleanField(_("subsidy suspended"), default=False)
     suspension_reason = models.CharField(_("reason the subsidy is suspended"), max_length=200, blank=True)
+    # 挪用 / 转贷: found on a post-loan check (a visit, the bank's check) and recorded with its evidence; the subsidy
+    # stops from the quarter it was found in (services.loan_misuse_record)
+    misuse = models.CharField(_("misuse"), max_length=20, choices=LoanMisuse.choices, blank=True)
+    misuse_since = models.DateField(_("misuse found on"), null=True, blank=True)
+    misuse_note = models.CharField(_("evidence of the misuse"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-applied_on", "number"]

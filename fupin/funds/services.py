@@ -22,6 +22,7 @@ from fupin.funds.choices import (
     PROJECT_FLOW,
     BenefitKind,
     FundEntryKind,
+    LoanMisuse,
     LoanState,
     LoanUse,
     NoticeKind,
@@ -707,6 +708,44 @@ def loan_extend(*, actor, loan: Loan, months: int, note: str, on: dt.date | None
     return loan
 
 
+MISUSE_REASON = {LoanMisuse.DIVERTED: "贷款挪用", LoanMisuse.ON_LENT: "转贷他人"}
+
+
+@transaction.atomic
+def loan_misuse_record(*, actor, loan: Loan, kind: str, found_on: dt.date, note: str) -> Loan:
+    """挪用 or 转贷 found on a post-loan check (the village team's visit, the bank's check), recorded by the bank or the
+    county with its evidence: the interest subsidy is cancelled from the quarter it was found in (subsidies already
+    computed for that quarter and later, and not yet on a payable list, are suspended)."""
+    loan = Loan.objects.select_for_update().select_related("bank").get(pk=loan.pk)
+    perm.require(perm.may_decide_loan(actor, loan, "disbursed"), "挪用、转贷须由银行或县级扶贫部门认定")
+    if kind not in LoanMisuse.values:
+        raise ServiceError("请选择挪用或转贷", field="kind")
+    if loan.state not in (LoanState.DISBURSED, LoanState.OVERDUE):
+        raise ServiceError("只有已放款未结清的贷款可以认定挪用或转贷")
+    if not isinstance(found_on, dt.date) or found_on > today() or (loan.disbursed_on and found_on < loan.disbursed_on):
+        raise ServiceError("认定日期须在放款之后、今天之前", field="found_on")
+    if not _text(note):
+        raise ServiceError("请写明认定依据(如走访记录、银行贷后检查)", field="note")
+    if loan.misuse:
+        raise ServiceError(f"该贷款已于{loan.misuse_since}认定为{loan.get_misuse_display()}")
+    before = audit.snapshot(loan)
+    reason = MISUSE_REASON[LoanMisuse(kind)]
+    loan.misuse, loan.misuse_since, loan.misuse_note = kind, found_on, _text(note)[:300]
+    loan.subsidy_suspended = True
+    loan.suspension_reason = reason if not loan.suspension_reason else f"{loan.suspension_reason};{reason}"[:200]
+    loan.version += 1
+    loan.save()
+    start = engine.quarter_bounds(engine.period_of(found_on))[0]
+    first = engine.period_of(start)
+    n = Subsidy.objects.filter(loan=loan, status=SubsidyStatus.DUE, payable_list__isnull=True,
+                               period__gte=first).update(status=SubsidyStatus.SUSPENDED, amount=Decimal("0.00"),
+                                                         reason=f"{reason},停止贴息")
+    _step(loan, actor=actor, action="misuse", note=f"{reason}({found_on}):{loan.misuse_note}")
+    audit.record(actor=actor, action="funds.loan.misuse", obj=loan, before=before, after=audit.snapshot(loan),
+                 note=f"{reason},{n}个季度贴息暂停")
+    return loan
+
+
 def _apply_repayment_totals(loan: Loan, *, actor, note: str = "") -> None:
     """After repayments were added: the loan's totals, and repaid / back to normal when the principal is in."""
     row = loan.repayments.aggregate(p=Sum("principal"), i=Sum("interest"))
@@ -769,8 +808,8 @@ def mark_overdue(*, on: dt.date | None = None, actor="system", notify: bool = Tr
                                                    note="到期未还清,贴息暂停") for pk, _h, _d, area in newly],
                                          batch_size=2000)
             audit.record(actor=actor, action="funds.loan.overdue", object_type="funds.loan",
-                         object_repr=f"{len(ids)}笔贷款逾期", area_code=county_code(),
-                         after={"loans": len(ids), "on": on.isoformat(), "first_loans": ids[:50]})
+                         object_id=str(ids[0]), object_repr=f"{len(ids)}笔贷款逾期", area_code=county_code(),
+                         after={"loans": len(ids), "on": on.isoformat(), "ids": ids[:200]})
         # Subsidies already computed for the quarters a loan was overdue in are suspended too (earlier ones stand)
         suspended = 0
         firsts = (Loan.objects.filter(state=LoanState.OVERDUE, subsidies__status=SubsidyStatus.DUE).order_by()
@@ -839,33 +878,42 @@ def compute_subsidies_for(periods: list[str], *, day_basis: int | None = None) -
     alive = (Loan.objects.filter(disbursed_on__lte=last).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=first))
              .exclude(state=LoanState.REFUSED))
     loans = list(alive.values_list("pk", "area_code", "amount", "rate", "subsidy_share", "disbursed_on", "closed_on",
-                                   "overdue_since"))
+                                   "overdue_since", "misuse", "misuse_since"))
     repayments: dict[int, list] = {}
     for loan_id, paid_on, principal in (Repayment.objects.filter(principal__gt=0, paid_on__lte=last,
                                                                  loan__in=alive.values("pk"))
                                         .values_list("loan_id", "paid_on", "principal")):
         repayments.setdefault(loan_id, []).append((paid_on, int(principal * 100)))
     # integers from here on: cents, rate in thousandths of a percent, share in thousandths
-    facts = [(pk, area, int(amount * 100), int(rate * 1000), int(share * 1000), disbursed, closed, overdue_since)
-             for pk, area, amount, rate, share, disbursed, closed, overdue_since in loans]
+    # a subsidy stops from the quarter of the first cause: overdue, or a misuse found (挪用, 转贷)
+    facts = []
+    for pk, area, amount, rate, share, disbursed, closed, overdue_since, misuse, misuse_since in loans:
+        stop_on, stop_reason = overdue_since, "贷款逾期,停止贴息" if overdue_since else ""
+        if misuse and misuse_since:  # rare: a branch only for these loans
+            found = engine.quarter_bounds(engine.period_of(misuse_since))[0]
+            if stop_on is None or found < stop_on:
+                stop_on, stop_reason = found, f"{MISUSE_REASON.get(misuse, '贷款挪用')},停止贴息"
+        facts.append((pk, area, int(amount * 100), int(rate * 1000), int(share * 1000), disbursed, closed, stop_on,
+                      stop_reason))
     suspended, due, zero = SubsidyStatus.SUSPENDED, SubsidyStatus.DUE, Decimal("0.00")
     compute = engine.quarter_interest_cents
     no_repayments: tuple = ()
     out = {}
     for period, (start, end) in bounds.items():
         rows = out[period] = []
-        for pk, area, cents, rate, share, disbursed, closed, overdue_since in facts:
+        for pk, area, cents, rate, share, disbursed, closed, stop_on, stop_reason in facts:
             if disbursed > end or (closed is not None and closed <= start):
                 continue
             interest, subsidised = compute(cents, rate, share, disbursed, repayments.get(pk, no_repayments), start, end,
                                            day_basis=basis, closed_on=closed)
             if interest <= 0:
                 continue
-            # the subsidy stops from the quarter the loan fell overdue (a compensated loan was overdue first)
-            stop = overdue_since is not None and overdue_since <= end
+            # the subsidy stops from the quarter the loan fell overdue (a compensated loan was overdue first) or
+            # the misuse was found in
+            stop = stop_on is not None and stop_on <= end
             rows.append({"loan_id": pk, "area_code": area, "interest": Decimal(interest).scaleb(-2),
                          "amount": zero if stop else Decimal(subsidised).scaleb(-2),
-                         "status": suspended if stop else due, "reason": "贷款逾期,停止贴息" if stop else ""})
+                         "status": suspended if stop else due, "reason": stop_reason if stop else ""})
     return out
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core import idnumber
+from fupin.core import exportlog, idnumber
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.pages import paginate
 from fupin.funds import engine, exports, imports, selectors, services
@@ -275,12 +275,14 @@ def notice_detail(request, pk):
                                                  "can_edit": perm.can(request.user, "edit")})
 
 
+@exportlog.accountable("funds.notice", "公示(项目与资金)", full_ids=False)
 def notice_pdf(request, pk):
     notice = _notice(request, pk)
     return HttpResponse(exports.notice_pdf(notice), content_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="notice-{notice.pk}.pdf"'})
 
 
+@exportlog.accountable("funds.notice", "公示(项目与资金)", full_ids=False)
 def notice_xlsx(request, pk):
     notice = _notice(request, pk)
     return HttpResponse(exports.notice_xlsx(notice),
@@ -411,6 +413,10 @@ def loan_action(request, pk):
     elif action == "extend":
         _run(request, lambda: services.loan_extend(actor=user, loan=loan, months=int(p.get("months") or 0),
                                                    note=p.get("note", "")), _("The loan was extended."))
+    elif action == "misuse":
+        _run(request, lambda: services.loan_misuse_record(actor=user, loan=loan, kind=p.get("kind", ""),
+                                                          found_on=_date(p.get("on")), note=p.get("note", "")),
+             _("The misuse was recorded and the interest subsidy stopped."))
     elif action == "claim":
         _run(request, lambda: services.claim_create(actor=user, loan=loan, claimed_on=_date(p.get("on"))),
              _("The compensation was settled."))
@@ -496,6 +502,7 @@ def subsidies(request):
         "can_manage": perm.can_manage(user), "period": engine.period_of(services.today())})
 
 
+@exportlog.accountable("funds.payable_list", "贴息资金拨付清单")
 def payable_xlsx(request, period):
     pl = get_object_or_404(PayableList.objects.restrict(request.user), period=period)
     data = exports.payable_xlsx(pl, request.user)

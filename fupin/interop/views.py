@@ -10,6 +10,7 @@ from pathlib import Path
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from fupin.core import exportlog
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.pages import paginate
 from fupin.geo.areas import current_area, filter_area
@@ -226,6 +228,11 @@ def national_export(request):
             messages.error(request, _("These household numbers were not found in your jurisdiction: %(codes)s")
                            % {"codes": "、".join(missing[:50])})
             return redirect("interop:national")
+    # the national layout is read back by the national system: recorded, limited and approved, not watermarked
+    refused = exportlog.guard(request, kind="interop.national", title="国办系统格式导出",
+                              people=qs.aggregate(n=Sum("size"))["n"] or 0)
+    if refused is not None:
+        return refused
     response = StreamingHttpResponse(national.export_chunks(user, qs), content_type=XLSX)
     name = f"national_{timezone.localdate():%Y%m%d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -297,8 +304,13 @@ def adjustment_changes(request, uuid):
                                                                if "to" in item else "")
                 yield [str(labels[key]), item["poor_code"], who, detail]
 
+    refused = exportlog.guard(request, kind="interop.adjustment", title="动态调整明细",
+                              people=sum(len(sub.diff.get(key, [])) for key, _label in DIFF_KINDS))
+    if refused is not None:
+        return refused
+    mark = exportlog.watermark(user)
     response = StreamingHttpResponse(xlsx_chunks(rows(), header=["调整类型", "户编号", "姓名", "说明"],
-                                                 title=f"{sub.year}年动态调整明细", sheet_name="调整明细"),
+                                                 title=f"{sub.year}年动态调整明细({mark})", sheet_name="调整明细"),
                                      content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="adjustment_{sub.year}.xlsx"'
     return response

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fupin.core import exportlog
 from fupin.core.errors import ServiceError
 from fupin.core.pages import is_htmx, paginate
 from fupin.geo.areas import filter_area
@@ -292,6 +293,7 @@ def _notice_step(batch: ProcedureBatch, step: str) -> str:
     return step
 
 
+@exportlog.accountable("lifecycle.notice", "识别退出公示", full_ids=False)
 def notice_pdf(request, uuid, step):
     batch = _batch(request, uuid)
     step = _notice_step(batch, step)
@@ -304,6 +306,7 @@ def notice_pdf(request, uuid, step):
     return response
 
 
+@exportlog.accountable("lifecycle.notice", "识别退出公示", full_ids=False)
 def notice_xlsx(request, uuid, step):
     batch = _batch(request, uuid)
     step = _notice_step(batch, step)

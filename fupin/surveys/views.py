@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core import idviews
+from fupin.core import exportlog, idviews
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import CodeList
 from fupin.core.pages import capability_required, paginate
@@ -338,6 +338,7 @@ def response_photo(request, uuid, item: str):
 
 
 @capability_required("view")
+@exportlog.accountable("surveys.responses", "采集表数据")
 def export_xlsx(request, key: str):
     form = _form(key)
     qs = filter_area(selectors.responses(request.user, form, period=request.GET.get("period", "")), request)

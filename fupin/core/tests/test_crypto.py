@@ -147,7 +147,7 @@ def test_sealed_fields_in_the_registry(county):
 
 @pytest.mark.django_db
 def test_bulk_inserted_rows_are_sealed(county):
-    from fupin.registry.bulk import insert_rows
+    from fupin.core.bulk import insert_rows
     from fupin.registry.models import Person
 
     insert_rows(Person, [{"name": "甲", "area_code": county["va1"].code, "phone": "13912340003", "health": ["2"]}])
@@ -181,8 +181,8 @@ def test_blind_index_finds_exact_values_only(county):
 def test_rotation_over_a_populated_database(county, ring_reset):
     """A new data key (SM4) and a new index key: a rotation stopped half way leaves every row readable, the next run
     finishes, and afterwards the old keys can be dropped."""
+    from fupin.core.bulk import insert_rows
     from fupin.dispatch.models import MinqingReport
-    from fupin.registry.bulk import insert_rows
     from fupin.registry.models import Person
 
     first = _ring("aes-256-gcm")
