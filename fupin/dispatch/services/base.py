@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from fupin.core import scoping
+from fupin.core.errors import ServiceError
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -28,6 +29,22 @@ def _actor_name(actor) -> str:
 def _text(value: Any) -> str:
     return str(value or "").strip()
 
+
+
+def _place(*, household, grid, village, what: str):
+    """(village, area_code) where an order or a report lands: the household's, else the grid's, else the village's;
+    it must be a village or a community (`what` names the thing in the refusal)."""
+    if household is not None:
+        village, area_code = household.village, household.area_code
+    elif grid is not None:
+        village, area_code = grid.village, grid.code
+    elif village is not None:
+        area_code = village.code
+    else:
+        raise ServiceError("请指定农户或所在村")
+    if village.level not in ("village", "community"):
+        raise ServiceError(f"{what}须落到村(社区)或农户")
+    return village, area_code
 
 
 def _check_household_scope(actor, household) -> None:

@@ -20,7 +20,7 @@ from fupin.dispatch.models import (
     MinqingReport,
     WorkOrder,
 )
-from fupin.dispatch.services.base import _actor_user, _now, _text
+from fupin.dispatch.services.base import _actor_user, _now, _place, _text
 from fupin.dispatch.services.orders import work_order_from_need
 
 # 民情 (public opinion) -------------------------------------------------------------------------------------------
@@ -42,16 +42,7 @@ def minqing_report_create(*, actor, channel: str, category: str, content: str, h
         raise ServiceError("民情类别无效")
     if urgency not in Urgency.values:
         raise ServiceError("紧急程度无效")
-    if household is not None:
-        village, area_code = household.village, household.area_code
-    elif grid is not None:
-        village, area_code = grid.village, grid.code
-    elif village is not None:
-        area_code = village.code
-    else:
-        raise ServiceError("请指定农户或所在村")
-    if village.level not in ("village", "community"):
-        raise ServiceError("民情须落到村(社区)或农户")
+    village, area_code = _place(household=household, grid=grid, village=village, what="民情")
     user = _actor_user(actor)
     scoping.require(user, area_code, None, message="该地不在您的管辖范围内")
     if channel == Channel.HOTLINE and not (_text(reporter_name) or _text(reporter_phone)):

@@ -32,7 +32,7 @@ from fupin.dispatch.models import (
     WorkOrderEvent,
     WorkOrderType,
 )
-from fupin.dispatch.services.base import _actor_name, _actor_user, _now, _text
+from fupin.dispatch.services.base import _actor_name, _actor_user, _now, _place, _text
 from fupin.dispatch.services.setup import engine_rule, order_type_for, route_need
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -242,18 +242,9 @@ def work_order_create(*, actor, title: str, household=None, village=None, grid=N
         raise ServiceError("请填写工单标题")
     if urgency not in Urgency.values:
         raise ServiceError("紧急程度无效")
-    if household is not None:
-        village = household.village
-        area_code = household.area_code
-        cause = household.main_cause if cause is None else cause
-    elif grid is not None:
-        village, area_code = grid.village, grid.code
-    elif village is not None:
-        area_code = village.code
-    else:
-        raise ServiceError("请指定农户或所在村")
-    if village.level not in ("village", "community"):
-        raise ServiceError("工单须落到村(社区)或农户")
+    village, area_code = _place(household=household, grid=grid, village=village, what="工单")
+    if household is not None and cause is None:
+        cause = household.main_cause
     _check_area(actor, area_code)
     if order_type is None:
         order_type = (defaults.MEASURE_KIND_TYPE.get(measure_kind) or defaults.CATEGORY_TYPE.get(category)
