@@ -137,7 +137,10 @@ def _photos(user, ids: list) -> list[File]:
 
 
 def _date(value, default: dt.date | None = None) -> dt.date:
-    parsed = parse_date(str(value)) if value else None
+    try:
+        parsed = parse_date(str(value)) if value else None
+    except ValueError:  # well formed but impossible (2016-13-01): refused, not a server error
+        parsed = None
     if value and parsed is None:
         raise ServiceError(f"日期格式不对:{value}")
     return parsed or default or timezone.localdate()
