@@ -21,7 +21,10 @@ from fupin.core import idnumber
 from fupin.core.scoping import PREFIX_LENGTH, scope_prefix
 
 COLLECTIONS = ("households", "inbox", "orders", "reports", "forms")
-SNAPSHOTS_KEPT = 3  # a phone that lost the answer to its last sync may come back with the cursor before it
+SNAPSHOTS_KEPT = 3
+# the household form's fields beyond those the list shows (fupin.mobile.services.HOUSEHOLD_FORM)
+FORM_EXTRA = ("housing_structure", "housing_area", "dilapidated_grade", "water_source", "drinking_safe",
+              "drinking_difficulty", "sanitary_toilet", "production_power", "road_distance_km", "in_cooperative")  # a phone that lost the answer to its last sync may come back with the cursor before it
 
 
 def slice_households(user):
@@ -49,7 +52,8 @@ def _households(user) -> dict[str, dict]:
 
     rows = list(slice_households(user).values(
         "id", "uuid", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
-        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size").order_by("area_code", "id"))
+        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size", *FORM_EXTRA
+    ).order_by("area_code", "id"))
     ids = [r["id"] for r in rows]
     members, measures, receipts, findings = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
     for chunk_start in range(0, len(ids), 900):  # SQLite allows a limited number of parameters per query
@@ -82,6 +86,8 @@ def _households(user) -> dict[str, dict]:
     out = {}
     for r in rows:
         hid = r.pop("id")
+        # empty values are left out (the phone reads a missing field as empty): a grid's first sync is smaller
+        r = {k: v for k, v in r.items() if v is not None and v != ""}
         r.update(members=members[hid], measures=measures[hid], receipts=receipts[hid], findings=findings[hid])
         out[str(r["uuid"])] = r
     return out
@@ -118,6 +124,10 @@ def _forms(user) -> dict[str, dict]:
             "form__order", "form__key", "-number").select_related("form"):
         out.setdefault(v.form.key, {"key": v.form.key, "name": v.form.name, "version": v.number,
                                     "definition": v.definition})
+    from fupin.mobile.services import household_form
+
+    form = household_form()  # the household's own fields the worker may change (a key no form slug can take)
+    out[form["key"]] = form
     return out
 
 
