@@ -43,6 +43,11 @@ def slice_households(user):
     return Household.objects.filter(q, dissolved_on__isnull=True)
 
 
+def _compact(row: dict) -> dict:
+    """Empty values left out (the phone reads a missing field as empty): a grid's first sync is smaller."""
+    return {k: v for k, v in row.items() if v is not None and v != ""}
+
+
 def _households(user) -> dict[str, dict]:
     from fupin.assistance.choices import MeasureStatus
     from fupin.assistance.engine import describe
@@ -54,40 +59,40 @@ def _households(user) -> dict[str, dict]:
         "id", "uuid", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
         "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size", *FORM_EXTRA
     ).order_by("area_code", "id"))
-    ids = [r["id"] for r in rows]
+    # one query per kind over a subquery of the slice (not lists of ids: no parameter limits, no IN lists to build)
+    ids = slice_households(user).values("id")
     members, measures, receipts, findings = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
-    for chunk_start in range(0, len(ids), 900):  # SQLite allows a limited number of parameters per query
-        chunk = ids[chunk_start:chunk_start + 900]
-        for p in Person.objects.filter(household_id__in=chunk).order_by("id").values(
-                "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
-                "phone", "is_alive", "health", "work_status"):
-            hid = p.pop("household_id")
-            p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
-            members[hid].append(p)
-        for m in Measure.objects.filter(household_id__in=chunk).exclude(status=MeasureStatus.CANCELLED).order_by(
-                "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
-                                            "target_date", "done_on", "responsible_name"):
-            measures[m.pop("household_id")].append(m)
-        for r in PolicyReceipt.objects.filter(household_id__in=chunk).order_by("-received_on", "id").values(
-                "household_id", "policy__name", "received_on", "amount"):
-            receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
-                                                "amount": r["amount"]})
-        for f in Finding.objects.filter(household_id__in=chunk, status=Finding.Status.OPEN).order_by("id").values(
-                "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
-            hid = f.pop("household_id")
-            findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
-                                  "source": f["source_code"], "person": f["person__name"]})
-        lights = {lt.household_id: lt for lt in HouseholdLight.objects.filter(household_id__in=chunk)}
-        for r in rows[chunk_start:chunk_start + 900]:
-            lt = lights.get(r["id"])
-            r["light"] = None if lt is None else {
-                "colour": lt.colour, "days": lt.days, "last_record_on": lt.last_record_on,
-                "reasons": [describe(x)[0] for x in lt.reasons or []]}
+    # a member's health is not sent: the phone does not show it, and a lost phone should hold as little as possible
+    for p in Person.objects.filter(household_id__in=ids).order_by("id").values(
+            "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
+            "phone", "is_alive", "work_status"):
+        hid = p.pop("household_id")
+        p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
+        members[hid].append(_compact(p))
+    for m in Measure.objects.filter(household_id__in=ids).exclude(status=MeasureStatus.CANCELLED).order_by(
+            "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
+                                        "target_date", "done_on", "responsible_name"):
+        measures[m.pop("household_id")].append(_compact(m))
+    for r in PolicyReceipt.objects.filter(household_id__in=ids).order_by("-received_on", "id").values(
+            "household_id", "policy__name", "received_on", "amount"):
+        receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
+                                            "amount": r["amount"]})
+    for f in Finding.objects.filter(household_id__in=ids, status=Finding.Status.OPEN).order_by("id").values(
+            "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
+        hid = f.pop("household_id")
+        findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
+                              "source": f["source_code"], "person": f["person__name"]})
+    lights = {lt["household_id"]: lt for lt in HouseholdLight.objects.filter(household_id__in=ids).values(
+        "household_id", "colour", "days", "last_record_on", "reasons")}
+    for r in rows:
+        lt = lights.get(r["id"])
+        r["light"] = None if lt is None else {
+            "colour": lt["colour"], "days": lt["days"], "last_record_on": lt["last_record_on"],
+            "reasons": [describe(x)[0] for x in lt["reasons"] or []]}
     out = {}
     for r in rows:
         hid = r.pop("id")
-        # empty values are left out (the phone reads a missing field as empty): a grid's first sync is smaller
-        r = {k: v for k, v in r.items() if v is not None and v != ""}
+        r = _compact(r)
         r.update(members=members[hid], measures=measures[hid], receipts=receipts[hid], findings=findings[hid])
         out[str(r["uuid"])] = r
     return out
