@@ -11,6 +11,7 @@ class ChangeKind(models.TextChoices):
     FINDING = "finding", _("comparison finding checked")
     MEASURE_DONE = "measure_done", _("measure done")
     HOUSEHOLD = "household", _("household details changed")
+    CHANGE_REQUEST = "change_request", _("birth, death or move reported")
 
 
 class ChangeStatus(models.TextChoices):

@@ -21,7 +21,10 @@ from fupin.core import idnumber
 from fupin.core.scoping import PREFIX_LENGTH, scope_prefix
 
 COLLECTIONS = ("households", "inbox", "orders", "reports", "forms")
-SNAPSHOTS_KEPT = 3  # a phone that lost the answer to its last sync may come back with the cursor before it
+SNAPSHOTS_KEPT = 3
+# the household form's fields beyond those the list shows (fupin.mobile.services.HOUSEHOLD_FORM)
+FORM_EXTRA = ("housing_structure", "housing_area", "dilapidated_grade", "water_source", "drinking_safe",
+              "drinking_difficulty", "sanitary_toilet", "production_power", "road_distance_km", "in_cooperative")  # a phone that lost the answer to its last sync may come back with the cursor before it
 
 
 def slice_households(user):
@@ -40,6 +43,11 @@ def slice_households(user):
     return Household.objects.filter(q, dissolved_on__isnull=True)
 
 
+def _compact(row: dict) -> dict:
+    """Empty values left out (the phone reads a missing field as empty): a grid's first sync is smaller."""
+    return {k: v for k, v in row.items() if v is not None and v != ""}
+
+
 def _households(user) -> dict[str, dict]:
     from fupin.assistance.choices import MeasureStatus
     from fupin.assistance.engine import describe
@@ -49,39 +57,42 @@ def _households(user) -> dict[str, dict]:
 
     rows = list(slice_households(user).values(
         "id", "uuid", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
-        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size").order_by("area_code", "id"))
-    ids = [r["id"] for r in rows]
+        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size", *FORM_EXTRA
+    ).order_by("area_code", "id"))
+    # one query per kind over a subquery of the slice (not lists of ids: no parameter limits, no IN lists to build)
+    ids = slice_households(user).values("id")
     members, measures, receipts, findings = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
-    for chunk_start in range(0, len(ids), 900):  # SQLite allows a limited number of parameters per query
-        chunk = ids[chunk_start:chunk_start + 900]
-        for p in Person.objects.filter(household_id__in=chunk).order_by("id").values(
-                "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
-                "phone", "is_alive", "health", "work_status"):
-            hid = p.pop("household_id")
-            p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
-            members[hid].append(p)
-        for m in Measure.objects.filter(household_id__in=chunk).exclude(status=MeasureStatus.CANCELLED).order_by(
-                "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
-                                            "target_date", "done_on", "responsible_name"):
-            measures[m.pop("household_id")].append(m)
-        for r in PolicyReceipt.objects.filter(household_id__in=chunk).order_by("-received_on", "id").values(
-                "household_id", "policy__name", "received_on", "amount"):
-            receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
-                                                "amount": r["amount"]})
-        for f in Finding.objects.filter(household_id__in=chunk, status=Finding.Status.OPEN).order_by("id").values(
-                "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
-            hid = f.pop("household_id")
-            findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
-                                  "source": f["source_code"], "person": f["person__name"]})
-        lights = {lt.household_id: lt for lt in HouseholdLight.objects.filter(household_id__in=chunk)}
-        for r in rows[chunk_start:chunk_start + 900]:
-            lt = lights.get(r["id"])
-            r["light"] = None if lt is None else {
-                "colour": lt.colour, "days": lt.days, "last_record_on": lt.last_record_on,
-                "reasons": [describe(x)[0] for x in lt.reasons or []]}
+    # a member's health is not sent: the phone does not show it, and a lost phone should hold as little as possible
+    for p in Person.objects.filter(household_id__in=ids).order_by("id").values(
+            "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
+            "phone", "is_alive", "work_status"):
+        hid = p.pop("household_id")
+        p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
+        members[hid].append(_compact(p))
+    for m in Measure.objects.filter(household_id__in=ids).exclude(status=MeasureStatus.CANCELLED).order_by(
+            "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
+                                        "target_date", "done_on", "responsible_name"):
+        measures[m.pop("household_id")].append(_compact(m))
+    for r in PolicyReceipt.objects.filter(household_id__in=ids).order_by("-received_on", "id").values(
+            "household_id", "policy__name", "received_on", "amount"):
+        receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
+                                            "amount": r["amount"]})
+    for f in Finding.objects.filter(household_id__in=ids, status=Finding.Status.OPEN).order_by("id").values(
+            "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
+        hid = f.pop("household_id")
+        findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
+                              "source": f["source_code"], "person": f["person__name"]})
+    lights = {lt["household_id"]: lt for lt in HouseholdLight.objects.filter(household_id__in=ids).values(
+        "household_id", "colour", "days", "last_record_on", "reasons")}
+    for r in rows:
+        lt = lights.get(r["id"])
+        r["light"] = None if lt is None else {
+            "colour": lt["colour"], "days": lt["days"], "last_record_on": lt["last_record_on"],
+            "reasons": [describe(x)[0] for x in lt["reasons"] or []]}
     out = {}
     for r in rows:
         hid = r.pop("id")
+        r = _compact(r)
         r.update(members=members[hid], measures=measures[hid], receipts=receipts[hid], findings=findings[hid])
         out[str(r["uuid"])] = r
     return out
@@ -118,6 +129,10 @@ def _forms(user) -> dict[str, dict]:
             "form__order", "form__key", "-number").select_related("form"):
         out.setdefault(v.form.key, {"key": v.form.key, "name": v.form.name, "version": v.number,
                                     "definition": v.definition})
+    from fupin.mobile.services import household_form
+
+    form = household_form()  # the household's own fields the worker may change (a key no form slug can take)
+    out[form["key"]] = form
     return out
 
 

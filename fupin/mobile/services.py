@@ -26,8 +26,25 @@ from fupin.mobile import selectors
 from fupin.mobile.choices import ChangeKind, ChangeStatus, ConflictStatus, Resolution
 from fupin.mobile.models import SliceSnapshot, SyncChange, SyncConflict, Upload
 
-# household fields a worker may change from the phone (the rest goes through the village team's pages)
-PHONE_EDITABLE = ("phone", "address", "group_name")
+# The household form on the phone: the fields a grid worker may change (the rest goes through the village team's
+# pages). type: text, code (a registry code list), decimal, bool (yes / no / unknown).
+HOUSEHOLD_FORM = (
+    ("phone", "联系电话", "text", None),
+    ("address", "住址", "text", None),
+    ("group_name", "村民小组", "text", None),
+    ("housing_structure", "住房结构", "code", "housing_structure"),
+    ("housing_area", "住房面积(平方米)", "decimal", None),
+    ("dilapidated_grade", "危房等级", "code", "dilapidated"),
+    ("water_source", "饮水来源", "code", "water_source"),
+    ("drinking_safe", "饮水安全", "bool", None),
+    ("drinking_difficulty", "饮水困难", "bool", None),
+    ("sanitary_toilet", "卫生厕所", "bool", None),
+    ("production_power", "生产用电", "bool", None),
+    ("road_distance_km", "距村主干路(公里)", "decimal", None),
+    ("in_cooperative", "加入合作社", "bool", None),
+)
+PHONE_EDITABLE = tuple(f[0] for f in HOUSEHOLD_FORM)
+FORM_TYPES = {f[0]: f[2] for f in HOUSEHOLD_FORM}
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_CHUNK = 1024 * 1024
 
@@ -139,7 +156,10 @@ def _photos(user, ids: list) -> list[File]:
 
 
 def _date(value, default: dt.date | None = None) -> dt.date:
-    parsed = parse_date(str(value)) if value else None
+    try:
+        parsed = parse_date(str(value)) if value else None
+    except ValueError:  # well formed but impossible (2016-13-01): refused, not a server error
+        parsed = None
     if value and parsed is None:
         raise ServiceError(f"日期格式不对:{value}")
     return parsed or default or timezone.localdate()
@@ -259,6 +279,66 @@ def _apply_measure(user, change: SyncChange, data: dict) -> dict:
     return {"measure": str(measure.uuid), "status": measure.status}
 
 
+def form_value(name: str, value: Any, *, strict: bool = False):
+    """A household form field's value in one comparable, JSON-ready form: text stripped, a decimal as "12.50", a
+    yes/no as true/false/None. `strict` (the phone's value) refuses what the field cannot hold, in Chinese."""
+    from decimal import Decimal, InvalidOperation
+
+    from fupin.registry.labels import code_tables
+
+    kind = FORM_TYPES[name]
+    label = next(f[1] for f in HOUSEHOLD_FORM if f[0] == name)
+    if kind == "bool":
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "是", "yes"):
+            return True
+        if text in ("false", "0", "否", "no"):
+            return False
+        if strict:
+            raise ServiceError(f"{label}只能填是或否")
+        return None
+    if kind == "decimal":
+        if value in (None, ""):
+            return None
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError) as exc:
+            if strict:
+                raise ServiceError(f"{label}不是数字:{value}") from exc
+            return None
+        if strict and (not number.is_finite() or number < 0 or number >= 10 ** 5):
+            raise ServiceError(f"{label}超出范围:{value}")
+        return f"{number:.2f}" if number.is_finite() else None
+    text = (str(value) if value is not None else "").strip()
+    if strict and kind == "code" and text:
+        spec = next(f[3] for f in HOUSEHOLD_FORM if f[0] == name)
+        if text not in dict(code_tables().choices(spec)):
+            raise ServiceError(f"{label}无效:{text}")
+    if strict and len(text) > _max_length(name):
+        raise ServiceError(f"{label}过长")
+    return text
+
+
+def _max_length(name: str) -> int:
+    from fupin.registry.models import Household
+
+    return Household._meta.get_field(name).max_length or 200
+
+
+def household_form() -> dict:
+    """The household form as the phone shows it (sent with the published forms): fields, labels, choices."""
+    from fupin.registry.labels import code_tables
+
+    t = code_tables()
+    return {"key": "registry.household", "name": "农户信息", "version": 1, "definition": {"fields": [
+        {"name": n, "label": label, "type": kind, "choices": t.choices(spec) if spec else None}
+        for n, label, kind, spec in HOUSEHOLD_FORM]}}
+
+
 def _apply_household(user, change: SyncChange, data: dict) -> dict:
     """Merge field by field: a field unchanged on the server since the phone's version is applied; a field someone
     else changed to a different value becomes a conflict."""
@@ -276,14 +356,15 @@ def _apply_household(user, change: SyncChange, data: dict) -> dict:
         raise ServiceError(f"手机上不能修改这些字段:{'、'.join(sorted(bad))}" if bad else "没有要修改的内容")
     current = Household.objects.select_for_update().get(pk=hh.pk)
     apply, conflicts = {}, []
-    for name, ours in fields.items():
-        ours = (str(ours) if ours is not None else "").strip()
-        now_value = getattr(current, name)
-        if change.base_version is None or current.version == change.base_version or now_value == base.get(name):
+    for name, raw in fields.items():
+        ours = form_value(name, raw, strict=True)
+        now_value = form_value(name, getattr(current, name))
+        base_value = form_value(name, base.get(name)) if name in base else None
+        if change.base_version is None or current.version == change.base_version or now_value == base_value:
             if now_value != ours:
                 apply[name] = ours
         elif now_value != ours:
-            conflicts.append((name, base.get(name), now_value, ours))
+            conflicts.append((name, base_value, now_value, ours))
     result: dict[str, Any] = {"applied": sorted(apply), "conflicts": []}
     if apply:
         hh = household_update(actor=user, household=current, **apply)
@@ -297,6 +378,25 @@ def _apply_household(user, change: SyncChange, data: dict) -> dict:
     return result
 
 
+def _apply_change_request(user, change: SyncChange, data: dict) -> dict:
+    """A birth, death or move reported from the phone: a registry change request for the village team to approve
+    (its uuid is the change's, so a retry finds it); the evidence photo arrives like a visit's."""
+    from fupin.registry.change_requests import request_submit
+
+    hh = _household(user, data.get("household"))
+    change.household = hh
+    photos = _photos(user, (data.get("photos") or [])[:1])
+    try:
+        req = request_submit(actor=user, household=hh, kind=str(data.get("kind") or ""),
+                             payload=data.get("payload") if isinstance(data.get("payload"), dict) else {},
+                             date=data.get("date"), note=str(data.get("note") or ""), uuid=change.uuid,
+                             evidence=photos[0] if photos else None)
+    finally:
+        for f in photos:
+            f.close()
+    return {"request": str(req.uuid), "state": req.state}
+
+
 APPLIERS = {
     ChangeKind.VISIT: _apply_visit,
     ChangeKind.ERRAND: _apply_errand,
@@ -304,6 +404,7 @@ APPLIERS = {
     ChangeKind.FINDING: _apply_finding,
     ChangeKind.MEASURE_DONE: _apply_measure,
     ChangeKind.HOUSEHOLD: _apply_household,
+    ChangeKind.CHANGE_REQUEST: _apply_change_request,
 }
 
 
@@ -401,7 +502,10 @@ def conflict_resolve(*, actor, conflict: SyncConflict, choice: str) -> SyncConfl
     if choice not in Resolution.values:
         raise ServiceError("请选择保留哪一个值")
     if choice == Resolution.OURS:
-        household_update(actor=actor, household=c.household, **{c.field: c.ours or ""})
+        value = c.ours  # False and None are values of a yes/no field; a text field takes "" for nothing
+        if value is None and FORM_TYPES.get(c.field, "text") in ("text", "code"):
+            value = ""
+        household_update(actor=actor, household=c.household, **{c.field: value})
     c.status, c.resolution, c.resolved_by, c.resolved_at = ConflictStatus.RESOLVED, choice, _user(actor), \
         timezone.now()
     c.save()

@@ -17,7 +17,7 @@ ID numbers are masked for roles that may not see them.
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import Http404
@@ -25,7 +25,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from fupin.core import idviews
-from fupin.core.apiparams import Offset
+from fupin.core.apiparams import Limit, Offset
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.areas import area_for_code
 from fupin.geo.models import Division, Grid
@@ -235,6 +235,80 @@ def get_village(request, code: str):
             "poor_persons_not_out": f.poor_persons_not_out, "residents": f.residents,
             "rural_population": f.rural_population, "population_source": f.population_source,
             "incidence": f.incidence}
+
+
+# Change requests (births, deaths, moves reported from the field; fupin/registry/change_requests.py) -------------
+
+
+class ChangeRequestIn(Schema):
+    household: str  # 户编号 or uuid
+    kind: str  # birth, death, move_in, move_out, household_move
+    date: str | None = None
+    payload: dict[str, Any] = {}
+    note: str = ""
+    uuid: uuidlib.UUID | None = None  # client id: a retry returns the first request
+
+
+class DecisionIn(Schema):
+    reason: str = ""
+
+
+def _request(request, uid: uuidlib.UUID):
+    from fupin.registry.models import ChangeRequest
+
+    req = ChangeRequest.objects.restrict(request.user).select_related("household").filter(uuid=uid).first()
+    if req is None:
+        raise Http404("找不到该申请,或不在您的管辖范围内")
+    return req
+
+
+@router.get("/requests", response=list[dict[str, Any]])
+def list_change_requests(request, state: str = "submitted", limit: Limit = 100):
+    """Change requests of the caller's jurisdiction (state: submitted, approved, rejected; empty for all)."""
+    from fupin.registry import change_requests as cr
+
+    qs = cr.requests_for(request.user, state=state or None)
+    return [cr.request_out(r, user=request.user) for r in qs[:limit]]
+
+
+@router.post("/requests", response={200: dict[str, Any], 201: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
+def submit_change_request(request, payload: ChangeRequestIn):
+    """Report a birth, death or move for the village team or the town to approve; nothing changes until then."""
+    from fupin.registry import change_requests as cr
+    from fupin.registry.models import ChangeRequest
+
+    hh = _get(request, payload.household)
+    existed = bool(payload.uuid) and ChangeRequest.objects.filter(uuid=payload.uuid).exists()
+    try:
+        req = cr.request_submit(actor=request.user, household=hh, kind=payload.kind, payload=payload.payload,
+                                date=payload.date, note=payload.note, uuid=payload.uuid)
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message})
+    return Status(200 if existed else 201, cr.request_out(req, user=request.user))
+
+
+@router.post("/requests/{request_id}/approve", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
+def approve_change_request(request, request_id: uuidlib.UUID, payload: DecisionIn):
+    """Approve and record the change in the household (village team or town of the jurisdiction)."""
+    from fupin.registry import change_requests as cr
+
+    try:
+        req = cr.request_approve(actor=request.user, request=_request(request, request_id), note=payload.reason)
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message})
+    return cr.request_out(req, user=request.user)
+
+
+@router.post("/requests/{request_id}/reject", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
+def reject_change_request(request, request_id: uuidlib.UUID, payload: DecisionIn):
+    """Send the request back with a reason."""
+    from fupin.registry import change_requests as cr
+
+    try:
+        req = cr.request_reject(actor=request.user, request=_request(request, request_id), reason=payload.reason)
+    except ServiceError as exc:
+        return Status(400, {"detail": exc.message})
+    return cr.request_out(req, user=request.user)
 
 
 @router.get("/{key}", response=HouseholdDetailOut)

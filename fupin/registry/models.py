@@ -318,3 +318,50 @@ class ImportProblem(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.row} {self.column}: {self.problem}"
+
+
+class ChangeRequest(BaseModel):
+    """A birth, death or move reported from the field (often a grid worker's phone, offline) that the village team
+    or the town approves before it reaches the registry: approving applies it through the registry's services
+    (`fupin.registry.change_requests`), rejecting keeps it with the reason. Every step is audited."""
+
+    scope_field = "area_code"
+
+    class Kind(models.TextChoices):
+        BIRTH = "birth", _("birth")
+        DEATH = "death", _("death")
+        MOVE_IN = "move_in", _("moved in")
+        MOVE_OUT = "move_out", _("moved out")
+        HOUSEHOLD_MOVE = "household_move", _("whole household moved")
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", pgettext_lazy("change request", "submitted")
+        APPROVED = "approved", pgettext_lazy("change request", "approved")
+        REJECTED = "rejected", pgettext_lazy("change request", "sent back")
+
+    household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.PROTECT,
+                                  related_name="change_requests")
+    area_code = models.CharField(max_length=15, db_index=True)
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+    date = models.DateField(_("date of the change"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    evidence = models.FileField(_("evidence photo"), upload_to="registry/change_requests/%Y/%m/", blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.SUBMITTED,
+                             db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by_name = models.CharField(max_length=150, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.get_kind_display()}"

@@ -287,3 +287,86 @@ def test_stats_count_devices_and_open_conflicts(world):
                            "data": {"household": str(hh.uuid), "fields": {"phone": "1"}, "base": {"phone": "2"}}})
     stats = collect()
     assert stats["devices_active"] == 2 and stats["sync_conflicts_open"] == 1
+
+
+def _household_change(hh, fields, base, base_version):
+    return {"uuid": str(uuid.uuid4()), "kind": "household", "base_version": base_version,
+            "data": {"household": str(hh.uuid), "fields": fields, "base": base}}
+
+
+def test_the_household_form_goes_to_the_phone_with_its_code_lists(world):
+    from fupin.mobile.selectors import FORM_EXTRA
+    from fupin.mobile.services import PHONE_EDITABLE
+
+    household_update(actor=world["team"], household=world["hh"], housing_area="45.5", sanitary_toilet=False)
+    body = api(world["secret"], "get", "/sync").json()
+    form = next(f for f in body["upserts"]["forms"] if f["key"] == "registry.household")
+    fields = {f["name"]: f for f in form["definition"]["fields"]}
+    assert set(fields) == set(PHONE_EDITABLE) and set(FORM_EXTRA) <= set(fields)
+    assert ["2", "砖混"] in fields["housing_structure"]["choices"]
+    item = next(h for h in body["upserts"]["households"] if h["uuid"] == str(world["hh"].uuid))
+    assert item["housing_area"] == "45.50" and item["sanitary_toilet"] is False
+    assert "drinking_safe" not in item  # empty values are left out; the phone reads them as empty
+
+
+def test_household_form_fields_merge_and_conflict_by_type(world):
+    hh = world["hh"]
+    v = hh.version
+    household_update(actor=world["team"], household=hh, housing_area="60", sanitary_toilet=True)
+    # the phone started from housing_area 60.00 (the same number written differently is no change), toilet unknown
+    res = push(world["secret"], _household_change(
+        hh, {"housing_area": "60.0", "sanitary_toilet": False, "housing_structure": "2", "drinking_safe": True},
+        {"housing_area": "60.00", "sanitary_toilet": None, "housing_structure": None, "drinking_safe": None}, v))[0]
+    assert res["status"] == "merged", res
+    assert res["result"]["applied"] == ["drinking_safe", "housing_structure"]
+    hh.refresh_from_db()
+    assert (str(hh.housing_area), hh.sanitary_toilet, hh.housing_structure, hh.drinking_safe) == \
+        ("60.00", True, "2", True)
+    c = SyncConflict.objects.get()
+    assert (c.field, c.base_value, c.theirs, c.ours) == ("sanitary_toilet", None, True, False)
+    # the worker keeps the phone's value: applied through the registry's service
+    assert api(world["secret"], "post", f"/conflicts/{c.uuid}/resolve", {"choice": "ours"}).status_code == 200
+    hh.refresh_from_db()
+    assert hh.sanitary_toilet is False
+
+
+@pytest.mark.parametrize("fields", [{"housing_area": "大约五十"}, {"housing_area": "-3"}, {"housing_area": "NaN"},
+                                    {"housing_structure": "钢铁"}, {"drinking_safe": "也许"}, {"size": 9},
+                                    {"phone": "1" * 40}])
+def test_bad_form_values_are_refused_with_the_reason(world, fields):
+    res = push(world["secret"], _household_change(world["hh"], fields, {}, world["hh"].version))[0]
+    assert res["status"] == "refused" and any("\u4e00" <= ch <= "\u9fff" for ch in res["message"])
+    world["hh"].refresh_from_db()
+    assert world["hh"].housing_area is None and world["hh"].version == 1
+
+
+def test_a_birth_reported_offline_becomes_one_change_request_with_its_photo(world):
+    from fupin.registry.change_requests import request_approve
+    from fupin.registry.models import ChangeRequest, Person
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "blue").save(buf, "JPEG")
+    pid = str(uuid.uuid4())
+    change = {"uuid": str(uuid.uuid4()), "kind": "change_request", "made_at": "2026-12-01T08:00:00+08:00",
+              "data": {"household": str(world["hh"].uuid), "kind": "birth", "date": "2016-06-01",
+                       "payload": {"name": "李小宝", "sex": "1", "relationship": "之孙子"}, "photos": [pid],
+                       "photo_sizes": [{"bytes": 2400000, "width": 4000, "height": 3000}]}}
+    assert push(world["secret"], change)[0]["status"] == "pending"
+    api(world["secret"], "put", f"/uploads/{pid}?offset=0&total={len(buf.getvalue())}", buf.getvalue())
+    first = push(world["secret"], change)[0]
+    again = push(world["secret"], change)[0]
+    assert first["status"] == "applied" and again["duplicate"] is True
+    req = ChangeRequest.objects.get()
+    assert str(req.uuid) == change["uuid"] and req.state == "submitted" and req.evidence.read() == buf.getvalue()
+    assert SyncChange.objects.get().payload["photo_sizes"][0]["width"] == 4000  # the original size is kept
+    assert not Person.objects.filter(name="李小宝").exists()  # waits for the village team
+    request_approve(actor=world["team"], request=req)
+    assert Person.objects.get(name="李小宝").household_id == world["hh"].pk
+    # a death of someone not in the household, or outside the slice, is refused and kept
+    bad = {"uuid": str(uuid.uuid4()), "kind": "change_request",
+           "data": {"household": str(world["hh"].uuid), "kind": "death", "payload": {"person": str(uuid.uuid4())}}}
+    assert push(world["secret"], bad)[0]["status"] == "refused"
+    outside = {"uuid": str(uuid.uuid4()), "kind": "change_request",
+               "data": {"household": str(world["other"].uuid), "kind": "birth", "payload": {"name": "x"}}}
+    assert push(world["secret"], outside)[0]["status"] == "refused"
+    assert ChangeRequest.objects.count() == 1

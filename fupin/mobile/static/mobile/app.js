@@ -10,15 +10,24 @@
   "use strict";
 
   const API = "/api/v1";
-  const CHUNK = 256 * 1024;
-  const PHOTO_MAX = 1024; // longest side in pixels after resizing on the phone
+  const CHUNK = 128 * 1024; // about 1.4 s at 750 kbit/s: a lost connection costs little
+  const PHOTO_MAX = 800; // longest side in pixels after resizing on the phone (a visit's evidence, not a print)
+  const PHOTO_QUALITY = 0.6;
+  const PHOTO_KEEP = 80 * 1024; // a JPEG already this small and within PHOTO_MAX is kept as it is
+  const PARALLEL_UPLOADS = 4; // photos in flight at once: the round trips overlap on a slow link
   const STATE_TEXT = {saved: "已存手机", sending: "发送中", sent: "已发送", conflict: "有冲突", refused: "被拒绝"};
   const KIND_TEXT = {visit: "走访", errand: "代办", minqing: "民情", finding: "核实比对", measure_done: "措施完成",
-    household: "修改信息"};
+    household: "修改信息", change_request: "变动申请"};
   const COLOUR_TEXT = {green: "绿灯", yellow: "黄灯", red: "红灯"};
   const CATEGORIES = [["living", "生活困难"], ["policy", "政策咨询"], ["medical", "看病就医"], ["education", "上学教育"],
     ["housing", "住房"], ["employment", "就业培训"], ["infrastructure", "基础设施"], ["other", "其他"]];
-  const FIELD_TEXT = {phone: "联系电话", address: "住址", group_name: "村民小组"};
+  // the household form (its definition also comes with the forms, as "registry.household", with the code lists)
+  const FIELD_TEXT = {phone: "联系电话", address: "住址", group_name: "村民小组", housing_structure: "住房结构",
+    housing_area: "住房面积(平方米)", dilapidated_grade: "危房等级", water_source: "饮水来源", drinking_safe: "饮水安全",
+    drinking_difficulty: "饮水困难", sanitary_toilet: "卫生厕所", production_power: "生产用电",
+    road_distance_km: "距村主干路(公里)", in_cooperative: "加入合作社"};
+  const CR_KINDS = [["birth", "出生"], ["death", "死亡"], ["move_in", "迁入"], ["move_out", "迁出"]];
+  function shown(v) { return v === true ? "是" : v === false ? "否" : (v === null || v === undefined || v === "") ? "—" : String(v); }
   const SEX_TEXT = {"1": "男", "2": "女"};
 
   // IndexedDB --------------------------------------------------------------------------------------------------
@@ -139,7 +148,12 @@
   /* Save a change on the phone at once (and its photos in the same transaction), then try to send it. */
   function saveChange(kind, data, opts) {
     opts = opts || {};
-    return meta("seq").then(function (seq) {
+    return Promise.all((opts.photos || []).map(shrinkPhoto)).then(function (photos) {
+      opts.photos = photos;
+      // the original size of each photo is kept with the change (the server stores the change as sent)
+      if (photos.length) data.photo_sizes = photos.map(function (p) { return p.original || null; });
+      return meta("seq");
+    }).then(function (seq) {
       seq = (seq || 0) + 1;
       const change = {uuid: uuid4(), seq: seq, kind: kind, data: data, base_version: opts.base_version || null,
         made_at: new Date().toISOString(), household: data.household || null, state: "saved", message: "",
@@ -179,27 +193,47 @@
     });
   }
 
-  /* Send the outbox oldest first: each change's photos, then the changes in batches of up to 20 (fewer round trips
-     on a slow link). A change answered "pending" stops the run: the later ones wait, so the order holds. */
+  /* A pool of PARALLEL_UPLOADS: upload(id) starts when a place is free; the photos start in the outbox's order. */
+  function uploadPool() {
+    const waiting = [];
+    let running = 0;
+    function pump() {
+      while (running < PARALLEL_UPLOADS && waiting.length) {
+        const job = waiting.shift();
+        running++;
+        uploadPhoto(job.id).then(job.resolve, job.reject).then(function () { running--; pump(); });
+      }
+    }
+    return function (id) {
+      return new Promise(function (resolve, reject) { waiting.push({id: id, resolve: resolve, reject: reject}); pump(); });
+    };
+  }
+
+  /* Send the outbox oldest first, the changes in batches of up to 20 (fewer round trips on a slow link). Every photo
+     of the queue starts uploading at once, a few in parallel, in order; a batch is sent as soon as its own photos
+     have arrived, while the next batch's photos keep going. A change answered "pending" stops the run: the later
+     ones wait, so the order holds. */
   function pushOutbox() {
     return db.all("outbox").then(function (items) {
       const queue = items.filter(function (c) { return c.state === "saved" || c.state === "sending"; })
         .sort(function (a, b) { return a.seq - b.seq; });
+      const upload = uploadPool();
+      const photoDone = {};
+      queue.forEach(function (ch) {
+        (ch.data.photos || []).forEach(function (id) { photoDone[id] = upload(id); photoDone[id].catch(function () { return null; }); });
+      });
       let chain = Promise.resolve(true);
       for (let i = 0; i < queue.length; i += 20) {
         const batch = queue.slice(i, i + 20);
         chain = chain.then(function (goOn) {
           if (!goOn) return false;
-          return batch.reduce(function (p, ch) {
-            return p.then(function () {
-              ch.state = "sending";
-              return db.put("outbox", ch).then(refreshCounter).then(function () {
-                return (ch.data.photos || []).reduce(function (q, id) {
-                  return q.then(function () { return uploadPhoto(id); });
-                }, Promise.resolve());
-              });
-            });
-          }, Promise.resolve()).then(function () {
+          batch.forEach(function (ch) { ch.state = "sending"; });
+          return tx(["outbox"], "readwrite", function (s) { batch.forEach(function (ch) { s.outbox.put(ch); }); })
+            .then(refreshCounter).then(function () {
+              return Promise.all([].concat.apply([], batch.map(function (ch) {
+                return (ch.data.photos || []).map(function (id) { return photoDone[id]; });
+              })));
+            }).then(function () {
             return call("POST", "/mobile/changes", JSON.stringify({changes: batch.map(function (ch) {
               return {uuid: ch.uuid, kind: ch.kind, base_version: ch.base_version, made_at: ch.made_at, data: ch.data};
             })}));
@@ -261,14 +295,29 @@
   }
 
   // Photos: resized on the phone before they are stored ------------------------------------------------------------
+  /* Draw the photo at most PHOTO_MAX pixels on its longest side and encode it as JPEG; {blob, original}: the
+     original's bytes and pixels are kept with the change. A photo the browser cannot decode is kept as it is. */
   function resizePhoto(file) {
     return createImageBitmap(file).then(function (bmp) {
+      const original = {bytes: file.size, width: bmp.width, height: bmp.height, type: file.type || ""};
+      if (file.type === "image/jpeg" && file.size <= PHOTO_KEEP && Math.max(bmp.width, bmp.height) <= PHOTO_MAX) {
+        return {blob: file, original: original};
+      }
       const scale = Math.min(1, PHOTO_MAX / Math.max(bmp.width, bmp.height));
       const canvas = document.createElement("canvas");
       canvas.width = Math.round(bmp.width * scale); canvas.height = Math.round(bmp.height * scale);
       canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
-      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.6); });
-    });
+      if (bmp.close) bmp.close();
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", PHOTO_QUALITY); }).then(function (blob) {
+        return {blob: blob && blob.size < file.size ? blob : file, original: original};
+      });
+    }).catch(function () { return {blob: file, original: {bytes: file.size, type: file.type || ""}}; });
+  }
+
+  /* Every photo saved with a change passes here once (the pages, and anything calling saveChange). */
+  function shrinkPhoto(p) {
+    if (!p || !p.blob || p.original) return Promise.resolve(p);
+    return resizePhoto(p.blob).then(function (r) { return Object.assign({}, p, {blob: r.blob, original: r.original}); });
   }
 
   function locate() {
@@ -394,7 +443,8 @@
       layout(hh.head_name + "户", [
         h("div", {class: "actions"},
           h("a", {class: "btn primary big", href: "#/visit/" + id}, "记录走访"),
-          h("a", {class: "btn big", href: "#/edit/" + id}, "修改电话住址"),
+          h("a", {class: "btn big", href: "#/edit/" + id}, "农户信息"),
+          h("a", {class: "btn big", href: "#/cr/" + id}, "报告出生死亡迁移"),
           h("a", {class: "btn big", href: "#/minqing/" + id}, "反映民情"),
           h("a", {class: "btn big", href: "#/errand/" + id}, "代办")),
         conflicts.length ? section("冲突待处理", conflicts.map(conflictCard)) : null,
@@ -434,10 +484,10 @@
 
   function conflictCard(c) {
     const box = h("div", {class: "conflict"},
-      h("p", {}, h("strong", {text: FIELD_TEXT[c.field] || c.field}), "  原值:" + (c.base || "—")),
+      h("p", {}, h("strong", {text: FIELD_TEXT[c.field] || c.field}), "  原值:" + shown(c.base)),
       h("div", {class: "sides"},
-        h("div", {}, h("small", {text: "他人已改为"}), h("b", {text: c.theirs || "—"})),
-        h("div", {}, h("small", {text: "本机改为"}), h("b", {text: c.ours || "—"}))));
+        h("div", {}, h("small", {text: "他人已改为"}), h("b", {text: shown(c.theirs)})),
+        h("div", {}, h("small", {text: "本机改为"}), h("b", {text: shown(c.ours)}))));
     const msg = h("p", {class: "error"});
     function resolve(choice) {
       call("POST", "/mobile/conflicts/" + c.uuid + "/resolve", JSON.stringify({choice: choice}))
@@ -485,7 +535,7 @@
         function () {
           if (!content.value.trim()) throw new Error("请填写帮扶内容");
           const files = Array.from(photo.files || []);
-          return Promise.all(files.map(resizePhoto)).then(function (blobs) {
+          return Promise.resolve(files).then(function (blobs) {
             const photos = blobs.filter(Boolean).map(function (b) { return {uuid: uuid4(), blob: b, done: false}; });
             const data = Object.assign({household: id, kind: kind.value, occurred_on: date.value, content: content.value.trim(),
               needs: needs.value.trim(), photos: photos.map(function (p) { return p.uuid; })}, gps || {});
@@ -495,25 +545,114 @@
     });
   }
 
+  /* The household form: the fields the worker may change, as the server defines them (with their code lists). */
+  function formValue(type, v) {
+    if (type === "bool") return v === true || v === "true" ? "true" : v === false || v === "false" ? "false" : "";
+    if (type === "decimal") return v === null || v === undefined || v === "" || isNaN(Number(v)) ? String(v || "").trim() : Number(v).toFixed(2);
+    return v === null || v === undefined ? "" : String(v).trim();
+  }
+  function sendValue(type, text) {
+    if (type === "bool") return text === "true" ? true : text === "false" ? false : null;
+    if (type === "decimal") return text === "" ? null : text;
+    return text;
+  }
+
   function viewEdit(id) {
-    return Promise.all([db.get("households", id), db.all("outbox")]).then(function (r) {
+    return Promise.all([db.get("households", id), db.all("outbox"), db.get("forms", "registry.household")]).then(function (r) {
       if (!r[0]) return go("#/");
       const server = r[0];
       const hh = overlay(server, r[1]);
-      const inputs = {phone: h("input", {name: "phone", type: "tel", value: hh.phone || ""}),
-        address: h("input", {name: "address", value: hh.address || ""}),
-        group_name: h("input", {name: "group_name", value: hh.group_name || ""})};
-      formPage("修改信息:" + hh.head_name + "户", "#/h/" + id,
-        Object.keys(inputs).map(function (k) { return field(FIELD_TEXT[k], inputs[k]); }),
+      const defs = r[2] && r[2].definition ? r[2].definition.fields :
+        ["phone", "address", "group_name"].map(function (n) { return {name: n, label: FIELD_TEXT[n], type: "text"}; });
+      const inputs = {};
+      defs.forEach(function (f) {
+        const now = formValue(f.type, hh[f.name]);
+        let input;
+        if (f.type === "bool") {
+          input = h("select", {name: f.name}, [["", "未填"], ["true", "是"], ["false", "否"]].map(function (o) {
+            return h("option", {value: o[0], selected: o[0] === now}, o[1]);
+          }));
+        } else if (f.type === "code") {
+          const choices = (f.choices || []).slice();
+          if (!choices.some(function (c) { return c[0] === ""; })) choices.unshift(["", "未填"]);
+          input = h("select", {name: f.name}, choices.map(function (c) { return h("option", {value: c[0], selected: c[0] === now}, c[1]); }));
+        } else if (f.type === "decimal") {
+          input = h("input", {name: f.name, type: "number", step: "0.01", min: "0", inputmode: "decimal", value: now});
+        } else {
+          input = h("input", {name: f.name, type: f.name === "phone" ? "tel" : "text", value: now});
+        }
+        inputs[f.name] = {def: f, input: input};
+      });
+      formPage("农户信息:" + hh.head_name + "户", "#/h/" + id,
+        defs.map(function (f) { return field(f.label, inputs[f.name].input); }),
         function () {
           const fields = {}, base = {};
-          Object.keys(inputs).forEach(function (k) {
-            const v = inputs[k].value.trim();
-            if (v !== (hh[k] || "")) { fields[k] = v; base[k] = server[k] || ""; }
+          defs.forEach(function (f) {
+            const text = formValue(f.type, inputs[f.name].input.value);
+            if (text !== formValue(f.type, hh[f.name])) {
+              fields[f.name] = sendValue(f.type, text);
+              base[f.name] = server[f.name] === undefined ? null : server[f.name];
+            }
           });
           if (!Object.keys(fields).length) throw new Error("没有改动");
           return saveChange("household", {household: id, fields: fields, base: base},
-            {base_version: server.version, summary: Object.keys(fields).map(function (k) { return FIELD_TEXT[k] + "→" + fields[k]; }).join(",")});
+            {base_version: server.version, summary: Object.keys(fields).map(function (k) { return (FIELD_TEXT[k] || k) + "→" + shown(fields[k]); }).join(",")});
+        });
+    });
+  }
+
+  /* A birth, death or move: a change request the village team approves (nothing changes in the registry before). */
+  function viewChangeRequest(id) {
+    return db.get("households", id).then(function (hh) {
+      if (!hh) return go("#/");
+      const living = hh.members.filter(function (m) { return m.is_alive; });
+      const kind = h("select", {name: "kind"}, CR_KINDS.map(function (k) { return h("option", {value: k[0]}, k[1]); }));
+      const date = h("input", {type: "date", name: "date", value: today(), max: today()});
+      const name = h("input", {name: "name"});
+      const sex = h("select", {name: "sex"}, h("option", {value: ""}, "未填"), h("option", {value: "1"}, "男"), h("option", {value: "2"}, "女"));
+      const birth = h("input", {type: "date", name: "birth_date", max: today()});
+      const rel = h("input", {name: "relationship", placeholder: "如:之子、之孙女、之儿媳"});
+      const idn = h("input", {name: "id_number", inputmode: "numeric", placeholder: "可不填"});
+      const person = h("select", {name: "person"}, h("option", {value: ""}, "请选择"), living.map(function (m) {
+        return h("option", {value: m.uuid}, m.name + "(" + (m.relationship || "") + ")");
+      }));
+      const newHead = h("select", {name: "new_head"}, h("option", {value: ""}, "不变(离开的不是户主)"), living.map(function (m) {
+        return h("option", {value: m.uuid}, m.name);
+      }));
+      const place = h("input", {name: "place", placeholder: "从哪里迁来 / 迁往哪里"});
+      const note = h("textarea", {name: "note", rows: 2, placeholder: "说明(可不填)"});
+      const photo = h("input", {type: "file", name: "photo", accept: "image/*", capture: "environment"});
+      const rows = {name: field("姓名", name), sex: field("性别", sex), birth: field("出生日期", birth),
+        rel: field("与户主关系", rel), idn: field("证件号码", idn), person: field("成员", person),
+        newHead: field("新户主", newHead, "户主死亡或迁出时选择"), place: field("地点", place)};
+      const show = {birth: ["name", "sex", "birth", "rel", "idn"], move_in: ["name", "sex", "rel", "idn", "place"],
+        death: ["person", "newHead"], move_out: ["person", "newHead", "place"]};
+      function toggle() {
+        Object.keys(rows).forEach(function (k) { rows[k].hidden = show[kind.value].indexOf(k) < 0; });
+      }
+      kind.addEventListener("change", toggle);
+      toggle();
+      formPage("报告变动:" + hh.head_name + "户", "#/h/" + id,
+        [h("p", {class: "muted", text: "出生、死亡、迁入迁出由村工作队审核后登记。"}), field("变动", kind), field("日期", date),
+          rows.name, rows.sex, rows.birth, rows.rel, rows.idn, rows.person, rows.newHead, rows.place, field("说明", note),
+          field("佐证照片", photo, "如出生证明、死亡证明;照片在手机上压缩后保存")],
+        function () {
+          const k = kind.value, payload = {};
+          if (k === "birth" || k === "move_in") {
+            if (!name.value.trim()) throw new Error("请填写姓名");
+            Object.assign(payload, {name: name.value.trim(), sex: sex.value, relationship: rel.value.trim(), id_number: idn.value.trim()});
+            if (k === "birth") payload.birth_date = birth.value;
+            else payload.from_place = place.value.trim();
+          } else {
+            if (!person.value) throw new Error("请选择成员");
+            Object.assign(payload, {person: person.value, new_head: newHead.value});
+            if (k === "move_out") payload.to_place = place.value.trim();
+          }
+          const photos = Array.from(photo.files || []).slice(0, 1).map(function (b) { return {uuid: uuid4(), blob: b, done: false}; });
+          const who = payload.name || (living.find(function (m) { return m.uuid === payload.person; }) || {}).name || "";
+          const label = CR_KINDS.find(function (x) { return x[0] === k; })[1];
+          return saveChange("change_request", {household: id, kind: k, date: date.value, payload: payload, note: note.value.trim(),
+            photos: photos.map(function (p) { return p.uuid; })}, {photos: photos, summary: label + " " + who + (photos.length ? "(含照片)" : "")});
         });
     });
   }
@@ -638,6 +777,7 @@
       case "h": return viewHousehold(parts[1]);
       case "visit": return viewVisit(parts[1]);
       case "edit": return viewEdit(parts[1]);
+      case "cr": return viewChangeRequest(parts[1]);
       case "errand": return viewErrand(parts[1]);
       case "minqing": return viewMinqing(parts[1]);
       case "finding": return viewFinding(parts[1], parts[2]);
