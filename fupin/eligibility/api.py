@@ -12,7 +12,7 @@ from fupin.core.errors import ServiceError
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.models import Finding, RuleSet
-from fupin.exchange.selectors import county_wide, mask_text
+from fupin.exchange.public import county_wide, mask_text
 
 router = Router(tags=["eligibility"])
 

@@ -8,7 +8,7 @@ from django.apps import apps
 from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
-from fupin.exchange.services import register_field_reader
+from fupin.exchange.public import register_field_reader
 from fupin.registry.panels import register_panel
 
 

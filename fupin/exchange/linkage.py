@@ -10,9 +10,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -22,13 +24,31 @@ from fupin.exchange.bulk import bulk_insert, delete_where, fetch_arrow
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
+from fupin.exchange.skew import guard as skew_guard
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
 
 
 def default_engine() -> Engine:
-    return DuckDBEngine()
+    return DuckDBEngine(**duckdb_options())
+
+
+def duckdb_options() -> dict:
+    """The DuckDB engine's bounds from the settings: memory limit, the folder it spills to, threads, and how many
+    residual records one prediction pass scores (docs/scale.md)."""
+    temp = getattr(django_settings, "FUPIN_DUCKDB_TEMP", None)
+    if temp:
+        Path(temp).mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": getattr(django_settings, "FUPIN_DUCKDB_MEMORY", "1GB"),
+            "temp_directory": str(temp) if temp else None,
+            "threads": getattr(django_settings, "FUPIN_DUCKDB_THREADS", 0) or None,
+            "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 100_000))}
+
+
+def max_block() -> int:
+    """The largest block (record × person pairs under one blocking key) a run may compare (FUPIN_MAX_BLOCK)."""
+    return int(getattr(django_settings, "FUPIN_MAX_BLOCK", 2_000_000))
 
 
 def registry_fingerprint(settings: LinkSettings | None = None) -> str:
@@ -168,8 +188,15 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     stored, stored_model = stored_parameters()
     if not settings.parameters:
         settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
-    out = engine.link(records=records, persons=persons, divisions=load_divisions(), decisions=load_decisions(),
+    divisions = load_divisions()
+    # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
+    rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
+                             max_block=max_block(), exact_rule=settings.exact_rule)
+    if rules != settings.blocking_rules:
+        settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
+    out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),
                       settings=settings)
+    out.stats["skew"] = skew
     model_row = _save_model(out.stats.pop("model", None), stored_model, settings)
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
