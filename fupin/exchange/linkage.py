@@ -201,19 +201,28 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
     delete_where(RecordLink._meta.db_table, "snapshot_id", stale_ids)
-    snap_of = dict(zip(records.column("record_id").to_pylist(), records.column("snapshot_id").to_pylist(),
-                       strict=True))
+    # the snapshot and source of every link, joined in Arrow; rows go to the database batch by batch (no Python
+    # object per link held at once)
     source_of = {s.pk: s.source.code for s in stale}
-    links = out.links.to_pydict()
-    explanations = links.get("explanation") or [None] * len(links["record_id"])
+    at = pc.index_in(out.links.column("record_id"), value_set=records.column("record_id"))
+    links = out.links.append_column("snapshot_id", pc.take(records.column("snapshot_id"), at))
+    if "explanation" not in links.column_names:
+        links = links.append_column("explanation", pa.nulls(links.num_rows, pa.string()))
+
+    def link_rows():
+        for batch in links.select(["record_id", "person_id", "snapshot_id", "method", "score", "area_code",
+                                   "explanation"]).to_batches(max_chunksize=50_000):
+            for rid, pid, snap, method, score, area, expl in zip(*(c.to_pylist() for c in batch.columns),
+                                                                strict=True):
+                yield rid, pid, snap, source_of[snap], method, score, area, expl
+
     bulk_insert(RecordLink._meta.db_table,
                 ["record_id", "person_id", "snapshot_id", "source_code", "method", "score", "area_code",
-                 "explanation"],
-                ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area, expl)
-                 for rid, pid, method, score, area, expl in zip(
-                     links["record_id"], links["person_id"], links["method"], links["score"], links["area_code"],
-                     explanations, strict=True)))
-    _cache_links(out.links, stale, snap_of, source_of, fp)
+                 "explanation"], link_rows())
+    _cache_links(links, stale, source_of, fp)
+    snap_of = dict(zip(out.reviews.column("record_id").to_pylist(), pc.take(
+        records.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
+                                                   value_set=records.column("record_id"))).to_pylist(), strict=True))
     n_reviews = _write_reviews(out.reviews, stale_ids, snap_of, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=fp)
     stats = {**out.stats, "links": out.links.num_rows, "records": records.num_rows, "persons": persons.num_rows,
@@ -246,13 +255,10 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
                  "em_sessions": model.get("em_sessions"), "error": model.get("error", "")})
 
 
-def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:
-    import pyarrow.compute as pc
-
-    snap_col = pa.array([snap_of[r] for r in links.column("record_id").to_pylist()], pa.int64())
-    table = links.append_column("snapshot_id", snap_col)
+def _cache_links(links: pa.Table, stale: list, source_of: dict, fp: str) -> None:
+    """Each stale snapshot's links (with their snapshot_id column) to its Parquet copy."""
     for snap in stale:
-        part = table.filter(pc.equal(table.column("snapshot_id"), snap.pk))
+        part = links.filter(pc.equal(links.column("snapshot_id"), snap.pk))
         part = part.append_column("source_code", pa.array([source_of[snap.pk]] * part.num_rows, pa.string()))
         try:
             cache.snapshot_links_write(snap, fp, part)
