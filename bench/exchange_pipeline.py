@@ -92,8 +92,10 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["load_average"] = os.getloadavg()[0]
     out["compare_peak_mb"] = round(_peak_mb())
     out["compare_parts_s"] = run.stats["seconds"]
-    out["link_stats"] = {k: run.stats["link"][k] for k in ("exact", "valid_unknown", "residual", "probabilistic",
-                                                           "review_pairs", "splink_pairs", "seconds_probabilistic")}
+    out["link_stats"] = {k: run.stats["link"].get(k) for k in (
+        "exact", "valid_unknown", "residual", "probabilistic", "review_pairs", "splink_pairs", "seconds_probabilistic",
+        "predict_chunks", "seconds_predict")}
+    out["skew"] = run.stats["link"].get("skew")
 
     from fupin.exchange.evaluation import exact_id_recall, linkage_quality
 

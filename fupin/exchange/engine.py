@@ -451,7 +451,11 @@ class DuckDBEngine(Engine):
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
         parameters, model = self._model(db_api, left, right, settings, stats, n_persons)
-        db_api.delete_tables_created_by_splink_from_db()  # what training built (sampled pairs, EM tables)
+        # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
+        db_api.delete_tables_created_by_splink_from_db()
+        db_api = DuckDBAPI(connection=con)
+        left = db_api.register("left_in", table_name="fupin_left")
+        right = db_api.register("right_in", table_name="fupin_right")
         spec = settings.splink_settings(n_persons, parameters=parameters)
         stats["model"] = model
         stats["prior"] = spec["probability_two_random_records_match"]
