@@ -9,7 +9,6 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run`, `default_engine`, `load_persons`, `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
-- the skew report of a run's blocking (`skew_report`);
 - helpers for pages: `county_wide`, `mask_text`.
 """
 
