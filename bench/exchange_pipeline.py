@@ -52,7 +52,7 @@ def setup_django(db_path: str | None) -> None:
 
 
 def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regression",
-              quirks: tuple[str, ...] = ()) -> dict:
+              quirks: tuple[str, ...] = (), review: int = 0) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
@@ -92,8 +92,10 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["load_average"] = os.getloadavg()[0]
     out["compare_peak_mb"] = round(_peak_mb())
     out["compare_parts_s"] = run.stats["seconds"]
-    out["link_stats"] = {k: run.stats["link"][k] for k in ("exact", "valid_unknown", "residual", "probabilistic",
-                                                           "review_pairs", "splink_pairs", "seconds_probabilistic")}
+    out["link_stats"] = {k: run.stats["link"].get(k) for k in (
+        "exact", "valid_unknown", "residual", "probabilistic", "review_pairs", "splink_pairs", "seconds_probabilistic",
+        "predict_chunks", "seconds_predict")}
+    out["skew"] = run.stats["link"].get("skew")
 
     from fupin.exchange.evaluation import exact_id_recall, linkage_quality
 
@@ -118,6 +120,9 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["findings_extra"] = len(got - expected)
     out["decoys_flagged"] = _decoys_flagged(truth, got)
 
+    if review:
+        out["review"] = review_walk(truth, review)
+
     # a rerun after one department reloads
     source = "vehicle"
     import_department(actor="bench", source_code=source, path=folder / truth["files"][source])
@@ -130,6 +135,71 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
         out["splink_alone"] = splink_only(truth)
     connection.close()
     return out
+
+
+def review_walk(truth: dict, limit: int) -> dict:
+    """The review queue as a clerk works it, without a browser: a county user opens the first pair, then for each
+    pair the decision is posted (what the Y or N key submits) and the next pair's page is opened (where the
+    redirect leads). Server time per decision = the POST + the next page; the clerk's reading time is not measured
+    (it is the person's, not the server's). Decisions follow the generator's truth."""
+    import re
+
+    from django.conf import settings
+    from django.test import Client
+
+    from fupin.core.testing import make_user
+    from fupin.exchange.models import LinkReview
+    from fupin.geo.models import Division
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    county = Division.objects.filter(level="county").first()
+    user = make_user("bench_reviewer", "city_office", division=county)
+    client = Client()
+    client.force_login(user)
+    truth_of = {(t["source"], int(t["seq"])): t["person"] for t in truth["links"]}
+    queue = LinkReview.objects.filter(status="open").count()
+    page_s, post_s, sizes, decided, keys = [], [], [], 0, 0
+    client.get("/exchange/review/")  # the first request of the process loads every app's URLs and templates
+    t = time.perf_counter()
+    response = client.get("/exchange/review/")
+    list_s = time.perf_counter() - t
+    cpu0 = time.process_time()
+    first = re.search(rb'href="/exchange/review/(\d+)/"', response.content)
+    pk = int(first.group(1)) if first else None
+    while pk is not None and decided < limit:
+        t = time.perf_counter()
+        response = client.get(f"/exchange/review/{pk}/")
+        page_s.append(time.perf_counter() - t)
+        sizes.append(len(response.content))
+        body = response.content.decode()
+        nxt = re.search(r'name="next" value="(\d*)"', body)
+        rv = LinkReview.objects.select_related("record", "person").get(pk=pk)
+        raw = rv.record.raw if rv.record else {}
+        same = truth_of.get((rv.source_code, int(raw.get("序号", -1)))) == rv.person.id_number
+        t = time.perf_counter()
+        response = client.post(f"/exchange/review/{pk}/decide/", {"decision": "match" if same else "non_match",
+                                                                   "next": nxt.group(1) if nxt else ""})
+        post_s.append(time.perf_counter() - t)
+        decided += 1
+        keys += 1  # Y or N: the decision submits and the next pair opens
+        location = response.get("Location", "")
+        m = re.match(r"/exchange/review/(\d+)/$", location)
+        pk = int(m.group(1)) if m else None
+
+    def ms(values, q):
+        values = sorted(values)
+        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1) if values else None
+
+    cpu = time.process_time() - cpu0
+    per = [a + b for a, b in zip(page_s, post_s, strict=True)]
+    return {"queue_pairs": queue, "decided": decided, "keys_per_pair": keys / decided if decided else None,
+            "list_page_ms": round(1000 * list_s, 1), "pair_page_ms_p50": ms(page_s, 0.5),
+            "pair_page_ms_p95": ms(page_s, 0.95), "decide_ms_p50": ms(post_s, 0.5), "decide_ms_p95": ms(post_s, 0.95),
+            "per_decision_ms_p50": ms(per, 0.5), "per_decision_ms_p95": ms(per, 0.95),
+            "server_s_for_100": round(100 * sum(per) / len(per), 1) if per else None,
+            "cpu_ms_per_decision": round(1000 * cpu / decided, 1) if decided else None,
+            "pair_page_kb": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else None}
 
 
 def _decoys_flagged(truth: dict, got: set) -> int:
@@ -171,11 +241,13 @@ def main() -> None:
     parser.add_argument("--style", choices=["new", "regression"], default="new")
     parser.add_argument("--quirks", default="", help="file quirks of the new style (sheets,footers,dates)")
     parser.add_argument("--json", default=None, help="write the figures here too")
+    parser.add_argument("--review", type=int, default=0, help="walk up to N pairs of the review queue (server time)")
     args = parser.parse_args()
     db = tempfile.mktemp(prefix="fupin-bench-", suffix=".sqlite3")
     setup_django(db)
     quirks = tuple(q for q in args.quirks.split(",") if q)
-    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone, style=args.style, quirks=quirks)
+    result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone, style=args.style, quirks=quirks,
+                       review=args.review)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -217,6 +217,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FUPIN_UPLOAD_MAX_BYTES = int(os.environ.get("FUPIN_UPLOAD_MAX_MB", "50")) * 1024 * 1024
 FUPIN_UPLOAD_MAX_UNCOMPRESSED = int(os.environ.get("FUPIN_UPLOAD_MAX_UNCOMPRESSED_MB", "400")) * 1024 * 1024
 FUPIN_UPLOAD_MAX_RATIO = 100
+
+# The comparison's DuckDB engine (docs/scale.md): DuckDB's memory limit (beyond it, it spills to FUPIN_DUCKDB_TEMP),
+# threads (0: as many as cores), residual records scored per prediction pass, and the largest block (record × person
+# pairs under one blocking key) a linkage run compares before the skew guard splits or skips it.
+FUPIN_DUCKDB_MEMORY = os.environ.get("FUPIN_DUCKDB_MEMORY", "1GB")
+FUPIN_DUCKDB_TEMP = Path(os.environ.get("FUPIN_DUCKDB_TEMP", DATA_DIR / "duckdb_tmp"))
+FUPIN_DUCKDB_THREADS = int(os.environ.get("FUPIN_DUCKDB_THREADS", "0"))
+FUPIN_PREDICT_CHUNK = int(os.environ.get("FUPIN_PREDICT_CHUNK", "100000"))
+FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))
 FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
 FUPIN_UPLOAD_MAX_COLUMNS = 500
 FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000

@@ -13,7 +13,7 @@ from fupin.core.errors import ServiceError
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.models import Finding, RuleSet
-from fupin.exchange.selectors import county_wide
+from fupin.exchange.public import county_wide
 
 router = Router(tags=["eligibility"])
 

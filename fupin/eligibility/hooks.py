@@ -9,7 +9,7 @@ from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
 from fupin.eligibility import map_and_dashboards
-from fupin.exchange.services import register_field_reader
+from fupin.exchange.public import register_field_reader
 
 
 @stats_provider(order=161)

@@ -14,7 +14,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from fupin.exchange.reading import MAPPABLE_ROLES
+from fupin.exchange.public import MAPPABLE_ROLES
 
 __all__ = ["MAPPABLE_ROLES", "Resolver", "default_mappings", "norm_value", "not_understood", "presets",
            "resolvers_for"]

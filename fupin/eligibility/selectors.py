@@ -134,8 +134,7 @@ def mapping_sources_for(user):
     """Sources whose value mappings `user` may see: all for county-level staff, their own department's for a
     department handler, none for anyone else."""
     from fupin.accounts.choices import Role
-    from fupin.exchange.models import Source
-    from fupin.exchange.selectors import county_wide
+    from fupin.exchange.public import Source, county_wide
 
     qs = Source.objects.filter(is_active=True).select_related("department")
     if getattr(user, "is_superuser", False) or county_wide(user):
@@ -148,7 +147,7 @@ def mapping_sources_for(user):
 def mapping_may_edit(user, source) -> bool:
     """County rule editors, and a department's handler for that department's sources (edits go to a draft)."""
     from fupin.accounts.choices import Role
-    from fupin.exchange.selectors import county_wide
+    from fupin.exchange.public import county_wide
 
     if getattr(user, "is_superuser", False):
         return True

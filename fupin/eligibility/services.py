@@ -26,7 +26,7 @@ from fupin.core.bulk import BulkWriter, fetch_arrow
 from fupin.core.errors import ServiceError
 from fupin.eligibility.defaults import default_rules
 from fupin.eligibility.expressions import ExpressionError, fields_used, parse
-from fupin.eligibility.facts import Program, text_col
+from fupin.eligibility.facts import Program
 from fupin.eligibility.mappings import (
     MAPPABLE_ROLES,
     default_mappings,
@@ -70,7 +70,7 @@ def rule_record_fields(rule: Rule, source_fields) -> set[str]:
 
 def released_rules_reading(source_code: str) -> dict[str, list[str]]:
     """{field: [rule names]} of the released rule set's active rules on this source (exchange field reader)."""
-    from fupin.exchange.models import Source
+    from fupin.exchange.public import Source
 
     rs = ruleset_current()
     source = Source.objects.filter(code=source_code).first()
@@ -89,9 +89,9 @@ def rules_not_evaluated(rules: list[Rule]) -> dict[str, dict]:
     Such a rule is not evaluated for that source and its findings stay as they were (a file without the column says
     nothing about it: clearing them would silently lose findings).
     """
-    from fupin.exchange.models import Snapshot
+    from fupin.exchange.public import current_snapshots
 
-    current = {s.source.code: s for s in Snapshot.objects.filter(is_current=True).select_related("source")}
+    current = {s.source.code: s for s in current_snapshots()}
     out: dict[str, dict] = {}
     for rule in rules:
         snap = current.get(rule.subject)
@@ -140,8 +140,7 @@ def ruleset_draft(*, actor, based_on: RuleSet | None = None, name: str = "") -> 
 
 
 def _program_for(rules: list[Rule], mappings: list | None = None) -> Program:
-    from fupin.exchange.models import Source
-    from fupin.exchange.services import sources_ensure_defaults
+    from fupin.exchange.public import Source, sources_ensure_defaults
 
     sources_ensure_defaults()
     sources = {s.code: s.field_names() for s in Source.objects.filter(is_active=True)}
@@ -232,8 +231,7 @@ def _mappings_copy(rs: RuleSet, based_on: RuleSet | None) -> None:
 
 
 def _mapping_check(source_code: str, field: str):
-    from fupin.exchange.models import Source
-    from fupin.exchange.services import sources_ensure_defaults
+    from fupin.exchange.public import Source, sources_ensure_defaults
 
     sources_ensure_defaults()
     source = Source.objects.filter(code=source_code).first()
@@ -302,7 +300,7 @@ def ruleset_draft_for_edit(*, actor) -> RuleSet:
 
 def not_understood_refresh(snapshots=None) -> int:
     """Recompute `Snapshot.not_understood` (current snapshots by default) against the released mappings."""
-    from fupin.exchange.models import Snapshot
+    from fupin.exchange.public import Snapshot
 
     resolvers = resolvers_for(mappings_released())
     snaps = snapshots if snapshots is not None else Snapshot.objects.filter(is_current=True).select_related("source")
@@ -345,45 +343,28 @@ def _ids_sql(ids: list[int]) -> str:
 def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str
                  ) -> tuple[dict[str, pa.Table], list[str]]:
     """The engine's input tables and the statements that scope them (建档立卡 and applicants)."""
-    from fupin.exchange import cache
-    from fupin.exchange.linkage import load_links
-    from fupin.exchange.models import Snapshot, StagedRecord
+    from fupin.exchange.public import current_snapshots, load_links, registry_table, snapshot_record_data
     from fupin.registry.models import Household
 
     H = Household._meta.db_table
-    hh = cache.registry_read("households", registry_fp)
-    if hh is None:
-        hh = fetch_arrow(
-            f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
-                    h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
-                    CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
-                    CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
-                    h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
-                FROM "{H}" h""",
-            types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
-                   "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
-                   "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
-                   "housing_area": pa.string(), "housing_structure": pa.string(),
-                   "dilapidated_grade": pa.string(), "land_cultivated": pa.string()})
-        try:
-            cache.registry_write("households", registry_fp, hh)
-        except OSError:
-            pass
-    current = list(Snapshot.objects.filter(is_current=True).select_related("source"))
+    hh = registry_table("households", registry_fp, lambda: fetch_arrow(
+        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
+                h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
+                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
+                CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
+                h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
+            FROM "{H}" h""",
+        types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
+               "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
+               "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
+               "housing_area": pa.string(), "housing_structure": pa.string(),
+               "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}))
+    current = current_snapshots()
     tables = {"hh_all": hh, "persons_all": persons, "links_all": load_links(current),
               "applicants_in": pa.table({"household_id": pa.array(applicants, pa.int64())})}
     by_source = {s.source.code: s for s in current}
     for source in program.loaded:
-        snap = by_source.get(source)
-        table = cache.snapshot_records_read(snap) if snap else None
-        if table is not None:
-            table = table.select(["record_id", "data"])
-        else:
-            table = fetch_arrow(
-                f'SELECT id AS record_id, {text_col("data")} AS data FROM "{StagedRecord._meta.db_table}" '
-                f"WHERE snapshot_id = %s", [snap.pk if snap else -1],
-                types={"record_id": pa.int64(), "data": pa.string()})
-        tables[f"raw_{source}"] = table
+        tables[f"raw_{source}"] = snapshot_record_data(by_source.get(source))
     exited = ", ".join(_lit(x) for x in EXITED)
     loaded = ", ".join(_lit(s) for s in program.loaded) or _lit("-")
     scope = ("(CAST(h.is_registered_poor AS BOOLEAN) "
@@ -471,7 +452,7 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
 
 @transaction.atomic
 def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> ComparisonRun:
-    from fupin.exchange.linkage import default_engine, linkage_run, load_persons, registry_fingerprint
+    from fupin.exchange.public import default_engine, linkage_run, load_persons, registry_fingerprint
 
     progress = progress or (lambda p, m="": None)
     t0 = time.perf_counter()
@@ -564,7 +545,7 @@ def _value_map(program: Program, tables: dict[str, pa.Table], mappings: list, en
 
 def _undecided(table: pa.Table) -> dict:
     """The (household, rule, person, record) pairs a not-understood value left undecided, for the run's stats."""
-    from fupin.exchange.models import StagedRecord
+    from fupin.exchange.public import StagedRecord
     from fupin.registry.models import Household, Person
 
     rows = table.to_pylist()
@@ -587,7 +568,7 @@ def _undecided(table: pa.Table) -> dict:
 def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: set[str] = frozenset()) -> dict:
     """Turn this run's hits into findings; returns counts of what changed. Findings of `keep_rules` (not evaluated
     in this run) are left as they are."""
-    from fupin.exchange.models import RecordLink
+    from fupin.exchange.public import link_methods, records_for_evidence
     from fupin.registry.models import Household, Person
 
     by_code = {r.code: r for r in rules}
@@ -630,13 +611,8 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
         k not in existing or existing[k].evidence_hash != w["hash"]
         or existing[k].status == Finding.Status.CLEARED)]
     record_ids = {rid for k in need for rid in wanted[k]["record_ids"] if rid is not None}
-    records = _records_for_evidence(record_ids)
-    link_method: dict = {}
-    ids = list(record_ids)
-    for i in range(0, len(ids), 5000):
-        for rid, pid, method, score in RecordLink.objects.filter(record_id__in=ids[i:i + 5000]).values_list(
-                "record_id", "person_id", "method", "score"):
-            link_method[(rid, pid)] = (method, score)
+    records = records_for_evidence(record_ids)
+    link_method = link_methods(record_ids)
     for k in need:
         w = wanted[k]
         w["evidence"], _ = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
@@ -676,7 +652,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
             continue
         f.evidence, f.evidence_hash, f.rule = w["evidence"], w["hash"], w["rule"]
         if hh is not None:
-            f.area_code = hh.area_code
+            f.area_code, f.household = hh.area_code, hh  # loaded once above, not per finding
         changed.append(f)
     now = timezone.now()
     for f in changed:
@@ -694,14 +670,21 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
     stale = stale.exclude(rule_code__in=list(keep_rules))
     # findings received from outside (the national system's suspect data) are not the rule set's to clear
     stale = stale.exclude(key__startswith=EXTERNAL_KEY_PREFIX)
-    cleared = []
-    for f in stale:
-        f.status = Finding.Status.CLEARED
-        f.version += 1
-        f.save(update_fields=["status", "version", "updated_at"])
-        _inbox_close(f)
-        changes["cleared"] += 1
-        cleared.append(f)
+    # cleared in one statement per 5,000, their tasks closed likewise (no per-row saves)
+    cleared = list(stale.only("pk", "uuid", "area_code", "household_code", "rule_name", "rule_code", "status",
+                              "version"))
+    from django.db.models import F
+
+    from fupin.inbox.services import inbox_close_by_keys
+
+    ids = [f.pk for f in cleared]
+    for i in range(0, len(ids), 5000):
+        Finding.objects.filter(pk__in=ids[i:i + 5000]).update(status=Finding.Status.CLEARED,
+                                                              version=F("version") + 1, updated_at=now)
+    inbox_close_by_keys(dedupe_keys=[f.inbox_key for f in cleared])
+    for f in cleared:
+        f.status, f.version = Finding.Status.CLEARED, f.version + 1
+    changes["cleared"] = len(cleared)
     _post_tasks(to_post)
     if audit.has_listeners():
         audit.announce([_finding_change(f, "eligibility.finding.open") for f in to_post]
@@ -713,28 +696,6 @@ def _finding_change(f: Finding, action: str) -> audit.Change:
     return audit.Change(action=action, object_type="eligibility.finding", object_id=str(f.pk), area_code=f.area_code,
                         object_uuid=str(f.uuid), object_repr=str(f)[:200], after={"status": f.status,
                                                                                    "rule_code": f.rule_code})
-
-
-class _Rec:
-    """The few columns of a staged record that evidence cites."""
-
-    __slots__ = ("data", "file_name", "id_raw", "pk", "row_number", "snapshot_id", "source_code")
-
-
-def _records_for_evidence(record_ids) -> dict[int, _Rec]:
-    from fupin.exchange.models import Snapshot, StagedRecord
-
-    files = dict(Snapshot.objects.values_list("pk", "file_name"))
-    out: dict[int, _Rec] = {}
-    ids = list(record_ids)
-    for i in range(0, len(ids), 5000):
-        for pk, source, row, data, id_raw, snap in StagedRecord.objects.filter(pk__in=ids[i:i + 5000]).values_list(
-                "pk", "source_code", "row_number", "data", "id_raw", "snapshot_id"):
-            rec = _Rec()
-            rec.pk, rec.source_code, rec.row_number, rec.data, rec.id_raw = pk, source, row, data, id_raw
-            rec.snapshot_id, rec.file_name = snap, files.get(snap, "")
-            out[pk] = rec
-    return out
 
 
 def _source_of(rule: Rule) -> str:
@@ -789,21 +750,46 @@ def grid_worker_for(household):
     return list(User.objects.filter(role="town_staff", division__code=town_code, is_active=True).order_by("id"))
 
 
-def _post_tasks(findings: list[Finding]) -> None:
-    from fupin.inbox.services import inbox_post
+def _workers_for(households) -> dict[int, list[int]]:
+    """{household id: [user ids]} — grid_worker_for for many households in two reads (grid posts, town staff)."""
+    from fupin.accounts.models import User
+    from fupin.geo.models import GridPost
 
-    cache: dict = {}
+    grid_ids = sorted({hh.grid_id for hh in households if hh.grid_id})
+    first_post: dict[int, tuple[int, bool]] = {}
+    for i in range(0, len(grid_ids), 5000):
+        for grid_id, user_id, active in GridPost.objects.filter(
+                grid_id__in=grid_ids[i:i + 5000], post="grid_worker", end_date__isnull=True).values_list(
+                "grid_id", "user_id", "user__is_active"):  # the model's ordering: the newest post first
+            first_post.setdefault(grid_id, (user_id, active))
+    towns = sorted({hh.area_code[:9] + "000" for hh in households})
+    staff: dict[str, list[int]] = defaultdict(list)
+    for user_id, code in User.objects.filter(role="town_staff", division__code__in=towns, is_active=True).order_by(
+            "id").values_list("id", "division__code"):
+        staff[code].append(user_id)
+    out = {}
+    for hh in households:
+        post = first_post.get(hh.grid_id) if hh.grid_id else None
+        out[hh.pk] = [post[0]] if post and post[1] else staff.get(hh.area_code[:9] + "000", [])
+    return out
+
+
+def _post_tasks(findings: list[Finding]) -> None:
+    """A verification task per finding for the household's grid worker (else the town staff), posted in bulk."""
+    from fupin.inbox.services import inbox_post_many
+
+    workers = _workers_for({f.household.pk: f.household for f in findings}.values())
+    due = timezone.localdate() + dt.timedelta(days=15)
+    items = []
     for f in findings:
         hh = f.household
-        ck = (hh.grid_id, hh.area_code[:9])
-        if ck not in cache:
-            cache[ck] = grid_worker_for(hh)
-        due = timezone.localdate() + dt.timedelta(days=15)
-        for user in cache[ck]:
-            inbox_post(user=user, kind="verify", title=f"核实比对发现:{hh} {f.rule_name}",
-                       body=(f.rule.description if f.rule else f.evidence.get("description", "")) + "\n请入户核实后确认、说明理由后排除,或更正数据。",
-                       url=f.get_absolute_url(), obj=f, area_code=f.area_code, due_date=due,
-                       dedupe_key=f.inbox_key)
+        body = (f.rule.description if f.rule else f.evidence.get("description", "")) + \
+            "\n请入户核实后确认、说明理由后排除,或更正数据。"
+        for user_id in workers.get(hh.pk, []):
+            items.append({"user_id": user_id, "kind": "verify", "title": f"核实比对发现:{hh} {f.rule_name}",
+                          "body": body, "url": f.get_absolute_url(), "obj": f, "area_code": f.area_code,
+                          "due_date": due, "dedupe_key": f.inbox_key})
+    inbox_post_many(items)
 
 
 def _inbox_close(f: Finding) -> None:

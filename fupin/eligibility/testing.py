@@ -13,8 +13,7 @@ from pathlib import Path
 def sweep_objects(*, village, grid, actor) -> None:
     from fupin.core.testing import make_household
     from fupin.eligibility.services import compare_run
-    from fupin.exchange.models import Snapshot
-    from fupin.exchange.services import import_department
+    from fupin.exchange.public import Snapshot, import_department
 
     hh = make_household(village, grid=grid, head=f"{village.name[0]}有车", members=2, poor_code=f"EL{village.code}",
                         is_registered_poor=True, poverty_status="0", attribute="1", main_cause="1")

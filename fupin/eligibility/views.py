@@ -21,8 +21,7 @@ from fupin.eligibility.facts import HOUSEHOLD_FACTS, MEMBER_FACTS
 from fupin.eligibility.mappings import default_mappings
 from fupin.eligibility.mappings import presets as mapping_presets
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
-from fupin.exchange.models import LinkMethod
-from fupin.exchange.selectors import county_wide, source_names
+from fupin.exchange.public import LinkMethod, county_wide, source_names
 
 
 def _may_run(user) -> bool:
@@ -196,7 +195,7 @@ def mappings(request):
     counts: dict[str, int] = {}
     for m in (released.value_mappings.all() if released else []):
         counts[m.source_code] = counts.get(m.source_code, 0) + 1
-    from fupin.exchange.models import Snapshot
+    from fupin.exchange.public import Snapshot
 
     current = {s.source_id: s for s in Snapshot.objects.filter(is_current=True, source__in=sources)}
     rows = [{"source": s, "mapped": counts.get(s.code, 0), "snapshot": current.get(s.pk),
@@ -206,7 +205,7 @@ def mappings(request):
 
 
 def value_mapping(request, code):
-    from fupin.exchange.models import Snapshot
+    from fupin.exchange.public import Snapshot
 
     source = selectors.mapping_sources_for(request.user).filter(code=code).first()
     if source is None:

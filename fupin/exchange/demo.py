@@ -12,9 +12,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-# the file quirks the demo's extracts carry; "sheets" and "footers" are read once the ingestion side of issue 13
-# (fupin/core/tabular.py) is merged — then this becomes testcounty.FILE_QUIRKS
-DEMO_QUIRKS: tuple[str, ...] = ("dates",)
+from fupin.exchange.testcounty import FILE_QUIRKS
+
+# the file quirks the demo's extracts carry: all of them (workbooks split over sheets, footer rows, mixed dates),
+# read by the one tabular reader (fupin/core/tabular.py)
+DEMO_QUIRKS: tuple[str, ...] = FILE_QUIRKS
 RECORDS_PER_PERSON = 0.5  # half the generator's rate (400,000 records for 390,000 people): a quick demo start
 
 

@@ -249,14 +249,23 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     sql_dialect = "duckdb"
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB"):
+    def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
+                 predict_chunk_records: int = 100_000):
+        """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
+        `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
+        scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded."""
         self.threads = threads
         self.memory_limit = memory_limit
+        self.temp_directory = temp_directory
+        self.predict_chunk_records = predict_chunk_records
 
     def connect(self):
         import duckdb
 
-        con = duckdb.connect(config={"memory_limit": self.memory_limit})
+        config = {"memory_limit": self.memory_limit, "preserve_insertion_order": False}
+        if self.temp_directory:
+            config["temp_directory"] = str(self.temp_directory)
+        con = duckdb.connect(config=config)
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
         return con
@@ -442,26 +451,44 @@ class DuckDBEngine(Engine):
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
         parameters, model = self._model(db_api, left, right, settings, stats, n_persons)
+        # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
+        db_api.delete_tables_created_by_splink_from_db()
+        db_api = DuckDBAPI(connection=con)
+        left = db_api.register("left_in", table_name="fupin_left")
+        right = db_api.register("right_in", table_name="fupin_right")
         spec = settings.splink_settings(n_persons, parameters=parameters)
-        linker = Linker([left, right], spec, log_level=None)
         stats["model"] = model
         stats["prior"] = spec["probability_two_random_records_match"]
         t_pred = time.perf_counter()
-        pred = linker.inference.predict(threshold_match_probability=settings.review_threshold / 10)
-        stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
-        columns = {row[0] for row in con.execute(f"DESCRIBE {pred.physical_name}").fetchall()}
         names = [c["output_column_name"] for c in settings.comparisons]
-        parts = []
-        for name in names:
-            parts.append(f"gamma_{name}")
-            parts.append(f"mw_{name}")  # match weights (log2 Bayes factors), Splink 4+ naming
-            parts.append(f"mw_tf_adj_{name}" if f"mw_tf_adj_{name}" in columns else f"0.0 AS mw_tf_adj_{name}")
-        con.execute(f"""
-            CREATE TABLE scored AS
-            SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
-                   CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
-                   match_probability AS score, match_weight AS weight, {", ".join(parts)}
-            FROM {pred.physical_name}""")  # noqa: S608 - column names from the settings
+        chunks = max(1, math.ceil(stats["residual"] / self.predict_chunk_records)) if self.predict_chunk_records else 1
+        stats["predict_chunks"] = chunks
+        threshold = settings.review_threshold / 10
+        if chunks == 1:
+            pred = Linker([left, right], spec, log_level=None).inference.predict(threshold_match_probability=threshold)
+            self._scored(con, pred.physical_name, names, create=True)
+            db_api.delete_tables_created_by_splink_from_db()
+        else:
+            # prediction in chunks of the residual, so the blocked pairs held at once stay bounded; the term
+            # frequencies are those of all the records (as in one pass), computed once and shared by every chunk
+            full = Linker([left, right], spec, log_level=None)
+            tf_columns = [c for c in ("name", "name_py") if any(
+                lv.get("tf_adjustment_column") == c for comp in spec["comparisons"] for lv in comp["comparison_levels"])]
+            tf_tables = {c: full.table_management.compute_tf_table(c) for c in tf_columns}
+            for i in range(chunks):
+                con.execute("CREATE OR REPLACE TABLE left_chunk AS SELECT * FROM left_in "  # noqa: S608 - integers
+                            f"WHERE unique_id % {chunks} = {i}")
+                api = DuckDBAPI(connection=con)
+                linker = Linker([api.register("left_chunk", table_name="fupin_left"),
+                                 api.register("right_in", table_name="fupin_right")], spec, log_level=None)
+                for column, table in tf_tables.items():
+                    linker.table_management.register_term_frequency_lookup(table, column)
+                pred = linker.inference.predict(threshold_match_probability=threshold)
+                self._scored(con, pred.physical_name, names, create=i == 0)
+                api.delete_tables_created_by_splink_from_db()
+            con.execute("DROP TABLE IF EXISTS left_chunk")
+            db_api.delete_tables_created_by_splink_from_db()
+        stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
         # a record with an ID that has nothing in common with the person's ID is not that person
         con.execute("DELETE FROM scored WHERE gamma_id = 0")
         con.execute("""DELETE FROM scored WHERE EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
@@ -482,6 +509,22 @@ class DuckDBEngine(Engine):
                   FROM (SELECT *, rk = 1 AND score >= {lt}
                                AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
                         FROM ranked))"""  # noqa: S608 - numbers from the settings
+
+    @staticmethod
+    def _scored(con, physical_name: str, names: list[str], *, create: bool) -> None:
+        """(Create or add to) the `scored` table: record, person, probability, weight and per-field levels/weights."""
+        columns = {row[0] for row in con.execute(f"DESCRIBE {physical_name}").fetchall()}
+        parts = []
+        for name in names:
+            parts.append(f"gamma_{name}")
+            parts.append(f"mw_{name}")  # match weights (log2 Bayes factors), Splink 4+ naming
+            parts.append(f"mw_tf_adj_{name}" if f"mw_tf_adj_{name}" in columns else f"0.0 AS mw_tf_adj_{name}")
+        select = f"""
+            SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
+                   CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
+                   match_probability AS score, match_weight AS weight, {", ".join(parts)}
+            FROM {physical_name}"""  # noqa: S608 - column names from the settings
+        con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
     def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int
                ) -> tuple[dict, dict]:

@@ -10,9 +10,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from fupin.exchange import cache
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
+from fupin.exchange.skew import guard as skew_guard
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
@@ -37,7 +40,7 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
 
     name = name or getattr(dj, "FUPIN_ENGINE", "") or "duckdb"
     if name == "duckdb":
-        return DuckDBEngine()
+        return DuckDBEngine(**duckdb_options())
     if name == "spark":
         from fupin.core.errors import ServiceError
         from fupin.exchange.engine_spark import SparkEngine, pyspark_available
@@ -49,6 +52,23 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
     from fupin.core.errors import ServiceError
 
     raise ServiceError(f"未知的比对引擎「{name}」,可选:{'、'.join(ENGINES)}")
+
+
+def duckdb_options() -> dict:
+    """The DuckDB engine's bounds from the settings: memory limit, the folder it spills to, threads, and how many
+    residual records one prediction pass scores (docs/scale.md)."""
+    temp = getattr(django_settings, "FUPIN_DUCKDB_TEMP", None)
+    if temp:
+        Path(temp).mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": getattr(django_settings, "FUPIN_DUCKDB_MEMORY", "1GB"),
+            "temp_directory": str(temp) if temp else None,
+            "threads": getattr(django_settings, "FUPIN_DUCKDB_THREADS", 0) or None,
+            "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 100_000))}
+
+
+def max_block() -> int:
+    """The largest block (record × person pairs under one blocking key) a run may compare (FUPIN_MAX_BLOCK)."""
+    return int(getattr(django_settings, "FUPIN_MAX_BLOCK", 2_000_000))
 
 
 def registry_fingerprint(settings: LinkSettings | None = None) -> str:
@@ -204,24 +224,40 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     stored, stored_model = stored_parameters()
     if not settings.parameters:
         settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
-    out = engine.link(records=records, persons=persons, divisions=load_divisions(), decisions=load_decisions(),
+    divisions = load_divisions()
+    # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
+    rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
+                             max_block=max_block(), exact_rule=settings.exact_rule)
+    if rules != settings.blocking_rules:
+        settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
+    out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),
                       settings=settings)
+    out.stats["skew"] = skew
     model_row = _save_model(out.stats.pop("model", None), stored_model, settings)
     t_link = time.perf_counter()
     progress(70, "写入关联结果")
     delete_where(RecordLink, "snapshot_id", stale_ids)
-    snap_of = dict(zip(records.column("record_id").to_pylist(), records.column("snapshot_id").to_pylist(),
-                       strict=True))
+    # the snapshot and source of every link, joined in Arrow; rows go to the database batch by batch (no Python
+    # object per link held at once)
     source_of = {s.pk: s.source.code for s in stale}
-    links = out.links.to_pydict()
-    explanations = links.get("explanation") or [None] * len(links["record_id"])
+    at = pc.index_in(out.links.column("record_id"), value_set=records.column("record_id"))
+    links = out.links.append_column("snapshot_id", pc.take(records.column("snapshot_id"), at))
+    if "explanation" not in links.column_names:
+        links = links.append_column("explanation", pa.nulls(links.num_rows, pa.string()))
+
+    def link_rows():
+        for batch in links.select(["record_id", "person_id", "snapshot_id", "method", "score", "area_code",
+                                   "explanation"]).to_batches(max_chunksize=50_000):
+            for rid, pid, snap, method, score, area, expl in zip(*(c.to_pylist() for c in batch.columns),
+                                                                strict=True):
+                yield rid, pid, snap, source_of[snap], method, score, area, expl
+
     BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
-                                    "area_code", "explanation"], encoded=["explanation"]).write(
-                ((rid, pid, snap_of[rid], source_of[snap_of[rid]], method, score, area, expl)
-                 for rid, pid, method, score, area, expl in zip(
-                     links["record_id"], links["person_id"], links["method"], links["score"], links["area_code"],
-                     explanations, strict=True)))
-    _cache_links(out.links, stale, snap_of, source_of, fp)
+                                    "area_code", "explanation"], encoded=["explanation"]).write(link_rows())
+    _cache_links(links, stale, source_of, fp)
+    snap_of = dict(zip(out.reviews.column("record_id").to_pylist(), pc.take(
+        records.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
+                                                   value_set=records.column("record_id"))).to_pylist(), strict=True))
     n_reviews = _write_reviews(out.reviews, stale_ids, snap_of, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=fp)
     stats = {**out.stats, "links": out.links.num_rows, "records": records.num_rows, "persons": persons.num_rows,
@@ -254,13 +290,10 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
                  "em_sessions": model.get("em_sessions"), "error": model.get("error", "")})
 
 
-def _cache_links(links: pa.Table, stale: list, snap_of: dict, source_of: dict, fp: str) -> None:
-    import pyarrow.compute as pc
-
-    snap_col = pa.array([snap_of[r] for r in links.column("record_id").to_pylist()], pa.int64())
-    table = links.append_column("snapshot_id", snap_col)
+def _cache_links(links: pa.Table, stale: list, source_of: dict, fp: str) -> None:
+    """Each stale snapshot's links (with their snapshot_id column) to its Parquet copy."""
     for snap in stale:
-        part = table.filter(pc.equal(table.column("snapshot_id"), snap.pk))
+        part = links.filter(pc.equal(links.column("snapshot_id"), snap.pk))
         part = part.append_column("source_code", pa.array([source_of[snap.pk]] * part.num_rows, pa.string()))
         try:
             cache.snapshot_links_write(snap, fp, part)

@@ -171,3 +171,38 @@ def model_overview(run: LinkRun | None) -> dict | None:
             rows.append({"field": FIELD_NAMES.get(comp, comp), "level": label, "m": m, "u": u,
                          "weight": math.log2(m / u) if m > 0 and u > 0 else None})
     return {"obj": model, "rows": rows}
+
+
+SKEW_COLUMNS = {"name_py": "姓名拼音", "birth_date": "出生日期", "id15": "证件号码前15位", "id17": "证件号码前17位",
+                "id_clean": "证件号码", "id_area6": "地区码", "id_last4": "后四位", "id_birth_year": "出生年",
+                "surname": "姓", "given": "名", "town_code": "乡镇", "sex": "性别"}
+SKEW_ACTIONS = {"run": "照常比较", "not_measured": "未统计(规则不是简单的相等条件),照常比较"}
+SKEW_SHOWN_KEYS = {"name_py", "surname", "given"}  # keys that are names, shown; dates and ID parts are not
+
+
+def skew_rows(run: LinkRun | None) -> dict | None:
+    """The run's skew report for its page: each blocking rule in words, its pairs, its largest block, what was done."""
+    report = ((run.stats or {}).get("skew") if run else None) or None
+    if not report:
+        return None
+    rows = []
+    for e in report.get("rules", []):
+        cols = e.get("columns") or []
+        words = "、".join(SKEW_COLUMNS.get(c, c) for c in cols) + "相同" if cols else e.get("rule", "")
+        action = e.get("action", "run")
+        if action == "split":
+            by = "和".join(SKEW_COLUMNS.get(c, c) for c in e.get("split_by", []))
+            text = f"按{by}拆分(拆分后最大 {e.get('largest_after', 0):,} 对)"
+            if e.get("records_without_key"):
+                text += f";其中 {e['records_without_key']:,} 条记录缺少{by},不按此规则比较"
+        elif action == "skipped":
+            text = f"跳过:{e.get('skipped_keys', 0)} 个过大的分块({e.get('skipped_records', 0):,} 条记录)不按此规则比较"
+        else:
+            text = SKEW_ACTIONS.get(action, action)
+        key = e.get("largest_key") or {}
+        shown = key and set(cols) <= SKEW_SHOWN_KEYS
+        rows.append({"rule": words, "pairs": e.get("pairs"), "largest": e.get("largest"),
+                     "key": key.get("key") if shown else "", "records": key.get("records"),
+                     "persons": key.get("persons"), "action": text, "bounded": action in ("split", "skipped")})
+    return {"max_block": report.get("max_block"), "rows": rows, "seconds": report.get("seconds"),
+            "records": report.get("records"), "persons": report.get("persons")}

@@ -25,7 +25,7 @@ def index(request):
     run = selectors.last_link_run()
     return render(request, "exchange/index.html", {
         "rows": selectors.sources_overview(), "may_import": selectors.county_wide(request.user),
-        "run": run, "model": selectors.model_overview(run),
+        "run": run, "model": selectors.model_overview(run), "skew": selectors.skew_rows(run),
         "open_reviews": selectors.reviews_for_user(request.user).count()})
 
 

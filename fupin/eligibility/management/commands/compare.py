@@ -3,7 +3,7 @@ from pathlib import Path
 
 from fupin.core.management.base import FupinCommand
 from fupin.eligibility.services import compare_run, findings_export
-from fupin.exchange.linkage import ENGINES, default_engine
+from fupin.exchange.public import ENGINES, default_engine
 
 
 class Command(FupinCommand):

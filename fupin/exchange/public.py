@@ -1,0 +1,125 @@
+"""What the exchange app offers other apps: the one module the comparison (fupin/eligibility) reads the linkage
+through. Everything else in fupin.exchange is the exchange's own business and may change without notice;
+`fupin/eligibility/tests/test_boundary.py` checks that eligibility imports nothing else from it.
+
+- sources and snapshots: the `Source`, `Snapshot`, `StagedRecord` and `RecordLink` models (read them, never write
+  them from outside: imports, links and reviews are written by the exchange's services), `sources_ensure_defaults`,
+  `import_department`, `MAPPABLE_ROLES` (the field roles a value mapping may cover), `register_field_reader`;
+- the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
+  `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
+- the linkage: `linkage_run`, `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
+  `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
+- helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
+  linked, with its label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pyarrow as pa
+
+from fupin.exchange import cache as _cache
+from fupin.exchange.linkage import (
+    ENGINES,
+    default_engine,
+    linkage_run,
+    load_links,
+    load_persons,
+    registry_fingerprint,
+)
+from fupin.exchange.models import LinkMethod, RecordLink, Snapshot, Source, StagedRecord
+from fupin.exchange.reading import MAPPABLE_ROLES
+from fupin.exchange.selectors import county_wide, source_names
+from fupin.exchange.services import import_department, register_field_reader, sources_ensure_defaults
+
+__all__ = [
+    "ENGINES",
+    "MAPPABLE_ROLES",
+    "LinkMethod",
+    "RecordLink",
+    "Snapshot",
+    "Source",
+    "StagedRecord",
+    "county_wide",
+    "current_snapshots",
+    "default_engine",
+    "import_department",
+    "link_methods",
+    "linkage_run",
+    "load_links",
+    "load_persons",
+    "records_for_evidence",
+    "register_field_reader",
+    "registry_fingerprint",
+    "registry_table",
+    "snapshot_record_data",
+    "source_names",
+    "sources_ensure_defaults",
+]
+
+
+def current_snapshots() -> list[Snapshot]:
+    """The current snapshot of every source that has one (with its source)."""
+    return list(Snapshot.objects.filter(is_current=True).select_related("source"))
+
+
+def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -> pa.Table:
+    """A table derived from the registry, from the columnar cache when the registry has not changed since it was
+    written (`fingerprint`), else built and kept."""
+    table = _cache.registry_read(name, fingerprint)
+    if table is None:
+        table = build()
+        try:
+            _cache.registry_write(name, fingerprint, table)
+        except OSError:
+            pass
+    return table
+
+
+def snapshot_record_data(snapshot: Snapshot | None) -> pa.Table:
+    """record_id and data (the canonical fields by Chinese name, JSON text) of a snapshot's staged records, from its
+    columnar copy when present (else from the database); no snapshot: an empty table."""
+    from django.db import connection
+
+    from fupin.exchange.bulk import fetch_arrow
+
+    table = _cache.snapshot_records_read(snapshot) if snapshot is not None else None
+    if table is not None:
+        return table.select(["record_id", "data"])
+    data = "CAST(data AS TEXT)" if connection.vendor == "postgresql" else "data"
+    return fetch_arrow(
+        f'SELECT id AS record_id, {data} AS data FROM "{StagedRecord._meta.db_table}" '  # noqa: S608
+        f"WHERE snapshot_id = %s", [snapshot.pk if snapshot is not None else -1],
+        types={"record_id": pa.int64(), "data": pa.string()})
+
+
+class EvidenceRecord:
+    """The few columns of a staged record that evidence cites."""
+
+    __slots__ = ("data", "file_name", "id_raw", "pk", "row_number", "snapshot_id", "source_code")
+
+
+def records_for_evidence(record_ids: Iterable[int]) -> dict[int, EvidenceRecord]:
+    files = dict(Snapshot.objects.values_list("pk", "file_name"))
+    out: dict[int, EvidenceRecord] = {}
+    ids = list(record_ids)
+    for i in range(0, len(ids), 5000):
+        for pk, source, row, data, id_raw, snap in StagedRecord.objects.filter(pk__in=ids[i:i + 5000]).values_list(
+                "pk", "source_code", "row_number", "data", "id_raw", "snapshot_id"):
+            rec = EvidenceRecord()
+            rec.pk, rec.source_code, rec.row_number, rec.data, rec.id_raw = pk, source, row, data, id_raw
+            rec.snapshot_id, rec.file_name = snap, files.get(snap, "")
+            out[pk] = rec
+    return out
+
+
+def link_methods(record_ids: Iterable[int]) -> dict[tuple[int, int], tuple[str, float]]:
+    """{(record, person): (method, score)} of these records' links."""
+    out: dict[tuple[int, int], tuple[str, float]] = {}
+    ids = list(record_ids)
+    for i in range(0, len(ids), 5000):
+        for rid, pid, method, score in RecordLink.objects.filter(record_id__in=ids[i:i + 5000]).values_list(
+                "record_id", "person_id", "method", "score"):
+            out[(rid, pid)] = (method, score)
+    return out

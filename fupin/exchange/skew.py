@@ -1,0 +1,179 @@
+"""The skew guard: block sizes of every blocking rule measured before a run, and no block left to run unbounded.
+
+A blocking rule (`l.name_py = r.name_py`) compares every residual record with every registry person that shares its
+key. One common key — 王伟 in a province, a birth date shared by thousands — makes one block of left × right pairs
+that can take a single machine's memory or stall one Spark task. Before every linkage run (whatever the engine:
+this measurement always runs on DuckDB over the Arrow tables read from the snapshots' and the registry's Parquet
+copies), for each rule:
+
+- the comparisons it would make (the sum over its keys of records × persons) and its largest block;
+- a key whose block exceeds `max_block` (setting `FUPIN_MAX_BLOCK`, pairs) is **split** by a secondary key — the
+  first of `SECONDARY_KEYS` (town, then sex, then both) that brings every such key under the bound: the rule becomes
+  two, the ordinary keys as before and the large keys with the secondary key added;
+- a large key that no secondary key brings under the bound is **skipped** by this rule (its records can still meet
+  their person through the other rules), and said so;
+- a rule whose columns the guard cannot derive is run as it is and reported as not measured.
+
+The report (`LinkRun.stats["skew"]`, shown with the run on /exchange/) names every rule, its largest block, what
+was done and the keys concerned (their records and persons counts). The measured columns are derived here the way
+the engines derive their blocking columns (docs/exchange.md, "Person linkage"); the counts are an upper bound of
+what the engine compares (the records a remembered decision links are still counted).
+"""
+
+# ruff: noqa: S608 - the SQL interpolates column names of known rules, integers and _lit() literals only
+from __future__ import annotations
+
+import re
+import time
+
+import pyarrow as pa
+
+# secondary keys tried, in order, on a rule's large keys (columns both sides of the engine's blocking tables have)
+SECONDARY_KEYS: list[tuple[str, ...]] = [("town_code",), ("sex",), ("town_code", "sex")]
+KEYS_LISTED = 10  # large keys shown in the report per rule
+KEYS_MAX = 2000  # more large keys than this: the whole rule is split (or skipped), not key by key
+
+_EQ = re.compile(r"^\s*l\.([a-z0-9_]+)\s*=\s*r\.([a-z0-9_]+)\s*$")
+
+# the blocking columns, derived as the engines derive them (records: the residual only)
+_LEFT = """
+    SELECT coalesce(NULLIF(id_number, ''), NULLIF(id_clean, '')) AS id_any, id_kind = 'masked' AS masked,
+        NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py, TRY_CAST(birth_date AS DATE) AS birth_date,
+        NULLIF(sex, '') AS sex, NULLIF(address, '') AS address,
+        CASE WHEN id_kind = 'masked' THEN NULLIF(id_area6, '') END AS id_area6,
+        CASE WHEN id_kind = 'masked' THEN NULLIF(CAST(id_birth_year AS VARCHAR), '') END AS id_birth_year,
+        CASE WHEN id_kind = 'masked' THEN NULLIF(id_last4, '') END AS id_last4
+    FROM records_in WHERE {residual}"""
+_LEFT_KEYS = """
+    SELECT name_py, birth_date, sex, id_area6, id_birth_year, id_last4,
+        CASE WHEN length(id_any) >= 17 AND NOT coalesce(masked, false) THEN substr(id_any, 1, 17) END AS id17,
+        CASE WHEN length(id_any) >= 15 AND NOT coalesce(masked, false) THEN substr(id_any, 1, 15) END AS id15,
+        CASE WHEN NOT coalesce(masked, false) THEN id_any END AS id_clean,
+        substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
+        (SELECT substr(arg_max(t.code, length(t.name)), 1, 9) FROM towns t WHERE contains(x.address, t.name))
+            AS town_code
+    FROM left_raw x"""
+_RIGHT_KEYS = """
+    SELECT NULLIF(name_py, '') AS name_py, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
+        CASE WHEN length(id_number) = 18 THEN substr(id_number, 1, 6) END AS id_area6,
+        CASE WHEN length(id_number) = 18 THEN substr(id_number, 7, 4) END AS id_birth_year,
+        CASE WHEN length(id_number) = 18 THEN substr(id_number, 15, 4) END AS id_last4,
+        CASE WHEN length(id_number) >= 17 THEN substr(id_number, 1, 17) END AS id17,
+        CASE WHEN length(id_number) >= 15 THEN substr(id_number, 1, 15) END AS id15,
+        NULLIF(id_number, '') AS id_clean,
+        substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
+        NULLIF(substr(area_code, 1, 9), '') AS town_code
+    FROM persons_in"""
+KNOWN = {"name_py", "birth_date", "sex", "id_area6", "id_birth_year", "id_last4", "id17", "id15", "id_clean",
+         "surname", "given", "town_code"}
+
+
+def rule_columns(rule: str) -> list[str] | None:
+    """The columns of an equi-join blocking rule (`l.a = r.a AND l.b = r.b`); None for anything else."""
+    cols = []
+    for part in re.split(r"\s+AND\s+", rule.strip(), flags=re.IGNORECASE):
+        m = _EQ.match(part)
+        if not m or m.group(1) != m.group(2) or m.group(1) not in KNOWN:
+            return None
+        cols.append(m.group(1))
+    return cols or None
+
+
+def _key(side: str, cols: tuple[str, ...] | list[str]) -> str:
+    """The key of a block as one string (DuckDB and Spark SQL alike)."""
+    return "concat_ws('|', " + ", ".join(f"CAST({side}.{c} AS STRING)" for c in cols) + ")"
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _blocks(cols, where: str = "") -> str:
+    """SQL of the blocks of a rule: key, left count, right count, pairs."""
+    notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+    key = "concat_ws('|', " + ", ".join(f"CAST({c} AS STRING)" for c in cols) + ")"
+    extra = f" AND {where}" if where else ""
+    return f"""
+        SELECT l.k AS key, l.n AS records, r.n AS persons, l.n * r.n AS pairs FROM
+            (SELECT {key} AS k, count(*) AS n FROM lk WHERE {notnull}{extra} GROUP BY 1) l
+        JOIN (SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull}{extra} GROUP BY 1) r USING (k)"""
+
+
+def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: list[str], max_block: int,
+          exact_rule: bool = True) -> tuple[list[str], dict]:
+    """Measure every blocking rule's blocks and bound them; returns the rules to run and the report."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    report: dict = {"max_block": int(max_block), "rules": [], "split": 0, "skipped_keys": 0}
+    out_rules: list[str] = []
+    try:
+        con.register("records_in", records)
+        con.register("persons_in", persons)
+        con.register("divisions_in", divisions)
+        con.execute("CREATE TABLE towns AS SELECT code, name FROM divisions_in WHERE level = 'town' "
+                    "AND length(name) >= 2")
+        residual = ("id_status NOT IN ('valid', 'legacy15') AND (coalesce(name, '') <> '' OR coalesce(id_clean, '') "
+                    "<> '')") if exact_rule else "true"
+        con.execute(f"CREATE TABLE left_raw AS {_LEFT.format(residual=residual)}")
+        con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
+        con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
+        report["records"] = con.execute("SELECT count(*) FROM lk").fetchone()[0]
+        report["persons"] = con.execute("SELECT count(*) FROM rk").fetchone()[0]
+        for rule in rules:
+            entry, new_rules = _guard_rule(con, rule, int(max_block))
+            report["rules"].append(entry)
+            out_rules.extend(new_rules)
+            report["split"] += entry["action"] == "split"
+            report["skipped_keys"] += entry.get("skipped_keys", 0)
+    finally:
+        con.close()
+    report["seconds"] = round(time.perf_counter() - t0, 3)
+    return out_rules, report
+
+
+def _guard_rule(con, rule: str, max_block: int) -> tuple[dict, list[str]]:
+    cols = rule_columns(rule)
+    if cols is None:
+        return {"rule": rule, "action": "not_measured"}, [rule]
+    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols)}")
+    total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
+    entry: dict = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest)}
+    top = con.execute("SELECT key, records, persons, pairs FROM b ORDER BY pairs DESC, key LIMIT 1").fetchall()
+    if top:
+        entry["largest_key"] = {"key": top[0][0], "records": top[0][1], "persons": top[0][2], "pairs": top[0][3]}
+    if largest <= max_block:
+        entry["action"] = "run"
+        return entry, [rule]
+    big = con.execute(f"SELECT key, records, persons, pairs FROM b WHERE pairs > {max_block} "
+                      "ORDER BY pairs DESC, key").fetchall()
+    entry["large_keys"] = len(big)
+    entry["keys"] = [{"key": k, "records": n, "persons": m, "pairs": p} for k, n, m, p in big[:KEYS_LISTED]]
+    whole = len(big) > KEYS_MAX  # too many large keys to list: the rule as a whole gets the secondary key
+    in_big = "" if whole else f"{_key('l', cols)} IN ({', '.join(_lit(k) for k, *_ in big)})"
+    base = [] if whole else [f"{rule} AND {_key('l', cols)} NOT IN ({', '.join(_lit(k) for k, *_ in big)})"]
+    where_big = "" if whole else f"concat_ws('|', {', '.join(f'CAST({c} AS STRING)' for c in cols)}) IN (" + \
+        ", ".join(_lit(k) for k, *_ in big) + ")"
+    big_records = int(sum(n for _, n, _, _ in big))
+    best = None  # the secondary key that bounds the blocks and keeps the most of their records
+    for secondary in SECONDARY_KEYS:
+        if set(secondary) & set(cols):
+            continue
+        after = con.execute(f"SELECT coalesce(max(pairs), 0) FROM ({_blocks([*cols, *secondary], where_big)})"
+                            ).fetchone()[0]
+        kept = con.execute(f"SELECT count(*) FROM lk WHERE {' AND '.join(f'{c} IS NOT NULL' for c in cols)} "
+                           f"AND {' AND '.join(f'{c} IS NOT NULL' for c in secondary)}"
+                           + (f" AND {where_big}" if where_big else "")).fetchone()[0]
+        if after <= max_block and kept > 0 and (best is None or kept > best[2]):
+            best = (secondary, after, kept)
+    if best is not None:
+        secondary, after, kept = best
+        cond = " AND ".join(f"l.{c} = r.{c}" for c in secondary)
+        split = f"{rule} AND {cond}" if whole else f"{rule} AND {in_big} AND {cond}"
+        # records of the large keys without the secondary key are not blocked by this rule (said so)
+        entry.update(action="split", split_by=list(secondary), largest_after=int(after), whole_rule=whole,
+                     records_without_key=max(0, big_records - int(kept)) if not whole else None)
+        return entry, [*base, split]
+    entry.update(action="skipped", whole_rule=whole, skipped_keys=len(big), skipped_records=big_records)
+    return entry, base
