@@ -67,8 +67,6 @@ def _rewrite(node: exp.Expression, columns: Columns | None) -> exp.Expression:
             (inner,) = inner.expressions
             return exp.Anonymous(this="array_sort", expressions=[
                 exp.Anonymous(this="collect_set", expressions=[inner.copy()])])
-    if isinstance(node, exp.Star | exp.Column) and node.args.get("except"):
-        raise ValueError("EXCLUDE is expanded before")  # pragma: no cover - handled in _expand_excludes
     return node
 
 
@@ -80,7 +78,7 @@ def _expand_excludes(tree: exp.Expression, columns: Columns | None) -> None:
         for item in select.expressions:
             star = item if isinstance(item, exp.Star) else (
                 item.this if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) else None)
-            excluded = star.args.get("except") if star is not None else None
+            excluded = (star.args.get("except_") or star.args.get("except")) if star is not None else None
             if not excluded:
                 new.append(item)
                 continue
