@@ -111,7 +111,7 @@ class Leader(FupinUser):
 
     @task(3)
     def dashboard(self):
-        self.client.get("/dashboards/", name="/dashboards/")
+        self.client.get("/dashboard/", name="/dashboard/")
         self.client.get("/api/v1/dashboard/figures", name="/api/v1/dashboard/figures")
 
     @task(3)

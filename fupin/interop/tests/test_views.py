@@ -161,9 +161,13 @@ def test_stats_count_failed_deliveries_and_sent_messages(people):
 
     household_update(actor=people["office"], household=people["hh"], phone="13800000099")
     delivery.deliver_pass()  # nothing listens: retrying
-    queue_sms(phone="13900000001", purpose="test", params={"text": "测试"})
-    queue_sms(phone="13900000002", purpose="test", params={"text": "测试"})
-    sms.send_pass()  # the log gateway: both sent
+    # at noon: a run after 22:00 local time fell in the quiet hours and sent nothing
+    from django.utils import timezone
+
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    queue_sms(phone="13900000001", purpose="test", params={"text": "测试"}, now=noon)
+    queue_sms(phone="13900000002", purpose="test", params={"text": "测试"}, now=noon)
+    sms.send_pass(now=noon)  # the log gateway: both sent
     out = StringIO()
     call_command("stats", "--json", stdout=out)
     stats = json.loads(out.getvalue())
