@@ -1,7 +1,9 @@
 from django.utils.translation import gettext_lazy as _
 
-from fupin.accounts.choices import OFFICE_ROLES
 from fupin.core.appconfig import FupinAppConfig
+
+# fupin.accounts.choices.OFFICE_ROLES by value: core sits below accounts (docs/architecture.md)
+OFFICE_ROLES = frozenset({"town_staff", "city_office"})
 
 
 class CoreConfig(FupinAppConfig):

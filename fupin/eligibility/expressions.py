@@ -508,14 +508,14 @@ class _Compiler:
 def compile_sql(tree_or_text, resolve: Resolver, *, today: dt.date | None = None, as_bool: bool = True,
                 dialect: str = "duckdb") -> str:
     """SQL for an expression. as_bool=True gives a condition (NULL counts as false), else a number (points).
-    dialect: "duckdb" (the engines' common subset) or "spark" (through fupin.eligibility.spark_sql)."""
+    dialect: "duckdb" (the engines' common subset) or "spark" (the Spark engine's dialect, fupin.exchange.spark_sql)."""
     tree = parse(tree_or_text) if isinstance(tree_or_text, str) else tree_or_text
     comp = _Compiler(resolve, today or dt.date.today())  # noqa: DTZ011 - a calendar date for age()
     sql = f"coalesce({comp.boolean(tree)}, FALSE)" if as_bool else f"coalesce({comp.number(tree)}, 0)"
     if dialect == "spark":
-        from fupin.eligibility.spark_sql import expression
+        from fupin.exchange.public import spark_expression
 
-        return expression(sql)
+        return spark_expression(sql)
     if dialect != "duckdb":
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     return sql

@@ -12,7 +12,7 @@ pyspark is an optional extra (`make setup-spark`). Spark SQL is the engine's lan
   through Splink's Spark backend (`SparkAPI`, with Splink's Scala similarity functions), trained the same way
   (`DuckDBEngine._model`); the comparison levels' SQL is the DuckDB engine's with the two functions Spark names
   differently (`jaro_winkler`, a Hamming distance as a higher-order expression);
-- rules: the statements the rule compiler and fact programme write go through `fupin.eligibility.spark_sql`
+- rules: the statements the rule compiler and fact programme write go through `fupin.exchange.spark_sql`
   (the Spark SQL dialect), each table a cached temporary view.
 """
 
@@ -162,7 +162,7 @@ class SparkEngine(Engine):
     # -- rules ---------------------------------------------------------------------------------------------------
     def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
-        from fupin.eligibility.spark_sql import translate
+        from fupin.exchange.spark_sql import translate
 
         with _LOCK:
             spark, folder = self._begin()

@@ -9,6 +9,7 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run`, `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
+- the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
   linked, with its label).
 """
@@ -32,6 +33,7 @@ from fupin.exchange.models import LinkMethod, RecordLink, Snapshot, Source, Stag
 from fupin.exchange.reading import MAPPABLE_ROLES
 from fupin.exchange.selectors import county_wide, source_names
 from fupin.exchange.services import import_department, register_field_reader, sources_ensure_defaults
+from fupin.exchange.spark_sql import expression as spark_expression
 
 __all__ = [
     "ENGINES",
@@ -56,6 +58,7 @@ __all__ = [
     "snapshot_record_data",
     "source_names",
     "sources_ensure_defaults",
+    "spark_expression",
 ]
 
 
@@ -82,7 +85,7 @@ def snapshot_record_data(snapshot: Snapshot | None) -> pa.Table:
     columnar copy when present (else from the database); no snapshot: an empty table."""
     from django.db import connection
 
-    from fupin.exchange.bulk import fetch_arrow
+    from fupin.core.bulk import fetch_arrow
 
     table = _cache.snapshot_records_read(snapshot) if snapshot is not None else None
     if table is not None:

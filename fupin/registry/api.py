@@ -249,7 +249,7 @@ class ChangeRequestIn(Schema):
     uuid: uuidlib.UUID | None = None  # client id: a retry returns the first request
 
 
-class DecisionIn(Schema):
+class ChangeRequestDecisionIn(Schema):
     reason: str = ""
 
 
@@ -288,7 +288,7 @@ def submit_change_request(request, payload: ChangeRequestIn):
 
 
 @router.post("/requests/{request_id}/approve", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
-def approve_change_request(request, request_id: uuidlib.UUID, payload: DecisionIn):
+def approve_change_request(request, request_id: uuidlib.UUID, payload: ChangeRequestDecisionIn):
     """Approve and record the change in the household (village team or town of the jurisdiction)."""
     from fupin.registry import change_requests as cr
 
@@ -300,7 +300,7 @@ def approve_change_request(request, request_id: uuidlib.UUID, payload: DecisionI
 
 
 @router.post("/requests/{request_id}/reject", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
-def reject_change_request(request, request_id: uuidlib.UUID, payload: DecisionIn):
+def reject_change_request(request, request_id: uuidlib.UUID, payload: ChangeRequestDecisionIn):
     """Send the request back with a reason."""
     from fupin.registry import change_requests as cr
 

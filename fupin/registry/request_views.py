@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
+from fupin.core.pages import capability_required, paginate
 from fupin.registry import change_requests as cr
 from fupin.registry.models import ChangeRequest, Person
-from fupin.web.shell import capability_required, paginate
 
 
 @capability_required("view")

@@ -244,8 +244,8 @@ def _field_value(model, name: str, value: Any) -> Any:
         return None if value in (None, "") else dt.date.fromisoformat(str(value))
     if isinstance(field, models.JSONField):
         return value if isinstance(value, list) else ([] if value is None else [value])
-    if isinstance(field, models.CharField):
-        return "" if value is None else str(value)[: field.max_length]
+    if isinstance(field, (models.CharField, models.TextField)):  # (a sealed phone is a TextField: core/fields.py)
+        return "" if value is None else str(value)[: field.max_length or None]
     return value
 
 

@@ -65,6 +65,11 @@ def test_production_settings_refuse_a_missing_secret_key(tmp_path):
     env["FUPIN_SECRET_KEY"] = "k" * 50
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "FUPIN_KEYS_FILE" in result.stderr  # nor without the encryption keys
+    from fupin.core.crypto import generate_spec
+
+    env["FUPIN_KEYS"] = json.dumps(generate_spec())
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "False", result.stderr
 
 

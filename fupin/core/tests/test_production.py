@@ -1,6 +1,7 @@
 """Production settings pass `check --deploy` and send HSTS over HTTPS; the background worker is restarted when it
 dies (it used to die on "database is locked" and leave later jobs queued)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from fupin.core.crypto import generate_spec
 from fupin.core.management.commands.serve import WorkerSupervisor
 
 ROOT = Path(__file__).resolve().parents[3]
 PROD_ENV = {"FUPIN_ENV": "production", "FUPIN_SECRET_KEY": "prod-test-" + "k7Q!x" * 10,
-            "FUPIN_ALLOWED_HOSTS": "fupin.example.gov.cn", "DJANGO_SETTINGS_MODULE": "config.settings"}
+            "FUPIN_ALLOWED_HOSTS": "fupin.example.gov.cn", "DJANGO_SETTINGS_MODULE": "config.settings",
+            "FUPIN_KEYS": json.dumps(generate_spec())}
 
 
 def _prod_env() -> dict:

@@ -34,7 +34,6 @@ from fupin.dispatch.services.orders import (  # noqa: F401
     need_facts,
     overdue_q,
     register_need_adapter,
-    register_overdue_light,
     work_order_act,
     work_order_attach,
     work_order_comment,

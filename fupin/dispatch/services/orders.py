@@ -593,16 +593,6 @@ def _level_above(order: WorkOrder, level: int) -> list:
     return list(User.objects.filter(role="city_office", division__code=county_code, is_active=True))
 
 
-_LIGHT_HOOKS: list[Callable] = []
-
-
-def register_overdue_light(fn: Callable) -> Callable:
-    """fn(order, level) lights a warning for an escalated order (the assistance app's lights, when present)."""
-    if fn not in _LIGHT_HOOKS:
-        _LIGHT_HOOKS.append(fn)
-    return fn
-
-
 def _escalate_one(order: WorkOrder, *, level: int, at: dt.datetime, actor) -> None:
     before = audit.snapshot(order)
     order.escalation_level = level
@@ -623,8 +613,6 @@ def _escalate_one(order: WorkOrder, *, level: int, at: dt.datetime, actor) -> No
            note=title, data={"level": level, "to": [str(u) for u in recipients]})
     audit.record(actor=actor, action="dispatch.workorder.escalate", obj=order, before=before,
                  after=audit.snapshot(order), note=title)
-    for fn in _LIGHT_HOOKS:
-        fn(order, level)
 
 
 def escalate_overdue(*, actor="system", now: dt.datetime | None = None) -> dict:

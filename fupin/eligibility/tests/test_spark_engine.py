@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from fupin.eligibility.spark_sql import translate
+from fupin.exchange.spark_sql import translate
 from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 
 SCORE_TOLERANCE = 1e-9  # link probabilities and household scores, absolute: the same floating-point formulas
