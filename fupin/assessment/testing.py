@@ -8,7 +8,7 @@ from pathlib import Path
 
 def sweep_objects(*, village, grid, actor) -> dict:
     """In this village: a scored period, a field-check sample with a recorded check, a policy gap sent as a work
-    order, a risk alert and a kinship flag."""
+    order, a risk alert, last year's income of a household and a kinship flag."""
     from django.utils import timezone
 
     from fupin.assessment import services
@@ -41,6 +41,7 @@ def sweep_objects(*, village, grid, actor) -> dict:
                               wrongly_exited=False, missed_found=False)
     other = Household.objects.filter(village=village).exclude(pk=hh.pk).order_by("pk").first() or hh
     alert = services.risk_self_report(actor=actor, household=other, detail=f"{village.name}农户因灾受损")
+    services.income_year_set(actor=actor, household=other, year=year - 1, per_capita=5200)
     staff = make_user(f"staff_{village.code}", "village_team", division=village, display_name=f"{village.name}村干")
     services.staff_identity_set(actor=actor, user=staff, role="village_cadre", id_number=staff_id)
     sources_ensure_defaults()

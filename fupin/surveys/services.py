@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from fupin.core import audit
 from fupin.core.errors import ConflictError, ServiceError
+from fupin.core.fields import EncryptedJSONField
 from fupin.core.models import CodeItem, CodeList
 from fupin.geo.models import Division
 from fupin.registry.models import Household, Person, VillageProfile
@@ -242,7 +243,7 @@ def _field_value(model, name: str, value: Any) -> Any:
         return None if value is None else int(value)
     if isinstance(field, models.DateField):
         return None if value in (None, "") else dt.date.fromisoformat(str(value))
-    if isinstance(field, models.JSONField):
+    if isinstance(field, (models.JSONField, EncryptedJSONField)):  # (health is sealed: fupin/core/fields.py)
         return value if isinstance(value, list) else ([] if value is None else [value])
     if isinstance(field, (models.CharField, models.TextField)):  # (a sealed phone is a TextField: core/fields.py)
         return "" if value is None else str(value)[: field.max_length or None]
