@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= fupin-demo-2016
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: setup setup-spark demo test test-sqlite test-postgres lint serve assets messages bench clean
+.PHONY: setup setup-spark demo test test-spark test-sqlite test-postgres lint serve assets messages bench clean
 
 setup: $(VENV)/.installed assets
 
@@ -43,6 +43,10 @@ serve: setup
 
 test: setup
 	$(BIN)/python scripts/run_tests.py
+
+# the Spark engine's equality test (both engines, same links, findings and scores): needs make setup-spark and Java
+test-spark: setup-spark
+	$(BIN)/python -m pytest -q -m spark
 
 test-sqlite: setup
 	$(BIN)/python scripts/run_tests.py --only sqlite

@@ -1,8 +1,8 @@
 """The Spark engine gives what the DuckDB engine gives: the whole `compare` contract on a generated county with both.
 
-The Spark test is marked `spark` and runs in the normal suite (CI installs pyspark and Java: `make setup-spark`,
-.ci/run). A machine without pyspark may deselect it explicitly (`-m "not spark"`); it is never skipped, and in CI
-(CI=true) the guard below fails when pyspark is missing.
+The Spark test is marked `spark`. It has not yet been seen to finish on the 2-core machine (issue 19 stays open for
+it), so `make test` deselects it by its marker and `make test-spark` runs it (pyspark and Java: `make setup-spark`);
+it is never skipped. In CI (CI=true) the guard below fails when pyspark is missing.
 """
 
 import json
