@@ -142,6 +142,23 @@ def training_blocking() -> list[str]:
             "l.birth_date = r.birth_date AND l.town_code = r.town_code"]
 
 
+
+# The registry side of the probabilistic stage: one row per person in the columns the comparisons read (the same
+# statement in every engine: DuckDB and Spark SQL both read it).
+RIGHT_IN_SQL = """
+    SELECT person_id AS unique_id, name, name_py, id_any AS id_clean, false AS id_masked,
+        CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
+        CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
+        TRY_CAST(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
+        false AS id_trunc,
+        CASE WHEN length(id_any) = 18 THEN substr(id_any, 1, 6) END AS id_area6,
+        CASE WHEN length(id_any) = 18 THEN substr(id_any, 7, 4) END AS id_birth_year,
+        CASE WHEN length(id_any) = 18 THEN substr(id_any, 15, 4) END AS id_last4,
+        substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
+        birth_date, sex, village_code, town_code
+    FROM p"""
+
+
 @dataclass
 class LinkSettings:
     """Linkage settings as data (a county may load its own from JSON): decision thresholds, what is compared,
@@ -431,19 +448,7 @@ class DuckDBEngine(Engine):
                 coalesce(v.village_code, NULL) AS village_code,
                 coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
             FROM residual x LEFT JOIN res_village v USING (record_id) LEFT JOIN res_town t USING (record_id)""")
-        con.execute("""
-            CREATE TABLE right_in AS SELECT person_id AS unique_id, name, name_py, id_any AS id_clean,
-                false AS id_masked,
-                CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
-                CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
-                TRY_CAST(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
-                false AS id_trunc,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 1, 6) END AS id_area6,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 7, 4) END AS id_birth_year,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 15, 4) END AS id_last4,
-                substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
-                birth_date, sex, village_code, town_code
-            FROM p""")
+        con.execute(f"CREATE TABLE right_in AS {RIGHT_IN_SQL}")
         from splink import DuckDBAPI, Linker
 
         db_api = DuckDBAPI(connection=con)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fupin.exchange.engine import DuckDBEngine, Engine, LinkOutput, LinkSettings, explain
+from fupin.exchange.engine import RIGHT_IN_SQL, DuckDBEngine, Engine, LinkOutput, LinkSettings, explain
 
 log = logging.getLogger(__name__)
 
@@ -340,18 +340,7 @@ class SparkEngine(Engine):
                 coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
             FROM residual x LEFT JOIN res_village v ON v.record_id = x.record_id
             LEFT JOIN res_town t ON t.record_id = x.record_id""")
-        self._table(spark, "right_in", """
-            SELECT person_id AS unique_id, name, name_py, id_any AS id_clean, false AS id_masked,
-                CASE WHEN length(id_any) >= 17 THEN substr(id_any, 1, 17) END AS id17,
-                CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS id15,
-                try_cast(CASE WHEN length(id_any) >= 15 THEN substr(id_any, 1, 15) END AS BIGINT) AS id15n,
-                false AS id_trunc,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 1, 6) END AS id_area6,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 7, 4) END AS id_birth_year,
-                CASE WHEN length(id_any) = 18 THEN substr(id_any, 15, 4) END AS id_last4,
-                substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
-                birth_date, sex, village_code, town_code
-            FROM p""")
+        self._table(spark, "right_in", RIGHT_IN_SQL)
         from splink import Linker
         from splink.backends.spark import SparkAPI
 
