@@ -123,10 +123,10 @@ def request_decide(*, actor, req: ExportRequest, approve: bool, note: str = "") 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def guard(request, *, kind: str, title: str, people: int, full_ids: bool | None = None):
+def guard(request, *, kind: str, title: str, people: int, full_ids: bool | None = None, back: str = "/"):
     """authorise() for a view: None when the export may go ahead (it is recorded), else the response to give instead
-    (the approval form, or back with the reason). `full_ids` defaults to whether the user sees full ID numbers (the
-    exports mask them otherwise)."""
+    (the approval form, or back with the reason: to the page the user came from, else `back`). `full_ids` defaults
+    to whether the user sees full ID numbers (the exports mask them otherwise)."""
     from django.contrib import messages
     from django.shortcuts import redirect
     from django.utils.http import url_has_allowed_host_and_scheme
@@ -141,9 +141,9 @@ def guard(request, *, kind: str, title: str, people: int, full_ids: bool | None 
         return redirect(exc.request_url)
     except ExportRefused as exc:
         messages.error(request, exc.message)
-        back = request.META.get("HTTP_REFERER", "")
-        ok = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
-        return redirect(back if back and ok else "/")
+        referer = request.META.get("HTTP_REFERER", "")
+        ok = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+        return redirect(referer if referer and ok else back)
     return None
 
 

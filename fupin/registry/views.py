@@ -273,22 +273,10 @@ def _export_name(ext: str) -> str:
 
 def _export_allowed(request, qs):
     """Record the export (who, filter, how many people, full IDs); None when allowed, else where to go instead."""
-    from django.contrib import messages
-
     from fupin.core import exportlog
 
-    full_ids = bool(getattr(request.user, "may_view_full_id", False)) or request.user.is_superuser
-    try:
-        exportlog.authorise(user=request.user, kind="registry.roster", title="建档立卡花名册",
-                            url=request.get_full_path(), people=exporter.persons_for_export(qs).count(),
-                            full_ids=full_ids)
-    except exportlog.ApprovalRequired as exc:
-        messages.info(request, exc.message)
-        return redirect(exc.request_url)
-    except exportlog.ExportRefused as exc:
-        messages.error(request, exc.message)
-        return redirect("/households/")
-    return None
+    return exportlog.guard(request, kind="registry.roster", title="建档立卡花名册",
+                           people=exporter.persons_for_export(qs).count(), back="/households/")
 
 
 @capability_required("view")
