@@ -5,8 +5,10 @@
 One scale per process: a county from the same generator as bench/exchange_pipeline.py (cached under /tmp), a fresh
 SQLite database, every extract imported, then the whole `compare` with DuckDB, then the links dropped (fingerprints
 and link files) and the whole `compare` again with Spark. Printed per engine: wall time of compare and of its parts
-(linkage engine, rule evaluation), the Spark session's start (apart: it is paid once per process), whether both
-gave the same links and findings, and the per-core rates the province projection in docs/scale.md uses.
+(linkage engine, rule evaluation), the CPU seconds of the run (this process's, plus the Spark JVM's read from
+/proc: local mode runs Spark in a child JVM), the Spark session's start (apart: it is paid once per process), whether
+both gave the same links and findings, the load average, and the per-core rates the province projection in
+docs/scale.md uses (records per CPU second: on this shared machine wall × cores overstates the cost).
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ def _findings():
     from fupin.eligibility.services import findings_export
 
     return sorted((f["household"], f["rule"], f["person"] or "", f["source"]) for f in findings_export()["findings"])
+
+
+def _jvm_cpu_seconds() -> float:
+    """CPU seconds (user + system) of the local Spark JVM so far; 0 when none runs."""
+    from pyspark import SparkContext
+
+    proc = getattr(SparkContext._gateway, "proc", None) if SparkContext._gateway else None
+    if proc is None:
+        return 0.0
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(scale: float, seed: int, master: str, style: str) -> dict:
@@ -77,12 +90,15 @@ def run(scale: float, seed: int, master: str, style: str) -> dict:
         else:
             engine = default_engine("duckdb")
         load = os.getloadavg()[0]
-        t = time.perf_counter()
+        t, c, j = time.perf_counter(), time.process_time(), _jvm_cpu_seconds() if name == "spark" else 0.0
         r = compare_run(actor="bench", engine=engine)
+        cpu_py = time.process_time() - c
+        cpu_jvm = (_jvm_cpu_seconds() - j) if name == "spark" else 0.0
         q = linkage_quality(truth)
         link = r.stats["link"] or {}
         results[name] = {
             "compare_s": round(time.perf_counter() - t, 2), "load_average_before": round(load, 2),
+            "cpu_s": round(cpu_py + cpu_jvm, 2), "cpu_python_s": round(cpu_py, 2), "cpu_jvm_s": round(cpu_jvm, 2),
             "load_average_after": round(os.getloadavg()[0], 2),
             "link_engine_s": link.get("seconds_engine"), "link_total_s": link.get("seconds_total"),
             "probabilistic_s": link.get("seconds_probabilistic"), "training_s": link.get("seconds_training"),
@@ -111,6 +127,10 @@ def run(scale: float, seed: int, master: str, style: str) -> dict:
     # of one core, on the engine's own time (the session start and the Django side apart)
     out["spark_records_per_core_s"] = round(out["records"] / (s["link_engine_s"] * cores), 1)
     out["duckdb_records_per_core_s"] = round(out["records"] / (d["link_engine_s"] * (os.cpu_count() or 1)), 1)
+    # the same on CPU seconds of the whole compare (the engine's and the Django side's): what a loaded machine
+    # cannot inflate
+    out["spark_records_per_cpu_s"] = round(out["records"] / s["cpu_s"], 1)
+    out["duckdb_records_per_cpu_s"] = round(out["records"] / d["cpu_s"], 1)
     out["spark_residual_pairs_per_core_s"] = round((s["splink_pairs"] or 0) / (s["probabilistic_s"] * cores), 1)
     out["loadavg"] = Path("/proc/loadavg").read_text().strip()
     return out

@@ -212,6 +212,12 @@ FUPIN_RAW_DIR = DATA_DIR / "raw"
 FUPIN_ENGINE = os.environ.get("FUPIN_ENGINE", "duckdb")
 FUPIN_SPARK_MASTER = os.environ.get("FUPIN_SPARK_MASTER", "")
 FUPIN_SPARK_STAGING = os.environ.get("FUPIN_SPARK_STAGING", "")
+# The Spark driver's heap (local mode: the whole engine's), and the most seconds one Spark step (linkage, rule
+# evaluation) may take before its jobs are cancelled and the run fails (0: no bound; a dead JVM fails at once).
+FUPIN_SPARK_DRIVER_MEMORY = os.environ.get("FUPIN_SPARK_DRIVER_MEMORY", "2g")
+FUPIN_SPARK_TIMEOUT = float(os.environ.get("FUPIN_SPARK_TIMEOUT", "0"))
+# further Spark settings of the session ({"spark.executor.memory": "8g", ...}), over the engine's own
+FUPIN_SPARK_CONF: dict[str, str] = {}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 # Uploaded files (fupin/core/uploads.py): size, unpacked size and shape limits, refused with a Chinese message.
 FUPIN_UPLOAD_MAX_BYTES = int(os.environ.get("FUPIN_UPLOAD_MAX_MB", "50")) * 1024 * 1024

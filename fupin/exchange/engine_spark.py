@@ -6,8 +6,13 @@ pyspark is an optional extra (`make setup-spark`). Spark SQL is the engine's lan
 - the inputs (Arrow tables read by fupin.exchange.linkage / fupin.eligibility.services from the snapshots' Parquet
   copies) are written as Parquet under the staging folder (FUPIN_SPARK_STAGING, by default
   FUPIN_DATA_DIR/exchange/spark; on a cluster a folder every worker mounts at the same path) and read by Spark
-  from there; the results (links, review pairs, hits, scores) come back to the driver as Arrow tables and are
-  written to the database exactly as the DuckDB engine's are;
+  from there; the results (links, review pairs, hits, scores) are written by Spark as Parquet in the same folder and
+  read back with pyarrow (never through Spark's Arrow transfer to Python: its serving thread in the JVM can die of
+  an OutOfMemoryError and leave Python waiting on its socket for ever), then written to the database exactly as the
+  DuckDB engine's are;
+- every Spark step runs under a watchdog (`_guarded`): a JVM that exits (an OutOfMemoryError makes it exit:
+  `-XX:+ExitOnOutOfMemoryError`) or a step that outlasts FUPIN_SPARK_TIMEOUT fails the run at once with a
+  `SparkEngineError` saying which, and the session is thrown away, never left hanging;
 - linkage: the exact-ID join, the remembered decisions and the residual in Spark SQL, the probabilistic model
   through Splink's Spark backend (`SparkAPI`, with Splink's Scala similarity functions), trained the same way
   (`DuckDBEngine._model`); the comparison levels' SQL is the DuckDB engine's with the two functions Spark names
@@ -35,6 +40,10 @@ log = logging.getLogger(__name__)
 
 _LOCK = threading.RLock()
 _SESSIONS: dict[tuple, object] = {}
+
+
+class SparkEngineError(RuntimeError):
+    """A Spark step failed, its JVM died or it outlasted its time bound (the message says which)."""
 
 
 def pyspark_available() -> bool:
@@ -67,13 +76,14 @@ class SparkEngine(Engine):
 
     def __init__(self, *, master: str | None = None, staging: str | os.PathLike | None = None,
                  shuffle_partitions: int | None = None, driver_memory: str | None = None,
-                 conf: dict[str, str] | None = None, break_lineage: str = "persist"):
+                 conf: dict[str, str] | None = None, break_lineage: str = "persist", timeout: float | None = None):
         self.master = master or "local[*]"
         self.staging = Path(staging) if staging else None
         self.shuffle_partitions = shuffle_partitions
         self.driver_memory = driver_memory
         self.conf = dict(conf or {})
         self.break_lineage = break_lineage
+        self.timeout = timeout  # seconds one step (link, evaluate) may take; None or 0: no bound
 
     # -- the session ---------------------------------------------------------------------------------------------
     def staging_dir(self) -> Path:
@@ -89,7 +99,7 @@ class SparkEngine(Engine):
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
 
-        cores = os.cpu_count() or 2
+        cores = _local_cores(self.master) or os.cpu_count() or 2
         parts = self.shuffle_partitions or max(2, 2 * cores)
         conf = {
             "spark.jars": similarity_jar_location(),
@@ -103,16 +113,20 @@ class SparkEngine(Engine):
             "spark.sql.warehouse.dir": str(self.staging_dir() / "warehouse"),
             "spark.local.dir": str(self.staging_dir() / "tmp"),
             "spark.driver.memory": self.driver_memory or "2g",
+            # an OutOfMemoryError ends the JVM (the watchdog sees it and fails the run) instead of killing one
+            # thread and leaving the others waiting for it
+            "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
+            "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+            # results come back as Parquet: timestamps as pyarrow reads them (UTC microseconds), not INT96
+            "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
             **self.conf,
         }
         key = (self.master, tuple(sorted(conf.items())))
         with _LOCK:
             spark = _SESSIONS.get(key)
-            if spark is not None and not spark._jsc.sc().isStopped():
+            if spark is not None and _jvm_exit(spark) is None and not spark._jsc.sc().isStopped():
                 return spark
-            for other in list(_SESSIONS.values()):  # one SparkContext per JVM: a new configuration replaces it
-                other.stop()
-            _SESSIONS.clear()
+            _drop_sessions()  # one SparkContext per JVM: a new configuration (or a dead JVM) replaces it
             builder = SparkSession.builder.master(self.master).appName("fupin-compare")
             for k, v in conf.items():
                 builder = builder.config(k, v)
@@ -137,8 +151,66 @@ class SparkEngine(Engine):
 
     @staticmethod
     def _end(spark, folder: Path) -> None:
-        spark.catalog.clearCache()
+        if _jvm_exit(spark) is None:
+            try:
+                spark.catalog.clearCache()
+            except Exception as exc:  # the step's own error is the one to report
+                log.warning("Spark: clearing the cache after a step failed: %s", exc)
         shutil.rmtree(folder, ignore_errors=True)
+
+    def _guarded(self, spark, what: str, fn):
+        """Run `fn` (the Spark work of one step) in a thread and wait for it, looking every second whether the
+        JVM is still alive and whether the step has outlasted `timeout`: either fails at once with a
+        `SparkEngineError` (the jobs cancelled, the session thrown away) instead of waiting on a dead JVM."""
+        box: dict = {}
+
+        def work():
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name=f"fupin-spark-{what}", daemon=True)
+        start = time.monotonic()
+        worker.start()
+        while True:
+            worker.join(1.0)
+            if not worker.is_alive():
+                break
+            code = _jvm_exit(spark)
+            if code is not None:
+                _drop_sessions()
+                raise SparkEngineError(f"Spark {what}: the Spark JVM exited (code {code}) during the step; "
+                                       "an OutOfMemoryError ends it: raise FUPIN_SPARK_DRIVER_MEMORY")
+            if self.timeout and time.monotonic() - start > self.timeout:
+                try:
+                    spark.sparkContext.cancelAllJobs()
+                except Exception as exc:
+                    log.warning("Spark: cancelling the jobs of %s failed: %s", what, exc)
+                worker.join(10.0)
+                _drop_sessions(kill=True)
+                raise SparkEngineError(f"Spark {what} did not finish in {self.timeout:g} s "
+                                       "(FUPIN_SPARK_TIMEOUT): its jobs were cancelled and its session stopped")
+        if "error" in box:
+            exc = box["error"]
+            code = _jvm_exit(spark)
+            if code is not None:
+                _drop_sessions()
+                raise SparkEngineError(f"Spark {what}: the Spark JVM exited (code {code}): {exc}") from exc
+            raise exc
+        return box["value"]
+
+    @staticmethod
+    def _fetch(spark, folder: Path, name: str, sql_or_df) -> pa.Table:
+        """A result back to Python: Spark writes it as one Parquet file in the run's folder, pyarrow reads it
+        (order kept: one partition, coalesced after the query's ORDER BY)."""
+        df = spark.sql(sql_or_df) if isinstance(sql_or_df, str) else sql_or_df
+        path = folder / "out" / name
+        df.coalesce(1).write.mode("overwrite").parquet(str(path))
+        files = sorted(path.glob("part-*.parquet"))
+        if not files:  # an empty result with no file: its schema from Spark's
+            return pa.Table.from_batches([], schema=_arrow_schema(df.schema))
+        return pa.concat_tables([pq.read_table(f) for f in files]).replace_schema_metadata(None)
 
     @staticmethod
     def _load(spark, folder: Path, name: str, table: pa.Table):
@@ -151,7 +223,10 @@ class SparkEngine(Engine):
 
     @staticmethod
     def _table(spark, name: str, sql: str):
-        df = spark.sql(sql).cache()
+        """A table of the step, computed now and kept on the executors; its plan is cut there (a local checkpoint),
+        so that a statement over many such tables is planned over a few scans, not over the whole chain (a chain
+        of cached views made Spark's planner the slowest part of the rule evaluation)."""
+        df = spark.sql(sql).localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
         return df
 
@@ -166,7 +241,8 @@ class SparkEngine(Engine):
 
         with _LOCK:
             spark, folder = self._begin()
-            try:
+
+            def run() -> dict[str, pa.Table]:
                 for name, table in tables.items():
                     self._load(spark, folder, name, table)
 
@@ -179,7 +255,11 @@ class SparkEngine(Engine):
                         self._table(spark, st.create, st.sql)
                     else:
                         spark.sql(st.sql)
-                return {name: spark.sql(translate(sql, columns).sql).toArrow() for name, sql in queries.items()}
+                return {name: self._fetch(spark, folder, f"q{i}", translate(sql, columns).sql)
+                        for i, (name, sql) in enumerate(queries.items())}
+
+            try:
+                return self._guarded(spark, "evaluate", run)
             finally:
                 self._end(spark, folder)
 
@@ -189,8 +269,9 @@ class SparkEngine(Engine):
         with _LOCK:
             spark, folder = self._begin()
             try:
-                return self._link(spark, folder, records=records, persons=persons, divisions=divisions,
-                                  decisions=decisions, settings=settings)
+                return self._guarded(spark, "link", lambda: self._link(
+                    spark, folder, records=records, persons=persons, divisions=divisions, decisions=decisions,
+                    settings=settings))
             finally:
                 self._end(spark, folder)
 
@@ -252,12 +333,12 @@ class SparkEngine(Engine):
         stats["seconds_exact"] = round(t1 - t0, 3)
         self._probabilistic(spark, settings, stats)
         stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
-        explanations = self._explanations(spark, settings, stats)
+        explanations = self._explanations(spark, folder, settings, stats)
         ex = pa.table({"record_id": pa.array([e[0] for e in explanations], pa.int64()),
                        "person_id": pa.array([e[1] for e in explanations], pa.int64()),
                        "explanation": pa.array([e[2] for e in explanations], pa.string())})
         self._load(spark, folder, "explained", ex)
-        links = spark.sql("""
+        links = self._fetch(spark, folder, "links", """
             SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
                 SELECT record_id, person_id, method, score FROM exact
                 UNION ALL SELECT record_id, person_id, method, score FROM decided_links
@@ -265,14 +346,14 @@ class SparkEngine(Engine):
                     WHERE decision = 'link'
             ) l JOIN p ON p.person_id = l.person_id
             LEFT JOIN explained e ON e.record_id = l.record_id AND e.person_id = l.person_id
-            ORDER BY l.record_id, l.person_id""").toArrow()
-        reviews = spark.sql("""
+            ORDER BY l.record_id, l.person_id""")
+        reviews = self._fetch(spark, folder, "reviews", """
             SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code,
                 e.explanation
             FROM prob x JOIN r ON r.record_id = x.record_id JOIN p ON p.person_id = x.person_id
             LEFT JOIN explained e ON e.record_id = x.record_id AND e.person_id = x.person_id
             WHERE x.decision = 'review'
-            ORDER BY x.record_id, x.score DESC, x.person_id""").toArrow()
+            ORDER BY x.record_id, x.score DESC, x.person_id""")
         links = _cast(links, {"record_id": pa.int64(), "person_id": pa.int64(), "score": pa.float64()})
         reviews = _cast(reviews, {"record_id": pa.int64(), "person_id": pa.int64(), "score": pa.float64(),
                                   "weight": pa.float64(), "second_weight": pa.float64()})
@@ -283,13 +364,15 @@ class SparkEngine(Engine):
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         return LinkOutput(links=links, reviews=reviews, stats=stats)
 
-    def _explanations(self, spark, settings: LinkSettings, stats: dict) -> list[tuple[int, int, str]]:
+    def _explanations(self, spark, folder: Path, settings: LinkSettings, stats: dict
+                      ) -> list[tuple[int, int, str]]:
         if "model" not in stats:
             return []
         import json
 
         out = []
-        for row in spark.sql("SELECT * FROM prob WHERE decision IN ('link', 'review')").toArrow().to_pylist():
+        pairs = self._fetch(spark, folder, "pairs", "SELECT * FROM prob WHERE decision IN ('link', 'review')")
+        for row in pairs.to_pylist():
             out.append((row["record_id"], row["person_id"],
                         json.dumps(explain(row, settings.effective_comparisons(), stats.get("prior")),
                                    ensure_ascii=False)))
@@ -399,3 +482,60 @@ def _cast(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
         i = table.column_names.index(name)
         table = table.set_column(i, name, table.column(i).cast(t))
     return table
+
+
+def _local_cores(master: str) -> int | None:
+    """The cores of a local master (local[2] → 2, local[*] → None: all of them)."""
+    if master.startswith("local[") and master.endswith("]") and master[6:-1].isdigit():
+        return int(master[6:-1])
+    return 1 if master == "local" else None
+
+
+def _jvm_exit(spark) -> int | None:
+    """The exit code of the session's JVM when it has ended (local mode: pyspark started it), else None."""
+    proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+    return proc.poll() if proc is not None else None
+
+
+def _drop_sessions(*, kill: bool = False) -> None:
+    """Forget (and stop) every kept session; `kill`: end a local JVM that does not stop by itself."""
+    with _LOCK:
+        sessions = list(_SESSIONS.values())
+        _SESSIONS.clear()
+    for spark in sessions:
+        proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+        if proc is not None and proc.poll() is not None:
+            _reset_context()
+            continue
+        stopper = threading.Thread(target=_stop_quietly, args=(spark,), daemon=True)
+        stopper.start()
+        stopper.join(30.0 if not kill else 10.0)
+        if proc is not None and (kill or stopper.is_alive()) and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        _reset_context()
+
+
+def _stop_quietly(spark) -> None:
+    try:
+        spark.stop()
+    except Exception as exc:
+        log.warning("Spark: stopping the session failed: %s", exc)
+
+
+def _reset_context() -> None:
+    """After its JVM has gone, pyspark must start a new one for the next session (not reuse the dead gateway)."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    SparkContext._active_spark_context = None
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    SparkSession._instantiatedSession = None
+    SparkSession._activeSession = None
+
+
+def _arrow_schema(schema) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(schema)

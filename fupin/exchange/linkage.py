@@ -48,7 +48,10 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
         if not pyspark_available():
             raise ServiceError("Spark 引擎需要 pyspark 与 Java:请先运行 make setup-spark(见 docs/scale.md)")
         return SparkEngine(master=spark_master or getattr(dj, "FUPIN_SPARK_MASTER", "") or None,
-                           staging=getattr(dj, "FUPIN_SPARK_STAGING", "") or None)
+                           staging=getattr(dj, "FUPIN_SPARK_STAGING", "") or None,
+                           driver_memory=getattr(dj, "FUPIN_SPARK_DRIVER_MEMORY", "") or None,
+                           timeout=getattr(dj, "FUPIN_SPARK_TIMEOUT", 0) or None,
+                           conf=getattr(dj, "FUPIN_SPARK_CONF", None) or None)
     from fupin.core.errors import ServiceError
 
     raise ServiceError(f"未知的比对引擎「{name}」,可选:{'、'.join(ENGINES)}")

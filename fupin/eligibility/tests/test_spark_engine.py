@@ -1,12 +1,14 @@
 """The Spark engine gives what the DuckDB engine gives: the whole `compare` contract on a generated county with both.
 
-The Spark test is marked `spark`. It has not yet been seen to finish on the 2-core machine (issue 19 stays open for
-it), so `make test` deselects it by its marker and `make test-spark` runs it (pyspark and Java: `make setup-spark`);
-it is never skipped. In CI (CI=true) the guard below fails when pyspark is missing.
+The Spark test is marked `spark` and runs in `make test` (local mode, two cores, a bounded driver heap and a time
+bound on every Spark step, so that a dead or stuck JVM fails it in minutes instead of hanging the suite). Where the
+Spark engine is required (FUPIN_REQUIRE_SPARK=1, set by .ci/run, or CI=true) a missing pyspark or Java fails it;
+elsewhere it is skipped with a notice, as the browser tests are without Chromium (conftest.py).
 """
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,42 @@ from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 SCORE_TOLERANCE = 1e-9  # link probabilities and household scores, absolute: the same floating-point formulas
 
 
-def test_pyspark_is_installed_in_ci():
-    if os.environ.get("CI") != "true":
+SPARK_STEP_SECONDS = 300  # one Spark step (the linkage, one rule evaluation) on the test county; minutes at load 20
+# tiny data on two cores: no whole-stage code generation, no adaptive re-planning, two shuffle partitions, a JIT and
+# a collector that do not outspend the work (the engine's defaults suit a county or a province)
+SMALL_DATA_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+
+
+def _spark_required() -> bool:
+    return os.environ.get("FUPIN_REQUIRE_SPARK") == "1" or os.environ.get("CI") == "true"
+
+
+@pytest.fixture
+def spark_ready():
+    """pyspark and Java present: a failure where the Spark engine is required, a skip with a notice elsewhere."""
+    from fupin.exchange.engine_spark import pyspark_available
+
+    missing = [what for what, ok in (("pyspark (make setup-spark)", pyspark_available()),
+                                     ("java (openjdk-17-jre-headless)", bool(shutil.which("java")))) if not ok]
+    if missing:
+        if _spark_required():
+            pytest.fail(f"the Spark engine is required here (FUPIN_REQUIRE_SPARK=1 or CI) but {missing} missing")
+        pytest.skip(f"NOTICE: Spark engine test skipped: {', '.join(missing)} not installed")
+
+
+def test_pyspark_is_installed_where_required():
+    if not _spark_required():
         return  # a developer's machine may lack the optional extra; CI must not
     from fupin.exchange.engine_spark import pyspark_available
 
     assert pyspark_available(), "CI runs the Spark engine's tests: .ci/run must run `make setup-spark`"
+    assert shutil.which("java"), "CI runs the Spark engine's tests: .ci/run must install openjdk-17-jre-headless"
 
 
 def test_dialect_rewrites_where_the_engines_differ():
@@ -77,10 +109,13 @@ def _close(a: dict, b: dict) -> list:
 
 @pytest.mark.spark
 @pytest.mark.django_db
-def test_spark_and_duckdb_give_the_same_links_findings_and_scores(tmp_path, settings, capsys):
+def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, tmp_path, settings):
     settings.FUPIN_SPARK_STAGING = str(tmp_path / "spark")
-    # two cores, few shuffle partitions: CI's machine
+    # two cores, few shuffle partitions, a 1 GiB heap: CI's machine; a step that outlasts its bound fails the test
     settings.FUPIN_SPARK_MASTER = "local[2]"
+    settings.FUPIN_SPARK_DRIVER_MEMORY = "1g"
+    settings.FUPIN_SPARK_TIMEOUT = SPARK_STEP_SECONDS
+    settings.FUPIN_SPARK_CONF = SMALL_DATA_CONF
     summary = make_county(tmp_path / "county", scale=0.002, seed=5, style="regression")
     truth = json.loads(Path(summary["truth"]).read_text(encoding="utf-8"))
     call_command("import_divisions", str(DIVISIONS_CSV))
