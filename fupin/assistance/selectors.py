@@ -31,6 +31,7 @@ from fupin.assistance.suggest import HouseholdFacts, MemberFacts, Suggestion, su
 from fupin.core.scoping import scope_prefix
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household
+from fupin.registry.selectors import household_ids_matching
 
 COLOUR_COUNTS = {
     "green": Count("pk", filter=Q(colour=Colour.GREEN)),
@@ -215,7 +216,7 @@ def light_list(user, *, prefix: str | None = None, colour: str | None = None, ca
     if no_cadre:
         qs = qs.filter(cadre__isnull=True)
     if q:
-        qs = qs.filter(Q(household__head_name__contains=q) | Q(household__poor_code__contains=q))
+        qs = qs.filter(household_id__in=household_ids_matching(user, q, rows_scoped=True))
     order = {"red": 0, "yellow": 1, "green": 2}
     rank = Case(*[When(colour=c, then=Value(v)) for c, v in order.items()], output_field=IntegerField())
     return qs.annotate(rank=rank).order_by("rank", "-days", "household_id")

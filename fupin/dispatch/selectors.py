@@ -9,6 +9,7 @@ from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from fupin.core import search
 from fupin.dispatch.choices import (
     OPEN_STATES,
     SOLVED_STATES,
@@ -25,6 +26,7 @@ from fupin.dispatch.models import (
     WorkOrderEvent,
 )
 from fupin.dispatch.services import overdue_q
+from fupin.registry.selectors import household_ids_matching
 
 
 def orders_for(user) -> QuerySet:
@@ -60,8 +62,8 @@ def order_list(user, *, state: str = "", order_type: str = "", department: str =
     if sender is not None:
         qs = qs.filter(sender=sender)
     if q:
-        qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(household__head_name__icontains=q)
-                       | Q(household__poor_code__icontains=q))
+        qs = qs.filter(search.any_q(search.code_q(q, "number"), search.text_q(q, "title"),
+                                    Q(household_id__in=household_ids_matching(user, q, rows_scoped=True))))
     return pinned_first(qs.order_by("-pushed_at", "-id"), household_field="household_id")
 
 

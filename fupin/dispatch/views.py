@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from fupin.core import exportlog
+from fupin.core import exportlog, search
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate
@@ -58,6 +58,7 @@ from fupin.dispatch.models import (
     WorkOrderType,
 )
 from fupin.geo.areas import current_area, filter_area
+from fupin.registry.selectors import household_ids_matching
 
 ACTION_LABELS = {
     "accept": gettext_lazy("Accept"), "start": gettext_lazy("Start work"), "resolve": gettext_lazy("Resolve"),
@@ -617,8 +618,8 @@ def _reports(request):
     if f["channel"]:
         qs = qs.filter(channel=f["channel"])
     if f["q"]:
-        qs = qs.filter(Q(content__icontains=f["q"]) | Q(number__icontains=f["q"])
-                       | Q(household__head_name__icontains=f["q"]))
+        qs = qs.filter(search.any_q(search.text_q(f["q"], "content"), search.code_q(f["q"], "number"),
+                                    Q(household_id__in=household_ids_matching(request.user, f["q"], rows_scoped=True))))
     return qs, f
 
 

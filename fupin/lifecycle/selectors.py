@@ -9,9 +9,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from fupin.core import search
 from fupin.lifecycle.choices import Kind, Status
 from fupin.lifecycle.definitions import PROCEDURES, SETTINGS, SPOT_CHECK_STEP
 from fupin.lifecycle.models import Procedure, ProcedureBatch, ProcedureSetting, ProcedureStep, StepAttachment
+from fupin.registry.selectors import household_ids_matching
 
 
 def setting_value(key: str) -> Decimal:
@@ -49,7 +51,8 @@ def procedure_list(*, user, kind: str = "", status: str = "", step: str = "", di
     if division:
         qs = qs.filter(area_code__startswith=division)
     if q:
-        qs = qs.filter(Q(household__head_name__startswith=q) | Q(household__poor_code=q) | Q(village__name=q))
+        qs = qs.filter(search.any_q(Q(household_id__in=household_ids_matching(user, q, rows_scoped=True)),
+                                    search.name_q(search.parse(q), "village__name")))
     return qs.order_by("-updated_at")
 
 

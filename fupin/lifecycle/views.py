@@ -27,6 +27,7 @@ from fupin.lifecycle.definitions import GUARANTEES, PROCEDURES, SPOT_CHECK_LABEL
 from fupin.lifecycle.forms import SettingsForm, SpotCheckForm, StepForm
 from fupin.lifecycle.models import Procedure, ProcedureBatch, StepAttachment
 from fupin.registry.models import Household
+from fupin.registry.selectors import household_ids_matching
 
 
 def _is_uuid(value: str) -> bool:
@@ -126,7 +127,7 @@ def start(request):
         qs = filter_area(Household.objects.restrict(request.user), request).filter(START_FILTERS[kind])
         qs = qs.exclude(procedures__status=Status.OPEN).select_related("village")
         if q:
-            qs = qs.filter(Q(head_name__startswith=q) | Q(poor_code=q) | Q(hukou_no=q))
+            qs = qs.filter(pk__in=household_ids_matching(request.user, q))
         candidates = list(qs.order_by("area_code", "head_name")[:50])
     if pdef.subject == "village" and village is None:
         villages = Division.objects.restrict(request.user).filter(level="village", is_poor_village=True)

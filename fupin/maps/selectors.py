@@ -18,11 +18,12 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from fupin.core import idviews
+from fupin.core.search import code_q, name_q, prefix_q
+from fupin.core.search import parse as parse_search
 from fupin.geo.areas import Area, area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.maps import layers
 from fupin.registry.models import Household, Person
-from fupin.registry.selectors import parse_search, prefix_q
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +373,7 @@ def class_breaks(values: list[float], classes: int = 5) -> list[float]:
 
 def search(user, text: str, *, prefix: str = "", limit: int = 12) -> list[dict]:
     """Poor households by 户编号, head's or member's name (exact or its beginning), or ID number (full or its last
-    four or more characters): the registry's search semantics (`fupin.registry.selectors.parse_search`), answered from
+    four or more characters): the one search semantics (`fupin.core.search`), answered from
     indexes."""
     terms = parse_search(text)
     if not terms.text:
@@ -381,10 +382,10 @@ def search(user, text: str, *, prefix: str = "", limit: int = 12) -> list[dict]:
     if prefix:
         base = base.filter(prefix_q("area_code", prefix))
     hits: dict[int, str] = {}
-    for pk in base.filter(poor_code=terms.code_exact).values_list("id", flat=True)[:limit]:
+    for pk in base.filter(code_q(terms, "poor_code")).values_list("id", flat=True)[:limit]:
         hits.setdefault(pk, "")
     if terms.name_prefix:
-        for pk in base.filter(prefix_q("head_name", terms.name_prefix)).values_list("id", flat=True)[:limit]:
+        for pk in base.filter(name_q(terms, "head_name")).values_list("id", flat=True)[:limit]:
             hits.setdefault(pk, "")
     person_q = terms.person_q
     if person_q is not None and len(hits) < limit:

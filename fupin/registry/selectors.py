@@ -1,9 +1,8 @@
 """Reads of the registry. Every function takes the user and starts from `.restrict(user)`.
 
-Search (`search_persons`, `household_list(q=...)`) understands what people type: a full ID number (18 or 15 digits,
-spaces, full-width digits, lower-case x), the last 4 or more characters of an ID number, a 户编号 exactly, or a name
-(exact or its beginning). Prefix searches are written so that the database uses its indexes: a range on SQLite (whose
-LIKE ignores indexes on case-sensitive columns) and LIKE 'x%' on PostgreSQL (Django adds varchar_pattern_ops indexes).
+Search (`search_persons`, `household_list(q=...)`, `household_ids_matching`) follows the one search semantics of
+fupin/core/search.py: a full ID number, the last 4 or more characters of an ID number, a 户编号 or 户号 exactly, or a
+name (exact or its beginning), each answered from an index.
 """
 
 from __future__ import annotations
@@ -16,68 +15,18 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fupin.core import extensions, idnumber
+from fupin.core import extensions, search
 from fupin.geo.models import Division
 from fupin.registry.models import Household, ImportProblem, MemberChange, Person, PovertyLine, VillageProfile
 
 NOT_OUT = ("0", "2", "3")  # 未脱贫, 预脱贫, 返贫: still counted as poor
-_ID_CHARS = re.compile(r"^[0-9X]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
-def prefix_q(field: str, prefix: str) -> Q:
-    """`field` starts with `prefix`, in a form the database answers from an index."""
-    if connection.vendor == "sqlite":
-        # BINARY collation compares code points, so [p, p+1) is exactly the strings starting with p
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
-    return Q(**{f"{field}__startswith": prefix})
-
-
-@dataclass(frozen=True)
-class SearchTerms:
-    """What a search box entry means."""
-
-    text: str
-    id_exact: tuple[str, ...] = ()
-    id_tail: str = ""
-    name_prefix: str = ""
-    code_exact: str = ""
-
-    @property
-    def person_q(self) -> Q | None:
-        q = Q(pk__in=[])
-        used = False
-        if self.id_exact:
-            q |= Q(id_number__in=self.id_exact)
-            used = True
-        if self.id_tail:
-            q |= prefix_q("id_rev", self.id_tail[::-1])
-            used = True
-        if self.name_prefix:
-            q |= prefix_q("name", self.name_prefix)
-            used = True
-        return q if used else None
-
-
-def parse_search(text: str) -> SearchTerms:
-    """parse_search("123x") → the ID tail 123X; parse_search("张三") → name prefix; digits are also tried as 户编号."""
-    text = (text or "").strip()
-    if not text:
-        return SearchTerms(text="")
-    cleaned = idnumber.clean(text)
-    if cleaned and _ID_CHARS.match(cleaned) and not re.search(r"[^\d\sXx０-９Ｘｘ'\-]", text):
-        if len(cleaned) in (15, 18):
-            exact = {cleaned}
-            try:
-                exact.add(idnumber.normalise(cleaned))
-            except idnumber.IdNumberError:
-                pass
-            return SearchTerms(text=text, id_exact=tuple(sorted(exact)), code_exact=text)
-        if len(cleaned) >= 4:
-            return SearchTerms(text=text, id_tail=cleaned, code_exact=text)
-        return SearchTerms(text=text, code_exact=text)
-    return SearchTerms(text=text, name_prefix=text, code_exact=text)
+# One search semantics for every app (fupin/core/search.py); kept under these names for the registry's callers.
+prefix_q = search.prefix_q
+SearchTerms = search.SearchTerms
+parse_search = search.parse
 
 
 def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
@@ -122,7 +71,7 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
     if status:
         qs = qs.filter(poverty_status=status)
     if q:
-        qs = qs.filter(pk__in=_search_household_ids(user, q))
+        qs = qs.filter(pk__in=household_ids_matching(user, q))
     for key, value in (extra or {}).items():
         f = extensions.lookup("registry.list_filter", key)
         if f is not None and value:
@@ -133,25 +82,31 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
 SEARCH_LIMIT = 5000
 
 
-def _search_household_ids(user, text: str) -> list[int]:
-    """Households matching a search entry, found part by part on indexed columns (one OR over several columns and a
-    subquery would make the database scan the table). At most SEARCH_LIMIT households per part."""
+def household_ids_matching(user, text: str, *, rows_scoped: bool = False) -> list[int]:
+    """Households matching a search entry (fupin/core/search.py's semantics: 户编号 or 户号 exactly, the head's or a
+    member's name by prefix, a member's ID exact or by tail, the uuid), found part by part on indexed columns (one OR
+    over several columns and a subquery would make the database scan the table). At most SEARCH_LIMIT per part.
+
+    `rows_scoped`: the caller filters rows it has already restricted (a department's orders, whose households lie
+    outside a department handler's jurisdiction), so the households are not restricted again."""
     terms = parse_search(text)
-    households = Household.objects.restrict(user)
+    households = Household.objects.all() if rows_scoped else Household.objects.restrict(user)
+    persons = Person.objects.all() if rows_scoped else Person.objects.restrict(user)
     ids: set[int] = set()
     # exact keys: looked up alone (the list's queryset applies the jurisdiction), so that SQLite takes the index even
     # when most households share one value (an empty 户号)
     if terms.code_exact:
-        ids.update(Household.objects.filter(poor_code=terms.code_exact).values_list("pk", flat=True))
-        ids.update(Household.objects.filter(hukou_no=terms.code_exact).values_list("pk", flat=True)[:SEARCH_LIMIT])
+        ids.update(Household.objects.filter(search.code_q(terms, "poor_code")).values_list("pk", flat=True))
+        ids.update(Household.objects.filter(search.code_q(terms, "hukou_no")).values_list("pk", flat=True)
+                   [:SEARCH_LIMIT])
     if _UUID.match(text.strip()):
         ids.update(Household.objects.filter(uuid=text.strip()).values_list("pk", flat=True))
     person_q = terms.person_q
     if person_q is not None:
-        ids.update(Person.objects.restrict(user).filter(person_q).exclude(household__isnull=True)
+        ids.update(persons.filter(person_q).exclude(household__isnull=True)
                    .values_list("household_id", flat=True)[:SEARCH_LIMIT])
     if terms.name_prefix:
-        ids.update(households.filter(prefix_q("head_name", terms.name_prefix))
+        ids.update(households.filter(search.name_q(terms, "head_name"))
                    .values_list("pk", flat=True)[:SEARCH_LIMIT])
     return sorted(ids)
 
