@@ -14,7 +14,8 @@ import json
 from collections import defaultdict
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import CharField, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import translation
 
 from fupin.core import idnumber
@@ -48,6 +49,19 @@ def _compact(row: dict) -> dict:
     return {k: v for k, v in row.items() if v is not None and v != ""}
 
 
+def _text(field: str):
+    """A column read as text by the database: no converter per value on the way out (12,000 UUIDs and dates in a
+    grid's first sync), the JSON text is the same as the converted value's."""
+    return Cast(field, output_field=CharField())
+
+
+def _uuid(value: str | None) -> str | None:
+    """SQLite keeps a UUID as 32 hex digits, PostgreSQL answers it with hyphens: the hyphenated form either way."""
+    if value is None or len(value) == 36:
+        return value
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
 def _households(user) -> dict[str, dict]:
     from fupin.assistance.choices import MeasureStatus
     from fupin.assistance.engine import describe
@@ -56,45 +70,55 @@ def _households(user) -> dict[str, dict]:
     from fupin.registry.models import Person
 
     rows = list(slice_households(user).values(
-        "id", "uuid", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
-        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size", *FORM_EXTRA
+        "id", "version", "poor_code", "head_name", "phone", "address", "group_name", "is_registered_poor",
+        "poverty_status", "attribute", "main_cause", "lng", "lat", "area_code", "size", *FORM_EXTRA, u=_text("uuid"),
     ).order_by("area_code", "id"))
     # one query per kind over a subquery of the slice (not lists of ids: no parameter limits, no IN lists to build)
     ids = slice_households(user).values("id")
     members, measures, receipts, findings = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
     # a member's health is not sent: the phone does not show it, and a lost phone should hold as little as possible
+    mask = idnumber.mask
     for p in Person.objects.filter(household_id__in=ids).order_by("id").values(
-            "household_id", "uuid", "version", "name", "relationship", "sex", "birth_date", "id_number",
-            "phone", "is_alive", "work_status"):
+            "household_id", "version", "name", "relationship", "sex", "id_number", "phone", "is_alive",
+            "work_status", u=_text("uuid"), b=_text("birth_date")):
         hid = p.pop("household_id")
-        p["id_number"] = idnumber.mask(p["id_number"])  # a lost phone never holds a full ID number
+        p["uuid"] = _uuid(p.pop("u"))
+        p["birth_date"] = p.pop("b")
+        p["id_number"] = mask(p["id_number"])  # a lost phone never holds a full ID number
         members[hid].append(_compact(p))
     for m in Measure.objects.filter(household_id__in=ids).exclude(status=MeasureStatus.CANCELLED).order_by(
-            "target_date", "id").values("household_id", "uuid", "version", "kind", "title", "status",
-                                        "target_date", "done_on", "responsible_name"):
-        measures[m.pop("household_id")].append(_compact(m))
+            "target_date", "id").values("household_id", "version", "kind", "title", "status", "responsible_name",
+                                        u=_text("uuid"), t=_text("target_date"), d=_text("done_on")):
+        hid = m.pop("household_id")
+        m["uuid"], m["target_date"], m["done_on"] = _uuid(m.pop("u")), m.pop("t"), m.pop("d")
+        measures[hid].append(_compact(m))
     for r in PolicyReceipt.objects.filter(household_id__in=ids).order_by("-received_on", "id").values(
-            "household_id", "policy__name", "received_on", "amount"):
-        receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["received_on"],
+            "household_id", "policy__name", "amount", on=_text("received_on")):
+        receipts[r["household_id"]].append({"policy": r["policy__name"], "received_on": r["on"],
                                             "amount": r["amount"]})
     for f in Finding.objects.filter(household_id__in=ids, status=Finding.Status.OPEN).order_by("id").values(
-            "household_id", "uuid", "version", "rule_name", "rule_code", "source_code", "person__name"):
+            "household_id", "version", "rule_name", "rule_code", "source_code", "person__name", u=_text("uuid")):
         hid = f.pop("household_id")
-        findings[hid].append({"uuid": f["uuid"], "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
+        findings[hid].append({"uuid": _uuid(f["u"]), "version": f["version"], "rule": f["rule_name"] or f["rule_code"],
                               "source": f["source_code"], "person": f["person__name"]})
-    lights = {lt["household_id"]: lt for lt in HouseholdLight.objects.filter(household_id__in=ids).values(
-        "household_id", "colour", "days", "last_record_on", "reasons")}
-    for r in rows:
-        lt = lights.get(r["id"])
-        r["light"] = None if lt is None else {
-            "colour": lt["colour"], "days": lt["days"], "last_record_on": lt["last_record_on"],
-            "reasons": [describe(x)[0] for x in lt["reasons"] or []]}
+    # the reasons are read as their JSON text and described once per distinct text (most lights share a few)
+    described: dict[str | None, list[str]] = {}
+    lights = {}
+    for lt in HouseholdLight.objects.filter(household_id__in=ids).values(
+            "household_id", "colour", "days", on=_text("last_record_on"), why=Cast("reasons", TextField())):
+        why = lt["why"]
+        if why not in described:
+            described[why] = [describe(x)[0] for x in (json.loads(why) if why else None) or []]
+        lights[lt["household_id"]] = {"colour": lt["colour"], "days": lt["days"], "last_record_on": lt["on"],
+                                      "reasons": described[why]}
     out = {}
     for r in rows:
         hid = r.pop("id")
+        r["uuid"] = _uuid(r.pop("u"))
+        r["light"] = lights.get(hid)
         r = _compact(r)
         r.update(members=members[hid], measures=measures[hid], receipts=receipts[hid], findings=findings[hid])
-        out[str(r["uuid"])] = r
+        out[r["uuid"]] = r
     return out
 
 

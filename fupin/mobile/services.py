@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import uuid as uuidlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -63,17 +65,25 @@ def _user(actor):
 @transaction.atomic
 def sync_pull(*, user, token=None, cursor: str | None = None) -> dict:
     """What the device lacks since `cursor` (everything when the cursor is unknown) and a new cursor; the upserts
-    are each item's JSON text."""
-    known = None
+    are each item's JSON text. When no collection's stamp moved since the cursor, the answer is empty and keeps the
+    same cursor: the snapshot's digests are not even read (a sync with nothing changed writes nothing)."""
+    snap = None
     if cursor:
         try:
-            snap = SliceSnapshot.objects.filter(cursor=uuidlib.UUID(str(cursor)), user=user, token=token).first()
+            snap = (SliceSnapshot.objects.filter(cursor=uuidlib.UUID(str(cursor)), user=user, token=token)
+                    .values("pk", "cursor", stamps=KT("digests___stamps")).first())
         except ValueError:
             snap = None
-        known = snap.digests if snap is not None else None
     stamps = selectors.slice_stamps(user)  # before building: a write in between shows at the next sync
-    known_stamps = (known or {}).get("_stamps", {})
-    changed = [c for c in selectors.COLLECTIONS if known is None or known_stamps.get(c) != stamps[c]]
+    if snap is not None:
+        known_stamps = snap["stamps"] if isinstance(snap["stamps"], dict) else json.loads(snap["stamps"] or "{}")
+        if all(known_stamps.get(c) == stamps[c] for c in selectors.COLLECTIONS):
+            return {"cursor": str(snap["cursor"]), "full": False, "upserts": {c: [] for c in selectors.COLLECTIONS},
+                    "deletes": {c: [] for c in selectors.COLLECTIONS}}
+        known = SliceSnapshot.objects.values_list("digests", flat=True).get(pk=snap["pk"])
+        changed = [c for c in selectors.COLLECTIONS if known_stamps.get(c) != stamps[c]]
+    else:
+        known, changed = None, list(selectors.COLLECTIONS)
     current = selectors.worker_slice(user, changed)
     upserts, deletes, digests = selectors.diff(current, known)
     digests["_stamps"] = stamps

@@ -114,6 +114,8 @@
   }
   function badge(state) { return h("span", {class: "badge state-" + state, text: STATE_TEXT[state] || state}); }
   function go(hash) { location.hash = hash; }
+  /* Timing marks read by bench/mobile_slow3g.py (the last of each name counts). */
+  function mark(name) { if (self.performance && performance.mark) performance.mark("fupin:" + name); }
 
   // Server calls -----------------------------------------------------------------------------------------------
   function ApiError(status, detail) { this.status = status; this.detail = detail; }
@@ -223,6 +225,7 @@
         (ch.data.photos || []).forEach(function (id) { photoDone[id] = upload(id); photoDone[id].catch(function () { return null; }); });
       });
       let chain = Promise.resolve(true);
+      if (!queue.length) return false;
       for (let i = 0; i < queue.length; i += 20) {
         const batch = queue.slice(i, i + 20);
         chain = chain.then(function (goOn) {
@@ -254,14 +257,43 @@
           });
         });
       }
-      return chain;
+      return chain.then(function () { return true; });
     });
   }
 
+  /* The households in memory, as the last sync left them (the list page does not read 2,000 records back from
+     IndexedDB after each sync); null until the first sync or the first list after a reload. */
+  let households = null;
+  function byUuid(a, b) { return a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0; } // IndexedDB's order of keys
+  function keepList(res) {
+    const up = res.upserts.households || [];
+    const gone = res.deletes.households || [];
+    if (res.full) { households = up.slice().sort(byUuid); return; }
+    if (!households || (!up.length && !gone.length)) return;
+    const byId = {};
+    households.forEach(function (hh, i) { byId[hh.uuid] = i; });
+    let added = false;
+    up.forEach(function (hh) {
+      if (hh.uuid in byId) households[byId[hh.uuid]] = hh; else { households.push(hh); added = true; }
+    });
+    if (added) households.sort(byUuid);
+    if (gone.length) {
+      const out = {};
+      gone.forEach(function (k) { out[k] = true; });
+      households = households.filter(function (hh) { return !out[hh.uuid]; });
+    }
+  }
+  function allHouseholds() {
+    if (households) return Promise.resolve(households);
+    return db.all("households").then(function (list) { households = list; return list; });
+  }
+
   function pull() {
+    mark("pull:start");
     return meta("cursor").then(function (cursor) {
       return call("GET", "/mobile/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
     }).then(function (res) {
+      mark("pull:parsed");
       return tx(COLLECTIONS.concat(["meta"]), "readwrite", function (s) {
         COLLECTIONS.forEach(function (c) {
           if (res.full) s[c].clear();
@@ -271,14 +303,25 @@
         s.meta.put({key: "cursor", value: res.cursor});
         s.meta.put({key: "conflicts", value: res.conflicts});
         s.meta.put({key: "last_sync", value: new Date().toISOString()});
-      }).then(function () { state.conflicts = res.conflicts; return res; });
+      }).then(function () {
+        mark("pull:stored");
+        res.changed = res.full || COLLECTIONS.some(function (c) {
+          return (res.upserts[c] || []).length || (res.deletes[c] || []).length;
+        }) || JSON.stringify(res.conflicts) !== JSON.stringify(state.conflicts);
+        keepList(res);
+        state.conflicts = res.conflicts;
+        return res;
+      });
     });
   }
 
   function sync() {
     if (state.syncing || !navigator.onLine || state.refusedAuth) return Promise.resolve();
     state.syncing = true; state.status = "同步中…"; renderBar();
-    return pushOutbox().then(pull).then(function () {
+    let changed = true;
+    return pushOutbox().then(function (sent) {
+      return pull().then(function (res) { changed = sent || res.changed; });
+    }).then(function () {
       state.status = "已同步 " + new Date().toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit"});
     }).catch(function (e) {
       if (e instanceof ApiError && e.status === 401) { state.refusedAuth = true; state.status = e.detail; }
@@ -291,7 +334,10 @@
     }).then(function () {
       state.syncing = false;
       return refreshCounter();
-    }).then(route);
+    }).then(function () {
+      // nothing sent and nothing new: the page stays as it is (a form being filled is not redrawn)
+      return changed ? route() : undefined;
+    });
   }
 
   // Photos: resized on the phone before they are stored ------------------------------------------------------------
@@ -408,7 +454,7 @@
   }
 
   function viewHouseholds() {
-    return Promise.all([db.all("households"), db.all("outbox")]).then(function (r) {
+    return Promise.all([allHouseholds(), db.all("outbox")]).then(function (r) {
       const list = r[0].map(function (hh) { return overlay(hh, r[1]); });
       const q = h("input", {type: "search", placeholder: "搜索户主、户编号、电话", class: "search", id: "hh-search"});
       const ul = h("ul", {class: "list"});
@@ -427,6 +473,7 @@
       }
       q.addEventListener("input", fill);
       fill();
+      mark("list:built");
       layout("我的农户(" + list.length + "户)", [q, list.length ? ul : h("p", {class: "empty", text: "还没有数据:联网后点“同步”。"})]);
     });
   }
@@ -765,7 +812,7 @@
           }
           (navigator.onLine ? call("DELETE", "/auth/token").catch(function () { return null; }) : Promise.resolve()).then(function () {
             return tx(Object.keys(STORES), "readwrite", function (s) { Object.keys(STORES).forEach(function (n) { s[n].clear(); }); });
-          }).then(function () { state.user = null; state.unsent = 0; go("#/login"); route(); });
+          }).then(function () { state.user = null; state.unsent = 0; households = null; go("#/login"); route(); });
         }}, "退出登录"), warn]);
     });
   }
