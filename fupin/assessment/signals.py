@@ -2,9 +2,10 @@
 (`services.signal_provider`), so another app adds its own (the funds app: an overdue loan) the same way.
 
 Watched households: exited registered households, monitored households and households that are not registered
-(the near-poor); households still poor are already under assistance. Thresholds not found in the sources are
-settings: FUPIN_MONITOR_MEDICAL_SELF_PAY (yuan, default 10,000), FUPIN_MONITOR_INCOME_DROP (the share by which a
-year's per-capita income falling from the year before raises an alert, default 0.3) and the income threshold
+(the near-poor); households still poor are already under assistance. Figures not found in the sources are
+settings: FUPIN_MONITOR_SERIOUS_DISEASES (the diagnoses counted as serious illness), FUPIN_MONITOR_INCOME_DROP (the
+share by which a year's per-capita income falling from the year before raises an alert, default 0.3) and the income
+threshold
 (IncomeThreshold of the year, else 1.5 × the poverty line, the 2020 rule quoted in docs/domain.md).
 """
 
