@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from fupin.assessment import defaults, scoring, screening
@@ -669,13 +670,22 @@ class Signal:
 
 SignalProvider = Callable[[dt.date], list[Signal]]
 _PROVIDERS: list[tuple[str, SignalProvider]] = []
+# provider name → (the signal its alerts carry, the version of its rule), for providers that declare them
+_VERSIONS: dict[str, tuple[str, int]] = {}
 
 
-def signal_provider(name: str):
-    """Register fn(today) -> [Signal] as a source of risk signals (another app adds, e.g., overdue loans)."""
+def signal_provider(name: str, *, signal: str = "", version: int = 1):
+    """Register fn(today) -> [Signal] as a source of risk signals (another app adds, e.g., overdue loans).
+
+    A provider whose rule changed declares the `signal` its alerts carry and the rule's `version` (each signal's
+    evidence then says 规则版本 N): an open alert of that signal raised by an earlier version that the new version no
+    longer raises is closed by the next scan with the reason (not left for the village team to clear by hand)."""
 
     def deco(fn: SignalProvider) -> SignalProvider:
         _PROVIDERS[:] = [p for p in _PROVIDERS if p[0] != name] + [(name, fn)]
+        _VERSIONS.pop(name, None)
+        if signal and version > 1:
+            _VERSIONS[name] = (signal, version)
         return fn
 
     return deco
@@ -683,6 +693,28 @@ def signal_provider(name: str):
 
 def signal_providers() -> list[tuple[str, SignalProvider]]:
     return list(_PROVIDERS)
+
+
+def _close_superseded(keys: set[str], today: dt.date) -> int:
+    """Open alerts of a versioned signal raised by an earlier version of its rule and not raised again now."""
+    from fupin.inbox.services import inbox_close_by_key
+
+    closed = 0
+    villages: set[str] = set()
+    for signal, version in _VERSIONS.values():
+        stale = [(pk, area[:12]) for pk, key, evidence, area in RiskAlert.objects.filter(signal=signal, status=AlertStatus.OPEN)
+                 .values_list("pk", "key", "evidence", "area_code")
+                 if key not in keys and str((evidence or {}).get("规则版本", "1")) != str(version)]
+        villages |= {v for _pk, v in stale}
+        for i in range(0, len(stale), 1000):
+            closed += RiskAlert.objects.filter(pk__in=[pk for pk, _v in stale[i:i + 1000]]).update(
+                status=AlertStatus.CLOSED, closed_on=today, close_note=f"预警规则修订为第{version}版后不再触发",
+                version=F("version") + 1)
+    open_villages = {a[:12] for a in RiskAlert.objects.filter(status=AlertStatus.OPEN).values_list(
+        "area_code", flat=True)} if villages else set()
+    for village in villages - open_villages:
+        inbox_close_by_key(dedupe_key=_inbox_key(village))
+    return closed
 
 
 def _village_team(village_code: str) -> list:
@@ -727,15 +759,17 @@ def risk_scan(*, actor="system", today: dt.date | None = None) -> dict:
                       detail=s.detail[:300], evidence=s.evidence, raised_on=today)
             for k, s in fresh.items() if s.household_id in areas]
     RiskAlert.objects.bulk_create(made, batch_size=1000)
+    superseded = _close_superseded({s.key[:100] for s in signals}, today)
     by_village: dict[str, list[RiskAlert]] = {}
     for alert in made:
         by_village.setdefault(alert.area_code[:12], []).append(alert)
     for village, alerts in by_village.items():
         _post_alerts(village, alerts)
-    if made:
+    if made or superseded:
         audit.record(actor=actor, action="assessment.risk_scan", object_type="assessment.riskalert",
-                     object_repr="防返贫风险扫描", after={"new": len(made), "villages": len(by_village)})
-    return {"signals": len(signals), "new": len(made)}
+                     object_repr="防返贫风险扫描",
+                     after={"new": len(made), "villages": len(by_village), "superseded": superseded})
+    return {"signals": len(signals), "new": len(made), "superseded": superseded}
 
 
 @transaction.atomic
