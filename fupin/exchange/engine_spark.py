@@ -497,6 +497,23 @@ def _jvm_exit(spark) -> int | None:
     return proc.poll() if proc is not None else None
 
 
+def stop_sessions() -> None:
+    """Stop the kept Spark sessions now, in bounded time (a test's end; else the JVM stops with the process)."""
+    _drop_sessions()
+
+
+def jvm_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) the local Spark JVM has used so far; None when none runs here."""
+    with _LOCK:
+        sessions = list(_SESSIONS.values())
+    for spark in sessions:
+        proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+        if proc is not None and proc.poll() is None:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return None
+
+
 def _drop_sessions(*, kill: bool = False) -> None:
     """Forget (and stop) every kept session; `kill`: end a local JVM that does not stop by itself."""
     with _LOCK:

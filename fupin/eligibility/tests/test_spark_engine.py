@@ -47,6 +47,12 @@ def spark_ready():
         if _spark_required():
             pytest.fail(f"the Spark engine is required here (FUPIN_REQUIRE_SPARK=1 or CI) but {missing} missing")
         pytest.skip(f"NOTICE: Spark engine test skipped: {', '.join(missing)} not installed")
+    yield
+    from fupin.exchange.engine_spark import jvm_cpu_seconds, stop_sessions
+
+    cpu = jvm_cpu_seconds()
+    print(f"\nSpark JVM CPU seconds: {cpu if cpu is None else round(cpu, 1)}; load {os.getloadavg()[0]:.1f}")
+    stop_sessions()  # now and bounded, not at the interpreter's exit
 
 
 def test_pyspark_is_installed_where_required():
