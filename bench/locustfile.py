@@ -1,33 +1,47 @@
-"""Load test (issue 12): 200 concurrent users of mixed roles against the production server with the demo county.
+"""Load test (issue 12): concurrent users of mixed roles against the production server with the demo county.
 
-Set up (PostgreSQL, the full demo county, gunicorn; see docs/deployment.md):
+One command sets everything up and prints the figures (PostgreSQL, the full demo county, `serve --production`):
 
-    createdb fupin_load
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/fupin_load FUPIN_ENV=production FUPIN_HTTPS=0 \
-           FUPIN_SECRET_KEY=<40+ characters> FUPIN_ALLOWED_HOSTS=127.0.0.1
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo
-    .venv/bin/python manage.py serve --production --addr 127.0.0.1:8012 &
-    .venv/bin/locust -f bench/locustfile.py --host http://127.0.0.1:8012 --headless -u 200 -r 10 -t 5m \
-           --csv bench/out/load
+    bench/load_run.sh --users 200 --minutes 5            # see its header for the database and the options
 
-Pass: zero failures, p95 ≤ 300 ms and p99 ≤ 1 s over all requests (bench/out/load_stats.csv, "Aggregated" row).
-Roles and weights: grid workers search and record visits (50 %), town staff browse lists and export (25 %), leaders
-open the map and the dashboards (15 %), a department handler works on orders (10 %). Only 127.0.0.1 may be targeted.
+Roles and their requests: bench/load_mix.py (grid workers search, open households and record visits 50 %, town
+staff on lists, the lights and the CSV export 25 %, leaders on the map and dashboards 15 %, a department handler on
+orders 10 %). Each user signs in once, at the start of its session (as staff do: a session lasts the working day),
+then acts with a think time between actions (FUPIN_LOAD_THINK="5-15" seconds by default, stated in load_mix.py).
+
+Figures (printed at the end and written to $FUPIN_LOAD_OUT/summary.json):
+- sign-in: the session starts (login page, password check, the first household list), on their own;
+- steady state: every other request that STARTED after all users were spawned plus FUPIN_LOAD_SETTLE seconds
+  (default 30), i.e. without the ramp-up; p50/p95/p99, failures, requests/s, per request name and in all.
+Pass (issue 12): zero failures, steady-state p95 ≤ 300 ms and p99 ≤ 1 s. Only 127.0.0.1 may be targeted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import re
+import sys
+import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 from locust import HttpUser, between, events, task
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_mix import ROLES, SURNAMES, THINK_DEFAULT, visit_body
+
 PASSWORD = os.environ.get("FUPIN_DEMO_PASSWORD", "fupin-demo-2016")
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+THINK = tuple(float(x) for x in os.environ["FUPIN_LOAD_THINK"].split("-")) if os.environ.get(
+    "FUPIN_LOAD_THINK") else THINK_DEFAULT
+SETTLE = float(os.environ.get("FUPIN_LOAD_SETTLE", "30"))
+OUT = Path(os.environ.get("FUPIN_LOAD_OUT", "bench/out/load"))
+
+_samples: list[tuple[float, str, float, bool]] = []  # (start, name, ms, failed)
+_spawned_at: list[float] = []
 
 
 @events.test_start.add_listener
@@ -37,98 +51,107 @@ def _only_loopback(environment, **_kw):
         raise SystemExit(f"the load test targets only this machine (127.0.0.1), not {host!r}")
 
 
+@events.request.add_listener
+def _record(request_type, name, response_time, response_length, exception=None, start_time=None, **_kw):
+    _samples.append((start_time or (time.time() - response_time / 1000), name, response_time, exception is not None))
+
+
+@events.spawning_complete.add_listener
+def _spawned(user_count, **_kw):
+    if not _spawned_at:
+        _spawned_at.append(time.time())
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def _figures(rows: list[tuple[float, str, float, bool]], seconds: float) -> dict:
+    ms = [r[2] for r in rows]
+    return {"requests": len(rows), "failures": sum(r[3] for r in rows), "p50_ms": round(_pct(ms, 50)),
+            "p95_ms": round(_pct(ms, 95)), "p99_ms": round(_pct(ms, 99)), "max_ms": round(max(ms, default=0)),
+            "per_second": round(len(rows) / seconds, 1) if seconds > 0 else 0.0}
+
+
+@events.quitting.add_listener
+def _report(environment, **_kw):
+    end = time.time()
+    steady_from = (_spawned_at[0] if _spawned_at else end) + SETTLE
+    signin = [r for r in _samples if r[1].startswith("sign-in")]
+    steady = [r for r in _samples if not r[1].startswith("sign-in") and r[0] >= steady_from]
+    names = sorted({r[1] for r in steady})
+    summary = {
+        "users": environment.runner.user_count if environment.runner else None,
+        "think_seconds": list(THINK), "settle_seconds": SETTLE,
+        "steady_seconds": round(max(0.0, end - steady_from), 1),
+        "sign_in": {n: _figures([r for r in signin if r[1] == n], 1) for n in sorted({r[1] for r in signin})},
+        "steady": _figures(steady, end - steady_from),
+        "steady_by_name": {n: _figures([r for r in steady if r[1] == n], end - steady_from) for n in names},
+        "ramp_up_excluded": sum(1 for r in _samples if not r[1].startswith("sign-in") and r[0] < steady_from),
+    }
+    s = summary["steady"]
+    summary["pass"] = s["requests"] > 0 and s["failures"] == 0 and s["p95_ms"] <= 300 and s["p99_ms"] <= 1000
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nthink time {THINK[0]:g}–{THINK[1]:g} s; steady state over {summary['steady_seconds']} s "
+          f"(from {SETTLE:g} s after the last user was spawned; {summary['ramp_up_excluded']} ramp-up requests left out)")
+    print(f"{'request':<44} {'n':>6} {'fail':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>6}")
+    for n, f in [*summary["steady_by_name"].items(), ("STEADY STATE (all but sign-in)", s)]:
+        print(f"{n[:44]:<44} {f['requests']:>6} {f['failures']:>5} {f['p50_ms']:>5}ms {f['p95_ms']:>5}ms "
+              f"{f['p99_ms']:>5}ms {f['per_second']:>6}")
+    for n, f in summary["sign_in"].items():
+        print(f"{n[:44]:<44} {f['requests']:>6} {f['failures']:>5} {f['p50_ms']:>5}ms {f['p95_ms']:>5}ms "
+              f"{f['p99_ms']:>5}ms")
+    print(f"target (zero failures, p95 ≤ 300 ms, p99 ≤ 1 s in the steady state): {'MET' if summary['pass'] else 'NOT MET'}")
+
+
 class FupinUser(HttpUser):
     abstract = True
-    username = ""
-    wait_time = between(1, 3)
+    role = ""
+    wait_time = between(*THINK)
 
     def on_start(self):
-        page = self.client.get("/login/", name="/login/")
+        page = self.client.get("/login/", name="sign-in: /login/ (get)")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        self.client.post("/login/", {"username": self.username, "password": PASSWORD,
+        self.client.post("/login/", {"username": ROLES[self.role]["username"], "password": PASSWORD,
                                      "csrfmiddlewaretoken": token.group(1) if token else ""},
-                         headers={"Referer": f"{self.host}/login/"}, name="/login/ (post)")
+                         headers={"Referer": f"{self.host}/login/"}, name="sign-in: /login/ (post)")
         self.csrf = self.client.cookies.get("csrftoken", "")
-        self.keys = [h["poor_code"] or h["uuid"] for h in
-                     self.client.get("/api/v1/households/?limit=200", name="/api/v1/households/ (start)").json()
-                     .get("items", [])]
+        with self.client.get("/api/v1/households/?limit=200", name="sign-in: /api/v1/households/?limit=200",
+                             catch_response=True) as resp:
+            try:
+                self.keys = [h["poor_code"] or h["uuid"] for h in resp.json().get("items", [])]
+            except ValueError:
+                self.keys = []
+                resp.failure("not signed in (no JSON)")
 
-    def household(self) -> str:
-        return random.choice(self.keys) if self.keys else ""
-
-
-class GridWorker(FupinUser):
-    weight = 50
-    username = "demo_grid_worker"
-
-    @task(5)
-    def search(self):
-        self.client.get(f"/api/v1/households/?q={random.choice(SURNAMES)}", name="/api/v1/households/?q=")
-
-    @task(3)
-    def household_page(self):
-        if self.keys:
-            self.client.get(f"/households/{self.household()}/", name="/households/<key>/")
-
-    @task(2)
-    def record_visit(self):
-        if not self.keys:
-            return
-        self.client.post("/api/v1/assistance/records", json={
-            "uuid": str(uuid.uuid4()), "household": self.household(), "kind": "visit",
-            "occurred_on": dt.date.today().isoformat(), "content": "入户走访,了解生产生活情况(压力测试)"},
-            headers={"X-CSRFToken": self.csrf}, name="/api/v1/assistance/records (post)")
-
-    @task(2)
-    def inbox(self):
-        self.client.get("/", name="/")
+    def act(self, requests: list[tuple[str, str, str]]) -> None:
+        for method, path, name in requests:
+            if "{key}" in path and not self.keys:
+                return
+            path = path.format(key=random.choice(self.keys) if self.keys else "", surname=random.choice(SURNAMES),
+                               page=random.randint(1, 5))
+            if method == "POST":
+                if not self.keys:
+                    return
+                self.client.post(path, json=visit_body(random.choice(self.keys), dt.date.today().isoformat(),
+                                                       str(uuid.uuid4())),
+                                 headers={"X-CSRFToken": self.csrf}, name=name)
+            else:
+                self.client.get(path, name=name)
 
 
-class TownStaff(FupinUser):
-    weight = 25
-    username = "demo_town_staff"
-
-    @task(4)
-    def household_list(self):
-        self.client.get(f"/households/?page={random.randint(1, 5)}", name="/households/")
-
-    @task(3)
-    def lights(self):
-        self.client.get("/assistance/lights/", name="/assistance/lights/")
-
-    @task(1)
-    def export(self):
-        self.client.get("/households/export.csv", name="/households/export.csv")
-
-    @task(2)
-    def problems(self):
-        self.client.get("/api/v1/quality/problems?limit=50", name="/api/v1/quality/problems")
+def _role_class(role: str) -> type:
+    spec = ROLES[role]
+    tasks = {f"action_{i}": task(weight)(lambda self, reqs=reqs: self.act(reqs))
+             for i, (weight, reqs) in enumerate(spec["actions"])}
+    return type(role.title().replace("_", ""), (FupinUser,), {"role": role, "weight": spec["weight"], **tasks})
 
 
-class Leader(FupinUser):
-    weight = 15
-    username = "demo_city_leader"
-
-    @task(3)
-    def dashboard(self):
-        self.client.get("/dashboard/", name="/dashboard/")
-        self.client.get("/api/v1/dashboard/figures", name="/api/v1/dashboard/figures")
-
-    @task(3)
-    def map(self):
-        self.client.get("/map/", name="/map/")
-        self.client.get("/api/v1/map/households", name="/api/v1/map/households")
-        self.client.get("/api/v1/map/boundaries", name="/api/v1/map/boundaries")
-
-
-class DepartmentHandler(FupinUser):
-    weight = 10
-    username = "demo_dept_handler"
-
-    @task(4)
-    def orders(self):
-        self.client.get("/api/v1/dispatch/orders?limit=50", name="/api/v1/dispatch/orders")
-
-    @task(2)
-    def orders_page(self):
-        self.client.get("/dispatch/", name="/dispatch/")
+GridWorker = _role_class("grid_worker")
+TownStaff = _role_class("town_staff")
+Leader = _role_class("leader")
+DepartmentHandler = _role_class("department_handler")

@@ -150,6 +150,7 @@ class ImportResult:
     problems: list[Finding] = field(default_factory=list)
     batch_id: int | None = None
     seconds: float = 0.0
+    write_seconds: float = 0.0  # the write transaction (on SQLite: how long the write lock was held)
     skipped: list[str] = field(default_factory=list)  # sheets read or left, footer rows skipped (fupin.core.tabular)
 
     @property
@@ -558,6 +559,12 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
     """Import a roster file (xlsx or csv). See the module docstring for what is refused and what is reported.
 
     `scope_user` limits the villages the file may name to that user's jurisdiction (web imports).
+
+    The file is read and matched with the registry before the write transaction (`_plan`); the transaction only
+    checks that the rows the plan was made from are still as read and writes the prepared rows (`_apply`). On SQLite
+    the transaction holds the one write lock and other users' writes wait for it at most the busy timeout
+    (docs/security.md, "Load and crashes"). If someone changed those households or members in between, the plan is
+    made again (the last attempt inside the transaction, so that an import always finishes).
     """
     started = time.perf_counter()
     scope = None
@@ -570,15 +577,24 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
     try:
         parser = parse_roster(path, scope=scope, progress=progress)
         progress and progress(45, f"已读取{parser.rows}行,正在比对")
-        result = ImportResult(dry_run=dry_run, rows=parser.rows)
-        result.skipped = parser.read_report.sheet_lines() + parser.read_report.skipped_lines()
-        try:
-            with transaction.atomic(), _sqlite_cache():
-                _write(parser, result, actor=actor, path=path, dry_run=dry_run, progress=progress, scope=scope)
-                if dry_run:
-                    raise _DryRun
-        except _DryRun:
-            pass
+        if dry_run:
+            result = _new_result(parser, dry_run=True)
+            _plan(parser, result, scope=scope)
+        else:
+            for attempt in range(PLAN_ATTEMPTS):
+                result = _new_result(parser, dry_run=False)
+                last = attempt == PLAN_ATTEMPTS - 1
+                plan = None if last else _plan(parser, result, scope=scope)
+                t = time.perf_counter()
+                with transaction.atomic(), _sqlite_cache():
+                    if plan is None:
+                        plan = _plan(parser, result, scope=scope)
+                    elif not plan.still_current():
+                        continue
+                    progress and progress(55, "正在写入")
+                    _apply(plan, result, actor=actor, path=path, progress=progress)
+                result.write_seconds = time.perf_counter() - t
+                break
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -587,8 +603,13 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
     return result
 
 
-class _DryRun(Exception):
-    """Rolls the dry run's transaction back."""
+PLAN_ATTEMPTS = 3
+
+
+def _new_result(parser: _Parser, *, dry_run: bool) -> ImportResult:
+    result = ImportResult(dry_run=dry_run, rows=parser.rows)
+    result.skipped = parser.read_report.sheet_lines() + parser.read_report.skipped_lines()
+    return result
 
 
 @contextmanager
@@ -608,19 +629,55 @@ def _sqlite_cache(kib: int = 262144):
             cur.execute(f"PRAGMA cache_size={int(before)}")
 
 
-def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool, progress: Progress | None,
-           scope: str | None = None) -> None:
-    findings = parser.findings
+HH_FIELDS = ("id", "poor_code", "version", *HOUSEHOLD_COMPARE)
+P_FIELDS = ("id", "household_id", "version", "is_alive", *PERSON_COMPARE)
+
+
+def _read_households(codes: list[str]) -> dict[str, dict]:
+    existing: dict[str, dict] = {}
+    for chunk in _chunks(codes):
+        for row in Household.objects.filter(poor_code__in=chunk).values(*HH_FIELDS):
+            existing[row["poor_code"]] = row
+    return existing
+
+
+def _read_members(household_ids: list[int]) -> list[dict]:
+    rows: list[dict] = []
+    for chunk in _chunks(household_ids):
+        rows += Person.objects.filter(household_id__in=chunk).order_by("id").values(*P_FIELDS)
+    return rows
+
+
+@dataclass
+class _Plan:
+    """What an import will write, prepared from the file and the registry rows it was matched with."""
+
+    codes: list[str]
+    existing: dict[str, dict]  # the households of the file already in the registry, as read
+    members_read: list[dict]  # their members, as read
+    hh_values: dict[str, dict]  # poor_code → the household's fields as the file gives them
+    hh_ids: dict[str, int]  # poor_code → id of an existing household
+    to_create: list[dict]
+    to_update: list[tuple[Household, list[str]]]
+    moves: dict[tuple[str, int], list[int]]
+    new_people: list[tuple[str, dict]]  # (poor_code, row): household_id is set when the households are written
+    updates: list[tuple[Person, list[str]]]
+    findings: list[Finding]
+
+    def still_current(self) -> bool:
+        """The registry rows the plan was made from are unchanged (read again inside the write transaction)."""
+        existing = _read_households(self.codes)
+        if existing != self.existing:
+            return False
+        return _read_members([self.existing[pc]["id"] for pc in self.codes if pc in self.existing]) == self.members_read
+
+
+def _plan(parser: _Parser, result: ImportResult, *, scope: str | None = None) -> _Plan:
+    """Match the file with the registry and prepare the rows to write; reads only (refusals are raised here)."""
+    findings = list(parser.findings)
     households = parser.households
     codes = list(households)
-    existing: dict[str, dict] = {}
-    hh_fields = ["id", "poor_code", "version", *HOUSEHOLD_COMPARE]
-    for chunk in _chunks(codes):
-        for row in Household.objects.filter(poor_code__in=chunk).values(*hh_fields):
-            existing[row["poor_code"]] = row
-    batch = None if dry_run else batch_start(kind="registry.import_roster", actor=actor, source=path,
-                                             keep_file=True)
-    batch_id = batch.pk if batch else None
+    existing = _read_households(codes)
 
     if scope is not None:  # an existing household outside the importer's jurisdiction is not theirs to change
         outside = [RowProblem(households[pc].first_row, HEADER["poor_code"], pc,
@@ -632,6 +689,7 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
     # households: create or update (only what changed)
     to_create, to_update = [], []
     hh_ids: dict[str, int] = {}
+    hh_values: dict[str, dict] = {}
     moves: dict[tuple[str, int], list[int]] = defaultdict(list)  # (area, village) → households placed elsewhere
     for pc, hh in households.items():
         values = dict(hh.fields)
@@ -640,10 +698,10 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
             values["grid_id"] = hh.grid.pk
         elif existing.get(pc, {}).get("grid_id") and existing[pc]["village_id"] != hh.village.pk:
             values["grid_id"] = None
-        hh.fields = values
+        hh_values[pc] = values
         old = existing.get(pc)
         if old is None:
-            row = {"poor_code": pc, "batch_id": batch_id, **values}
+            row = {"poor_code": pc, **values}
             if "net_income" in row:
                 row["annual_income"] = row["net_income"]
             to_create.append(row)
@@ -659,52 +717,40 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
         if "area_code" in changed:
             moves[(values["area_code"], hh.village.pk)].append(old["id"])
         if changed:
-            obj = Household(id=old["id"], version=old["version"] + 1, batch_id=batch_id, **changed)
+            obj = Household(id=old["id"], version=old["version"] + 1, **changed)
             to_update.append((obj, [*changed, "version", "batch"]))
             result.households_updated += 1
         else:
             result.households_unchanged += 1
-    if not dry_run:
-        insert_rows(Household, to_create)
-        if to_create:
-            hh_ids.update(Household.objects.filter(batch_id=batch_id).values_list("poor_code", "id"))
-        _bulk_update(Household, to_update)
-    else:
-        for i, row in enumerate(to_create):
-            hh_ids[row["poor_code"]] = -(i + 1)
-    progress and progress(60, f"已写入{len(households)}户")
 
     # members: match the file's members with those already in the database, by key within the household
+    members_read = _read_members([existing[pc]["id"] for pc in codes if pc in existing])
     existing_members: dict[int, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    p_fields = ["id", "household_id", "version", "is_alive", *PERSON_COMPARE]
-    old_ids = [existing[pc]["id"] for pc in codes if pc in existing]
-    for chunk in _chunks(old_ids):
-        for row in Person.objects.filter(household_id__in=chunk).order_by("id").values(*p_fields):
-            key = ("id", row["id_number"]) if row["id_number"] else ("name", row["name"])
-            existing_members[row["household_id"]][key].append(row)
-    new_people: list[dict] = []
+    for row in members_read:
+        key = ("id", row["id_number"]) if row["id_number"] else ("name", row["name"])
+        existing_members[row["household_id"]][key].append(row)
+    new_people: list[tuple[str, dict]] = []
     updates: list[tuple[Person, list[str]]] = []
     matched: set[int] = set()
     refused: list[RowProblem] = []
     for pc, hh in households.items():
-        hid = hh_ids[pc]
-        area = hh.fields["area_code"]
-        pool = existing_members.get(hid, {})
+        hid = hh_ids.get(pc)
+        area = hh_values[pc]["area_code"]
+        pool = existing_members.get(hid, {}) if hid else {}
         added: list[MemberRow] = []
         for m in hh.members:
-            values = m.fields
-            values["area_code"] = area
+            values = {**m.fields, "area_code": area}
             candidates = pool.get(m.key)
             old = candidates.pop(0) if candidates else None
             if old is None:
-                new_people.append({"household_id": hid, "batch_id": batch_id, **values})
+                new_people.append((pc, values))
                 result.persons_created += 1
                 added.append(m)
                 continue
             matched.add(old["id"])
             changed = {k: v for k, v in values.items() if old.get(k) != v}
             if changed:
-                updates.append((Person(id=old["id"], version=old["version"] + 1, batch_id=batch_id, **changed),
+                updates.append((Person(id=old["id"], version=old["version"] + 1, **changed),
                                 [*changed, "version", "batch"]))
                 result.persons_updated += 1
             else:
@@ -717,35 +763,52 @@ def _write(parser: _Parser, result: ImportResult, *, actor, path, dry_run: bool,
     if refused:
         raise ImportRefused(problems=refused, headline="名册未导入")
     _find_duplicates(parser, matched, findings)
-    if not dry_run:
-        insert_rows(Person, new_people)
-        _bulk_update(Person, updates)
-        # a household the file places in another village or grid: every row that belongs to it follows
-        for (area, village_id), ids in moves.items():
-            relocate_rows(ids, area_code=area, village=Division(pk=village_id))
-    progress and progress(85, f"已写入{result.persons_created + result.persons_updated}名成员")
     result.problems = sorted(findings, key=lambda f: (f.row or 10**9, f.column))
-    if dry_run:
-        return
-    assert batch is not None
+    return _Plan(codes=codes, existing=existing, members_read=members_read, hh_values=hh_values, hh_ids=hh_ids,
+                 to_create=to_create, to_update=to_update, moves=moves, new_people=new_people, updates=updates,
+                 findings=findings)
+
+
+def _apply(plan: _Plan, result: ImportResult, *, actor, path, progress: Progress | None) -> None:
+    """Write a plan: inside the caller's transaction, nothing but writes and the ids they need."""
+    households = plan.hh_values
+    batch = batch_start(kind="registry.import_roster", actor=actor, source=path, keep_file=True)
+    batch_id = batch.pk
+    hh_ids = dict(plan.hh_ids)
+    insert_rows(Household, [{**row, "batch_id": batch_id} for row in plan.to_create])
+    if plan.to_create:
+        hh_ids.update(Household.objects.filter(batch_id=batch_id).values_list("poor_code", "id"))
+    for obj, _ in plan.to_update:
+        obj.batch_id = batch_id
+    _bulk_update(Household, plan.to_update)
+    progress and progress(60, f"已写入{len(households)}户")
+    insert_rows(Person, [{"household_id": hh_ids[pc], "batch_id": batch_id, **values}
+                         for pc, values in plan.new_people])
+    for obj, _ in plan.updates:
+        obj.batch_id = batch_id
+    _bulk_update(Person, plan.updates)
+    # a household the file places in another village or grid: every row that belongs to it follows
+    for (area, village_id), ids in plan.moves.items():
+        relocate_rows(ids, area_code=area, village=Division(pk=village_id))
+    progress and progress(85, f"已写入{result.persons_created + result.persons_updated}名成员")
     person_ids: dict[tuple, int] = {}
-    if any(f.person_key for f in findings):
-        for chunk in _chunks([hh_ids[pc] for pc in codes]):
-            for pid, hid, number, name in Person.objects.filter(household_id__in=chunk).values_list(
-                    "id", "household_id", "id_number", "name"):
-                person_ids.setdefault((hid, ("id", number) if number else ("name", name)), pid)
+    keyed = sorted({hh_ids[f.poor_code] for f in result.problems if f.person_key and f.poor_code in hh_ids})
+    for chunk in _chunks(keyed):  # only the households with a finding about one member
+        for pid, hid, number, name in Person.objects.filter(household_id__in=chunk).values_list(
+                "id", "household_id", "id_number", "name"):
+            person_ids.setdefault((hid, ("id", number) if number else ("name", name)), pid)
     problems = []
     for f in result.problems:
-        hh = households.get(f.poor_code)
+        values = households.get(f.poor_code)
         hid = hh_ids.get(f.poor_code)
         problems.append(ImportProblem(
             batch=batch, kind=f.kind, row=f.row, column=f.column[:50], value=str(f.value)[:200],
-            problem=f.problem[:500], poor_code=f.poor_code, household_id=hid if hid and hid > 0 else None,
+            problem=f.problem[:500], poor_code=f.poor_code, household_id=hid,
             person_id=person_ids.get((hid, f.person_key)) if f.person_key else None,
-            area_code=hh.fields["area_code"] if hh else ""))
+            area_code=values["area_code"] if values else ""))
     ImportProblem.objects.bulk_create(problems, batch_size=CHUNK)
     result.batch_id = batch.pk
-    area = _common_prefix([hh.fields["area_code"] for hh in households.values()])
+    area = _common_prefix([values["area_code"] for values in households.values()])
     batch_finish(batch, actor=actor, rows=result.rows, summary=result.summary(), area_code=area)
 
 

@@ -384,3 +384,48 @@ def test_web_import_may_not_take_a_household_registered_outside_the_jurisdiction
                       scope_user=users["town_a"])
     assert "管辖范围以外" in exc.value.report()
     assert Household.objects.get(poor_code=code).village_id == county["vb1"].pk
+
+
+def test_a_change_between_matching_and_writing_is_seen_and_the_import_matches_again(tmp_path, rows, monkeypatch):
+    """The file is matched with the registry before the write transaction; another user's edit in between (here: the
+    work place of a member whose education the file changes) makes the import match again: a stale plan would write
+    the member's version 2 a second time, and a phone holding version 2 could then overwrite the import."""
+    from fupin.registry import importer
+
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    rows[1]["文化程度"] = "本科及以上"
+    member = Person.objects.get(id_number=rows[1]["证件号码"])
+    assert member.version == 1
+    education_before = member.education
+    plans = []
+    real_plan = importer._plan
+
+    def plan_then_someone_edits(*args, **kwargs):
+        plan = real_plan(*args, **kwargs)
+        plans.append(plan)
+        if len(plans) == 1:  # another user's write lands between the plan and the write transaction
+            Person.objects.filter(pk=member.pk).update(work_place="宜昌", version=2)
+        return plan
+
+    monkeypatch.setattr(importer, "_plan", plan_then_someone_edits)
+    result = import_roster(actor="t", path=write_csv(tmp_path / "r2.csv", rows))
+    assert len(plans) == 2  # the first plan was stale and was not written
+    assert result.persons_updated == 1 and result.write_seconds > 0
+    member.refresh_from_db()
+    assert member.work_place == "宜昌" and member.version == 3 and member.batch_id == result.batch_id
+    assert member.education != education_before
+
+
+def test_unchanged_registry_is_planned_once_and_the_file_read_outside_the_write(tmp_path, rows, monkeypatch):
+    from django.db import connection
+
+    from fupin.registry import importer
+
+    in_atomic = []
+    real_parse, real_plan = importer.parse_roster, importer._plan
+    monkeypatch.setattr(importer, "parse_roster",
+                        lambda *a, **k: (in_atomic.append(("parse", connection.in_atomic_block)), real_parse(*a, **k))[1])
+    monkeypatch.setattr(importer, "_plan",
+                        lambda *a, **k: (in_atomic.append(("plan", connection.in_atomic_block)), real_plan(*a, **k))[1])
+    import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
+    assert in_atomic == [("parse", False), ("plan", False)]
