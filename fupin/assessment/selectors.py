@@ -146,7 +146,7 @@ def history(user, *, kind: str, code: str) -> list[Score]:
 def subject_households(kind: str, code: str, period_start: dt.date, period_end: dt.date):
     """The registered households behind a subject's household facts (the same membership facts.py uses)."""
     from fupin.assistance.models import HouseholdPairing
-    from fupin.geo.models import GridPost
+    from fupin.geo import responsible
     from fupin.registry.models import Household
 
     hh = Household.objects.filter(is_registered_poor=True)
@@ -155,9 +155,7 @@ def subject_households(kind: str, code: str, period_start: dt.date, period_end: 
     if kind == "town":
         return hh.filter(village__code__startswith=code[:9])
     if kind == "grid_worker" and code.isdigit():
-        grids = GridPost.objects.filter(user_id=int(code), post="grid_worker", start_date__lte=period_end).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=period_start)).values("grid_id")
-        return hh.filter(grid_id__in=grids)
+        return hh.filter(grid_id__in=responsible.grids_held(int(code), period_start, period_end))
     if kind in ("cadre", "unit") and code.isdigit():
         pairs = HouseholdPairing.objects.filter(start_date__lte=period_end).filter(
             Q(end_date__isnull=True) | Q(end_date__gte=period_start), **{f"{kind}_id": int(code)})
