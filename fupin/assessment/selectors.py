@@ -20,7 +20,7 @@ from fupin.assessment.models import (
     Score,
     ScoreRun,
 )
-from fupin.core.scoping import scope_prefix
+from fupin.core import scoping
 from fupin.eligibility.expressions import compile_sql
 
 # The field-check rates (name: label, formula, applies when). The national 成效考核 measures name 错退率, 漏评率 and
@@ -302,13 +302,4 @@ def stats() -> dict:
 
 
 def effective_prefix(user, within: str | None = None) -> str | None:
-    base = scope_prefix(user)
-    if base is None:
-        return None
-    within = (within or "").strip()
-    if within.isdigit() and within.startswith(base):
-        for n in (6, 9, 12):
-            if len(within) == 12 and within.endswith("0" * (12 - n)) and n < 12:
-                return within[:n]
-        return within
-    return base
+    return scoping.narrowed(user, within)
