@@ -20,7 +20,7 @@ from fupin.assessment.models import (
     Score,
     ScoreRun,
 )
-from fupin.core.scoping import scope_prefix
+from fupin.core import scoping
 from fupin.eligibility.expressions import compile_sql
 
 # The field-check rates (name: label, formula, applies when). The national 成效考核 measures name 错退率, 漏评率 and
@@ -146,7 +146,7 @@ def history(user, *, kind: str, code: str) -> list[Score]:
 def subject_households(kind: str, code: str, period_start: dt.date, period_end: dt.date):
     """The registered households behind a subject's household facts (the same membership facts.py uses)."""
     from fupin.assistance.models import HouseholdPairing
-    from fupin.geo.models import GridPost
+    from fupin.geo import responsible
     from fupin.registry.models import Household
 
     hh = Household.objects.filter(is_registered_poor=True)
@@ -155,9 +155,7 @@ def subject_households(kind: str, code: str, period_start: dt.date, period_end: 
     if kind == "town":
         return hh.filter(village__code__startswith=code[:9])
     if kind == "grid_worker" and code.isdigit():
-        grids = GridPost.objects.filter(user_id=int(code), post="grid_worker", start_date__lte=period_end).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=period_start)).values("grid_id")
-        return hh.filter(grid_id__in=grids)
+        return hh.filter(grid_id__in=responsible.grids_held(int(code), period_start, period_end))
     if kind in ("cadre", "unit") and code.isdigit():
         pairs = HouseholdPairing.objects.filter(start_date__lte=period_end).filter(
             Q(end_date__isnull=True) | Q(end_date__gte=period_start), **{f"{kind}_id": int(code)})
@@ -304,13 +302,4 @@ def stats() -> dict:
 
 
 def effective_prefix(user, within: str | None = None) -> str | None:
-    base = scope_prefix(user)
-    if base is None:
-        return None
-    within = (within or "").strip()
-    if within.isdigit() and within.startswith(base):
-        for n in (6, 9, 12):
-            if len(within) == 12 and within.endswith("0" * (12 - n)) and n < 12:
-                return within[:n]
-        return within
-    return base
+    return scoping.narrowed(user, within)

@@ -718,10 +718,9 @@ def _close_superseded(keys: set[str], today: dt.date) -> int:
 
 
 def _village_team(village_code: str) -> list:
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
-    return list(User.objects.filter(role__in=("village_team", "first_secretary"), is_active=True,
-                                    area_code=village_code)[:10])
+    return responsible.users(responsible.village_team([village_code]).get(village_code, [])[:10])
 
 
 def _inbox_key(village_code: str) -> str:

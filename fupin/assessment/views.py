@@ -268,11 +268,10 @@ def gap_detail(request, pk: int):
 
 
 def clearance(request, code: str):
-    from fupin.core.scoping import scope_prefix
+    from fupin.core.scoping import covers
 
     village = Division.objects.filter(code=code, level__in=("village", "community")).first()
-    base = scope_prefix(request.user)
-    if village is None or base is None or not village.code.startswith(base):
+    if village is None or not covers(request.user, village.code):
         raise Http404
     report = selectors.clearance(request.user, village)
     return render(request, "assessment/clearance.html", report)

@@ -28,6 +28,7 @@ from fupin.assistance.models import (
     VillagePlan,
 )
 from fupin.assistance.suggest import HouseholdFacts, MemberFacts, Suggestion, suggest
+from fupin.core import scoping
 from fupin.core.scoping import scope_prefix
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household
@@ -95,18 +96,9 @@ def user_prefix(user) -> str | None:
 
 def effective_prefix(user, within: str | None = None) -> str | None:
     """The code prefix a page looks at: the user's jurisdiction, narrowed to `within` when that lies inside it."""
-    base = scope_prefix(user)
-    if base is None:
+    if scope_prefix(user) is None:
         return "" if _carries(user) else None
-    if within:
-        within = within.strip()
-        if len(within) == 12 and within.endswith("000000"):
-            within = within[:6]
-        elif len(within) == 12 and within.endswith("000"):
-            within = within[:9]
-        if within.startswith(base) and within.isdigit():
-            return within
-    return base
+    return scoping.narrowed(user, within)
 
 
 def level_of(prefix: str) -> str:

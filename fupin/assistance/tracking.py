@@ -343,14 +343,9 @@ def recompute_all(*, today=None, notify: bool = True, sms: bool = True) -> dict:
 
 def _recipients(lights: list[HouseholdLight]) -> dict[int, set[int]]:
     """User ids to warn per household: the cadre's account, the unit's responsible user, the village's team."""
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
-    village_codes = {lt.village_code for lt in lights}
-    village_users: dict[str, set[int]] = {}
-    for uid, code in (User.objects.filter(is_active=True, role__in=("village_team", "first_secretary"),
-                                          division__code__in=village_codes)
-                      .values_list("pk", "division__code")):
-        village_users.setdefault(code, set()).add(uid)
+    village_users = responsible.village_team(lt.village_code for lt in lights)
     out = {}
     for lt in lights:
         users = set(village_users.get(lt.village_code, ()))

@@ -84,14 +84,9 @@ def _require(ok: bool) -> None:
 
 def _approvers(area_code: str) -> list:
     """Users who may approve a reassignment here: town and city approvers whose jurisdiction covers the area."""
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
-    out = []
-    for u in User.objects.filter(is_active=True, role__in=("town_staff", "city_office")).select_related(
-            "division", "grid"):
-        prefix = u.jurisdiction_prefix
-        if prefix is not None and area_code.startswith(prefix) and permissions.can_approve(u):
-            out.append(u)
+    out = [u for u in responsible.users_covering(area_code, ("town_staff", "city_office")) if permissions.can_approve(u)]
     return sorted(out, key=lambda u: (-len(u.jurisdiction_prefix or ""), u.username))
 
 

@@ -35,6 +35,30 @@ def covers(user, area_code: str) -> bool:
     return prefix is not None and (area_code or "").startswith(prefix)
 
 
+def overlaps(user, area_code: str) -> bool:
+    """The place lies inside the user's jurisdiction, or the jurisdiction inside it (a grid worker opens the page of
+    the village their grid lies in, and sees their grid's part of it)."""
+    prefix = scope_prefix(user)
+    code = area_code or ""
+    return prefix is not None and bool(code) and (code.startswith(prefix) or prefix.startswith(code))
+
+
+def narrowed(user, within: str | None) -> str | None:
+    """The code prefix a page looks at: the user's jurisdiction, narrowed to the place `within` (a 12-digit county,
+    town or village code, or a prefix) when that lies inside it; None when the user sees nothing."""
+    base = scope_prefix(user)
+    if base is None:
+        return None
+    within = (within or "").strip()
+    if len(within) == 12 and within.endswith("000000"):
+        within = within[:6]
+    elif len(within) == 12 and within.endswith("000"):
+        within = within[:9]
+    if within.isdigit() and within.startswith(base):
+        return within
+    return base
+
+
 def require(user, area_code: str, action: str | None = "edit", *, message: str = "",
             role_message: str = "") -> None:
     """Refuse (ServiceError, in Chinese) a write at `area_code` outside the user's jurisdiction, or one the user's role

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Min
 
+from fupin.core.scoping import covers
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
 
 ACTIVE = [Finding.Status.OPEN, Finding.Status.CONFIRMED]
@@ -105,20 +106,13 @@ def report(user, *, level: str = "village") -> dict:
     table = [{"code": code, "name": names.get(code + ("000" if length == 9 else ""), code),
               "counts": [rows[code].get(r, 0) for r in rules], "total": sum(rows[code].values())}
              for code in sorted(rows)]
-    prefix = _prefix(user)
     trend = []
     for run in ComparisonRun.objects.order_by("-started_at")[:12][::-1]:
         by_village = (run.stats or {}).get("by_village", {})
-        total = sum(sum(v.values()) for code, v in by_village.items() if prefix is not None and code.startswith(prefix))
+        total = sum(sum(v.values()) for code, v in by_village.items() if covers(user, code))
         trend.append({"run": run.pk, "at": run.started_at, "total": total})
     return {"rules": rules, "rule_names": _rule_names(), "rows": table, "trend": trend,
             "status": {r["status"]: r["n"] for r in status_rows}}
-
-
-def _prefix(user) -> str | None:
-    from fupin.core.scoping import scope_prefix
-
-    return scope_prefix(user)
 
 
 def open_counts_by_household(user) -> dict[int, int]:

@@ -736,49 +736,12 @@ def _evidence(rule: Rule, member, household, rec_ids, records, link_method, dup_
     return ev, sorted(content_items)
 
 
-def grid_worker_for(household):
-    """The current grid worker of the household's grid; else the town staff of its village's town."""
-    from fupin.accounts.models import User
-    from fupin.geo.models import GridPost
-
-    if household.grid_id:
-        post = GridPost.objects.filter(grid_id=household.grid_id, post="grid_worker",
-                                       end_date__isnull=True).select_related("user").first()
-        if post and post.user.is_active:
-            return [post.user]
-    town_code = household.area_code[:9] + "000"
-    return list(User.objects.filter(role="town_staff", division__code=town_code, is_active=True).order_by("id"))
-
-
-def _workers_for(households) -> dict[int, list[int]]:
-    """{household id: [user ids]} — grid_worker_for for many households in two reads (grid posts, town staff)."""
-    from fupin.accounts.models import User
-    from fupin.geo.models import GridPost
-
-    grid_ids = sorted({hh.grid_id for hh in households if hh.grid_id})
-    first_post: dict[int, tuple[int, bool]] = {}
-    for i in range(0, len(grid_ids), 5000):
-        for grid_id, user_id, active in GridPost.objects.filter(
-                grid_id__in=grid_ids[i:i + 5000], post="grid_worker", end_date__isnull=True).values_list(
-                "grid_id", "user_id", "user__is_active"):  # the model's ordering: the newest post first
-            first_post.setdefault(grid_id, (user_id, active))
-    towns = sorted({hh.area_code[:9] + "000" for hh in households})
-    staff: dict[str, list[int]] = defaultdict(list)
-    for user_id, code in User.objects.filter(role="town_staff", division__code__in=towns, is_active=True).order_by(
-            "id").values_list("id", "division__code"):
-        staff[code].append(user_id)
-    out = {}
-    for hh in households:
-        post = first_post.get(hh.grid_id) if hh.grid_id else None
-        out[hh.pk] = [post[0]] if post and post[1] else staff.get(hh.area_code[:9] + "000", [])
-    return out
-
-
 def _post_tasks(findings: list[Finding]) -> None:
     """A verification task per finding for the household's grid worker (else the town staff), posted in bulk."""
+    from fupin.geo import responsible
     from fupin.inbox.services import inbox_post_many
 
-    workers = _workers_for({f.household.pk: f.household for f in findings}.values())
+    workers = responsible.household_answerers({f.household.pk: f.household for f in findings}.values())
     due = timezone.localdate() + dt.timedelta(days=15)
     items = []
     for f in findings:

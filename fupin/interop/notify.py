@@ -11,12 +11,12 @@ from fupin.core.audit import Change
 def _phones_for(order, level: int) -> list[tuple[str, str]]:
     """(name, phone) of who answers for the order: its handler and its department's head; at level 2 also the
     county poverty office."""
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
     people = [u for u in (order.handler, order.department.head if order.department_id else None) if u is not None]
     if level >= 2:
-        county = order.area_code[:6] + "000000"
-        people += list(User.objects.filter(role="city_office", division__code=county, is_active=True))
+        county = responsible.county_code(order.area_code)
+        people += responsible.users(responsible.county_office([county]).get(county, []))
     seen, out = set(), []
     for u in people:
         if u.phone and u.phone not in seen and u.is_active:

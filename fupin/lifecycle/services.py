@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from fupin.accounts.choices import Role
@@ -645,12 +645,9 @@ def _audit_step(actor, proc: Procedure, record: ProcedureStep, files: list[StepA
 # Inbox ---------------------------------------------------------------------------------------------------------
 
 def _users_for(roles, area: str) -> list:
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
-    codes = {area[:6] + "000000", area[:9] + "000", area[:12]}
-    qs = (User.objects.filter(role__in=list(roles), is_active=True)
-          .filter(Q(division__code__in=codes) | Q(grid__code=area)).select_related("division", "grid"))
-    return [u for u in qs if u.jurisdiction_prefix is not None and area.startswith(u.jurisdiction_prefix)]
+    return responsible.users_covering(area, roles)
 
 
 def _inbox_key(proc: Procedure, sdef: StepDef) -> str:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
 from fupin.core.pages import is_htmx, paginate
+from fupin.core.scoping import covers
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.lifecycle import documents, hooks, selectors, services
@@ -63,8 +64,7 @@ def _batch(request, uuid) -> ProcedureBatch:
 
 
 def may_record(user, step, area_code: str) -> bool:
-    prefix = getattr(user, "jurisdiction_prefix", None)
-    return bool(step and user.role in step.roles and prefix is not None and area_code.startswith(prefix))
+    return bool(step and user.role in step.roles and covers(user, area_code))
 
 
 # Pipeline ------------------------------------------------------------------------------------------------------

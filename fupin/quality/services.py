@@ -13,6 +13,7 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.errors import ServiceError
 from fupin.eligibility.expressions import ExpressionError
+from fupin.geo import responsible
 from fupin.quality import engine
 from fupin.quality.models import Problem, Rule, Run, Subject
 from fupin.surveys import evaluator
@@ -153,10 +154,6 @@ def inbox_sync() -> dict:
     from fupin.registry.models import Household
 
     user_model = get_user_model()
-    workers: dict[int, list[int]] = {}
-    for grid_id, user_id in user_model.objects.filter(role="grid_worker", grid__isnull=False, is_active=True
-                                                      ).values_list("grid_id", "id"):
-        workers.setdefault(grid_id, []).append(user_id)
     wanted: dict[str, dict] = {}
     rows = (Problem.objects.filter(status=Problem.Status.OPEN, household__isnull=False,
                                    household__grid__isnull=False)
@@ -173,6 +170,7 @@ def inbox_sync() -> dict:
                    .values_list("user_id", "dedupe_key"))
     heads = dict(Household.objects.filter(pk__in=[w["household_id"] for w in wanted.values() if w["household_id"]])
                  .values_list("id", "head_name"))
+    workers = responsible.grid_workers(w["grid_id"] for w in wanted.values())
     posted = 0
     for key, w in wanted.items():
         for user_id in workers.get(w["grid_id"], []):

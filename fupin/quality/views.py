@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.pages import capability_required, paginate
-from fupin.core.scoping import scope_prefix
+from fupin.core.scoping import overlaps
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.quality import selectors, services
@@ -32,9 +32,8 @@ def overview(request):
 @capability_required("view")
 def village(request, code: str):
     # a grid worker's jurisdiction lies inside the village: the village opens, and shows the grid's problems only
-    prefix = scope_prefix(request.user)
     v = Division.objects.filter(code=code).first()
-    if v is None or prefix is None or not (code.startswith(prefix) or prefix.startswith(code)):
+    if v is None or not overlaps(request.user, code):
         raise Http404("没有这个村,或不在您的管辖范围内")
     rule = request.GET.get("rule", "")
     qs = selectors.village_problems(request.user, v, rule=rule, household=request.GET.get("household", ""),

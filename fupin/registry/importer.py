@@ -29,7 +29,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from fupin.core import idnumber
+from fupin.core import idnumber, scoping
 from fupin.core.bulk import insert_rows
 from fupin.core.errors import ImportRefused, RowProblem
 from fupin.core.household_rows import relocate_rows
@@ -267,7 +267,7 @@ def _int(text: str) -> int | None:
 class _Parser:
     """Turns table rows into households and members, collecting structural errors and suspect values."""
 
-    def __init__(self, columns: set[str], tables: CodeTables, places: _Places, scope: str | None) -> None:
+    def __init__(self, columns: set[str], tables: CodeTables, places: _Places, scope=None) -> None:
         self.columns = columns
         self.tables = tables
         self.places = places
@@ -314,8 +314,8 @@ class _Parser:
                     col, problem, village = "grid", "网格代码不存在", None
                 elif grid.village_id != village.pk:
                     col, problem, village, grid = "grid", f"该网格不属于{village.name}", None, None
-            if village is not None and self.scope is not None and not (grid.code if grid else village.code
-                                                                        ).startswith(self.scope):
+            if village is not None and self.scope is not None and not scoping.covers(
+                    self.scope, grid.code if grid else village.code):
                 col, problem, village, grid = "village", "不在您的管辖范围内", None, None
             value = {"town": town_t, "village": village_t, "grid": grid_t}.get(col, "")
             cached = (village, grid, col, value, problem)
@@ -516,7 +516,7 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def parse_roster(path: str | Path, *, scope: str | None = None, tables: CodeTables | None = None,
+def parse_roster(path: str | Path, *, scope=None, tables: CodeTables | None = None,
                  progress: Progress | None = None) -> _Parser:
     """Read and check a roster file; raise ImportRefused on structural errors (nothing is written here)."""
     read_report = ReadReport()
@@ -567,9 +567,8 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
     made again (the last attempt inside the transaction, so that an import always finishes).
     """
     started = time.perf_counter()
-    scope = None
-    if scope_user is not None and not scope_user.is_superuser:
-        scope = scope_user.jurisdiction_prefix or "\x00"  # bound to nothing: every place is outside
+    # the user whose jurisdiction the file's places must lie in (fupin.core.scoping.covers); None: anywhere
+    scope = scope_user if scope_user is not None and not scope_user.is_superuser else None
     progress and progress(2, "正在读取文件")
     # Hundreds of thousands of small objects: the cyclic collector would rescan them all again and again.
     gc_was_enabled = gc.isenabled()
@@ -672,7 +671,7 @@ class _Plan:
         return _read_members([self.existing[pc]["id"] for pc in self.codes if pc in self.existing]) == self.members_read
 
 
-def _plan(parser: _Parser, result: ImportResult, *, scope: str | None = None) -> _Plan:
+def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
     """Match the file with the registry and prepare the rows to write; reads only (refusals are raised here)."""
     findings = list(parser.findings)
     households = parser.households
@@ -682,7 +681,7 @@ def _plan(parser: _Parser, result: ImportResult, *, scope: str | None = None) ->
     if scope is not None:  # an existing household outside the importer's jurisdiction is not theirs to change
         outside = [RowProblem(households[pc].first_row, HEADER["poor_code"], pc,
                               "该户编号已登记在您管辖范围以外的村,不能由本次导入修改或迁入")
-                   for pc, old in existing.items() if not old["area_code"].startswith(scope)]
+                   for pc, old in existing.items() if not scoping.covers(scope, old["area_code"])]
         if outside:
             raise ImportRefused(problems=outside, headline="名册未导入")
 

@@ -78,3 +78,17 @@ def test_superuser_system_and_anonymous(county):
     scoping.require("system", AWAY, "edit")
     with pytest.raises(ServiceError):
         scoping.require(AnonymousUser(), HOME, None)
+
+
+def test_overlaps_and_narrowed(county):
+    worker = make_user("u_gw", "grid_worker", division=county["va1"], grid=county["ga1"])
+    town = make_user("u_town", "town_staff", division=county["town_a"])
+    # a grid worker opens their village (their grid lies in it), not the next village; covers asks for inside only
+    assert scoping.overlaps(worker, county["va1"].code) and not scoping.covers(worker, county["va1"].code)
+    assert not scoping.overlaps(worker, county["va2"].code) and not scoping.overlaps(worker, "")
+    assert scoping.narrowed(town, county["va1"].code) == county["va1"].code
+    assert scoping.narrowed(town, county["town_a"].code) == "420581100"
+    assert scoping.narrowed(town, county["county"].code) == "420581100"  # wider than the jurisdiction: not widened
+    assert scoping.narrowed(town, county["vb1"].code) == "420581100"
+    assert scoping.narrowed(town, "甲") == "420581100"
+    assert scoping.narrowed(make_user("u_none", "town_staff"), county["va1"].code) is None

@@ -582,15 +582,15 @@ def overdue_q(now: dt.datetime):
 
 def _level_above(order: WorkOrder, level: int) -> list:
     """Level 1: the town grid station staff of the order's town; level 2 (or no town staff): the city office."""
-    from fupin.accounts.models import User
+    from fupin.geo import responsible
 
     if level == 1:
-        town_code = order.area_code[:9] + "000"
-        staff = list(User.objects.filter(role="town_staff", division__code=town_code, is_active=True))
+        town = responsible.town_code(order.area_code)
+        staff = responsible.users(responsible.town_staff([town]).get(town, []))
         if staff:
             return staff
-    county_code = order.area_code[:6] + "000000"
-    return list(User.objects.filter(role="city_office", division__code=county_code, is_active=True))
+    county = responsible.county_code(order.area_code)
+    return responsible.users(responsible.county_office([county]).get(county, []))
 
 
 def _escalate_one(order: WorkOrder, *, level: int, at: dt.datetime, actor) -> None:
