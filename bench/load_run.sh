@@ -32,12 +32,12 @@ OUT=bench/out/load
 mkdir -p "$OUT"
 KEYS=${KEYS:-$PWD/var/load-keys-$DB.json}
 
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
-export FUPIN_KEYS_FILE=$KEYS
 if [ ! -f "$KEYS" ]; then
   mkdir -p "$(dirname "$KEYS")"
-  $PY manage.py crypto generate --out "$KEYS"
+  env -u FUPIN_KEYS_FILE -u FUPIN_KEYS $PY manage.py crypto generate --out "$KEYS"
 fi
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
+export FUPIN_KEYS_FILE=$KEYS
 if ! psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw "$DB"; then
   echo "creating and seeding $DB (scale $SCALE) …"
   createdb -h 127.0.0.1 -U postgres "$DB"
