@@ -1,7 +1,8 @@
 """Reads of the registry. Every function takes the user and starts from `.restrict(user)`.
 
 Search (`search_persons`, `household_list(q=...)`) understands what people type: a full ID number (18 or 15 digits,
-spaces, full-width digits, lower-case x), the last 4 or more characters of an ID number, a 户编号 exactly, or a name
+spaces, full-width digits, lower-case x), the last 4 or more characters of an ID number (through the keyed indexes of
+the last 4 or 6: fupin/core/search.py), a 户编号 exactly, or a name
 (exact or its beginning). Prefix searches are written so that the database uses its indexes: a range on SQLite (whose
 LIKE ignores indexes on case-sensitive columns) and LIKE 'x%' on PostgreSQL (Django adds varchar_pattern_ops indexes).
 """
@@ -16,7 +17,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fupin.core import extensions, idnumber
+from fupin.core import extensions, idnumber, search
 from fupin.geo.models import Division
 from fupin.registry.models import Household, ImportProblem, MemberChange, Person, PovertyLine, VillageProfile
 
@@ -48,11 +49,9 @@ class SearchTerms:
     def person_q(self) -> Q | None:
         q = Q(pk__in=[])
         used = False
-        if self.id_exact:
-            q |= Q(id_number__in=self.id_exact)
-            used = True
-        if self.id_tail:
-            q |= prefix_q("id_rev", self.id_tail[::-1])
+        ids = search.id_number_q(self.id_exact, tail=self.id_tail)
+        if ids is not None:
+            q |= ids
             used = True
         if self.name_prefix:
             q |= prefix_q("name", self.name_prefix)
@@ -86,7 +85,11 @@ def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
     q = terms.person_q
     if q is None:
         return []
-    return list(Person.objects.restrict(user).filter(q).select_related("household")[:limit])
+    qs = Person.objects.restrict(user).filter(q).select_related("household")
+    if not terms.id_tail or len(terms.id_tail) in search.TAILS:
+        return list(qs[:limit])
+    # a tail of 5 or 7+ characters was matched on its indexed last 4 or 6: keep those that end with all of it
+    return [p for p in qs[: limit * 20] if search.id_tail_matches(terms.id_tail, p.id_number)][:limit]
 
 
 # Household list filters: other capabilities add theirs (warning light, pairing cadre) at the extension point
