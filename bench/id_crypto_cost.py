@@ -53,7 +53,7 @@ def main() -> None:
         sealed = [crypto.encrypt(v, purpose, ring) for v in ids]
         out[f"seal {ring.keys[kid].cipher}"] = cpu_us(lambda v: crypto.encrypt(v, purpose, ring))
         it = iter(sealed)
-        out[f"open {ring.keys[kid].cipher}"] = cpu_us(lambda _v: crypto.decrypt(next(it), purpose, ring))
+        out[f"open {ring.keys[kid].cipher}"] = cpu_us(lambda _v, it=it: crypto.decrypt(next(it), purpose, ring))
     out["blind index (HMAC-SHA256), one"] = cpu_us(lambda v: crypto.blind_index(v, purpose, ring=ring))
     out["import: seal + 3 indexes (AES)"] = out["seal aes-256-gcm"] + 3 * out["blind index (HMAC-SHA256), one"]
     for k, v in out.items():
