@@ -1,11 +1,12 @@
-"""No plain phone number at rest: not in the database file (SQLite) or its dump (pg_dump), nor in any file under
-FUPIN_DATA_DIR (raw import copies, stored attachments, the comparison's columnar copies), after a roster import, a
-民情 report with the caller's phone, a stored attachment and the comparison's registry read.
+"""No plain phone number or registry ID number at rest: not in the database file (SQLite) or its dump (pg_dump), nor
+in any file under FUPIN_DATA_DIR (raw import copies, stored attachments, the comparison's columnar copies), after a
+roster import, a 民情 report with the caller's phone, a stored attachment and the comparison's registry read.
 
 Positive control first: values planted in plain (a column that is not sealed, a file that is not stored through the
 platform) are found by the same search, so an empty result means the values are absent, not that the search is blind.
-ID numbers are not sealed yet (issue 20: they move onto the blind index with the search refactor of issue 14), so they
-are not searched for here. No bank account numbers are held by any model today.
+The ID numbers searched for are the registry's (Person.id_number, sealed, with its blind indexes); a department's
+records (the exchange's staged records) are not sealed yet (docs/personal-information.md), so no department file is
+imported here. No bank account numbers are held by any model today.
 """
 
 import os
@@ -26,6 +27,7 @@ from fupin.registry.testdata import roster_rows, write_csv
 PLACES = [("甲镇", "甲一村", "420581100201"), ("甲镇", "甲二村", "420581100202"), ("乙镇", "乙一村", "420581101201")]
 PLANTED_COLUMN = "13700001111"
 PLANTED_FILE = "13700002222"
+PLANTED_ID = "42058119800101005X"  # a valid-looking ID written in plain into a file (the ID part of the control)
 
 
 def _database_bytes(tmp: Path) -> bytes:
@@ -88,6 +90,8 @@ def test_no_plain_phone_in_the_database_its_dump_or_the_data_dir(county, tmp_pat
     rows = roster_rows(PLACES, households=15, seed=11)
     phones = sorted({r["联系电话"] for r in rows if r["联系电话"]})
     assert len(phones) >= 10
+    ids = sorted({r["证件号码"] for r in rows})
+    assert len(ids) >= 30 and all(len(n) == 18 for n in ids)
     # the roster as a county sends it: imported, and its raw copy kept under FUPIN_DATA_DIR/raw
     import_roster(actor="t", path=write_csv(tmp_path / "roster.csv", rows))
     assert Person.objects.exclude(phone="").count() >= 10
@@ -100,21 +104,27 @@ def test_no_plain_phone_in_the_database_its_dump_or_the_data_dir(county, tmp_pat
     load_persons()  # the comparison's registry read writes its columnar copy under FUPIN_DATA_DIR/exchange/cache
 
     # positive control: a plain value in a column that is not sealed, and a plain file under the data directory
-    Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(note=f"备注{PLANTED_COLUMN}")
+    Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(note=f"备注{PLANTED_COLUMN} {PLANTED_ID}")
     planted = data_dir / "planted-control.txt"
-    planted.write_text(f"电话{PLANTED_FILE}", encoding="utf-8")
+    planted.write_text(f"电话{PLANTED_FILE} 证件{PLANTED_ID}", encoding="utf-8")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db_bytes = _database_bytes(Path(tmp))
-        hits = _data_dir_hits([*phones, caller, PLANTED_FILE])
+        hits = _data_dir_hits([*phones, caller, *ids, PLANTED_FILE, PLANTED_ID])
     finally:
         planted.unlink()
     assert PLANTED_COLUMN.encode() in db_bytes, "the search of the database finds a planted plain value"
+    assert PLANTED_ID.encode() in db_bytes, "... and a planted plain ID number"
     assert hits.get(PLANTED_FILE) == [str(planted)], "the search of the data directory finds a planted plain file"
+    assert hits.get(PLANTED_ID) == [str(planted)], "... and a planted plain ID number"
+    cache_files = list((data_dir / "exchange").rglob("*.parquet"))
+    assert cache_files and all(f.read_bytes().startswith(b"FUPINENC1") for f in cache_files), cache_files
+    # the sealed copy still answers the comparison: opened in memory, with the ID numbers in plain there only
+    assert sorted(load_persons().column("id_number").to_pylist()) == ids
     written = {p.relative_to(data_dir).parts[0] for p in data_dir.rglob("*") if p.is_file()}
     assert {"raw", "files", "exchange"} <= written, written  # the search saw each kind of file the run wrote
 
-    in_db = [p for p in [*phones, caller] if p.encode() in db_bytes]
-    assert in_db == [], f"plain phone numbers in the database: {in_db[:3]}"
-    in_files = {v: paths for v, paths in hits.items() if v != PLANTED_FILE}
-    assert in_files == {}, f"plain phone numbers in files under FUPIN_DATA_DIR: {list(in_files.items())[:3]}"
+    in_db = [p for p in [*phones, caller, *ids] if p.encode() in db_bytes]
+    assert in_db == [], f"plain phone or ID numbers in the database: {in_db[:3]}"
+    in_files = {v: paths for v, paths in hits.items() if v not in (PLANTED_FILE, PLANTED_ID)}
+    assert in_files == {}, f"plain phone or ID numbers in files under FUPIN_DATA_DIR: {list(in_files.items())[:3]}"

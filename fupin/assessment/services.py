@@ -40,6 +40,7 @@ from fupin.assessment.models import (
 )
 from fupin.core import audit
 from fupin.core.errors import ServiceError
+from fupin.core.fields import blind_q
 from fupin.eligibility.expressions import ExpressionError
 
 EXITED_STATUSES = ("1", "4", "已脱贫(享受政策)", "已脱贫(不再享受政策)")
@@ -603,7 +604,7 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
             wanted[f"{s.pk}:addr:{me['address']}"] = (s, Relation.SAME_ADDRESS, f"户籍地址相同:{me['address']}",
                                                       None, me["address"])
     # the registry itself: a staff member who is a member of a registered household, and that household's members
-    for p in Person.objects.filter(id_number__in=[s.id_number for s in staff], household__isnull=False):
+    for p in Person.objects.filter(blind_q(Person, "id_number", [s.id_number for s in staff]), household__isnull=False):
         me_staff = next(s for s in staff if s.id_number == p.id_number)
         for other in Person.objects.filter(household_id=p.household_id).exclude(pk=p.pk):
             if other.id_number:
@@ -611,7 +612,7 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
                     me_staff, _relation(p.relationship, other.relationship), "人口库:同一户(建档立卡)",
                     other.id_number, None))
     ids = {w[3] for w in wanted.values() if w[3]}
-    persons = {p.id_number: p for p in Person.objects.filter(id_number__in=ids, household__isnull=False)
+    persons = {p.id_number: p for p in Person.objects.filter(blind_q(Person, "id_number", ids), household__isnull=False)
                .select_related("household")}
     addresses = {w[4] for w in wanted.values() if w[4]}
     hh_by_addr: dict[str, list] = {}

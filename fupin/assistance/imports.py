@@ -18,6 +18,7 @@ from fupin.assistance.models import Cadre, HouseholdPairing, Policy, PolicyRecei
 from fupin.assistance.tracking import refresh_lights
 from fupin.core import dates, idnumber
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.fields import blind_q
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
 from fupin.registry.models import Household, Person
@@ -77,7 +78,7 @@ def _household_finder(user):
                 number = idnumber.normalise(raw_id)
             except idnumber.IdNumberError as exc:
                 return None, "head_id", cell_text(raw_id), exc.message
-            person = Person.objects.filter(id_number=number, household__isnull=False).select_related(
+            person = Person.objects.filter(blind_q(Person, "id_number", number), household__isnull=False).select_related(
                 "household").first()
             if person is None:
                 return None, "head_id", idnumber.mask(number), "系统中没有该身份证号的人员"

@@ -20,7 +20,7 @@ import json
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models import Q
-from django.db.models.lookups import Exact, IsNull
+from django.db.models.lookups import Exact, In, IsNull
 
 from fupin.core import crypto
 
@@ -45,6 +45,8 @@ class _EncryptedMixin:
     def get_lookup(self, lookup_name):
         if lookup_name == "exact":
             return EncryptedExact
+        if lookup_name == "in":
+            return EncryptedIn
         if lookup_name == "isnull":
             return IsNull
         return None
@@ -56,16 +58,48 @@ class _EncryptedMixin:
         return crypto.encrypt(plain, self.purpose)
 
 
-class EncryptedExact(Exact):
-    """`field=""` only: a sealed value equals nothing but itself; searching by value goes through the blind index."""
+def _through_index(lookup, values, compiler, connection):
+    """`field = value` / `field IN values` on a sealed field that has a blind index: asked of the index (under every
+    index key), so `Person.objects.filter(id_number=n)` keeps working; without an index the lookup is refused."""
+    target = lookup.lhs.target
+    index = next((f for f in blind_fields(target.model) if f.source == target.name and not f.tail), None)
+    if index is None or not hasattr(lookup.lhs, "alias"):
+        raise FieldError(f"加密字段 {target.name} 不能按值查询,请用盲索引(blind_q)")
+    wanted = []
+    for v in values:
+        v = "" if v is None else str(v)
+        wanted += crypto.blind_indexes(index.normalise(v) if index.normalise else v, index.purpose)
+    if not wanted:
+        return "1 = 0", []
+    col = f"{compiler.quote_name_unless_alias(lookup.lhs.alias)}.{connection.ops.quote_name(index.column)}"
+    return f"{col} IN ({', '.join(['%s'] * len(wanted))})", wanted
 
-    def get_db_prep_lookup(self, value, connection):
-        if value not in ("", None):
-            raise FieldError(f"加密字段 {self.lhs.target.name} 不能按值查询,请用盲索引(blind_q)")
-        return "%s", [value]
+
+class EncryptedExact(Exact):
+    """`field=""` compares the column (an empty value is stored empty); any other value is asked of the field's blind
+    index (`_through_index`), or refused when it has none."""
 
     def get_prep_lookup(self):
         return self.rhs
+
+    def as_sql(self, compiler, connection):
+        if self.rhs in ("", None):
+            lhs, params = self.process_lhs(compiler, connection)
+            return f"{lhs} = %s", [*params, ""]
+        return _through_index(self, [self.rhs], compiler, connection)
+
+
+class EncryptedIn(In):
+    """`field__in=[...]`: asked of the blind index like `EncryptedExact` (refused without one)."""
+
+    def get_prep_lookup(self):
+        return self.rhs
+
+    def as_sql(self, compiler, connection):
+        values = [v for v in self.rhs if v not in ("", None)]
+        if len(values) != len(list(self.rhs)):
+            raise FieldError(f"加密字段 {self.lhs.target.name}: in 查询不能含空值")
+        return _through_index(self, values, compiler, connection)
 
 
 class EncryptedTextField(_EncryptedMixin, models.TextField):
@@ -129,9 +163,10 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
 class BlindIndexField(models.CharField):
     """The keyed index of another field's value (`source`), for exact search; computed, never edited."""
 
-    def __init__(self, *args, source: str = "", normalise=None, **kwargs):
+    def __init__(self, *args, source: str = "", normalise=None, tail: int = 0, **kwargs):
         self.source = source
         self.normalise = normalise
+        self.tail = tail  # > 0: the index of the value's last `tail` characters (fragment search), its own purpose
         kwargs.setdefault("max_length", 48)
         kwargs.setdefault("blank", True)
         kwargs.setdefault("editable", False)
@@ -142,6 +177,8 @@ class BlindIndexField(models.CharField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
+        if self.tail:
+            kwargs["tail"] = self.tail
         for k, v in (("max_length", 48), ("blank", True), ("editable", False), ("db_index", True), ("default", "")):
             if kwargs.get(k) == v:
                 kwargs.pop(k)
@@ -149,12 +186,14 @@ class BlindIndexField(models.CharField):
 
     def contribute_to_class(self, cls, name, *args, **kwargs):
         super().contribute_to_class(cls, name, *args, **kwargs)
-        self.purpose = f"{cls._meta.label_lower}.{self.source}"
+        self.purpose = f"{cls._meta.label_lower}.{self.source}" + (f".tail{self.tail}" if self.tail else "")
 
     def index_of(self, value) -> str:
         value = "" if value is None else str(value)
         if self.normalise:
             value = self.normalise(value)
+        if self.tail:
+            value = value[-self.tail:] if len(value) >= self.tail else ""
         return crypto.blind_index(value, self.purpose)
 
     def pre_save(self, model_instance, add):
@@ -163,21 +202,39 @@ class BlindIndexField(models.CharField):
         return value
 
 
-def blind_field(model, source: str) -> BlindIndexField:
+def blind_field(model, source: str, tail: int = 0) -> BlindIndexField:
     for f in model._meta.concrete_fields:
-        if isinstance(f, BlindIndexField) and f.source == source:
+        if isinstance(f, BlindIndexField) and f.source == source and f.tail == tail:
             return f
-    raise FieldError(f"{model._meta.label} 的 {source} 没有盲索引")
+    raise FieldError(f"{model._meta.label} 的 {source} 没有盲索引" + (f"(末{tail}位)" if tail else ""))
 
 
-def blind_q(model, source: str, value: str, prefix: str = "") -> Q:
-    """Rows whose `source` equals `value` exactly, through its blind index (under every index key)."""
-    f = blind_field(model, source)
-    value = f.normalise(value) if f.normalise else value
-    indexes = crypto.blind_indexes(value, f.purpose)
+def blind_q(model, source: str, value, prefix: str = "", tail: int = 0) -> Q:
+    """Rows whose `source` equals `value` exactly (one value or several), through its blind index (under every
+    index key); with `tail`, rows whose value ends with `value` (exactly `tail` characters), through that fragment's
+    own index."""
+    f = blind_field(model, source, tail)
+    values = [value] if isinstance(value, str) else list(value)
+    indexes = []
+    for v in values:
+        v = f.normalise(v) if f.normalise else v
+        if tail and len(v or "") != tail:
+            raise ValueError(f"{f.name}: 只能按末{tail}位查找")
+        indexes += crypto.blind_indexes(v, f.purpose)
     if not indexes:
         return Q(pk__in=[])
     return Q(**{f"{prefix}{f.name}__in": indexes})
+
+
+def with_blind_indexes(obj, fields) -> list[str]:
+    """`fields` (names about to be written by bulk_update or save(update_fields=...)) with the blind indexes of the
+    sealed ones among them, filled on `obj` from its plain values: neither path calls a field's pre_save for them."""
+    names = list(fields)
+    for f in blind_fields(type(obj)):
+        if f.source in names and f.name not in names:
+            setattr(obj, f.attname, f.index_of(getattr(obj, f.source)))
+            names.append(f.name)
+    return names
 
 
 def encrypted_fields(model) -> list:
@@ -186,3 +243,13 @@ def encrypted_fields(model) -> list:
 
 def blind_fields(model) -> list[BlindIndexField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
+
+
+def with_indexes(model, values: dict) -> dict:
+    """`values` for `QuerySet.update(**...)` with the blind indexes of the sealed fields among them (update() calls no
+    pre_save): `Person.objects.filter(...).update(**with_indexes(Person, {"id_number": n}))`."""
+    out = dict(values)
+    for f in blind_fields(model):
+        if f.source in values:
+            out[f.name] = f.index_of(values[f.source])
+    return out

@@ -15,18 +15,25 @@ the head's or a member's name, a member's ID).
 Every prefix is asked in a form the database answers from an index (`prefix_q`): a range on SQLite (whose LIKE
 ignores indexes on case-sensitive columns), LIKE 'x%' on PostgreSQL (Django adds varchar_pattern_ops indexes).
 
-The ID branch is `id_q` alone, so that the storage of ID numbers (plain, or blind indexes) changes in one place.
+The ID branch is `id_q` alone, so that the storage of ID numbers changes in one place. The numbers are sealed at
+rest (fupin/core/fields.py, docs/personal-information.md) and searched through keyed blind indexes of
+`registry.Person`: the whole number (`id_index`), its last 4 (`id_tail4_index`) and last 6 characters
+(`id_tail6_index`). A tail of 4 or 5 characters goes through the last-4 index, of 6 or more through the last-6 index;
+a tail of 5, or of 7 or more, is therefore matched on its last 4 or 6 characters only: `id_tail_matches` narrows a
+result read back (the person search does), a queryset filter keeps the wider match. Core knows the column only by
+its name (the blind index's purpose), so it imports nothing from the registry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q
 
-from fupin.core import idnumber
+from fupin.core import crypto, idnumber
 
 ID_TAIL_MIN = 4
 _ID_CHARS = re.compile(r"^[0-9X]+$")
@@ -56,7 +63,7 @@ class SearchTerms:
 
     @property
     def person_q(self) -> Q | None:
-        """Persons (fields `name`, `id_number`, `id_rev`) matching the entry; None when it asks nothing of them."""
+        """Persons (fields `name` and the ID's blind indexes) matching the entry; None when it asks nothing of them."""
         return person_q(self)
 
 
@@ -83,16 +90,42 @@ def parse(text: str) -> SearchTerms:
 # The ID branch: the one place that knows how ID numbers are stored and searched -------------------------------------
 
 
-def id_q(terms: SearchTerms, *, path: str = "") -> Q | None:
-    """Persons (reached by `path`, e.g. "members__") whose ID number is the entry, or ends with it; None when the
-    entry is no ID. Stored plain: `id_number` exactly, `id_rev` (the reversed number) by prefix for the tail."""
+ID_PURPOSE = "registry.person.id_number"  # the sealed column (fupin.registry.models.Person.id_number)
+TAILS = (6, 4)  # the indexed tails, longest first
+
+
+def _indexes(values: Iterable[str], purpose: str) -> list[str]:
+    return [i for v in values if v for i in crypto.blind_indexes(v, purpose)]
+
+
+def id_tail_width(tail: str) -> int:
+    """Which indexed tail answers a typed tail (0: too short to search)."""
+    return next((n for n in TAILS if len(tail) >= n), 0)
+
+
+def id_number_q(term: str | Iterable[str] = (), *, tail: str = "", path: str = "") -> Q | None:
+    """Persons (reached by `path`, e.g. "members__") whose ID number is `term` (one number or several: as typed and
+    normalised) or ends with `tail`; None when neither is given."""
     q = None
-    if terms.id_exact:
-        q = Q(**{f"{path}id_number__in": terms.id_exact})
-    if terms.id_tail:
-        tail = prefix_q(f"{path}id_rev", terms.id_tail[::-1])
-        q = tail if q is None else q | tail
+    exact = [term] if isinstance(term, str) else list(term)
+    if exact:
+        q = Q(**{f"{path}id_index__in": _indexes(exact, ID_PURPOSE)})
+    width = id_tail_width(tail)
+    if width:
+        part = Q(**{f"{path}id_tail{width}_index__in": _indexes([tail[-width:]], f"{ID_PURPOSE}.tail{width}")})
+        q = part if q is None else q | part
     return q
+
+
+def id_tail_matches(tail: str, number: str | None) -> bool:
+    """The exact tail test for a person read back through the wider indexed tail."""
+    return bool(number) and number.endswith(tail)
+
+
+def id_q(terms: SearchTerms, *, path: str = "") -> Q | None:
+    """Persons (reached by `path`, e.g. "members__") whose ID number is the entry, or ends with it (through the blind
+    indexes; see the module's docstring); None when the entry is no ID."""
+    return id_number_q(terms.id_exact, tail=terms.id_tail, path=path)
 
 
 # Names ---------------------------------------------------------------------------------------------------------------
@@ -104,7 +137,7 @@ def name_q(terms: SearchTerms, field: str) -> Q | None:
 
 
 def person_q(term: SearchTerms | str, *, path: str = "") -> Q | None:
-    """Persons matching the entry: ID exact or tail, or name prefix (fields `name`, `id_number`, `id_rev` under
+    """Persons matching the entry: ID exact or tail, or name prefix (field `name` and the ID's blind indexes under
     `path`). None when the entry asks nothing of persons (empty, or fewer than 4 digits)."""
     terms = parse(term) if isinstance(term, str) else term
     return any_q(id_q(terms, path=path), name_q(terms, f"{path}name"))

@@ -110,7 +110,7 @@ def _person(ctx: Context, relationship: str, sex: str, age: int, surname: str, e
     education, schooling = _education(rng, age, birth.year)
     return {
         "relationship": relationship, "name": full_name(rng, surname, sex, birth.year), "sex": sex,
-        "birth_date": birth, "id_number": number, "id_rev": number[::-1], "ethnicity": ethnicity,
+        "birth_date": birth, "id_number": number, "ethnicity": ethnicity,
         "education": education, "schooling": schooling, "political_status": _political(rng, age),
         "rural_medical": ctx.rural and rng.random() < 0.97,
         "pension_insurance": age >= 16 and not schooling and rng.random() < 0.82,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter, fetch_arrow
 from fupin.core.errors import ServiceError
+from fupin.core.fields import blind_q
 from fupin.eligibility.defaults import default_rules
 from fupin.eligibility.expressions import ExpressionError, fields_used, parse
 from fupin.eligibility.facts import Program
@@ -585,7 +586,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
     dup_ids = [members[k[2]]["id_number"] for k in grouped if by_code[k[1]].subject == "member" and k[2] in members]
     dup_households: dict[str, list[str]] = defaultdict(list)
     if dup_ids:
-        for number, code in Person.objects.filter(id_number__in=dup_ids, household__isnull=False).values_list(
+        for number, code in Person.objects.filter(blind_q(Person, "id_number", dup_ids), household__isnull=False).values_list(
                 "id_number", "household__poor_code"):
             dup_households[number].append(code or "")
     # 1. every hit's key and evidence hash; record rules hash the records' content computed in the engine, so the

@@ -2,7 +2,8 @@
 
 The database stays the record: these files are derived, keyed by what they were derived from, and rebuilt from the
 database whenever they are missing or do not match (a snapshot's row count, the registry's fingerprint). Deleting
-the folder (FUPIN_DATA_DIR/exchange/cache) is always safe.
+the folder (FUPIN_DATA_DIR/exchange/cache) is always safe. Every file is sealed (`_write`) and opened into memory
+when read (`_read`); a key rotation leaves old copies readable while their key stays in the key file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
 
+from fupin.core import filestore
+
+PURPOSE = "exchange.cache"  # the sealed copies' additional data: a stored file's segments cannot be passed off as these
 log = logging.getLogger(__name__)
 
 
@@ -31,17 +35,22 @@ def _db_key() -> str:
 
 
 def _write(path: Path, table: pa.Table) -> None:
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    """The Parquet bytes are made in memory and written sealed (fupin/core/filestore.py: AES-GCM or SM4-GCM under the
+    active data key, in 1 MiB segments): the copies hold opened ID numbers, health and disability cards, and no file
+    under FUPIN_DATA_DIR may hold them readable."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    filestore.write_sealed(path, [sink.getvalue().to_pybytes()], purpose=PURPOSE)
 
 
 def _read(path: Path) -> pa.Table | None:
+    """A sealed copy opened into memory only (a plain copy left by an older version is read, then replaced by the
+    next write)."""
     if not path.exists():
         return None
     try:
-        return pq.read_table(path)
-    except Exception:  # a broken cache file is rebuilt from the database
+        return pq.read_table(pa.BufferReader(filestore.read_plain(path, purpose=PURPOSE)))
+    except Exception:  # a broken cache file, or one under a key no longer in the file, is rebuilt from the database
         log.warning("cache file %s unreadable; rebuilding", path, exc_info=True)
         return None
 

@@ -24,9 +24,10 @@ def predicted_pairs() -> set[tuple[str, int, str]]:
         cur.execute(sql, current)
         rows = cur.fetchall()
     out = set()
+    sealed = Person._meta.get_field("id_number")  # opened here, in memory (fupin/core/fields.py)
     for source, raw, number in rows:
         raw = json.loads(raw) if isinstance(raw, str) else raw
-        out.add((source, int(raw["序号"]), number))
+        out.add((source, int(raw["序号"]), sealed.from_db_value(number, None, connection)))
     return out
 
 

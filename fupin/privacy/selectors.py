@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fupin.core import idnumber
+from fupin.core.fields import blind_q
 from fupin.core.models import AuditEvent
 from fupin.exchange.models import RecordLink, StagedRecord
 from fupin.registry.models import Person
@@ -22,7 +23,7 @@ class PersonReport:
 
 def person_report(*, viewer, id_number: str) -> PersonReport:
     number = idnumber.normalise(id_number)  # raises IdNumberError with a Chinese message
-    persons = list(Person.objects.restrict(viewer).filter(id_number=number).select_related("household"))
+    persons = list(Person.objects.restrict(viewer).filter(blind_q(Person, "id_number", number)).select_related("household"))
     # department rows carry no jurisdiction of their own: they are shown when the person is the viewer's, or when the
     # viewer's jurisdiction is the whole county (a county office answers for every department record it holds)
     records_qs = StagedRecord.objects.filter(id_number=number).select_related("snapshot", "snapshot__source")

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
+from fupin.core.fields import blind_q
 from fupin.registry import services
 from fupin.registry.models import ChangeRequest, Household, Person
 
@@ -192,7 +193,7 @@ def _apply(actor, req: ChangeRequest) -> dict:
                                 date=req.date, note=note)
         return {"person": str(p.uuid)}
     if req.kind == Kind.MOVE_IN:
-        elsewhere = Person.objects.filter(id_number=data.get("id_number"), household__isnull=False,
+        elsewhere = Person.objects.filter(blind_q(Person, "id_number", data["id_number"]), household__isnull=False,
                                           is_alive=True).exclude(household=hh).first() \
             if data.get("id_number") else None
         if elsewhere is not None:  # a transfer between two registered households: both must be the decider's

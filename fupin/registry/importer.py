@@ -32,6 +32,7 @@ from django.utils import timezone
 from fupin.core import idnumber, scoping
 from fupin.core.bulk import insert_rows
 from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.fields import blind_q, with_blind_indexes
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
@@ -357,24 +358,24 @@ class _Parser:
         id_text = raw_id.strip() if type(raw_id) is str else ""
         birth = idnumber.quick_birth(id_text, self.today)
         if birth is not None:
-            p: dict[str, Any] = {"name": name, "id_number": id_text, "id_rev": id_text[::-1], "id_valid": True,
+            p: dict[str, Any] = {"name": name, "id_number": id_text, "id_valid": True,
                                  "birth_date": birth, "sex": "1" if id_text[16] in "13579" else "2"}
         else:
             p = {"name": name}
             id_text = idnumber.clean(raw_id)
             if not id_text:
-                p.update(id_number="", id_rev="", id_valid=False)
+                p.update(id_number="", id_valid=False)
                 findings.append(Finding("id_number", row, HEADER["id_number"], "", "证件号码为空", poor_code))
             else:
                 try:
                     number = idnumber.normalise(id_text)
                 except idnumber.IdNumberError as exc:
                     id_text = _fit(id_text, "id_number", row, "id_number", findings, poor_code)
-                    p.update(id_number=id_text, id_rev=id_text[::-1], id_valid=False)
+                    p.update(id_number=id_text, id_valid=False)
                     findings.append(Finding("id_number", row, HEADER["id_number"], _text(raw_id), exc.message,
                                             poor_code))
                 else:
-                    p.update(id_number=number, id_rev=number[::-1], id_valid=True,
+                    p.update(id_number=number, id_valid=True,
                              sex="1" if number[16] in "13579" else "2",
                              birth_date=dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14])))
         if "id_type" in cols:
@@ -538,7 +539,7 @@ def parse_roster(path: str | Path, *, scope=None, tables: CodeTables | None = No
     return parser
 
 
-PERSON_COMPARE = ("name", "relationship", "id_number", "id_rev", "id_valid", "id_type", "sex", "birth_date",
+PERSON_COMPARE = ("name", "relationship", "id_number", "id_valid", "id_type", "sex", "birth_date",
                   "ethnicity", "political_status", "education", "schooling", "health", "labour_skill", "work_status",
                   "work_months", "work_place", "dibao", "rural_medical", "pension_insurance",
                   "serious_illness_insurance", "serving_soldier", "disability_card", "disability_category",
@@ -853,7 +854,7 @@ def _find_duplicates(parser: _Parser, matched: set[int], findings: list[Finding]
         found: Iterable = (r for r in living.filter(id_valid=True).values_list(*cols).iterator(chunk_size=20000)
                            if r[1] in where)
     else:
-        found = (r for chunk in _chunks(ids) for r in living.filter(id_number__in=chunk).values_list(*cols))
+        found = (r for chunk in _chunks(ids) for r in living.filter(blind_q(Person, "id_number", chunk)).values_list(*cols))
     for pid, number, poor_code, uuid in found:
         if pid in matched:
             continue
@@ -877,8 +878,8 @@ def _find_duplicates(parser: _Parser, matched: set[int], findings: list[Finding]
 def _bulk_update(model, updates: list[tuple[Any, list[str]]]) -> None:
     """bulk_update grouped by the set of changed fields (one CASE statement per group and chunk)."""
     groups: dict[tuple[str, ...], list] = defaultdict(list)
-    for obj, fields_ in updates:
-        groups[tuple(sorted(fields_))].append(obj)
+    for obj, fields_ in updates:  # a sealed field's blind indexes go with it (bulk_update calls no pre_save)
+        groups[tuple(sorted(with_blind_indexes(obj, fields_)))].append(obj)
     for fields_, objs in groups.items():
         model.objects.bulk_update(objs, list(fields_), batch_size=CHUNK)
 

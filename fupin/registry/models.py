@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from fupin.core.fields import EncryptedJSONField, EncryptedTextField
+from fupin.core.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -131,8 +131,12 @@ class Person(BaseModel):
     area_code = models.CharField(max_length=15, db_index=True)
     relationship = models.CharField(_("relationship to head"), max_length=20, blank=True)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
-    id_number = models.CharField(_("ID number"), max_length=25, blank=True, db_index=True)
-    id_rev = models.CharField(max_length=25, blank=True, db_index=True, help_text="reversed ID, for tail search")
+    # sealed at rest (fupin/core/fields.py); found by its keyed blind index, and by the keyed indexes of its last 4
+    # and last 6 characters (the search box's ID-tail search); docs/personal-information.md
+    id_number = EncryptedTextField(_("ID number"), max_length=25, blank=True)
+    id_index = BlindIndexField(source="id_number")
+    id_tail4_index = BlindIndexField(source="id_number", tail=4)
+    id_tail6_index = BlindIndexField(source="id_number", tail=6)
     id_type = models.CharField(_("document type"), max_length=10, default="id_card")
     id_valid = models.BooleanField(_("ID number valid"), default=True)
     sex = models.CharField(_("sex"), max_length=10, blank=True)

@@ -35,7 +35,11 @@ def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
     q = terms.person_q
     if q is None:
         return []
-    return list(Person.objects.restrict(user).filter(q).select_related("household")[:limit])
+    qs = Person.objects.restrict(user).filter(q).select_related("household")
+    if not terms.id_tail or len(terms.id_tail) in search.TAILS:
+        return list(qs[:limit])
+    # a tail of 5 or 7+ characters was matched on its indexed last 4 or 6: keep those that end with all of it
+    return [p for p in qs[: limit * 20] if search.id_tail_matches(terms.id_tail, p.id_number)][:limit]
 
 
 # Household list filters: other capabilities add theirs (warning light, pairing cadre) at the extension point

@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ConflictError, ServiceError
+from fupin.core.fields import blind_q
 from fupin.core.household_rows import relocate_rows
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household, MemberChange, Person, PovertyLine, VillageProfile
 
-PERSON_FIELDS = {f.name for f in Person._meta.concrete_fields} - {"id", "uuid", "household", "area_code", "id_rev",
-                                                                   "batch", "created_at", "updated_at", "version"}
+PERSON_FIELDS = {f.name for f in Person._meta.concrete_fields} - {"id", "uuid", "household", "area_code", "id_index",
+                                                                   "id_tail4_index", "id_tail6_index", "batch", "created_at", "updated_at", "version"}
 INCOME_FIELDS = ("income_wages", "income_business", "cost_business", "income_property", "transfer_family_planning",
                  "transfer_dibao", "transfer_wubao", "transfer_pension", "transfer_eco", "transfer_other")
 TRANSFER_FIELDS = INCOME_FIELDS[4:]
@@ -39,20 +40,20 @@ def person_id_fields(raw_id: object, *, strict: bool) -> dict[str, Any]:
     """Normalise an ID number into the Person columns; strict=False keeps an invalid one verbatim, flagged."""
     text = idnumber.clean(raw_id)
     if not text:
-        return {"id_number": "", "id_rev": "", "id_valid": False}
+        return {"id_number": "", "id_valid": False}
     try:
         number = idnumber.normalise(text)
     except idnumber.IdNumberError as exc:
         if strict:
             raise ServiceError(exc.message, field="id_number") from exc
-        return {"id_number": text, "id_rev": text[::-1], "id_valid": False}
+        return {"id_number": text, "id_valid": False}
     info = idnumber.info(number)
-    return {"id_number": number, "id_rev": number[::-1], "id_valid": True, "sex": info.sex,
+    return {"id_number": number, "id_valid": True, "sex": info.sex,
             "birth_date": info.birth_date}
 
 
 def _check_unique_person(number: str, *, exclude_pk: int | None = None) -> None:
-    qs = Person.objects.filter(id_number=number, household__isnull=False, is_alive=True)
+    qs = Person.objects.filter(blind_q(Person, "id_number", number), household__isnull=False, is_alive=True)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     other = qs.select_related("household").first()

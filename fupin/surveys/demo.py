@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from fupin.core.errors import ServiceError
+from fupin.core.fields import with_indexes
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household, Person
 from fupin.surveys import definitions as defs
@@ -150,15 +151,15 @@ def _plant(rng: random.Random, scale: float, households: dict[int, dict], member
     for m in rng.sample(with_ids, min(n * 2, len(with_ids))):
         number = m["id_number"]
         wrong = number[:17] + rng.choice([c for c in "0123456789X" if c != number[17]])
-        Person.objects.filter(pk=m["id"]).update(id_number=wrong, id_rev=wrong[::-1], id_valid=False, batch=batch)
+        Person.objects.filter(pk=m["id"]).update(**with_indexes(Person, {"id_number": wrong}), id_valid=False,
+                                                 batch=batch)
         m["id_number"] = wrong
         planted["id_invalid"] += 1
     for _ in range(max(1, n // 3)):
         a, b = rng.sample(with_ids, 2)
         if a["household_id"] == b["household_id"]:
             continue
-        Person.objects.filter(pk=b["id"]).update(id_number=a["id_number"], id_rev=a["id_number"][::-1],
-                                                 batch=batch)
+        Person.objects.filter(pk=b["id"]).update(**with_indexes(Person, {"id_number": a["id_number"]}), batch=batch)
         planted["duplicate_person"] += 1
     for h in pick(lambda d, ms: d["annual_income"] > 0, n):
         Household.objects.filter(pk=h).update(annual_income=Decimal(households[h]["annual_income"]) +

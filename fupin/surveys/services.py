@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from fupin.core import audit
 from fupin.core.errors import ConflictError, ServiceError
-from fupin.core.fields import EncryptedJSONField
+from fupin.core.fields import EncryptedJSONField, blind_fields
 from fupin.core.models import CodeItem, CodeList
 from fupin.geo.models import Division
 from fupin.registry.models import Household, Person, VillageProfile
@@ -27,8 +27,8 @@ HOUSEHOLD_BINDABLE = {f.name for f in Household._meta.concrete_fields} - {
     "per_capita_net_income", "dissolved_on", "dissolved_reason", "merged_into", "split_from", "village", "grid",
     "located_by", "located_at", "location_source", "poor_code", "is_registered_poor"}
 PERSON_BINDABLE = {f.name for f in Person._meta.concrete_fields} - {
-    "id", "uuid", "household", "area_code", "id_rev", "batch", "created_at", "updated_at", "version", "is_alive",
-    "death_date", "id_valid", "relationship"}
+    "id", "uuid", "household", "area_code", "batch", "created_at", "updated_at", "version", "is_alive",
+    "death_date", "id_valid", "relationship"} - {f.name for f in blind_fields(Person)}
 VILLAGE_BINDABLE = {f.name for f in VillageProfile._meta.concrete_fields} - {
     "id", "uuid", "version", "created_at", "updated_at", "batch", "village", "year", "area_code"}
 

@@ -13,7 +13,7 @@ def departments(people, tmp_path):  # noqa: F811 - the imported fixture
     z, w, li, wang, twin = ids["zhang"], ids["zhang_wife"], ids["li"], ids["wang"], ids["zhang_twin"]
     # 张伟 is also listed in 李娜's household (the importer keeps such rows; the service refuses them)
     Person.objects.create(household=people["h3"], area_code=people["h3"].area_code, name="张伟", relationship="其他",
-                          id_number=z, id_rev=z[::-1], id_valid=True)
+                          id_number=z, id_valid=True)
     files = {
         "vehicle": (["序号", "车主", "身份证明号码", "车辆类型", "机动车状态", "购置价格"], [
             [1, "张伟", z, "小型轿车", "正常", 8000],

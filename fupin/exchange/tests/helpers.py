@@ -45,7 +45,7 @@ def load_roster(path: str | Path) -> int:
             except idnumber.IdNumberError:
                 ids = {"id_number": idnumber.clean(m["证件号码"]), "id_valid": False}
             persons.append(Person(household_id=hh[code], area_code=villages[(m["乡镇"], m["行政村"])].code,
-                                  relationship=m["与户主关系"], name=m["姓名"], id_rev=ids["id_number"][::-1], **ids))
+                                  relationship=m["与户主关系"], name=m["姓名"], **ids))
     Person.objects.bulk_create(persons, batch_size=5000)
     return len(persons)
 
