@@ -56,15 +56,37 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=50)
     parser.add_argument("--port", type=int, default=8015)
     parser.add_argument("--write-doc", action="store_true")
+    parser.add_argument("--reuse", metavar="DIR", help="a directory holding a database this script (or "
+                        "bench/mobile_sync.py's build) made before: the grids are not built again")
     args = parser.parse_args()
-    label = setup_database(None, "fupin_bench_slow3g")
+    if args.reuse:
+        import os
+
+        os.environ["FUPIN_DATA_DIR"] = args.reuse
+        os.environ["DATABASE_URL"] = f"sqlite:///{args.reuse}/bench.sqlite3"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        os.environ["FUPIN_DEBUG"] = "0"
+        os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        label = "SQLite"
+    else:
+        label = setup_database(None, "fupin_bench_slow3g")
     from django.conf import settings
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.test.testcases import LiveServerThread
     from mobile_sync import build
 
     settings.ALLOWED_HOSTS = ["*"]
-    build(args.households)
+    settings.DEBUG = False
+    from fupin.accounts.models import User
+
+    if not (args.reuse and User.objects.filter(username="wg0").exists()):
+        build(args.households)
     from fupin.accounts.models import User
     from fupin.registry.models import Household
 
@@ -72,6 +94,9 @@ def main() -> None:
     worker.set_password("bench-pass-2016")
     worker.save()
     first_hh = str(Household.objects.filter(area_code=worker.grid.code).order_by("id").first().uuid)
+    from fupin.assistance.models import AssistanceRecord, RecordAttachment
+
+    before = (AssistanceRecord.objects.filter(household__uuid=first_hh).count(), RecordAttachment.objects.count())
 
     server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=args.port)
     server.daemon = True
@@ -89,8 +114,8 @@ def main() -> None:
         page = ctx.new_page()
         cdp = ctx.new_cdp_session(page)
         cdp.send("Network.enable")
-        page.goto(f"{url}/app/")  # the shell once (on a phone: when the app is installed)
-        page.wait_for_selector("input[name=username]")
+        page.goto(f"{url}/app/", timeout=180_000)  # the shell once (on a phone: when the app is installed)
+        page.wait_for_selector("input[name=username]", timeout=180_000)
         cdp.send("Network.emulateNetworkConditions", SLOW_3G)
         page.fill("input[name=username]", "wg0")
         page.fill("input[name=password]", "bench-pass-2016")
@@ -135,11 +160,10 @@ def main() -> None:
         browser.close()
     from django.db.models import Avg
 
-    from fupin.assistance.models import AssistanceRecord, RecordAttachment
     from fupin.mobile.models import Upload
 
-    records = AssistanceRecord.objects.filter(household__uuid=first_hh).count()
-    photos = RecordAttachment.objects.count()
+    records = AssistanceRecord.objects.filter(household__uuid=first_hh).count() - before[0]
+    photos = RecordAttachment.objects.count() - before[1]
     avg_kb = sum(sizes) / len(sizes) / 1024
     sent_kb = (Upload.objects.aggregate(a=Avg("total"))["a"] or 0) / 1024
     lines = [
