@@ -1,7 +1,8 @@
 """The Spark engine gives what the DuckDB engine gives: the whole `compare` contract on a generated county with both.
 
-The Spark test is marked `spark` and runs in `make test` (local mode, two cores, a bounded driver heap and a time
-bound on every Spark step, so that a dead or stuck JVM fails it in minutes instead of hanging the suite). Where the
+The Spark test is marked `spark` (local mode, two cores, a bounded driver heap and a time bound on every Spark step,
+so that a dead or stuck JVM fails it in minutes instead of hanging). It has passed on the 2-core machine, but not
+yet three times in a row within CI's budget, so `make test` still deselects it and `make test-spark` runs it. Where the
 Spark engine is required (FUPIN_REQUIRE_SPARK=1, set by .ci/run, or CI=true) a missing pyspark or Java fails it;
 elsewhere it is skipped with a notice, as the browser tests are without Chromium (conftest.py).
 """
