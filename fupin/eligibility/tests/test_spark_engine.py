@@ -21,7 +21,9 @@ from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 SCORE_TOLERANCE = 1e-9  # link probabilities and household scores, absolute: the same floating-point formulas
 
 
-SPARK_STEP_SECONDS = 300  # one Spark step (the linkage, one rule evaluation) on the test county; minutes at load 20
+# one Spark step (the linkage, one rule evaluation) on the test county: the linkage outlasted 300 s at load 35 on the
+# shared 2-core machine (the bound failed the test as meant, at once and saying so); a dead JVM fails it at once anyway
+SPARK_STEP_SECONDS = 900
 # tiny data on two cores: no whole-stage code generation, no adaptive re-planning, two shuffle partitions, a JIT and
 # a collector that do not outspend the work (the engine's defaults suit a county or a province)
 SMALL_DATA_CONF = {
