@@ -131,6 +131,8 @@ class SparkEngine(Engine):
             for k, v in conf.items():
                 builder = builder.config(k, v)
             spark = builder.getOrCreate()
+            # the JVM's process, kept with the session: pyspark forgets it (a class attribute) once it is reset
+            spark._fupin_jvm = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
             spark.sparkContext.setLogLevel("ERROR")
             checkpoints = self.staging_dir() / "checkpoints"
             checkpoints.mkdir(parents=True, exist_ok=True)
@@ -491,9 +493,15 @@ def _local_cores(master: str) -> int | None:
     return 1 if master == "local" else None
 
 
+def _jvm_proc(spark):
+    """The session's JVM process (local mode: pyspark started it), else None."""
+    proc = getattr(spark, "_fupin_jvm", None)
+    return proc if proc is not None else getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+
+
 def _jvm_exit(spark) -> int | None:
-    """The exit code of the session's JVM when it has ended (local mode: pyspark started it), else None."""
-    proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+    """The exit code of the session's JVM when it has ended, else None."""
+    proc = _jvm_proc(spark)
     return proc.poll() if proc is not None else None
 
 
@@ -507,7 +515,7 @@ def jvm_cpu_seconds() -> float | None:
     with _LOCK:
         sessions = list(_SESSIONS.values())
     for spark in sessions:
-        proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+        proc = _jvm_proc(spark)
         if proc is not None and proc.poll() is None:
             fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -520,7 +528,7 @@ def _drop_sessions(*, kill: bool = False) -> None:
         sessions = list(_SESSIONS.values())
         _SESSIONS.clear()
     for spark in sessions:
-        proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
+        proc = _jvm_proc(spark)
         if proc is not None and proc.poll() is not None:
             _reset_context()
             continue

@@ -1,7 +1,8 @@
 """The Spark engine gives what the DuckDB engine gives: the whole `compare` contract on a generated county with both.
 
-The Spark test is marked `spark` and runs in `make test` (local mode, two cores, a bounded driver heap and a time
-bound on every Spark step, so that a dead or stuck JVM fails it in minutes instead of hanging the suite). Where the
+The Spark test is marked `spark` (local mode, two cores, a bounded driver heap and a time bound on every Spark step,
+so that a dead or stuck JVM fails it in minutes instead of hanging). It has passed on the 2-core machine, but not
+yet three times in a row within CI's budget, so `make test` still deselects it and `make test-spark` runs it. Where the
 Spark engine is required (FUPIN_REQUIRE_SPARK=1, set by .ci/run, or CI=true) a missing pyspark or Java fails it;
 elsewhere it is skipped with a notice, as the browser tests are without Chromium (conftest.py).
 """
@@ -20,7 +21,9 @@ from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 SCORE_TOLERANCE = 1e-9  # link probabilities and household scores, absolute: the same floating-point formulas
 
 
-SPARK_STEP_SECONDS = 300  # one Spark step (the linkage, one rule evaluation) on the test county; minutes at load 20
+# one Spark step (the linkage, one rule evaluation) on the test county: the linkage outlasted 300 s at load 35 on the
+# shared 2-core machine (the bound failed the test as meant, at once and saying so); a dead JVM fails it at once anyway
+SPARK_STEP_SECONDS = 900
 # tiny data on two cores: no whole-stage code generation, no adaptive re-planning, two shuffle partitions, a JIT and
 # a collector that do not outspend the work (the engine's defaults suit a county or a province)
 SMALL_DATA_CONF = {

@@ -73,3 +73,16 @@ def test_local_cores():
     assert _local_cores("local") == 1
     assert _local_cores("local[*]") is None
     assert _local_cores("spark://m:7077") is None
+
+
+def test_the_jvm_is_known_after_pyspark_forgets_it():
+    """The timeout stops the session and resets pyspark's gateway (a class attribute); the JVM's exit must still be
+    seen (it was not: the step's clean-up then called the dead JVM and logged "Connection refused")."""
+    from fupin.exchange.engine_spark import _jvm_exit
+
+    proc = _child()
+    spark = SimpleNamespace(sparkContext=SimpleNamespace(_gateway=None), _fupin_jvm=proc)
+    assert _jvm_exit(spark) is None  # positive control: alive
+    proc.kill()
+    proc.wait()
+    assert _jvm_exit(spark) == -9
