@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-PG_DB = "fupin_bench_funds"
+PG_DB = os.environ.get("FUPIN_BENCH_PG_DB", "fupin_bench_funds")
 
 
 def setup_database(args) -> str:

@@ -83,6 +83,8 @@ def raw_rows(path: str | Path) -> Iterator[list]:
 
 def cell_text(value: object) -> str:
     """A cell as text; floats that are whole numbers lose their '.0' (IDs are handled by idnumber.clean)."""
+    if type(value) is str:  # most cells: checked first, the rest of the checks cost a row's worth each
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float):
@@ -234,6 +236,8 @@ def _sheet_merged_ranges(path: Path, index: int) -> list[tuple[int, int, int, in
             head = z.read(name)
     except (zipfile.BadZipFile, KeyError, OSError):
         return []
+    if b"mergeCell" not in head:  # one scan in C; the pattern below looks at every tag
+        return []
     out = []
     for ref in re.findall(rb'<(?:\w+:)?mergeCell ref="([A-Z]+\d+):([A-Z]+\d+)"', head):
         (c1, r1), (c2, r2) = (_split_ref(x.decode()) for x in ref)
@@ -284,7 +288,8 @@ def skip_kind(row: list, *, after_blank: bool, header_norm: list[str] | None = N
     # a note alone on its line, or merged across it; a number repeated (amounts of 0, 0) is data, not a note
     if len(distinct) == 1 and (after_blank or len(texts) > 1) and not _NUMBER_LIKE.fullmatch(texts[0]):
         return "note"
-    if header_norm and [norm_header(v) for v in row[:len(header_norm)]] == header_norm:
+    if header_norm and len(row) >= len(header_norm) and all(
+            norm_header(v) == h for v, h in zip(row, header_norm, strict=False)):  # stops at the first cell that differs
         return "header"
     return None
 
@@ -350,7 +355,7 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
             width = max(cols) + 1
             after_blank = False
             for number, row in enumerate(rows, start=start):
-                if not any(v not in ("", None) for v in row):
+                if row.count("") + row.count(None) >= len(row):  # an empty row
                     after_blank = True
                     continue
                 kind = skip_kind(row, after_blank=after_blank, header_norm=header_norm)

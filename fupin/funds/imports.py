@@ -72,6 +72,31 @@ def parse_money(value) -> Decimal:
         raise ValueError(text) from None
 
 
+class _Memo:
+    """A parser's answers by cell value (hashable cells only), its refusals too (raised again as ValueError with the
+    same message)."""
+
+    def __init__(self, fn):
+        self.fn, self.seen = fn, {}
+
+    def __call__(self, value):
+        try:
+            key = (type(value), value)
+            hit = self.seen.get(key)
+        except TypeError:  # an unhashable cell: parse it every time
+            return self.fn(value)
+        if hit is None:
+            try:
+                hit = self.seen[key] = (True, self.fn(value))
+            except ValueError as exc:
+                hit = self.seen[key] = (False, exc.args)
+            if len(self.seen) > 100_000:
+                self.seen.clear()
+        if hit[0]:
+            return hit[1]
+        raise ValueError(*hit[1])  # a fresh error each time (re-raising one object would grow its traceback)
+
+
 def _problem(problems: list, row: int, key: str, value, text: str) -> None:
     problems.append(RowProblem(row, LABELS.get(key, key), cell_text(value), text))
 
@@ -89,18 +114,24 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
         if user is not None and not user.is_superuser:
             prefix = scope_prefix(user)
             loans = loans.filter(area_code__startswith=prefix) if prefix is not None else loans.none()
-    facts = {pk: [number, id_no, area, amount, repaid, disbursed] for pk, number, id_no, area, amount, repaid, disbursed
-             in loans.values_list("pk", "number", "person__id_number", "area_code", "amount", "principal_repaid",
-                                  "disbursed_on")}
+    facts = {pk: [number, area, amount, repaid, disbursed] for pk, number, area, amount, repaid, disbursed
+             in loans.values_list("pk", "number", "area_code", "amount", "principal_repaid", "disbursed_on")}
     by_number = {f[0]: pk for pk, f in facts.items()}
-    by_id: dict[str, list[int]] = defaultdict(list)
-    for pk, f in facts.items():
-        by_id[f[1]].append(pk)
+    by_id: dict[str, list[int]] = {}
+
+    def loans_of(id_no: str) -> list[int]:
+        """Loans by the borrower's ID number, read (and unsealed) only when a row has no loan number."""
+        if not by_id:
+            by_id[""] = []
+            for pk, person_id_no in loans.values_list("pk", "person__id_number"):
+                by_id.setdefault(person_id_no, []).append(pk)
+        return by_id.get(id_no, [])
     seen_refs = set(Repayment.objects.filter(loan__bank=bank).exclude(bank_ref="").values_list("bank_ref", flat=True))
     problems: list[RowProblem] = []
     parsed: list[tuple[int, int, object, Decimal, Decimal, str]] = []
     file_refs: dict[str, int] = {}
     principal_in: dict[int, Decimal] = defaultdict(Decimal)
+    dates, amounts = _Memo(parse_date), _Memo(parse_money)  # a statement repeats its dates and amounts
     for rowno, r in rows:
         number, raw_id = cell_text(r.get("number")), r.get("id_number")
         loan_id = None
@@ -115,7 +146,7 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
             except idnumber.IdNumberError as exc:
                 _problem(problems, rowno, "id_number", cell_text(raw_id), exc.message)
                 continue
-            found = by_id.get(id_no, [])
+            found = loans_of(id_no)
             if len(found) != 1:
                 _problem(problems, rowno, "id_number", idnumber.mask(id_no),
                          "找不到该借款人的在贷贷款" if not found else "该借款人有多笔在贷贷款,请填写贷款编号")
@@ -125,14 +156,14 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
             _problem(problems, rowno, "number", "", "须填写贷款编号或借款人证件号码")
             continue
         try:
-            paid_on = parse_date(r.get("paid_on"))
+            paid_on = dates(r.get("paid_on"))
         except ValueError:
             paid_on = None
         if paid_on is None:
             _problem(problems, rowno, "paid_on", r.get("paid_on"), "日期无效")
             continue
         try:
-            principal, interest = parse_money(r.get("principal")), parse_money(r.get("interest"))
+            principal, interest = amounts(r.get("principal")), amounts(r.get("interest"))
         except ValueError as exc:
             _problem(problems, rowno, "principal", str(exc), "金额不是有效的数字")
             continue
@@ -140,8 +171,8 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
             _problem(problems, rowno, "principal", f"{principal}/{interest}", "本金、利息不能为负,且不能都为0")
             continue
         f = facts[loan_id]
-        if f[5] and paid_on < f[5]:
-            _problem(problems, rowno, "paid_on", paid_on.isoformat(), f"早于放款日期{f[5]}")
+        if f[4] and paid_on < f[4]:
+            _problem(problems, rowno, "paid_on", paid_on.isoformat(), f"早于放款日期{f[4]}")
             continue
         ref = cell_text(r.get("ref"))
         if ref:
@@ -153,9 +184,9 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
                 continue
             file_refs[ref] = rowno
         principal_in[loan_id] += principal
-        if f[4] + principal_in[loan_id] > f[3]:
+        if f[3] + principal_in[loan_id] > f[2]:
             _problem(problems, rowno, "principal", str(principal),
-                     f"累计还本超过贷款金额{f[3]}元(贷款{f[0]})")
+                     f"累计还本超过贷款金额{f[2]}元(贷款{f[0]})")
             continue
         parsed.append((rowno, loan_id, paid_on, principal, interest, ref))
     if not parsed and not problems:
@@ -163,13 +194,14 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
     if problems:
         raise ImportRefused(problems=problems, headline=f"{bank.name}还款流水未导入")
     batch = batch_start(kind="funds_statement", actor=actor, source=path, keep_file=True)
-    from fupin.core.bulk import insert_rows, uuid7
+    from fupin.core.bulk import BulkWriter
 
-    insert_rows(Repayment, [{"loan_id": loan_id, "area_code": facts[loan_id][2], "paid_on": paid_on,
-                             "principal": principal, "interest": interest, "bank_ref": ref[:60], "uuid": uuid7(),
-                             "version": 1, "batch_id": batch.pk}
-                            for _row, loan_id, paid_on, principal, interest, ref in parsed])
-    repaid = _refresh_totals(set(principal_in) | {p[1] for p in parsed}, actor=actor)
+    # rows as tuples in the writer's column order, the rest from its stamp (UUIDs consecutive version-7 ones)
+    BulkWriter(Repayment, columns=("loan_id", "area_code", "paid_on", "principal", "interest", "bank_ref"),
+               stamp={"version": 1, "batch_id": batch.pk}).write(
+        (loan_id, facts[loan_id][1], paid_on, principal, interest, ref[:60])
+        for _row, loan_id, paid_on, principal, interest, ref in parsed)
+    repaid = _refresh_totals(batch.pk, actor=actor)
     batch_finish(batch, actor=actor, rows=len(parsed),
                  summary={"bank": bank.code, "repayments": len(parsed), "loans": len({p[1] for p in parsed}),
                           "repaid": repaid},
@@ -177,38 +209,42 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
     return {"rows": len(parsed), "loans": len({p[1] for p in parsed}), "repaid": repaid, "batch": batch.pk}
 
 
-def _refresh_totals(loan_ids: set[int], *, actor) -> int:
-    """The touched loans' totals recomputed from their repayments in the database (UPDATE … = (SELECT SUM …), a
-    few statements whatever the number of loans); loans whose principal is all in become repaid. Returns how many."""
-    from django.db.models import F, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
+def _refresh_totals(batch_id: int, *, actor) -> int:
+    """The totals of the loans the batch's repayments touch, recomputed from all their repayments in the database
+    (one UPDATE … FROM a grouped SELECT, on PostgreSQL and SQLite ≥ 3.33 alike, whatever the number of loans); loans
+    whose principal is all in become repaid. Returns how many."""
+    from django.db import connection
+    from django.db.models import F
     from django.utils import timezone
 
-    def total(field):
-        sums = (Repayment.objects.filter(loan=OuterRef("pk")).order_by().values("loan")
-                .annotate(s=Sum(field)).values("s"))
-        return Coalesce(Subquery(sums), Value(Decimal(0)))
-
-    last_paid = Subquery(Repayment.objects.filter(loan=OuterRef("pk")).order_by().values("loan")
-                         .annotate(m=Max("paid_on")).values("m"))
-    ids = sorted(loan_ids)
+    q = connection.ops.quote_name
+    loan, rep = q(Loan._meta.db_table), q(Repayment._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {loan} SET principal_repaid = s.p, interest_paid = s.i, version = {loan}.version + 1 "  # noqa: S608
+            f"FROM (SELECT loan_id, SUM(principal) AS p, SUM(interest) AS i FROM {rep} WHERE loan_id IN "
+            f"(SELECT loan_id FROM {rep} WHERE batch_id = %s) GROUP BY loan_id) AS s WHERE {loan}.id = s.loan_id",
+            [batch_id])
+    touched = Repayment.objects.filter(batch_id=batch_id).values("loan_id")
+    full = list(Loan.objects.filter(pk__in=touched, state__in=(LoanState.DISBURSED, LoanState.OVERDUE),
+                                    principal_repaid__gte=F("amount")).values_list("pk", "area_code", "state"))
+    if not full:
+        return 0
     name = actor.get_username() if getattr(actor, "pk", None) else str(actor)
     now = timezone.now()
-    done = 0
-    for i in range(0, len(ids), 2000):
-        chunk = ids[i:i + 2000]
-        Loan.objects.filter(pk__in=chunk).update(principal_repaid=total("principal"), interest_paid=total("interest"),
-                                                 version=F("version") + 1)
-        full = Loan.objects.filter(pk__in=chunk, state__in=(LoanState.DISBURSED, LoanState.OVERDUE),
-                                   principal_repaid__gte=F("amount"))
-        steps = [LoanStep(loan_id=pk, area_code=area, at=now, from_state=state, to_state=LoanState.REPAID,
-                          action="repaid", actor_name=name, note="银行流水")
-                 for pk, area, state in full.values_list("pk", "area_code", "state")]
-        if steps:
-            full.update(state=LoanState.REPAID, closed_on=last_paid)
-            LoanStep.objects.bulk_create(steps, batch_size=2000)
-            done += len(steps)
-    return done
+    last = dict(Repayment.objects.filter(loan_id__in=[pk for pk, *_x in full]).order_by().values("loan_id")
+                .annotate(m=Max("paid_on")).values_list("loan_id", "m"))
+    for i in range(0, len(full), 2000):
+        chunk = full[i:i + 2000]
+        by_day: dict = defaultdict(list)
+        for pk, *_x in chunk:
+            by_day[last[pk]].append(pk)
+        for day, pks in by_day.items():
+            Loan.objects.filter(pk__in=pks).update(state=LoanState.REPAID, closed_on=day)
+        LoanStep.objects.bulk_create([LoanStep(loan_id=pk, area_code=area, at=now, from_state=state,
+                                               to_state=LoanState.REPAID, action="repaid", actor_name=name,
+                                               note="银行流水") for pk, area, state in chunk], batch_size=2000)
+    return len(full)
 
 
 @transaction.atomic
