@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPRECATED = {"register_panel", "register_list_ordering", "register_filter", "register_household_attribute",
               "register_indicator", "register_popup_section", "register_figure_provider", "register_derived_figure",
               "register_section", "condition_provider", "register_card_section", "register_assessment_provider",
-              "register_findings_provider", "finding_provider", "register_household_panel"}
+              "register_findings_provider", "finding_provider", "register_household_panel",
+              "register_need_adapter", "register_field_reader"}
 
 
 def test_every_point_has_a_registration():

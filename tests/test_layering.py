@@ -30,10 +30,6 @@ TIER_NAMES = {0: "core", 1: "geo/org/accounts", 2: "registry/inbox", 3: "capabil
 
 # (importing module, imported module prefix) -> why it is allowed for now. Keep this short; each entry is a debt.
 KNOWN: dict[tuple[str, str], str] = {
-    ("fupin.geo.selectors", "fupin.registry"): "the grid pages count each grid's households (follow-up: the counts "
-                                               "through a registry selector the geo pages receive)",
-    ("fupin.geo.services", "fupin.registry"): "households_assign_grid writes households (follow-up: a registry "
-                                              "service)",
     ("fupin.exchange.linkage", "fupin.eligibility"): "hcmp: the exchange↔eligibility public API",
     ("fupin.exchange.services", "fupin.eligibility"): "hcmp: the exchange↔eligibility public API",
 }

@@ -9,9 +9,8 @@ The sweep finds `x.startswith(p)` or `p.startswith(x)` where `p` is the user's j
 from __future__ import annotations
 
 import ast
-import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from fupin.core.testing import sweep_app_modules
 
 
 def _sources(tree: ast.AST) -> set[str]:
@@ -61,17 +60,7 @@ def own_scope_checks(source: str) -> list[int]:
 
 
 def test_no_own_scope_check_outside_core():
-    paths = sorted((ROOT / "fupin").rglob("*.py"))
-    assert len(paths) > 200  # the sweep reads the tree
-    offenders = {}
-    for path in paths:
-        rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith("fupin/core/") or "/tests/" in rel or "/migrations/" in rel:
-            continue
-        lines = own_scope_checks(path.read_text(encoding="utf-8"))
-        if lines:
-            offenders[rel] = lines
-    assert offenders == {}
+    assert sweep_app_modules(own_scope_checks, skip=("fupin/core/",)) == {}
 
 
 def test_sweep_finds_each_form():

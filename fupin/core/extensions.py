@@ -377,6 +377,44 @@ class ProcedureFindings(Extension):
     order: int = 100
 
 
+# Dispatch and the exchange: what other apps teach them ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeedAdapter(Extension):
+    point: ClassVar[str] = "dispatch.need_adapter"
+    doc: ClassVar[str] = ("a source of needs (\"app_label.model\") work orders are made from: fn(source) -> keywords of "
+                          "work_order_create (household, title, description, origin, ...)")
+    key: str
+    fn: Callable[[Any], dict]
+
+
+@dataclass(frozen=True)
+class FieldReader(Extension):
+    point: ClassVar[str] = "exchange.field_reader"
+    doc: ClassVar[str] = "who reads which fields of a department source: fn(source_code) -> {field: [reader names]}"
+    fn: Callable[[str], dict]
+
+
+# Geo: the grid network's pages count and assign households (the registry, one tier up, answers) -------------------
+
+
+@dataclass(frozen=True)
+class AreaHouseholds(Extension):
+    """The households of divisions and grids, for the grid network's pages (which may not import the registry):
+    by_village(viewer, village_ids | None, prefix) -> {village id: {households, poor, unassigned}};
+    by_grid(viewer, grid_ids) -> {grid id: {households, poor}}; assign(actor=, village=, by=, grid=,
+    household_ids=) -> {assigned, unassigned_left} (a village's unassigned households to grids, audited)."""
+
+    point: ClassVar[str] = "geo.area_households"
+    doc: ClassVar[str] = ("the households of villages and grids for the grid pages: by_village, by_grid (counts) "
+                          "and assign (households to grids, by location or by hand)")
+    key: str
+    by_village: Callable[..., dict]
+    by_grid: Callable[..., dict]
+    assign: Callable[..., dict]
+
+
 # The registry itself ---------------------------------------------------------------------------------------------
 
 SHAPES: tuple[type[Extension], ...] = (
@@ -386,6 +424,7 @@ SHAPES: tuple[type[Extension], ...] = (
     FigureProvider, DerivedFigure, DashboardSection,
     LightCondition, UnverifiedFindings,
     CardSection, ProcedureAssessment, ProcedureFindings,
+    NeedAdapter, FieldReader, AreaHouseholds,
 )
 POINTS: dict[str, type[Extension]] = {}
 for _shape in SHAPES:

@@ -57,3 +57,14 @@ household_rows("dispatch.HouseholdPin", "household")
 household_rows("dispatch.JointPlan", "household")
 household_rows("dispatch.JointPlanItem", "plan__household")
 household_rows("dispatch.MinqingReport", "household", village_field="village")
+
+
+def _need_adapters() -> list:
+    from fupin.dispatch.services.orders import need_adapters
+
+    return need_adapters()
+
+
+# work orders made from other apps' needs: the sources dispatch knows by itself
+for _adapter in _need_adapters():
+    ext.register(_adapter)

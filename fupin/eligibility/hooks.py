@@ -9,7 +9,6 @@ from fupin.core.household_rows import household_rows
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
 from fupin.eligibility import map_and_dashboards
-from fupin.exchange.public import register_field_reader
 
 
 @stats_provider(order=161)
@@ -72,7 +71,7 @@ def _released_rules_reading(source_code: str) -> dict[str, list[str]]:
     return released_rules_reading(source_code)
 
 
-register_field_reader(_released_rules_reading)
+ext.register(ext.FieldReader(fn=_released_rules_reading))
 
 
 ext.register(map_and_dashboards.figure_provider())

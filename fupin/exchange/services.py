@@ -64,22 +64,25 @@ STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw",
                   "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex", "sheet"]
 
 
-# Who reads which fields of a source: fn(source_code) -> {field name: [what reads it, e.g. a rule's name]}.
-# The comparison registers the released rules' needs (fupin/eligibility/hooks.py).
-_FIELD_READERS: list[Callable[[str], dict[str, list[str]]]] = []
+# Who reads which fields of a source: the point exchange.field_reader (fupin/core/extensions.py); the comparison
+# registers the released rules' needs (fupin/eligibility/hooks.py).
 
 
 def register_field_reader(fn: Callable[[str], dict[str, list[str]]]) -> Callable:
-    if fn not in _FIELD_READERS:
-        _FIELD_READERS.append(fn)
+    """Deprecated: register `ext.FieldReader(fn=fn)` in the app's hooks.py."""
+    from fupin.core import extensions as ext
+
+    ext.register(ext.FieldReader(fn=fn))
     return fn
 
 
 def fields_read(source_code: str) -> dict[str, list[str]]:
     """The source's fields something reads (released rules), with the names of what reads each."""
     out: dict[str, list[str]] = {}
-    for fn in _FIELD_READERS:
-        for name, readers in fn(source_code).items():
+    from fupin.core import extensions as ext
+
+    for reader in ext.registered("exchange.field_reader"):
+        for name, readers in reader.fn(source_code).items():
             out.setdefault(name, []).extend(readers)
     return out
 

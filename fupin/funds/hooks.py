@@ -23,7 +23,6 @@ def nightly_overdue(**_kw) -> dict:
 
 
 def _register() -> None:
-    from fupin.dispatch.services import register_need_adapter
     from fupin.funds import integration
 
     ext.register(ext.HouseholdPanel(key="funds", template="funds/_panel.html", fn=integration.panel_context,
@@ -34,8 +33,7 @@ def _register() -> None:
                                     describe={"loan_overdue": integration.describe_overdue}))
     for item in (*integration.map_extensions(), *integration.dashboard_extensions()):
         ext.register(item)
-    # dispatch's need adapters are its own registry until fupin/dispatch/services.py is split (docs/architecture.md)
-    register_need_adapter("funds.loan", integration.loan_need)
+    ext.register(ext.NeedAdapter(key="funds.loan", fn=integration.loan_need))
     # the assessment app's own registries (household facts, risk signals): see docs/architecture.md
     integration.register_assessment()
 

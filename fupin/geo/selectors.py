@@ -11,25 +11,24 @@ from collections import defaultdict
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from fupin.core import extensions
 from fupin.core.pages import object_history
 from fupin.geo.choices import Post
 from fupin.geo.models import Division, Grid, GridPost, Terminal
-from fupin.registry.models import Household
 
 VILLAGE_LEVELS = ("village", "community")
 
 
+def area_households():
+    """The registry's answer (fupin/registry/grids.py) through the point geo.area_households; None without it."""
+    found = extensions.registered("geo.area_households")
+    return found[0] if found else None
+
+
 def household_counts_by_village(viewer, village_ids=None, *, prefix: str = "") -> dict[int, dict[str, int]]:
     """{village id: {households, poor, unassigned}} for the households the viewer sees."""
-    qs = Household.objects.restrict(viewer)
-    if prefix:
-        qs = qs.filter(area_code__startswith=prefix)
-    if village_ids is not None:
-        qs = qs.filter(village_id__in=list(village_ids))
-    rows = qs.order_by().values_list("village_id").annotate(
-        n=Count("id"), poor=Count("id", filter=Q(is_registered_poor=True)),
-        unassigned=Count("id", filter=Q(grid__isnull=True))).values_list("village_id", "n", "poor", "unassigned")
-    return {v: {"households": n, "poor": p, "unassigned": u} for v, n, p, u in rows}
+    households = area_households()
+    return households.by_village(viewer, village_ids, prefix=prefix) if households else {}
 
 
 def grid_counts_by_village(viewer, *, prefix: str = "") -> dict[int, int]:
@@ -112,10 +111,9 @@ def grid_list(viewer, *, vacant: str = "", q: str = "") -> QuerySet:
 
 
 def household_counts_by_grid(viewer, grid_ids) -> dict[int, dict[str, int]]:
-    rows = (Household.objects.restrict(viewer).filter(grid_id__in=list(grid_ids)).order_by().values_list("grid_id")
-            .annotate(n=Count("id"), poor=Count("id", filter=Q(is_registered_poor=True)))
-            .values_list("grid_id", "n", "poor"))
-    return {g: {"households": n, "poor": p} for g, n, p in rows}
+    """{grid id: {households, poor}} for the households the viewer sees."""
+    households = area_households()
+    return households.by_grid(viewer, grid_ids) if households else {}
 
 
 def grid_history(grid: Grid, limit: int = 50) -> list:

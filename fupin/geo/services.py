@@ -12,7 +12,6 @@ from django.utils import timezone
 from fupin.core import audit
 from fupin.core.coords import convert_geometry, gcj02_to_wgs84
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
-from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
 from fupin.geo.choices import PARENT_LEVELS, Level, Post, UrbanRural
@@ -222,46 +221,13 @@ def terminal_assign(*, actor, terminal: Terminal, grid: Grid | None, holder=None
     return terminal
 
 
-@transaction.atomic
 def households_assign_grid(*, actor, village: Division, by: str = "location", grid: Grid | None = None,
                            household_ids: list[int] | None = None) -> dict:
-    """Assign a village's unassigned (待分配网格) households to grids, by location or by hand; one audit event."""
-    from shapely import STRtree
-    from shapely.geometry import Point, shape
+    """Assign a village's unassigned (待分配网格) households to grids, by location or by hand; one audit event. The
+    registry writes them (fupin/registry/grids.py, through the point geo.area_households)."""
+    from fupin.geo.selectors import area_households
 
-    from fupin.registry.models import Household
-
-    qs = Household.objects.filter(village=village)
-    if household_ids is not None:
-        qs = qs.filter(pk__in=household_ids)
-    else:
-        qs = qs.filter(grid__isnull=True)
-    assigned: dict[int, Grid] = {}
-    if by == "hand":
-        if grid is None or grid.village_id != village.pk:
-            raise ServiceError("请选择本村的网格")
-        assigned = {h: grid for h in qs.values_list("pk", flat=True)}
-    else:
-        grids = [g for g in village.grids.all() if g.boundary]
-        if not grids:
-            raise ServiceError(f"{village.name}的网格还没有边界,无法按位置分配")
-        tree = STRtree([shape(g.boundary) for g in grids])
-        for pk, lng, lat in qs.exclude(lng=None).values_list("pk", "lng", "lat"):
-            hits = tree.query(Point(lng, lat), predicate="intersects")
-            if len(hits):
-                assigned[pk] = grids[int(hits[0])]
-    by_grid: dict[int, list[int]] = {}
-    for pk, g in assigned.items():
-        by_grid.setdefault(g.pk, []).append(pk)
-    batch = batch_start(kind="assign_grid", actor=actor)
-    codes = {g.pk: g.code for g in assigned.values()}
-    moved: dict[str, int] = {}
-    for gid, pks in by_grid.items():
-        Household.objects.filter(pk__in=pks).update(grid_id=gid, area_code=codes[gid], batch=batch,
-                                                    updated_at=timezone.now())
-        # members and every row that belongs to these households follow them (fupin/core/household_rows.py)
-        for label, n in relocate_rows(pks, area_code=codes[gid], village=village).items():
-            moved[label] = moved.get(label, 0) + n
-    batch_finish(batch, actor=actor, rows=len(assigned), area_code=village.code,
-                 summary={"village": village.code, "by": by, "assigned": len(assigned), "rows_moved": moved})
-    return {"assigned": len(assigned), "unassigned_left": qs.filter(grid__isnull=True).count()}
+    households = area_households()
+    if households is None:
+        raise ServiceError("没有住户登记,无法分配网格")
+    return households.assign(actor=actor, village=village, by=by, grid=grid, household_ids=household_ids)

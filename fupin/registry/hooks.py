@@ -2,9 +2,13 @@
 
 from django.db.models import Q
 
+from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
-from fupin.registry import jobs  # noqa: F401  (registers the roster-import job handler)
+from fupin.registry import (
+    grids,
+    jobs,  # noqa: F401  (registers the roster-import job handler)
+)
 
 
 @stats_provider(order=30)
@@ -37,3 +41,7 @@ household_rows("registry.MemberChange", "to_household")
 household_rows("registry.MemberChange", "from_household", when=Q(to_household__isnull=True))
 household_rows("registry.ImportProblem", "household")
 household_rows("registry.ChangeRequest", "household")
+
+# the grid network's pages count and assign households through the registry (geo may not import it)
+ext.register(ext.AreaHouseholds(key="registry", by_village=grids.household_counts_by_village,
+                                by_grid=grids.household_counts_by_grid, assign=grids.households_assign_grid))

@@ -1,11 +1,9 @@
 """The one search semantics (fupin/core/search.py): what an entry means, and that every app's search box uses it."""
 
 import ast
-import pathlib
 
 from fupin.core import search
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+from fupin.core.testing import sweep_app_modules
 
 
 def test_entry_kinds():
@@ -57,22 +55,7 @@ def _own_name_searches(tree: ast.AST) -> list[str]:
 
 
 def test_no_app_searches_people_by_its_own_rule():
-    offenders = {}
-    paths = sorted((ROOT / "fupin").rglob("*.py"))
-    assert len(paths) > 200  # the sweep reads the tree
-    for path in paths:
-        rel = path.relative_to(ROOT).as_posix()
-        if (
-            "/tests/" in rel
-            or "/migrations/" in rel
-            or rel.endswith(("testing.py", "demo.py"))
-            or "/demo/" in rel
-        ):
-            continue
-        hits = _own_name_searches(ast.parse(path.read_text(encoding="utf-8")))
-        if hits:
-            offenders[rel] = hits
-    assert offenders == {}
+    assert sweep_app_modules(lambda text: _own_name_searches(ast.parse(text))) == {}
 
 
 def test_sweep_finds_an_own_rule():

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fupin.core import audit, scoping
+from fupin.core import extensions as ext
 from fupin.core.errors import ServiceError
 from fupin.dispatch import defaults, routing
 from fupin.dispatch.choices import (
@@ -285,13 +286,14 @@ def work_order_create(*, actor, title: str, household=None, village=None, grid=N
 # Needs from other apps -------------------------------------------------------------------------------------------
 
 NeedAdapter = Callable[[Any], dict]
-_ADAPTERS: dict[str, NeedAdapter] = {}
 
 
 def register_need_adapter(label: str, fn: NeedAdapter) -> NeedAdapter:
-    """Teach `work_order_from_need` a source model ("app_label.model"): fn(source) -> dict of work_order_create
-    keywords (household, title, description, measure_kind, category, order_type, origin, urgency, village)."""
-    _ADAPTERS[label] = fn
+    """Deprecated: register `ext.NeedAdapter(key=label, fn=fn)` in the app's hooks.py (the point
+    dispatch.need_adapter teaches `work_order_from_need` a source model "app_label.model": fn(source) -> dict of
+    work_order_create keywords: household, title, description, measure_kind, category, order_type, origin, urgency,
+    village)."""
+    ext.register(ext.NeedAdapter(key=label, fn=fn))
     return fn
 
 
@@ -306,8 +308,9 @@ def _first_attr(obj, *names: str) -> Any:
 def need_facts(source) -> dict:
     """What a need says about itself: the registered adapter, else a tolerant look at common attribute names."""
     label = source._meta.label_lower
-    if label in _ADAPTERS:
-        return _ADAPTERS[label](source)
+    adapter = ext.lookup("dispatch.need_adapter", label)
+    if adapter is not None:
+        return adapter.fn(source)
     household = _first_attr(source, "household")
     if household is None:
         plan = _first_attr(source, "plan")
@@ -355,10 +358,12 @@ def _finding_adapter(finding) -> dict:
             "description": f"来源:{finding.source_code};证据:{finding.evidence}"[:2000]}
 
 
-register_need_adapter("dispatch.minqingreport", _minqing_adapter)
-register_need_adapter("assistance.measure", _measure_adapter)
-register_need_adapter("assistance.assistancerecord", _record_adapter)
-register_need_adapter("eligibility.finding", _finding_adapter)
+def need_adapters() -> list:
+    """The adapters dispatch knows by itself (registered in fupin/dispatch/hooks.py)."""
+    return [ext.NeedAdapter(key="dispatch.minqingreport", fn=_minqing_adapter),
+            ext.NeedAdapter(key="assistance.measure", fn=_measure_adapter),
+            ext.NeedAdapter(key="assistance.assistancerecord", fn=_record_adapter),
+            ext.NeedAdapter(key="eligibility.finding", fn=_finding_adapter)]
 
 
 @transaction.atomic
