@@ -92,6 +92,8 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["load_average"] = os.getloadavg()[0]
     out["compare_peak_mb"] = round(_peak_mb())
     out["compare_parts_s"] = run.stats["seconds"]
+    # the write transaction (on SQLite the one write lock, held this long): everything else is computed before it
+    out["compare_write_lock_s"] = run.stats["seconds"].get("write")
     out["link_stats"] = {k: run.stats["link"].get(k) for k in (
         "exact", "valid_unknown", "residual", "probabilistic", "review_pairs", "splink_pairs", "seconds_probabilistic",
         "predict_chunks", "seconds_predict")}
@@ -131,6 +133,8 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["rerun_after_reload_s"] = round(time.perf_counter() - t, 2)
     out["rerun_after_reload_cpu_s"] = round(time.process_time() - c, 2)
     out["rerun_parts_s"] = rerun.stats["seconds"]
+    out["rerun_write_lock_s"] = rerun.stats["seconds"].get("write")
+    out["rerun_model"] = (rerun.stats.get("link") or {}).get("model")
     if splink_alone:
         out["splink_alone"] = splink_only(truth)
     connection.close()

@@ -341,10 +341,11 @@ def _ids_sql(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) if ids else "-1"
 
 
-def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str
+def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str, plan=None
                  ) -> tuple[dict[str, pa.Table], list[str]]:
-    """The engine's input tables and the statements that scope them (建档立卡 and applicants)."""
-    from fupin.exchange.public import current_snapshots, load_links, registry_table, snapshot_record_data
+    """The engine's input tables and the statements that scope them (建档立卡 and applicants); the links are those
+    the linkage `plan` (not yet written) leaves."""
+    from fupin.exchange.public import current_snapshots, planned_links, registry_table, snapshot_record_data
     from fupin.registry.models import Household
 
     H = Household._meta.db_table
@@ -361,7 +362,7 @@ def _load_tables(program: Program, applicants: list[int], persons: pa.Table, reg
                "housing_area": pa.string(), "housing_structure": pa.string(),
                "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}))
     current = current_snapshots()
-    tables = {"hh_all": hh, "persons_all": persons, "links_all": load_links(current),
+    tables = {"hh_all": hh, "persons_all": persons, "links_all": planned_links(current, plan),
               "applicants_in": pa.table({"household_id": pa.array(applicants, pa.int64())})}
     by_source = {s.source.code: s for s in current}
     for source in program.loaded:
@@ -440,8 +441,11 @@ def _digest(obj) -> str:
 def compare_run(*, actor, progress: Progress | None = None, engine=None, relink: bool = True) -> ComparisonRun:
     """Link (incrementally), evaluate the released rule set and reconcile findings, assessments and inbox tasks.
 
-    The run is one transaction: any error rolls all of it back and is raised (the job or the command fails
-    visibly); the failure is recorded as an audit event `eligibility.compare.failed` outside the rolled-back work.
+    Everything is computed first, outside any transaction (the linkage, the rules, which findings open, change or
+    clear); then one transaction writes the prepared rows — on SQLite the one write lock is held only that long. If
+    the registry, a snapshot or a finding changed meanwhile, the run computes again inside the transaction. Any
+    error rolls all the writing back and is raised (the job or the command fails visibly); the failure is recorded
+    as an audit event `eligibility.compare.failed` outside the rolled-back work.
     """
     try:
         return _compare_run(actor=actor, progress=progress, engine=engine, relink=relink)
@@ -451,17 +455,76 @@ def compare_run(*, actor, progress: Progress | None = None, engine=None, relink:
         raise
 
 
-@transaction.atomic
+def _findings_mark() -> tuple:
+    """What the findings looked like (a decision taken between computing and writing changes it)."""
+    from django.db.models import Count, Max
+
+    return tuple(Finding.objects.aggregate(n=Count("id"), t=Max("updated_at")).values())
+
+
 def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> ComparisonRun:
-    from fupin.exchange.public import default_engine, linkage_run, load_persons, registry_fingerprint
+    from fupin.exchange.public import default_engine, linkage_current, linkage_write
 
     progress = progress or (lambda p, m="": None)
-    t0 = time.perf_counter()
     engine = engine or default_engine()
     rule_set = ruleset_ensure_default(actor=actor)
+    plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)
+    t_write = time.perf_counter()
+    progress(80, "写入比对结果")
+    with transaction.atomic():
+        if (plan["link"] is not None and not linkage_current(plan["link"])) or (
+                plan["link"] is None and relink and _stale_links()) or _findings_mark() != plan["mark"]:
+            plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)  # inputs changed
+            plan["recomputed"] = True
+        link_run = linkage_write(plan["link"], actor=actor) if plan["link"] is not None else None
+        result = plan["result"]
+        run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
+                                           households=int(result["in_scope"].column(0)[0].as_py() or 0))
+        changes = _reconcile_apply(run, plan["reconcile"])
+        t_sync = time.perf_counter()
+        n_assessed = _write_assessments(run, result["assessments"])
+        by_rule, by_village = _counts()
+        seconds = plan["seconds"]
+        run.stats = {
+            "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
+            "rule_errors": sorted(plan["rule_errors"].values()),
+            "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": plan["applicants"],
+            "assessments_digest": run.stats.get("assessments_digest", ""),
+            "not_evaluated": plan["not_evaluated"],
+            "link": link_run.stats if link_run else None,
+            "not_understood": plan["not_understood"],
+            "recomputed_in_transaction": bool(plan.get("recomputed")),
+            "seconds": {**seconds, "write_findings": round(t_sync - t_write, 3),
+                        "write": round(time.perf_counter() - t_write, 3),
+                        "total": round(seconds["compute"] + time.perf_counter() - t_write, 3)},
+        }
+        run.finished_at = timezone.now()
+        run.save()
+        audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
+                     object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
+                     after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
+        not_understood_refresh()
+    progress(100, "比对完成")
+    return run
+
+
+def _stale_links() -> bool:
+    from fupin.exchange.public import Snapshot, registry_fingerprint
+
+    fp = registry_fingerprint()
+    return Snapshot.objects.filter(is_current=True).exclude(link_fingerprint__startswith=fp + "|").exists()
+
+
+def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> dict:
+    """Everything a comparison writes, computed without writing: the linkage plan, the rules' results and the
+    findings' changes."""
+    from fupin.exchange.public import linkage_compute, load_persons, registry_fingerprint
+
+    t0 = time.perf_counter()
+    mark = _findings_mark()
     registry_fp = registry_fingerprint()
     persons = load_persons(registry_fp)
-    link_run = linkage_run(actor=actor, engine=engine, persons=persons,
+    plan = linkage_compute(engine=engine, persons=persons,
                            progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
     t_link = time.perf_counter()
     progress(50, "按规则比对")
@@ -480,40 +543,22 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
         rules = [r for r in rules if r.code not in rule_errors]
         program = _program_for(rules, mappings)
     applicants = applicant_household_ids()
-    tables, pre = _load_tables(program, applicants, persons, registry_fp)
+    tables, pre = _load_tables(program, applicants, persons, registry_fp, plan)
     values_nu = _value_map(program, tables, mappings, engine)
     t_load = time.perf_counter()
     line = poverty_line(timezone.localdate().year)
     result = _evaluate(program, tables, pre, rules, line, engine)
     t_eval = time.perf_counter()
     progress(75, "整理比对发现")
-    run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
-                                       households=int(result["in_scope"].column(0)[0].as_py() or 0))
-    changes = _reconcile(run, rules, result, keep_rules=set(not_evaluated) | set(rule_errors))
-    t_sync = time.perf_counter()
-    progress(90, "保存评分")
-    n_assessed = _write_assessments(run, result["assessments"])
-    by_rule, by_village = _counts()
-    run.stats = {
-        "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
-        "rule_errors": sorted(rule_errors.values()),
-        "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": len(applicants),
-        "assessments_digest": run.stats.get("assessments_digest", ""),
-        "not_evaluated": not_evaluated,
-        "link": link_run.stats if link_run else None,
-        "not_understood": {"values": values_nu, **_undecided(result["undecided"])},
-        "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
-                    "evaluate": round(t_eval - t_load, 3), "findings": round(t_sync - t_eval, 3),
-                    "total": round(time.perf_counter() - t0, 3)},
-    }
-    run.finished_at = timezone.now()
-    run.save()
-    audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
-                 object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
-                 after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
-    not_understood_refresh()
-    progress(100, "比对完成")
-    return run
+    reconcile = _reconcile_plan(rules, result, tables["links_all"],
+                                keep_rules=set(not_evaluated) | set(rule_errors))
+    t_plan = time.perf_counter()
+    return {"link": plan, "result": result, "reconcile": reconcile, "rule_errors": rule_errors,
+            "not_evaluated": not_evaluated, "applicants": len(applicants), "mark": mark,
+            "not_understood": {"values": values_nu, **_undecided(result["undecided"])},
+            "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
+                        "evaluate": round(t_eval - t_load, 3), "findings": round(t_plan - t_eval, 3),
+                        "compute": round(t_plan - t0, 3)}}
 
 
 UNDECIDED_KEPT = 5000
@@ -566,10 +611,22 @@ def _undecided(table: pa.Table) -> dict:
     return {"undecided": out, "undecided_total": len(rows)}
 
 
-def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: set[str] = frozenset()) -> dict:
-    """Turn this run's hits into findings; returns counts of what changed. Findings of `keep_rules` (not evaluated
-    in this run) are left as they are."""
-    from fupin.exchange.public import link_methods, records_for_evidence
+def _link_methods(links: pa.Table, record_ids: set[int]) -> dict[tuple[int, int], tuple[str, float]]:
+    """{(record, person): (method, score)} of these records' links, from the run's links table."""
+    if not record_ids or not links.num_rows:
+        return {}
+    import pyarrow.compute as pc
+
+    part = links.filter(pc.is_in(links.column("record_id"), value_set=pa.array(sorted(record_ids), pa.int64())))
+    cols = part.select(["record_id", "person_id", "method", "score"]).to_pydict()
+    return {(r, p): (m, sc) for r, p, m, sc in zip(cols["record_id"], cols["person_id"], cols["method"],
+                                                   cols["score"], strict=True)}
+
+
+def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules: set[str] = frozenset()) -> dict:
+    """Which findings this run's hits open, change, keep or clear — computed, nothing written. Findings of
+    `keep_rules` (not evaluated in this run) are left as they are."""
+    from fupin.exchange.public import records_for_evidence
     from fupin.registry.models import Household, Person
 
     by_code = {r.code: r for r in rules}
@@ -613,7 +670,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
         or existing[k].status == Finding.Status.CLEARED)]
     record_ids = {rid for k in need for rid in wanted[k]["record_ids"] if rid is not None}
     records = records_for_evidence(record_ids)
-    link_method = link_methods(record_ids)
+    link_method = _link_methods(links, record_ids)
     for k in need:
         w = wanted[k]
         w["evidence"], _ = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
@@ -623,7 +680,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
     for w in wanted.values():
         w["household"] = hh_objs.get(w["household_id"])
     changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
-    to_post: list[Finding] = []
+    reopened: list[Finding] = []
     new_objs = []
     changed: list[Finding] = []
     seen_ids: list[int] = []
@@ -635,7 +692,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
                 key=key, household=hh, household_code=hh.poor_code or "", person_id=w["person_id"],
                 person_id_number=w["number"], rule=w["rule"], rule_code=w["rule"].code, rule_name=w["rule"].name,
                 source_code=_source_of(w["rule"]), evidence=w["evidence"], evidence_hash=w["hash"],
-                first_run=run, last_run=run, area_code=hh.area_code))
+                area_code=hh.area_code))
             changes["new"] += 1
             continue
         seen_ids.append(f.pk)
@@ -645,7 +702,7 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
         if f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED, Finding.Status.CLEARED):
             f.status = Finding.Status.OPEN
             f.version += 1
-            to_post.append(f)
+            reopened.append(f)
             changes["reopened"] += 1
         elif f.evidence_hash != w["hash"]:
             changes["updated"] += 1
@@ -655,29 +712,39 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
         if hh is not None:
             f.area_code, f.household = hh.area_code, hh  # loaded once above, not per finding
         changed.append(f)
-    now = timezone.now()
-    for f in changed:
-        f.updated_at = now
-    Finding.objects.bulk_update(changed, ["status", "version", "evidence", "evidence_hash", "rule", "area_code",
-                                          "updated_at"], batch_size=500)
-    for i in range(0, len(seen_ids), 5000):
-        Finding.objects.filter(pk__in=seen_ids[i:i + 5000]).update(last_run=run)
-    created = Finding.objects.bulk_create(new_objs, batch_size=1000)
-    if connection.vendor != "postgresql" or any(f.pk is None for f in created):
-        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]).select_related("household", "rule"))
-    to_post += created
-    stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(key__in=list(wanted)) if len(wanted) < 30000 \
-        else Finding.objects.filter(status=Finding.Status.OPEN).exclude(last_run=run)
-    stale = stale.exclude(rule_code__in=list(keep_rules))
-    # findings received from outside (the national system's suspect data) are not the rule set's to clear
-    stale = stale.exclude(key__startswith=EXTERNAL_KEY_PREFIX)
-    # cleared in one statement per 5,000, their tasks closed likewise (no per-row saves)
-    cleared = list(stale.only("pk", "uuid", "area_code", "household_code", "rule_name", "rule_code", "status",
-                              "version"))
+    # open findings no hit of this run keeps (but those of rules not evaluated, and findings received from outside
+    # — the national system's suspect data — which are not the rule set's to clear)
+    stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(rule_code__in=list(keep_rules)).exclude(
+        key__startswith=EXTERNAL_KEY_PREFIX)
+    cleared = [f for f in stale.only("pk", "key", "uuid", "area_code", "household_code", "rule_name", "rule_code",
+                                     "status", "version") if f.key not in wanted]
+    changes["cleared"] = len(cleared)
+    return {"changes": changes, "new": new_objs, "changed": changed, "reopened": reopened, "seen": seen_ids,
+            "cleared": cleared}
+
+
+def _reconcile_apply(run: ComparisonRun, plan: dict) -> dict:
+    """Write what `_reconcile_plan` decided: set-based updates and inserts, inbox tasks posted and closed."""
     from django.db.models import F
 
     from fupin.inbox.services import inbox_close_by_keys
 
+    now = timezone.now()
+    changed, new_objs, cleared = plan["changed"], plan["new"], plan["cleared"]
+    for f in changed:
+        f.updated_at = now
+    Finding.objects.bulk_update(changed, ["status", "version", "evidence", "evidence_hash", "rule", "area_code",
+                                          "updated_at"], batch_size=500)
+    seen_ids = plan["seen"]
+    for i in range(0, len(seen_ids), 5000):
+        Finding.objects.filter(pk__in=seen_ids[i:i + 5000]).update(last_run=run)
+    for f in new_objs:
+        f.first_run, f.last_run = run, run
+    created = Finding.objects.bulk_create(new_objs, batch_size=1000)
+    if connection.vendor != "postgresql" or any(f.pk is None for f in created):
+        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]).select_related("household", "rule"))
+    to_post = [*plan["reopened"], *created]
+    # cleared in one statement per 5,000, their tasks closed likewise (no per-row saves)
     ids = [f.pk for f in cleared]
     for i in range(0, len(ids), 5000):
         Finding.objects.filter(pk__in=ids[i:i + 5000]).update(status=Finding.Status.CLEARED,
@@ -685,12 +752,11 @@ def _reconcile(run: ComparisonRun, rules: list[Rule], result: dict, keep_rules: 
     inbox_close_by_keys(dedupe_keys=[f.inbox_key for f in cleared])
     for f in cleared:
         f.status, f.version = Finding.Status.CLEARED, f.version + 1
-    changes["cleared"] = len(cleared)
     _post_tasks(to_post)
     if audit.has_listeners():
         audit.announce([_finding_change(f, "eligibility.finding.open") for f in to_post]
                        + [_finding_change(f, "eligibility.finding.clear") for f in cleared])
-    return changes
+    return plan["changes"]
 
 
 def _finding_change(f: Finding, action: str) -> audit.Change:

@@ -364,9 +364,11 @@ class DuckDBEngine(Engine):
             stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
             con.execute(f"CREATE TABLE prob AS {prob}")
             explanations = self._explanations(con, settings, stats)
-            con.execute("CREATE TABLE explained (record_id BIGINT, person_id BIGINT, explanation VARCHAR)")
-            if explanations:
-                con.executemany("INSERT INTO explained VALUES (?, ?, ?)", explanations)
+            cols = list(zip(*explanations, strict=True)) if explanations else [(), (), ()]
+            # one Arrow table scanned in place (DuckDB's executemany inserts row by row)
+            con.register("explained", pa.table({"record_id": pa.array(cols[0], pa.int64()),
+                                                "person_id": pa.array(cols[1], pa.int64()),
+                                                "explanation": pa.array(cols[2], pa.string())}))
             links = con.sql("""
                 SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
                     SELECT record_id, person_id, method, score FROM exact
@@ -470,13 +472,14 @@ class DuckDBEngine(Engine):
         stats["predict_chunks"] = chunks
         threshold = settings.review_threshold / 10
         if chunks == 1:
-            pred = Linker([left, right], spec, log_level=None).inference.predict(threshold_match_probability=threshold)
+            pred = Linker([left, right], spec, log_level=None, validate_settings=False).inference.predict(
+                threshold_match_probability=threshold)
             self._scored(con, pred.physical_name, names, create=True)
             db_api.delete_tables_created_by_splink_from_db()
         else:
             # prediction in chunks of the residual, so the blocked pairs held at once stay bounded; the term
             # frequencies are those of all the records (as in one pass), computed once and shared by every chunk
-            full = Linker([left, right], spec, log_level=None)
+            full = Linker([left, right], spec, log_level=None, validate_settings=False)
             tf_columns = [c for c in ("name", "name_py") if any(
                 lv.get("tf_adjustment_column") == c for comp in spec["comparisons"] for lv in comp["comparison_levels"])]
             tf_tables = {c: full.table_management.compute_tf_table(c) for c in tf_columns}
@@ -485,7 +488,8 @@ class DuckDBEngine(Engine):
                             f"WHERE unique_id % {chunks} = {i}")
                 api = DuckDBAPI(connection=con)
                 linker = Linker([api.register("left_chunk", table_name="fupin_left"),
-                                 api.register("right_in", table_name="fupin_right")], spec, log_level=None)
+                                 api.register("right_in", table_name="fupin_right")], spec, log_level=None,
+                                validate_settings=False)
                 for column, table in tf_tables.items():
                     linker.table_management.register_term_frequency_lookup(table, column)
                 pred = linker.inference.predict(threshold_match_probability=threshold)

@@ -6,10 +6,12 @@ rerun after one department reloads relinks only that snapshot, unless the regist
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -203,10 +205,38 @@ def load_decisions() -> pa.Table:
                      "status": pa.array(list(cols[2]), pa.string())})
 
 
-@transaction.atomic
-def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
-                progress: Progress | None = None, persons: pa.Table | None = None) -> LinkRun | None:
-    """Link the current snapshots whose links are stale (all with force=True); None when nothing was stale."""
+@dataclass
+class LinkagePlan:
+    """A linkage computed and not yet written (`linkage_compute`): what `linkage_write` writes, and what it was
+    computed on (so the writer can tell whether the inputs changed meanwhile)."""
+
+    stale: list
+    fingerprint: str
+    registry_fp: str
+    settings: LinkSettings
+    engine: str
+    links: pa.Table  # record_id, person_id, snapshot_id, source_code, method, score, area_code, explanation
+    reviews: pa.Table
+    stats: dict
+    model: dict | None
+    stored_model: LinkModel | None
+    snap_of_review: dict
+    records: int
+    persons: int
+    t0: float
+    t_load: float
+    t_link: float
+
+
+def linkage_inputs_key(stale: list, fp: str) -> tuple:
+    """What a plan was computed on: the registry and settings (`fp`) and the snapshots it relinks."""
+    return fp, tuple(sorted((s.pk, s.file_sha256, s.row_count) for s in stale))
+
+
+def linkage_compute(*, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
+                    progress: Progress | None = None, persons: pa.Table | None = None) -> LinkagePlan | None:
+    """Link the current snapshots whose links are stale (all with force=True) without writing anything: reads,
+    the engine's work, and the rows to write. None when nothing is stale."""
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     settings = settings or LinkSettings()
@@ -217,7 +247,6 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     stale = [s for s in current if force or s.link_fingerprint != fp]
     if not stale:
         return None
-    stale_ids = [s.pk for s in stale]
     progress(5, "读取人口库与部门数据")
     persons = persons if persons is not None else load_persons(registry_fp)
     records = load_records(stale)
@@ -227,6 +256,12 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     stored, stored_model = stored_parameters()
     if not settings.parameters:
         settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
+    inputs = model_inputs(stale, fp, settings)  # before the stored model and the skew guard's rules join them
+    reused = reusable_model(stale, fp, settings) if settings.train else None
+    if reused is not None:  # the same inputs trained this model: it is used as it is, not trained again
+        settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": dict(reused.parameters),
+                                           "train": False})
+        stored_model = reused
     divisions = load_divisions()
     # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
     rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
@@ -236,45 +271,113 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),
                       settings=settings)
     out.stats["skew"] = skew
-    model_row = _save_model(out.stats.pop("model", None), stored_model, settings)
+    model = out.stats.pop("model", None)
+    if model is not None:
+        model["inputs"] = inputs
+        if reused is not None:
+            model["reason"] = "reused"
     t_link = time.perf_counter()
-    progress(70, "写入关联结果")
-    delete_where(RecordLink, "snapshot_id", stale_ids)
-    # the snapshot and source of every link, joined in Arrow; rows go to the database batch by batch (no Python
-    # object per link held at once)
+    # the snapshot and source of every link, joined in Arrow
     source_of = {s.pk: s.source.code for s in stale}
     at = pc.index_in(out.links.column("record_id"), value_set=records.column("record_id"))
-    links = out.links.append_column("snapshot_id", pc.take(records.column("snapshot_id"), at))
+    snap_ids = pc.take(records.column("snapshot_id"), at)
+    links = out.links.append_column("snapshot_id", snap_ids)
+    codes = pa.array([source_of[s] for s in snap_ids.to_pylist()], pa.string()) if links.num_rows else pa.array(
+        [], pa.string())
+    links = links.append_column("source_code", codes)
     if "explanation" not in links.column_names:
         links = links.append_column("explanation", pa.nulls(links.num_rows, pa.string()))
-
-    def link_rows():
-        for batch in links.select(["record_id", "person_id", "snapshot_id", "method", "score", "area_code",
-                                   "explanation"]).to_batches(max_chunksize=50_000):
-            for rid, pid, snap, method, score, area, expl in zip(*(c.to_pylist() for c in batch.columns),
-                                                                strict=True):
-                yield rid, pid, snap, source_of[snap], method, score, area, expl
-
-    BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
-                                    "area_code", "explanation"], encoded=["explanation"]).write(link_rows())
-    _cache_links(links, stale, source_of, fp)
     snap_of = dict(zip(out.reviews.column("record_id").to_pylist(), pc.take(
         records.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
                                                    value_set=records.column("record_id"))).to_pylist(), strict=True))
-    n_reviews = _write_reviews(out.reviews, stale_ids, snap_of, source_of)
-    Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=fp)
-    stats = {**out.stats, "links": out.links.num_rows, "records": records.num_rows, "persons": persons.num_rows,
+    return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings, engine=engine.name,
+                       links=links, reviews=out.reviews, stats=out.stats, model=model, stored_model=stored_model,
+                       snap_of_review=snap_of, records=records.num_rows, persons=persons.num_rows, t0=t0,
+                       t_load=t_load, t_link=t_link)
+
+
+def linkage_current(plan: LinkagePlan) -> bool:
+    """Are the inputs `plan` was computed on still those of the database (registry, settings, stale snapshots)?"""
+    fp = f"{registry_fingerprint()}|{plan.settings.version}"
+    ids = [s.pk for s in plan.stale]
+    now = list(Snapshot.objects.filter(pk__in=ids, is_current=True))
+    return fp == plan.fingerprint and linkage_inputs_key(now, fp) == linkage_inputs_key(plan.stale, plan.fingerprint)
+
+
+def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None) -> LinkRun:
+    """Write what `linkage_compute` prepared: links (the core bulk writer), reviews, the model and the run. Call it
+    inside the caller's transaction; it computes nothing but the rows' form."""
+    progress = progress or (lambda p, m="": None)
+    progress(70, "写入关联结果")
+    t_write = time.perf_counter()
+    stale, stale_ids = plan.stale, [s.pk for s in plan.stale]
+    model_row = _save_model(plan.model, plan.stored_model, plan.settings)
+    delete_where(RecordLink, "snapshot_id", stale_ids)
+    links = plan.links
+
+    def link_rows():
+        for batch in links.select(["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
+                                   "area_code", "explanation"]).to_batches(max_chunksize=50_000):
+            yield from zip(*(c.to_pylist() for c in batch.columns), strict=True)
+
+    BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
+                                    "area_code", "explanation"], encoded=["explanation"]).write(link_rows())
+    source_of = {s.pk: s.source.code for s in stale}
+    n_reviews = _write_reviews(plan.reviews, stale_ids, plan.snap_of_review, source_of)
+    Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)
+    for s in stale:
+        s.link_fingerprint = plan.fingerprint
+    _cache_links(links, stale, plan.fingerprint)
+    stats = {**plan.stats, "links": links.num_rows, "records": plan.records, "persons": plan.persons,
              "snapshots": [s.source.code for s in stale], "open_reviews": n_reviews,
-             "seconds_load": round(t_load - t0, 3), "seconds_engine": round(t_link - t_load, 3),
-             "seconds_write": round(time.perf_counter() - t_link, 3), "seconds_total": round(time.perf_counter() - t0, 3)}
+             "seconds_load": round(plan.t_load - plan.t0, 3), "seconds_engine": round(plan.t_link - plan.t_load, 3),
+             "seconds_write": round(time.perf_counter() - t_write, 3),
+             "seconds_total": round(plan.t_link - plan.t0 + time.perf_counter() - t_write, 3)}
     if model_row is not None:
         stats["model"] = {"id": model_row.pk, "trained": model_row.trained, "reason": model_row.reason,
                           "match_rate": model_row.match_rate, "seconds": model_row.figures.get("seconds")}
-    run = LinkRun.objects.create(engine=engine.name, stats=stats, finished_at=timezone.now(), model=model_row)
+    run = LinkRun.objects.create(engine=plan.engine, stats=stats, finished_at=timezone.now(), model=model_row)
     audit.record(actor=actor, action="exchange.linkage.run", object_type="exchange.linkrun", object_id=str(run.pk),
                  object_repr=f"linkage {len(stale)} snapshots", after=stats)
     progress(80, "关联完成")
     return run
+
+
+def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
+                progress: Progress | None = None, persons: pa.Table | None = None) -> LinkRun | None:
+    """Link the current snapshots whose links are stale (all with force=True); None when nothing was stale. The
+    linkage is computed first, outside any transaction; the write transaction (on SQLite the one write lock) only
+    writes the prepared rows, and computes again inside if the inputs changed meanwhile."""
+    plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress, persons=persons)
+    if plan is None:
+        return None
+    with transaction.atomic():
+        if not linkage_current(plan):
+            plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress)
+            if plan is None:
+                return None
+        return linkage_write(plan, actor=actor, progress=progress)
+
+
+def model_inputs(stale: list, fp: str, settings: LinkSettings) -> dict:
+    """What a model was trained on: the registry, the settings (all of them but the stored model they fall back
+    on) and the content of the snapshots it linked."""
+    spec = {k: v for k, v in settings.to_dict().items() if k not in ("parameters", "train")}
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    return {"fingerprint": f"{fp}|{digest}",
+            "snapshots": sorted(f"{s.source.code}:{s.file_sha256}:{s.row_count}" for s in stale)}
+
+
+def reusable_model(stale: list, fp: str, settings: LinkSettings) -> LinkModel | None:
+    """The newest model trained on the same registry and settings and on snapshots of the same content as every
+    stale one (a department that reloads an unchanged file): its inputs are unchanged, so it is not trained again."""
+    key = model_inputs(stale, fp, settings)
+    wanted = set(key["snapshots"])
+    for model in LinkModel.objects.filter(trained=True).order_by("-created_at", "-id")[:5]:
+        inputs = (model.figures or {}).get("inputs") or {}
+        if inputs.get("fingerprint") == key["fingerprint"] and wanted <= set(inputs.get("snapshots") or []):
+            return model
+    return None
 
 
 def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSettings) -> LinkModel | None:
@@ -290,14 +393,15 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
                  "seconds_u": model.get("seconds_u"),
                  "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
-                 "em_sessions": model.get("em_sessions"), "error": model.get("error", "")})
+                 "em_sessions": model.get("em_sessions"), "error": model.get("error", ""),
+                 "inputs": model.get("inputs")})
 
 
-def _cache_links(links: pa.Table, stale: list, source_of: dict, fp: str) -> None:
-    """Each stale snapshot's links (with their snapshot_id column) to its Parquet copy."""
+def _cache_links(links: pa.Table, stale: list, fp: str) -> None:
+    """Each stale snapshot's links (with their snapshot_id and source_code columns) to its Parquet copy."""
+    links = links.select(["record_id", "person_id", "method", "score", "area_code", "snapshot_id", "source_code"])
     for snap in stale:
         part = links.filter(pc.equal(links.column("snapshot_id"), snap.pk))
-        part = part.append_column("source_code", pa.array([source_of[snap.pk]] * part.num_rows, pa.string()))
         try:
             cache.snapshot_links_write(snap, fp, part)
         except OSError:
@@ -327,6 +431,22 @@ def load_links(snapshots: list) -> pa.Table:
                          "area_code": pa.array([], pa.string()), "snapshot_id": pa.array([], pa.int64()),
                          "source_code": pa.array([], pa.string())})
     return pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+
+
+LINK_TYPES = {"record_id": pa.int64(), "person_id": pa.int64(), "method": pa.string(), "score": pa.float64(),
+              "area_code": pa.string(), "snapshot_id": pa.int64(), "source_code": pa.string()}
+
+
+def planned_links(snapshots: list, plan: LinkagePlan | None) -> pa.Table:
+    """The links of these snapshots as they will be once `plan` is written: the plan's for the snapshots it
+    relinks, the stored ones (columnar copies) for the others."""
+    if plan is None:
+        return load_links(snapshots)
+    relinked = {s.pk for s in plan.stale}
+    kept = load_links([s for s in snapshots if s.pk not in relinked])
+    new = plan.links.select(list(LINK_TYPES)).cast(pa.schema(LINK_TYPES.items()))
+    kept = kept.select(list(LINK_TYPES)).cast(pa.schema(LINK_TYPES.items()))
+    return pa.concat_tables([kept, new])
 
 
 def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, source_of: dict) -> int:

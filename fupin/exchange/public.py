@@ -7,7 +7,8 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
   `import_department`, `MAPPABLE_ROLES` (the field roles a value mapping may cover), `register_field_reader`;
 - the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
-- the linkage: `linkage_run`, `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
+- the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
+  `linkage_write` inside the caller's transaction, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
 - the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
@@ -23,10 +24,15 @@ import pyarrow as pa
 from fupin.exchange import cache as _cache
 from fupin.exchange.linkage import (
     ENGINES,
+    LinkagePlan,
     default_engine,
+    linkage_compute,
+    linkage_current,
     linkage_run,
+    linkage_write,
     load_links,
     load_persons,
+    planned_links,
     registry_fingerprint,
 )
 from fupin.exchange.models import LinkMethod, RecordLink, Snapshot, Source, StagedRecord
@@ -39,6 +45,7 @@ __all__ = [
     "ENGINES",
     "MAPPABLE_ROLES",
     "LinkMethod",
+    "LinkagePlan",
     "RecordLink",
     "Snapshot",
     "Source",
@@ -48,9 +55,13 @@ __all__ = [
     "default_engine",
     "import_department",
     "link_methods",
+    "linkage_compute",
+    "linkage_current",
     "linkage_run",
+    "linkage_write",
     "load_links",
     "load_persons",
+    "planned_links",
     "records_for_evidence",
     "register_field_reader",
     "registry_fingerprint",
