@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.responses import Status
 
@@ -100,8 +101,8 @@ def issue_token(request, payload: TokenIn):
     if user is None:
         locked = getattr(request, "fupin_locked_until", None)
         if locked is not None:
-            return Status(401, {"detail": "密码错误次数过多,账号已暂时锁定,请稍后再试"})
-        return Status(401, {"detail": "用户名或密码不正确"})
+            return Status(401, {"detail": _("Too many wrong passwords: the account is locked for a while, please try again later")})
+        return Status(401, {"detail": _("Wrong user name or password")})
     try:
         token, secret = services.device_token_issue(actor=user, user=user, device_name=payload.device_name)
     except ServiceError as exc:

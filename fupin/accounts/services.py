@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from fupin.accounts.choices import Role
 from fupin.core import audit
@@ -46,34 +47,34 @@ def _is_user(actor) -> bool:
 
 def _check_actor(actor) -> None:
     if _is_user(actor) and not actor.can("manage_users"):
-        raise ServiceError("没有管理用户的权限")
+        raise ServiceError(_("You may not manage users"))
 
 
 def _check_binding(*, actor, role: str, division, grid, department, command_unit) -> Any:
     """Validate the role and jurisdiction; return the division to store (a grid's village when only a grid is given)."""
     if role not in Role.values:
-        raise ServiceError(f"未知角色:{role}", field="role")
+        raise ServiceError(_("Unknown role: %(role)s") % {"role": role}, field="role")
     if grid is not None:
         if division is None:
             division = grid.village
         elif grid.village_id != division.pk:
-            raise ServiceError(f"网格{grid.code}不属于{division.name}", field="grid")
+            raise ServiceError(_("Grid %(grid_code)s does not belong to %(division_name)s") % {"grid_code": grid.code, "division_name": division.name}, field="grid")
     if role == Role.DEPT_HANDLER and department is None:
-        raise ServiceError("部门经办人必须选择所属部门", field="department")
+        raise ServiceError(_("A department handler must have a department"), field="department")
     if division is None and not (role == Role.DEPT_HANDLER and department is not None):
-        raise ServiceError("请选择管辖区划(乡镇、村)或网格", field="division")
+        raise ServiceError(_("Choose the jurisdiction (town, village) or a grid"), field="division")
     if _is_user(actor) and not actor.is_superuser:
         from fupin.geo.models import Division, Grid
 
         if division is None:
             if len(actor.jurisdiction_prefix or "-" * 9) > PREFIX_LENGTH["county"]:
-                raise ServiceError("只有市级用户可以设置不绑定区划的部门经办人", field="division")
+                raise ServiceError(_("Only city users may create a department handler without a division"), field="division")
         elif not Division.objects.restrict(actor).filter(pk=division.pk).exists():
-            raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
+            raise ServiceError(_("%(division_name)s is outside your jurisdiction") % {"division_name": division.name}, field="division")
         if grid is not None and not Grid.objects.restrict(actor).filter(pk=grid.pk).exists():
-            raise ServiceError(f"网格{grid.code}不在您的管辖范围内", field="grid")
+            raise ServiceError(_("Grid %(grid_code)s is outside your jurisdiction") % {"grid_code": grid.code}, field="grid")
         if command_unit is not None and not covers(actor, command_unit.area_code):
-            raise ServiceError(f"{command_unit.name}不在您的管辖范围内", field="command_unit")
+            raise ServiceError(_("%(command_unit_name)s is outside your jurisdiction") % {"command_unit_name": command_unit.name}, field="command_unit")
     return division
 
 
@@ -84,7 +85,7 @@ def _check_separated_role(actor, old_role: str | None, new_role: str | None) -> 
     if old_role == new_role or not ({old_role, new_role} & SEPARATED_ROLES):
         return
     if _is_user(actor) and not (actor.is_superuser or actor.can("manage_security")):
-        raise ServiceError("审计员、系统管理员和安全管理员的角色只能由安全管理员授予或撤销", field="role")
+        raise ServiceError(_("The auditor, system administrator and security administrator roles are granted or revoked only by a security administrator"), field="role")
 
 
 PASSWORD_PROBLEMS = {
@@ -116,9 +117,9 @@ def user_create(*, actor, username: str, password: str, role: str, division=None
     _check_actor(actor)
     username = (username or "").strip()
     if not username:
-        raise ServiceError("用户名不能为空", field="username")
+        raise ServiceError(_("The user name is required"), field="username")
     if User.objects.filter(username__iexact=username).exists():
-        raise ServiceError(f"用户名{username}已被使用", field="username")
+        raise ServiceError(_("The user name %(username)s is taken") % {"username": username}, field="username")
     _check_separated_role(actor, None, role)
     division = _check_binding(actor=actor, role=role, division=division, grid=grid, department=department,
                               command_unit=command_unit)
@@ -139,9 +140,9 @@ def user_update(*, actor, user, password: str | None = None, **changes: Any):
     _check_actor(actor)
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise ServiceError(f"不能修改的字段:{', '.join(sorted(unknown))}")
+        raise ServiceError(_("Fields that cannot be changed: %(items)s") % {"items": ', '.join(sorted(unknown))})
     if _is_user(actor) and not actor.is_superuser and user.is_superuser:
-        raise ServiceError("只有超级管理员可以修改超级管理员")
+        raise ServiceError(_("Only a superuser may change a superuser"))
     if "role" in changes:
         _check_separated_role(actor, user.role, changes["role"])
     before = user_snapshot(user)
@@ -224,11 +225,11 @@ def device_token_issue(*, actor, user, device_name: str, days: int | None = None
 
     device_name = (device_name or "").strip()[:100]
     if not device_name:
-        raise ServiceError("请填写设备名称(如:张三的手机)", field="device_name")
+        raise ServiceError(_("Name the device (e.g. Zhang San's phone)"), field="device_name")
     if not user.is_active or user.is_service_account:
-        raise ServiceError("该账号不能在手机上登录")
+        raise ServiceError(_("This account cannot sign in on a phone"))
     if _is_user(actor) and actor.pk != user.pk and not actor.can("manage_users"):
-        raise ServiceError("只能为自己的手机登录")
+        raise ServiceError(_("You may sign in only your own phone"))
     days = days or settings.FUPIN_DEVICE_TOKEN_DAYS
     return _save_token(actor=actor, kind="device", name=device_name, user=user, area_code=user.area_code,
                        capabilities=[], read_only=False, expires_at=timezone.now() + dt.timedelta(days=days))
@@ -248,24 +249,24 @@ def api_key_create(*, actor, name: str, division, capabilities: list[str], read_
     _check_actor(actor)
     name = (name or "").strip()[:100]
     if not name:
-        raise ServiceError("请填写密钥名称(对方系统的名称)", field="name")
+        raise ServiceError(_("Name the key (the other system's name)"), field="name")
     if division is None:
-        raise ServiceError("请选择密钥可访问的区划", field="division")
+        raise ServiceError(_("Choose the divisions the key may read"), field="division")
     if _is_user(actor) and not actor.is_superuser \
             and not Division.objects.restrict(actor).filter(pk=division.pk).exists():
-        raise ServiceError(f"{division.name}不在您的管辖范围内", field="division")
+        raise ServiceError(_("%(division_name)s is outside your jurisdiction") % {"division_name": division.name}, field="division")
     caps = sorted(set(capabilities or []))
     unknown = set(caps) - ALL_CAPABILITIES
     if unknown:
-        raise ServiceError(f"未知权限:{'、'.join(sorted(unknown))}", field="capabilities")
+        raise ServiceError(_("Unknown permissions: %(items)s") % {"items": '、'.join(sorted(unknown))}, field="capabilities")
     if set(caps) & API_KEY_FORBIDDEN:
-        raise ServiceError("密钥不能拥有管理用户或网格的权限", field="capabilities")
+        raise ServiceError(_("A key cannot hold the permission to manage users or grids"), field="capabilities")
     if "view" not in caps:
-        raise ServiceError("密钥至少需要查看权限", field="capabilities")
+        raise ServiceError(_("A key needs at least the view permission"), field="capabilities")
     if _is_user(actor) and not all(actor.can(c) for c in caps):
-        raise ServiceError("不能授予您自己没有的权限", field="capabilities")
+        raise ServiceError(_("You cannot grant a permission you do not hold"), field="capabilities")
     if expires_at is not None and expires_at <= timezone.now():
-        raise ServiceError("到期时间须晚于现在", field="expires_at")
+        raise ServiceError(_("The expiry must be in the future"), field="expires_at")
     account = User(username=f"apikey-{secrets.token_hex(5)}", display_name=name, role="", division=division,
                    area_code=area_code_for(division=division), is_service_account=True)
     account.set_unusable_password()
@@ -295,7 +296,7 @@ def token_revoke(*, actor, token, reason: str = ""):
     from fupin.accounts.models import AccessToken
 
     if not may_revoke(actor, token):
-        raise ServiceError("您不能吊销该设备或密钥")
+        raise ServiceError(_("You cannot revoke this device or key"))
     token = AccessToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         return token

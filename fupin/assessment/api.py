@@ -7,6 +7,7 @@ import datetime as dt
 import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
@@ -100,7 +101,7 @@ class AlertOut(Schema):
 def _prefix(request, division: str | None) -> str:
     prefix = selectors.effective_prefix(request.user, division)
     if prefix is None:
-        raise HttpError(403, "您没有管辖范围")
+        raise HttpError(403, _("You have no jurisdiction"))
     return prefix
 
 
@@ -111,7 +112,7 @@ def scores(request, period: str, kind: str = "village", division: str | None = N
     except ValueError as exc:
         raise HttpError(422, str(exc)) from exc
     if kind not in SubjectKind.values:
-        raise HttpError(422, "考评对象无效")
+        raise HttpError(422, _("Invalid assessment subject"))
     _run, qs = selectors.ranking(request.user, period=code, kind=kind, prefix=_prefix(request, division))
     return list(qs[:max(1, min(limit, MAX_PAGE))])
 
@@ -119,7 +120,7 @@ def scores(request, period: str, kind: str = "village", division: str | None = N
 @router.get("/rates", response=RatesOut)
 def rates(request, year: int, division: str | None = None):
     if not 2000 <= year <= 2100:
-        raise HttpError(422, "年份无效")
+        raise HttpError(422, _("Invalid year"))
     return selectors.field_check_rates(request.user, year=year, prefix=_prefix(request, division))
 
 
@@ -134,7 +135,7 @@ def _check_out(c: FieldCheck) -> dict:
 def record_check(request, check_id: int, payload: CheckIn):
     check = get_object_or_404(FieldCheck.objects.restrict(request.user).select_related("household"), pk=check_id)
     if not request.user.can("edit"):
-        raise HttpError(403, "您没有录入权限")
+        raise HttpError(403, _("You may not enter data"))
     try:
         check = services.check_record(actor=request.user, check=check, **payload.dict())
     except ServiceError as exc:
@@ -145,7 +146,7 @@ def record_check(request, check_id: int, payload: CheckIn):
 @router.get("/gaps", response=list[GapOut])
 def gaps(request, status: str = GapStatus.OPEN, division: str | None = None, limit: int = 200):
     if status not in GapStatus.values:
-        raise HttpError(422, "状态无效")
+        raise HttpError(422, _("Invalid status"))
     qs = selectors.gaps(request.user, prefix=_prefix(request, division), status=status)
     return [{"id": g.pk, "household": g.household.uuid, "head_name": g.household.head_name,
              "member_name": g.person.name if g.person_id else None, "rule_code": g.rule.code,
@@ -157,7 +158,7 @@ def gaps(request, status: str = GapStatus.OPEN, division: str | None = None, lim
 @router.get("/alerts", response=list[AlertOut])
 def alerts(request, status: str = AlertStatus.OPEN, division: str | None = None, limit: int = 200):
     if status not in AlertStatus.values:
-        raise HttpError(422, "状态无效")
+        raise HttpError(422, _("Invalid status"))
     qs = selectors.alerts(request.user, prefix=_prefix(request, division), status=status)
     return [{"id": a.pk, "household": a.household.uuid, "head_name": a.household.head_name, "signal": a.signal,
              "detail": a.detail, "raised_on": a.raised_on, "status": a.status}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.assessment import defaults, scoring, screening
 from fupin.assessment.choices import (
@@ -74,7 +75,7 @@ def scheme_ensure_default(*, actor="system") -> Scheme:
     if current is not None:
         return current
     if Scheme.objects.exists():
-        raise ServiceError("没有已发布的考评方案,请先发布一个版本")
+        raise ServiceError(_("No assessment scheme is released: release a version first"))
     scheme = Scheme.objects.create(
         name="默认考评方案", number=1, status=SchemeStatus.RELEASED, period_weights=defaults.DEFAULT_PERIOD_WEIGHTS,
         grades=defaults.DEFAULT_GRADES, caps=defaults.DEFAULT_CAPS, released_at=timezone.now(),
@@ -113,7 +114,7 @@ def _check_indicator(formula: str, applies: str) -> None:
         if applies.strip():
             scoring.check_formula(applies, as_bool=True)
     except ExpressionError as exc:
-        raise ServiceError(f"公式有误:{exc.message}", field="formula") from exc
+        raise ServiceError(_("Formula error: %(message)s") % {"message": exc.message}, field="formula") from exc
 
 
 @transaction.atomic
@@ -122,16 +123,16 @@ def indicator_save(*, actor, scheme: Scheme, code: str, name: str, subject_kind:
                    drill: str = "") -> Indicator:
     """Add or change an indicator of a draft scheme; the formula must parse over the known facts."""
     if scheme.status != SchemeStatus.DRAFT:
-        raise ServiceError("已发布的方案不能修改,请新建草稿版本")
+        raise ServiceError(_("A released scheme cannot be changed: make a new draft version"))
     if subject_kind not in SubjectKind.values:
-        raise ServiceError("考评对象无效", field="subject_kind")
+        raise ServiceError(_("Invalid assessment subject"), field="subject_kind")
     if direction not in ("higher", "lower"):
-        raise ServiceError("指标方向无效", field="direction")
+        raise ServiceError(_("Invalid indicator direction"), field="direction")
     code = (code or "").strip()
     if not code or not code.replace("_", "").isalnum() or not code.isascii():
-        raise ServiceError("指标代码只能用字母、数字和下划线", field="code")
+        raise ServiceError(_("An indicator code may contain only letters, digits and underscores"), field="code")
     if weight is None or float(weight) <= 0:
-        raise ServiceError("权重须大于0", field="weight")
+        raise ServiceError(_("The weight must be greater than 0"), field="weight")
     _check_indicator(formula, applies_when)
     ind, created = Indicator.objects.update_or_create(
         scheme=scheme, subject_kind=subject_kind, code=code,
@@ -146,7 +147,7 @@ def indicator_save(*, actor, scheme: Scheme, code: str, name: str, subject_kind:
 @transaction.atomic
 def indicator_delete(*, actor, indicator: Indicator) -> None:
     if indicator.scheme.status != SchemeStatus.DRAFT:
-        raise ServiceError("已发布的方案不能修改,请新建草稿版本")
+        raise ServiceError(_("A released scheme cannot be changed: make a new draft version"))
     audit.record(actor=actor, action="assessment.indicator.delete", obj=indicator, area_code="",
                  before={"code": indicator.code, "formula": indicator.formula})
     indicator.delete()
@@ -155,9 +156,9 @@ def indicator_delete(*, actor, indicator: Indicator) -> None:
 @transaction.atomic
 def scheme_release(*, actor, scheme: Scheme) -> Scheme:
     if scheme.status != SchemeStatus.DRAFT:
-        raise ServiceError("只有草稿可以发布")
+        raise ServiceError(_("Only a draft can be released"))
     if not scheme.indicators.exists():
-        raise ServiceError("方案没有任何指标")
+        raise ServiceError(_("The scheme has no indicator"))
     for ind in scheme.indicators.all():
         _check_indicator(ind.formula, ind.applies_when)
     Scheme.objects.filter(status=SchemeStatus.RELEASED).update(status=SchemeStatus.RETIRED)
@@ -185,7 +186,7 @@ def assess_run(*, actor, period: str, scheme: Scheme | None = None, engine=None)
         raise ServiceError(str(exc), field="period") from exc
     scheme = scheme or scheme_ensure_default(actor=actor)
     if scheme.status != SchemeStatus.RELEASED:
-        raise ServiceError("只能按已发布的方案考评")
+        raise ServiceError(_("Assessments use a released scheme only"))
     started = timezone.now()
     result = scoring.assess(scheme, period, engine=engine)
     code = result["period"]
@@ -239,19 +240,19 @@ def sample_create(*, actor, village, year: int, share: float | None = None, coun
     from fupin.registry.models import Household
 
     if village.level not in ("village", "community"):
-        raise ServiceError("抽查须落到村(社区)")
+        raise ServiceError(_("A spot check is drawn in a village (community)"))
     _require(actor, village.code)
     if (share is None) == (count is None):
-        raise ServiceError("请填写抽查比例或每组户数(二选一)", field="share")
+        raise ServiceError(_("Give either the sampling ratio or the households per group"), field="share")
     if share is not None and not 0 < share <= 1:
-        raise ServiceError("抽查比例应在0到1之间", field="share")
+        raise ServiceError(_("The sampling ratio must be between 0 and 1"), field="share")
     if count is not None and count <= 0:
-        raise ServiceError("每组户数须大于0", field="count")
+        raise ServiceError(_("The households per group must be greater than 0"), field="count")
     seed = int(seed) if seed is not None else random.SystemRandom().randint(1, 999_999)
     households = list(Household.objects.filter(village=village, dissolved_on__isnull=True))
     picked = draw_sample(households, share=share, count=count, seed=seed)
     if not picked:
-        raise ServiceError("该村没有可抽查的农户")
+        raise ServiceError(_("The village has no household to check"))
     sample = CheckSample.objects.create(village=village, area_code=village.code, year=year, share=share, count=count,
                                         seed=seed, drawn_by=_user(actor))
     FieldCheck.objects.bulk_create([FieldCheck(sample=sample, household=h, area_code=h.area_code,
@@ -271,7 +272,7 @@ def _tri(value) -> bool | None:
         return True
     if text in ("0", "false", "no", "否", "off"):
         return False
-    raise ServiceError(f"无法识别的回答「{value}」")
+    raise ServiceError(_("Unrecognised answer “%(value)s”") % {"value": value})
 
 
 @transaction.atomic
@@ -281,18 +282,18 @@ def check_record(*, actor, check: FieldCheck, satisfied, correctly_identified=No
     """Record a field check's result (the phone form); the answer for the household's group is required."""
     _require(actor, check.area_code)
     if version is not None and int(version) != check.version:
-        raise ServiceError("这条抽查记录已被他人修改,请刷新后再填")
+        raise ServiceError(_("Someone else changed this spot-check record: reload and fill it in again"))
     before = audit.snapshot(check)
     answers = {"correctly_identified": _tri(correctly_identified), "wrongly_exited": _tri(wrongly_exited),
                "missed_found": _tri(missed_found), "satisfied": _tri(satisfied)}
     needed = {Stratum.POOR: "correctly_identified", Stratum.EXITED: "wrongly_exited",
               Stratum.OTHER: "missed_found"}[check.stratum]
     if answers[needed] is None:
-        raise ServiceError({"correctly_identified": "请回答是否识别准确", "wrongly_exited": "请回答是否错退",
-                            "missed_found": "请回答是否属于漏评"}[needed], field=needed)
+        raise ServiceError({"correctly_identified": _("Answer whether the identification was accurate"), "wrongly_exited": _("Answer whether the exit was wrong"),
+                            "missed_found": _("Answer whether the household was missed")}[needed], field=needed)
     checked_on = checked_on or timezone.localdate()
     if checked_on > timezone.localdate():
-        raise ServiceError("抽查日期不能晚于今天", field="checked_on")
+        raise ServiceError(_("The spot-check date cannot be later than today"), field="checked_on")
     for field in ("correctly_identified", "wrongly_exited", "missed_found"):
         setattr(check, field, answers[field] if field == needed else None)
     check.satisfied = answers["satisfied"]
@@ -382,7 +383,7 @@ def policy_rule_save(*, actor, code: str, name: str, subject: str, eligible: str
         try:
             screening.check_rule(text, subject)
         except ExpressionError as exc:
-            raise ServiceError(f"规则有误:{exc.message}", field="eligible") from exc
+            raise ServiceError(_("Rule error: %(message)s") % {"message": exc.message}, field="eligible") from exc
     rule = PolicyRule.objects.select_for_update().filter(code=code).first()
     if rule is None:
         rule = PolicyRule.objects.create(code=code, name=name, subject=subject, eligible=eligible, covered=covered,
@@ -472,7 +473,7 @@ def gap_dispatch(*, actor, gap: PolicyGap):
 
     _require(actor, gap.area_code)
     if gap.status != GapStatus.OPEN:
-        raise ServiceError("该应享未享线索已关闭")
+        raise ServiceError(_("This unclaimed-entitlement lead is closed"))
     if gap.work_order_id:
         return gap.work_order
     who = f"{gap.person.name}" if gap.person_id else gap.household.head_name
@@ -495,9 +496,9 @@ def gap_receipt_record(*, actor, gap: PolicyGap, received_on: dt.date, amount=No
 
     _require(actor, gap.area_code)
     if gap.status != GapStatus.OPEN:
-        raise ServiceError("该应享未享线索已关闭")
+        raise ServiceError(_("This unclaimed-entitlement lead is closed"))
     if gap.rule.policy_id is None:
-        raise ServiceError("该规则没有对应的政策项目,请先在规则中指定")
+        raise ServiceError(_("The rule has no policy item: name one in the rule first"))
     receipt = policy_receipt_add(actor=actor, household=gap.household, policy=gap.rule.policy,
                                  received_on=received_on, amount=amount, note=note or f"应享未享整改:{gap.rule.name}")
     gap.status = GapStatus.CLOSED
@@ -513,7 +514,7 @@ def gap_receipt_record(*, actor, gap: PolicyGap, received_on: dt.date, amount=No
 def gap_dismiss(*, actor, gap: PolicyGap, reason: str) -> PolicyGap:
     _require(actor, gap.area_code)
     if not (reason or "").strip():
-        raise ServiceError("请说明不属于应享未享的理由", field="reason")
+        raise ServiceError(_("Explain why this is not an unclaimed entitlement"), field="reason")
     gap.status = GapStatus.DISMISSED
     gap.closed_on = timezone.localdate()
     gap.close_reason = reason.strip()[:200]
@@ -532,8 +533,8 @@ def staff_identity_set(*, actor, user, role: str, id_number: str, name: str = ""
     try:
         clean = idnumber.normalise(id_number)
     except idnumber.IdNumberError as exc:
-        raise ServiceError(f"身份证号码无效:{exc}", field="id_number") from exc
-    obj, _ = StaffIdentity.objects.update_or_create(user=user, defaults={
+        raise ServiceError(_("Invalid ID number: %(exc)s") % {"exc": exc}, field="id_number") from exc
+    obj, _created = StaffIdentity.objects.update_or_create(user=user, defaults={
         "role": role, "id_number": clean, "name": name or user.display_name or user.username,
         "area_code": user.area_code or ""})
     audit.record(actor=actor, action="assessment.staff_identity.set", obj=obj, after={"role": role})
@@ -647,7 +648,7 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
 def kinship_review(*, actor, flag: KinshipFlag, note: str) -> KinshipFlag:
     _require(actor, flag.area_code)
     if not (note or "").strip():
-        raise ServiceError("请填写复核意见", field="note")
+        raise ServiceError(_("Write the re-check opinion"), field="note")
     flag.reviewed = True
     flag.review_note = note.strip()[:300]
     flag.version += 1
@@ -778,7 +779,7 @@ def risk_self_report(*, actor, household, detail: str, signal: str = "self_repor
     _require(actor, household.area_code)
     detail = (detail or "").strip()
     if not detail:
-        raise ServiceError("请填写农户反映的困难", field="detail")
+        raise ServiceError(_("Write the difficulty the household reported"), field="detail")
     today = timezone.localdate()
     n = RiskAlert.objects.filter(household=household, signal=signal, raised_on=today).count()
     alert = RiskAlert.objects.create(key=f"self:{household.pk}:{today.isoformat()}:{n}", household=household,
@@ -795,7 +796,7 @@ def alert_close(*, actor, alert: RiskAlert, note: str) -> RiskAlert:
 
     _require(actor, alert.area_code)
     if not (note or "").strip():
-        raise ServiceError("请填写核查结果", field="note")
+        raise ServiceError(_("Write the result of the check"), field="note")
     alert.status = AlertStatus.CLOSED
     alert.closed_on = timezone.localdate()
     alert.close_note = note.strip()[:300]
@@ -814,9 +815,9 @@ def _money(value, field: str):
     try:
         amount = Decimal(str(value).replace(",", "").strip()).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError) as exc:
-        raise ServiceError("金额无效", field=field) from exc
+        raise ServiceError(_("Invalid amount"), field=field) from exc
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
-        raise ServiceError("金额超出范围", field=field)
+        raise ServiceError(_("Amount out of range"), field=field)
     return amount
 
 
@@ -861,13 +862,13 @@ def income_year_set(*, actor, household, year: int, per_capita, net_income=None,
     try:
         year = int(year)
     except (TypeError, ValueError) as exc:
-        raise ServiceError("年份无效", field="year") from exc
+        raise ServiceError(_("Invalid year"), field="year") from exc
     if not 2000 <= year <= timezone.localdate().year:
-        raise ServiceError("年份超出范围", field="year")
+        raise ServiceError(_("Year out of range"), field="year")
     pc = _money(per_capita, "per_capita")
     net = _money(net_income, "net_income") if net_income not in (None, "") else None
     before = IncomeYear.objects.filter(household=household, year=year).first()
-    obj, _ = IncomeYear.objects.update_or_create(household=household, year=year, defaults={
+    obj, _created = IncomeYear.objects.update_or_create(household=household, year=year, defaults={
         "per_capita_net_income": pc, "net_income": net, "size": household.size, "source": source[:20],
         "area_code": household.area_code})
     audit.record(actor=actor, action="assessment.income_year.set", obj=obj,
@@ -885,10 +886,10 @@ def threshold_set(*, actor, year: int, amount, valid_from: dt.date, note: str = 
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError) as exc:
-        raise ServiceError("金额无效", field="amount") from exc
+        raise ServiceError(_("Invalid amount"), field="amount") from exc
     if value <= 0:
-        raise ServiceError("金额须大于0", field="amount")
-    obj, _ = IncomeThreshold.objects.update_or_create(year=year, defaults={"amount": value, "valid_from": valid_from,
+        raise ServiceError(_("The amount must be greater than 0"), field="amount")
+    obj, _created = IncomeThreshold.objects.update_or_create(year=year, defaults={"amount": value, "valid_from": valid_from,
                                                                             "note": note[:200]})
     audit.record(actor=actor, action="assessment.threshold.set", obj=obj, area_code="",
                  after={"year": year, "amount": str(value)})

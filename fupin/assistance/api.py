@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -37,7 +38,7 @@ def _prefix(request, division: str | None) -> str:
     area = area_for_code(request.user, division) if division else None
     prefix = area.prefix if area else selectors.effective_prefix(request.user)
     if prefix is None:
-        raise HttpError(403, "您没有管辖范围")
+        raise HttpError(403, _("You have no jurisdiction"))
     return prefix
 
 
@@ -69,14 +70,14 @@ def _errand_out(e: Errand) -> dict:
 def _household(request, key: str):
     hh = selectors.household_for(request.user, key)
     if hh is None:
-        raise HttpError(404, "找不到该户或不在您的管辖范围内")
+        raise HttpError(404, _("Household not found or outside your jurisdiction"))
     return hh
 
 
 def _same_submit(request, stored, key: str) -> None:
     """A re-sent uuid must name the same household, and one the caller may see."""
     if key not in (str(stored.uuid), stored.poor_code) or selectors.household_for(request.user, stored.uuid) is None:
-        raise HttpError(409, "该编号已被另一条记录使用")
+        raise HttpError(409, _("The number is used by another record"))
 
 
 @router.get("/lights", response=list[LightOut])
@@ -84,7 +85,7 @@ def list_lights(request, colour: str | None = None, division: str | None = None,
                 no_cadre: bool = False, limit: Limit = 200, offset: Offset = 0):
     """Households with their lights, worst first."""
     if colour and colour not in Colour.values:
-        raise HttpError(400, "colour 应为 green、yellow 或 red")
+        raise HttpError(400, _("colour must be green, yellow or red"))
     qs = selectors.light_list(request.user, prefix=_prefix(request, division), colour=colour or "",
                               cadre_id=cadre, no_cadre=no_cadre)
     return [_light_out(lt) for lt in qs[offset:offset + limit]]
@@ -116,7 +117,7 @@ def rollup(request, by: str = "area", division: str | None = None):
         return [{"key": str(r["unit_id"] or ""), "name": r["unit"].name if r["unit"] else "",
                  **{k: r[k] for k in ("green", "yellow", "red", "total")}} for r in rows]
     if by not in ("area", "town", "village", "grid"):
-        raise HttpError(400, "by 应为 area、town、village、grid、cadre、unit 或 total")
+        raise HttpError(400, _("by must be area, town, village, grid, cadre, unit or total"))
     rows = selectors.rollup(request.user, prefix=prefix, by=None if by == "area" else by)
     return [{"key": r["code"], "name": r["name"], **{k: r[k] for k in ("green", "yellow", "red", "total")}}
             for r in rows]
@@ -159,7 +160,7 @@ def create_record(request, payload: RecordIn):
         _same_submit(request, existing.household, payload.household)
         return Status(200, _record_out(existing))
     if not permissions.can_record(request.user):
-        raise HttpError(403, "您没有录入帮扶记录的权限")
+        raise HttpError(403, _("You may not record assistance"))
     hh = _household(request, payload.household)
     try:
         record, created = services.record_create(
@@ -179,7 +180,7 @@ def create_errand(request, payload: ErrandIn):
         _same_submit(request, existing.household, payload.household)
         return Status(200, _errand_out(existing))
     if not permissions.can_record(request.user):
-        raise HttpError(403, "您没有受理代办的权限")
+        raise HttpError(403, _("You may not accept errands"))
     hh = _household(request, payload.household)
     try:
         errand, created = services.errand_create(actor=request.user, household=hh, matter=payload.matter,
@@ -194,7 +195,7 @@ def create_errand(request, payload: ErrandIn):
 def close_errand(request, uuid: uuidlib.UUID, payload: ErrandCloseIn):
     errand = get_object_or_404(Errand.objects.restrict(request.user).select_related("household"), uuid=uuid)
     if not permissions.can_record(request.user):
-        raise HttpError(403, "您没有办结代办的权限")
+        raise HttpError(403, _("You may not complete errands"))
     try:
         errand = services.errand_close(actor=request.user, errand=errand, status=payload.status,
                                        result=payload.result, closed_on=payload.closed_on)

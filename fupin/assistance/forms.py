@@ -30,9 +30,9 @@ def check_uploads(files) -> list[str]:
     problems = []
     for f in files:
         if f.size > MAX_UPLOAD:
-            problems.append(f"{f.name}:文件超过10MB")
+            problems.append(_("%(f_name)s: the file is larger than 10 MB") % {"f_name": f.name})
         elif not (f.content_type or "").startswith(UPLOAD_TYPES):
-            problems.append(f"{f.name}:只能上传照片或PDF")
+            problems.append(_("%(f_name)s: only photos or PDF can be uploaded") % {"f_name": f.name})
     return problems
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.assistance import conf, services
 from fupin.assistance.choices import RecordSource, UnitKind
@@ -98,7 +99,7 @@ def _household_finder(user):
 @transaction.atomic
 def import_pairings(*, actor, path: str | Path) -> dict:
     """Pair households with cadres from a roster file; new units and cadres are created as named."""
-    _, rows = read_table(path, PAIRING_SPEC)
+    _header, rows = read_table(path, PAIRING_SPEC)
     find = _household_finder(actor)
     today = conf.local_today()
     problems: list[RowProblem] = []
@@ -114,30 +115,30 @@ def import_pairings(*, actor, path: str | Path) -> dict:
         unit_name = cell_text(r.get("unit"))
         phone = cell_text(r.get("cadre_phone"))
         if not name:
-            problems.append(RowProblem(rowno, "cadre_name", "", "帮扶责任人姓名不能为空"))
+            problems.append(RowProblem(rowno, "cadre_name", "", _("The responsible cadre's name is required")))
         if not unit_name:
-            problems.append(RowProblem(rowno, "unit", "", "帮扶单位不能为空"))
+            problems.append(RowProblem(rowno, "unit", "", _("The assisting unit is required")))
         if len(name) > 50 or len(unit_name) > 100:
-            problems.append(RowProblem(rowno, "cadre_name", name, "姓名或单位名称过长"))
+            problems.append(RowProblem(rowno, "cadre_name", name, _("The name or the unit's name is too long")))
         if not hh.is_registered_poor:
-            problems.append(RowProblem(rowno, "poor_code", str(hh), "该户不是建档立卡贫困户"))
+            problems.append(RowProblem(rowno, "poor_code", str(hh), _("The household is not a registered poor household")))
         try:
             start = parse_date(r.get("start")) or today
             if start > today:
                 raise ValueError
         except ValueError:
-            problems.append(RowProblem(rowno, "start", cell_text(r.get("start")), "结对日期无效或晚于今天"))
+            problems.append(RowProblem(rowno, "start", cell_text(r.get("start")), _("Invalid pairing date, or later than today")))
             start = today
         year_text = cell_text(r.get("exit_target_year")).rstrip("年")
         year = None
         if year_text:
             if not (year_text.isdigit() and 2014 <= int(year_text) <= 2035):
-                problems.append(RowProblem(rowno, "exit_target_year", year_text, "计划脱贫年度应为2014-2035的年份"))
+                problems.append(RowProblem(rowno, "exit_target_year", year_text, _("The planned exit year must be a year from 2014 to 2035")))
             else:
                 year = int(year_text)
         key = (name, unit_name, phone)
         if hh.pk in seen and seen[hh.pk][1] != key:
-            problems.append(RowProblem(rowno, "poor_code", str(hh), f"与第{seen[hh.pk][0]}行为同一户,但帮扶责任人不同"))
+            problems.append(RowProblem(rowno, "poor_code", str(hh), _("Same household as row %(seen)s, but a different responsible cadre") % {"seen": seen[hh.pk][0]}))
             continue
         seen[hh.pk] = (rowno, key)
         parsed.append({"row": rowno, "household": hh, "name": name, "unit": unit_name, "phone": phone,
@@ -149,7 +150,7 @@ def import_pairings(*, actor, path: str | Path) -> dict:
         cur = current.get(p["household"].pk)
         if cur and (cur.cadre.name, cur.cadre.unit.name) != (p["name"], p["unit"]):
             problems.append(RowProblem(p["row"], "cadre_name", p["name"],
-                                       f"该户已由{cur.cadre.name}({cur.cadre.unit})帮扶;不脱贫不脱钩,更换须改派并经审批"))
+                                       _("The household is assisted by %(cadre_name)s (%(unit)s); pairing lasts until the household exits poverty: a change needs a reassignment with approval") % {"cadre_name": cur.cadre.name, "unit": cur.cadre.unit}))
     cadres: dict[tuple, Cadre] = {}
     for c in Cadre.objects.select_related("unit"):
         cadres.setdefault((c.name, c.unit.name, c.phone), c)
@@ -162,11 +163,11 @@ def import_pairings(*, actor, path: str | Path) -> dict:
     for p in parsed:
         cadre = existing_cadre(p)
         if cadre is not None and not cadre.is_active and p["household"].pk not in current:
-            problems.append(RowProblem(p["row"], "cadre_name", p["name"], f"帮扶责任人{cadre}已停用,不能新结对"))
+            problems.append(RowProblem(p["row"], "cadre_name", p["name"], _("Responsible cadre %(cadre)s is inactive and cannot take a new pairing") % {"cadre": cadre}))
     if not parsed and not problems:
-        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+        problems.append(RowProblem(0, "", "", _("The file has no data row")))
     if problems:
-        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline="结对名单未导入")
+        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline=_("Pairing list not imported"))
 
     batch = batch_start(kind="assistance_pairing_import", actor=actor, source=path, keep_file=True)
     created_units = created_cadres = created = 0
@@ -190,7 +191,7 @@ def import_pairings(*, actor, path: str | Path) -> dict:
                                     exit_target_year=p["year"], batch=batch, refresh=False)
         except ServiceError as exc:
             raise ImportRefused(problems=[RowProblem(p["row"], "cadre_name", p["name"], exc.message)],
-                                headline="结对名单未导入") from exc
+                                headline=_("Pairing list not imported")) from exc
         current[hh.pk] = None
         touched.append(hh.pk)
         created += 1
@@ -214,7 +215,7 @@ def _amount(value) -> Decimal | None:
 @transaction.atomic
 def import_policy_receipts(*, actor, path: str | Path) -> dict:
     """Record policies received from a department's list; every policy must be in the catalogue."""
-    _, rows = read_table(path, RECEIPT_SPEC)
+    _header, rows = read_table(path, RECEIPT_SPEC)
     find = _household_finder(actor)
     today = conf.local_today()
     policies = {p.name: p for p in Policy.objects.filter(is_active=True)}
@@ -228,27 +229,27 @@ def import_policy_receipts(*, actor, path: str | Path) -> dict:
         name = cell_text(r.get("policy"))
         policy = policies.get(name)
         if policy is None:
-            problems.append(RowProblem(rowno, "policy", name, "政策目录中没有该政策(请先在政策目录中添加)"))
+            problems.append(RowProblem(rowno, "policy", name, _("The policy is not in the policy catalogue (add it there first)")))
         try:
             received = parse_date(r.get("received_on"))
             if received is None or received > today:
                 raise ValueError
         except ValueError:
-            problems.append(RowProblem(rowno, "received_on", cell_text(r.get("received_on")), "享受日期无效或晚于今天"))
+            problems.append(RowProblem(rowno, "received_on", cell_text(r.get("received_on")), _("Invalid benefit date, or later than today")))
             received = None
         try:
             amount = _amount(r.get("amount"))
         except (InvalidOperation, ValueError):
-            problems.append(RowProblem(rowno, "amount", cell_text(r.get("amount")), "金额应为不小于0的数字"))
+            problems.append(RowProblem(rowno, "amount", cell_text(r.get("amount")), _("The amount must be a number not less than 0")))
             amount = None
         if policy and received:
             parsed.append(PolicyReceipt(household=hh, policy=policy, area_code=hh.area_code, received_on=received,
                                         amount=amount if amount is not None else policy.amount,
                                         note=cell_text(r.get("note"))[:200]))
     if not parsed and not problems:
-        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+        problems.append(RowProblem(0, "", "", _("The file has no data row")))
     if problems:
-        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline="享受政策名单未导入")
+        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline=_("Policy recipient list not imported"))
     batch = batch_start(kind="assistance_receipts_import", actor=actor, source=path, keep_file=True)
     recorder = actor if getattr(actor, "pk", None) else None
     for p in parsed:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.assistance import conf
 from fupin.assistance.choices import (
@@ -68,15 +69,15 @@ def _today() -> dt.date:
 def _text(value: str | None, label: str, *, required: bool = True, max_length: int = 0) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ServiceError(f"请填写{label}")
+        raise ServiceError(_("Fill in the %(label)s") % {"label": label})
     if max_length and len(value) > max_length:
-        raise ServiceError(f"{label}过长(最多{max_length}字)")
+        raise ServiceError(_("The %(label)s is too long (at most %(max_length)s characters)") % {"label": label, "max_length": max_length})
     return value
 
 
 def _not_future(day: dt.date, label: str) -> dt.date:
     if day > _today():
-        raise ServiceError(f"{label}不能晚于今天")
+        raise ServiceError(_("The %(label)s cannot be later than today") % {"label": label})
     return day
 
 
@@ -96,10 +97,10 @@ def division_exited(division: Division) -> bool:
 
 def _check_approver(approver, area_code: str) -> None:
     if approver is None:
-        raise ServiceError("不脱贫不脱钩:改派须有审批人")
+        raise ServiceError(_("Pairing lasts until the household exits poverty: a reassignment needs an approver"))
     if not (approver.is_superuser or approver.can("approve_town") or approver.can("approve_county")):
-        raise ServiceError(f"{approver}没有审批改派的权限(须为乡镇或市级审批人员)")
-    scoping.require(approver, area_code, None, message=f"审批人{approver}不管辖该地区,不能审批")
+        raise ServiceError(_("%(approver)s may not approve reassignments (a town or city approver must)") % {"approver": approver})
+    scoping.require(approver, area_code, None, message=_("Approver %(approver)s does not govern this area and cannot approve") % {"approver": approver})
 
 
 # Units and cadres --------------------------------------------------------------------------------------------------
@@ -108,11 +109,11 @@ def _check_approver(approver, area_code: str) -> None:
 @transaction.atomic
 def unit_create(*, actor, name: str, kind: str = UnitKind.DEPARTMENT, department=None, contact_user=None,
                 phone: str = "") -> Unit:
-    name = _text(name, "单位名称", max_length=100)
+    name = _text(name, _("unit name"), max_length=100)
     if kind not in UnitKind.values:
-        raise ServiceError(f"未知的单位类别:{kind}")
+        raise ServiceError(_("Unknown unit type: %(kind)s") % {"kind": kind})
     if Unit.objects.filter(name=name).exists():
-        raise ServiceError(f"单位「{name}」已存在", field="name")
+        raise ServiceError(_("Unit “%(name)s” already exists") % {"name": name}, field="name")
     unit = Unit.objects.create(name=name, kind=kind, department=department, contact_user=contact_user, phone=phone)
     audit.record(actor=actor, action="assistance.unit.create", obj=unit, after=_snap(unit))
     return unit
@@ -123,7 +124,7 @@ def unit_update(*, actor, unit: Unit, **changes) -> Unit:
     allowed = {"name", "kind", "department", "contact_user", "phone", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
     before = _snap(unit)
     for k, v in changes.items():
         setattr(unit, k, v)
@@ -136,9 +137,9 @@ def unit_update(*, actor, unit: Unit, **changes) -> Unit:
 
 @transaction.atomic
 def cadre_create(*, actor, name: str, unit: Unit, phone: str = "", post: str = "", user=None) -> Cadre:
-    name = _text(name, "帮扶责任人姓名", max_length=50)
+    name = _text(name, _("responsible cadre's name"), max_length=50)
     if user is not None and Cadre.objects.filter(user=user).exists():
-        raise ServiceError(f"用户{user}已关联了另一名帮扶责任人")
+        raise ServiceError(_("User %(user)s is already linked to another responsible cadre") % {"user": user})
     cadre = Cadre.objects.create(name=name, unit=unit, phone=(phone or "").strip(), post=(post or "").strip(),
                                  user=user)
     audit.record(actor=actor, action="assistance.cadre.create", obj=cadre, after=_snap(cadre))
@@ -150,9 +151,9 @@ def cadre_update(*, actor, cadre: Cadre, **changes) -> Cadre:
     allowed = {"name", "phone", "unit", "post", "user", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
     if changes.get("user") is not None and Cadre.objects.filter(user=changes["user"]).exclude(pk=cadre.pk).exists():
-        raise ServiceError(f"用户{changes['user']}已关联了另一名帮扶责任人")
+        raise ServiceError(_("User %(changes)s is already linked to another responsible cadre") % {"changes": changes['user']})
     before = _snap(cadre)
     for k, v in changes.items():
         setattr(cadre, k, v)
@@ -176,10 +177,10 @@ def current_pairing(household: Household) -> HouseholdPairing | None:
 
 def _terms(duty: str, post: str, exit_commitment: str, exit_target_year: int | None) -> dict:
     if exit_target_year is not None and not 2014 <= int(exit_target_year) <= 2035:
-        raise ServiceError("承诺脱贫年份应在2014-2035之间")
-    return {"duty": _text(duty, "帮扶责任", required=False, max_length=200),
-            "post": _text(post, "岗位", required=False, max_length=100),
-            "exit_commitment": _text(exit_commitment, "脱贫承诺", required=False, max_length=200),
+        raise ServiceError(_("The committed exit year must be between 2014 and 2035"))
+    return {"duty": _text(duty, _("assistance duty"), required=False, max_length=200),
+            "post": _text(post, _("post"), required=False, max_length=100),
+            "exit_commitment": _text(exit_commitment, _("exit commitment"), required=False, max_length=200),
             "exit_target_year": exit_target_year}
 
 
@@ -191,15 +192,15 @@ def pairing_assign(*, actor, household: Household, cadre: Cadre, start: dt.date 
     with `pairing_reassign`, never here."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     if not household.is_registered_poor:
-        raise ServiceError(f"{household}不是建档立卡贫困户,不需结对帮扶")
+        raise ServiceError(_("%(household)s is not a registered poor household and needs no pairing") % {"household": household})
     if not cadre.is_active:
-        raise ServiceError(f"帮扶责任人{cadre}已停用")
+        raise ServiceError(_("Responsible cadre %(cadre)s is inactive") % {"cadre": cadre})
     current = current_pairing(household)
     if current is not None:
         if current.cadre_id == cadre.pk:
             return current
-        raise ServiceError(f"{household}已由{current.cadre}帮扶;不脱贫不脱钩,更换帮扶责任人须改派并经审批")
-    start = _not_future(start or _today(), "结对日期")
+        raise ServiceError(_("%(household)s is assisted by %(cadre)s; pairing lasts until the household exits poverty: changing the responsible cadre needs a reassignment with approval") % {"household": household, "cadre": current.cadre})
+    start = _not_future(start or _today(), _("pairing date"))
     pairing = HouseholdPairing.objects.create(household=household, cadre=cadre, unit=cadre.unit,
                                               area_code=household.area_code, start_date=start, batch=batch,
                                               **_terms(duty, post, exit_commitment, exit_target_year))
@@ -216,9 +217,9 @@ def _end_for_reassignment(pairing, *, actor, approver, reason: str, start: dt.da
     the approver must hold the area, the date may not be in the future nor before the pairing began. Returns the
     reassignment date and the pairing's state before, for the audit event."""
     _check_approver(approver, area_code)
-    start = _not_future(start or _today(), "改派日期")
+    start = _not_future(start or _today(), _("reassignment date"))
     if start < pairing.start_date:
-        raise ServiceError(f"改派日期不能早于{holder}")
+        raise ServiceError(_("The reassignment date cannot be earlier than %(holder)s") % {"holder": holder})
     before = _snap(pairing)
     pairing.end_date = start
     pairing.end_reason = reason
@@ -236,14 +237,14 @@ def pairing_reassign(*, actor, household: Household, cadre: Cadre, reason: str, 
     """Hand the household to another cadre: the current pairing ends with the reason and the approver, a new one
     begins the same day (不脱贫不脱钩: the household is never left without a cadre)."""
     household = Household.objects.select_for_update().get(pk=household.pk)
-    reason = _text(reason, "改派原因", max_length=300)
+    reason = _text(reason, _("reason for reassignment"), max_length=300)
     current = current_pairing(household)
     if current is None:
-        raise ServiceError(f"{household}目前没有帮扶责任人,请直接结对")
+        raise ServiceError(_("%(household)s has no responsible cadre yet: pair it directly") % {"household": household})
     if current.cadre_id == cadre.pk:
-        raise ServiceError(f"{cadre}已是该户的帮扶责任人")
+        raise ServiceError(_("%(cadre)s is already the household's responsible cadre") % {"cadre": cadre})
     if not cadre.is_active:
-        raise ServiceError(f"帮扶责任人{cadre}已停用")
+        raise ServiceError(_("Responsible cadre %(cadre)s is inactive") % {"cadre": cadre})
     start, before = _end_for_reassignment(current, actor=actor, approver=approver, reason=reason, start=start,
                                           area_code=household.area_code, holder="现任帮扶责任人的结对日期")
     terms = _terms(current.duty if duty is None else duty, current.post if post is None else post,
@@ -263,15 +264,15 @@ def pairing_reassign(*, actor, household: Household, cadre: Cadre, reason: str, 
 def pairing_end(*, actor, household: Household, reason: str, end: dt.date | None = None) -> HouseholdPairing:
     """End the household's pairing: only once it has exited (不脱贫不脱钩); before that, reassign instead."""
     household = Household.objects.select_for_update().get(pk=household.pk)
-    reason = _text(reason, "结束原因", max_length=300)
+    reason = _text(reason, _("reason for ending"), max_length=300)
     current = current_pairing(household)
     if current is None:
-        raise ServiceError(f"{household}目前没有帮扶责任人")
+        raise ServiceError(_("%(household)s has no responsible cadre") % {"household": household})
     if not household_exited(household):
-        raise ServiceError(f"不脱贫不脱钩:{household}尚未脱贫,不能解除结对;如需更换帮扶责任人,请改派并经审批")
-    end = _not_future(end or _today(), "结束日期")
+        raise ServiceError(_("Pairing lasts until the household exits poverty: %(household)s has not exited, so the pairing cannot end; to change the responsible cadre, reassign with approval") % {"household": household})
+    end = _not_future(end or _today(), _("end date"))
     if end < current.start_date:
-        raise ServiceError("结束日期不能早于结对日期")
+        raise ServiceError(_("The end date cannot be earlier than the pairing date"))
     before = _snap(current)
     current.end_date = end
     current.end_reason = reason
@@ -289,7 +290,7 @@ def pairing_update_terms(*, actor, pairing: HouseholdPairing, duty: str, post: s
                          exit_target_year: int | None) -> HouseholdPairing:
     """Change the 三定一包 terms of the current pairing."""
     if not pairing.is_open:
-        raise ServiceError("已结束的结对不能修改")
+        raise ServiceError(_("An ended pairing cannot be changed"))
     before = _snap(pairing)
     for k, v in _terms(duty, post, exit_commitment, exit_target_year).items():
         setattr(pairing, k, v)
@@ -306,23 +307,23 @@ def pairing_update_terms(*, actor, pairing: HouseholdPairing, duty: str, post: s
 def _check_area_party(kind: str, division: Division, cadre: Cadre | None, unit: Unit | None,
                       team: WorkTeam | None) -> None:
     if kind not in AreaPairingKind.values:
-        raise ServiceError(f"未知的对口帮扶类别:{kind}")
+        raise ServiceError(_("Unknown area pairing type: %(kind)s") % {"kind": kind})
     if kind in TOWN_KINDS:
         if division.level != "town":
-            raise ServiceError(f"市委常委联系的是乡镇,{division}不是乡镇")
+            raise ServiceError(_("A member of the municipal standing committee is linked to a town; %(division)s is not a town") % {"division": division})
     elif division.level not in ("village", "community"):
-        raise ServiceError(f"{division}不是村,不能对口帮扶")
+        raise ServiceError(_("%(division)s is not a village and cannot take an area pairing") % {"division": division})
     if kind == AreaPairingKind.WORK_TEAM:
         if team is None:
-            raise ServiceError("请选择驻村工作队")
+            raise ServiceError(_("Choose the village work team"))
         if team.village_id != division.pk:
-            raise ServiceError(f"工作队{team}不属于{division}")
+            raise ServiceError(_("Work team %(team)s does not belong to %(division)s") % {"team": team, "division": division})
     elif kind in PERSON_KINDS and cadre is None:
-        raise ServiceError("请选择联系人(帮扶责任人)")
+        raise ServiceError(_("Choose the contact (a responsible cadre)"))
     elif kind in UNIT_KINDS and unit is None:
-        raise ServiceError("请选择帮扶单位或企业")
+        raise ServiceError(_("Choose the assisting unit or enterprise"))
     if kind == AreaPairingKind.ENTERPRISE_VILLAGE and unit is not None and unit.kind != UnitKind.ENTERPRISE:
-        raise ServiceError(f"{unit}不是企业")
+        raise ServiceError(_("%(unit)s is not an enterprise") % {"unit": unit})
 
 
 @transaction.atomic
@@ -336,9 +337,8 @@ def area_pairing_create(*, actor, kind: str, division: Division, cadre: Cadre | 
         unit, cadre = team.unit, team.leader
     current = AreaPairing.objects.filter(kind=kind, division=division, end_date__isnull=True).first()
     if current is not None:
-        raise ServiceError(f"{division}已有{current.get_kind_display()}({current.team or current.cadre or current.unit});"
-                           "不脱贫不脱钩,更换须改派并经审批")
-    start = _not_future(start or _today(), "开始日期")
+        raise ServiceError(_("%(division)s already has %(kind)s (%(team)s); pairing lasts until the village exits poverty: a change needs a reassignment with approval") % {"division": division, "kind": current.get_kind_display(), "team": current.team or current.cadre or current.unit})
+    start = _not_future(start or _today(), _("start date"))
     pairing = AreaPairing.objects.create(kind=kind, division=division, area_code=division.code, cadre=cadre,
                                          unit=unit, team=team, start_date=start, batch=batch,
                                          **_terms(duty, post, exit_commitment, exit_target_year))
@@ -354,14 +354,14 @@ def area_pairing_reassign(*, actor, pairing: AreaPairing, reason: str, approver,
                           start: dt.date | None = None) -> AreaPairing:
     pairing = AreaPairing.objects.select_for_update().get(pk=pairing.pk)
     if not pairing.is_open:
-        raise ServiceError("该对口帮扶已结束")
-    reason = _text(reason, "改派原因", max_length=300)
+        raise ServiceError(_("This area pairing has ended"))
+    reason = _text(reason, _("reason for reassignment"), max_length=300)
     _check_area_party(pairing.kind, pairing.division, cadre, unit, team)
     if team is not None:
         unit, cadre = team.unit, team.leader
     if (cadre and cadre.pk) == pairing.cadre_id and (unit and unit.pk) == pairing.unit_id and \
             (team and team.pk) == pairing.team_id:
-        raise ServiceError("改派对象与现任相同")
+        raise ServiceError(_("The new party is the same as the current one"))
     start, before = _end_for_reassignment(pairing, actor=actor, approver=approver, reason=reason, start=start,
                                           area_code=pairing.area_code, holder="现任的开始日期")
     new = AreaPairing.objects.create(kind=pairing.kind, division=pairing.division, area_code=pairing.area_code,
@@ -380,11 +380,11 @@ def area_pairing_end(*, actor, pairing: AreaPairing, reason: str, end: dt.date |
     """End a village or town pairing: only once the village (or every poor village of the town) has exited."""
     pairing = AreaPairing.objects.select_for_update().select_related("division").get(pk=pairing.pk)
     if not pairing.is_open:
-        raise ServiceError("该对口帮扶已结束")
-    reason = _text(reason, "结束原因", max_length=300)
+        raise ServiceError(_("This area pairing has ended"))
+    reason = _text(reason, _("reason for ending"), max_length=300)
     if not division_exited(pairing.division):
-        raise ServiceError(f"不脱贫不脱钩:{pairing.division}尚未出列,不能解除对口帮扶;如需更换,请改派并经审批")
-    end = _not_future(end or _today(), "结束日期")
+        raise ServiceError(_("Pairing lasts until the village exits poverty: %(division)s has not exited, so the area pairing cannot end; to change it, reassign with approval") % {"division": pairing.division})
+    end = _not_future(end or _today(), _("end date"))
     before = _snap(pairing)
     pairing.end_date = max(end, pairing.start_date)
     pairing.end_reason = reason
@@ -402,9 +402,9 @@ def work_team_create(*, actor, village: Division, unit: Unit, leader: Cadre | No
                      batch=None) -> WorkTeam:
     """Form a village work team and link it to the village (the pairing carries 不脱贫不脱钩)."""
     if village.level not in ("village", "community"):
-        raise ServiceError(f"{village}不是村")
-    formed_on = _not_future(formed_on or _today(), "组建日期")
-    team = WorkTeam.objects.create(name=_text(name, "工作队名称", required=False) or f"{unit}驻{village}工作队",
+        raise ServiceError(_("%(village)s is not a village") % {"village": village})
+    formed_on = _not_future(formed_on or _today(), _("date formed"))
+    team = WorkTeam.objects.create(name=_text(name, _("work team name"), required=False) or f"{unit}驻{village}工作队",
                                    village=village, area_code=village.code, unit=unit, leader=leader,
                                    formed_on=formed_on, batch=batch)
     team.members.set([m for m in members])
@@ -438,9 +438,9 @@ def work_team_set_members(*, actor, team: WorkTeam, members: Iterable[Cadre], le
 def village_plan_save(*, actor, village: Division, year: int, projects: str = "", leading_industries: str = "",
                       infrastructure: str = "", targets: str = "", exit_target_year: int | None = None) -> VillagePlan:
     if village.level not in ("village", "community"):
-        raise ServiceError(f"{village}不是村")
+        raise ServiceError(_("%(village)s is not a village") % {"village": village})
     if not 2014 <= int(year) <= 2035:
-        raise ServiceError("年度应在2014-2035之间")
+        raise ServiceError(_("The year must be between 2014 and 2035"))
     plan = VillagePlan.objects.filter(village=village, year=year).first()
     before = _snap(plan)
     values = {"projects": projects.strip(), "leading_industries": leading_industries.strip(),
@@ -487,8 +487,8 @@ def measure_add(*, actor, household: Household, kind: str, title: str, detail: s
                 suggested: bool = False, reason: str = "", year: int | None = None) -> Measure:
     """Add a measure to the household's plan (of the target date's year, else this year)."""
     if kind not in MeasureKind.values:
-        raise ServiceError(f"未知的措施类别:{kind}")
-    title = _text(title, "措施内容", max_length=200)
+        raise ServiceError(_("Unknown measure type: %(kind)s") % {"kind": kind})
+    title = _text(title, _("content of the measure"), max_length=200)
     if responsible is None and not responsible_name.strip():
         pairing = current_pairing(household)
         responsible = pairing.cadre if pairing else None
@@ -512,7 +512,7 @@ def measure_update(*, actor, measure: Measure, status: str | None = None, target
     before = _snap(measure)
     if status is not None:
         if status not in MeasureStatus.values:
-            raise ServiceError(f"未知的措施状态:{status}")
+            raise ServiceError(_("Unknown measure status: %(status)s") % {"status": status})
         measure.status = status
     if target_date is not None:
         measure.target_date = target_date
@@ -525,8 +525,8 @@ def measure_update(*, actor, measure: Measure, status: str | None = None, target
         measure.responsible_name = responsible.name
     if measure.status == MeasureStatus.DONE:
         if not measure.evidence and not measure.evidence_file:
-            raise ServiceError("标记完成须填写佐证材料(文字说明或上传文件)", field="evidence")
-        measure.done_on = _not_future(done_on or measure.done_on or _today(), "完成日期")
+            raise ServiceError(_("Marking it done needs evidence (a written note or an uploaded file)"), field="evidence")
+        measure.done_on = _not_future(done_on or measure.done_on or _today(), _("completion date"))
     else:
         measure.done_on = None
     measure.version += 1
@@ -546,9 +546,9 @@ def measures_confirm(*, actor, household: Household, titles: Iterable[str], targ
     wanted = set(titles)
     chosen = [s for s in measure_suggestions(household) if s.title in wanted]
     if not chosen:
-        raise ServiceError("请至少勾选一项建议措施")
+        raise ServiceError(_("Tick at least one suggested measure"))
     if target_date < _today():
-        raise ServiceError("完成期限不能早于今天")
+        raise ServiceError(_("The deadline cannot be earlier than today"))
     created = [measure_add(actor=actor, household=household, kind=s.kind, title=s.title, responsible=responsible,
                            target_date=target_date, suggested=True, reason=s.reason) for s in chosen]
     plan = created[0].plan
@@ -564,13 +564,13 @@ def measures_confirm(*, actor, household: Household, titles: Iterable[str], targ
 @transaction.atomic
 def policy_create(*, actor, name: str, kind: str, department=None, form: str = "cash",
                   amount: Decimal | None = None, amount_unit: str = "", benefit: str = "") -> Policy:
-    name = _text(name, "政策名称", max_length=100)
+    name = _text(name, _("policy name"), max_length=100)
     if kind not in MeasureKind.values:
-        raise ServiceError(f"未知的政策类别:{kind}")
+        raise ServiceError(_("Unknown policy type: %(kind)s") % {"kind": kind})
     if Policy.objects.filter(name=name).exists():
-        raise ServiceError(f"政策「{name}」已在目录中", field="name")
+        raise ServiceError(_("Policy “%(name)s” is already in the catalogue") % {"name": name}, field="name")
     if amount is not None and amount < 0:
-        raise ServiceError("标准金额不能为负数")
+        raise ServiceError(_("The standard amount cannot be negative"))
     policy = Policy.objects.create(name=name, kind=kind, department=department, form=form, amount=amount,
                                    amount_unit=amount_unit.strip(), benefit=benefit.strip())
     audit.record(actor=actor, action="assistance.policy.create", obj=policy, after=_snap(policy))
@@ -581,10 +581,10 @@ def policy_create(*, actor, name: str, kind: str, department=None, form: str = "
 def policy_receipt_add(*, actor, household: Household, policy: Policy, received_on: dt.date,
                        amount: Decimal | None = None, note: str = "") -> PolicyReceipt:
     if not policy.is_active:
-        raise ServiceError(f"政策「{policy}」已停用")
-    _not_future(received_on, "享受日期")
+        raise ServiceError(_("Policy “%(policy)s” is inactive") % {"policy": policy})
+    _not_future(received_on, _("benefit date"))
     if amount is not None and amount < 0:
-        raise ServiceError("金额不能为负数")
+        raise ServiceError(_("The amount cannot be negative"))
     receipt = PolicyReceipt.objects.create(household=household, policy=policy, area_code=household.area_code,
                                            received_on=received_on,
                                            amount=amount if amount is not None else policy.amount,
@@ -599,15 +599,15 @@ def policy_receipt_add(*, actor, household: Household, policy: Policy, received_
 
 def _check_point(lng: float | None, lat: float | None) -> None:
     if (lng is None) != (lat is None):
-        raise ServiceError("定位须同时有经度和纬度")
+        raise ServiceError(_("A location needs both longitude and latitude"))
     if lng is not None and not (73 <= lng <= 136 and 3 <= lat <= 54):
-        raise ServiceError("定位不在中国境内,请检查经纬度")
+        raise ServiceError(_("The location is outside China: check the longitude and latitude"))
 
 
 def _existing_by_uuid(model, uid, household: Household):
     found = model.objects.filter(uuid=uid).first()
     if found is not None and found.household_id != household.pk:
-        raise ServiceError("该编号已被另一户的记录使用")
+        raise ServiceError(_("The number is used by another household's record"))
     return found
 
 
@@ -628,11 +628,11 @@ def record_create(*, actor, household: Household, occurred_on: dt.date, content:
         if found is not None:
             return found, False
     if kind not in RecordKind.values:
-        raise ServiceError(f"未知的帮扶方式:{kind}")
-    content = _text(content, "帮扶内容", max_length=4000)
-    _not_future(occurred_on, "帮扶日期")
+        raise ServiceError(_("Unknown kind of assistance: %(kind)s") % {"kind": kind})
+    content = _text(content, _("assistance given"), max_length=4000)
+    _not_future(occurred_on, _("assistance date"))
     if occurred_on < _today() - dt.timedelta(days=366):
-        raise ServiceError("帮扶日期不能早于一年前")
+        raise ServiceError(_("The assistance date cannot be more than a year ago"))
     _check_point(lng, lat)
     if cadre is None:
         cadre = getattr(actor, "cadre", None) if getattr(actor, "pk", None) else None
@@ -673,10 +673,10 @@ def errand_create(*, actor, household: Household, matter: str, office: str = "",
         found = _existing_by_uuid(Errand, uid, household)
         if found is not None:
             return found, False
-    matter = _text(matter, "代办事项", max_length=200)
+    matter = _text(matter, _("errand"), max_length=200)
     if person is not None and person.household_id != household.pk:
-        raise ServiceError(f"{person}不是该户成员")
-    opened_on = _not_future(opened_on or _today(), "受理日期")
+        raise ServiceError(_("%(person)s is not a member of the household") % {"person": person})
+    opened_on = _not_future(opened_on or _today(), _("date accepted"))
     handler = handled_by or (actor if getattr(actor, "pk", None) else None)
     errand = Errand(household=household, area_code=household.area_code, person=person,
                     for_name=(for_name or (person.name if person else household.head_name)).strip()[:50],
@@ -699,15 +699,15 @@ def errand_create(*, actor, household: Household, matter: str, office: str = "",
 def errand_close(*, actor, errand: Errand, status: str, result: str, closed_on: dt.date | None = None) -> Errand:
     errand = Errand.objects.select_for_update().get(pk=errand.pk)
     if status not in (ErrandStatus.DONE, ErrandStatus.FAILED):
-        raise ServiceError("办结状态应为「已办结」或「无法办理」")
+        raise ServiceError(_("The closing status must be “done” or “cannot be done”"))
     if errand.status != ErrandStatus.OPEN:
-        raise ServiceError("该代办事项已办结")
+        raise ServiceError(_("This errand is already completed"))
     before = _snap(errand)
     errand.status = status
-    errand.result = _text(result, "办理结果", max_length=2000)
-    errand.closed_on = _not_future(closed_on or _today(), "办结日期")
+    errand.result = _text(result, _("result"), max_length=2000)
+    errand.closed_on = _not_future(closed_on or _today(), _("date completed"))
     if errand.closed_on < errand.opened_on:
-        raise ServiceError("办结日期不能早于受理日期")
+        raise ServiceError(_("The completion date cannot be earlier than the acceptance date"))
     errand.version += 1
     errand.save()
     audit.record(actor=actor, action="assistance.errand.close", obj=errand, before=before,
@@ -724,9 +724,9 @@ def light_rules_update(*, actor, yellow_from_days: int, red_from_days: int, find
                        finding_colour: str = "yellow") -> LightRules:
     """Change the thresholds and recompute every light at once."""
     if not 1 <= yellow_from_days < red_from_days <= 365:
-        raise ServiceError("黄灯天数须小于红灯天数,且在1-365天之间")
+        raise ServiceError(_("The yellow-light days must be fewer than the red-light days and between 1 and 365"))
     if not 1 <= finding_days <= 365:
-        raise ServiceError("疑点核实期限应在1-365天之间")
+        raise ServiceError(_("The time to check a flag must be between 1 and 365 days"))
     rules = LightRules.objects.select_for_update().order_by("pk").first() or LightRules()
     before = {"yellow": rules.yellow_from_days, "red": rules.red_from_days, "finding": rules.finding_days}
     rules.yellow_from_days, rules.red_from_days, rules.finding_days = yellow_from_days, red_from_days, finding_days

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from fupin.dashboards import selectors
@@ -80,7 +81,7 @@ def _area(request, division: str | None) -> Area:
     else:
         area = selectors.default_area(request.user)
     if area is None:
-        raise Http404("没有这个区域,或不在您的辖区内")
+        raise Http404(_("No such area, or outside your jurisdiction"))
     return area
 
 

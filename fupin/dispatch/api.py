@@ -8,6 +8,7 @@ import datetime as dt
 import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -204,7 +205,7 @@ def _household(request, key: str):
     try:
         return household_for_key(request.user, key)
     except Http404 as exc:
-        raise HttpError(404, "找不到该农户") from exc
+        raise HttpError(404, _("Household not found")) from exc
 
 
 def _department(code: str | None):
@@ -214,7 +215,7 @@ def _department(code: str | None):
 
     found = Department.objects.filter(code=code, is_active=True).first()
     if found is None:
-        raise HttpError(400, f"没有代码为「{code}」的部门")
+        raise HttpError(400, _("No department with the code “%(code)s”") % {"code": code})
     return found
 
 
@@ -243,7 +244,7 @@ def create_order(request, payload: OrderIn):
 
         village = Division.objects.restrict(request.user).filter(code=payload.village).first()
         if village is None:
-            raise HttpError(404, "找不到该村")
+            raise HttpError(404, _("Village not found"))
     try:
         order = services.work_order_create(
             actor=request.user, household=household, village=village, title=payload.title,
@@ -262,7 +263,7 @@ def act_on_order(request, uuid: uuidlib.UUID, payload: ActIn):
         handler = next((u for u in services.department_handlers(order.department)
                         if u.username == payload.handler), None)
         if handler is None:
-            raise HttpError(400, f"新的经办人须是{order.department}的在岗人员")
+            raise HttpError(400, _("The new handler must be an active member of %(department)s") % {"department": order.department})
     try:
         services.work_order_act(actor=request.user, order=order, action=payload.action, note=payload.note,
                                 department=_department(payload.department), handler=handler,
@@ -337,7 +338,7 @@ def create_report(request, payload: ReportIn):
 
         village = Division.objects.restrict(request.user).filter(code=payload.village).first()
         if village is None:
-            raise HttpError(404, "找不到该村")
+            raise HttpError(404, _("Village not found"))
     try:
         r = services.minqing_report_create(
             actor=request.user, channel=payload.channel, category=payload.category, content=payload.content,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
@@ -88,12 +89,12 @@ def act(request, uuid: UUID, action: str, body: ActionIn):
     if f is None:
         raise Http404
     if not request.user.can("edit"):
-        raise HttpError(403, "没有权限")
+        raise HttpError(403, _("Not allowed"))
     fn = {"confirm": lambda: services.finding_confirm(actor=request.user, finding=f, note=body.text),
           "dismiss": lambda: services.finding_dismiss(actor=request.user, finding=f, reason=body.text),
           "correct": lambda: services.finding_correct(actor=request.user, finding=f, note=body.text)}.get(action)
     if fn is None:
-        raise HttpError(404, "未知的操作")
+        raise HttpError(404, _("Unknown action"))
     try:
         return _out(fn(), request.user)
     except ServiceError as exc:
@@ -112,6 +113,6 @@ def list_rulesets(request):
 @router.post("/compare", response=QueuedJobOut)
 def start_compare(request):
     if not county_wide(request.user):
-        raise HttpError(403, "只有县级人员可以发起比对")
+        raise HttpError(403, _("Only county staff may start a comparison"))
     job = job_create(kind="eligibility.compare", title="部门数据比对", actor=request.user)
     return {"job": job.uuid, "url": job.get_absolute_url()}

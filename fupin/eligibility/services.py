@@ -20,6 +20,7 @@ from collections.abc import Callable
 import pyarrow as pa
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter, fetch_arrow
@@ -113,7 +114,7 @@ def ruleset_ensure_default(*, actor="system") -> RuleSet:
     if current is not None:
         return current
     if RuleSet.objects.exists():
-        raise ServiceError("没有已发布的规则集,请先发布一个版本")
+        raise ServiceError(_("No rule set is released: release a version first"))
     rs = RuleSet.objects.create(name="默认识别规则(十不准、五优先、四看四算)", number=1, status=RuleSet.Status.RELEASED,
                                 description="系统自带的默认规则包", released_by_name=_actor_name(actor),
                                 released_at=timezone.now(), released_by=_user(actor), created_by=_user(actor))
@@ -156,7 +157,7 @@ def rule_check(rule: Rule) -> None:
     try:
         _program_for([rule]).check(rule)
     except ExpressionError as exc:
-        raise ServiceError(f"规则「{rule.code}」的表达式有误:{exc.message}", field="expression") from exc
+        raise ServiceError(_("The expression of rule “%(rule_code)s” has an error: %(message)s") % {"rule_code": rule.code, "message": exc.message}, field="expression") from exc
 
 
 @transaction.atomic
@@ -165,11 +166,11 @@ def rule_save(*, actor, rule_set: RuleSet, code: str, kind: str, name: str, subj
               is_active: bool = True) -> Rule:
     """Add or change a rule of a draft rule set (released sets are never changed)."""
     if rule_set.status != RuleSet.Status.DRAFT:
-        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+        raise ServiceError(_("A released rule set cannot be changed: make a new draft version"))
     if kind not in RuleKind.values:
-        raise ServiceError(f"规则类型无效:{kind}")
+        raise ServiceError(_("Invalid rule type: %(kind)s") % {"kind": kind})
     if not code or not name:
-        raise ServiceError("规则代码和名称不能为空")
+        raise ServiceError(_("The rule's code and name are required"))
     rule = Rule.objects.filter(rule_set=rule_set, code=code).first() or Rule(rule_set=rule_set, code=code)
     before = audit.snapshot(rule) if rule.pk else None
     rule.kind, rule.name, rule.description, rule.subject = kind, name, description, subject
@@ -186,7 +187,7 @@ def rule_save(*, actor, rule_set: RuleSet, code: str, kind: str, name: str, subj
 @transaction.atomic
 def rule_delete(*, actor, rule: Rule) -> None:
     if rule.rule_set.status != RuleSet.Status.DRAFT:
-        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+        raise ServiceError(_("A released rule set cannot be changed: make a new draft version"))
     audit.record(actor=actor, action="eligibility.rule.delete", obj=rule, before=audit.snapshot(rule))
     rule.delete()
 
@@ -196,10 +197,10 @@ def ruleset_release(*, actor, rule_set: RuleSet) -> RuleSet:
     """Release a draft (every rule must compile); the previously released set is retired."""
     rs = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
     if rs.status != RuleSet.Status.DRAFT:
-        raise ServiceError("只有草稿可以发布")
+        raise ServiceError(_("Only a draft can be released"))
     rules = list(rs.rules.all())
     if not rules:
-        raise ServiceError("规则集没有任何规则")
+        raise ServiceError(_("The rule set has no rule"))
     for rule in rules:
         rule_check(rule)
     for m in rs.value_mappings.all():
@@ -237,12 +238,12 @@ def _mapping_check(source_code: str, field: str):
     sources_ensure_defaults()
     source = Source.objects.filter(code=source_code).first()
     if source is None:
-        raise ServiceError(f"取值对应所属的数据源不存在:{source_code}")
+        raise ServiceError(_("The data source of the value mapping does not exist: %(source_code)s") % {"source_code": source_code})
     spec = next((f for f in source.fields if f["name"] == field), None)
     if spec is None:
-        raise ServiceError(f"数据源「{source.name}」没有字段「{field}」", field="field")
+        raise ServiceError(_("Data source “%(source_name)s” has no field “%(field)s”") % {"source_name": source.name, "field": field}, field="field")
     if spec.get("role", "text") not in MAPPABLE_ROLES:
-        raise ServiceError(f"「{field}」是证件号码、姓名、日期、数字或地址,不能设置取值对应", field="field")
+        raise ServiceError(_("“%(field)s” is an ID number, name, date, number or address: it cannot have a value mapping") % {"field": field}, field="field")
     return source
 
 
@@ -259,7 +260,7 @@ def value_mapping_save(*, actor, rule_set: RuleSet, source_code: str, field: str
                        description: str | None = None) -> ValueMapping:
     """Set (replace) the mapping of one field in a draft rule set; released sets are never changed."""
     if rule_set.status != RuleSet.Status.DRAFT:
-        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+        raise ServiceError(_("A released rule set cannot be changed: make a new draft version"))
     _mapping_check(source_code, field)
     cleaned: dict[str, str] = {}
     for raw, mapped in values.items():
@@ -267,7 +268,7 @@ def value_mapping_save(*, actor, rule_set: RuleSet, source_code: str, field: str
         if not raw:
             continue
         if norm_value(raw) in {norm_value(k) for k in cleaned}:
-            raise ServiceError(f"取值「{raw}」重复出现", field="values")
+            raise ServiceError(_("The value “%(raw)s” appears twice") % {"raw": raw}, field="values")
         cleaned[raw] = mapped
     obj = ValueMapping.objects.filter(rule_set=rule_set, source_code=source_code, field=field).first()
     before = {"values": obj.values, "description": obj.description} if obj else None
@@ -286,7 +287,7 @@ def value_mapping_save(*, actor, rule_set: RuleSet, source_code: str, field: str
 @transaction.atomic
 def value_mapping_delete(*, actor, mapping: ValueMapping) -> None:
     if mapping.rule_set.status != RuleSet.Status.DRAFT:
-        raise ServiceError("已发布的规则集不能修改,请新建草稿版本")
+        raise ServiceError(_("A released rule set cannot be changed: make a new draft version"))
     audit.record(actor=actor, action="eligibility.value_mapping.delete", object_type="eligibility.valuemapping",
                  object_id=str(mapping.pk), object_repr=f"v{mapping.rule_set.number} {mapping}",
                  before={"values": mapping.values})
@@ -504,7 +505,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
                      object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
                      after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
         not_understood_refresh()
-    progress(100, "比对完成")
+    progress(100, _("Comparison finished"))
     return run
 
 
@@ -527,7 +528,7 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     plan = linkage_compute(engine=engine, persons=persons,
                            progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
     t_link = time.perf_counter()
-    progress(50, "按规则比对")
+    progress(50, _("Applying the rules"))
     rules = [r for r in rule_set.rules.all() if r.is_active]
     not_evaluated = rules_not_evaluated(rules)
     rules = [r for r in rules if r.code not in not_evaluated]
@@ -549,7 +550,7 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     line = poverty_line(timezone.localdate().year)
     result = _evaluate(program, tables, pre, rules, line, engine)
     t_eval = time.perf_counter()
-    progress(75, "整理比对发现")
+    progress(75, _("Collecting the findings"))
     reconcile = _reconcile_plan(rules, result, tables["links_all"],
                                 keep_rules=set(not_evaluated) | set(rule_errors))
     t_plan = time.perf_counter()
@@ -673,7 +674,7 @@ def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules
     link_method = _link_methods(links, record_ids)
     for k in need:
         w = wanted[k]
-        w["evidence"], _ = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
+        w["evidence"], _records = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
                                      records, link_method, [])
     hh_ids = {w["household_id"] for k, w in wanted.items() if k not in existing or w["evidence"] is not None}
     hh_objs = Household.objects.select_related("village", "grid").in_bulk(list(hh_ids))
@@ -868,7 +869,7 @@ def _counts() -> tuple[dict, dict]:
 def _decide(actor, finding: Finding, status: str, reason: str, action: str) -> Finding:
     f = Finding.objects.select_for_update().get(pk=finding.pk)
     if f.status == Finding.Status.CLEARED:
-        raise ServiceError("该问题已不再出现在比对结果中,无需处理")
+        raise ServiceError(_("The finding no longer appears in the comparison: nothing to do"))
     before = {"status": f.status, "reason": f.reason}
     f.status, f.reason = status, reason
     f.decided_by, f.decided_at = _user(actor), timezone.now()
@@ -891,7 +892,7 @@ def finding_dismiss(*, actor, finding: Finding, reason: str) -> Finding:
     """Not true on the ground (e.g. the car was sold, a namesake). Needs a reason; it stays dismissed until its
     evidence changes."""
     if not (reason or "").strip():
-        raise ServiceError("排除比对发现必须说明理由", field="reason")
+        raise ServiceError(_("Dismissing a finding needs a reason"), field="reason")
     return _decide(actor, finding, Finding.Status.DISMISSED, reason.strip(), "eligibility.finding.dismiss")
 
 
@@ -899,7 +900,7 @@ def finding_dismiss(*, actor, finding: Finding, reason: str) -> Finding:
 def finding_correct(*, actor, finding: Finding, note: str) -> Finding:
     """The registry data was wrong and has been corrected (what was corrected goes in the note)."""
     if not (note or "").strip():
-        raise ServiceError("请说明更正了哪些数据", field="note")
+        raise ServiceError(_("Say which data were corrected"), field="note")
     return _decide(actor, finding, Finding.Status.CORRECTED, note.strip(), "eligibility.finding.correct")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
@@ -106,7 +107,7 @@ def list_sources(request):
 @router.get("/snapshots", response=list[SnapshotOut])
 def list_snapshots(request, source: str | None = None):
     if not selectors.county_wide(request.user):
-        raise HttpError(403, "只有县级导入人员可以查看部门数据快照")
+        raise HttpError(403, _("Only county import staff may view department data snapshots"))
     qs = Snapshot.objects.select_related("source")
     if source:
         qs = qs.filter(source__code=source)
@@ -146,7 +147,7 @@ def decide(request, review_id: int, body: DecisionIn):
     if review is None:
         raise Http404
     if not request.user.can("edit"):
-        raise HttpError(403, "没有权限")
+        raise HttpError(403, _("Not allowed"))
     try:
         rv = review_decide(actor=request.user, review=review, decision=body.decision, note=body.note)
     except ServiceError as exc:

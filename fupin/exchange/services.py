@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter
@@ -55,7 +56,7 @@ def source_get(code: str) -> Source:
     source = Source.objects.filter(code=code, is_active=True).first()
     if source is None:
         codes = "、".join(Source.objects.filter(is_active=True).values_list("code", flat=True))
-        raise ServiceError(f"未知的数据源:{code}(可用:{codes})", field="source")
+        raise ServiceError(_("Unknown data source: %(code)s (available: %(codes)s)") % {"code": code, "codes": codes}, field="source")
     return source
 
 
@@ -101,10 +102,10 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     progress = progress or (lambda p, m="": None)
     path = Path(path)
     if not path.exists():
-        raise ServiceError(f"找不到文件:{path}")
+        raise ServiceError(_("File not found: %(path)s") % {"path": path})
     source = source_get(source_code)
     mapping = _mapping_for(source, mapping_name)
-    progress(5, "读取文件")
+    progress(5, _("Reading the file"))
     report = ReadReport()
     headers, used, rows = read_department_file(path, source.fields, mapping=mapping.mapping if mapping else None,
                                                sheet=sheet, report=report)
@@ -112,12 +113,10 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     present = set(used.values())
     missing = {name: readers for name, readers in fields_read(source.code).items() if name not in present}
     if missing and not accept_missing:
-        raise ImportRefused(headline=f"{source.name}未导入", problems=[
-            RowProblem(0, name, "", f"文件没有这一列,而已发布的比对规则「{'、'.join(sorted(set(readers)))}」要读它"
-                                    f"(文件的列:{'、'.join(h for h in headers if h)});补上这一列再导入,或勾选"
-                                    f"「缺列也导入」:这些规则对本数据源不作比对,已有的比对发现原样保留")
+        raise ImportRefused(headline=_("%(source_name)s not imported") % {"source_name": source.name}, problems=[
+            RowProblem(0, name, "", _("The file lacks this column, which the released comparison rules “%(items)s” read (the file's columns: %(items2)s); add the column and import again, or tick “import with missing columns”: those rules then skip this source and their findings stay as they are") % {"items": '、'.join(sorted(set(readers))), "items2": '、'.join(h for h in headers if h)})
             for name, readers in sorted(missing.items())])
-    progress(40, f"已读取{len(rows)}行")
+    progress(40, _("%(count)s rows read") % {"count": len(rows)})
     # The file is read and checked above, before the write transaction: on SQLite the transaction holds the one
     # write lock, and other users' writes wait at most the busy timeout (docs/security.md, "Load and crashes").
     with transaction.atomic():
@@ -160,7 +159,7 @@ def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: R
     def values():
         for i, r in enumerate(rows):
             if i and i % 20000 == 0:
-                progress(40 + int(55 * i / len(rows)), f"写入暂存区 {i}/{len(rows)}")
+                progress(40 + int(55 * i / len(rows)), _("Writing to staging %(i)s/%(count)s") % {"i": i, "count": len(rows)})
             yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
                    r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
                    ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
@@ -173,7 +172,7 @@ def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: R
                  summary={"source": source.code, "snapshot": snap.pk, "unreadable": unreadable,
                           "with_problems": with_problems, "id_status": id_stats, "id_kinds": id_kinds,
                           "skipped": len(report.skipped), "sheets": [s["name"] for s in report.sheets if s["read"]]})
-    progress(100, "导入完成")
+    progress(100, _("Import finished"))
     return snap
 
 
@@ -229,7 +228,7 @@ def _mapping_for(source: Source, name: str | None) -> ColumnMapping | None:
     if name:
         mapping = ColumnMapping.objects.filter(source=source, name=name).first()
         if mapping is None:
-            raise ServiceError(f"数据源{source.code}没有名为「{name}」的列对应关系")
+            raise ServiceError(_("Data source %(source_code)s has no column mapping named “%(name)s”") % {"source_code": source.code, "name": name})
         return mapping
     return ColumnMapping.objects.filter(source=source, is_default=True).first()
 
@@ -241,12 +240,12 @@ def mapping_save(*, actor, source: Source, name: str, mapping: dict[str, str], i
     names = set(source.field_names())
     bad = {v for v in mapping.values() if v and v not in names}
     if bad:
-        raise ServiceError(f"对应的字段不存在:{'、'.join(sorted(bad))}")
+        raise ServiceError(_("The mapped fields do not exist: %(items)s") % {"items": '、'.join(sorted(bad))})
     if not name.strip():
-        raise ServiceError("请填写对应关系的名称")
+        raise ServiceError(_("Name the column mapping"))
     if is_default:
         ColumnMapping.objects.filter(source=source, is_default=True).exclude(name=name).update(is_default=False)
-    obj, _ = ColumnMapping.objects.update_or_create(
+    obj, _created = ColumnMapping.objects.update_or_create(
         source=source, name=name.strip(),
         defaults={"mapping": {k: v for k, v in mapping.items() if v}, "is_default": is_default,
                   "created_by": _user(actor)})
@@ -258,7 +257,7 @@ def mapping_save(*, actor, source: Source, name: str, mapping: dict[str, str], i
 def review_decide(*, actor, review: LinkReview, decision: str, note: str = "") -> LinkReview:
     """Decide an uncertain pair (match / non_match). The decision is remembered for the same record content."""
     if decision not in (LinkReview.Status.MATCH, LinkReview.Status.NON_MATCH):
-        raise ServiceError("决定只能是「同一人」或「不是同一人」")
+        raise ServiceError(_("The decision must be “same person” or “not the same person”"))
     review = LinkReview.objects.select_for_update().get(pk=review.pk)
     before = {"status": review.status}
     review.status = decision

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -102,7 +103,7 @@ def _loan_out(loan: Loan, user) -> dict:
 
 def _page(f: ListFilter) -> slice:
     if f.limit < 1 or f.limit > MAX_PAGE or f.offset < 0:
-        raise HttpError(422, f"limit须在1到{MAX_PAGE}之间,offset不能为负")
+        raise HttpError(422, _("limit must be between 1 and %(max_page)s, and offset cannot be negative") % {"max_page": MAX_PAGE})
     return slice(f.offset, f.offset + f.limit)
 
 
@@ -111,7 +112,7 @@ def list_projects(request, filters: Query[ListFilter]):
     qs = Project.objects.restrict(request.user).select_related("division").order_by("-year", "code")
     if filters.state:
         if filters.state not in ProjectState.values:
-            raise HttpError(422, "项目状态无效")
+            raise HttpError(422, _("Invalid project status"))
         qs = qs.filter(state=filters.state)
     return [_project_out(p) for p in qs[_page(filters)]]
 
@@ -128,7 +129,7 @@ def list_loans(request, filters: Query[ListFilter]):
           .order_by("-applied_on", "-pk"))
     if filters.state:
         if filters.state not in LoanState.values:
-            raise HttpError(422, "贷款状态无效")
+            raise HttpError(422, _("Invalid loan status"))
         qs = qs.filter(state=filters.state)
     return [_loan_out(loan, request.user) for loan in qs[_page(filters)]]
 

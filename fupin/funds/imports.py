@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max, Sum
+from django.utils.translation import gettext as _
 
 from fupin.assistance.imports import parse_date
 from fupin.core import idnumber
@@ -104,8 +105,8 @@ def _problem(problems: list, row: int, key: str, value, text: str) -> None:
 @transaction.atomic
 def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
     """Repayments of one bank's statement; refused whole on any problem. Returns counts."""
-    perm.require(perm.can(actor, "import") or perm.is_bank_staff(actor, bank), "您的角色不能导入银行流水")
-    _, rows = read_table(path, STATEMENT_SPEC)
+    perm.require(perm.can(actor, "import") or perm.is_bank_staff(actor, bank), _("Your role cannot import bank statements"))
+    _header, rows = read_table(path, STATEMENT_SPEC)
     loans = Loan.objects.filter(bank=bank, state__in=(LoanState.DISBURSED, LoanState.OVERDUE, LoanState.COMPENSATED))
     if not perm.is_bank_staff(actor, bank):
         from fupin.core.scoping import scope_prefix
@@ -138,7 +139,7 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
         if number:
             loan_id = by_number.get(number)
             if loan_id is None:
-                _problem(problems, rowno, "number", number, f"{bank.name}没有该编号的在贷贷款(或不在您的管辖范围内)")
+                _problem(problems, rowno, "number", number, _("%(bank_name)s has no outstanding loan with this number (or it is outside your jurisdiction)") % {"bank_name": bank.name})
                 continue
         elif cell_text(raw_id):
             try:
@@ -149,50 +150,50 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
             found = loans_of(id_no)
             if len(found) != 1:
                 _problem(problems, rowno, "id_number", idnumber.mask(id_no),
-                         "找不到该借款人的在贷贷款" if not found else "该借款人有多笔在贷贷款,请填写贷款编号")
+                         _("The borrower has no outstanding loan") if not found else "该借款人有多笔在贷贷款,请填写贷款编号")
                 continue
             loan_id = found[0]
         else:
-            _problem(problems, rowno, "number", "", "须填写贷款编号或借款人证件号码")
+            _problem(problems, rowno, "number", "", _("Give the loan number or the borrower's ID number"))
             continue
         try:
             paid_on = dates(r.get("paid_on"))
         except ValueError:
             paid_on = None
         if paid_on is None:
-            _problem(problems, rowno, "paid_on", r.get("paid_on"), "日期无效")
+            _problem(problems, rowno, "paid_on", r.get("paid_on"), _("Invalid date"))
             continue
         try:
             principal, interest = amounts(r.get("principal")), amounts(r.get("interest"))
         except ValueError as exc:
-            _problem(problems, rowno, "principal", str(exc), "金额不是有效的数字")
+            _problem(problems, rowno, "principal", str(exc), _("The amount is not a valid number"))
             continue
         if principal < 0 or interest < 0 or principal + interest <= 0:
-            _problem(problems, rowno, "principal", f"{principal}/{interest}", "本金、利息不能为负,且不能都为0")
+            _problem(problems, rowno, "principal", f"{principal}/{interest}", _("Principal and interest cannot be negative, and not both 0"))
             continue
         f = facts[loan_id]
         if f[4] and paid_on < f[4]:
-            _problem(problems, rowno, "paid_on", paid_on.isoformat(), f"早于放款日期{f[4]}")
+            _problem(problems, rowno, "paid_on", paid_on.isoformat(), _("Earlier than the disbursement date %(f)s") % {"f": f[4]})
             continue
         ref = cell_text(r.get("ref"))
         if ref:
             if ref in seen_refs:
-                _problem(problems, rowno, "ref", ref, "该流水号已导入过")
+                _problem(problems, rowno, "ref", ref, _("This transaction number was imported before"))
                 continue
             if ref in file_refs:
-                _problem(problems, rowno, "ref", ref, f"与第{file_refs[ref]}行流水号重复")
+                _problem(problems, rowno, "ref", ref, _("Same transaction number as row %(file_refs)s") % {"file_refs": file_refs[ref]})
                 continue
             file_refs[ref] = rowno
         principal_in[loan_id] += principal
         if f[3] + principal_in[loan_id] > f[2]:
             _problem(problems, rowno, "principal", str(principal),
-                     f"累计还本超过贷款金额{f[2]}元(贷款{f[0]})")
+                     _("Principal repaid in total exceeds the loan amount of %(f)s yuan (loan %(f2)s)") % {"f": f[2], "f2": f[0]})
             continue
         parsed.append((rowno, loan_id, paid_on, principal, interest, ref))
     if not parsed and not problems:
-        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+        problems.append(RowProblem(0, "", "", _("The file has no data row")))
     if problems:
-        raise ImportRefused(problems=problems, headline=f"{bank.name}还款流水未导入")
+        raise ImportRefused(problems=problems, headline=_("%(bank_name)s repayment statement not imported") % {"bank_name": bank.name})
     batch = batch_start(kind="funds_statement", actor=actor, source=path, keep_file=True)
     from fupin.core.bulk import BulkWriter
 
@@ -253,8 +254,8 @@ def import_ledger(*, actor, path: str | Path) -> dict:
     already has an allocation to it with enough left; refused whole on any problem."""
     from fupin.funds.models import FundSource
 
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以导入资金台账")
-    _, rows = read_table(path, LEDGER_SPEC)
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may import fund ledgers"))
+    _header, rows = read_table(path, LEDGER_SPEC)
     projects = {p.code: p for p in Project.objects.all()}
     sources: dict[str, list] = defaultdict(list)
     for s in FundSource.objects.all():
@@ -275,50 +276,50 @@ def import_ledger(*, actor, path: str | Path) -> dict:
         code, src_key = cell_text(r.get("project")), cell_text(r.get("source"))
         project = projects.get(code)
         if project is None:
-            _problem(problems, rowno, "project", code, "项目库中没有该项目编号")
+            _problem(problems, rowno, "project", code, _("The project library has no project with this number"))
             continue
         found = sources.get(src_key, [])
         if len(found) != 1:
-            _problem(problems, rowno, "source", src_key, "找不到该资金" if not found else "有多笔资金同名,请填写文号")
+            _problem(problems, rowno, "source", src_key, _("Fund not found") if not found else "有多笔资金同名,请填写文号")
             continue
         allocation = allocations.get((found[0].pk, project.pk))
         if allocation is None:
-            _problem(problems, rowno, "source", src_key, f"该资金没有下达给项目{code}")
+            _problem(problems, rowno, "source", src_key, _("The fund was not allocated to project %(code)s") % {"code": code})
             continue
         try:
             amount = parse_money(r.get("amount"))
         except ValueError as exc:
-            _problem(problems, rowno, "amount", str(exc), "金额不是有效的数字")
+            _problem(problems, rowno, "amount", str(exc), _("The amount is not a valid number"))
             continue
         if amount <= 0:
-            _problem(problems, rowno, "amount", str(amount), "金额须大于0")
+            _problem(problems, rowno, "amount", str(amount), _("The amount must be greater than 0"))
             continue
         try:
             paid_on = parse_date(r.get("paid_on"))
         except ValueError:
             paid_on = None
         if paid_on is None:
-            _problem(problems, rowno, "paid_on", r.get("paid_on"), "日期无效")
+            _problem(problems, rowno, "paid_on", r.get("paid_on"), _("Invalid date"))
             continue
         payee = cell_text(r.get("payee"))
         if not payee:
-            _problem(problems, rowno, "payee", "", "收款单位不能为空")
+            _problem(problems, rowno, "payee", "", _("The payee is required"))
             continue
         voucher = cell_text(r.get("voucher_no"))
         if voucher and voucher in vouchers:
-            _problem(problems, rowno, "voucher_no", voucher, "该凭证号已登记或在本文件中重复")
+            _problem(problems, rowno, "voucher_no", voucher, _("The voucher number is already recorded or repeated in this file"))
             continue
         if voucher:
             vouchers.add(voucher)
         if amount > left[allocation.pk]:
-            _problem(problems, rowno, "amount", str(amount), f"超过该笔下达资金的余额{left[allocation.pk]}元")
+            _problem(problems, rowno, "amount", str(amount), _("Exceeds the allocation's balance of %(left)s yuan") % {"left": left[allocation.pk]})
             continue
         left[allocation.pk] -= amount
         parsed.append((allocation, amount, paid_on, payee, cell_text(r.get("purpose")), voucher))
     if not parsed and not problems:
-        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+        problems.append(RowProblem(0, "", "", _("The file has no data row")))
     if problems:
-        raise ImportRefused(problems=problems, headline="资金支付台账未导入")
+        raise ImportRefused(problems=problems, headline=_("Fund payment ledger not imported"))
     batch = batch_start(kind="funds_ledger", actor=actor, source=path, keep_file=True)
     from fupin.funds.services import payment_create
 
@@ -327,6 +328,6 @@ def import_ledger(*, actor, path: str | Path) -> dict:
             payment_create(actor=actor, allocation=allocation, amount=amount, paid_on=paid_on, payee=payee,
                            purpose=purpose, voucher_no=voucher, batch=batch)
     except ServiceError as exc:  # a check the pre-validation missed: still all or nothing
-        raise ImportRefused(problems=[RowProblem(0, "", "", exc.message)], headline="资金支付台账未导入") from exc
+        raise ImportRefused(problems=[RowProblem(0, "", "", exc.message)], headline=_("Fund payment ledger not imported")) from exc
     batch_finish(batch, actor=actor, rows=len(parsed), summary={"payments": len(parsed)})
     return {"rows": len(parsed), "batch": batch.pk}

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import DateField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -80,9 +81,9 @@ def _amount(value, label: str = "金额", *, positive: bool = True) -> Decimal:
     try:
         d = engine.money(value)
     except (InvalidOperation, ValueError, TypeError):
-        raise ServiceError(f"{label}不是有效的数字:{value}") from None
+        raise ServiceError(_("The %(label)s is not a valid number: %(value)s") % {"label": label, "value": value}) from None
     if positive and d <= 0:
-        raise ServiceError(f"{label}须大于0")
+        raise ServiceError(_("The %(label)s must be greater than 0") % {"label": label})
     return d
 
 
@@ -96,11 +97,11 @@ def _text(value: Any) -> str:
 @transaction.atomic
 def source_create(*, actor, year: int, kind: str, name: str, amount, document_no: str = "",
                   received_on: dt.date | None = None, batch=None) -> FundSource:
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以登记资金来源")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may record fund sources"))
     if kind not in SourceKind.values:
-        raise ServiceError(f"资金来源类别无效:{kind}")
+        raise ServiceError(_("Invalid fund source type: %(kind)s") % {"kind": kind})
     if not _text(name):
-        raise ServiceError("请填写资金名称")
+        raise ServiceError(_("Write the fund's name"))
     src = FundSource.objects.create(year=int(year), kind=kind, name=_text(name)[:200], document_no=_text(document_no),
                                     amount=_amount(amount), received_on=received_on, area_code=county_code(),
                                     batch=batch)
@@ -113,10 +114,10 @@ def _clean_budget(budget: dict | None) -> dict:
     out = {}
     for kind, value in (budget or {}).items():
         if kind not in SourceKind.values:
-            raise ServiceError(f"预算来源类别无效:{kind}")
+            raise ServiceError(_("Invalid budget source type: %(kind)s") % {"kind": kind})
         if value in (None, "", 0, "0"):
             continue
-        out[kind] = str(_amount(value, "预算金额"))
+        out[kind] = str(_amount(value, _("budget amount")))
     return out
 
 
@@ -126,7 +127,7 @@ def _clean_targets(targets) -> list[dict]:
         indicator, value = _text(t.get("indicator")), _text(t.get("value"))
         if indicator or value:
             if not (indicator and value):
-                raise ServiceError("绩效目标须同时填写指标和目标值")
+                raise ServiceError(_("A performance target needs both the indicator and the target value"))
             out.append({"indicator": indicator, "value": value})
     return out
 
@@ -136,17 +137,17 @@ def project_create(*, actor, name: str, kind: str, year: int, division, responsi
                    budget: dict | None = None, targets: list | None = None, mechanism: str = "",
                    start_date: dt.date | None = None, end_date: dt.date | None = None, code: str = "") -> Project:
     """Propose a project (储备). Anyone who edits in the place may propose."""
-    perm.require(perm.can(actor, "edit"), "您的角色不能申报项目")
+    perm.require(perm.can(actor, "edit"), _("Your role cannot propose projects"))
     perm.require_area(actor, division.code)
     if kind not in ProjectKind.values:
-        raise ServiceError(f"项目类型无效:{kind}")
+        raise ServiceError(_("Invalid project type: %(kind)s") % {"kind": kind})
     if not _text(name) or not _text(responsible_unit):
-        raise ServiceError("请填写项目名称和责任单位")
+        raise ServiceError(_("Write the project's name and responsible unit"))
     if start_date and end_date and end_date < start_date:
-        raise ServiceError("计划完工日期不能早于开工日期")
+        raise ServiceError(_("The planned completion date cannot be earlier than the start date"))
     code = _text(code)
     if code and Project.objects.filter(code=code).exists():
-        raise ServiceError(f"项目编号重复:{code}")
+        raise ServiceError(_("Duplicate project number: %(code)s") % {"code": code})
     p = Project.objects.create(code=code or f"tmp-{timezone.now().timestamp()}", name=_text(name)[:200], kind=kind,
                                year=int(year), division=division, area_code=division.code,
                                responsible_unit=_text(responsible_unit)[:100], budget=_clean_budget(budget),
@@ -165,14 +166,14 @@ def project_update(*, actor, project: Project, **changes) -> Project:
     """Change a project's plan while it has not entered the library (after entry it changes only by adjustment)."""
     project = Project.objects.select_for_update().get(pk=project.pk)
     perm.require_area(actor, project.area_code)
-    perm.require(perm.can(actor, "edit"), "您的角色不能修改项目")
+    perm.require(perm.can(actor, "edit"), _("Your role cannot change projects"))
     if project.state not in (ProjectState.RESERVE, ProjectState.APPRAISAL):
-        raise ServiceError("项目已公示或入库,不能再修改")
+        raise ServiceError(_("The project has been publicised or entered in the library: it cannot be changed"))
     before = audit.snapshot(project)
     allowed = {"name", "responsible_unit", "mechanism", "start_date", "end_date", "budget", "targets"}
     for key, value in changes.items():
         if key not in allowed:
-            raise ServiceError(f"不能修改字段:{key}")
+            raise ServiceError(_("Field cannot be changed: %(key)s") % {"key": key})
         if key == "budget":
             value = _clean_budget(value)
         elif key == "targets":
@@ -191,19 +192,19 @@ def beneficiary_add(*, actor, project: Project, household, how: str, expected_yu
                     ) -> ProjectBeneficiary:
     project = Project.objects.get(pk=project.pk)
     perm.require_area(actor, project.area_code)
-    perm.require(perm.can(actor, "edit"), "您的角色不能修改项目")
+    perm.require(perm.can(actor, "edit"), _("Your role cannot change projects"))
     perm.require_area(actor, household.area_code)
     if how not in BenefitKind.values:
-        raise ServiceError("带贫方式无效")
+        raise ServiceError(_("Invalid way of benefiting the poor"))
     if not household.is_registered_poor:
-        raise ServiceError(f"{household.head_name}户不是建档立卡贫困户")
+        raise ServiceError(_("The household of %(head_name)s is not a registered poor household") % {"head_name": household.head_name})
     if project.state in (ProjectState.ACCEPTED, ProjectState.HANDED_OVER):
-        raise ServiceError("项目已验收,不能再增加受益户")
+        raise ServiceError(_("The project has been accepted: no more beneficiary households"))
     if ProjectBeneficiary.objects.filter(project=project, household=household).exists():
-        raise ServiceError(f"{household.head_name}户已是该项目的受益户")
+        raise ServiceError(_("The household of %(head_name)s is already a beneficiary of this project") % {"head_name": household.head_name})
     b = ProjectBeneficiary.objects.create(
         project=project, household=household, area_code=household.area_code, how=how, note=_text(note)[:200],
-        expected_yuan=_amount(expected_yuan, "预期收益") if expected_yuan not in (None, "") else None)
+        expected_yuan=_amount(expected_yuan, _("expected income")) if expected_yuan not in (None, "") else None)
     audit.record(actor=actor, action="funds.project.beneficiary", obj=project,
                  after={"household": household.pk, "how": how})
     return b
@@ -220,16 +221,16 @@ def entry_problems(project: Project, *, on: dt.date | None = None) -> list[str]:
     """Why a project may not enter the library (empty when it may)."""
     problems = []
     if not project.targets:
-        problems.append("没有绩效目标")
+        problems.append(_("no performance target"))
     if not project.beneficiaries.exists():
-        problems.append("没有带动的贫困户(受益户)")
+        problems.append(_("no poor household benefits (no beneficiary)"))
     if not _text(project.mechanism):
-        problems.append("没有填写带贫减贫机制")
+        problems.append(_("no mechanism for lifting households out of poverty"))
     if conf.get("notice_before_entry"):
         on = on or today()
         finished = project.notices.filter(kind=NoticeKind.PROJECT, end_date__lt=on)
         if not finished.exists():
-            problems.append("入库前公示未结束(须有公示期已满的项目公示)")
+            problems.append(_("the notice before entering the library has not ended (a project notice whose period is over is needed)"))
     return problems
 
 
@@ -247,20 +248,20 @@ def project_advance(*, actor, project: Project, to_state: str, note: str = "", o
     project = Project.objects.select_for_update().get(pk=project.pk)
     perm.require_area(actor, project.area_code)
     if to_state not in PROJECT_FLOW:
-        raise ServiceError(f"项目状态无效:{to_state}")
+        raise ServiceError(_("Invalid project status: %(to_state)s") % {"to_state": to_state})
     here = PROJECT_FLOW.index(project.state)
     if PROJECT_FLOW.index(to_state) != here + 1:
-        raise ServiceError(f"项目当前为「{project.get_state_display()}」,不能直接进入「{ProjectState(to_state).label}」")
+        raise ServiceError(_("The project is “%(state)s”: it cannot go straight to “%(label)s”") % {"state": project.get_state_display(), "label": ProjectState(to_state).label})
     if to_state == ProjectState.HANDED_OVER:
-        raise ServiceError("资产移交须登记资产(所有者、管理者、价值、受益户)")
-    perm.require(_transition_allowed(actor, project, to_state), "您的角色不能办理这一步")
+        raise ServiceError(_("Handing over an asset needs the asset recorded (owner, manager, value, beneficiary households)"))
+    perm.require(_transition_allowed(actor, project, to_state), _("Your role cannot take this step"))
     if to_state == ProjectState.LIBRARY:
         problems = entry_problems(project, on=on)
         if problems:
-            raise ServiceError("项目不能入库:" + ";".join(problems))
+            raise ServiceError(_("The project cannot enter the library: ") + ";".join(problems))
         project.entered_on = on or today()
     if to_state == ProjectState.NOTICE and not project.targets:
-        raise ServiceError("项目没有绩效目标,不能公示")
+        raise ServiceError(_("The project has no performance target and cannot be publicised"))
     before = audit.snapshot(project)
     from_state = project.state
     project.state = to_state
@@ -275,11 +276,11 @@ def project_advance(*, actor, project: Project, to_state: str, note: str = "", o
 @transaction.atomic
 def project_review(*, actor, project: Project, year: int, note: str) -> ProjectEvent:
     """The library's yearly review (年度审核) of one project: its conclusion recorded."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以审核项目库")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may review the project library"))
     if not _text(note):
-        raise ServiceError("请填写审核意见")
+        raise ServiceError(_("Write the review opinion"))
     if project.events.filter(review_year=year).exists():
-        raise ServiceError(f"该项目{year}年度已审核")
+        raise ServiceError(_("The project was already reviewed for %(year)s") % {"year": year})
     ev = _project_event(project, actor=actor, review_year=int(year), note=note)
     audit.record(actor=actor, action="funds.project.review", obj=project, after={"year": year, "note": note})
     return ev
@@ -299,15 +300,15 @@ def allocation_balance(allocation: Allocation) -> Decimal:
 def allocation_create(*, actor, source: FundSource, project: Project, amount, allocated_on: dt.date,
                       document_no: str = "", batch=None) -> Allocation:
     """Assign money of a source to a project in the library; never more than the source has left."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以下达资金")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may allocate funds"))
     source = FundSource.objects.select_for_update().get(pk=source.pk)
     project = Project.objects.get(pk=project.pk)
     amount = _amount(amount)
     if project.state not in (ProjectState.LIBRARY, ProjectState.IMPLEMENTATION, ProjectState.ACCEPTED):
-        raise ServiceError(f"项目「{project.name}」尚未入库,不能下达资金")
+        raise ServiceError(_("Project “%(project_name)s” is not in the library yet: no funds can be allocated") % {"project_name": project.name})
     left = source_balance(source)
     if amount > left:
-        raise ServiceError(f"资金「{source.name}」余额{left}元,不足以下达{amount}元")
+        raise ServiceError(_("Fund “%(source_name)s” has %(left)s yuan left, not enough to allocate %(amount)s yuan") % {"source_name": source.name, "left": left, "amount": amount})
     a = Allocation.objects.create(source=source, project=project, area_code=project.area_code, amount=amount,
                                   allocated_on=allocated_on, document_no=_text(document_no), batch=batch)
     if batch is None:
@@ -319,16 +320,16 @@ def allocation_create(*, actor, source: FundSource, project: Project, amount, al
 def payment_create(*, actor, allocation: Allocation, amount, paid_on: dt.date, payee: str, purpose: str = "",
                    voucher_no: str = "", voucher=None, batch=None) -> Payment:
     """Pay out of an allocation (never more than it has left), keeping the voucher."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以登记支付")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may record payments"))
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     amount = _amount(amount)
     if not _text(payee):
-        raise ServiceError("请填写收款单位或个人")
+        raise ServiceError(_("Write the payee (unit or person)"))
     left = allocation_balance(allocation)
     if amount > left:
-        raise ServiceError(f"该笔下达资金余额{left}元,不足以支付{amount}元")
+        raise ServiceError(_("The allocation has %(left)s yuan left, not enough to pay %(amount)s yuan") % {"left": left, "amount": amount})
     if voucher is not None and getattr(voucher, "size", 0) > 20 * 1024 * 1024:
-        raise ServiceError("凭证文件不能超过20MB")
+        raise ServiceError(_("A voucher file cannot exceed 20 MB"))
     p = Payment(allocation=allocation, area_code=allocation.area_code, amount=amount, paid_on=paid_on,
                 payee=_text(payee)[:200], purpose=_text(purpose)[:200], voucher_no=_text(voucher_no)[:60], batch=batch)
     if voucher is not None and getattr(voucher, "name", ""):
@@ -360,7 +361,7 @@ def notice_text(project: Project, *, kind: str, payment: Payment | None = None) 
                 "如有异议,请在公示期内向乡镇人民政府或县扶贫办反映。")
         return title, text
     if payment is None:
-        raise ServiceError("资金使用公告须指明支付记录")
+        raise ServiceError(_("A notice of fund use must name the payment"))
     sources = "、".join(f"{s['name']}{engine.money(s['amount'])}元" for s in project_sources(project))
     title = f"{project.name}扶贫资金使用公告"
     text = (f"现将扶贫资金使用情况公告如下:\n项目名称:{project.name}({project.code})\n实施地点:{place}\n"
@@ -381,18 +382,18 @@ def notice_create(*, actor, project: Project, kind: str, start_date: dt.date, en
     """Draw up a notice from the data and check its period (≥ FUPIN_FUNDS["notice_min_days"] days)."""
     project = Project.objects.select_related("division").get(pk=project.pk)
     perm.require_area(actor, project.area_code)
-    perm.require(perm.can(actor, "edit"), "您的角色不能发布公示")
+    perm.require(perm.can(actor, "edit"), _("Your role cannot publish notices"))
     if kind not in NoticeKind.values or level not in NoticeLevel.values:
-        raise ServiceError("公示类别或层级无效")
+        raise ServiceError(_("Invalid notice type or level"))
     minimum = int(conf.get("notice_min_days"))
     days = (end_date - start_date).days + 1
     if days < minimum:
-        raise ServiceError(f"公示期为{days}天,不足规定的{minimum}天")
+        raise ServiceError(_("The notice period is %(days)s days, short of the required %(minimum)s days") % {"days": days, "minimum": minimum})
     if kind == NoticeKind.PROJECT and project.state not in (ProjectState.APPRAISAL, ProjectState.NOTICE):
-        raise ServiceError("项目公示应在论证之后、入库之前")
+        raise ServiceError(_("A project notice comes after the appraisal and before entering the library"))
     if kind == NoticeKind.FUND_USE:
         if payment is None or payment.allocation.project_id != project.pk:
-            raise ServiceError("资金使用公告须指明该项目的一笔支付")
+            raise ServiceError(_("A notice of fund use must name a payment of this project"))
     title, text = notice_text(project, kind=kind, payment=payment)
     n = Notice.objects.create(kind=kind, level=level, project=project, payment=payment, area_code=project.area_code,
                               title=title, text=text, start_date=start_date, end_date=end_date)
@@ -404,15 +405,15 @@ def notice_create(*, actor, project: Project, kind: str, start_date: dt.date, en
 def notice_post(*, actor, notice: Notice, posted_on: dt.date, place: str, photo=None) -> Notice:
     """Record that the notice was put up, with a photo of the board."""
     perm.require_area(actor, notice.area_code)
-    perm.require(perm.can(actor, "edit"), "您的角色不能登记张贴")
+    perm.require(perm.can(actor, "edit"), _("Your role cannot record postings"))
     if photo is None or not getattr(photo, "name", ""):
-        raise ServiceError("请上传公示栏照片")
+        raise ServiceError(_("Upload a photo of the notice board"))
     if getattr(photo, "size", 0) > 20 * 1024 * 1024:
-        raise ServiceError("照片不能超过20MB")
+        raise ServiceError(_("A photo cannot exceed 20 MB"))
     if not _text(place):
-        raise ServiceError("请填写张贴地点")
+        raise ServiceError(_("Write where it was posted"))
     if posted_on > notice.start_date:
-        raise ServiceError(f"张贴日期{posted_on}晚于公示开始日期{notice.start_date},公示期不足")
+        raise ServiceError(_("Posted on %(posted_on)s, after the notice began on %(start_date)s: the notice period is too short") % {"posted_on": posted_on, "start_date": notice.start_date})
     before = audit.snapshot(notice)
     notice.posted_on, notice.posted_place = posted_on, _text(place)[:200]
     notice.photo.save(photo.name, photo, save=False)
@@ -430,20 +431,20 @@ def asset_create(*, actor, project: Project, name: str, owner: str, manager: str
                  shares: list[tuple[Any, Any]] | None = None) -> Asset:
     """An accepted project becomes an asset (资产移交); the households sharing its income default to the project's
     beneficiaries, each with share 1."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以办理资产移交")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may hand over assets"))
     project = Project.objects.select_for_update().get(pk=project.pk)
     if project.state != ProjectState.ACCEPTED:
-        raise ServiceError("项目验收后才能移交为资产")
+        raise ServiceError(_("Only an accepted project can be handed over as an asset"))
     if not (_text(name) and _text(owner) and _text(manager)):
-        raise ServiceError("请填写资产名称、所有者和管理者")
+        raise ServiceError(_("Write the asset's name, owner and manager"))
     asset = Asset.objects.create(project=project, area_code=project.area_code, name=_text(name)[:200],
-                                 owner=_text(owner)[:100], manager=_text(manager)[:100], value=_amount(value, "资产价值"),
+                                 owner=_text(owner)[:100], manager=_text(manager)[:100], value=_amount(value, _("asset value")),
                                  handed_over_on=handed_over_on)
     if shares is None:
         shares = [(b.household, 1) for b in project.beneficiaries.select_related("household")]
     for household, weight in shares:
         AssetShare.objects.create(asset=asset, household=household, area_code=household.area_code,
-                                  weight=_amount(weight, "份额"))
+                                  weight=_amount(weight, _("share")))
     from_state = project.state
     project.state = ProjectState.HANDED_OVER
     project.version += 1
@@ -457,13 +458,13 @@ def asset_create(*, actor, project: Project, name: str, owner: str, manager: str
 @transaction.atomic
 def asset_income_distribute(*, actor, asset: Asset, year: int, total) -> list[AssetIncome]:
     """Split one year's income of an asset among its households by their shares (the last one takes the cents)."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以登记收益分配")
-    total = _amount(total, "收益总额")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may record income distributions"))
+    total = _amount(total, _("total income"))
     if asset.incomes.filter(year=year).exists():
-        raise ServiceError(f"{asset.name}{year}年的收益已分配")
+        raise ServiceError(_("The income of %(asset_name)s for %(year)s has been distributed") % {"asset_name": asset.name, "year": year})
     shares = list(asset.shares.select_related("household").order_by("pk"))
     if not shares:
-        raise ServiceError("该资产没有受益户")
+        raise ServiceError(_("The asset has no beneficiary household"))
     weight = sum((s.weight for s in shares), Decimal(0))
     rows, given = [], Decimal(0)
     for i, s in enumerate(shares):
@@ -481,9 +482,9 @@ def asset_income_distribute(*, actor, asset: Asset, year: int, total) -> list[As
 
 @transaction.atomic
 def bank_create(*, actor, code: str, name: str, department=None) -> Bank:
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以登记合作银行")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may record partner banks"))
     if Bank.objects.filter(code=code).exists():
-        raise ServiceError(f"银行代码重复:{code}")
+        raise ServiceError(_("Duplicate bank code: %(code)s") % {"code": code})
     bank = Bank.objects.create(code=code, name=_text(name), department=department)
     audit.record(actor=actor, action="funds.bank.create", obj=bank, after=audit.snapshot(bank))
     return bank
@@ -493,15 +494,15 @@ def bank_create(*, actor, code: str, name: str, department=None) -> Bank:
 def credit_rule_create(*, actor, valid_from: dt.date, ceiling, max_term_months: int, rate_short, rate_long,
                        subsidy_share, note: str = "") -> CreditRule:
     """A new set of credit terms from a date (the old rows stay: loans keep the terms they were granted under)."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以修改信贷政策")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may change the credit policy"))
     share = Decimal(str(subsidy_share))
     if not Decimal(0) <= share <= Decimal(1):
-        raise ServiceError("贴息比例须在0到1之间")
+        raise ServiceError(_("The interest subsidy rate must be between 0 and 1"))
     if not 1 <= int(max_term_months) <= 120:
-        raise ServiceError("最长期限无效")
+        raise ServiceError(_("Invalid longest term"))
     if CreditRule.objects.filter(valid_from=valid_from).exists():
-        raise ServiceError(f"{valid_from}起施行的信贷政策已存在")
-    rule = CreditRule.objects.create(valid_from=valid_from, ceiling=_amount(ceiling, "贷款上限"),
+        raise ServiceError(_("A credit policy in force from %(valid_from)s already exists") % {"valid_from": valid_from})
+    rule = CreditRule.objects.create(valid_from=valid_from, ceiling=_amount(ceiling, _("loan ceiling")),
                                      max_term_months=int(max_term_months), rate_short=Decimal(str(rate_short)),
                                      rate_long=Decimal(str(rate_long)), subsidy_share=share, note=_text(note))
     audit.record(actor=actor, action="funds.credit_rule.create", obj=rule, after=audit.snapshot(rule))
@@ -511,18 +512,18 @@ def credit_rule_create(*, actor, valid_from: dt.date, ceiling, max_term_months: 
 def rule_on(day: dt.date) -> CreditRule:
     rule = CreditRule.objects.filter(valid_from__lte=day).order_by("-valid_from").first()
     if rule is None:
-        raise ServiceError(f"{day}没有施行中的小额信贷政策,请先在信贷政策中登记")
+        raise ServiceError(_("No microcredit policy is in force on %(day)s: record one in the credit policies first") % {"day": day})
     return rule
 
 
 @transaction.atomic
 def risk_fund_create(*, actor, bank: Bank, multiple, bank_share) -> RiskFund:
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以设立风险补偿金")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may set up a risk compensation fund"))
     if RiskFund.objects.filter(bank=bank).exists():
-        raise ServiceError(f"{bank.name}已设立风险补偿金")
+        raise ServiceError(_("%(bank_name)s already has a risk compensation fund") % {"bank_name": bank.name})
     multiple, share = Decimal(str(multiple)), Decimal(str(bank_share))
     if multiple <= 0 or not Decimal(0) <= share <= Decimal(1):
-        raise ServiceError("放大倍数须大于0,银行分担比例须在0到1之间")
+        raise ServiceError(_("The multiple must be greater than 0 and the bank's share between 0 and 1"))
     fund = RiskFund.objects.create(bank=bank, multiple=multiple, bank_share=share)
     audit.record(actor=actor, action="funds.risk_fund.create", obj=fund, after=audit.snapshot(fund))
     return fund
@@ -536,7 +537,7 @@ def _entry(fund: RiskFund, *, kind: str, amount: Decimal, on: dt.date, note: str
 
 @transaction.atomic
 def fund_deposit(*, actor, fund: RiskFund, amount, on: dt.date, note: str = "") -> RiskFundEntry:
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以存入风险补偿金")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may pay into a risk compensation fund"))
     e = _entry(fund, kind=FundEntryKind.DEPOSIT, amount=_amount(amount), on=on, note=_text(note))
     audit.record(actor=actor, action="funds.risk_fund.deposit", obj=e, after=audit.snapshot(e))
     return e
@@ -568,34 +569,34 @@ def loan_apply(*, actor, person, bank: Bank, amount, term_months: int, purpose: 
     """A member of a registered poor household applies (申请); the terms come from the rule in force that day."""
     household = person.household
     if household is None:
-        raise ServiceError("申请人不属于任何农户")
-    perm.require(perm.can(actor, "edit"), "您的角色不能受理贷款申请")
+        raise ServiceError(_("The applicant belongs to no household"))
+    perm.require(perm.can(actor, "edit"), _("Your role cannot accept loan applications"))
     perm.require_area(actor, household.area_code)
     if not household.is_registered_poor:
-        raise ServiceError(f"{household.head_name}户不是建档立卡贫困户,不能申请扶贫小额信贷")
+        raise ServiceError(_("The household of %(head_name)s is not a registered poor household and cannot apply for poverty microcredit") % {"head_name": household.head_name})
     if getattr(household, "dissolved_on", None):
-        raise ServiceError("该户已注销")
+        raise ServiceError(_("The household is closed"))
     applied_on = applied_on or today()
     rule = rule_on(applied_on)
-    amount = _amount(amount, "贷款金额")
+    amount = _amount(amount, _("loan amount"))
     term = int(term_months)
     if amount > rule.ceiling:
-        raise ServiceError(f"贷款金额{amount}元超过上限{rule.ceiling}元")
+        raise ServiceError(_("The loan of %(amount)s yuan exceeds the ceiling of %(ceiling)s yuan") % {"amount": amount, "ceiling": rule.ceiling})
     if not 1 <= term <= rule.max_term_months:
-        raise ServiceError(f"贷款期限{term}个月超过最长{rule.max_term_months}个月")
+        raise ServiceError(_("The term of %(term)s months exceeds the longest of %(max_term_months)s months") % {"term": term, "max_term_months": rule.max_term_months})
     if not _text(purpose):
-        raise ServiceError("请填写贷款用途")
+        raise ServiceError(_("Write what the loan is for"))
     if use not in LoanUse.values:
-        raise ServiceError("贷款使用方式无效")
+        raise ServiceError(_("Invalid use of the loan"))
     if use == LoanUse.ENTERPRISE and not _text(enterprise):
-        raise ServiceError("户贷企用须填写使用贷款的企业或合作社")
+        raise ServiceError(_("A household loan used by an enterprise needs the enterprise or cooperative named"))
     if not RiskFund.objects.filter(bank=bank).exists():
-        raise ServiceError(f"{bank.name}没有风险补偿金,不能发放扶贫小额信贷")
+        raise ServiceError(_("%(bank_name)s has no risk compensation fund and cannot grant poverty microcredit") % {"bank_name": bank.name})
     if renewal_of is not None:
         _check_renewal(renewal_of, household)
     elif conf.get("one_loan_per_household") and Loan.objects.filter(household=household,
                                                                     state__in=OPEN_STATES).exists():
-        raise ServiceError(f"{household.head_name}户已有未结清的扶贫小额信贷")
+        raise ServiceError(_("The household of %(head_name)s already has an unsettled poverty microcredit loan") % {"head_name": household.head_name})
     loan = Loan.objects.create(
         number=f"tmp-{timezone.now().timestamp()}", household=household, person=person, area_code=household.area_code,
         bank=bank, rule=rule, amount=amount, term_months=term, purpose=_text(purpose)[:200], use=use,
@@ -613,19 +614,19 @@ def _check_renewal(previous: Loan, household) -> None:
     """续贷: only the same household, only after the previous loan is repaid in full and was never overdue, and no
     more than FUPIN_FUNDS["renewal_max"] renewals in a row."""
     if previous.household_id != household.pk:
-        raise ServiceError("续贷须为同一农户")
+        raise ServiceError(_("A renewal must be for the same household"))
     if previous.state != LoanState.REPAID:
-        raise ServiceError("原贷款结清后才能续贷")
+        raise ServiceError(_("A loan is renewed only after the old one is repaid"))
     if previous.was_overdue:
-        raise ServiceError("原贷款有逾期记录,不能续贷")
+        raise ServiceError(_("The old loan was overdue: it cannot be renewed"))
     depth, cursor = 0, previous
     while cursor.renewal_of_id is not None:
         depth += 1
         cursor = cursor.renewal_of
     if depth + 1 > int(conf.get("renewal_max")):
-        raise ServiceError(f"续贷次数已达上限{conf.get('renewal_max')}次")
+        raise ServiceError(_("The loan has reached the limit of %(get)s renewals") % {"get": conf.get('renewal_max')})
     if previous.renewals.exclude(state=LoanState.REFUSED).exists():
-        raise ServiceError("原贷款已办理过续贷")
+        raise ServiceError(_("The old loan has already been renewed"))
 
 
 NEXT_STEP = {LoanState.APPLIED: LoanState.VILLAGE_REVIEWED, LoanState.VILLAGE_REVIEWED: LoanState.TOWN_REVIEWED,
@@ -643,9 +644,7 @@ def leverage_check(bank: Bank, extra: Decimal) -> None:
     after = outstanding + pending + extra
     if after > limit:
         raise ServiceError(
-            f"超过风险补偿金放大倍数:{bank.name}风险补偿金余额{balance}元×{fund.multiple}倍={limit}元,"
-            f"现有贷款余额{outstanding}元、已审批待放款{pending}元,再批准{extra}元后为{after}元,"
-            f"超出{after - limit}元")
+            _("Beyond the risk compensation fund's multiple: %(bank_name)s's fund balance %(balance)s yuan × %(multiple)s = %(limit)s yuan; loans outstanding %(outstanding)s yuan, approved and not yet granted %(pending)s yuan; approving %(extra)s yuan more makes %(after)s yuan, %(value)s yuan over") % {"bank_name": bank.name, "balance": balance, "multiple": fund.multiple, "limit": limit, "outstanding": outstanding, "pending": pending, "extra": extra, "after": after, "value": after - limit})
 
 
 @transaction.atomic
@@ -654,14 +653,14 @@ def loan_decide(*, actor, loan: Loan, approve: bool = True, note: str = "", on: 
     loan = Loan.objects.select_for_update().select_related("bank", "household").get(pk=loan.pk)
     step = NEXT_STEP.get(loan.state)
     if step is None:
-        raise ServiceError(f"贷款当前为「{loan.get_state_display()}」,没有待办的审批")
-    perm.require(perm.may_decide_loan(actor, loan, step), "您的角色或管辖范围不能办理这一步")
+        raise ServiceError(_("The loan is “%(state)s”: there is no approval waiting") % {"state": loan.get_state_display()})
+    perm.require(perm.may_decide_loan(actor, loan, step), _("Your role or jurisdiction cannot take this step"))
     before = audit.snapshot(loan)
     from_state = loan.state
     on = on or today()
     if not approve:
         if not _text(note):
-            raise ServiceError("不予通过须说明理由")
+            raise ServiceError(_("A rejection needs a reason"))
         loan.state = LoanState.REFUSED
         loan.closed_on = on
     else:
@@ -685,19 +684,19 @@ def loan_extend(*, actor, loan: Loan, months: int, note: str, on: dt.date | None
     """展期: once (FUPIN_FUNDS["max_extensions"]), at most FUPIN_FUNDS["extension_max_months"] months, asked for
     before the due date, with a reason; the bank (or the county recording its decision) grants it."""
     loan = Loan.objects.select_for_update().select_related("bank").get(pk=loan.pk)
-    perm.require(perm.may_decide_loan(actor, loan, "bank_approved"), "展期须由银行或县级扶贫部门办理")
+    perm.require(perm.may_decide_loan(actor, loan, "bank_approved"), _("An extension is made by the bank or the county poverty office"))
     on = on or today()
     months = int(months)
     if loan.state != LoanState.DISBURSED:
-        raise ServiceError("只有正常还款中的贷款可以展期(已逾期的不能展期)")
+        raise ServiceError(_("Only a loan being repaid normally can be extended (not an overdue one)"))
     if loan.due_on is None or on > loan.due_on:
-        raise ServiceError("展期须在贷款到期前申请")
+        raise ServiceError(_("An extension must be asked for before the loan is due"))
     if loan.extensions >= int(conf.get("max_extensions")):
-        raise ServiceError(f"该贷款已展期{loan.extensions}次,达到上限")
+        raise ServiceError(_("The loan has been extended %(extensions)s times, the limit") % {"extensions": loan.extensions})
     if not 1 <= months <= int(conf.get("extension_max_months")):
-        raise ServiceError(f"展期不能超过{conf.get('extension_max_months')}个月")
+        raise ServiceError(_("An extension cannot exceed %(get)s months") % {"get": conf.get('extension_max_months')})
     if not _text(note):
-        raise ServiceError("请说明展期原因")
+        raise ServiceError(_("Give the reason for the extension"))
     before = audit.snapshot(loan)
     loan.due_on = engine.add_months(loan.due_on, months)
     loan.extensions += 1
@@ -717,17 +716,17 @@ def loan_misuse_record(*, actor, loan: Loan, kind: str, found_on: dt.date, note:
     county with its evidence: the interest subsidy is cancelled from the quarter it was found in (subsidies already
     computed for that quarter and later, and not yet on a payable list, are suspended)."""
     loan = Loan.objects.select_for_update().select_related("bank").get(pk=loan.pk)
-    perm.require(perm.may_decide_loan(actor, loan, "disbursed"), "挪用、转贷须由银行或县级扶贫部门认定")
+    perm.require(perm.may_decide_loan(actor, loan, "disbursed"), _("Misuse or on-lending is established by the bank or the county poverty office"))
     if kind not in LoanMisuse.values:
-        raise ServiceError("请选择挪用或转贷", field="kind")
+        raise ServiceError(_("Choose misuse or on-lending"), field="kind")
     if loan.state not in (LoanState.DISBURSED, LoanState.OVERDUE):
-        raise ServiceError("只有已放款未结清的贷款可以认定挪用或转贷")
+        raise ServiceError(_("Only a granted, unsettled loan can be found misused or on-lent"))
     if not isinstance(found_on, dt.date) or found_on > today() or (loan.disbursed_on and found_on < loan.disbursed_on):
-        raise ServiceError("认定日期须在放款之后、今天之前", field="found_on")
+        raise ServiceError(_("The date found must be after the disbursement and not after today"), field="found_on")
     if not _text(note):
-        raise ServiceError("请写明认定依据(如走访记录、银行贷后检查)", field="note")
+        raise ServiceError(_("Write what the finding rests on (a visit record, the bank's post-loan check)"), field="note")
     if loan.misuse:
-        raise ServiceError(f"该贷款已于{loan.misuse_since}认定为{loan.get_misuse_display()}")
+        raise ServiceError(_("The loan was found %(misuse)s on %(misuse_since)s") % {"misuse_since": loan.misuse_since, "misuse": loan.get_misuse_display()})
     before = audit.snapshot(loan)
     reason = MISUSE_REASON[LoanMisuse(kind)]
     loan.misuse, loan.misuse_since, loan.misuse_note = kind, found_on, _text(note)[:300]
@@ -764,17 +763,17 @@ def _apply_repayment_totals(loan: Loan, *, actor, note: str = "") -> None:
 @transaction.atomic
 def repayment_record(*, actor, loan: Loan, paid_on: dt.date, principal=0, interest=0, bank_ref: str = "") -> Repayment:
     loan = Loan.objects.select_for_update().select_related("bank").get(pk=loan.pk)
-    perm.require(perm.may_decide_loan(actor, loan, "disbursed"), "还款须由银行或县级扶贫部门登记")
+    perm.require(perm.may_decide_loan(actor, loan, "disbursed"), _("Repayments are recorded by the bank or the county poverty office"))
     if loan.state not in (LoanState.DISBURSED, LoanState.OVERDUE, LoanState.COMPENSATED):
-        raise ServiceError(f"贷款当前为「{loan.get_state_display()}」,不能登记还款")
-    principal = _amount(principal or 0, "还本金额", positive=False)
-    interest = _amount(interest or 0, "付息金额", positive=False)
+        raise ServiceError(_("The loan is “%(state)s”: no repayment can be recorded") % {"state": loan.get_state_display()})
+    principal = _amount(principal or 0, _("principal amount"), positive=False)
+    interest = _amount(interest or 0, _("interest amount"), positive=False)
     if principal < 0 or interest < 0 or principal + interest <= 0:
-        raise ServiceError("还款金额须大于0")
+        raise ServiceError(_("The repayment must be greater than 0"))
     if paid_on < loan.disbursed_on:
-        raise ServiceError("还款日期早于放款日期")
+        raise ServiceError(_("The repayment date is earlier than the disbursement date"))
     if principal > loan.amount - loan.principal_repaid:
-        raise ServiceError(f"还本{principal}元超过贷款余额{loan.amount - loan.principal_repaid}元")
+        raise ServiceError(_("Principal of %(principal)s yuan exceeds the balance of %(value)s yuan") % {"principal": principal, "value": loan.amount - loan.principal_repaid})
     r = Repayment.objects.create(loan=loan, area_code=loan.area_code, paid_on=paid_on, principal=principal,
                                  interest=interest, bank_ref=_text(bank_ref)[:60])
     _apply_repayment_totals(loan, actor=actor)
@@ -920,11 +919,11 @@ def compute_subsidies_for(periods: list[str], *, day_basis: int | None = None) -
 @transaction.atomic
 def subsidies_compute(*, actor, period: str) -> dict:
     """Compute (or recompute) a quarter's subsidies; those already on a payable list stay as they were."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以计算贴息")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may compute interest subsidies"))
     try:
         engine.quarter_bounds(period)
     except (ValueError, IndexError):
-        raise ServiceError(f"季度无效:{period}(应为如2017Q1)") from None
+        raise ServiceError(_("Invalid quarter: %(period)s (write it like 2017Q1)") % {"period": period}) from None
     listed = set(Subsidy.objects.filter(period=period, payable_list__isnull=False).values_list("loan_id", flat=True))
     Subsidy.objects.filter(period=period, payable_list__isnull=True).delete()
     rows = [r for r in compute_subsidies(period) if r["loan_id"] not in listed]
@@ -942,14 +941,14 @@ def subsidies_compute(*, actor, period: str) -> dict:
 @transaction.atomic
 def payable_list_create(*, actor, period: str) -> PayableList:
     """The quarter's due subsidies handed to the finance bureau; once listed they are not recomputed."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以生成贴息清单")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may make interest subsidy lists"))
     if PayableList.objects.filter(period=period).exists():
-        raise ServiceError(f"{period}的贴息清单已生成")
+        raise ServiceError(_("The interest subsidy list for %(period)s has been made") % {"period": period})
     due = Subsidy.objects.filter(period=period, status=SubsidyStatus.DUE, payable_list__isnull=True)
     agg = due.aggregate(s=Sum("amount"))
     n = due.count()
     if not n:
-        raise ServiceError(f"{period}没有应付贴息(请先计算贴息)")
+        raise ServiceError(_("No interest subsidy is due for %(period)s (compute the subsidies first)") % {"period": period})
     pl = PayableList.objects.create(period=period, area_code=county_code(), total=agg["s"] or 0, loans=n)
     due.update(payable_list=pl, status=SubsidyStatus.LISTED)
     audit.record(actor=actor, action="funds.subsidy.payable_list", obj=pl, after=audit.snapshot(pl))
@@ -963,21 +962,21 @@ def payable_list_create(*, actor, period: str) -> PayableList:
 def claim_create(*, actor, loan: Loan, claimed_on: dt.date | None = None) -> CompensationClaim:
     """A defaulted loan: the outstanding principal is the loss, split bank/fund by the fund's agreed ratio; the
     fund's part leaves the fund."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以办理风险补偿")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may handle risk compensation"))
     loan = Loan.objects.select_for_update().select_related("bank").get(pk=loan.pk)
     claimed_on = claimed_on or today()
     if loan.state != LoanState.OVERDUE:
-        raise ServiceError("只有逾期贷款可以申请风险补偿")
+        raise ServiceError(_("Only an overdue loan can claim risk compensation"))
     days = (claimed_on - loan.due_on).days
     wait = int(conf.get("claim_after_days"))
     if days < wait:
-        raise ServiceError(f"贷款逾期{days}天,须逾期满{wait}天才能申请风险补偿")
+        raise ServiceError(_("The loan is %(days)s days overdue; compensation can be claimed after %(wait)s days") % {"days": days, "wait": wait})
     fund = RiskFund.objects.get(bank=loan.bank)
     loss = loan.amount - loan.principal_repaid
     bank_part, fund_part = engine.split_loss(loss, fund.bank_share)
     balance = fund_balance(fund)
     if fund_part > balance:
-        raise ServiceError(f"风险补偿金余额{balance}元不足以补偿{fund_part}元")
+        raise ServiceError(_("The risk compensation fund's balance of %(balance)s yuan is not enough to pay %(fund_part)s yuan") % {"balance": balance, "fund_part": fund_part})
     claim = CompensationClaim.objects.create(loan=loan, area_code=loan.area_code, claimed_on=claimed_on, loss=loss,
                                              bank_part=bank_part, fund_part=fund_part)
     _entry(fund, kind=FundEntryKind.COMPENSATION, amount=-fund_part, on=claimed_on, note=f"补偿{loan.number}",
@@ -996,11 +995,11 @@ def claim_create(*, actor, loan: Loan, claimed_on: dt.date | None = None) -> Com
 @transaction.atomic
 def recovery_record(*, actor, claim: CompensationClaim, amount, on: dt.date | None = None) -> CompensationClaim:
     """Money recovered on a compensated loan, split in the same ratio: the fund's part returns to the fund."""
-    perm.require(perm.can_manage(actor), "只有县级扶贫部门可以登记追回款")
+    perm.require(perm.can_manage(actor), _("Only the county poverty office may record recoveries"))
     claim = CompensationClaim.objects.select_for_update().select_related("loan__bank").get(pk=claim.pk)
-    amount = _amount(amount, "追回金额")
+    amount = _amount(amount, _("amount recovered"))
     if claim.recovered + amount > claim.loss:
-        raise ServiceError(f"累计追回{claim.recovered + amount}元超过损失{claim.loss}元")
+        raise ServiceError(_("Recoveries of %(value)s yuan in total exceed the loss of %(loss)s yuan") % {"value": claim.recovered + amount, "loss": claim.loss})
     fund = RiskFund.objects.get(bank=claim.loan.bank)
     _bank, to_fund = engine.split_loss(amount, fund.bank_share)
     before = audit.snapshot(claim)

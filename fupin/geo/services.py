@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.coords import convert_geometry, gcj02_to_wgs84
@@ -35,7 +36,7 @@ LEVEL_ALIASES = {"县": "county", "区县": "county", "乡镇": "town", "街道"
 
 
 def _parse_division_rows(path: str | Path) -> tuple[list[dict], list[RowProblem]]:
-    _, rows = read_table(path, DIVISION_SPEC)
+    _header, rows = read_table(path, DIVISION_SPEC)
     parsed, problems = [], []
     seen: dict[str, int] = {}
     for rowno, r in rows:
@@ -45,27 +46,27 @@ def _parse_division_rows(path: str | Path) -> tuple[list[dict], list[RowProblem]
         level = LEVEL_ALIASES.get(cell_text(r.get("level")), cell_text(r.get("level")).lower())
         urc = cell_text(r.get("urban_rural_class"))
         if not (code.isdigit() and len(code) == 12):
-            problems.append(RowProblem(rowno, "code", code, "区划代码应为12位数字"))
+            problems.append(RowProblem(rowno, "code", code, _("A division code has 12 digits")))
             continue
         if code in seen:
-            problems.append(RowProblem(rowno, "code", code, f"区划代码重复(与第{seen[code]}行相同)"))
+            problems.append(RowProblem(rowno, "code", code, _("Duplicate division code (same as row %(seen)s)") % {"seen": seen[code]}))
             continue
         seen[code] = rowno
         if parent and not (parent.isdigit() and len(parent) == 12):
-            problems.append(RowProblem(rowno, "parent", parent, "上级代码应为12位数字"))
+            problems.append(RowProblem(rowno, "parent", parent, _("The parent code has 12 digits")))
         if not name:
-            problems.append(RowProblem(rowno, "name", "", "名称不能为空"))
+            problems.append(RowProblem(rowno, "name", "", _("The division's name is required")))
         if level not in Level.values:
-            problems.append(RowProblem(rowno, "level", level, "级别应为 county/town/village/community 之一"))
+            problems.append(RowProblem(rowno, "level", level, _("The level must be one of county/town/village/community")))
         if urc and urc not in UrbanRural.values:
-            problems.append(RowProblem(rowno, "urban_rural_class", urc, "城乡分类代码无效(应为111/112/121/122/123/210/220)"))
+            problems.append(RowProblem(rowno, "urban_rural_class", urc, _("Invalid urban-rural code (one of 111/112/121/122/123/210/220)")))
         lng = lat = None
         lng_s, lat_s = cell_text(r.get("lng_gcj02")), cell_text(r.get("lat_gcj02"))
         if lng_s or lat_s:
             try:
                 lng, lat = gcj02_to_wgs84(float(lng_s), float(lat_s))
             except ValueError:
-                problems.append(RowProblem(rowno, "lng_gcj02", f"{lng_s},{lat_s}", "经纬度不是数字"))
+                problems.append(RowProblem(rowno, "lng_gcj02", f"{lng_s},{lat_s}", _("Longitude or latitude is not a number")))
         parsed.append({"row": rowno, "code": code, "parent": parent, "name": name, "level": level,
                        "urban_rural_class": urc, "lng": lng, "lat": lat,
                        "full_name": cell_text(r.get("full_name")) or name})
@@ -85,18 +86,18 @@ def import_divisions(*, actor, path: str | Path) -> dict:
     roots = [r for r in rows if r["parent"] not in in_file and r["parent"] not in existing]
     if len(roots) > 1:
         for r in roots[1:]:
-            problems.append(RowProblem(r["row"], "parent", r["parent"], "上级代码在文件和系统中都不存在"))
+            problems.append(RowProblem(r["row"], "parent", r["parent"], _("The parent code exists neither in the file nor in the system")))
     for r in rows:
         parent_level = (in_file.get(r["parent"]) or {}).get("level") or getattr(existing.get(r["parent"]), "level", None)
         if parent_level and r["level"] in PARENT_LEVELS and parent_level not in PARENT_LEVELS[r["level"]]:
             problems.append(RowProblem(r["row"], "parent", r["parent"],
-                                       f"上级级别为{parent_level},与本级{r['level']}不符"))
+                                       _("The parent's level is %(parent_level)s, which does not fit this level %(r)s") % {"parent_level": parent_level, "r": r['level']}))
         if r["parent"] == r["code"]:
-            problems.append(RowProblem(r["row"], "parent", r["parent"], "上级代码不能是自身"))
+            problems.append(RowProblem(r["row"], "parent", r["parent"], _("The parent code cannot be the division's own")))
     if not rows and not problems:
-        problems.append(RowProblem(0, "", "", "文件中没有数据行"))
+        problems.append(RowProblem(0, "", "", _("The file has no data row")))
     if problems:
-        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline="区划文件未导入")
+        raise ImportRefused(problems=sorted(problems, key=lambda p: p.row), headline=_("Division file not imported"))
 
     batch = batch_start(kind="import_divisions", actor=actor, source=path, keep_file=True)
     created = updated = 0
@@ -138,7 +139,7 @@ def import_boundaries(*, actor, path: str | Path, crs: str | None = None, synthe
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
         features = data["features"] if data.get("type") == "FeatureCollection" else [data]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ImportRefused(problems=[RowProblem(0, "", Path(path).name, f"不是有效的GeoJSON:{exc}")]) from exc
+        raise ImportRefused(problems=[RowProblem(0, "", Path(path).name, _("Not valid GeoJSON: %(exc)s") % {"exc": exc})]) from exc
     problems, updates = [], []
     for i, f in enumerate(features, start=1):
         props = f.get("properties") or {}
@@ -147,17 +148,17 @@ def import_boundaries(*, actor, path: str | Path, crs: str | None = None, synthe
             code += "000000"
         geom = f.get("geometry") or {}
         if geom.get("type") not in ("Polygon", "MultiPolygon"):
-            problems.append(RowProblem(i, "geometry", geom.get("type", ""), "边界须为Polygon或MultiPolygon"))
+            problems.append(RowProblem(i, "geometry", geom.get("type", ""), _("A boundary must be a Polygon or MultiPolygon")))
             continue
         target = Grid.objects.filter(code=code).first() if len(code) == 15 else Division.objects.filter(code=code).first()
         if target is None:
-            problems.append(RowProblem(i, "code", code, "系统中没有该代码的区划或网格"))
+            problems.append(RowProblem(i, "code", code, _("No division or grid in the system has this code")))
             continue
         if (crs or props.get("crs", "")).lower().replace("-", "") == "gcj02":
             geom = convert_geometry(geom)
         updates.append((target, geom))
     if problems:
-        raise ImportRefused(problems=problems, headline="边界文件未导入")
+        raise ImportRefused(problems=problems, headline=_("Boundary file not imported"))
     batch = batch_start(kind="import_boundaries", actor=actor, source=path, keep_file=True)
     for target, geom in updates:
         target.boundary = geom
@@ -172,12 +173,12 @@ def import_boundaries(*, actor, path: str | Path, crs: str | None = None, synthe
 @transaction.atomic
 def grid_create(*, actor, village: Division, number: int, name: str = "", boundary: dict | None = None) -> Grid:
     if village.level not in (Level.VILLAGE, Level.COMMUNITY):
-        raise ServiceError(f"网格只能设在村或社区内:{village.name}是{village.get_level_display()}")
+        raise ServiceError(_("A grid lies only in a village or community: %(village_name)s is a %(level)s") % {"village_name": village.name, "level": village.get_level_display()})
     if not 1 <= number <= 999:
-        raise ServiceError("网格编号应为1-999")
+        raise ServiceError(_("The grid number must be from 1 to 999"))
     code = f"{village.code}{number:03d}"
     if Grid.objects.filter(code=code).exists():
-        raise ServiceError(f"网格代码重复:{code}已存在", field="number")
+        raise ServiceError(_("Duplicate grid code: %(code)s exists") % {"code": code}, field="number")
     grid = Grid.objects.create(code=code, village=village, name=name or f"{village.name}第{number}网格",
                                boundary=boundary)
     audit.record(actor=actor, action="geo.grid.create", obj=grid, after=audit.snapshot(grid))
@@ -188,14 +189,14 @@ def grid_create(*, actor, village: Division, number: int, name: str = "", bounda
 def grid_assign_post(*, actor, grid: Grid, post: str, user, start: dt.date | None = None, note: str = "") -> GridPost:
     """Give a grid post to a user; the previous holder's row is closed, so the history stays."""
     if post not in Post.values:
-        raise ServiceError(f"未知岗位:{post}")
+        raise ServiceError(_("Unknown post: %(post)s") % {"post": post})
     start = start or timezone.localdate()
     current = GridPost.objects.select_for_update().filter(grid=grid, post=post, end_date__isnull=True).first()
     if current and current.user_id == user.pk:
         return current
     if current:
         if start < current.start_date:
-            raise ServiceError("新任职日期不能早于现任人员的任职日期")
+            raise ServiceError(_("The new appointment date cannot be earlier than the current holder's"))
         before = audit.snapshot(current)
         current.end_date = start
         current.version += 1

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -30,7 +31,7 @@ def inbox_post(*, user, title: str, kind: str = InboxItem.Kind.NOTICE, body: str
 @transaction.atomic
 def inbox_done(*, actor, item: InboxItem) -> InboxItem:
     if item.user_id != actor.pk and not actor.is_superuser:
-        raise ServiceError("只能处理自己的待办")
+        raise ServiceError(_("You may handle only your own tasks"))
     if item.done_at:
         return item
     item.done_at = timezone.now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
@@ -34,7 +35,7 @@ def event_types(request):
 @router.get("/webhooks", response=list[SubscriptionOut])
 def subscriptions(request):
     if not services.may_manage(request.user):
-        raise HttpError(403, "只有县级扶贫办工作人员可以查看订阅")
+        raise HttpError(403, _("Only county poverty office staff may view subscriptions"))
     return [{"uuid": str(s.uuid), "name": s.name, "url": s.url, "event_types": s.event_types,
              "area_prefix": s.area_prefix, "is_active": s.is_active, "waiting": s.waiting, "failing": s.failing}
             for s in selectors.subscriptions_for(request.user).order_by("name", "id")]

@@ -7,6 +7,7 @@ import uuid as uuidlib
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
@@ -33,23 +34,23 @@ def may_manage(user) -> bool:
 def _check(actor) -> None:
     user = _user(actor)
     if user is not None and not may_manage(user):
-        raise ServiceError("只有县级扶贫办工作人员可以管理对外连接")
+        raise ServiceError(_("Only county poverty office staff may manage outside connections"))
 
 
 def _clean(name: str, url: str, types: list[str], area_prefix: str) -> tuple[str, str, list[str]]:
     name, url = (name or "").strip(), (url or "").strip()
     if not name:
-        raise ServiceError("请填写订阅名称", field="name")
+        raise ServiceError(_("Name the subscription"), field="name")
     if not url.startswith(("http://", "https://")) or len(url) > 500:
-        raise ServiceError("接收地址必须以 http:// 或 https:// 开头", field="url")
+        raise ServiceError(_("The address must start with http:// or https://"), field="url")
     known = {t.code for t in events.event_types()}
     unknown = [t for t in types if t not in known]
     if unknown:
-        raise ServiceError(f"未知的事件类型:{'、'.join(unknown)}", field="event_types")
+        raise ServiceError(_("Unknown event types: %(items)s") % {"items": '、'.join(unknown)}, field="event_types")
     if not types:
-        raise ServiceError("请至少选择一种事件", field="event_types")
+        raise ServiceError(_("Choose at least one event"), field="event_types")
     if area_prefix and not area_prefix.isdigit():
-        raise ServiceError("管辖范围必须是区划代码", field="area_prefix")
+        raise ServiceError(_("The jurisdiction must be a division code"), field="area_prefix")
     return name, url, sorted(set(types))
 
 
@@ -60,7 +61,7 @@ def subscription_create(*, actor, name: str, url: str, event_types: list[str], a
     _check(actor)
     user = _user(actor)
     if user is not None and not covers(user, area_prefix):
-        raise ServiceError("管辖范围超出您的权限", field="area_prefix")
+        raise ServiceError(_("The jurisdiction exceeds yours"), field="area_prefix")
     name, url, types = _clean(name, url, event_types, area_prefix)
     sub = Subscription.objects.create(name=name[:100], url=url, secret=secret or signing.new_secret(),
                                       event_types=types, area_prefix=area_prefix, created_by=user)
@@ -103,7 +104,7 @@ def delivery_resend(*, actor, delivery_obj: Delivery) -> Delivery:
     _check(actor)
     d = Delivery.objects.select_for_update().get(pk=delivery_obj.pk)
     if d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
-        raise ServiceError("该推送正在等待发送,无需重发")
+        raise ServiceError(_("The delivery is waiting to be sent: no need to resend"))
     before = {"status": d.status, "attempts": d.attempts}
     d.status, d.next_attempt_at, d.first_attempt_at = DeliveryStatus.PENDING, timezone.now(), None
     d.claim, d.leased_until = "", None
@@ -163,18 +164,18 @@ def feedback_import(*, actor, path, file_name: str = "") -> FeedbackImport:
     user = _user(actor)
     prefix = "" if user is None or user.is_superuser else scope_prefix(user)
     if prefix is None or (user is not None and not user.can("import")):
-        raise ServiceError("您没有导入数据的权限")
-    _, rows = read_table(path, TableSpec(columns=FEEDBACK_COLUMNS, required=["poor_code", "kind"]))
+        raise ServiceError(_("You may not import data"))
+    _header, rows = read_table(path, TableSpec(columns=FEEDBACK_COLUMNS, required=["poor_code", "kind"]))
     parsed, problems = [], []
     for row_no, r in rows:
         code, kind = cell_text(r.get("poor_code")), cell_text(r.get("kind"))
         name, raw_id = cell_text(r.get("name")), cell_text(r.get("id_number"))
         description = cell_text(r.get("description"))
         if not code:
-            problems.append(RowProblem(row_no, "户编号", "", "缺少户编号"))
+            problems.append(RowProblem(row_no, "户编号", "", _("The household number is missing")))
             continue
         if not kind:
-            problems.append(RowProblem(row_no, "疑点类型", "", "缺少疑点类型"))
+            problems.append(RowProblem(row_no, "疑点类型", "", _("The flag type is missing")))
             continue
         parsed.append((row_no, code, name, raw_id, kind[:100], description[:2000]))
     codes = {p[1] for p in parsed}
@@ -184,7 +185,7 @@ def feedback_import(*, actor, path, file_name: str = "") -> FeedbackImport:
     for row_no, code, name, raw_id, kind, description in parsed:
         hh = households.get(code)
         if hh is None:
-            problems.append(RowProblem(row_no, "户编号", code, "系统中没有该户编号,或该户不在您的管辖范围内"))
+            problems.append(RowProblem(row_no, "户编号", code, _("No household with this number, or it is outside your jurisdiction")))
             continue
         person = None
         if raw_id or name:
@@ -198,11 +199,11 @@ def feedback_import(*, actor, path, file_name: str = "") -> FeedbackImport:
             if person is None:
                 what = raw_id or name
                 problems.append(RowProblem(row_no, "证件号码" if raw_id else "姓名", what,
-                                           f"户编号{code}的家庭成员中找不到此人"))
+                                           _("No such person among the members of household %(code)s") % {"code": code}))
                 continue
         resolved.append((row_no, hh, person, kind, description, raw_id or name))
     if problems:
-        raise ImportRefused(headline="疑点数据文件未导入", problems=problems)
+        raise ImportRefused(headline=_("Flag data file not imported"), problems=problems)
     sha = file_sha256(path)
     from fupin.eligibility.services import finding_open_external
 
@@ -210,7 +211,7 @@ def feedback_import(*, actor, path, file_name: str = "") -> FeedbackImport:
         record = FeedbackImport.objects.create(file_name=(file_name or Path(path).name)[:200], sha256=sha,
                                                area_prefix=prefix or "", rows=len(resolved), created_by=user)
         for row_no, hh, person, kind, description, who in resolved:
-            _, created = finding_open_external(
+            _finding, created = finding_open_external(
                 actor=actor, household=hh, person=person, source_code=NATIONAL_SOURCE, rule_code="national_suspect",
                 rule_name=f"国家系统疑点:{kind}", description=description or kind,
                 evidence={"national": {"kind": kind, "description": description, "file": record.file_name,
@@ -245,11 +246,11 @@ def adjustment_prepare(*, actor, year: int, note: str = "") -> Submission:
     user = _user(actor)
     prefix = "" if user is None or user.is_superuser else (scope_prefix(user) or "")
     if not 2000 <= int(year) <= 2100:
-        raise ServiceError("年度不正确", field="year")
+        raise ServiceError(_("Incorrect year"), field="year")
     sub = (Submission.objects.select_for_update().filter(year=year, area_prefix=prefix)
            .exclude(status=SubmissionStatus.SUBMITTED).first())
     if sub is not None and sub.status == SubmissionStatus.REVIEWED:
-        raise ServiceError("本年度调整已审核,请先提交或退回后再重新生成")
+        raise ServiceError(_("This year's adjustment has been reviewed: submit or return it before making it again"))
     base = _last_submitted(prefix)
     snap = national.snapshot(prefix)
     changes = national.diff(base.snapshot if base else {}, snap, exited=_exited_statuses())
@@ -279,11 +280,11 @@ def adjustment_review(*, actor, submission: Submission, approve: bool = True, no
     sub = Submission.objects.select_for_update().get(pk=submission.pk)
     user = _user(actor)
     if approve and sub.status != SubmissionStatus.DRAFT:
-        raise ServiceError("只有草稿可以审核")
+        raise ServiceError(_("Only a draft can be reviewed"))
     if not approve and sub.status != SubmissionStatus.REVIEWED:
-        raise ServiceError("只有已审核的调整可以退回")
+        raise ServiceError(_("Only a reviewed adjustment can be returned"))
     if approve and user is not None and sub.created_by_id == user.pk:
-        raise ServiceError("生成调整的人不能审核自己的调整,请由另一位工作人员审核")
+        raise ServiceError(_("Whoever made the adjustment cannot review it: another staff member must"))
     before = sub.status
     if approve:
         sub.status, sub.reviewed_by, sub.reviewed_at = SubmissionStatus.REVIEWED, user, timezone.now()
@@ -305,10 +306,10 @@ def adjustment_submit(*, actor, submission: Submission) -> Submission:
     _check(actor)
     sub = Submission.objects.select_for_update().get(pk=submission.pk)
     if sub.status != SubmissionStatus.REVIEWED:
-        raise ServiceError("调整须先经审核才能提交")
+        raise ServiceError(_("An adjustment must be reviewed before it is submitted"))
     latest = _last_submitted(sub.area_prefix)
     if latest is not None and sub.based_on_id != latest.pk:
-        raise ServiceError("此调整生成后又有调整提交过,请重新生成草稿后再审核提交")
+        raise ServiceError(_("Another adjustment was submitted after this one was made: make the draft again, then review and submit it"))
     sub.status, sub.submitted_by, sub.submitted_at = SubmissionStatus.SUBMITTED, _user(actor), timezone.now()
     sub.version += 1
     sub.save()

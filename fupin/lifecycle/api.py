@@ -14,6 +14,7 @@ import json
 import uuid as uuidlib
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -183,18 +184,18 @@ def get_procedure(request, uuid: str):
 @router.post("/procedures", response={201: ProcedureDetailOut, 400: StepErrorOut, 404: StepErrorOut})
 def start_procedure(request, payload: StartIn):
     if payload.kind not in PROCEDURES:
-        return Status(400, {"detail": f"未知的程序类型:{payload.kind}"})
+        return Status(400, {"detail": _("Unknown procedure type: %(kind)s") % {"kind": payload.kind}})
     household = village = None
     if payload.household:
         qs = Household.objects.restrict(request.user)
         household = qs.filter(poor_code=payload.household).first() or (
             qs.filter(uuid=payload.household).first() if _is_uuid(payload.household) else None)
         if household is None:
-            return Status(404, {"detail": "找不到该农户"})
+            return Status(404, {"detail": _("Household not found")})
     if payload.village:
         village = Division.objects.restrict(request.user).filter(code=payload.village).first()
         if village is None:
-            return Status(404, {"detail": "找不到该村"})
+            return Status(404, {"detail": _("Village not found")})
     try:
         proc = services.procedure_start(actor=request.user, kind=payload.kind, household=household, village=village,
                                         date=payload.date)
@@ -215,7 +216,7 @@ def record_step(request, uuid: str, payload: Form[StepIn], photos: File[list[Upl
         if not isinstance(data, dict):
             raise ValueError
     except ValueError:
-        return Status(400, {"detail": "data 须为JSON对象", "field": "data"})
+        return Status(400, {"detail": _("data must be a JSON object"), "field": "data"})
     try:
         step = services.procedure_record_step(
             actor=request.user, procedure=proc, step=payload.step, decision=payload.decision, date=payload.date,

@@ -21,6 +21,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.accounts.choices import Role
 from fupin.core import audit, scoping
@@ -85,7 +86,7 @@ def _as_date(value: Any, what: str = "日期") -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ServiceError(f"{what}格式不正确(应为YYYY-MM-DD):{value}", field="date") from None
+        raise ServiceError(_("%(what)s is not in the right form (YYYY-MM-DD): %(value)s") % {"what": what, "value": value}, field="date") from None
 
 
 def _as_bool(value: Any) -> bool:
@@ -97,12 +98,11 @@ def _as_bool(value: Any) -> bool:
 def _check_actor(actor, step: StepDef, area_code: str, *, roles=None) -> None:
     """The right role for the step and the subject inside the actor's jurisdiction."""
     if not getattr(actor, "pk", None):
-        raise ServiceError("程序步骤须由登录的工作人员办理")
+        raise ServiceError(_("Procedure steps are taken by a signed-in staff member"))
     roles = roles or step.roles
     if actor.role not in roles:
-        raise ServiceError(f"「{step.label}」须由{_role_names(roles)}办理,您的角色({role_name(actor.role)})"
-                           "不能办理此步骤")
-    scoping.require(actor, area_code, None, message="该对象不在您的管辖范围内,不能办理")
+        raise ServiceError(_("“%(step_label)s” is taken by %(roles)s; your role (%(role)s) cannot take this step") % {"step_label": step.label, "roles": _role_names(roles), "role": role_name(actor.role)})
+    scoping.require(actor, area_code, None, message=_("The object is outside your jurisdiction: you cannot act on it"))
 
 
 # Settings ------------------------------------------------------------------------------------------------------
@@ -111,20 +111,20 @@ def _check_actor(actor, step: StepDef, area_code: str, *, roles=None) -> None:
 def procedure_setting_set(*, actor, key: str, value: Any) -> ProcedureSetting:
     """Change a county setting of the procedures (city office only); bounds are checked, the change audited."""
     if key not in SETTINGS:
-        raise ServiceError(f"未知的设置项:{key}")
+        raise ServiceError(_("Unknown setting: %(key)s") % {"key": key})
     if not (getattr(actor, "is_superuser", False) or getattr(actor, "role", "") == "city_office"):
-        raise ServiceError("只有市扶贫办可以修改程序设置")
+        raise ServiceError(_("Only the city poverty office may change the procedure settings"))
     sdef = SETTINGS[key]
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ServiceError(f"「{sdef.label}」须为数字:{value}") from None
+        raise ServiceError(_("“%(sdef_label)s” must be a number: %(value)s") % {"sdef_label": sdef.label, "value": value}) from None
     if sdef.integer and number != number.to_integral_value():
-        raise ServiceError(f"「{sdef.label}」须为整数:{value}")
+        raise ServiceError(_("“%(sdef_label)s” must be a whole number: %(value)s") % {"sdef_label": sdef.label, "value": value})
     if not (sdef.minimum <= number <= sdef.maximum):
-        raise ServiceError(f"「{sdef.label}」须在{sdef.minimum}至{sdef.maximum}之间:{value}")
+        raise ServiceError(_("“%(sdef_label)s” must be between %(minimum)s and %(maximum)s: %(value)s") % {"sdef_label": sdef.label, "minimum": sdef.minimum, "maximum": sdef.maximum, "value": value})
     before = selectors.setting_value(key)
-    row, _ = ProcedureSetting.objects.update_or_create(key=key, defaults={"value": number, "updated_by": actor})
+    row, _created = ProcedureSetting.objects.update_or_create(key=key, defaults={"value": number, "updated_by": actor})
     audit.record(actor=actor, action="lifecycle.setting.set", object_type="lifecycle.proceduresetting",
                  object_id=key, object_repr=str(sdef.label), before={"value": before}, after={"value": number})
     return row
@@ -135,17 +135,17 @@ def procedure_setting_set(*, actor, key: str, value: Any) -> ProcedureSetting:
 def _check_start_household(kind: str, hh: Household) -> None:
     status = hh.poverty_status or ""
     if kind == Kind.IDENTIFICATION and hh.is_registered_poor:
-        raise ServiceError(f"{hh}已是建档立卡贫困户,不能再申请识别")
+        raise ServiceError(_("%(hh)s is already a registered poor household: it cannot apply for identification") % {"hh": hh})
     if kind == Kind.EXIT and not (hh.is_registered_poor and status in ("0", "3")):
-        raise ServiceError(f"只有未脱贫或返贫的建档立卡户才能启动退出程序({hh}当前状态:{_status_name(status)})")
+        raise ServiceError(_("Only a registered household not yet out of poverty, or fallen back, can start the exit procedure (%(hh)s is now: %(status)s)") % {"hh": hh, "status": _status_name(status)})
     if kind == Kind.RETURN_TO_POVERTY and not (hh.is_registered_poor and status in ("1", "4")):
-        raise ServiceError(f"只有已脱贫的建档立卡户才能启动返贫程序({hh}当前状态:{_status_name(status)})")
+        raise ServiceError(_("Only a registered household out of poverty can start the return-to-poverty procedure (%(hh)s is now: %(status)s)") % {"hh": hh, "status": _status_name(status)})
     if kind == Kind.MONITORING_ENTRY and hh.monitoring_category:
-        raise ServiceError(f"{hh}已是监测对象")
+        raise ServiceError(_("%(hh)s is already monitored") % {"hh": hh})
     if kind == Kind.MONITORING_EXIT and not hh.monitoring_category:
-        raise ServiceError(f"{hh}不是监测对象,无需风险消除")
+        raise ServiceError(_("%(hh)s is not monitored: no risk to clear") % {"hh": hh})
     if not hh.size or getattr(hh, "dissolved_on", None):
-        raise ServiceError(f"{hh}已注销或没有家庭成员,不能启动程序")
+        raise ServiceError(_("%(hh)s is closed or has no members: no procedure can start") % {"hh": hh})
 
 
 def _status_name(code: str) -> str:
@@ -156,9 +156,9 @@ def _resolve_batch(*, kind: str, town: Division, year: int, batch: ProcedureBatc
     """The given batch (checked), else the latest open batch of the town and year, else a new one."""
     if batch is not None:
         if batch.kind != kind or batch.town_id != town.pk or batch.year != year:
-            raise ServiceError(f"批次「{batch}」不属于{town.name}{year}年的{kind_name(kind)}")
+            raise ServiceError(_("Batch “%(batch)s” is not a %(kind)s batch of %(town_name)s for %(year)s") % {"batch": batch, "town_name": town.name, "year": year, "kind": kind_name(kind)})
         if batch.closed:
-            raise ServiceError(f"批次「{batch}」已进入乡镇审核,不再接收新的申请;请选择新的批次")
+            raise ServiceError(_("Batch “%(batch)s” is under town review and takes no new applications: choose a new batch") % {"batch": batch})
         return batch
     open_batch = (ProcedureBatch.objects.select_for_update()
                   .filter(kind=kind, town=town, year=year, closed=False).order_by("-number").first())
@@ -175,12 +175,12 @@ def batch_create(*, actor, kind: str, town: Division, year: int) -> ProcedureBat
     """Open a new batch for a town and year (town staff or city office); earlier open batches stay open."""
     pdef = procedure_def(kind)
     if not pdef.batched:
-        raise ServiceError(f"{kind_name(kind)}不分批次")
+        raise ServiceError(_("%(kind)s has no batches") % {"kind": kind_name(kind)})
     if getattr(actor, "role", "") not in TOWN | COUNTY:
-        raise ServiceError("只有乡镇工作站或市扶贫办可以新建批次")
-    scoping.require(actor, town.code, None, message="该乡镇不在您的管辖范围内")
+        raise ServiceError(_("Only a town station or the city poverty office may create batches"))
+    scoping.require(actor, town.code, None, message=_("The town is outside your jurisdiction"))
     if town.level != "town":
-        raise ServiceError(f"批次须按乡镇建立:{town.name}不是乡镇")
+        raise ServiceError(_("Batches are made per town: %(town_name)s is not a town") % {"town_name": town.name})
     number = (ProcedureBatch.objects.filter(kind=kind, town=town, year=year).aggregate(m=Max("number"))["m"] or 0) + 1
     batch = ProcedureBatch.objects.create(kind=kind, town=town, year=year, number=number, area_code=town.prefix,
                                           name=f"{year}年{town.name}{kind_name(kind)}第{number}批")
@@ -199,34 +199,34 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
     pdef = procedure_def(kind)
     day = _as_date(date) if date else _today()
     if day > _today():
-        raise ServiceError("日期不能晚于今天")
+        raise ServiceError(_("The date cannot be later than today"))
     if pdef.subject == "household":
         if household is None:
-            raise ServiceError("请选择农户")
+            raise ServiceError(_("Choose a household"))
         hh = Household.objects.select_for_update(of=("self",)).select_related("village", "village__parent").get(pk=household.pk)
         _check_actor(actor, pdef.first, hh.area_code)
         _check_start_household(kind, hh)
         existing = Procedure.objects.filter(household=hh, status=Status.OPEN).first()
         if existing:
-            raise ServiceError(f"{hh}已有进行中的{kind_name(existing.kind)}程序,须先办结")
+            raise ServiceError(_("%(hh)s has a %(kind)s procedure in progress: finish it first") % {"hh": hh, "kind": kind_name(existing.kind)})
         subject_village, area, subject = hh.village, hh.area_code, hh
     else:
         if village is None:
-            raise ServiceError("请选择村")
+            raise ServiceError(_("Choose a village"))
         subject_village = Division.objects.select_for_update(of=("self",)).select_related("parent").get(pk=village.pk)
         if subject_village.level != "village":
-            raise ServiceError(f"{subject_village.name}不是行政村")
+            raise ServiceError(_("%(subject_village_name)s is not an administrative village") % {"subject_village_name": subject_village.name})
         if not subject_village.is_poor_village:
-            raise ServiceError(f"{subject_village.name}不是贫困村,无需出列")
+            raise ServiceError(_("%(subject_village_name)s is not a poor village: it has nothing to exit") % {"subject_village_name": subject_village.name})
         _check_actor(actor, pdef.first, subject_village.code)
         if Procedure.objects.filter(village=subject_village, kind=kind, household__isnull=True,
                                     status=Status.OPEN).exists():
-            raise ServiceError(f"{subject_village.name}已有进行中的出列程序")
+            raise ServiceError(_("%(subject_village_name)s has an exit procedure in progress") % {"subject_village_name": subject_village.name})
         hh, area, subject = None, subject_village.code, subject_village
     if pdef.batched:
         town = subject_village.parent
         if town is None:
-            raise ServiceError(f"{subject_village.name}没有上级乡镇,无法编入批次")
+            raise ServiceError(_("%(subject_village_name)s has no town above it and cannot join a batch") % {"subject_village_name": subject_village.name})
         batch = _resolve_batch(kind=kind, town=town, year=day.year, batch=batch)
     else:
         batch = None
@@ -250,22 +250,22 @@ def procedure_start(*, actor, kind: str, household: Household | None = None, vil
 def _check_step_order(proc: Procedure, pdef: ProcedureDef, step: str) -> StepDef:
     codes = [s.code for s in pdef.steps]
     if step not in codes:
-        raise ServiceError(f"{kind_name(proc.kind)}程序没有「{step}」这一步骤")
+        raise ServiceError(_("The %(kind)s procedure has no step “%(step)s”") % {"kind": kind_name(proc.kind), "step": step})
     current = pdef.step(proc.current_step)
     if step != proc.current_step:
         if codes.index(step) < codes.index(proc.current_step):
-            raise ServiceError(f"「{pdef.step(step).label}」已办理,当前应办理「{current.label}」")
-        raise ServiceError(f"不能跳过步骤:当前应办理「{current.label}」,不能直接办理「{pdef.step(step).label}」")
+            raise ServiceError(_("“%(label)s” is done; “%(current_label)s” is due now") % {"label": pdef.step(step).label, "current_label": current.label})
+        raise ServiceError(_("Steps cannot be skipped: “%(current_label)s” is due now, not “%(label)s”") % {"current_label": current.label, "label": pdef.step(step).label})
     return current
 
 
 def _check_date(proc: Procedure, pdef: ProcedureDef, sdef: StepDef | None, day: dt.date) -> None:
     """Not in the future, not before the last step, and not before the previous notice has run its days."""
     if day > _today():
-        raise ServiceError(f"日期不能晚于今天({_today():%Y-%m-%d})", field="date")
+        raise ServiceError(_("The date cannot be later than today (%(_today)s)") % {"_today": format(_today(), '%Y-%m-%d')}, field="date")
     last = proc.steps.exclude(step__startswith="spot_check_").order_by("-seq").first()
     if last is not None and day < last.date:
-        raise ServiceError(f"日期不得早于上一步骤「{last.step_label}」的日期({last.date:%Y-%m-%d})", field="date")
+        raise ServiceError(_("The date cannot be earlier than the previous step “%(step_label)s” (%(date)s)") % {"step_label": last.step_label, "date": format(last.date, '%Y-%m-%d')}, field="date")
     if sdef is None:
         return
     idx = pdef.index(sdef.code)
@@ -278,8 +278,7 @@ def _check_date(proc: Procedure, pdef: ProcedureDef, sdef: StepDef | None, day: 
             until = dt.date.fromisoformat(record.data["notice_until"])
             if day <= until:
                 raise ServiceError(
-                    f"公示期未满:「{prev.label}」自{record.date:%Y-%m-%d}起公示至{until:%Y-%m-%d},"
-                    f"「{sdef.label}」最早可于{until + dt.timedelta(days=1):%Y-%m-%d}办理", field="date")
+                    _("The notice period is not over: “%(prev_label)s” is publicised from %(date)s until %(until)s; “%(sdef_label)s” can be done from %(value)s") % {"prev_label": prev.label, "date": format(record.date, '%Y-%m-%d'), "until": format(until, '%Y-%m-%d'), "sdef_label": sdef.label, "value": format(until + dt.timedelta(days=1), '%Y-%m-%d')}, field="date")
 
 
 def _normalise_uploads(attachments: Iterable) -> list[Upload]:
@@ -289,28 +288,28 @@ def _normalise_uploads(attachments: Iterable) -> list[Upload]:
         if isinstance(a, tuple):
             a = Upload(kind=a[0], file=a[1])
         if a.kind not in AttachmentKind.values:
-            raise ServiceError(f"未知的附件类别:{a.kind}")
+            raise ServiceError(_("Unknown attachment type: %(kind)s") % {"kind": a.kind})
         name = os.path.basename(a.name or getattr(a.file, "name", "") or "附件")
         ext = os.path.splitext(name)[1].lower()
         if ext not in ALLOWED_EXTENSIONS:
-            raise ServiceError(f"附件「{name}」的类型不允许(可上传图片、PDF、Word、Excel、文本)")
+            raise ServiceError(_("Attachment “%(name)s” is of a type not allowed (images, PDF, Word, Excel and text can be uploaded)") % {"name": name})
         size = getattr(a.file, "size", None)
         if size is None:
             a.file.seek(0, os.SEEK_END)
             size = a.file.tell()
         if size > max_bytes:
-            raise ServiceError(f"附件「{name}」超过{max_bytes // (1024 * 1024)}MB")
+            raise ServiceError(_("Attachment “%(name)s” exceeds %(value)s MB") % {"name": name, "value": max_bytes // (1024 * 1024)})
         if size == 0:
-            raise ServiceError(f"附件「{name}」是空文件")
+            raise ServiceError(_("Attachment “%(name)s” is empty") % {"name": name})
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         a.file.seek(0)
         head = a.file.read(16)
         a.file.seek(0)
         if content_type in MAGIC and not head.startswith(MAGIC[content_type]):
-            raise ServiceError(f"附件「{name}」的内容与扩展名不符")
+            raise ServiceError(_("The content of attachment “%(name)s” does not match its extension") % {"name": name})
         if a.kind in (AttachmentKind.THUMBPRINT, AttachmentKind.SIGNATURE, AttachmentKind.PHOTO) and \
                 content_type not in IMAGE_TYPES | {"application/pdf"}:
-            raise ServiceError(f"「{AttachmentKind(a.kind).label}」须为图片或PDF:{name}")
+            raise ServiceError(_("“%(label)s” must be an image or PDF: %(name)s") % {"label": AttachmentKind(a.kind).label, "name": name})
         a.name = name
         out.append((a, content_type, size))
     return out
@@ -351,7 +350,7 @@ def _run_checks(proc: Procedure, sdef: StepDef, day: dt.date, data: dict, notes:
                 if value:
                     list_key = {"main_cause": "cause", "identification_standard": "standard"}.get(key, key)
                     if value not in selectors.code_labels(list_key):
-                        raise ServiceError(f"代码无效:{value}", field=key)
+                        raise ServiceError(_("Invalid code: %(value)s") % {"value": value}, field=key)
                     kept[key] = value
         elif check == "findings":
             findings, any_data = [], False
@@ -365,12 +364,12 @@ def _run_checks(proc: Procedure, sdef: StepDef, day: dt.date, data: dict, notes:
                 "available": any_data, "findings": findings,
                 "message": "无比对数据" if not any_data else (f"发现{len(findings)}条疑点" if findings else "比对未发现问题")}
             if findings and not notes:
-                raise ServiceError(f"部门比对发现{len(findings)}条疑点,须在备注中说明核实情况", field="notes")
+                raise ServiceError(_("The department comparison found %(count)s flags: say in the note how they were checked") % {"count": len(findings)}, field="notes")
         elif check == "income_and_guarantees":
             kept.update(_check_income_and_guarantees(hh, day, data))
         elif check == "consent":
             if not any(u.kind in (AttachmentKind.THUMBPRINT, AttachmentKind.SIGNATURE) for u, _, _ in uploads):
-                raise ServiceError("须上传农户签字或手印照片", field="attachments")
+                raise ServiceError(_("Upload a photo of the household's signature or fingerprint"), field="attachments")
         elif check == "monitoring_category":
             from fupin.registry.codes import MONITORING_CATEGORY, MONITORING_RISK
 
@@ -379,15 +378,15 @@ def _run_checks(proc: Procedure, sdef: StepDef, day: dt.date, data: dict, notes:
             if isinstance(risks, str):
                 risks = [r for r in risks.replace(",", ",").split(",") if r.strip()]
             if category not in dict(MONITORING_CATEGORY):
-                raise ServiceError("请选择监测对象类别(脱贫不稳定户、边缘易致贫户或突发严重困难户)", field="monitoring_category")
+                raise ServiceError(_("Choose the monitoring category (unstable after exit, on the edge of poverty, or in sudden severe difficulty)"), field="monitoring_category")
             bad = [r for r in risks if r not in dict(MONITORING_RISK)]
             if not risks or bad:
-                raise ServiceError("请选择至少一项风险类型" + (f"(无效:{'、'.join(bad)})" if bad else ""),
+                raise ServiceError(_("Choose at least one risk type") + (_("(invalid: %(items)s)") % {"items": '、'.join(bad)} if bad else ""),
                                    field="monitoring_risks")
             kept["monitoring_category"], kept["monitoring_risks"] = category, [str(r) for r in risks]
         elif check == "risks_eliminated":
             if not _as_bool(data.get("risks_eliminated")):
-                raise ServiceError("须确认该户风险已经消除", field="risks_eliminated")
+                raise ServiceError(_("Confirm that the household's risk has been cleared"), field="risks_eliminated")
             kept["risks_eliminated"] = True
         elif check == "village_conditions":
             kept.update(_check_village_conditions(proc.village, data))
@@ -397,18 +396,18 @@ def _run_checks(proc: Procedure, sdef: StepDef, day: dt.date, data: dict, notes:
 def _check_income_and_guarantees(hh: Household, day: dt.date, data: dict) -> dict:
     year = hh.income_year
     if not year:
-        raise ServiceError("该户尚未登记收入,不能核实", field="income")
+        raise ServiceError(_("The household's income is not recorded: it cannot be verified"), field="income")
     if year < day.year - 1:
-        raise ServiceError(f"该户的收入数据是{year}年的,已过时;请先更新{day.year - 1}年或{day.year}年的收入", field="income")
+        raise ServiceError(_("The household's income is for %(year)s and out of date; update the income of %(value)s or %(year2)s first") % {"year": year, "value": day.year - 1, "year2": day.year}, field="income")
     line = PovertyLine.objects.filter(year=year).first()
     if line is None:
-        raise ServiceError(f"未设置{year}年的贫困线,请先由市扶贫办录入", field="income")
+        raise ServiceError(_("No poverty line is set for %(year)s: the city poverty office must enter it first") % {"year": year}, field="income")
     income = Decimal(hh.per_capita_net_income or 0)
     if income <= line.amount:
-        raise ServiceError(f"人均纯收入{income}元未超过{year}年贫困线{line.amount}元,不能核实通过", field="income")
+        raise ServiceError(_("Net income per person of %(income)s yuan is not above the %(year)s poverty line of %(amount)s yuan: it cannot be verified") % {"income": income, "year": year, "amount": line.amount}, field="income")
     missing = [str(label) for key, label in GUARANTEES if not _as_bool(data.get(key))]
     if missing:
-        raise ServiceError("两不愁三保障须逐项确认,未确认:" + "、".join(missing), field="guarantees")
+        raise ServiceError(_("The two assurances and three guarantees are confirmed one by one; not confirmed: ") + "、".join(missing), field="guarantees")
     return {"income_year": year, "per_capita_net_income": str(income), "poverty_line": str(line.amount),
             "guarantees": {key: True for key, _ in GUARANTEES}}
 
@@ -417,13 +416,12 @@ def _check_village_conditions(village: Division, data: dict) -> dict:
     inc = selectors.village_incidence(village)
     threshold = selectors.setting_value("village_exit_incidence_threshold")
     if not inc.population:
-        raise ServiceError(f"{village.name}没有登记人口,无法计算贫困发生率", field="incidence")
+        raise ServiceError(_("%(village_name)s has no population recorded: the poverty rate cannot be computed") % {"village_name": village.name}, field="incidence")
     if inc.ratio >= threshold:
-        raise ServiceError(f"贫困发生率{inc.ratio:.2%}未低于{threshold:.0%}(未脱贫人口{inc.poor}人/总人口{inc.population}人),"
-                           "不能出列", field="incidence")
+        raise ServiceError(_("The poverty rate %(ratio)s is not below %(threshold)s (%(poor)s poor of %(population)s people): the village cannot exit") % {"ratio": format(inc.ratio, '.2%'), "threshold": format(threshold, '.0%'), "poor": inc.poor, "population": inc.population}, field="incidence")
     missing = [str(label) for key, label in VILLAGE_CONDITIONS if not _as_bool(data.get(key))]
     if missing:
-        raise ServiceError("出列条件须逐项确认,未确认:" + "、".join(missing), field="conditions")
+        raise ServiceError(_("The exit conditions are confirmed one by one; not confirmed: ") + "、".join(missing), field="conditions")
     return {"incidence": {"poor": inc.poor, "population": inc.population, "ratio": str(round(inc.ratio, 4)),
                           "threshold": str(threshold)},
             "conditions": {key: True for key, _ in VILLAGE_CONDITIONS}}
@@ -434,8 +432,7 @@ def _check_spot_checks(proc: Procedure, sdef: StepDef) -> None:
     if not state.met:
         who = "乡镇" if sdef.spot_check == "town" else "县"
         raise ServiceError(
-            f"「{sdef.label}」前{who}须抽查本批次至少{state.ratio:.0%}的农户:本批次{state.households}户,"
-            f"需抽查{state.needed}户,已抽查{state.checked}户")
+            _("Before “%(sdef_label)s”, %(who)s must check at least %(ratio)s of the batch's households: the batch has %(households)s households, %(needed)s must be checked, %(checked)s have been") % {"sdef_label": sdef.label, "who": who, "ratio": format(state.ratio, '.0%'), "households": state.households, "needed": state.needed, "checked": state.checked})
 
 
 def _notice_until(sdef: StepDef, day: dt.date, data: dict) -> dt.date:
@@ -446,7 +443,7 @@ def _notice_until(sdef: StepDef, day: dt.date, data: dict) -> dt.date:
         return earliest
     until = _as_date(given, "公示截止日期")
     if until < earliest:
-        raise ServiceError(f"公示期不得少于{days}天:自{day:%Y-%m-%d}起至少公示到{earliest:%Y-%m-%d}", field="notice_until")
+        raise ServiceError(_("The notice period is at least %(days)s days: from %(day)s until at least %(earliest)s") % {"days": days, "day": format(day, '%Y-%m-%d'), "earliest": format(earliest, '%Y-%m-%d')}, field="notice_until")
     return until
 
 
@@ -465,15 +462,15 @@ def procedure_record_step(*, actor, procedure: Procedure, step: str, decision: s
         existing = ProcedureStep.objects.filter(uuid=client_uuid).first()
         if existing is not None:
             if existing.procedure_id != procedure.pk:
-                raise ServiceError("该记录编号已用于其他程序")
+                raise ServiceError(_("The record number is used by another procedure"))
             return existing
     proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     if proc.status != Status.OPEN:
-        raise ServiceError(f"该程序已{Status(proc.status).label if proc.status else '结束'},不能再办理")
+        raise ServiceError(_("The procedure is %(value)s: nothing more can be done") % {"value": Status(proc.status).label if proc.status else _("ended")})
     pdef = proc.definition
     sdef = _check_step_order(proc, pdef, step)
     if decision not in Decision.values:
-        raise ServiceError(f"未知的办理结果:{decision}")
+        raise ServiceError(_("Unknown decision: %(decision)s") % {"decision": decision})
     _check_actor(actor, sdef, proc.area_code)
     day = _as_date(date)
     _check_date(proc, pdef, sdef, day)
@@ -482,9 +479,9 @@ def procedure_record_step(*, actor, procedure: Procedure, step: str, decision: s
     uploads = _normalise_uploads(attachments)
     idx = pdef.index(sdef.code)
     if decision == Decision.RETURN and idx == 0:
-        raise ServiceError("第一步不能退回")
+        raise ServiceError(_("The first step cannot be returned"))
     if decision in (Decision.REJECT, Decision.RETURN) and not notes:
-        raise ServiceError("不通过或退回时须在备注中写明理由", field="notes")
+        raise ServiceError(_("A rejection or return needs the reason in the note"), field="notes")
     kept: dict[str, Any] = {}
     if decision == Decision.APPROVE:
         kept = _run_checks(proc, sdef, day, data, notes, uploads)
@@ -536,25 +533,25 @@ def procedure_record_spot_check(*, actor, procedure: Procedure, level: str, date
         existing = ProcedureStep.objects.filter(uuid=client_uuid).first()
         if existing is not None:
             if existing.procedure_id != procedure.pk:
-                raise ServiceError("该记录编号已用于其他程序")
+                raise ServiceError(_("The record number is used by another procedure"))
             return existing
     if level not in CheckLevel.values:
-        raise ServiceError(f"未知的抽查层级:{level}")
+        raise ServiceError(_("Unknown spot-check level: %(level)s") % {"level": level})
     proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     pdef = proc.definition
     if level not in pdef.spot_check_levels:
-        raise ServiceError(f"{kind_name(proc.kind)}程序不设{SPOT_CHECK_LABEL[level]}")
+        raise ServiceError(_("The %(kind)s procedure has no %(spot_check_label)s") % {"kind": kind_name(proc.kind), "spot_check_label": SPOT_CHECK_LABEL[level]})
     if proc.status != Status.OPEN:
-        raise ServiceError("该程序已结束,不能再抽查")
+        raise ServiceError(_("The procedure has ended: no more spot checks"))
     target = next(s for s in pdef.steps if s.spot_check == level)
     if proc.current_step != target.code:
-        raise ServiceError(f"{SPOT_CHECK_LABEL[level]}须在当前步骤为「{target.label}」时进行")
+        raise ServiceError(_("%(spot_check_label)s is done while the current step is “%(target_label)s”") % {"spot_check_label": SPOT_CHECK_LABEL[level], "target_label": target.label})
     _check_actor(actor, target, proc.area_code)
     if finding not in (Decision.APPROVE, Decision.REJECT):
-        raise ServiceError(f"未知的抽查结论:{finding}")
+        raise ServiceError(_("Unknown spot-check conclusion: %(finding)s") % {"finding": finding})
     notes = (notes or "").strip()
     if finding == Decision.REJECT and not notes:
-        raise ServiceError("抽查发现问题时须在备注中写明", field="notes")
+        raise ServiceError(_("A spot check that found problems needs them in the note"), field="notes")
     day = _as_date(date)
     _check_date(proc, pdef, None, day)
     uploads = _normalise_uploads(attachments)

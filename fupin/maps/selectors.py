@@ -53,7 +53,7 @@ def resolve_area(user, code: str | None) -> Area | None:
         return None
     area = area_for_code(user, code)
     if area is None:
-        raise Http404("没有这个区域,或不在您的辖区内")
+        raise Http404(_("No such area, or outside your jurisdiction"))
     return area
 
 
@@ -77,21 +77,21 @@ def parse_layer_query(user, params) -> LayerQuery:
     color = params.get("color") or "status"
     chosen = layers.attribute(color)
     if chosen is None or not chosen.color:
-        raise BadRequest(f"不能按「{color}」着色")
+        raise BadRequest(_("Cannot colour by “%(color)s”") % {"color": color})
     q.color = color
     if params.get("bbox"):
         try:
             w, s, e, n = (float(x) for x in params["bbox"].split(","))
         except ValueError as exc:
-            raise BadRequest("bbox 应为 西,南,东,北 四个数") from exc
+            raise BadRequest(_("bbox must be four numbers: west,south,east,north")) from exc
         if not all(math.isfinite(v) for v in (w, s, e, n)) or w > e or s > n:
-            raise BadRequest("bbox 应为 西,南,东,北 四个数")
+            raise BadRequest(_("bbox must be four numbers: west,south,east,north"))
         q.bbox = (w, s, e, n)
     if params.get("zoom"):
         try:
             q.zoom = max(0, min(22, int(float(params["zoom"]))))
         except ValueError as exc:
-            raise BadRequest("zoom 应为整数") from exc
+            raise BadRequest(_("zoom must be a whole number")) from exc
     return q
 
 
@@ -306,7 +306,7 @@ def boundaries(user, level: str, prefix: str = "") -> dict:
     """A FeatureCollection of the divisions (or grids) of a level inside `prefix` that the user sees; a division
     without a boundary is a Point at its centre, so it can still carry a label and a choropleth value."""
     if level not in BOUNDARY_LEVELS:
-        raise BadRequest(f"未知的边界层级「{level}」")
+        raise BadRequest(_("Unknown boundary level “%(level)s”") % {"level": level})
     if level == "grid":
         qs = Grid.objects.restrict(user)
         rows = qs.filter(code__startswith=prefix) if prefix else qs
@@ -343,9 +343,9 @@ def choropleth(user, key: str, level: str, prefix: str = "") -> dict:
 
     ind = layers.indicator(key)
     if ind is None:
-        raise BadRequest(f"未知的专题指标「{key}」")
+        raise BadRequest(_("Unknown thematic indicator “%(key)s”") % {"key": key})
     if level not in ("town", "village", "grid"):
-        raise BadRequest(f"专题图只能按乡镇、村或网格:{level}")
+        raise BadRequest(_("A thematic map is by town, village or grid: %(level)s") % {"level": level})
     values = indicator_values(user, ind.figure, level=level, prefix=prefix, dim=ind.dim)
     st = state()
     breaks = class_breaks(list(values.values()))
@@ -428,7 +428,7 @@ def household_popup(user, pk: int) -> dict:
     hh = (poor_households(user).select_related("village", "village__parent", "grid", "located_by")
           .filter(pk=pk).first())
     if hh is None:
-        raise Http404("没有这一户,或不在您的辖区内")
+        raise Http404(_("No such household, or outside your area"))
     tables = code_tables()
     today = timezone.localdate()
     members = list(hh.members.filter(is_alive=True).order_by("id"))

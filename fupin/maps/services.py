@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core.coords import gcj02_to_wgs84
 from fupin.core.errors import ServiceError
@@ -24,18 +25,18 @@ def household_locate(*, actor, household: Household, lng: float, lat: float, sou
     from fupin.registry.services import household_update
 
     if source not in SOURCES:
-        raise ServiceError(f"未知的定位方式「{source}」")
+        raise ServiceError(_("Unknown location source “%(source)s”") % {"source": source})
     if crs not in ("wgs84", "gcj02"):
-        raise ServiceError(f"未知的坐标系「{crs}」,应为 wgs84 或 gcj02")
+        raise ServiceError(_("Unknown coordinate system “%(crs)s”: wgs84 or gcj02") % {"crs": crs})
     try:
         lng, lat = float(lng), float(lat)
     except (TypeError, ValueError) as exc:
-        raise ServiceError("经纬度应为数字") from exc
+        raise ServiceError(_("Longitude and latitude must be numbers")) from exc
     if not (math.isfinite(lng) and math.isfinite(lat)):
-        raise ServiceError("经纬度应为数字")
+        raise ServiceError(_("Longitude and latitude must be numbers"))
     w, s, e, n = CHINA
     if not (w <= lng <= e and s <= lat <= n):
-        raise ServiceError(f"坐标({lng:.5f},{lat:.5f})不在中国境内,请检查经纬度是否填反")
+        raise ServiceError(_("The coordinates (%(lng)s, %(lat)s) are outside China: check whether longitude and latitude are swapped") % {"lng": format(lng, '.5f'), "lat": format(lat, '.5f')})
     if crs == "gcj02":
         lng, lat = gcj02_to_wgs84(lng, lat)
     return household_update(actor=actor, household=household, lng=round(lng, 7), lat=round(lat, 7),

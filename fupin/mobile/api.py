@@ -17,6 +17,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -112,7 +113,7 @@ def push_changes(request, payload: ChangesIn):
     """Apply the phone's outbox in order. Answers per change: applied, merged, conflict, refused (with the reason)
     or pending (a photo still arriving). Sending the same change again returns the same answer."""
     if len(payload.changes) > MAX_CHANGES:
-        return Status(400, {"detail": f"一次最多发送{MAX_CHANGES}条"})
+        return Status(400, {"detail": _("At most %(max_changes)s changes at a time") % {"max_changes": MAX_CHANGES}})
     results = []
     for ch in payload.changes:
         answer = services.change_apply(actor=request.user, token=_token(request), change=ch.dict())
@@ -162,7 +163,7 @@ def resolve_conflict(request, conflict_id: uuidlib.UUID, payload: ResolveIn):
     c = selectors.open_conflicts_for(request.user).filter(uuid=conflict_id).first() or \
         SyncConflict.objects.restrict(request.user).filter(uuid=conflict_id).first()
     if c is None:
-        raise HttpError(404, "找不到该冲突,或不在您的管辖范围内")
+        raise HttpError(404, _("Conflict not found, or outside your jurisdiction"))
     try:
         c = services.conflict_resolve(actor=request.user, conflict=c, choice=payload.choice)
     except ServiceError as exc:

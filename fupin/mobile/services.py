@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, filestore
 from fupin.core.crypto import CryptoError
@@ -108,11 +109,11 @@ def upload_chunk(*, user, upload_uuid, offset: int, total: int, data: bytes,
     """Append a chunk at `offset`. A chunk that arrived already (a retry) is ignored; one beyond what arrived is
     refused with the received size, so the phone resumes exactly where the server is."""
     if not (0 < total <= MAX_UPLOAD):
-        raise ServiceError("照片过大或为空(最大10MB)")
+        raise ServiceError(_("The photo is too large or empty (at most 10 MB)"))
     if len(data) > MAX_CHUNK:
-        raise ServiceError("分片过大")
+        raise ServiceError(_("The chunk is too large"))
     if content_type not in ("image/jpeg", "image/png", "image/webp"):
-        raise ServiceError("只能上传照片")
+        raise ServiceError(_("Only photos can be uploaded"))
     up = Upload.objects.select_for_update().filter(uuid=upload_uuid).first()
     if up is None:
         try:
@@ -122,15 +123,15 @@ def upload_chunk(*, user, upload_uuid, offset: int, total: int, data: bytes,
         except IntegrityError:
             up = Upload.objects.select_for_update().get(uuid=upload_uuid)
     if up.user_id != user.pk:
-        raise ServiceError("该上传不属于您")
+        raise ServiceError(_("The upload is not yours"))
     if up.total != total:
-        raise ServiceError("照片大小与先前不符")
+        raise ServiceError(_("The photo's size differs from before"))
     if offset + len(data) <= up.received or up.completed_at:
         return up  # already here
     if offset != up.received:
-        raise ConflictError(f"已收到{up.received}字节,请从该处继续")
+        raise ConflictError(_("%(received)s bytes received: continue from there") % {"received": up.received})
     if offset + len(data) > up.total:
-        raise ServiceError("数据超出照片大小")
+        raise ServiceError(_("The data exceed the photo's size"))
     filestore.append_part(up.path, data, first=not offset)  # sealed on disk as it arrives
     up.received = offset + len(data)
     if up.received == up.total:
@@ -155,7 +156,7 @@ def _photos(user, ids: list) -> list[File]:
             with Image.open(io.BytesIO(data)) as im:
                 im.verify()
         except (UnidentifiedImageError, OSError, CryptoError) as exc:
-            raise ServiceError("照片无法识别,请重新拍摄") from exc
+            raise ServiceError(_("The photo cannot be read: take it again")) from exc
         fh = File(io.BytesIO(data), name=f"{up.uuid}.jpg")
         fh.content_type = up.content_type
         files.append(fh)
@@ -171,7 +172,7 @@ def _date(value, default: dt.date | None = None) -> dt.date:
     except ValueError:  # well formed but impossible (2016-13-01): refused, not a server error
         parsed = None
     if value and parsed is None:
-        raise ServiceError(f"日期格式不对:{value}")
+        raise ServiceError(_("Wrong date format: %(value)s") % {"value": value})
     return parsed or default or timezone.localdate()
 
 
@@ -180,7 +181,7 @@ def _household(user, key):
 
     hh = household_for(user, key) if key else None
     if hh is None:
-        raise ServiceError("找不到该户,或不在您的管辖范围内")
+        raise ServiceError(_("Household not found, or outside your jurisdiction"))
     return hh
 
 
@@ -189,7 +190,7 @@ def _apply_visit(user, change: SyncChange, data: dict) -> dict:
     from fupin.assistance.services import record_create
 
     if not permissions.can_record(user):
-        raise ServiceError("您没有录入帮扶记录的权限")
+        raise ServiceError(_("You may not record assistance"))
     hh = _household(user, data.get("household"))
     change.household = hh
     photos = _photos(user, data.get("photos") or [])
@@ -209,7 +210,7 @@ def _apply_errand(user, change: SyncChange, data: dict) -> dict:
     from fupin.assistance.services import errand_create
 
     if not permissions.can_record(user):
-        raise ServiceError("您没有受理代办的权限")
+        raise ServiceError(_("You may not accept errands"))
     hh = _household(user, data.get("household"))
     change.household = hh
     errand, _created = errand_create(actor=user, household=hh, matter=data.get("matter") or "",
@@ -246,22 +247,22 @@ def _apply_finding(user, change: SyncChange, data: dict) -> dict:
     try:
         key = uuidlib.UUID(str(data.get("finding")))
     except ValueError as exc:
-        raise ServiceError("比对发现编号无效") from exc
+        raise ServiceError(_("Invalid finding number")) from exc
     finding = Finding.objects.restrict(user).filter(uuid=key).select_related("household").first()
     if finding is None:
-        raise ServiceError("找不到该比对发现,或不在您的管辖范围内")
+        raise ServiceError(_("Finding not found, or outside your jurisdiction"))
     change.household = finding.household
     if not user.can("collect") and not user.can("village_review"):
-        raise ServiceError("您没有核实比对发现的权限")
+        raise ServiceError(_("You may not check findings"))
     decision = data.get("decision")
     if finding.status != Finding.Status.OPEN:
-        raise ServiceError(f"该比对发现已处理({finding.get_status_display()}),无需再核实")
+        raise ServiceError(_("The finding is already handled (%(status)s): no need to check it") % {"status": finding.get_status_display()})
     if decision == "confirm":
         finding = finding_confirm(actor=user, finding=finding, note=data.get("reason") or "")
     elif decision == "dismiss":
         finding = finding_dismiss(actor=user, finding=finding, reason=data.get("reason") or "")
     else:
-        raise ServiceError("请选择属实或排除")
+        raise ServiceError(_("Choose confirmed or dismissed"))
     return {"finding": str(finding.uuid), "status": finding.status}
 
 
@@ -273,17 +274,17 @@ def _apply_measure(user, change: SyncChange, data: dict) -> dict:
     try:
         key = uuidlib.UUID(str(data.get("measure")))
     except ValueError as exc:
-        raise ServiceError("措施编号无效") from exc
+        raise ServiceError(_("Invalid measure number")) from exc
     measure = Measure.objects.filter(uuid=key, household__in=selectors.slice_households(user)).first()
     if measure is None:
-        raise ServiceError("找不到该措施,或不在您的管辖范围内")
+        raise ServiceError(_("Measure not found, or outside your jurisdiction"))
     change.household_id = measure.household_id
     if not permissions.can_record(user):
-        raise ServiceError("您没有更新帮扶措施的权限")
+        raise ServiceError(_("You may not update assistance measures"))
     if measure.status == "done":
         return {"measure": str(measure.uuid), "status": "done", "note": "已由他人标记完成"}
     if measure.status == "cancelled":
-        raise ServiceError("该措施已取消")
+        raise ServiceError(_("The measure is cancelled"))
     measure = measure_update(actor=user, measure=measure, status="done", evidence=data.get("evidence") or "",
                              done_on=_date(data.get("done_on")))
     return {"measure": str(measure.uuid), "status": measure.status}
@@ -309,7 +310,7 @@ def form_value(name: str, value: Any, *, strict: bool = False):
         if text in ("false", "0", "否", "no"):
             return False
         if strict:
-            raise ServiceError(f"{label}只能填是或否")
+            raise ServiceError(_("%(label)s takes only yes or no") % {"label": label})
         return None
     if kind == "decimal":
         if value in (None, ""):
@@ -318,18 +319,18 @@ def form_value(name: str, value: Any, *, strict: bool = False):
             number = Decimal(str(value).strip())
         except (InvalidOperation, ValueError) as exc:
             if strict:
-                raise ServiceError(f"{label}不是数字:{value}") from exc
+                raise ServiceError(_("%(label)s is not a number: %(value)s") % {"label": label, "value": value}) from exc
             return None
         if strict and (not number.is_finite() or number < 0 or number >= 10 ** 5):
-            raise ServiceError(f"{label}超出范围:{value}")
+            raise ServiceError(_("%(label)s is out of range: %(value)s") % {"label": label, "value": value})
         return f"{number:.2f}" if number.is_finite() else None
     text = (str(value) if value is not None else "").strip()
     if strict and kind == "code" and text:
         spec = next(f[3] for f in HOUSEHOLD_FORM if f[0] == name)
         if text not in dict(code_tables().choices(spec)):
-            raise ServiceError(f"{label}无效:{text}")
+            raise ServiceError(_("%(label)s is invalid: %(text)s") % {"label": label, "text": text})
     if strict and len(text) > _max_length(name):
-        raise ServiceError(f"{label}过长")
+        raise ServiceError(_("The %(label)s is too long") % {"label": label})
     return text
 
 
@@ -356,14 +357,14 @@ def _apply_household(user, change: SyncChange, data: dict) -> dict:
     from fupin.registry.services import household_update
 
     if not user.can("edit"):
-        raise ServiceError("您没有修改农户信息的权限")
+        raise ServiceError(_("You may not change household information"))
     hh = _household(user, data.get("household"))
     change.household = hh
     fields = data.get("fields") or {}
     base = data.get("base") or {}
     bad = set(fields) - set(PHONE_EDITABLE)
     if bad or not fields:
-        raise ServiceError(f"手机上不能修改这些字段:{'、'.join(sorted(bad))}" if bad else "没有要修改的内容")
+        raise ServiceError(_("These fields cannot be changed on the phone: %(items)s") % {"items": '、'.join(sorted(bad))} if bad else _("Nothing to change"))
     current = Household.objects.select_for_update().get(pk=hh.pk)
     apply, conflicts = {}, []
     for name, raw in fields.items():
@@ -449,7 +450,7 @@ def change_apply(*, actor, token=None, change: dict) -> dict:
     try:
         with transaction.atomic():
             if kind not in APPLIERS:
-                raise ServiceError("手机端不支持此类变更")
+                raise ServiceError(_("The phone app does not support this change"))
             row.status = ChangeStatus.APPLIED
             row.save()  # claims the uuid first: a concurrent copy of this change fails here and reads our answer
             row.result = APPLIERS[kind](actor, row, data)
@@ -506,11 +507,11 @@ def conflict_resolve(*, actor, conflict: SyncConflict, choice: str) -> SyncConfl
 
     c = SyncConflict.objects.select_for_update().select_related("change", "household").get(pk=conflict.pk)
     if not may_resolve(actor, c):
-        raise ServiceError("您不能处理该冲突")
+        raise ServiceError(_("You cannot resolve this conflict"))
     if c.status != ConflictStatus.OPEN:
-        raise ServiceError("该冲突已处理")
+        raise ServiceError(_("The conflict is resolved"))
     if choice not in Resolution.values:
-        raise ServiceError("请选择保留哪一个值")
+        raise ServiceError(_("Choose which value to keep"))
     if choice == Resolution.OURS:
         value = c.ours  # False and None are values of a yes/no field; a text field takes "" for nothing
         if value is None and FORM_TYPES.get(c.field, "text") in ("text", "code"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -13,7 +14,7 @@ from fupin.org.models import CommandUnit, Department
 def department_create(*, actor, code: str, name: str, short_name: str = "", description: str = "",
                       order: int = 0) -> Department:
     if Department.objects.filter(code=code).exists():
-        raise ServiceError(f"部门代码重复:{code}已存在", field="code")
+        raise ServiceError(_("Duplicate department code: %(code)s exists") % {"code": code}, field="code")
     department = Department(code=code, name=name, short_name=short_name or name, description=description, order=order)
     department.full_clean()
     department.save()
@@ -36,7 +37,7 @@ def department_set_head(*, actor, department: Department, head) -> Department:
 def command_unit_create(*, actor, kind: str, name: str, division, parent: CommandUnit | None = None,
                         phone: str = "") -> CommandUnit:
     if kind not in CommandUnit.Kind.values:
-        raise ServiceError(f"未知的机构类型:{kind}", field="kind")
+        raise ServiceError(_("Unknown organisation type: %(kind)s") % {"kind": kind}, field="kind")
     unit = CommandUnit.objects.create(kind=kind, name=name, division=division, area_code=division.code, parent=parent,
                                       phone=phone)
     audit.record(actor=actor, action="org.commandunit.create", obj=unit, after=audit.snapshot(unit))

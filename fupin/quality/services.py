@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -31,11 +32,11 @@ def names_for(subject: str) -> tuple[str, ...]:
 
 def _check_condition(subject: str, condition: str) -> None:
     if subject == Subject.RESPONSE:
-        raise ServiceError("采集表的规则是内置检查,不能写表达式")
+        raise ServiceError(_("The collection forms' rules are built-in checks: no expression can be written"))
     try:
         evaluator.check(condition, names_for(subject))
     except ExpressionError as exc:
-        raise ServiceError(f"规则表达式有误:{exc.message}", field="condition") from exc
+        raise ServiceError(_("The rule's expression has an error: %(message)s") % {"message": exc.message}, field="condition") from exc
 
 
 @transaction.atomic
@@ -63,13 +64,13 @@ def rule_save(*, actor, rule: Rule, expected_version: int | None = None, **chang
     allowed = {"label", "description", "condition", "item", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
     r = Rule.objects.select_for_update().get(pk=rule.pk)
     if expected_version is not None and r.version != expected_version:
-        raise ServiceError("这条规则在您打开后已被别人修改,请刷新后再改")
+        raise ServiceError(_("Someone else changed this rule after you opened it: reload and change it again"))
     if "condition" in changes:
         if r.builtin:
-            raise ServiceError("内置检查没有表达式")
+            raise ServiceError(_("A built-in check has no expression"))
         _check_condition(r.subject, changes["condition"])
     before = audit.snapshot(r)
     for k, v in changes.items():
@@ -113,7 +114,7 @@ def run_checks(*, actor=None, trigger: str = "manual", progress=None, today=None
         raise
     if post_inbox:
         if progress:
-            progress(90, "通知网格员")
+            progress(90, _("Notifying the grid workers"))
         inbox_sync()
     run.seconds = round(time.monotonic() - started, 2)
     Run.objects.filter(pk=run.pk).update(seconds=run.seconds)

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -127,7 +128,7 @@ def _get(request, key: str) -> Household:
     try:
         return selectors.household_get(request.user, key)
     except Http404 as exc:
-        raise Http404("没有这一户,或不在您的管辖范围内") from exc
+        raise Http404(_("No such household, or outside your jurisdiction")) from exc
 
 
 def _may_edit(user) -> bool:
@@ -153,21 +154,21 @@ def list_households(request, filters: Query[ListQuery]):
                             404: ErrorOut, 409: ErrorOut})
 def create_household(request, payload: HouseholdIn):
     if not _may_edit(request.user):
-        return Status(403, {"detail": "您没有登记农户的权限"})
+        return Status(403, {"detail": _("You may not register households")})
     if payload.uuid:
         existing = Household.objects.filter(uuid=payload.uuid).first()
         if existing is not None:
             if not Household.objects.restrict(request.user).filter(pk=existing.pk).exists():
-                return Status(409, {"detail": "该uuid已被使用", "field": "uuid"})
+                return Status(409, {"detail": _("The uuid is already used"), "field": "uuid"})
             return Status(200, _detail_out(request, _get(request, str(existing.uuid))))
     village = Division.objects.restrict(request.user).filter(code=payload.village).first()
     if village is None:
-        return Status(404, {"detail": f"找不到该村,或不在您的管辖范围内:{payload.village}", "field": "village"})
+        return Status(404, {"detail": _("Village not found, or outside your jurisdiction: %(village)s") % {"village": payload.village}, "field": "village"})
     grid = None
     if payload.grid:
         grid = Grid.objects.restrict(request.user).filter(code=payload.grid).first()
         if grid is None:
-            return Status(404, {"detail": f"找不到该网格,或不在您的管辖范围内:{payload.grid}", "field": "grid"})
+            return Status(404, {"detail": _("Grid not found, or outside your jurisdiction: %(grid)s") % {"grid": payload.grid}, "field": "grid"})
     fields = payload.dict(exclude_none=True, exclude={"uuid", "village", "grid", "members"})
     members = []
     for m in payload.members:
@@ -208,9 +209,9 @@ def list_persons(request, filters: Query[PersonQuery]):
 def update_person(request, uuid: uuidlib.UUID, payload: PersonPatch):
     person = Person.objects.restrict(request.user).select_related("household").filter(uuid=uuid).first()
     if person is None:
-        return Status(404, {"detail": "没有这名成员,或不在您的管辖范围内"})
+        return Status(404, {"detail": _("No such member, or outside your jurisdiction")})
     if not _may_edit(request.user):
-        return Status(403, {"detail": "您没有修改成员信息的权限"})
+        return Status(403, {"detail": _("You may not change members' information")})
     changes = payload.dict(exclude_unset=True, exclude={"expected_version"})
     try:
         p = services.person_update(actor=request.user, person=person, expected_version=payload.expected_version,
@@ -227,7 +228,7 @@ def get_village(request, code: str):
     village = Division.objects.restrict(request.user).select_related("parent").filter(
         code=code, level__in=("village", "community")).first()
     if village is None:
-        raise Http404("找不到该村,或不在您的管辖范围内")
+        raise Http404(_("Village not found, or outside your jurisdiction"))
     f = selectors.village_figures(village)
     return {"code": village.code, "name": village.name, "town_name": village.parent.name if village.parent else "",
             "is_poor_village": village.is_poor_village, "year": f.year,
@@ -258,7 +259,7 @@ def _request(request, uid: uuidlib.UUID):
 
     req = ChangeRequest.objects.restrict(request.user).select_related("household").filter(uuid=uid).first()
     if req is None:
-        raise Http404("找不到该申请,或不在您的管辖范围内")
+        raise Http404(_("Application not found, or outside your jurisdiction"))
     return req
 
 
@@ -320,13 +321,13 @@ def get_household(request, key: str):
 def update_household(request, key: str, payload: HouseholdPatch):
     hh = _get(request, key)
     if not _may_edit(request.user):
-        return Status(403, {"detail": "您没有修改农户信息的权限"})
+        return Status(403, {"detail": _("You may not change household information")})
     changes = payload.dict(exclude_unset=True, exclude={"expected_version"})
     if "grid" in changes:
         code = changes.pop("grid")
         grid = Grid.objects.restrict(request.user).filter(code=code).first() if code else None
         if code and grid is None:
-            return Status(400, {"detail": f"找不到该网格,或不在您的管辖范围内:{code}", "field": "grid"})
+            return Status(400, {"detail": _("Grid not found, or outside your jurisdiction: %(code)s") % {"code": code}, "field": "grid"})
         changes["grid"] = grid
     try:
         hh = services.household_update(actor=request.user, household=hh, expected_version=payload.expected_version,
@@ -343,7 +344,7 @@ def update_household(request, key: str, payload: HouseholdPatch):
 def record_change(request, key: str, payload: ChangeIn):
     hh = _get(request, key)
     if not _may_edit(request.user):
-        return Status(403, {"detail": "您没有登记成员变动的权限"})
+        return Status(403, {"detail": _("You may not record member changes")})
     t, mask = code_tables(), _mask(request.user)
     visible = Person.objects.restrict(request.user)
 
@@ -352,18 +353,18 @@ def record_change(request, key: str, payload: ChangeIn):
             return None
         p = visible.filter(uuid=u, household=hh).first()
         if p is None:
-            raise ServiceError("本户没有这名成员", field="person")
+            raise ServiceError(_("The household has no such member"), field="person")
         return p
 
     try:
         with transaction.atomic():
             if payload.kind in ("birth", "marriage_in", "add"):
                 if payload.member is None:
-                    raise ServiceError("请提供新成员信息", field="member")
+                    raise ServiceError(_("Give the new member's information"), field="member")
                 m = payload.member.dict(exclude_none=True)
                 if m.get("uuid") and (done := Person.objects.filter(uuid=m["uuid"]).first()) is not None:
                     if not visible.filter(pk=done.pk).exists():
-                        raise ServiceError("该uuid已被使用", field="uuid")
+                        raise ServiceError(_("The uuid is already used"), field="uuid")
                     return Status(200, _member_out(done, t, mask, _key(done.household)))
                 p = services.member_add(actor=request.user, household=hh, member=m, kind=payload.kind,
                                         date=payload.date, note=payload.note)
@@ -385,9 +386,9 @@ def record_change(request, key: str, payload: ChangeIn):
                                      note=payload.note)
                 p = Person.objects.get(pk=person.pk)
             else:
-                raise ServiceError(f"未知的变动类型:{payload.kind}", field="kind")
+                raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": payload.kind}, field="kind")
     except Http404:
-        return Status(404, {"detail": "找不到目标户,或不在您的管辖范围内", "field": "to_household"})
+        return Status(404, {"detail": _("Target household not found, or outside your jurisdiction"), "field": "to_household"})
     except ServiceError as exc:
         return Status(400, {"detail": exc.message, "field": exc.field})
     p.refresh_from_db()

@@ -23,9 +23,9 @@ class ImportForm(forms.Form):
     def clean_file(self):
         f = self.cleaned_data["file"]
         if Path(f.name).suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".txt"):
-            raise forms.ValidationError("只接受 .xlsx 或 .csv 文件")
+            raise forms.ValidationError(_("Only .xlsx or .csv files are accepted"))
         if f.size > MAX_UPLOAD:
-            raise forms.ValidationError("文件超过200MB")
+            raise forms.ValidationError(_("The file is larger than 200 MB"))
         return f
 
 
@@ -74,20 +74,20 @@ class MemberChangeForm(forms.Form):
         kind = data.get("kind")
         if kind in NEW_MEMBER:
             if not data.get("name"):
-                self.add_error("name", "请填写新成员姓名")
+                self.add_error("name", _("Write the new member's name"))
             if not data.get("relationship"):
-                self.add_error("relationship", "请选择与户主关系")
+                self.add_error("relationship", _("Choose the relationship to the head"))
         elif kind in (MemberChange.Kind.DEATH, MemberChange.Kind.MARRIAGE_OUT, MemberChange.Kind.MOVE_OUT,
                       MemberChange.Kind.MOVE, MemberChange.Kind.HEAD) and not data.get("person"):
-            self.add_error("person", "请选择成员")
+            self.add_error("person", _("Choose a member"))
         if kind in (MemberChange.Kind.MOVE, MemberChange.Kind.MERGE):
             key = (data.get("target") or "").strip()
             target = Household.objects.restrict(self.user).filter(poor_code=key).first() if key else None
             if target is None:
-                self.add_error("target", "找不到该户编号的户,或不在您的管辖范围内")
+                self.add_error("target", _("No household with this number, or outside your jurisdiction"))
             data["target_household"] = target
         if kind == MemberChange.Kind.SPLIT and not data.get("split_members"):
-            self.add_error("split_members", "请选择分出的成员")
+            self.add_error("split_members", _("Choose the members who leave"))
         return data
 
     def _p(self, pk):
@@ -122,4 +122,4 @@ class MemberChangeForm(forms.Form):
         if kind == MemberChange.Kind.MERGE:
             return services.household_merge(actor=actor, source=hh, target=d["target_household"], date=date,
                                              note=note)
-        raise ServiceError(f"未知的变动类型:{kind}")
+        raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": kind})

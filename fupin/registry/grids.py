@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core.errors import ServiceError
 from fupin.core.household_rows import relocate_rows
@@ -50,12 +51,12 @@ def households_assign_grid(*, actor, village: Division, by: str = "location", gr
     assigned: dict[int, Grid] = {}
     if by == "hand":
         if grid is None or grid.village_id != village.pk:
-            raise ServiceError("请选择本村的网格")
+            raise ServiceError(_("Choose a grid of this village"))
         assigned = {h: grid for h in qs.values_list("pk", flat=True)}
     else:
         grids = [g for g in village.grids.all() if g.boundary]
         if not grids:
-            raise ServiceError(f"{village.name}的网格还没有边界,无法按位置分配")
+            raise ServiceError(_("The grids of %(village_name)s have no boundaries yet: households cannot be assigned by location") % {"village_name": village.name})
         tree = STRtree([shape(g.boundary) for g in grids])
         for pk, lng, lat in qs.exclude(lng=None).values_list("pk", "lng", "lat"):
             hits = tree.query(Point(lng, lat), predicate="intersects")

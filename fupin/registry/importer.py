@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import idnumber, scoping
 from fupin.core.bulk import insert_rows
@@ -252,7 +253,7 @@ def _text(value: object) -> str:
 def _fit(value: str, name: str, row: int, column: str, findings: list[Finding], poor_code: str) -> str:
     limit = _MAXLEN.get(name)
     if limit and len(value) > limit:
-        findings.append(Finding("value", row, HEADER.get(column, column), value, f"内容过长,只保留前{limit}个字",
+        findings.append(Finding("value", row, HEADER.get(column, column), value, _("Too long: only the first %(limit)s characters were kept") % {"limit": limit},
                                 poor_code))
         return value[:limit]
     return value
@@ -296,7 +297,7 @@ class _Parser:
             return ""
         code = self.tables.code(key, text)
         if code is None:
-            self.findings.append(Finding("code", row, HEADER[column], text, "代码表中没有该值,已按原样导入",
+            self.findings.append(Finding("code", row, HEADER[column], text, _("The value is not in the code table: imported as it is"),
                                          poor_code))
             return _fit(text, target, row, column, self.findings, poor_code)
         return code
@@ -332,15 +333,15 @@ class _Parser:
         poor_code = _text(r.get("poor_code"))
         name = _text(r.get("name"))
         if not poor_code:
-            self.errors.append(RowProblem(row, HEADER["poor_code"], "", "户编号为空"))
+            self.errors.append(RowProblem(row, HEADER["poor_code"], "", _("The household number is empty")))
         if not name:
-            self.errors.append(RowProblem(row, HEADER["name"], "", "姓名为空"))
+            self.errors.append(RowProblem(row, HEADER["name"], "", _("The name is empty")))
         village, grid = self.place(row, r)
         if not poor_code or not name or village is None:
             return
         findings = self.findings
         if len(poor_code) > _MAXLEN["poor_code"]:
-            self.errors.append(RowProblem(row, HEADER["poor_code"], poor_code, f"户编号超过{_MAXLEN['poor_code']}个字符"))
+            self.errors.append(RowProblem(row, HEADER["poor_code"], poor_code, _("The household number is longer than %(_maxlen)s characters") % {"_maxlen": _MAXLEN['poor_code']}))
             return
         hh = self.households.get(poor_code)
         if hh is None:
@@ -348,7 +349,7 @@ class _Parser:
                                                              first_row=row)
         elif hh.village.pk != village.pk or (grid is not None and hh.grid is not None and hh.grid.pk != grid.pk):
             self.errors.append(RowProblem(row, HEADER["village"], _text(r.get("village")),
-                                          f"户编号{poor_code}的成员分属不同的村或网格(第{hh.first_row}行为{hh.village.name})"))
+                                          _("The members of household %(poor_code)s are in different villages or grids (row %(first_row)s is in %(village_name)s)") % {"poor_code": poor_code, "first_row": hh.first_row, "village_name": hh.village.name}))
             return
 
         if len(name) > 50:
@@ -365,7 +366,7 @@ class _Parser:
             id_text = idnumber.clean(raw_id)
             if not id_text:
                 p.update(id_number="", id_valid=False)
-                findings.append(Finding("id_number", row, HEADER["id_number"], "", "证件号码为空", poor_code))
+                findings.append(Finding("id_number", row, HEADER["id_number"], "", _("The ID number is empty"), poor_code))
             else:
                 try:
                     number = idnumber.normalise(id_text)
@@ -398,20 +399,20 @@ class _Parser:
             if not p["id_valid"]:
                 p["sex"] = sex
             elif sex in ("1", "2") and sex != p["sex"]:
-                findings.append(Finding("value", row, HEADER["sex"], sex_text, "性别与证件号码不符(已按证件号码)", poor_code))
+                findings.append(Finding("value", row, HEADER["sex"], sex_text, _("Sex does not match the ID number (taken from the ID number)"), poor_code))
         if "health" in cols:
             text = _text(r["health"])
             parsed = self.health_cache.get(text)
             if parsed is None:
                 parsed = self.health_cache[text] = self.tables.codes("health", text)
             for piece in parsed[1]:
-                findings.append(Finding("code", row, HEADER["health"], piece, "代码表中没有该值,已按原样导入", poor_code))
+                findings.append(Finding("code", row, HEADER["health"], piece, _("The value is not in the code table: imported as it is"), poor_code))
             p["health"] = parsed[0] + parsed[1]
         for column, target in self.flags:
             text = _text(r[column])
             flag = yes_no(text)
             if flag is None and text:
-                findings.append(Finding("value", row, HEADER[column], text, "应填是或否,已按否导入", poor_code))
+                findings.append(Finding("value", row, HEADER[column], text, _("Should be yes or no: imported as no"), poor_code))
             p[target] = bool(flag)
         for column in self.plain_text:
             text = _text(r[column])
@@ -426,7 +427,7 @@ class _Parser:
                     months = False
                 self.months_cache[text] = months
             if months is False or (text and months is None):
-                findings.append(Finding("value", row, HEADER["work_months"], text, "务工时间应为0-12个月,未导入该值", poor_code))
+                findings.append(Finding("value", row, HEADER["work_months"], text, _("Months worked must be 0–12: the value was not imported"), poor_code))
                 months = None
             p["work_months"] = months
         if "phone" in cols:
@@ -464,7 +465,7 @@ class _Parser:
             if parsed is None:
                 parsed = self.causes_cache[text] = self.tables.codes("cause", text)
             for piece in parsed[1]:
-                self.findings.append(Finding("code", row, HEADER["other_causes"], piece, "代码表中没有该值,已按原样导入", pc))
+                self.findings.append(Finding("code", row, HEADER["other_causes"], piece, _("The value is not in the code table: imported as it is"), pc))
             f["other_causes"] = parsed[0] + parsed[1]
         if "group" in cols:
             f["group_name"] = _fit(_text(r.get("group")), "group_name", row, "group", self.findings, pc)
@@ -475,21 +476,21 @@ class _Parser:
                 text = _text(r.get(column)).removesuffix("年")
                 year = _int(text) if text else None
                 if text and (year is None or not 1980 <= year <= 2100):
-                    self.findings.append(Finding("value", row, HEADER[column], text, "年度无效,未导入该值", pc))
+                    self.findings.append(Finding("value", row, HEADER[column], text, _("Invalid year: the value was not imported"), pc))
                     year = None
                 f[column] = year
         if "size" in cols:
             text = _text(r.get("size"))
             hh.declared_size = _int(text) if text else None
             if text and hh.declared_size is None:
-                self.findings.append(Finding("size", row, HEADER["size"], text, "家庭人口数不是数字", pc))
+                self.findings.append(Finding("size", row, HEADER["size"], text, _("The household size is not a number"), pc))
         if "per_capita_income" in cols:
             text = _text(r.get("per_capita_income")).replace(",", "")
             if text:
                 try:
                     f["per_capita_net_income"] = Decimal(text).quantize(Decimal("0.01"))
                 except InvalidOperation:
-                    self.findings.append(Finding("value", row, HEADER["per_capita_income"], text, "人均纯收入不是数字,未导入该值", pc))
+                    self.findings.append(Finding("value", row, HEADER["per_capita_income"], text, _("Net income per person is not a number: the value was not imported"), pc))
 
     def finish(self) -> None:
         """Household-level checks once all rows are read."""
@@ -500,13 +501,13 @@ class _Parser:
                 hh.fields["head_name"] = hh.members[0].fields["name"]
                 if "relationship" in self.columns:
                     self.findings.append(Finding("value", hh.first_row, HEADER["relationship"], "",
-                                                 "本户没有户主", hh.poor_code))
+                                                 _("The household has no head"), hh.poor_code))
             elif hh.heads > 1:
                 self.findings.append(Finding("value", hh.first_row, HEADER["relationship"], "户主",
-                                             f"本户有{hh.heads}名户主", hh.poor_code))
+                                             _("The household has %(heads)s heads") % {"heads": hh.heads}, hh.poor_code))
             if hh.declared_size is not None and hh.declared_size != n:
                 self.findings.append(Finding("size", hh.first_row, HEADER["size"], str(hh.declared_size),
-                                             f"家庭人口数与名册所列成员数({n}人)不符", hh.poor_code))
+                                             _("The household size does not match the members listed in the roster (%(n)s)") % {"n": n}, hh.poor_code))
             pc = hh.fields.get("per_capita_net_income")
             if pc is not None:
                 hh.fields["net_income"] = (pc * n).quantize(Decimal("0.01"))
@@ -521,19 +522,19 @@ def parse_roster(path: str | Path, *, scope=None, tables: CodeTables | None = No
                  progress: Progress | None = None) -> _Parser:
     """Read and check a roster file; raise ImportRefused on structural errors (nothing is written here)."""
     read_report = ReadReport()
-    _, rows = read_table(path, ROSTER_SPEC, report=read_report)
+    _header, rows = read_table(path, ROSTER_SPEC, report=read_report)
     tables = tables or code_tables()
     first = next(rows, None)
     if first is None:
-        raise ImportRefused(problems=[RowProblem(0, "", Path(path).name, "文件中没有数据行")], headline="名册未导入")
+        raise ImportRefused(problems=[RowProblem(0, "", Path(path).name, _("The file has no data row"))], headline=_("Roster not imported"))
     parser = _Parser(set(first[1]), tables, _Places(), scope)
     parser.add(*first)
     for rowno, r in rows:
         parser.add(rowno, r)
         if progress and parser.rows % 20000 == 0:
-            progress(min(40, 5 + parser.rows // 20000), f"已读取{parser.rows}行")
+            progress(min(40, 5 + parser.rows // 20000), _("%(rows)s rows read") % {"rows": parser.rows})
     if parser.errors:
-        raise ImportRefused(problems=parser.errors, headline="名册未导入")
+        raise ImportRefused(problems=parser.errors, headline=_("Roster not imported"))
     parser.finish()
     parser.read_report = read_report
     return parser
@@ -570,13 +571,13 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
     started = time.perf_counter()
     # the user whose jurisdiction the file's places must lie in (fupin.core.scoping.covers); None: anywhere
     scope = scope_user if scope_user is not None and not scope_user.is_superuser else None
-    progress and progress(2, "正在读取文件")
+    progress and progress(2, _("Reading the file…"))
     # Hundreds of thousands of small objects: the cyclic collector would rescan them all again and again.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         parser = parse_roster(path, scope=scope, progress=progress)
-        progress and progress(45, f"已读取{parser.rows}行,正在比对")
+        progress and progress(45, _("%(rows)s rows read, comparing") % {"rows": parser.rows})
         if dry_run:
             result = _new_result(parser, dry_run=True)
             _plan(parser, result, scope=scope)
@@ -599,7 +600,7 @@ def import_roster(*, actor, path: str | Path, dry_run: bool = False, scope_user=
         if gc_was_enabled:
             gc.enable()
     result.seconds = time.perf_counter() - started
-    progress and progress(100, "导入完成" if not dry_run else "试导入完成")
+    progress and progress(100, _("Import finished") if not dry_run else _("Trial import finished"))
     return result
 
 
@@ -681,10 +682,10 @@ def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
 
     if scope is not None:  # an existing household outside the importer's jurisdiction is not theirs to change
         outside = [RowProblem(households[pc].first_row, HEADER["poor_code"], pc,
-                              "该户编号已登记在您管辖范围以外的村,不能由本次导入修改或迁入")
+                              _("This household number is registered in a village outside your jurisdiction: this import cannot change it or move it in"))
                    for pc, old in existing.items() if not scoping.covers(scope, old["area_code"])]
         if outside:
-            raise ImportRefused(problems=outside, headline="名册未导入")
+            raise ImportRefused(problems=outside, headline=_("Roster not imported"))
 
     # households: create or update (only what changed)
     to_create, to_update = [], []
@@ -758,10 +759,10 @@ def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
         left = [old for leftovers in pool.values() for old in leftovers if old["is_alive"]]
         for old in left:
             findings.append(Finding("not_in_file", None, HEADER["name"], old["name"],
-                                    "本户在系统中的成员未列入名册(未作改动,请核实是否已迁出或死亡)", pc))
+                                    _("A member of this household in the system is not in the roster (left unchanged: check whether they moved out or died)"), pc))
         refused += _kept_beside(pc, hh, added, left)
     if refused:
-        raise ImportRefused(problems=refused, headline="名册未导入")
+        raise ImportRefused(problems=refused, headline=_("Roster not imported"))
     _find_duplicates(parser, matched, findings)
     result.problems = sorted(findings, key=lambda f: (f.row or 10**9, f.column))
     return _Plan(codes=codes, existing=existing, members_read=members_read, hh_values=hh_values, hh_ids=hh_ids,
@@ -778,13 +779,13 @@ def _apply(plan: _Plan, result: ImportResult, *, actor, path, progress: Progress
     insert_rows(Household, [{**row, "batch_id": batch_id} for row in plan.to_create])
     if plan.to_create:
         hh_ids.update(Household.objects.filter(batch_id=batch_id).values_list("poor_code", "id"))
-    for obj, _ in plan.to_update:
+    for obj, _fields in plan.to_update:
         obj.batch_id = batch_id
     _bulk_update(Household, plan.to_update)
     progress and progress(60, f"已写入{len(households)}户")
     insert_rows(Person, [{"household_id": hh_ids[pc], "batch_id": batch_id, **values}
                          for pc, values in plan.new_people])
-    for obj, _ in plan.updates:
+    for obj, _fields in plan.updates:
         obj.batch_id = batch_id
     _bulk_update(Person, plan.updates)
     # a household the file places in another village or grid: every row that belongs to it follows
@@ -825,17 +826,13 @@ def _kept_beside(pc: str, hh: HouseholdRows, added: list[MemberRow], left: list[
         old = left_names.get(m.fields.get("name"))
         if old is not None:
             out.append(RowProblem(m.row, HEADER["id_number"], idnumber.mask(m.fields.get("id_number") or ""),
-                                  f"户编号{pc}的成员「{old['name']}」在系统中的证件号码是"
-                                  f"{idnumber.mask(old['id_number'] or '') or '(空)'},与名册不同:导入会使同一人在本户出现两次。"
-                                  f"若是证件号码更正,请先在农户页面修改该成员的证件号码再导入"))
+                                  _("Member “%(old)s” of household %(pc)s has the ID number %(mask)s in the system, different from the roster: the import would list the same person twice in the household. If the ID number was corrected, change the member's ID number on the household page first, then import") % {"pc": pc, "old": old['name'], "mask": idnumber.mask(old['id_number'] or '') or _("(empty)")}))
     heads_left = [old for old in left if old.get("relationship") == "户主"]
     heads_added = [m for m in added if m.fields.get("relationship") == "户主"
                    and m.fields.get("name") not in left_names]
     if heads_left and heads_added:
         out.append(RowProblem(heads_added[0].row, HEADER["relationship"], "户主",
-                              f"户编号{pc}在系统中的户主「{heads_left[0]['name']}」未列入名册,名册又列了户主"
-                              f"「{heads_added[0].fields.get('name')}」:导入后本户会有两个户主。"
-                              f"请先在农户页面登记户主变更(或成员迁出)再导入"))
+                              _("Household %(pc)s's head in the system, “%(heads_left)s”, is not in the roster, and the roster names another head, “%(get)s”: after the import the household would have two heads. Record the change of head (or the member's move out) on the household page first, then import") % {"pc": pc, "heads_left": heads_left[0]['name'], "get": heads_added[0].fields.get('name')}))
     return out
 
 

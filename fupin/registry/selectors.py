@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from fupin.core import extensions, search
 from fupin.geo.models import Division
@@ -123,7 +124,7 @@ def household_get(user, key: str) -> Household:
     if not found and _UUID.match(key or ""):
         found = list(qs.filter(uuid=key)[:1])
     if not found:
-        raise Http404("没有这一户,或不在您的管辖范围内")
+        raise Http404(_("No such household, or outside your jurisdiction"))
     return found[0]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ConflictError, ServiceError
@@ -58,7 +59,7 @@ def _check_unique_person(number: str, *, exclude_pk: int | None = None) -> None:
         qs = qs.exclude(pk=exclude_pk)
     other = qs.select_related("household").first()
     if other:
-        raise ServiceError(f"证件号码{idnumber.mask(number)}已在{other.household}中登记;迁入请使用户籍迁移", field="id_number")
+        raise ServiceError(_("ID number %(mask)s is already registered in %(household)s; to move the person in, use a household registration move") % {"mask": idnumber.mask(number), "household": other.household}, field="id_number")
 
 
 # Income --------------------------------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def _dec(value: object) -> Decimal:
     try:
         return Decimal(str(value))
     except ArithmeticError as exc:
-        raise ServiceError(f"金额不是数字:{value}") from exc
+        raise ServiceError(_("The amount is not a number: %(value)s") % {"value": value}) from exc
 
 
 def income_figures(values: dict[str, object], size: int) -> dict[str, Decimal]:
@@ -112,9 +113,9 @@ def poverty_line_set(*, actor, year: int, amount: object, note: str = "") -> Pov
     """Enter or correct the poverty line of a year (a dated setting the county keeps)."""
     value = _dec(amount)
     if not (1900 < int(year) < 2200):
-        raise ServiceError(f"年份无效:{year}")
+        raise ServiceError(_("Invalid year: %(year)s") % {"year": year})
     if value <= 0:
-        raise ServiceError("贫困线必须大于0")
+        raise ServiceError(_("The poverty line must be greater than 0"))
     line = PovertyLine.objects.filter(year=year).first()
     before = audit.snapshot(line)
     if line is None:
@@ -130,9 +131,9 @@ def poverty_line_set(*, actor, year: int, amount: object, note: str = "") -> Pov
 
 def _validate_place(village: Division, grid: Grid | None) -> str:
     if village.level not in ("village", "community"):
-        raise ServiceError(f"户只能登记在村或社区:{village.name}")
+        raise ServiceError(_("A household is registered only in a village or community: %(village_name)s") % {"village_name": village.name})
     if grid is not None and grid.village_id != village.pk:
-        raise ServiceError(f"网格{grid.code}不属于{village.name}")
+        raise ServiceError(_("Grid %(grid_code)s does not belong to %(village_name)s") % {"grid_code": grid.code, "village_name": village.name})
     return grid.code if grid else village.code
 
 
@@ -143,16 +144,16 @@ def _new_person(*, household: Household, member: dict, index: int, strict_id: bo
     person_uuid = m.pop("uuid", None)
     who = f"第{index}名成员{m.get('name', '')}" if index else (m.get("name") or "该成员")
     if not str(m.get("name") or "").strip():
-        raise ServiceError(f"{who}:姓名不能为空", field="name")
+        raise ServiceError(_("%(who)s: the name is required") % {"who": who}, field="name")
     try:
         ids = person_id_fields(raw, strict=strict_id)
     except ServiceError as exc:
         raise ServiceError(f"{who}:{exc.message}", field="id_number") from exc
     if not ids["id_number"] and not allow_empty_id:
-        raise ServiceError(f"{who}:证件号码为空", field="id_number")
+        raise ServiceError(_("%(who)s: the ID number is empty") % {"who": who}, field="id_number")
     bad = set(m) - PERSON_FIELDS
     if bad:
-        raise ServiceError(f"未知成员字段:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Unknown member fields: %(items)s") % {"items": ', '.join(sorted(bad))})
     if ids["id_number"]:
         _check_unique_person(ids["id_number"])
     fields = {**m, **ids}
@@ -177,13 +178,13 @@ def household_create(*, actor, village: Division, members: list[dict], grid: Gri
             return existing
     area = _validate_place(village, grid)
     if not members:
-        raise ServiceError("至少要有一名家庭成员")
+        raise ServiceError(_("A household needs at least one member"))
     unknown = set(fields) - {f.name for f in Household._meta.concrete_fields}
     if unknown:
-        raise ServiceError(f"未知字段:{', '.join(sorted(unknown))}")
+        raise ServiceError(_("Unknown fields: %(items)s") % {"items": ', '.join(sorted(unknown))})
     heads = [m for m in members if m.get("relationship") == HEAD]
     if len(heads) > 1:
-        raise ServiceError("一户只能有一名户主")
+        raise ServiceError(_("A household has only one head"))
     head = heads[0] if heads else members[0]
     hh = Household(village=village, grid=grid, area_code=area, head_name=head.get("name", ""), size=len(members),
                    **fields)
@@ -200,7 +201,7 @@ def household_create(*, actor, village: Division, members: list[dict], grid: Gri
         person = _new_person(household=hh, member=m, index=i)
         if person.id_number:
             if person.id_number in seen:
-                raise ServiceError(f"第{i}名成员的证件号码与本户其他成员重复")
+                raise ServiceError(_("Member %(i)s has the same ID number as another member of the household") % {"i": i})
             seen.add(person.id_number)
         person.full_clean(exclude=["household", "uuid"])
         people.append(person)
@@ -215,7 +216,7 @@ def _locked(household: Household) -> Household:
 
 def _check_version(obj, expected_version: int | None, what: str) -> None:
     if expected_version is not None and obj.version != expected_version:
-        raise ConflictError(f"该{what}记录已被他人修改(当前版本{obj.version},您编辑的是版本{expected_version}),请刷新后再改")
+        raise ConflictError(_("Someone else changed this %(what)s record (now version %(version)s, you edited version %(expected_version)s): reload and change it again") % {"what": what, "version": obj.version, "expected_version": expected_version})
 
 
 @transaction.atomic
@@ -233,7 +234,7 @@ def household_update(*, actor, household: Household, expected_version: int | Non
         "net_income", "per_capita_net_income", "dissolved_on", "dissolved_reason", "merged_into", "split_from"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能直接修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed directly: %(items)s") % {"items": ', '.join(sorted(bad))})
     before = audit.snapshot(hh)
     for k, v in changes.items():
         setattr(hh, k, v)
@@ -275,9 +276,9 @@ def person_update(*, actor, person: Person, expected_version: int | None = None,
     allowed = PERSON_FIELDS - {"is_alive", "death_date", "id_valid"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能直接修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed directly: %(items)s") % {"items": ', '.join(sorted(bad))})
     if changes.get("relationship") == HEAD and p.relationship != HEAD:
-        raise ServiceError("更换户主请使用「变更户主」")
+        raise ServiceError(_("To change the head, use “Change head”"))
     before = audit.snapshot(p)
     if "id_number" in changes:
         ids = person_id_fields(changes.pop("id_number"), strict=True)
@@ -288,7 +289,7 @@ def person_update(*, actor, person: Person, expected_version: int | None = None,
     for k, v in changes.items():
         setattr(p, k, v)
     if not str(p.name or "").strip():
-        raise ServiceError("姓名不能为空", field="name")
+        raise ServiceError(_("The name is required"), field="name")
     p.version += 1
     p.full_clean(exclude=["household", "uuid"])
     p.save()
@@ -325,21 +326,21 @@ def _refresh(hh: Household) -> Household:
 def _check_date(date: dt.date | None, what: str) -> dt.date:
     date = date or _today()
     if date > _today():
-        raise ServiceError(f"{what}日期不能晚于今天:{date.isoformat()}")
+        raise ServiceError(_("The %(what)s date cannot be later than today: %(date)s") % {"what": what, "date": date.isoformat()})
     return date
 
 
 def _check_open(hh: Household) -> None:
     if hh.dissolved_on:
-        raise ServiceError(f"{hh}已于{hh.dissolved_on.isoformat()}注销,不能再变更成员")
+        raise ServiceError(_("%(hh)s was closed on %(dissolved_on)s: its members cannot change") % {"hh": hh, "dissolved_on": hh.dissolved_on.isoformat()})
 
 
 def _member(person: Person) -> Person:
     p = Person.objects.select_for_update(of=("self",)).select_related("household").get(pk=person.pk)
     if p.household_id is None:
-        raise ServiceError(f"{p.name}目前不在任何户中")
+        raise ServiceError(_("%(p_name)s is in no household now") % {"p_name": p.name})
     if not p.is_alive:
-        raise ServiceError(f"{p.name}已故")
+        raise ServiceError(_("%(p_name)s is deceased") % {"p_name": p.name})
     return p
 
 
@@ -352,9 +353,9 @@ def _hand_over_head(*, leaving: Person, household: Household, new_head: Person |
     if not others.exists():
         return
     if new_head is None:
-        raise ServiceError(f"{leaving.name}是户主,须同时指定新户主")
+        raise ServiceError(_("%(leaving_name)s is the head: name the new head too") % {"leaving_name": leaving.name})
     if new_head.household_id != household.pk or not new_head.is_alive or new_head.pk == leaving.pk:
-        raise ServiceError(f"新户主{new_head.name}须是本户在世的其他成员")
+        raise ServiceError(_("The new head %(new_head_name)s must be another living member of the household") % {"new_head_name": new_head.name})
     Person.objects.filter(pk=new_head.pk).update(relationship=HEAD, version=new_head.version + 1)
     _log(actor=actor, kind=MemberChange.Kind.HEAD, person=new_head, date=date, from_household=household,
          to_household=household, note=f"原户主{leaving.name}")
@@ -373,18 +374,18 @@ def member_add(*, actor, household: Household, member: dict, kind: str = MemberC
     A person already in another household is not added: that is a move (`member_move`).
     """
     if kind not in (MemberChange.Kind.BIRTH, MemberChange.Kind.MARRIAGE_IN, MemberChange.Kind.ADD):
-        raise ServiceError(f"未知的变动类型:{kind}")
-    date = _check_date(date, "变动")
+        raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": kind})
+    date = _check_date(date, _("change"))
     hh = _locked(household)
     _check_open(hh)
     member = dict(member)
     member.setdefault("relationship", "其他")
     if member["relationship"] == HEAD and Person.objects.filter(household=hh, is_alive=True,
                                                                  relationship=HEAD).exists():
-        raise ServiceError("本户已有户主;更换户主请使用「变更户主」")
+        raise ServiceError(_("The household has a head; to change the head, use “Change head”"))
     person = _new_person(household=hh, member=member, index=0, allow_empty_id=kind == MemberChange.Kind.BIRTH)
     if kind == MemberChange.Kind.BIRTH and person.birth_date and person.birth_date > date:
-        raise ServiceError("出生日期晚于登记日期")
+        raise ServiceError(_("The date of birth is later than the registration date"))
     person.full_clean(exclude=["household", "uuid"])
     person.save()
     _log(actor=actor, kind=kind, person=person, date=date, to_household=hh, note=note)
@@ -398,10 +399,10 @@ def member_add(*, actor, household: Household, member: dict, kind: str = MemberC
 def member_death(*, actor, person: Person, date: dt.date, new_head: Person | None = None, note: str = "") -> Person:
     """Mark a member deceased on `date`; the household keeps the record. A deceased head hands over to `new_head`;
     the household is closed when nobody living remains."""
-    date = _check_date(date, "死亡")
+    date = _check_date(date, _("death"))
     p = _member(person)
     if p.birth_date and date < p.birth_date:
-        raise ServiceError("死亡日期早于出生日期")
+        raise ServiceError(_("The date of death is earlier than the date of birth"))
     hh = _locked(p.household)
     before = audit.snapshot(p)
     _hand_over_head(leaving=p, household=hh, new_head=new_head, date=date, actor=actor)
@@ -422,8 +423,8 @@ def member_leave(*, actor, person: Person, date: dt.date | None = None, kind: st
     """A member marries out or moves away from the registry's area: the person leaves the household (the record and
     its history stay)."""
     if kind not in (MemberChange.Kind.MARRIAGE_OUT, MemberChange.Kind.MOVE_OUT):
-        raise ServiceError(f"未知的变动类型:{kind}")
-    date = _check_date(date, "迁出")
+        raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": kind})
+    date = _check_date(date, _("moving out"))
     p = _member(person)
     hh = _locked(p.household)
     before = audit.snapshot(p)
@@ -448,16 +449,16 @@ def member_move(*, actor, person: Person, to_household: Household, relationship:
     The person keeps one record; the transfer is logged on both households.
     """
     if kind not in (MemberChange.Kind.MOVE, MemberChange.Kind.MARRIAGE_IN):
-        raise ServiceError(f"未知的变动类型:{kind}")
-    date = _check_date(date, "迁移")
+        raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": kind})
+    date = _check_date(date, _("move"))
     p = _member(person)
     source = _locked(p.household)
     target = _locked(to_household)
     if source.pk == target.pk:
-        raise ServiceError(f"{p.name}已在该户")
+        raise ServiceError(_("%(p_name)s is already in the household") % {"p_name": p.name})
     _check_open(target)
     if relationship == HEAD and Person.objects.filter(household=target, is_alive=True, relationship=HEAD).exists():
-        raise ServiceError(f"{target}已有户主")
+        raise ServiceError(_("%(target)s already has a head") % {"target": target})
     before = audit.snapshot(p)
     _hand_over_head(leaving=p, household=source, new_head=new_head, date=date, actor=actor)
     p.household, p.area_code, p.relationship = target, target.area_code, relationship or "其他"
@@ -477,16 +478,16 @@ def member_move(*, actor, person: Person, to_household: Household, relationship:
 def head_change(*, actor, household: Household, new_head: Person, old_head_relationship: str = "其他",
                 date: dt.date | None = None, note: str = "") -> Household:
     """Make another living member the head of household; the former head takes `old_head_relationship`."""
-    date = _check_date(date, "变更")
+    date = _check_date(date, _("head change"))
     hh = _locked(household)
     _check_open(hh)
     nh = _member(new_head)
     if nh.household_id != hh.pk:
-        raise ServiceError(f"{nh.name}不是本户成员")
+        raise ServiceError(_("%(nh_name)s is not a member of the household") % {"nh_name": nh.name})
     if nh.relationship == HEAD:
-        raise ServiceError(f"{nh.name}已是户主")
+        raise ServiceError(_("%(nh_name)s is already the head") % {"nh_name": nh.name})
     if old_head_relationship == HEAD:
-        raise ServiceError("原户主须改为其他关系")
+        raise ServiceError(_("The former head needs another relationship"))
     Person.objects.filter(household=hh, is_alive=True, relationship=HEAD).update(relationship=old_head_relationship)
     nh.relationship = HEAD
     nh.version += 1
@@ -509,24 +510,24 @@ def household_split(*, actor, household: Household, members: list[Person], relat
     `relationships` gives each moving member's relationship in the new household by person pk; exactly one is 户主.
     The new household is not registered poor by itself: that takes the identification procedure (or `fields`).
     """
-    date = _check_date(date, "分户")
+    date = _check_date(date, _("household split"))
     source = _locked(household)
     _check_open(source)
     moving = list(Person.objects.select_for_update().filter(pk__in=[m.pk for m in members]))
     if not moving:
-        raise ServiceError("请选择要分出的成员")
+        raise ServiceError(_("Choose the members to split off"))
     for p in moving:
         if p.household_id != source.pk or not p.is_alive:
-            raise ServiceError(f"{p.name}不是本户在世成员")
+            raise ServiceError(_("%(p_name)s is not a living member of the household") % {"p_name": p.name})
     remaining = Person.objects.filter(household=source, is_alive=True).exclude(pk__in=[p.pk for p in moving])
     if not remaining.exists():
-        raise ServiceError("分户后原户不能没有成员;全部迁移请用合户或迁移")
+        raise ServiceError(_("After the split the household cannot be empty; to move everyone, use a merger or a move"))
     heads = [p for p in moving if relationships.get(p.pk) == HEAD]
     if len(heads) != 1:
-        raise ServiceError("分出的新户须有且只有一名户主")
+        raise ServiceError(_("The new household needs exactly one head"))
     missing = [p.name for p in moving if not relationships.get(p.pk)]
     if missing:
-        raise ServiceError(f"请填写与新户主的关系:{'、'.join(missing)}")
+        raise ServiceError(_("Give the relationship to the new head: %(items)s") % {"items": '、'.join(missing)})
     old_head = next((p for p in moving if p.relationship == HEAD), None)
     if old_head is not None:
         _hand_over_head(leaving=old_head, household=source, new_head=new_head_of_source, date=date, actor=actor)
@@ -559,15 +560,15 @@ def household_merge(*, actor, source: Household, target: Household, relationship
 
     `relationships` gives each moving member's relationship to the target's head by person pk (default 其他).
     """
-    date = _check_date(date, "合户")
+    date = _check_date(date, _("household merger"))
     src, tgt = _locked(source), _locked(target)
     if src.pk == tgt.pk:
-        raise ServiceError("不能与自身合户")
+        raise ServiceError(_("A household cannot merge with itself"))
     _check_open(src)
     _check_open(tgt)
     relationships = relationships or {}
     if any(r == HEAD for r in relationships.values()):
-        raise ServiceError("合入的成员不能是户主;合户后如需更换户主请使用「变更户主」")
+        raise ServiceError(_("Members merged in cannot be heads; to change the head after the merger, use “Change head”"))
     moving = list(Person.objects.select_for_update().filter(household=src, is_alive=True))
     before = audit.snapshot(src)
     for p in moving:
@@ -598,10 +599,10 @@ def village_profile_save(*, actor, village: Division, year: int, expected_versio
                          **figures: Any) -> VillageProfile:
     """Create or change the village form of one year (the figures the village reports)."""
     if village.level != "village":
-        raise ServiceError(f"村级信息只能填在行政村:{village.name}")
+        raise ServiceError(_("Village information belongs to an administrative village only: %(village_name)s") % {"village_name": village.name})
     bad = set(figures) - VILLAGE_PROFILE_FIELDS
     if bad:
-        raise ServiceError(f"未知字段:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Unknown fields: %(items)s") % {"items": ', '.join(sorted(bad))})
     profile = VillageProfile.objects.select_for_update().filter(village=village, year=year).first()
     before = audit.snapshot(profile)
     if profile is None:
@@ -622,7 +623,7 @@ def village_profile_save(*, actor, village: Division, year: int, expected_versio
 def village_set_poor(*, actor, village: Division, is_poor: bool, note: str = "") -> Division:
     """Mark a village as a poor village (贫困村) or not. Exit (出列) goes through the village-exit procedure."""
     if village.level != "village":
-        raise ServiceError(f"只有行政村可以是贫困村:{village.name}")
+        raise ServiceError(_("Only an administrative village can be a poor village: %(village_name)s") % {"village_name": village.name})
     v = Division.objects.select_for_update().get(pk=village.pk)
     if v.is_poor_village == is_poor:
         return v

@@ -17,6 +17,7 @@ import uuid as uuidlib
 from typing import Annotated, Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -137,7 +138,7 @@ def response(request, uuid: uuidlib.UUID):
                                                  409: FormErrorOut})
 def submit(request, key: str, payload: ResponseIn):
     if not (request.user.can("edit") and request.user.may_view_full_id):
-        return Status(403, {"detail": "您没有填报采集表的权限"})
+        return Status(403, {"detail": _("You may not fill in collection forms")})
     form = get_object_or_404(Form, key=key)
     household = division = None
     if payload.household:
@@ -145,11 +146,11 @@ def submit(request, key: str, payload: ResponseIn):
         household = qs.filter(poor_code=payload.household).first() or (
             qs.filter(uuid=payload.household).first() if len(payload.household) == 36 else None)
         if household is None:
-            return Status(404, {"detail": "没有这一户,或不在您的管辖范围内"})
+            return Status(404, {"detail": _("No such household, or outside your jurisdiction")})
     elif payload.division:
         division = Division.objects.restrict(request.user).filter(code=payload.division).first()
         if division is None:
-            return Status(404, {"detail": "没有这个区划,或不在您的管辖范围内"})
+            return Status(404, {"detail": _("No such division, or outside your jurisdiction")})
     try:
         r = services.response_submit(actor=request.user, form=form, period=payload.period, answers=payload.answers,
                                      household=household, division=division,

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ConflictError, ServiceError
@@ -81,9 +82,9 @@ def form_create(*, actor, key: str, name: str, level: str, period_kind: str = Pe
                 description: str = "", definition: dict | None = None, order: int = 100) -> Form:
     """A new form with a draft first version."""
     if level not in Level.values:
-        raise ServiceError(f"未知的表单层级:{level}")
+        raise ServiceError(_("Unknown form level: %(level)s") % {"level": level})
     if Form.objects.filter(key=key).exists():
-        raise ServiceError(f"表单代码「{key}」已被使用")
+        raise ServiceError(_("Form code “%(key)s” is taken") % {"key": key})
     form = Form(key=key, name=name, level=level, period_kind=period_kind, description=description, order=order)
     form.full_clean()
     form.save()
@@ -116,7 +117,7 @@ def version_draft(*, actor, form: Form) -> FormVersion:
 def _locked_version(version: FormVersion) -> FormVersion:
     v = FormVersion.objects.select_for_update().select_related("form").get(pk=version.pk)
     if v.is_published:
-        raise ServiceError(f"{v.form.name}第{v.number}版已发布,不能再修改:请新建一个版本")
+        raise ServiceError(_("Version %(number)s of %(form_name)s is released and cannot be changed: make a new version") % {"form_name": v.form.name, "number": v.number})
     return v
 
 
@@ -126,7 +127,7 @@ def version_save(*, actor, version: FormVersion, definition: dict, note: str | N
     v = _locked_version(version)
     problems = definition_problems(v.form.level, definition)
     if problems:
-        raise ServiceError("表单定义有误:" + ";".join(problems[:20]))
+        raise ServiceError(_("The form definition has errors: ") + ";".join(problems[:20]))
     before = {"definition": v.definition, "note": v.note}
     v.definition = definition
     if note is not None:
@@ -145,7 +146,7 @@ def version_publish(*, actor, version: FormVersion) -> FormVersion:
     if not defs.item_count(v.definition):
         problems.insert(0, "表单还没有题目")
     if problems:
-        raise ServiceError("不能发布:" + ";".join(problems[:20]))
+        raise ServiceError(_("Cannot release: ") + ";".join(problems[:20]))
     v.status = FormVersion.Status.PUBLISHED
     v.published_at = timezone.now()
     v.published_by = _user(actor)
@@ -159,7 +160,7 @@ def version_discard(*, actor, version: FormVersion) -> None:
     """Delete a draft nobody answered (a published version is never deleted)."""
     v = _locked_version(version)
     if v.responses.exists():
-        raise ServiceError("这个版本已有填报,不能删除")
+        raise ServiceError(_("This version has entries and cannot be deleted"))
     audit.record(actor=actor, action="surveys.version.discard", obj=v, before={"number": v.number})
     v.delete()
 
@@ -204,12 +205,12 @@ def normalise_period(form: Form, period: object) -> tuple[str, int]:
     if form.period_kind == PeriodKind.YEAR:
         text = text.removesuffix("年")
         if not text.isdigit() or not 2000 <= int(text) <= 2100:
-            raise ServiceError(f"年度不对:{period}")
+            raise ServiceError(_("Wrong year: %(period)s") % {"period": period})
         return text, int(text)
     try:
         d = dt.date.fromisoformat(text[:10])
     except ValueError:
-        raise ServiceError(f"日期不对:{period}") from None
+        raise ServiceError(_("Wrong date: %(period)s") % {"period": period}) from None
     return d.isoformat(), d.year
 
 
@@ -218,16 +219,16 @@ def subject_for(form: Form, *, household: Household | None = None, division: Div
     """(household, division, area_code) of a response's subject, checked against the form's level."""
     if form.level == Level.HOUSEHOLD:
         if household is None:
-            raise ServiceError("户级表单要指定农户")
+            raise ServiceError(_("A household form needs a household"))
         if household.dissolved_on:
-            raise ServiceError("这一户已注销,不能再填报")
+            raise ServiceError(_("The household is closed: no more entries"))
         return household, household.village, household.area_code
     if household is not None or division is None:
-        raise ServiceError("村级和市级表单要指定行政区划")
+        raise ServiceError(_("Village and city forms need a division"))
     if form.level == Level.VILLAGE and division.level != "village":
-        raise ServiceError(f"村级表单只能填在行政村:{division.name}")
+        raise ServiceError(_("A village form is filled in for an administrative village only: %(division_name)s") % {"division_name": division.name})
     if form.level == Level.CITY and division.level not in ("county", "city"):
-        raise ServiceError(f"市级表单只能填在市(县):{division.name}")
+        raise ServiceError(_("A city form is filled in for the city (county) only: %(division_name)s") % {"division_name": division.name})
     return None, division, division.code
 
 
@@ -347,7 +348,7 @@ def response_submit(*, actor, form: Form, period: object, answers: dict, househo
     """
     version = version or current_version(form)
     if version is None or not version.is_published or version.form_id != form.pk:
-        raise ServiceError(f"{form.name}还没有发布的版本,不能填报")
+        raise ServiceError(_("%(form_name)s has no released version: it cannot be filled in") % {"form_name": form.name})
     period_text, year = normalise_period(form, period)
     household, div, area_code = subject_for(form, household=household, division=division)
     values, errors = defs.validate_answers(version.definition, answers, code_options or CodeOptions(), today=today)
@@ -359,7 +360,7 @@ def response_submit(*, actor, form: Form, period: object, answers: dict, househo
     before = audit.snapshot(existing)
     if existing is not None:
         if expected_version is not None and existing.version != expected_version:
-            raise ConflictError("这份表在您打开后已被别人修改,请刷新后再填")
+            raise ConflictError(_("Someone else changed this form after you opened it: reload and fill it in again"))
         existing.data, existing.form_version = values, version
         existing.version += 1
         existing.submitted_by, existing.submitted_at = _user(actor), timezone.now()

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import scoping
 from fupin.core.errors import ServiceError
@@ -41,11 +42,11 @@ def _place(*, household, grid, village, what: str):
     elif village is not None:
         area_code = village.code
     else:
-        raise ServiceError("请指定农户或所在村")
+        raise ServiceError(_("Name the household or its village"))
     if village.level not in ("village", "community"):
-        raise ServiceError(f"{what}须落到村(社区)或农户")
+        raise ServiceError(_("%(what)s must be placed in a village (community) or on a household") % {"what": what})
     return village, area_code
 
 
 def _check_household_scope(actor, household) -> None:
-    scoping.require(_actor_user(actor), household.area_code, "edit", message="该户不在您的管辖范围内")
+    scoping.require(_actor_user(actor), household.area_code, "edit", message=_("The household is outside your jurisdiction"))

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
@@ -35,21 +36,21 @@ def minqing_report_create(*, actor, channel: str, category: str, content: str, h
     at = _now(now)
     content = _text(content)
     if not content:
-        raise ServiceError("请填写反映内容")
+        raise ServiceError(_("Write what was reported"))
     if channel not in Channel.values:
-        raise ServiceError("来源渠道无效")
+        raise ServiceError(_("Invalid channel"))
     if category not in Category.values:
-        raise ServiceError("民情类别无效")
+        raise ServiceError(_("Invalid public-opinion category"))
     if urgency not in Urgency.values:
-        raise ServiceError("紧急程度无效")
+        raise ServiceError(_("Invalid urgency"))
     village, area_code = _place(household=household, grid=grid, village=village, what="民情")
     user = _actor_user(actor)
-    scoping.require(user, area_code, None, message="该地不在您的管辖范围内")
+    scoping.require(user, area_code, None, message=_("The place is outside your jurisdiction"))
     if channel == Channel.HOTLINE and not (_text(reporter_name) or _text(reporter_phone)):
-        raise ServiceError("热线来电请填写来电人姓名或电话")
+        raise ServiceError(_("For a hotline call, give the caller's name or phone"))
     reported_at = reported_at or at
     if reported_at > at + dt.timedelta(minutes=5):
-        raise ServiceError("反映时间不能晚于现在")
+        raise ServiceError(_("The time reported cannot be later than now"))
     report = MinqingReport.objects.create(
         channel=channel, category=category, urgency=urgency, village=village, area_code=area_code,
         household=household, place=_text(place)[:200] or village.name, reporter_name=_text(reporter_name)[:50],
@@ -62,7 +63,7 @@ def minqing_report_create(*, actor, channel: str, category: str, content: str, h
 
 
 def _check_report_scope(actor, report: MinqingReport) -> None:
-    scoping.require(_actor_user(actor), report.area_code, "edit", message="该民情不在您的管辖范围内")
+    scoping.require(_actor_user(actor), report.area_code, "edit", message=_("This public-opinion report is outside your jurisdiction"))
 
 
 @transaction.atomic
@@ -71,9 +72,9 @@ def minqing_classify(*, actor, report: MinqingReport, category: str, urgency: st
     """Sort a report at the analysis meeting: its category, urgency and the meeting's analysis."""
     _check_report_scope(actor, report)
     if category not in Category.values:
-        raise ServiceError("民情类别无效")
+        raise ServiceError(_("Invalid public-opinion category"))
     if urgency is not None and urgency not in Urgency.values:
-        raise ServiceError("紧急程度无效")
+        raise ServiceError(_("Invalid urgency"))
     before = audit.snapshot(report)
     report.category = category
     if urgency:
@@ -94,9 +95,9 @@ def minqing_answer(*, actor, report: MinqingReport, answer: str, way: str, now: 
     _check_report_scope(actor, report)
     answer = _text(answer)
     if not answer:
-        raise ServiceError("请填写答复内容")
+        raise ServiceError(_("Write the reply"))
     if way not in AnswerWay.values:
-        raise ServiceError("请选择答复方式")
+        raise ServiceError(_("Choose how the reply was given"))
     before = audit.snapshot(report)
     report.answer = answer
     report.answer_way = way

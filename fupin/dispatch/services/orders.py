@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, scoping
 from fupin.core import extensions as ext
@@ -142,18 +143,18 @@ def check_transition(user, order: WorkOrder, name: str) -> Transition:
     """The transition if `user` may take it on `order` now; else ServiceError with the reason in Chinese."""
     t = TRANSITIONS.get(name)
     if t is None:
-        raise ServiceError(f"未知的工单操作:{name}")
+        raise ServiceError(_("Unknown work-order action: %(name)s") % {"name": name})
     state_text = STATE_ZH.get(order.state, order.state)
     if not _may(user, order, t.who):
         raise ServiceError(_who_text(t, order))
     if order.state not in t.sources:
         if is_department_handler(user, order) and order.state == State.PUSHED and name in ("resolve", "close", "start"):
-            raise ServiceError(f"本部门尚未受理该工单,不能{t.label}")
+            raise ServiceError(_("Your department has not accepted this work order: you cannot %(t_label)s it") % {"t_label": t.label})
         if name == "close" and order.state == State.RESOLVED:
-            raise ServiceError("工单须经发起方确认后才能关闭")
-        raise ServiceError(f"工单当前状态为「{state_text}」,不能{t.label}")
+            raise ServiceError(_("A work order is closed only after its originator confirms it"))
+        raise ServiceError(_("The work order is “%(state_text)s”: you cannot %(t_label)s it") % {"state_text": state_text, "t_label": t.label})
     if name == "reroute" and order.state != State.RETURNED and not is_supervisor(user, order):
-        raise ServiceError("部门尚未退回该工单;办理中的工单只有市扶贫办可以改派")
+        raise ServiceError(_("The department has not returned this work order; an order in progress can be reassigned only by the city poverty office"))
     return t
 
 
@@ -205,9 +206,9 @@ def _check_area(actor, area_code: str) -> None:
     if user is None:
         return  # the system (demo, nightly) acts everywhere
     if getattr(user, "department_id", None) and not user.is_superuser:
-        raise ServiceError("部门经办人不能发起工单;如需其他部门协办,请退回并说明理由")
-    scoping.require(user, area_code, "edit", message="该户不在您的管辖范围内,不能发起工单",
-                    role_message="您的角色不能发起工单")
+        raise ServiceError(_("A department handler cannot open work orders; to ask another department's help, return the order with the reason"))
+    scoping.require(user, area_code, "edit", message=_("The household is outside your jurisdiction: you cannot open a work order for it"),
+                    role_message=_("Your role cannot open work orders"))
 
 
 def deadlines_for(order_type: WorkOrderType, pushed_at: dt.datetime, due_date: dt.date | None):
@@ -240,9 +241,9 @@ def work_order_create(*, actor, title: str, household=None, village=None, grid=N
     now = _now(now)
     title = _text(title)
     if not title:
-        raise ServiceError("请填写工单标题")
+        raise ServiceError(_("Write the work order's title"))
     if urgency not in Urgency.values:
-        raise ServiceError("紧急程度无效")
+        raise ServiceError(_("Invalid urgency"))
     village, area_code = _place(household=household, grid=grid, village=village, what="工单")
     if household is not None and cause is None:
         cause = household.main_cause
@@ -260,10 +261,10 @@ def work_order_create(*, actor, title: str, household=None, village=None, grid=N
     else:
         note = routing.explain(None)
     if not department.is_active:
-        raise ServiceError(f"部门「{department}」已停用,不能接收工单")
+        raise ServiceError(_("Department “%(department)s” is inactive and cannot receive work orders") % {"department": department})
     accept_due, due = deadlines_for(order_type, now, due_date)
     if due <= now:
-        raise ServiceError("办结期限不能早于现在")
+        raise ServiceError(_("The deadline cannot be earlier than now"))
     order = WorkOrder(
         title=title[:200], description=_text(description), order_type=order_type, urgency=urgency,
         household=household, village=village, area_code=area_code, place=_text(place)[:200] or village.name,
@@ -377,7 +378,7 @@ def work_order_from_need(*, actor, source, department=None, order_type=None, tit
     facts = need_facts(source)
     household = facts.get("household")
     if household is None and facts.get("village") is None:
-        raise ServiceError("该需求没有关联农户或村,无法生成工单")
+        raise ServiceError(_("The need has no household or village: no work order can be made from it"))
     keywords = {
         "household": household, "village": facts.get("village") if household is None else None,
         "title": _text(title) or facts.get("title", ""), "description": _text(description) or facts.get("description", ""),
@@ -397,7 +398,7 @@ def work_order_from_need(*, actor, source, department=None, order_type=None, tit
     dup = WorkOrder.objects.filter(source_type=source._meta.label_lower, source_id=str(source.pk),
                                    order_type=kind, state__in=[*WITH_DEPARTMENT, State.RESOLVED, State.RETURNED]).first()
     if dup is not None:
-        raise ServiceError(f"该需求已有未办结的{kind}工单 {dup.number}")
+        raise ServiceError(_("The need already has an open %(kind)s work order %(number)s") % {"kind": kind, "number": dup.number})
     return work_order_create(actor=actor, department=department, source=source, now=now, **keywords)
 
 
@@ -473,11 +474,11 @@ def work_order_act(*, actor, order: WorkOrder, action: str, note: str = "", depa
         _post(order.sender, order, what="returned", title=f"工单被{order.department}退回:{order.title}", body=note)
     elif t.name == "reroute":
         if department is None:
-            raise ServiceError("请选择新的承办部门")
+            raise ServiceError(_("Choose the new handling department"))
         if department.pk == order.department_id:
-            raise ServiceError("新的承办部门与原部门相同")
+            raise ServiceError(_("The new handling department is the same as the current one"))
         if not department.is_active:
-            raise ServiceError(f"部门「{department}」已停用,不能接收工单")
+            raise ServiceError(_("Department “%(department)s” is inactive and cannot receive work orders") % {"department": department})
         data = {"from_department": order.department.code, "department": department.code}
         _close(order, "dept", "returned", "overdue:1", "overdue:2")
         order.department = department
@@ -492,9 +493,9 @@ def work_order_act(*, actor, order: WorkOrder, action: str, note: str = "", depa
         order.escalated_at = None
     elif t.name == "reassign":
         if handler is None or handler.department_id != order.department_id or not handler.is_active:
-            raise ServiceError(f"新的经办人须是{order.department}的在岗人员")
+            raise ServiceError(_("The new handler must be an active member of %(department)s") % {"department": order.department})
         if handler.pk == order.handler_id:
-            raise ServiceError("新的经办人与当前经办人相同")
+            raise ServiceError(_("The new handler is the same as the current one"))
         data = {"from_handler": order.handler_id, "handler": handler.pk, "handler_name": str(handler)}
         order.handler = handler
         _post(handler, order, what=f"handler:{handler.pk}", title=f"工单转交给您办理:{order.title}",
@@ -512,7 +513,7 @@ def work_order_act(*, actor, order: WorkOrder, action: str, note: str = "", depa
         except (TypeError, ValueError):
             score = 0
         if not 1 <= score <= 5:
-            raise ServiceError("请选择满意度(1-5分)")
+            raise ServiceError(_("Choose the satisfaction (1–5)"))
         order.satisfaction = score
         order.confirm_note = note[:300]
         order.confirmed_at = at
@@ -549,7 +550,7 @@ def work_orders_accept(*, actor, orders, now: dt.datetime | None = None) -> dict
 def work_order_comment(*, actor, order: WorkOrder, text: str, now: dt.datetime | None = None) -> WorkOrderEvent:
     text = _text(text)
     if not text:
-        raise ServiceError("留言不能为空")
+        raise ServiceError(_("The message is empty"))
     event = _event(order, actor=actor, kind=EventKind.COMMENT, at=_now(now), note=text[:2000])
     audit.record(actor=actor, action="dispatch.workorder.comment", obj=order, note=text[:2000])
     return event
@@ -560,11 +561,11 @@ def work_order_attach(*, actor, order: WorkOrder, upload, note: str = "", now: d
                       ) -> WorkOrderAttachment:
     """Keep a file with the order (evidence, a photo, a reply)."""
     if upload is None or not getattr(upload, "name", ""):
-        raise ServiceError("请选择要上传的文件")
+        raise ServiceError(_("Choose a file to upload"))
     if upload.size > MAX_ATTACHMENT_BYTES:
-        raise ServiceError("附件不能超过20MB")
+        raise ServiceError(_("An attachment cannot exceed 20 MB"))
     if order.state in (State.CLOSED, State.CANCELLED):
-        raise ServiceError("工单已关闭,不能再添加附件")
+        raise ServiceError(_("The work order is closed: no more attachments"))
     at = _now(now)
     att = WorkOrderAttachment(order=order, name=upload.name[:200], size=upload.size, note=_text(note)[:200],
                               uploaded_by=_actor_user(actor), uploaded_at=at)

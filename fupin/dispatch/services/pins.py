@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -21,10 +22,10 @@ def household_pin(*, actor, household, reason: str, now: dt.datetime | None = No
     """Pin a household in special difficulty (置顶): it comes first in every list and stands out on the map."""
     reason = _text(reason)
     if not reason:
-        raise ServiceError("置顶须填写理由")
+        raise ServiceError(_("Pinning needs a reason"))
     _check_household_scope(actor, household)
     if HouseholdPin.objects.filter(household=household, unpinned_at__isnull=True).exists():
-        raise ServiceError(f"{household}已置顶")
+        raise ServiceError(_("%(household)s is already pinned") % {"household": household})
     pin = HouseholdPin.objects.create(household=household, area_code=household.area_code, reason=reason[:300],
                                       pinned_by=_actor_user(actor), pinned_at=_now(now))
     audit.record(actor=actor, action="dispatch.householdpin.create", obj=pin, after=audit.snapshot(pin), note=reason)
@@ -35,10 +36,10 @@ def household_pin(*, actor, household, reason: str, now: dt.datetime | None = No
 def household_unpin(*, actor, pin: HouseholdPin, reason: str, now: dt.datetime | None = None) -> HouseholdPin:
     reason = _text(reason)
     if not reason:
-        raise ServiceError("取消置顶须填写理由")
+        raise ServiceError(_("Unpinning needs a reason"))
     pin = HouseholdPin.objects.select_for_update().get(pk=pin.pk)
     if pin.unpinned_at is not None:
-        raise ServiceError("该户已取消置顶")
+        raise ServiceError(_("The household is already unpinned"))
     _check_household_scope(actor, pin.household)
     before = audit.snapshot(pin)
     pin.unpinned_at = _now(now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
@@ -51,13 +52,13 @@ def _add_item(*, actor, plan: JointPlan, item: dict, position: int, now: dt.date
     deadline = item.get("deadline")
     where = f"第{position}项"
     if not project:
-        raise ServiceError(f"{where}:请填写帮扶项目")
+        raise ServiceError(_("%(where)s: write the assistance item") % {"where": where})
     if department is None:
-        raise ServiceError(f"{where}:请选择责任单位")
+        raise ServiceError(_("%(where)s: choose the responsible unit") % {"where": where})
     if not isinstance(deadline, dt.date):
-        raise ServiceError(f"{where}:请填写完成时限")
+        raise ServiceError(_("%(where)s: give the deadline") % {"where": where})
     if deadline < _local_date(now):
-        raise ServiceError(f"{where}:完成时限不能早于今天")
+        raise ServiceError(_("%(where)s: the deadline cannot be earlier than today") % {"where": where})
     row = JointPlanItem(plan=plan, position=position, project=project[:200], department=department,
                         responsible_person=_text(item.get("responsible_person"))[:50], deadline=deadline,
                         evidence=_text(item.get("evidence")), area_code=plan.area_code)
@@ -79,9 +80,9 @@ def joint_plan_create(*, actor, household, title: str, items: list[dict], note: 
     at = _now(now)
     title = _text(title)
     if not title:
-        raise ServiceError("请填写方案名称")
+        raise ServiceError(_("Write the plan's name"))
     if not items:
-        raise ServiceError("方案至少要有一个帮扶项目")
+        raise ServiceError(_("A plan needs at least one assistance item"))
     _check_household_scope(actor, household)
     pin = HouseholdPin.objects.filter(household=household, unpinned_at__isnull=True).first()
     plan = JointPlan.objects.create(household=household, pin=pin, area_code=household.area_code, title=title[:200],
@@ -96,7 +97,7 @@ def joint_plan_create(*, actor, household, title: str, items: list[dict], note: 
 @transaction.atomic
 def joint_plan_add_item(*, actor, plan: JointPlan, item: dict, now: dt.datetime | None = None) -> JointPlanItem:
     if plan.status != PlanStatus.OPEN:
-        raise ServiceError("方案已完成或已撤销,不能再添加项目")
+        raise ServiceError(_("The plan is completed or withdrawn: no more items can be added"))
     _check_household_scope(actor, plan.household)
     position = (plan.items.count() or 0) + 1
     row = _add_item(actor=actor, plan=plan, item=item, position=position, now=_now(now))
@@ -109,13 +110,13 @@ def joint_plan_item_evidence(*, actor, item: JointPlanItem, evidence: str) -> Jo
     """Record what proves the item was done (the department or the village)."""
     evidence = _text(evidence)
     if not evidence:
-        raise ServiceError("请填写佐证材料说明")
+        raise ServiceError(_("Describe the evidence"))
     user = _actor_user(actor)
     if user is not None and not user.is_superuser:
         in_department = user.department_id and user.department_id == item.department_id
         in_area = scoping.covers(user, item.area_code) and user.can("edit")
         if not (in_department or in_area):
-            raise ServiceError("只有责任单位或本地工作人员可以填写佐证材料")
+            raise ServiceError(_("Only the responsible unit or local staff may add evidence"))
     before = audit.snapshot(item)
     item.evidence = evidence
     item.version += 1

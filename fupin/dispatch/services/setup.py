@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -28,7 +29,7 @@ def dispatch_setup_defaults(*, actor) -> dict:
 
     created_types = 0
     for i, (code, name, accept, resolve, escalate) in enumerate(defaults.ORDER_TYPES):
-        _, made = WorkOrderType.objects.get_or_create(
+        _type, made = WorkOrderType.objects.get_or_create(
             code=code, defaults={"name": name, "accept_days": accept, "resolve_days": resolve,
                                  "escalate_days": escalate, "order": i})
         created_types += made
@@ -59,11 +60,11 @@ RULE_FIELDS = ("priority", "name", "order_type", "cause", "measure_kind", "categ
 
 def _clean_rule(rule: RoutingRule) -> None:
     if not rule.name.strip():
-        raise ServiceError("规则名称不能为空")
+        raise ServiceError(_("The rule's name is required"))
     if rule.area_prefix and not rule.area_prefix.isdigit():
-        raise ServiceError("地区代码前缀只能是数字")
+        raise ServiceError(_("The division code prefix may contain only digits"))
     if rule.department_id is None:
-        raise ServiceError("请选择承办部门")
+        raise ServiceError(_("Choose the handling department"))
 
 
 @transaction.atomic
@@ -84,7 +85,7 @@ def routing_rule_update(*, actor, rule: RoutingRule, **changes: Any) -> RoutingR
     """Change a rule; the audit event keeps the rule before and after (the rule's version history)."""
     bad = set(changes) - set(RULE_FIELDS)
     if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
     before = audit.snapshot(rule)
     for key, value in changes.items():
@@ -103,14 +104,14 @@ def order_type_update(*, actor, order_type: WorkOrderType, **changes: Any) -> Wo
     allowed = {"name", "accept_days", "resolve_days", "escalate_days", "is_active", "order"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(f"不能修改:{', '.join(sorted(bad))}")
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
     before = audit.snapshot(order_type)
     for key, value in changes.items():
         setattr(order_type, key, value)
     if not order_type.resolve_days or not order_type.accept_days:
-        raise ServiceError("受理和办结期限至少为1天")
+        raise ServiceError(_("The acceptance and completion limits are at least 1 day"))
     if order_type.accept_days > order_type.resolve_days:
-        raise ServiceError("受理期限不能长于办结期限")
+        raise ServiceError(_("The acceptance limit cannot be longer than the completion limit"))
     order_type.version += 1
     order_type.save()
     audit.record(actor=actor, action="dispatch.workordertype.update", obj=order_type, before=before,
@@ -136,7 +137,7 @@ def route_need(facts: routing.Facts):
 
     chosen = routing.route(active_rules(), facts)
     if chosen is None:
-        raise ServiceError("没有匹配的分派规则,请手工选择承办部门")
+        raise ServiceError(_("No routing rule matches: choose the handling department by hand"))
     return Department.objects.get(pk=chosen.department), RoutingRule.objects.get(pk=chosen.id)
 
 
@@ -156,5 +157,5 @@ def order_type_for(code: str | WorkOrderType | None) -> WorkOrderType:
     if found is None:
         found = WorkOrderType.objects.filter(code="other", is_active=True).first()
     if found is None:
-        raise ServiceError(f"未配置工单类型「{code}」,请先载入默认工单类型与分派规则")
+        raise ServiceError(_("Work order type “%(code)s” is not set up: load the default work order types and routing rules first") % {"code": code})
     return found

@@ -17,6 +17,11 @@ Tags
 - `{% status_badge value label %}`: a coloured badge; the colour follows the value (succeeded/done/in_use green,
   failed/retired red, running blue, queued/spare grey, repair/warning amber), or pass `tone="green"` etc.
 - `{% area_url path %}`: the path with the current `?division=` choice kept.
+- `{% picker "grid" name value %}` / `{% picker "division" name value %}` / `{% picker "village" name value %}`: a
+  `<select>` of the grids, divisions or villages in the user's jurisdiction (`fupin.geo.pickers`), for filter forms
+  that would otherwise ask for a 12- or 15-digit code.
+- `{% division_names rows "area_code" as names %}` then `{{ code|division_name:names }}`: the division's name for a code (one
+  query for the page), or the code when it names no division.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core import idviews
+from fupin.geo import pickers
+from fupin.geo.models import Division, Grid
 
 register = template.Library()
 
@@ -288,6 +295,32 @@ def area_url(context, path: str) -> str:
     if not code:
         return path
     return f"{path}{'&' if '?' in path else '?'}division={code}"
+
+
+PICKERS = {"grid": "grid_choices", "division": "division_choices", "village": "village_choices"}
+
+
+@register.inclusion_tag("web/_picker.html", takes_context=True)
+def picker(context, kind: str, name: str, value="", label=None):
+    """A select of what the user's jurisdiction holds; villages and grids grouped by the level above."""
+    choices = getattr(pickers, PICKERS[kind])(context["request"].user, empty=("", _("All")))
+    grouped = kind != "division"
+    return {"name": name, "value": str(value or ""), "label": label, "empty": choices[0],
+            "options": choices[1:], "grouped": grouped}
+
+
+@register.simple_tag
+def division_names(rows, attr: str = "area_code") -> dict:
+    """{code: name} of the divisions and grids named by the rows' `attr` (one query each), for a page of rows."""
+    wanted = {str(getattr(r, attr, r) or "") for r in rows} - {""}
+    names = dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))
+    names.update(Grid.objects.filter(code__in=wanted - names.keys()).values_list("code", "name"))
+    return names
+
+
+@register.filter
+def division_name(code, names: dict) -> str:
+    return names.get(str(code or ""), code or "")
 
 
 # Background jobs, as a user reads them -------------------------------------------------------------------------------

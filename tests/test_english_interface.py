@@ -1,0 +1,186 @@
+"""With English chosen, every role's menu pages speak English: no Chinese character shows outside the data (names of
+places, people, units and whatever else the database holds) and the few marks a Chinese interface keeps on purpose
+(the brand mark 扶, the language switch's 简体中文).
+
+A client walk (no browser): each role's menu is read from its home page, each entry is opened with the language
+cookie set to English, and the page's visible text (leaving out scripts, styles, `translate="no"` and `lang="zh…"`
+elements) is searched for Chinese once every string stored in the database's data tables is taken out. The positive
+control turns one English message Chinese in the loaded catalogue and checks the walk reports it.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.test import Client
+from django.utils import translation
+
+from fupin.accounts.choices import Role
+from fupin.core.testing import make_user
+from fupin.dashboards.services import refresh_snapshots
+from fupin.maps.tests.factories import mapped_county
+
+pytestmark = pytest.mark.django_db
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+KEPT = {"扶", "简体中文"}  # the brand mark and the language switch's name of Chinese
+# Tables whose strings are interface vocabulary, not data. The code lists (core.codeitem: 贫困户属性, 致贫原因 ...) are
+# Chinese as on the national forms and a county extends them, so for now they count as data.
+VOCABULARY: set[str] = set()  # e.g. "core.codeitem" once the code lists carry English labels
+USERS = {  # role: (where the user works, display name)
+    Role.CITY_LEADER: ("county", "王县长"), Role.CITY_OFFICE: ("county", "李主任"), Role.TOWN_STAFF: ("town_a", "赵站长"),
+    Role.VILLAGE_TEAM: ("va1", "钱队员"), Role.FIRST_SECRETARY: ("va1", "孙书记"), Role.GRID_WORKER: ("ga1", "周网格"),
+    Role.INFO_OFFICER: ("ga1", "吴信息"), Role.PAIRING_CADRE: ("va1", "郑干部"), Role.DEPT_HANDLER: ("dept", "冯经办"),
+    Role.AUDITOR: ("county", "陈审计"), Role.SYSTEM_ADMIN: ("county", "褚系统"), Role.SECURITY_ADMIN: ("county", "卫安全"),
+}
+
+
+class _Text(HTMLParser):
+    """Visible text of a page and the hrefs of its main navigation."""
+
+    SKIP = {"script", "style", "noscript", "template", "title"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # whether each open element hides its text
+        self.text: list[str] = []
+        self.nav: list[str] = []
+        self.in_nav = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "nav" and "mainnav" in (a.get("class") or "").split():
+            self.in_nav = len(self.stack) + 1
+        if tag == "a" and self.in_nav and a.get("href"):
+            self.nav.append(a["href"])
+        if tag in self.VOID:
+            return
+        hidden = (tag in self.SKIP or a.get("translate") == "no" or (a.get("lang") or "").startswith("zh")
+                  or "hidden" in a)
+        self.stack.append(hidden or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID or not self.stack:
+            return
+        self.stack.pop()
+        if self.in_nav and len(self.stack) < self.in_nav:
+            self.in_nav = 0
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+def page_text(html: str) -> tuple[str, list[str]]:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.text), parser.nav
+
+
+def data_strings() -> list[str]:
+    """Every Chinese string stored in a data table, longest first (so 甲一村第1网格 goes before 甲一村)."""
+    found: set[str] = set()
+    for model in apps.get_models():
+        if model._meta.label_lower in VOCABULARY or model._meta.db_table in VOCABULARY:
+            continue
+        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
+        if not fields:
+            continue
+        for row in model.objects.values_list(*fields):
+            found.update(str(v) for v in row if v and CJK.search(str(v)))
+    return sorted(found, key=len, reverse=True)
+
+
+def chinese_outside_data(text: str, data: list[str]) -> list[str]:
+    for value in data:
+        if value in text:
+            text = text.replace(value, " ")
+    return sorted({run for run in CJK.findall(text) if run not in KEPT})
+
+
+def test_the_check_sees_chinese_outside_data():
+    """Positive control for the text check the walk relies on."""
+    text, nav = page_text('<nav class="mainnav"><a href="/x/">X</a></nav><p>Village 甲一村 <b>状态</b></p>'
+                          '<script>var s = "农户";</script><span translate="no">王县长</span><p lang="zh-Hans">中文</p>')
+    assert nav == ["/x/"]
+    assert chinese_outside_data(text, ["甲一村"]) == ["状态"]
+
+
+@pytest.fixture
+def county_with_people(db):
+    from fupin.org.models import Department
+
+    t = mapped_county()
+    refresh_snapshots()
+    t["dept"] = Department.objects.create(code="minzheng", name="市民政局", short_name="民政")
+    users = {}
+    for role, (where, name) in USERS.items():
+        place = t[where]
+        kw = {"department": place} if where == "dept" else ({"grid": place, "division": place.village}
+                                                              if where.startswith("g") else {"division": place})
+        users[role] = make_user(f"u_{role}", role, display_name=name, **kw)
+    return t, users
+
+
+def _walk(users: dict) -> tuple[list[str], int]:
+    data = data_strings()
+    failures, pages = [], 0
+    for role, user in users.items():
+        client = Client()
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        client.force_login(user)
+        home = client.get("/")
+        _text, menu = page_text(home.content.decode())
+        if len(menu) < 3:  # the walk saw a menu
+            failures.append(f"{role}: a menu of {menu}")
+        for href in dict.fromkeys(["/", *menu]):
+            response = client.get(href, follow=True)
+            pages += 1
+            if response.status_code != 200:
+                failures.append(f"{role} {href}: HTTP {response.status_code}")
+                continue
+            text, _nav = page_text(response.content.decode())
+            chinese = chinese_outside_data(text, data)
+            if chinese:
+                failures.append(f"{role} {href}: Chinese {chinese[:12]}")
+    return failures, pages
+
+
+# Pages that still show Chinese outside the data in English, and why: a ratchet. A page not listed that shows Chinese
+# fails, and so does a listed page that no longer does (take it off the list).
+KNOWN_CHINESE = {
+    "/dashboard/": "the code lists' labels (贫困户属性, 致贫原因, 脱贫状态) are Chinese only",
+    "/households/": "the code lists' labels in the filters and the table",
+    "/assessment/": "the built-in assessment scheme's indicator names",
+    "/exchange/": "the built-in data sources' and departments' names",
+    "/org/departments/": "the built-in departments' names",
+}
+
+
+def test_every_menu_page_of_each_role_is_english(county_with_people):
+    _t, users = county_with_people
+    failures, pages = _walk(users)
+    assert pages > 60
+    pages_with_chinese = {f.split(" ")[1].rstrip(":") for f in failures if ": Chinese " in f}
+    unexpected = [f for f in failures if ": Chinese " not in f or f.split(" ")[1].rstrip(":") not in KNOWN_CHINESE]
+    assert unexpected == [], "\n".join(unexpected)
+    assert set(KNOWN_CHINESE) - pages_with_chinese == set(), "English now: take these off KNOWN_CHINESE"
+
+
+def test_the_walk_sees_an_untranslated_message(county_with_people):
+    """Positive control: one English menu label turned Chinese in the loaded catalogue is reported."""
+    _t, users = county_with_people
+    with translation.override("en"):
+        catalog = translation.trans_real.translation("en")._catalog._catalogs[0]  # the project's (first) catalogue
+    catalog["Households"] = "农户名册"
+    try:
+        failures, _pages = _walk({Role.CITY_OFFICE: users[Role.CITY_OFFICE]})
+    finally:
+        del catalog["Households"]
+    assert any("农户名册" in f and "/households/" not in f.split(":")[0] for f in failures), failures
