@@ -422,11 +422,14 @@ def test_unchanged_registry_is_planned_once_and_the_file_read_outside_the_write(
 
     from fupin.registry import importer
 
-    in_atomic = []
+    depth = []  # transactions open around each step, beyond the test's own
+    outer = len(connection.atomic_blocks)
     real_parse, real_plan = importer.parse_roster, importer._plan
     monkeypatch.setattr(importer, "parse_roster",
-                        lambda *a, **k: (in_atomic.append(("parse", connection.in_atomic_block)), real_parse(*a, **k))[1])
+                        lambda *a, **k: (depth.append(("parse", len(connection.atomic_blocks) - outer)),
+                                         real_parse(*a, **k))[1])
     monkeypatch.setattr(importer, "_plan",
-                        lambda *a, **k: (in_atomic.append(("plan", connection.in_atomic_block)), real_plan(*a, **k))[1])
+                        lambda *a, **k: (depth.append(("plan", len(connection.atomic_blocks) - outer)),
+                                         real_plan(*a, **k))[1])
     import_roster(actor="t", path=write_csv(tmp_path / "r.csv", rows))
-    assert in_atomic == [("parse", False), ("plan", False)]
+    assert depth == [("parse", 0), ("plan", 0)]
