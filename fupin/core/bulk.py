@@ -258,6 +258,27 @@ def delete_where(model: type[models.Model], column: str, values: Sequence) -> in
     return total
 
 
+def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """UPDATE the model's rows by primary key: each row is (pk, value of columns[0], …) as Python values (attnames),
+    converted for this backend as the writer does (sealed when the column is encrypted). One prepared statement run
+    for every row (executemany: pipelined by psycopg), not Django's bulk_update, whose CASE WHEN over a batch grows
+    with the batch's square on PostgreSQL. Returns the number of rows given."""
+    conn = connections[router.db_for_write(model)]
+    qn = conn.ops.quote_name
+    fields = [model._meta.get_field(c) for c in columns]
+    convert = [_converter(f, conn) for f in fields]
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
+    params = []
+    for row in rows:
+        pk, values = row[0], row[1:]
+        params.append([c(v) if c else v for c, v in zip(convert, values, strict=True)] + [pk])
+    if params:
+        with conn.cursor() as cur:
+            cur.executemany(sql, params)
+    return len(params)
+
+
 def fetch_arrow(sql: str, params: Sequence = (), *, types: dict[str, pa.DataType] | None = None,
                 chunk: int = 100_000) -> pa.Table:
     """Run a query and return its rows as an Arrow table; `types` fixes column types (else inferred).

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 
 from fupin.core import crypto, filestore
+from fupin.core.bulk import update_rows
 from fupin.core.fields import blind_fields, encrypted_fields
 
 BATCH = 2000
@@ -76,7 +77,8 @@ def reseal_model(model, *, batch: int = BATCH, ring: crypto.Keyring | None = Non
             for o in objs:
                 for f in blind:
                     setattr(o, f.attname, f.index_of(getattr(o, f.source)))
-            manager.bulk_update(objs, names)
+            attnames = [f.attname for f in enc] + [f.attname for f in blind]
+            update_rows(model, attnames, ((o.pk, *(getattr(o, a) for a in attnames)) for o in objs))
         done += len(pks)
         last = pks[-1]
         if progress:
