@@ -21,9 +21,6 @@ from django.test import Client
 from django.utils import translation
 
 from fupin.accounts.choices import Role
-from fupin.core.testing import make_user
-from fupin.dashboards.services import refresh_snapshots
-from fupin.maps.tests.factories import mapped_county
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +29,6 @@ KEPT = {"扶", "简体中文"}  # the brand mark and the language switch's name 
 # Tables whose strings are interface vocabulary, not data. The code lists (core.codeitem: 贫困户属性, 致贫原因 ...) are
 # Chinese as on the national forms and a county extends them, so for now they count as data.
 VOCABULARY: set[str] = set()  # e.g. "core.codeitem" once the code lists carry English labels
-USERS = {  # role: (where the user works, display name)
-    Role.CITY_LEADER: ("county", "王县长"), Role.CITY_OFFICE: ("county", "李主任"), Role.TOWN_STAFF: ("town_a", "赵站长"),
-    Role.VILLAGE_TEAM: ("va1", "钱队员"), Role.FIRST_SECRETARY: ("va1", "孙书记"), Role.GRID_WORKER: ("ga1", "周网格"),
-    Role.INFO_OFFICER: ("ga1", "吴信息"), Role.PAIRING_CADRE: ("va1", "郑干部"), Role.DEPT_HANDLER: ("dept", "冯经办"),
-    Role.AUDITOR: ("county", "陈审计"), Role.SYSTEM_ADMIN: ("county", "褚系统"), Role.SECURITY_ADMIN: ("county", "卫安全"),
-}
 
 
 class _Text(HTMLParser):
@@ -112,20 +103,6 @@ def test_the_check_sees_chinese_outside_data():
     assert chinese_outside_data(text, ["甲一村"]) == ["状态"]
 
 
-@pytest.fixture
-def county_with_people(db):
-    from fupin.org.models import Department
-
-    t = mapped_county()
-    refresh_snapshots()
-    t["dept"] = Department.objects.create(code="minzheng", name="市民政局", short_name="民政")
-    users = {}
-    for role, (where, name) in USERS.items():
-        place = t[where]
-        kw = {"department": place} if where == "dept" else ({"grid": place, "division": place.village}
-                                                              if where.startswith("g") else {"division": place})
-        users[role] = make_user(f"u_{role}", role, display_name=name, **kw)
-    return t, users
 
 
 def _walk(users: dict) -> tuple[list[str], int]:

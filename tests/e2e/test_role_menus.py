@@ -8,11 +8,6 @@ import re
 import pytest
 from django.test import Client
 
-from fupin.accounts.choices import Role
-from fupin.core.testing import make_user
-from fupin.dashboards.services import refresh_snapshots
-from fupin.maps.tests.factories import mapped_county
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (360, 1440)
@@ -39,12 +34,6 @@ VISIBLE_TEXT = """() => {
   return out.join(" ");
 }"""
 
-USERS = {  # role: (where the user works, display name)
-    Role.CITY_LEADER: ("county", "王县长"), Role.CITY_OFFICE: ("county", "李主任"), Role.TOWN_STAFF: ("town_a", "赵站长"),
-    Role.VILLAGE_TEAM: ("va1", "钱队员"), Role.FIRST_SECRETARY: ("va1", "孙书记"), Role.GRID_WORKER: ("ga1", "周网格"),
-    Role.INFO_OFFICER: ("ga1", "吴信息"), Role.PAIRING_CADRE: ("va1", "郑干部"), Role.DEPT_HANDLER: ("dept", "冯经办"),
-    Role.AUDITOR: ("county", "陈审计"), Role.SYSTEM_ADMIN: ("county", "褚系统"), Role.SECURITY_ADMIN: ("county", "卫安全"),
-}
 
 
 def english_words(text: str) -> list[str]:
@@ -62,20 +51,6 @@ def test_the_english_check_sees_english():
     assert english_words("身份证号 420581********123X · 42058119800101123X") == []
 
 
-@pytest.fixture
-def county_with_people(db):
-    from fupin.org.models import Department
-
-    t = mapped_county()
-    refresh_snapshots()
-    t["dept"] = Department.objects.create(code="minzheng", name="市民政局", short_name="民政")
-    users = {}
-    for role, (where, name) in USERS.items():
-        place = t[where]
-        kw = {"department": place} if where == "dept" else ({"grid": place, "division": place.village}
-                                                              if where.startswith("g") else {"division": place})
-        users[role] = make_user(f"u_{role}", role, display_name=name, **kw)
-    return t, users
 
 
 def _menu(page) -> list[str]:
