@@ -24,15 +24,10 @@ NOT_OUT = ("0", "2", "3")  # 未脱贫, 预脱贫, 返贫: still counted as poor
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
-# One search semantics for every app (fupin/core/search.py); kept under these names for the registry's callers.
-prefix_q = search.prefix_q
-SearchTerms = search.SearchTerms
-parse_search = search.parse
-
 
 def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
     """Persons matching a search entry (ID exact, ID tail, name prefix), within the user's jurisdiction."""
-    terms = parse_search(text)
+    terms = search.parse(text)
     q = terms.person_q
     if q is None:
         return []
@@ -94,7 +89,7 @@ def household_ids_matching(user, text: str, *, rows_scoped: bool = False) -> lis
 
     `rows_scoped`: the caller filters rows it has already restricted (a department's orders, whose households lie
     outside a department handler's jurisdiction), so the households are not restricted again."""
-    terms = parse_search(text)
+    terms = search.parse(text)
     households = Household.objects.all() if rows_scoped else Household.objects.restrict(user)
     persons = Person.objects.all() if rows_scoped else Person.objects.restrict(user)
     ids: set[int] = set()
@@ -154,7 +149,7 @@ def person_list(user, *, area_prefix: str | None = None, q: str = "", household_
         qs = qs.filter(Q(household__poor_code=household_key) | (Q(household__uuid=household_key)
                                                                 if _UUID.match(household_key) else Q(pk__in=[])))
     if q:
-        person_q = parse_search(q).person_q
+        person_q = search.parse(q).person_q
         qs = qs.filter(person_q) if person_q is not None else qs.none()
     return qs.select_related("household").order_by("area_code", "household_id", "id")
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from fupin.core import idnumber
+from fupin.core import idnumber, search
 from fupin.core.fields import with_indexes
 from fupin.core.testing import make_household
 from fupin.registry import selectors
@@ -23,13 +23,13 @@ def names(result):
 
 
 def test_parse_search_kinds():
-    assert selectors.parse_search("11010519491231002x").id_exact == ("11010519491231002X",)
-    assert "11010519491231002X" in selectors.parse_search("110105491231002").id_exact
-    assert selectors.parse_search("１２３４").id_tail == "1234"
-    assert selectors.parse_search("002x").id_tail == "002X"
-    assert selectors.parse_search("123").id_tail == ""
-    assert selectors.parse_search("张三").name_prefix == "张三"
-    assert selectors.parse_search("A-01").code_exact == "A-01"
+    assert search.parse("11010519491231002x").id_exact == ("11010519491231002X",)
+    assert "11010519491231002X" in search.parse("110105491231002").id_exact
+    assert search.parse("１２３４").id_tail == "1234"
+    assert search.parse("002x").id_tail == "002X"
+    assert search.parse("123").id_tail == ""
+    assert search.parse("张三").name_prefix == "张三"
+    assert search.parse("A-01").code_exact == "A-01"
 
 
 def test_exact_id(users, people):
@@ -72,7 +72,7 @@ def test_invalid_stored_id_is_found_verbatim(users, people):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan; PostgreSQL uses the _like indexes")
 def test_prefix_searches_use_indexes_on_sqlite(users, people):
     for q in ("0123", "欧阳"):
-        qs = Person.objects.filter(selectors.parse_search(q).person_q)
+        qs = Person.objects.filter(search.parse(q).person_q)
         sql, params = qs.query.sql_with_params()
         with connection.cursor() as cur:
             cur.execute("EXPLAIN QUERY PLAN " + sql, params)
