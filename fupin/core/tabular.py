@@ -279,16 +279,15 @@ _NUMBER_LIKE = re.compile(r"[-+]?[\d.,:/\s%]+")
 def skip_kind(row: list, *, after_blank: bool, header_norm: list[str] | None = None) -> str | None:
     """Why a row under the header is not data: `footer` (合计, 制表人, 数据截至, 备注 ...), `note` (text after an
     empty row), `header` (the header repeated); None for a data row."""
-    texts = [t for t in (cell_text(v) for v in row) if t]
+    texts = [t for t in map(cell_text, row) if t]  # called for every data row: kept to C-level loops
     if not texts:
         return None
     if _FOOTER.match(texts[0]):
         return "footer"
-    distinct = set(texts)
     # a note alone on its line, or merged across it; a number repeated (amounts of 0, 0) is data, not a note
-    if len(distinct) == 1 and (after_blank or len(texts) > 1) and not _NUMBER_LIKE.fullmatch(texts[0]):
+    if (after_blank or len(texts) > 1) and len(set(texts)) == 1 and not _NUMBER_LIKE.fullmatch(texts[0]):
         return "note"
-    if header_norm and len(row) >= len(header_norm) and all(
+    if header_norm and len(row) >= len(header_norm) and norm_header(row[0]) == header_norm[0] and all(
             norm_header(v) == h for v, h in zip(row, header_norm, strict=False)):  # stops at the first cell that differs
         return "header"
     return None
