@@ -24,6 +24,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, models, router
@@ -48,11 +49,14 @@ def uuid7() -> uuidlib.UUID:
     return uuidlib.UUID(int=value)
 
 
-def _uuids() -> Callable[[], uuidlib.UUID]:
-    """Consecutive version-7 UUIDs from one random start (the low 32 bits count: RFC 9562 §6.2 method 1)."""
+def _uuids(*, as_hex: bool = False) -> Callable[[], uuidlib.UUID | str]:
+    """Consecutive version-7 UUIDs from one random start (the low 32 bits count: RFC 9562 §6.2 method 1); `as_hex`:
+    as the 32 hex digits SQLite stores, made at once rather than as UUID objects converted afterwards."""
     base = uuid7().int & ~0xFFFFFFFF
-    counter = itertools.count()
-    return lambda: uuidlib.UUID(int=base + next(counter))
+    counter = itertools.count(base)
+    if as_hex:
+        return lambda: format(next(counter), "032x")
+    return lambda: uuidlib.UUID(int=next(counter))
 
 
 def _converter(f: models.Field, conn) -> Callable[[Any], Any] | None:
@@ -60,6 +64,11 @@ def _converter(f: models.Field, conn) -> Callable[[Any], Any] | None:
     ops, sqlite = conn.ops, conn.vendor == "sqlite"
     if getattr(f, "encrypted", False):  # fupin/core/fields.py: sealed here as save() would
         return lambda v: f.get_db_prep_value(v, conn)
+    if isinstance(f, models.DecimalField):
+        # what get_db_prep_save does: a float or text becomes the Decimal Django would write (SQLite would otherwise
+        # keep text that is not a number as it is in a numeric column), a Decimal passes as it is
+        to_python = f.to_python
+        return lambda v: v if type(v) is Decimal else to_python(v)
     if isinstance(f, models.JSONField):
         encoder = f.encoder
         return lambda v: None if v is None else json.dumps(v, cls=encoder, ensure_ascii=False)
@@ -115,7 +124,8 @@ class BulkWriter:
         stamp = dict(stamp or {})
         self.template: list[Any] = []
         self.fresh_uuid: list[int] = []
-        self._next_uuid = _uuids()
+        # fresh UUIDs in the database's form (the column's converter, if any, is the SQLite hex one)
+        self._next_uuid = _uuids(as_hex=self.conn.vendor == "sqlite")
         for i, f in enumerate(self.fields):
             if f.attname in stamp:
                 value = stamp.pop(f.attname)
@@ -152,9 +162,7 @@ class BulkWriter:
     def _fill_uuids(self, out: list) -> None:
         for i in self.fresh_uuid:
             if out[i] is None:
-                value = self._next_uuid()
-                convert = self.converters[i]
-                out[i] = value if convert is None else convert(value)
+                out[i] = self._next_uuid()
 
     def prepare(self, values: Sequence[Any]) -> tuple:
         """The database row for a sequence of Python values in `columns` order (the stamped columns may follow)."""
@@ -260,19 +268,24 @@ def delete_where(model: type[models.Model], column: str, values: Sequence) -> in
 
 def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """UPDATE the model's rows by primary key: each row is (pk, value of columns[0], …) as Python values (attnames),
-    converted for this backend as the writer does (sealed when the column is encrypted). One prepared statement run
-    for every row (executemany: pipelined by psycopg), not Django's bulk_update, whose CASE WHEN over a batch grows
-    with the batch's square on PostgreSQL. Returns the number of rows given."""
+    converted for this backend as the writer does: sealed when the column is encrypted, and a sealed column's blind
+    indexes (fupin/core/fields.py) computed from its plain value and written with it, as an insert does. One prepared
+    statement run for every row (executemany: pipelined by psycopg), not Django's bulk_update, whose CASE WHEN over
+    a batch grows with the batch's square on PostgreSQL. Returns the number of rows given."""
     conn = connections[router.db_for_write(model)]
     qn = conn.ops.quote_name
     fields = [model._meta.get_field(c) for c in columns]
+    attnames = [f.attname for f in fields]
+    blind = [(f, attnames.index(f.source)) for f in model._meta.concrete_fields
+             if isinstance(f, BlindIndexField) and f.source in attnames and f.attname not in attnames]
     convert = [_converter(f, conn) for f in fields]
-    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in [*fields, *(b for b, _i in blind)])
     sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
     params = []
     for row in rows:
         pk, values = row[0], row[1:]
-        params.append([c(v) if c else v for c, v in zip(convert, values, strict=True)] + [pk])
+        params.append([v if c is None or v is None else c(v) for c, v in zip(convert, values, strict=True)]
+                      + [f.index_of(values[i]) for f, i in blind] + [pk])
     if params:
         with conn.cursor() as cur:
             cur.executemany(sql, params)

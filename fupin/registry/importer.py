@@ -31,9 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import idnumber, scoping
-from fupin.core.bulk import insert_rows
+from fupin.core.bulk import insert_rows, update_rows
 from fupin.core.errors import ImportRefused, RowProblem
-from fupin.core.fields import blind_q, with_blind_indexes
+from fupin.core.fields import blind_q
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
@@ -873,12 +873,13 @@ def _find_duplicates(parser: _Parser, matched: set[int], findings: list[Finding]
 
 
 def _bulk_update(model, updates: list[tuple[Any, list[str]]]) -> None:
-    """bulk_update grouped by the set of changed fields (one CASE statement per group and chunk)."""
+    """The changed fields of each object, one prepared UPDATE per set of changed fields, run for its objects
+    (`fupin.core.bulk.update_rows`: sealed fields and their blind indexes written as an insert writes them)."""
     groups: dict[tuple[str, ...], list] = defaultdict(list)
-    for obj, fields_ in updates:  # a sealed field's blind indexes go with it (bulk_update calls no pre_save)
-        groups[tuple(sorted(with_blind_indexes(obj, fields_)))].append(obj)
-    for fields_, objs in groups.items():
-        model.objects.bulk_update(objs, list(fields_), batch_size=CHUNK)
+    for obj, fields_ in updates:
+        groups[tuple(sorted(model._meta.get_field(name).attname for name in fields_))].append(obj)
+    for attnames, objs in groups.items():
+        update_rows(model, attnames, ((obj.pk, *(getattr(obj, a) for a in attnames)) for obj in objs))
 
 
 def _common_prefix(codes: list[str]) -> str:

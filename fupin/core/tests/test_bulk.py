@@ -4,6 +4,8 @@ and a large load leaves every index in place."""
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from fupin.core import bulk
@@ -88,3 +90,33 @@ def test_rows_with_their_own_ids(county):
     p = Person.objects.get(pk=pk)
     assert p.name == "自带编号" and p.dibao is True and p.uuid.version == 7
 
+
+
+def test_update_rows_seals_indexes_and_converts_like_an_insert(county):
+    """update_rows writes what save() would: a sealed ID number with its blind indexes (searchable by the new number,
+    no longer by the old), decimals given as Decimal, float or text stored as the same number, dates and JSON."""
+    from fupin.core.fields import blind_q
+
+    hh = make_household(county["va1"], members=1)
+    person = hh.members.get()
+    old_number = person.id_number
+    with transaction.atomic():
+        assert bulk.update_rows(Person, ["id_number", "birth_date", "health"],
+                                [(person.pk, "11010519491231002X", dt.date(1949, 12, 31), ["2"])]) == 1
+        assert bulk.update_rows(Household, ["per_capita_net_income", "income_wages", "income_business", "batch"],
+                                [(hh.pk, Decimal("3001.50"), 1200.25, "99.5", None)]) == 1
+    assert Person.objects.filter(blind_q(Person, "id_number", ["11010519491231002X"])).get().pk == person.pk
+    assert not Person.objects.filter(blind_q(Person, "id_number", [old_number])).exists()
+    person.refresh_from_db()
+    assert (person.id_number, person.birth_date, person.health) == ("11010519491231002X", dt.date(1949, 12, 31), ["2"])
+    with connection.cursor() as cur:  # the stored column, not its ciphertext's plain reading only
+        cur.execute(f"SELECT id_number FROM {Person._meta.db_table} WHERE id = %s", [person.pk])
+        assert "11010519491231002X" not in str(cur.fetchone()[0])
+    hh.refresh_from_db()
+    assert (hh.per_capita_net_income, hh.income_wages, hh.income_business) == (
+        Decimal("3001.50"), Decimal("1200.25"), Decimal("99.50"))
+    # text that is no number is refused before SQLite could keep it as text in the numeric column
+    with pytest.raises(ValidationError), transaction.atomic():
+        bulk.update_rows(Household, ["income_wages"], [(hh.pk, "一百")])
+    hh.refresh_from_db()
+    assert hh.income_wages == Decimal("1200.25")
