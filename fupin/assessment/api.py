@@ -156,10 +156,14 @@ def gaps(request, status: str = GapStatus.OPEN, division: str | None = None, lim
 
 
 @router.get("/alerts", response=list[AlertOut])
-def alerts(request, status: str = AlertStatus.OPEN, division: str | None = None, limit: int = 200):
+def alerts(request, status: str = AlertStatus.OPEN, division: str | None = None, limit: int = 200,
+           kind: str = "alert"):
+    """Open risk alerts; kind=survey lists the income-survey tasks, kind=all both."""
     if status not in AlertStatus.values:
         raise HttpError(422, _("Invalid status"))
-    qs = selectors.alerts(request.user, prefix=_prefix(request, division), status=status)
+    if kind not in selectors.ALERT_KINDS:
+        raise HttpError(422, _("Invalid kind"))
+    qs = selectors.alerts(request.user, prefix=_prefix(request, division), status=status, kind=kind)
     return [{"id": a.pk, "household": a.household.uuid, "head_name": a.household.head_name, "signal": a.signal,
              "detail": a.detail, "raised_on": a.raised_on, "status": a.status}
             for a in qs[:max(1, min(limit, MAX_PAGE))]]

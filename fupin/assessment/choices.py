@@ -63,6 +63,12 @@ class AlertStatus(models.TextChoices):
     CLOSED = "closed", _("closed")
 
 
+# the signal of an income-survey task: a RiskAlert row asking the village team to survey a household's income before
+# a signal can be decided (large medical self-payments, income never surveyed). It is a task, not a risk alert: the
+# alert counts, the dashboard figure and the alerts page's default list leave it out.
+INCOME_SURVEY = "income_survey"
+
+
 class MonitoringGroup(models.TextChoices):
     """The three monitored groups of 2020 (codes as in fupin.registry.codes.MONITORING_CATEGORY)."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
+from fupin.assessment.choices import INCOME_SURVEY
+
 
 def household_panel(request, household) -> dict | None:
     """Rows of the household page: each open policy gap, open risk alert and kinship flag of the household."""
@@ -17,7 +19,7 @@ def household_panel(request, household) -> dict | None:
         who = f"({g.person.name})" if g.person_id else ""
         rows.append(("应享未享", f"{g.rule.name}{who}" + (" · 已派单" if g.work_order_id else "")))
     for a in RiskAlert.objects.restrict(user).filter(household=household, status="open")[:5]:
-        rows.append(("返贫风险", a.detail))
+        rows.append(("待调查收入" if a.signal == INCOME_SURVEY else "返贫风险", a.detail))
     for f in KinshipFlag.objects.restrict(user).filter(household=household, reviewed=False).select_related("staff"):
         rows.append(("亲属关系", f"与{f.staff.get_role_display()}{f.staff.name}:{f.get_relation_display()}(请复核)"))
     if not rows:
@@ -45,7 +47,7 @@ def dashboard_rows(ctx):
     for area, n in (PolicyGap.objects.filter(status="open").order_by().values("area_code")
                     .annotate(n=Count("pk")).values_list("area_code", "n")):
         yield Row(area, "assessment.gaps", n)
-    for area, n in (RiskAlert.objects.filter(status="open").order_by().values("area_code")
+    for area, n in (RiskAlert.objects.filter(status="open").exclude(signal=INCOME_SURVEY).order_by().values("area_code")
                     .annotate(n=Count("pk")).values_list("area_code", "n")):
         yield Row(area, "assessment.alerts", n)
     for area, n in (FieldCheck.objects.filter(status="done").order_by().values("area_code")

@@ -10,7 +10,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.db.models import Count, Q
 
-from fupin.assessment.choices import AlertStatus, CheckStatus, GapStatus
+from fupin.assessment.choices import INCOME_SURVEY, AlertStatus, CheckStatus, GapStatus
 from fupin.assessment.models import (
     CheckSample,
     FieldCheck,
@@ -281,8 +281,16 @@ def kinship(user, *, year: int, prefix: str = ""):
         "household", "person", "staff").order_by("area_code", "household_id")
 
 
-def alerts(user, *, prefix: str = "", status: str = AlertStatus.OPEN):
+ALERT_KINDS = ("alert", "survey", "all")
+
+
+def alerts(user, *, prefix: str = "", status: str = AlertStatus.OPEN, kind: str = "alert"):
+    """Risk alerts (kind "alert", the default), income-survey tasks ("survey") or both ("all")."""
     qs = RiskAlert.objects.restrict(user).filter(area_code__startswith=prefix).select_related("household")
+    if kind == "alert":
+        qs = qs.exclude(signal=INCOME_SURVEY)
+    elif kind == "survey":
+        qs = qs.filter(signal=INCOME_SURVEY)
     return qs.filter(status=status) if status else qs
 
 
@@ -296,7 +304,8 @@ def stats() -> dict:
         "policy_gaps_open": PolicyGap.objects.filter(status=GapStatus.OPEN).count(),
         "monitored_households": Household.objects.exclude(monitoring_category="").filter(
             dissolved_on__isnull=True).count(),
-        "risk_alerts_open": RiskAlert.objects.filter(status=AlertStatus.OPEN).count(),
+        "risk_alerts_open": RiskAlert.objects.filter(status=AlertStatus.OPEN).exclude(signal=INCOME_SURVEY).count(),
+        "income_surveys_open": RiskAlert.objects.filter(status=AlertStatus.OPEN, signal=INCOME_SURVEY).count(),
         "kinship_flags": KinshipFlag.objects.count(),
     }
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from fupin.assessment import defaults, scoring, screening
 from fupin.assessment.choices import (
+    INCOME_SURVEY,
     AlertStatus,
     CheckStatus,
     GapStatus,
@@ -697,10 +698,14 @@ def signal_providers() -> list[tuple[str, SignalProvider]]:
     return list(_PROVIDERS)
 
 
-def _close_superseded(keys: set[str], today: dt.date) -> int:
-    """Open alerts of a versioned signal raised by an earlier version of its rule and not raised again now."""
-    from fupin.inbox.services import inbox_close_by_key
+SUPERSEDED_NOTE = "预警规则修订为第{version}版后不再触发"
+SURVEY_DONE_NOTE = "收入已调查,由下次风险扫描按收入判断"
+SURVEY_MOOT_NOTE = "医疗费用数据已更新,不再需要调查收入"
 
+
+def _close_superseded(keys: set[str], today: dt.date) -> tuple[int, set[str]]:
+    """Open alerts of a versioned signal raised by an earlier version of its rule and not raised again now.
+    Returns the number closed and their villages."""
     closed = 0
     villages: set[str] = set()
     for signal, version in _VERSIONS.values():
@@ -710,13 +715,61 @@ def _close_superseded(keys: set[str], today: dt.date) -> int:
         villages |= {v for _pk, v in stale}
         for i in range(0, len(stale), 1000):
             closed += RiskAlert.objects.filter(pk__in=[pk for pk, _v in stale[i:i + 1000]]).update(
-                status=AlertStatus.CLOSED, closed_on=today, close_note=f"预警规则修订为第{version}版后不再触发",
+                status=AlertStatus.CLOSED, closed_on=today, close_note=SUPERSEDED_NOTE.format(version=version),
                 version=F("version") + 1)
-    open_villages = {a[:12] for a in RiskAlert.objects.filter(status=AlertStatus.OPEN).values_list(
-        "area_code", flat=True)} if villages else set()
-    for village in villages - open_villages:
-        inbox_close_by_key(dedupe_key=_inbox_key(village))
-    return closed
+    return closed, villages
+
+
+def _close_surveys(keys: set[str], today: dt.date) -> tuple[int, set[str]]:
+    """Open income-survey tasks the scan no longer asks for: the income is now surveyed (the signal decides on it),
+    or the self-payments that asked for it are gone from the current extract."""
+    from fupin.assessment.signals import surveyed_incomes
+
+    stale = [(pk, hid, area[:12]) for pk, key, hid, area in RiskAlert.objects.filter(
+        signal=INCOME_SURVEY, status=AlertStatus.OPEN).values_list("pk", "key", "household_id", "area_code")
+        if key not in keys]
+    surveyed = set(surveyed_incomes([hid for _pk, hid, _v in stale]))
+    closed = 0
+    for note, pks in ((SURVEY_DONE_NOTE, [pk for pk, hid, _v in stale if hid in surveyed]),
+                      (SURVEY_MOOT_NOTE, [pk for pk, hid, _v in stale if hid not in surveyed])):
+        for i in range(0, len(pks), 1000):
+            closed += RiskAlert.objects.filter(pk__in=pks[i:i + 1000]).update(
+                status=AlertStatus.CLOSED, closed_on=today, close_note=note, version=F("version") + 1)
+    return closed, {v for _pk, _hid, v in stale}
+
+
+def _reopen_superseded(signals: dict[str, Signal], today: dt.date) -> list[RiskAlert]:
+    """Alerts a rule revision closed (not the village team) that a rule raises again: open again, with the new
+    detail and evidence (a household whose income was surveyed after an income-survey task)."""
+    again = list(RiskAlert.objects.filter(key__in=list(signals), status=AlertStatus.CLOSED,
+                                          close_note__startswith=SUPERSEDED_NOTE.split("{")[0]))
+    for alert in again:
+        s = signals[alert.key]
+        alert.status, alert.closed_on, alert.close_note = AlertStatus.OPEN, None, ""
+        alert.detail, alert.evidence, alert.raised_on = s.detail[:300], s.evidence, today
+        alert.version += 1
+    RiskAlert.objects.bulk_update(again, ["status", "closed_on", "close_note", "detail", "evidence", "raised_on",
+                                          "version", "updated_at"], batch_size=1000)
+    return again
+
+
+def _close_inbox_items(villages: set[str]) -> None:
+    """Close a village's inbox item once nothing of its kind (alerts, income surveys) stays open there."""
+    from fupin.inbox.services import inbox_close_by_key
+
+    if not villages:
+        return
+    rows = RiskAlert.objects.filter(status=AlertStatus.OPEN)
+    if len(villages) == 1:
+        rows = rows.filter(area_code__startswith=next(iter(villages)))
+    open_rows = set(rows.values_list("area_code", "signal"))
+    alerts = {a[:12] for a, sig in open_rows if sig != INCOME_SURVEY}
+    surveys = {a[:12] for a, sig in open_rows if sig == INCOME_SURVEY}
+    for village in villages:
+        if village not in alerts:
+            inbox_close_by_key(dedupe_key=_inbox_key(village))
+        if village not in surveys:
+            inbox_close_by_key(dedupe_key=_inbox_key(village, survey=True))
 
 
 def _village_team(village_code: str) -> list:
@@ -725,52 +778,69 @@ def _village_team(village_code: str) -> list:
     return responsible.users(responsible.village_team([village_code]).get(village_code, [])[:10])
 
 
-def _inbox_key(village_code: str) -> str:
-    return f"assessment.alerts.{village_code}"
+def _inbox_key(village_code: str, *, survey: bool = False) -> str:
+    return f"assessment.{'income_surveys' if survey else 'alerts'}.{village_code}"
 
 
 def _post_alerts(village_code: str, alerts: list[RiskAlert]) -> None:
-    """One inbox item per village for its open alerts (not one per alert: a scan may raise hundreds)."""
+    """One inbox item per village for its open alerts (not one per alert: a scan may raise hundreds), and one for
+    its income-survey tasks."""
     from fupin.inbox.services import inbox_post
 
-    if not alerts:
-        return
-    first = alerts[0]
-    title = f"防返贫监测预警:{first.detail}" if len(alerts) == 1 else f"防返贫监测预警:本村新增{len(alerts)}户"
-    for user in _village_team(village_code):
-        inbox_post(user=user, title=title[:200], url=f"/assessment/alerts/?division={village_code}", obj=first,
-                   area_code=village_code, body="请入户核查,符合条件的启动监测对象识别程序。",
-                   dedupe_key=_inbox_key(village_code))
+    risks = [a for a in alerts if a.signal != INCOME_SURVEY]
+    surveys = [a for a in alerts if a.signal == INCOME_SURVEY]
+    users = _village_team(village_code) if alerts else []
+    if risks:
+        first = risks[0]
+        title = f"防返贫监测预警:{first.detail}" if len(risks) == 1 else f"防返贫监测预警:本村新增{len(risks)}户"
+        for user in users:
+            inbox_post(user=user, title=title[:200], url=f"/assessment/alerts/?division={village_code}", obj=first,
+                       area_code=village_code, body="请入户核查,符合条件的启动监测对象识别程序。",
+                       dedupe_key=_inbox_key(village_code))
+    if surveys:
+        title = f"防返贫监测:本村{len(surveys)}户医疗支出较大、收入未调查,请入户调查收入"
+        for user in users:
+            inbox_post(user=user, title=title[:200], obj=surveys[0], area_code=village_code,
+                       url=f"/assessment/alerts/?division={village_code}&kind=survey",
+                       body="录入调查所得的人均纯收入后,系统按收入判断是否预警。",
+                       dedupe_key=_inbox_key(village_code, survey=True))
 
 
 @transaction.atomic
 def risk_scan(*, actor="system", today: dt.date | None = None) -> dict:
-    """Run every signal provider; each new signal raises one alert, and the village team gets an inbox item."""
+    """Run every signal provider; each new signal raises one alert (or income-survey task), and the village team
+    gets an inbox item. Alerts a rule revision no longer raises close; income surveys no longer asked for close."""
     from fupin.registry.models import Household
 
     today = today or timezone.localdate()
     signals: list[Signal] = []
     for _name, fn in signal_providers():
         signals += fn(today)
-    existing = set(RiskAlert.objects.filter(key__in=[s.key[:100] for s in signals]).values_list("key", flat=True))
-    fresh = {s.key[:100]: s for s in signals if s.key[:100] not in existing}
+    by_key = {s.key[:100]: s for s in signals}
+    existing = set(RiskAlert.objects.filter(key__in=list(by_key)).values_list("key", flat=True))
+    reopened = _reopen_superseded({k: s for k, s in by_key.items() if k in existing}, today)
+    fresh = {k: s for k, s in by_key.items() if k not in existing}
     areas = dict(Household.objects.filter(pk__in={s.household_id for s in fresh.values()})
                  .values_list("pk", "area_code"))
     made = [RiskAlert(key=k, household_id=s.household_id, area_code=areas[s.household_id], signal=s.signal,
                       detail=s.detail[:300], evidence=s.evidence, raised_on=today)
             for k, s in fresh.items() if s.household_id in areas]
     RiskAlert.objects.bulk_create(made, batch_size=1000)
-    superseded = _close_superseded({s.key[:100] for s in signals}, today)
+    superseded, v1 = _close_superseded(set(by_key), today)
+    surveys_closed, v2 = _close_surveys(set(by_key), today)
+    _close_inbox_items(v1 | v2)
     by_village: dict[str, list[RiskAlert]] = {}
-    for alert in made:
+    for alert in [*made, *reopened]:
         by_village.setdefault(alert.area_code[:12], []).append(alert)
     for village, alerts in by_village.items():
         _post_alerts(village, alerts)
-    if made or superseded:
+    stats = {"new": sum(a.signal != INCOME_SURVEY for a in made), "reopened": len(reopened),
+             "surveys": sum(a.signal == INCOME_SURVEY for a in made), "villages": len(by_village),
+             "superseded": superseded, "surveys_closed": surveys_closed}
+    if made or reopened or superseded or surveys_closed:
         audit.record(actor=actor, action="assessment.risk_scan", object_type="assessment.riskalert",
-                     object_repr="防返贫风险扫描",
-                     after={"new": len(made), "villages": len(by_village), "superseded": superseded})
-    return {"signals": len(signals), "new": len(made), "superseded": superseded}
+                     object_repr="防返贫风险扫描", after=stats)
+    return {"signals": len(signals), **stats}
 
 
 @transaction.atomic
@@ -792,21 +862,34 @@ def risk_self_report(*, actor, household, detail: str, signal: str = "self_repor
 
 @transaction.atomic
 def alert_close(*, actor, alert: RiskAlert, note: str) -> RiskAlert:
-    from fupin.inbox.services import inbox_close_by_key
-
     _require(actor, alert.area_code)
     if not (note or "").strip():
         raise ServiceError(_("Write the result of the check"), field="note")
+    if alert.status != AlertStatus.OPEN:
+        raise ServiceError(_("This alert is already closed"))
     alert.status = AlertStatus.CLOSED
     alert.closed_on = timezone.localdate()
     alert.close_note = note.strip()[:300]
     alert.version += 1
     alert.save(update_fields=["status", "closed_on", "close_note", "version", "updated_at"])
-    village = alert.area_code[:12]
-    if not RiskAlert.objects.filter(area_code__startswith=village, status=AlertStatus.OPEN).exists():
-        inbox_close_by_key(dedupe_key=_inbox_key(village))
+    _close_inbox_items({alert.area_code[:12]})
     audit.record(actor=actor, action="assessment.alert.close", obj=alert, after={"note": alert.close_note})
     return alert
+
+
+@transaction.atomic
+def income_survey_record(*, actor, task: RiskAlert, year: int, per_capita, net_income=None) -> RiskAlert:
+    """The village team's answer to an income-survey task: the household's surveyed per-capita net income of a year
+    goes into the income history (`income_year_set`, the office's figure) and the task closes; the next risk scan
+    decides the signal that asked for the survey on that income (an alert only if the household falls below)."""
+    if task.signal != INCOME_SURVEY:
+        raise ServiceError(_("This is not an income-survey task"))
+    if task.status != AlertStatus.OPEN:
+        raise ServiceError(_("This alert is already closed"))
+    row = income_year_set(actor=actor, household=task.household, year=year, per_capita=per_capita,
+                          net_income=net_income, source="survey")
+    return alert_close(actor=actor, alert=task,
+                       note=f"已调查收入:{row.year}年人均纯收入{row.per_capita_net_income}元,由下次风险扫描按收入判断")
 
 
 def _money(value, field: str):

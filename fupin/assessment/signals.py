@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Q
 
+from fupin.assessment.choices import INCOME_SURVEY
 from fupin.assessment.services import Signal, signal_provider
 
 POOR_STATUSES = ("0", "3", "未脱贫", "返贫")
@@ -131,14 +132,33 @@ def _money(value) -> float:
         return 0.0
 
 
-@signal_provider("large_medical_expense", signal="medical", version=2)
+def surveyed_incomes(household_ids: list[int]) -> dict[int, tuple[int, Decimal]]:
+    """household → (year, per-capita net income) of its latest surveyed income: the registry's income year, else
+    the latest year of the income history (a year the office entered, e.g. after an income-survey task)."""
+    from fupin.assessment.models import IncomeYear
+    from fupin.registry.models import Household
+
+    out: dict[int, tuple[int, Decimal]] = {}
+    for hid, year, pc in IncomeYear.objects.filter(household_id__in=household_ids).order_by("household_id", "year") \
+            .values_list("household_id", "year", "per_capita_net_income"):
+        if pc is not None:
+            out[hid] = (year, pc)  # ascending years: the latest stays
+    for hid, year, pc in Household.objects.filter(pk__in=household_ids, income_year__isnull=False).values_list(
+            "pk", "income_year", "per_capita_net_income"):
+        if pc is not None and (hid not in out or year >= out[hid][0]):
+            out[hid] = (year, pc)
+    return out
+
+
+@signal_provider("large_medical_expense", signal="medical", version=3)
 def large_medical(today: dt.date) -> list[Signal]:
-    """Medical self-payments (the current medical extract, summed per household) that leave the household below the
-    monitoring threshold (version 2). With the income surveyed: the household was at or above the threshold and its
-    per-capita income less the self-payment per member is below it (a household already below is raised by the
-    income signal). Without a surveyed income: the self-payment per member reaches the whole threshold, which no
-    household near the line pays without falling below it. Version 1 raised every self-payment over 10,000 yuan,
-    whatever the household's income."""
+    """Medical self-payments (the current medical extract, summed per household) that leave a watched household
+    below the monitoring threshold (version 3): the household's surveyed per-capita income was at or above the
+    threshold and, less the self-payment per member, is below it (a household already below is raised by the
+    income signal). A household whose income was never surveyed and whose self-payment per member reaches the
+    threshold gets an income-survey task (`INCOME_SURVEY`), not an alert: whether it falls below the threshold
+    depends on an income nobody has measured; once the income is recorded the next scan decides on it. Version 2
+    raised those households as alerts; version 1 raised every self-payment over 10,000 yuan, whatever the income."""
     from fupin.registry.models import Household
 
     threshold = income_threshold(today.year)
@@ -148,29 +168,30 @@ def large_medical(today: dt.date) -> list[Signal]:
     totals: dict[int, float] = {}
     for _pid, hid, _name, d in _linked("medical"):
         totals[hid] = totals.get(hid, 0.0) + max(0.0, _money(d.get("自付") or d.get("个人自付") or 0))
-    facts = {pk: (size, income_year, pc) for pk, size, income_year, pc in Household.objects.filter(
-        pk__in=[h for h, v in totals.items() if v > 0]).values_list("pk", "size", "income_year", "per_capita_net_income")}
+    billed = [h for h, v in totals.items() if v > 0]
+    sizes = dict(Household.objects.filter(pk__in=billed).values_list("pk", "size"))
+    incomes = surveyed_incomes(billed)
     out = []
-    for hid, total in totals.items():
-        if hid not in facts or total <= 0:
+    for hid in billed:
+        if hid not in sizes:
             continue
-        size, income_year, pc = facts[hid]
-        members = max(int(size or 0), 1)
+        total = totals[hid]
+        members = max(int(sizes[hid] or 0), 1)
         per_member = total / members
-        evidence = {"自付合计": f"{total:.2f}", "家庭人口": str(members), "监测标准": str(threshold), "规则版本": "2"}
-        if income_year is not None and pc is not None:
+        evidence = {"自付合计": f"{total:.2f}", "家庭人口": str(members), "监测标准": str(threshold), "规则版本": "3"}
+        if hid in incomes:
+            year, pc = incomes[hid]
             before = float(pc)
             after = before - per_member
             if not (before >= t > after):
                 continue
             detail = f"医疗费用个人自付{total:.0f}元,扣除后人均纯收入{after:.0f}元,低于监测标准{t:.0f}元"
-            evidence |= {"人均纯收入": f"{before:.2f}", "扣除自付后人均": f"{after:.2f}"}
-        else:
-            if per_member < t:
-                continue
-            detail = f"医疗费用个人自付{total:.0f}元,人均{per_member:.0f}元,达到监测标准{t:.0f}元(收入未调查)"
-            evidence |= {"人均自付": f"{per_member:.2f}"}
-        out.append(Signal(hid, f"medical:{hid}:{today.year}", "medical", detail, evidence))
+            evidence |= {"收入年度": str(year), "人均纯收入": f"{before:.2f}", "扣除自付后人均": f"{after:.2f}"}
+            out.append(Signal(hid, f"medical:{hid}:{today.year}", "medical", detail, evidence))
+        elif per_member >= t:
+            detail = f"医疗费用个人自付{total:.0f}元,人均{per_member:.0f}元,收入未调查:请入户调查收入"
+            evidence |= {"人均自付": f"{per_member:.2f}", "原因": "医疗费用个人自付较大"}
+            out.append(Signal(hid, f"{INCOME_SURVEY}:{hid}:{today.year}", INCOME_SURVEY, detail, evidence))
     return out
 
 

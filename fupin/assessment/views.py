@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.assessment import selectors, services
-from fupin.assessment.choices import AlertStatus, GapStatus, Stratum, SubjectKind
+from fupin.assessment.choices import INCOME_SURVEY, AlertStatus, GapStatus, Stratum, SubjectKind
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert, Score
 from fupin.core import exportlog
@@ -300,9 +300,11 @@ def alerts(request):
     prefix = _prefix(request)
     status = request.GET.get("status", AlertStatus.OPEN)
     status = status if status in AlertStatus.values else ""
-    qs = selectors.alerts(request.user, prefix=prefix, status=status)
+    kind = request.GET.get("kind", "alert")
+    kind = kind if kind in selectors.ALERT_KINDS else "alert"
+    qs = selectors.alerts(request.user, prefix=prefix, status=status, kind=kind)
     return render(request, "assessment/alerts.html", {"page_obj": paginate(request, qs), "status": status,
-                                                      "statuses": AlertStatus.choices})
+                                                      "statuses": AlertStatus.choices, "kind": kind})
 
 
 def alert_detail(request, pk: int):
@@ -311,11 +313,18 @@ def alert_detail(request, pk: int):
         if not _can_edit(request.user):
             raise PermissionDenied
         try:
-            services.alert_close(actor=request.user, alert=alert, note=request.POST.get("note", ""))
+            if "per_capita" in request.POST:
+                services.income_survey_record(actor=request.user, task=alert, year=request.POST.get("year", ""),
+                                              per_capita=request.POST.get("per_capita", ""),
+                                              net_income=request.POST.get("net_income", ""))
+            else:
+                services.alert_close(actor=request.user, alert=alert, note=request.POST.get("note", ""))
         except ServiceError as exc:
             messages.error(request, exc.message)
         return redirect(f"/assessment/alerts/{alert.pk}/")
-    return render(request, "assessment/alert.html", {"alert": alert, "can_edit": _can_edit(request.user)})
+    return render(request, "assessment/alert.html", {
+        "alert": alert, "can_edit": _can_edit(request.user), "is_survey": alert.signal == INCOME_SURVEY,
+        "survey_year": timezone.localdate().year - 1})
 
 
 def household(request, key: str):
