@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db import connection
 from django.utils import translation
 
 from fupin.core.scoping import scope_prefix
@@ -44,12 +44,20 @@ def scope_key(user) -> tuple:
 
 
 def stamp(*models) -> tuple:
-    """(row count, latest updated_at) of each model's table: moves with every save, insert and delete."""
-    out = []
+    """(row count, latest updated_at) of each model's table, in one query: moves with every save, insert and
+    delete."""
+    if not models:
+        return ()
+    qn = connection.ops.quote_name
+    parts = []
     for model in models:
-        row = model.objects.order_by().aggregate(n=Count("pk"), at=Max("updated_at"))
-        out.append((model._meta.label_lower, row["n"], row["at"]))
-    return tuple(out)
+        table = qn(model._meta.db_table)
+        # table names come from the models, never from input
+        parts.append(f"(SELECT COUNT(*) FROM {table}), (SELECT MAX({qn('updated_at')}) FROM {table})")  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute("SELECT " + ", ".join(parts))
+        row = cur.fetchone()
+    return tuple((m._meta.label_lower, row[2 * i], str(row[2 * i + 1])) for i, m in enumerate(models))
 
 
 def cached(name: str, parts: tuple, compute: Callable[[], Any]) -> Any:

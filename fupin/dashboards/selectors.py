@@ -193,19 +193,18 @@ def dashboard(user, area: Area) -> Dashboard:
     version = (st.pk, st.computed_at, st.stale_since) if st is not None else None
     return readcache.cached("dashboards.dashboard", (readcache.scope_key(user), area.code, area.level, version,
                                                      readcache.stamp(Division, Grid)),
-                            lambda: _dashboard_memo(user, area))
+                            lambda: _dashboard_memo(user, area, st))
 
 
-def _dashboard_memo(user, area: Area) -> Dashboard:
+def _dashboard_memo(user, area: Area, st: SnapshotState | None) -> Dashboard:
     with registry.memo_scope():
-        return _dashboard(user, area)
+        return _dashboard(user, area, st)
 
 
-def _dashboard(user, area: Area) -> Dashboard:
+def _dashboard(user, area: Area, st: SnapshotState | None) -> Dashboard:
     snaps = {s.key: s for s in FigureSnapshot.objects.restrict(user).filter(area_code=area.code)}
     dims_cache: dict = {}
     views = figure_views(snaps, area.code, dims_cache=dims_cache)
-    st = state()
     sections = []
     for key, title in registry.sections():
         charts = [v for v in views.values() if v.section == key and v.chart not in ("none", "kpi") and v.items]

@@ -481,14 +481,9 @@ def household_popup(user, pk: int) -> dict:
 # The page --------------------------------------------------------------------------------------------------------
 
 def area_tree(user, area: Area | None) -> list[dict]:
-    """Towns, villages and grids under the area that the user sees, for the map's area filter (two queries, kept
-    per process until a division or grid changes)."""
+    """Towns, villages and grids under the area that the user sees, for the map's area filter (two queries; the map
+    page keeps it with the rest of its data)."""
     prefix = area.prefix if area else ""
-    return readcache.cached("maps.area_tree", (readcache.scope_key(user), prefix, readcache.stamp(Division, Grid)),
-                            lambda: _area_tree(user, prefix))
-
-
-def _area_tree(user, prefix: str) -> list[dict]:
     divisions = Division.objects.restrict(user).filter(level__in=("county", "town", "village", "community"))
     grids = Grid.objects.restrict(user)
     if prefix:
@@ -506,11 +501,6 @@ def area_bounds(area: Area | None) -> list[list[float]] | None:
     """[[south, west], [north, east]] of the area's boundary (else of its point), for the map's first view."""
     if area is None:
         return None
-    return readcache.cached("maps.area_bounds", (area.code, readcache.stamp(Division, Grid)),
-                            lambda: _area_bounds(area))
-
-
-def _area_bounds(area: Area) -> list[list[float]] | None:
     geometry = _geometry(getattr(area.obj, "boundary", None))
     coords: list = []
 
