@@ -23,6 +23,15 @@ def _block_network():
     socket.socket.connect = _real_connect
 
 
+@pytest.fixture(autouse=True)
+def _fresh_read_cache():
+    """The per-process read cache (fupin/core/readcache.py) holds answers of the previous test's database."""
+    from fupin.core import readcache
+
+    readcache.clear()
+    yield
+
+
 @pytest.fixture
 def county(db):
     from fupin.core.testing import make_county_tree

@@ -50,6 +50,9 @@ fi
 export FUPIN_ENV=production FUPIN_HTTPS=0 FUPIN_ALLOWED_HOSTS=127.0.0.1 FUPIN_EXPORT_RATE_PER_HOUR=0
 export FUPIN_SECRET_KEY=${FUPIN_SECRET_KEY:-$($PY -c "import secrets; print(secrets.token_urlsafe(50))")}
 $PY manage.py migrate -v0 --check >/dev/null 2>&1 || $PY manage.py migrate -v0
+# the planner's statistics, as autovacuum keeps them on a production server (this machine's PostgreSQL runs with
+# autovacuum off: a database never analyzed plans the map layer and the lists as if their tables were empty)
+psql -h 127.0.0.1 -U postgres -d "$DB" -qc "ANALYZE"
 
 $PY manage.py serve --production --addr "127.0.0.1:$PORT" ${WORKERS:+--workers "$WORKERS"} >"$OUT/server.log" 2>&1 &
 SERVER=$!

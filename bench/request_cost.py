@@ -5,9 +5,12 @@ backend, and the queries, per request, in-process (Django's test client, product
         .venv/bin/python bench/request_cost.py [--reps 5] [--only NAME-SUBSTRING]
 
 The database must hold the demo county (`seed_demo`). Each request runs once to warm up, then --reps times; the
-figures are the means of the timed runs. "server CPU" = the Django process's CPU + the PostgreSQL backend's CPU
-(read from /proc, 10 ms ticks: averaged over the runs); on a shared machine CPU seconds, not wall seconds, are the
-figure to compare. A sign-in (the password check) is measured on its own.
+figures are the median of the timed runs for the Django process's CPU (steadier than the mean on a shared machine)
+and the mean for the PostgreSQL backend's CPU (read from /proc in 10 ms ticks); "server CPU" is their sum. On a shared
+machine CPU seconds, not wall seconds, are the figure to compare. A sign-in (the password check) is measured on its own.
+The database is ANALYZEd first (--no-analyze to skip): production keeps the planner's statistics with autovacuum, and a
+freshly seeded database on a server without it plans badly. Redirects are followed, as locust follows them.
+--profile DIR writes a CPU-time cProfile of each request; --sql prints its queries.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -38,9 +42,13 @@ def _proc_cpu(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--only", default="")
     parser.add_argument("--json", default="")
+    parser.add_argument("--profile", default="", help="a folder: one cProfile file per request (NAME.prof), "
+                        "read with `python -m pstats`")
+    parser.add_argument("--no-analyze", action="store_true", help="do not ANALYZE the database first")
+    parser.add_argument("--sql", action="store_true", help="print each request's queries (with --only)")
     args = parser.parse_args()
     os.environ.setdefault("FUPIN_ENV", "production")
     os.environ.setdefault("FUPIN_HTTPS", "0")
@@ -59,6 +67,11 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 0")
         backend = cur.fetchone()[0]
+        if connection.vendor == "postgresql" and not args.no_analyze:
+            # the planner's statistics, as autovacuum keeps them in production: a database seeded just now on a
+            # server with autovacuum off has none, and its plans are far from production's (the map layer's
+            # subqueries scanned every loan once per household)
+            cur.execute("ANALYZE")
 
     queries = [0]
 
@@ -66,8 +79,23 @@ def main() -> None:
         queries[0] += 1
         return execute(sql, params, many, context)
 
-    def measure(fn, reps: int) -> dict:
+    def measure(fn, reps: int, name: str = "") -> dict:
         fn()  # warm-up (caches, connection)
+        if args.sql:
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as ctx:
+                fn()
+            for q in ctx.captured_queries:
+                print("   ", q["sql"][:300])
+        if args.profile and name:
+            import cProfile
+
+            folder = Path(args.profile)
+            folder.mkdir(parents=True, exist_ok=True)
+            prof = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+            prof.runcall(fn)
+            prof.dump_stats(folder / (re.sub(r"[^\w.-]+", "_", name).strip("_") + ".prof"))
         cpu_py, cpu_db, wall, nq, status, size = [], [], [], [], 0, 0
         for _ in range(reps):
             queries[0] = 0
@@ -83,8 +111,8 @@ def main() -> None:
             size = len(resp.content) if not getattr(resp, "streaming", False) else sum(
                 len(x) for x in resp.streaming_content)
         return {"status": status, "bytes": size, "queries": round(statistics.mean(nq), 1),
-                "cpu_py_ms": round(1000 * statistics.mean(cpu_py), 1), "cpu_db_ms": round(1000 * statistics.mean(cpu_db), 1),
-                "cpu_ms": round(1000 * (statistics.mean(cpu_py) + statistics.mean(cpu_db)), 1),
+                "cpu_py_ms": round(1000 * statistics.median(cpu_py), 1), "cpu_db_ms": round(1000 * statistics.mean(cpu_db), 1),
+                "cpu_ms": round(1000 * (statistics.median(cpu_py) + statistics.mean(cpu_db)), 1),
                 "wall_ms": round(1000 * statistics.median(wall), 1)}
 
     rows = []
@@ -117,9 +145,9 @@ def main() -> None:
                         return client.post(p, data=json.dumps(visit_body(key, dt.date.today().isoformat(),
                                                                            str(uuid.uuid4()))),
                                            content_type="application/json")
-                    return client.get(p)
+                    return client.get(p, follow=True)  # as locust does: a redirect costs its target too
 
-                rows.append((role, name, measure(call, args.reps)))
+                rows.append((role, name, measure(call, args.reps, f"{role}-{name}")))
                 r = rows[-1][2]
                 print(f"{role:<19} {name:<40} {r['status']:>3} {r['queries']:>6} q  CPU {r['cpu_ms']:>7.1f} ms "
                       f"(Django {r['cpu_py_ms']:.1f} + PostgreSQL {r['cpu_db_ms']:.1f})  wall {r['wall_ms']:>7.1f} ms  "

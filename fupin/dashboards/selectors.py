@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from fupin.core import readcache
 from fupin.dashboards import figures as registry
 from fupin.dashboards.figures import Figure, household_list_url
 from fupin.dashboards.models import FigureSnapshot, SnapshotState
@@ -184,16 +185,26 @@ def _items(fig: Figure, breakdown: dict[str, float], area_code: str, dims_cache:
 
 
 def dashboard(user, area: Area) -> Dashboard:
-    """Everything the dashboard page shows for one area: about eight queries."""
+    """Everything the dashboard page shows for one area: about eight queries, or three when the same scope asked for
+    the same area since the snapshot was last computed (kept per process, fupin/core/readcache.py: the figures
+    change only when the snapshot is recomputed, the names with the divisions and grids; the labels of codes,
+    departments and rules at most FUPIN_READ_CACHE_SECONDS late). The result is shared: do not change it."""
+    st = state()
+    version = (st.pk, st.computed_at, st.stale_since) if st is not None else None
+    return readcache.cached("dashboards.dashboard", (readcache.scope_key(user), area.code, area.level, version,
+                                                     readcache.stamp(Division, Grid)),
+                            lambda: _dashboard_memo(user, area, st))
+
+
+def _dashboard_memo(user, area: Area, st: SnapshotState | None) -> Dashboard:
     with registry.memo_scope():
-        return _dashboard(user, area)
+        return _dashboard(user, area, st)
 
 
-def _dashboard(user, area: Area) -> Dashboard:
+def _dashboard(user, area: Area, st: SnapshotState | None) -> Dashboard:
     snaps = {s.key: s for s in FigureSnapshot.objects.restrict(user).filter(area_code=area.code)}
     dims_cache: dict = {}
     views = figure_views(snaps, area.code, dims_cache=dims_cache)
-    st = state()
     sections = []
     for key, title in registry.sections():
         charts = [v for v in views.values() if v.section == key and v.chart not in ("none", "kpi") and v.items]

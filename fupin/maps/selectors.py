@@ -17,7 +17,7 @@ from django.db.models.functions import Floor
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from fupin.core import idviews
+from fupin.core import idviews, readcache
 from fupin.core.search import code_q, name_q, prefix_q
 from fupin.core.search import parse as parse_search
 from fupin.geo.areas import Area, area_for_code
@@ -304,9 +304,18 @@ def _geometry(boundary) -> dict | None:
 
 def boundaries(user, level: str, prefix: str = "") -> dict:
     """A FeatureCollection of the divisions (or grids) of a level inside `prefix` that the user sees; a division
-    without a boundary is a Point at its centre, so it can still carry a label and a choropleth value."""
+    without a boundary is a Point at its centre, so it can still carry a label and a choropleth value.
+
+    Kept per process until a division or grid changes (fupin/core/readcache.py): the same for every reader of the
+    same scope, and rebuilding it (every polygon's coordinates rounded) is most of the request's cost."""
     if level not in BOUNDARY_LEVELS:
         raise BadRequest(_("Unknown boundary level “%(level)s”") % {"level": level})
+    return readcache.cached("maps.boundaries", (readcache.scope_key(user), level, prefix,
+                                                readcache.stamp(Division, Grid)),
+                            lambda: _boundaries(user, level, prefix))
+
+
+def _boundaries(user, level: str, prefix: str) -> dict:
     if level == "grid":
         qs = Grid.objects.restrict(user)
         rows = qs.filter(code__startswith=prefix) if prefix else qs
@@ -472,7 +481,8 @@ def household_popup(user, pk: int) -> dict:
 # The page --------------------------------------------------------------------------------------------------------
 
 def area_tree(user, area: Area | None) -> list[dict]:
-    """Towns, villages and grids under the area that the user sees, for the map's area filter (two queries)."""
+    """Towns, villages and grids under the area that the user sees, for the map's area filter (two queries; the map
+    page keeps it with the rest of its data)."""
     prefix = area.prefix if area else ""
     divisions = Division.objects.restrict(user).filter(level__in=("county", "town", "village", "community"))
     grids = Grid.objects.restrict(user)

@@ -15,9 +15,20 @@ from fupin.geo.areas import current_area, user_area
 
 
 def shell(request):
+    """Once per request: a page that renders its parts with `request` (the household page's panels, each a
+    `render_to_string(..., request=request)`) runs the context processors once per part."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    memo = getattr(request, "_fupin_shell", None)
+    if memo is not None and memo[0] is user:
+        return memo[1]
+    context = _shell(request, user)
+    request._fupin_shell = (user, context)
+    return context
+
+
+def _shell(request, user) -> dict:
     area = current_area(request)
     division_query = f"?division={area.code}" if area else ""
     path = request.path

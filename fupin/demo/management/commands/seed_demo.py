@@ -43,6 +43,7 @@ class Command(FupinCommand):
             self.stdout.write("计算预警灯、统计快照与数据质量……")
             for name, outcome in run_refreshers(nightly=True).items():
                 self.stdout.write(f"  {name}: {json.dumps(outcome, ensure_ascii=False, default=str)[:200]}")
+            _analyze()
         self._print_logins(logins, password)
         self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒")
 
@@ -65,3 +66,15 @@ def display_width(text: str) -> int:
 
 def pad(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
+
+
+def _analyze() -> None:
+    """The planner's statistics for the tables just filled (PostgreSQL). Autovacuum would gather them later, or never
+    where it is off: without them the first pages plan as if the tables were empty (measured: the map's household
+    layer scanned every loan once per household, 121 ms instead of 14 ms at scale 0.1)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+
