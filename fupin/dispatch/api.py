@@ -9,12 +9,13 @@ import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from fupin.core.apiparams import Limit, Offset
 from fupin.core.errors import ServiceError
 from fupin.dispatch import selectors, services
+from fupin.dispatch.filters import ORDER_FILTERS, REPORT_FILTERS
 from fupin.dispatch.models import HouseholdPin, MinqingReport, RoutingRule, WorkOrder, WorkOrderType
 
 router = Router(tags=["dispatch"])
@@ -219,15 +220,18 @@ def _department(code: str | None):
     return found
 
 
+OrderQuery = ORDER_FILTERS.schema("OrderQuery", limit=(Limit, 200), offset=(Offset, 0))
+
+
 @router.get("/orders", response=list[OrderOut])
-def list_orders(request, state: str = "", order_type: str = "", department: str = "", overdue: bool = False,
-                q: str = "", limit: Limit = 200, offset: Offset = 0):
+def list_orders(request, filters: Query[OrderQuery]):
+    """Orders filtered as the list pages filter them (fupin/dispatch/filters.py); a refused value answers 422."""
     from django.utils import timezone
 
     now = timezone.now()
-    qs = selectors.order_list(request.user, state=state, order_type=order_type, department=department,
-                              overdue=overdue, q=q[:50], now=now)
-    return [_order_out(o, now) for o in qs[offset:offset + limit]]
+    found = ORDER_FILTERS.read_api(filters, request.user)
+    qs = selectors.order_list(request.user, **found.values)
+    return [_order_out(o, now) for o in qs[filters.offset:filters.offset + filters.limit]]
 
 
 @router.get("/orders/{uuid}", response=OrderDetailOut)
@@ -314,14 +318,14 @@ def _report_out(r: MinqingReport) -> dict:
             "content": r.content, "reported_at": r.reported_at, "answer": r.answer, "answered_at": r.answered_at}
 
 
+ReportQuery = REPORT_FILTERS.schema("ReportQuery", limit=(Limit, 200), offset=(Offset, 0))
+
+
 @router.get("/minqing", response=list[ReportOut])
-def list_reports(request, category: str = "", status: str = "", limit: Limit = 200, offset: Offset = 0):
-    qs = selectors.reports_for(request.user)
-    if category:
-        qs = qs.filter(category=category)
-    if status:
-        qs = qs.filter(status=status)
-    return [_report_out(r) for r in qs[offset:offset + limit]]
+def list_reports(request, filters: Query[ReportQuery]):
+    """民情 reports filtered as the 民情 page filters them (fupin/dispatch/filters.py); a refused value answers 422."""
+    qs = REPORT_FILTERS.read_api(filters, request.user).apply(selectors.reports_for(request.user))
+    return [_report_out(r) for r in qs[filters.offset:filters.offset + filters.limit]]
 
 
 @router.get("/minqing/{uuid}", response=ReportOut)
