@@ -40,7 +40,7 @@ def _household(qs, value, user):
 PROCEDURE_FILTERS = FilterSet(
     Filter("kind", _("Procedure"), choices=Kind.choices, field="kind"),
     Filter("status", _("Status"), choices=[*Status.choices, ("all", _("All"))], apply=_status),
-    Filter("step", _("Step"), choices=_steps, field="current_step"),
+    Filter("step", _("Current step"), choices=_steps, field="current_step"),
     Filter("division", _("Division"), kind="area", field="area_code__startswith"),
     Filter("household", _("Household"), kind="text", apply=_household),
     Filter("q", _("Search"), kind="text", apply=_search),
