@@ -12,20 +12,22 @@ A list declares its filters once, next to its selector (`fupin/dispatch/filters.
 
 Each filter has a kind (how its value is read and checked), its choices (a list, or a function of the user: what the
 user may pick), and how it narrows a queryset (`field`, a lookup, or `apply(qs, value, user)`; neither: the list's
-selector takes the value as a keyword of the same name).
+selector takes the value as a keyword of the same name). A selector applies the declared lookups of the values it
+is given with `FILTERS.narrow(qs, values, user)`, so `order_list(user, state="open")` filters as the page does.
 
 - The page: `f = ORDER_FILTERS.read(request.GET, request.user)`. `f.values` has every filter's value (its empty value
   when absent or refused), `f.apply(qs)` narrows by the declared lookups, `f.form` is what the user typed (for the
   form), and `f.errors` says in Chinese what was refused (`f.tell(request)` puts it on the page as messages): a bad
   value in the address never makes a 500, it is left out and said.
-- The API: `filters: Query[ORDER_FILTERS.schema("OrderQuery", limit=Limit, offset=Offset)]` declares the parameters in
+- The API: `filters: Query[ORDER_FILTERS.schema("OrderQuery", limit=(Limit, 200))]` declares the parameters in
   the OpenAPI document, and `ORDER_FILTERS.read_api(filters, request.user)` answers 422 (`loc` ["query", name]) on a
   refused value, as pydantic does for a bounded limit.
 
 Kinds: `choice` (one of the choices), `choices` (several, separated by commas), `codes` (several codes separated by
-commas, not checked against a list: a registry's code lists may hold codes the data does not), `text` (at most `max_length`
-characters, no NUL), `date` (YYYY-MM-DD), `flag` (1/0, true/false, on/off), `int` (a whole number from `min` to
-`max`), `area` (a division or grid code inside the user's jurisdiction, read as the code prefix it stands for).
+commas, not checked against a list: imported data may hold codes its code list lacks, and the dashboards link to
+them), `text` (at most `max_length` characters, no NUL), `date` (YYYY-MM-DD), `flag` (1/0, true/false, on/off),
+`int` (a whole number from `min` to `max`), `area` (a division or grid code inside the user's jurisdiction, read as
+the code prefix it stands for).
 """
 
 from __future__ import annotations

@@ -209,6 +209,19 @@ def _household(request, key: str):
         raise HttpError(404, _("Household not found")) from exc
 
 
+def _place(request, payload):
+    """Where an order or a report belongs: its household, else its village (404 outside the jurisdiction)."""
+    household = _household(request, payload.household) if payload.household else None
+    village = None
+    if household is None and payload.village:
+        from fupin.geo.models import Division
+
+        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
+        if village is None:
+            raise HttpError(404, _("Village not found"))
+    return household, village
+
+
 def _department(code: str | None):
     if not code:
         return None
@@ -241,14 +254,7 @@ def get_order(request, uuid: uuidlib.UUID):
 
 @router.post("/orders", response={201: OrderDetailOut})
 def create_order(request, payload: OrderIn):
-    household = _household(request, payload.household) if payload.household else None
-    village = None
-    if household is None and payload.village:
-        from fupin.geo.models import Division
-
-        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
-        if village is None:
-            raise HttpError(404, _("Village not found"))
+    household, village = _place(request, payload)
     try:
         order = services.work_order_create(
             actor=request.user, household=household, village=village, title=payload.title,
@@ -335,14 +341,7 @@ def get_report(request, uuid: uuidlib.UUID):
 
 @router.post("/minqing", response={201: ReportOut})
 def create_report(request, payload: ReportIn):
-    household = _household(request, payload.household) if payload.household else None
-    village = None
-    if household is None and payload.village:
-        from fupin.geo.models import Division
-
-        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
-        if village is None:
-            raise HttpError(404, _("Village not found"))
+    household, village = _place(request, payload)
     try:
         r = services.minqing_report_create(
             actor=request.user, channel=payload.channel, category=payload.category, content=payload.content,
