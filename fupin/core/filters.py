@@ -171,11 +171,6 @@ class Filtered:
                 qs = f.narrow(qs, self.values[f.name], self.user)
         return qs
 
-    def selector_kwargs(self, *names: str) -> dict[str, Any]:
-        """The values of the filters a selector applies itself (declared with neither field nor apply)."""
-        return {f.name: self.values[f.name] for f in self.filters
-                if not (f.field or f.apply) and (not names or f.name in names)}
-
     def tell(self, request) -> None:
         """Each refusal as a warning message on the page."""
         from django.contrib import messages
