@@ -81,3 +81,38 @@ def test_sweep_finds_each_form():
         "def _prefix(user):\n    return scope_prefix(user)\n\ndef t(user, c):\n    p = _prefix(user)\n    return c.startswith(p)\n"
     ) == [6]
     assert own_scope_checks("def f(code, p):\n    return code.startswith(p)\n") == []  # not a jurisdiction
+
+
+# "Is this user county-wide?" is `scoping.county_wide(user)`: a length test of a jurisdiction prefix anywhere else is
+# the rule (6 digits make a county) written again.
+
+
+def own_county_tests(source: str) -> list[int]:
+    """Lines comparing `len(<something named ...prefix...>)` with the county's length (6, or PREFIX_LENGTH["county"]).
+    Other levels are other questions (the phone's slice asks for a village or smaller)."""
+    found = set()
+    for n in ast.walk(ast.parse(source)):
+        if not isinstance(n, ast.Compare):
+            continue
+        sides = [n.left, *n.comparators]
+        lengths = [s for s in sides if isinstance(s, ast.Call) and getattr(s.func, "id", None) == "len" and s.args
+                   and "prefix" in ast.unparse(s.args[0])]
+        bounds = [s for s in sides if (isinstance(s, ast.Constant) and s.value in (6, 7))
+                  or ast.unparse(s).replace('"', "'") == "PREFIX_LENGTH['county']"]
+        if lengths and bounds:
+            found.add(n.lineno)
+    return sorted(found)
+
+
+def test_no_own_county_wide_test_outside_core():
+    assert sweep_app_modules(own_county_tests, skip=("fupin/core/scoping.py",)) == {}
+
+
+def test_county_sweep_finds_each_form():
+    """Positive control: the four forms interop, exchange, accounts and privacy used before `county_wide`."""
+    assert own_county_tests("ok = prefix is not None and len(prefix) <= 6\n") == [1]
+    assert own_county_tests("if prefix and len(prefix) <= PREFIX_LENGTH['county']:\n    pass\n") == [1]
+    assert own_county_tests("x = len(actor.jurisdiction_prefix or '-' * 9) > PREFIX_LENGTH['county']\n") == [1]
+    assert own_county_tests("y = 6 >= len(viewer.jurisdiction_prefix or 'x' * 12)\n") == [1]
+    assert own_county_tests("z = len(code) <= 6\n") == []  # a code's length, not a jurisdiction's
+    assert own_county_tests("v = len(prefix) >= PREFIX_LENGTH['village']\n") == []  # another level

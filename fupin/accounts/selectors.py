@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from fupin.accounts.choices import ALL_CAPABILITIES, ROLE_CAPABILITIES, Role
-from fupin.core.scoping import PREFIX_LENGTH, scope_prefix
+from fupin.core.scoping import county_wide
 
 # The order capabilities are shown in the roles matrix.
 CAPABILITY_ORDER = ["view", "view_full_id", "edit", "collect", "village_review", "approve_town", "approve_county",
@@ -18,8 +18,7 @@ def visible_users(viewer) -> QuerySet:
     staff who are bound to a department only (they work for the whole county and carry no area code)."""
     User = get_user_model()
     qs = User.objects.restrict(viewer)
-    prefix = scope_prefix(viewer)
-    if prefix and len(prefix) <= PREFIX_LENGTH["county"]:
+    if county_wide(viewer):
         qs = qs | User.objects.filter(area_code="", department__isnull=False)
     return qs
 

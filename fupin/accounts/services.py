@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from fupin.accounts.choices import Role
 from fupin.core import audit
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import PREFIX_LENGTH, covers
+from fupin.core.scoping import county_wide, covers
 
 AUDITED_FIELDS = ("username", "display_name", "email", "phone", "role", "division_id", "grid_id", "department_id",
                   "command_unit_id", "unit_name", "area_code", "is_active", "is_superuser")
@@ -67,7 +67,7 @@ def _check_binding(*, actor, role: str, division, grid, department, command_unit
         from fupin.geo.models import Division, Grid
 
         if division is None:
-            if len(actor.jurisdiction_prefix or "-" * 9) > PREFIX_LENGTH["county"]:
+            if not county_wide(actor):
                 raise ServiceError(_("Only city users may create a department handler without a division"), field="division")
         elif not Division.objects.restrict(actor).filter(pk=division.pk).exists():
             raise ServiceError(_("%(division_name)s is outside your jurisdiction") % {"division_name": division.name}, field="division")

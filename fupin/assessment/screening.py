@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from fupin.core import extensions as ext
 from fupin.core.bulk import fetch_arrow
 from fupin.eligibility.expressions import compile_sql, parse
 
@@ -61,23 +62,28 @@ STUDENT_CODES = ("03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13
                  "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30")
 LABOUR = ("1", "2", "普通劳动力", "技能劳动力")
 LACKS_FUNDS = "9"  # 致贫原因: 缺资金
-# Facts other apps add: name -> (type, label, fn() -> (SQL of household_id, value; params))
+# Facts other apps add: the point "assessment.household_fact" (fupin/core/extensions.py), fn() -> (SQL of
+# household_id, value; params)
 FactProvider = Callable[[], tuple[str, list]]
-_FACT_PROVIDERS: dict[str, tuple[str, str, FactProvider]] = {}
 
 
 def household_fact(name: str, kind: str, label: str):
-    """Register fn() -> (sql, params) selecting `household_id, value` (a number; absent households read 0)."""
+    """Register fn() -> (sql, params) selecting `household_id, value` (a number; absent households read 0): the
+    decorator form of `ext.register(ext.HouseholdFact(key=name, kind=kind, label=label, fn=fn))`."""
 
     def deco(fn: FactProvider) -> FactProvider:
-        _FACT_PROVIDERS[name] = (kind, label, fn)
+        ext.register(ext.HouseholdFact(key=name, kind=kind, label=label, fn=fn))
         return fn
 
     return deco
 
 
+def _added_facts() -> list:
+    return sorted(ext.registered("assessment.household_fact"), key=lambda f: f.key)
+
+
 def household_facts() -> dict[str, tuple[str, str]]:
-    return {**HOUSEHOLD_FACTS, **{n: (k, label) for n, (k, label, _fn) in _FACT_PROVIDERS.items()}}
+    return {**HOUSEHOLD_FACTS, **{f.key: (f.kind, f.label) for f in _added_facts()}}
 
 
 def dibao_line() -> float:
@@ -154,9 +160,9 @@ def load(household_ids: list[int] | None = None) -> dict[str, pa.Table]:
                 WHERE source_code IN ({', '.join(_lit(x) for x in SOURCES)}) GROUP BY person_id, source_code""",
             types={"person_id": i64, "source_code": s, "n": f64}),
     }
-    for name, (_kind, _label, fn) in sorted(_FACT_PROVIDERS.items()):
-        sql, params = fn()
-        tables[f"fact_{name}"] = fetch_arrow(sql, params, types={"household_id": i64, "value": f64})
+    for fact in _added_facts():
+        sql, params = fact.fn()
+        tables[f"fact_{fact.key}"] = fetch_arrow(sql, params, types={"household_id": i64, "value": f64})
     return tables
 
 
@@ -167,7 +173,7 @@ def setup(today: dt.date) -> list[str]:
     member_counts = ", ".join(
         f"coalesce(sum(CASE WHEN source_code = {_lit(src)} THEN n END), 0) AS member_{src}" for src in SOURCES)
     hh_counts = ", ".join(f"CAST(coalesce(a.member_{src}, 0) AS DOUBLE) AS count_{src}" for src in SOURCES)
-    provided = sorted(_FACT_PROVIDERS)
+    provided = [f.key for f in _added_facts()]
     provided_cols = "".join(f", CAST(coalesce(fact_{n}.value, 0) AS DOUBLE) AS \"{n}\"" for n in provided)
     provided_joins = " ".join(
         f"LEFT JOIN (SELECT household_id, sum(value) AS value FROM fact_{n} GROUP BY household_id) fact_{n} "

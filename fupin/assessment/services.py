@@ -41,6 +41,7 @@ from fupin.assessment.models import (
     StaffIdentity,
 )
 from fupin.core import audit
+from fupin.core import extensions as ext
 from fupin.core.errors import ServiceError
 from fupin.core.fields import blind_q
 from fupin.eligibility.expressions import ExpressionError
@@ -672,30 +673,31 @@ class Signal:
 
 
 SignalProvider = Callable[[dt.date], list[Signal]]
-_PROVIDERS: list[tuple[str, SignalProvider]] = []
-# provider name → (the signal its alerts carry, the version of its rule), for providers that declare them
-_VERSIONS: dict[str, tuple[str, int]] = {}
 
 
-def signal_provider(name: str, *, signal: str = "", version: int = 1):
-    """Register fn(today) -> [Signal] as a source of risk signals (another app adds, e.g., overdue loans).
+def signal_provider(name: str, *, signal: str = "", version: int = 1, order: int = 100):
+    """Register fn(today) -> [Signal] as a source of risk signals: the decorator form of
+    `ext.register(ext.RiskSignal(key=name, fn=fn, signal=signal, version=version))` (fupin/core/extensions.py).
 
     A provider whose rule changed declares the `signal` its alerts carry and the rule's `version` (each signal's
     evidence then says 规则版本 N): an open alert of that signal raised by an earlier version that the new version no
     longer raises is closed by the next scan with the reason (not left for the village team to clear by hand)."""
 
     def deco(fn: SignalProvider) -> SignalProvider:
-        _PROVIDERS[:] = [p for p in _PROVIDERS if p[0] != name] + [(name, fn)]
-        _VERSIONS.pop(name, None)
-        if signal and version > 1:
-            _VERSIONS[name] = (signal, version)
+        ext.register(ext.RiskSignal(key=name, fn=fn, signal=signal, version=version, order=order))
         return fn
 
     return deco
 
 
 def signal_providers() -> list[tuple[str, SignalProvider]]:
-    return list(_PROVIDERS)
+    return [(p.key, p.fn) for p in ext.registered("assessment.risk_signal")]
+
+
+def _versions() -> dict[str, tuple[str, int]]:
+    """Provider name → (the signal its alerts carry, the version of its rule), for providers whose rule changed."""
+    return {p.key: (p.signal, p.version) for p in ext.registered("assessment.risk_signal")
+            if p.signal and p.version > 1}
 
 
 SUPERSEDED_NOTE = "预警规则修订为第{version}版后不再触发"
@@ -708,7 +710,7 @@ def _close_superseded(keys: set[str], today: dt.date) -> tuple[int, set[str]]:
     Returns the number closed and their villages."""
     closed = 0
     villages: set[str] = set()
-    for signal, version in _VERSIONS.values():
+    for signal, version in _versions().values():
         stale = [(pk, area[:12]) for pk, key, evidence, area in RiskAlert.objects.filter(signal=signal, status=AlertStatus.OPEN)
                  .values_list("pk", "key", "evidence", "area_code")
                  if key not in keys and str((evidence or {}).get("规则版本", "1")) != str(version)]

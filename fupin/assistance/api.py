@@ -7,12 +7,13 @@ import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Query, Router
 from ninja.errors import HttpError
 from ninja.responses import Status
 
 from fupin.assistance import permissions, selectors, services
 from fupin.assistance.choices import Colour
+from fupin.assistance.filters import LIGHT_FILTERS
 from fupin.assistance.models import AssistanceRecord, Errand, HouseholdLight
 from fupin.assistance.schemas import (
     ErrandCloseIn,
@@ -80,15 +81,16 @@ def _same_submit(request, stored, key: str) -> None:
         raise HttpError(409, _("The number is used by another record"))
 
 
+LightQuery = LIGHT_FILTERS.schema("LightQuery", division=(str, ""), limit=(Limit, 200), offset=(Offset, 0))
+
+
 @router.get("/lights", response=list[LightOut])
-def list_lights(request, colour: str | None = None, division: str | None = None, cadre: int | None = None,
-                no_cadre: bool = False, limit: Limit = 200, offset: Offset = 0):
-    """Households with their lights, worst first."""
-    if colour and colour not in Colour.values:
-        raise HttpError(400, _("colour must be green, yellow or red"))
-    qs = selectors.light_list(request.user, prefix=_prefix(request, division), colour=colour or "",
-                              cadre_id=cadre, no_cadre=no_cadre)
-    return [_light_out(lt) for lt in qs[offset:offset + limit]]
+def list_lights(request, filters: Query[LightQuery]):
+    """Households with their lights, worst first, filtered as the lights page filters them
+    (fupin/assistance/filters.py); a refused value answers 422."""
+    values = LIGHT_FILTERS.read_api(filters, request.user).values
+    qs = selectors.light_list(request.user, prefix=_prefix(request, filters.division), **values)
+    return [_light_out(lt) for lt in qs[filters.offset:filters.offset + filters.limit]]
 
 
 @router.get("/map", response=list[PointOut])

@@ -32,7 +32,6 @@ from fupin.core import scoping
 from fupin.core.scoping import scope_prefix
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household
-from fupin.registry.selectors import household_ids_matching
 
 COLOUR_COUNTS = {
     "green": Count("pk", filter=Q(colour=Colour.GREEN)),
@@ -195,20 +194,14 @@ def lights_for_map(user, *, prefix: str | None = None, colour: str | None = None
                                      lng=F("household__lng"), lat=F("household__lat")))
 
 
-def light_list(user, *, prefix: str | None = None, colour: str | None = None, cadre_id: int | None = None,
-               unit_id: int | None = None, no_cadre: bool = False, q: str = "") -> QuerySet[HouseholdLight]:
+def light_list(user, *, prefix: str | None = None, **filters) -> QuerySet[HouseholdLight]:
+    """The lights of the user's households within `prefix`, worst first; `filters`: values of the list's filters by
+    name (colour, cadre, unit, no_cadre, q: fupin/assistance/filters.py), each applied as declared there."""
+    from fupin.assistance.filters import LIGHT_FILTERS
+
     qs = lights_within(user, prefix).select_related("household", "household__village", "household__grid", "cadre",
                                                     "unit")
-    if colour:
-        qs = qs.filter(colour=colour)
-    if cadre_id:
-        qs = qs.filter(cadre_id=cadre_id)
-    if unit_id:
-        qs = qs.filter(unit_id=unit_id)
-    if no_cadre:
-        qs = qs.filter(cadre__isnull=True)
-    if q:
-        qs = qs.filter(household_id__in=household_ids_matching(user, q, rows_scoped=True))
+    qs = LIGHT_FILTERS.narrow(qs, filters, user)
     order = {"red": 0, "yellow": 1, "green": 2}
     rank = Case(*[When(colour=c, then=Value(v)) for c, v in order.items()], output_field=IntegerField())
     return qs.annotate(rank=rank).order_by("rank", "-days", "household_id")
@@ -318,7 +311,7 @@ def village_plan(village: Division, year: int | None = None) -> VillagePlan | No
 
 
 def cadre_households(user, cadre: Cadre) -> QuerySet[HouseholdLight]:
-    return light_list(user, cadre_id=cadre.pk)
+    return light_list(user, cadre=cadre.pk)
 
 
 def cadre_summary(user, cadre: Cadre) -> dict:

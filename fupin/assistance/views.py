@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from fupin.assistance import forms, imports, permissions, selectors, services
 from fupin.assistance.choices import Colour, ErrandStatus
 from fupin.assistance.conf import local_today
+from fupin.assistance.filters import LIGHT_FILTERS
 from fupin.assistance.models import (
     AreaPairing,
     AssistanceRecord,
@@ -121,19 +122,17 @@ def light_list(request):
     prefix = _prefix(request)
     if prefix is None:
         return render(request, "assistance/light_list.html", {"page_obj": None})
-    g = request.GET
-    colour = g.get("colour") if g.get("colour") in Colour.values else ""
-    cadre_id = int(g["cadre"]) if g.get("cadre", "").isdigit() else None
-    unit_id = int(g["unit"]) if g.get("unit", "").isdigit() else None
-    qs = selectors.light_list(user, prefix=prefix, colour=colour, cadre_id=cadre_id, unit_id=unit_id,
-                              no_cadre=g.get("no_cadre") == "1", q=g.get("q", "").strip()[:50])
+    f = LIGHT_FILTERS.read(request.GET, user)
+    f.tell(request)
+    colour, cadre_id, unit_id = f["colour"], f["cadre"], f["unit"]
+    qs = selectors.light_list(user, prefix=prefix, **f.values)
     page = paginate(request, qs)
     for lt in page:
         lt.reason_list = selectors.reasons_display(lt)
     return render(request, "assistance/light_list.html", {
-        "page_obj": page, "colour": colour, "q": g.get("q", ""), "area_name": _area_name(request, prefix),
+        "page_obj": page, "colour": colour, "q": f.form["q"], "area_name": _area_name(request, prefix),
         "cadre": Cadre.objects.filter(pk=cadre_id).first() if cadre_id else None,
-        "unit": Unit.objects.filter(pk=unit_id).first() if unit_id else None, "no_cadre": g.get("no_cadre") == "1",
+        "unit": Unit.objects.filter(pk=unit_id).first() if unit_id else None, "no_cadre": f["no_cadre"],
         "colours": Colour.choices, "can_record": permissions.can_record(user)})
 
 
@@ -151,7 +150,7 @@ def cadre_detail(request, pk: int):
     user = request.user
     cadre = get_object_or_404(Cadre.objects.select_related("unit", "user"), pk=pk)
     prefix = _prefix(request)
-    lights = selectors.light_list(user, prefix=prefix or "", cadre_id=cadre.pk)
+    lights = selectors.light_list(user, prefix=prefix or "", cadre=cadre.pk)
     if not lights.exists() and cadre.user_id != user.pk and not permissions.can_administer(user):
         raise Http404
     page = paginate(request, lights)

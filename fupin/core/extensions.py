@@ -396,6 +396,91 @@ class FieldReader(Extension):
     fn: Callable[[str], dict]
 
 
+# Assessment: return-to-poverty risk signals and the 应享未享 rules' household facts --------------------------------
+
+
+@dataclass(frozen=True)
+class RiskSignal(Extension):
+    """fn(today) -> [Signal] (fupin.assessment.services.Signal): the households one risk shows in. A provider whose
+    rule changed declares the `signal` its alerts carry and the rule's `version` (> 1): the next scan closes the open
+    alerts an earlier version raised that this one no longer raises."""
+
+    point: ClassVar[str] = "assessment.risk_signal"
+    doc: ClassVar[str] = ("a source of return-to-poverty risk signals: fn(today) -> [Signal], with the signal and "
+                          "version of its rule")
+    key: str
+    fn: Callable[[dt.date], list]
+    signal: str = ""
+    version: int = 1
+    order: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.version, int) or self.version < 1:
+            raise ExtensionError(f"RiskSignal {self.key}: version must be a whole number from 1, not {self.version!r}")
+
+
+@dataclass(frozen=True)
+class HouseholdFact(Extension):
+    """A household fact the 应享未享 rules may name: fn() -> (SQL selecting `household_id, value`, params); `value`
+    a number, households absent from it read 0."""
+
+    point: ClassVar[str] = "assessment.household_fact"
+    doc: ClassVar[str] = ("a household fact of the 应享未享 rules: fn() -> (SQL of household_id, value; params), "
+                          "with its type and label")
+    key: str
+    kind: str
+    label: Any
+    fn: Callable[[], tuple[str, list]]
+
+    @property
+    def ident(self) -> str:
+        return self.key
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind != "number":  # the screening reads every added fact as a number (absent: 0)
+            raise ExtensionError(f"HouseholdFact {self.key}: kind must be 'number', not {self.kind!r}")
+
+
+# Interop: the event types other systems subscribe to ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventType(Extension):
+    """An event type other systems may subscribe to: its `code` (in payloads), its label (on pages) and the audited
+    changes it is made of (`actions`, or action `prefixes`, narrowed by `when(change)`); `subject(change)` names the
+    object the event is about when it is not the audited one (a member's change is about its household)."""
+
+    point: ClassVar[str] = "interop.event_type"
+    doc: ClassVar[str] = ("an event type of the webhooks: code, label, the audit actions (or prefixes) it is made of, "
+                          "optionally when(change) and subject(change)")
+    code: str
+    label: Any
+    actions: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    when: Callable[[Any], bool] | None = None
+    subject: Callable[[Any], tuple[str, str]] | None = None
+    order: int = 100
+
+    @property
+    def ident(self) -> str:
+        return self.code
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actions", frozenset(self.actions))
+        object.__setattr__(self, "prefixes", tuple(self.prefixes))
+        super().__post_init__()
+        if not isinstance(self.code, str) or not self.code:
+            raise ExtensionError(f"EventType.code must be a non-empty string, not {self.code!r}")
+        if not self.actions and not self.prefixes:
+            raise ExtensionError(f"EventType {self.code}: name the audit actions or prefixes it is made of")
+
+    def matches(self, change) -> bool:
+        return (change.action in self.actions or change.action.startswith(self.prefixes or ("\0",))) and (
+            self.when is None or self.when(change))
+
+
 # Geo: the grid network's pages count and assign households (the registry, one tier up, answers) -------------------
 
 
@@ -425,6 +510,7 @@ SHAPES: tuple[type[Extension], ...] = (
     LightCondition, UnverifiedFindings,
     CardSection, ProcedureAssessment, ProcedureFindings,
     NeedAdapter, FieldReader, AreaHouseholds,
+    RiskSignal, HouseholdFact, EventType,
 )
 POINTS: dict[str, type[Extension]] = {}
 for _shape in SHAPES:
@@ -470,7 +556,8 @@ def _module_of(item: Extension) -> str:
 # this module and the decorator / compatibility forms of `register`: never the registrant
 _REGISTERING_MODULES = {__name__, "fupin.core.services", "fupin.core.stats", "fupin.core.nightly", "fupin.core.audit",
                         "fupin.core.middleware", "fupin.registry.panels", "fupin.registry.selectors",
-                        "fupin.maps.layers", "fupin.dashboards.figures", "fupin.assistance.providers"}
+                        "fupin.maps.layers", "fupin.dashboards.figures", "fupin.assistance.providers",
+                        "fupin.assessment.services", "fupin.assessment.screening"}
 
 
 def registered(point: str) -> list:

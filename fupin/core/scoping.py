@@ -35,6 +35,13 @@ def covers(user, area_code: str) -> bool:
     return prefix is not None and (area_code or "").startswith(prefix)
 
 
+def county_wide(user) -> bool:
+    """The user's jurisdiction is a whole county or more (a superuser's is everything): the county office's view of
+    what has no area of its own (department files, outside connections, department-only staff)."""
+    prefix = scope_prefix(user)
+    return prefix is not None and len(prefix) <= PREFIX_LENGTH["county"]
+
+
 def overlaps(user, area_code: str) -> bool:
     """The place lies inside the user's jurisdiction, or the jurisdiction inside it (a grid worker opens the page of
     the village their grid lies in, and sees their grid's part of it)."""

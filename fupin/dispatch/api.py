@@ -9,12 +9,13 @@ import uuid as uuidlib
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from fupin.core.apiparams import Limit, Offset
 from fupin.core.errors import ServiceError
 from fupin.dispatch import selectors, services
+from fupin.dispatch.filters import ORDER_FILTERS, REPORT_FILTERS
 from fupin.dispatch.models import HouseholdPin, MinqingReport, RoutingRule, WorkOrder, WorkOrderType
 
 router = Router(tags=["dispatch"])
@@ -208,6 +209,19 @@ def _household(request, key: str):
         raise HttpError(404, _("Household not found")) from exc
 
 
+def _place(request, payload):
+    """Where an order or a report belongs: its household, else its village (404 outside the jurisdiction)."""
+    household = _household(request, payload.household) if payload.household else None
+    village = None
+    if household is None and payload.village:
+        from fupin.geo.models import Division
+
+        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
+        if village is None:
+            raise HttpError(404, _("Village not found"))
+    return household, village
+
+
 def _department(code: str | None):
     if not code:
         return None
@@ -219,15 +233,18 @@ def _department(code: str | None):
     return found
 
 
+OrderQuery = ORDER_FILTERS.schema("OrderQuery", limit=(Limit, 200), offset=(Offset, 0))
+
+
 @router.get("/orders", response=list[OrderOut])
-def list_orders(request, state: str = "", order_type: str = "", department: str = "", overdue: bool = False,
-                q: str = "", limit: Limit = 200, offset: Offset = 0):
+def list_orders(request, filters: Query[OrderQuery]):
+    """Orders filtered as the list pages filter them (fupin/dispatch/filters.py); a refused value answers 422."""
     from django.utils import timezone
 
     now = timezone.now()
-    qs = selectors.order_list(request.user, state=state, order_type=order_type, department=department,
-                              overdue=overdue, q=q[:50], now=now)
-    return [_order_out(o, now) for o in qs[offset:offset + limit]]
+    found = ORDER_FILTERS.read_api(filters, request.user)
+    qs = selectors.order_list(request.user, **found.values)
+    return [_order_out(o, now) for o in qs[filters.offset:filters.offset + filters.limit]]
 
 
 @router.get("/orders/{uuid}", response=OrderDetailOut)
@@ -237,14 +254,7 @@ def get_order(request, uuid: uuidlib.UUID):
 
 @router.post("/orders", response={201: OrderDetailOut})
 def create_order(request, payload: OrderIn):
-    household = _household(request, payload.household) if payload.household else None
-    village = None
-    if household is None and payload.village:
-        from fupin.geo.models import Division
-
-        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
-        if village is None:
-            raise HttpError(404, _("Village not found"))
+    household, village = _place(request, payload)
     try:
         order = services.work_order_create(
             actor=request.user, household=household, village=village, title=payload.title,
@@ -314,14 +324,14 @@ def _report_out(r: MinqingReport) -> dict:
             "content": r.content, "reported_at": r.reported_at, "answer": r.answer, "answered_at": r.answered_at}
 
 
+ReportQuery = REPORT_FILTERS.schema("ReportQuery", limit=(Limit, 200), offset=(Offset, 0))
+
+
 @router.get("/minqing", response=list[ReportOut])
-def list_reports(request, category: str = "", status: str = "", limit: Limit = 200, offset: Offset = 0):
-    qs = selectors.reports_for(request.user)
-    if category:
-        qs = qs.filter(category=category)
-    if status:
-        qs = qs.filter(status=status)
-    return [_report_out(r) for r in qs[offset:offset + limit]]
+def list_reports(request, filters: Query[ReportQuery]):
+    """民情 reports filtered as the 民情 page filters them (fupin/dispatch/filters.py); a refused value answers 422."""
+    qs = REPORT_FILTERS.read_api(filters, request.user).apply(selectors.reports_for(request.user))
+    return [_report_out(r) for r in qs[filters.offset:filters.offset + filters.limit]]
 
 
 @router.get("/minqing/{uuid}", response=ReportOut)
@@ -331,14 +341,7 @@ def get_report(request, uuid: uuidlib.UUID):
 
 @router.post("/minqing", response={201: ReportOut})
 def create_report(request, payload: ReportIn):
-    household = _household(request, payload.household) if payload.household else None
-    village = None
-    if household is None and payload.village:
-        from fupin.geo.models import Division
-
-        village = Division.objects.restrict(request.user).filter(code=payload.village).first()
-        if village is None:
-            raise HttpError(404, _("Village not found"))
+    household, village = _place(request, payload)
     try:
         r = services.minqing_report_create(
             actor=request.user, channel=payload.channel, category=payload.category, content=payload.content,

@@ -9,9 +9,7 @@ from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from fupin.core import search
 from fupin.dispatch.choices import (
-    OPEN_STATES,
     SOLVED_STATES,
     UNRESOLVED_STATES,
     WITH_DEPARTMENT,
@@ -26,7 +24,6 @@ from fupin.dispatch.models import (
     WorkOrderEvent,
 )
 from fupin.dispatch.services import overdue_q
-from fupin.registry.selectors import household_ids_matching
 
 
 def orders_for(user) -> QuerySet:
@@ -36,34 +33,19 @@ def orders_for(user) -> QuerySet:
             .defer("village__boundary"))
 
 
-def order_list(user, *, state: str = "", order_type: str = "", department: str = "", urgency: str = "",
-               overdue: bool = False, q: str = "", sender=None, now: dt.datetime | None = None) -> QuerySet:
+def order_list(user, *, sender=None, **filters) -> QuerySet:
     """A filtered list of the user's orders, pinned households first; rows carry `household_label`/`household_key`
-    from annotations (no household row, no village boundary loaded)."""
-    now = now or timezone.now()
+    from annotations (no household row, no village boundary loaded). `filters`: values of the list's filters by name
+    (state, order_type, department, urgency, overdue, q: fupin/dispatch/filters.py), each applied as declared there."""
+    from fupin.dispatch.filters import ORDER_FILTERS
+
     qs = (WorkOrder.objects.restrict(user).select_related("department", "order_type", "village")
           .defer("description", "resolution", "village__boundary")
           .annotate(household_head=F("household__head_name"), household_code=F("household__poor_code"),
                     household_uuid=F("household__uuid")))
-    if state == "open":
-        qs = qs.filter(state__in=OPEN_STATES)
-    elif state == "unresolved":
-        qs = qs.filter(state__in=UNRESOLVED_STATES)
-    elif state:
-        qs = qs.filter(state=state)
-    if order_type:
-        qs = qs.filter(order_type__code=order_type)
-    if department:
-        qs = qs.filter(department__code=department)
-    if urgency:
-        qs = qs.filter(urgency=urgency)
-    if overdue:
-        qs = qs.filter(overdue_q(now))
     if sender is not None:
         qs = qs.filter(sender=sender)
-    if q:
-        qs = qs.filter(search.any_q(search.code_q(q, "number"), search.text_q(q, "title"),
-                                    Q(household_id__in=household_ids_matching(user, q, rows_scoped=True))))
+    qs = ORDER_FILTERS.narrow(qs, filters, user)
     return pinned_first(qs.order_by("-pushed_at", "-id"), household_field="household_id")
 
 

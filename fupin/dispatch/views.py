@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from fupin.core import exportlog, search
+from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate
@@ -34,6 +34,7 @@ from fupin.dispatch.choices import (
     State,
     Urgency,
 )
+from fupin.dispatch.filters import INBOX_FILTERS, ORDER_FILTERS, REPORT_FILTERS
 from fupin.dispatch.forms import (
     ActForm,
     AnswerForm,
@@ -58,7 +59,6 @@ from fupin.dispatch.models import (
     WorkOrderType,
 )
 from fupin.geo.areas import current_area, filter_area
-from fupin.registry.selectors import household_ids_matching
 
 ACTION_LABELS = {
     "accept": gettext_lazy("Accept"), "start": gettext_lazy("Start work"), "resolve": gettext_lazy("Resolve"),
@@ -103,20 +103,21 @@ def _order_or_404(request, uuid) -> WorkOrder:
     return get_object_or_404(selectors.orders_for(request.user), uuid=uuid)
 
 
-def _order_filters(request) -> dict:
-    g = request.GET
-    return {"state": g.get("state", ""), "order_type": g.get("type", ""), "department": g.get("department", ""),
-            "urgency": g.get("urgency", ""), "overdue": g.get("overdue") == "1", "q": g.get("q", "").strip()[:50]}
+def _order_filters(request, filters=ORDER_FILTERS):
+    """The list's filters (fupin/dispatch/filters.py, shared with the API); a refused value is said on the page."""
+    found = filters.read(request.GET, request.user)
+    found.tell(request)
+    return found
 
 
-def _list_context(request, qs, **extra) -> dict:
+def _list_context(request, qs, filters, **extra) -> dict:
     page = paginate(request, qs, per_page=50)
     now = timezone.now()
     for o in page:
         o.is_overdue = o.overdue_at(now)
     from fupin.org.models import Department
 
-    return {"page_obj": page, "filters": _order_filters(request), "states": State.choices,
+    return {"page_obj": page, "filters": filters.values, "states": State.choices,
             "types": WorkOrderType.objects.filter(is_active=True), "urgencies": Urgency.choices,
             "departments": Department.objects.filter(is_active=True), "state_tones": STATE_TONES,
             "urgency_tones": URGENCY_TONES, **extra}
@@ -160,7 +161,8 @@ def inbox(request):
         from fupin.org.models import Department
 
         department = get_object_or_404(Department, code=code)
-    filters = _order_filters(request)
+    found = _order_filters(request, INBOX_FILTERS)
+    filters = dict(found.values)
     state = filters.pop("state") or "todo"
     filters.pop("department")
     qs = selectors.order_list(user, department=department.code, **filters)
@@ -172,7 +174,7 @@ def inbox(request):
     qs = filter_area(qs, request)
     counts = selectors.state_counts(WorkOrder.objects.restrict(user).filter(department=department))
     return render(request, "dispatch/inbox.html", _list_context(
-        request, qs, department=department, state=state, counts=counts,
+        request, qs, found, department=department, state=state, counts=counts,
         may_accept=user.department_id == department.pk))
 
 
@@ -202,20 +204,21 @@ def inbox_accept(request):
 def outbox(request):
     """The sender's outbox: orders I pushed, and resolved orders of my area waiting for confirmation."""
     user = request.user
-    filters = _order_filters(request)
+    found = _order_filters(request)
     mine = request.GET.get("mine", "1") != "0"
-    qs = selectors.order_list(user, sender=user if mine else None, **filters)
+    qs = selectors.order_list(user, sender=user if mine else None, **found.values)
     qs = filter_area(qs, request)
     to_confirm = (filter_area(selectors.orders_for(user), request)
                   .filter(state__in=[State.RESOLVED, State.RETURNED]).order_by("resolved_at", "returned_at")[:50])
     to_confirm = [o for o in to_confirm if services.is_sender_side(user, o)]
-    return render(request, "dispatch/outbox.html", _list_context(request, qs, mine=mine, to_confirm=to_confirm))
+    return render(request, "dispatch/outbox.html", _list_context(request, qs, found, mine=mine, to_confirm=to_confirm))
 
 
 @require_GET
 def orders(request):
-    qs = filter_area(selectors.order_list(request.user, **_order_filters(request)), request)
-    return render(request, "dispatch/orders.html", _list_context(request, qs))
+    found = _order_filters(request)
+    qs = filter_area(selectors.order_list(request.user, **found.values), request)
+    return render(request, "dispatch/orders.html", _list_context(request, qs, found))
 
 
 # One order ---------------------------------------------------------------------------------------------------------
@@ -593,12 +596,6 @@ def plan_item_evidence(request, uuid):
 # 民情 --------------------------------------------------------------------------------------------------------------
 
 
-def _report_filters(request) -> dict:
-    g = request.GET
-    return {"category": g.get("category", ""), "status": g.get("status", ""), "channel": g.get("channel", ""),
-            "start": _date(g.get("start")), "end": _date(g.get("end")), "q": g.get("q", "").strip()[:50]}
-
-
 def _date(value) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -607,20 +604,12 @@ def _date(value) -> dt.date | None:
 
 
 def _reports(request):
-    f = _report_filters(request)
-    qs = filter_area(selectors.reports_for(request.user), request)
-    if f["category"]:
-        qs = qs.filter(category=f["category"])
-    if f["status"] == "waiting":
-        qs = qs.exclude(status=ReportStatus.ANSWERED)
-    elif f["status"]:
-        qs = qs.filter(status=f["status"])
-    if f["channel"]:
-        qs = qs.filter(channel=f["channel"])
-    if f["q"]:
-        qs = qs.filter(search.any_q(search.text_q(f["q"], "content"), search.code_q(f["q"], "number"),
-                                    Q(household_id__in=household_ids_matching(request.user, f["q"], rows_scoped=True))))
-    return qs, f
+    """The 民情 list's filters (fupin/dispatch/filters.py, shared with the API) but the dates, which the list and
+    the analysis read differently; a refused value is said on the page."""
+    f = REPORT_FILTERS.read(request.GET, request.user)
+    f.tell(request)
+    qs = f.apply(filter_area(selectors.reports_for(request.user), request), skip=("start", "end"))
+    return qs, f.values
 
 
 @require_GET

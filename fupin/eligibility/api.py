@@ -6,13 +6,14 @@ from uuid import UUID
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from fupin.core import idviews
 from fupin.core.errors import ServiceError
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
+from fupin.eligibility.filters import FINDING_FILTERS
 from fupin.eligibility.models import Finding, RuleSet
 from fupin.exchange.public import county_wide
 
@@ -70,9 +71,15 @@ def _out(f: Finding, user) -> dict:
             "reason": f.reason, "evidence": _masked_evidence(f.evidence, user)}
 
 
+FindingQuery = FINDING_FILTERS.schema("FindingQuery")
+
+
 @router.get("/findings", response=list[FindingOut])
-def list_findings(request, status: str | None = None, rule: str | None = None):
-    return [_out(f, request.user) for f in selectors.findings_for_user(request.user, status=status, rule=rule)[:1000]]
+def list_findings(request, filters: Query[FindingQuery]):
+    """Findings filtered as the findings page filters them (fupin/eligibility/filters.py); a refused value: 422."""
+    values = FINDING_FILTERS.read_api(filters, request.user).values
+    found = selectors.findings_for_user(request.user, status=values["status"] or None, rule=values["rule"] or None)
+    return [_out(f, request.user) for f in found[:1000]]
 
 
 @router.get("/findings/{uuid}", response=FindingOut)

@@ -18,6 +18,7 @@ from fupin.core.exportcells import xlsx_workbook
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.facts import HOUSEHOLD_FACTS, MEMBER_FACTS
+from fupin.eligibility.filters import FINDING_FILTERS
 from fupin.eligibility.mappings import default_mappings
 from fupin.eligibility.mappings import presets as mapping_presets
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleKind, RuleSet
@@ -51,8 +52,11 @@ def run(request):
 
 
 def finding_list(request):
-    status = request.GET.get("status", "open")
-    rule = request.GET.get("rule") or None
+    data = request.GET.copy()
+    data.setdefault("status", "open")  # the page opens on the open findings; ?status= shows them all
+    f = FINDING_FILTERS.read(data, request.user)
+    f.tell(request)
+    status, rule = f["status"], f["rule"] or None
     findings = selectors.findings_for_user(request.user, status=status or None, rule=rule)
     return render(request, "eligibility/findings.html", {
         "findings": findings[:500], "status": status, "rule": rule, "statuses": Finding.Status.choices,

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from fupin.core import idviews
-from fupin.core.scoping import scope_prefix
+from fupin.core import idviews, scoping
 from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, Source
 
 
 def county_wide(user) -> bool:
     """Department files as a whole (problems, row lists) are for county-level staff who import them."""
-    prefix = scope_prefix(user)
-    return prefix is not None and len(prefix) <= 6 and user.can("import")
+    return scoping.county_wide(user) and user.can("import")
 
 
 def sources_overview() -> list[dict]:

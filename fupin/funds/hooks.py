@@ -34,8 +34,9 @@ def _register() -> None:
     for item in (*integration.map_extensions(), *integration.dashboard_extensions()):
         ext.register(item)
     ext.register(ext.NeedAdapter(key="funds.loan", fn=integration.loan_need))
-    # the assessment app's own registries (household facts, risk signals): see docs/architecture.md
-    integration.register_assessment()
+    ext.register(ext.HouseholdFact(key="loans", kind="number", label="本户扶贫小额信贷笔数(不含被拒)",
+                                   fn=integration.loans_fact))
+    ext.register(ext.RiskSignal(key="loan_overdue", fn=integration.loan_overdue))
 
 
 _register()

@@ -247,28 +247,30 @@ def dashboard_extensions() -> list:
     ]
 
 
-def register_assessment() -> None:
-    """For 应享未享 matching, the household fact `loans` (its micro-credit loans, any state but refused); for
-    return-to-poverty monitoring, the risk signal "loan overdue" on watched households."""
+# Assessment: the 应享未享 household fact `loans`, the return-to-poverty risk signal "loan overdue" ----------------
+
+
+def loans_fact() -> tuple[str, list]:
+    """The household's micro-credit loans, any state but refused (the household fact `loans`)."""
     from django.db import connection
 
-    from fupin.assessment import screening
-    from fupin.assessment.services import Signal, signal_provider
     from fupin.funds.choices import LoanState
     from fupin.funds.models import Loan
 
-    @screening.household_fact("loans", "number", "本户扶贫小额信贷笔数(不含被拒)")
-    def loans_fact():
-        table = connection.ops.quote_name(Loan._meta.db_table)
-        return (f"SELECT household_id, CAST(count(*) AS DOUBLE PRECISION) AS value FROM {table} "  # noqa: S608
-                "WHERE state <> %s GROUP BY household_id", [LoanState.REFUSED])
+    table = connection.ops.quote_name(Loan._meta.db_table)
+    return (f"SELECT household_id, CAST(count(*) AS DOUBLE PRECISION) AS value FROM {table} "  # noqa: S608
+            "WHERE state <> %s GROUP BY household_id", [LoanState.REFUSED])
 
-    @signal_provider("loan_overdue")
-    def loan_overdue(today):
-        from fupin.assessment.signals import _watched
 
-        rows = (Loan.objects.filter(state=LoanState.OVERDUE, household__in=_watched())
-                .values_list("pk", "household_id", "number", "overdue_since", "amount", "principal_repaid"))
-        return [Signal(hid, f"loan:{pk}:{since}", "loan", f"扶贫小额信贷{number}逾期(自{since})",
-                       {"借据号": number, "逾期起始": str(since), "尚欠本金": str(amount - repaid)})
-                for pk, hid, number, since, amount, repaid in rows]
+def loan_overdue(today) -> list:
+    """The risk signal "loan overdue" on watched households."""
+    from fupin.assessment.services import Signal
+    from fupin.assessment.signals import _watched
+    from fupin.funds.choices import LoanState
+    from fupin.funds.models import Loan
+
+    rows = (Loan.objects.filter(state=LoanState.OVERDUE, household__in=_watched())
+            .values_list("pk", "household_id", "number", "overdue_since", "amount", "principal_repaid"))
+    return [Signal(hid, f"loan:{pk}:{since}", "loan", f"扶贫小额信贷{number}逾期(自{since})",
+                   {"借据号": number, "逾期起始": str(since), "尚欠本金": str(amount - repaid)})
+            for pk, hid, number, since, amount, repaid in rows]

@@ -3,66 +3,37 @@
 Every audited change reaches `_on_changes` (registered with `fupin.core.audit.change_listener`) inside its own
 transaction. Each registered event type says which changes it is made of; a change of a subscribed type becomes one
 `Event` row and one `Delivery` row per matching subscription, so the outbox commits (or rolls back) with the change
-itself. Other capabilities add their types with `register_event_type` in their hooks, e.g.::
+itself. Event types are the extension point "interop.event_type" (fupin/core/extensions.py): the built-in ones
+below are registered by this app's hooks, and another capability adds its own in its hooks, e.g.::
 
-    register_event_type("loan.overdue", _("loan overdue"), actions={"funds.loan.overdue"})
+    ext.register(ext.EventType(code="loan.overdue", label=_("loan overdue"), actions={"funds.loan.overdue"}))
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core import extensions as ext
 from fupin.core.audit import Change
+from fupin.core.extensions import EventType
 
 # values of an object's state that travel in the payload; everything else is fetched through the API
 SAFE_VALUES = ("status", "poverty_status", "colour", "state", "escalation_level", "rule_code", "source_code",
                "household_id", "occurred_on", "way", "category", "channel")
 
 
-@dataclass(frozen=True)
-class EventType:
-    """An event type: its code (in payloads), its label (on pages) and the changes it is made of."""
-
-    code: str
-    label: object
-    actions: frozenset[str] = field(default_factory=frozenset)
-    prefixes: tuple[str, ...] = ()
-    when: Callable[[Change], bool] | None = None
-    # the object the event is about, when it is not the audited object (e.g. a member change is about its household)
-    subject: Callable[[Change], tuple[str, str]] | None = None
-
-    def matches(self, change: Change) -> bool:
-        return (change.action in self.actions or change.action.startswith(self.prefixes or ("\0",))) and (
-            self.when is None or self.when(change))
-
-
-_TYPES: dict[str, EventType] = {}
-
-
-def register_event_type(code: str, label, *, actions=(), prefixes=(), when=None, subject=None) -> EventType:
-    """Add an event type other systems may subscribe to (call from an app's hooks): the audit actions (or action
-    prefixes) it is made of, optionally narrowed by `when(change)`."""
-    et = EventType(code=code, label=label, actions=frozenset(actions), prefixes=tuple(prefixes), when=when,
-                   subject=subject)
-    _TYPES[code] = et
-    return et
-
-
 def event_types() -> list[EventType]:
-    return list(_TYPES.values())
+    return ext.registered("interop.event_type")
 
 
 def event_type_choices() -> list[tuple[str, str]]:
-    return [(t.code, str(t.label)) for t in _TYPES.values()]
+    return [(t.code, str(t.label)) for t in event_types()]
 
 
 def label_of(code: str) -> str:
-    t = _TYPES.get(code)
+    t = ext.lookup("interop.event_type", code)
     return str(t.label) if t else code
 
 
@@ -92,23 +63,29 @@ def _household_of_member(change: Change) -> tuple[str, str]:
 HOUSEHOLD_CHANGES = {"registry.household.update", "registry.household.head", "registry.household.merge",
                      "registry.household.merge_target", "registry.household.split_source"}
 
-register_event_type("household.created", _("household created"),
-                    actions={"registry.household.create", "registry.household.split"})
-register_event_type("household.changed", _("household changed"), actions=HOUSEHOLD_CHANGES)
-register_event_type("household.member_changed", _("household member changed"), actions={"registry.person.update"},
-                    prefixes=("registry.member.",), subject=_household_of_member)
-register_event_type("household.exited", _("household exited poverty"), actions={"registry.household.update"},
-                    when=_exited)
-register_event_type("visit.recorded", _("visit recorded"), actions={"assistance.record.create"})
-register_event_type("light.changed", _("warning light changed colour"), actions={"assistance.light.colour"})
-register_event_type("finding.opened", _("finding opened"), actions={"eligibility.finding.open"})
-register_event_type("finding.closed", _("finding closed"),
-                    actions={"eligibility.finding.confirm", "eligibility.finding.dismiss",
-                             "eligibility.finding.correct", "eligibility.finding.clear"})
-register_event_type("work_order.state_changed", _("work order state changed"), prefixes=("dispatch.workorder.",),
-                    when=_state_changed)
-register_event_type("minqing.filed", _("public opinion filed"), actions={"dispatch.minqingreport.create"})
-register_event_type("minqing.answered", _("public opinion answered"), actions={"dispatch.minqingreport.answer"})
+# registered by fupin/interop/hooks.py, in this order on the pages
+BUILT_IN: tuple[EventType, ...] = tuple(
+    EventType(order=i, **kw) for i, kw in enumerate([
+        {"code": "household.created", "label": _("household created"),
+         "actions": {"registry.household.create", "registry.household.split"}},
+        {"code": "household.changed", "label": _("household changed"), "actions": HOUSEHOLD_CHANGES},
+        {"code": "household.member_changed", "label": _("household member changed"),
+         "actions": {"registry.person.update"}, "prefixes": ("registry.member.",), "subject": _household_of_member},
+        {"code": "household.exited", "label": _("household exited poverty"), "actions": {"registry.household.update"},
+         "when": _exited},
+        {"code": "visit.recorded", "label": _("visit recorded"), "actions": {"assistance.record.create"}},
+        {"code": "light.changed", "label": _("warning light changed colour"), "actions": {"assistance.light.colour"}},
+        {"code": "finding.opened", "label": _("finding opened"), "actions": {"eligibility.finding.open"}},
+        {"code": "finding.closed", "label": _("finding closed"),
+         "actions": {"eligibility.finding.confirm", "eligibility.finding.dismiss", "eligibility.finding.correct",
+                     "eligibility.finding.clear"}},
+        {"code": "work_order.state_changed", "label": _("work order state changed"),
+         "prefixes": ("dispatch.workorder.",), "when": _state_changed},
+        {"code": "minqing.filed", "label": _("public opinion filed"), "actions": {"dispatch.minqingreport.create"}},
+        {"code": "minqing.answered", "label": _("public opinion answered"),
+         "actions": {"dispatch.minqingreport.answer"}},
+    ], start=1)
+)
 
 
 # -- the listener -------------------------------------------------------------------------------------------------
@@ -131,7 +108,7 @@ def on_changes(changes: list[Change]) -> None:
 
     from fupin.interop.models import Delivery, Event, Subscription
 
-    wanted = [(et, c) for c in changes for et in _TYPES.values() if et.matches(c)]
+    wanted = [(et, c) for c in changes for et in event_types() if et.matches(c)]
     if not wanted:
         return
     codes = {et.code for et, _ in wanted}

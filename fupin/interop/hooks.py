@@ -1,4 +1,4 @@
-"""What the interop app registers at start-up: the change listeners (webhook outbox, text messages for escalated
+"""What the interop app registers at start-up: its webhook event types, the change listeners (webhook outbox, text messages for escalated
 work orders), the assistance app's SMS sender, stats keys and nightly steps."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from fupin.interop import events, notify
 def _register() -> None:
     from fupin.assistance.sms import use_default_sender
 
+    for event_type in events.BUILT_IN:
+        ext.register(event_type)
     ext.register(ext.ChangeListener(fn=events.on_changes, order=10))
     ext.register(ext.ChangeListener(fn=notify.on_changes, order=20))
     use_default_sender("fupin.interop.sms.OutboxSmsSender")

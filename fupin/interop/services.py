@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
-from fupin.core.scoping import covers, scope_prefix
+from fupin.core.scoping import county_wide, covers, scope_prefix
 from fupin.interop import delivery, events, signing
 from fupin.interop.choices import DeliveryStatus, SubmissionStatus
 from fupin.interop.models import Delivery, Event, FeedbackImport, Submission, Subscription
@@ -27,8 +27,7 @@ def may_manage(user) -> bool:
         return False
     if user.is_superuser:
         return True
-    prefix = scope_prefix(user)
-    return user.can("approve_county") and prefix is not None and len(prefix) <= 6
+    return user.can("approve_county") and county_wide(user)
 
 
 def _check(actor) -> None:

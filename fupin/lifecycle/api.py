@@ -15,7 +15,7 @@ import uuid as uuidlib
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -24,6 +24,7 @@ from fupin.geo.models import Division
 from fupin.lifecycle import selectors, services
 from fupin.lifecycle.choices import AttachmentKind
 from fupin.lifecycle.definitions import PROCEDURES
+from fupin.lifecycle.filters import PROCEDURE_FILTERS
 from fupin.lifecycle.models import Procedure, ProcedureStep
 from fupin.registry.models import Household
 
@@ -156,24 +157,24 @@ def _uploads(**files) -> list[tuple[str, UploadedFile]]:
     return [(kinds[name], f) for name, group in files.items() for f in (group or [])]
 
 
-@router.get("/procedures", response=list[ProcedureOut])
-@paginate(LimitOffsetPagination)
-def list_procedures(request, kind: str = "", status: str = "", step: str = "", division: str = "",
-                    household: str = ""):
-    qs = selectors.procedure_list(user=request.user, kind=kind, status=status, step=step,
-                                  division=division if division.isdigit() else "")
-    if household:
-        qs = qs.filter(household__poor_code=household) if not _is_uuid(household) else \
-            qs.filter(household__uuid=household)
-    return [_procedure_out(p) for p in qs]
-
-
 def _is_uuid(value: str) -> bool:
     try:
         uuidlib.UUID(value)
     except ValueError:
         return False
     return True
+
+
+ProcedureQuery = PROCEDURE_FILTERS.schema("ProcedureQuery")
+
+
+@router.get("/procedures", response=list[ProcedureOut])
+@paginate(LimitOffsetPagination)
+@lambda fn: fn.__annotations__.update(filters=Query[ProcedureQuery]) or fn  # resolved: the paginate wrapper
+def list_procedures(request, filters):                                      # cannot read the annotation's text
+    """Procedures filtered as the pipeline page filters them (fupin/lifecycle/filters.py); a refused value: 422."""
+    found = PROCEDURE_FILTERS.read_api(filters, request.user)
+    return [_procedure_out(p) for p in selectors.procedure_list(user=request.user, **found.values)]
 
 
 @router.get("/procedures/{uuid}", response=ProcedureDetailOut)

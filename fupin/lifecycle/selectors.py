@@ -9,11 +9,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from fupin.core import search
 from fupin.lifecycle.choices import Kind, Status
 from fupin.lifecycle.definitions import PROCEDURES, SETTINGS, SPOT_CHECK_STEP
 from fupin.lifecycle.models import Procedure, ProcedureBatch, ProcedureSetting, ProcedureStep, StepAttachment
-from fupin.registry.selectors import household_ids_matching
 
 
 def setting_value(key: str) -> Decimal:
@@ -39,21 +37,13 @@ def settings_table() -> list[dict]:
     return rows
 
 
-def procedure_list(*, user, kind: str = "", status: str = "", step: str = "", division: str = "",
-                   q: str = "") -> QuerySet[Procedure]:
+def procedure_list(*, user, **filters) -> QuerySet[Procedure]:
+    """The user's procedures, last changed first; `filters`: values of the list's filters by name (kind, status,
+    step, division, household, q: fupin/lifecycle/filters.py), each applied as declared there."""
+    from fupin.lifecycle.filters import PROCEDURE_FILTERS
+
     qs = Procedure.objects.restrict(user).select_related("household", "village", "village__parent", "batch")
-    if kind:
-        qs = qs.filter(kind=kind)
-    if status:
-        qs = qs.filter(status=status)
-    if step:
-        qs = qs.filter(current_step=step)
-    if division:
-        qs = qs.filter(area_code__startswith=division)
-    if q:
-        qs = qs.filter(search.any_q(Q(household_id__in=household_ids_matching(user, q, rows_scoped=True)),
-                                    search.name_q(search.parse(q), "village__name")))
-    return qs.order_by("-updated_at")
+    return PROCEDURE_FILTERS.narrow(qs, filters, user).order_by("-updated_at")
 
 
 def pipeline_counts(*, user, division: str = "") -> list[dict]:

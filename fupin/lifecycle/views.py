@@ -25,6 +25,7 @@ from fupin.geo.models import Division
 from fupin.lifecycle import documents, hooks, selectors, services
 from fupin.lifecycle.choices import Kind, Status
 from fupin.lifecycle.definitions import GUARANTEES, PROCEDURES, SPOT_CHECK_LABEL, VILLAGE_CONDITIONS
+from fupin.lifecycle.filters import PROCEDURE_FILTERS
 from fupin.lifecycle.forms import SettingsForm, SpotCheckForm, StepForm
 from fupin.lifecycle.models import Procedure, ProcedureBatch, StepAttachment
 from fupin.registry.models import Household
@@ -70,21 +71,21 @@ def may_record(user, step, area_code: str) -> bool:
 # Pipeline ------------------------------------------------------------------------------------------------------
 
 def pipeline(request):
-    kind = request.GET.get("kind", "")
-    kind = kind if kind in PROCEDURES else ""
-    status = request.GET.get("status", "open")
-    status = status if status in Status.values or status == "all" else "open"
-    step = request.GET.get("step", "")
-    qs = selectors.procedure_list(user=request.user, kind=kind, status="" if status == "all" else status,
-                                  step=step, q=request.GET.get("q", "").strip())
-    qs = filter_area(qs, request)
+    data = request.GET.copy()
+    data.setdefault("status", "open")  # the page opens on the procedures in progress
+    data.pop("division", None)  # the page's area (fupin/geo/areas.py), as on every page
+    found = PROCEDURE_FILTERS.read(data, request.user)
+    found.tell(request)
+    values = found.values
+    kind, status, step = values["kind"], values["status"] or "open", values["step"]
+    qs = filter_area(selectors.procedure_list(user=request.user, **{**values, "status": status}), request)
     area = request.GET.get("division", "")
     counts = selectors.pipeline_counts(user=request.user, division=area if area.isdigit() else "")
     page_obj = paginate(request, qs)
     steps = [(s.code, s.label) for s in PROCEDURES[kind].steps] if kind else []
     return render(request, "lifecycle/pipeline.html", {
         "counts": counts, "page_obj": page_obj, "kinds": Kind.choices, "statuses": Status.choices,
-        "kind": kind, "status": status, "step": step, "steps": steps, "q": request.GET.get("q", ""),
+        "kind": kind, "status": status, "step": step, "steps": steps, "q": values["q"],
         "can_start": request.user.can("edit"),
     })
 

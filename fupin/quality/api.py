@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from fupin.core.apiparams import Offset
+from fupin.quality.filters import PROBLEM_FILTERS
 from fupin.quality.models import Problem, Rule, Run
 
 router = Router(tags=["data quality"])
@@ -54,21 +55,16 @@ class RunOut(Schema):
     counts: dict[str, int]
 
 
-class ProblemQuery(Schema):
-    village: str = ""
-    rule: str = ""
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
-    offset: Offset = 0
+ProblemQuery = PROBLEM_FILTERS.schema("ProblemQuery", limit=(Annotated[int, Field(ge=1, le=500)], 100),
+                                      offset=(Offset, 0))
 
 
 @router.get("/problems", response=ProblemPage)
 def problems(request, q: Query[ProblemQuery]):
-    qs = (Problem.objects.restrict(request.user).filter(status=Problem.Status.OPEN)
-          .select_related("rule", "household", "village").order_by("area_code", "id"))
-    if q.village:
-        qs = qs.filter(area_code__startswith=q.village)
-    if q.rule:
-        qs = qs.filter(rule__key=q.rule)
+    """Open problems filtered as the village page filters them (fupin/quality/filters.py); a refused value: 422."""
+    qs = PROBLEM_FILTERS.read_api(q, request.user).apply(
+        Problem.objects.restrict(request.user).filter(status=Problem.Status.OPEN)
+        .select_related("rule", "household", "village").order_by("area_code", "id"))
     limit = q.limit
     items = [{"id": p.pk, "rule": p.rule.key, "rule_label": p.rule.label,
               "household": p.household.url_key if p.household_id else None,

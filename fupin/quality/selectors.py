@@ -44,13 +44,8 @@ def item_label(item: str) -> str:
     return ITEM_LABELS.get(item, item)
 
 
-def village_problems(user, village: Division, *, rule: str = "", household: str = "", grid: str = "") -> QuerySet:
+def village_problems(user, village: Division) -> QuerySet:
+    """The village's open problems; the page narrows them by PROBLEM_FILTERS (fupin/quality/filters.py)."""
     qs = (open_problems(user).filter(Q(village=village) | Q(area_code__startswith=village.code))
           .select_related("rule", "household", "person", "response", "response__form"))
-    if rule:
-        qs = qs.filter(rule__key=rule)
-    if household.isdigit():
-        qs = qs.filter(household_id=int(household))
-    if grid:
-        qs = qs.filter(area_code=grid)
     return qs.order_by("household_id", "rule__order", "id")

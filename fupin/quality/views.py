@@ -15,6 +15,7 @@ from fupin.core.scoping import overlaps
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
 from fupin.quality import selectors, services
+from fupin.quality.filters import PROBLEM_FILTERS
 from fupin.quality.models import Rule
 
 MANAGE = "approve_county"
@@ -35,9 +36,10 @@ def village(request, code: str):
     v = Division.objects.filter(code=code).first()
     if v is None or not overlaps(request.user, code):
         raise Http404("没有这个村,或不在您的管辖范围内")
-    rule = request.GET.get("rule", "")
-    qs = selectors.village_problems(request.user, v, rule=rule, household=request.GET.get("household", ""),
-                                    grid=request.GET.get("grid", ""))
+    f = PROBLEM_FILTERS.read(request.GET, request.user)
+    f.tell(request)
+    rule = f["rule"]
+    qs = f.apply(selectors.village_problems(request.user, v))
     page = paginate(request, qs, per_page=100)
     rows = []
     for p in page:

@@ -31,6 +31,7 @@ from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.areas import area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.registry import selectors, services
+from fupin.registry.filters import household_filters, household_queryset
 from fupin.registry.labels import CodeTables, code_tables
 from fupin.registry.models import Household, Person, PovertyLine
 from fupin.registry.schemas import (
@@ -51,16 +52,10 @@ router = Router(tags=["households"])
 MAX_LIMIT = 500
 
 
-class ListQuery(Schema):
-    division: str = ""
-    grid: str = ""
-    attribute: str = ""
-    cause: str = ""
-    status: str = ""
-    poor: str = "1"
-    q: str = ""
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
-    offset: Offset = 0
+# the list page's filters (fupin/registry/filters.py) with the area and the paging; the extension filters (the
+# tracking light, the cadre) are read from the query string by the same declaration
+ListQuery = household_filters().schema("ListQuery", division=(str, ""),
+                                       limit=(Annotated[int, Field(ge=1, le=MAX_LIMIT)], 50), offset=(Offset, 0))
 
 
 def _mask(user):
@@ -137,13 +132,11 @@ def _may_edit(user) -> bool:
 
 @router.get("/", response=HouseholdPage)
 def list_households(request, filters: Query[ListQuery]):
+    """Households filtered as the household list filters them (`poor` "1" registered poor, the default; "0" the
+    others; "all" every resident); a refused value answers 422."""
     area = area_for_code(request.user, filters.division) if filters.division else None
-    qs = selectors.household_list(
-        request.user, area_prefix=area.prefix if area else None, grid=filters.grid, attribute=filters.attribute,
-        cause=filters.cause, status=filters.status, registered_only=filters.poor == "1", q=filters.q,
-        extra={f.key: request.GET[f.key] for f in selectors.extra_filters() if request.GET.get(f.key)})
-    if filters.poor == "0":  # "1" registered poor (default), "0" the others, "all" every resident
-        qs = qs.filter(is_registered_poor=False)
+    found = household_filters().read_api({**filters.dict(), **request.GET.dict()}, request.user)
+    qs = household_queryset(request.user, found, area_prefix=area.prefix if area else None)
     limit, offset = filters.limit, filters.offset
     t = code_tables()
     return {"count": qs.count(), "limit": limit, "offset": offset,

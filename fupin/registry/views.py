@@ -28,6 +28,7 @@ from fupin.core.uploads import save_upload
 from fupin.geo.areas import current_area
 from fupin.geo.models import Division
 from fupin.registry import exporter, panels, selectors, services
+from fupin.registry.filters import household_filters, household_queryset
 from fupin.registry.forms import ImportForm, MemberChangeForm
 from fupin.registry.jobs import IMPORT_ROSTER
 from fupin.registry.labels import code_tables
@@ -41,61 +42,34 @@ def _masker(user):
 
 
 def list_filters(request) -> dict:
-    """The household list's filters from the query string (also used by the export, so it exports what is shown).
+    """The household list's filters from the query string (fupin/registry/filters.py, shared with the API; also used
+    by the exports, so they export what is shown); a refused value is said on the page and not applied.
 
     `poor=1` (default) registered poor only, `poor=0` the others, `all=1` or `poor=all` every resident;
     `status`, `attribute`, `cause` take one code or several separated by commas; `grid` a grid code
     (`has_grid=0` households in no grid); `located=0/1`; `year_exited`; `q` the search box.
     """
-    g = request.GET
+    return _read_filters(request)[1]
+
+
+def _read_filters(request):
+    found = household_filters().read(request.GET, request.user)
+    found.tell(request)
     area = current_area(request)
-    poor = g.get("poor", "")
-    every_resident = g.get("all") in TRUE or poor == "all"
-    registered_only = not every_resident and poor != "0"
-    return {
-        "area_prefix": area.prefix if area else None,
-        "grid": g.get("grid", "").strip(),
-        "attribute": g.get("attribute", "").strip(),
-        "cause": g.get("cause", "").strip(),
-        "status": g.get("status", "").strip(),
-        "registered_only": registered_only,
-        "not_registered": poor == "0" and not every_resident,
-        "every_resident": every_resident,
-        "q": g.get("q", "").strip(),
-        "include_dissolved": g.get("dissolved") in TRUE,
-        "has_grid": g.get("has_grid", ""),
-        "located": g.get("located", ""),
-        "year_exited": g.get("year_exited", "").strip(),
-        "extra": {f.key: g.get(f.key, "") for f in selectors.extra_filters() if g.get(f.key)},
+    v = found.values
+    every_resident = v["all"] or v["poor"] == "all"
+    form = {**found.form, "grid": v["grid"], "q": v["q"]}
+    return found, {
+        **form, "area_prefix": area.prefix if area else None,
+        "registered_only": not every_resident and v["poor"] != "0",
+        "not_registered": v["poor"] == "0" and not every_resident, "every_resident": every_resident,
+        "include_dissolved": v["dissolved"],
     }
 
 
 def filtered_households(request):
-    f = list_filters(request)
-    multi = {k: [v for v in f[k].split(",") if v] for k in ("attribute", "cause", "status")}
-    qs = selectors.household_list(
-        request.user, area_prefix=f["area_prefix"], grid=f["grid"] if len(f["grid"]) == 15 else "",
-        attribute=multi["attribute"][0] if len(multi["attribute"]) == 1 else "",
-        cause=multi["cause"][0] if len(multi["cause"]) == 1 else "",
-        status=multi["status"][0] if len(multi["status"]) == 1 else "",
-        registered_only=f["registered_only"], q=f["q"], include_dissolved=f["include_dissolved"], extra=f["extra"])
-    if len(multi["attribute"]) > 1:
-        qs = qs.filter(attribute__in=multi["attribute"])
-    if len(multi["status"]) > 1:
-        qs = qs.filter(poverty_status__in=multi["status"])
-    if len(multi["cause"]) > 1:
-        qs = qs.filter(main_cause__in=multi["cause"])
-    if f["not_registered"]:
-        qs = qs.filter(is_registered_poor=False)
-    if f["has_grid"] in ("0", "1"):
-        qs = qs.filter(grid__isnull=f["has_grid"] == "0")
-    if f["located"] == "0":
-        qs = qs.filter(lng__isnull=True)
-    elif f["located"] == "1":
-        qs = qs.filter(lng__isnull=False, lat__isnull=False)
-    if f["year_exited"].isdigit():
-        qs = qs.filter(year_exited=int(f["year_exited"]))
-    return qs, f
+    found, f = _read_filters(request)
+    return household_queryset(request.user, found, area_prefix=f["area_prefix"]), f
 
 
 @capability_required("view")
@@ -119,7 +93,7 @@ def household_list(request):
     query.pop("page", None)
     return render(request, "registry/household_list.html", {
         "page_obj": page, "rows": rows, "f": f, "tables": tables, "persons": persons,
-        "extra_filters": [(x, x.choices(request.user), request.GET.get(x.key, "")) for x in selectors.extra_filters()],
+        "extra_filters": [(x, x.choices(request.user), f.get(x.key, "")) for x in selectors.extra_filters()],
         "export_query": query.urlencode(), "may_import": request.user.can("import"),
         "statuses": tables.choices("status"), "attributes": tables.choices("attribute"),
         "causes": tables.choices("cause"),

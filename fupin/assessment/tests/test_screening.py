@@ -9,6 +9,7 @@ from fupin.assessment.choices import GapStatus
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert
 from fupin.assessment.tests.conftest import poor
 from fupin.assistance.models import PolicyReceipt
+from fupin.core import extensions as ext
 from fupin.core.errors import ServiceError
 from fupin.core.testing import make_household, make_id
 from fupin.dispatch.models import WorkOrder
@@ -156,15 +157,12 @@ def test_income_signal_raises_one_alert_for_the_village_team(county, frozen, vil
 def test_registered_provider_and_self_report(county, frozen, village_a_user):
     hh = poor(county["va1"], poverty_status="4")
 
-    @services.signal_provider("test_loan_overdue")
     def loans(today):
         return [services.Signal(hh.pk, f"loan:{hh.pk}", "loan", "小额信贷逾期30天", {"逾期天数": 30})]
 
-    try:
+    with ext.added(ext.RiskSignal(key="test_loan_overdue", fn=loans)):
         services.risk_scan(actor="test")
-        assert RiskAlert.objects.filter(signal="loan", household=hh).exists()
-    finally:
-        services._PROVIDERS[:] = [p for p in services._PROVIDERS if p[0] != "test_loan_overdue"]
+    assert RiskAlert.objects.filter(signal="loan", household=hh).exists()
     with pytest.raises(ServiceError, match="困难"):
         services.risk_self_report(actor=village_a_user, household=hh, detail="")
     alert = services.risk_self_report(actor=village_a_user, household=hh, detail="房屋受灾")
