@@ -80,12 +80,23 @@ def data_strings() -> list[str]:
     for model in apps.get_models():
         if model._meta.label_lower in VOCABULARY or model._meta.db_table in VOCABULARY:
             continue
-        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
+        fields = [f.name for f in model._meta.concrete_fields
+                  if isinstance(f, models.CharField | models.TextField | models.JSONField)]
         if not fields:
             continue
         for row in model.objects.values_list(*fields):
-            found.update(str(v) for v in row if v and CJK.search(str(v)))
+            found.update(v for v in _leaves(row) if CJK.search(v))
     return sorted(found, key=len, reverse=True)
+
+
+def _leaves(value) -> list[str]:
+    """The strings in a value, a JSON document's keys and leaves included (a department record's fields, a source's
+    header synonyms, a rule set's value mappings are the county's data as much as a name column)."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_leaves(k), *_leaves(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _leaves(v)]
+    return [str(value)] if value not in (None, "") else []
 
 
 def chinese_outside_data(text: str, data: list[str]) -> list[str]:

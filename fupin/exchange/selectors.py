@@ -66,6 +66,7 @@ def id_kind_counts(snapshot) -> list[dict]:
     from django.db.models import Count, Exists, OuterRef
 
     from fupin.core.idnumber import IdKind
+    from fupin.exchange.models import IdKind as IdKindLabel
     from fupin.exchange.models import StagedRecord
 
     linked = RecordLink.objects.filter(record=OuterRef("pk"))
@@ -77,7 +78,8 @@ def id_kind_counts(snapshot) -> list[dict]:
         c["records"] += r["n"]
         if r["is_linked"]:
             c["linked"] += r["n"]
-    return [{"kind": k, "label": IdKind.LABELS.get(k, k), **c} for k, c in counts.items()]
+    labels = dict(IdKindLabel.choices)  # the same kinds with translated labels
+    return [{"kind": k, "label": labels.get(k, k), **c} for k, c in counts.items()]
 
 
 def review_neighbours(user, review: LinkReview) -> tuple[int | None, int | None, int, int]:
