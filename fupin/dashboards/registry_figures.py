@@ -39,7 +39,7 @@ def _tables():
 def _dims(key: str):
     def dims() -> list[tuple[str, str, str]]:
         t = _tables()
-        return [(code, label, t.color(key, code)) for code, label in t.choices(key)]
+        return [(code, label, t.color(key, code)) for code, label in t.shown_choices(key)]
 
     return dims
 

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Min
+from django.utils.translation import gettext
 
 from fupin.core.scoping import covers
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding, Rule, RuleSet
@@ -34,8 +35,9 @@ def assessment_summary(household) -> dict | None:
         return None
     names = _rule_names()
     items = [{"label": names.get(code, code), "value": round(points, 1)} for code, points in a.parts.items()]
-    items += [{"label": "五优先:" + names.get(code, code), "value": "是"} for code in a.priorities]
-    return {"label": "四看四算评分", "score": round(a.score, 1), "rank": a.rank, "rank_of": a.rank_of,
+    items += [{"label": gettext("Five priorities: %(rule)s") % {"rule": names.get(code, code)}, "value": gettext("Yes")}
+              for code in a.priorities]
+    return {"label": gettext("Four looks and four reckonings score"), "score": round(a.score, 1), "rank": a.rank, "rank_of": a.rank_of,
             "items": items, "url": f"/comparison/households/{household.pk}/"}
 
 

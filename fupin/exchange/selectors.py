@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core import idviews, scoping
@@ -63,6 +64,7 @@ def id_kind_counts(snapshot) -> list[dict]:
     from django.db.models import Count, Exists, OuterRef
 
     from fupin.core.idnumber import IdKind
+    from fupin.exchange.models import IdKind as IdKindLabel
     from fupin.exchange.models import StagedRecord
 
     linked = RecordLink.objects.filter(record=OuterRef("pk"))
@@ -74,7 +76,8 @@ def id_kind_counts(snapshot) -> list[dict]:
         c["records"] += r["n"]
         if r["is_linked"]:
             c["linked"] += r["n"]
-    return [{"kind": k, "label": IdKind.LABELS.get(k, k), **c} for k, c in counts.items()]
+    labels = dict(IdKindLabel.choices)  # the same kinds with translated labels
+    return [{"kind": k, "label": labels.get(k, k), **c} for k, c in counts.items()]
 
 
 def review_neighbours(user, review: LinkReview) -> tuple[int | None, int | None, int, int]:
@@ -105,40 +108,49 @@ def review_pair(review: LinkReview, user) -> list[dict]:
     p_birth = person.birth_date.isoformat() if person.birth_date else ""
     village = person.household.village if person.household_id and person.household.village_id else None
     p_place = f"{village.parent.name if village and village.parent_id else ''}{village.name if village else ''}"
-    sexes = {"1": "男", "2": "女"}
+    sexes = {"1": str(_("male")), "2": str(_("female"))}
 
     def show_id(number: str) -> str:
         return idviews.shown(number, user)
 
     rows = [
-        {"label": "姓名", "left": _chars(r_name, person.name), "right": _chars(person.name, r_name),
+        {"key": "name", "label": pgettext_lazy("person", "Name"), "left": _chars(r_name, person.name),
+         "right": _chars(person.name, r_name),
          "differs": r_name != person.name},
-        {"label": "证件号码", "left": [(show_id(r_id), False)] if r_id else [], "right": [(show_id(
+        {"key": "id", "label": _("ID number"), "left": [(show_id(r_id), False)] if r_id else [], "right": [(show_id(
             person.id_number or ""), False)], "note": _id_note(r_id, person.id_number or "")},
-        {"label": "出生日期", "left": [(r_birth, False)], "right": [(p_birth, False)],
+        {"key": "birth_date", "label": _("Date of birth"), "left": [(r_birth, False)], "right": [(p_birth, False)],
          "differs": bool(r_birth and p_birth and r_birth != p_birth)},
-        {"label": "性别", "left": [(sexes.get(r_sex, r_sex), False)], "right": [(sexes.get(person.sex, person.sex),
+        {"key": "sex", "label": _("Sex"), "left": [(sexes.get(r_sex, r_sex), False)], "right": [(sexes.get(person.sex, person.sex),
                                                                                  False)],
          "differs": bool(r_sex and person.sex and r_sex != person.sex)},
-        {"label": "地址 / 所在村", "left": [(idviews.shown_in_text(r_address, user), False)], "right": [(p_place, False)],
+        {"key": "place", "label": _("Address / village"), "left": [(idviews.shown_in_text(r_address, user), False)], "right": [(p_place, False)],
          "differs": bool(r_address and village and village.name not in r_address)},
     ]
-    rows[1]["differs"] = bool(r_id) and rows[1]["note"] not in ("完全相同", "脱敏号码:可见部分全部相符")
+    rows[1]["differs"] = bool(r_id) and _id_differs(r_id, person.id_number or "")
     return rows
+
+
+def _id_differs(record_id: str, person_id: str) -> bool:
+    visible = [i for i, ch in enumerate(record_id) if ch not in "*＊"]
+    return len(record_id) != len(person_id) or any(record_id[i] != person_id[i] for i in visible)
 
 
 def _id_note(record_id: str, person_id: str) -> str:
     """How the two ID numbers relate, in words (no digits, so it can be shown to every role)."""
     if not record_id:
-        return "部门记录没有证件号码"
+        return str(_("The department record has no ID number"))
     if "*" in record_id or "＊" in record_id:
         visible = [i for i, ch in enumerate(record_id) if ch not in "*＊"]
         same = len(record_id) == len(person_id) and all(record_id[i] == person_id[i] for i in visible)
-        return "脱敏号码:可见部分" + ("全部相符" if same else "不符")
+        return str(_("Masked number: the visible digits all agree") if same else
+                   _("Masked number: the visible digits disagree"))
     if len(record_id) == len(person_id):
         diff = sum(1 for a, b in zip(record_id, person_id, strict=True) if a != b)
-        return "完全相同" if diff == 0 else f"有{diff}位不同"
-    return f"位数不同({len(record_id)}位 / {len(person_id)}位)"
+        if diff == 0:
+            return str(_("Identical"))
+        return gettext("%(n)d digit(s) differ") % {"n": diff}
+    return gettext("Different lengths (%(a)d digits / %(b)d digits)") % {"a": len(record_id), "b": len(person_id)}
 
 
 def explanation_rows(explanation: dict | None) -> list[dict]:

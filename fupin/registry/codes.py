@@ -4,6 +4,8 @@ Households and persons store the code; pages show the label. A county extends a 
 the CodeItem table), never by changing this file: this file is only the starting content.
 """
 
+from django.utils.translation import pgettext_lazy
+
 ATTRIBUTE = [("1", "一般贫困户"), ("2", "低保贫困户"), ("3", "特困供养贫困户"), ("4", "五保贫困户")]
 CAUSE = [("1", "因病"), ("2", "因残"), ("3", "因学"), ("4", "因灾"), ("5", "缺土地"), ("6", "缺水"), ("7", "缺技术"),
          ("8", "缺劳力"), ("9", "缺资金"), ("10", "交通条件落后"), ("11", "自身发展动力不足"), ("12", "因婚"),
@@ -62,3 +64,35 @@ CODE_LISTS = {
 }
 
 POVERTY_LINES = {2011: 2536, 2012: 2625, 2013: 2736, 2014: 2800, 2015: 2855, 2016: 2952}
+
+# The built-in labels in English, one message each (context "code list"; the zh-Hans catalogue gives back the label
+# above). Pages show a built-in label in the user's language, and a label the county changed as the county wrote it
+# (`CodeTables.shown`). Lists not named here show their Chinese labels in every language for now.
+ENGLISH: dict[str, dict[str, str]] = {
+    "attribute": {"1": pgettext_lazy("code list", "ordinary poor household"),
+                  "2": pgettext_lazy("code list", "poor household on minimum living allowance"),
+                  "3": pgettext_lazy("code list", "poor household in destitute-support care"),
+                  "4": pgettext_lazy("code list", "poor household under the five guarantees")},
+    "cause": {"1": pgettext_lazy("code list", "illness"), "2": pgettext_lazy("code list", "disability"),
+              "3": pgettext_lazy("code list", "schooling costs"), "4": pgettext_lazy("code list", "disaster"),
+              "5": pgettext_lazy("code list", "lack of land"), "6": pgettext_lazy("code list", "lack of water"),
+              "7": pgettext_lazy("code list", "lack of skills"), "8": pgettext_lazy("code list", "lack of labour"),
+              "9": pgettext_lazy("code list", "lack of funds"),
+              "10": pgettext_lazy("code list", "poor transport"),
+              "11": pgettext_lazy("code list", "lack of drive to develop"),
+              "12": pgettext_lazy("code list", "marriage"), "13": pgettext_lazy("code list", "funeral"),
+              "99": pgettext_lazy("code list", "other cause")},
+    "status": {"0": pgettext_lazy("code list", "not out of poverty"),
+               "2": pgettext_lazy("code list", "about to exit poverty"),
+               "1": pgettext_lazy("code list", "out of poverty (still supported)"),
+               "4": pgettext_lazy("code list", "out of poverty (no longer supported)"),
+               "3": pgettext_lazy("code list", "back in poverty")},
+    "standard": {"national": pgettext_lazy("code list", "national standard"),
+                 "provincial": pgettext_lazy("code list", "provincial standard"),
+                 "municipal": pgettext_lazy("code list", "municipal standard")},
+    "monitoring_category": {"unstable": pgettext_lazy("code list", "unstable after exit"),
+                            "edge": pgettext_lazy("code list", "on the edge of poverty"),
+                            "sudden": pgettext_lazy("code list", "sudden severe hardship")},
+    "sex": {"0": pgettext_lazy("code list", "unknown sex"), "1": pgettext_lazy("code list", "male"),
+            "2": pgettext_lazy("code list", "female"), "9": pgettext_lazy("code list", "sex not stated")},
+}

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from fupin.registry import codes
 
+_BUILTIN = {key: dict(items) for key, (_name, items) in codes.CODE_LISTS.items()}
+
 # Spellings seen in rosters that are neither the code nor the label.
 ALIASES: dict[str, dict[str, str]] = {
     "relationship": {"本人": "户主", "妻": "配偶", "妻子": "配偶", "夫": "配偶", "丈夫": "配偶", "子": "之子", "儿子": "之子",
@@ -61,6 +63,18 @@ class CodeTables:
         if code in (None, ""):
             return ""
         return self._labels.get(key, {}).get(str(code), str(code))
+
+    def shown(self, key: str, code: object) -> str:
+        """The label a page shows: a built-in label in the user's language (codes.ENGLISH's messages), a
+        label the county changed or added as the county wrote it. Imports and exports keep `label`."""
+        label = self.label(key, code)
+        message = codes.ENGLISH.get(key, {}).get(str(code))
+        if message is not None and label == _BUILTIN.get(key, {}).get(str(code)):
+            return str(message)
+        return label
+
+    def shown_choices(self, key: str) -> list[tuple[str, str]]:
+        return [(code, self.shown(key, code)) for code, _label in self.lists.get(key, [])]
 
     def labels(self, key: str, codes_: list | None) -> str:
         return "、".join(self.label(key, c) for c in (codes_ or []))

@@ -83,8 +83,8 @@ def household_list(request):
     for hid, number in Person.objects.filter(household__in=[h.pk for h in page.object_list], relationship="户主",
                                              is_alive=True).values_list("household_id", "id_number"):
         heads.setdefault(hid, mask(number))
-    rows = [{"hh": h, "head_id": heads.get(h.pk, ""), "attribute": tables.label("attribute", h.attribute),
-             "cause": tables.label("cause", h.main_cause), "status": tables.label("status", h.poverty_status),
+    rows = [{"hh": h, "head_id": heads.get(h.pk, ""), "attribute": tables.shown("attribute", h.attribute),
+             "cause": tables.shown("cause", h.main_cause), "status": tables.shown("status", h.poverty_status),
              "status_color": tables.color("status", h.poverty_status)} for h in page.object_list]
     persons = []
     if f["q"]:
@@ -95,8 +95,8 @@ def household_list(request):
         "page_obj": page, "rows": rows, "f": f, "tables": tables, "persons": persons,
         "extra_filters": [(x, x.choices(request.user), f.get(x.key, "")) for x in selectors.extra_filters()],
         "export_query": query.urlencode(), "may_import": request.user.can("import"),
-        "statuses": tables.choices("status"), "attributes": tables.choices("attribute"),
-        "causes": tables.choices("cause"),
+        "statuses": tables.shown_choices("status"), "attributes": tables.shown_choices("attribute"),
+        "causes": tables.shown_choices("cause"),
     })
 
 

@@ -34,7 +34,7 @@ def test_review_queue_by_keyboard(live_server, page, artifacts_dir, queue):
     page.goto(f"{live_server.url}/exchange/review/")
     page.click("#review-start")
     page.wait_for_url(f"**/exchange/review/{p1.pk}/")
-    assert page.locator("tr.differs[data-field='姓名'] mark").first.inner_text() == "玉"
+    assert page.locator("tr.differs[data-field='name'] mark").first.inner_text() == "玉"
     assert page.locator(".why-table").count() == 1
     page.screenshot(path=os.path.join(artifacts_dir, "review_pair.png"), full_page=True)
 

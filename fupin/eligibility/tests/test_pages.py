@@ -144,3 +144,43 @@ def test_upload_and_compare_run_as_background_jobs(people, compared, tmp_path, d
     job = Job.objects.get(kind="eligibility.compare")
     assert job.status == "succeeded" and job.progress == 100
     assert _client(compared["a1"]).post("/comparison/run/").status_code == 403
+
+
+def test_pages_speak_english_when_english_is_chosen(people, compared):
+    """The comparison and department-data pages off the menu (a finding, the rules, a value mapping, a pair to decide,
+    a person, a snapshot) show no Chinese outside the data once English is chosen; the same pages in zh-Hans show
+    the Chinese the catalogue gives back."""
+    from django.conf import settings
+
+    from fupin.exchange.models import LinkReview
+    from tests.test_english_interface import chinese_outside_data, data_strings, page_text
+
+    f = Finding.objects.get(household_code="P001", rule_code="vehicle")
+    snap = f.evidence["records"][0]["snapshot"]
+    urls = ["/comparison/findings/", f.get_absolute_url(), "/comparison/report/", "/comparison/report/?level=town",
+            "/comparison/rules/", "/comparison/rules/1/", "/comparison/mappings/", "/comparison/mappings/vehicle/",
+            "/exchange/sources/vehicle/", "/exchange/review/", f"/exchange/persons/{f.person_id}/",
+            f"/comparison/households/{people['h1'].pk}/", f"/exchange/snapshots/{snap}/"]
+    urls += [f"/exchange/review/{pk}/" for pk in LinkReview.objects.values_list("pk", flat=True)[:2]]
+    c = _client(compared["city"])
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    data = data_strings()
+    failures = []
+    for url in urls:
+        resp = c.get(url)
+        assert resp.status_code == 200, url
+        chinese = chinese_outside_data(page_text(resp.content.decode())[0], data)
+        if chinese:
+            failures.append(f"{url}: {chinese[:12]}")
+    assert failures == [], "\n".join(failures)
+    # positive control: an English message turned Chinese in the loaded catalogue is reported
+    from django.utils import translation
+
+    with translation.override("en"):
+        catalog = translation.trans_real.translation("en")._catalog._catalogs[0]
+    catalog["Identification rule versions"] = "识别规则版本"
+    try:
+        chinese = chinese_outside_data(page_text(c.get("/comparison/rules/").content.decode())[0], data)
+    finally:
+        del catalog["Identification rule versions"]
+    assert "识别规则版本" in chinese, chinese
