@@ -143,6 +143,11 @@ class BulkWriter:
         if stamp:
             raise KeyError(f"{model.__name__} has no column {next(iter(stamp))}")
 
+    def takes_rows_as_they_are(self) -> bool:
+        """True when a sequence of every column's value, in order, is already the database row (nothing to convert,
+        stamp, index or number): such rows can go to `write_prepared` without a per-row Python step."""
+        return not (self._convert or self._blind or self.fresh_uuid)
+
     def row(self, values: Mapping[str, Any]) -> tuple:
         """The database row for a dict; absent columns take the batch stamp, an unknown key is an error."""
         out = self.template.copy()
@@ -176,22 +181,30 @@ class BulkWriter:
         self._fill_uuids(out)
         return tuple(out)
 
-    def write(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]], *, set_indexes_aside: bool = False) -> int:
+    def write(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]], *, set_indexes_aside: bool = False,
+              expected_rows: int | None = None) -> int:
         """Convert and write rows (dicts or sequences of Python values); return the number written.
-        `set_indexes_aside`: a first load of at least REBUILD_MIN rows rebuilds the non-unique indexes afterwards."""
+        `set_indexes_aside`: a first load of at least REBUILD_MIN rows rebuilds the non-unique indexes afterwards
+        (`expected_rows`: how many rows an iterator brings, so it need not be held in memory to be counted)."""
         row, prepare = self.row, self.prepare
         prepared = (row(r) if isinstance(r, Mapping) else prepare(r) for r in rows)
-        if set_indexes_aside:
+        if set_indexes_aside and expected_rows is None:
             prepared = list(prepared)
-        return self.write_prepared(prepared, set_indexes_aside=set_indexes_aside)
+        return self.write_prepared(prepared, set_indexes_aside=set_indexes_aside, expected_rows=expected_rows)
 
-    def write_prepared(self, rows: Iterable[tuple], *, set_indexes_aside: bool = False) -> int:
+    def write_prepared(self, rows: Iterable[tuple], *, set_indexes_aside: bool = False,
+                       expected_rows: int | None = None) -> int:
         """Write rows already in database form (from `row` or `prepare`); return the number written."""
         conn = self.conn
         qn = conn.ops.quote_name
         table = qn(self.table)
         cols = ", ".join(qn(f.column) for f in self.fields)
-        incoming = len(rows) if set_indexes_aside and isinstance(rows, Sequence) else 0
+        if not set_indexes_aside:
+            incoming = 0
+        elif expected_rows is not None:
+            incoming = expected_rows
+        else:
+            incoming = len(rows) if isinstance(rows, Sequence) else 0
         n = 0
         with conn.cursor() as cur, _indexes_set_aside(conn, cur, self.table, incoming):
             if conn.vendor == "postgresql":

@@ -291,6 +291,40 @@ def decrypt(value: str, purpose: str, ring: Keyring | None = None) -> str:
         raise CryptoError(f"{purpose}: 密文无法通过校验(密钥 {kid}),可能被改动") from None
 
 
+def decrypt_many(values, purpose: str, ring: Keyring | None = None) -> list:
+    """`decrypt` over many values of one column (a registry read of 400,000 rows): the key, its cipher context and
+    the additional data are looked up once per key id, not once per value. Empty and never-sealed values come back
+    as they are; a value that cannot be opened raises CryptoError as `decrypt` does."""
+    ring = ring or keyring()
+    contexts: dict[str, tuple] = {}
+    start = len(PREFIX)
+    out = []
+    append = out.append
+    for value in values:
+        if not value or not isinstance(value, str) or not value.startswith(PREFIX):
+            append(value)
+            continue
+        kid, sep, body = value[start:].partition("$")
+        ctx = contexts.get(kid)
+        if ctx is None:
+            key = ring.keys.get(kid)
+            if key is None or not sep:
+                append(decrypt(value, purpose, ring))  # raises the same error as one value would
+                continue
+            aad = f"{purpose}|{kid}".encode()
+            ctx = contexts[kid] = (key, aad, _aesgcm(key.key) if key.cipher == "aes-256-gcm" else None)
+        key, aad, gcm = ctx
+        try:
+            sealed = _b64d(body)
+            if gcm is None or len(sealed) < NONCE + TAG:
+                append(key.open(sealed, aad).decode("utf-8"))
+            else:
+                append(gcm.decrypt(sealed[:NONCE], sealed[NONCE:], aad).decode("utf-8"))
+        except (InvalidTag, ValueError, UnicodeDecodeError):
+            raise CryptoError(f"{purpose}: 密文无法通过校验(密钥 {kid}),可能被改动") from None
+    return out
+
+
 # Blind index -----------------------------------------------------------------------------------------------------
 
 

@@ -19,8 +19,10 @@ alone").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
@@ -363,12 +365,7 @@ class DuckDBEngine(Engine):
             prob = self._probabilistic(con, settings, stats)
             stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
             con.execute(f"CREATE TABLE prob AS {prob}")
-            explanations = self._explanations(con, settings, stats)
-            cols = list(zip(*explanations, strict=True)) if explanations else [(), (), ()]
-            # one Arrow table scanned in place (DuckDB's executemany inserts row by row)
-            con.register("explained", pa.table({"record_id": pa.array(cols[0], pa.int64()),
-                                                "person_id": pa.array(cols[1], pa.int64()),
-                                                "explanation": pa.array(cols[2], pa.string())}))
+            self._explanations(con, settings, stats)
             links = con.sql("""
                 SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
                     SELECT record_id, person_id, method, score FROM exact
@@ -391,21 +388,15 @@ class DuckDBEngine(Engine):
         finally:
             con.close()
 
-    def _explanations(self, con, settings: LinkSettings, stats: dict) -> list[tuple[int, int, str]]:
-        """(record, person, explanation JSON) of every probabilistic link and review pair."""
+    def _explanations(self, con, settings: LinkSettings, stats: dict) -> None:
+        """The table `explained` (record, person, explanation JSON) of every probabilistic link and review pair,
+        built in SQL (`explain_sql`: the same JSON as `explain`, without a Python loop over the pairs)."""
         if "model" not in stats:
-            return []
-        import json
-
-        cur = con.execute("SELECT * FROM prob WHERE decision IN ('link', 'review')")
-        names = [d[0] for d in cur.description]
-        out = []
-        for values in cur.fetchall():
-            row = dict(zip(names, values, strict=True))
-            out.append((row["record_id"], row["person_id"],
-                        json.dumps(explain(row, settings.effective_comparisons(), stats.get("prior")),
-                                   ensure_ascii=False)))
-        return out
+            con.execute("CREATE TABLE explained (record_id BIGINT, person_id BIGINT, explanation VARCHAR)")
+            return
+        con.execute(f"""CREATE TABLE explained AS SELECT record_id, person_id,
+            {explain_sql(settings.effective_comparisons(), stats.get("prior"))} AS explanation
+            FROM prob WHERE decision IN ('link', 'review')""")  # noqa: S608 - labels quoted by explain_sql
 
     def _probabilistic(self, con, settings: LinkSettings, stats: dict) -> str:
         """Score the residual against all persons with Splink; return SQL of (record, person, decision) rows."""
@@ -561,15 +552,18 @@ class DuckDBEngine(Engine):
             linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed,
                                                              num_chunks=settings.u_chunks)
             model["seconds_u"] = round(time.perf_counter() - t0, 3)
-            sessions = {}
+            sessions, iterations = {}, {}
             for rule in settings.training_rules:
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
-                    linker.training.estimate_parameters_using_expectation_maximisation(
-                        rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
+                    with _em_iterations() as counted:
+                        linker.training.estimate_parameters_using_expectation_maximisation(
+                            rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
                     sessions[rule] = "trained"
+                    iterations[rule] = counted[-1] if counted else None
                 except Exception as exc:  # recorded per session on the model
                     sessions[rule] = f"skipped: {str(exc)[:120]}"
             model["em_sessions"] = sessions
+            model["em_iterations"] = iterations  # of at most Splink's max_iterations (25) each
             if not any(v == "trained" for v in sessions.values()):
                 raise RuntimeError("no EM session had pairs to train on")
             model["seconds_em"] = round(time.perf_counter() - t0 - model["seconds_u"], 3)
@@ -589,6 +583,30 @@ class DuckDBEngine(Engine):
                      seconds=round(time.perf_counter() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
         stats["seconds_training"] = model["seconds"]
         return parameters, model
+
+
+@contextlib.contextmanager
+def _em_iterations():
+    """The iterations each expectation-maximisation session ran (Splink says so in an INFO message only)."""
+    counted: list[int] = []
+
+    class _Count(logging.Handler):
+        def emit(self, record):
+            m = re.search(r"EM converged after (\d+) iterations", record.getMessage())
+            if m:
+                counted.append(int(m.group(1)))
+
+    em_log = logging.getLogger("splink.internals.expectation_maximisation")
+    handler, level, propagate = _Count(), em_log.level, em_log.propagate
+    em_log.addHandler(handler)
+    em_log.setLevel(logging.INFO)
+    em_log.propagate = False
+    try:
+        yield counted
+    finally:
+        em_log.removeHandler(handler)
+        em_log.setLevel(level)
+        em_log.propagate = propagate
 
 
 def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> dict:
@@ -612,6 +630,33 @@ def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> d
     if prior:
         out["prior_weight"] = round(probability_to_weight(prior), 2)  # the weight before any field is compared
     return out
+
+
+def _sql_text(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def explain_sql(comparisons: list[dict], prior: float | None = None) -> str:
+    """SQL (DuckDB) of `explain`'s JSON over a row of the scored pairs (gamma_*, mw_*, mw_tf_adj_*, weight, score):
+    the same fields, levels and rounded weights, computed set-based."""
+    fields = []
+    for c in comparisons:
+        name = c["output_column_name"]
+        labels = [lv["label_for_charts"] for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+        gamma = f"gamma_{name}"
+        whens = " ".join(f"WHEN {gamma} = {len(labels) - 1 - i} THEN {_sql_text(label)}"
+                         for i, label in enumerate(labels))
+        level = f"CASE WHEN {gamma} IS NULL OR {gamma} < 0 THEN '缺少' {whens} ELSE CAST({gamma} AS VARCHAR) END"
+        w = f"(coalesce(mw_{name}, 0.0) + coalesce(mw_tf_adj_{name}, 0.0))"
+        weight = (f"CASE WHEN {gamma} IS NULL OR {gamma} < 0 OR isnan({w}) THEN 0.0 "
+                  f"ELSE round(greatest({w}, -99.0), 2) END")
+        fields.append(f"json_object('field', {_sql_text(c.get('comparison_description') or name)}, "
+                      f"'level', {level}, 'weight', {weight})")
+    parts = [f"'fields', json_array({', '.join(fields)})", "'weight', round(coalesce(weight, 0.0), 2)",
+             "'probability', round(coalesce(score, 0.0), 6)"]
+    if prior:
+        parts.append(f"'prior_weight', {round(probability_to_weight(prior), 2)!r}")
+    return f"CAST(json_object({', '.join(parts)}) AS VARCHAR)"
 
 
 def probability_to_weight(p: float) -> float:

@@ -128,7 +128,7 @@ def _opened(table: pa.Table, model) -> pa.Table:
             continue
         purpose = f.purpose
         idx = table.column_names.index(f.column)
-        values = [v if not v else crypto.decrypt(v, purpose) for v in table.column(idx).to_pylist()]
+        values = crypto.decrypt_many(table.column(idx).to_pylist(), purpose)
         table = table.set_column(idx, f.column, pa.array(values, pa.string()))
     return table
 
@@ -282,8 +282,8 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     at = pc.index_in(out.links.column("record_id"), value_set=records.column("record_id"))
     snap_ids = pc.take(records.column("snapshot_id"), at)
     links = out.links.append_column("snapshot_id", snap_ids)
-    codes = pa.array([source_of[s] for s in snap_ids.to_pylist()], pa.string()) if links.num_rows else pa.array(
-        [], pa.string())
+    snap_keys = pa.array(list(source_of), pa.int64())
+    codes = pc.take(pa.array(list(source_of.values()), pa.string()), pc.index_in(snap_ids, value_set=snap_keys))
     links = links.append_column("source_code", codes)
     if "explanation" not in links.column_names:
         links = links.append_column("explanation", pa.nulls(links.num_rows, pa.string()))
@@ -320,8 +320,12 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
                                    "area_code", "explanation"]).to_batches(max_chunksize=50_000):
             yield from zip(*(c.to_pylist() for c in batch.columns), strict=True)
 
-    BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
-                                    "area_code", "explanation"], encoded=["explanation"]).write(link_rows())
+    columns = ["record_id", "person_id", "snapshot_id", "source_code", "method", "score", "area_code", "explanation"]
+    writer = BulkWriter(RecordLink, columns=columns, encoded=["explanation"])
+    # a first run (the table empty) builds the indexes once afterwards; the rows are already in database form
+    write = (writer.write_prepared if writer.takes_rows_as_they_are() and len(writer.fields) == len(columns)
+             else writer.write)
+    write(link_rows(), set_indexes_aside=True, expected_rows=links.num_rows)
     source_of = {s.pk: s.source.code for s in stale}
     n_reviews = _write_reviews(plan.reviews, stale_ids, plan.snap_of_review, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)
@@ -393,7 +397,8 @@ def _save_model(model: dict | None, stored: LinkModel | None, settings: LinkSett
                  "seconds_u": model.get("seconds_u"),
                  "seconds_em": model.get("seconds_em"), "settings_version": settings.version,
                  "match_rate_from_exact_ids": model.get("match_rate_from_exact_ids"),
-                 "em_sessions": model.get("em_sessions"), "error": model.get("error", ""),
+                 "em_sessions": model.get("em_sessions"), "em_iterations": model.get("em_iterations"),
+                 "error": model.get("error", ""),
                  "inputs": model.get("inputs")})
 
 

@@ -55,6 +55,25 @@ def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
     assert Person.objects.filter(name__startswith="批").count() == 30
 
 
+def test_an_iterator_of_known_length_sets_indexes_aside_too(county, monkeypatch):
+    hh = make_household(county["va1"], members=1)
+    before = _indexes("registry_person")
+    dropped = []
+    real = bulk._indexes_set_aside
+
+    def spy(conn, cur, table, incoming):
+        dropped.append(incoming)
+        return real(conn, cur, table, incoming)
+
+    monkeypatch.setattr(bulk, "REBUILD_MIN", 10)
+    monkeypatch.setattr(bulk, "_indexes_set_aside", spy)
+    rows = ({"household_id": hh.pk, "area_code": hh.area_code, "name": f"流{i}"} for i in range(30))
+    with transaction.atomic():
+        bulk.BulkWriter(Person).write(rows, set_indexes_aside=True, expected_rows=30)
+    assert dropped == [30] and _indexes("registry_person") == before
+    assert Person.objects.filter(name__startswith="流").count() == 30
+
+
 def test_sequences_stamp_and_encoded_columns(county):
     """Rows as sequences in column order, a stamp shared by every row, a column handed over already encoded."""
     hh = make_household(county["va1"], members=1)

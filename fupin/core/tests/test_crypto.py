@@ -74,6 +74,25 @@ def test_tampered_values_are_refused_without_showing_them(cipher):
         crypto.decrypt(sealed, "registry.household.phone", ring)
 
 
+@pytest.mark.parametrize("cipher", ["aes-256-gcm", "sm4-gcm"])
+def test_decrypt_many_opens_what_decrypt_opens_and_refuses_what_it_refuses(cipher):
+    ring = crypto.Keyring(crypto.generate_spec(cipher))
+    plains = ["13912345678", "", "王大山 420581 ☎", "[]"]
+    values = [crypto.encrypt(p, "registry.person.phone", ring) for p in plains] + ["", None, "never sealed"]
+    assert crypto.decrypt_many(values, "registry.person.phone", ring) == [*plains, "", None, "never sealed"]
+    assert crypto.decrypt_many(values, "registry.person.phone", ring) == [
+        v if not v else crypto.decrypt(v, "registry.person.phone", ring) for v in values]
+    sealed = values[0]
+    body = sealed[7:]
+    flipped = sealed[:7] + body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+    for bad in (flipped, sealed[:-4], sealed.replace("$k1$", "$k9$"), "$e1$k1$AAAA", "$e1$k1"):
+        with pytest.raises(crypto.CryptoError) as exc:
+            crypto.decrypt_many([values[2], bad], "registry.person.phone", ring)
+        assert "13912345678" not in str(exc.value)
+    with pytest.raises(crypto.CryptoError):  # another column's additional data
+        crypto.decrypt_many([sealed], "registry.household.phone", ring)
+
+
 def test_keyring_refuses_bad_keys():
     spec = crypto.generate_spec()
     spec["keys"]["k1"]["key"] = crypto._b64e(b"short")
