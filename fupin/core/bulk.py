@@ -168,22 +168,26 @@ class BulkWriter:
         self._fill_uuids(out)
         return tuple(out)
 
-    def write(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]], *, set_indexes_aside: bool = False) -> int:
+    def write(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]], *, set_indexes_aside: bool = False,
+              expected: int | None = None) -> int:
         """Convert and write rows (dicts or sequences of Python values); return the number written.
-        `set_indexes_aside`: a first load of at least REBUILD_MIN rows rebuilds the non-unique indexes afterwards."""
+        `set_indexes_aside`: a first load of at least REBUILD_MIN rows rebuilds the non-unique indexes afterwards
+        (`expected`: how many rows an iterator brings, so that it need not be held in memory to be counted)."""
         row, prepare = self.row, self.prepare
         prepared = (row(r) if isinstance(r, Mapping) else prepare(r) for r in rows)
-        if set_indexes_aside:
+        if set_indexes_aside and expected is None:
             prepared = list(prepared)
-        return self.write_prepared(prepared, set_indexes_aside=set_indexes_aside)
+        return self.write_prepared(prepared, set_indexes_aside=set_indexes_aside, expected=expected)
 
-    def write_prepared(self, rows: Iterable[tuple], *, set_indexes_aside: bool = False) -> int:
+    def write_prepared(self, rows: Iterable[tuple], *, set_indexes_aside: bool = False,
+                       expected: int | None = None) -> int:
         """Write rows already in database form (from `row` or `prepare`); return the number written."""
         conn = self.conn
         qn = conn.ops.quote_name
         table = qn(self.table)
         cols = ", ".join(qn(f.column) for f in self.fields)
-        incoming = len(rows) if set_indexes_aside and isinstance(rows, Sequence) else 0
+        incoming = (0 if not set_indexes_aside else expected if expected is not None
+                    else len(rows) if isinstance(rows, Sequence) else 0)
         n = 0
         with conn.cursor() as cur, _indexes_set_aside(conn, cur, self.table, incoming):
             if conn.vendor == "postgresql":

@@ -321,7 +321,8 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
             yield from zip(*(c.to_pylist() for c in batch.columns), strict=True)
 
     BulkWriter(RecordLink, columns=["record_id", "person_id", "snapshot_id", "source_code", "method", "score",
-                                    "area_code", "explanation"], encoded=["explanation"]).write(link_rows())
+                                    "area_code", "explanation"], encoded=["explanation"]).write(
+        link_rows(), set_indexes_aside=True, expected=links.num_rows)  # a first linkage: indexes built once after
     source_of = {s.pk: s.source.code for s in stale}
     n_reviews = _write_reviews(plan.reviews, stale_ids, plan.snap_of_review, source_of)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)

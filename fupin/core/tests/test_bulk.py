@@ -53,6 +53,30 @@ def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
     assert Person.objects.filter(name__startswith="批").count() == 30
 
 
+def test_an_iterator_of_expected_length_sets_indexes_aside(county, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    hh = make_household(county["va1"], members=1)
+    before = _indexes("registry_person")
+    monkeypatch.setattr(bulk, "REBUILD_MIN", 10)
+    Person.objects.all().delete()
+
+    def rows(prefix):
+        return ({"household_id": hh.pk, "area_code": hh.area_code, "name": f"{prefix}{i}"} for i in range(30))
+
+    def load(**kw):
+        with transaction.atomic(), CaptureQueriesContext(connection) as seen:
+            bulk.BulkWriter(Person).write(rows(kw.pop("prefix")), **kw)
+        return [q["sql"] for q in seen.captured_queries if q["sql"].startswith("DROP INDEX")]
+
+    # control: the same load announced below REBUILD_MIN sets nothing aside (the watch sees DROP INDEX only when made)
+    assert load(prefix="甲", set_indexes_aside=True, expected=5) == []
+    Person.objects.all().delete()
+    assert load(prefix="乙", set_indexes_aside=True, expected=30)
+    assert _indexes("registry_person") == before
+    assert Person.objects.filter(name__startswith="乙").count() == 30
+
+
 def test_sequences_stamp_and_encoded_columns(county):
     """Rows as sequences in column order, a stamp shared by every row, a column handed over already encoded."""
     hh = make_household(county["va1"], members=1)
