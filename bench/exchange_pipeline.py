@@ -135,6 +135,7 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["rerun_parts_s"] = rerun.stats["seconds"]
     out["rerun_write_lock_s"] = rerun.stats["seconds"].get("write")
     out["rerun_model"] = (rerun.stats.get("link") or {}).get("model")
+    out["rerun_incremental"] = rerun.stats.get("incremental")  # sources, rules and households evaluated again
     if splink_alone:
         out["splink_alone"] = splink_only(truth)
     connection.close()

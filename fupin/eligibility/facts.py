@@ -58,6 +58,10 @@ MEMBER_FACTS: dict[str, tuple[str, str]] = {
     "is_head": ("bool", "是户主"),
     "same_id_households": ("number", "登记了同一证件号码的贫困户数"),
 }
+# household facts computed from a department source's linked records (besides the count_<source> facts)
+FACT_SOURCES = {"medical_self_pay": "medical", "count_housing_safety_d": "housing_safety"}
+# member facts computed across households: a rule reading one needs every household, not only those that changed
+CROSS_HOUSEHOLD_FACTS = {"same_id_households"}
 LABOUR = ("'1'", "'2'", "'普通劳动力'", "'技能劳动力'")
 WEAK = ("'3'", "'弱劳动力或半劳动力'")
 _SAFE_NAME = re.compile(r"^[^\"'\\\x00-\x1f]+$")
@@ -85,7 +89,7 @@ class Program:
         self.mapped = {s: set(f) & set(sources.get(s, [])) for s, f in (mapped or {}).items()}
         self.today = today
         self.household_facts = {**HOUSEHOLD_FACTS, **source_fact_names(list(sources))}
-        wanted = {r.subject for r in rules if r.subject in sources} | {"medical", "housing_safety"}
+        wanted = {r.subject for r in rules if r.subject in sources} | set(FACT_SOURCES.values())
         self.loaded = sorted(wanted & set(sources))  # sources whose record fields are read
 
     def resolver(self, subject: str):
@@ -101,6 +105,34 @@ class Program:
             raise KeyError(name)
 
         return resolve
+
+    def sources_read(self, rule) -> set[str] | None:
+        """The department sources whose linked records a rule's result depends on (its own source, and the sources
+        behind the household facts it reads); None when that cannot be told (the expression does not parse)."""
+        from fupin.eligibility.expressions import ExpressionError, fields_used
+
+        try:
+            used = fields_used(parse(rule.expression))
+        except ExpressionError:
+            return None
+        record = rule.subject not in ("member", "household")
+        out = {rule.subject} if record else set()
+        own = set(self.sources.get(rule.subject, [])) if record else set()
+        for name in used - own:
+            if name in FACT_SOURCES:
+                out.add(FACT_SOURCES[name])
+            elif name.startswith("count_") and name[len("count_"):] in self.sources:
+                out.add(name[len("count_"):])
+        return out
+
+    def reads_across_households(self, rule) -> bool:
+        """Does the rule read a fact computed over other households (so it cannot be evaluated on a few)?"""
+        from fupin.eligibility.expressions import ExpressionError, fields_used
+
+        try:
+            return bool(fields_used(parse(rule.expression)) & CROSS_HOUSEHOLD_FACTS)
+        except ExpressionError:
+            return True
 
     def mapped_reads(self, rule) -> list[str]:
         """The mapped fields of its source that a rule's expression reads."""

@@ -18,12 +18,12 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pyarrow as pa
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.bulk import BulkWriter, fetch_arrow
+from fupin.core.bulk import BulkWriter, fetch_arrow, update_rows
 from fupin.core.errors import ServiceError
 from fupin.core.fields import blind_q
 from fupin.eligibility.defaults import default_rules
@@ -342,10 +342,10 @@ def _ids_sql(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) if ids else "-1"
 
 
-def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str, plan=None
-                 ) -> tuple[dict[str, pa.Table], list[str]]:
-    """The engine's input tables and the statements that scope them (建档立卡 and applicants); the links are those
-    the linkage `plan` (not yet written) leaves."""
+def _load_tables(program: Program, applicants: list[int], persons: pa.Table, registry_fp: str, plan=None,
+                 only: list[int] | None = None) -> tuple[dict[str, pa.Table], list[str]]:
+    """The engine's input tables and the statements that scope them (建档立卡 and applicants, and of those only the
+    households `only` when given); the links are those the linkage `plan` (not yet written) leaves."""
     from fupin.exchange.public import current_snapshots, planned_links, registry_table, snapshot_record_data
     from fupin.registry.models import Household
 
@@ -372,6 +372,9 @@ def _load_tables(program: Program, applicants: list[int], persons: pa.Table, reg
     loaded = ", ".join(_lit(s) for s in program.loaded) or _lit("-")
     scope = ("(CAST(h.is_registered_poor AS BOOLEAN) "
              "OR h.household_id IN (SELECT household_id FROM applicants_in))")
+    if only is not None:
+        tables["only_in"] = pa.table({"household_id": pa.array(only, pa.int64())})
+        scope += " AND h.household_id IN (SELECT household_id FROM only_in)"
     pre = [
         f"""CREATE TABLE hh_in AS SELECT h.*,
                 CASE WHEN (CAST(h.is_registered_poor AS BOOLEAN) AND coalesce(h.poverty_status, '') NOT IN ({exited}))
@@ -480,10 +483,15 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
         link_run = linkage_write(plan["link"], actor=actor) if plan["link"] is not None else None
         result = plan["result"]
         run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
-                                           households=int(result["in_scope"].column(0)[0].as_py() or 0))
+                                           households=plan["in_scope"])
         changes = _reconcile_apply(run, plan["reconcile"])
         t_sync = time.perf_counter()
-        n_assessed = _write_assessments(run, result["assessments"])
+        if plan["incremental"] is None:
+            n_assessed = _write_assessments(run, plan["assessments"], plan["previous_digest"])
+        else:  # only the rows that changed; the next full run cannot take these for the previous run's
+            n_assessed = update_rows(Assessment, ["score", "rank", "rank_of", "parts", "priorities", "run_id"],
+                                     [(*r, run.pk) for r in plan["assessments"] or []])
+            run.stats["assessments_digest"] = plan["previous_digest"] if not n_assessed else ""
         by_rule, by_village = _counts()
         seconds = plan["seconds"]
         run.stats = {
@@ -495,6 +503,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
             "link": link_run.stats if link_run else None,
             "not_understood": plan["not_understood"],
             "recomputed_in_transaction": bool(plan.get("recomputed")),
+            "inputs": plan["inputs"], "incremental": plan["incremental"],
             "seconds": {**seconds, "write_findings": round(t_sync - t_write, 3),
                         "write": round(time.perf_counter() - t_write, 3),
                         "total": round(seconds["compute"] + time.perf_counter() - t_write, 3)},
@@ -518,8 +527,13 @@ def _stale_links() -> bool:
 
 def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> dict:
     """Everything a comparison writes, computed without writing: the linkage plan, the rules' results and the
-    findings' changes."""
-    from fupin.exchange.public import linkage_compute, load_persons, registry_fingerprint
+    findings' changes.
+
+    When the previous run's inputs (registry, rule set, applicants, poverty line, date) are the same and only some
+    sources' snapshots changed, the run is incremental: only the rules that read a changed source are evaluated,
+    only over the households whose linked records of those sources changed (by content); every other finding and
+    assessment stays as it is, unwritten."""
+    from fupin.exchange.public import current_snapshots, linkage_compute, load_persons, registry_fingerprint
 
     t0 = time.perf_counter()
     mark = _findings_mark()
@@ -529,9 +543,9 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
                            progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
     t_link = time.perf_counter()
     progress(50, _("Applying the rules"))
-    rules = [r for r in rule_set.rules.all() if r.is_active]
-    not_evaluated = rules_not_evaluated(rules)
-    rules = [r for r in rules if r.code not in not_evaluated]
+    all_rules = [r for r in rule_set.rules.all() if r.is_active]
+    not_evaluated = rules_not_evaluated(all_rules)
+    rules = [r for r in all_rules if r.code not in not_evaluated]
     mappings = list(rule_set.value_mappings.all())
     program = _program_for(rules, mappings)
     rule_errors: dict[str, str] = {}  # a rule saved before the language's limits: reported on the run, not fatal
@@ -544,22 +558,208 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
         rules = [r for r in rules if r.code not in rule_errors]
         program = _program_for(rules, mappings)
     applicants = applicant_household_ids()
-    tables, pre = _load_tables(program, applicants, persons, registry_fp, plan)
+    line = poverty_line(timezone.localdate().year)
+    current = current_snapshots()
+    inputs = _run_inputs(rule_set, registry_fp, applicants, line, program, current, plan)
+    previous = _previous_run()
+    scope = _incremental_scope(previous, inputs, rules, program)
+    if scope is not None:
+        rules = [r for r in rules if r.code in scope["rules"]]
+        program = _program_for(rules, mappings)
+    if scope is not None:
+        scope["households"] = _changed_households(scope["sources"], previous, current, persons, plan, engine)
+    tables, pre = _load_tables(program, applicants, persons, registry_fp, plan,
+                               only=scope["households"] if scope is not None else None)
     values_nu = _value_map(program, tables, mappings, engine)
     t_load = time.perf_counter()
-    line = poverty_line(timezone.localdate().year)
-    result = _evaluate(program, tables, pre, rules, line, engine)
+    if scope is None or (scope["households"] and rules):
+        result = _evaluate(program, tables, pre, rules, line, engine)
+    else:
+        result = _empty_result()
     t_eval = time.perf_counter()
     progress(75, _("Collecting the findings"))
-    reconcile = _reconcile_plan(rules, result, tables["links_all"],
-                                keep_rules=set(not_evaluated) | set(rule_errors))
+    keep_rules = set(not_evaluated) | set(rule_errors)
+    reconcile = _reconcile_plan(rules, result, tables["links_all"], keep_rules=keep_rules,
+                                only=scope["households"] if scope is not None else None)
+    assessments = (result["assessments"] if scope is None
+                   else _assessments_merged(result["assessments"], engine) if _scores_evaluated(rules) else None)
+    undecided = _undecided(result["undecided"])
+    if scope is not None:
+        values_nu, undecided = _not_understood_merged(previous, program, values_nu, undecided, rules, scope)
     t_plan = time.perf_counter()
+    in_scope = (int(result["in_scope"].column(0)[0].as_py() or 0) if scope is None
+                else previous.households)
     return {"link": plan, "result": result, "reconcile": reconcile, "rule_errors": rule_errors,
-            "not_evaluated": not_evaluated, "applicants": len(applicants), "mark": mark,
-            "not_understood": {"values": values_nu, **_undecided(result["undecided"])},
+            "not_evaluated": not_evaluated, "applicants": len(applicants), "mark": mark, "inputs": inputs,
+            "assessments": assessments, "in_scope": in_scope, "previous_digest": (
+                (previous.stats or {}).get("assessments_digest", "") if previous is not None else ""),
+            "incremental": None if scope is None else {
+                "sources": sorted(scope["sources"]), "rules": sorted(r.code for r in rules),
+                "households": len(scope["households"])},
+            "not_understood": {"values": values_nu, **undecided},
             "seconds": {"link": round(t_link - t0, 3), "load": round(t_load - t_link, 3),
                         "evaluate": round(t_eval - t_load, 3), "findings": round(t_plan - t_eval, 3),
                         "compute": round(t_plan - t0, 3)}}
+
+
+# what the rules compute from besides the rules, the registry and the department records: a change here (a new
+# version of the SQL program, facts, defaults) makes the next run a full one
+PROGRAM_VERSION = 1
+
+
+def _run_inputs(rule_set: RuleSet, registry_fp: str, applicants: list[int], line: float, program: Program,
+                current: list, plan) -> dict:
+    """What a run's results were computed from: one key for everything but the department sources, and each
+    source's snapshot and the links it has (as the linkage `plan` leaves them)."""
+    from django.db.models import Count, Sum
+
+    from fupin.exchange.public import LinkMethod, RecordLink
+
+    relinked = {s.pk: plan.fingerprint for s in plan.stale} if plan is not None else {}
+    # a reviewer's decision rewrites one record's link without relinking its snapshot: any new one means a full run
+    reviewed = RecordLink.objects.filter(method=LinkMethod.REVIEWED).aggregate(n=Count("id"), s=Sum("record_id"))
+    key = _digest([PROGRAM_VERSION, rule_set.pk, rule_set.number, rule_set.version, registry_fp,
+                   sorted(applicants), line, program.today.isoformat(), program.sources, reviewed])
+    return {"key": key, "sources": {s.source.code: [s.pk, relinked.get(s.pk, s.link_fingerprint)]
+                                    for s in current}}
+
+
+def _previous_run() -> ComparisonRun | None:
+    return ComparisonRun.objects.filter(finished_at__isnull=False).order_by("-pk").first()
+
+
+def _incremental_scope(previous: ComparisonRun | None, inputs: dict, rules: list[Rule], program: Program
+                       ) -> dict | None:
+    """{"sources": changed sources, "rules": codes of the rules to evaluate} when the run can be incremental, else
+    None (a full run): no previous run, or its inputs other than the sources differ."""
+    before = (previous.stats or {}).get("inputs") if previous is not None else None
+    if not before or before.get("key") != inputs["key"]:
+        return None
+    was, now = before.get("sources") or {}, inputs["sources"]
+    changed = {code for code in set(was) | set(now) if was.get(code) != now.get(code)}
+    affected = []
+    for rule in rules:
+        read = program.sources_read(rule)
+        if read is None or read & changed:
+            if program.reads_across_households(rule):
+                return None
+            affected.append(rule)
+    codes = {r.code for r in affected}
+    if any(r.kind in (RuleKind.SCORING, RuleKind.PRIORITY) for r in affected):
+        # an assessment is the sum of every scoring rule and the list of every priority rule met
+        codes |= {r.code for r in rules if r.kind in (RuleKind.SCORING, RuleKind.PRIORITY)}
+    return {"sources": changed, "rules": codes}
+
+
+def _changed_households(sources: set[str], previous: ComparisonRun, current: list, persons: pa.Table, plan,
+                        engine) -> list[int]:
+    """Households with a member whose linked records of these sources differ (by content: a reloaded file gives
+    its records new ids) between the previous run's snapshots and the current ones."""
+    from fupin.exchange.public import Snapshot, load_links, planned_links, snapshot_record_data
+
+    if not sources:
+        return []
+    was = (previous.stats or {}).get("inputs", {}).get("sources", {})
+    old_snaps = list(Snapshot.objects.filter(pk__in=[was[c][0] for c in sources if c in was]))
+    new_snaps = [s for s in current if s.source.code in sources]
+    new_links = planned_links(new_snaps, plan)
+
+    def data_of(snaps: list) -> pa.Table:
+        parts = [snapshot_record_data(s) for s in snaps]
+        return pa.concat_tables(parts) if parts else snapshot_record_data(None)
+
+    pairs = ("SELECT l.person_id, md5(r.data) AS content FROM {links} l JOIN {data} r ON r.record_id = l.record_id "
+             "WHERE l.person_id IS NOT NULL")
+    sql = (f"WITH o AS ({pairs.format(links='old_links', data='old_data')}), "
+           f"n AS ({pairs.format(links='new_links', data='new_data')}), "
+           "d AS ((SELECT * FROM o EXCEPT ALL SELECT * FROM n) UNION ALL (SELECT * FROM n EXCEPT ALL SELECT * FROM o)) "
+           "SELECT DISTINCT p.household_id FROM d JOIN persons_all p ON p.person_id = d.person_id "
+           "WHERE p.household_id IS NOT NULL ORDER BY 1")
+    out = engine.evaluate(tables={"old_links": load_links(old_snaps).select(["record_id", "person_id"]),
+                                  "new_links": new_links.select(["record_id", "person_id"]),
+                                  "old_data": data_of(old_snaps), "new_data": data_of(new_snaps),
+                                  "persons_all": persons.select(["person_id", "household_id"])},
+                          setup=[], queries={"changed": sql})["changed"]
+    return [int(h) for h in out.column(0).to_pylist()]
+
+
+def _scores_evaluated(rules: list[Rule]) -> bool:
+    return any(r.kind in (RuleKind.SCORING, RuleKind.PRIORITY) for r in rules)
+
+
+def _empty_result() -> dict:
+    """The result of evaluating no rule on no household."""
+    i64, s = pa.int64(), pa.string()
+    return {"hits": pa.table({"household_id": pa.array([], i64), "person_id": pa.array([], i64),
+                              "record_id": pa.array([], i64), "rule_code": pa.array([], s),
+                              "content": pa.array([], s)}),
+            "assessments": pa.table({"household_id": pa.array([], i64), "area_code": pa.array([], s),
+                                     "score": pa.array([], pa.float64()), "rank": pa.array([], i64),
+                                     "rank_of": pa.array([], i64), "parts": pa.array([], s),
+                                     "priorities": pa.array([], s)}),
+            "in_scope": pa.table({"n": pa.array([0], i64)}),
+            "undecided": pa.table({"household_id": pa.array([], i64), "person_id": pa.array([], i64),
+                                   "record_id": pa.array([], i64), "rule_code": pa.array([], s),
+                                   "field": pa.array([], s), "value": pa.array([], s)}),
+            "hit_households": pa.table({"household_id": pa.array([], i64)}),
+            "hit_members": pa.table({"person_id": pa.array([], i64)})}
+
+
+def _assessments_merged(fresh: pa.Table, engine) -> list[tuple]:
+    """The assessments an incremental run changes: the fresh scores of the households evaluated, ranked again with
+    the stored ones of their villages; only the rows that differ from what is stored, as update_rows rows."""
+    if not fresh.num_rows:
+        return []
+    villages = sorted({a[:12] for a in fresh.column("area_code").to_pylist()})
+    A = Assessment._meta.db_table
+    stored = []
+    for i in range(0, len(villages), 500):
+        part = villages[i:i + 500]
+        stored.append(fetch_arrow(
+            f'SELECT household_id, area_code, score, "rank", rank_of, CAST(parts AS TEXT) AS parts, '
+            f'CAST(priorities AS TEXT) AS priorities, id FROM "{A}" WHERE substr(area_code, 1, 12) IN '
+            f"({', '.join(_lit(v) for v in part)})",
+            types={"household_id": pa.int64(), "area_code": pa.string(), "score": pa.float64(), "rank": pa.int64(),
+                   "rank_of": pa.int64(), "parts": pa.string(), "priorities": pa.string(), "id": pa.int64()}))
+    sql = """WITH m AS (SELECT household_id, area_code, score, parts, priorities FROM fresh
+                        UNION ALL SELECT household_id, area_code, score, parts, priorities FROM stored
+                        WHERE household_id NOT IN (SELECT household_id FROM fresh))
+             SELECT household_id, score, parts, priorities,
+                    rank() OVER (PARTITION BY substr(area_code, 1, 12) ORDER BY score DESC) AS rank,
+                    count(*) OVER (PARTITION BY substr(area_code, 1, 12)) AS rank_of FROM m"""
+    ranked = engine.evaluate(tables={"fresh": fresh.select(["household_id", "area_code", "score", "parts",
+                                                            "priorities"]),
+                                     "stored": pa.concat_tables(stored)}, setup=[], queries={"r": sql})["r"]
+    was = {r["household_id"]: r for t in stored for r in t.to_pylist()}
+    rows = []
+    for r in ranked.to_pylist():
+        old = was.get(r["household_id"])
+        parts, prios = json.loads(r["parts"]), json.loads(r["priorities"])
+        if old is None:
+            continue  # in scope now but not before: the registry changed, and the run would not be incremental
+        if (old["score"], old["rank"], old["rank_of"]) != (float(r["score"]), int(r["rank"]), int(r["rank_of"])) or (
+                json.loads(old["parts"]) != parts or json.loads(old["priorities"]) != prios):
+            rows.append((old["id"], float(r["score"]), int(r["rank"]), int(r["rank_of"]), parts, prios))
+    return rows
+
+
+def _not_understood_merged(previous: ComparisonRun, program: Program, values: list[list], undecided: dict,
+                           rules: list[Rule], scope: dict) -> tuple[list[list], dict]:
+    """An incremental run's not-understood report: its own for what it evaluated, the previous run's for the rest."""
+    from fupin.registry.models import Household
+
+    before = (previous.stats or {}).get("not_understood") or {}
+    values = sorted([v for v in before.get("values", []) if v[0] not in program.loaded] + values,
+                    key=lambda u: (u[0], u[1], -u[3], u[2]))
+    codes = {r.code for r in rules}
+    ids, redone = scope["households"], set()
+    for i in range(0, len(ids), 5000):
+        redone |= set(Household.objects.filter(pk__in=ids[i:i + 5000]).values_list("poor_code", flat=True))
+    kept = [u for u in before.get("undecided", []) if u["rule"] not in codes or u["household"] not in redone]
+    rows = undecided["undecided"] + kept
+    total = undecided["undecided_total"] + before.get("undecided_total", 0) - (
+        len(before.get("undecided", [])) - len(kept))
+    return values, {"undecided": rows[:UNDECIDED_KEPT], "undecided_total": max(total, len(rows))}
 
 
 UNDECIDED_KEPT = 5000
@@ -624,9 +824,11 @@ def _link_methods(links: pa.Table, record_ids: set[int]) -> dict[tuple[int, int]
                                                    cols["score"], strict=True)}
 
 
-def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules: set[str] = frozenset()) -> dict:
+def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules: set[str] = frozenset(),
+                    only: list[int] | None = None) -> dict:
     """Which findings this run's hits open, change, keep or clear — computed, nothing written. Findings of
-    `keep_rules` (not evaluated in this run) are left as they are."""
+    `keep_rules` (not evaluated in this run) are left as they are; an incremental run (`only`: those it
+    evaluated) may clear only the findings of its `rules` on those households."""
     from fupin.exchange.public import records_for_evidence
     from fupin.registry.models import Household, Person
 
@@ -677,14 +879,15 @@ def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules
         w["evidence"], _records = _evidence(w["rule"], w["member"], households.get(w["household_id"]), w["record_ids"],
                                      records, link_method, [])
     hh_ids = {w["household_id"] for k, w in wanted.items() if k not in existing or w["evidence"] is not None}
-    hh_objs = Household.objects.select_related("village", "grid").in_bulk(list(hh_ids))
+    # only what findings, their tasks and titles read (a whole household row opens sealed fields and decimals)
+    hh_objs = Household.objects.only("id", "poor_code", "hukou_no", "head_name", "area_code", "grid_id",
+                                     "village_id").in_bulk(list(hh_ids))
     for w in wanted.values():
         w["household"] = hh_objs.get(w["household_id"])
     changes = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
     reopened: list[Finding] = []
     new_objs = []
     changed: list[Finding] = []
-    seen_ids: list[int] = []
     for key, w in wanted.items():
         f = existing.get(key)
         hh = w["household"]
@@ -696,7 +899,6 @@ def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules
                 area_code=hh.area_code))
             changes["new"] += 1
             continue
-        seen_ids.append(f.pk)
         if f.status in (Finding.Status.DISMISSED, Finding.Status.CORRECTED) and f.evidence_hash == w["hash"]:
             changes["kept_dismissed"] += 1
             continue
@@ -717,10 +919,15 @@ def _reconcile_plan(rules: list[Rule], result: dict, links: pa.Table, keep_rules
     # — the national system's suspect data — which are not the rule set's to clear)
     stale = Finding.objects.filter(status=Finding.Status.OPEN).exclude(rule_code__in=list(keep_rules)).exclude(
         key__startswith=EXTERNAL_KEY_PREFIX)
-    cleared = [f for f in stale.only("pk", "key", "uuid", "area_code", "household_code", "rule_name", "rule_code",
-                                     "status", "version") if f.key not in wanted]
+    fields = ("pk", "key", "uuid", "area_code", "household_code", "rule_name", "rule_code", "status", "version")
+    if only is None:
+        candidates = list(stale.only(*fields))
+    else:
+        candidates = [f for i in range(0, len(only), 5000) for f in stale.filter(
+            rule_code__in=list(by_code), household_id__in=only[i:i + 5000]).only(*fields)]
+    cleared = [f for f in candidates if f.key not in wanted]
     changes["cleared"] = len(cleared)
-    return {"changes": changes, "new": new_objs, "changed": changed, "reopened": reopened, "seen": seen_ids,
+    return {"changes": changes, "new": new_objs, "changed": changed, "reopened": reopened,
             "cleared": cleared}
 
 
@@ -733,23 +940,17 @@ def _reconcile_apply(run: ComparisonRun, plan: dict) -> dict:
     now = timezone.now()
     changed, new_objs, cleared = plan["changed"], plan["new"], plan["cleared"]
     for f in changed:
-        f.updated_at = now
+        f.updated_at, f.last_run = now, run
+    # a finding this run finds as it was is not written (its last_run names the last run that changed it)
     Finding.objects.bulk_update(changed, ["status", "version", "evidence", "evidence_hash", "rule", "area_code",
-                                          "updated_at"], batch_size=500)
-    seen_ids = plan["seen"]
-    for i in range(0, len(seen_ids), 5000):
-        Finding.objects.filter(pk__in=seen_ids[i:i + 5000]).update(last_run=run)
-    for f in new_objs:
-        f.first_run, f.last_run = run, run
-    created = Finding.objects.bulk_create(new_objs, batch_size=1000)
-    if connection.vendor != "postgresql" or any(f.pk is None for f in created):
-        created = list(Finding.objects.filter(key__in=[f.key for f in new_objs]).select_related("household", "rule"))
-    to_post = [*plan["reopened"], *created]
+                                          "updated_at", "last_run"], batch_size=500)
+    _insert_findings(run, new_objs)
+    to_post = [*plan["reopened"], *new_objs]
     # cleared in one statement per 5,000, their tasks closed likewise (no per-row saves)
     ids = [f.pk for f in cleared]
     for i in range(0, len(ids), 5000):
         Finding.objects.filter(pk__in=ids[i:i + 5000]).update(status=Finding.Status.CLEARED,
-                                                              version=F("version") + 1, updated_at=now)
+                                                              version=F("version") + 1, updated_at=now, last_run=run)
     inbox_close_by_keys(dedupe_keys=[f.inbox_key for f in cleared])
     for f in cleared:
         f.status, f.version = Finding.Status.CLEARED, f.version + 1
@@ -758,6 +959,27 @@ def _reconcile_apply(run: ComparisonRun, plan: dict) -> dict:
         audit.announce([_finding_change(f, "eligibility.finding.open") for f in to_post]
                        + [_finding_change(f, "eligibility.finding.clear") for f in cleared])
     return plan["changes"]
+
+
+NEW_FINDING_COLUMNS = ["uuid", "key", "household_id", "household_code", "person_id", "person_id_number", "rule_id",
+                       "rule_code", "rule_name", "source_code", "evidence", "evidence_hash", "area_code",
+                       "first_run_id", "last_run_id"]
+
+
+def _insert_findings(run: ComparisonRun, new_objs: list[Finding]) -> None:
+    """Insert new findings with the core bulk writer (COPY / executemany, not the ORM's per-field preparation),
+    then give the objects their ids (one read of key → id) for the inbox tasks and audit events that name them."""
+    for f in new_objs:
+        f.first_run, f.last_run = run, run
+    BulkWriter(Finding, columns=NEW_FINDING_COLUMNS).write(
+        [getattr(f, c) for c in NEW_FINDING_COLUMNS] for f in new_objs)
+    keys = [f.key for f in new_objs]
+    ids: dict[str, int] = {}
+    for i in range(0, len(keys), 5000):
+        ids.update(Finding.objects.filter(key__in=keys[i:i + 5000]).values_list("key", "pk"))
+    for f in new_objs:
+        f.pk = ids[f.key]
+        f._state.adding, f._state.db = False, "default"
 
 
 def _finding_change(f: Finding, action: str) -> audit.Change:
@@ -829,7 +1051,7 @@ def _inbox_close(f: Finding) -> None:
     inbox_close_by_key(dedupe_key=f.inbox_key)
 
 
-def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
+def _write_assessments(run: ComparisonRun, table: pa.Table, previous_digest: str) -> int:
     """Replace the assessments, unless they are exactly those of the previous run (a digest says so)."""
     table = table.sort_by("household_id").combine_chunks()
     sink = pa.BufferOutputStream()
@@ -837,8 +1059,7 @@ def _write_assessments(run: ComparisonRun, table: pa.Table) -> int:
         writer.write_table(table)
     digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
     run.stats["assessments_digest"] = digest
-    previous = ComparisonRun.objects.exclude(pk=run.pk).order_by("-pk").values_list("stats", flat=True).first()
-    if previous and previous.get("assessments_digest") == digest and Assessment.objects.exists():
+    if previous_digest == digest and Assessment.objects.exists():
         return 0
     Assessment.objects.all().delete()
     cols = table.to_pydict()

@@ -9,8 +9,9 @@ from fupin.eligibility import services
 from fupin.eligibility.models import Finding
 from fupin.eligibility.services import compare_run, finding_dismiss
 from fupin.exchange.engine import DuckDBEngine
+from fupin.exchange.services import import_department
 
-from .conftest import EXPECTED
+from .conftest import EXPECTED, write_csv
 from .test_findings import _got
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,6 +51,12 @@ def test_a_decision_taken_meanwhile_is_respected_by_computing_again_inside(
     compare_run(actor="test")
     open_before = set(Finding.objects.filter(status=Finding.Status.OPEN).values_list("key", flat=True))
     target = Finding.objects.filter(status=Finding.Status.OPEN).order_by("pk").first()
+    # the vehicle extract reloads with a motorbike more (no finding): the rerun links and evaluates something
+    # (an incremental rerun with nothing changed would compute nothing for the watch to see)
+    header, rows = departments["files"]["vehicle"]
+    rows = [*rows, [12, "张伟", people["ids"]["zhang_twin"], "普通二轮摩托车", "正常", 6000]]
+    import_department(actor="test", source_code="vehicle",
+                      path=write_csv(departments["tmp"] / "vehicle_more.csv", header, rows))
     compute = services._compare_compute
     calls = []
 

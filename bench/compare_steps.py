@@ -1,0 +1,117 @@
+"""CPU seconds of each step of `compare` and of the rerun after one department reloads (issues 13 and 19).
+
+    .venv/bin/python bench/compare_steps.py --dir /tmp/me/s0.3 --scale 0.3 [--prepare]
+
+`--prepare` generates the county (independent generator, sheets, footers and dates) under DIR/county and imports it
+into DIR/db.sqlite3 (data files in DIR/data) once; every run then copies that database and data folder to
+DIR/work, runs `compare_run`, re-imports the vehicle extract (the same file) and runs `compare_run` again. Each step
+is timed by wrapping its function: wall and CPU seconds (`time.process_time`, which counts DuckDB's threads too) —
+CPU is the figure to read on a shared machine. Nested steps count in their callers too (`linkage_write` contains
+the links' `BulkWriter.write`; `_reconcile_apply` contains `_post_tasks`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--scale", type=float, default=0.3)
+    parser.add_argument("--prepare", action="store_true")
+    args = parser.parse_args()
+    base: Path = args.dir
+    base.mkdir(parents=True, exist_ok=True)
+    work = base / "work" if not args.prepare else base
+    if not args.prepare:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        shutil.copy(base / "db.sqlite3", work / "db.sqlite3")
+        shutil.copytree(base / "data", work / "data")
+    os.environ["DATABASE_URL"] = f"sqlite:///{work}/db.sqlite3"
+    os.environ["FUPIN_DATA_DIR"] = str(work / "data")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from fupin.exchange.services import import_department
+
+    folder = base / "county"
+    if args.prepare:
+        from fupin.exchange.testdata import make_county
+
+        if not (folder / "truth.json").exists():
+            make_county(folder, scale=args.scale, seed=42, style="new", quirks=("sheets", "footers", "dates"))
+        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+        call_command("migrate", verbosity=0)
+        call_command("import_divisions", str(ROOT / "fupin/demo/fixtures/yidu_420581_divisions_2016.csv"),
+                     stdout=open(os.devnull, "w"))
+        call_command("import_roster", str(folder / truth.get("roster_file", "roster.xlsx")),
+                     stdout=open(os.devnull, "w"))
+        for source, name in truth["files"].items():
+            import_department(actor="bench", source_code=source, path=folder / name)
+        print("prepared", base)
+        return
+    call_command("migrate", verbosity=0)
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    timed: dict[str, list[float]] = {}
+
+    def wrap(owner, name: str, label: str | None = None) -> None:
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def timed_fn(*a, **kw):
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                w = timed.setdefault(label or name, [0.0, 0.0])
+                w[0] += time.perf_counter() - t
+                w[1] += time.process_time() - c
+
+        setattr(owner, name, timed_fn)
+
+    from fupin.core.bulk import BulkWriter
+    from fupin.eligibility import services
+    from fupin.exchange import public
+
+    for name in ("linkage_compute", "linkage_write", "planned_links"):
+        wrap(public, name)
+    wrap(BulkWriter, "write", "BulkWriter.write")
+    for name in ("_load_tables", "_value_map", "_evaluate", "_reconcile_plan", "_reconcile_apply",
+                 "_write_assessments", "_counts", "not_understood_refresh", "_post_tasks", "_changed_households",
+                 "_assessments_merged"):
+        wrap(services, name)
+
+    def run(label: str) -> None:
+        timed.clear()
+        t, c = time.perf_counter(), time.process_time()
+        result = services.compare_run(actor="bench")
+        figures = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - c, 2),
+                   "load_average": os.getloadavg()[0], "changes": result.stats["changes"],
+                   "incremental": result.stats.get("incremental"),
+                   "steps_cpu_s": {k: round(v[1], 2) for k, v in sorted(timed.items(), key=lambda x: -x[1][1])},
+                   "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()}}
+        print(label, json.dumps(figures, ensure_ascii=False, indent=1), flush=True)
+
+    run("compare")
+    import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
+    run("rerun_after_vehicle_reload")
+
+
+if __name__ == "__main__":
+    main()
