@@ -932,9 +932,10 @@ def finding_open_external(*, actor, household, source_code: str, rule_code: str,
 
 def findings_export() -> dict:
     """The `fupin compare --out` document: open and confirmed findings."""
-    rows = (Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
-            .order_by("household_code", "rule_code", "person_id_number", "id")
-            .values("household_code", "rule_code", "person_id_number", "source_code", "evidence"))
+    rows = sorted(  # ordered here: the ID number is sealed (a database ORDER BY would sort ciphertexts)
+        Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
+        .values("id", "household_code", "rule_code", "person_id_number", "source_code", "evidence"),
+        key=lambda r: (r["household_code"], r["rule_code"], r["person_id_number"], r["id"]))
     run = ComparisonRun.objects.filter(finished_at__isnull=False).first()
     nu = (run.stats or {}).get("not_understood") or {} if run else {}
     values = [{"source": s, "field": f, "value": v, "records": n} for s, f, v, n in nu.get("values", [])]
