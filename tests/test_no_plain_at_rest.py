@@ -160,11 +160,13 @@ def test_no_plain_id_number_in_the_other_copies(county, tmp_path, data_dir):
     head = hh.members.get(relationship="户主")
     member = hh.members.exclude(pk=head.pk).get()
     outsider = make_id(birth="19660606")  # in a department file only
+    short = make_id(birth="19770707")[:17]  # a number that lost a character: staged as invalid, with its problem
     # a department extract: the head owns a car (a finding), an outsider too (a staged record only)
     vehicle = tmp_path / "vehicle.csv"
     vehicle.write_text("序号,车主,身份证明号码,车辆类型,机动车状态,购置价格\n"
                        f"1,{head.name},{head.id_number},小型轿车,正常,80000\n"
-                       f"2,丙外人,{outsider},小型轿车,正常,90000\n", encoding="utf-8")
+                       f"2,丙外人,{outsider},小型轿车,正常,90000\n"
+                       f"3,丁短号,{short},摩托车,正常,5000\n", encoding="utf-8")
     import_department(actor=actor, source_code="vehicle", path=vehicle)
     compare_run(actor=actor)
     # a move-in reported from the field, not yet approved
@@ -192,6 +194,7 @@ def test_no_plain_id_number_in_the_other_copies(county, tmp_path, data_dir):
     staged = set(StagedRecord.objects.values_list("id_number", flat=True))
     assert {head.id_number, outsider, staff_id, member.id_number} <= staged
     assert StagedRecord.objects.filter(id_number=outsider).count() == 1  # the blind index answers exact search
+    assert short in set(StagedRecord.objects.values_list("id_raw", flat=True))
     finding = Finding.objects.get(household=hh)
     assert finding.person_id_number == head.id_number and head.id_number in str(finding.evidence)
     assert ChangeRequest.objects.get(household=hh).payload["id_number"] == mover
@@ -199,7 +202,7 @@ def test_no_plain_id_number_in_the_other_copies(county, tmp_path, data_dir):
     assert StaffIdentity.objects.get(user=cadre).id_number == staff_id
     flag = KinshipFlag.objects.get(household=hh, year=2026)
     assert flag.person_id == member.pk and member.id_number not in flag.key
-    numbers = sorted({head.id_number, member.id_number, outsider, mover, typed, staff_id, *roster_ids})
+    numbers = sorted({head.id_number, member.id_number, outsider, short, mover, typed, staff_id, *roster_ids})
 
     # positive control: a plain value in a column that is not sealed, and a plain file under the data directory
     hh.members.filter(pk=head.pk).update(note=f"备注 {PLANTED_ID}")
