@@ -23,6 +23,7 @@ from fupin.assessment.choices import (
     Stratum,
     SubjectKind,
 )
+from fupin.core.fields import EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -272,7 +273,7 @@ class StaffIdentity(BaseModel):
     user = models.OneToOneField(USER, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
     role = models.CharField(_("role"), max_length=20, choices=KinshipRole.choices)
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    id_number = EncryptedTextField(_("ID number"), max_length=18)  # sealed; the scan compares in memory
     area_code = models.CharField(max_length=15, db_index=True)
 
     class Meta:

@@ -634,7 +634,8 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
         for hh in hh_by_addr.get(address or "", []):
             targets.append((hh, None))
         for hh, person in targets:
-            k = f"{year}:{key}:{hh.pk}"[:80]
+            # the key names the member by row, not by ID number: the flag table keeps no copy of the number
+            k = (f"{year}:{s.pk}:person:{person.pk}:{hh.pk}" if person is not None else f"{year}:{key}:{hh.pk}")[:80]
             if k in existing or not (hh.is_registered_poor or hh.monitoring_category or hh.pk in applicants):
                 continue
             existing.add(k)

@@ -71,7 +71,10 @@ def snapshot(obj: models.Model | None) -> dict | None:
     for f in obj._meta.concrete_fields:
         if f.name in _SKIP:
             continue
-        data[f.attname if f.is_relation else f.name] = _jsonable(getattr(obj, f.attname))
+        value = _jsonable(getattr(obj, f.attname))
+        if getattr(f, "encrypted", False) and value not in ("", None, [], {}):
+            value = _fingerprint(value)  # a sealed field, whatever its name (fupin/core/fields.py: audit_name)
+        data[f.attname if f.is_relation else f.name] = value
     return data
 
 

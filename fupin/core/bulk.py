@@ -85,6 +85,11 @@ def _converter(f: models.Field, conn) -> Callable[[Any], Any] | None:
     return None
 
 
+def _sealer(f: models.Field) -> Callable[[Any], Any]:
+    """A sealed column given in database form (JSON text): sealed as it is, never left plain."""
+    return lambda v: v if v in (None, "") else f.seal(v)
+
+
 class BulkWriter:
     """Writes rows of one model: dicts keyed by attname (household_id, not household), or sequences in `columns`
     order, both of Python values. The columns are every concrete field but an auto-increment key (with it when
@@ -117,7 +122,8 @@ class BulkWriter:
         self._blind = [(i, self.index[f.source], f) for i, f in enumerate(self.fields)
                        if isinstance(f, BlindIndexField) and f.source in self.index]
         self.table = table or model._meta.db_table
-        self.converters = [None if f.attname in encoded else _converter(f, self.conn) for f in self.fields]
+        self.converters = [(_sealer(f) if getattr(f, "encrypted", False) else None) if f.attname in encoded
+                           else _converter(f, self.conn) for f in self.fields]
         self._convert = [(i, c) for i, c in enumerate(self.converters) if c is not None]
         # the batch stamp: what a row leaves out, every row of this writer shares (but its UUID)
         now = timezone.now()

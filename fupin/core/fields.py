@@ -34,9 +34,22 @@ def purpose_of(field) -> str:
 class _EncryptedMixin:
     encrypted = True
 
+    def __init__(self, *args, audit_name: bool = True, **kwargs):
+        # audit_name=False: a generic name ("value", "data", "payload") that other models' audited dicts use for
+        # values that are not sealed; the audit trail then redacts this field by field (audit.snapshot), not by name
+        self.audit_name = audit_name
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if not self.audit_name:
+            kwargs["audit_name"] = False
+        return name, path, args, kwargs
+
     def contribute_to_class(self, cls, name, *args, **kwargs):
         super().contribute_to_class(cls, name, *args, **kwargs)
-        ENCRYPTED_NAMES.add(name)
+        if self.audit_name:
+            ENCRYPTED_NAMES.add(name)
         self.purpose = purpose_of(self)  # the additional data: the column's name, fixed once the model is known
 
     def get_internal_type(self):

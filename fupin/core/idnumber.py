@@ -88,12 +88,12 @@ def normalise(raw: object, *, today: dt.date | None = None) -> str:
         raise IdNumberError("empty", "证件号码为空")
     if len(text) == 15:
         if not text.isdigit():
-            raise IdNumberError("chars", f"15位证件号码只能是数字:{text}")
+            raise IdNumberError("chars", f"15位证件号码只能是数字:{mask(text)}")
         text = upgrade15(text)
     if len(text) != 18:
-        raise IdNumberError("length", f"证件号码应为18位(或15位旧号),实际{len(text)}位:{text}")
+        raise IdNumberError("length", f"证件号码应为18位(或15位旧号),实际{len(text)}位:{mask(text)}")
     if not (text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")):
-        raise IdNumberError("chars", f"证件号码含非法字符(前17位须为数字,末位为数字或X):{text}")
+        raise IdNumberError("chars", f"证件号码含非法字符(前17位须为数字,末位为数字或X):{mask(text)}")
     if text[:2] in _BAD_AREA:
         raise IdNumberError("area", f"证件号码的地区码无效:{text[:6]}")
     birth = _parse_date(text[6:14])
@@ -179,7 +179,7 @@ def parse_disability_card(raw: object) -> DisabilityCard:
     """Parse '420581199001011234' + '4' + '2' (20 chars; an optional 'X'-suffix ID); raise IdNumberError in Chinese."""
     text = clean(raw)
     if len(text) not in (20, 22):
-        raise IdNumberError("disability_length", f"残疾人证号应为20位(身份证号+类别+等级),实际{len(text)}位:{text}")
+        raise IdNumberError("disability_length", f"残疾人证号应为20位(身份证号+类别+等级),实际{len(text)}位:{mask(text)}")
     id_part, category, grade = text[:18], text[18], text[19]
     number = normalise(id_part)
     if category not in DISABILITY_CATEGORIES:

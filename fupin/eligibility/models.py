@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.fields import EncryptedJSONField, EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -119,12 +120,12 @@ class Finding(BaseModel):
     household_code = models.CharField(_("household number"), max_length=40, blank=True)
     person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="findings")
-    person_id_number = models.CharField(max_length=18, blank=True)
+    person_id_number = EncryptedTextField(max_length=18, blank=True)  # sealed at rest (fupin/core/fields.py)
     rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
     rule_code = models.CharField(_("rule"), max_length=40, db_index=True)
     rule_name = models.CharField(_("rule"), max_length=100, blank=True)
     source_code = models.CharField(_("source"), max_length=40)
-    evidence = models.JSONField(_("evidence"), default=dict)
+    evidence = EncryptedJSONField(_("evidence"), default=dict, audit_name=False)  # cites the ID as received
     evidence_hash = models.CharField(max_length=64)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN,
                               db_index=True)

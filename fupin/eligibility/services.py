@@ -793,19 +793,19 @@ def _value_map(program: Program, tables: dict[str, pa.Table], mappings: list, en
 def _undecided(table: pa.Table) -> dict:
     """The (household, rule, person, record) pairs a not-understood value left undecided, for the run's stats."""
     from fupin.exchange.public import StagedRecord
-    from fupin.registry.models import Household, Person
+    from fupin.registry.models import Household
 
     rows = table.to_pylist()
     kept = rows[:UNDECIDED_KEPT]
     codes = dict(Household.objects.filter(pk__in={r["household_id"] for r in kept}).values_list("pk", "poor_code"))
-    ids = dict(Person.objects.filter(pk__in={r["person_id"] for r in kept}).values_list("pk", "id_number"))
     recs = {r.pk: r for r in StagedRecord.objects.filter(pk__in={r["record_id"] for r in kept})
             .select_related("snapshot").only("pk", "row_number", "sheet", "source_code", "snapshot__file_name")}
     out = []
     for r in kept:
         rec = recs.get(r["record_id"])
         out.append({"household": codes.get(r["household_id"], ""), "rule": r["rule_code"],
-                    "person": ids.get(r["person_id"]) or None, "source": rec.source_code if rec else "",
+                    # the member by row: the run's stats keep no ID number (findings_export puts it back)
+                    "person_id": r["person_id"], "source": rec.source_code if rec else "",
                     "field": r["field"], "value": r["value"],
                     "file": rec.snapshot.file_name if rec else "", "sheet": rec.sheet if rec else "",
                     "row": rec.row_number if rec else None})
@@ -1153,15 +1153,23 @@ def finding_open_external(*, actor, household, source_code: str, rule_code: str,
 
 def findings_export() -> dict:
     """The `fupin compare --out` document: open and confirmed findings."""
-    rows = (Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
-            .order_by("household_code", "rule_code", "person_id_number", "id")
-            .values("household_code", "rule_code", "person_id_number", "source_code", "evidence"))
+    rows = sorted(  # ordered here: the ID number is sealed (a database ORDER BY would sort ciphertexts)
+        Finding.objects.filter(status__in=[Finding.Status.OPEN, Finding.Status.CONFIRMED])
+        .values("id", "household_code", "rule_code", "person_id_number", "source_code", "evidence"),
+        key=lambda r: (r["household_code"], r["rule_code"], r["person_id_number"], r["id"]))
     run = ComparisonRun.objects.filter(finished_at__isnull=False).first()
     nu = (run.stats or {}).get("not_understood") or {} if run else {}
     values = [{"source": s, "field": f, "value": v, "records": n} for s, f, v, n in nu.get("values", [])]
+    from fupin.registry.models import Person
+
+    undecided = nu.get("undecided", [])
+    numbers = dict(Person.objects.filter(pk__in={u.get("person_id") for u in undecided} - {None})
+                   .values_list("pk", "id_number"))
+    undecided = [{**{k: v for k, v in u.items() if k != "person_id"},
+                  "person": u.get("person") or numbers.get(u.get("person_id")) or None} for u in undecided]
     return {"findings": [{"household": r["household_code"], "rule": r["rule_code"],
                           "person": r["person_id_number"] or None, "source": r["source_code"],
                           "evidence": r["evidence"]} for r in rows],
             # 不能识别: values no mapping knows, and the rule/record pairs they left undecided (never "no match")
-            "not_understood": {"values": values, "undecided": nu.get("undecided", []),
+            "not_understood": {"values": values, "undecided": undecided,
                                "undecided_total": nu.get("undecided_total", 0)}}

@@ -25,8 +25,9 @@ def predicted_pairs() -> set[tuple[str, int, str]]:
         rows = cur.fetchall()
     out = set()
     sealed = Person._meta.get_field("id_number")  # opened here, in memory (fupin/core/fields.py)
+    sealed_raw = StagedRecord._meta.get_field("raw")
     for source, raw, number in rows:
-        raw = json.loads(raw) if isinstance(raw, str) else raw
+        raw = sealed_raw.from_db_value(raw, None, connection)
         out.add((source, int(raw["序号"]), sealed.from_db_value(number, None, connection)))
     return out
 

@@ -164,6 +164,7 @@ def load_records(snapshots: list) -> pa.Table:
             f'CAST(birth_date AS TEXT) AS birth_date, sex, address, id_kind, id_area6, '
             f'CAST(id_birth_year AS TEXT) AS id_birth_year, id_last4 FROM "{t}" WHERE snapshot_id IN ({marks}) '
             f'AND readable', ids, types=RECORD_TYPES)
+        table = _opened(table, StagedRecord)  # id_clean, id_number sealed: opened in the run's memory only
         parts.append(table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()),
                                                              pa.string())))
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]

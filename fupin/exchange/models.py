@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fupin.core.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -141,11 +142,14 @@ class StagedRecord(models.Model):
                               db_index=False)
     row_number = models.PositiveIntegerField(_("row"))
     sheet = models.CharField(_("sheet"), max_length=100, blank=True)  # of a workbook with several sheets
-    raw = models.JSONField(default=dict)  # header as in the file → cell text
-    data = models.JSONField(default=dict)  # canonical field → cleaned text
-    id_raw = models.CharField(max_length=60, blank=True)
-    id_clean = models.CharField(max_length=40, blank=True)
-    id_number = models.CharField(max_length=18, blank=True)  # normalised when it passes its check
+    # sealed at rest (fupin/core/fields.py): the raw and canonical values hold the ID number and the department's
+    # figures; the engines open them in the run's memory (linkage.load_records, public.snapshot_record_data)
+    raw = EncryptedJSONField(default=dict, audit_name=False)  # header as in the file → cell text
+    data = EncryptedJSONField(default=dict, audit_name=False)  # canonical field → cleaned text
+    id_raw = EncryptedTextField(max_length=60, blank=True)
+    id_clean = EncryptedTextField(max_length=40, blank=True)
+    id_number = EncryptedTextField(max_length=18, blank=True)  # normalised when it passes its check
+    id_index = BlindIndexField(source="id_number")  # exact search (the privacy office's person report)
     id_status = models.CharField(max_length=10, choices=IdStatus.choices)
     # what is visible of the ID (fupin.core.idnumber.parse), for blocking masked IDs; see docs/exchange.md
     id_kind = models.CharField(max_length=10, choices=IdKind.choices, default=IdKind.MISSING)
@@ -218,7 +222,7 @@ class LinkReview(BaseModel):
     person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="link_reviews")
     record = models.ForeignKey(StagedRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     score = models.FloatField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    details = EncryptedJSONField(default=dict, blank=True, audit_name=False)  # the record's side holds its ID
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN,
                               db_index=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

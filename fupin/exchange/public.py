@@ -94,18 +94,20 @@ def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -
 def snapshot_record_data(snapshot: Snapshot | None) -> pa.Table:
     """record_id and data (the canonical fields by Chinese name, JSON text) of a snapshot's staged records, from its
     columnar copy when present (else from the database); no snapshot: an empty table."""
-    from django.db import connection
-
+    from fupin.core import crypto
     from fupin.core.bulk import fetch_arrow
 
     table = _cache.snapshot_records_read(snapshot) if snapshot is not None else None
     if table is not None:
         return table.select(["record_id", "data"])
-    data = "CAST(data AS TEXT)" if connection.vendor == "postgresql" else "data"
-    return fetch_arrow(
-        f'SELECT id AS record_id, {data} AS data FROM "{StagedRecord._meta.db_table}" '  # noqa: S608
+    table = fetch_arrow(
+        f'SELECT id AS record_id, data FROM "{StagedRecord._meta.db_table}" '  # noqa: S608
         f"WHERE snapshot_id = %s", [snapshot.pk if snapshot is not None else -1],
         types={"record_id": pa.int64(), "data": pa.string()})
+    # sealed at rest (fupin/core/fields.py): the JSON text opened here, in memory
+    purpose = StagedRecord._meta.get_field("data").purpose
+    opened = [v if not v else crypto.decrypt(v, purpose) for v in table.column("data").to_pylist()]
+    return table.set_column(1, "data", pa.array(opened, pa.string()))
 
 
 class EvidenceRecord:

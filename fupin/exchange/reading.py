@@ -119,7 +119,7 @@ def read_id(value: object) -> tuple[idnumber.ParsedId, str]:
         clean = idnumber.clean(value)
         if len(clean) >= 16:
             return idnumber.ParsedId(idnumber.IdKind.INVALID, raw=cell_text(value), clean=clean,
-                                     error=f"证件号码被Excel存为数字,后几位已丢失:{cell_text(value)}"), "truncated"
+                                     error=f"证件号码被Excel存为数字,后几位已丢失:{idnumber.mask(cell_text(value))}"), "truncated"
         value = clean
     parsed = idnumber.parse(value)
     status = {idnumber.IdKind.FULL: "valid", idnumber.IdKind.REPAIRED: "valid", idnumber.IdKind.LEGACY15: "legacy15",

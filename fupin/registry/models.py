@@ -306,7 +306,7 @@ class ImportProblem(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     row = models.PositiveIntegerField(_("row"), null=True, blank=True)
     column = models.CharField(_("column"), max_length=50, blank=True)
-    value = models.CharField(_("value"), max_length=200, blank=True)
+    value = EncryptedTextField(_("value"), max_length=200, blank=True, audit_name=False)  # may be an ID number
     problem = models.CharField(_("problem"), max_length=500)
     poor_code = models.CharField(_("poor household number"), max_length=40, blank=True)
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -347,7 +347,7 @@ class ChangeRequest(BaseModel):
                                   related_name="change_requests")
     area_code = models.CharField(max_length=15, db_index=True)
     kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
-    payload = models.JSONField(_("details"), default=dict, blank=True)
+    payload = EncryptedJSONField(_("details"), default=dict, blank=True, audit_name=False)  # a move-in's ID
     date = models.DateField(_("date of the change"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     evidence = models.FileField(_("evidence photo"), upload_to="registry/change_requests/%Y/%m/", blank=True)

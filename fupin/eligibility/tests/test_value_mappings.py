@@ -77,6 +77,11 @@ def test_rules_read_mapped_values_and_unknown_values_are_not_understood(vehicles
     (u,) = nu["undecided"]
     assert (u["household"], u["rule"], u["person"], u["field"], u["value"], u["row"]) == (
         "P002", "vehicle", vehicles["ids"]["zhang_twin"], "机动车状态", "Z-未知", 4)
+    # the run's stats (a plain JSON column) name the member by row; the export above puts the ID number back
+    from fupin.eligibility.models import ComparisonRun
+
+    stats = json.dumps(ComparisonRun.objects.filter(finished_at__isnull=False).first().stats, ensure_ascii=False)
+    assert vehicles["ids"]["zhang_twin"] not in stats and '"person_id"' in stats
     assert not Finding.objects.filter(household_code="P002", rule_code="vehicle").exists()
 
 
