@@ -32,6 +32,18 @@ def _fresh_read_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (zh-Hans): a request in English activates English for the thread
+    (LocaleMiddleware), and a later test calling a service directly would otherwise get English messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def county(db):
     from fupin.core.testing import make_county_tree
