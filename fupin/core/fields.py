@@ -239,17 +239,6 @@ def blind_q(model, source: str, value, prefix: str = "", tail: int = 0) -> Q:
     return Q(**{f"{prefix}{f.name}__in": indexes})
 
 
-def with_blind_indexes(obj, fields) -> list[str]:
-    """`fields` (names about to be written by bulk_update or save(update_fields=...)) with the blind indexes of the
-    sealed ones among them, filled on `obj` from its plain values: neither path calls a field's pre_save for them."""
-    names = list(fields)
-    for f in blind_fields(type(obj)):
-        if f.source in names and f.name not in names:
-            setattr(obj, f.attname, f.index_of(getattr(obj, f.source)))
-            names.append(f.name)
-    return names
-
-
 def encrypted_fields(model) -> list:
     return [f for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
 
