@@ -7,13 +7,25 @@ into DIR/db.sqlite3 (data files in DIR/data) once; every run then copies that da
 DIR/work, runs `compare_run`, re-imports the vehicle extract (the same file) and runs `compare_run` again. Each step
 is timed by wrapping its function: wall and CPU seconds (`time.process_time`, which counts DuckDB's threads too) —
 CPU is the figure to read on a shared machine. Nested steps count in their callers too (`linkage_write` contains
-the links' `BulkWriter.write`; `_reconcile_apply` contains `_post_tasks`).
+the links' `BulkWriter.write`; `_reconcile_apply` contains `_post_tasks`; `linkage_compute` contains the linkage's
+sub-steps, named `link.*`: reading the department records, the skew guard's block sizes, the engine's normalising
+and exact joins (`link.engine` minus `link.probabilistic`), the probabilistic part with its training
+(`link.training`) and prediction (`link.predict_chunk`), and the explanations).
+
+The registry's columnar copy (fupin/exchange/registry_copy.py) is kept current by each department import after it
+commits and by the nightly step. The prepared database was copied to DIR/work, under a new name, so the copy kept
+at the preparation is not this database's: by default it is built first, as the last import would have (timed
+apart as `registry_copy_at_import`), and `compare` finds it current (`load_persons`, the read of the kept copy).
+`--cold` skips that: `compare` then builds the copy itself, as before the copy was kept. `--registry-edit N`
+changes N persons (as a roster update does: version moved) after the rerun and runs `compare` once more: the copy
+is then brought up to date incrementally inside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import os
 import shutil
@@ -30,6 +42,8 @@ def main() -> None:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="no registry copy kept before the first compare")
+    parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
@@ -83,14 +97,25 @@ def main() -> None:
                 w[0] += time.perf_counter() - t
                 w[1] += time.process_time() - c
 
-        setattr(owner, name, timed_fn)
+        static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+        setattr(owner, name, staticmethod(timed_fn) if static else timed_fn)
 
     from fupin.core.bulk import BulkWriter
     from fupin.eligibility import services
-    from fupin.exchange import public
+    from fupin.exchange import engine, linkage, public, registry_copy
 
-    for name in ("linkage_compute", "linkage_write", "planned_links"):
+    for name in ("linkage_compute", "linkage_write", "planned_links", "load_persons"):
         wrap(public, name)
+    wrap(registry_copy, "build_full", "registry_copy.build_full")
+    wrap(registry_copy, "build_incremental", "registry_copy.build_incremental")
+    for name, label in (("load_records", "link.load_records"), ("visible_id_parts", "link.visible_id_parts"),
+                        ("skew_guard", "link.skew_guard (block sizes)"), ("load_divisions", "link.load_divisions")):
+        wrap(linkage, name, label)
+    for name, label in (("link", "link.engine (normalise, exact joins, probabilistic)"),
+                        ("_probabilistic", "link.probabilistic (blocking, training, prediction)"),
+                        ("_model", "link.training"), ("_scored", "link.predict_chunk (scored pairs kept)"),
+                        ("_explanations", "link.explanations")):
+        wrap(engine.DuckDBEngine, name, label)
     wrap(BulkWriter, "write", "BulkWriter.write")
     for name in ("_load_tables", "_value_map", "_evaluate", "_reconcile_plan", "_reconcile_apply",
                  "_write_assessments", "_counts", "not_understood_refresh", "_post_tasks", "_changed_households",
@@ -105,12 +130,27 @@ def main() -> None:
                    "load_average": os.getloadavg()[0], "changes": result.stats["changes"],
                    "incremental": result.stats.get("incremental"),
                    "steps_cpu_s": {k: round(v[1], 2) for k, v in sorted(timed.items(), key=lambda x: -x[1][1])},
-                   "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()}}
+                   "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
+                   "engine_seconds": {k: v for k, v in ((result.stats.get("link") or {}).items())
+                                      if k.startswith("seconds")}}
         print(label, json.dumps(figures, ensure_ascii=False, indent=1), flush=True)
 
+    if not args.cold:
+        t, c = time.perf_counter(), time.process_time()
+        info = registry_copy.refresh(table=False)[1]
+        print("registry_copy_at_import", json.dumps({"wall_s": round(time.perf_counter() - t, 2),
+                                                     "cpu_s": round(time.process_time() - c, 2),
+                                                     "load_average": os.getloadavg()[0], **info}), flush=True)
     run("compare")
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
+    if args.registry_edit:
+        from fupin.core.bulk import update_rows
+        from fupin.registry.models import Person
+
+        rows = list(Person.objects.order_by("pk").values_list("pk", "version")[:args.registry_edit])
+        update_rows(Person, ["labour_skill", "version"], [(pk, "5", v + 1) for pk, v in rows])
+        run(f"compare_after_{len(rows)}_persons_changed")
 
 
 if __name__ == "__main__":

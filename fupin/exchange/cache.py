@@ -96,9 +96,27 @@ def registry_read(name: str, fingerprint: str) -> pa.Table | None:
     return _read(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet")
 
 
+def registry_kept(name: str, fingerprint: str) -> bool:
+    """Whether a copy of `name` for this registry state is kept (without opening it)."""
+    return (folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet").exists()
+
+
 def registry_write(name: str, fingerprint: str, table: pa.Table) -> None:
     path = folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet"
     for old in folder().glob(f"{name}-*.parquet"):
         if old != path:
             old.unlink(missing_ok=True)
     _write(path, table)
+
+
+def registry_latest(name: str) -> pa.Table | None:
+    """The kept copy of `name` whatever registry state it was written for (the newest, if several): what an
+    incremental refresh starts from (fupin/exchange/registry_copy.py)."""
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by a writer
+            return 0.0
+
+    files = sorted(folder().glob(f"{name}-*.parquet"), key=mtime)
+    return _read(files[-1]) if files else None

@@ -1,8 +1,10 @@
-"""What the data exchange registers at start-up: stats keys and the background import job."""
+"""What the data exchange registers at start-up: stats keys, the background import job and the nightly step that
+keeps the registry's columnar copy current."""
 
 from __future__ import annotations
 
 from fupin.core.household_rows import household_rows
+from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
 from fupin.core.stats import stats_provider
 
@@ -36,3 +38,12 @@ def _import_job(job, progress) -> dict:
 # rows that belong to a household move with it (fupin/core/household_rows.py)
 household_rows("exchange.RecordLink", "person__household")
 household_rows("exchange.LinkReview", "person__household")
+
+
+@nightly_step("exchange.registry_copy", order=70)
+def _nightly_registry_copy(**_kw) -> dict:
+    """The registry's columnar copy brought up to date (fupin/exchange/registry_copy.py), so that the day's first
+    comparison does not build it: whatever the registry import, a transfer or an edit changed since."""
+    from fupin.exchange.registry_copy import refresh_quietly
+
+    return refresh_quietly()

@@ -77,13 +77,15 @@ def max_block() -> int:
 
 
 def registry_fingerprint(settings: LinkSettings | None = None) -> str:
-    """What the registry looked like: counts, newest ids and changes of persons and households."""
+    """What the registry looked like: counts, newest ids and changes of persons and households. A change is seen
+    by its updated_at or its version (the roster importer's updates move the version, not updated_at)."""
     from fupin.registry.models import Household, Person
 
     parts = []
     with connection.cursor() as cur:
         for model in (Person, Household):
-            cur.execute(f'SELECT count(*), max(id), max(updated_at) FROM "{model._meta.db_table}"')  # noqa: S608
+            cur.execute(f'SELECT count(*), max(id), max(updated_at), sum(version) '  # noqa: S608
+                        f'FROM "{model._meta.db_table}"')
             parts.append(":".join(str(x) for x in cur.fetchone()))
     return "|".join(parts) + f"|{settings.version if settings else ''}"
 
@@ -95,27 +97,11 @@ PERSON_TYPES = {"person_id": pa.int64(), "household_id": pa.int64(), "name": pa.
 
 
 def load_persons(fingerprint: str | None = None) -> pa.Table:
-    """Every registry person with the columns linkage and the rules read (from the cache when the registry has
-    not changed since it was written)."""
-    from fupin.eligibility.facts import text_col
-    from fupin.registry.models import Person
+    """Every registry person with the columns linkage and the rules read, in person id order: the registry's
+    columnar copy, brought up to date first if the registry changed since it was kept (registry_copy.py)."""
+    from fupin.exchange import registry_copy
 
-    fingerprint = fingerprint or registry_fingerprint()
-    cached = cache.registry_read("persons", fingerprint)
-    if cached is not None:
-        return cached
-    t = Person._meta.db_table
-    table = fetch_arrow(
-        f'SELECT id AS person_id, household_id, name, id_number, id_valid, CAST(birth_date AS TEXT) AS birth_date, '  # noqa: S608
-        f'sex, area_code, relationship, labour_skill, schooling, dibao, is_alive, {text_col("health")} AS health, '
-        f'disability_card FROM "{t}"', types=PERSON_TYPES)
-    table = _opened(table, Person)
-    table = table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()), pa.string()))
-    try:
-        cache.registry_write("persons", fingerprint, table)
-    except OSError:
-        pass
-    return table
+    return registry_copy.refresh(fingerprint)[0]
 
 
 def _opened(table: pa.Table, model) -> pa.Table:

@@ -16,6 +16,7 @@ from fupin.core.bulk import BulkWriter
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport
+from fupin.exchange import registry_copy
 from fupin.exchange.models import ColumnMapping, LinkReview, Snapshot, Source, StagedRecord
 from fupin.exchange.reading import read_department_file, value_counts
 from fupin.exchange.sources import DEFAULT_SOURCES
@@ -120,6 +121,9 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     # The file is read and checked above, before the write transaction: on SQLite the transaction holds the one
     # write lock, and other users' writes wait at most the busy timeout (docs/security.md, "Load and crashes").
     with transaction.atomic():
+        # the registry's columnar copy brought up to date once this import commits, so that the next comparison
+        # finds it current instead of building it first (fupin/exchange/registry_copy.py)
+        transaction.on_commit(registry_copy.refresh_quietly)
         return _stage_snapshot(actor=actor, source=source, path=path, headers=headers, used=used, rows=rows,
                                report=report, missing=missing, multi=multi, progress=progress,
                                file_name=file_name)

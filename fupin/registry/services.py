@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -356,7 +357,8 @@ def _hand_over_head(*, leaving: Person, household: Household, new_head: Person |
         raise ServiceError(_("%(leaving_name)s is the head: name the new head too") % {"leaving_name": leaving.name})
     if new_head.household_id != household.pk or not new_head.is_alive or new_head.pk == leaving.pk:
         raise ServiceError(_("The new head %(new_head_name)s must be another living member of the household") % {"new_head_name": new_head.name})
-    Person.objects.filter(pk=new_head.pk).update(relationship=HEAD, version=new_head.version + 1)
+    Person.objects.filter(pk=new_head.pk).update(relationship=HEAD, version=new_head.version + 1,
+                                                 updated_at=timezone.now())
     _log(actor=actor, kind=MemberChange.Kind.HEAD, person=new_head, date=date, from_household=household,
          to_household=household, note=f"原户主{leaving.name}")
 
@@ -488,7 +490,9 @@ def head_change(*, actor, household: Household, new_head: Person, old_head_relat
         raise ServiceError(_("%(nh_name)s is already the head") % {"nh_name": nh.name})
     if old_head_relationship == HEAD:
         raise ServiceError(_("The former head needs another relationship"))
-    Person.objects.filter(household=hh, is_alive=True, relationship=HEAD).update(relationship=old_head_relationship)
+    # updated_at and version moved too: the change stamp the comparison's registry copy is kept by
+    Person.objects.filter(household=hh, is_alive=True, relationship=HEAD).update(
+        relationship=old_head_relationship, version=F("version") + 1, updated_at=timezone.now())
     nh.relationship = HEAD
     nh.version += 1
     nh.save()

@@ -142,24 +142,25 @@ def _plant(rng: random.Random, scale: float, households: dict[int, dict], member
     workers = [m for h in poor for m in members.get(h, []) if m["labour_skill"] in ("1", "2")
                and m["health"] == ["1"] and not m["schooling"]]
     for m in rng.sample(workers, min(n * 2, len(workers))):
-        Person.objects.filter(pk=m["id"]).update(labour_skill="5", batch=batch)
+        Person.objects.filter(pk=m["id"]).update(labour_skill="5", batch=batch, updated_at=timezone.now())
         planted["healthy_no_labour"] += 1
     for h in pick(lambda d, ms: d["attribute"] == "2" and any(m["dibao"] for m in ms), max(1, n // 2)):
-        Person.objects.filter(household_id=h).update(dibao=False, batch=batch)
+        Person.objects.filter(household_id=h).update(dibao=False, batch=batch, updated_at=timezone.now())
         planted["dibao_attribute_no_member"] += 1
     with_ids = [m for h in poor for m in members.get(h, []) if len(m["id_number"] or "") == 18]
     for m in rng.sample(with_ids, min(n * 2, len(with_ids))):
         number = m["id_number"]
         wrong = number[:17] + rng.choice([c for c in "0123456789X" if c != number[17]])
         Person.objects.filter(pk=m["id"]).update(**with_indexes(Person, {"id_number": wrong}), id_valid=False,
-                                                 batch=batch)
+                                                 batch=batch, updated_at=timezone.now())
         m["id_number"] = wrong
         planted["id_invalid"] += 1
     for _ in range(max(1, n // 3)):
         a, b = rng.sample(with_ids, 2)
         if a["household_id"] == b["household_id"]:
             continue
-        Person.objects.filter(pk=b["id"]).update(**with_indexes(Person, {"id_number": a["id_number"]}), batch=batch)
+        Person.objects.filter(pk=b["id"]).update(**with_indexes(Person, {"id_number": a["id_number"]}), batch=batch,
+                                                 updated_at=timezone.now())
         planted["duplicate_person"] += 1
     for h in pick(lambda d, ms: d["annual_income"] > 0, n):
         Household.objects.filter(pk=h).update(annual_income=Decimal(households[h]["annual_income"]) +
