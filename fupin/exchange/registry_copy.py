@@ -113,12 +113,16 @@ def _open(raw: pa.Table, kept: pa.Table | None) -> tuple[pa.Table, pa.Table, int
 _MISSING = object()
 
 
-def _kept_values(copy: pa.Table | None, side: pa.Table | None) -> pa.Table | None:
-    """sealed bytes → opened value of every kept person (joined by person id): what `_open` need not open again."""
+def _kept_values(copy: pa.Table | None, side: pa.Table | None, only: pa.Array | None = None) -> pa.Table | None:
+    """sealed bytes → opened value of the kept persons (of `only`, when given), row by row of the copy and its side
+    file: what `_open` need not open again."""
     if copy is None or side is None or copy.num_rows != side.num_rows:
         return None
     if not pc.all(pc.equal(copy.column("person_id"), side.column("person_id"))).as_py():
         return None
+    if only is not None:
+        mask = pc.is_in(copy.column("person_id"), value_set=only)
+        copy, side = copy.filter(mask), side.filter(mask)
     cols = {}
     for column in SEALED_COLUMNS:
         cols[column] = copy.column(column)
@@ -141,8 +145,7 @@ def build_incremental(copy: pa.Table, side: pa.Table) -> tuple[pa.Table, pa.Tabl
     the pair is unusable — build in full)."""
     if copy.num_rows != side.num_rows or _token(copy) != _token(side) or not _token(copy):
         return None
-    kept = _kept_values(copy, side)
-    if kept is None:
+    if not pc.all(pc.equal(copy.column("person_id"), side.column("person_id"))).as_py():
         return None
     now = _stamps()
     joined = now.join(side.select(list(STAMP_TYPES)), "person_id", join_type="left outer", right_suffix="_kept")
@@ -155,7 +158,7 @@ def build_incremental(copy: pa.Table, side: pa.Table) -> tuple[pa.Table, pa.Tabl
         return None
     gone = pa.concat_arrays([pa.array(changed, pa.int64()), deleted.combine_chunks()])
     keep = pc.invert(pc.is_in(copy.column("person_id"), value_set=gone))
-    fresh, fresh_side, opened = _open(_read_rows(changed), kept)
+    fresh, fresh_side, opened = _open(_read_rows(changed), _kept_values(copy, side, pa.array(changed, pa.int64())))
     base = copy.filter(keep).replace_schema_metadata(None)
     base_side = side.filter(keep).replace_schema_metadata(None)
     merged = pa.concat_tables([base, fresh.cast(base.schema)]).sort_by("person_id")
