@@ -6,7 +6,9 @@ queries), HTTP — what bench/request_cost.py's in-process figures leave out. Re
         .venv/bin/python bench/server_cost.py [--reps 30] [--port 8013]
 
 Per request: the gunicorn worker's CPU plus the PostgreSQL backends' CPU (both from /proc, 10 ms ticks, so each
-figure is the total over --reps runs divided by --reps), and the weighted mean per action of the mix. The client's
+figure is the total over --reps runs divided by --reps), and the weighted mean per action of the mix. A PostgreSQL
+backend that ends during a request's runs (the worker reconnects after CONN_MAX_AGE) takes its CPU with it: that
+request's PostgreSQL figure is then too low. The client's
 own CPU is not counted. Only 127.0.0.1 is targeted.
 """
 
@@ -102,15 +104,16 @@ def main() -> None:
                                                                              "Content-Type": "application/json"})
                         return s.get(p)
                     r = call(0)  # warm-up
-                    pg = _pg_backends(db)
+                    d0 = {p: _cpu(p) for p in _pg_backends(db)}
                     c0 = sum(_cpu(p) for p in workers)
-                    d0 = sum(_cpu(p) for p in pg)
                     t0 = time.perf_counter()
                     for k in range(1, args.reps + 1):
                         r = call(k)
                     wall = (time.perf_counter() - t0) / args.reps
                     py = (sum(_cpu(p) for p in workers) - c0) / args.reps
-                    pgc = (sum(_cpu(p) for p in pg) - d0) / args.reps
+                    # a backend started during the runs (the worker's connection reopened after CONN_MAX_AGE)
+                    # counts in full; one that ended is lost (its CPU can no longer be read)
+                    pgc = sum(_cpu(p) - d0.get(p, 0.0) for p in _pg_backends(db)) / args.reps
                     row = {"role": role, "name": name, "status": r.status_code, "cpu_py_ms": round(1000 * py, 1),
                            "cpu_db_ms": round(1000 * pgc, 1), "cpu_ms": round(1000 * (py + pgc), 1),
                            "wall_ms": round(1000 * wall, 1)}
