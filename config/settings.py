@@ -190,7 +190,9 @@ if PRODUCTION and FUPIN_KEYS_FILE and not Path(FUPIN_KEYS_FILE).is_file():
     raise ImproperlyConfigured(f"FUPIN_KEYS_FILE does not exist: {FUPIN_KEYS_FILE}")
 STORAGES = {
     "default": {"BACKEND": "fupin.core.filestore.EncryptedFileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # production: hashed names and compressed copies (fupin/core/staticstorage.py), served by whitenoise
+    "staticfiles": {"BACKEND": "fupin.core.staticstorage.StaticStorage" if PRODUCTION
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 LANGUAGE_CODE = "zh-hans"

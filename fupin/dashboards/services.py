@@ -94,7 +94,13 @@ def mark_stale(*, reason: str = "") -> SnapshotState:
 
     With a task backend that cannot defer work (tests, the immediate backend) nothing is queued: the nightly run or
     a manual refresh picks the change up, and the page says the figures predate it.
+
+    In a burst of changes (every recorded visit marks the figures stale) the state is already stale with a refresh
+    pending: then nothing is written, so writers do not queue one after another on the state's row lock.
     """
+    state = SnapshotState.objects.order_by("pk").first()
+    if state is not None and state.stale_since is not None and _pending(state):
+        return state
     with transaction.atomic():
         state = _state()
         if state.stale_since is None:
@@ -104,13 +110,19 @@ def mark_stale(*, reason: str = "") -> SnapshotState:
     return state
 
 
+def _pending(state: SnapshotState) -> bool:
+    """Whether no refresh is to be queued for `state`: the backend cannot defer, or one is queued and not yet run
+    (one queued longer ago than the debounce and 15 minutes is taken for lost)."""
+    lost_after = dt.timedelta(seconds=debounce_seconds() + 900)
+    return not can_defer() or (state.scheduled_for is not None and state.scheduled_for > timezone.now() - lost_after)
+
+
 def _schedule(state: SnapshotState, *, reason: str) -> None:
     """Queue one deferred refresh unless one is pending (queued and not yet run; a lost one is replaced after a
     while). Call inside the transaction that saves `state`."""
-    now = timezone.now()
-    lost_after = dt.timedelta(seconds=debounce_seconds() + 900)
-    if not can_defer() or (state.scheduled_for is not None and state.scheduled_for > now - lost_after):
+    if _pending(state):
         return
+    now = timezone.now()
     # never computed yet (a new or freshly seeded database): as soon as a worker runs, no debounce
     delay = debounce_seconds() if state.computed_at is not None else 0
     run_after = state.scheduled_for = now + dt.timedelta(seconds=delay)

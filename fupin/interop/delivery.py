@@ -40,10 +40,24 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), conf.get("webhook_backoff_max_seconds")))
 
 
+def pass_waiting(task) -> bool:
+    """Whether a run of `task` is queued, due and not yet started (the database task backend): it will read
+    everything committed before it starts, so queueing another would only repeat it. Called after the commit."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return False
+
+    return DBTaskResult.objects.ready().filter(task_path=task.module_path).exists()
+
+
 def _enqueue_pass() -> None:
     from fupin.interop.tasks import deliver_webhooks
 
     try:
+        if pass_waiting(deliver_webhooks):  # every recorded visit publishes an event: one pass serves a burst
+            return
         deliver_webhooks.enqueue()
     except Exception:  # the outbox keeps the rows: the nightly step and the next change deliver them
         log.exception("could not queue the webhook delivery task")

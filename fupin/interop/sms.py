@@ -70,9 +70,12 @@ def quiet_until(at: dt.datetime) -> dt.datetime | None:
 
 
 def _enqueue_pass() -> None:
+    from fupin.interop.delivery import pass_waiting
     from fupin.interop.tasks import send_text_messages
 
     try:
+        if pass_waiting(send_text_messages):
+            return
         send_text_messages.enqueue()
     except Exception:
         log.exception("could not queue the SMS task")

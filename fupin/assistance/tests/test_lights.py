@@ -217,3 +217,23 @@ def test_open_comparison_findings_are_read_from_the_eligibility_app(hh_a, cadre,
     finding_dismiss(actor="test", finding=finding, reason="车辆已过户,核实无误")
     recompute_all()
     assert light(hh_a).colour == "green"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_light_badge_tag_renders_as_the_light_template(language):
+    """The lights list renders each row's light with {% light_badge %}; the household pages include
+    assistance/_light.html: both must give the same HTML (a light without days, 0, 1 and many days, no light)."""
+    from django.template import Context, Template
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from fupin.assistance.models import HouseholdLight
+
+    lights = [None] + [HouseholdLight(colour=c, days=d) for c, d in
+                       [("green", None), ("green", 0), ("yellow", 1), ("red", 45), ("red", 1000)]]
+    tag = Template("{% load assistance_tags %}{% light_badge light %}")
+    with translation.override(language):
+        for lt in lights:
+            # (the template file ends with a newline, white space in the table cell)
+            expected = render_to_string("assistance/_light.html", {"light": lt}).removesuffix("\n")
+            assert tag.render(Context({"light": lt})) == expected

@@ -3,6 +3,7 @@ dies (it used to die on "database is locked" and leave later jobs queued)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -132,3 +133,31 @@ def test_sigterm_to_serve_stops_gunicorn_and_the_worker(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_production_static_files_are_hashed_compressed_and_cached_for_long(tmp_path):
+    """collectstatic writes hashed names with gzip copies; pages name them, whitenoise serves them cached for a
+    year. Without collectstatic (an empty static folder) a page still renders, naming the plain files."""
+    env = _prod_env() | {"FUPIN_DATA_DIR": str(tmp_path / "collected")}
+    r = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    page = ("import django, re; django.setup()\n"
+            "from django.test import Client\n"
+            "c = Client(HTTP_HOST='fupin.example.gov.cn')\n"
+            "resp = c.get('/login/', secure=True)\n"
+            "css = re.findall(r'/static/css/fupin[^\"]*[.]css', resp.content.decode())[0]\n"
+            "asset = c.get(css, secure=True, HTTP_ACCEPT_ENCODING='gzip')\n"
+            "print(resp.status_code, css, asset.status_code, asset.headers.get('Cache-Control'),"
+            " asset.headers.get('Content-Encoding'), sep='|')")
+    for folder, hashed in (("collected", True), ("empty", False)):
+        r = subprocess.run([sys.executable, "-c", page], cwd=ROOT, env=env | {"FUPIN_DATA_DIR": str(tmp_path / folder)},
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        status, css, asset_status, cache, encoding = r.stdout.strip().splitlines()[-1].split("|")
+        assert status == "200"
+        if hashed:
+            assert re.fullmatch(r"/static/css/fupin\.[0-9a-f]{12}\.css", css)
+            assert asset_status == "200" and "immutable" in cache and encoding == "gzip"
+        else:
+            assert css == "/static/css/fupin.css" and asset_status == "404"

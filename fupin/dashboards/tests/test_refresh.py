@@ -176,3 +176,31 @@ def test_changes_during_a_refresh_get_a_refresh_of_their_own(mapped, monkeypatch
         refresh_snapshots()
     state = SnapshotState.objects.get()
     assert len(queued) == 1 and state.stale_since is None and state.scheduled_for is None
+
+
+def test_mark_stale_writes_nothing_while_stale_with_a_refresh_pending(db, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from fupin.dashboards import services
+
+    queued = []
+    monkeypatch.setattr(services, "can_defer", lambda: True)
+    monkeypatch.setattr(services, "enqueue_refresh", lambda **kw: queued.append(kw["run_after"]))
+    SnapshotState.objects.create(computed_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as first:
+        mark_stale(reason="x")  # positive control: the first change writes the state and queues a refresh
+    assert any(q["sql"].startswith("UPDATE") for q in first.captured_queries) and len(queued) == 1
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as second:
+        mark_stale(reason="y")
+    assert len(second.captured_queries) == 1 and second.captured_queries[0]["sql"].startswith("SELECT")
+    assert len(queued) == 1
+    # a queued refresh taken for lost (scheduled long ago): the state is written and a new refresh queued
+    SnapshotState.objects.update(scheduled_for=timezone.now() - dt.timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_stale(reason="z")
+    assert len(queued) == 2 and SnapshotState.objects.get().scheduled_for == queued[1]

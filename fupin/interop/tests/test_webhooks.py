@@ -188,3 +188,31 @@ def test_nothing_is_lost_when_the_worker_dies_between_the_change_and_the_deliver
         run_refreshers(only=["interop.deliver"])
     assert len(rx.seen) == 1
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+
+@pytest.mark.parametrize("task_name", ["deliver_webhooks", "send_text_messages"])
+def test_a_burst_of_changes_queues_one_pass_while_one_waits(db, task_name):
+    """Each committed change asks for a pass (delivery.schedule / sms._schedule run _enqueue_pass after the commit);
+    one queued and not yet started serves them all."""
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from fupin.interop import sms, tasks
+
+    enqueue = {"deliver_webhooks": delivery._enqueue_pass, "send_text_messages": sms._enqueue_pass}[task_name]
+    passes = DBTaskResult.objects.filter(task_path=getattr(tasks, task_name).module_path)
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        for _ in range(3):
+            enqueue()
+        assert passes.count() == 1 and passes.get().status == "READY"
+        # positive control: once that pass has started it may have read the outbox already, so a change queues one
+        passes.update(status="RUNNING")
+        enqueue()
+        assert passes.filter(status="READY").count() == 1
+        # a pass deferred to later (a retry's) does not serve a change now
+        passes.filter(status="READY").update(run_after=timezone.now() + dt.timedelta(hours=1))
+        enqueue()
+        assert passes.filter(status="READY").count() == 2
+    # with a backend that runs tasks at once (the tests'), nothing is looked up: the pass runs
+    assert not delivery.pass_waiting(tasks.deliver_webhooks)
