@@ -417,9 +417,10 @@ def linkage_current(plan: LinkagePlan) -> bool:
             and all(_links_mark(earlier) == mark for earlier, mark in plan.carried_from.values()))
 
 
-def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None) -> LinkRun:
+def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None, cache: bool = True) -> LinkRun:
     """Write what `linkage_compute` prepared: links (the core bulk writer), reviews, the model and the run. Call it
-    inside the caller's transaction; it computes nothing but the rows' form."""
+    inside the caller's transaction; it computes nothing but the rows' form. cache=False: the links' columnar
+    copies are left to `linkage_cache`, for the caller to write after its commit (outside the write lock)."""
     progress = progress or (lambda p, m="": None)
     progress(70, "写入关联结果")
     t_write = time.perf_counter()
@@ -450,7 +451,8 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)
     for s in stale:
         s.link_fingerprint = plan.fingerprint
-    _cache_links(links, stale, plan.fingerprint)
+    if cache:
+        _cache_links(links, stale, plan.fingerprint)
     stats = {**plan.stats, "links": links.num_rows, "records": plan.records, "persons": plan.persons,
              "snapshots": [s.source.code for s in stale], "open_reviews": n_reviews,
              "links_carried": sum(c.get("links", 0) for c in (plan.stats.get("carried") or {}).values()),
@@ -467,6 +469,12 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
     return run
 
 
+def linkage_cache(plan: LinkagePlan) -> None:
+    """The columnar copies of the links `linkage_write(plan, cache=False)` wrote: after the commit (a crash before
+    leaves them missing, and they are read from the database)."""
+    _cache_links(plan.links, plan.stale, plan.fingerprint)
+
+
 def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
                 progress: Progress | None = None, persons: pa.Table | None = None) -> LinkRun | None:
     """Link the current snapshots whose links are stale (all with force=True); None when nothing was stale. The
@@ -480,7 +488,9 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
             plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress)
             if plan is None:
                 return None
-        return linkage_write(plan, actor=actor, progress=progress)
+        run = linkage_write(plan, actor=actor, progress=progress, cache=False)
+    linkage_cache(plan)
+    return run
 
 
 def model_inputs(stale: list, fp: str, settings: LinkSettings) -> dict:
