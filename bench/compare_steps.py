@@ -104,7 +104,8 @@ def main() -> None:
     from fupin.eligibility import services
     from fupin.exchange import engine, linkage, public, registry_copy
 
-    for name in ("linkage_compute", "linkage_write", "planned_links", "load_persons"):
+    for name in ("linkage_compute", "linkage_write", "planned_links", "load_persons", *(
+            ["linkage_cache"] if hasattr(public, "linkage_cache") else [])):
         wrap(public, name)
     wrap(registry_copy, "build_full", "registry_copy.build_full")
     wrap(registry_copy, "build_incremental", "registry_copy.build_incremental")
@@ -129,6 +130,10 @@ def main() -> None:
         figures = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - c, 2),
                    "load_average": os.getloadavg()[0], "changes": result.stats["changes"],
                    "incremental": result.stats.get("incremental"),
+                   # the run's own figures: write_links, write_findings, write_lock (the two transactions)
+                   "seconds": result.stats.get("seconds"),
+                   "link": {k: (result.stats.get("link") or {}).get(k) for k in (
+                       "records", "links", "links_carried", "carried")},
                    "steps_cpu_s": {k: round(v[1], 2) for k, v in sorted(timed.items(), key=lambda x: -x[1][1])},
                    "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
                    "engine_seconds": {k: v for k, v in ((result.stats.get("link") or {}).items())

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -213,6 +213,10 @@ class LinkagePlan:
     t0: float
     t_load: float
     t_link: float
+    # links carried over from an earlier snapshot of the same source whose records have the same content:
+    # {new snapshot id: (earlier snapshot id, its links' count and newest link id when read)}
+    carried_from: dict = field(default_factory=dict)
+    carried_reviews: dict = field(default_factory=dict)  # {earlier record id: new record id} for open reviews
 
 
 def linkage_inputs_key(stale: list, fp: str) -> tuple:
@@ -238,6 +242,19 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     persons = persons if persons is not None else load_persons(registry_fp)
     records = load_records(stale)
     t_load = time.perf_counter()
+    # records whose content is that of an earlier snapshot's record linked on this registry and settings keep its
+    # links (a department that resends an unchanged file); only the others go to the engine (force: all do)
+    carry = _carry_over([] if force else stale, records, fp)
+    records = carry.remaining
+    if not records.num_rows:
+        links = carry.links
+        empty = pa.table({"record_id": pa.array([], pa.int64()), "person_id": pa.array([], pa.int64()),
+                          "score": pa.array([], pa.float64()), "record_key": pa.array([], pa.string())})
+        return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings,
+                           engine=engine.name, links=links, reviews=empty, stats={"carried": carry.stats},
+                           model=None, stored_model=None, snap_of_review={}, records=0, persons=persons.num_rows,
+                           t0=t0, t_load=t_load, t_link=time.perf_counter(), carried_from=carry.carried_from,
+                           carried_reviews=carry.reviews)
     records = visible_id_parts(records)
     progress(20, f"比对 {records.num_rows} 条部门记录")
     stored, stored_model = stored_parameters()
@@ -258,6 +275,8 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),
                       settings=settings)
     out.stats["skew"] = skew
+    if carry.stats:
+        out.stats["carried"] = carry.stats
     model = out.stats.pop("model", None)
     if model is not None:
         model["inputs"] = inputs
@@ -274,13 +293,105 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     links = links.append_column("source_code", codes)
     if "explanation" not in links.column_names:
         links = links.append_column("explanation", pa.nulls(links.num_rows, pa.string()))
+    if carry.links.num_rows:
+        links = pa.concat_tables([links.select(CARRIED_COLUMNS).cast(carry.links.schema), carry.links])
     snap_of = dict(zip(out.reviews.column("record_id").to_pylist(), pc.take(
         records.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
                                                    value_set=records.column("record_id"))).to_pylist(), strict=True))
     return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings, engine=engine.name,
                        links=links, reviews=out.reviews, stats=out.stats, model=model, stored_model=stored_model,
                        snap_of_review=snap_of, records=records.num_rows, persons=persons.num_rows, t0=t0,
-                       t_load=t_load, t_link=t_link)
+                       t_load=t_load, t_link=t_link, carried_from=carry.carried_from, carried_reviews=carry.reviews)
+
+
+# What a record's linkage reads: two records equal in these columns link to the same persons on the same registry
+# and settings (the pinyin of the name follows the name).
+LINK_CONTENT = ["source_code", "id_clean", "id_number", "id_status", "name", "birth_date", "sex", "address",
+                "id_kind", "id_area6", "id_birth_year", "id_last4"]
+CARRIED_COLUMNS = ["record_id", "person_id", "method", "score", "area_code", "explanation", "snapshot_id",
+                   "source_code"]
+CARRIED_TYPES = {"record_id": pa.int64(), "person_id": pa.int64(), "method": pa.string(), "score": pa.float64(),
+                 "area_code": pa.string(), "explanation": pa.string(), "snapshot_id": pa.int64(),
+                 "source_code": pa.string()}
+
+
+@dataclass
+class CarryOver:
+    links: pa.Table  # CARRIED_COLUMNS: the earlier links under the new records' ids
+    remaining: pa.Table  # the records left to link
+    stats: dict  # {source: {"from_snapshot", "records", "relinked"}}
+    carried_from: dict  # {new snapshot id: (earlier snapshot id, its links' mark)}
+    reviews: dict  # {earlier record id: new record id} of the earlier records with an open review
+
+
+def _links_mark(snapshot_id: int) -> tuple:
+    """(count, newest id) of a snapshot's links: a reviewer's decision on one of its records changes it."""
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT count(*), max(id) FROM "{RecordLink._meta.db_table}" '  # noqa: S608
+                    "WHERE snapshot_id = %s", [snapshot_id])
+        return tuple(cur.fetchone())
+
+
+def _matched(new: pa.Table, old: pa.Table) -> pa.Table:
+    """new_id, old_id: each new record paired with an earlier record of the same content (a hash of LINK_CONTENT;
+    the n-th of several equal records with the n-th), each earlier record used once."""
+    import duckdb
+
+    key = "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in LINK_CONTENT) + "))"
+    con = duckdb.connect()
+    try:
+        con.register("new_r", new.select(["record_id", *LINK_CONTENT]))
+        con.register("old_r", old.select(["record_id", *LINK_CONTENT]))
+        return con.sql(f"""
+            WITH n AS (SELECT record_id, h, row_number() OVER (PARTITION BY h ORDER BY record_id) AS k
+                       FROM (SELECT record_id, {key} AS h FROM new_r)),
+                 o AS (SELECT record_id, h, row_number() OVER (PARTITION BY h ORDER BY record_id) AS k
+                       FROM (SELECT record_id, {key} AS h FROM old_r))
+            SELECT n.record_id AS new_id, o.record_id AS old_id FROM n JOIN o USING (h, k)""").to_arrow_table()  # noqa: S608
+    finally:
+        con.close()
+
+
+def _carry_over(stale: list, records: pa.Table, fp: str) -> CarryOver:
+    """The links of the stale snapshots' records that an earlier snapshot of the same source holds for a record of
+    the same content, computed on this registry and settings (`fp`): copied under the new records' ids. A resent
+    unchanged file is not linked again; of a changed file only the changed or new records are."""
+    parts, stats, carried_from, reviews = [], {}, {}, {}
+    done = pa.array([], pa.int64())
+    for snap in stale:
+        earlier = (Snapshot.objects.filter(source_id=snap.source_id, pk__lt=snap.pk, link_fingerprint=fp)
+                   .order_by("-pk").first())
+        if earlier is None:
+            continue
+        mark = _links_mark(earlier.pk)
+        new = records.filter(pc.equal(records.column("snapshot_id"), snap.pk))
+        pairs = _matched(new, load_records([earlier]))
+        if not pairs.num_rows:
+            continue
+        old_links = fetch_arrow(
+            f'SELECT record_id, person_id, method, score, area_code, CAST(explanation AS TEXT) AS explanation '  # noqa: S608
+            f'FROM "{RecordLink._meta.db_table}" WHERE snapshot_id = %s', [earlier.pk],
+            types={k: v for k, v in CARRIED_TYPES.items() if k not in ("snapshot_id", "source_code")})
+        at = pc.index_in(old_links.column("record_id"), value_set=pairs.column("old_id"))
+        kept = old_links.filter(pc.is_valid(at))
+        kept = kept.set_column(0, "record_id", pc.take(pairs.column("new_id"), pc.drop_null(at)))
+        kept = kept.append_column("snapshot_id", pa.array([snap.pk] * kept.num_rows, pa.int64()))
+        kept = kept.append_column("source_code", pa.array([snap.source.code] * kept.num_rows, pa.string()))
+        parts.append(kept.select(CARRIED_COLUMNS))
+        done = pa.concat_arrays([done, pairs.column("new_id").combine_chunks()])
+        carried_from[snap.pk] = (earlier.pk, mark)
+        open_reviews = set(LinkReview.objects.filter(record__snapshot_id=earlier.pk, status=LinkReview.Status.OPEN)
+                           .values_list("record_id", flat=True))
+        if open_reviews:
+            reviews.update((o, n) for n, o in zip(pairs.column("new_id").to_pylist(),
+                                                  pairs.column("old_id").to_pylist(), strict=True) if o in open_reviews)
+        stats[snap.source.code] = {"from_snapshot": earlier.pk, "records": pairs.num_rows,
+                                   "links": kept.num_rows, "relinked": new.num_rows - pairs.num_rows}
+    links = (pa.concat_tables(parts) if parts else
+             pa.table({k: pa.array([], t) for k, t in CARRIED_TYPES.items()}))
+    remaining = records.filter(pc.invert(pc.is_in(records.column("record_id"), value_set=done))) if len(done) \
+        else records
+    return CarryOver(links=links, remaining=remaining, stats=stats, carried_from=carried_from, reviews=reviews)
 
 
 def linkage_current(plan: LinkagePlan) -> bool:
@@ -288,12 +399,14 @@ def linkage_current(plan: LinkagePlan) -> bool:
     fp = f"{registry_fingerprint()}|{plan.settings.version}"
     ids = [s.pk for s in plan.stale]
     now = list(Snapshot.objects.filter(pk__in=ids, is_current=True))
-    return fp == plan.fingerprint and linkage_inputs_key(now, fp) == linkage_inputs_key(plan.stale, plan.fingerprint)
+    return (fp == plan.fingerprint and linkage_inputs_key(now, fp) == linkage_inputs_key(plan.stale, plan.fingerprint)
+            and all(_links_mark(earlier) == mark for earlier, mark in plan.carried_from.values()))
 
 
-def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None) -> LinkRun:
+def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None, cache: bool = True) -> LinkRun:
     """Write what `linkage_compute` prepared: links (the core bulk writer), reviews, the model and the run. Call it
-    inside the caller's transaction; it computes nothing but the rows' form."""
+    inside the caller's transaction; it computes nothing but the rows' form. cache=False: the links' columnar
+    copies are left to `linkage_cache`, for the caller to write after its commit (outside the write lock)."""
     progress = progress or (lambda p, m="": None)
     progress(70, "写入关联结果")
     t_write = time.perf_counter()
@@ -315,12 +428,20 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
     write(link_rows(), set_indexes_aside=True, expected_rows=links.num_rows)
     source_of = {s.pk: s.source.code for s in stale}
     n_reviews = _write_reviews(plan.reviews, stale_ids, plan.snap_of_review, source_of)
+    if plan.carried_reviews:  # an open review of a record carried over follows it to the new record
+        moved = list(LinkReview.objects.filter(status=LinkReview.Status.OPEN,
+                                               record_id__in=list(plan.carried_reviews)))
+        for rv in moved:
+            rv.record_id = plan.carried_reviews[rv.record_id]
+        LinkReview.objects.bulk_update(moved, ["record"], batch_size=500)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)
     for s in stale:
         s.link_fingerprint = plan.fingerprint
-    _cache_links(links, stale, plan.fingerprint)
+    if cache:
+        _cache_links(links, stale, plan.fingerprint)
     stats = {**plan.stats, "links": links.num_rows, "records": plan.records, "persons": plan.persons,
              "snapshots": [s.source.code for s in stale], "open_reviews": n_reviews,
+             "links_carried": sum(c.get("links", 0) for c in (plan.stats.get("carried") or {}).values()),
              "seconds_load": round(plan.t_load - plan.t0, 3), "seconds_engine": round(plan.t_link - plan.t_load, 3),
              "seconds_write": round(time.perf_counter() - t_write, 3),
              "seconds_total": round(plan.t_link - plan.t0 + time.perf_counter() - t_write, 3)}
@@ -332,6 +453,12 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None)
                  object_repr=f"linkage {len(stale)} snapshots", after=stats)
     progress(80, "关联完成")
     return run
+
+
+def linkage_cache(plan: LinkagePlan) -> None:
+    """The columnar copies of the links `linkage_write(plan, cache=False)` wrote: after the commit (a crash before
+    leaves them missing, and they are read from the database)."""
+    _cache_links(plan.links, plan.stale, plan.fingerprint)
 
 
 def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
@@ -347,7 +474,9 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
             plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress)
             if plan is None:
                 return None
-        return linkage_write(plan, actor=actor, progress=progress)
+        run = linkage_write(plan, actor=actor, progress=progress, cache=False)
+    linkage_cache(plan)
+    return run
 
 
 def model_inputs(stale: list, fp: str, settings: LinkSettings) -> dict:

@@ -8,7 +8,7 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
 - the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
-  `linkage_write` inside the caller's transaction, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
+  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
 - the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
@@ -26,6 +26,7 @@ from fupin.exchange.linkage import (
     ENGINES,
     LinkagePlan,
     default_engine,
+    linkage_cache,
     linkage_compute,
     linkage_current,
     linkage_run,
@@ -55,6 +56,7 @@ __all__ = [
     "default_engine",
     "import_department",
     "link_methods",
+    "linkage_cache",
     "linkage_compute",
     "linkage_current",
     "linkage_run",
