@@ -49,6 +49,7 @@ SKIP = {"zh-hans": "script,style,noscript,code,pre,kbd,samp,[lang=en],[translate
         "en": "script,style,noscript,code,pre,kbd,samp,[lang^=zh],[translate=no],.leaflet-tile-pane,template"}
 # Models whose get_absolute_url is not a page of its own (a download, or a page the API serves).
 NOT_PAGES = {"lifecycle.stepattachment"}  # the attached file itself
+SHOWN = {"registry.household", "dispatch.workorder"}  # kept as screenshots in test-artifacts/ for a reader
 KINDS_AT_LEAST = 15  # positive control: the sweep's objects gave this many kinds of detail page
 
 
@@ -110,6 +111,8 @@ def test_every_kind_of_detail_page_at_360px_in_both_languages(live_server, brows
             if wide:
                 failures.append(f"{where}: scrolls sideways ({wide[0]} > {wide[1]})")
                 page.screenshot(path=os.path.join(artifacts_dir, f"wide-detail-{language}-{kind}.png"))
+            if kind in SHOWN:
+                page.screenshot(path=os.path.join(artifacts_dir, f"detail-{language}-{kind}.png"), full_page=True)
             text = page.evaluate(VISIBLE_TEXT, SKIP[language])
             if language == "zh-hans":
                 words = english_words(text)
