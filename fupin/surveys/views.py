@@ -356,7 +356,7 @@ def import_view(request, key: str):
     if request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
         if not upload.name.lower().endswith(".xlsx"):
-            messages.error(request, "只接受xlsx文件(可先导出一份作为模板)")
+            messages.error(request, _("Only xlsx files are accepted (export one first to use as a template)"))
         else:
             tmp = None
             try:
