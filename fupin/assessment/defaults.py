@@ -7,6 +7,8 @@ thresholds follow the national 成效考核 measures quoted in the issue (错退
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 # (code, name, formula, applies_when, direction, target, weight, unit, drill)
 VISITS = ("visit_rate", "户均月走访次数", "visits / households / months", "households > 0 and months > 0",
           "higher", 1.0, 20, "次/户·月", "visits")
@@ -87,5 +89,6 @@ EARLIER_POLICY_RULES = {
     "microcredit": [("household_poor and labour_count > 0 and head_age >= 18 and head_age <= 60", "received > 0")],
 }
 # 两不愁三保障: each guarantee and what shows it (a household is 清零 when no open gap names it)
-GUARANTEES = [("food", "不愁吃"), ("clothing", "不愁穿"), ("school", "义务教育有保障"), ("medical", "基本医疗有保障"),
-              ("housing", "住房安全有保障"), ("water", "饮水安全有保障")]
+GUARANTEES = [("food", _("Enough food")), ("clothing", _("Enough clothing")),
+              ("school", _("Compulsory education guaranteed")), ("medical", _("Basic medical care guaranteed")),
+              ("housing", _("Safe housing guaranteed")), ("water", _("Safe drinking water guaranteed"))]

@@ -3,6 +3,7 @@ gaps, risk alerts, kinship flags), a 明白卡 section (应享未享 lines), das
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fupin.assessment.choices import INCOME_SURVEY
@@ -17,14 +18,15 @@ def household_panel(request, household) -> dict | None:
     for g in PolicyGap.objects.restrict(user).filter(household=household, status="open").select_related(
             "rule", "person"):
         who = f"({g.person.name})" if g.person_id else ""
-        rows.append(("应享未享", f"{g.rule.name}{who}" + (" · 已派单" if g.work_order_id else "")))
+        rows.append((_("Policy owed"), f"{g.rule.name}{who}" + (" · " + _("order sent") if g.work_order_id else "")))
     for a in RiskAlert.objects.restrict(user).filter(household=household, status="open")[:5]:
-        rows.append(("待调查收入" if a.signal == INCOME_SURVEY else "返贫风险", a.detail))
+        rows.append((_("Income to survey") if a.signal == INCOME_SURVEY else _("Return-to-poverty risk"), a.detail))
     for f in KinshipFlag.objects.restrict(user).filter(household=household, reviewed=False).select_related("staff"):
-        rows.append(("亲属关系", f"与{f.staff.get_role_display()}{f.staff.name}:{f.get_relation_display()}(请复核)"))
+        rows.append((_("Kinship"), _("with %(role)s %(name)s: %(relation)s (please review)") % {
+            "role": f.staff.get_role_display(), "name": f.staff.name, "relation": f.get_relation_display()}))
     if not rows:
         return None
-    return {"title": "应享未享与返贫监测", "rows": rows, "url": f"/assessment/households/{household.uuid}/"}
+    return {"title": _("Policies owed and return-to-poverty monitoring"), "rows": rows, "url": f"/assessment/households/{household.uuid}/"}
 
 
 def card_gaps(household) -> dict | None:
@@ -34,8 +36,9 @@ def card_gaps(household) -> dict | None:
     gaps = list(PolicyGap.objects.filter(household=household, status="open").select_related("rule", "person"))
     if not gaps:
         return None
-    rows = [(g.rule.name, (f"{g.person.name}:" if g.person_id else "") + "符合条件,正在落实") for g in gaps]
-    return {"key": "policy_gaps", "title": "应享未享(正在落实)", "rows": rows}
+    rows = [(g.rule.name, _("%(person)s: eligible, being arranged") % {"person": g.person.name} if g.person_id
+             else _("eligible, being arranged")) for g in gaps]
+    return {"key": "policy_gaps", "title": _("Policies owed (being arranged)"), "rows": rows}
 
 
 def dashboard_rows(ctx):

@@ -9,6 +9,8 @@ from collections import defaultdict
 import pyarrow as pa
 from django.conf import settings
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from fupin.assessment.choices import INCOME_SURVEY, AlertStatus, CheckStatus, GapStatus
 from fupin.assessment.models import (
@@ -27,10 +29,10 @@ from fupin.eligibility.expressions import compile_sql
 # 群众认可度 computed on sampled households; the exact official denominators were not found in the sources, so
 # these are the plain household ratios below, overridable with the FUPIN_FIELD_CHECK_RATES setting.
 DEFAULT_RATES = {
-    "wrong_exit_rate": ("错退率", "100 * checks_wrong_exit / checks_exited", "checks_exited > 0"),
-    "missed_rate": ("漏评率", "100 * checks_missed / checks_other", "checks_other > 0"),
-    "misidentified_rate": ("错评率", "100 * checks_misidentified / checks_poor", "checks_poor > 0"),
-    "approval": ("群众认可度", "100 * checks_satisfied / checks_answered", "checks_answered > 0"),
+    "wrong_exit_rate": (gettext_lazy("wrong exit rate"), "100 * checks_wrong_exit / checks_exited", "checks_exited > 0"),
+    "missed_rate": (gettext_lazy("missed identification rate"), "100 * checks_missed / checks_other", "checks_other > 0"),
+    "misidentified_rate": (gettext_lazy("misidentification rate"), "100 * checks_misidentified / checks_poor", "checks_poor > 0"),
+    "approval": (gettext_lazy("public approval"), "100 * checks_satisfied / checks_answered", "checks_answered > 0"),
 }
 RATE_LIMITS = {"wrong_exit_rate": ("<=", 2.0), "missed_rate": ("<=", 2.0), "approval": (">=", 90.0)}
 COUNT_COLUMNS = ["checks", "checks_poor", "checks_misidentified", "checks_exited", "checks_wrong_exit", "checks_other",
@@ -110,7 +112,7 @@ def field_check_rates(user, *, year: int, prefix: str = "") -> dict:
                  .values_list("code", "name"))
     for r in villages + town_rows:
         r["name"] = names.get(r["code"], r["code"])
-    total["name"], total["code"] = "合计", prefix
+    total["name"], total["code"] = _("Total"), prefix
     _apply_rates(villages + town_rows + [total])
     labels = {k: v[0] for k, v in rate_formulas().items()}
     return {"year": year, "villages": villages, "towns": town_rows, "total": total, "labels": labels}
@@ -177,25 +179,25 @@ def drill_records(user, score: Score, drill: str, period) -> tuple[str, list[dic
     if drill == "visits":
         rows = AssistanceRecord.objects.restrict(user).filter(household_id__in=ids, occurred_on__range=(start, end)) \
             .select_related("household").order_by("-occurred_on")[:limit]
-        return "走访记录", [{"when": r.occurred_on, "household": r.household, "text": r.content[:60]} for r in rows]
+        return _("Visit records"), [{"when": r.occurred_on, "household": r.household, "text": r.content[:60]} for r in rows]
     if drill == "red":
         rows = HouseholdLight.objects.restrict(user).filter(household_id__in=ids, colour="red") \
             .select_related("household").order_by("red_since")[:limit]
-        return "红灯户", [{"when": r.red_since, "household": r.household, "text": f"红灯{r.days or 0}天"} for r in rows]
+        return _("Red-light households"), [{"when": r.red_since, "household": r.household, "text": _("red for %(days)s days") % {"days": r.days or 0}} for r in rows]
     if drill == "measures":
         rows = Measure.objects.restrict(user).filter(household_id__in=ids, target_date__range=(start, end)) \
             .exclude(status="cancelled").select_related("household").order_by("target_date")[:limit]
-        return "到期措施", [{"when": r.target_date, "household": r.household,
+        return _("Measures due"), [{"when": r.target_date, "household": r.household,
                          "text": f"{r.title}({r.get_status_display()})"} for r in rows]
     if drill == "problems":
         rows = Problem.objects.restrict(user).filter(household_id__in=ids, status="open") \
             .select_related("household", "rule")[:limit]
-        return "未整改数据问题", [{"when": r.opened_at.date(), "household": r.household, "text": r.detail[:60]}
+        return _("Data problems not yet corrected"), [{"when": r.opened_at.date(), "household": r.household, "text": r.detail[:60]}
                            for r in rows]
     if drill == "findings":
         rows = Finding.objects.restrict(user).filter(household_id__in=ids, created_at__date__range=(start, end)) \
             .select_related("household").order_by("-created_at")[:limit]
-        return "比对疑点", [{"when": r.created_at.date(), "household": r.household,
+        return _("Comparison findings"), [{"when": r.created_at.date(), "household": r.household,
                          "text": f"{r.rule_name}({r.get_status_display()})"} for r in rows]
     if drill == "orders":
         qs = WorkOrder.objects.restrict(user).filter(pushed_at__date__range=(start, end)).exclude(state="cancelled")
@@ -206,7 +208,7 @@ def drill_records(user, score: Score, drill: str, period) -> tuple[str, list[dic
         else:
             qs = qs.filter(household_id__in=ids)
         rows = qs.select_related("household").order_by("-pushed_at")[:limit]
-        return "工单", [{"when": r.pushed_at.date(), "household": r.household,
+        return _("Work orders"), [{"when": r.pushed_at.date(), "household": r.household,
                        "text": f"{r.title}({r.get_state_display()})"} for r in rows]
     if drill == "checks":
         qs = FieldCheck.objects.restrict(user).filter(status=CheckStatus.DONE, checked_on__range=(start, end))
@@ -215,7 +217,7 @@ def drill_records(user, score: Score, drill: str, period) -> tuple[str, list[dic
         else:
             qs = qs.filter(household_id__in=ids)
         rows = qs.select_related("household")[:limit]
-        return "抽查记录", [{"when": r.checked_on, "household": r.household,
+        return _("Field check records"), [{"when": r.checked_on, "household": r.household,
                          "text": f"{r.get_stratum_display()}:{_check_text(r)}"} for r in rows]
     return "", []
 
@@ -223,14 +225,14 @@ def drill_records(user, score: Score, drill: str, period) -> tuple[str, list[dic
 def _check_text(c: FieldCheck) -> str:
     parts = []
     if c.correctly_identified is not None:
-        parts.append("识别准确" if c.correctly_identified else "识别不准")
+        parts.append(_("correctly identified") if c.correctly_identified else _("misidentified"))
     if c.wrongly_exited is not None:
-        parts.append("错退" if c.wrongly_exited else "退出准确")
+        parts.append(_("wrongly exited") if c.wrongly_exited else _("exit correct"))
     if c.missed_found is not None:
-        parts.append("漏评" if c.missed_found else "非漏评")
+        parts.append(_("missed") if c.missed_found else _("not missed"))
     if c.satisfied is not None:
-        parts.append("认可" if c.satisfied else "不认可")
-    return "、".join(parts)
+        parts.append(_("approves") if c.satisfied else _("does not approve"))
+    return pgettext("list separator", ", ").join(parts)
 
 
 def gaps(user, *, prefix: str = "", status: str = GapStatus.OPEN, rule: str = ""):
@@ -265,9 +267,9 @@ def clearance(user, village) -> dict:
         for key, _label in GUARANTEES:
             named = [g for g in gaps_here if g.rule.guarantee == key]
             if key == "water" and hh.drinking_safe is False:
-                status[key] = "饮水不安全"
+                status[key] = _("drinking water unsafe")
             elif key == "housing" and (hh.dilapidated_grade or "").startswith(("C", "D")) and named:
-                status[key] = "危房未改造"
+                status[key] = _("dilapidated house not rebuilt")
             else:
                 status[key] = "、".join(g.rule.name for g in named) if named else ""
         ok = not any(status.values())

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
 from fupin.core import uploads
 from fupin.core.errors import ImportRefused, RowProblem
 
@@ -71,14 +74,14 @@ def raw_rows(path: str | Path) -> Iterator[list]:
         try:
             yield from _sheet_rows_xlsx(path, 0)
         except Exception as exc:
-            raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取Excel文件:{exc}")]) from exc
+            raise ImportRefused(problems=[RowProblem(0, "", path.name, _("Cannot read the Excel file: %(error)s") % {"error": exc})]) from exc
     elif suffix in (".csv", ".txt", ".tsv", ""):
         try:
             yield from _rows_csv(path)
         except csv.Error as exc:
-            raise ImportRefused(problems=[RowProblem(0, "", path.name, "CSV文件格式错误(某个单元格过长或引号不配对),无法读取")]) from exc
+            raise ImportRefused(problems=[RowProblem(0, "", path.name, _("The CSV file is malformed (a cell too long or unbalanced quotes) and cannot be read"))]) from exc
     else:
-        raise ImportRefused(problems=[RowProblem(0, "", path.name, "不支持的文件类型(请用 .xlsx 或 .csv)")])
+        raise ImportRefused(problems=[RowProblem(0, "", path.name, _("Unsupported file type (use .xlsx or .csv)"))])
 
 
 def cell_text(value: object) -> str:
@@ -123,7 +126,13 @@ _FOOTER = re.compile(
     r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|负\s*责)\s*人"  # 制表人张三, 审核人:李四
     r"|(?:制\s*表|审\s*核|填\s*报|填\s*表|备\s*注|说\s*明|截[至止]|注)\s*(?:[:：]|$)"  # 备注: …, a word alone
     r"|截[至止]\s*\d)")  # 截至2016年9月30日
-SKIP_KINDS = {"footer": "合计、落款或备注行", "note": "空行后的说明文字", "header": "重复的表头"}
+SKIP_KINDS = {"footer": gettext_lazy("total, signature or note row"), "note": gettext_lazy("explanatory text after a blank row"),
+              "header": gettext_lazy("repeated header")}
+
+
+def _sep() -> str:
+    """The language's list separator (、 in Chinese)."""
+    return pgettext("list separator", ", ")
 
 
 @dataclass
@@ -136,16 +145,19 @@ class ReadReport:
     def skipped_lines(self, limit: int = 50) -> list[str]:
         out = []
         for sheet, row, kind, text in self.skipped[:limit]:
-            where = f"「{sheet}」第{row}行" if sheet and len(self.sheets) > 1 else f"第{row}行"
-            out.append(f"{where}已跳过({SKIP_KINDS.get(kind, kind)}):{text}")
+            where = (_("sheet “%(sheet)s” row %(row)s") % {"sheet": sheet, "row": row} if sheet and len(self.sheets) > 1
+                     else _("row %(row)s") % {"row": row})
+            out.append(_("%(where)s skipped (%(kind)s): %(text)s") % {"where": where, "kind": SKIP_KINDS.get(kind, kind),
+                                                                     "text": text})
         if len(self.skipped) > limit:
-            out.append(f"……另有{len(self.skipped) - limit}行已跳过")
+            out.append(_("… %(n)s more rows skipped") % {"n": len(self.skipped) - limit})
         return out
 
     def sheet_lines(self) -> list[str]:
         if len(self.sheets) <= 1:
             return []
-        return [f"工作表「{s['name']}」:" + (f"已读取{s['rows']}行" if s["read"] else f"未读取({s['reason']})")
+        return [_("Sheet “%(name)s”: ") % {"name": s["name"]}
+                + (_("%(n)s rows read") % {"n": s["rows"]} if s["read"] else _("not read (%(reason)s)") % {"reason": s["reason"]})
                 for s in self.sheets]
 
 
@@ -170,7 +182,7 @@ def sheet_names(path: str | Path) -> list[str]:
 
         return list(CalamineWorkbook.from_path(str(path)).sheet_names)
     except Exception as exc:
-        raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取Excel文件:{exc}")]) from exc
+        raise ImportRefused(problems=[RowProblem(0, "", path.name, _("Cannot read the Excel file: %(error)s") % {"error": exc})]) from exc
 
 
 def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
@@ -184,7 +196,7 @@ def workbook_sheets(path: str | Path) -> Iterator[tuple[str, Iterator[list]]]:
         try:
             rows = _sheet_rows_xlsx(path, index)
         except Exception as exc:
-            raise ImportRefused(problems=[RowProblem(0, "", path.name, f"无法读取工作表「{name}」:{exc}")]) from exc
+            raise ImportRefused(problems=[RowProblem(0, "", path.name, _("Cannot read the sheet “%(name)s”: %(error)s") % {"name": name, "error": exc})]) from exc
         yield name, iter(rows)
 
 
@@ -312,10 +324,11 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
         chosen = sheet if sheet in names else (names[int(sheet) - 1] if sheet.isdigit() and 0 < int(sheet) <= len(names)
                                                else None)
         if chosen is None:
-            raise ImportRefused(headline="找不到指定的工作表,文件未导入", problems=[RowProblem(
-                0, "", sheet, f"工作簿中没有名为「{sheet}」的工作表(有:{'、'.join(names)})")])
+            raise ImportRefused(headline=_("Sheet not found: the file was not imported"), problems=[RowProblem(
+                0, "", sheet, _("The workbook has no sheet named “%(sheet)s” (it has: %(names)s)") % {
+                    "sheet": sheet, "names": _sep().join(names)})])
         sheets = ((n, rows) for n, rows in sheets if n == chosen)
-        report.sheets.extend({"name": n, "rows": 0, "read": False, "reason": "未选择", "headers": []}
+        report.sheets.extend({"name": n, "rows": 0, "read": False, "reason": _("not chosen"), "headers": []}
                              for n in names if n != chosen)
     first: tuple[list[str], dict[int, str]] | None = None
     first_scanned: list[list] = []
@@ -327,24 +340,27 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
         if not first_scanned and scanned:
             first_scanned = scanned
         if index < 0:
-            entry["reason"] = "空表" if not any(any(v not in ("", None) for v in r) for r in scanned) else \
-                f"没有找到表头(表头为:{'、'.join(entry['headers']) or '(空)'})"
+            entry["reason"] = _("empty sheet") if not any(any(v not in ("", None) for v in r) for r in scanned) else \
+                _("no header found (the headers are: %(headers)s)") % {
+                    "headers": _sep().join(entry["headers"]) or _("(empty)")}
             continue
         entry["headers"] = [cell_text(h) for h in header_row if cell_text(h)]
         if first is None:
             first = ([cell_text(h) for h in header_row], cols)
         elif set(cols.values()) != set(first[1].values()):
             first_name = plan[0][0] if plan else ""
-            entry["reason"] = f"表头与「{first_name}」不同(表头为:{'、'.join(entry['headers'])})"
+            entry["reason"] = _("header differs from “%(first)s” (the headers are: %(headers)s)") % {
+                "first": first_name, "headers": _sep().join(entry["headers"])}
             continue
         entry["read"] = True
         plan.append((name, chain(scanned[index + 1:], rows), index + 2, header_row, cols, entry))
     if first is None:
         seen = _seen_headers(first_scanned)
         raise ImportRefused(
-            headline="找不到必需的列,文件未导入",
-            problems=[RowProblem(0, "", "、".join(seen),
-                                 f"文件中的表头为:{'、'.join(seen) or '(空)'};必需的列为:{'、'.join(spec.required)}{hint}")],
+            headline=_("Required columns not found: the file was not imported"),
+            problems=[RowProblem(0, "", "、".join(seen), _(
+                "The file's headers are: %(seen)s; the required columns are: %(required)s%(hint)s") % {
+                    "seen": _sep().join(seen) or _("(empty)"), "required": _sep().join(spec.required), "hint": hint})],
         )
 
     def data() -> Iterator[DataRow]:

@@ -390,7 +390,7 @@ def order_act(request, uuid):
         handler = services.department_handlers(order.department)
         handler = next((u for u in handler if u.pk == d["handler"]), None)
         if handler is None:
-            messages.error(request, "新的经办人须是本部门的在岗人员")
+            messages.error(request, _("The new handler must be an active member of this department"))
             return redirect(order.get_absolute_url())
     try:
         services.work_order_act(actor=request.user, order=order, action=d["action"], note=d["note"],
@@ -475,7 +475,7 @@ def pins(request):
 def pin_new(request):
     form = PinForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "置顶须填写户编号和理由")
+        messages.error(request, _("Pinning needs a household number and a reason"))
         return redirect("dispatch:pins")
     hh = household_for_key(request.user, form.cleaned_data["household"].strip())
     try:
@@ -570,7 +570,7 @@ def plan_add_item(request, uuid):
     plan = get_object_or_404(selectors.plans_for(request.user), uuid=uuid)
     form = PlanItemForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请完整填写帮扶项目、责任单位和完成时限")
+        messages.error(request, _("Please fill in the assistance item, the responsible unit and the deadline"))
     else:
         try:
             services.joint_plan_add_item(actor=request.user, plan=plan, item=form.cleaned_data)
@@ -655,7 +655,7 @@ def minqing_new(request):
                 place=d["place"], reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
                 content=d["content"])
         except Http404:
-            messages.error(request, "找不到该户编号的农户(或不在您的管辖范围内)")
+            messages.error(request, _("No household with this number (or it is outside your area)"))
         except ServiceError as exc:
             _fail(request, exc)
         else:
@@ -863,5 +863,6 @@ def setup_defaults(request):
     result = services.dispatch_setup_defaults(actor=request.user)
     messages.success(request, _("Loaded %(types)d types and %(rules)d rules.") % result)
     if result["skipped"]:
-        messages.warning(request, "以下规则的部门不存在,未载入:" + "、".join(result["skipped"]))
+        messages.warning(request, _("These rules' departments do not exist, not loaded: %(rules)s") % {
+            "rules": "、".join(result["skipped"])})
     return redirect("dispatch:rules")

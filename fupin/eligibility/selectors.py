@@ -79,7 +79,7 @@ def household_panel(request, household) -> dict | None:
         return None
     findings = list(Finding.objects.restrict(user).filter(household=household)
                     .exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
-    return {"panel_title": "部门比对发现", "findings": findings, "assessment": assessment_summary(household),
+    return {"panel_title": gettext("Department comparison findings"), "findings": findings, "assessment": assessment_summary(household),
             "full_id": getattr(user, "may_view_full_id", False)}
 
 

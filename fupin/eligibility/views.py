@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from fupin.core import idviews
@@ -84,7 +85,7 @@ def finding_detail(request, uuid):
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "已记录")
+            messages.success(request, gettext("Recorded"))
             return redirect(finding.get_absolute_url())
     ev = finding.evidence or {}
     names = source_names()
@@ -163,7 +164,7 @@ def ruleset_detail(request, number):
                 return redirect(draft.get_absolute_url())
             if action == "release":
                 services.ruleset_release(actor=request.user, rule_set=rs)
-                messages.success(request, "已发布,下次比对起使用此版本")
+                messages.success(request, gettext("Released: the next comparison uses this version"))
             elif action == "save":
                 p = request.POST
                 services.rule_save(actor=request.user, rule_set=rs, code=p.get("code", "").strip(),
@@ -173,7 +174,7 @@ def ruleset_detail(request, number):
                                    evidence_fields=[x for x in p.get("evidence", "").replace(",", ",").split(",")
                                                     if x.strip()],
                                    is_active=p.get("is_active") == "on", order=int(p.get("order") or 0))
-                messages.success(request, "规则已保存")
+                messages.success(request, gettext("Rule saved"))
             elif action == "delete":
                 services.rule_delete(actor=request.user, rule=get_object_or_404(Rule, rule_set=rs,
                                                                                  code=p_code(request)))
@@ -260,7 +261,8 @@ def _value_mapping_save(request, source):
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"「{field}」的取值对应已保存到草稿版本v{draft.number},该版本发布后比对才使用")
+        messages.success(request, gettext("The value mapping of “%(field)s” is saved in draft version v%(n)s; comparisons use "
+                                          "it once that version is released") % {"field": field, "n": draft.number})
     url = reverse("eligibility:value_mapping", args=[source.code])
     snap = request.POST.get("snapshot", "")
     return redirect(f"{url}?snapshot={snap}" if snap.isdigit() else url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core import idviews, scoping
@@ -163,7 +163,9 @@ def explanation_rows(explanation: dict | None) -> list[dict]:
             for f in fields]
 
 
-FIELD_NAMES = {"id": "证件号码", "name": "姓名", "birth_date": "出生日期", "sex": "性别", "village": "村/镇"}
+FIELD_NAMES = {"id": pgettext_lazy("linkage", "ID number"), "name": pgettext_lazy("linkage", "name"),
+               "birth_date": pgettext_lazy("linkage", "date of birth"),
+               "sex": pgettext_lazy("linkage", "sex"), "village": pgettext_lazy("linkage", "village or town")}
 
 
 def model_overview(run: LinkRun | None) -> dict | None:
@@ -183,10 +185,24 @@ def model_overview(run: LinkRun | None) -> dict | None:
     return {"obj": model, "rows": rows}
 
 
-SKEW_COLUMNS = {"name_py": "姓名拼音", "birth_date": "出生日期", "id15": "证件号码前15位", "id17": "证件号码前17位",
-                "id_clean": "证件号码", "id_area6": "地区码", "id_last4": "后四位", "id_birth_year": "出生年",
-                "surname": "姓", "given": "名", "town_code": "乡镇", "sex": "性别"}
-SKEW_ACTIONS = {"run": "照常比较", "not_measured": "未统计(规则不是简单的相等条件),照常比较"}
+SKEW_COLUMNS = {
+    "name_py": pgettext_lazy("linkage", "name in pinyin"),
+    "birth_date": pgettext_lazy("linkage", "date of birth"),
+    "id15": pgettext_lazy("linkage", "first 15 characters of the ID number"),
+    "id17": pgettext_lazy("linkage", "first 17 characters of the ID number"),
+    "id_clean": pgettext_lazy("linkage", "ID number"),
+    "id_area6": pgettext_lazy("linkage", "area code"),
+    "id_last4": pgettext_lazy("linkage", "last four characters"),
+    "id_birth_year": pgettext_lazy("linkage", "year of birth"),
+    "surname": pgettext_lazy("linkage", "surname"),
+    "given": pgettext_lazy("linkage", "given name"),
+    "town_code": pgettext_lazy("linkage", "town"),
+    "sex": pgettext_lazy("linkage", "sex"),
+}
+SKEW_ACTIONS = {
+    "run": pgettext_lazy("linkage", "compared as usual"),
+    "not_measured": pgettext_lazy("linkage", "not measured (the rule is not a plain equality), compared as usual"),
+}
 SKEW_SHOWN_KEYS = {"name_py", "surname", "given"}  # keys that are names, shown; dates and ID parts are not
 
 
@@ -198,17 +214,22 @@ def skew_rows(run: LinkRun | None) -> dict | None:
     rows = []
     for e in report.get("rules", []):
         cols = e.get("columns") or []
-        words = "、".join(SKEW_COLUMNS.get(c, c) for c in cols) + "相同" if cols else e.get("rule", "")
+        sep = pgettext("list separator", ", ")
+        words = (gettext("same %(columns)s") % {"columns": sep.join(str(SKEW_COLUMNS.get(c, c)) for c in cols)}
+                 if cols else e.get("rule", ""))
         action = e.get("action", "run")
         if action == "split":
-            by = "和".join(SKEW_COLUMNS.get(c, c) for c in e.get("split_by", []))
-            text = f"按{by}拆分(拆分后最大 {e.get('largest_after', 0):,} 对)"
+            by = pgettext("joining two", " and ").join(str(SKEW_COLUMNS.get(c, c)) for c in e.get("split_by", []))
+            text = gettext("split by %(by)s (largest block after the split: %(n)s pairs)") % {
+                "by": by, "n": f"{e.get('largest_after', 0):,}"}
             if e.get("records_without_key"):
-                text += f";其中 {e['records_without_key']:,} 条记录缺少{by},不按此规则比较"
+                text += gettext("; %(n)s records lack %(by)s and are not compared by this rule") % {
+                    "n": f"{e['records_without_key']:,}", "by": by}
         elif action == "skipped":
-            text = f"跳过:{e.get('skipped_keys', 0)} 个过大的分块({e.get('skipped_records', 0):,} 条记录)不按此规则比较"
+            text = gettext("skipped: %(keys)s oversized blocks (%(records)s records) not compared by this rule") % {
+                "keys": e.get("skipped_keys", 0), "records": f"{e.get('skipped_records', 0):,}"}
         else:
-            text = SKEW_ACTIONS.get(action, action)
+            text = str(SKEW_ACTIONS.get(action, action))
         key = e.get("largest_key") or {}
         shown = key and set(cols) <= SKEW_SHOWN_KEYS
         rows.append({"rule": words, "pairs": e.get("pairs"), "largest": e.get("largest"),

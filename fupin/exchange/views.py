@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ImportRefused, ServiceError
@@ -109,7 +110,7 @@ def review_decide_view(request, pk):
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "已记录判断,今后同样的记录按此处理")
+        messages.success(request, gettext("Decision recorded: the same record is treated this way from now on"))
     next_pk = request.POST.get("next", "")
     if next_pk.isdigit() and selectors.reviews_for_user(request.user).filter(pk=int(next_pk)).exists():
         return redirect("exchange:review_pair", pk=int(next_pk))

@@ -169,7 +169,7 @@ class Submission(BaseModel):
         ordering = ["-year", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.year}年动态调整"
+        return _("%(year)s dynamic adjustment") % {"year": self.year}
 
     def get_absolute_url(self) -> str:
         return f"/interop/national/adjustments/{self.uuid}/"

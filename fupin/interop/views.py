@@ -248,7 +248,7 @@ def adjustment_prepare(request):
         sub = services.adjustment_prepare(actor=user, year=year, note=request.POST.get("note", ""))
         return redirect(sub.get_absolute_url())
     except ValueError:
-        messages.error(request, "年度不正确")
+        messages.error(request, _("The year is not valid"))
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("interop:national")

@@ -414,7 +414,7 @@ def search(user, text: str, *, prefix: str = "", limit: int = 12) -> list[dict]:
             continue
         out.append({"id": h.pk, "head": h.head_name, "poor_code": h.poor_code or "", "area": h.area_code,
                     "village": h.village.name, "grid": h.grid.name if h.grid else "", "lng": h.lng, "lat": h.lat,
-                    "status": tables.label("status", h.poverty_status),
+                    "status": tables.shown("status", h.poverty_status),
                     "color": tables.color("status", h.poverty_status) or GREY,
                     "matched": why if why and why != h.head_name else "", "url": h.get_absolute_url()})
     return out
@@ -444,25 +444,25 @@ def household_popup(user, pk: int) -> dict:
     members.sort(key=lambda m: m.relationship != "户主")
     full_id = getattr(user, "may_view_full_id", False)
     head = next((m for m in members if m.relationship == "户主"), members[0] if members else None)
-    causes = [tables.label("cause", hh.main_cause)] if hh.main_cause else []
-    causes += [tables.label("cause", c) for c in (hh.other_causes or [])]
+    causes = [tables.shown("cause", hh.main_cause)] if hh.main_cause else []
+    causes += [tables.shown("cause", c) for c in (hh.other_causes or [])]
     place = " ".join(x for x in (hh.village.parent.name if hh.village.parent_id else "", hh.village.name,
                                  hh.grid.name if hh.grid_id else "", hh.group_name) if x)
     out = {
         "id": hh.pk, "url": hh.get_absolute_url(), "head": hh.head_name, "poor_code": hh.poor_code or "",
         "place": place, "address": hh.address, "phone": hh.phone if full_id else "",
         "size": len(members) or hh.size,
-        "status": {"code": hh.poverty_status, "label": tables.label("status", hh.poverty_status),
+        "status": {"code": hh.poverty_status, "label": tables.shown("status", hh.poverty_status),
                    "color": tables.color("status", hh.poverty_status) or GREY},
-        "attribute": tables.label("attribute", hh.attribute),
-        "main_cause": tables.label("cause", hh.main_cause), "causes": causes,
+        "attribute": tables.shown("attribute", hh.attribute),
+        "main_cause": tables.shown("cause", hh.main_cause), "causes": causes,
         "year_identified": hh.year_identified, "year_exited": hh.year_exited,
         "per_capita_net_income": float(hh.per_capita_net_income) if hh.per_capita_net_income else None,
         "income_year": hh.income_year,
         "head_id": idviews.shown(head.id_number, user) if head and head.id_number else "",
         "members": [{"name": m.name, "relationship": m.relationship, "age": _age(m.birth_date, today),
-                     "health": tables.labels("health", m.health), "labour": tables.label("labour", m.labour_skill),
-                     "schooling": tables.label("schooling", m.schooling)} for m in members],
+                     "health": tables.shown_many("health", m.health), "labour": tables.shown("labour", m.labour_skill),
+                     "schooling": tables.shown("schooling", m.schooling)} for m in members],
         "location": {"lng": hh.lng, "lat": hh.lat, "source": hh.location_source,
                      "by": str(hh.located_by) if hh.located_by_id else "",
                      "at": timezone.localtime(hh.located_at).strftime("%Y-%m-%d %H:%M") if hh.located_at else ""},

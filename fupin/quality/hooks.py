@@ -81,7 +81,7 @@ def _household_panel(request, household) -> dict | None:
                     .select_related("rule", "person"))
     if not problems:
         return None
-    return {"panel_title": "数据质量", "problems": problems}
+    return {"panel_title": _("Data quality"), "problems": problems}
 
 
 ext.register(ext.HouseholdPanel(key="quality", template="quality/_household_panel.html", fn=_household_panel,

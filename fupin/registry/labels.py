@@ -79,6 +79,12 @@ class CodeTables:
     def labels(self, key: str, codes_: list | None) -> str:
         return "、".join(self.label(key, c) for c in (codes_ or []))
 
+    def shown_many(self, key: str, codes_: list | None) -> str:
+        """Several codes as a page shows them (`shown` each, joined by the language's list separator)."""
+        from django.utils.translation import pgettext
+
+        return pgettext("list separator", ", ").join(self.shown(key, c) for c in (codes_ or []))
+
     def code(self, key: str, text: object) -> str | None:
         """The code for a code or label as typed; None when the list does not know it."""
         text = str(text or "").strip()

@@ -109,13 +109,13 @@ def household_detail(request, key):
     changes = list(selectors.member_changes(hh)[:100])
     lines = dict(PovertyLine.objects.values_list("year", "amount"))
     member_rows = [{"p": p, "id": mask(p.id_number), "card": mask(p.disability_card),
-                    "relationship": tables.label("relationship", p.relationship), "sex": tables.label("sex", p.sex),
-                    "ethnicity": tables.label("ethnicity", p.ethnicity),
-                    "education": tables.label("education", p.education),
-                    "schooling": tables.label("schooling", p.schooling), "health": tables.labels("health", p.health),
-                    "labour": tables.label("labour", p.labour_skill),
-                    "political": tables.label("political", p.political_status),
-                    "disability": tables.label("disability_category", p.disability_category)} for p in members]
+                    "relationship": tables.shown("relationship", p.relationship), "sex": tables.shown("sex", p.sex),
+                    "ethnicity": tables.shown("ethnicity", p.ethnicity),
+                    "education": tables.shown("education", p.education),
+                    "schooling": tables.shown("schooling", p.schooling), "health": tables.shown_many("health", p.health),
+                    "labour": tables.shown("labour", p.labour_skill),
+                    "political": tables.shown("political", p.political_status),
+                    "disability": tables.shown("disability_category", p.disability_category)} for p in members]
     from django.db.models import Q
 
     from fupin.core.pages import object_history
@@ -124,17 +124,17 @@ def household_detail(request, key):
     history = object_history(hh, limit=50, extra=Q(object_type="registry.person", object_id__in=member_ids))
     return render(request, "registry/household_detail.html", {
         "hh": hh, "members": member_rows, "tables": tables,
-        "labels": {"attribute": tables.label("attribute", hh.attribute),
-                   "main_cause": tables.label("cause", hh.main_cause),
-                   "other_causes": tables.labels("cause", hh.other_causes),
-                   "status": tables.label("status", hh.poverty_status),
+        "labels": {"attribute": tables.shown("attribute", hh.attribute),
+                   "main_cause": tables.shown("cause", hh.main_cause),
+                   "other_causes": tables.shown_many("cause", hh.other_causes),
+                   "status": tables.shown("status", hh.poverty_status),
                    "status_color": tables.color("status", hh.poverty_status),
-                   "standard": tables.label("standard", hh.identification_standard),
-                   "monitoring_category": tables.label("monitoring_category", hh.monitoring_category),
-                   "monitoring_risks": tables.labels("monitoring_risk", hh.monitoring_risks),
-                   "housing_structure": tables.label("housing_structure", hh.housing_structure),
-                   "water_source": tables.label("water_source", hh.water_source),
-                   "dilapidated": tables.label("dilapidated", hh.dilapidated_grade)},
+                   "standard": tables.shown("standard", hh.identification_standard),
+                   "monitoring_category": tables.shown("monitoring_category", hh.monitoring_category),
+                   "monitoring_risks": tables.shown_many("monitoring_risk", hh.monitoring_risks),
+                   "housing_structure": tables.shown("housing_structure", hh.housing_structure),
+                   "water_source": tables.shown("water_source", hh.water_source),
+                   "dilapidated": tables.shown("dilapidated", hh.dilapidated_grade)},
         "income": selectors.income_check(hh, lines=lines),
         "changes": changes,
         "history": history,

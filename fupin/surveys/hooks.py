@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from fupin.core import extensions as ext
 from fupin.core.household_rows import household_rows
 from fupin.core.stats import stats_provider
@@ -20,7 +22,7 @@ def _household_panel(request, household) -> dict | None:
 
     forms = [f for f in Form.objects.filter(level=Level.HOUSEHOLD) if services.current_version(f)]
     may_fill = request.user.can("edit") and request.user.may_view_full_id
-    return {"panel_title": "采集表", "responses": selectors.household_responses(request.user, household),
+    return {"panel_title": gettext("Collection forms"), "responses": selectors.household_responses(request.user, household),
             "fill_forms": forms if may_fill else []}
 
 

@@ -46,8 +46,11 @@ class FormInvalid(ServiceError):
 class CodeOptions:
     """code_list key -> [(code, label)], loaded once (pass one instance through a page or an import)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, shown: bool = False) -> None:
+        """`shown`: labels as a page shows them (a built-in label in the user's language, `CodeTables.shown`);
+        otherwise as stored (what an import matches a cell against)."""
         self._lists: dict[str, list[tuple[str, str]]] | None = None
+        self.shown = shown
 
     def __call__(self, key: str) -> list[tuple[str, str]]:
         if self._lists is None:
@@ -56,6 +59,11 @@ class CodeOptions:
                                     .order_by("code_list__key", "order", "code")
                                     .values_list("code_list__key", "code", "label")):
                 self._lists.setdefault(lk, []).append((code, label))
+            if self.shown:
+                from fupin.registry.labels import CodeTables
+
+                tables = CodeTables(self._lists)
+                self._lists = {k: tables.shown_choices(k) for k in self._lists}
         return self._lists.get(key, [])
 
 

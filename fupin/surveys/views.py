@@ -86,7 +86,7 @@ def _subject_choices(user, form) -> list[tuple[str, list]]:
 def version_detail(request, key: str, number: int):
     form = _form(key)
     version = _version(form, number)
-    codes = services.CodeOptions()
+    codes = services.CodeOptions(shown=True)
     return render(request, "surveys/version_detail.html", {
         "form": form, "version": version, "layout": selectors.layout(version.definition, {}, codes),
         "may_design": may_design(request.user), "type_labels": defs.TYPE_LABELS,
@@ -140,7 +140,7 @@ def version_preview(request, key: str, number: int):
     except (ValueError, UnicodeDecodeError):
         return HttpResponseBadRequest("bad definition")
     problems = services.definition_problems(form.level, definition)
-    codes = services.CodeOptions()
+    codes = services.CodeOptions(shown=True)
     layout = selectors.layout(definition, {}, codes) if not problems else []
     return render(request, "surveys/_preview.html", {"layout": layout, "problems": problems, "preview": True})
 
@@ -245,7 +245,7 @@ def fill(request, key: str):
     if version is None:
         messages.error(request, _("This form has no published version yet."))
         return redirect(form.get_absolute_url())
-    codes = services.CodeOptions()
+    codes = services.CodeOptions(shown=True)
     errors: dict = {}
     if request.method == "POST":
         try:
@@ -307,7 +307,7 @@ def fill_check(request, key: str):
 def response_detail(request, uuid):
     response = get_object_or_404(Response.objects.restrict(request.user).select_related(
         "form", "form_version", "household", "division", "submitted_by"), uuid=uuid)
-    codes = services.CodeOptions()
+    codes = services.CodeOptions(shown=True)
     layout = selectors.layout(response.form_version.definition, response.data, codes)
     _mask_layout(layout, request.user)
     current = services.current_version(response.form)
@@ -356,7 +356,7 @@ def import_view(request, key: str):
     if request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
         if not upload.name.lower().endswith(".xlsx"):
-            messages.error(request, "只接受xlsx文件(可先导出一份作为模板)")
+            messages.error(request, _("Only xlsx files are accepted (export one first to use as a template)"))
         else:
             tmp = None
             try:

@@ -14,7 +14,7 @@ WIDTHS = (360, 1440)
 # Read as they are in a Chinese interface: abbreviations, formats, and the names in the map's attribution.
 ALLOWED = {"API", "ID", "PDF", "xlsx", "XLSX", "xls", "csv", "CSV", "GPS", "Excel", "GeoJSON", "JSON", "URL", "QR",
            "SMS", "TOTP", "OK", "CC", "BY", "Vonng", "adcode", "Leaflet", "OpenStreetMap", "OSM", "km", "WGS",
-           "GCJ", "App", "HTTPS", "PNG", "JPG", "Fupin", "CPU", "IP", "Android", "iOS", "Wi-Fi", "WiFi", "PWA", "m", "GBK",
+           "GCJ", "App", "HTTPS", "PNG", "JPG", "png", "jpg", "jpeg", "Fupin", "CPU", "IP", "Android", "iOS", "Wi-Fi", "WiFi", "PWA", "m", "GBK",
            "test"}  # "m": the map's scale bar; "test": the name the fixtures' services record as the actor
 # Visible text, leaving out what is shown as a code on purpose (code, pre, kbd, samp), what is marked as another
 # language (the "English" switch) or not to be translated (user names) and the map's tiles.
@@ -37,7 +37,9 @@ VISIBLE_TEXT = """() => {
 
 
 def english_words(text: str) -> list[str]:
-    text = re.sub(r"[\d*＊]{14,17}[\dXx]", " ", text)  # ID numbers, full or masked, end in a check character X
+    text = re.sub(r"https?://\S+", " ", text)  # addresses (a webhook's target) are names, read as they are
+    # ID numbers, full or masked, end in a check character X (not the digits of a code such as R420581…)
+    text = re.sub(r"(?<![A-Za-z\d])[\d*＊]{14,17}[\dXx](?![A-Za-z\d])", " ", text)
     words = re.findall(r"[A-Za-z][A-Za-z0-9_.'’-]*", text)
     return sorted({w.rstrip(".") for w in words
                    if not re.search(r"\d", w) and not re.search(r"\.(xlsx|xls|csv|pdf|json|geojson)$", w, re.I)
@@ -49,6 +51,7 @@ def test_the_english_check_sees_english():
     assert english_words("状态 open · 规则 income_above_line") == ["income_above_line", "open"]
     assert english_words("导出xlsx · GD2016010100001 · 花名册.xlsx · 身份证号 ID") == []
     assert english_words("身份证号 420581********123X · 42058119800101123X") == []
+    assert english_words("户编号 R42058110020102011 · 照片.png · http://127.0.0.1:9/") == []  # a code, a file, a URL
 
 
 

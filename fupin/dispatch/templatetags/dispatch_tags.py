@@ -39,4 +39,4 @@ def code_label(code, key: str) -> str:
         return ""
     from fupin.registry.labels import code_tables
 
-    return code_tables().label(key, code) or str(code)
+    return code_tables().shown(key, code) or str(code)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from fupin.core import idviews
 from fupin.geo import pickers
@@ -140,6 +141,15 @@ def when(value) -> str:
 
 
 @register.filter
+def actor(name) -> str:
+    """A stored actor name as a page shows it: "system" (or none) in the user's language, a user name as it is
+    (marked not to be translated)."""
+    if not name or name == "system":
+        return str(_("system"))
+    return format_html('<span translate="no">{}</span>', name)
+
+
+@register.filter
 def dash(value):
     return "—" if value in (None, "", [], {}) else value
 
@@ -157,10 +167,16 @@ def _fields(object_type: str) -> dict:
     return fields
 
 
+# Fields that many models declare without a label of their own (Django would show the field name, "area code").
+UNLABELLED_FIELDS = {"area_code": _("Area code")}
+
+
 def _label(key: str, field) -> str:
     if field is None:
         return str(BATCH_KEYS.get(key, key))
     label = str(field.verbose_name)
+    if label == field.name.replace("_", " ") and field.name in UNLABELLED_FIELDS:
+        return str(UNLABELLED_FIELDS[field.name])
     if field.is_relation and label == field.name.replace("_", " "):
         return str(field.related_model._meta.verbose_name)  # an FK without its own label: name the model
     return label
@@ -193,9 +209,13 @@ def _show(value, field=None, viewer=None) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, models.DateTimeField):
         return when(value)
-    if isinstance(value, (list, dict)):
-        text = str(value)
-        return text if len(text) <= 80 else text[:77] + "…"
+    if isinstance(value, dict):  # a JSON document (a form's answers, a rule set's settings): not its Python text
+        return str(_("%(n)s entries")) % {"n": len(value)}
+    if isinstance(value, list):
+        if all(isinstance(v, str | int | float) for v in value):
+            text = str(pgettext("list separator", ", ")).join(str(v) for v in value)
+            return text if len(text) <= 80 else text[:77] + "…"
+        return str(_("%(n)s entries")) % {"n": len(value)}
     return str(value)
 
 
