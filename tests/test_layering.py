@@ -13,6 +13,7 @@ cycle), however indirectly. What is not application code is placed explicitly:
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
@@ -80,9 +81,11 @@ def _modules() -> list[tuple[Path, str]]:
     return [(p, _module_name(p)) for p in sorted(FUPIN.rglob("*.py")) if "migrations" not in p.parts]
 
 
-def _edges() -> list[tuple[str, int, str]]:
-    return [(module, line, target) for path, module in _modules() if not _is_test_support(module)
-            for line, target in _imports(path, module)]
+@functools.cache
+def _edges() -> tuple[tuple[str, int, str], ...]:
+    """Every import edge of the application code, parsed once per test process (four tests read them)."""
+    return tuple((module, line, target) for path, module in _modules() if not _is_test_support(module)
+                 for line, target in _imports(path, module))
 
 
 def _known(module: str, target: str) -> bool:

