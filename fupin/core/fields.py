@@ -70,6 +70,11 @@ class _EncryptedMixin:
     def seal(self, plain: str) -> str:
         return crypto.encrypt(plain, self.purpose)
 
+    def seal_many(self, texts) -> list:
+        """Many texts of this column (from `db_text`) sealed at once (the bulk writer's per-column step): what
+        `seal` would give value by value; empty and None stay as they are."""
+        return crypto.encrypt_many(texts, self.purpose)
+
 
 def _through_index(lookup, values, compiler, connection):
     """`field = value` / `field IN values` on a sealed field that has a blind index: asked of the index (under every
@@ -124,10 +129,15 @@ class EncryptedTextField(_EncryptedMixin, models.TextField):
         return crypto.decrypt(value, self.purpose)
 
     def get_db_prep_value(self, value, connection, prepared=False):
-        value = super().get_db_prep_value(value, connection, prepared)
+        value = self.db_text(value)
         if value is None or value == "":
             return value
-        return self.seal(str(value))
+        return self.seal(value)
+
+    def db_text(self, value):
+        """The text that is sealed for `value` (None stays None, an empty value stays empty)."""
+        value = self.get_prep_value(value)
+        return value if value is None or value == "" else str(value)
 
 
 class EncryptedJSONField(_EncryptedMixin, models.TextField):
@@ -162,7 +172,11 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
     def get_db_prep_value(self, value, connection, prepared=False):
         if value is None:
             return None
-        return self.seal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+        return self.seal(self.db_text(value))
+
+    def db_text(self, value):
+        """The JSON text that is sealed for `value` (None stays None)."""
+        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
     def value_to_string(self, obj):
         return json.dumps(self.value_from_object(obj), ensure_ascii=False)
@@ -208,6 +222,19 @@ class BlindIndexField(models.CharField):
         if self.tail:
             value = value[-self.tail:] if len(value) >= self.tail else ""
         return crypto.blind_index(value, self.purpose)
+
+    def index_many(self, values) -> list[str]:
+        """`index_of` over many values (the bulk writer's per-column step): the same indexes, the key taken once."""
+        norm, tail = self.normalise, self.tail
+        plain = []
+        for value in values:
+            value = "" if value is None else str(value)
+            if norm:
+                value = norm(value)
+            if tail:
+                value = value[-tail:] if len(value) >= tail else ""
+            plain.append(value)
+        return crypto.blind_index_many(plain, self.purpose)
 
     def pre_save(self, model_instance, add):
         value = self.index_of(getattr(model_instance, self.source))
