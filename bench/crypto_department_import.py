@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_common import drop_database, setup_database
+from registry_common import crypto_off, drop_database, setup_database
 
 DB_NAME = "fupin_bench_crypto_dept"
 
@@ -53,11 +53,9 @@ def write_extract(path: Path, records: int, seed: int = 7) -> None:
 def child(mode: str, records: int, postgres: str | None) -> dict:
     label = setup_database(postgres, f"{DB_NAME}_{mode}")
     try:
-        from fupin.core import crypto
 
         if mode == "off":
-            crypto.encrypt = lambda plain, purpose, ring=None: plain
-            crypto.blind_index = lambda value, purpose, kid=None, ring=None: "" if not value else value
+            crypto_off()
         from fupin.exchange import cache
         from fupin.exchange.linkage import load_records
         from fupin.exchange.models import StagedRecord

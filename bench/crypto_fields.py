@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_common import append_doc, drop_database, load_note, make_county, p95, setup_database
+from registry_common import append_doc, crypto_off, drop_database, load_note, make_county, p95, setup_database
 
 DB_NAME = "fupin_bench_crypto"
 PAGES = 60
@@ -94,11 +94,9 @@ def measure(fn, args) -> tuple[float, float, float]:
 def child(mode: str, persons: int, postgres: str | None) -> dict:
     label = setup_database(postgres, f"{DB_NAME}_{mode}")
     try:
-        from fupin.core import crypto
 
         if mode == "off":
-            crypto.encrypt = lambda plain, purpose, ring=None: plain
-            crypto.blind_index = lambda value, purpose, kid=None, ring=None: "" if not value else value
+            crypto_off()
         from django.test import Client
 
         from fupin.core.testing import make_user

@@ -96,3 +96,15 @@ def append_doc(text: str) -> None:
         path.write_text(f"# Performance\n\nMeasured on {DOC_HEADER}.\n", encoding="utf-8")
     with open(path, "a", encoding="utf-8") as fh:
         fh.write("\n" + text.rstrip() + "\n")
+
+
+def crypto_off() -> None:
+    """Encryption at rest turned off for an on-vs-off benchmark: values stored plain, the blind index columns holding
+    the plain value (what a database before the encryption migrations held). Every sealing entry point of
+    fupin.core.crypto is replaced (one value and a column at a time); reads pass plain values through as they are."""
+    from fupin.core import crypto
+
+    crypto.encrypt = lambda plain, purpose, ring=None: plain
+    crypto.encrypt_many = lambda values, purpose, ring=None: list(values)
+    crypto.blind_index = lambda value, purpose, kid=None, ring=None: "" if not value else value
+    crypto.blind_index_many = lambda values, purpose, kid=None, ring=None: ["" if not v else v for v in values]

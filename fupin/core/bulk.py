@@ -85,11 +85,6 @@ def _converter(f: models.Field, conn) -> Callable[[Any], Any] | None:
     return None
 
 
-def _sealer(f: models.Field) -> Callable[[Any], Any]:
-    """A sealed column given in database form (JSON text): sealed as it is, never left plain."""
-    return lambda v: v if v in (None, "") else f.seal(v)
-
-
 class BulkWriter:
     """Writes rows of one model: dicts keyed by attname (household_id, not household), or sequences in `columns`
     order, both of Python values. The columns are every concrete field but an auto-increment key (with it when
@@ -122,8 +117,13 @@ class BulkWriter:
         self._blind = [(i, self.index[f.source], f) for i, f in enumerate(self.fields)
                        if isinstance(f, BlindIndexField) and f.source in self.index]
         self.table = table or model._meta.db_table
-        self.converters = [(_sealer(f) if getattr(f, "encrypted", False) else None) if f.attname in encoded
-                           else _converter(f, self.conn) for f in self.fields]
+        # a sealed column (fupin/core/fields.py) is turned into its plain text row by row (as it is when `encoded`)
+        # and sealed a chunk at a time, column by column (`_finish`: one key and cipher context per column, not one
+        # lookup per value, the cost that made an import with encryption on 1.6 times as long)
+        self._sealed = [(i, f) for i, f in enumerate(self.fields) if getattr(f, "encrypted", False)]
+        self.converters = [None if f.attname in encoded else
+                           (f.db_text if getattr(f, "encrypted", False) else _converter(f, self.conn))
+                           for f in self.fields]
         self._convert = [(i, c) for i, c in enumerate(self.converters) if c is not None]
         # the batch stamp: what a row leaves out, every row of this writer shares (but its UUID)
         now = timezone.now()
@@ -144,18 +144,29 @@ class BulkWriter:
                 value = None
             else:
                 value = f.get_default()  # "" for text columns without a default, as Django would write
-            convert = _converter(f, self.conn)  # a default is a Python value, also in an `encoded` column
+            # a default is a Python value, also in an `encoded` column; a sealed column's is kept as plain text,
+            # sealed with the chunk's values (each row its own nonce)
+            convert = f.db_text if getattr(f, "encrypted", False) else _converter(f, self.conn)
             self.template.append(value if convert is None or value is None else convert(value))
         if stamp:
             raise KeyError(f"{model.__name__} has no column {next(iter(stamp))}")
 
     def takes_rows_as_they_are(self) -> bool:
         """True when a sequence of every column's value, in order, is already the database row (nothing to convert,
-        stamp, index or number): such rows can go to `write_prepared` without a per-row Python step."""
-        return not (self._convert or self._blind or self.fresh_uuid)
+        seal, stamp, index or number): such rows can go to `write_prepared` without a per-row Python step."""
+        return not (self._convert or self._sealed or self._blind or self.fresh_uuid)
 
     def row(self, values: Mapping[str, Any]) -> tuple:
         """The database row for a dict; absent columns take the batch stamp, an unknown key is an error."""
+        return self._finish([self._row(values)])[0]
+
+    def prepare(self, values: Sequence[Any]) -> tuple:
+        """The database row for a sequence of Python values in `columns` order (the stamped columns may follow)."""
+        return self._finish([self._prepare(values)])[0]
+
+    def _row(self, values: Mapping[str, Any]) -> list:
+        """A dict's row, converted but for the sealing and the blind indexes: a blind index's slot holds its
+        source's plain value until `_finish`."""
         out = self.template.copy()
         index, converters = self.index, self.converters
         try:
@@ -165,38 +176,54 @@ class BulkWriter:
                 out[i] = value if convert is None or value is None else convert(value)
         except KeyError as exc:
             raise KeyError(f"{self.model.__name__} has no column {exc.args[0]}") from None
-        for i, src, f in self._blind:
-            out[i] = f.index_of(values.get(self.attnames[src], ""))
-        self._fill_uuids(out)
-        return tuple(out)
+        for i, src, _f in self._blind:
+            out[i] = values.get(self.attnames[src], "")
+        return out
+
+    def _prepare(self, values: Sequence[Any]) -> list:
+        n = len(values)
+        out = list(values) if n == len(self.template) else [*values, *self.template[n:]]
+        for i, src, _f in self._blind:
+            out[i] = values[src] if src < n else ""
+        for i, convert in self._convert:
+            if i < n and out[i] is not None:
+                out[i] = convert(out[i])
+        return out
+
+    def _finish(self, rows: list[list]) -> list[tuple]:
+        """The chunk's blind indexes and sealed columns, a column at a time, and its fresh UUIDs."""
+        for i, _src, f in self._blind:
+            for out, index in zip(rows, f.index_many([out[i] for out in rows]), strict=True):
+                out[i] = index
+        for i, f in self._sealed:
+            for out, sealed in zip(rows, f.seal_many([out[i] for out in rows]), strict=True):
+                out[i] = sealed
+        if self.fresh_uuid:
+            for out in rows:
+                self._fill_uuids(out)
+        return [tuple(out) for out in rows]
 
     def _fill_uuids(self, out: list) -> None:
         for i in self.fresh_uuid:
             if out[i] is None:
                 out[i] = self._next_uuid()
 
-    def prepare(self, values: Sequence[Any]) -> tuple:
-        """The database row for a sequence of Python values in `columns` order (the stamped columns may follow)."""
-        n = len(values)
-        out = list(values) if n == len(self.template) else [*values, *self.template[n:]]
-        for i, src, f in self._blind:
-            out[i] = f.index_of(values[src] if src < n else "")
-        for i, convert in self._convert:
-            if i < n and out[i] is not None:
-                out[i] = convert(out[i])
-        self._fill_uuids(out)
-        return tuple(out)
-
     def write(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]], *, set_indexes_aside: bool = False,
               expected_rows: int | None = None) -> int:
         """Convert and write rows (dicts or sequences of Python values); return the number written.
         `set_indexes_aside`: a first load of at least REBUILD_MIN rows rebuilds the non-unique indexes afterwards
         (`expected_rows`: how many rows an iterator brings, so it need not be held in memory to be counted)."""
-        row, prepare = self.row, self.prepare
-        prepared = (row(r) if isinstance(r, Mapping) else prepare(r) for r in rows)
+        prepared = self._prepared(rows)
         if set_indexes_aside and expected_rows is None:
             prepared = list(prepared)
         return self.write_prepared(prepared, set_indexes_aside=set_indexes_aside, expected_rows=expected_rows)
+
+    def _prepared(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]]):
+        """The database rows, a chunk of CHUNK at a time (sealing and indexing column by column per chunk)."""
+        row, prepare = self._row, self._prepare
+        it = iter(rows)
+        while chunk := list(itertools.islice(it, CHUNK)):
+            yield from self._finish([row(r) if isinstance(r, Mapping) else prepare(r) for r in chunk])
 
     def write_prepared(self, rows: Iterable[tuple], *, set_indexes_aside: bool = False,
                        expected_rows: int | None = None) -> int:
@@ -297,14 +324,25 @@ def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     attnames = [f.attname for f in fields]
     blind = [(f, attnames.index(f.source)) for f in model._meta.concrete_fields
              if isinstance(f, BlindIndexField) and f.source in attnames and f.attname not in attnames]
-    convert = [_converter(f, conn) for f in fields]
+    # sealed columns as plain text row by row, then sealed (and indexed) a column at a time, as BulkWriter does
+    convert = [f.db_text if getattr(f, "encrypted", False) else _converter(f, conn) for f in fields]
+    sealed = [(k, f) for k, f in enumerate(fields) if getattr(f, "encrypted", False)]
     sets = ", ".join(f"{qn(f.column)} = %s" for f in [*fields, *(b for b, _i in blind)])
     sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
     params = []
+    sources: list[list] = [[] for _b in blind]
     for row in rows:
         pk, values = row[0], row[1:]
         params.append([v if c is None or v is None else c(v) for c, v in zip(convert, values, strict=True)]
-                      + [f.index_of(values[i]) for f, i in blind] + [pk])
+                      + [None] * len(blind) + [pk])
+        for plain, (_f, i) in zip(sources, blind, strict=True):
+            plain.append(values[i])
+    for k, f in sealed:
+        for p, value in zip(params, f.seal_many([p[k] for p in params]), strict=True):
+            p[k] = value
+    for j, ((f, _i), plain) in enumerate(zip(blind, sources, strict=True)):
+        for p, index in zip(params, f.index_many(plain), strict=True):
+            p[len(fields) + j] = index
     if params:
         with conn.cursor() as cur:
             cur.executemany(sql, params)

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from fupin.core import idnumber, scoping
 from fupin.core.bulk import insert_rows, update_rows
 from fupin.core.errors import ImportRefused, RowProblem
-from fupin.core.fields import blind_q
+from fupin.core.fields import blind_q, values_opened
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
@@ -637,7 +637,7 @@ P_FIELDS = ("id", "household_id", "version", "is_alive", *PERSON_COMPARE)
 def _read_households(codes: list[str]) -> dict[str, dict]:
     existing: dict[str, dict] = {}
     for chunk in _chunks(codes):
-        for row in Household.objects.filter(poor_code__in=chunk).values(*HH_FIELDS):
+        for row in values_opened(Household.objects.filter(poor_code__in=chunk), *HH_FIELDS):
             existing[row["poor_code"]] = row
     return existing
 
@@ -645,7 +645,7 @@ def _read_households(codes: list[str]) -> dict[str, dict]:
 def _read_members(household_ids: list[int]) -> list[dict]:
     rows: list[dict] = []
     for chunk in _chunks(household_ids):
-        rows += Person.objects.filter(household_id__in=chunk).order_by("id").values(*P_FIELDS)
+        rows += values_opened(Person.objects.filter(household_id__in=chunk).order_by("id"), *P_FIELDS)
     return rows
 
 
