@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument("--cold", action="store_true", help="no registry copy kept before the first compare")
     parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
+    parser.add_argument("--changed-reload", type=float, default=0.0,
+                        help="percent of the vehicle extract's data rows dropped before one more reload and compare")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
@@ -149,6 +151,11 @@ def main() -> None:
     run("compare")
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
+    if args.changed_reload:
+        changed = work / ("vehicle_changed" + Path(truth["files"]["vehicle"]).suffix)
+        dropped = _drop_rows(folder / truth["files"]["vehicle"], changed, args.changed_reload)
+        import_department(actor="bench", source_code="vehicle", path=changed)
+        run(f"rerun_after_vehicle_reload_with_{dropped}_rows_dropped")
     if args.registry_edit:
         from fupin.core.bulk import update_rows
         from fupin.registry.models import Person
@@ -156,6 +163,29 @@ def main() -> None:
         rows = list(Person.objects.order_by("pk").values_list("pk", "version")[:args.registry_edit])
         update_rows(Person, ["labour_skill", "version"], [(pk, "5", v + 1) for pk, v in rows])
         run(f"compare_after_{len(rows)}_persons_changed")
+
+
+def _drop_rows(src: Path, dst: Path, percent: float) -> int:
+    """A copy of an extract with every n-th data row removed (n = 100 / percent): the department resends its file with
+    some records gone. The header (first row) and the last ten rows of each sheet (footers) are kept as they are."""
+    step = max(1, round(100 / percent))
+    dropped = 0
+    if src.suffix == ".csv":
+        lines = src.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+        kept = [ln for i, ln in enumerate(lines) if i == 0 or i >= len(lines) - 10 or i % step]
+        dropped = len(lines) - len(kept)
+        dst.write_text("".join(kept), encoding="utf-8-sig")
+        return dropped
+    import openpyxl
+
+    book = openpyxl.load_workbook(src)
+    for sheet in book.worksheets:
+        doomed = [r for r in range(2, sheet.max_row - 9) if r % step == 0]
+        for r in reversed(doomed):
+            sheet.delete_rows(r)
+        dropped += len(doomed)
+    book.save(dst)
+    return dropped
 
 
 if __name__ == "__main__":
