@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fupin.core import idviews
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.fields import sealed_names
 from fupin.core.models import Batch, Job
 from fupin.core.pages import capability_required, is_htmx, paginate
 from fupin.core.services import job_create
@@ -75,7 +76,8 @@ def filtered_households(request):
 @capability_required("view")
 def household_list(request):
     qs, f = filtered_households(request)
-    qs = panels.order_list(qs)
+    # the list shows no sealed value of a household (its phone stays closed); the heads' IDs are read below
+    qs = panels.order_list(qs).defer(*sealed_names(Household))
     page = paginate(request, qs)
     mask = _masker(request.user)
     tables = code_tables()
