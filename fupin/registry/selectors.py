@@ -79,7 +79,8 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
         f = extensions.lookup("registry.list_filter", key)
         if f is not None and value:
             qs = f.apply(qs, value, user)
-    return qs.select_related("village", "village__parent", "grid").order_by("area_code", "poor_code", "id")
+    return (qs.select_related("village", "village__parent", "grid").defer(*_PLACE_SHAPES)
+            .order_by("area_code", "poor_code", "id"))
 
 
 SEARCH_LIMIT = 5000
@@ -114,10 +115,15 @@ def household_ids_matching(user, text: str, *, rows_scoped: bool = False) -> lis
     return sorted(ids)
 
 
+# The boundaries of a household's village, town and grid (GeoJSON polygons, parsed on every read): names are shown
+# with a household, its places' shapes only on the map, which reads them itself.
+_PLACE_SHAPES = ("village__boundary", "village__parent__boundary", "grid__boundary")
+
+
 def household_get(user, key: str) -> Household:
     """The household at /households/<key>/ (户编号 verbatim, or the uuid of a household without one); 404 when it
     does not exist or lies outside the user's jurisdiction."""
-    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid")
+    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid").defer(*_PLACE_SHAPES)
     found = list(qs.filter(poor_code=key)[:1])  # unique: no ORDER BY needed (first() would add one)
     if not found and _UUID.match(key or ""):
         found = list(qs.filter(uuid=key)[:1])
