@@ -89,6 +89,8 @@ def household_panel(request, household) -> dict | None:
         return None
     findings = (list(found.exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
                 if has_finding else [])
+    for f in findings:  # the table names each finding's household: this one, not read again once per finding
+        f.household = household
     return {"panel_title": "部门比对发现", "findings": findings,
             "assessment": assessment_summary(household, assessment=assessed.first()) if has_assessment else None,
             "full_id": getattr(user, "may_view_full_id", False)}
