@@ -12,11 +12,13 @@ from fupin.assessment.choices import INCOME_SURVEY
 def household_panel(request, household) -> dict | None:
     """Rows of the household page: each open policy gap, open risk alert and kinship flag of the household."""
     from fupin.assessment.models import KinshipFlag, PolicyGap, RiskAlert
+    from fupin.core.fields import sealed_names
+    from fupin.registry.models import Person
 
     user = request.user
     rows = []
-    for g in PolicyGap.objects.restrict(user).filter(household=household, status="open").select_related(
-            "rule", "person"):
+    for g in (PolicyGap.objects.restrict(user).filter(household=household, status="open").select_related("rule", "person")
+              .defer(*sealed_names(Person, "person__"))):  # the member's name only: their sealed values stay closed
         who = f"({g.person.name})" if g.person_id else ""
         rows.append((_("Policy owed"), f"{g.rule.name}{who}" + (" · " + _("order sent") if g.work_order_id else "")))
     for a in RiskAlert.objects.restrict(user).filter(household=household, status="open")[:5]:

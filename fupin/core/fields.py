@@ -305,6 +305,13 @@ def encrypted_fields(model) -> list:
     return [f for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
 
 
+def sealed_names(model, prefix: str = "", *, keep: tuple[str, ...] = ()) -> list[str]:
+    """The names of `model`'s sealed fields (behind the relation path `prefix`, e.g. "person__"), but those in
+    `keep`: for `.defer(...)`, so a read that does not show them does not open them
+    (`Loan.objects.select_related("person").defer(*sealed_names(Person, "person__"))`)."""
+    return [f"{prefix}{f.name}" for f in encrypted_fields(model) if f.name not in keep]
+
+
 def blind_fields(model) -> list[BlindIndexField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
 

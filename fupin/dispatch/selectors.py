@@ -9,6 +9,7 @@ from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from fupin.core.fields import sealed_names
 from fupin.dispatch.choices import (
     SOLVED_STATES,
     UNRESOLVED_STATES,
@@ -24,6 +25,7 @@ from fupin.dispatch.models import (
     WorkOrderEvent,
 )
 from fupin.dispatch.services import overdue_q
+from fupin.registry.models import Household
 
 
 def orders_for(user) -> QuerySet:
@@ -63,13 +65,17 @@ def order_timeline(order: WorkOrder) -> list[WorkOrderEvent]:
 
 def household_orders(user, household) -> list[WorkOrder]:
     """A household's work orders the user may see, newest first, each with its timeline (`order.timeline`)."""
-    orders = list(orders_for(user).filter(household=household).order_by("-pushed_at", "-id"))
+    # every order is this household's: the one already read stands in for the joined copy (whose sealed phone would
+    # otherwise be opened once per order)
+    orders = list(orders_for(user).filter(household=household).defer(*sealed_names(Household, "household__"))
+                  .order_by("-pushed_at", "-id"))
     events = defaultdict(list)
     for e in (WorkOrderEvent.objects.filter(order__in=orders).select_related("actor", "department")
               .order_by("at", "id")):
         events[e.order_id].append(e)
     for o in orders:
         o.timeline = events[o.pk]
+        o.household = household
     return orders
 
 

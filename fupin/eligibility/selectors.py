@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Subquery
 from django.utils.translation import gettext
 
 from fupin.core.scoping import covers
@@ -29,8 +29,9 @@ def finding_for_user(user, uuid) -> Finding | None:
     return Finding.objects.restrict(user).select_related("household", "person", "rule").filter(uuid=uuid).first()
 
 
-def assessment_summary(household) -> dict | None:
-    a = Assessment.objects.filter(household=household).first()
+def assessment_summary(household, *, assessment: Assessment | bool | None = False) -> dict | None:
+    """The household's assessment as the panel and the procedures show it (`assessment`: the row if already read)."""
+    a = Assessment.objects.filter(household=household).first() if assessment is False else assessment
     if a is None:
         return None
     names = _rule_names()
@@ -65,21 +66,33 @@ def _evidence_line(f: Finding, user=None) -> str:
 
 
 def _rule_names() -> dict[str, str]:
-    rs = RuleSet.objects.filter(status=RuleSet.Status.RELEASED).order_by("-number").first()
-    if rs is None:
-        return {}
-    return dict(Rule.objects.filter(rule_set=rs).values_list("code", "name"))
+    """The rules' names of the latest released rule set (one query)."""
+    latest = RuleSet.objects.filter(status=RuleSet.Status.RELEASED).order_by("-number").values("pk")[:1]
+    return dict(Rule.objects.filter(rule_set=Subquery(latest)).values_list("code", "name"))
 
 
 def household_panel(request, household) -> dict | None:
-    """The household page's panel (template eligibility/_household_panel.html): findings and the assessment."""
+    """The household page's panel (template eligibility/_household_panel.html): findings and the assessment; None
+    when the user may see neither. One query when there is neither (both asked at once), at most four otherwise,
+    however many findings; a cleared finding counts but is not read (its sealed values stay closed)."""
+    from django.db.models import Exists
+
+    from fupin.registry.models import Household
+
     user = request.user
-    if not Finding.objects.restrict(user).filter(household=household).exists() and \
-            not Assessment.objects.restrict(user).filter(household=household).exists():
+    found = Finding.objects.restrict(user).filter(household=household)
+    assessed = Assessment.objects.restrict(user).filter(household=household)
+    flags = (Household.objects.filter(pk=household.pk).annotate(f=Exists(found), a=Exists(assessed))
+             .values_list("f", "a").first())
+    has_finding, has_assessment = flags or (False, False)
+    if not has_finding and not has_assessment:
         return None
-    findings = list(Finding.objects.restrict(user).filter(household=household)
-                    .exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
-    return {"panel_title": gettext("Department comparison findings"), "findings": findings, "assessment": assessment_summary(household),
+    findings = (list(found.exclude(status=Finding.Status.CLEARED).order_by("status", "rule_code"))
+                if has_finding else [])
+    for f in findings:  # the table names each finding's household: this one, not read again once per finding
+        f.household = household
+    return {"panel_title": gettext("Department comparison findings"), "findings": findings,
+            "assessment": assessment_summary(household, assessment=assessed.first()) if has_assessment else None,
             "full_id": getattr(user, "may_view_full_id", False)}
 
 

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from fupin.core import extensions, search
+from fupin.core.fields import sealed_names
 from fupin.geo.models import Division
 from fupin.registry.models import Household, ImportProblem, MemberChange, Person, PovertyLine, VillageProfile
 
@@ -31,7 +32,9 @@ def search_persons(user, text: str, *, limit: int = 50) -> list[Person]:
     q = terms.person_q
     if q is None:
         return []
-    qs = Person.objects.restrict(user).filter(q).select_related("household")
+    # the list shows a person's name, ID and household: the other sealed values stay closed (read on access if wanted)
+    qs = (Person.objects.restrict(user).filter(q).select_related("household")
+          .defer(*sealed_names(Person, keep=("id_number",)), *sealed_names(Household, "household__")))
     if not terms.id_tail or len(terms.id_tail) in search.TAILS:
         return list(qs[:limit])
     # a tail of 5 or 7+ characters was matched on its indexed last 4 or 6: keep those that end with all of it
@@ -76,7 +79,8 @@ def household_list(user, *, area_prefix: str | None = None, grid: str = "", attr
         f = extensions.lookup("registry.list_filter", key)
         if f is not None and value:
             qs = f.apply(qs, value, user)
-    return qs.select_related("village", "village__parent", "grid").order_by("area_code", "poor_code", "id")
+    return (qs.select_related("village", "village__parent", "grid").defer(*_PLACE_SHAPES)
+            .order_by("area_code", "poor_code", "id"))
 
 
 SEARCH_LIMIT = 5000
@@ -111,10 +115,15 @@ def household_ids_matching(user, text: str, *, rows_scoped: bool = False) -> lis
     return sorted(ids)
 
 
+# The boundaries of a household's village, town and grid (GeoJSON polygons, parsed on every read): names are shown
+# with a household, its places' shapes only on the map, which reads them itself.
+_PLACE_SHAPES = ("village__boundary", "village__parent__boundary", "grid__boundary")
+
+
 def household_get(user, key: str) -> Household:
     """The household at /households/<key>/ (户编号 verbatim, or the uuid of a household without one); 404 when it
     does not exist or lies outside the user's jurisdiction."""
-    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid")
+    qs = Household.objects.restrict(user).select_related("village", "village__parent", "grid").defer(*_PLACE_SHAPES)
     found = list(qs.filter(poor_code=key)[:1])  # unique: no ORDER BY needed (first() would add one)
     if not found and _UUID.match(key or ""):
         found = list(qs.filter(uuid=key)[:1])
@@ -134,8 +143,13 @@ def household_members(household: Household, *, include_former: bool = False) -> 
 
 
 def member_changes(household: Household) -> QuerySet:
+    """The household's membership changes, newest first, with the person and both households (their names and keys:
+    the sealed values of the change, the person and the households stay closed unless asked for)."""
     return (MemberChange.objects.filter(Q(from_household=household) | Q(to_household=household))
-            .select_related("person", "from_household", "to_household").order_by("-date", "-id"))
+            .select_related("person", "from_household", "to_household")
+            .defer(*sealed_names(MemberChange), *sealed_names(Person, "person__"),
+                   *sealed_names(Household, "from_household__"), *sealed_names(Household, "to_household__"))
+            .order_by("-date", "-id"))
 
 
 def person_list(user, *, area_prefix: str | None = None, q: str = "", household_key: str = "",

@@ -183,17 +183,36 @@ def _label(key: str, field) -> str:
 
 
 def _related_name(field, value, viewer) -> str:
-    """The name of the row a foreign key points to, if the viewer may see it; never a bare "#id"."""
+    """The name of the row a foreign key points to, if the viewer may see it; never a bare "#id". Asked once per row
+    for one viewer (remembered on the viewer, which lives as long as its request): a history of fifty events about
+    one household's members asks for that household once, not fifty times."""
+    from django.utils.translation import get_language
+
+    memo = None
+    if viewer is not None:
+        memo = getattr(viewer, "_fupin_related_names", None)
+        if memo is None:
+            memo = {}
+            viewer._fupin_related_names = memo
+    key = (field.related_model._meta.label_lower, str(value), get_language())
+    if memo is not None and key in memo:
+        return memo[key]
+    from fupin.core.fields import sealed_names
+
     manager = field.related_model._default_manager
-    qs = manager.all()
+    qs = manager.all().defer(*sealed_names(field.related_model))  # its name is shown, not its sealed values
     if hasattr(qs, "restrict"):
         qs = qs.restrict(viewer) if viewer is not None else qs.none()
     obj = qs.filter(pk=value).first()
     if obj is not None:
-        return str(obj)
-    if manager.filter(pk=value).exists():
-        return str(_("(outside your area)"))
-    return str(_("(removed)"))
+        name = str(obj)
+    elif manager.filter(pk=value).exists():
+        name = str(_("(outside your area)"))
+    else:
+        name = str(_("(removed)"))
+    if memo is not None:
+        memo[key] = name
+    return name
 
 
 def _show(value, field=None, viewer=None) -> str:
