@@ -66,8 +66,11 @@ echo "server up on 127.0.0.1:$PORT; load average $(cut -d' ' -f1-3 /proc/loadavg
 
 T0=$(date +%s)
 CPU0=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
+$PY bench/cpu_by_process.py snap "$OUT/cpu0.json"
 FUPIN_LOAD_THINK=$THINK FUPIN_LOAD_OUT=$OUT "$LOCUST" -f bench/locustfile.py --host "http://127.0.0.1:$PORT" \
   --headless -u "$USERS" -r "$RATE" -t "${MINUTES}m" --csv "$OUT/load" --only-summary --stop-timeout 10 \
   2>"$OUT/locust.log" || true
 CPU1=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
+$PY bench/cpu_by_process.py snap "$OUT/cpu1.json"
+echo "CPU seconds by kind of process: $($PY bench/cpu_by_process.py diff "$OUT/cpu0.json" "$OUT/cpu1.json")"
 echo "wall $(( $(date +%s) - T0 )) s; machine CPU busy $(( (CPU1 - CPU0) / $(getconf CLK_TCK) )) core-seconds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
