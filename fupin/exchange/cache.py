@@ -4,6 +4,8 @@ The database stays the record: these files are derived, keyed by what they were 
 database whenever they are missing or do not match (a snapshot's row count, the registry's fingerprint). Deleting
 the folder (FUPIN_DATA_DIR/exchange/cache) is always safe. Every file is sealed (`_write`) and opened into memory
 when read (`_read`); a key rotation leaves old copies readable while their key stays in the key file.
+The folder is the database's (`_db_key`); a snapshot's records copy left under another database's folder (the
+same database restored to a new path) is used once it verifies against this database (`_restored`).
 """
 
 from __future__ import annotations
