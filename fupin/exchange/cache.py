@@ -121,6 +121,7 @@ def _verifies(snapshot, table: pa.Table) -> bool:
     db = StagedRecord.objects.filter(snapshot_id=snapshot.pk).aggregate(n=Count("id"), lo=Min("id"), hi=Max("id"),
                                                                         total=Sum("id"))
     mine = {"n": len(ids), "lo": pc.min(ids).as_py(), "hi": pc.max(ids).as_py(), "total": pc.sum(ids).as_py()}
+    db = {k: None if v is None else int(v) for k, v in db.items()}  # PostgreSQL's sum of bigint is a numeric
     return db["n"] == snapshot.row_count and db == mine
 
 
