@@ -4,15 +4,20 @@ The database stays the record: these files are derived, keyed by what they were 
 database whenever they are missing or do not match (a snapshot's row count, the registry's fingerprint). Deleting
 the folder (FUPIN_DATA_DIR/exchange/cache) is always safe. Every file is sealed (`_write`) and opened into memory
 when read (`_read`); a key rotation leaves old copies readable while their key stays in the key file.
+The folder is the database's (`_db_key`); a snapshot's records copy left under another database's folder (the
+same database restored to a new path) is used once it verifies against this database (`_restored`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
@@ -68,10 +73,56 @@ def snapshot_records_write(snapshot, table: pa.Table) -> None:
 
 
 def snapshot_records_read(snapshot) -> pa.Table | None:
-    table = _read(folder() / f"snapshot-{_snap_key(snapshot)}.parquet")
+    name = f"snapshot-{_snap_key(snapshot)}.parquet"
+    table = _read(folder() / name)
+    if table is None:
+        table = _restored(name, snapshot)
     if table is None or table.num_rows != snapshot.row_count:
         return None
     return table
+
+
+def _restored(name: str, snapshot) -> pa.Table | None:
+    """This snapshot's copy kept under another database's folder: the same database restored from its backup to a
+    new path (or name, or host) has a new folder, but its snapshots' copies are still good. A copy is taken only if
+    it verifies against this database — the same record ids (count, smallest, largest, sum) for this snapshot, all
+    of them this snapshot's — and is then kept in this database's folder; otherwise the records are read from the
+    database, as when no copy is kept. The records' values are not compared: staged records are never updated (a
+    retention purge deletes them, which changes the ids), and the file name already binds the snapshot's file hash,
+    creation time and row count."""
+    here = folder()
+    try:
+        others = [p / name for p in here.parent.iterdir() if p != here and (p / name).is_file()]
+    except OSError:
+        return None
+    for path in others:
+        table = _read(path)
+        if table is None or "record_id" not in table.column_names or not _verifies(snapshot, table):
+            log.info("cache file %s does not match this database; not used", path)
+            continue
+        try:
+            tmp = here / f".{name}.{os.getpid()}.tmp"
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, here / name)
+        except OSError:  # kept for next time only if it can be; this run has it in memory
+            pass
+        return table
+    return None
+
+
+def _verifies(snapshot, table: pa.Table) -> bool:
+    from django.db.models import Count, Max, Min, Sum
+
+    from fupin.exchange.models import StagedRecord
+
+    ids = table.column("record_id")
+    if "snapshot_id" in table.column_names and pc.any(pc.not_equal(table.column("snapshot_id"), snapshot.pk)).as_py():
+        return False
+    db = StagedRecord.objects.filter(snapshot_id=snapshot.pk).aggregate(n=Count("id"), lo=Min("id"), hi=Max("id"),
+                                                                        total=Sum("id"))
+    mine = {"n": len(ids), "lo": pc.min(ids).as_py(), "hi": pc.max(ids).as_py(), "total": pc.sum(ids).as_py()}
+    db = {k: None if v is None else int(v) for k, v in db.items()}  # PostgreSQL's sum of bigint is a numeric
+    return db["n"] == snapshot.row_count and db == mine
 
 
 def snapshot_links_write(snapshot, fingerprint: str, table: pa.Table) -> None:
