@@ -14,14 +14,15 @@ PALETTE = ["#2f4b7c", "#e67e22", "#16a085", "#8e44ad", "#c0392b", "#2c82c9", "#d
 
 
 def code_choices(key: str):
-    """(code, label, colour) of a registry code list; the county's colours where it set them, else a palette."""
+    """(code, label, colour) of a registry code list, the label in the reader's language (`CodeTables.shown`); the
+    county's colours where it set them, else a palette."""
 
     def choices():
         from fupin.registry.labels import code_tables
 
         t = memo("registry.code_tables", code_tables)
         return [(code, label, t.color(key, code) or PALETTE[i % len(PALETTE)])
-                for i, (code, label) in enumerate(t.choices(key))]
+                for i, (code, label) in enumerate(t.shown_choices(key))]
 
     return choices
 

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from fupin.eligibility.expressions import ExpressionError
 from fupin.surveys import evaluator
 
@@ -197,14 +199,14 @@ def clean_value(it: dict, raw: Any, code_options) -> Any:
         try:
             n = _num(raw)
         except ValueError:
-            raise ValueError("应为数字") from None
+            raise ValueError(_("应为数字")) from None
         if it.get("decimals") == 0 and n is not None and not float(n).is_integer():
-            raise ValueError("应为整数")
+            raise ValueError(_("应为整数"))
         return n
     if kind == "date":
         d = evaluator.to_date(raw)
         if d is None:
-            raise ValueError("日期格式应为 年-月-日")
+            raise ValueError(_("日期格式应为 年-月-日"))
         return d.isoformat()
     if kind == "boolean":
         if isinstance(raw, bool):
@@ -214,12 +216,12 @@ def clean_value(it: dict, raw: Any, code_options) -> Any:
             return True
         if t in FALSE_TEXT:
             return False
-        raise ValueError("应为「是」或「否」")
+        raise ValueError(_("应为「是」或「否」"))
     if kind == "choice":
         try:
             return _code(raw, _options(it, code_options))
         except ValueError:
-            raise ValueError(f"「{raw}」不在可选项中") from None
+            raise ValueError(_("「%(value)s」不在可选项中") % {"value": raw}) from None
     if kind == "multi":
         parts = raw if isinstance(raw, list) else re.split(r"[,,、;;\s]+", str(raw).strip())
         opts = _options(it, code_options)
@@ -230,7 +232,7 @@ def clean_value(it: dict, raw: Any, code_options) -> Any:
             try:
                 c = _code(p, opts)
             except ValueError:
-                raise ValueError(f"「{p}」不在可选项中") from None
+                raise ValueError(_("「%(value)s」不在可选项中") % {"value": p}) from None
             if c not in out:
                 out.append(c)
         return out
@@ -240,15 +242,15 @@ def clean_value(it: dict, raw: Any, code_options) -> Any:
         else:
             bits = re.split(r"[,,\s]+", str(raw).strip())
             if len(bits) != 2:
-                raise ValueError("定位应为「经度,纬度」")
+                raise ValueError(_("定位应为「经度,纬度」"))
             lng, lat = bits
         lng_n, lat_n = evaluator.to_number(lng), evaluator.to_number(lat)
         if lng_n is None or lat_n is None or not (-180 <= lng_n <= 180 and -90 <= lat_n <= 90):
-            raise ValueError("定位的经纬度不合理")
+            raise ValueError(_("定位的经纬度不合理"))
         return {"lng": round(lng_n, 6), "lat": round(lat_n, 6)}
     if kind == "photo":
         return str(raw).strip()
-    raise ValueError(f"未知题型{kind}")
+    raise ValueError(_("未知题型%(kind)s") % {"kind": kind})
 
 
 def _apply_rules(it: dict, value: Any, scope: dict, today: dt.date) -> str | None:
@@ -257,21 +259,21 @@ def _apply_rules(it: dict, value: Any, scope: dict, today: dt.date) -> str | Non
     if it.get("required_if"):
         required = required or evaluator.truthy(evaluator.compile_expr(it["required_if"], today=today)(scope))
     if evaluator.is_blank(value):
-        return "必填" if required and it.get("type") != "table" else None
+        return _("必填") if required and it.get("type") != "table" else None
     if it.get("type") == "number":
         lo, hi = evaluator.to_number(it.get("min")), evaluator.to_number(it.get("max"))
         if lo is not None and value < lo:
-            return f"不能小于{it['min']}"
+            return _("不能小于%(min)s") % {"min": it["min"]}
         if hi is not None and value > hi:
-            return f"不能大于{it['max']}"
+            return _("不能大于%(max)s") % {"max": it["max"]}
     for rule in it.get("validations") or []:
         try:
             ok = evaluator.compile_expr(rule["rule"], today=today)(scope)
         except (ExpressionError, ArithmeticError, RecursionError, TypeError, ValueError):
             # a published rule stored before the language refused it at save time: named, not a server error
-            return f"校验规则无法计算,请联系表单管理员修改:{str(rule['rule'])[:60]}"
+            return _("校验规则无法计算,请联系表单管理员修改:%(rule)s") % {"rule": str(rule["rule"])[:60]}
         if not evaluator.truthy(ok):
-            return str(rule.get("message") or f"不满足校验规则:{rule['rule']}")
+            return str(rule.get("message") or _("不满足校验规则:%(rule)s") % {"rule": rule["rule"]})
     return None
 
 

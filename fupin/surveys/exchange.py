@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
@@ -158,18 +159,18 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise ServiceError(f"无法读取xlsx文件:{exc}") from exc
+        raise ServiceError(_("无法读取xlsx文件:%(error)s") % {"error": exc}) from exc
     if MAIN_SHEET not in wb.sheetnames:
-        raise ImportRefused(problems=[RowProblem(0, "", "", f"缺少工作表「{MAIN_SHEET}」(请用导出的文件作模板)")])
+        raise ImportRefused(problems=[RowProblem(0, "", "", _("缺少工作表「%(sheet)s」(请用导出的文件作模板)") % {"sheet": MAIN_SHEET})])
     current = services.current_version(form)
     if current is None:
-        raise ServiceError(f"{form.name}还没有发布的版本")
+        raise ServiceError(_("%(form_name)s还没有发布的版本") % {"form_name": form.name})
     versions = {v.number: v for v in form.versions.filter(status=FormVersion.Status.PUBLISHED)}
     keys, main_rows = _read_sheet(wb[MAIN_SHEET])
     problems: list[RowProblem] = []
     for needed in (SUBJECT, PERIOD):
         if needed not in keys:
-            problems.append(RowProblem(1, needed, "", "缺少这一列"))
+            problems.append(RowProblem(1, needed, "", _("缺少这一列")))
     if problems:
         raise ImportRefused(problems=problems)
     # table sheets: find each by its first-row keys (SUBJECT, PERIOD, ROW + columns)
@@ -237,7 +238,7 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
         problems += _problems_from(errors, n, trows, labels)
         planned.append((household, division, period_text, version, raw))
     if problems:
-        raise ImportRefused(problems=problems, headline=f"{Path(path).name}未导入")
+        raise ImportRefused(problems=problems, headline=_("%(source_name)s not imported") % {"source_name": Path(path).name})
     with transaction.atomic():
         batch = batch_start(kind="surveys.import_responses", actor=actor, source=path)
         ids = []

@@ -35,11 +35,11 @@ VILLAGE_BINDABLE = {f.name for f in VillageProfile._meta.concrete_fields} - {
 
 
 class FormInvalid(ServiceError):
-    """Answers refused; `errors` maps item keys (or "table.row.column") to Chinese problems."""
+    """Answers refused; `errors` maps item keys (or "table.row.column") to problems in the user's language."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__(f"有{len(errors)}处填写有误,请修改后再提交:" + ";".join(f"{k} {v}" for k, v in
-                                                                  list(errors.items())[:5]))
+        super().__init__(_("有%(n)s处填写有误,请修改后再提交:") % {"n": len(errors)}
+                         + ";".join(f"{k} {v}" for k, v in list(errors.items())[:5]))
         self.errors = errors
 
 

@@ -6,8 +6,9 @@ tests/e2e/test_role_menus.py) and no Chinese outside the data in English (the wa
 The objects are the ones each app's `fupin/<app>/testing.py: sweep_objects` makes for the scoping sweep (one
 village, one grid), so a new capability's detail page is opened here as soon as it registers its objects; the pages
 are the `get_absolute_url` of the first object of every model that has one. One county, one browser context per
-language, every page opened once per language. The same run opens the county office's and the grid worker's menu
-pages in English at 360 px for sideways scrolling (the English brand name once pushed the top bar's buttons out).
+language, every page opened once per language. The same run opens every role's menu pages (one user per role of
+tests/conftest.py USERS, one browser context each) in English at 360 px: no sideways scrolling (the English brand name
+once pushed the top bar's buttons out, longer English labels push tables and chips), no Chinese outside the data.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from django.apps import apps
 from django.conf import settings
 from django.test import Client
 
+from fupin.accounts.choices import Role
 from fupin.core.appconfig import fupin_apps
 from fupin.core.testing import make_county_tree, make_household, make_user
+from tests.conftest import USERS
 from tests.e2e.test_role_menus import english_words
 from tests.test_english_interface import chinese_outside_data, data_strings
 
@@ -65,6 +68,17 @@ def detail_pages(db):
             module = importlib.import_module(f"{app.name}.testing")
             if hasattr(module, "sweep_objects"):
                 module.sweep_objects(village=t["va1"], grid=t["ga1"], actor=admin)
+    from fupin.org.models import Department
+
+    t["dept"] = Department.objects.create(code="detail_dept", name="市民政局", short_name="民政")
+    users = {Role.CITY_OFFICE: admin, Role.GRID_WORKER: worker}
+    for role, (where, name) in USERS.items():
+        if role in users:
+            continue
+        place = t[where]
+        kw = {"department": place} if where == "dept" else ({"grid": place, "division": place.village}
+                                                              if where.startswith("g") else {"division": place})
+        users[role] = make_user(f"detail_{role}", role, display_name=name, **kw)
     pages = {"geo.division": t["va1"].get_absolute_url(), "geo.grid": t["ga1"].get_absolute_url()}
     for model in apps.get_models():
         label = model._meta.label_lower
@@ -73,7 +87,7 @@ def detail_pages(db):
         first = model._default_manager.order_by("pk").first()
         if first is not None:
             pages[label] = first.get_absolute_url()
-    return admin, worker, pages
+    return admin, users, pages
 
 
 def _context(browser, live_server, user, language: str):
@@ -92,7 +106,8 @@ def _scrolls_sideways(page) -> tuple[int, int] | None:
 
 
 def test_every_kind_of_detail_page_at_360px_in_both_languages(live_server, browser, artifacts_dir, detail_pages):
-    admin, worker, pages = detail_pages
+    admin, users, pages = detail_pages
+    assert set(users) == set(Role.values)  # every role's menu is walked below
     assert len(pages) >= KINDS_AT_LEAST, sorted(pages)
     failures = []
     for language in ("zh-hans", "en"):
@@ -126,24 +141,34 @@ def test_every_kind_of_detail_page_at_360px_in_both_languages(live_server, brows
                 if chinese:
                     failures.append(f"{where}: Chinese {chinese[:12]}")
         ctx.close()
-    # The menu pages in English at 360 px (the role-menu walk opens them in Chinese at 360 and 1440 px, and
-    # tests/test_english_interface.py reads them in English): the county office's menu and the grid worker's.
+    # Every role's menu pages in English at 360 px (the role-menu walk opens them in Chinese at 360 and 1440 px, and
+    # tests/test_english_interface.py reads them in English through the test client, without layout).
     menu_pages = 0
-    for user in (admin, worker):
+    data = data_strings()
+    for user in users.values():
         ctx = _context(browser, live_server, user, "en")
         page = ctx.new_page()
         page.goto(f"{live_server.url}/")
         menu = page.eval_on_selector_all(".mainnav a", "els => els.map(a => a.getAttribute('href'))")
-        if len(menu) < 5:  # positive control: the walk saw a menu
+        if len(menu) < 3:  # positive control: the walk saw a menu
             failures.append(f"en {user.role}: a menu of {menu}")
         for href in menu:
-            page.goto(f"{live_server.url}{href}", wait_until="load")
+            response = page.goto(f"{live_server.url}{href}", wait_until="load")
             menu_pages += 1
+            if response is None or response.status != 200:
+                failures.append(f"en {user.role} menu {href}: HTTP {response.status if response else '?'}")
+                continue
             wide = _scrolls_sideways(page)
             if wide:
                 failures.append(f"en {user.role} menu {href}: scrolls sideways ({wide[0]} > {wide[1]})")
                 name = href.strip("/").replace("/", "-") or "home"
                 page.screenshot(path=os.path.join(artifacts_dir, f"wide-menu-en-{user.role}-{name}.png"))
+            chinese = chinese_outside_data(page.evaluate(VISIBLE_TEXT, SKIP["en"]), data)
+            if chinese:
+                data = data_strings()
+                chinese = chinese_outside_data(page.evaluate(VISIBLE_TEXT, SKIP["en"]), data)
+            if chinese:
+                failures.append(f"en {user.role} menu {href}: Chinese {chinese[:12]}")
         ctx.close()
-    assert menu_pages > 20
+    assert menu_pages > 60
     assert failures == [], "\n".join(failures)

@@ -35,6 +35,17 @@ def test_points_of_the_county_in_compact_form(client, mapped, users, django_asse
     assert data["legend"][point[3]]["code"] == "0"
 
 
+def test_the_legend_speaks_the_readers_language(client, mapped, users, settings):
+    """The legend (and the filter list the map builds from it) shows the built-in code labels through the catalogue:
+    English labels for an English reader, the code list's own Chinese labels otherwise."""
+    client.force_login(users["leader"])
+    zh = {i["code"]: i["label"] for i in client.get("/api/v1/map/households?color=cause").json()["legend"]}
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    en = {i["code"]: i["label"] for i in client.get("/api/v1/map/households?color=cause").json()["legend"]}
+    assert zh["1"] == "因病" and zh["4"] == "因灾"
+    assert en["1"] == "illness" and en["4"] == "disaster" and set(en) == set(zh)
+
+
 def test_filters_by_division_status_cause_and_attribute(client, mapped, users):
     client.force_login(users["leader"])
 

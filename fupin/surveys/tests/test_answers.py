@@ -80,3 +80,20 @@ def test_a_stored_rule_that_cannot_be_computed_is_an_answer_problem_not_a_500():
          "validations": [{"rule": "9" * 990 + " * income > 1", "message": "x"}]}]}]}
     _values, errors = defs.validate_answers(defn, {"income": "5"}, codes)
     assert "校验规则无法计算" in errors["income"]
+
+
+def test_problems_speak_the_readers_language():
+    """The problems are messages of the catalogue: English for an English reader (the county's own rule messages
+    stay as the county wrote them), and FormInvalid's headline too."""
+    from django.utils import translation
+
+    from fupin.surveys.services import FormInvalid
+
+    with translation.override("en"):
+        _values, errors = run({"income": "十", "costs": "300", "status": "9", "people": [{"age": "130"}]})
+        _values, more = run({"income": "100", "costs": "300", "status": "1"})
+        headline = str(FormInvalid({"income": errors["income"]}))
+    assert errors["income"] == "A number is expected" and errors["status"] == "“9” is not one of the options"
+    assert errors["people.1.name"] == "Required" and errors["people.1.age"] == "Must not be more than 120"
+    assert more == {"costs": "支出不能大于收入", "year": "Required"}
+    assert headline == "Answers to correct before submitting (1): income A number is expected"

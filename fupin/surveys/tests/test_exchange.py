@@ -90,3 +90,22 @@ def test_export_writes_formula_answers_as_text(filled, tmp_path):
     cells = [c for row in load_workbook(path)["答卷"].iter_rows() for c in row if isinstance(c.value, str)]
     evil = [c for c in cells if c.value.startswith("=HYPERLINK")]
     assert evil and all(c.data_type == "s" for c in evil)
+
+
+def test_a_refused_import_speaks_the_readers_language(filled, tmp_path):
+    """The import's own problems go through the catalogue: a file without the answers sheet, read in English."""
+    from django.utils import translation
+    from openpyxl import Workbook
+
+    form, _hhs = filled
+    path = tmp_path / "其他.xlsx"
+    wb = Workbook()
+    wb.active.title = "别的表"
+    wb.active.append(["甲", "乙"])
+    wb.save(path)
+    with translation.override("en"), pytest.raises(ImportRefused) as exc:
+        exchange.import_responses(actor="t", form=form, path=path)
+    assert f"The sheet “{exchange.MAIN_SHEET}” is missing" in exc.value.report()
+    with pytest.raises(ImportRefused) as exc:
+        exchange.import_responses(actor="t", form=form, path=path)
+    assert f"缺少工作表「{exchange.MAIN_SHEET}」" in exc.value.report()
