@@ -75,3 +75,56 @@ def test_old_kinship_keys_lose_the_id_number(county):
     assert old.key == f"2026:{staff.pk}:person:{member.pk}:{hh.pk}" and member.id_number not in old.key
     assert addr.key == f"2026:{staff.pk}:addr:甲一村1组2号:{hh.pk}"  # untouched
     assert crypto.is_encrypted(_column(staff._meta.db_table, "id_number", staff.pk))
+
+
+@pytest.mark.django_db
+def test_staged_ids_stored_three_times_are_stored_once_by_the_migration(county, tmp_path):
+    from fupin.exchange.models import StagedRecord
+    from fupin.exchange.public import records_for_evidence
+    from fupin.exchange.services import import_department, sources_ensure_defaults
+
+    sources_ensure_defaults()
+    numbers = [make_id(birth=f"1981020{k}") for k in range(1, 6)]
+    spaced = numbers[4][:6] + " " + numbers[4][6:]  # id_raw differs from id_clean: stays stored three times
+    lines = [f"{k + 1},王某{k},{n},小型轿车,正常,80000" for k, n in enumerate([*numbers[:4], spaced])]
+    lines.append("6,李某,12345,小型轿车,正常,80000")  # fails its check: no id_number, nothing to store once
+    path = tmp_path / "vehicle.csv"
+    path.write_text("序号,车主,身份证明号码,车辆类型,机动车状态,购置价格\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    import_department(actor="t", source_code="vehicle", path=path)
+    table = StagedRecord._meta.db_table
+    recs = list(StagedRecord.objects.order_by("row_number"))
+    before = [(r.id_raw, r.id_clean, r.id_number, r.id_status) for r in recs]
+    assert [r.id_once for r in recs] == [True] * 4 + [False, False]  # the import stores it once already
+    assert _column(table, "id_raw", recs[0].pk) == "" and crypto.is_encrypted(_column(table, "id_number", recs[0].pk))
+    assert before[0][:3] == (numbers[0],) * 3 and before[4][0] != before[4][1] and before[5][2] == ""
+    # as a database before the change held it: the three copies sealed, no flag (written through the service
+    # that seals, bulk.update_rows, as the import wrote them before)
+    from fupin.core.bulk import update_rows
+
+    update_rows(StagedRecord, ["id_raw", "id_clean", "id_once"], [(r.pk, n, n, False) for r, n in zip(
+        recs[:4], numbers[:4], strict=True)])
+    assert crypto.is_encrypted(_column(table, "id_raw", recs[0].pk))  # the positive control: three copies again
+    assert not any(StagedRecord.objects.values_list("id_once", flat=True))
+    migration = _migration("exchange", "0007_h20e_store_id_once")
+    assert migration.store_once(global_apps, None, batch=2, limit=3) == 3  # stopped after three rows
+    assert sorted(StagedRecord.objects.values_list("id_once", flat=True)) == [False] * 3 + [True] * 3
+    assert migration.store_once(global_apps, None, batch=2) == 1  # the rerun finishes: only the fourth is left
+    assert migration.store_once(global_apps, None, batch=2) == 0
+    for r in recs[:4]:
+        assert _column(table, "id_raw", r.pk) == "" and _column(table, "id_clean", r.pk) == ""
+    after = [(r.id_raw, r.id_clean, r.id_number, r.id_status) for r in StagedRecord.objects.order_by("row_number")]
+    assert after == before
+    assert StagedRecord.objects.get(id_number=numbers[1]).id_clean == numbers[1]  # the index kept
+    assert {p: e.id_raw for p, e in records_for_evidence([r.pk for r in recs]).items()} == {
+        r.pk: b[0] for r, b in zip(recs, before, strict=True)}
+    assert StagedRecord.objects.only("id_clean", "id_number", "id_once").get(pk=recs[2].pk).id_clean == numbers[2]
+    from fupin.exchange.linkage import load_records
+
+    read = load_records([recs[0].snapshot_id]).sort_by("record_id")  # the linkage's read from the database
+    assert list(zip(read.column("id_clean").to_pylist(), read.column("id_number").to_pylist(), strict=True)) == [
+        (b[1], b[2]) for b in before]
+    migration.store_three(global_apps, None)  # backwards: the three copies again, read the same
+    assert not any(StagedRecord.objects.values_list("id_once", flat=True))
+    assert crypto.is_encrypted(_column(table, "id_clean", recs[0].pk))
+    assert [(r.id_raw, r.id_clean, r.id_number, r.id_status) for r in StagedRecord.objects.order_by("row_number")] \
+        == before

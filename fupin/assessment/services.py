@@ -585,7 +585,7 @@ def kinship_scan(*, actor, year: int | None = None) -> dict:
     by_id: dict[str, dict] = {}
     by_hukou: dict[str, list[dict]] = {}
     if snap is not None:
-        for rec in StagedRecord.objects.filter(snapshot=snap).only("data", "id_clean").iterator(chunk_size=5000):
+        for rec in StagedRecord.objects.filter(snapshot=snap).only("data", "id_clean", "id_number", "id_once").iterator(chunk_size=5000):
             d = rec.data or {}
             hk = str(d.get("户号") or "").strip()
             row = {"id": rec.id_clean, "name": d.get("姓名", ""), "hukou": hk,

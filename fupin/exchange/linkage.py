@@ -148,9 +148,13 @@ def load_records(snapshots: list) -> pa.Table:
         table = fetch_arrow(
             f'SELECT id AS record_id, snapshot_id, source_code, id_clean, id_number, id_status, name, '  # noqa: S608
             f'CAST(birth_date AS TEXT) AS birth_date, sex, address, id_kind, id_area6, '
-            f'CAST(id_birth_year AS TEXT) AS id_birth_year, id_last4 FROM "{t}" WHERE snapshot_id IN ({marks}) '
-            f'AND readable', ids, types=RECORD_TYPES)
+            f'CAST(id_birth_year AS TEXT) AS id_birth_year, id_last4, CAST(id_once AS INTEGER) AS id_once '
+            f'FROM "{t}" WHERE snapshot_id IN ({marks}) AND readable', ids, types={**RECORD_TYPES, "id_once": pa.int64()})
         table = _opened(table, StagedRecord)  # id_clean, id_number sealed: opened in the run's memory only
+        once = table.column("id_once")  # the ID stored once (StagedRecord.id_once): id_clean is id_number
+        table = table.set_column(table.column_names.index("id_clean"), "id_clean",
+                                 pc.if_else(pc.fill_null(pc.not_equal(once, 0), False), table.column("id_number"),
+                                            table.column("id_clean"))).drop_columns(["id_once"])
         parts.append(table.append_column("name_py", pa.array(names_pinyin(table.column("name").to_pylist()),
                                                              pa.string())))
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]

@@ -150,6 +150,10 @@ class StagedRecord(models.Model):
     id_clean = EncryptedTextField(max_length=40, blank=True)
     id_number = EncryptedTextField(max_length=18, blank=True)  # normalised when it passes its check
     id_index = BlindIndexField(source="id_number")  # exact search (the privacy office's person report)
+    # the ID stored once: True when id_raw, id_clean and id_number are equal (the usual case), in which case only
+    # id_number is stored and id_raw, id_clean are stored empty; `from_db` fills them back (readers of raw columns
+    # in SQL take them from id_number themselves: linkage.load_records, public.records_for)
+    id_once = models.BooleanField(default=False)
     id_status = models.CharField(max_length=10, choices=IdStatus.choices)
     # what is visible of the ID (fupin.core.idnumber.parse), for blocking masked IDs; see docs/exchange.md
     id_kind = models.CharField(max_length=10, choices=IdKind.choices, default=IdKind.MISSING)
@@ -174,6 +178,16 @@ class StagedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_code} #{self.row_number} {self.name}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        rec = super().from_db(db, field_names, values)
+        d = rec.__dict__
+        if d.get("id_once") and "id_number" in d:  # loaded (not deferred): the copies stored once
+            for name in ("id_raw", "id_clean"):
+                if name in d:
+                    d[name] = d["id_number"]
+        return rec
 
 
 class LinkMethod(models.TextChoices):

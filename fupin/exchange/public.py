@@ -123,10 +123,12 @@ def records_for_evidence(record_ids: Iterable[int]) -> dict[int, EvidenceRecord]
     out: dict[int, EvidenceRecord] = {}
     ids = list(record_ids)
     for i in range(0, len(ids), 5000):
-        for pk, source, row, data, id_raw, snap in StagedRecord.objects.filter(pk__in=ids[i:i + 5000]).values_list(
-                "pk", "source_code", "row_number", "data", "id_raw", "snapshot_id"):
+        for pk, source, row, data, id_raw, once, number, snap in StagedRecord.objects.filter(
+                pk__in=ids[i:i + 5000]).values_list("pk", "source_code", "row_number", "data", "id_raw", "id_once",
+                                                    "id_number", "snapshot_id"):
             rec = EvidenceRecord()
-            rec.pk, rec.source_code, rec.row_number, rec.data, rec.id_raw = pk, source, row, data, id_raw
+            rec.pk, rec.source_code, rec.row_number, rec.data = pk, source, row, data
+            rec.id_raw = number if once else id_raw  # stored once when equal (StagedRecord.id_once)
             rec.snapshot_id, rec.file_name = snap, files.get(snap, "")
             out[pk] = rec
     return out

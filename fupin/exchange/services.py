@@ -63,7 +63,7 @@ def source_get(code: str) -> Source:
 
 STAGED_COLUMNS = ["snapshot_id", "source_code", "batch_id", "row_number", "raw", "data", "id_raw", "id_clean",
                   "id_number", "id_status", "name", "birth_date", "sex", "address", "readable", "problem",
-                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex", "sheet"]
+                  "id_kind", "id_area6", "id_birth_year", "id_birth_date", "id_last4", "id_sex", "sheet", "id_once"]
 
 
 # Who reads which fields of a source: the point exchange.field_reader (fupin/core/extensions.py); the comparison
@@ -164,10 +164,13 @@ def _stage_snapshot(*, actor, source, path: Path, headers, used, rows, report: R
         for i, r in enumerate(rows):
             if i and i % 20000 == 0:
                 progress(40 + int(55 * i / len(rows)), _("Writing to staging %(i)s/%(count)s") % {"i": i, "count": len(rows)})
-            yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i], r.id_raw, r.id_clean,
+            # the ID stored once when its three forms are equal (StagedRecord.id_once): one seal, one ciphertext
+            once = bool(r.id_number) and r.id_raw == r.id_clean == r.id_number
+            yield (snap.pk, source.code, batch.pk, r.row_number, dumps(r.raw), data_json[i],
+                   "" if once else r.id_raw, "" if once else r.id_clean,
                    r.id_number, r.id_status, r.name, r.birth_date, r.sex, r.address, r.readable,
                    ";".join(r.problems)[:300], r.id_kind, r.id_area6, r.id_birth_year, r.id_birth_date,
-                   r.id_last4, r.id_sex, r.sheet[:100])
+                   r.id_last4, r.id_sex, r.sheet[:100], once)
 
     BulkWriter(StagedRecord, columns=STAGED_COLUMNS, encoded=("raw", "data")).write(values())
     _cache_snapshot(snap, rows, data_json)
