@@ -31,7 +31,7 @@ TIER_NAMES = {0: "core", 1: "geo/org/accounts", 2: "registry/inbox", 3: "capabil
 
 # (importing module, imported module prefix) -> why it is allowed for now. Keep this short; each entry is a debt.
 KNOWN: dict[tuple[str, str], str] = {
-    ("fupin.exchange.linkage", "fupin.eligibility"): "hcmp: the exchange↔eligibility public API",
+    ("fupin.exchange.registry_copy", "fupin.eligibility"): "hcmp, hlink3: the registry copy reads text_col (moved here from linkage)",
     ("fupin.exchange.services", "fupin.eligibility"): "hcmp: the exchange↔eligibility public API",
 }
 
