@@ -38,3 +38,18 @@ def make_review(person, *, score: float = 0.5, row: int = 2, name: str | None = 
                                      record=rec, score=score, area_code=person.area_code,
                                      details={"record": {"name": name, "id": masked, "row": row, "address": address},
                                               "explanation": EXPLANATION})
+
+
+def watch_engine_links(monkeypatch) -> list[list[int]]:
+    """The record ids the DuckDB engine is asked to link, one list per call (tests of carried-over links)."""
+    from fupin.exchange.engine import DuckDBEngine
+
+    calls: list[list[int]] = []
+    link = DuckDBEngine.link
+
+    def watch(self, *, records, **kw):
+        calls.append(records.column("record_id").to_pylist())
+        return link(self, records=records, **kw)
+
+    monkeypatch.setattr(DuckDBEngine, "link", watch)
+    return calls

@@ -26,30 +26,12 @@ from fupin.accounts.choices import Role
 from fupin.core.appconfig import fupin_apps
 from fupin.core.testing import make_county_tree, make_household, make_user
 from tests.conftest import USERS
-from tests.e2e.test_role_menus import english_words
+from tests.e2e.test_role_menus import SKIP, VISIBLE_TEXT, english_words
 from tests.test_english_interface import chinese_outside_data, data_strings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTH = 360
-# Visible text as in the role-menu walk; in English the Chinese-marked elements (the language switch's 简体中文)
-# are left out instead of the English-marked ones.
-VISIBLE_TEXT = """(skip) => {
-  const out = [];
-  const walk = (node) => {
-    for (const child of node.childNodes) {
-      if (child.nodeType === Node.TEXT_NODE) { out.push(child.textContent); continue; }
-      if (child.nodeType !== Node.ELEMENT_NODE || child.matches(skip)) continue;
-      const style = getComputedStyle(child);
-      if (style.display === "none" || style.visibility === "hidden") continue;
-      walk(child);
-    }
-  };
-  walk(document.body);
-  return out.join(" ");
-}"""
-SKIP = {"zh-hans": "script,style,noscript,code,pre,kbd,samp,[lang=en],[translate=no],.leaflet-tile-pane,template",
-        "en": "script,style,noscript,code,pre,kbd,samp,[lang^=zh],[translate=no],.leaflet-tile-pane,template"}
 # Models whose get_absolute_url is not a page of its own (a download, or a page the API serves).
 NOT_PAGES = {"lifecycle.stepattachment"}  # the attached file itself
 SHOWN = {"registry.household", "dispatch.workorder"}  # kept as screenshots in test-artifacts/ for a reader

@@ -8,9 +8,9 @@ import pytest
 from fupin.eligibility import services
 from fupin.eligibility.models import Assessment, Finding
 from fupin.eligibility.services import compare_run
-from fupin.exchange.engine import DuckDBEngine
 from fupin.exchange.models import RecordLink, Snapshot, StagedRecord
 from fupin.exchange.public import linkage_run
+from fupin.exchange.testing import watch_engine_links
 
 from .test_incremental import _assessments, _findings, _reload
 
@@ -22,15 +22,7 @@ CHANGES_NONE = {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cle
 @pytest.fixture
 def linked(monkeypatch):
     """The records the engine was asked to link, call by call."""
-    calls: list[list[int]] = []
-    link = DuckDBEngine.link
-
-    def watch(self, *, records, **kw):
-        calls.append(records.column("record_id").to_pylist())
-        return link(self, records=records, **kw)
-
-    monkeypatch.setattr(DuckDBEngine, "link", watch)
-    return calls
+    return watch_engine_links(monkeypatch)
 
 
 def _persons_linked(source: str) -> list[tuple]:

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from fupin.exchange.engine import DuckDBEngine
 from fupin.exchange.linkage import linkage_run
 from fupin.exchange.models import LinkReview, RecordLink, StagedRecord
+from fupin.exchange.testing import watch_engine_links
 
 from .conftest import ident, write_csv
 from .test_linkage import _links, dibao  # noqa: F401 - the fixture
@@ -22,15 +22,7 @@ HEADER = ["序号", "姓名", "身份证号", "出生日期", "住址"]
 @pytest.fixture
 def linked(monkeypatch):
     """The records the engine was asked to link, call by call."""
-    calls: list[list[int]] = []
-    link = DuckDBEngine.link
-
-    def watch(self, *, records, **kw):
-        calls.append(records.column("record_id").to_pylist())
-        return link(self, records=records, **kw)
-
-    monkeypatch.setattr(DuckDBEngine, "link", watch)
-    return calls
+    return watch_engine_links(monkeypatch)
 
 
 def _rows(path):
