@@ -1,6 +1,6 @@
 """The comparison on Spark (local mode) side by side with DuckDB, on the same data (issue 19).
 
-    .venv/bin/python bench/spark_compare.py --scale 0.1 [--master local[2]] [--json out.json]
+    .venv/bin/python bench/spark_compare.py --scale 0.1 [--master local[2]] [--json out.json] [--spark-trains]
 
 One scale per process: a county from the same generator as bench/exchange_pipeline.py (cached under /tmp), a fresh
 SQLite database, every extract imported, then the whole `compare` with DuckDB, then the links dropped (fingerprints
@@ -49,12 +49,13 @@ def _jvm_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(scale: float, seed: int, master: str, style: str) -> dict:
+def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = False) -> dict:
     from django.core.management import call_command
 
     from fupin.exchange.testdata import make_county
 
-    out: dict = {"scale": scale, "style": style, "master": master, "cores": os.cpu_count()}
+    out: dict = {"scale": scale, "style": style, "master": master, "cores": os.cpu_count(),
+                 "spark_trains_own_model": spark_trains}
     folder = Path(f"/tmp/bench_county_{style}_{scale:g}_{seed}_plain")
     if not (folder / "truth.json").exists():
         make_county(folder, scale=scale, seed=seed, style=style)
@@ -84,6 +85,10 @@ def run(scale: float, seed: int, master: str, style: str) -> dict:
             for path in cache.folder().glob("*links*"):
                 path.unlink()
             engine = SparkEngine(master=master)
+            if spark_trains:  # the model DuckDB trained on the same inputs is not reused: Spark trains its own
+                import fupin.exchange.linkage as linkage_module
+
+                linkage_module.reusable_model = lambda *args, **kwargs: None
             t = time.perf_counter()
             engine.session()
             out["spark_session_start_s"] = round(time.perf_counter() - t, 1)
@@ -143,12 +148,14 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--style", choices=["new", "regression"], default="new")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--spark-trains", action="store_true",
+                        help="Spark trains its own model instead of reusing the one DuckDB trained on the same inputs")
     args = parser.parse_args()
     from exchange_pipeline import setup_django
 
     db = tempfile.mktemp(prefix="fupin-bench-spark-", suffix=".sqlite3")
     setup_django(db)
-    result = run(args.scale, args.seed, args.master, args.style)
+    result = run(args.scale, args.seed, args.master, args.style, args.spark_trains)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
