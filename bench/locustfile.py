@@ -87,6 +87,7 @@ def _report(environment, **_kw):
         "users": environment.runner.user_count if environment.runner else None,
         "think_seconds": list(THINK), "settle_seconds": SETTLE,
         "steady_seconds": round(max(0.0, end - steady_from), 1),
+        "steady_from_epoch": round(steady_from, 3), "end_epoch": round(end, 3),
         "sign_in": {n: _figures([r for r in signin if r[1] == n], 1) for n in sorted({r[1] for r in signin})},
         "steady": _figures(steady, end - steady_from),
         "steady_by_name": {n: _figures([r for r in steady if r[1] == n], end - steady_from) for n in names},
@@ -95,6 +96,9 @@ def _report(environment, **_kw):
     s = summary["steady"]
     summary["pass"] = s["requests"] > 0 and s["failures"] == 0 and s["p95_ms"] <= 300 and s["p99_ms"] <= 1000
     OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "samples.csv").open("w", encoding="utf-8") as fh:  # every request: when it started, its time
+        fh.write("start_epoch,name,ms,failed\n")
+        fh.writelines(f"{r[0]:.3f},{r[1]},{r[2]:.1f},{int(r[3])}\n" for r in _samples)
     (OUT / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nthink time {THINK[0]:g}–{THINK[1]:g} s; steady state over {summary['steady_seconds']} s "
           f"(from {SETTLE:g} s after the last user was spawned; {summary['ramp_up_excluded']} ramp-up requests left out)")
