@@ -11,6 +11,8 @@
 #       with (the residents' ID numbers are sealed with them).
 # --think: seconds between two actions of a user (uniform), default 5–15 (bench/load_mix.py says why); 1-3 is the
 #       stress pace of the first run.
+# --minutes: of steady state, which starts 30 s after every user was spawned and signed in (at --rate 10, 200
+#       sign-ins of 0.6 s CPU each keep two cores busy for about a minute): the run lasts that much longer.
 # Needs locust (`pip install -e .[bench]`, or LOCUST=/path/to/locust). Results: bench/out/load/ (summary.json, the
 # locust CSVs, the server's log).
 set -euo pipefail
@@ -68,8 +70,10 @@ T0=$(date +%s)
 CPU0=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
 $PY bench/cpu_by_process.py watch "$OUT/cpu.json" --db "$DB" &
 WATCH=$!
-FUPIN_LOAD_THINK=$THINK FUPIN_LOAD_OUT=$OUT "$LOCUST" -f bench/locustfile.py --host "http://127.0.0.1:$PORT" \
-  --headless -u "$USERS" -r "$RATE" -t "${MINUTES}m" --csv "$OUT/load" --only-summary --stop-timeout 10 \
+# --minutes of steady state (locust stops itself then); -t only bounds a run whose sign-ins never all come back
+FUPIN_LOAD_THINK=$THINK FUPIN_LOAD_OUT=$OUT FUPIN_LOAD_STEADY=$((MINUTES * 60)) "$LOCUST" -f bench/locustfile.py \
+  --host "http://127.0.0.1:$PORT" --headless -u "$USERS" -r "$RATE" -t "$((MINUTES + USERS / RATE / 60 + 10))m" \
+  --csv "$OUT/load" --only-summary --stop-timeout 10 \
   2>"$OUT/locust.log" || true
 CPU1=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
 kill -TERM $WATCH; wait $WATCH || true
