@@ -96,9 +96,9 @@ def totals(first: dict, last: dict, alive: set, db: str) -> dict:
         own0, reaped0 = (first[k][1], first[k][2]) if k in first else (0.0, 0.0)
         tot[name] = tot.get(name, 0.0) + own - own0
         reaped_by[kind(cmd)] = reaped_by.get(kind(cmd), 0.0) + reaped - reaped0
-        if k not in alive:  # ended: counted above as far as seen; its parent's reaped time holds all of it again
-            parent = kind(by_pid[ppid][0]) if ppid in by_pid else "other"
-            reaped_by[parent] = reaped_by.get(parent, 0.0) - own
+        if k not in alive:  # ended: counted above as far as seen; once reaped, its parent's reaped time holds all
+            parent = kind(by_pid[ppid][0]) if ppid in by_pid else "other"  # of it again, with what it had reaped
+            reaped_by[parent] = reaped_by.get(parent, 0.0) - own - reaped
     for name, v in reaped_by.items():
         if round(v, 1) > 0:
             tot[f"{name} (ended children, unseen)"] = v
