@@ -13,8 +13,8 @@
 #       stress pace of the first run.
 # --minutes: of steady state, which starts 30 s after every user was spawned and signed in (at --rate 10, 200
 #       sign-ins of 0.6 s CPU each keep two cores busy for about a minute): the run lasts that much longer.
-# Needs locust (`pip install -e .[bench]`, or LOCUST=/path/to/locust). Results: bench/out/load/ (summary.json, the
-# locust CSVs, the server's log).
+# Needs locust (`pip install -e .[bench]`, or LOCUST=/path/to/locust). Results: bench/out/load/ (summary.json, samples.csv,
+# the locust CSVs, the server's log, cpu.json: CPU per kind of process over the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
