@@ -11,8 +11,10 @@
 #       with (the residents' ID numbers are sealed with them).
 # --think: seconds between two actions of a user (uniform), default 5–15 (bench/load_mix.py says why); 1-3 is the
 #       stress pace of the first run.
-# Needs locust (`pip install -e .[bench]`, or LOCUST=/path/to/locust). Results: bench/out/load/ (summary.json, the
-# locust CSVs, the server's log).
+# --minutes: of steady state, which starts 30 s after every user was spawned and signed in (at --rate 10, 200
+#       sign-ins of 0.6 s CPU each keep two cores busy for about a minute): the run lasts that much longer.
+# Needs locust (`pip install -e .[bench]`, or LOCUST=/path/to/locust). Results: bench/out/load/ (summary.json, samples.csv,
+# the locust CSVs, the server's log, cpu.json: CPU per kind of process over the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,11 +68,20 @@ echo "server up on 127.0.0.1:$PORT; load average $(cut -d' ' -f1-3 /proc/loadavg
 
 T0=$(date +%s)
 CPU0=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
-$PY bench/cpu_by_process.py snap "$OUT/cpu0.json"
-FUPIN_LOAD_THINK=$THINK FUPIN_LOAD_OUT=$OUT "$LOCUST" -f bench/locustfile.py --host "http://127.0.0.1:$PORT" \
-  --headless -u "$USERS" -r "$RATE" -t "${MINUTES}m" --csv "$OUT/load" --only-summary --stop-timeout 10 \
+$PY bench/cpu_by_process.py watch "$OUT/cpu.json" --db "$DB" &
+WATCH=$!
+# --minutes of steady state (locust stops itself then); -t only bounds a run whose sign-ins never all come back
+FUPIN_LOAD_THINK=$THINK FUPIN_LOAD_OUT=$OUT FUPIN_LOAD_STEADY=$((MINUTES * 60)) "$LOCUST" -f bench/locustfile.py \
+  --host "http://127.0.0.1:$PORT" --headless -u "$USERS" -r "$RATE" -t "$((MINUTES + USERS / RATE / 60 + 10))m" \
+  --csv "$OUT/load" --only-summary --stop-timeout 10 \
   2>"$OUT/locust.log" || true
 CPU1=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
-$PY bench/cpu_by_process.py snap "$OUT/cpu1.json"
-echo "CPU seconds by kind of process: $($PY bench/cpu_by_process.py diff "$OUT/cpu0.json" "$OUT/cpu1.json")"
+kill -TERM $WATCH; wait $WATCH || true
+N=$(awk -F, '$2=="Aggregated"{print $3}' "$OUT/load_stats.csv")
+echo "CPU seconds by kind of process, whole run (ms per request: all $N requests, sign-ins included):"
+echo "  $($PY bench/cpu_by_process.py report "$OUT/cpu.json" --per "${N:-0}")"
+read -r S0 S1 SN < <($PY -c "import json; s = json.load(open('$OUT/summary.json'))
+print(s['steady_from_epoch'], s['end_epoch'], s['steady']['requests'])")
+echo "steady state only (ms per steady-state request, $SN requests):"
+echo "  $($PY bench/cpu_by_process.py report "$OUT/cpu.json" --from "$S0" --to "$S1" --per "$SN")"
 echo "wall $(( $(date +%s) - T0 )) s; machine CPU busy $(( (CPU1 - CPU0) / $(getconf CLK_TCK) )) core-seconds; load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -25,7 +25,10 @@ def send_text_messages() -> dict:
 
 
 def _defer(when, fn) -> None:
+    """Queue a pass of `fn` for `when` (the next retry), unless one queued and not yet started runs by then."""
     from django_tasks import default_task_backend
 
-    if when is not None and getattr(default_task_backend, "supports_defer", False):
+    from fupin.interop.delivery import pass_queued_by
+
+    if when is not None and getattr(default_task_backend, "supports_defer", False) and not pass_queued_by(fn, when):
         fn.using(run_after=when).enqueue()

@@ -216,3 +216,59 @@ def test_a_burst_of_changes_queues_one_pass_while_one_waits(db, task_name):
         assert passes.filter(status="READY").count() == 2
     # with a backend that runs tasks at once (the tests'), nothing is looked up: the pass runs
     assert not delivery.pass_waiting(tasks.deliver_webhooks)
+
+
+def test_passes_deferred_to_a_retry_do_not_multiply(setup):
+    """A pass that leaves a delivery retrying queues one pass for the retry's time, unless one queued and not yet
+    started runs by then: the passes of a burst of changes then end in one, instead of each living on and running at
+    every retry's time (the load test's unreachable receiver: 2,809 passes in three minutes)."""
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from fupin.interop import tasks
+
+    _subscribe(setup, "http://127.0.0.1:9/")  # nothing listens there
+    household_update(actor=setup["office"], household=setup["hh"], phone="13800000007")
+    d = Delivery.objects.get()
+    later = timezone.now() + dt.timedelta(minutes=5)
+    Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.RETRYING, attempts=1, next_attempt_at=later)
+    passes = DBTaskResult.objects.filter(task_path=tasks.deliver_webhooks.module_path, status="READY")
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        for _ in range(3):  # three passes of a burst, each finding the retry not yet due
+            assert tasks.deliver_webhooks.call() == {"delivered": 0, "retrying": 0, "parked": 0}
+        assert list(passes.values_list("run_after", flat=True)) == [later]
+        # positive control: a retry falling due before the queued pass gets a pass of its own
+        sooner = timezone.now() + dt.timedelta(minutes=1)
+        Delivery.objects.filter(pk=d.pk).update(next_attempt_at=sooner)
+        tasks.deliver_webhooks.call()
+        assert sorted(passes.values_list("run_after", flat=True)) == [sooner, later]
+        # a pass queued to run now (a change's) serves any retry too
+        passes.delete()
+        tasks.deliver_webhooks.enqueue()
+        tasks.deliver_webhooks.call()
+        assert passes.count() == 1
+    d.refresh_from_db()
+    assert d.attempts == 1  # nothing was due: nothing was posted
+
+
+@pytest.mark.parametrize("task_name", ["deliver_webhooks", "send_text_messages"])
+def test_a_deferred_pass_is_queued_once_per_time(db, task_name):
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from fupin.interop import tasks
+
+    fn = getattr(tasks, task_name)
+    passes = DBTaskResult.objects.filter(task_path=fn.module_path, status="READY")
+    at = timezone.now() + dt.timedelta(minutes=2)
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        for _ in range(3):
+            tasks._defer(at, fn)
+        assert passes.count() == 1
+        tasks._defer(at + dt.timedelta(minutes=1), fn)  # later: the queued one runs first and defers again
+        assert passes.count() == 1
+        tasks._defer(at - dt.timedelta(minutes=1), fn)  # positive control: sooner than the queued one
+        assert passes.count() == 2
+        passes.update(status="RUNNING")  # a started pass has read the outbox already
+        tasks._defer(at, fn)
+        assert passes.count() == 1
