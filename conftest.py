@@ -94,6 +94,7 @@ def artifacts_dir():
 # without a database); a long test moves to the very front unless it is transactional: those move to the front of
 # their part only. An entry that no longer matches is harmless (the test keeps its place).
 LONG_TESTS = [
+    "fupin/eligibility/tests/test_spark_engine.py::test_spark_and_duckdb_give_the_same_links_findings_and_scores",
     "tests/test_scoping_sweep.py::test_every_role_route_and_method_is_scoped",
     "tests/test_crash.py::test_sigkill_at_random_points_leaves_no_partial_work",
     "fupin/core/tests/test_production.py::test_sigterm_to_serve_stops_gunicorn_and_the_worker",
