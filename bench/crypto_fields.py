@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -107,14 +108,16 @@ def child(mode: str, persons: int, postgres: str | None) -> dict:
 
         rng = random.Random(7)
         places = make_county()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         codes = build(persons, places, rng)
-        built = time.perf_counter() - t0
+        built, built_cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"built {persons:,} persons in {built:.0f} s ({built_cpu:.0f} CPU s), load {os.getloadavg()}", flush=True)
         user = make_user("bench_county", "city_office", division=Division.objects.get(code="420581000000"))
         sample = [Person.objects.filter(pk=pk).values_list("id_number", "name").first()
                   for pk in rng.sample(range(1, persons + 1), SAMPLES)]
         sample = [s for s in sample if s]
-        out = {"label": label, "mode": mode, "built_s": built, "persons": persons}
+        out = {"label": label, "mode": mode, "built_s": built, "built_cpu": built_cpu, "persons": persons,
+               "load_start": os.getloadavg()}
         search = lambda q: selectors.search_persons(user, q)  # noqa: E731
         for q in sample[:5]:
             search(q[0])
@@ -132,6 +135,7 @@ def child(mode: str, persons: int, postgres: str | None) -> dict:
             assert client.get(f"/households/{c}/").status_code == 200
 
         out["page"] = measure(page, page_codes[5:])
+        out["load_measured"] = os.getloadavg()
         village = places[0][2]
 
         def village_rows(_):
@@ -140,6 +144,8 @@ def child(mode: str, persons: int, postgres: str | None) -> dict:
 
         out["village_rows"] = measure(village_rows, range(10))
         out["village_n"] = Person.objects.filter(area_code__startswith=village).count()
+        out["load_searched"] = os.getloadavg()
+        print("PARTIAL " + json.dumps(out), flush=True)  # search and page figures before the long reads
         t, c = time.perf_counter(), time.process_time()
         load_persons(registry_fingerprint() + f"-bench-{time.time()}")  # not from the cache
         out["load_persons_s"] = time.perf_counter() - t

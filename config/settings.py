@@ -210,7 +210,7 @@ MEDIA_URL = "/files/"
 FUPIN_EXPORT_DIR = DATA_DIR / "exports"
 FUPIN_RAW_DIR = DATA_DIR / "raw"
 # The comparison's engine (docs/scale.md): duckdb (in-process) or spark (pyspark, `make setup-spark`); a Spark
-# master URL (spark://host:7077, yarn, k8s://...) or local[*] when empty; the folder inputs are staged in for Spark.
+# master URL (spark://host:7077, yarn, k8s://...) or local[*] when empty; Spark's folder (its encrypted local dir).
 FUPIN_ENGINE = os.environ.get("FUPIN_ENGINE", "duckdb")
 FUPIN_SPARK_MASTER = os.environ.get("FUPIN_SPARK_MASTER", "")
 FUPIN_SPARK_STAGING = os.environ.get("FUPIN_SPARK_STAGING", "")

@@ -3,13 +3,16 @@
 Chosen per run (`fupin compare --engine spark [--spark-master URL]`, settings FUPIN_ENGINE, FUPIN_SPARK_MASTER);
 pyspark is an optional extra (`make setup-spark`). Spark SQL is the engine's language:
 
-- the inputs (Arrow tables read by fupin.exchange.linkage / fupin.eligibility.services from the snapshots' Parquet
-  copies) are written as Parquet under the staging folder (FUPIN_SPARK_STAGING, by default
-  FUPIN_DATA_DIR/exchange/spark; on a cluster a folder every worker mounts at the same path) and read by Spark
-  from there; the results (links, review pairs, hits, scores) are written by Spark as Parquet in the same folder and
-  read back with pyarrow (never through Spark's Arrow transfer to Python: its serving thread in the JVM can die of
-  an OutOfMemoryError and leave Python waiting on its socket for ever), then written to the database exactly as the
-  DuckDB engine's are;
+- no plain ID number on disk (docs/personal-information.md): the inputs (Arrow tables read by
+  fupin.exchange.linkage / fupin.eligibility.services from the snapshots' sealed Parquet copies, opened in memory)
+  are handed to Spark from memory (`createDataFrame` of the Arrow table: with `spark.io.encryption.enabled` pyspark
+  sends them over an authenticated local socket, not through a temporary file), and the results (links, review
+  pairs, hits, scores) come back the same way (`DataFrame.toArrow`), then are written to the database exactly as
+  the DuckDB engine's are; what Spark itself puts on disk (shuffle and spill files, cached and locally
+  checkpointed blocks, under the staging folder FUPIN_SPARK_STAGING, by default FUPIN_DATA_DIR/exchange/spark) is
+  encrypted by Spark with a key that lives only in the session (`spark.io.encryption.enabled`). A JVM that dies
+  of an OutOfMemoryError while serving a result exits (below) and the watchdog fails the run, rather than leaving
+  Python waiting on its socket;
 - every Spark step runs under a watchdog (`_guarded`): a JVM that exits (an OutOfMemoryError makes it exit:
   `-XX:+ExitOnOutOfMemoryError`) or a step that outlasts FUPIN_SPARK_TIMEOUT fails the run at once with a
   `SparkEngineError` saying which, and the session is thrown away, never left hanging;
@@ -32,7 +35,6 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from fupin.exchange.engine import RIGHT_IN_SQL, DuckDBEngine, Engine, LinkOutput, LinkSettings, explain
 
@@ -117,8 +119,10 @@ class SparkEngine(Engine):
             # thread and leaving the others waiting for it
             "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
             "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
-            # results come back as Parquet: timestamps as pyarrow reads them (UTC microseconds), not INT96
-            "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+            # what Spark writes to disk (shuffle, spill, cached and checkpointed blocks) encrypted with a key of the
+            # session only; the inputs reach it over a socket instead of a plain temporary file
+            "spark.io.encryption.enabled": "true",
+            "spark.io.encryption.keySizeBits": "256",
             **self.conf,
         }
         key = (self.master, tuple(sorted(conf.items())))
@@ -204,22 +208,16 @@ class SparkEngine(Engine):
 
     @staticmethod
     def _fetch(spark, folder: Path, name: str, sql_or_df) -> pa.Table:
-        """A result back to Python: Spark writes it as one Parquet file in the run's folder, pyarrow reads it
-        (order kept: one partition, coalesced after the query's ORDER BY)."""
+        """A result back to Python through memory (Spark's Arrow transfer; order kept: the rows are collected in
+        the query's order), never through a file: a rule's result can carry a member's ID number."""
         df = spark.sql(sql_or_df) if isinstance(sql_or_df, str) else sql_or_df
-        path = folder / "out" / name
-        df.coalesce(1).write.mode("overwrite").parquet(str(path))
-        files = sorted(path.glob("part-*.parquet"))
-        if not files:  # an empty result with no file: its schema from Spark's
-            return pa.Table.from_batches([], schema=_arrow_schema(df.schema))
-        return pa.concat_tables([pq.read_table(f) for f in files]).replace_schema_metadata(None)
+        return df.toArrow().replace_schema_metadata(None)
 
     @staticmethod
     def _load(spark, folder: Path, name: str, table: pa.Table):
-        """Write an input as Parquet in the staging folder and read it back as a Spark view of that name."""
-        path = folder / f"{name}.parquet"
-        pq.write_table(table.replace_schema_metadata(None), path)
-        df = spark.read.parquet(str(path))
+        """An input handed to Spark from memory as a view of that name (no file: its ID numbers stay in memory)."""
+        table = table.replace_schema_metadata(None)
+        df = spark.createDataFrame(table) if table.num_columns else spark.createDataFrame([], "x INT").drop("x")
         df.createOrReplaceTempView(name)
         return df
 
@@ -558,9 +556,3 @@ def _reset_context() -> None:
     SparkContext._jvm = None
     SparkSession._instantiatedSession = None
     SparkSession._activeSession = None
-
-
-def _arrow_schema(schema) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(schema)

@@ -10,6 +10,7 @@ elsewhere it is skipped with a notice, as the browser tests are without Chromium
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,16 @@ def _close(a: dict, b: dict) -> list:
 
 @pytest.mark.spark
 @pytest.mark.django_db
-def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, tmp_path, settings):
-    settings.FUPIN_SPARK_STAGING = str(tmp_path / "spark")
+def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, tmp_path, settings, monkeypatch):
+    # a data directory of this test's own, the Spark staging folder in it (the default place): the search for plain
+    # ID numbers below covers exactly what this run wrote
+    data = tmp_path / "data"
+    data.mkdir()
+    settings.DATA_DIR = data
+    settings.MEDIA_ROOT = data / "files"
+    settings.FUPIN_RAW_DIR = data / "raw"
+    settings.FUPIN_EXPORT_DIR = data / "exports"
+    settings.FUPIN_SPARK_STAGING = ""
     # two cores, few shuffle partitions, a 1 GiB heap: CI's machine; a step that outlasts its bound fails the test
     settings.FUPIN_SPARK_MASTER = "local[2]"
     settings.FUPIN_SPARK_DRIVER_MEMORY = "1g"
@@ -143,9 +152,16 @@ def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, t
 
     for path in cache.folder().glob("*links*"):
         path.unlink()
+    # ... and a full run, not an incremental one (the same inputs would leave every household unchanged and Spark
+    # would evaluate nothing): the previous run's input key is made to differ
+    previous = ComparisonRun.objects.order_by("-pk").first()
+    previous.stats = {**previous.stats, "inputs": {**(previous.stats.get("inputs") or {}), "key": "before Spark"}}
+    previous.save(update_fields=["stats"])
+    seen = _watch_spark_files(monkeypatch, data)
     call_command("compare", out=str(tmp_path / "spark.json"), engine="spark", spark_master="local[2]")
     assert LinkRun.objects.order_by("-pk").first().engine == "spark"
     spark = _state()
+    _assert_no_plain_id_in_spark_files(seen, data)
 
     links_d, reviews_d, findings_d, nu_d, scores_d = duck
     links_s, reviews_s, findings_s, nu_s, scores_s = spark
@@ -162,6 +178,73 @@ def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, t
     assert changes.get("new", 0) == 0 and changes.get("cleared", 0) == 0, changes  # the same hits, nothing moved
     assert json.loads((tmp_path / "spark.json").read_text(encoding="utf-8")) == json.loads(
         (tmp_path / "duckdb.json").read_text(encoding="utf-8"))
+
+
+def _id_numbers() -> list[str]:
+    """Every ID number the run handles in plain: the registry's and the departments' (read through the models,
+    which open the sealed columns)."""
+    from fupin.exchange.models import StagedRecord
+    from fupin.registry.models import Person
+
+    numbers = {*Person.objects.values_list("id_number", flat=True),
+               *StagedRecord.objects.values_list("id_number", flat=True)}
+    return sorted(n for n in numbers if n and len(n) >= 15)
+
+
+def _scan(root: Path, values: list[bytes]) -> tuple[list[str], dict[str, list[str]]]:
+    """Every file under `root`, whatever its name or kind, and which of `values` each holds in plain."""
+    files, hits = [], {}
+    for path in root.rglob("*"):
+        try:
+            data = path.read_bytes() if path.is_file() else None
+        except OSError:  # removed by Spark while walking
+            continue
+        if data is None:
+            continue
+        files.append(str(path.relative_to(root)))
+        for v in values:
+            if v in data:
+                hits.setdefault(v.decode(), []).append(str(path.relative_to(root)))
+    return files, hits
+
+
+def _watch_spark_files(monkeypatch, data: Path) -> list:
+    """At the end of each Spark step, before its run folder is removed, search every file under the data directory
+    (the staging folder, Spark's shuffle, spill and block files under spark.local.dir, its checkpoints) for a plain
+    ID number. Positive control in each: a plain ID planted in the run folder is found by the same search."""
+    from fupin.exchange.engine_spark import SparkEngine
+
+    numbers = [n.encode() for n in _id_numbers()]
+    assert len(numbers) >= 20
+    seen: list = []
+    end = SparkEngine._end
+
+    def watched(spark, folder: Path) -> None:
+        planted = folder / "planted-control.txt"
+        planted.write_bytes(b"ID " + numbers[0])
+        files, hits = _scan(data, numbers)
+        planted.unlink()
+        seen.append((sys._getframe(1).f_code.co_name, files, hits, str(planted.relative_to(data))))
+        end(spark, folder)
+
+    monkeypatch.setattr(SparkEngine, "_end", staticmethod(watched))
+    return seen
+
+
+def _assert_no_plain_id_in_spark_files(seen: list, data: Path) -> None:
+    steps = {step for step, _, _, _ in seen}
+    assert {"link", "evaluate"} <= steps, f"the search ran at the end of the linkage and the rules: {steps}"
+    files = sorted({f for _, step_files, _, _ in seen for f in step_files})
+    first = _id_numbers()[0]  # the number planted
+    for _step, _files, hits, planted in seen:
+        assert planted in hits.get(first, []), "the search of the Spark files finds a planted plain ID number"
+    # the search saw Spark's own files: shuffle blocks under spark.local.dir (FUPIN_DATA_DIR/exchange/spark/tmp)
+    assert any("/shuffle_" in f and f.startswith("exchange/spark/tmp/") for f in files), files[:20]
+    others = {v: paths for _, _, hits, planted in seen for v, paths in hits.items()
+              if [p for p in paths if p != planted]}
+    assert others == {}, f"plain ID numbers in files a Spark run wrote: {list(others.items())[:3]}"
+    _, after = _scan(data, [n.encode() for n in _id_numbers()])
+    assert after == {}, f"plain ID numbers under FUPIN_DATA_DIR after the runs: {list(after.items())[:3]}"
 
 
 def _json(value):
