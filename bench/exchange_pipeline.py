@@ -52,7 +52,7 @@ def setup_django(db_path: str | None) -> None:
 
 
 def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regression",
-              quirks: tuple[str, ...] = (), review: int = 0) -> dict:
+              quirks: tuple[str, ...] = (), review: int = 0, pairs_file: str | None = None) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
@@ -105,6 +105,8 @@ def run_scale(scale: float, seed: int, *, splink_alone: bool, style: str = "regr
     out["precision"], out["recall"] = round(q["precision"], 5), round(q["recall"], 5)
     out["false_positives"], out["false_negatives"] = q["false_positives"], q["false_negatives"]
     out["exact_id_recall"] = round(exact_id_recall(truth), 4)
+    if pairs_file:
+        _write_pairs(truth, pairs_file)
     if style == "new":
         from fupin.exchange.evaluation import linkage_quality_by_noise
 
@@ -207,6 +209,23 @@ def review_walk(truth: dict, limit: int) -> dict:
             "pair_page_kb": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else None}
 
 
+def _write_pairs(truth: dict, path: str) -> None:
+    """The missed and the false pairs of the linkage, one JSON line each, with the row's kinds of noise (to look at
+    what went wrong by kind; the bench's database is deleted at the end)."""
+    from fupin.exchange.evaluation import predicted_pairs
+
+    got = predicted_pairs()
+    by_row = {(t["source"], int(t["seq"])): t for t in truth["links"]}
+    expected = {(t["source"], int(t["seq"]), t["person"]) for t in truth["links"] if t["person"]}
+    with open(path, "w", encoding="utf-8") as fh:
+        for kind, pairs in (("missed", expected - got), ("false", got - expected)):
+            for source, seq, person in sorted(pairs):
+                row = by_row.get((source, seq), {})
+                fh.write(json.dumps({"kind": kind, "source": source, "seq": seq, "person": person,
+                                     "truth": row.get("person"), "noise": row.get("noise") or []},
+                                    ensure_ascii=False) + "\n")
+
+
 def _decoys_flagged(truth: dict, got: set) -> int:
     flagged = 0
     by_household_rule = {(h, r) for h, r, _, _ in got}
@@ -246,13 +265,14 @@ def main() -> None:
     parser.add_argument("--style", choices=["new", "regression"], default="new")
     parser.add_argument("--quirks", default="", help="file quirks of the new style (sheets,footers,dates)")
     parser.add_argument("--json", default=None, help="write the figures here too")
+    parser.add_argument("--pairs", default=None, help="write the missed and false pairs here (JSON lines)")
     parser.add_argument("--review", type=int, default=0, help="walk up to N pairs of the review queue (server time)")
     args = parser.parse_args()
     db = tempfile.mktemp(prefix="fupin-bench-", suffix=".sqlite3")
     setup_django(db)
     quirks = tuple(q for q in args.quirks.split(",") if q)
     result = run_scale(args.scale, args.seed, splink_alone=not args.no_splink_alone, style=args.style, quirks=quirks,
-                       review=args.review)
+                       review=args.review, pairs_file=args.pairs)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
