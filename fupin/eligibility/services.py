@@ -346,22 +346,14 @@ def _load_tables(program: Program, applicants: list[int], persons: pa.Table, reg
                  only: list[int] | None = None) -> tuple[dict[str, pa.Table], list[str]]:
     """The engine's input tables and the statements that scope them (建档立卡 and applicants, and of those only the
     households `only` when given); the links are those the linkage `plan` (not yet written) leaves."""
-    from fupin.exchange.public import current_snapshots, planned_links, registry_table, snapshot_record_data
-    from fupin.registry.models import Household
+    from fupin.exchange.public import (
+        current_snapshots,
+        planned_links,
+        registry_households,
+        snapshot_record_data,
+    )
 
-    H = Household._meta.db_table
-    hh = registry_table("households", registry_fp, lambda: fetch_arrow(
-        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
-                h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
-                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
-                CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
-                h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
-            FROM "{H}" h""",
-        types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
-               "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
-               "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
-               "housing_area": pa.string(), "housing_structure": pa.string(),
-               "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}))
+    hh = registry_households(registry_fp)  # kept with the registry's copy (import, nightly)
     current = current_snapshots()
     tables = {"hh_all": hh, "persons_all": persons, "links_all": planned_links(current, plan),
               "applicants_in": pa.table({"household_id": pa.array(applicants, pa.int64())})}
@@ -1118,8 +1110,10 @@ def _write_assessments(run: ComparisonRun, table: pa.Table, previous_digest: str
                cols["priorities"], strict=True)
     writer = BulkWriter(Assessment, columns=["household_id", "run_id", "score", "rank", "rank_of", "parts",
                                              "priorities", "area_code"], encoded=["parts", "priorities"])
-    return writer.write((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
-                        for hid, area, score, rank, rank_of, parts, prios in rows)
+    # the table was just emptied: its two indexes are built once after the load (as the links' are)
+    return writer.write(((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
+                         for hid, area, score, rank, rank_of, parts, prios in rows),
+                        set_indexes_aside=True, expected_rows=table.num_rows)
 
 
 def _counts() -> tuple[dict, dict]:

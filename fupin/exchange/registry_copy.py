@@ -29,7 +29,7 @@ from fupin.exchange.pinyin import names_pinyin
 
 log = logging.getLogger(__name__)
 
-NAME, SEALED, BLOCKS = "persons", "persons_sealed", "persons_blocks"
+NAME, SEALED, BLOCKS, HOUSEHOLDS = "persons", "persons_sealed", "persons_blocks", "households"
 SEALED_COLUMNS = ("id_number", "health", "disability_card")  # the sealed columns of the copy (fupin/core/fields.py)
 STAMP_TYPES = {"person_id": pa.int64(), "stamp_at": pa.string(), "stamp_v": pa.int64()}
 # more than this share of the persons changed: everything is read again (the sealed values are still reused)
@@ -177,13 +177,14 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
     t0, c0 = time.perf_counter(), time.process_time()
     fingerprint = fingerprint or registry_fingerprint()
     if not table and cache.registry_kept(NAME, fingerprint) and cache.registry_kept(SEALED, fingerprint):
-        return None, {"mode": "current", "blocks": _blocks_ensured(fingerprint, None)}
+        return None, {"mode": "current", "blocks": _blocks_ensured(fingerprint, None),
+                      "households": _households_ensured(fingerprint)}
     copy = cache.registry_read(NAME, fingerprint)
     if copy is not None and _token(copy):
         copy = copy.replace_schema_metadata(None)
         info = {"mode": "current", "rows": copy.num_rows}
         if not table:
-            info["blocks"] = _blocks_ensured(fingerprint, copy)
+            info.update(blocks=_blocks_ensured(fingerprint, copy), households=_households_ensured(fingerprint))
         return copy, info
     previous, side = cache.registry_latest(NAME), cache.registry_latest(SEALED)
     built = build_incremental(previous, side) if previous is not None and side is not None else None
@@ -197,8 +198,9 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
     except OSError:
         log.warning("the registry copy could not be written", exc_info=True)
     copy = copy.replace_schema_metadata(None)
-    if not table:  # at import and nightly: the skew guard's registry side too, so the comparison does not count it
-        info["blocks"] = _blocks_ensured(fingerprint, copy)
+    if not table:  # at import and nightly: the skew guard's registry side and the rules' households too, so the
+        # comparison does not make them
+        info.update(blocks=_blocks_ensured(fingerprint, copy), households=_households_ensured(fingerprint))
     info.update(rows=copy.num_rows, seconds=round(time.perf_counter() - t0, 3),
                 cpu_seconds=round(time.process_time() - c0, 3))
     log.info("registry copy: %s", info)
@@ -255,3 +257,44 @@ def refresh_quietly(**_kw) -> dict:
         log.warning("the registry copy was not refreshed", exc_info=True)
         return {"mode": "failed", "error": str(exc)[:200]}
 
+
+
+HOUSEHOLD_TYPES = {"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
+                   "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
+                   "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
+                   "housing_area": pa.string(), "housing_structure": pa.string(),
+                   "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}
+
+
+def _read_households() -> pa.Table:
+    from fupin.registry.models import Household
+
+    return fetch_arrow(
+        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
+                h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
+                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
+                CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
+                h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
+            FROM "{Household._meta.db_table}" h""",  # noqa: S608 - a model's table name
+        types=HOUSEHOLD_TYPES)
+
+
+def households(fingerprint: str) -> pa.Table:
+    """Every registry household with the columns the rules read (the comparison's `hh_all`), for the registry as
+    `fingerprint` names it: the kept table (written at import and nightly, beside the persons' copy), else read
+    from the database and kept. A registry change changes the fingerprint: a table kept for another is not read."""
+    table = cache.registry_read(HOUSEHOLDS, fingerprint)
+    if table is None:
+        table = _read_households()
+        try:
+            cache.registry_write(HOUSEHOLDS, fingerprint, table)
+        except OSError:
+            log.warning("the registry's households could not be kept", exc_info=True)
+    return table
+
+
+def _households_ensured(fingerprint: str) -> str:
+    if cache.registry_kept(HOUSEHOLDS, fingerprint):
+        return "current"
+    households(fingerprint)
+    return "read"

@@ -1,6 +1,7 @@
-"""The skew guard's registry side kept with the registry's copy (registry_copy.blocks): the persons per blocking key
-of every rule are counted at import and nightly, read by the comparison, and counted again when the registry or the
-rules change — never a table made for another registry or other rules."""
+"""What the comparison reads of the registry kept with the registry's copy (fupin/exchange/registry_copy.py): the skew
+guard's registry side (persons per blocking key of each rule, `blocks`) and the households' columns the rules read
+(`households`). Both are made at import and nightly, read by the comparison, and made again when the registry (or
+the rules) change — never a table made for another registry or other rules."""
 
 from __future__ import annotations
 
@@ -124,3 +125,30 @@ def test_the_run_reads_the_kept_counts_and_counts_after_a_change(people, tmp_pat
     assert name_pairs(plan) == 2
     assert cache.registry_kept(registry_copy.BLOCKS, registry_copy._blocks_key(registry_fingerprint(),
                                                                                default_blocking()))
+
+
+@pytest.mark.django_db
+def test_the_rules_households_are_kept_and_follow_the_registry(people):
+    """The households' table the rules read (`hh_all`) is kept when the copy is refreshed; a changed household
+    makes it stale, and the comparison then reads the registry as it is."""
+    from fupin.exchange.public import registry_households
+    from fupin.registry.models import Household
+
+    info = registry_copy.refresh(table=False)[1]
+    assert info["households"] == "read"
+    fp = registry_fingerprint()
+    assert registry_copy.refresh(table=False)[1]["households"] == "current"
+    before = registry_households(fp)
+    assert before.equals(registry_copy._read_households())
+    hh = Household.objects.get(poor_code="P001")
+    hh.housing_area = 88
+    hh.save()
+    new_fp = registry_fingerprint()
+    # positive control: the kept table is stale — it differs from the database's, and is not kept for this registry
+    assert new_fp != fp and not cache.registry_kept(registry_copy.HOUSEHOLDS, new_fp)
+    assert not before.equals(registry_copy._read_households())
+    after = registry_households(new_fp)
+    assert after.equals(registry_copy._read_households())
+    row = after.filter(pa.compute.equal(after.column("household_id"), hh.pk)).to_pylist()[0]
+    assert float(row["housing_area"]) == 88
+    assert cache.registry_kept(registry_copy.HOUSEHOLDS, new_fp)
