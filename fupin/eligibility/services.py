@@ -1110,10 +1110,8 @@ def _write_assessments(run: ComparisonRun, table: pa.Table, previous_digest: str
                cols["priorities"], strict=True)
     writer = BulkWriter(Assessment, columns=["household_id", "run_id", "score", "rank", "rank_of", "parts",
                                              "priorities", "area_code"], encoded=["parts", "priorities"])
-    # the table was just emptied: its two indexes are built once after the load (as the links' are)
-    return writer.write(((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
-                         for hid, area, score, rank, rank_of, parts, prios in rows),
-                        set_indexes_aside=True, expected_rows=table.num_rows)
+    return writer.write((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
+                        for hid, area, score, rank, rank_of, parts, prios in rows)
 
 
 def _counts() -> tuple[dict, dict]:
