@@ -111,6 +111,9 @@ def main() -> None:
         wrap(public, name)
     wrap(registry_copy, "build_full", "registry_copy.build_full")
     wrap(registry_copy, "build_incremental", "registry_copy.build_incremental")
+    # the skew guard's registry side and the rules' households, kept with the copy (read, or made when missing)
+    wrap(registry_copy, "blocks", "link.registry_blocks (kept with the copy)")
+    wrap(registry_copy, "households", "registry_copy.households (the rules' households)")
     for name, label in (("load_records", "link.load_records"), ("visible_id_parts", "link.visible_id_parts"),
                         ("skew_guard", "link.skew_guard (block sizes)"), ("load_divisions", "link.load_divisions")):
         wrap(linkage, name, label)

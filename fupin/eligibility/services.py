@@ -346,22 +346,14 @@ def _load_tables(program: Program, applicants: list[int], persons: pa.Table, reg
                  only: list[int] | None = None) -> tuple[dict[str, pa.Table], list[str]]:
     """The engine's input tables and the statements that scope them (建档立卡 and applicants, and of those only the
     households `only` when given); the links are those the linkage `plan` (not yet written) leaves."""
-    from fupin.exchange.public import current_snapshots, planned_links, registry_table, snapshot_record_data
-    from fupin.registry.models import Household
+    from fupin.exchange.public import (
+        current_snapshots,
+        planned_links,
+        registry_households,
+        snapshot_record_data,
+    )
 
-    H = Household._meta.db_table
-    hh = registry_table("households", registry_fp, lambda: fetch_arrow(
-        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
-                h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
-                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
-                CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
-                h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
-            FROM "{H}" h""",
-        types={"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
-               "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
-               "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
-               "housing_area": pa.string(), "housing_structure": pa.string(),
-               "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}))
+    hh = registry_households(registry_fp)  # kept with the registry's copy (import, nightly)
     current = current_snapshots()
     tables = {"hh_all": hh, "persons_all": persons, "links_all": planned_links(current, plan),
               "applicants_in": pa.table({"household_id": pa.array(applicants, pa.int64())})}
@@ -576,7 +568,7 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     mark = _findings_mark()
     registry_fp = registry_fingerprint()
     persons = load_persons(registry_fp)
-    plan = linkage_compute(engine=engine, persons=persons,
+    plan = linkage_compute(engine=engine, persons=persons, registry_fp=registry_fp,
                            progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
     t_link = time.perf_counter()
     progress(50, _("Applying the rules"))
@@ -763,25 +755,34 @@ def _assessments_merged(fresh: pa.Table, engine) -> list[tuple]:
             f"({', '.join(_lit(v) for v in part)})",
             types={"household_id": pa.int64(), "area_code": pa.string(), "score": pa.float64(), "rank": pa.int64(),
                    "rank_of": pa.int64(), "parts": pa.string(), "priorities": pa.string(), "id": pa.int64()}))
+    # ranked again, joined to the stored row; a row whose score, ranks and JSON texts are all the stored ones is
+    # unchanged and not returned (equal texts are equal JSON); the others are compared as JSON below (the same text
+    # need not be written the same way: a row written by update_rows has json.dumps' spacing)
     sql = """WITH m AS (SELECT household_id, area_code, score, parts, priorities FROM fresh
                         UNION ALL SELECT household_id, area_code, score, parts, priorities FROM stored
-                        WHERE household_id NOT IN (SELECT household_id FROM fresh))
-             SELECT household_id, score, parts, priorities,
+                        WHERE household_id NOT IN (SELECT household_id FROM fresh)),
+             r AS (SELECT household_id, score, parts, priorities,
                     rank() OVER (PARTITION BY substr(area_code, 1, 12) ORDER BY score DESC) AS rank,
-                    count(*) OVER (PARTITION BY substr(area_code, 1, 12)) AS rank_of FROM m"""
+                    count(*) OVER (PARTITION BY substr(area_code, 1, 12)) AS rank_of FROM m)
+             SELECT r.household_id, r.score, r.parts, r.priorities, r.rank, r.rank_of, s.id, s.score AS old_score,
+                    s.rank AS old_rank, s.rank_of AS old_rank_of, s.parts AS old_parts,
+                    s.priorities AS old_priorities
+             FROM r JOIN stored s USING (household_id)
+             WHERE CAST(r.score AS DOUBLE) IS DISTINCT FROM s.score OR r.rank IS DISTINCT FROM s.rank
+                OR r.rank_of IS DISTINCT FROM s.rank_of OR r.parts IS DISTINCT FROM s.parts
+                OR r.priorities IS DISTINCT FROM s.priorities"""
+    # a household in scope now but not before (no stored row) is left out: the registry changed, and the run would
+    # not be incremental
     ranked = engine.evaluate(tables={"fresh": fresh.select(["household_id", "area_code", "score", "parts",
                                                             "priorities"]),
                                      "stored": pa.concat_tables(stored)}, setup=[], queries={"r": sql})["r"]
-    was = {r["household_id"]: r for t in stored for r in t.to_pylist()}
     rows = []
     for r in ranked.to_pylist():
-        old = was.get(r["household_id"])
         parts, prios = json.loads(r["parts"]), json.loads(r["priorities"])
-        if old is None:
-            continue  # in scope now but not before: the registry changed, and the run would not be incremental
-        if (old["score"], old["rank"], old["rank_of"]) != (float(r["score"]), int(r["rank"]), int(r["rank_of"])) or (
-                json.loads(old["parts"]) != parts or json.loads(old["priorities"]) != prios):
-            rows.append((old["id"], float(r["score"]), int(r["rank"]), int(r["rank_of"]), parts, prios))
+        if (r["old_score"], r["old_rank"], r["old_rank_of"]) != (float(r["score"]), int(r["rank"]),
+                                                                 int(r["rank_of"])) or (
+                json.loads(r["old_parts"]) != parts or json.loads(r["old_priorities"]) != prios):
+            rows.append((r["id"], float(r["score"]), int(r["rank"]), int(r["rank_of"]), parts, prios))
     return rows
 
 

@@ -229,14 +229,16 @@ def linkage_inputs_key(stale: list, fp: str) -> tuple:
 
 
 def linkage_compute(*, force: bool = False, engine: Engine | None = None, settings: LinkSettings | None = None,
-                    progress: Progress | None = None, persons: pa.Table | None = None) -> LinkagePlan | None:
+                    progress: Progress | None = None, persons: pa.Table | None = None,
+                    registry_fp: str | None = None) -> LinkagePlan | None:
     """Link the current snapshots whose links are stale (all with force=True) without writing anything: reads,
-    the engine's work, and the rows to write. None when nothing is stale."""
+    the engine's work, and the rows to write. None when nothing is stale. `persons` and `registry_fp`: the
+    registry's copy and the fingerprint it was read for, when the caller has them (not read again)."""
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     settings = settings or LinkSettings()
     t0 = time.perf_counter()
-    registry_fp = registry_fingerprint()
+    registry_fp = registry_fp if persons is not None and registry_fp else registry_fingerprint()
     fp = f"{registry_fp}|{settings.version}"
     current = list(Snapshot.objects.filter(is_current=True).select_related("source"))
     stale = [s for s in current if force or s.link_fingerprint != fp]
@@ -272,8 +274,12 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
         stored_model = reused
     divisions = load_divisions()
     # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
+    # (the registry's side of the block sizes is kept with the registry's copy: counted at import or nightly)
+    from fupin.exchange import registry_copy
+
+    kept_blocks = registry_copy.blocks(registry_fp, persons, settings.blocking_rules)
     rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
-                             max_block=max_block(), exact_rule=settings.exact_rule)
+                             max_block=max_block(), exact_rule=settings.exact_rule, kept_blocks=kept_blocks)
     if rules != settings.blocking_rules:
         settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
     out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),

@@ -9,7 +9,9 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
   `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
-  `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint);
+  `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint),
+  `registry_households` (the households' columns the rules read, kept with the registry's copy at import and
+  nightly);
 - the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
   linked, with its label).
@@ -67,6 +69,7 @@ __all__ = [
     "records_for_evidence",
     "register_field_reader",
     "registry_fingerprint",
+    "registry_households",
     "registry_table",
     "snapshot_record_data",
     "source_names",
@@ -78,6 +81,13 @@ __all__ = [
 def current_snapshots() -> list[Snapshot]:
     """The current snapshot of every source that has one (with its source)."""
     return list(Snapshot.objects.filter(is_current=True).select_related("source"))
+
+
+def registry_households(fingerprint: str) -> pa.Table:
+    """The registry's households with the columns the rules read (fupin/exchange/registry_copy.py `households`)."""
+    from fupin.exchange import registry_copy
+
+    return registry_copy.households(fingerprint)
 
 
 def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -> pa.Table:

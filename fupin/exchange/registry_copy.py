@@ -24,12 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin.core.bulk import fetch_arrow
-from fupin.exchange import cache
+from fupin.exchange import cache, skew
 from fupin.exchange.pinyin import names_pinyin
 
 log = logging.getLogger(__name__)
 
-NAME, SEALED = "persons", "persons_sealed"
+NAME, SEALED, BLOCKS, HOUSEHOLDS = "persons", "persons_sealed", "persons_blocks", "households"
 SEALED_COLUMNS = ("id_number", "health", "disability_card")  # the sealed columns of the copy (fupin/core/fields.py)
 STAMP_TYPES = {"person_id": pa.int64(), "stamp_at": pa.string(), "stamp_v": pa.int64()}
 # more than this share of the persons changed: everything is read again (the sealed values are still reused)
@@ -177,10 +177,15 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
     t0, c0 = time.perf_counter(), time.process_time()
     fingerprint = fingerprint or registry_fingerprint()
     if not table and cache.registry_kept(NAME, fingerprint) and cache.registry_kept(SEALED, fingerprint):
-        return None, {"mode": "current"}
+        return None, {"mode": "current", "blocks": _blocks_ensured(fingerprint, None),
+                      "households": _households_ensured(fingerprint)}
     copy = cache.registry_read(NAME, fingerprint)
     if copy is not None and _token(copy):
-        return copy.replace_schema_metadata(None), {"mode": "current", "rows": copy.num_rows}
+        copy = copy.replace_schema_metadata(None)
+        info = {"mode": "current", "rows": copy.num_rows}
+        if not table:
+            info.update(blocks=_blocks_ensured(fingerprint, copy), households=_households_ensured(fingerprint))
+        return copy, info
     previous, side = cache.registry_latest(NAME), cache.registry_latest(SEALED)
     built = build_incremental(previous, side) if previous is not None and side is not None else None
     if built is None:
@@ -192,10 +197,55 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
         cache.registry_write(NAME, fingerprint, copy.replace_schema_metadata({"copy": token}))
     except OSError:
         log.warning("the registry copy could not be written", exc_info=True)
+    copy = copy.replace_schema_metadata(None)
+    if not table:  # at import and nightly: the skew guard's registry side and the rules' households too, so the
+        # comparison does not make them
+        info.update(blocks=_blocks_ensured(fingerprint, copy), households=_households_ensured(fingerprint))
     info.update(rows=copy.num_rows, seconds=round(time.perf_counter() - t0, 3),
                 cpu_seconds=round(time.process_time() - c0, 3))
     log.info("registry copy: %s", info)
-    return copy.replace_schema_metadata(None), info
+    return copy, info
+
+
+def _default_rules() -> list[str]:
+    from fupin.exchange.engine import LinkSettings
+
+    return LinkSettings().blocking_rules
+
+
+def _blocks_key(fingerprint: str, rules: list[str]) -> str:
+    return f"{fingerprint}|{skew.blocks_spec(rules)}"
+
+
+def blocks(fingerprint: str, persons: pa.Table, rules: list[str]) -> pa.Table:
+    """The skew guard's registry side (`skew.registry_blocks`: persons per blocking key of each rule) for the
+    registry as `fingerprint` names it and these rules: the kept table when there is one for both, else counted
+    from `persons` (the copy of that registry) and kept. Keyed by the registry's fingerprint and the rules' spec,
+    like the copy itself: a registry change or other rules never read a table made for another."""
+    key = _blocks_key(fingerprint, rules)
+    kept = cache.registry_read(BLOCKS, key)
+    if skew.blocks_usable(kept, rules, persons.num_rows):
+        return kept
+    table = skew.registry_blocks(persons, rules)
+    try:
+        cache.registry_write(BLOCKS, key, table)
+    except OSError:
+        log.warning("the registry's block counts could not be kept", exc_info=True)
+    return table
+
+
+def _blocks_ensured(fingerprint: str, copy: pa.Table | None) -> str:
+    """After the copy is current (import, nightly): the block counts of the default rules kept too. Returns
+    current | counted."""
+    rules = _default_rules()
+    if cache.registry_kept(BLOCKS, _blocks_key(fingerprint, rules)):
+        return "current"
+    if copy is None:
+        copy = cache.registry_read(NAME, fingerprint)
+        if copy is None:
+            return "no copy"
+    blocks(fingerprint, copy, rules)
+    return "counted"
 
 
 def refresh_quietly(**_kw) -> dict:
@@ -207,3 +257,44 @@ def refresh_quietly(**_kw) -> dict:
         log.warning("the registry copy was not refreshed", exc_info=True)
         return {"mode": "failed", "error": str(exc)[:200]}
 
+
+
+HOUSEHOLD_TYPES = {"household_id": pa.int64(), "household_code": pa.string(), "area_code": pa.string(),
+                   "is_registered_poor": pa.bool_(), "poverty_status": pa.string(), "attribute": pa.string(),
+                   "main_cause": pa.string(), "per_capita_income": pa.string(), "net_income": pa.string(),
+                   "housing_area": pa.string(), "housing_structure": pa.string(),
+                   "dilapidated_grade": pa.string(), "land_cultivated": pa.string()}
+
+
+def _read_households() -> pa.Table:
+    from fupin.registry.models import Household
+
+    return fetch_arrow(
+        f"""SELECT h.id AS household_id, coalesce(h.poor_code, '') AS household_code, h.area_code,
+                h.is_registered_poor, h.poverty_status, h.attribute, h.main_cause,
+                CAST(h.per_capita_net_income AS TEXT) AS per_capita_income,
+                CAST(h.net_income AS TEXT) AS net_income, CAST(h.housing_area AS TEXT) AS housing_area,
+                h.housing_structure, h.dilapidated_grade, CAST(h.land_cultivated AS TEXT) AS land_cultivated
+            FROM "{Household._meta.db_table}" h""",  # noqa: S608 - a model's table name
+        types=HOUSEHOLD_TYPES)
+
+
+def households(fingerprint: str) -> pa.Table:
+    """Every registry household with the columns the rules read (the comparison's `hh_all`), for the registry as
+    `fingerprint` names it: the kept table (written at import and nightly, beside the persons' copy), else read
+    from the database and kept. A registry change changes the fingerprint: a table kept for another is not read."""
+    table = cache.registry_read(HOUSEHOLDS, fingerprint)
+    if table is None:
+        table = _read_households()
+        try:
+            cache.registry_write(HOUSEHOLDS, fingerprint, table)
+        except OSError:
+            log.warning("the registry's households could not be kept", exc_info=True)
+    return table
+
+
+def _households_ensured(fingerprint: str) -> str:
+    if cache.registry_kept(HOUSEHOLDS, fingerprint):
+        return "current"
+    households(fingerprint)
+    return "read"

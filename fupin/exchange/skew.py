@@ -23,6 +23,7 @@ what the engine compares (the records a remembered decision links are still coun
 # ruff: noqa: S608 - the SQL interpolates column names of known rules, integers and _lit() literals only
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -88,20 +89,74 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _blocks(cols, where: str = "") -> str:
-    """SQL of the blocks of a rule: key, left count, right count, pairs."""
+def _blocks(cols, where: str = "", *, kept: bool = False) -> str:
+    """SQL of the blocks of a rule: key, left count, right count, pairs. kept: the registry's counts are read from
+    the kept table `rb` (`registry_blocks`), not grouped from `rk`."""
     notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     key = "concat_ws('|', " + ", ".join(f"CAST({c} AS STRING)" for c in cols) + ")"
     extra = f" AND {where}" if where else ""
+    right = (f"SELECT key AS k, n FROM rb WHERE cols = {_lit(_cols_name(cols))}" if kept and not where else
+             f"SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull}{extra} GROUP BY 1")
     return f"""
         SELECT l.k AS key, l.n AS records, r.n AS persons, l.n * r.n AS pairs FROM
             (SELECT {key} AS k, count(*) AS n FROM lk WHERE {notnull}{extra} GROUP BY 1) l
-        JOIN (SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull}{extra} GROUP BY 1) r USING (k)"""
+        JOIN ({right}) r USING (k)"""
+
+
+def _cols_name(cols) -> str:
+    return ",".join(cols)
+
+
+def _column_sets(rules: list[str]) -> list[list[str]]:
+    """The distinct column sets of the measurable rules, in a fixed order."""
+    sets = {_cols_name(c): c for c in (rule_columns(r) for r in rules) if c is not None}
+    return [sets[k] for k in sorted(sets)]
+
+
+def blocks_spec(rules: list[str]) -> str:
+    """What the registry's block counts of these rules depend on besides the registry: the column sets and the way
+    the registry's blocking columns are derived (`_RIGHT_KEYS`). Part of the kept table's key and metadata."""
+    text = _RIGHT_KEYS + "\n" + "\n".join(_cols_name(c) for c in _column_sets(rules))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def registry_blocks(persons: pa.Table, rules: list[str]) -> pa.Table:
+    """The registry's side of every measurable rule's blocks: (cols, key, n) — the persons per blocking key. It
+    depends on the registry and the rules only, so it is kept beside the registry's copy
+    (registry_copy.blocks) and not grouped again in each run; metadata `spec` is `blocks_spec(rules)`."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("persons_in", persons)
+        con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
+        parts = []
+        for cols in _column_sets(rules):
+            notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            key = "concat_ws('|', " + ", ".join(f"CAST({c} AS STRING)" for c in cols) + ")"
+            parts.append(f"SELECT {_lit(_cols_name(cols))} AS cols, {key} AS key, count(*) AS n FROM rk "
+                         f"WHERE {notnull} GROUP BY 2")
+        sql = (" UNION ALL ".join(parts) if parts else
+               "SELECT CAST(NULL AS VARCHAR) AS cols, CAST(NULL AS VARCHAR) AS key, CAST(0 AS BIGINT) AS n WHERE false")
+        table = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    table = table.cast(pa.schema([("cols", pa.string()), ("key", pa.string()), ("n", pa.int64())]))
+    return table.replace_schema_metadata({"spec": blocks_spec(rules), "persons": str(persons.num_rows)})
+
+
+def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> bool:
+    """Whether a kept `registry_blocks` table was made for these rules, this derivation and this many persons."""
+    meta = (table.schema.metadata or {}) if table is not None else {}
+    return (table is not None and meta.get(b"spec", b"").decode() == blocks_spec(rules)
+            and meta.get(b"persons", b"").decode() == str(persons))
 
 
 def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: list[str], max_block: int,
-          exact_rule: bool = True) -> tuple[list[str], dict]:
-    """Measure every blocking rule's blocks and bound them; returns the rules to run and the report."""
+          exact_rule: bool = True, kept_blocks: pa.Table | None = None) -> tuple[list[str], dict]:
+    """Measure every blocking rule's blocks and bound them; returns the rules to run and the report.
+    kept_blocks: the registry's side already counted (`registry_blocks` of these rules and persons, kept with the
+    registry's copy); a table made for other rules or another registry is not used (the counts are made here)."""
     import duckdb
 
     t0 = time.perf_counter()
@@ -118,11 +173,16 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
                     "<> '')") if exact_rule else "true"
         con.execute(f"CREATE TABLE left_raw AS {_LEFT.format(residual=residual)}")
         con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
-        con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
+        kept = blocks_usable(kept_blocks, rules, persons.num_rows)
+        if kept:  # the registry's keys are derived only if a large block has to be split (`_guard_rule`)
+            con.register("rb", kept_blocks)
+        else:
+            con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
+        report["registry_blocks"] = "kept" if kept else "counted"
         report["records"] = con.execute("SELECT count(*) FROM lk").fetchone()[0]
-        report["persons"] = con.execute("SELECT count(*) FROM rk").fetchone()[0]
+        report["persons"] = persons.num_rows  # one row of rk per person
         for rule in rules:
-            entry, new_rules = _guard_rule(con, rule, int(max_block))
+            entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
             report["rules"].append(entry)
             out_rules.extend(new_rules)
             report["split"] += entry["action"] == "split"
@@ -133,11 +193,11 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
     return out_rules, report
 
 
-def _guard_rule(con, rule: str, max_block: int) -> tuple[dict, list[str]]:
+def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[dict, list[str]]:
     cols = rule_columns(rule)
     if cols is None:
         return {"rule": rule, "action": "not_measured"}, [rule]
-    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols)}")
+    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept)}")
     total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     entry: dict = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest)}
     top = con.execute("SELECT key, records, persons, pairs FROM b ORDER BY pairs DESC, key LIMIT 1").fetchall()
@@ -148,6 +208,8 @@ def _guard_rule(con, rule: str, max_block: int) -> tuple[dict, list[str]]:
         return entry, [rule]
     big = con.execute(f"SELECT key, records, persons, pairs FROM b WHERE pairs > {max_block} "
                       "ORDER BY pairs DESC, key").fetchall()
+    if kept:  # the secondary keys are counted on the registry's keys themselves
+        con.execute(f"CREATE TABLE IF NOT EXISTS rk AS {_RIGHT_KEYS}")
     entry["large_keys"] = len(big)
     entry["keys"] = [{"key": k, "records": n, "persons": m, "pairs": p} for k, n, m, p in big[:KEYS_LISTED]]
     whole = len(big) > KEYS_MAX  # too many large keys to list: the rule as a whole gets the secondary key
