@@ -50,17 +50,9 @@ def setup(args) -> tuple[str, bool]:
         os.environ["FUPIN_DATA_DIR"] = str(data_dir)
         os.environ["DATABASE_URL"] = f"sqlite:///{db}"
         label = "SQLite"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["FUPIN_DEBUG"] = "0"
-    os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
-    import django
+    from registry_common import start_django
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0)
+    start_django()
     return label, seeded
 
 

@@ -1,7 +1,8 @@
 """Shared set-up of the registry benchmarks: a fresh database (SQLite in a temporary directory, or a PostgreSQL
 database created for the run) and a synthetic county (towns, villages, grids).
 
-Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py.
+Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py; start_django by the other
+bench scripts that run Django in-process (bench/assessment_run.py, bench/quality_run.py).
 """
 
 from __future__ import annotations
@@ -19,22 +20,9 @@ TOWNS = 10
 VILLAGES_PER_TOWN = 12
 
 
-def setup_database(postgres: str | None, name: str) -> str:
-    """Point Django at a new empty database and migrate it; returns "SQLite" or "PostgreSQL"."""
-    if postgres:
-        import psycopg
-
-        server = postgres.rstrip("/").rsplit("/", 1)[0] if postgres.count("/") > 2 else postgres.rstrip("/")
-        with psycopg.connect(server.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name}")
-            c.execute(f"CREATE DATABASE {name}")
-        os.environ["DATABASE_URL"] = f"{server}/{name}"
-        label = "PostgreSQL"
-    else:
-        tmp = tempfile.mkdtemp(prefix=f"{name}-")
-        os.environ["FUPIN_DATA_DIR"] = tmp
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-        label = "SQLite"
+def start_django() -> None:
+    """Set Django up for a benchmark (settings of DATABASE_URL as set by the caller, DEBUG off, quiet logs) and
+    migrate the database; the one start-up of every bench script that runs Django in-process."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["FUPIN_DEBUG"] = "0"
     os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
@@ -46,6 +34,30 @@ def setup_database(postgres: str | None, name: str) -> str:
 
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
+
+
+def _server(postgres: str) -> str:
+    """The PostgreSQL server URL without a database name."""
+    return postgres.rstrip("/").rsplit("/", 1)[0] if postgres.count("/") > 2 else postgres.rstrip("/")
+
+
+def setup_database(postgres: str | None, name: str) -> str:
+    """Point Django at a new empty database and migrate it; returns "SQLite" or "PostgreSQL"."""
+    if postgres:
+        import psycopg
+
+        server = _server(postgres)
+        with psycopg.connect(server.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name}")
+            c.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{server}/{name}"
+        label = "PostgreSQL"
+    else:
+        tmp = tempfile.mkdtemp(prefix=f"{name}-")
+        os.environ["FUPIN_DATA_DIR"] = tmp
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+        label = "SQLite"
+    start_django()
     return label
 
 
@@ -57,7 +69,7 @@ def drop_database(postgres: str | None, name: str) -> None:
     connections.close_all()
     import psycopg
 
-    server = postgres.rstrip("/").rsplit("/", 1)[0] if postgres.count("/") > 2 else postgres.rstrip("/")
+    server = _server(postgres)
     with psycopg.connect(server.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {name}")
 

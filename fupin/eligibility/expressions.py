@@ -2,7 +2,7 @@
 
 Stored rule text is never run as Python. It is tokenised and parsed by this module into a tree of a few node kinds,
 and only that tree is turned into SQL, with every field name resolved against the facts the engine has and every
-string written as an escaped literal. Anything that is not an expression is refused with a Chinese message.
+string written as an escaped literal. Anything that is not an expression is refused with a message in the user's language (gettext).
 
 Grammar (precedence from low to high)::
 
@@ -39,6 +39,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 COMPARE = {"==", "!=", "<>", "<", "<=", ">", ">="}
 FUNCTIONS: dict[str, tuple[int, int | None]] = {  # name: (min args, max args)
@@ -65,10 +67,10 @@ _TOKEN = re.compile(r"""
 
 
 class ExpressionError(ValueError):
-    """A rule text that is not an accepted expression; the message is Chinese and says where."""
+    """A rule text that is not an accepted expression; the message (in the active language) says where."""
 
     def __init__(self, message: str, position: int | None = None):
-        where = f"(第{position + 1}个字符处)" if position is not None else ""
+        where = _(" (at character %(n)s)") % {"n": position + 1} if position is not None else ""
         super().__init__(message + where)
         self.message = message + where
 
@@ -82,7 +84,7 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"表达式太长(最多{MAX_LENGTH}个字符)")
+        raise ExpressionError(_("The expression is too long (at most %(n)s characters)") % {"n": MAX_LENGTH})
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -90,10 +92,10 @@ def tokenize(text: str) -> list[Token]:
         if not m:
             ch = text[pos]
             if ch == "." and tokens and tokens[-1].kind in ("name", "op") and tokens[-1].value not in "([,":
-                raise ExpressionError("不允许属性访问(「.」),请直接写字段名", pos)
+                raise ExpressionError(_("Attribute access (“.”) is not allowed; write the field name itself"), pos)
             if ch == "=":
-                raise ExpressionError("不允许赋值;比较相等请写「==」", pos)
-            raise ExpressionError(f"无法识别的字符「{ch}」", pos)
+                raise ExpressionError(_("Assignment is not allowed; to compare for equality write “==”"), pos)
+            raise ExpressionError(_("Unrecognised character “%(ch)s”") % {"ch": ch}, pos)
         kind = m.lastgroup
         value = m.group()
         if kind == "ws":
@@ -105,11 +107,11 @@ def tokenize(text: str) -> list[Token]:
             kind, value = "name", value[1:-1]
         elif kind == "name":
             if "__" in value:
-                raise ExpressionError(f"名称「{value}」含有不允许的「__」", pos)
+                raise ExpressionError(_("The name “%(name)s” contains “__”, which is not allowed") % {"name": value}, pos)
             if value.lower() in KEYWORDS:
                 kind, value = "kw", value.lower()
         if kind == "num" and m.end() < len(text) and text[m.end()] == ".":
-            raise ExpressionError("数字格式不对", pos)
+            raise ExpressionError(_("The number is not written correctly"), pos)
         tokens.append(Token(kind, value, pos))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
@@ -141,21 +143,21 @@ class _Parser:
     def expect(self, kind: str, value: str, what: str) -> Token:
         t = self.accept(kind, value)
         if t is None:
-            raise ExpressionError(f"这里应为{what}", self.tok.pos)
+            raise ExpressionError(_("Expected %(what)s here") % {"what": what}, self.tok.pos)
         return t
 
     def parse(self):
         if self.tok.kind == "end":
-            raise ExpressionError("表达式为空")
+            raise ExpressionError(_("The expression is empty"))
         node = self.expr()
         if self.tok.kind != "end":
-            raise ExpressionError(f"多余的内容「{self.tok.value}」", self.tok.pos)
+            raise ExpressionError(_("Unexpected extra content “%(text)s”") % {"text": self.tok.value}, self.tok.pos)
         return node
 
     def expr(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError("表达式嵌套太深")
+            raise ExpressionError(_("The expression is nested too deeply"))
         try:
             return self.or_()
         finally:
@@ -176,7 +178,7 @@ class _Parser:
     def nested(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError("表达式嵌套太深", self.tok.pos)
+            raise ExpressionError(_("The expression is nested too deeply"), self.tok.pos)
 
     def not_(self):
         if self.accept("kw", "not"):
@@ -200,7 +202,7 @@ class _Parser:
             if negated:
                 self.take()
             if self.tok.kind != "op" or self.tok.value != "[":
-                raise ExpressionError("「in」后面应为列表,如 [\"a\", \"b\"]", self.tok.pos)
+                raise ExpressionError(_("“in” must be followed by a list, such as [\"a\", \"b\"]"), self.tok.pos)
             return ("in", left, self.list_(), negated)
         if self.accept("kw", "is"):
             negated = bool(self.accept("kw", "not"))
@@ -235,10 +237,10 @@ class _Parser:
         t = self.tok
         if t.kind == "num":
             self.take()
-            whole, _, fraction = t.value.partition(".")
+            whole, _point, fraction = t.value.partition(".")
             if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS or len(fraction) > MAX_DECIMAL_DIGITS:
-                raise ExpressionError(f"数字太大或太长(整数部分最多{MAX_INTEGER_DIGITS}位,"
-                                      f"小数最多{MAX_DECIMAL_DIGITS}位)", t.pos)
+                raise ExpressionError(_("The number is too large or too long (at most %(int)s digits before the point, %(dec)s after it)")
+                                      % {"int": MAX_INTEGER_DIGITS, "dec": MAX_DECIMAL_DIGITS}, t.pos)
             return ("num", float(t.value) if "." in t.value else int(t.value))
         if t.kind == "str":
             self.take()
@@ -254,7 +256,7 @@ class _Parser:
             if self.tok.kind == "op" and self.tok.value == "(":
                 name = t.value.lower()
                 if name not in FUNCTIONS:
-                    raise ExpressionError(f"不允许调用「{t.value}」(可用函数:{'、'.join(sorted(FUNCTIONS))})", t.pos)
+                    raise ExpressionError(_("Calling “%(name)s” is not allowed (functions available: %(functions)s)") % {"name": t.value, "functions": ", ".join(sorted(FUNCTIONS))}, t.pos)
                 self.take()
                 args = []
                 if not self.accept("op", ")"):
@@ -264,10 +266,10 @@ class _Parser:
                     self.expect("op", ")", "「)」")
                 lo, hi = FUNCTIONS[name]
                 if len(args) < lo or (hi is not None and len(args) > hi):
-                    raise ExpressionError(f"函数{name}的参数个数不对", t.pos)
+                    raise ExpressionError(_("Wrong number of arguments to the function %(name)s") % {"name": name}, t.pos)
                 return ("call", name, args)
             if self.tok.kind == "op" and self.tok.value == "[":
-                raise ExpressionError("不允许下标访问(「[」)", self.tok.pos)
+                raise ExpressionError(_("Subscripts (“[”) are not allowed"), self.tok.pos)
             return ("field", t.value)
         if t.kind == "op" and t.value == "(":
             self.take()
@@ -277,8 +279,8 @@ class _Parser:
         if t.kind == "op" and t.value == "[":
             return self.list_()
         if t.kind == "end":
-            raise ExpressionError("表达式不完整", t.pos)
-        raise ExpressionError(f"这里不能出现「{t.value}」", t.pos)
+            raise ExpressionError(_("The expression is incomplete"), t.pos)
+        raise ExpressionError(_("“%(text)s” cannot appear here") % {"text": t.value}, t.pos)
 
     def list_(self):
         self.expect("op", "[", "「[」")
@@ -330,13 +332,13 @@ def _check_shape(tree) -> None:
         node, depth = stack.pop()
         nodes += 1
         if depth > MAX_TREE_DEPTH:
-            raise ExpressionError(f"表达式层次太多(最多{MAX_TREE_DEPTH}层),请拆成几条规则或用括号分组")
+            raise ExpressionError(_("The expression has too many levels (at most %(n)s): split it into several rules or group it with brackets") % {"n": MAX_TREE_DEPTH})
         if nodes > MAX_NODES:
-            raise ExpressionError(f"表达式太复杂(最多{MAX_NODES}个部分)")
+            raise ExpressionError(_("The expression is too complex (at most %(n)s parts)") % {"n": MAX_NODES})
         if isinstance(node, tuple) and node and node[0] == "arith" and node[1] == "*":
             products += 1
             if products > MAX_PRODUCTS:
-                raise ExpressionError(f"乘法太多(最多{MAX_PRODUCTS}处),结果可能超出数值范围")
+                raise ExpressionError(_("Too many multiplications (at most %(n)s): the result could go out of range") % {"n": MAX_PRODUCTS})
         stack.extend((child, depth + 1) for child in _children(node))
 
 
@@ -385,7 +387,7 @@ class _Compiler:
             try:
                 return self.resolve(node[1])
             except KeyError:
-                raise ExpressionError(f"未知字段「{node[1]}」") from None
+                raise ExpressionError(_("Unknown field “%(name)s”") % {"name": node[1]}) from None
         if kind == "not":
             return f"(NOT coalesce({self.boolean(node[1])}, FALSE))", "bool"
         if kind in ("and", "or"):
@@ -418,10 +420,10 @@ class _Compiler:
         if kind == "neg":
             return f"(- {self.number(node[1])})", "number"
         if kind == "list":
-            raise ExpressionError("列表只能用在「in」后面")
+            raise ExpressionError(_("A list can only follow “in”"))
         if kind == "call":
             return self.call(node[1], node[2])
-        raise ExpressionError("无法编译的表达式")
+        raise ExpressionError(_("The expression cannot be compiled"))
 
     def boolean(self, node) -> str:
         s, t = self.sql(node)
@@ -502,7 +504,7 @@ class _Compiler:
             return f"round({self.number(args[0])}, CAST({digits} AS INTEGER))", "number"
         if name == "length":
             return f"CAST(length({self.text(args[0])}) AS DOUBLE)", "number"
-        raise ExpressionError(f"不允许调用「{name}」")
+        raise ExpressionError(_("Calling “%(name)s” is not allowed") % {"name": name})
 
 
 def compile_sql(tree_or_text, resolve: Resolver, *, today: dt.date | None = None, as_bool: bool = True,

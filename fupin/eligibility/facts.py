@@ -18,6 +18,7 @@ import re
 
 import pyarrow as pa
 from django.db import connection
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from fupin.eligibility.expressions import compile_sql, parse
@@ -169,7 +170,7 @@ class Program:
         if rule.subject not in ("member", "household") and rule.subject not in self.sources:
             from fupin.eligibility.expressions import ExpressionError
 
-            raise ExpressionError(f"未知的适用对象「{rule.subject}」")
+            raise ExpressionError(_("Unknown subject “%(subject)s”") % {"subject": rule.subject})
         compile_sql(parse(rule.expression), self.resolver(rule.subject), today=self.today,
                     as_bool=rule.kind != "scoring")
 

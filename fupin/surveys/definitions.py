@@ -79,17 +79,17 @@ def check_definition(defn: dict, *, registry_fields: set[str] | None = None,
     """Problems of a definition, in Chinese (empty: the definition is sound)."""
     problems: list[str] = []
     if not isinstance(defn, dict) or not isinstance(defn.get("sections"), list):
-        return ["定义必须是含有 sections 列表的对象"]
+        return [_("定义必须是含有 sections 列表的对象")]
     top_keys: list[str] = []
     for s in defn["sections"]:
         if not isinstance(s, dict) or not str(s.get("title") or "").strip():
-            problems.append("每个分类都要有名称")
+            problems.append(_("每个分类都要有名称"))
             continue
         for it in s.get("items") or []:
             top_keys.append(str(it.get("key") or ""))
     dup = {k for k in top_keys if top_keys.count(k) > 1}
     if dup:
-        problems.append(f"题目代码重复:{'、'.join(sorted(dup))}")
+        problems.append(_("题目代码重复:%(keys)s") % {"keys": "、".join(sorted(dup))})
     names = set(top_keys)
     for it in items(defn):
         problems += _check_item(it, names, registry_fields, code_lists, in_table=False,
@@ -102,46 +102,46 @@ def _check_item(it: dict, names: set[str], registry_fields, code_lists, *, in_ta
     out: list[str] = []
     key = str(it.get("key") or "")
     label = str(it.get("label") or key)
-    where = f"题目「{label}」"
+    where = _("题目「%(label)s」") % {"label": label}
     if not KEY.match(key) or "__" in key:
-        out.append(f"{where}的代码「{key}」不合格:只能用字母、汉字、数字和下划线,且不以数字开头")
+        out.append(_("%(where)s的代码「%(key)s」不合格:只能用字母、汉字、数字和下划线,且不以数字开头") % {"where": where, "key": key})
     if not str(it.get("label") or "").strip():
-        out.append(f"题目「{key}」没有题目名称")
+        out.append(_("题目「%(key)s」没有题目名称") % {"key": key})
     kind = it.get("type")
     if kind not in TYPES:
-        out.append(f"{where}的类型「{kind}」未知(可用:{'、'.join(TYPES)})")
+        out.append(_("%(where)s的类型「%(kind)s」未知(可用:%(types)s)") % {"where": where, "kind": kind, "types": "、".join(TYPES)})
         return out
     if kind in ("choice", "multi"):
         if not it.get("code_list") and not it.get("options"):
-            out.append(f"{where}是选择题,要指定代码表或选项")
+            out.append(_("%(where)s是选择题,要指定代码表或选项") % {"where": where})
         if it.get("code_list") and code_lists is not None and it["code_list"] not in code_lists:
-            out.append(f"{where}的代码表「{it['code_list']}」不存在")
+            out.append(_("%(where)s的代码表「%(list)s」不存在") % {"where": where, "list": it["code_list"]})
     if kind == "table":
         if in_table:
-            out.append(f"{where}:表格里不能再套表格")
+            out.append(_("%(where)s:表格里不能再套表格") % {"where": where})
         cols = it.get("columns") or []
         if not cols:
-            out.append(f"{where}是表格,至少要有一列")
+            out.append(_("%(where)s是表格,至少要有一列") % {"where": where})
         col_keys = [str(c.get("key") or "") for c in cols]
         if len(set(col_keys)) != len(col_keys):
-            out.append(f"{where}的列代码重复")
+            out.append(_("%(where)s的列代码重复") % {"where": where})
         for c in cols:
             out += _check_item(c, names | set(col_keys), column_registry_fields, code_lists, in_table=True,
                                column_registry_fields=None)
     for bound in ("min", "max"):
         if it.get(bound) not in (None, "") and evaluator.to_number(it.get(bound)) is None:
-            out.append(f"{where}的{'最小值' if bound == 'min' else '最大值'}不是数字")
-    for attr, what in (("visible_if", "显示条件"), ("required_if", "必填条件")):
+            out.append((_("%(where)s的最小值不是数字") if bound == "min" else _("%(where)s的最大值不是数字")) % {"where": where})
+    for attr, what in (("visible_if", _("%(where)s的显示条件")), ("required_if", _("%(where)s的必填条件"))):
         if it.get(attr):
-            out += _check_expr(it[attr], names, f"{where}的{what}")
+            out += _check_expr(it[attr], names, what % {"where": where})
     for v in it.get("validations") or []:
         if not isinstance(v, dict) or not v.get("rule"):
-            out.append(f"{where}的校验规则不完整")
+            out.append(_("%(where)s的校验规则不完整") % {"where": where})
             continue
-        out += _check_expr(v["rule"], names, f"{where}的校验规则")
+        out += _check_expr(v["rule"], names, _("%(where)s的校验规则") % {"where": where})
     rf = it.get("registry_field")
     if rf and registry_fields is not None and rf not in registry_fields:
-        out.append(f"{where}绑定的户籍字段「{rf}」不存在或不能由表单修改")
+        out.append(_("%(where)s绑定的户籍字段「%(field)s」不存在或不能由表单修改") % {"where": where, "field": rf})
     return out
 
 
@@ -149,7 +149,7 @@ def _check_expr(text: str, names: set[str], where: str) -> list[str]:
     try:
         evaluator.check(str(text), names)
     except ExpressionError as exc:
-        return [f"{where}有误:{exc.message}"]
+        return [_("%(where)s有误:%(error)s") % {"where": where, "error": exc.message}]
     return []
 
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from fupin.eligibility.expressions import ExpressionError, fields_used, parse
 
 Fn = Callable[[dict], Any]
@@ -125,7 +127,7 @@ def _compare(op: str, a: Any, b: Any) -> bool | None:
             return a >= b
     except TypeError:
         return None
-    raise ExpressionError(f"未知的比较「{op}」")
+    raise ExpressionError(_("Unknown comparison “%(op)s”") % {"op": op})
 
 
 _OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -222,7 +224,7 @@ class _Builder:
         if kind == "field":
             name = node[1]
             if self.names is not None and name not in self.names:
-                raise ExpressionError(f"未知字段「{name}」")
+                raise ExpressionError(_("Unknown field “%(name)s”") % {"name": name})
             return lambda v: v.get(name)
         if kind == "not":
             f = self.build(node[1])
@@ -261,10 +263,10 @@ class _Builder:
             f = self.build(node[1])
             return lambda v: None if (n := to_number(f(v))) is None else -n
         if kind == "list":
-            raise ExpressionError("列表只能用在「in」后面")
+            raise ExpressionError(_("A list can only follow “in”"))
         if kind == "call":
             return self.call(node[1], [self.build(a) for a in node[2]])
-        raise ExpressionError("无法计算的表达式")
+        raise ExpressionError(_("The expression cannot be evaluated"))
 
     def call(self, name: str, args: list[Fn]) -> Fn:
         today = self.today
@@ -305,7 +307,7 @@ class _Builder:
             return lambda v: _round(a0(v), args[1](v) if len(args) > 1 else 0)
         if name == "length":
             return lambda v: _length(a0(v))
-        raise ExpressionError(f"不允许调用「{name}」")
+        raise ExpressionError(_("Calling “%(name)s” is not allowed") % {"name": name})
 
 
 def compile_expr(text_or_tree, *, names: Iterable[str] | None = None, today: dt.date | None = None) -> Fn:

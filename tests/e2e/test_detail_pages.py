@@ -7,7 +7,8 @@ The objects are the ones each app's `fupin/<app>/testing.py: sweep_objects` make
 village, one grid), so a new capability's detail page is opened here as soon as it registers its objects; the pages
 are the `get_absolute_url` of the first object of every model that has one. One county, one browser context per
 language, every page opened once per language. The same run opens every role's menu pages (one user per role of
-tests/conftest.py USERS, one browser context each) in English at 360 px: no sideways scrolling (the English brand name
+tests/conftest.py USERS, one browser context each) in English at 360 and 1440 px (each page loaded once, laid out
+at both widths): no sideways scrolling (the English brand name
 once pushed the top bar's buttons out, longer English labels push tables and chips), no Chinese outside the data.
 """
 
@@ -32,6 +33,7 @@ from tests.test_english_interface import chinese_outside_data, data_strings
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTH = 360
+MENU_WIDTHS = (360, 1440)  # the English menu walk: a phone and a desk, like the Chinese walk of test_role_menus
 # Models whose get_absolute_url is not a page of its own (a download, or a page the API serves).
 NOT_PAGES = {"lifecycle.stepattachment"}  # the attached file itself
 SHOWN = {"registry.household", "dispatch.workorder"}  # kept as screenshots in test-artifacts/ for a reader
@@ -123,8 +125,10 @@ def test_every_kind_of_detail_page_at_360px_in_both_languages(live_server, brows
                 if chinese:
                     failures.append(f"{where}: Chinese {chinese[:12]}")
         ctx.close()
-    # Every role's menu pages in English at 360 px (the role-menu walk opens them in Chinese at 360 and 1440 px, and
-    # tests/test_english_interface.py reads them in English through the test client, without layout).
+    # Every role's menu pages in English at 360 and 1440 px (the role-menu walk opens them in Chinese at both widths,
+    # and tests/test_english_interface.py reads them in English through the test client, without layout). Each page
+    # is loaded once and laid out at both widths (the viewport is resized, the page reflows), so the desk width costs
+    # a resize and a read, not a second load.
     menu_pages = 0
     data = data_strings()
     for user in users.values():
@@ -135,22 +139,32 @@ def test_every_kind_of_detail_page_at_360px_in_both_languages(live_server, brows
         if len(menu) < 3:  # positive control: the walk saw a menu
             failures.append(f"en {user.role}: a menu of {menu}")
         for href in menu:
+            page.set_viewport_size({"width": WIDTH, "height": 800})
             response = page.goto(f"{live_server.url}{href}", wait_until="load")
             menu_pages += 1
             if response is None or response.status != 200:
                 failures.append(f"en {user.role} menu {href}: HTTP {response.status if response else '?'}")
                 continue
-            wide = _scrolls_sideways(page)
-            if wide:
-                failures.append(f"en {user.role} menu {href}: scrolls sideways ({wide[0]} > {wide[1]})")
-                name = href.strip("/").replace("/", "-") or "home"
-                page.screenshot(path=os.path.join(artifacts_dir, f"wide-menu-en-{user.role}-{name}.png"))
-            chinese = chinese_outside_data(page.evaluate(VISIBLE_TEXT, SKIP["en"]), data)
-            if chinese:
-                data = data_strings()
+            for width in MENU_WIDTHS:
+                where = f"en {user.role} {width}px menu {href}"
+                if width != WIDTH:
+                    page.set_viewport_size({"width": width, "height": 800})
+                    if page.evaluate("window.innerWidth") != width:  # positive control: the page was laid out anew
+                        failures.append(f"{where}: the viewport stayed at {page.evaluate('window.innerWidth')} px")
+                main = page.locator("main").inner_text().strip()
+                if page.locator("main h1").count() == 0 or len(main) < 40:
+                    failures.append(f"{where}: empty page ({main[:60]!r})")
+                wide = _scrolls_sideways(page)
+                if wide:
+                    failures.append(f"{where}: scrolls sideways ({wide[0]} > {wide[1]})")
+                    name = href.strip("/").replace("/", "-") or "home"
+                    page.screenshot(path=os.path.join(artifacts_dir, f"wide-menu-en-{user.role}-{width}-{name}.png"))
                 chinese = chinese_outside_data(page.evaluate(VISIBLE_TEXT, SKIP["en"]), data)
-            if chinese:
-                failures.append(f"en {user.role} menu {href}: Chinese {chinese[:12]}")
+                if chinese:
+                    data = data_strings()
+                    chinese = chinese_outside_data(page.evaluate(VISIBLE_TEXT, SKIP["en"]), data)
+                if chinese:
+                    failures.append(f"{where}: Chinese {chinese[:12]}")
         ctx.close()
     assert menu_pages > 60
     assert failures == [], "\n".join(failures)
