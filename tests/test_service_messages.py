@@ -41,7 +41,7 @@ DATA: dict[str, set[str]] = {
 PENDING = {
     "fupin/core/idnumber.py", "fupin/core/management/base.py", "fupin/core/management/commands/audit.py",
     "fupin/core/management/commands/crypto.py", "fupin/core/pdf.py", "fupin/core/scoping.py",
-    "fupin/core/services.py", "fupin/core/uploads.py", "fupin/demo/seed.py",
+    "fupin/core/services.py", "fupin/demo/seed.py",
     "fupin/dispatch/management/commands/seed_dispatch_demo.py", "fupin/eligibility/views.py",
     "fupin/exchange/linkage.py", "fupin/exchange/views.py", "fupin/funds/hooks.py",
     "fupin/funds/views.py", "fupin/geo/services.py", "fupin/interop/management/commands/webhooks.py",
