@@ -87,7 +87,7 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """Period("2016H1") and so on; ValueError with a Chinese message for anything else."""
+    """Period("2016H1") and so on; ValueError with a translated message for anything else."""
     m = _PERIOD.match((text or "").strip().upper())
     if not m or not 2000 <= int(m.group(1)) <= 2100:
         raise ValueError(_("The assessment period “%(text)s” is not written correctly: write 2016, 2016H1 or 2016H2")

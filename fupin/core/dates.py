@@ -25,7 +25,7 @@ MIN_YEAR, MAX_YEAR = 1890, 2100
 
 
 class DateError(ValueError):
-    """A value that is not a date we may read; `code` is `ambiguous` or `unreadable`, the message is Chinese."""
+    """A value that is not a date we may read; `code` is `ambiguous` or `unreadable`, the message is in the active language (gettext)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -50,7 +50,7 @@ def _serial(n: float, text: str) -> dt.date:
 
 
 def parse_date(value: object) -> dt.date | None:
-    """The date in a cell; None for an empty cell; DateError (Chinese) when it is no date or could be two dates."""
+    """The date in a cell; None for an empty cell; DateError (a translated message) when it is no date or could be two dates."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):

@@ -69,7 +69,7 @@ def narrowed(user, within: str | None) -> str | None:
 
 def require(user, area_code: str, action: str | None = "edit", *, message: str = "",
             role_message: str = "") -> None:
-    """Refuse (ServiceError, in Chinese) a write at `area_code` outside the user's jurisdiction, or one the user's role
+    """Refuse (ServiceError, a translated message) a write at `area_code` outside the user's jurisdiction, or one the user's role
     may not do (`action` is a capability such as "edit" or "approve_town"; None asks only for the place).
 
     `user` None or a text such as "system" is the platform itself (the demo, nightly steps), which writes anywhere;
