@@ -6,6 +6,7 @@ refused on every write."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
@@ -27,9 +28,9 @@ class BearerTokenAuth(HttpBearer):
         if access is None:
             # a client that presents a token chose token authentication: no fall back to a session (a revoked
             # phone gets 401, not a CSRF refusal)
-            raise HttpError(401, "设备令牌或密钥无效、已吊销或已过期")
+            raise HttpError(401, _("The device token or key is invalid, revoked or expired"))
         if access.read_only and request.method not in SAFE_METHODS:
-            raise HttpError(403, "只读密钥不能写入数据")
+            raise HttpError(403, _("A read-only key cannot write data"))
         user = access.user
         user.token_capabilities = set(access.capabilities) if access.kind == "api_key" else None
         user.access_token = access

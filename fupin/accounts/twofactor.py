@@ -20,6 +20,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.accounts.models import TwoFactorDevice, User
 from fupin.core import audit
@@ -79,15 +80,15 @@ def _hash_code(code: str) -> str:
 
 def _new_recovery_codes() -> list[str]:
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return ["-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(2))
-            for _ in range(RECOVERY_CODES)]
+    return ["-".join("".join(secrets.choice(alphabet) for _i in range(5)) for _j in range(2))
+            for _k in range(RECOVERY_CODES)]
 
 
 @transaction.atomic
 def enrol_begin(*, actor, user: User) -> TwoFactorDevice:
     """A new, unconfirmed secret for `user` (replacing an unconfirmed one); confirmed devices are reset by `reset`."""
     if confirmed_device(user):
-        raise ServiceError("已启用双因素认证;如需更换,请先由安全管理员重置。")
+        raise ServiceError(_("Two-factor authentication is already on; to change it, ask a security administrator to reset it first."))
     device, _created = TwoFactorDevice.objects.update_or_create(
         user=user, defaults={"secret": new_secret(), "confirmed_at": None, "last_step": 0, "recovery_hashes": []})
     audit.record(actor=actor, action="accounts.two_factor.begin", obj=user, object_repr=str(user))
@@ -99,10 +100,10 @@ def enrol_confirm(*, actor, user: User, code: str) -> list[str]:
     """Confirm enrolment with a first code; returns the recovery codes, shown to the user once."""
     device = TwoFactorDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
-        raise ServiceError("请先开始绑定身份验证器。")
+        raise ServiceError(_("Start pairing an authenticator first."))
     step = _matching_step(device, code)
     if step is None:
-        raise ServiceError("验证码不正确,请核对手机上的身份验证器后重试。", field="code")
+        raise ServiceError(_("The code is wrong: check the authenticator on your phone and try again."), field="code")
     codes = _new_recovery_codes()
     device.confirmed_at = timezone.now()
     device.last_step = step
@@ -147,7 +148,7 @@ def verify(*, user: User, code: str) -> bool:
 def new_recovery_codes(*, actor, user: User) -> list[str]:
     device = TwoFactorDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
     if device is None:
-        raise ServiceError("尚未启用双因素认证。")
+        raise ServiceError(_("Two-factor authentication is not on yet."))
     codes = _new_recovery_codes()
     device.recovery_hashes = [_hash_code(c) for c in codes]
     device.save(update_fields=["recovery_hashes"])
@@ -159,7 +160,7 @@ def new_recovery_codes(*, actor, user: User) -> list[str]:
 def reset(*, actor, user: User) -> None:
     """A lost phone: the security administrator removes the device; the user enrols again at the next sign-in."""
     if not (getattr(actor, "is_superuser", False) or actor.can("manage_security")):
-        raise ServiceError("只有安全管理员可以重置双因素认证。")
-    deleted, _ = TwoFactorDevice.objects.filter(user=user).delete()
+        raise ServiceError(_("Only a security administrator can reset two-factor authentication."))
+    deleted, _by_model = TwoFactorDevice.objects.filter(user=user).delete()
     audit.record(actor=actor, action="accounts.two_factor.reset", obj=user, object_repr=str(user),
                  note="" if deleted else "未启用")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core.bulk import fetch_arrow
 
@@ -86,10 +87,11 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """Period("2016H1") and so on; ValueError with a Chinese message for anything else."""
+    """Period("2016H1") and so on; ValueError with a translated message for anything else."""
     m = _PERIOD.match((text or "").strip().upper())
     if not m or not 2000 <= int(m.group(1)) <= 2100:
-        raise ValueError(f"考评期「{text}」格式不对,应写作 2016、2016H1 或 2016H2")
+        raise ValueError(_("The assessment period “%(text)s” is not written correctly: write 2016, 2016H1 or 2016H2")
+                         % {"text": text})
     year, half = int(m.group(1)), m.group(2) or ""
     start = dt.date(year, 7 if half == "H2" else 1, 1)
     end = dt.date(year, 6, 30) if half == "H1" else dt.date(year, 12, 31)

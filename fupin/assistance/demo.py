@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from fupin.assistance.choices import (
     AreaPairingKind,
@@ -174,7 +175,7 @@ def seed_assistance(*, rng: random.Random, scale: float, batch) -> dict:
     departments = {d.code: d for d in Department.objects.all()}
     villages = list(Division.objects.filter(level="village").order_by("code"))
     if not villages:
-        raise ServiceError("数据库中还没有村:请先运行 seed_demo 建立演示县")
+        raise ServiceError(_("The database has no villages yet: run seed_demo first to build the demo county"))
     poor_villages = [v for v in villages if v.is_poor_village]
     towns = list(Division.objects.filter(level="town").order_by("code"))
 
@@ -214,7 +215,7 @@ def seed_assistance(*, rng: random.Random, scale: float, batch) -> dict:
               start_date=start_area, duty="部门包村:落实一村一策,协调项目资金", post="包村单位",
               exit_commitment="贫困村按期出列" if v.is_poor_village else "")
         leader = b.cadre(u, "驻村工作队队长")
-        members = [b.cadre(u, "驻村工作队员") for _ in range(2)]
+        members = [b.cadre(u, "驻村工作队员") for _n in range(2)]
         if users.get("village_team") and users["village_team"].division_id == v.pk:
             members[0].user = users["village_team"]
         team = b.add(WorkTeam, name=f"{u.name}驻{v.name}工作队", village=v, area_code=v.code, unit=u, leader=leader,
@@ -373,7 +374,7 @@ def _records(b: _Builder, h: dict, cadre: Cadre, habit: str, start: dt.date) -> 
 
 def _errands(b: _Builder, h: dict, grid_workers: dict) -> None:
     rng, today = b.rng, b.today
-    for _ in range(rng.choices((0, 1, 2), weights=(50, 38, 12))[0]):
+    for _n in range(rng.choices((0, 1, 2), weights=(50, 38, 12))[0]):
         matter, office = rng.choice(ERRANDS)
         opened = today - dt.timedelta(days=rng.randint(0, 360))
         r = rng.random()

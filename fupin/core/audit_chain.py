@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core.models import AuditArchive, AuditEvent
 
@@ -194,7 +195,8 @@ def archive_expired(*, now: dt.datetime | None = None, days: int | None = None) 
     """Move sealed events older than the retention period to a checksummed archive file, then out of the database."""
     days = retention_days() if days is None else days
     if days < MIN_RETENTION_DAYS:
-        raise ValueError(f"审计记录至少保存{MIN_RETENTION_DAYS}天(设置为{days}天)")
+        raise ValueError(_("Audit records are kept for at least %(min)s days (the setting is %(days)s days)")
+                         % {"min": MIN_RETENTION_DAYS, "days": days})
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
     seal_pending()
     with transaction.atomic():
@@ -204,7 +206,7 @@ def archive_expired(*, now: dt.datetime | None = None, days: int | None = None) 
         if not rows:
             return {"archived": 0}
         # only a run that starts right after the previous archive (or the chain's start) may leave the database
-        start_seq, _ = (AuditArchive.objects.order_by("-last_seq").values_list("last_seq", "last_hash").first()
+        start_seq, _last_hash = (AuditArchive.objects.order_by("-last_seq").values_list("last_seq", "last_hash").first()
                         or (0, GENESIS))
         run = []
         for row in rows:

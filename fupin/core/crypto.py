@@ -38,6 +38,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.utils.translation import gettext as _
 
 PREFIX = "$e1$"
 CIPHERS = {"aes-256-gcm": 32, "sm4-gcm": 16}
@@ -104,20 +105,20 @@ class Keyring:
                 cipher = entry.get("cipher", DEFAULT_CIPHER)
                 key = _b64d(entry["key"])
                 if not KEY_ID.match(kid) or cipher not in CIPHERS or len(key) != CIPHERS[cipher]:
-                    raise KeyringError(f"密钥 {kid} 不合格(编号为1-8位小写字母或数字,算法与长度须匹配)")
+                    raise KeyringError(_("Key %(kid)s is not acceptable (its id is 1-8 lower-case letters or digits; algorithm and length must match)") % {"kid": kid})
                 self.keys[kid] = DataKey(kid, cipher, key)
             self.active = spec["active"]
             self.index_keys = {}
             for kid, key in spec["index_keys"].items():
                 raw = _b64d(key)
                 if not KEY_ID.match(kid) or len(raw) < 32:
-                    raise KeyringError(f"索引密钥 {kid} 不合格(至少32字节)")
+                    raise KeyringError(_("Index key %(kid)s is not acceptable (at least 32 bytes)") % {"kid": kid})
                 self.index_keys[kid] = raw
             self.index_active = spec["index_active"]
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise KeyringError("密钥文件格式不对(需要 active、keys、index_active、index_keys)") from exc
+            raise KeyringError(_("The key file is not in the right form (it needs active, keys, index_active, index_keys)")) from exc
         if self.active not in self.keys or self.index_active not in self.index_keys:
-            raise KeyringError("当前密钥编号不在密钥列表中")
+            raise KeyringError(_("The current key id is not in the list of keys"))
 
     @property
     def active_key(self) -> DataKey:
@@ -133,7 +134,7 @@ class Keyring:
 def generate_spec(cipher: str = DEFAULT_CIPHER, kid: str = "k1", index_kid: str = "i1") -> dict:
     """A new keyring: one data key of `cipher` and one blind-index key."""
     if cipher not in CIPHERS:
-        raise KeyringError(f"不支持的算法 {cipher}(可用:{', '.join(CIPHERS)})")
+        raise KeyringError(_("Unsupported algorithm %(cipher)s (available: %(ciphers)s)") % {"cipher": cipher, "ciphers": ", ".join(CIPHERS)})
     return {"active": kid, "keys": {kid: {"cipher": cipher, "key": _b64e(os.urandom(CIPHERS[cipher]))}},
             "index_active": index_kid, "index_keys": {index_kid: _b64e(os.urandom(32))}}
 
@@ -141,7 +142,7 @@ def generate_spec(cipher: str = DEFAULT_CIPHER, kid: str = "k1", index_kid: str 
 def add_key(spec: dict, cipher: str = DEFAULT_CIPHER, kid: str | None = None) -> str:
     """Add a new data key to `spec` and make it active; return its id (the old keys stay, to read old values)."""
     if cipher not in CIPHERS:
-        raise KeyringError(f"不支持的算法 {cipher}")
+        raise KeyringError(_("Unsupported algorithm %(cipher)s") % {"cipher": cipher})
     n = len(spec["keys"]) + 1
     while kid is None or kid in spec["keys"]:
         kid, n = f"k{n}", n + 1
@@ -175,7 +176,7 @@ def _source() -> tuple[str, str]:
     if path:
         return "file", str(path)
     if getattr(settings, "FUPIN_KEYS_REQUIRED", False):
-        raise KeyringError("生产环境必须配置 FUPIN_KEYS_FILE 或 FUPIN_KEYS(密钥不得放在数据库中)")
+        raise KeyringError(_("Production must set FUPIN_KEYS_FILE or FUPIN_KEYS (keys may not be kept in the database)"))
     return "file", str(Path(settings.DATA_DIR) / "keys" / "fupin-keys.json")
 
 
@@ -200,19 +201,19 @@ def _load() -> Keyring:
             try:
                 spec = json.loads(where)
             except ValueError as exc:
-                raise KeyringError("FUPIN_KEYS 不是合格的 JSON") from exc
+                raise KeyringError(_("FUPIN_KEYS is not valid JSON")) from exc
         else:
             path = Path(where)
             if not path.exists():
                 from django.conf import settings
 
                 if getattr(settings, "FUPIN_KEYS_REQUIRED", False) or getattr(settings, "FUPIN_KEYS_FILE", ""):
-                    raise KeyringError(f"密钥文件不存在:{path}")
+                    raise KeyringError(_("The key file does not exist: %(path)s") % {"path": path})
                 _create_once(path)
             try:
                 spec = json.loads(path.read_text())
             except (OSError, ValueError) as exc:
-                raise KeyringError(f"无法读取密钥文件:{path}") from exc
+                raise KeyringError(_("The key file cannot be read: %(path)s") % {"path": path}) from exc
         ring = Keyring(spec)
         _cached = (source, ring)
         return ring
@@ -309,14 +310,15 @@ def decrypt(value: str, purpose: str, ring: Keyring | None = None) -> str:
     try:
         kid, body = value[len(PREFIX):].split("$", 1)
     except ValueError:
-        raise CryptoError(f"{purpose}: 密文格式不对") from None
+        raise CryptoError(_("%(purpose)s: the ciphertext is not in the right form") % {"purpose": purpose}) from None
     key = ring.keys.get(kid)
     if key is None:
-        raise CryptoError(f"{purpose}: 密钥 {kid} 不在密钥文件中")
+        raise CryptoError(_("%(purpose)s: key %(kid)s is not in the key file") % {"purpose": purpose, "kid": kid})
     try:
         return key.open(_b64d(body), f"{purpose}|{kid}".encode()).decode("utf-8")
     except (InvalidTag, ValueError, UnicodeDecodeError):
-        raise CryptoError(f"{purpose}: 密文无法通过校验(密钥 {kid}),可能被改动") from None
+        raise CryptoError(_("%(purpose)s: the ciphertext does not verify (key %(kid)s); it may have been altered")
+                          % {"purpose": purpose, "kid": kid}) from None
 
 
 def decrypt_many(values, purpose: str, ring: Keyring | None = None) -> list:
@@ -349,7 +351,8 @@ def decrypt_many(values, purpose: str, ring: Keyring | None = None) -> list:
             else:
                 append(gcm.decrypt(sealed[:NONCE], sealed[NONCE:], aad).decode("utf-8"))
         except (InvalidTag, ValueError, UnicodeDecodeError):
-            raise CryptoError(f"{purpose}: 密文无法通过校验(密钥 {kid}),可能被改动") from None
+            raise CryptoError(_("%(purpose)s: the ciphertext does not verify (key %(kid)s); it may have been altered")
+                          % {"purpose": purpose, "kid": kid}) from None
     return out
 
 
@@ -434,15 +437,16 @@ def open_segments(read, purpose: str = "file", ring: Keyring | None = None, requ
         if not head:
             break
         if last:
-            raise CryptoError(f"{purpose}: 文件在最后一段之后还有数据")
+            raise CryptoError(_("%(purpose)s: the file has data after its last segment") % {"purpose": purpose})
         size = int.from_bytes(head, "big")
         body = read(size)
         if len(head) < 4 or len(body) < size:
-            raise CryptoError(f"{purpose}: 文件不完整")
-        kid, _, sealed = body.partition(b"$")
+            raise CryptoError(_("%(purpose)s: the file is incomplete") % {"purpose": purpose})
+        kid, _dollar, sealed = body.partition(b"$")
         key = ring.keys.get(kid.decode("ascii", "replace"))
         if key is None:
-            raise CryptoError(f"{purpose}: 密钥 {kid.decode('ascii', 'replace')} 不在密钥文件中")
+            raise CryptoError(_("%(purpose)s: key %(kid)s is not in the key file")
+                              % {"purpose": purpose, "kid": kid.decode("ascii", "replace")})
         for flag in (False, True):
             try:
                 plain = key.open(sealed, _segment_aad(purpose, key.kid, n, flag))
@@ -451,8 +455,9 @@ def open_segments(read, purpose: str = "file", ring: Keyring | None = None, requ
             last = flag
             break
         else:
-            raise CryptoError(f"{purpose}: 文件第{n + 1}段无法通过校验,可能被改动")
+            raise CryptoError(_("%(purpose)s: segment %(n)s of the file does not verify; it may have been altered")
+                              % {"purpose": purpose, "n": n + 1})
         yield plain
         n += 1
     if require_last and not last:
-        raise CryptoError(f"{purpose}: 文件不完整(缺最后一段)")
+        raise CryptoError(_("%(purpose)s: the file is incomplete (the last segment is missing)") % {"purpose": purpose})

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.utils.translation import gettext as _
+
 _FULLWIDTH = str.maketrans("０１２３４５６７８９／．－：　", "0123456789/.-: ")
 _YMD = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -23,7 +25,7 @@ MIN_YEAR, MAX_YEAR = 1890, 2100
 
 
 class DateError(ValueError):
-    """A value that is not a date we may read; `code` is `ambiguous` or `unreadable`, the message is Chinese."""
+    """A value that is not a date we may read; `code` is `ambiguous` or `unreadable`, the message is in the active language (gettext)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -35,20 +37,20 @@ def _make(y: int, m: int, d: int, text: str) -> dt.date:
     try:
         value = dt.date(y, m, d)
     except ValueError:
-        raise DateError("unreadable", f"不是有效的日期:{text}") from None
+        raise DateError("unreadable", _("Not a valid date: %(text)s") % {"text": text}) from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise DateError("unreadable", f"日期的年份不合理:{text}")
+        raise DateError("unreadable", _("The year of the date is implausible: %(text)s") % {"text": text})
     return value
 
 
 def _serial(n: float, text: str) -> dt.date:
     if n != int(n) or not 1 <= n < 80000:
-        raise DateError("unreadable", f"无法识别为日期:{text}")
+        raise DateError("unreadable", _("Cannot be read as a date: %(text)s") % {"text": text})
     return EXCEL_EPOCH + dt.timedelta(days=int(n))
 
 
 def parse_date(value: object) -> dt.date | None:
-    """The date in a cell; None for an empty cell; DateError (Chinese) when it is no date or could be two dates."""
+    """The date in a cell; None for an empty cell; DateError (a translated message) when it is no date or could be two dates."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -56,12 +58,12 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, bool):
-        raise DateError("unreadable", f"无法识别为日期:{value}")
+        raise DateError("unreadable", _("Cannot be read as a date: %(text)s") % {"text": value})
     if isinstance(value, (int, float)):
         if value != value:  # NaN
             return None
         if value in (float("inf"), float("-inf")):
-            raise DateError("unreadable", f"无法识别为日期:{value}")
+            raise DateError("unreadable", _("Cannot be read as a date: %(text)s") % {"text": value})
         if value == int(value) and 18000101 <= value <= 21001231:
             return parse_date(str(int(value)))
         return _serial(float(value), str(value))
@@ -76,14 +78,15 @@ def parse_date(value: object) -> dt.date | None:
     if m := _DMY.match(text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if a <= 12 and b <= 12 and a != b:
-            raise DateError("ambiguous", f"日期「{text}」既可读作{y}年{a}月{b}日,也可读作{y}年{b}月{a}日,"
-                                         f"无法判断,请改写为{y}-MM-DD的形式")
+            raise DateError("ambiguous", _("The date “%(text)s” can be read as %(y)s-%(a)s-%(b)s or as %(y)s-%(b)s-%(a)s (year-month-day): it "
+                                           "cannot be decided, please write it as %(y)s-MM-DD")
+                                         % {"text": text, "y": y, "a": a, "b": b})
         if a > 12:  # day first
             return _make(y, b, a, text)
         return _make(y, a, b, text)
     if _SERIAL.match(text):
         return _serial(float(text), text)
-    raise DateError("unreadable", f"无法识别为日期:{text}")
+    raise DateError("unreadable", _("Cannot be read as a date: %(text)s") % {"text": text})
 
 
 def parse_date_or_none(value: object) -> dt.date | None:

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
@@ -61,17 +62,18 @@ def authorise(*, user, kind: str, title: str, url: str, people: int, full_ids: b
     rate = int(getattr(settings, "FUPIN_EXPORT_RATE_PER_HOUR", 30))
     since = timezone.now() - dt.timedelta(hours=1)
     if rate and AuditEvent.objects.filter(actor=user, action__startswith="export.", at__gte=since).count() >= rate:
-        raise ExportRefused(f"导出过于频繁:每人每小时最多导出{rate}次,请稍后再试")
+        raise ExportRefused(_("Too many exports: at most %(n)s exports per person per hour, please try again later") % {"n": rate})
     approval = None
     if needs_approval(people=people, full_ids=full_ids) and not getattr(user, "is_superuser", False):
         approval = (ExportRequest.objects.select_for_update()
                     .filter(requester=user, filter_hash=_hash(kind, url), status=ExportRequest.Status.APPROVED,
                             decided_at__gte=timezone.now() - APPROVAL_VALID).order_by("-decided_at").first())
         if approval is None:
-            reason = f"{people}人" + (",含完整证件号码" if full_ids else "")
+            reason = (_("%(n)s people, with full ID numbers") if full_ids else _("%(n)s people")) % {"n": people}
             query = urlencode({"kind": kind, "title": title, "url": url, "people": people,
                                "full_ids": int(full_ids)})
-            raise ApprovalRequired(f"此次导出({reason})须经审批后才能下载", f"/exports/request/?{query}")
+            raise ApprovalRequired(_("This export (%(reason)s) needs approval before it can be downloaded") % {"reason": reason},
+                                   f"/exports/request/?{query}")
         ExportRequest.objects.filter(pk=approval.pk).update(status=ExportRequest.Status.USED)
     return audit.record(actor=user, action=f"export.{kind}", object_type="core.export", object_id=kind[:64],
                         object_repr=f"{title}:{people}人"[:200], area_code=getattr(user, "area_code", "") or "",
@@ -84,7 +86,7 @@ def request_create(*, user, kind: str, title: str, url: str, people: int, full_i
                    ) -> ExportRequest:
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("请填写导出用途", field="reason")
+        raise ServiceError(_("Please fill in what the export is for"), field="reason")
     req = ExportRequest.objects.create(requester=user, kind=kind[:50], title=title[:200], url=url[:1000],
                                        filter_hash=_hash(kind, url), people=people, full_ids=full_ids,
                                        reason=reason[:300], area_code=getattr(user, "area_code", "") or "")
@@ -103,13 +105,13 @@ def pending_for(approver):
 @transaction.atomic
 def request_decide(*, actor, req: ExportRequest, approve: bool, note: str = "") -> ExportRequest:
     if not (getattr(actor, "is_superuser", False) or actor.can("approve_exports")):
-        raise ServiceError("没有审批导出的权限")
+        raise ServiceError(_("You may not approve exports"))
     if req.requester_id == actor.pk:
-        raise ServiceError("不能审批自己的导出申请")
+        raise ServiceError(_("You cannot approve your own export request"))
     if not ExportRequest.objects.restrict(actor).filter(pk=req.pk).exists():
-        raise ServiceError("该申请不在您的管辖范围内")
+        raise ServiceError(_("This request is outside your jurisdiction"))
     if req.status != ExportRequest.Status.PENDING:
-        raise ServiceError("该申请已处理")
+        raise ServiceError(_("This request has already been handled"))
     req.status = ExportRequest.Status.APPROVED if approve else ExportRequest.Status.REFUSED
     req.decided_by, req.decided_at, req.decision_note = actor, timezone.now(), (note or "")[:300]
     req.save()

@@ -21,6 +21,7 @@ from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.db.models.lookups import Exact, In, IsNull
+from django.utils.translation import gettext as _
 
 from fupin.core import crypto
 
@@ -82,7 +83,7 @@ def _through_index(lookup, values, compiler, connection):
     target = lookup.lhs.target
     index = next((f for f in blind_fields(target.model) if f.source == target.name and not f.tail), None)
     if index is None or not hasattr(lookup.lhs, "alias"):
-        raise FieldError(f"加密字段 {target.name} 不能按值查询,请用盲索引(blind_q)")
+        raise FieldError(_("The encrypted field %(field)s cannot be queried by value: use the blind index (blind_q)") % {"field": target.name})
     wanted = []
     for v in values:
         v = "" if v is None else str(v)
@@ -116,7 +117,7 @@ class EncryptedIn(In):
     def as_sql(self, compiler, connection):
         values = [v for v in self.rhs if v not in ("", None)]
         if len(values) != len(list(self.rhs)):
-            raise FieldError(f"加密字段 {self.lhs.target.name}: in 查询不能含空值")
+            raise FieldError(_("Encrypted field %(field)s: an in query cannot contain empty values") % {"field": self.lhs.target.name})
         return _through_index(self, values, compiler, connection)
 
 
@@ -160,7 +161,7 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
         try:
             return json.loads(text)
         except ValueError:
-            raise crypto.CryptoError(f"{self.purpose}: 不是合格的 JSON") from None
+            raise crypto.CryptoError(_("%(purpose)s: not valid JSON") % {"purpose": self.purpose}) from None
 
     def from_db_many(self, values) -> list:
         """`from_db_value` over a column's stored values, opened at once (crypto.decrypt_many)."""
@@ -172,7 +173,7 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
             try:
                 out.append(json.loads(text))
             except ValueError:
-                raise crypto.CryptoError(f"{self.purpose}: 不是合格的 JSON") from None
+                raise crypto.CryptoError(_("%(purpose)s: not valid JSON") % {"purpose": self.purpose}) from None
         return out
 
     def to_python(self, value):
@@ -263,7 +264,9 @@ def blind_field(model, source: str, tail: int = 0) -> BlindIndexField:
     for f in model._meta.concrete_fields:
         if isinstance(f, BlindIndexField) and f.source == source and f.tail == tail:
             return f
-    raise FieldError(f"{model._meta.label} 的 {source} 没有盲索引" + (f"(末{tail}位)" if tail else ""))
+    raise FieldError((_("%(model)s has no blind index on %(source)s (last %(tail)s characters)") if tail
+                      else _("%(model)s has no blind index on %(source)s"))
+                     % {"model": model._meta.label, "source": source, "tail": tail})
 
 
 def blind_q(model, source: str, value, prefix: str = "", tail: int = 0) -> Q:
@@ -276,7 +279,7 @@ def blind_q(model, source: str, value, prefix: str = "", tail: int = 0) -> Q:
     for v in values:
         v = f.normalise(v) if f.normalise else v
         if tail and len(v or "") != tail:
-            raise ValueError(f"{f.name}: 只能按末{tail}位查找")
+            raise ValueError(_("%(field)s: can only be looked up by its last %(tail)s characters") % {"field": f.name, "tail": tail})
         indexes += crypto.blind_indexes(v, f.purpose)
     if not indexes:
         return Q(pk__in=[])

@@ -13,6 +13,8 @@ from decimal import Decimal
 from operator import mul
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＩｌ", "0123456789XX11")
@@ -85,26 +87,29 @@ def normalise(raw: object, *, today: dt.date | None = None) -> str:
     """Clean, convert 15→18 and validate; return the 18-character number or raise IdNumberError (Chinese message)."""
     text = clean(raw)
     if not text:
-        raise IdNumberError("empty", "证件号码为空")
+        raise IdNumberError("empty", _("The ID number is empty"))
     if len(text) == 15:
         if not text.isdigit():
-            raise IdNumberError("chars", f"15位证件号码只能是数字:{mask(text)}")
+            raise IdNumberError("chars", _("A 15-digit ID number can only be digits: %(id)s") % {"id": mask(text)})
         text = upgrade15(text)
     if len(text) != 18:
-        raise IdNumberError("length", f"证件号码应为18位(或15位旧号),实际{len(text)}位:{mask(text)}")
+        raise IdNumberError("length", _("An ID number has 18 digits (or 15 for an old one), this has %(n)s: %(id)s")
+                                          % {"n": len(text), "id": mask(text)})
     if not (text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")):
-        raise IdNumberError("chars", f"证件号码含非法字符(前17位须为数字,末位为数字或X):{mask(text)}")
+        raise IdNumberError("chars", _("The ID number has characters that are not allowed (the first 17 must be digits, the last a digit or X): %(id)s")
+                                     % {"id": mask(text)})
     if text[:2] in _BAD_AREA:
-        raise IdNumberError("area", f"证件号码的地区码无效:{text[:6]}")
+        raise IdNumberError("area", _("The area code in the ID number is not valid: %(code)s") % {"code": text[:6]})
     birth = _parse_date(text[6:14])
     today = today or _today()
     if birth is None:
-        raise IdNumberError("birth", f"证件号码中的出生日期无效:{text[6:14]}")
+        raise IdNumberError("birth", _("The birth date in the ID number is not valid: %(date)s") % {"date": text[6:14]})
     if birth > today or birth.year < 1890:
-        raise IdNumberError("birth", f"证件号码中的出生日期不合理:{birth.isoformat()}")
+        raise IdNumberError("birth", _("The birth date in the ID number is implausible: %(date)s") % {"date": birth.isoformat()})
     expected = check_char(text[:17])
     if text[17] != expected:
-        raise IdNumberError("check", f"证件号码校验位错误:末位应为{expected},实际为{text[17]}")
+        raise IdNumberError("check", _("The check digit of the ID number is wrong: the last character should be %(expected)s, it is %(actual)s")
+                                     % {"expected": expected, "actual": text[17]})
     return text
 
 
@@ -179,13 +184,14 @@ def parse_disability_card(raw: object) -> DisabilityCard:
     """Parse '420581199001011234' + '4' + '2' (20 chars; an optional 'X'-suffix ID); raise IdNumberError in Chinese."""
     text = clean(raw)
     if len(text) not in (20, 22):
-        raise IdNumberError("disability_length", f"残疾人证号应为20位(身份证号+类别+等级),实际{len(text)}位:{mask(text)}")
+        raise IdNumberError("disability_length", _("A disability certificate number has 20 characters (ID number + category + grade), this has %(n)s: %(id)s")
+                                                     % {"n": len(text), "id": mask(text)})
     id_part, category, grade = text[:18], text[18], text[19]
     number = normalise(id_part)
     if category not in DISABILITY_CATEGORIES:
-        raise IdNumberError("disability_category", f"残疾类别代码无效:{category}(应为1-7)")
+        raise IdNumberError("disability_category", _("Invalid disability category code: %(code)s (it should be 1-7)") % {"code": category})
     if grade not in "1234":
-        raise IdNumberError("disability_grade", f"残疾等级无效:{grade}(应为1-4)")
+        raise IdNumberError("disability_grade", _("Invalid disability grade: %(grade)s (it should be 1-4)") % {"grade": grade})
     return DisabilityCard(id_number=number, category=category, grade=int(grade))
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
@@ -52,15 +53,16 @@ def chinese_font() -> tuple[str, int]:
     """(path, face index) of the Chinese font to embed; raises PdfFontMissing with what to do."""
     configured = getattr(settings, "FUPIN_PDF_FONT", "") or os.environ.get("FUPIN_PDF_FONT", "")
     if configured:
-        path, _, index = str(configured).partition("#")
+        path, _sep, index = str(configured).partition("#")
         if not os.path.isfile(path):
-            raise PdfFontMissing(f"设置 FUPIN_PDF_FONT 指定的字体文件不存在:{path}")
+            raise PdfFontMissing(_("The font file named by the setting FUPIN_PDF_FONT does not exist: %(path)s") % {"path": path})
         return path, int(index or 0)
     for path, index in KNOWN_FONTS:
         if os.path.isfile(path):
             return path, index
-    raise PdfFontMissing("找不到中文字体,无法生成PDF:请安装 fonts-wqy-microhei(apt-get install fonts-wqy-microhei),"
-                         "或在设置 FUPIN_PDF_FONT 中指定一个 .ttf/.otf/.ttc 中文字体文件的路径")
+    raise PdfFontMissing(_("No Chinese font was found, so the PDF cannot be made: install fonts-wqy-microhei "
+                           "(apt-get install fonts-wqy-microhei), or give the path of a .ttf/.otf/.ttc Chinese font "
+                           "file in the setting FUPIN_PDF_FONT"))
 
 
 # Set by fupin.core.exportlog.accountable while an export view runs: every Document made then carries the
@@ -166,7 +168,7 @@ class Document(FPDF):
     def blank_lines(self, label: str, lines: int = 3) -> None:
         """A label and ruled lines to be filled in by hand."""
         self.para(label)
-        for _ in range(lines):
+        for _line in range(lines):
             y = self.get_y() + 7
             self.line(self.l_margin, y, self.w - self.r_margin, y)
             self.set_y(y)

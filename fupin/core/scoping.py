@@ -16,6 +16,7 @@ test of the place alone, for what a page offers.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12, "community": 12, "grid": 15}
 
@@ -68,7 +69,7 @@ def narrowed(user, within: str | None) -> str | None:
 
 def require(user, area_code: str, action: str | None = "edit", *, message: str = "",
             role_message: str = "") -> None:
-    """Refuse (ServiceError, in Chinese) a write at `area_code` outside the user's jurisdiction, or one the user's role
+    """Refuse (ServiceError, a translated message) a write at `area_code` outside the user's jurisdiction, or one the user's role
     may not do (`action` is a capability such as "edit" or "approve_town"; None asks only for the place).
 
     `user` None or a text such as "system" is the platform itself (the demo, nightly steps), which writes anywhere;
@@ -79,9 +80,9 @@ def require(user, area_code: str, action: str | None = "edit", *, message: str =
     if user is None or isinstance(user, str):
         return
     if not covers(user, area_code):
-        raise ServiceError(message or "不在您的管辖范围内")
+        raise ServiceError(message or _("This is outside your jurisdiction"))
     if action is not None and not user.is_superuser and not user.can(action):
-        raise ServiceError(role_message or message or "您的角色不能办理此事")
+        raise ServiceError(role_message or message or _("Your role cannot handle this"))
 
 
 class ScopedQuerySet(models.QuerySet):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.utils.translation import gettext as _
 
 from fupin.core.errors import ImportRefused, RowProblem
 
@@ -85,7 +86,8 @@ def safe_suffix(name: str, allowed: tuple[str, ...] = TABLE_SUFFIXES) -> str:
     suffix = Path(str(name or "")).suffix.lower()
     if suffix not in allowed:
         shown = "、".join(s for s in allowed if s in (".xlsx", ".csv")) or "、".join(allowed)
-        raise _refuse(str(name)[:100], f"不支持的文件类型「{suffix or '无扩展名'}」(请上传 {shown} 文件)")
+        raise _refuse(str(name)[:100], _("Unsupported file type “%(suffix)s” (please upload a %(shown)s file)")
+                      % {"suffix": suffix or _("no extension"), "shown": shown})
     return suffix
 
 
@@ -95,7 +97,8 @@ def check_upload_size(upload, limits: UploadLimits | None = None) -> None:
     size = getattr(upload, "size", None)
     if size is not None and size > limits.max_bytes:
         raise _refuse(str(getattr(upload, "name", ""))[:100],
-                      f"文件太大({_mb(size)}),上限为{_mb(limits.max_bytes)}")
+                      _("The file is too large (%(size)s); the limit is %(limit)s")
+                      % {"size": _mb(size), "limit": _mb(limits.max_bytes)})
 
 
 def save_upload(upload, *, allowed: tuple[str, ...] = TABLE_SUFFIXES, folder: str | Path | None = None,
@@ -116,7 +119,7 @@ def save_upload(upload, *, allowed: tuple[str, ...] = TABLE_SUFFIXES, folder: st
             for chunk in upload.chunks():
                 written += len(chunk)
                 if written > limits.max_bytes:  # a client may lie about the size
-                    raise _refuse(name, f"文件太大,上限为{_mb(limits.max_bytes)}")
+                    raise _refuse(name, _("The file is too large; the limit is %(limit)s") % {"limit": _mb(limits.max_bytes)})
                 out.write(chunk)
         if check:
             check_table_file(path, display_name=name, limits=limits)
@@ -147,9 +150,10 @@ def check_table_file(path: str | Path, *, display_name: str | None = None,
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise _refuse(name, "文件不存在或无法打开") from exc
+        raise _refuse(name, _("The file does not exist or cannot be opened")) from exc
     if size > limits.max_bytes:
-        raise _refuse(name, f"文件太大({_mb(size)}),上限为{_mb(limits.max_bytes)}")
+        raise _refuse(name, _("The file is too large (%(size)s); the limit is %(limit)s")
+                      % {"size": _mb(size), "limit": _mb(limits.max_bytes)})
     with path.open("rb") as fh:
         head = fh.read(8)
     suffix = path.suffix.lower()
@@ -157,16 +161,16 @@ def check_table_file(path: str | Path, *, display_name: str | None = None,
     is_ole = head.startswith(b"\xd0\xcf\x11\xe0")
     if suffix in XLSX_SUFFIXES:
         if is_ole:
-            raise _refuse(name, "这是旧版 .xls 文件改了扩展名,请在Excel中另存为 .xlsx 后再上传")
+            raise _refuse(name, _("This is an old .xls file with its extension changed: save it as .xlsx in Excel and upload it again"))
         if not is_zip:
-            raise _refuse(name, "文件内容不是Excel(.xlsx)格式:可能是改了扩展名的其他文件,或文件不完整")
+            raise _refuse(name, _("The file content is not in Excel (.xlsx) format: it may be another file with its extension changed, or an incomplete file"))
         _check_xlsx(path, name, limits)
     elif suffix in (".csv", ".txt", ".tsv", ""):
         if is_zip or is_ole:
-            raise _refuse(name, "文件内容是Excel格式,但扩展名是 .csv:请把扩展名改回 .xlsx 后再上传")
+            raise _refuse(name, _("The file content is in Excel format but the extension is .csv: change the extension back to .xlsx and upload it again"))
         _check_text(path, name, limits)
     elif suffix in (".xls", ".ods"):
-        raise _refuse(name, "不支持 .xls/.ods 文件,请在Excel中另存为 .xlsx 后再上传")
+        raise _refuse(name, _(".xls/.ods files are not supported: save the file as .xlsx in Excel and upload it again"))
 
 
 def _check_xlsx(path: Path, name: str, limits: UploadLimits) -> None:
@@ -177,19 +181,21 @@ def _check_xlsx(path: Path, name: str, limits: UploadLimits) -> None:
             for info in infos:
                 total += info.file_size
                 if total > limits.max_uncompressed:
-                    raise _refuse(name, f"Excel文件解压后超过{_mb(limits.max_uncompressed)},拒绝读取(可能是压缩炸弹)")
+                    raise _refuse(name, _("The Excel file unpacks to more than %(limit)s: refused (it may be a zip bomb)")
+                                        % {"limit": _mb(limits.max_uncompressed)})
                 if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                    raise _refuse(name, f"Excel文件的压缩比异常(超过{limits.max_ratio}倍),拒绝读取(可能是压缩炸弹)")
+                    raise _refuse(name, _("The Excel file's compression ratio is abnormal (more than %(ratio)s times): refused (it may be a zip bomb)")
+                                        % {"ratio": limits.max_ratio})
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
-                raise _refuse(name, "文件不是有效的Excel工作簿(缺少工作簿内容),可能已损坏或不完整")
+                raise _refuse(name, _("The file is not a valid Excel workbook (the workbook content is missing): it may be damaged or incomplete"))
             for info in infos:
                 if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", info.filename):
                     _check_sheet(z, info, name, limits)
     except ImportRefused:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise _refuse(name, "Excel文件已损坏或不完整(可能上传中断),请重新保存后再上传") from exc
+        raise _refuse(name, _("The Excel file is damaged or incomplete (the upload may have been interrupted): save it again and upload it again")) from exc
 
 
 def _check_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: UploadLimits) -> None:
@@ -203,7 +209,8 @@ def _check_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: U
             chunk = fh.read(_CHUNK)
             read += len(chunk)
             if read > limits.max_uncompressed:  # the header may understate what the stream holds
-                raise _refuse(name, f"Excel文件解压后超过{_mb(limits.max_uncompressed)},拒绝读取(可能是压缩炸弹)")
+                raise _refuse(name, _("The Excel file unpacks to more than %(limit)s: refused (it may be a zip bomb)")
+                                        % {"limit": _mb(limits.max_uncompressed)})
             if not chunk:
                 break
             data = tail + chunk
@@ -224,23 +231,28 @@ def _check_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: U
                 c2, r2 = (column_number(m.group(3).decode()), int(m.group(4))) if m.group(3) else (c1, r1)
                 far_col, far_row = max(c1, c2), max(r1, r2)
                 if far_col > limits.max_columns or far_row > limits.max_rows:
-                    raise _refuse(name, f"工作表{sheet}的合并单元格范围过大(到第{far_row}行、第{far_col}列),"
-                                        f"上限为{limits.max_rows}行、{limits.max_columns}列")
+                    raise _refuse(name, _("Sheet %(sheet)s has a merged range that is too large (to row %(row)s, column %(column)s); the limit is "
+                                          "%(max_rows)s rows, %(max_columns)s columns")
+                                        % {"sheet": sheet, "row": far_row, "column": far_col, "max_rows": limits.max_rows,
+                                           "max_columns": limits.max_columns})
                 if merges > limits.max_merged_ranges:
-                    raise _refuse(name, f"工作表{sheet}的合并单元格超过{limits.max_merged_ranges}处,拒绝读取")
+                    raise _refuse(name, _("Sheet %(sheet)s has more than %(n)s merged ranges: refused")
+                                        % {"sheet": sheet, "n": limits.max_merged_ranges})
             if max_row > limits.max_rows:
-                raise _refuse(name, f"工作表{sheet}超过{limits.max_rows}行,请拆分后分批导入")
+                raise _refuse(name, _("Sheet %(sheet)s has more than %(n)s rows: split it and import it in batches")
+                              % {"sheet": sheet, "n": limits.max_rows})
             if max_col > limits.max_columns:
-                raise _refuse(name, f"工作表{sheet}超过{limits.max_columns}列,请删除多余的列后再导入")
+                raise _refuse(name, _("Sheet %(sheet)s has more than %(n)s columns: delete the extra columns and import it again")
+                              % {"sheet": sheet, "n": limits.max_columns})
 
 
 def _check_text(path: Path, name: str, limits: UploadLimits) -> None:
     data = path.read_bytes()
     if b"\x00" in data[:65536]:
-        raise _refuse(name, "文件内容不是文本表格(含有二进制数据):请上传 .xlsx 或 .csv 文件")
+        raise _refuse(name, _("The file content is not a text table (it contains binary data): please upload an .xlsx or .csv file"))
     lines = data.count(b"\n")
     if lines > limits.max_rows:
-        raise _refuse(name, f"文件超过{limits.max_rows}行,请拆分后分批导入")
+        raise _refuse(name, _("The file has more than %(n)s rows: split it and import it in batches") % {"n": limits.max_rows})
     decode_text(data, name=name)
 
 
@@ -267,11 +279,11 @@ def decode_text(data: bytes, *, name: str = "") -> str:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         row = data[:exc.start].count(b"\n") + 1
-        raise _refuse(name, "文件的文字编码无法识别(既不是UTF-8也不是GBK),请在Excel或WPS中另存为"
-                            "「CSV UTF-8」或 .xlsx 后再上传", row=row) from exc
+        raise _refuse(name, _("The file's text encoding cannot be recognised (neither UTF-8 nor GBK): in Excel or WPS save it as "
+                              "“CSV UTF-8” or .xlsx and upload it again"), row=row) from exc
     if utf8_line:
-        raise _refuse(name, "文件混用了两种文字编码(有的行是UTF-8,有的行是GBK),请在Excel或WPS中另存为"
-                            "「CSV UTF-8」或 .xlsx 后再上传", row=utf8_line)
+        raise _refuse(name, _("The file mixes two text encodings (some lines UTF-8, some GBK): in Excel or WPS save it as "
+                              "“CSV UTF-8” or .xlsx and upload it again"), row=utf8_line)
     return text
 
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.utils.translation import gettext as _
 
 from fupin.accounts.choices import Role
 from fupin.accounts.models import User
@@ -265,12 +266,13 @@ def seed_demo(*, actor, scale: float = 1.0, seed: int = DEFAULT_SEED, password: 
               progress: Progress | None = None) -> dict:
     """Build the demo county in an empty database; all or nothing. Returns counts and timings."""
     if not scale > 0:
-        raise ServiceError("规模(--scale)必须大于0")
+        raise ServiceError(_("The scale (--scale) must be greater than 0"))
     if scale > 5:
-        raise ServiceError("规模(--scale)最大为5")
+        raise ServiceError(_("The scale (--scale) is at most 5"))
     if database_has_people():
-        raise ServiceError("数据库中已有网格或住户数据,演示县只能建在空库上:请换一个新的 DATABASE_URL,"
-                           "或加 --if-empty 只确保演示账号并打印登录信息")
+        raise ServiceError(_("The database already holds grids or households; the demo county is built only in an empty "
+                             "database: use a new DATABASE_URL, or add --if-empty to only make sure of the demo accounts "
+                             "and print the sign-in details"))
     say = progress or _say_nothing
     with _sql_unlogged(), transaction.atomic():
         return _Seeder(actor=actor, scale=scale, seed=seed, password=password, say=say).run()
@@ -551,7 +553,7 @@ class _Seeder:
         tujia = "土家族" in town.name
         ctx = people.Context(rng=rng, ids=self.ids, surnames=SurnamePool(rng, tujia=tujia),
                              tujia_share=0.6 if tujia else 0.08, rural=unit.level == "village")
-        specs: list[tuple[list[dict], dict]] = [people.poor_household(ctx) for _ in range(poor)]
+        specs: list[tuple[list[dict], dict]] = [people.poor_household(ctx) for _n in range(poor)]
         count = sum(len(m) for m, _ in specs)
         while count < target:
             members = people.household_members(ctx)

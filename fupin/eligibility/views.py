@@ -81,7 +81,7 @@ def finding_detail(request, uuid):
             elif action == "correct":
                 services.finding_correct(actor=request.user, finding=finding, note=text)
             else:
-                raise ServiceError("未知的操作")
+                raise ServiceError(gettext("Unknown action"))
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:

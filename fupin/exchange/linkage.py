@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter, delete_where, fetch_arrow
@@ -48,7 +49,7 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
         from fupin.exchange.engine_spark import SparkEngine, pyspark_available
 
         if not pyspark_available():
-            raise ServiceError("Spark 引擎需要 pyspark 与 Java:请先运行 make setup-spark(见 docs/scale.md)")
+            raise ServiceError(_("The Spark engine needs pyspark and Java: run make setup-spark first (see docs/scale.md)"))
         return SparkEngine(master=spark_master or getattr(dj, "FUPIN_SPARK_MASTER", "") or None,
                            staging=getattr(dj, "FUPIN_SPARK_STAGING", "") or None,
                            driver_memory=getattr(dj, "FUPIN_SPARK_DRIVER_MEMORY", "") or None,
@@ -56,7 +57,8 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
                            conf=getattr(dj, "FUPIN_SPARK_CONF", None) or None)
     from fupin.core.errors import ServiceError
 
-    raise ServiceError(f"未知的比对引擎「{name}」,可选:{'、'.join(ENGINES)}")
+    raise ServiceError(_("Unknown comparison engine “%(name)s”; the choices are: %(engines)s")
+                       % {"name": name, "engines": "、".join(ENGINES)})
 
 
 def duckdb_options() -> dict:

@@ -38,7 +38,7 @@ def upload(request):
     f = request.FILES.get("file")
     if f is None:
         messages.error(request, too_large_message() if getattr(request, "upload_too_large", False)
-                       else "请选择要导入的文件")
+                       else gettext("Choose the file to import"))
         return redirect("exchange:index")
     try:
         dest = save_upload(f, folder=Path(settings.DATA_DIR) / "uploads")

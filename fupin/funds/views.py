@@ -55,7 +55,7 @@ def _date(value, default=None):
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ServiceError(f"日期无效:{value}") from None
+        raise ServiceError(_("Invalid date: %(value)s") % {"value": value}) from None
 
 
 def _run(request, fn, ok_message: str):

@@ -230,5 +230,5 @@ def households_assign_grid(*, actor, village: Division, by: str = "location", gr
 
     households = area_households()
     if households is None:
-        raise ServiceError("没有住户登记,无法分配网格")
+        raise ServiceError(_("There is no household register, so grids cannot be assigned"))
     return households.assign(actor=actor, village=village, by=by, grid=grid, household_ids=household_ids)

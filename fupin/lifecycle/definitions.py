@@ -232,4 +232,4 @@ def procedure_def(kind: str) -> ProcedureDef:
     except KeyError:
         from fupin.core.errors import ServiceError
 
-        raise ServiceError(f"未知的程序类型:{kind}") from None
+        raise ServiceError(_("Unknown procedure type: %(kind)s") % {"kind": kind}) from None

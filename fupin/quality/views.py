@@ -35,7 +35,7 @@ def village(request, code: str):
     # a grid worker's jurisdiction lies inside the village: the village opens, and shows the grid's problems only
     v = Division.objects.filter(code=code).first()
     if v is None or not overlaps(request.user, code):
-        raise Http404("没有这个村,或不在您的管辖范围内")
+        raise Http404(_("No such village, or it is outside your jurisdiction"))
     f = PROBLEM_FILTERS.read(request.GET, request.user)
     f.tell(request)
     rule = f["rule"]

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
@@ -73,22 +74,22 @@ def _date(value: Any, what: str) -> dt.date | None:
     except ValueError:  # well formed but impossible (2016-13-01)
         parsed = None
     if parsed is None:
-        raise ServiceError(f"{what}格式不对:{value}")
+        raise ServiceError(_("%(what)s is not written correctly: %(value)s") % {"what": what, "value": value})
     return parsed
 
 
 def _member(hh: Household, key: Any, what: str, *, required: bool = True) -> Person | None:
     if key in (None, ""):
         if required:
-            raise ServiceError(f"请选择{what}")
+            raise ServiceError(_("Please choose the %(what)s") % {"what": what})
         return None
     try:
         uid = uuidlib.UUID(str(key))
     except ValueError as exc:
-        raise ServiceError(f"{what}编号无效") from exc
+        raise ServiceError(_("The %(what)s number is not valid") % {"what": what}) from exc
     p = Person.objects.filter(uuid=uid, household=hh, is_alive=True).first()
     if p is None:
-        raise ServiceError(f"本户没有这名在世成员({what})")
+        raise ServiceError(_("This household has no such living member (%(what)s)") % {"what": what})
     return p
 
 
@@ -97,34 +98,34 @@ def _clean(hh: Household, kind: str, payload: dict, date: dt.date) -> dict:
     payload = {k: payload.get(k) for k in PAYLOAD_KEYS[kind] if payload.get(k) not in (None, "")}
     if kind in (Kind.BIRTH, Kind.MOVE_IN):
         if not _text(payload, "name"):
-            raise ServiceError("请填写姓名")
+            raise ServiceError(_("Please fill in the name"))
         payload["name"] = _text(payload, "name")
         payload["relationship"] = _text(payload, "relationship", 20) or "其他"
         if payload["relationship"] == services.HEAD:
-            raise ServiceError("新成员不能直接作为户主;更换户主请由村工作队办理")
+            raise ServiceError(_("A new member cannot be made head of household directly; the village team changes the head of household"))
         if payload.get("id_number"):
             try:
                 payload["id_number"] = idnumber.normalise(idnumber.clean(payload["id_number"]))
             except idnumber.IdNumberError as exc:
                 raise ServiceError(exc.message) from exc
-        birth = _date(payload.get("birth_date"), "出生日期")
+        birth = _date(payload.get("birth_date"), _("birth date"))
         if birth is not None:
             if birth > date:
-                raise ServiceError("出生日期晚于变动日期")
+                raise ServiceError(_("The birth date is later than the date of the change"))
             payload["birth_date"] = birth.isoformat()
         if payload.get("sex") and payload["sex"] not in ("男", "女", "1", "2"):
-            raise ServiceError(f"性别无效:{payload['sex']}")
+            raise ServiceError(_("Invalid sex: %(sex)s") % {"sex": payload["sex"]})
     if kind in (Kind.DEATH, Kind.MOVE_OUT):
-        person = _member(hh, payload.get("person"), "成员")
+        person = _member(hh, payload.get("person"), _("member"))
         payload["person"], payload["person_name"] = str(person.uuid), person.name
-        head = _member(hh, payload.get("new_head"), "新户主", required=False)
+        head = _member(hh, payload.get("new_head"), _("the new head of household"), required=False)
         if head is not None:
             if head.pk == person.pk:
-                raise ServiceError("新户主不能是离开的成员本人")
+                raise ServiceError(_("The new head of household cannot be the member who is leaving"))
             payload["new_head"], payload["new_head_name"] = str(head.uuid), head.name
     if kind == Kind.HOUSEHOLD_MOVE:
         if not _text(payload, "village", 15):
-            raise ServiceError("请选择迁入的村")
+            raise ServiceError(_("Please choose the village moved to"))
         payload["village"] = _text(payload, "village", 15)
         if payload.get("grid"):
             payload["grid"] = _text(payload, "grid", 15)
@@ -143,17 +144,17 @@ def request_submit(*, actor, household: Household, kind: str, payload: dict, dat
         existing = ChangeRequest.objects.filter(uuid=uuid).first()
         if existing is not None:
             if existing.requested_by_id != getattr(actor, "pk", None):
-                raise ServiceError("该编号已被使用")
+                raise ServiceError(_("This ID is already in use"))
             return existing
     if kind not in Kind.values:
-        raise ServiceError(f"未知的变动类型:{kind}")
+        raise ServiceError(_("Unknown kind of change: %(kind)s") % {"kind": kind})
     if not may_request(actor, household):
-        raise ServiceError("您不能为该户提交变动申请")
+        raise ServiceError(_("You cannot submit a change request for this household"))
     if household.dissolved_on:
-        raise ServiceError("该户已注销")
-    day = _date(date, "变动日期") or timezone.localdate()
+        raise ServiceError(_("This household has been dissolved"))
+    day = _date(date, _("date of the change")) or timezone.localdate()
     if day > timezone.localdate():
-        raise ServiceError("变动日期不能晚于今天")
+        raise ServiceError(_("The date of the change cannot be later than today"))
     clean = _clean(household, kind, payload if isinstance(payload, dict) else {}, day)
     req = ChangeRequest(household=household, area_code=household.area_code, kind=kind, payload=clean, date=day,
                         note=(note or "")[:300], requested_by=actor if getattr(actor, "pk", None) else None,
@@ -188,7 +189,7 @@ def _apply(actor, req: ChangeRequest) -> dict:
     if req.kind == Kind.BIRTH:
         member = {k: data[k] for k in ("name", "sex", "relationship", "id_number") if data.get(k)}
         if data.get("birth_date"):
-            member["birth_date"] = _date(data["birth_date"], "出生日期")
+            member["birth_date"] = _date(data["birth_date"], _("birth date"))
         p = services.member_add(actor=actor, household=hh, member=member, kind=MemberChange.Kind.BIRTH,
                                 date=req.date, note=note)
         return {"person": str(p.uuid)}
@@ -198,7 +199,7 @@ def _apply(actor, req: ChangeRequest) -> dict:
             if data.get("id_number") else None
         if elsewhere is not None:  # a transfer between two registered households: both must be the decider's
             if not Person.objects.restrict(actor).filter(pk=elsewhere.pk).exists():
-                raise ServiceError("此人登记在您辖区外的户中,请由县里办理户籍迁移")
+                raise ServiceError(_("This person is registered in a household outside your jurisdiction: the county handles the transfer"))
             p = services.member_move(actor=actor, person=elsewhere, to_household=hh,
                                      relationship=data.get("relationship") or "其他", date=req.date, note=note)
             return {"person": str(p.uuid), "from": "registry"}
@@ -210,7 +211,7 @@ def _apply(actor, req: ChangeRequest) -> dict:
     if req.kind in (Kind.DEATH, Kind.MOVE_OUT):
         person = _person(hh, data.get("person"))
         if person is None:
-            raise ServiceError("该成员已不在本户(可能已由他人登记变动)")
+            raise ServiceError(_("The member is no longer in this household (someone else may have recorded a change)"))
         new_head = _person(hh, data.get("new_head"))
         if req.kind == Kind.DEATH:
             p = services.member_death(actor=actor, person=person, date=req.date, new_head=new_head, note=note)
@@ -224,7 +225,7 @@ def _apply(actor, req: ChangeRequest) -> dict:
                 except ValueError:
                     target = None
             if target is None:
-                raise ServiceError(f"找不到迁入户{target_key},或不在您的管辖范围内")
+                raise ServiceError(_("Household %(key)s moved to cannot be found, or is outside your jurisdiction") % {"key": target_key})
             p = services.member_move(actor=actor, person=person, to_household=target,
                                      relationship="其他", date=req.date, new_head=new_head, note=note)
             return {"person": str(p.uuid), "to_household": target.url_key}
@@ -235,12 +236,12 @@ def _apply(actor, req: ChangeRequest) -> dict:
     # the whole household moves: the registry's move service takes every row that belongs to it along
     village = Division.objects.restrict(actor).filter(code=data.get("village") or "").first()
     if village is None:
-        raise ServiceError("找不到迁入的村,或不在您的管辖范围内")
+        raise ServiceError(_("The village moved to cannot be found, or is outside your jurisdiction"))
     grid = None
     if data.get("grid"):
         grid = Grid.objects.filter(code=data["grid"], village=village).first()
         if grid is None:
-            raise ServiceError(f"网格{data['grid']}不属于{village.name}")
+            raise ServiceError(_("Grid %(grid)s does not belong to %(village)s") % {"grid": data["grid"], "village": village.name})
     moved = services.household_relocate(actor=actor, household=hh, village=village, grid=grid)
     return {"area_code": moved.area_code}
 
@@ -251,9 +252,9 @@ def request_approve(*, actor, request: ChangeRequest, note: str = "") -> ChangeR
     duplicate ID number), nothing changes and the request stays submitted with the message raised."""
     req = ChangeRequest.objects.select_for_update().select_related("household").get(pk=request.pk)
     if not may_decide(actor, req):
-        raise ServiceError("您不能审核该申请(须为本辖区村工作队或乡镇,且不能审核自己提交的申请)")
+        raise ServiceError(_("You cannot decide this request (it takes the village team or township of the area, and not the one who submitted it)"))
     if req.state != State.SUBMITTED:
-        raise ServiceError(f"该申请已{req.get_state_display()}")
+        raise ServiceError(_("This request is already %(state)s") % {"state": req.get_state_display()})
     before_area = req.area_code
     req.result = _apply(actor, req)
     req.refresh_from_db(fields=["area_code"])  # a household move takes the request along
@@ -269,11 +270,11 @@ def request_approve(*, actor, request: ChangeRequest, note: str = "") -> ChangeR
 def request_reject(*, actor, request: ChangeRequest, reason: str) -> ChangeRequest:
     req = ChangeRequest.objects.select_for_update().get(pk=request.pk)
     if not may_decide(actor, req):
-        raise ServiceError("您不能审核该申请(须为本辖区村工作队或乡镇,且不能审核自己提交的申请)")
+        raise ServiceError(_("You cannot decide this request (it takes the village team or township of the area, and not the one who submitted it)"))
     if req.state != State.SUBMITTED:
-        raise ServiceError(f"该申请已{req.get_state_display()}")
+        raise ServiceError(_("This request is already %(state)s") % {"state": req.get_state_display()})
     if not (reason or "").strip():
-        raise ServiceError("退回须说明理由")
+        raise ServiceError(_("Sending the request back needs a reason"))
     req.state, req.decided_by, req.decided_at, req.reason = State.REJECTED, actor, timezone.now(), reason.strip()[:300]
     req.version += 1
     req.save(update_fields=["state", "decided_by", "decided_at", "reason", "version", "updated_at"])

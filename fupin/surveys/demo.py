@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fupin.core.errors import ServiceError
 from fupin.core.fields import with_indexes
@@ -155,7 +156,7 @@ def _plant(rng: random.Random, scale: float, households: dict[int, dict], member
                                                  batch=batch, updated_at=timezone.now())
         m["id_number"] = wrong
         planted["id_invalid"] += 1
-    for _ in range(max(1, n // 3)):
+    for _n in range(max(1, n // 3)):
         a, b = rng.sample(with_ids, 2)
         if a["household_id"] == b["household_id"]:
             continue
@@ -172,9 +173,9 @@ def _plant(rng: random.Random, scale: float, households: dict[int, dict], member
 def seed_surveys(*, rng: random.Random, scale: float, batch) -> dict:
     """Write the forms, two years of responses and the planted problems; returns row counts."""
     if not Division.objects.filter(level="village").exists():
-        raise ServiceError("数据库中还没有村:请先运行 seed_demo 建立演示县")
+        raise ServiceError(_("The database has no villages yet: run seed_demo first to build the demo county"))
     if Response.objects.exists():
-        raise ServiceError("数据库中已有采集表填报数据,演示数据只能生成一次")
+        raise ServiceError(_("The database already has form entries; the demo data is made only once"))
     services.forms_load_shipped(actor=ACTOR)
     hform, vform = Form.objects.get(key="household"), Form.objects.get(key="village")
     h1, v1 = services.current_version(hform), services.current_version(vform)

@@ -184,7 +184,7 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
         cols = set(tkeys) - {SUBJECT, PERIOD, ROW, ""}
         table = next((t for t in all_tables.values() if cols and cols <= {c["key"] for c in t["columns"]}), None)
         if table is None:
-            problems.append(RowProblem(1, name, "", "无法识别这个工作表对应的表格"))
+            problems.append(RowProblem(1, name, "", _("无法识别这个工作表对应的表格")))
             continue
         for n, rec in trows:
             subject_key = (rec.get(SUBJECT, ""), rec.get(PERIOD, "").removesuffix("年"))
@@ -202,7 +202,7 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
             problems.append(RowProblem(n, PERIOD, period, exc.message))
             continue
         if (code, period_text) in seen:
-            problems.append(RowProblem(n, SUBJECT, code, "同一对象同一期间出现了两次"))
+            problems.append(RowProblem(n, SUBJECT, code, _("同一对象同一期间出现了两次")))
             continue
         seen.add((code, period_text))
         household = division = None
@@ -211,18 +211,18 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
             household = qs.filter(poor_code=code).first() or (
                 qs.filter(uuid=code).first() if len(code) == 36 else None)
             if household is None:
-                problems.append(RowProblem(n, SUBJECT, code, "没有这个户编号,或不在您的管辖范围内"))
+                problems.append(RowProblem(n, SUBJECT, code, _("没有这个户编号,或不在您的管辖范围内")))
                 continue
         else:
             qs = Division.objects.restrict(scope_user) if scope_user is not None else Division.objects.all()
             division = qs.filter(code=code).first()
             if division is None:
-                problems.append(RowProblem(n, SUBJECT, code, "没有这个区划代码,或不在您的管辖范围内"))
+                problems.append(RowProblem(n, SUBJECT, code, _("没有这个区划代码,或不在您的管辖范围内")))
                 continue
         vtext = rec.get(VERSION, "")
         version = versions.get(int(vtext)) if vtext.isdigit() else current
         if version is None:
-            problems.append(RowProblem(n, VERSION, vtext, "没有这个已发布的版本"))
+            problems.append(RowProblem(n, VERSION, vtext, _("没有这个已发布的版本")))
             continue
         raw = {k: v for k, v in rec.items() if k not in (SUBJECT, SUBJECT_NAME, PERIOD, VERSION)}
         raw.update(table_data.get((code, period_text), {}) or table_data.get((code, period), {}))
@@ -232,7 +232,8 @@ def import_responses(*, actor, form: Form, path: str | Path, scope_user=None) ->
         labels.update({c["key"]: c["label"] for t in defs.tables(version.definition) for c in t["columns"]})
         unknown = set(raw) - set(labels)
         for k in sorted(unknown):
-            problems.append(RowProblem(n, k, "", f"{form.name}第{version.number}版没有这一题"))
+            problems.append(RowProblem(n, k, "", _("%(form_name)s第%(number)s版没有这一题")
+                                    % {"form_name": form.name, "number": version.number}))
         _values, errors = defs.validate_answers(version.definition, raw, codes)
         trows = {(t, i): v for (c, p, t, i), v in table_rows.items() if c == code and p == period_text}
         problems += _problems_from(errors, n, trows, labels)

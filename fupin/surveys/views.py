@@ -167,13 +167,13 @@ def _subject(request, form: Form):
     if form.level == Level.HOUSEHOLD:
         key = request.GET.get("household") or request.POST.get("household") or ""
         if not key:
-            raise Http404("请指定农户")
+            raise Http404(_("Please name the household"))
         hh = household_get(request.user, key)
         return hh, None, str(hh), hh.get_absolute_url()
     code = request.GET.get("subject") or request.POST.get("subject") or ""
     div = Division.objects.restrict(request.user).filter(code=code).first()
     if div is None:
-        raise Http404("没有这个区划,或不在您的管辖范围内")
+        raise Http404(_("No such division, or it is outside your jurisdiction"))
     return None, div, div.name, div.get_absolute_url()
 
 
@@ -204,7 +204,7 @@ def _raw_answers(request, version: FormVersion, existing: dict) -> dict:
             if upload is not None:
                 ext = PHOTO_TYPES.get(upload.content_type)
                 if ext is None or upload.size > 8 * 1024 * 1024:
-                    raise ServiceError("照片只接受8MB以内的JPEG、PNG或WebP图片")
+                    raise ServiceError(_("Photos are accepted only as JPEG, PNG or WebP images of at most 8MB"))
                 raw[key] = default_storage.save(f"surveys/photos/{uuidlib.uuid4().hex}{ext}", upload)
             else:
                 raw[key] = post.get(f"f.{key}.kept") or existing.get(key)

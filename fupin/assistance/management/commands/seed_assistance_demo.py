@@ -2,6 +2,7 @@ import random
 import time
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fupin.assistance.demo import seed_assistance
 from fupin.assistance.models import HouseholdPairing
@@ -20,7 +21,7 @@ class Command(FupinCommand):
 
     def handle(self, *args, **opts):
         if HouseholdPairing.objects.exists():
-            raise ServiceError("数据库中已有结对帮扶数据,帮扶演示数据只能生成一次")
+            raise ServiceError(_("The database already has pairings; the assistance demo data is made only once"))
         started = time.monotonic()
         with transaction.atomic():
             batch = batch_start(kind="seed_assistance", actor=self.system_actor())

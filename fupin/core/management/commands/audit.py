@@ -3,6 +3,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core import audit_chain
 from fupin.core.management.base import FupinCommand
@@ -37,6 +38,6 @@ class Command(FupinCommand):
             for problem in result.problems[:100]:
                 self.stdout.write(f"  {problem}")
         if not result.ok:
-            raise CommandError("审计记录哈希链校验未通过", returncode=3)
+            raise CommandError(_("The audit trail's hash chain did not verify"), returncode=3)
         if not opts["json"]:
             self.stdout.write("哈希链完整")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core import crypto, rotation
 from fupin.core.management.base import FupinCommand
@@ -30,7 +31,7 @@ class Command(FupinCommand):
         if action == "generate":
             out = Path(opts["out"] or "")
             if not opts["out"] or out.exists():
-                raise CommandError("请用 --out 指定一个尚不存在的密钥文件路径")
+                raise CommandError(_("Give with --out the path of a key file that does not exist yet"))
             crypto.write_keyfile(out, crypto.generate_spec(cipher))
             self.stdout.write(f"已生成密钥文件 {out}(算法 {cipher});请设置 FUPIN_KEYS_FILE={out} 并备份到安全处")
             return
@@ -71,8 +72,8 @@ class Command(FupinCommand):
 
     def _keyfile(self) -> Path:
         if getattr(settings, "FUPIN_KEYS", ""):
-            raise CommandError("密钥来自环境变量 FUPIN_KEYS:请在密钥管理处加新密钥后更新该变量")
+            raise CommandError(_("The keys come from the environment variable FUPIN_KEYS: add the new key where the keys are managed, then update the variable"))
         path = Path(getattr(settings, "FUPIN_KEYS_FILE", "") or Path(settings.DATA_DIR) / "keys" / "fupin-keys.json")
         if not path.exists():
-            raise CommandError(f"密钥文件不存在:{path}")
+            raise CommandError(_("The key file does not exist: %(path)s") % {"path": path})
         return path

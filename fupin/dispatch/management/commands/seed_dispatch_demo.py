@@ -7,6 +7,7 @@ import time
 
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from fupin.core.errors import ServiceError
 from fupin.core.management.base import FupinCommand
@@ -26,9 +27,9 @@ class Command(FupinCommand):
         from fupin.registry.models import Household
 
         if not Household.objects.filter(is_registered_poor=True).exists():
-            raise ServiceError("数据库中没有建档立卡户:请先运行 fupin seed_demo")
+            raise ServiceError(_("The database has no registered poor households: run fupin seed_demo first"))
         if WorkOrder.objects.exists():
-            raise ServiceError("数据库中已有工单,演示工单只能生成一次")
+            raise ServiceError(_("The database already has work orders; the demo work orders are made only once"))
         started = time.monotonic()
         with translation.override("zh-hans"), transaction.atomic():
             batch = batch_start(kind="seed_dispatch_demo", actor=self.system_actor())

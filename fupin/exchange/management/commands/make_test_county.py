@@ -1,4 +1,5 @@
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core.management.base import FupinCommand
 from fupin.exchange.testcounty import FILE_QUIRKS
@@ -23,7 +24,8 @@ class Command(FupinCommand):
         quirks = tuple(q for q in opts["quirks"].split(",") if q.strip())
         bad = set(quirks) - set(FILE_QUIRKS)
         if bad:
-            raise CommandError(f"未知的文件问题:{'、'.join(sorted(bad))}(可用:{'、'.join(FILE_QUIRKS)})", returncode=2)
+            raise CommandError(_("Unknown file problems: %(bad)s (available: %(quirks)s)")
+                               % {"bad": "、".join(sorted(bad)), "quirks": "、".join(FILE_QUIRKS)}, returncode=2)
         summary = make_county(opts["outdir"], scale=opts["scale"], seed=opts["seed"], divisions_csv=opts["divisions"],
                               style=opts["style"], quirks=quirks if opts["style"] == "new" else None)
         self.stdout.write(f"已生成:花名册{summary['people']}人,部门记录{summary['records']}条,"

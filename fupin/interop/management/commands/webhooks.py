@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core.errors import ServiceError
 
@@ -55,13 +56,13 @@ class Command(BaseCommand):
             s = (Subscription.objects.filter(uuid=key).first() if len(key) == 36 else None) or \
                 Subscription.objects.filter(name=key).first()
             if s is None:
-                raise CommandError(f"没有这个订阅:{key}")
+                raise CommandError(_("No such subscription: %(key)s") % {"key": key})
             d = services.subscription_test(actor="cli", subscription=s)
             delivery.deliver_pass()
             d = Delivery.objects.get(pk=d.pk)
             self.stdout.write(json.dumps({"status": d.status, "response_status": d.response_status,
                                           "error": d.error}, ensure_ascii=False))
             if d.status != "delivered":
-                raise CommandError("测试推送未送达:" + (d.error or str(d.response_status)))
+                raise CommandError(_("The test delivery did not arrive: %(error)s") % {"error": d.error or str(d.response_status)})
         elif action == "deliver":
             self.stdout.write(json.dumps(delivery.deliver_pass()))

@@ -4,6 +4,7 @@
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core.management.base import FupinCommand
 from fupin.registry import exporter, selectors
@@ -23,11 +24,11 @@ class Command(FupinCommand):
 
         path = Path(opts["file"])
         if path.suffix.lower() not in (".xlsx", ".csv"):
-            raise CommandError("输出文件须为 .xlsx 或 .csv", returncode=2)
+            raise CommandError(_("The output file must be .xlsx or .csv"), returncode=2)
         if opts.get("user"):
             user = User.objects.filter(username=opts["user"]).first()
             if user is None:
-                raise CommandError(f"用户不存在:{opts['user']}", returncode=2)
+                raise CommandError(_("No such user: %(user)s") % {"user": opts["user"]}, returncode=2)
         else:
             user = User(is_superuser=True, username="system")  # the whole registry, full ID numbers
         qs = selectors.household_list(user, area_prefix=opts["division"] or None, registered_only=not opts["all"])

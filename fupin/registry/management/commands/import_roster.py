@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from fupin.core.management.base import FupinCommand
 from fupin.registry.importer import import_roster
@@ -27,7 +28,7 @@ class Command(FupinCommand):
 
             scope_user = User.objects.filter(username=opts["user"]).first()
             if scope_user is None:
-                raise CommandError(f"用户不存在:{opts['user']}", returncode=2)
+                raise CommandError(_("No such user: %(user)s") % {"user": opts["user"]}, returncode=2)
             actor = scope_user
         result = import_roster(actor=actor, path=path, dry_run=opts["dry_run"], scope_user=scope_user)
         self.stdout.write(result.report(limit=opts["limit"]))
