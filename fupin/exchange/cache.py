@@ -160,6 +160,19 @@ def registry_write(name: str, fingerprint: str, table: pa.Table) -> None:
     _write(path, table)
 
 
+def registry_read_or_build(name: str, fingerprint: str, build) -> pa.Table:
+    """A table derived from the registry: the kept copy when it was written for this registry state (`fingerprint`),
+    else built and kept (a copy that cannot be written is logged; the table is still returned)."""
+    table = registry_read(name, fingerprint)
+    if table is None:
+        table = build()
+        try:
+            registry_write(name, fingerprint, table)
+        except OSError:
+            log.warning("the registry table %s could not be kept", name, exc_info=True)
+    return table
+
+
 def registry_latest(name: str) -> pa.Table | None:
     """The kept copy of `name` whatever registry state it was written for (the newest, if several): what an
     incremental refresh starts from (fupin/exchange/registry_copy.py)."""

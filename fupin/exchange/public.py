@@ -93,14 +93,7 @@ def registry_households(fingerprint: str) -> pa.Table:
 def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -> pa.Table:
     """A table derived from the registry, from the columnar cache when the registry has not changed since it was
     written (`fingerprint`), else built and kept."""
-    table = _cache.registry_read(name, fingerprint)
-    if table is None:
-        table = build()
-        try:
-            _cache.registry_write(name, fingerprint, table)
-        except OSError:
-            pass
-    return table
+    return _cache.registry_read_or_build(name, fingerprint, build)
 
 
 def snapshot_record_data(snapshot: Snapshot | None) -> pa.Table:

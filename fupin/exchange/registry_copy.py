@@ -283,14 +283,7 @@ def households(fingerprint: str) -> pa.Table:
     """Every registry household with the columns the rules read (the comparison's `hh_all`), for the registry as
     `fingerprint` names it: the kept table (written at import and nightly, beside the persons' copy), else read
     from the database and kept. A registry change changes the fingerprint: a table kept for another is not read."""
-    table = cache.registry_read(HOUSEHOLDS, fingerprint)
-    if table is None:
-        table = _read_households()
-        try:
-            cache.registry_write(HOUSEHOLDS, fingerprint, table)
-        except OSError:
-            log.warning("the registry's households could not be kept", exc_info=True)
-    return table
+    return cache.registry_read_or_build(HOUSEHOLDS, fingerprint, _read_households)
 
 
 def _households_ensured(fingerprint: str) -> str:
