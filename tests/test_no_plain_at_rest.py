@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from fupin.core.testing import own_data_dir
 from fupin.registry.testdata import roster_rows, write_csv
 
 PLACES = [("甲镇", "甲一村", "420581100201"), ("甲镇", "甲二村", "420581100202"), ("乙镇", "乙一村", "420581101201")]
@@ -68,16 +69,8 @@ def _data_dir_hits(values: list[str]) -> dict[str, list[str]]:
 
 @pytest.fixture
 def data_dir(tmp_path, settings):
-    """A data directory of this test's own, so the search covers exactly what this run wrote (the shared test
-    directory keeps files of earlier runs, some written before encryption; `fupin crypto rotate --files` seals
-    those in a real installation)."""
-    root = tmp_path / "data"
-    root.mkdir()
-    settings.DATA_DIR = root
-    settings.MEDIA_ROOT = root / "files"
-    settings.FUPIN_RAW_DIR = root / "raw"
-    settings.FUPIN_EXPORT_DIR = root / "exports"
-    return root
+    """A data directory of this test's own (`fupin crypto rotate --files` seals older files in a real installation)."""
+    return own_data_dir(tmp_path, settings)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -80,3 +80,15 @@ def sweep_app_modules(find, *, skip: tuple[str, ...] = ()) -> dict[str, list]:
         if hits:
             found[rel] = hits
     return found
+
+
+def own_data_dir(tmp_path, settings):
+    """A data directory of the test's own (files, raw uploads, exports, the columnar cache and Spark's staging under
+    it), so a search of it covers exactly what this test wrote: the shared test directory keeps earlier runs' files."""
+    root = tmp_path / "data"
+    root.mkdir()
+    settings.DATA_DIR = root
+    settings.MEDIA_ROOT = root / "files"
+    settings.FUPIN_RAW_DIR = root / "raw"
+    settings.FUPIN_EXPORT_DIR = root / "exports"
+    return root

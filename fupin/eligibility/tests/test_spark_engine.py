@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from fupin.core.testing import own_data_dir
 from fupin.exchange.spark_sql import translate
 from fupin.exchange.testdata import DIVISIONS_CSV, make_county
 
@@ -122,12 +123,7 @@ def _close(a: dict, b: dict) -> list:
 def test_spark_and_duckdb_give_the_same_links_findings_and_scores(spark_ready, tmp_path, settings, monkeypatch):
     # a data directory of this test's own, the Spark staging folder in it (the default place): the search for plain
     # ID numbers below covers exactly what this run wrote
-    data = tmp_path / "data"
-    data.mkdir()
-    settings.DATA_DIR = data
-    settings.MEDIA_ROOT = data / "files"
-    settings.FUPIN_RAW_DIR = data / "raw"
-    settings.FUPIN_EXPORT_DIR = data / "exports"
+    data = own_data_dir(tmp_path, settings)
     settings.FUPIN_SPARK_STAGING = ""
     # two cores, few shuffle partitions, a 1 GiB heap: CI's machine; a step that outlasts its bound fails the test
     settings.FUPIN_SPARK_MASTER = "local[2]"
