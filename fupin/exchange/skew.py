@@ -81,8 +81,14 @@ def rule_columns(rule: str) -> list[str] | None:
 
 
 def _key(side: str, cols: tuple[str, ...] | list[str]) -> str:
-    """The key of a block as one string (DuckDB and Spark SQL alike)."""
-    return "concat_ws('|', " + ", ".join(f"CAST({side}.{c} AS STRING)" for c in cols) + ")"
+    """The key of a block as one string (DuckDB and Spark SQL alike); `side` "" for unqualified columns. The one
+    key expression: the registry's kept block counts (`registry_blocks`) are joined to the records' on it."""
+    prefix = f"{side}." if side else ""
+    return "concat_ws('|', " + ", ".join(f"CAST({prefix}{c} AS STRING)" for c in cols) + ")"
+
+
+def _notnull(cols) -> str:
+    return " AND ".join(f"{c} IS NOT NULL" for c in cols)
 
 
 def _lit(value: str) -> str:
@@ -92,8 +98,7 @@ def _lit(value: str) -> str:
 def _blocks(cols, where: str = "", *, kept: bool = False) -> str:
     """SQL of the blocks of a rule: key, left count, right count, pairs. kept: the registry's counts are read from
     the kept table `rb` (`registry_blocks`), not grouped from `rk`."""
-    notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-    key = "concat_ws('|', " + ", ".join(f"CAST({c} AS STRING)" for c in cols) + ")"
+    notnull, key = _notnull(cols), _key("", cols)
     extra = f" AND {where}" if where else ""
     right = (f"SELECT key AS k, n FROM rb WHERE cols = {_lit(_cols_name(cols))}" if kept and not where else
              f"SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull}{extra} GROUP BY 1")
@@ -132,8 +137,7 @@ def registry_blocks(persons: pa.Table, rules: list[str]) -> pa.Table:
         con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
         parts = []
         for cols in _column_sets(rules):
-            notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-            key = "concat_ws('|', " + ", ".join(f"CAST({c} AS STRING)" for c in cols) + ")"
+            notnull, key = _notnull(cols), _key("", cols)
             parts.append(f"SELECT {_lit(_cols_name(cols))} AS cols, {key} AS key, count(*) AS n FROM rk "
                          f"WHERE {notnull} GROUP BY 2")
         sql = (" UNION ALL ".join(parts) if parts else
@@ -215,8 +219,7 @@ def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[
     whole = len(big) > KEYS_MAX  # too many large keys to list: the rule as a whole gets the secondary key
     in_big = "" if whole else f"{_key('l', cols)} IN ({', '.join(_lit(k) for k, *_ in big)})"
     base = [] if whole else [f"{rule} AND {_key('l', cols)} NOT IN ({', '.join(_lit(k) for k, *_ in big)})"]
-    where_big = "" if whole else f"concat_ws('|', {', '.join(f'CAST({c} AS STRING)' for c in cols)}) IN (" + \
-        ", ".join(_lit(k) for k, *_ in big) + ")"
+    where_big = "" if whole else f"{_key('', cols)} IN ({', '.join(_lit(k) for k, *_ in big)})"
     big_records = int(sum(n for _, n, _, _ in big))
     best = None  # the secondary key that bounds the blocks and keeps the most of their records
     for secondary in SECONDARY_KEYS:
