@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import join_list
 from fupin.core.pages import paginate
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
@@ -864,5 +865,5 @@ def setup_defaults(request):
     messages.success(request, _("Loaded %(types)d types and %(rules)d rules.") % result)
     if result["skipped"]:
         messages.warning(request, _("These rules' departments do not exist, not loaded: %(rules)s") % {
-            "rules": "、".join(result["skipped"])})
+            "rules": join_list(result["skipped"])})
     return redirect("dispatch:rules")
