@@ -37,7 +37,7 @@ from fupin.assistance.models import (
     WorkTeam,
 )
 from fupin.core.errors import ImportRefused, ServiceError
-from fupin.core.pages import paginate
+from fupin.core.pages import paginate, run_service
 from fupin.core.uploads import discard, save_upload
 from fupin.geo.areas import current_area
 from fupin.geo.models import Division
@@ -188,12 +188,8 @@ def unit_new(request):
     _require(permissions.can_manage(request.user))
     form = forms.UnitForm(request.POST)
     if form.is_valid():
-        try:
-            unit = services.unit_create(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Unit %(name)s added.") % {"name": unit.name})
+        run_service(request, lambda: services.unit_create(actor=request.user, **form.cleaned_data),
+                    lambda unit: _("Unit %(name)s added.") % {"name": unit.name})
     else:
         messages.error(request, _("Please correct the unit form."))
     return redirect("assistance:units")
@@ -204,12 +200,9 @@ def cadre_new(request):
     _require(permissions.can_manage(request.user))
     form = forms.CadreForm(request.POST)
     if form.is_valid():
-        try:
-            cadre = services.cadre_create(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Cadre %(name)s added.") % {"name": cadre.name})
+        cadre = run_service(request, lambda: services.cadre_create(actor=request.user, **form.cleaned_data),
+                            lambda cadre: _("Cadre %(name)s added.") % {"name": cadre.name})
+        if cadre is not None:
             return redirect(_next(request, cadre.get_absolute_url()))
     else:
         messages.error(request, _("Please correct the cadre form."))
