@@ -318,12 +318,8 @@ def errand_close(request, pk: int):
     errand = get_object_or_404(Errand.objects.filter(household__in=selectors.visible_households(user)), pk=pk)
     form = forms.ErrandCloseForm(request.POST)
     if form.is_valid():
-        try:
-            services.errand_close(actor=user, errand=errand, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Errand closed."))
+        run_service(request, lambda: services.errand_close(actor=user, errand=errand, **form.cleaned_data),
+                    _("Errand closed."))
     else:
         messages.error(request, _("Please give the result of the errand."))
     return redirect(_next(request, "/assistance/errands/"))
@@ -448,12 +444,8 @@ def receipt_add(request, key: str):
     _require(permissions.can_manage(user))
     form = forms.ReceiptForm(request.POST)
     if form.is_valid():
-        try:
-            services.policy_receipt_add(actor=user, household=hh, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Policy received recorded."))
+        run_service(request, lambda: services.policy_receipt_add(actor=user, household=hh, **form.cleaned_data),
+                    _("Policy received recorded."))
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
     return redirect(f"{_hh_url(hh)}#policies")

@@ -3,6 +3,7 @@
 - `paginate(request, qs, per_page=50)`: a Page; templates render `{% include "web/_pagination.html" %}`.
 - `capability_required("manage_geo")`: a view decorator that answers 403 unless `request.user.can(capability)`.
 - `is_htmx(request)`: the request comes from htmx (answer with a partial).
+- `content_disposition(filename, inline=False)`: the Content-Disposition of a download that keeps a Chinese file name.
 - `run_service(request, fn, ok_message)`: a form post's service call: its refusal (ServiceError, a refused file's
   report) shown as an error message instead of an error page, else ok_message (a text, or a function of the result)
   as a success message; returns the result, or None when refused.
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -55,6 +57,14 @@ def capability_required(capability: str):
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """A Content-Disposition header value that keeps a Chinese file name (RFC 6266 / 5987), with an ASCII fallback
+    for clients that read only `filename`."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def run_service(request, fn, ok_message):

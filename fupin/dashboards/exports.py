@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core.exportcells import sheet_title, xlsx_workbook
 from fupin.dashboards.selectors import Dashboard, FigureView
-
-
-def attachment(filename: str, *, inline: bool = False) -> str:
-    """A Content-Disposition header value that keeps a Chinese file name (RFC 6266 / 5987)."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def workbook(data: Dashboard, *, which: str | None = None, level_label: str = "") -> bytes:
