@@ -81,18 +81,17 @@ def main() -> None:
         lines.append(line)
     print("scores stored:", Score.objects.filter(run__is_current=True).count())
     if args.write_doc:
-        doc = ROOT / "docs" / "performance.md"
-        text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-        text += (f"\n## Assessment and policy matching over the demo county (bench/assessment_run.py, scale "
-                 f"{args.scale:g}, {time.strftime('%Y-%m-%d')})\n\n"
-                 "`assess_run` for the current year with half-year weights (the year and both halves evaluated: every "
-                 "town, village, grid worker, cadre, unit and department) and a full policy-matching run. Target: "
-                 "each ≤ 10 s at scale 1. Machine: 2 cores, 24 GiB, shared with other helpers' work (the 1-minute "
-                 "load average is given: above 2 the wall time is mostly waiting for a core; the CPU time is what "
-                 "the run costs in this process, the DuckDB threads excluded).\n\n"
-                 "| what | run | poor households | subjects / result | wall | CPU | load |\n"
-                 "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(lines) + "\n")
-        doc.write_text(text, encoding="utf-8")
+        from registry_common import append_doc
+
+        append_doc(f"## Assessment and policy matching over the demo county (bench/assessment_run.py, scale "
+                   f"{args.scale:g}, {time.strftime('%Y-%m-%d')})\n\n"
+                   "`assess_run` for the current year with half-year weights (the year and both halves evaluated: every "
+                   "town, village, grid worker, cadre, unit and department) and a full policy-matching run. Target: "
+                   "each ≤ 10 s at scale 1. Machine: 2 cores, 24 GiB, shared with other helpers' work (the 1-minute "
+                   "load average is given: above 2 the wall time is mostly waiting for a core; the CPU time is what "
+                   "the run costs in this process, the DuckDB threads excluded).\n\n"
+                   "| what | run | poor households | subjects / result | wall | CPU | load |\n"
+                   "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,36 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_DB = "fupin_bench_assistance"
-DOC_HEADER = "2 cores, 24 GiB, python-svc, 2026-11-28"
 
-
-def setup_database(args) -> str:
-    if args.postgres:
-        import psycopg
-
-        with psycopg.connect(PG_SERVER.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
-            exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_DB]).fetchone()
-            if not (args.reuse and exists):
-                c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-                c.execute(f"CREATE DATABASE {PG_DB}")
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DB}"
-        label = "PostgreSQL"
-    else:
-        tmp = args.data_dir or tempfile.mkdtemp(prefix="fupin-bench-assistance-")
-        os.environ["FUPIN_DATA_DIR"] = tmp
-        os.environ.pop("DATABASE_URL", None)
-        label = "SQLite"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0)
-    return label
+from registry_common import append_doc, setup_database  # noqa: E402  (bench/ is the script's folder)
 
 
 def build(args) -> dict:
@@ -240,9 +211,7 @@ def _pcts(values: list[float]) -> dict:
 
 
 def write_doc(label: str, built: dict, m: dict) -> None:
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else f"# Performance\n\n{DOC_HEADER}\n"
-    text = text.rstrip() + "\n\n" + "\n".join([
+    append_doc("\n".join([
         f"## Assistance lights on {label} ({built['households']:,} households, {built['records']:,} records)",
         "",
         "`bench/assistance_lights.py`" + (" --postgres" if label == "PostgreSQL" else "") + f", {dt.date.today()}:",
@@ -266,10 +235,7 @@ def write_doc(label: str, built: dict, m: dict) -> None:
         f"{m['first']['red']:,} | |",
         *([f"| building the data set (fast inserts, not part of the budget) | {built['build_seconds']} s | |"]
           if built["build_seconds"] else []),
-        "",
-    ]) + "\n"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    ]))
 
 
 def main() -> int:
@@ -283,7 +249,8 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="use the data set already built (in --data-dir, or the PostgreSQL database)")
     args = parser.parse_args()
-    label = setup_database(args)
+    label = setup_database(PG_SERVER if args.postgres else None, PG_DB, reuse=args.reuse, data_dir=args.data_dir,
+                           debug_env=True)
     print(f"database: {label}")
     from fupin.registry.models import Household
 

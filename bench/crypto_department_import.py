@@ -14,26 +14,18 @@ Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_common import crypto_off, drop_database, setup_database
+from registry_common import cpu_seconds as cpu
+from registry_common import crypto_modes, fresh_database, on_off_table
 
 DB_NAME = "fupin_bench_crypto_dept"
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def write_extract(path: Path, records: int, seed: int = 7) -> None:
@@ -51,11 +43,7 @@ def write_extract(path: Path, records: int, seed: int = 7) -> None:
 
 
 def child(mode: str, records: int, postgres: str | None) -> dict:
-    label = setup_database(postgres, f"{DB_NAME}_{mode}")
-    try:
-
-        if mode == "off":
-            crypto_off()
+    with fresh_database(postgres, f"{DB_NAME}_{mode}", crypto=mode) as label:
         from fupin.exchange import cache
         from fupin.exchange.linkage import load_records
         from fupin.exchange.models import StagedRecord
@@ -82,33 +70,16 @@ def child(mode: str, records: int, postgres: str | None) -> dict:
             cur.execute(f'SELECT id_number FROM "{StagedRecord._meta.db_table}" LIMIT 1')
             out["stored_id"] = cur.fetchone()[0][:12]
         return out
-    finally:
-        drop_database(postgres, f"{DB_NAME}_{mode}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--records", type=int, default=100_000)
-    ap.add_argument("--postgres", default=None)
-    ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.mode:
-        print(json.dumps(child(args.mode, args.records, args.postgres)))
+    ran = crypto_modes(__doc__, "records", 100_000, child)
+    if ran is None:
         return
-    results = {}
-    for mode in ("off", "on"):
-        cmd = [sys.executable, __file__, "--mode", mode, "--records", str(args.records)]
-        if args.postgres:
-            cmd += ["--postgres", args.postgres]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
-        results[mode] = json.loads(run.stdout.strip().splitlines()[-1])
-    off, on = results["off"], results["on"]
+    args, off, on = ran
     print(f"{on['db']}, {args.records:,} department records, load average {os.getloadavg()[0]:.1f}")
-    print("| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for key, what in (("import", "department import into staging"), ("read", "linkage read from the database")):
-        print(f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
-              f"{on[key][1] / max(off[key][1], 0.001):.2f} |")
+    print("\n".join(on_off_table(off, on, [("import", "department import into staging"),
+                                           ("read", "linkage read from the database")])))
     print(f"stored id_number: off `{off['stored_id']}`, on `{on['stored_id']}`")
 
 

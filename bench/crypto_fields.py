@@ -16,17 +16,22 @@ Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_common import append_doc, crypto_off, drop_database, load_note, make_county, p95, setup_database
+from registry_common import (
+    append_doc,
+    crypto_modes,
+    fresh_database,
+    load_note,
+    make_county,
+    p95,
+)
 
 DB_NAME = "fupin_bench_crypto"
 PAGES = 60
@@ -93,11 +98,7 @@ def measure(fn, args) -> tuple[float, float, float]:
 
 
 def child(mode: str, persons: int, postgres: str | None) -> dict:
-    label = setup_database(postgres, f"{DB_NAME}_{mode}")
-    try:
-
-        if mode == "off":
-            crypto_off()
+    with fresh_database(postgres, f"{DB_NAME}_{mode}", crypto=mode) as label:
         from django.test import Client
 
         from fupin.core.testing import make_user
@@ -171,30 +172,13 @@ def child(mode: str, persons: int, postgres: str | None) -> dict:
             out["stored_sample"] = phone[:12]
             out["stored_id"] = number[:12]
         return out
-    finally:
-        drop_database(postgres, f"{DB_NAME}_{mode}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--persons", type=int, default=100_000)
-    ap.add_argument("--postgres")
-    ap.add_argument("--write-doc", action="store_true")
-    ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.mode:
-        print("RESULT " + json.dumps(child(args.mode, args.persons, args.postgres)))
+    ran = crypto_modes(__doc__, "persons", 100_000, child, write_doc=True)
+    if ran is None:
         return
-    results = {}
-    for mode in ("off", "on"):
-        cmd = [sys.executable, __file__, "--mode", mode, "--persons", str(args.persons)]
-        if args.postgres:
-            cmd += ["--postgres", args.postgres]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        line = next(x for x in run.stdout.splitlines() if x.startswith("RESULT "))
-        results[mode] = json.loads(line[7:])
-        print(mode, results[mode], flush=True)
-    off, on = results["off"], results["on"]
+    args, off, on = ran
     rows = [("household page (county user, every panel)", "page"), ("search by ID number, exact", "search_id"),
             ("search by the last 6 characters of an ID", "search_tail6"),
             ("search by the last 4 characters of an ID", "search_tail4"), ("search by name, exact", "search_name"),

@@ -15,32 +15,21 @@ Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_common import crypto_off, drop_database, make_county, setup_database
+from registry_common import cpu_seconds as cpu
+from registry_common import crypto_modes, fresh_database, make_county, on_off_table
 
 DB_NAME = "fupin_bench_crypto_roster"
 
 
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 def child(mode: str, rows: int, postgres: str | None) -> dict:
-    label = setup_database(postgres, f"{DB_NAME}_{mode}")
-    try:
-        if mode == "off":
-            crypto_off()
+    with fresh_database(postgres, f"{DB_NAME}_{mode}", crypto=mode) as label:
         from django.db import connection
 
         from fupin.registry.importer import import_roster
@@ -63,36 +52,17 @@ def child(mode: str, rows: int, postgres: str | None) -> dict:
             out["stored_id"] = cur.fetchone()[0][:12]
         out["load_end"] = os.getloadavg()[0]
         return out
-    finally:
-        drop_database(postgres, f"{DB_NAME}_{mode}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--postgres", default=None)
-    ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.mode:
-        print(json.dumps(child(args.mode, args.rows, args.postgres)))
+    ran = crypto_modes(__doc__, "rows", 100_000, child)
+    if ran is None:
         return
-    results = {}
-    for mode in ("off", "on"):
-        cmd = [sys.executable, __file__, "--mode", mode, "--rows", str(args.rows)]
-        if args.postgres:
-            cmd += ["--postgres", args.postgres]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
-        results[mode] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(mode, results[mode], flush=True)
-    off, on = results["off"], results["on"]
+    _args, off, on = ran
     print(f"{on['db']}, {on['rows']:,} roster rows, load average off {off['load']:.1f}–{off['load_end']:.1f}, "
           f"on {on['load']:.1f}–{on['load_end']:.1f}")
-    print("| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for key, what in (("import", "roster import into an empty registry"),
-                      ("again", "the same file again (nothing changes)")):
-        print(f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
-              f"{on[key][1] / max(off[key][1], 0.001):.2f} |")
+    print("\n".join(on_off_table(off, on, [("import", "roster import into an empty registry"),
+                                           ("again", "the same file again (nothing changes)")])))
     print(f"stored id_number: off `{off['stored_id']}`, on `{on['stored_id']}`")
 
 

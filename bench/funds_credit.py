@@ -32,31 +32,7 @@ sys.path.insert(0, str(ROOT))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_DB = os.environ.get("FUPIN_BENCH_PG_DB", "fupin_bench_funds")
 
-
-def setup_database(args) -> str:
-    if args.postgres:
-        import psycopg
-
-        with psycopg.connect(PG_SERVER.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            c.execute(f"CREATE DATABASE {PG_DB}")
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DB}"
-        label = "PostgreSQL"
-    else:
-        os.environ["FUPIN_DATA_DIR"] = tempfile.mkdtemp(prefix="fupin-bench-funds-")
-        os.environ.pop("DATABASE_URL", None)
-        label = "SQLite"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0)
-    return label
+from registry_common import setup_database  # noqa: E402  (bench/ is the script's folder)
 
 
 def build(n_loans: int, today: dt.date, rng: random.Random) -> dict:
@@ -135,7 +111,7 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=50000)
     parser.add_argument("--rows", type=int, default=100000)
     args = parser.parse_args()
-    label = setup_database(args)
+    label = setup_database(PG_SERVER if args.postgres else None, PG_DB, debug_env=True)
     from django.db import connection
     from django.test import Client
 

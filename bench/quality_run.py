@@ -101,16 +101,15 @@ def main() -> None:
         lines.append(line)
     print("open problems:", Problem.objects.filter(status="open").count())
     if args.write_doc:
-        doc = ROOT / "docs" / "performance.md"
-        text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-        text += ("\n## Data-quality run over the demo county (bench/quality_run.py)\n\n"
-                 "Full run of every active rule over every resident, household and form response, with problem "
-                 "sync and inbox posting. Target: ≤ 30 s at scale 1. Machine: 2 cores, shared with other work "
-                 "(the 1-minute load average is given: above 2 the wall time is mostly waiting for a core; the "
-                 "CPU time is what the run costs).\n\n"
-                 "| database | run | residents | poor households | responses | result | wall | CPU | load |\n"
-                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(lines) + "\n")
-        doc.write_text(text, encoding="utf-8")
+        from registry_common import append_doc
+
+        append_doc("## Data-quality run over the demo county (bench/quality_run.py)\n\n"
+                   "Full run of every active rule over every resident, household and form response, with problem "
+                   "sync and inbox posting. Target: ≤ 30 s at scale 1. Machine: 2 cores, shared with other work "
+                   "(the 1-minute load average is given: above 2 the wall time is mostly waiting for a core; the "
+                   "CPU time is what the run costs).\n\n"
+                   "| database | run | residents | poor households | responses | result | wall | CPU | load |\n"
+                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

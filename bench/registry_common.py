@@ -1,16 +1,23 @@
 """Shared set-up of the registry benchmarks: a fresh database (SQLite in a temporary directory, or a PostgreSQL
 database created for the run) and a synthetic county (towns, villages, grids).
 
-Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py; start_django by the other
-bench scripts that run Django in-process (bench/assessment_run.py, bench/quality_run.py).
+Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py, and setup_database /
+start_django by every other bench script that runs Django in-process (assessment_run, quality_run,
+assistance_lights, funds_credit, crypto_*, interop, mobile_*): the one start-up of a benchmark.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,11 +27,15 @@ TOWNS = 10
 VILLAGES_PER_TOWN = 12
 
 
-def start_django() -> None:
+def start_django(*, debug_env: bool = False) -> None:
     """Set Django up for a benchmark (settings of DATABASE_URL as set by the caller, DEBUG off, quiet logs) and
-    migrate the database; the one start-up of every bench script that runs Django in-process."""
+    migrate the database; the one start-up of every bench script that runs Django in-process.
+
+    settings.DEBUG is off either way; debug_env=True leaves FUPIN_DEBUG as the environment has it while the
+    settings load (the lights' and credit benchmarks were measured so), instead of setting it to "0"."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["FUPIN_DEBUG"] = "0"
+    if not debug_env:
+        os.environ["FUPIN_DEBUG"] = "0"
     os.environ["FUPIN_LOG_LEVEL"] = "WARNING"
     import django
 
@@ -41,23 +52,30 @@ def _server(postgres: str) -> str:
     return postgres.rstrip("/").rsplit("/", 1)[0] if postgres.count("/") > 2 else postgres.rstrip("/")
 
 
-def setup_database(postgres: str | None, name: str) -> str:
-    """Point Django at a new empty database and migrate it; returns "SQLite" or "PostgreSQL"."""
+def setup_database(postgres: str | None, name: str, *, reuse: bool = False, data_dir: str | None = None,
+                   debug_env: bool = False) -> str:
+    """Point Django at a new empty database and migrate it; returns "SQLite" or "PostgreSQL".
+
+    reuse: keep the PostgreSQL database `name` if it exists (a data set built by an earlier run); data_dir: the
+    SQLite database's folder (kept between runs) instead of a new temporary one; debug_env: see start_django."""
     if postgres:
         import psycopg
 
         server = _server(postgres)
         with psycopg.connect(server.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name}")
-            c.execute(f"CREATE DATABASE {name}")
+            exists = reuse and c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                c.execute(f"DROP DATABASE IF EXISTS {name}")
+                c.execute(f"CREATE DATABASE {name}")
         os.environ["DATABASE_URL"] = f"{server}/{name}"
         label = "PostgreSQL"
     else:
-        tmp = tempfile.mkdtemp(prefix=f"{name}-")
+        tmp = data_dir or tempfile.mkdtemp(prefix=f"{name}-")
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         os.environ["FUPIN_DATA_DIR"] = tmp
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
         label = "SQLite"
-    start_django()
+    start_django(debug_env=debug_env)
     return label
 
 
@@ -72,6 +90,66 @@ def drop_database(postgres: str | None, name: str) -> None:
     server = _server(postgres)
     with psycopg.connect(server.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+@contextmanager
+def fresh_database(postgres: str | None, name: str, *, crypto: str = "on") -> Iterator[str]:
+    """A new database for one run (setup_database), dropped afterwards; yields "SQLite" or "PostgreSQL". crypto="off"
+    stores values plain (crypto_off), for the "off" side of an on-vs-off encryption benchmark."""
+    label = setup_database(postgres, name)
+    try:
+        if crypto == "off":
+            crypto_off()
+        yield label
+    finally:
+        drop_database(postgres, name)
+
+
+def bench_parser(doc: str | None, size: str, default: int, *, write_doc: bool = True) -> argparse.ArgumentParser:
+    """The command line of a benchmark: its size (--rows, --persons, ...), --postgres SERVER_URL, --write-doc."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(f"--{size}", type=int, default=default)
+    ap.add_argument("--postgres", help="server URL, e.g. postgres://postgres@127.0.0.1:5432")
+    if write_doc:
+        ap.add_argument("--write-doc", action="store_true")
+    return ap
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (user+sys)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def crypto_modes(doc: str | None, size: str, default: int, child, *, write_doc: bool = False):
+    """The command line of an on-vs-off encryption benchmark. Run as the parent, it runs the script again with
+    --mode off, then --mode on, each in a process of its own (encryption is turned off for a whole process), and
+    returns (args, off, on): what child(mode, size, postgres) returned in each. Run as a child (--mode), it calls
+    child, prints its result for the parent and returns None."""
+    ap = bench_parser(doc, size, default, write_doc=write_doc)
+    ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    n = getattr(args, size)
+    if args.mode:
+        print("RESULT " + json.dumps(child(args.mode, n, args.postgres)), flush=True)
+        return None
+    results = {}
+    for mode in ("off", "on"):
+        cmd = [sys.executable, sys.argv[0], "--mode", mode, f"--{size}", str(n)]
+        run = subprocess.run(cmd + (["--postgres", args.postgres] if args.postgres else []), capture_output=True,
+                             text=True, check=True)
+        line = [x for x in run.stdout.splitlines() if x.startswith("RESULT ")][-1]
+        results[mode] = json.loads(line[len("RESULT "):])
+        print(mode, results[mode], flush=True)
+    return args, results["off"], results["on"]
+
+
+def on_off_table(off: dict, on: dict, rows: list[tuple[str, str]]) -> list[str]:
+    """Markdown rows (what, key) of an on-vs-off benchmark whose results hold (wall s, CPU s) under each key."""
+    lines = ["| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU) |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
+              f"{on[key][1] / max(off[key][1], 0.001):.2f} |" for key, what in rows]
+    return lines
 
 
 def make_county() -> list[tuple[str, str, str]]:

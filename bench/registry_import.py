@@ -14,12 +14,11 @@ Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from registry_common import append_doc, drop_database, load_note, make_county, setup_database
+from registry_common import append_doc, bench_parser, fresh_database, load_note, make_county
 
 DB_NAME = "fupin_bench_registry_import"
 
@@ -31,16 +30,9 @@ def timed(fn):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--postgres", help="server URL, e.g. postgres://postgres@127.0.0.1:5432")
-    ap.add_argument("--write-doc", action="store_true")
-    args = ap.parse_args()
-    label = setup_database(args.postgres, DB_NAME)
-    try:
+    args = bench_parser(__doc__, "rows", 100_000).parse_args()
+    with fresh_database(args.postgres, DB_NAME) as label:
         run(args, label)
-    finally:
-        drop_database(args.postgres, DB_NAME)
 
 
 def run(args, label: str) -> None:

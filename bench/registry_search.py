@@ -16,11 +16,10 @@ Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 
-from registry_common import append_doc, drop_database, load_note, make_county, p95, setup_database
+from registry_common import append_doc, bench_parser, fresh_database, load_note, make_county, p95
 
 DB_NAME = "fupin_bench_registry_search"
 SAMPLES = 200
@@ -91,16 +90,9 @@ def measure(label: str, fn, queries: list[str]) -> tuple[str, float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--persons", type=int, default=1_000_000)
-    ap.add_argument("--postgres", help="server URL, e.g. postgres://postgres@127.0.0.1:5432")
-    ap.add_argument("--write-doc", action="store_true")
-    args = ap.parse_args()
-    label = setup_database(args.postgres, DB_NAME)
-    try:
+    args = bench_parser(__doc__, "persons", 1_000_000).parse_args()
+    with fresh_database(args.postgres, DB_NAME) as label:
         run(args, label)
-    finally:
-        drop_database(args.postgres, DB_NAME)
 
 
 def page_samples(client, codes: list[str]) -> list[float]:

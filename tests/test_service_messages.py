@@ -38,13 +38,8 @@ DATA: dict[str, set[str]] = {
 }
 
 # Backlog: files whose user-facing messages are still Chinese literals without gettext (see the module docstring).
-PENDING = {
-    "fupin/core/services.py",  # a job's stored status message (interrupted, requeued): written once, read by everyone
-    "fupin/accounts/api.py",  # a token's stored revocation reason
-    "fupin/assessment/services.py",  # a self-reported alert's stored detail
-    "fupin/funds/hooks.py",  # a household fact's label, beside the plain labels of assessment/screening.py's facts
-    "fupin/funds/services.py",  # stored reasons (贷款逾期, 停止贴息): written once, shown to every reader
-}
+# Emptied by issue 14: a message a service stores for later readers is stored by id (fupin/core/i18n.py).
+PENDING: set[str] = set()
 
 
 def _name(func: ast.expr) -> str:

@@ -5,6 +5,7 @@ import datetime
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import Router, Schema
 from ninja.responses import Status
 
@@ -12,6 +13,7 @@ from fupin.accounts import selectors, services
 from fupin.accounts.choices import ROLE_CAPABILITIES
 from fupin.accounts.models import User
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import stored
 
 router = Router(tags=["accounts"])
 
@@ -116,7 +118,7 @@ def revoke_current_token(request):
     """Sign this phone out: the token it presents is revoked (a session gets 204 and nothing changes)."""
     token = getattr(request, "access_token", None)
     if token is not None:
-        services.token_revoke(actor=request.user, token=token, reason="在手机上退出登录")
+        services.token_revoke(actor=request.user, token=token, reason=stored(gettext_noop("Signed out on the phone")))
     return Status(204, None)
 
 

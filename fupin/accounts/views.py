@@ -15,7 +15,7 @@ from fupin.accounts import selectors, services
 from fupin.accounts.choices import Role
 from fupin.accounts.forms import ApiKeyForm, LoginForm, UserForm
 from fupin.core.errors import ServiceError
-from fupin.core.pages import capability_required, paginate
+from fupin.core.pages import capability_required, paginate, run_service
 from fupin.geo.areas import filter_area
 
 CAPABILITY_LABELS = {
@@ -179,11 +179,8 @@ def token_revoke(request, token_id):
     token = selectors.token_for_revoke(viewer=request.user, token_id=token_id)
     if token is None:
         raise Http404
-    try:
-        services.token_revoke(actor=request.user, token=token, reason=request.POST.get("reason", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(name)s was revoked: it can no longer reach the system.") % {"name": token.name})
+    run_service(request, lambda: services.token_revoke(actor=request.user, token=token,
+                                                       reason=request.POST.get("reason", "")),
+                _("%(name)s was revoked: it can no longer reach the system.") % {"name": token.name})
     target = request.POST.get("next", "")
     return redirect(target if target in ("/accounts/devices/", "/accounts/tokens/") else "/accounts/devices/")

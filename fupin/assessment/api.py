@@ -16,6 +16,7 @@ from fupin.assessment.choices import AlertStatus, GapStatus, SubjectKind
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import shown
 
 router = Router(tags=["assessment"])
 MAX_PAGE = 1000
@@ -165,5 +166,5 @@ def alerts(request, status: str = AlertStatus.OPEN, division: str | None = None,
         raise HttpError(422, _("Invalid kind"))
     qs = selectors.alerts(request.user, prefix=_prefix(request, division), status=status, kind=kind)
     return [{"id": a.pk, "household": a.household.uuid, "head_name": a.household.head_name, "signal": a.signal,
-             "detail": a.detail, "raised_on": a.raised_on, "status": a.status}
+             "detail": shown(a.detail), "raised_on": a.raised_on, "status": a.status}
             for a in qs[:max(1, min(limit, MAX_PAGE))]]

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fupin.assessment.choices import INCOME_SURVEY
+from fupin.core.i18n import shown
 
 
 def household_panel(request, household) -> dict | None:
@@ -22,7 +23,8 @@ def household_panel(request, household) -> dict | None:
         who = f"({g.person.name})" if g.person_id else ""
         rows.append((_("Policy owed"), f"{g.rule.name}{who}" + (" · " + _("order sent") if g.work_order_id else "")))
     for a in RiskAlert.objects.restrict(user).filter(household=household, status="open")[:5]:
-        rows.append((_("Income to survey") if a.signal == INCOME_SURVEY else _("Return-to-poverty risk"), a.detail))
+        rows.append((_("Income to survey") if a.signal == INCOME_SURVEY else _("Return-to-poverty risk"),
+                     shown(a.detail)))
     for f in KinshipFlag.objects.restrict(user).filter(household=household, reviewed=False).select_related("staff"):
         rows.append((_("Kinship"), _("with %(role)s %(name)s: %(relation)s (please review)") % {
             "role": f.staff.get_role_display(), "name": f.staff.name, "relation": f.get_relation_display()}))

@@ -24,6 +24,7 @@ from fupin.assessment.choices import (
     SubjectKind,
 )
 from fupin.core.fields import EncryptedTextField
+from fupin.core.i18n import shown
 from fupin.core.models import BaseModel
 from fupin.core.scoping import ScopedQuerySet
 
@@ -375,4 +376,4 @@ class RiskAlert(BaseModel):
         ordering = ["-raised_on", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.household}: {self.detail}"
+        return f"{self.household}: {shown(self.detail)}"

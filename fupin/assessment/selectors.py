@@ -10,7 +10,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from fupin.assessment.choices import INCOME_SURVEY, AlertStatus, CheckStatus, GapStatus
 from fupin.assessment.models import (
@@ -23,6 +23,7 @@ from fupin.assessment.models import (
     ScoreRun,
 )
 from fupin.core import scoping
+from fupin.core.i18n import join_list
 from fupin.eligibility.expressions import compile_sql
 
 # The field-check rates (name: label, formula, applies when). The national 成效考核 measures name 错退率, 漏评率 and
@@ -232,7 +233,7 @@ def _check_text(c: FieldCheck) -> str:
         parts.append(_("missed") if c.missed_found else _("not missed"))
     if c.satisfied is not None:
         parts.append(_("approves") if c.satisfied else _("does not approve"))
-    return pgettext("list separator", ", ").join(parts)
+    return join_list(parts)
 
 
 def gaps(user, *, prefix: str = "", status: str = GapStatus.OPEN, rule: str = ""):

@@ -9,10 +9,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fupin.assessment import defaults, scoring, screening
 from fupin.assessment.choices import (
@@ -44,6 +46,7 @@ from fupin.core import audit
 from fupin.core import extensions as ext
 from fupin.core.errors import ServiceError
 from fupin.core.fields import blind_q
+from fupin.core.i18n import shown, stored
 from fupin.eligibility.expressions import ExpressionError
 
 EXITED_STATUSES = ("1", "4", "已脱贫(享受政策)", "已脱贫(不再享受政策)")
@@ -795,7 +798,7 @@ def _post_alerts(village_code: str, alerts: list[RiskAlert]) -> None:
     users = _village_team(village_code) if alerts else []
     if risks:
         first = risks[0]
-        title = f"防返贫监测预警:{first.detail}" if len(risks) == 1 else f"防返贫监测预警:本村新增{len(risks)}户"
+        title = f"防返贫监测预警:{shown(first.detail, settings.LANGUAGE_CODE)}" if len(risks) == 1 else f"防返贫监测预警:本村新增{len(risks)}户"
         for user in users:
             inbox_post(user=user, title=title[:200], url=f"/assessment/alerts/?division={village_code}", obj=first,
                        area_code=village_code, body="请入户核查,符合条件的启动监测对象识别程序。",
@@ -856,7 +859,9 @@ def risk_self_report(*, actor, household, detail: str, signal: str = "self_repor
     today = timezone.localdate()
     n = RiskAlert.objects.filter(household=household, signal=signal, raised_on=today).count()
     alert = RiskAlert.objects.create(key=f"self:{household.pk}:{today.isoformat()}:{n}", household=household,
-                                     area_code=household.area_code, signal=signal, detail=f"农户自主申报:{detail}"[:300],
+                                     area_code=household.area_code, signal=signal,
+                                     detail=stored(gettext_noop("Reported by the household: %(detail)s"),
+                                                   detail=detail, max_length=300),
                                      evidence={"申报内容": detail}, raised_on=today, reported_by=_user(actor))
     _post_alerts(alert.area_code[:12], [alert])
     audit.record(actor=actor, action="assessment.risk.self_report", obj=alert, after={"detail": detail})

@@ -19,7 +19,7 @@ from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert, Score
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
-from fupin.core.pages import paginate
+from fupin.core.pages import paginate, run_service
 from fupin.geo.areas import current_area
 from fupin.geo.models import Division
 
@@ -349,12 +349,9 @@ def self_report(request, key: str):
         raise Http404
     if not _can_edit(request.user):
         raise PermissionDenied
-    try:
-        services.risk_self_report(actor=request.user, household=hh, detail=request.POST.get("detail", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Reported to the village team."))
+    run_service(request, lambda: services.risk_self_report(actor=request.user, household=hh,
+                                                           detail=request.POST.get("detail", "")),
+                _("Reported to the village team."))
     return redirect(f"/assessment/households/{hh.uuid}/")
 
 

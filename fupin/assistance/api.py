@@ -154,13 +154,19 @@ def list_records(request, household: str | None = None, limit: Limit = 100):
     return [_record_out(r) for r in qs[:limit]]
 
 
+def _submitted_before(request, model, payload):
+    """The row a phone already submitted under this uuid (a retried submit answers 200 with it), else None."""
+    existing = model.objects.filter(uuid=payload.uuid).select_related("household").first()
+    if existing is not None:
+        _same_submit(request, existing.household, payload.household)
+    return existing
+
+
 @router.post("/records", response={200: RecordOut, 201: RecordOut})
 def create_record(request, payload: RecordIn):
     """Submit a visit or call. Idempotent: the same uuid again answers 200 with the stored record."""
-    existing = AssistanceRecord.objects.filter(uuid=payload.uuid).select_related("household").first()
-    if existing is not None:
-        _same_submit(request, existing.household, payload.household)
-        return Status(200, _record_out(existing))
+    if (stored := _submitted_before(request, AssistanceRecord, payload)) is not None:
+        return Status(200, _record_out(stored))
     if not permissions.can_record(request.user):
         raise HttpError(403, _("You may not record assistance"))
     hh = _household(request, payload.household)
@@ -177,10 +183,8 @@ def create_record(request, payload: RecordIn):
 @router.post("/errands", response={200: ErrandOut, 201: ErrandOut})
 def create_errand(request, payload: ErrandIn):
     """Take on an errand. Idempotent like records."""
-    existing = Errand.objects.filter(uuid=payload.uuid).select_related("household").first()
-    if existing is not None:
-        _same_submit(request, existing.household, payload.household)
-        return Status(200, _errand_out(existing))
+    if (stored := _submitted_before(request, Errand, payload)) is not None:
+        return Status(200, _errand_out(stored))
     if not permissions.can_record(request.user):
         raise HttpError(403, _("You may not accept errands"))
     hh = _household(request, payload.household)

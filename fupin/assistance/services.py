@@ -48,6 +48,7 @@ from fupin.assistance.models import (
 from fupin.assistance.tracking import recompute_all, refresh_lights
 from fupin.core import audit, scoping
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import join_list
 from fupin.geo.models import Division
 from fupin.registry.models import Household, Person
 
@@ -124,7 +125,7 @@ def unit_update(*, actor, unit: Unit, **changes) -> Unit:
     allowed = {"name", "kind", "department", "contact_user", "phone", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
     before = _snap(unit)
     for k, v in changes.items():
         setattr(unit, k, v)
@@ -151,7 +152,7 @@ def cadre_update(*, actor, cadre: Cadre, **changes) -> Cadre:
     allowed = {"name", "phone", "unit", "post", "user", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
     if changes.get("user") is not None and Cadre.objects.filter(user=changes["user"]).exclude(pk=cadre.pk).exists():
         raise ServiceError(_("User %(changes)s is already linked to another responsible cadre") % {"changes": changes['user']})
     before = _snap(cadre)

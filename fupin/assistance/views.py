@@ -37,7 +37,7 @@ from fupin.assistance.models import (
     WorkTeam,
 )
 from fupin.core.errors import ImportRefused, ServiceError
-from fupin.core.pages import paginate
+from fupin.core.pages import paginate, run_service
 from fupin.core.uploads import discard, save_upload
 from fupin.geo.areas import current_area
 from fupin.geo.models import Division
@@ -188,12 +188,8 @@ def unit_new(request):
     _require(permissions.can_manage(request.user))
     form = forms.UnitForm(request.POST)
     if form.is_valid():
-        try:
-            unit = services.unit_create(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Unit %(name)s added.") % {"name": unit.name})
+        run_service(request, lambda: services.unit_create(actor=request.user, **form.cleaned_data),
+                    lambda unit: _("Unit %(name)s added.") % {"name": unit.name})
     else:
         messages.error(request, _("Please correct the unit form."))
     return redirect("assistance:units")
@@ -204,12 +200,9 @@ def cadre_new(request):
     _require(permissions.can_manage(request.user))
     form = forms.CadreForm(request.POST)
     if form.is_valid():
-        try:
-            cadre = services.cadre_create(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Cadre %(name)s added.") % {"name": cadre.name})
+        cadre = run_service(request, lambda: services.cadre_create(actor=request.user, **form.cleaned_data),
+                            lambda cadre: _("Cadre %(name)s added.") % {"name": cadre.name})
+        if cadre is not None:
             return redirect(_next(request, cadre.get_absolute_url()))
     else:
         messages.error(request, _("Please correct the cadre form."))
@@ -325,12 +318,8 @@ def errand_close(request, pk: int):
     errand = get_object_or_404(Errand.objects.filter(household__in=selectors.visible_households(user)), pk=pk)
     form = forms.ErrandCloseForm(request.POST)
     if form.is_valid():
-        try:
-            services.errand_close(actor=user, errand=errand, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Errand closed."))
+        run_service(request, lambda: services.errand_close(actor=user, errand=errand, **form.cleaned_data),
+                    _("Errand closed."))
     else:
         messages.error(request, _("Please give the result of the errand."))
     return redirect(_next(request, "/assistance/errands/"))
@@ -455,12 +444,8 @@ def receipt_add(request, key: str):
     _require(permissions.can_manage(user))
     form = forms.ReceiptForm(request.POST)
     if form.is_valid():
-        try:
-            services.policy_receipt_add(actor=user, household=hh, **form.cleaned_data)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Policy received recorded."))
+        run_service(request, lambda: services.policy_receipt_add(actor=user, household=hh, **form.cleaned_data),
+                    _("Policy received recorded."))
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
     return redirect(f"{_hh_url(hh)}#policies")

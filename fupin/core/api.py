@@ -6,6 +6,7 @@ import uuid as uuidlib
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
+from fupin.core.i18n import shown
 from fupin.core.models import Job
 
 router = Router(tags=["jobs"])
@@ -25,7 +26,7 @@ class JobOut(Schema):
 
 def _out(j: Job) -> dict:
     return {"uuid": str(j.uuid), "kind": j.kind, "title": j.title, "status": j.status, "progress": j.progress,
-            "message": j.message, "result": j.result, "created_at": j.created_at, "finished_at": j.finished_at}
+            "message": shown(j.message), "result": j.result, "created_at": j.created_at, "finished_at": j.finished_at}
 
 
 def _jobs(user):

@@ -3,6 +3,10 @@
 - `paginate(request, qs, per_page=50)`: a Page; templates render `{% include "web/_pagination.html" %}`.
 - `capability_required("manage_geo")`: a view decorator that answers 403 unless `request.user.can(capability)`.
 - `is_htmx(request)`: the request comes from htmx (answer with a partial).
+- `content_disposition(filename, inline=False)`: the Content-Disposition of a download that keeps a Chinese file name.
+- `run_service(request, fn, ok_message)`: a form post's service call: its refusal (ServiceError, a refused file's
+  report) shown as an error message instead of an error page, else ok_message (a text, or a function of the result)
+  as a success message; returns the result, or None when refused.
 - `object_history(obj, limit=50)`: the audit events of one object for `core/_history.html`, newest first, with the
   event of the bulk write (import, seeding) that created or last changed it.
 """
@@ -10,7 +14,9 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 
@@ -51,3 +57,28 @@ def capability_required(capability: str):
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """A Content-Disposition header value that keeps a Chinese file name (RFC 6266 / 5987), with an ASCII fallback
+    for clients that read only `filename`."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def run_service(request, fn, ok_message):
+    """Call fn() (a service); show its refusal as an error message instead of an error page, else ok_message (a text
+    or a function of the result) as a success message. Returns the result, or None when refused."""
+    from fupin.core.errors import ImportRefused, ServiceError
+
+    try:
+        result = fn()
+    except ImportRefused as exc:
+        messages.error(request, exc.report(limit=50))
+        return None
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return None
+    messages.success(request, ok_message(result) if callable(ok_message) else ok_message)
+    return result

@@ -10,8 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from fupin.core import audit, extensions
+from fupin.core.i18n import stored
 from fupin.core.models import Batch, Job
 
 log = logging.getLogger(__name__)
@@ -110,12 +112,14 @@ def job_recover_interrupted() -> dict[str, int]:
         if attempts > MAX_JOB_ATTEMPTS:
             Job.objects.filter(pk=job.pk).update(
                 status=Job.Status.FAILED, finished_at=timezone.now(),
-                message=f"任务被中断{MAX_JOB_ATTEMPTS}次,已停止,请检查文件或联系管理员",
+                message=stored(gettext_noop("The job was interrupted %(attempts)s times and has been stopped: check the "
+                                            "file or contact the administrator"), attempts=MAX_JOB_ATTEMPTS),
                 result={"error": "interrupted", "attempts": attempts - 1})
             failed += 1
             continue
         Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, progress=0,
-                                             message="任务因服务中断已重新排队",
+                                             message=stored(gettext_noop("The job was queued again after a "
+                                                                         "service interruption")),
                                              params={**(job.params or {}), "_attempts": attempts})
         transaction.on_commit(lambda pk=job.pk: run_job.enqueue(pk))
         requeued += 1

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from fupin.core import uploads
 from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.i18n import join_list
 
 _HEADER_CLEAN = re.compile(r"[\s\u3000*＊:：()（）\[\]【】]")
 
@@ -128,11 +129,6 @@ _FOOTER = re.compile(
     r"|截[至止]\s*\d)")  # 截至2016年9月30日
 SKIP_KINDS = {"footer": gettext_lazy("total, signature or note row"), "note": gettext_lazy("explanatory text after a blank row"),
               "header": gettext_lazy("repeated header")}
-
-
-def _sep() -> str:
-    """The language's list separator (、 in Chinese)."""
-    return pgettext("list separator", ", ")
 
 
 @dataclass
@@ -326,7 +322,7 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
         if chosen is None:
             raise ImportRefused(headline=_("Sheet not found: the file was not imported"), problems=[RowProblem(
                 0, "", sheet, _("The workbook has no sheet named “%(sheet)s” (it has: %(names)s)") % {
-                    "sheet": sheet, "names": _sep().join(names)})])
+                    "sheet": sheet, "names": join_list(names)})])
         sheets = ((n, rows) for n, rows in sheets if n == chosen)
         report.sheets.extend({"name": n, "rows": 0, "read": False, "reason": _("not chosen"), "headers": []}
                              for n in names if n != chosen)
@@ -342,7 +338,7 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
         if index < 0:
             entry["reason"] = _("empty sheet") if not any(any(v not in ("", None) for v in r) for r in scanned) else \
                 _("no header found (the headers are: %(headers)s)") % {
-                    "headers": _sep().join(entry["headers"]) or _("(empty)")}
+                    "headers": join_list(entry["headers"]) or _("(empty)")}
             continue
         entry["headers"] = [cell_text(h) for h in header_row if cell_text(h)]
         if first is None:
@@ -350,7 +346,7 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
         elif set(cols.values()) != set(first[1].values()):
             first_name = plan[0][0] if plan else ""
             entry["reason"] = _("header differs from “%(first)s” (the headers are: %(headers)s)") % {
-                "first": first_name, "headers": _sep().join(entry["headers"])}
+                "first": first_name, "headers": join_list(entry["headers"])}
             continue
         entry["read"] = True
         plan.append((name, chain(scanned[index + 1:], rows), index + 2, header_row, cols, entry))
@@ -360,7 +356,7 @@ def read_rows(path: str | Path, spec: TableSpec, *, mapping: dict[str, str] | No
             headline=_("Required columns not found: the file was not imported"),
             problems=[RowProblem(0, "", "、".join(seen), _(
                 "The file's headers are: %(seen)s; the required columns are: %(required)s%(hint)s") % {
-                    "seen": _sep().join(seen) or _("(empty)"), "required": _sep().join(spec.required), "hint": hint})],
+                    "seen": join_list(seen) or _("(empty)"), "required": join_list(spec.required), "hint": hint})],
         )
 
     def data() -> Iterator[DataRow]:

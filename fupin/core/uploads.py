@@ -29,6 +29,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext as _
 
 from fupin.core.errors import ImportRefused, RowProblem
+from fupin.core.i18n import join_list
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -85,7 +86,7 @@ def safe_suffix(name: str, allowed: tuple[str, ...] = TABLE_SUFFIXES) -> str:
     """The uploaded name's suffix if it is one we read, else ImportRefused; the name itself is never used."""
     suffix = Path(str(name or "")).suffix.lower()
     if suffix not in allowed:
-        shown = "、".join(s for s in allowed if s in (".xlsx", ".csv")) or "、".join(allowed)
+        shown = join_list(s for s in allowed if s in (".xlsx", ".csv")) or join_list(allowed)
         raise _refuse(str(name)[:100], _("Unsupported file type “%(suffix)s” (please upload a %(shown)s file)")
                       % {"suffix": suffix or _("no extension"), "shown": shown})
     return suffix

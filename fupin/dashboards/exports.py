@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fupin.core.exportcells import xlsx_workbook
+from fupin.core.exportcells import sheet_title, xlsx_workbook
 from fupin.dashboards.selectors import Dashboard, FigureView
-
-
-def attachment(filename: str, *, inline: bool = False) -> str:
-    """A Content-Disposition header value that keeps a Chinese file name (RFC 6266 / 5987)."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-
-
-def _sheet_name(label: str, used: set[str]) -> str:
-    name = "".join(ch for ch in label if ch not in "[]:*?/\\")[:28] or "sheet"
-    base, n = name, 2
-    while name in used:
-        name = f"{base[:25]}_{n}"
-        n += 1
-    used.add(name)
-    return name
 
 
 def workbook(data: Dashboard, *, which: str | None = None, level_label: str = "") -> bytes:
@@ -43,7 +25,7 @@ def workbook(data: Dashboard, *, which: str | None = None, level_label: str = ""
     note = f"{data.area.name}({data.area.code}) · {_('computed at')} {computed}"
 
     def table(name: str, caption: str, header: list[str], rows: list[list], decimals: list[int] | None = None):
-        ws = wb.add_worksheet(_sheet_name(name, used))
+        ws = wb.add_worksheet(sheet_title(name, used))
         ws.write(0, 0, caption, title)
         ws.write(1, 0, note)
         for c, h in enumerate(header):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fupin.core.pages import capability_required
+from fupin.core.pages import capability_required, content_disposition
 from fupin.core.services import job_create
 from fupin.dashboards import exports, selectors
 from fupin.dashboards.pagejson import script_json
@@ -81,7 +81,7 @@ def export_xlsx(request):
     content = exports.workbook(data, which=which or None, level_label=_level_label(data.child_level))
     name = f"{area.name}_{_('figures')}_{timezone.localdate():%Y%m%d}.xlsx"
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = exports.attachment(name)
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 
@@ -96,7 +96,7 @@ def summary_pdf(request):
     content = leader_summary(data, level_label=_level_label(data.child_level), user=request.user)
     name = f"{area.name}_领导摘要_{timezone.localdate():%Y%m%d}.pdf"
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = exports.attachment(name, inline=True)
+    response["Content-Disposition"] = content_disposition(name, inline=True)
     return response
 
 

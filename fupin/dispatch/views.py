@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
-from fupin.core.pages import paginate
+from fupin.core.i18n import join_list
+from fupin.core.pages import content_disposition, paginate
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
     STATE_TONES,
@@ -769,7 +770,7 @@ def minqing_analysis_xlsx(request):
     content = exports.analysis_xlsx(ctx)
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     name = f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 
@@ -782,7 +783,7 @@ def minqing_analysis_pdf(request):
     content = exports.analysis_pdf(ctx)
     response = HttpResponse(content, content_type="application/pdf")
     name = f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.pdf"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 
@@ -864,5 +865,5 @@ def setup_defaults(request):
     messages.success(request, _("Loaded %(types)d types and %(rules)d rules.") % result)
     if result["skipped"]:
         messages.warning(request, _("These rules' departments do not exist, not loaded: %(rules)s") % {
-            "rules": "、".join(result["skipped"])})
+            "rules": join_list(result["skipped"])})
     return redirect("dispatch:rules")

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from fupin.core.i18n import join_list
+
 KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 COMPARE = {"==", "!=", "<>", "<", "<=", ">", ">="}
 FUNCTIONS: dict[str, tuple[int, int | None]] = {  # name: (min args, max args)
@@ -256,7 +258,7 @@ class _Parser:
             if self.tok.kind == "op" and self.tok.value == "(":
                 name = t.value.lower()
                 if name not in FUNCTIONS:
-                    raise ExpressionError(_("Calling “%(name)s” is not allowed (functions available: %(functions)s)") % {"name": t.value, "functions": ", ".join(sorted(FUNCTIONS))}, t.pos)
+                    raise ExpressionError(_("Calling “%(name)s” is not allowed (functions available: %(functions)s)") % {"name": t.value, "functions": join_list(sorted(FUNCTIONS))}, t.pos)
                 self.take()
                 args = []
                 if not self.accept("op", ")"):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter, delete_where, fetch_arrow
+from fupin.core.i18n import join_list
 from fupin.exchange import cache
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
@@ -58,7 +59,7 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
     from fupin.core.errors import ServiceError
 
     raise ServiceError(_("Unknown comparison engine “%(name)s”; the choices are: %(engines)s")
-                       % {"name": name, "engines": "、".join(ENGINES)})
+                       % {"name": name, "engines": join_list(ENGINES)})
 
 
 def duckdb_options() -> dict:

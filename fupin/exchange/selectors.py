@@ -6,6 +6,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from fupin.core import idviews, scoping
+from fupin.core.i18n import join_list
 from fupin.exchange.models import LinkReview, LinkRun, RecordLink, Snapshot, Source
 
 
@@ -214,8 +215,7 @@ def skew_rows(run: LinkRun | None) -> dict | None:
     rows = []
     for e in report.get("rules", []):
         cols = e.get("columns") or []
-        sep = pgettext("list separator", ", ")
-        words = (gettext("same %(columns)s") % {"columns": sep.join(str(SKEW_COLUMNS.get(c, c)) for c in cols)}
+        words = (gettext("same %(columns)s") % {"columns": join_list(SKEW_COLUMNS.get(c, c) for c in cols)}
                  if cols else e.get("rule", ""))
         action = e.get("action", "run")
         if action == "split":

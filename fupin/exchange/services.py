@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from fupin.core import audit
 from fupin.core.bulk import BulkWriter
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
+from fupin.core.i18n import join_list
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport
 from fupin.exchange import registry_copy
@@ -56,7 +57,7 @@ def source_get(code: str) -> Source:
     sources_ensure_defaults()
     source = Source.objects.filter(code=code, is_active=True).first()
     if source is None:
-        codes = "、".join(Source.objects.filter(is_active=True).values_list("code", flat=True))
+        codes = join_list(Source.objects.filter(is_active=True).values_list("code", flat=True))
         raise ServiceError(_("Unknown data source: %(code)s (available: %(codes)s)") % {"code": code, "codes": codes}, field="source")
     return source
 
@@ -115,7 +116,7 @@ def import_department(*, actor, source_code: str, path: str | Path, mapping_name
     missing = {name: readers for name, readers in fields_read(source.code).items() if name not in present}
     if missing and not accept_missing:
         raise ImportRefused(headline=_("%(source_name)s not imported") % {"source_name": source.name}, problems=[
-            RowProblem(0, name, "", _("The file lacks this column, which the released comparison rules “%(items)s” read (the file's columns: %(items2)s); add the column and import again, or tick “import with missing columns”: those rules then skip this source and their findings stay as they are") % {"items": '、'.join(sorted(set(readers))), "items2": '、'.join(h for h in headers if h)})
+            RowProblem(0, name, "", _("The file lacks this column, which the released comparison rules “%(items)s” read (the file's columns: %(items2)s); add the column and import again, or tick “import with missing columns”: those rules then skip this source and their findings stay as they are") % {"items": join_list(sorted(set(readers))), "items2": join_list(h for h in headers if h)})
             for name, readers in sorted(missing.items())])
     progress(40, _("%(count)s rows read") % {"count": len(rows)})
     # The file is read and checked above, before the write transaction: on SQLite the transaction holds the one
@@ -247,7 +248,7 @@ def mapping_save(*, actor, source: Source, name: str, mapping: dict[str, str], i
     names = set(source.field_names())
     bad = {v for v in mapping.values() if v and v not in names}
     if bad:
-        raise ServiceError(_("The mapped fields do not exist: %(items)s") % {"items": '、'.join(sorted(bad))})
+        raise ServiceError(_("The mapped fields do not exist: %(items)s") % {"items": join_list(sorted(bad))})
     if not name.strip():
         raise ServiceError(_("Name the column mapping"))
     if is_default:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import random
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from fupin.exchange.testdata import (  # the roster and the department fields ar
     Person,
     _fields_for,
     _write_roster,
+    write_truth,
 )
 
 FILE_QUIRKS = ("sheets", "footers", "dates")
@@ -200,30 +200,9 @@ def make_county_new(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, di
     roster_name = "roster.xlsx" if len(county.roster) < 1_000_000 else "roster.csv"
     _write_roster(out / roster_name, county.roster)
     files, truth_links, findings, decoys, counts = write_extracts(out, county, n_records=n_records, quirks=quirks)
-    for p in county.duplicates:
-        if len(p.households) >= 2:
-            for h in p.households:
-                if h in county.target_households:
-                    findings.add((h, "duplicate_member", p.id18, "registry"))
-    for a, b in county.namesake_pairs:
-        decoys.append({"rule": "duplicate_member", "namesakes": [a.id18, b.id18],
-                       "households": a.households + b.households})
-    truth = {
-        "style": "new", "quirks": list(quirks), "scale": scale, "seed": seed, "noise": counts, "files": files,
-        "roster_file": roster_name,
-        "roster": {"people": len(county.people), "rows": len(county.roster),
-                   "households": len({r["户编号"] for r in county.roster}),
-                   "target_households": len(county.target_households)},
-        "links": truth_links,
-        "findings": [{"household": h, "rule": r, "person": pid, "source": s} for h, r, pid, s in sorted(findings)],
-        "decoys": decoys,
-        "namesakes": [[a.id18, b.id18] for a, b in county.namesake_pairs],
-        "duplicates": [p.id18 for p in county.duplicates],
-    }
-    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
-    return {"roster": str(out / roster_name), "files": files, "truth": str(out / "truth.json"),
-            "people": len(county.people), "records": len(truth_links), "findings": len(truth["findings"]),
-            "noise": counts}
+    return write_truth(out, county, roster_name=roster_name, files=files, truth_links=truth_links,
+                       findings=findings, decoys=decoys, noise=counts, scale=scale, seed=seed, style="new",
+                       quirks=list(quirks))
 
 
 def write_extracts(out: Path, county, *, n_records: int, quirks: tuple[str, ...] = (), shares: dict | None = None

@@ -499,16 +499,25 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
         rng.shuffle(rows)
         # the truth is keyed by 序号, which travels with the row
         files[source] = _write_extract(out, source, fmt, headers, rows, rng, noise)
+    return write_truth(out, county, roster_name=roster_name, files=files, truth_links=truth_links,
+                       findings=findings, decoys=decoys, noise=noise, scale=scale, seed=seed)
+
+
+def write_truth(out: Path, county, *, roster_name: str, files: dict, truth_links: list, findings: set,
+                decoys: list, noise: dict, scale: float, seed: int, **head) -> dict:
+    """Add the registry's own findings (a person in two households) and decoys (namesakes) to what the extracts
+    planted, write truth.json (head's keys first: the new-style generator's style and quirks) and return the
+    summary both generators return."""
     for p in county.duplicates:
-        targets_of = [h for h in p.households if h in county.target_households]
         if len(p.households) >= 2:
-            for h in targets_of:
-                findings.add((h, "duplicate_member", p.id18, "registry"))
+            for h in p.households:
+                if h in county.target_households:
+                    findings.add((h, "duplicate_member", p.id18, "registry"))
     for a, b in county.namesake_pairs:
         decoys.append({"rule": "duplicate_member", "namesakes": [a.id18, b.id18],
                        "households": a.households + b.households})
     truth = {
-        "scale": scale, "seed": seed, "noise": noise, "files": files, "roster_file": roster_name,
+        **head, "scale": scale, "seed": seed, "noise": noise, "files": files, "roster_file": roster_name,
         "roster": {"people": len(county.people), "rows": len(county.roster),
                    "households": len({r["户编号"] for r in county.roster}),
                    "target_households": len(county.target_households)},

@@ -2,6 +2,8 @@
 `fupin.funds.integration`) the household panel, the 明白卡 sections, the lights' condition, the work-order adapter,
 map layers and dashboard figures."""
 
+from django.utils.translation import gettext_lazy as _
+
 from fupin.core import extensions as ext
 from fupin.core.nightly import nightly_step
 from fupin.core.stats import stats_provider
@@ -34,7 +36,7 @@ def _register() -> None:
     for item in (*integration.map_extensions(), *integration.dashboard_extensions()):
         ext.register(item)
     ext.register(ext.NeedAdapter(key="funds.loan", fn=integration.loan_need))
-    ext.register(ext.HouseholdFact(key="loans", kind="number", label="本户扶贫小额信贷笔数(不含被拒)",
+    ext.register(ext.HouseholdFact(key="loans", kind="number", label=_("Microcredit loans of the household (refused ones not counted)"),
                                    fn=integration.loans_fact))
     ext.register(ext.RiskSignal(key="loan_overdue", fn=integration.loan_overdue))
 

@@ -8,13 +8,16 @@ import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import DateField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import shown, stored
 from fupin.funds import conf, engine
 from fupin.funds import permissions as perm
 from fupin.funds.choices import (
@@ -707,7 +710,18 @@ def loan_extend(*, actor, loan: Loan, months: int, note: str, on: dt.date | None
     return loan
 
 
-MISUSE_REASON = {LoanMisuse.DIVERTED: "贷款挪用", LoanMisuse.ON_LENT: "转贷他人"}
+# Reasons a subsidy stops, stored by message id (fupin/core/i18n.py) and shown in the reader's language
+MISUSE_REASON = {LoanMisuse.DIVERTED: gettext_noop("Loan diverted"), LoanMisuse.ON_LENT: gettext_noop("Loan lent on")}
+OVERDUE_REASON = stored(gettext_noop("Loan overdue"))
+
+
+def _subsidy_stopped(reason: str) -> str:
+    """A suspended subsidy's stored reason: "<reason>, subsidy stopped" (reason a stored message)."""
+    return stored(gettext_noop("%(reason)s, subsidy stopped"), reason=reason)
+
+
+OVERDUE_STOPPED = _subsidy_stopped(OVERDUE_REASON)
+MISUSE_STOPPED = {kind: _subsidy_stopped(stored(msgid)) for kind, msgid in MISUSE_REASON.items()}
 
 
 @transaction.atomic
@@ -728,20 +742,22 @@ def loan_misuse_record(*, actor, loan: Loan, kind: str, found_on: dt.date, note:
     if loan.misuse:
         raise ServiceError(_("The loan was found %(misuse)s on %(misuse_since)s") % {"misuse_since": loan.misuse_since, "misuse": loan.get_misuse_display()})
     before = audit.snapshot(loan)
-    reason = MISUSE_REASON[LoanMisuse(kind)]
+    reason = stored(MISUSE_REASON[LoanMisuse(kind)])
     loan.misuse, loan.misuse_since, loan.misuse_note = kind, found_on, _text(note)[:300]
     loan.subsidy_suspended = True
-    loan.suspension_reason = reason if not loan.suspension_reason else f"{loan.suspension_reason};{reason}"[:200]
+    loan.suspension_reason = reason if not loan.suspension_reason else stored(
+        gettext_noop("%(earlier)s; %(later)s"), earlier=loan.suspension_reason, later=reason, max_length=200)
     loan.version += 1
     loan.save()
     start = engine.quarter_bounds(engine.period_of(found_on))[0]
     first = engine.period_of(start)
     n = Subsidy.objects.filter(loan=loan, status=SubsidyStatus.DUE, payable_list__isnull=True,
                                period__gte=first).update(status=SubsidyStatus.SUSPENDED, amount=Decimal("0.00"),
-                                                         reason=f"{reason},停止贴息")
-    _step(loan, actor=actor, action="misuse", note=f"{reason}({found_on}):{loan.misuse_note}")
+                                                         reason=MISUSE_STOPPED[LoanMisuse(kind)])
+    _step(loan, actor=actor, action="misuse", note=stored(gettext_noop("%(reason)s (%(found_on)s): %(note)s"),
+                                                          reason=reason, found_on=found_on, note=loan.misuse_note))
     audit.record(actor=actor, action="funds.loan.misuse", obj=loan, before=before, after=audit.snapshot(loan),
-                 note=f"{reason},{n}个季度贴息暂停")
+                 note=f"{shown(reason, settings.LANGUAGE_CODE)},{n}个季度贴息暂停")
     return loan
 
 
@@ -799,7 +815,7 @@ def mark_overdue(*, on: dt.date | None = None, actor="system", notify: bool = Tr
             since = ExpressionWrapper(F("due_on") + dt.timedelta(days=1), output_field=DateField())
             for chunk in range(0, len(ids), 5000):
                 Loan.objects.filter(pk__in=ids[chunk:chunk + 5000]).update(
-                    state=LoanState.OVERDUE, was_overdue=True, subsidy_suspended=True, suspension_reason="贷款逾期",
+                    state=LoanState.OVERDUE, was_overdue=True, subsidy_suspended=True, suspension_reason=OVERDUE_REASON,
                     overdue_since=since, version=F("version") + 1)
             now = timezone.now()
             LoanStep.objects.bulk_create([LoanStep(loan_id=pk, area_code=area, at=now, from_state=LoanState.DISBURSED,
@@ -818,7 +834,7 @@ def mark_overdue(*, on: dt.date | None = None, actor="system", notify: bool = Tr
                 loan__state=LoanState.OVERDUE, status=SubsidyStatus.DUE, period__gte=period,
                 loan__overdue_since__gte=engine.quarter_bounds(period)[0],
                 loan__overdue_since__lte=engine.quarter_bounds(period)[1]).update(
-                status=SubsidyStatus.SUSPENDED, reason="贷款逾期")
+                status=SubsidyStatus.SUSPENDED, reason=OVERDUE_REASON)
     orders = _overdue_work_orders(actor=actor) if notify else 0
     households = list(Loan.objects.filter(state=LoanState.OVERDUE).values_list("household_id", flat=True).distinct())
     if notify and newly:
@@ -887,11 +903,11 @@ def compute_subsidies_for(periods: list[str], *, day_basis: int | None = None) -
     # a subsidy stops from the quarter of the first cause: overdue, or a misuse found (挪用, 转贷)
     facts = []
     for pk, area, amount, rate, share, disbursed, closed, overdue_since, misuse, misuse_since in loans:
-        stop_on, stop_reason = overdue_since, "贷款逾期,停止贴息" if overdue_since else ""
+        stop_on, stop_reason = overdue_since, OVERDUE_STOPPED if overdue_since else ""
         if misuse and misuse_since:  # rare: a branch only for these loans
             found = engine.quarter_bounds(engine.period_of(misuse_since))[0]
             if stop_on is None or found < stop_on:
-                stop_on, stop_reason = found, f"{MISUSE_REASON.get(misuse, '贷款挪用')},停止贴息"
+                stop_on, stop_reason = found, MISUSE_STOPPED.get(misuse, MISUSE_STOPPED[LoanMisuse.DIVERTED])
         facts.append((pk, area, int(amount * 100), int(rate * 1000), int(share * 1000), disbursed, closed, stop_on,
                       stop_reason))
     suspended, due, zero = SubsidyStatus.SUSPENDED, SubsidyStatus.DUE, Decimal("0.00")

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fupin.core import exportlog, idnumber
-from fupin.core.errors import ImportRefused, ServiceError
-from fupin.core.pages import paginate
+from fupin.core.errors import ServiceError
+from fupin.core.pages import paginate, run_service
 from fupin.funds import engine, exports, imports, selectors, services
 from fupin.funds import permissions as perm
 from fupin.funds.choices import (
@@ -58,20 +58,6 @@ def _date(value, default=None):
         raise ServiceError(_("Invalid date: %(value)s") % {"value": value}) from None
 
 
-def _run(request, fn, ok_message: str):
-    """Call a service; show its refusal as a message instead of an error page. Returns the result or None."""
-    try:
-        result = fn()
-    except ImportRefused as exc:
-        messages.error(request, exc.report(limit=50))
-        return None
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return None
-    messages.success(request, ok_message)
-    return result
-
-
 def _upload_to_temp(upload) -> Path:
     suffix = Path(upload.name).suffix.lower() or ".xlsx"
     fd, name = tempfile.mkstemp(suffix=suffix)
@@ -104,7 +90,7 @@ def source_list(request):
         if not perm_ok:
             raise PermissionDenied
         p = request.POST
-        _run(request, lambda: services.source_create(
+        run_service(request, lambda: services.source_create(
             actor=request.user, year=int(p.get("year") or 0), kind=p.get("kind", ""), name=p.get("name", ""),
             amount=p.get("amount"), document_no=p.get("document_no", ""), received_on=_date(p.get("received_on"))),
             _("The fund source was recorded."))
@@ -124,7 +110,7 @@ def ledger_import(request):
         return redirect("/funds/sources/")
     path = _upload_to_temp(upload)
     try:
-        result = _run(request, lambda: imports.import_ledger(actor=request.user, path=path),
+        result = run_service(request, lambda: imports.import_ledger(actor=request.user, path=path),
                       _("The ledger was imported."))
     finally:
         path.unlink(missing_ok=True)
@@ -150,7 +136,7 @@ def project_list(request):
         if division is None:
             messages.error(request, _("Choose a place inside your jurisdiction."))
             return redirect("/funds/projects/")
-        project = _run(request, lambda: services.project_create(
+        project = run_service(request, lambda: services.project_create(
             actor=request.user, name=p.get("name", ""), kind=p.get("kind", ""), year=int(p.get("year") or 0),
             division=division, responsible_unit=p.get("responsible_unit", ""), mechanism=p.get("mechanism", ""),
             start_date=_date(p.get("start_date")), end_date=_date(p.get("end_date")),
@@ -201,7 +187,7 @@ def project_action(request, pk):
     p, user = request.POST, request.user
     action = p.get("action", "")
     if action == "advance":
-        _run(request, lambda: services.project_advance(actor=user, project=project, to_state=p.get("to_state", ""),
+        run_service(request, lambda: services.project_advance(actor=user, project=project, to_state=p.get("to_state", ""),
                                                        note=p.get("note", "")), _("The project moved on."))
     elif action == "beneficiary":
         from fupin.registry.models import Household
@@ -210,7 +196,7 @@ def project_action(request, pk):
         if hh is None:
             messages.error(request, _("No household with that number in your jurisdiction."))
         else:
-            _run(request, lambda: services.beneficiary_add(actor=user, project=project, household=hh,
+            run_service(request, lambda: services.beneficiary_add(actor=user, project=project, household=hh,
                                                            how=p.get("how", ""), expected_yuan=p.get("expected") or None,
                                                            note=p.get("note", "")),
                  _("The household was linked."))
@@ -218,7 +204,7 @@ def project_action(request, pk):
         payment = None
         if p.get("payment"):
             payment = Payment.objects.restrict(user).filter(pk=p.get("payment"), allocation__project=project).first()
-        _run(request, lambda: services.notice_create(
+        run_service(request, lambda: services.notice_create(
             actor=user, project=project, kind=p.get("kind", ""), level=p.get("level", NoticeLevel.VILLAGE),
             start_date=_date(p.get("start_date")), end_date=_date(p.get("end_date")), payment=payment),
             _("The notice was drawn up."))
@@ -227,7 +213,7 @@ def project_action(request, pk):
         if source is None:
             messages.error(request, _("Choose a fund source."))
         else:
-            _run(request, lambda: services.allocation_create(actor=user, source=source, project=project,
+            run_service(request, lambda: services.allocation_create(actor=user, source=source, project=project,
                                                              amount=p.get("amount"),
                                                              allocated_on=_date(p.get("on"), services.today()),
                                                              document_no=p.get("document_no", "")),
@@ -237,17 +223,17 @@ def project_action(request, pk):
         if allocation is None:
             messages.error(request, _("Choose an allocation."))
         else:
-            _run(request, lambda: services.payment_create(
+            run_service(request, lambda: services.payment_create(
                 actor=user, allocation=allocation, amount=p.get("amount"), paid_on=_date(p.get("on"), services.today()),
                 payee=p.get("payee", ""), purpose=p.get("purpose", ""), voucher_no=p.get("voucher_no", ""),
                 voucher=request.FILES.get("voucher")), _("The payment was recorded."))
     elif action == "asset":
-        _run(request, lambda: services.asset_create(
+        run_service(request, lambda: services.asset_create(
             actor=user, project=project, name=p.get("name", ""), owner=p.get("owner", ""),
             manager=p.get("manager", ""), value=p.get("value"), handed_over_on=_date(p.get("on"), services.today())),
             _("The project was handed over as an asset."))
     elif action == "review":
-        _run(request, lambda: services.project_review(actor=user, project=project, year=int(p.get("year") or 0),
+        run_service(request, lambda: services.project_review(actor=user, project=project, year=int(p.get("year") or 0),
                                                       note=p.get("note", "")), _("The review was recorded."))
     else:
         raise Http404
@@ -265,7 +251,7 @@ def notice_detail(request, pk):
     notice = _notice(request, pk)
     if request.method == "POST":
         p = request.POST
-        _run(request, lambda: services.notice_post(actor=request.user, notice=notice,
+        run_service(request, lambda: services.notice_post(actor=request.user, notice=notice,
                                                    posted_on=_date(p.get("posted_on"), services.today()),
                                                    place=p.get("place", ""), photo=request.FILES.get("photo")),
              _("The posting was recorded."))
@@ -322,7 +308,7 @@ def asset_detail(request, pk):
     asset = get_object_or_404(Asset.objects.restrict(request.user).select_related("project"), pk=pk)
     if request.method == "POST":
         p = request.POST
-        _run(request, lambda: services.asset_income_distribute(actor=request.user, asset=asset,
+        run_service(request, lambda: services.asset_income_distribute(actor=request.user, asset=asset,
                                                                year=int(p.get("year") or 0), total=p.get("total")),
              _("The income was distributed."))
         return redirect(f"/funds/assets/{asset.pk}/")
@@ -363,7 +349,7 @@ def household_loan(request, key):
         if person is None or bank is None:
             messages.error(request, _("Choose the borrower and the bank."))
         else:
-            loan = _run(request, lambda: services.loan_apply(
+            loan = run_service(request, lambda: services.loan_apply(
                 actor=request.user, person=person, bank=bank, amount=p.get("amount"),
                 term_months=int(p.get("term") or 0), purpose=p.get("purpose", ""), use=p.get("use", LoanUse.HOUSEHOLD),
                 enterprise=p.get("enterprise", "")), _("The application was recorded."))
@@ -402,29 +388,29 @@ def loan_action(request, pk):
     p, user = request.POST, request.user
     action = p.get("action", "")
     if action in ("approve", "refuse"):
-        _run(request, lambda: services.loan_decide(actor=user, loan=loan, approve=action == "approve",
+        run_service(request, lambda: services.loan_decide(actor=user, loan=loan, approve=action == "approve",
                                                    note=p.get("note", ""), on=_date(p.get("on"))),
              _("The decision was recorded."))
     elif action == "repay":
-        _run(request, lambda: services.repayment_record(actor=user, loan=loan, paid_on=_date(p.get("on"), services.today()),
+        run_service(request, lambda: services.repayment_record(actor=user, loan=loan, paid_on=_date(p.get("on"), services.today()),
                                                         principal=p.get("principal") or 0,
                                                         interest=p.get("interest") or 0, bank_ref=p.get("ref", "")),
              _("The repayment was recorded."))
     elif action == "extend":
-        _run(request, lambda: services.loan_extend(actor=user, loan=loan, months=int(p.get("months") or 0),
+        run_service(request, lambda: services.loan_extend(actor=user, loan=loan, months=int(p.get("months") or 0),
                                                    note=p.get("note", "")), _("The loan was extended."))
     elif action == "misuse":
-        _run(request, lambda: services.loan_misuse_record(actor=user, loan=loan, kind=p.get("kind", ""),
+        run_service(request, lambda: services.loan_misuse_record(actor=user, loan=loan, kind=p.get("kind", ""),
                                                           found_on=_date(p.get("on")), note=p.get("note", "")),
              _("The misuse was recorded and the interest subsidy stopped."))
     elif action == "claim":
-        _run(request, lambda: services.claim_create(actor=user, loan=loan, claimed_on=_date(p.get("on"))),
+        run_service(request, lambda: services.claim_create(actor=user, loan=loan, claimed_on=_date(p.get("on"))),
              _("The compensation was settled."))
     elif action == "recover":
         claim = CompensationClaim.objects.restrict(user).filter(loan=loan).first()
         if claim is None:
             raise Http404
-        _run(request, lambda: services.recovery_record(actor=user, claim=claim, amount=p.get("amount"),
+        run_service(request, lambda: services.recovery_record(actor=user, claim=claim, amount=p.get("amount"),
                                                        on=_date(p.get("on"))), _("The recovery was recorded."))
     else:
         raise Http404
@@ -442,11 +428,11 @@ def risk_funds(request):
         p = request.POST
         if p.get("action") == "deposit":
             fund = get_object_or_404(RiskFund, pk=p.get("fund") or 0)
-            _run(request, lambda: services.fund_deposit(actor=user, fund=fund, amount=p.get("amount"),
+            run_service(request, lambda: services.fund_deposit(actor=user, fund=fund, amount=p.get("amount"),
                                                         on=_date(p.get("on"), services.today()), note=p.get("note", "")),
                  _("The deposit was recorded."))
         elif p.get("action") == "rule":
-            _run(request, lambda: services.credit_rule_create(
+            run_service(request, lambda: services.credit_rule_create(
                 actor=user, valid_from=_date(p.get("valid_from")), ceiling=p.get("ceiling"),
                 max_term_months=int(p.get("max_term_months") or 0), rate_short=p.get("rate_short") or "0",
                 rate_long=p.get("rate_long") or "0", subsidy_share=p.get("subsidy_share") or "0",
@@ -471,7 +457,7 @@ def statement_import(request):
         return redirect("/funds/risk/")
     path = _upload_to_temp(upload)
     try:
-        result = _run(request, lambda: imports.import_statement(actor=request.user, bank=bank, path=path),
+        result = run_service(request, lambda: imports.import_statement(actor=request.user, bank=bank, path=path),
                       _("The bank statement was imported."))
     finally:
         path.unlink(missing_ok=True)
@@ -487,10 +473,10 @@ def subsidies(request):
             raise PermissionDenied
         period = request.POST.get("period", "").strip().upper()
         if request.POST.get("action") == "list":
-            _run(request, lambda: services.payable_list_create(actor=user, period=period),
+            run_service(request, lambda: services.payable_list_create(actor=user, period=period),
                  _("The payable list was drawn up."))
         else:
-            _run(request, lambda: services.subsidies_compute(actor=user, period=period),
+            run_service(request, lambda: services.subsidies_compute(actor=user, period=period),
                  _("The subsidies were computed."))
         return redirect("/funds/subsidies/")
     rows = (Subsidy.objects.restrict(user).order_by().values("period")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from fupin.core import audit, idnumber
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import join_list
 from fupin.core.scoping import county_wide, covers, scope_prefix
 from fupin.interop import delivery, events, signing
 from fupin.interop.choices import DeliveryStatus, SubmissionStatus
@@ -45,7 +46,7 @@ def _clean(name: str, url: str, types: list[str], area_prefix: str) -> tuple[str
     known = {t.code for t in events.event_types()}
     unknown = [t for t in types if t not in known]
     if unknown:
-        raise ServiceError(_("Unknown event types: %(items)s") % {"items": '、'.join(unknown)}, field="event_types")
+        raise ServiceError(_("Unknown event types: %(items)s") % {"items": join_list(unknown)}, field="event_types")
     if not types:
         raise ServiceError(_("Choose at least one event"), field="event_types")
     if area_prefix and not area_prefix.isdigit():

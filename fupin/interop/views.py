@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import exportlog
 from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.i18n import join_list
 from fupin.core.pages import paginate
 from fupin.geo.areas import current_area, filter_area
 from fupin.interop import events, national, selectors, services
@@ -226,7 +227,7 @@ def national_export(request):
         missing = [c for c in codes if c not in found]
         if missing:  # never a silently shorter file: say which numbers were not found
             messages.error(request, _("These household numbers were not found in your jurisdiction: %(codes)s")
-                           % {"codes": "、".join(missing[:50])})
+                           % {"codes": join_list(missing[:50])})
             return redirect("interop:national")
     # the national layout is read back by the national system: recorded, limited and approved, not watermarked
     refused = exportlog.guard(request, kind="interop.national", title="国办系统格式导出",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
-from fupin.core.pages import is_htmx, paginate
+from fupin.core.pages import content_disposition, is_htmx, paginate
 from fupin.core.scoping import covers
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
@@ -304,7 +304,7 @@ def notice_pdf(request, uuid, step):
     except ServiceError as exc:
         return HttpResponse(exc.message, status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = _disposition(f"{documents.notice_title(batch, step)}.pdf", inline=True)
+    response["Content-Disposition"] = content_disposition(f"{documents.notice_title(batch, step)}.pdf", inline=True)
     return response
 
 
@@ -314,15 +314,8 @@ def notice_xlsx(request, uuid, step):
     step = _notice_step(batch, step)
     data = documents.notice_xlsx(user=request.user, batch=batch, step_code=step)
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = _disposition(f"{documents.notice_title(batch, step)}.xlsx", inline=False)
+    response["Content-Disposition"] = content_disposition(f"{documents.notice_title(batch, step)}.xlsx", inline=False)
     return response
-
-
-def _disposition(filename: str, *, inline: bool) -> str:
-    from urllib.parse import quote
-
-    return f"{'inline' if inline else 'attachment'}; filename=\"notice.{filename.rsplit('.', 1)[-1]}\"; " \
-           f"filename*=UTF-8''{quote(filename)}"
 
 
 # The household -------------------------------------------------------------------------------------------------
@@ -334,7 +327,7 @@ def household_card(request, key):
     except ServiceError as exc:
         return HttpResponse(exc.message, status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = _disposition(f"{hh.head_name}户明白卡.pdf", inline=True)
+    response["Content-Disposition"] = content_disposition(f"{hh.head_name}户明白卡.pdf", inline=True)
     return response
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponse
@@ -15,8 +14,7 @@ from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ServiceError
-from fupin.core.pages import paginate
+from fupin.core.pages import paginate, run_service
 from fupin.geo.areas import filter_area
 from fupin.mobile import selectors, services
 from fupin.mobile.models import SyncConflict
@@ -91,10 +89,7 @@ def conflict_resolve(request, conflict_id):
     c = selectors.open_conflicts_for(request.user).filter(uuid=conflict_id).first()
     if c is None:
         raise Http404
-    try:
-        services.conflict_resolve(actor=request.user, conflict=c, choice=request.POST.get("choice", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The conflict was resolved."))
+    run_service(request, lambda: services.conflict_resolve(actor=request.user, conflict=c,
+                                                           choice=request.POST.get("choice", "")),
+                _("The conflict was resolved."))
     return redirect("mobile:conflict_list")

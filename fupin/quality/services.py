@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from fupin.core import audit
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import join_list
 from fupin.eligibility.expressions import ExpressionError
 from fupin.geo import responsible
 from fupin.quality import engine
@@ -64,7 +65,7 @@ def rule_save(*, actor, rule: Rule, expected_version: int | None = None, **chang
     allowed = {"label", "description", "condition", "item", "is_active"}
     bad = set(changes) - allowed
     if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
     r = Rule.objects.select_for_update().get(pk=rule.pk)
     if expected_version is not None and r.version != expected_version:
         raise ServiceError(_("Someone else changed this rule after you opened it: reload and change it again"))

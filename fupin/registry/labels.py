@@ -81,9 +81,9 @@ class CodeTables:
 
     def shown_many(self, key: str, codes_: list | None) -> str:
         """Several codes as a page shows them (`shown` each, joined by the language's list separator)."""
-        from django.utils.translation import pgettext
+        from fupin.core.i18n import join_list
 
-        return pgettext("list separator", ", ").join(self.shown(key, c) for c in (codes_ or []))
+        return join_list(self.shown(key, c) for c in (codes_ or []))
 
     def code(self, key: str, text: object) -> str | None:
         """The code for a code or label as typed; None when the list does not know it."""

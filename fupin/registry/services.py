@@ -22,6 +22,7 @@ from fupin.core import audit, idnumber
 from fupin.core.errors import ConflictError, ServiceError
 from fupin.core.fields import blind_q
 from fupin.core.household_rows import relocate_rows
+from fupin.core.i18n import join_list
 from fupin.geo.models import Division, Grid
 from fupin.registry.models import Household, MemberChange, Person, PovertyLine, VillageProfile
 
@@ -531,7 +532,7 @@ def household_split(*, actor, household: Household, members: list[Person], relat
         raise ServiceError(_("The new household needs exactly one head"))
     missing = [p.name for p in moving if not relationships.get(p.pk)]
     if missing:
-        raise ServiceError(_("Give the relationship to the new head: %(items)s") % {"items": '、'.join(missing)})
+        raise ServiceError(_("Give the relationship to the new head: %(items)s") % {"items": join_list(missing)})
     old_head = next((p for p in moving if p.relationship == HEAD), None)
     if old_head is not None:
         _hand_over_head(leaving=old_head, household=source, new_head=new_head_of_source, date=date, actor=actor)

@@ -20,7 +20,7 @@ from openpyxl.styles import Font, PatternFill
 
 from fupin.core import idnumber
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
-from fupin.core.exportcells import openpyxl_text_row
+from fupin.core.exportcells import openpyxl_text_row, sheet_title
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import cell_text
 from fupin.core.uploads import UploadLimits, check_table_file
@@ -57,16 +57,6 @@ def _items_union(versions: list[FormVersion]) -> tuple[list[dict], dict[str, dic
 
 def _subject_code(r: Response) -> str:
     return (r.household.poor_code or str(r.household.uuid)) if r.household_id else r.division.code
-
-
-def _sheet_title(label: str, used: set[str]) -> str:
-    title = "".join(ch for ch in label if ch not in "[]:*?/\\")[:28] or "表"
-    base, n = title, 2
-    while title in used:
-        title = f"{base[:25]}{n}"
-        n += 1
-    used.add(title)
-    return title
 
 
 def _write_head(ws, keys: list[str], labels: list[str]) -> None:
@@ -106,7 +96,7 @@ def export_responses(form: Form, responses, path: str | Path, *, mask_ids: bool 
                 [it["label"] + (f"({it['unit']})" if it.get("unit") else "") for it in items])
     table_sheets = {}
     for key, t in tables.items():
-        tws = wb.create_sheet(_sheet_title(t["label"], used))
+        tws = wb.create_sheet(sheet_title(t["label"], used, empty="表", sep=""))
         _write_head(tws, [SUBJECT, PERIOD, ROW] + [c["key"] for c in t["columns"]],
                     [SUBJECT, PERIOD, ROW] + [c["label"] for c in t["columns"]])
         table_sheets[key] = tws

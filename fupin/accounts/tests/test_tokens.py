@@ -231,3 +231,22 @@ def test_county_staff_list_create_and_revoke_scoped(client, world):
     assert key.revoked_at is not None
     bad = client.post("/accounts/tokens/new/", {"name": "", "division": world["tree"]["town_a"].pk})
     assert bad.status_code == 200 and AccessToken.objects.filter(kind="api_key").count() == 1
+
+
+@pytest.mark.django_db
+def test_signing_out_on_the_phone_stores_the_reason_by_id_and_shows_it_in_the_readers_language(client, world):
+    from django.utils import translation
+
+    from fupin.core.i18n import shown
+    from fupin.web.templatetags.fupin import audit_changes
+
+    secret = _sign_in(client).json()["token"]
+    assert client.__class__().delete("/api/v1/auth/token", **_bearer(secret)).status_code == 204
+    token = AccessToken.objects.get()
+    assert token.revoked_at is not None and token.revoke_reason == 'i18n:["Signed out on the phone"]'
+    assert shown(token.revoke_reason, "zh-hans") == "在手机上退出登录"
+    assert shown(token.revoke_reason, "en") == "Signed out on the phone"
+    event = AuditEvent.objects.get(action="accounts.token.revoke_device")
+    for language, text in (("zh-hans", "在手机上退出登录"), ("en", "Signed out on the phone")):
+        with translation.override(language):
+            assert text in [after for _label, _before, after in audit_changes(event, world["boss"])]

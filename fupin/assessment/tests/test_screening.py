@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from fupin.assessment import selectors, services
 from fupin.assessment.choices import GapStatus
@@ -165,8 +167,22 @@ def test_registered_provider_and_self_report(county, frozen, village_a_user):
     assert RiskAlert.objects.filter(signal="loan", household=hh).exists()
     with pytest.raises(ServiceError, match="困难"):
         services.risk_self_report(actor=village_a_user, household=hh, detail="")
+    InboxItem.objects.filter(user=village_a_user).update(done_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # seen
     alert = services.risk_self_report(actor=village_a_user, household=hh, detail="房屋受灾")
-    assert alert.detail.startswith("农户自主申报") and alert.reported_by == village_a_user
+    assert alert.reported_by == village_a_user
+    # stored by message id and parameters (fupin/core/i18n.py), shown in the reader's language
+    assert alert.detail == 'i18n:["Reported by the household: %(detail)s",{"detail":"房屋受灾"}]'
+    assert InboxItem.objects.filter(user=village_a_user, title="防返贫监测预警:农户自主申报:房屋受灾").exists()
+    client = Client()
+    client.force_login(village_a_user)
+    page = client.get(f"/assessment/alerts/{alert.pk}/").content.decode()
+    assert "<h1>农户自主申报:房屋受灾</h1>" in page and "i18n:" not in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/assessment/alerts/{alert.pk}/").content.decode()
+    assert "<h1>Reported by the household: 房屋受灾</h1>" in page
+    # a row written before messages were stored by id shows its text as it is
+    RiskAlert.objects.filter(pk=alert.pk).update(detail="农户自主申报:房屋受灾")
+    assert "<h1>农户自主申报:房屋受灾</h1>" in client.get(f"/assessment/alerts/{alert.pk}/").content.decode()
 
 
 # -- favouritism -------------------------------------------------------------------------------------------------

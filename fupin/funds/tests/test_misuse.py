@@ -5,9 +5,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from fupin.core.errors import ServiceError
+from fupin.core.i18n import shown
 from fupin.core.models import AuditEvent
 from fupin.funds import services
 from fupin.funds.choices import SubsidyStatus
@@ -32,13 +34,17 @@ def test_misuse_stops_the_subsidy_from_the_quarter_it_was_found(rule, fund, bank
     assert not Loan.objects.get(pk=loan.pk).misuse
     loan = services.loan_misuse_record(actor=users["county"], loan=loan, kind="diverted",
                                        found_on=dt.date(2016, 5, 10), note="走访发现贷款用于建房")
-    assert loan.subsidy_suspended and loan.suspension_reason == "贷款挪用"
+    # stored by message id, shown in the reader's language
+    assert loan.subsidy_suspended and loan.suspension_reason == 'i18n:["Loan diverted"]'
+    assert shown(loan.suspension_reason, "zh-hans") == "贷款挪用" and shown(loan.suspension_reason, "en") == "Loan diverted"
     got = dict(Subsidy.objects.values_list("period", "status"))
     assert got == {"2016Q1": SubsidyStatus.DUE, "2016Q2": SubsidyStatus.SUSPENDED}  # Q1 stands
     # a recomputation keeps the stop, with the reason; the quarter before keeps its subsidy
     services.subsidies_compute(actor=users["county"], period="2016Q2")
     q2 = Subsidy.objects.get(period="2016Q2")
-    assert q2.status == SubsidyStatus.SUSPENDED and q2.amount == D("0.00") and q2.reason == "贷款挪用,停止贴息"
+    assert q2.status == SubsidyStatus.SUSPENDED and q2.amount == D("0.00")
+    assert shown(q2.reason, "zh-hans") == "贷款挪用,停止贴息"
+    assert shown(q2.reason, "en") == "Loan diverted, subsidy stopped"
     assert services.compute_subsidies("2016Q1")[0]["status"] == SubsidyStatus.DUE
     assert AuditEvent.objects.filter(action="funds.loan.misuse").count() == 1
     with pytest.raises(ServiceError, match="已于"):
@@ -56,9 +62,15 @@ def test_misuse_form_on_the_loan_page(rule, fund, bank, hh_a, users):
                                                         "note": "银行贷后检查:转借亲戚"})
     assert r.status_code == 302
     loan.refresh_from_db()
-    assert loan.misuse == "on_lent" and loan.suspension_reason == "转贷他人"
+    assert loan.misuse == "on_lent" and loan.suspension_reason == 'i18n:["Loan lent on"]'
     page = client.get(loan.get_absolute_url()).content.decode()
     assert 'data-testid="misuse"' in page and 'data-testid="misuse-form"' not in page
+    assert "转贷他人" in page.split('class="overdue-text"', 1)[1][:200]  # the subsidy's suspension reason
+    assert "转贷他人(2016-04-02):银行贷后检查:转借亲戚" in page  # the step's note
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(loan.get_absolute_url()).content.decode()
+    assert "Loan lent on" in page.split('class="overdue-text"', 1)[1][:200] and "转贷他人" not in page
+    assert "Loan lent on (2016-04-02): 银行贷后检查:转借亲戚" in page
 
 
 def test_an_overdue_loan_of_an_exited_household_is_a_risk_signal(rule, fund, bank, hh_a, frozen):

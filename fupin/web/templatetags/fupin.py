@@ -9,6 +9,8 @@ Filters
 - `{{ event|action_label }}`: a readable label of an audit action such as "geo.gridpost.assign".
 - `{{ moment|when }}`: a time as "2016-03-08 14:05" in the user's time zone (datetimes, ISO strings, dates).
 - `{{ value|dash }}`: the value, or "—" when empty.
+- `{{ job.message|shown }}`: a message a service stored by its id (`fupin.core.i18n.stored`) in the reader's language;
+  any other text as it is.
 
 Tags
 - `{% audit_history obj %}`: the object's audit trail (newest first, at most 50 events, with the bulk write that
@@ -35,9 +37,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
-from fupin.core import idviews
+from fupin.core import i18n, idviews
 from fupin.geo import pickers
 from fupin.geo.models import Division, Grid
 
@@ -150,6 +151,12 @@ def actor(name) -> str:
 
 
 @register.filter
+def shown(value) -> str:
+    """A stored message (fupin.core.i18n.stored) in the reader's language; any other text as it is."""
+    return i18n.shown(value)
+
+
+@register.filter
 def dash(value):
     return "—" if value in (None, "", [], {}) else value
 
@@ -232,10 +239,10 @@ def _show(value, field=None, viewer=None) -> str:
         return str(_("%(n)s entries")) % {"n": len(value)}
     if isinstance(value, list):
         if all(isinstance(v, str | int | float) for v in value):
-            text = str(pgettext("list separator", ", ")).join(str(v) for v in value)
+            text = i18n.join_list(value)
             return text if len(text) <= 80 else text[:77] + "…"
         return str(_("%(n)s entries")) % {"n": len(value)}
-    return str(value)
+    return i18n.shown(value) if isinstance(value, str) else str(value)
 
 
 @register.filter
@@ -423,7 +430,7 @@ def _readable(key: str, value) -> str:
         return ",".join(f"{CHANGES.get(k, k)} {n}" for k, n in value.items() if n) or "0"
     if key == "findings_by_rule" and isinstance(value, dict):
         names = _rule_names(value)
-        return ",".join(f"{names.get(code, code)} {n}" for code, n in value.items())
+        return i18n.join_list(f"{names.get(code, code)} {n}" for code, n in value.items())
     if key == "summary" and isinstance(value, dict):
         return str(_("%(rows)s rows, %(households)s households (%(hc)s new, %(hu)s updated); members %(pc)s new, "
                      "%(pu)s updated; %(p)s data-quality problems.") % {
@@ -432,7 +439,7 @@ def _readable(key: str, value) -> str:
             "pc": value.get("persons_created", 0), "pu": value.get("persons_updated", 0),
             "p": value.get("problems", 0)})
     if key == "rule_errors" and isinstance(value, list):
-        return "、".join(str(v.get("rule", v) if isinstance(v, dict) else v) for v in value)
+        return i18n.join_list(v.get("rule", v) if isinstance(v, dict) else v for v in value)
     if isinstance(value, (list, dict)):
         return str(len(value))
     if isinstance(value, bool):

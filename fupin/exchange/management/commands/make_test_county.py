@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from fupin.core.i18n import join_list
 from fupin.core.management.base import FupinCommand
 from fupin.exchange.testcounty import FILE_QUIRKS
 from fupin.exchange.testdata import make_county
@@ -25,7 +26,7 @@ class Command(FupinCommand):
         bad = set(quirks) - set(FILE_QUIRKS)
         if bad:
             raise CommandError(_("Unknown file problems: %(bad)s (available: %(quirks)s)")
-                               % {"bad": "、".join(sorted(bad)), "quirks": "、".join(FILE_QUIRKS)}, returncode=2)
+                               % {"bad": join_list(sorted(bad)), "quirks": join_list(FILE_QUIRKS)}, returncode=2)
         summary = make_county(opts["outdir"], scale=opts["scale"], seed=opts["seed"], divisions_csv=opts["divisions"],
                               style=opts["style"], quirks=quirks if opts["style"] == "new" else None)
         self.stdout.write(f"已生成:花名册{summary['people']}人,部门记录{summary['records']}条,"
