@@ -11,6 +11,10 @@ inside the process, so CPU time is the whole cost; the machine is shared, so CPU
 Usage (from the repository root):
     .venv/bin/python bench/crypto_roster_import.py                  # SQLite, 100,000 rows
     .venv/bin/python bench/crypto_roster_import.py --rows 20000 --postgres postgres://postgres@127.0.0.1:5432
+    .venv/bin/python bench/crypto_roster_import.py --rows 390000 --rounds 2   # Yidu's size, off, on, off, on
+
+`--rounds N` alternates the modes N times (off, on, off, on, …) so that both see the same load on a shared machine;
+each run's figures are printed, the table gives the means.
 """
 
 from __future__ import annotations
@@ -71,30 +75,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--postgres", default=None)
+    ap.add_argument("--rounds", type=int, default=1, help="off and on alternated this many times")
     ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mode:
         print(json.dumps(child(args.mode, args.rows, args.postgres)))
         return
-    results = {}
-    for mode in ("off", "on"):
-        cmd = [sys.executable, __file__, "--mode", mode, "--rows", str(args.rows)]
-        if args.postgres:
-            cmd += ["--postgres", args.postgres]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
-        results[mode] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(mode, results[mode], flush=True)
-    off, on = results["off"], results["on"]
-    print(f"{on['db']}, {on['rows']:,} roster rows, load average off {off['load']:.1f}–{off['load_end']:.1f}, "
-          f"on {on['load']:.1f}–{on['load_end']:.1f}")
-    print("| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU) |")
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    for _round in range(args.rounds):
+        for mode in ("off", "on"):
+            cmd = [sys.executable, __file__, "--mode", mode, "--rows", str(args.rows)]
+            if args.postgres:
+                cmd += ["--postgres", args.postgres]
+            run = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
+            runs[mode].append(json.loads(run.stdout.strip().splitlines()[-1]))
+            print(mode, runs[mode][-1], flush=True)
+
+    def mean(mode: str, key: str, i: int) -> float:
+        return sum(r[key][i] for r in runs[mode]) / len(runs[mode])
+
+    def cpus(mode: str, key: str) -> str:
+        return ", ".join(f"{r[key][1]:.1f}" for r in runs[mode])
+
+    off, on = runs["off"][0], runs["on"][0]
+    loads = {m: f"{min(r['load'] for r in runs[m]):.1f}–{max(r['load_end'] for r in runs[m]):.1f}" for m in runs}
+    print(f"{on['db']}, {on['rows']:,} roster rows, {args.rounds} round(s), load average off {loads['off']}, "
+          f"on {loads['on']}")
+    print("| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU, means) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for key, what in (("import", "roster import into an empty registry"),
                       ("again", "the same file again (nothing changes)")):
-        print(f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
-              f"{on[key][1] / max(off[key][1], 0.001):.2f} |")
+        print(f"| {what} | {mean('off', key, 0):.1f} | {mean('on', key, 0):.1f} | {cpus('off', key)} | "
+              f"{cpus('on', key)} | {mean('on', key, 1) / max(mean('off', key, 1), 0.001):.2f} |")
     print(f"stored id_number: off `{off['stored_id']}`, on `{on['stored_id']}`")
-
 
 if __name__ == "__main__":
     main()

@@ -113,10 +113,12 @@ def append_doc(text: str) -> None:
 def crypto_off() -> None:
     """Encryption at rest turned off for an on-vs-off benchmark: values stored plain, the blind index columns holding
     the plain value (what a database before the encryption migrations held). Every sealing entry point of
-    fupin.core.crypto is replaced (one value and a column at a time); reads pass plain values through as they are."""
+    fupin.core.crypto is replaced (one value and a column at a time), files too (raw imported files, the comparison's
+    columnar copies: written plain, no MAGIC); reads pass plain values and plain files through as they are."""
     from fupin.core import crypto
 
     crypto.encrypt = lambda plain, purpose, ring=None: plain
     crypto.encrypt_many = lambda values, purpose, ring=None: list(values)
     crypto.blind_index = lambda value, purpose, kid=None, ring=None: "" if not value else value
     crypto.blind_index_many = lambda values, purpose, kid=None, ring=None: ["" if not v else v for v in values]
+    crypto.seal_chunks = lambda chunks, purpose="file", ring=None: (chunk for chunk in chunks)
