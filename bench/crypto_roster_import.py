@@ -98,7 +98,8 @@ def main() -> None:
         return ", ".join(f"{r[key][1]:.1f}" for r in runs[mode])
 
     off, on = runs["off"][0], runs["on"][0]
-    loads = {m: f"{min(r['load'] for r in runs[m]):.1f}–{max(r['load_end'] for r in runs[m]):.1f}" for m in runs}
+    loads = {m: "{:.1f}–{:.1f}".format(min(x for r in runs[m] for x in (r["load"], r["load_end"])),
+                                      max(x for r in runs[m] for x in (r["load"], r["load_end"]))) for m in runs}
     print(f"{on['db']}, {on['rows']:,} roster rows, {args.rounds} round(s), load average off {loads['off']}, "
           f"on {loads['on']}")
     print("| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU, means) |")
