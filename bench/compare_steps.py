@@ -19,6 +19,12 @@ apart as `registry_copy_at_import`), and `compare` finds it current (`load_perso
 `--cold` skips that: `compare` then builds the copy itself, as before the copy was kept. `--registry-edit N`
 changes N persons (as a roster update does: version moved) after the rerun and runs `compare` once more: the copy
 is then brought up to date incrementally inside it.
+
+`--crypto off` (for `--prepare` and the runs alike) stores values, indexes and files plain
+(bench/registry_common.py `crypto_off`), for an on-vs-off comparison of two counties prepared from the same files:
+
+    .venv/bin/python bench/compare_steps.py --dir /tmp/me/c1off --scale 1 --prepare --crypto off
+    .venv/bin/python bench/compare_steps.py --dir /tmp/me/c1off --scale 1 --crypto off
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ def main() -> None:
     parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
     parser.add_argument("--changed-reload", type=float, default=0.0,
                         help="percent of the vehicle extract's data rows dropped before one more reload and compare")
+    parser.add_argument("--crypto", choices=["on", "off"], default="on",
+                        help="off: values, indexes and files stored plain (a county prepared with --crypto off)")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
@@ -62,6 +70,10 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.crypto == "off":
+        from registry_common import crypto_off
+
+        crypto_off()
     from django.core.management import call_command
 
     from fupin.exchange.services import import_department

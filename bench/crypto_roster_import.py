@@ -11,6 +11,10 @@ inside the process, so CPU time is the whole cost; the machine is shared, so CPU
 Usage (from the repository root):
     .venv/bin/python bench/crypto_roster_import.py                  # SQLite, 100,000 rows
     .venv/bin/python bench/crypto_roster_import.py --rows 20000 --postgres postgres://postgres@127.0.0.1:5432
+    .venv/bin/python bench/crypto_roster_import.py --rows 390000 --rounds 2   # Yidu's size, off, on, off, on
+
+`--rounds N` (every on-vs-off bench) alternates the modes N times (off, on, off, on, …) so that both see the same
+load on a shared machine; each run's figures are printed, the table gives the means and each round's CPU seconds.
 """
 
 from __future__ import annotations

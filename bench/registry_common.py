@@ -123,31 +123,55 @@ def cpu_seconds() -> float:
 
 def crypto_modes(doc: str | None, size: str, default: int, child, *, write_doc: bool = False):
     """The command line of an on-vs-off encryption benchmark. Run as the parent, it runs the script again with
-    --mode off, then --mode on, each in a process of its own (encryption is turned off for a whole process), and
-    returns (args, off, on): what child(mode, size, postgres) returned in each. Run as a child (--mode), it calls
-    child, prints its result for the parent and returns None."""
+    --mode off, then --mode on, each in a process of its own (encryption is turned off for a whole process), --rounds
+    times alternated (off, on, off, on, ...: both modes see the same load on a shared machine), and returns
+    (args, off, on): what child(mode, size, postgres) returned, its (wall s, CPU s) pairs averaged over the rounds,
+    each round's CPU seconds under "cpu_runs" and the load averages' range under "load"/"load_end". Run as a child
+    (--mode), it calls child, prints its result for the parent and returns None."""
     ap = bench_parser(doc, size, default, write_doc=write_doc)
+    ap.add_argument("--rounds", type=int, default=1, help="off and on alternated this many times")
     ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     n = getattr(args, size)
     if args.mode:
         print("RESULT " + json.dumps(child(args.mode, n, args.postgres)), flush=True)
         return None
-    results = {}
-    for mode in ("off", "on"):
-        cmd = [sys.executable, sys.argv[0], "--mode", mode, f"--{size}", str(n)]
-        run = subprocess.run(cmd + (["--postgres", args.postgres] if args.postgres else []), capture_output=True,
-                             text=True, check=True)
-        line = [x for x in run.stdout.splitlines() if x.startswith("RESULT ")][-1]
-        results[mode] = json.loads(line[len("RESULT "):])
-        print(mode, results[mode], flush=True)
-    return args, results["off"], results["on"]
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    for _round in range(max(args.rounds, 1)):
+        for mode in ("off", "on"):
+            cmd = [sys.executable, sys.argv[0], "--mode", mode, f"--{size}", str(n)]
+            run = subprocess.run(cmd + (["--postgres", args.postgres] if args.postgres else []), capture_output=True,
+                                 text=True, check=True)
+            line = [x for x in run.stdout.splitlines() if x.startswith("RESULT ")][-1]
+            runs[mode].append(json.loads(line[len("RESULT "):]))
+            print(mode, runs[mode][-1], flush=True)
+    return args, _rounds_mean(runs["off"]), _rounds_mean(runs["on"])
+
+
+def _rounds_mean(results: list[dict]) -> dict:
+    """One result of several rounds: (wall s, CPU s) pairs averaged, each round's CPU s kept, the loads' range."""
+    out = dict(results[0])
+    out["cpu_runs"] = {}
+    for key, value in results[0].items():
+        if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int | float) for v in value):
+            out[key] = [sum(r[key][i] for r in results) / len(results) for i in (0, 1)]
+            out["cpu_runs"][key] = [r[key][1] for r in results]
+    loads = [r[k] for r in results for k in ("load", "load_end") if isinstance(r.get(k), int | float)]
+    if loads:
+        out["load"], out["load_end"] = min(loads), max(loads)
+    out["rounds"] = len(results)
+    return out
 
 
 def on_off_table(off: dict, on: dict, rows: list[tuple[str, str]]) -> list[str]:
-    """Markdown rows (what, key) of an on-vs-off benchmark whose results hold (wall s, CPU s) under each key."""
+    """Markdown rows (what, key) of an on-vs-off benchmark whose results hold (wall s, CPU s) under each key (the
+    means over the rounds; with more than one round, each round's CPU seconds too)."""
+    def cpu(result: dict, key: str) -> str:
+        each = result.get("cpu_runs", {}).get(key, [])
+        return f"{result[key][1]:.1f}" + (f" ({', '.join(f'{c:.1f}' for c in each)})" if len(each) > 1 else "")
+
     lines = ["| what | off wall s | on wall s | off CPU s | on CPU s | on/off (CPU) |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {off[key][1]:.1f} | {on[key][1]:.1f} | "
+    lines += [f"| {what} | {off[key][0]:.1f} | {on[key][0]:.1f} | {cpu(off, key)} | {cpu(on, key)} | "
               f"{on[key][1] / max(off[key][1], 0.001):.2f} |" for key, what in rows]
     return lines
 
@@ -191,10 +215,12 @@ def append_doc(text: str) -> None:
 def crypto_off() -> None:
     """Encryption at rest turned off for an on-vs-off benchmark: values stored plain, the blind index columns holding
     the plain value (what a database before the encryption migrations held). Every sealing entry point of
-    fupin.core.crypto is replaced (one value and a column at a time); reads pass plain values through as they are."""
+    fupin.core.crypto is replaced (one value and a column at a time), files too (raw imported files, the comparison's
+    columnar copies: written plain, no MAGIC); reads pass plain values and plain files through as they are."""
     from fupin.core import crypto
 
     crypto.encrypt = lambda plain, purpose, ring=None: plain
     crypto.encrypt_many = lambda values, purpose, ring=None: list(values)
     crypto.blind_index = lambda value, purpose, kid=None, ring=None: "" if not value else value
     crypto.blind_index_many = lambda values, purpose, kid=None, ring=None: ["" if not v else v for v in values]
+    crypto.seal_chunks = lambda chunks, purpose="file", ring=None: (chunk for chunk in chunks)

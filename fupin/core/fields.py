@@ -286,22 +286,54 @@ def blind_q(model, source: str, value, prefix: str = "", tail: int = 0) -> Q:
     return Q(**{f"{prefix}{f.name}__in": indexes})
 
 
-def values_opened(queryset, *names: str) -> list[dict]:
+def values_opened(queryset, *names: str, stored: dict | None = None) -> list[dict]:
     """`list(queryset.values(*names))`, the sealed fields among `names` read as stored and opened a column at a time
     (`from_db_many`: one key lookup and cipher context per column) instead of value by value through
     `from_db_value`: the same dicts, for reads of many rows (a roster import compares every member of its
-    households)."""
+    households). `stored`, when given (with "id" among `names`), receives each row's sealed fields as stored (row
+    id → tuple, in the order of `names`), for `unchanged_since` to check a second read against without opening it."""
     meta = queryset.model._meta
     sealed = [n for n in names if getattr(meta.get_field(n), "encrypted", False)]
     if not sealed:
         return list(queryset.values(*names))
-    stored = {f"sealed_value_of_{n}": ExpressionWrapper(F(n), output_field=models.TextField()) for n in sealed}
-    rows = list(queryset.values(*[n for n in names if n not in sealed], **stored))
+    rows = _values_stored(queryset, names, sealed)
+    if stored is not None:
+        for r in rows:
+            stored[r["id"]] = tuple(r[n] for n in sealed)
     for n in sealed:
-        opened = meta.get_field(n).from_db_many([r.pop(f"sealed_value_of_{n}") for r in rows])
+        opened = meta.get_field(n).from_db_many([r[n] for r in rows])
         for r, value in zip(rows, opened, strict=True):
             r[n] = value
-    return [{n: r[n] for n in names} for r in rows]
+    return rows
+
+
+def _values_stored(queryset, names, sealed: list[str]) -> list[dict]:
+    """The rows of `queryset.values(*names)` with the sealed fields as stored (key id, nonce, ciphertext)."""
+    as_stored = {f"sealed_value_of_{n}": ExpressionWrapper(F(n), output_field=models.TextField()) for n in sealed}
+    rows = queryset.values(*[n for n in names if n not in sealed], **as_stored)
+    columns = [(n, f"sealed_value_of_{n}" if n in sealed else n) for n in names]
+    return [{n: r[c] for n, c in columns} for r in rows]
+
+
+def unchanged_since(queryset, names: tuple[str, ...], opened: list[dict], stored: dict, *, key: str = "id") -> bool:
+    """Does `queryset.values(*names)` still read as `opened` did (read by `values_opened(..., stored=stored)`)? The
+    sealed fields are compared as stored, so nothing is opened: the same stored text is the same value, and a
+    value sealed again with the same content (a key rotation in between) counts as changed, which is the safe side.
+    Rows are matched by `key` ("id", or another unique field among `names`)."""
+    meta = queryset.model._meta
+    sealed = [n for n in names if getattr(meta.get_field(n), "encrypted", False)]
+    now = _values_stored(queryset, names, sealed) if sealed else list(queryset.values(*names))
+    if len(now) != len(opened):
+        return False
+    before = {r[key]: r for r in opened}
+    plain = [n for n in names if n not in sealed]
+    for r in now:
+        old = before.get(r[key])
+        if old is None or any(r[n] != old[n] for n in plain):
+            return False
+        if sealed and tuple(r[n] for n in sealed) != stored.get(old["id"]):
+            return False
+    return True
 
 
 def encrypted_fields(model) -> list:

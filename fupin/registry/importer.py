@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from fupin.core import idnumber, scoping
 from fupin.core.bulk import insert_rows, update_rows
 from fupin.core.errors import ImportRefused, RowProblem
-from fupin.core.fields import blind_q, values_opened
+from fupin.core.fields import blind_q, unchanged_since, values_opened
 from fupin.core.household_rows import relocate_rows
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import ReadReport, TableSpec, cell_text, read_table
@@ -634,18 +634,18 @@ HH_FIELDS = ("id", "poor_code", "version", *HOUSEHOLD_COMPARE)
 P_FIELDS = ("id", "household_id", "version", "is_alive", *PERSON_COMPARE)
 
 
-def _read_households(codes: list[str]) -> dict[str, dict]:
+def _read_households(codes: list[str], stored: dict) -> dict[str, dict]:
     existing: dict[str, dict] = {}
     for chunk in _chunks(codes):
-        for row in values_opened(Household.objects.filter(poor_code__in=chunk), *HH_FIELDS):
+        for row in values_opened(Household.objects.filter(poor_code__in=chunk), *HH_FIELDS, stored=stored):
             existing[row["poor_code"]] = row
     return existing
 
 
-def _read_members(household_ids: list[int]) -> list[dict]:
+def _read_members(household_ids: list[int], stored: dict) -> list[dict]:
     rows: list[dict] = []
     for chunk in _chunks(household_ids):
-        rows += values_opened(Person.objects.filter(household_id__in=chunk).order_by("id"), *P_FIELDS)
+        rows += values_opened(Person.objects.filter(household_id__in=chunk).order_by("id"), *P_FIELDS, stored=stored)
     return rows
 
 
@@ -656,6 +656,7 @@ class _Plan:
     codes: list[str]
     existing: dict[str, dict]  # the households of the file already in the registry, as read
     members_read: list[dict]  # their members, as read
+    stored: dict[str, dict]  # "households", "members": row id → their sealed values as stored (for still_current)
     hh_values: dict[str, dict]  # poor_code → the household's fields as the file gives them
     hh_ids: dict[str, int]  # poor_code → id of an existing household
     to_create: list[dict]
@@ -666,11 +667,21 @@ class _Plan:
     findings: list[Finding]
 
     def still_current(self) -> bool:
-        """The registry rows the plan was made from are unchanged (read again inside the write transaction)."""
-        existing = _read_households(self.codes)
-        if existing != self.existing:
-            return False
-        return _read_members([self.existing[pc]["id"] for pc in self.codes if pc in self.existing]) == self.members_read
+        """The registry rows the plan was made from are unchanged (read again inside the write transaction). The
+        sealed values are compared as stored, not opened a second time (fields.unchanged_since)."""
+        for chunk in _chunks(self.codes):
+            before = [self.existing[pc] for pc in chunk if pc in self.existing]
+            if not unchanged_since(Household.objects.filter(poor_code__in=chunk), HH_FIELDS, before,
+                                   self.stored["households"]):
+                return False
+        members: dict[int, list[dict]] = defaultdict(list)
+        for row in self.members_read:
+            members[row["household_id"]].append(row)
+        for chunk in _chunks([self.existing[pc]["id"] for pc in self.codes if pc in self.existing]):
+            if not unchanged_since(Person.objects.filter(household_id__in=chunk), P_FIELDS,
+                                   [row for hid in chunk for row in members[hid]], self.stored["members"]):
+                return False
+        return True
 
 
 def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
@@ -678,7 +689,8 @@ def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
     findings = list(parser.findings)
     households = parser.households
     codes = list(households)
-    existing = _read_households(codes)
+    stored: dict[str, dict] = {"households": {}, "members": {}}
+    existing = _read_households(codes, stored["households"])
 
     if scope is not None:  # an existing household outside the importer's jurisdiction is not theirs to change
         outside = [RowProblem(households[pc].first_row, HEADER["poor_code"], pc,
@@ -725,7 +737,7 @@ def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
             result.households_unchanged += 1
 
     # members: match the file's members with those already in the database, by key within the household
-    members_read = _read_members([existing[pc]["id"] for pc in codes if pc in existing])
+    members_read = _read_members([existing[pc]["id"] for pc in codes if pc in existing], stored["members"])
     existing_members: dict[int, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for row in members_read:
         key = ("id", row["id_number"]) if row["id_number"] else ("name", row["name"])
@@ -765,7 +777,7 @@ def _plan(parser: _Parser, result: ImportResult, *, scope=None) -> _Plan:
         raise ImportRefused(problems=refused, headline=_("Roster not imported"))
     _find_duplicates(parser, matched, findings)
     result.problems = sorted(findings, key=lambda f: (f.row or 10**9, f.column))
-    return _Plan(codes=codes, existing=existing, members_read=members_read, hh_values=hh_values, hh_ids=hh_ids,
+    return _Plan(codes=codes, existing=existing, members_read=members_read, stored=stored, hh_values=hh_values, hh_ids=hh_ids,
                  to_create=to_create, to_update=to_update, moves=moves, new_people=new_people, updates=updates,
                  findings=findings)
 

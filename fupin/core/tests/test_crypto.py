@@ -233,6 +233,39 @@ def test_values_opened_reads_what_values_reads(county):
     assert _raw("registry_person", "phone", opened[0]["id"]).startswith("$e1$")  # read sealed, opened in memory
 
 
+@pytest.mark.django_db
+def test_unchanged_since_checks_a_second_read_without_opening_it(county):
+    """The roster importer's check that the rows it planned from did not change before it writes: the second read
+    compares the sealed values as stored. Unchanged rows pass; a sealed value changed, the same value sealed again
+    (a new nonce: counted as changed, the safe side), a plain field changed or a row added each fail."""
+    from fupin.core.bulk import insert_rows
+    from fupin.core.fields import unchanged_since, values_opened
+    from fupin.registry.models import Person
+
+    area = county["va1"].code
+    insert_rows(Person, [{"name": "庚", "area_code": area, "phone": "13912340007", "health": ["2"]},
+                         {"name": "辛", "area_code": area, "phone": ""}])
+    qs = Person.objects.filter(name__in=["庚", "辛", "壬", "癸"])
+    names = ("id", "name", "phone", "health")
+
+    def first_read():
+        stored: dict = {}
+        return values_opened(qs.order_by("id"), *names, stored=stored), stored
+
+    opened, stored = first_read()
+    assert opened == list(qs.order_by("id").values(*names))
+    assert all(phone == "" or phone.startswith("$e1$") for phone, _health in stored.values())  # kept as stored
+    assert unchanged_since(qs, names, opened, stored)
+    p = Person.objects.get(name="庚")
+    for change in ({"phone": "13912340008"}, {"phone": "13912340008"}, {"health": ["2"]}, {"name": "癸"}):
+        Person.objects.filter(pk=p.pk).update(**change)
+        assert not unchanged_since(qs, names, opened, stored), change
+        opened, stored = first_read()
+        assert unchanged_since(qs, names, opened, stored)
+    insert_rows(Person, [{"name": "壬", "area_code": area}])
+    assert not unchanged_since(qs, names, opened, stored)
+
+
 def _report(county, phone, **kw):
     from fupin.dispatch.services import minqing_report_create
 
