@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
     parser.add_argument("--changed-reload", type=float, default=0.0,
                         help="percent of the vehicle extract's data rows dropped before one more reload and compare")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="after the first compare: linkage precision and recall against the county's truth")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
@@ -152,6 +154,13 @@ def main() -> None:
                                                      "cpu_s": round(time.process_time() - c, 2),
                                                      "load_average": os.getloadavg()[0], **info}), flush=True)
     run("compare")
+    if args.accuracy:
+        from fupin.exchange.evaluation import linkage_quality
+
+        q = linkage_quality(truth)
+        print("accuracy", json.dumps({"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+                                      **{k: q[k] for k in ("false_positives", "false_negatives", "predicted")}}),
+              flush=True)
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
     if args.changed_reload:
