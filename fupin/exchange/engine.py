@@ -456,19 +456,21 @@ class DuckDBEngine(Engine):
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
-        # expectation maximisation reads only the pairs its rules block: the persons in no such pair are left out of
-        # its tables (the same pairs, the same sample of them, so the same m values; u is estimated on everyone)
-        con.execute(f"CREATE TABLE right_em AS {persons_blocked_sql(settings.training_rules)}")
-        stats["training_persons"] = con.execute("SELECT count(*) FROM right_em").fetchall()[0][0]
         em_api = DuckDBAPI(connection=con)
-        parameters, model = self._model(
-            db_api, left, right, settings, stats, n_persons,
-            em_inputs=lambda: (em_api.register("left_in", table_name="fupin_left"),
-                               em_api.register("right_em", table_name="fupin_right")))
+
+        def em_inputs():
+            # expectation maximisation reads only the pairs its rules block: the persons in no such pair are left
+            # out of its tables (the same pairs, the same sample of them, so the same m; u is estimated on everyone)
+            con.execute(f"CREATE TABLE right_em AS {persons_blocked_sql(settings.training_rules)}")
+            stats["training_persons"] = con.execute("SELECT count(*) FROM right_em").fetchall()[0][0]
+            return (em_api.register("left_in", table_name="fupin_left"),
+                    em_api.register("right_em", table_name="fupin_right"))
+
+        parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs)
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
         em_api.delete_tables_created_by_splink_from_db()
-        con.execute("DROP TABLE right_em")
+        con.execute("DROP TABLE IF EXISTS right_em")
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
