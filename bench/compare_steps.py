@@ -54,6 +54,8 @@ def main() -> None:
                         help="percent of the vehicle extract's data rows dropped before one more reload and compare")
     parser.add_argument("--crypto", choices=["on", "off"], default="on",
                         help="off: values, indexes and files stored plain (a county prepared with --crypto off)")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="after the first compare: linkage precision and recall against the county's truth")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,13 @@ def main() -> None:
                                                      "cpu_s": round(time.process_time() - c, 2),
                                                      "load_average": os.getloadavg()[0], **info}), flush=True)
     run("compare")
+    if args.accuracy:
+        from fupin.exchange.evaluation import linkage_quality
+
+        q = linkage_quality(truth)
+        print("accuracy", json.dumps({"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+                                      **{k: q[k] for k in ("false_positives", "false_negatives", "predicted")}}),
+              flush=True)
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
     if args.changed_reload:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.bulk import BulkWriter, fetch_arrow, update_rows
+from fupin.core.bulk import BulkWriter, fetch_arrow, foreign_keys_checked_in_bulk, update_rows
 from fupin.core.errors import ServiceError
 from fupin.core.fields import blind_q
 from fupin.eligibility.defaults import default_rules
@@ -473,7 +473,13 @@ def _findings_mark() -> tuple:
 
 
 def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> ComparisonRun:
-    from fupin.exchange.public import default_engine, linkage_cache, linkage_current, linkage_write
+    from fupin.exchange.public import (
+        RecordLink,
+        default_engine,
+        linkage_cache,
+        linkage_current,
+        linkage_write,
+    )
 
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
@@ -485,7 +491,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     # between them leaves links whose findings are not written: the previous run's inputs then differ from the
     # current ones (the relinked snapshots), so the next run evaluates what those links changed and repairs it.
     link_run = None
-    with transaction.atomic():
+    with foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
         if plan["link"] is not None and not linkage_current(plan["link"]):
             plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)  # inputs changed
             plan["recomputed"] = True

@@ -145,6 +145,14 @@ def training_blocking() -> list[str]:
 
 
 
+def persons_blocked_sql(rules: list[str]) -> str:
+    """The registry persons (`right_in`) in at least one pair one of `rules` blocks with a record (`left_in`): the
+    only persons expectation maximisation compares (its training rules)."""
+    # the settings' blocking rules (SQL, as Splink reads them)
+    exists = " OR ".join(f"EXISTS (SELECT 1 FROM left_in l WHERE {rule})" for rule in rules)  # noqa: S608
+    return f"SELECT * FROM right_in r WHERE {exists or 'false'}"  # noqa: S608
+
+
 # The registry side of the probabilistic stage: one row per person in the columns the comparisons read (the same
 # statement in every engine: DuckDB and Spark SQL both read it).
 RIGHT_IN_SQL = """
@@ -448,9 +456,21 @@ class DuckDBEngine(Engine):
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
         n_persons = con.execute("SELECT count(*) FROM right_in").fetchall()[0][0]
-        parameters, model = self._model(db_api, left, right, settings, stats, n_persons)
+        em_api = DuckDBAPI(connection=con)
+
+        def em_inputs():
+            # expectation maximisation reads only the pairs its rules block: the persons in no such pair are left
+            # out of its tables (the same pairs, the same sample of them, so the same m; u is estimated on everyone)
+            con.execute(f"CREATE TABLE right_em AS {persons_blocked_sql(settings.training_rules)}")
+            stats["training_persons"] = con.execute("SELECT count(*) FROM right_em").fetchall()[0][0]
+            return (em_api.register("left_in", table_name="fupin_left"),
+                    em_api.register("right_em", table_name="fupin_right"))
+
+        parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs)
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
+        em_api.delete_tables_created_by_splink_from_db()
+        con.execute("DROP TABLE IF EXISTS right_em")
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
@@ -526,12 +546,14 @@ class DuckDBEngine(Engine):
             FROM {physical_name}"""  # noqa: S608 - column names from the settings
         con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
-    def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int
-               ) -> tuple[dict, dict]:
+    def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int,
+               em_inputs=None) -> tuple[dict, dict]:
         """Train m and u on this run's residual records (Splink: u by random sampling, m by expectation maximisation
         on blocked pairs); the prior is the share of records with a valid ID that are in the registry. Too few
         records (or a training that fails): the stored model in `settings.parameters`. Returns the parameters and
-        the model's description (JSON settings, figures) to keep with the run."""
+        the model's description (JSON settings, figures) to keep with the run. `em_inputs`: a function returning the
+        (left, right) inputs of expectation maximisation when they are narrower than those of u (the same source
+        names: Splink's sample of pairs hashes them with the ids)."""
         from splink import Linker
 
         exact, valid_unknown = stats.get("exact", 0), stats.get("valid_unknown", 0)
@@ -552,6 +574,9 @@ class DuckDBEngine(Engine):
             linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed,
                                                              num_chunks=settings.u_chunks)
             model["seconds_u"] = round(time.perf_counter() - t0, 3)
+            if em_inputs is not None:  # m by EM from the u just estimated, on the narrower inputs
+                linker = Linker(list(em_inputs()), linker.misc.save_model_to_json(), log_level=None,
+                                validate_settings=False)
             sessions, iterations = {}, {}
             for rule in settings.training_rules:
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing

@@ -22,7 +22,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.bulk import BulkWriter, delete_where, fetch_arrow
+from fupin.core.bulk import (
+    BulkWriter,
+    check_references,
+    delete_where,
+    fetch_arrow,
+    foreign_keys_checked_in_bulk,
+    foreign_keys_enforced,
+)
 from fupin.core.i18n import join_list
 from fupin.exchange import cache
 from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
@@ -418,7 +425,8 @@ def linkage_current(plan: LinkagePlan) -> bool:
 
 def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None, cache: bool = True) -> LinkRun:
     """Write what `linkage_compute` prepared: links (the core bulk writer), reviews, the model and the run. Call it
-    inside the caller's transaction; it computes nothing but the rows' form. cache=False: the links' columnar
+    inside the caller's transaction (opened inside `foreign_keys_checked_in_bulk`: on SQLite the links' and
+    reviews' references are then checked here at once); it computes nothing but the rows' form. cache=False: the links' columnar
     copies are left to `linkage_cache`, for the caller to write after its commit (outside the write lock)."""
     progress = progress or (lambda p, m="": None)
     progress(70, "写入关联结果")
@@ -447,6 +455,13 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None,
         for rv in moved:
             rv.record_id = plan.carried_reviews[rv.record_id]
         LinkReview.objects.bulk_update(moved, ["record"], batch_size=500)
+    if not foreign_keys_enforced(RecordLink):  # the caller's transaction runs without SQLite's per-row lookups
+        marks = ", ".join(["%s"] * len(stale_ids))
+        check_references(RecordLink, f"snapshot_id IN ({marks})", stale_ids,
+                         parents_where={"record_id": (f"snapshot_id IN ({marks})", stale_ids)})
+        check_references(LinkReview, f'EXISTS (SELECT 1 FROM "{StagedRecord._meta.db_table}" s '  # noqa: S608
+                                     f'WHERE s.id = "{LinkReview._meta.db_table}".record_id '
+                                     f"AND s.snapshot_id IN ({marks}))", stale_ids, few=True)
     Snapshot.objects.filter(pk__in=stale_ids).update(link_fingerprint=plan.fingerprint)
     for s in stale:
         s.link_fingerprint = plan.fingerprint
@@ -482,7 +497,7 @@ def linkage_run(*, actor, force: bool = False, engine: Engine | None = None, set
     plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress, persons=persons)
     if plan is None:
         return None
-    with transaction.atomic():
+    with foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
         if not linkage_current(plan):
             plan = linkage_compute(force=force, engine=engine, settings=settings, progress=progress)
             if plan is None:

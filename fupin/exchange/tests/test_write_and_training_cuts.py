@@ -1,0 +1,90 @@
+"""Two cuts of `compare` that must leave its results as they were: the links written without SQLite's per-row
+foreign-key lookups (their references checked at once), and expectation maximisation on the persons its training
+rules block (the same pairs, so the same m values)."""
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from fupin.core.bulk import foreign_keys_checked_in_bulk, foreign_keys_enforced
+from fupin.exchange import engine
+from fupin.exchange.engine import LinkSettings
+from fupin.exchange.linkage import linkage_compute, linkage_run, linkage_write
+from fupin.exchange.models import RecordLink
+from fupin.exchange.tests.test_linkage import dibao  # noqa: F401 - the fixture
+
+
+def _links():
+    return sorted(RecordLink.objects.values_list("record_id", "person_id", "method", "score"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_links_written_without_per_row_lookups_are_the_same_and_their_references_checked(people, dibao):  # noqa: F811
+    with foreign_keys_checked_in_bulk(RecordLink) as off:
+        assert off == (connection.vendor == "sqlite")  # outside any transaction: SQLite's lookups go off
+        with transaction.atomic():
+            assert foreign_keys_enforced(RecordLink) == (connection.vendor != "sqlite")
+    assert foreign_keys_enforced(RecordLink)  # and come back on
+    linkage_run(actor="test")  # opens its transaction inside foreign_keys_checked_in_bulk
+    assert foreign_keys_enforced(RecordLink)
+    written = _links()
+    assert len(written) >= 5
+    with transaction.atomic():  # inside an outer transaction: SQLite checks row by row, as before
+        assert foreign_keys_enforced(RecordLink)
+        linkage_run(actor="test", force=True)
+    assert _links() == written
+    # a link to a person who does not exist is refused, and nothing of the write stays
+    plan = linkage_compute(force=True)
+    person = plan.links.column_names.index("person_id")
+    bad = pc.if_else(pc.equal(pa.array(range(plan.links.num_rows)), 0), 10**9, plan.links.column(person))
+    plan.links = plan.links.set_column(person, "person_id", bad.cast(pa.int64()))
+    with pytest.raises(IntegrityError), foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
+        linkage_write(plan, actor="test", cache=False)
+    assert _links() == written
+    assert foreign_keys_enforced(RecordLink)
+
+
+@pytest.fixture
+def small_county(tmp_path, db):
+    from django.core.management import call_command
+
+    from fupin.exchange.services import import_department
+    from fupin.exchange.testdata import DIVISIONS_CSV, make_county
+    from fupin.exchange.tests.helpers import load_roster, truth
+
+    out = tmp_path / "c"
+    make_county(out, scale=0.003, seed=11, quirks=("dates",))
+    t = truth(out)
+    call_command("import_divisions", str(DIVISIONS_CSV), stdout=open("/dev/null", "w"))
+    load_roster(out / t["roster_file"])
+    for source in ("payroll", "vehicle", "business", "property", "dibao", "medical"):
+        import_department(actor="test", source_code=source, path=out / t["files"][source])
+
+
+def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(small_county, monkeypatch):
+    settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5)  # small data, quick
+    narrowed = linkage_compute(force=True, settings=settings)
+    monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in")
+    everyone = linkage_compute(force=True, settings=settings)
+    assert narrowed.model["trained"] and everyone.model["trained"]
+    assert narrowed.stats["training_persons"] < everyone.stats["training_persons"] == everyone.persons
+
+    def parameters(plan):
+        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
+                for label, mu in levels.items()}
+
+    got, want = parameters(narrowed), parameters(everyone)
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
+    assert narrowed.model["em_iterations"] == everyone.model["em_iterations"]
+
+    def links(plan):
+        return sorted(zip(*(plan.links.column(c).to_pylist() for c in ("record_id", "person_id", "method")),
+                          strict=True))
+
+    assert links(narrowed) == links(everyone)
+    # the control: EM on persons left out that its rules do block learns other m values
+    monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in WHERE unique_id % 2 = 0")
+    halved = parameters(linkage_compute(force=True, settings=settings))
+    assert any(halved[k] != pytest.approx(want[k], rel=1e-6) for k in want)
