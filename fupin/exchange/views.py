@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.errors import ImportRefused
+from fupin.core.pages import run_service
 from fupin.core.services import job_create
 from fupin.core.tabular import ReadReport
 from fupin.core.uploads import save_upload, too_large_message
@@ -104,13 +105,10 @@ def review_decide_view(request, pk):
         raise Http404
     if not request.user.can("edit"):
         raise PermissionDenied
-    try:
-        review_decide(actor=request.user, review=review, decision=request.POST.get("decision", ""),
-                      note=request.POST.get("note", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, gettext("Decision recorded: the same record is treated this way from now on"))
+    run_service(request, lambda: review_decide(actor=request.user, review=review,
+                                               decision=request.POST.get("decision", ""),
+                                               note=request.POST.get("note", "")),
+                gettext("Decision recorded: the same record is treated this way from now on"))
     next_pk = request.POST.get("next", "")
     if next_pk.isdigit() and selectors.reviews_for_user(request.user).filter(pk=int(next_pk)).exists():
         return redirect("exchange:review_pair", pk=int(next_pk))

@@ -23,7 +23,7 @@ from fupin.core import idviews
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.fields import sealed_names
 from fupin.core.models import Batch, Job
-from fupin.core.pages import capability_required, is_htmx, paginate
+from fupin.core.pages import capability_required, is_htmx, paginate, run_service
 from fupin.core.services import job_create
 from fupin.core.uploads import save_upload
 from fupin.geo.areas import current_area
@@ -331,10 +331,8 @@ def village_poor(request, code):
         raise Http404
     if not (request.user.is_superuser or request.user.can("approve_county")):
         raise PermissionDenied
-    try:
-        services.village_set_poor(actor=request.user, village=village, is_poor=request.POST.get("is_poor") == "1",
-                                  note=request.POST.get("note", "")[:200])
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(request, lambda: services.village_set_poor(
+        actor=request.user, village=village, is_poor=request.POST.get("is_poor") == "1",
+        note=request.POST.get("note", "")[:200]), None)
     return HttpResponseRedirect(f"/households/villages/{village.code}/")
 
