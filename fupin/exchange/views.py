@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ImportRefused
 from fupin.core.pages import run_service
 from fupin.core.services import job_create
 from fupin.core.tabular import ReadReport
@@ -41,10 +40,8 @@ def upload(request):
         messages.error(request, too_large_message() if getattr(request, "upload_too_large", False)
                        else gettext("Choose the file to import"))
         return redirect("exchange:index")
-    try:
-        dest = save_upload(f, folder=Path(settings.DATA_DIR) / "uploads")
-    except ImportRefused as exc:
-        messages.error(request, exc.message)
+    dest = run_service(request, lambda: save_upload(f, folder=Path(settings.DATA_DIR) / "uploads"), None)
+    if dest is None:
         return redirect("exchange:index")
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
                      params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
