@@ -28,7 +28,7 @@ GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettex
 MESSAGE_CALLS = {"ValidationError", "add_error", "add_message", "debug", "info", "success", "warning", "error",
                  "HttpResponseBadRequest", "HttpError", "RowProblem", "CommandError", "ServiceError", "PermissionDenied",
                  "Http404"}
-MESSAGE_KEYWORDS = {"message", "detail", "summary", "reason", "label", "help_text", "verbose_name", "msg"}
+MESSAGE_KEYWORDS = {"message", "detail", "summary", "reason", "label", "help_text", "verbose_name", "msg", "ok_message"}
 
 # Data in a message position, with why it is data and not UI (path: literals).
 DATA: dict[str, set[str]] = {
@@ -72,6 +72,8 @@ def offenders(source: str) -> list[tuple[int, str]]:
             name = _name(node.func)
             if name in MESSAGE_CALLS:  # a row problem's column and value are the file's own words: its message only
                 places += node.args[3:] if name == "RowProblem" else node.args
+            elif name == "run_service":  # core/pages.run_service(request, fn, ok_message): the success message only
+                places += node.args[2:]
             places += [k.value for k in node.keywords if k.arg in MESSAGE_KEYWORDS]
     return sorted({(c.lineno, c.value) for place in places for c in _unwrapped_chinese(place)})
 
@@ -98,9 +100,11 @@ def g(request):
     messages.error(request, "出错了")
     Job(summary="导入完成")
     RowProblem(3, "户编号", "R1", "没有这个户")
+    run_service(request, lambda: save(name="户主"), "已保存")
     raise ValueError(_("应为数字"))
 '''
-    assert [text for _line, text in offenders(source)] == ["数字太大:", "未翻译", "出错了", "导入完成", "没有这个户"]
+    assert [text for _line, text in offenders(source)] == ["数字太大:", "未翻译", "出错了", "导入完成", "没有这个户",
+                                                          "已保存"]
 
 
 def test_no_chinese_service_message_outside_gettext():

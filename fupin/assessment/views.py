@@ -18,7 +18,6 @@ from fupin.assessment.choices import INCOME_SURVEY, AlertStatus, GapStatus, Stra
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck, KinshipFlag, PolicyGap, RiskAlert, Score
 from fupin.core import exportlog
-from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate, run_service
 from fupin.geo.areas import current_area
 from fupin.geo.models import Division
@@ -177,20 +176,21 @@ def checks(request):
             raise PermissionDenied
         village = Division.objects.filter(code=request.POST.get("village", ""), level__in=("village", "community"),
                                           code__startswith=prefix).first()
-        try:
-            if village is None:
-                raise ServiceError(_("Choose a village in your area."))
-            share = request.POST.get("share", "").strip()
-            count = request.POST.get("count", "").strip()
-            seed = request.POST.get("seed", "").strip()
-            sample = services.sample_create(
-                actor=request.user, village=village, year=year, share=float(share) / 100 if share else None,
-                count=int(count) if count else None, seed=int(seed) if seed else None)
-        except (ServiceError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", _("Share, count and seed must be numbers.")))
+        share = request.POST.get("share", "").strip()
+        count = request.POST.get("count", "").strip()
+        seed = request.POST.get("seed", "").strip()
+        if village is None:
+            messages.error(request, _("Choose a village in your area."))
         else:
-            messages.success(request, _("Sample drawn."))
-            return redirect(f"/assessment/checks/samples/{sample.pk}/")
+            try:
+                sample = run_service(request, lambda: services.sample_create(
+                    actor=request.user, village=village, year=year, share=float(share) / 100 if share else None,
+                    count=int(count) if count else None, seed=int(seed) if seed else None), _("Sample drawn."))
+            except ValueError:
+                messages.error(request, _("Share, count and seed must be numbers."))
+            else:
+                if sample is not None:
+                    return redirect(f"/assessment/checks/samples/{sample.pk}/")
     villages = Division.objects.filter(level="village", code__startswith=prefix).order_by("code")
     return render(request, "assessment/checks.html", {
         "year": year, "samples": selectors.samples(request.user, prefix).filter(year=year).order_by("area_code")[:200],
@@ -212,15 +212,11 @@ def check_form(request, pk: int):
         if not _can_edit(request.user):
             raise PermissionDenied
         p = request.POST
-        try:
-            services.check_record(actor=request.user, check=check, satisfied=p.get("satisfied"),
-                                  correctly_identified=p.get("correctly_identified"),
-                                  wrongly_exited=p.get("wrongly_exited"), missed_found=p.get("missed_found"),
-                                  note=p.get("note", ""), version=p.get("version") or None)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Field check saved."))
+        if run_service(request, lambda: services.check_record(
+                actor=request.user, check=check, satisfied=p.get("satisfied"),
+                correctly_identified=p.get("correctly_identified"), wrongly_exited=p.get("wrongly_exited"),
+                missed_found=p.get("missed_found"), note=p.get("note", ""), version=p.get("version") or None),
+                _("Field check saved.")) is not None:
             return redirect(f"/assessment/checks/samples/{check.sample_id}/")
     question = {Stratum.POOR: ("correctly_identified", _("Is the household correctly identified as poor?")),
                 Stratum.EXITED: ("wrongly_exited", _("Was the household wrongly exited?")),
@@ -249,17 +245,16 @@ def gap_detail(request, pk: int):
         action = request.POST.get("action")
         try:
             if action == "dispatch":
-                services.gap_dispatch(actor=request.user, gap=gap)
-                messages.success(request, _("Sent to the department as a work order."))
+                run_service(request, lambda: services.gap_dispatch(actor=request.user, gap=gap),
+                            _("Sent to the department as a work order."))
             elif action == "receipt":
                 day = dt.date.fromisoformat(request.POST.get("received_on") or timezone.localdate().isoformat())
-                services.gap_receipt_record(actor=request.user, gap=gap, received_on=day)
-                messages.success(request, _("Receipt recorded; the gap is closed."))
+                run_service(request, lambda: services.gap_receipt_record(actor=request.user, gap=gap, received_on=day),
+                            _("Receipt recorded; the gap is closed."))
             elif action == "dismiss":
-                services.gap_dismiss(actor=request.user, gap=gap, reason=request.POST.get("reason", ""))
-                messages.success(request, _("Dismissed."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+                run_service(request, lambda: services.gap_dismiss(actor=request.user, gap=gap,
+                                                                  reason=request.POST.get("reason", "")),
+                            _("Dismissed."))
         except ValueError:
             messages.error(request, _("The date is not valid."))
         return redirect(f"/assessment/gaps/{gap.pk}/")
@@ -286,10 +281,8 @@ def kinship(request):
         if not _can_edit(request.user):
             raise PermissionDenied
         flag = get_object_or_404(KinshipFlag.objects.restrict(request.user), pk=request.POST.get("flag", 0) or 0)
-        try:
-            services.kinship_review(actor=request.user, flag=flag, note=request.POST.get("note", ""))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        run_service(request, lambda: services.kinship_review(actor=request.user, flag=flag,
+                                                             note=request.POST.get("note", "")), None)
         return redirect(f"/assessment/kinship/?year={year}")
     return render(request, "assessment/kinship.html", {
         "year": year, "page_obj": paginate(request, selectors.kinship(request.user, year=year, prefix=prefix)),
@@ -312,15 +305,13 @@ def alert_detail(request, pk: int):
     if request.method == "POST":
         if not _can_edit(request.user):
             raise PermissionDenied
-        try:
-            if "per_capita" in request.POST:
-                services.income_survey_record(actor=request.user, task=alert, year=request.POST.get("year", ""),
-                                              per_capita=request.POST.get("per_capita", ""),
-                                              net_income=request.POST.get("net_income", ""))
-            else:
-                services.alert_close(actor=request.user, alert=alert, note=request.POST.get("note", ""))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        if "per_capita" in request.POST:
+            run_service(request, lambda: services.income_survey_record(
+                actor=request.user, task=alert, year=request.POST.get("year", ""),
+                per_capita=request.POST.get("per_capita", ""), net_income=request.POST.get("net_income", "")), None)
+        else:
+            run_service(request, lambda: services.alert_close(actor=request.user, alert=alert,
+                                                              note=request.POST.get("note", "")), None)
         return redirect(f"/assessment/alerts/{alert.pk}/")
     return render(request, "assessment/alert.html", {
         "alert": alert, "can_edit": _can_edit(request.user), "is_survey": alert.signal == INCOME_SURVEY,
@@ -377,20 +368,21 @@ def schemes(request):
         p = request.POST
         try:
             if p.get("action") == "draft":
-                services.scheme_draft(actor=request.user)
+                run_service(request, lambda: services.scheme_draft(actor=request.user), None)
             elif p.get("action") == "release":
-                services.scheme_release(actor=request.user, scheme=get_object_or_404(Scheme, pk=p.get("scheme", 0)))
+                scheme = get_object_or_404(Scheme, pk=p.get("scheme", 0))
+                run_service(request, lambda: services.scheme_release(actor=request.user, scheme=scheme), None)
             elif p.get("action") == "indicator":
-                services.indicator_save(
-                    actor=request.user, scheme=get_object_or_404(Scheme, pk=p.get("scheme", 0)),
+                scheme = get_object_or_404(Scheme, pk=p.get("scheme", 0))
+                run_service(request, lambda: services.indicator_save(
+                    actor=request.user, scheme=scheme,
                     code=p.get("code", ""), name=p.get("name", ""), subject_kind=p.get("subject_kind", ""),
                     formula=p.get("formula", ""), applies_when=p.get("applies_when", ""),
                     direction=p.get("direction", "higher"), target=float(p.get("target") or 0),
-                    weight=float(p.get("weight") or 0), unit=p.get("unit", ""), drill=p.get("drill", ""))
+                    weight=float(p.get("weight") or 0), unit=p.get("unit", ""), drill=p.get("drill", "")), None)
             elif p.get("action") == "delete":
-                services.indicator_delete(actor=request.user, indicator=get_object_or_404(Indicator, pk=p.get("id", 0)))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+                indicator = get_object_or_404(Indicator, pk=p.get("id", 0))
+                run_service(request, lambda: services.indicator_delete(actor=request.user, indicator=indicator), None)
         except ValueError:
             messages.error(request, _("Target and weight must be numbers."))
         return redirect("/assessment/schemes/")

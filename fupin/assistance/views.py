@@ -340,32 +340,35 @@ def pairing_edit(request, key: str):
     terms = forms.TermsForm(request.POST if action == "terms" else None, initial={
         "duty": current.duty, "post": current.post, "exit_commitment": current.exit_commitment,
         "exit_target_year": current.exit_target_year} if current else None)
-    try:
-        if action == "assign" and assign.is_valid():
-            d = assign.cleaned_data
+    done = None
+    if action == "assign" and assign.is_valid():
+        d = assign.cleaned_data
+
+        def assign_cadre():
             cadre = d["cadre"] or services.cadre_create(actor=user, name=d["new_name"], unit=d["new_unit"],
                                                         phone=d["new_phone"], post=d["new_post"])
             services.pairing_assign(actor=user, household=hh, cadre=cadre, start=d["start"], duty=d["duty"],
                                     post=d["post"], exit_commitment=d["exit_commitment"],
                                     exit_target_year=d["exit_target_year"])
-            messages.success(request, _("%(cadre)s is now responsible for this household.") % {"cadre": cadre})
-            return redirect(_hh_url(hh))
-        if action == "reassign" and reassign.is_valid():
-            d = reassign.cleaned_data
-            services.pairing_reassign(actor=user, household=hh, cadre=d["cadre"], reason=d["reason"],
-                                      approver=reassign.cleaned_approver(), start=d["start"])
-            messages.success(request, _("Reassigned to %(cadre)s.") % {"cadre": d["cadre"]})
-            return redirect(_hh_url(hh))
-        if action == "end" and end.is_valid():
-            services.pairing_end(actor=user, household=hh, reason=end.cleaned_data["reason"])
-            messages.success(request, _("Pairing ended."))
-            return redirect(_hh_url(hh))
-        if action == "terms" and terms.is_valid() and current:
-            services.pairing_update_terms(actor=user, pairing=current, **terms.cleaned_data)
-            messages.success(request, _("Terms saved."))
-            return redirect(_hh_url(hh))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+            return cadre
+
+        done = run_service(request, assign_cadre, lambda cadre: _(
+            "%(cadre)s is now responsible for this household.") % {"cadre": cadre})
+    elif action == "reassign" and reassign.is_valid():
+        d = reassign.cleaned_data
+        done = run_service(request, lambda: services.pairing_reassign(
+            actor=user, household=hh, cadre=d["cadre"], reason=d["reason"], approver=reassign.cleaned_approver(),
+            start=d["start"]), _("Reassigned to %(cadre)s.") % {"cadre": d["cadre"]})
+    elif action == "end" and end.is_valid():
+        done = run_service(request, lambda: services.pairing_end(actor=user, household=hh,
+                                                                 reason=end.cleaned_data["reason"]),
+                           _("Pairing ended."))
+    elif action == "terms" and terms.is_valid() and current:
+        done = run_service(request, lambda: services.pairing_update_terms(actor=user, pairing=current,
+                                                                          **terms.cleaned_data),
+                           _("Terms saved."))
+    if done is not None:
+        return redirect(_hh_url(hh))
     history = HouseholdPairing.objects.filter(household=hh).select_related("cadre", "unit", "approved_by",
                                                                            "ended_by").order_by("-start_date", "-id")
     return render(request, "assistance/pairing_form.html", {
@@ -390,24 +393,21 @@ def plan(request, key: str):
     measure = forms.MeasureForm(request.POST if action == "add" else None,
                                 initial={"target_date": local_today() + dt.timedelta(days=90)})
     pairing = services.current_pairing(hh)
-    try:
-        if action == "goal" and goal.is_valid():
-            services.household_plan_ensure(actor=user, household=hh, goal=goal.cleaned_data["goal"],
-                                           exit_target_year=goal.cleaned_data["exit_target_year"])
-            messages.success(request, _("Plan saved."))
-            return redirect(request.path)
-        if action == "suggest" and suggest_form.is_valid():
-            made = services.measures_confirm(actor=user, household=hh, titles=suggest_form.cleaned_data["titles"],
-                                             target_date=suggest_form.cleaned_data["target_date"],
-                                             responsible=pairing.cadre if pairing else None)
-            messages.success(request, _("%(n)d measures added to the plan.") % {"n": len(made)})
-            return redirect(request.path)
-        if action == "add" and measure.is_valid():
-            services.measure_add(actor=user, household=hh, **measure.cleaned_data)
-            messages.success(request, _("Measure added."))
-            return redirect(request.path)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    done = None
+    if action == "goal" and goal.is_valid():
+        done = run_service(request, lambda: services.household_plan_ensure(
+            actor=user, household=hh, goal=goal.cleaned_data["goal"],
+            exit_target_year=goal.cleaned_data["exit_target_year"]), _("Plan saved."))
+    elif action == "suggest" and suggest_form.is_valid():
+        done = run_service(request, lambda: services.measures_confirm(
+            actor=user, household=hh, titles=suggest_form.cleaned_data["titles"],
+            target_date=suggest_form.cleaned_data["target_date"], responsible=pairing.cadre if pairing else None),
+            lambda made: _("%(n)d measures added to the plan.") % {"n": len(made)})
+    elif action == "add" and measure.is_valid():
+        done = run_service(request, lambda: services.measure_add(actor=user, household=hh, **measure.cleaned_data),
+                           _("Measure added."))
+    if done is not None:
+        return redirect(request.path)
     data = selectors.household_assistance(hh)
     return render(request, "assistance/plan.html", {
         "hh": hh, **data, "goal_form": goal, "suggest_form": suggest_form, "measure_form": measure,
@@ -425,13 +425,9 @@ def measure_update(request, pk: int):
     form = forms.MeasureUpdateForm(request.POST, request.FILES)
     if form.is_valid():
         d = form.cleaned_data
-        try:
-            services.measure_update(actor=user, measure=m, status=d["status"], target_date=d["target_date"],
-                                    evidence=d["evidence"] or None, evidence_file=d["evidence_file"] or None)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Measure updated."))
+        run_service(request, lambda: services.measure_update(
+            actor=user, measure=m, status=d["status"], target_date=d["target_date"], evidence=d["evidence"] or None,
+            evidence_file=d["evidence_file"] or None), _("Measure updated."))
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
     return redirect(_next(request, f"{_hh_url(hh)}plan/"))
@@ -523,24 +519,21 @@ def area_pairings(request):
                                  initial={"start": local_today()})
     team_form = forms.WorkTeamForm(request.POST if action == "team" else None, villages=villages,
                                    initial={"formed_on": local_today()})
-    try:
-        if action == "pair" and form.is_valid():
-            d = form.cleaned_data
-            services.area_pairing_create(actor=user, kind=d["kind"], division=form.divisions[d["division"]],
-                                         cadre=d["cadre"], unit=d["unit"], start=d["start"], duty=d["duty"],
-                                         post=d["post"], exit_commitment=d["exit_commitment"],
-                                         exit_target_year=d["exit_target_year"])
-            messages.success(request, _("Pairing saved."))
-            return redirect(request.get_full_path())
-        if action == "team" and team_form.is_valid():
-            d = team_form.cleaned_data
-            members = _members_by_name(user, d["members"], d["unit"])
-            services.work_team_create(actor=user, village=team_form.villages[d["village"]], unit=d["unit"],
-                                      leader=d["leader"], members=members, name=d["name"], formed_on=d["formed_on"])
-            messages.success(request, _("Work team formed."))
-            return redirect(request.get_full_path())
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    done = None
+    if action == "pair" and form.is_valid():
+        d = form.cleaned_data
+        done = run_service(request, lambda: services.area_pairing_create(
+            actor=user, kind=d["kind"], division=form.divisions[d["division"]], cadre=d["cadre"], unit=d["unit"],
+            start=d["start"], duty=d["duty"], post=d["post"], exit_commitment=d["exit_commitment"],
+            exit_target_year=d["exit_target_year"]), _("Pairing saved."))
+    elif action == "team" and team_form.is_valid():
+        d = team_form.cleaned_data
+        done = run_service(request, lambda: services.work_team_create(
+            actor=user, village=team_form.villages[d["village"]], unit=d["unit"], leader=d["leader"],
+            members=_members_by_name(user, d["members"], d["unit"]), name=d["name"], formed_on=d["formed_on"]),
+            _("Work team formed."))
+    if done is not None:
+        return redirect(request.get_full_path())
     qs = AreaPairing.objects.restrict(user).filter(end_date__isnull=True).select_related(
         "division", "cadre", "unit", "team", "team__leader")
     if prefix:
@@ -577,22 +570,20 @@ def area_pairing_edit(request, pk: int):
     reassign = forms.AreaReassignForm(request.POST if action == "reassign" else None, approvers=approvers,
                                       initial={"approver": str(user.pk)})
     end = forms.PairingEndForm(request.POST if action == "end" else None)
-    try:
-        if action == "reassign" and reassign.is_valid():
-            d = reassign.cleaned_data
-            services.area_pairing_reassign(actor=user, pairing=pairing, reason=d["reason"],
-                                           approver=reassign.approvers.get(d["approver"]),
-                                           cadre=d["cadre"] or pairing.cadre if pairing.kind != "work_team" else None,
-                                           unit=d["unit"] or pairing.unit,
-                                           team=pairing.team if pairing.kind == "work_team" else None)
-            messages.success(request, _("Reassigned."))
-            return redirect("assistance:area_pairings")
-        if action == "end" and end.is_valid():
-            services.area_pairing_end(actor=user, pairing=pairing, reason=end.cleaned_data["reason"])
-            messages.success(request, _("Pairing ended."))
-            return redirect("assistance:area_pairings")
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    done = None
+    if action == "reassign" and reassign.is_valid():
+        d = reassign.cleaned_data
+        done = run_service(request, lambda: services.area_pairing_reassign(
+            actor=user, pairing=pairing, reason=d["reason"], approver=reassign.approvers.get(d["approver"]),
+            cadre=d["cadre"] or pairing.cadre if pairing.kind != "work_team" else None,
+            unit=d["unit"] or pairing.unit, team=pairing.team if pairing.kind == "work_team" else None),
+            _("Reassigned."))
+    elif action == "end" and end.is_valid():
+        done = run_service(request, lambda: services.area_pairing_end(actor=user, pairing=pairing,
+                                                                      reason=end.cleaned_data["reason"]),
+                           _("Pairing ended."))
+    if done is not None:
+        return redirect("assistance:area_pairings")
     history = AreaPairing.objects.filter(kind=pairing.kind, division=pairing.division).select_related(
         "cadre", "unit", "team", "approved_by").order_by("-start_date", "-id")
     return render(request, "assistance/area_pairing_form.html", {
@@ -612,12 +603,9 @@ def village_plan(request, code: str):
     if request.method == "POST":
         _require(can_manage)
         if form.is_valid():
-            try:
-                services.village_plan_save(actor=user, village=village, **form.cleaned_data)
-            except ServiceError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("Village plan saved."))
+            if run_service(request, lambda: services.village_plan_save(actor=user, village=village,
+                                                                       **form.cleaned_data),
+                           _("Village plan saved.")) is not None:
                 return redirect(f"{request.path}?year={form.cleaned_data['year']}")
     lights = selectors.visible_lights(user).filter(village_code=village.code)
     return render(request, "assistance/village_plan.html", {
@@ -641,12 +629,8 @@ def policies(request):
         if action == "policy":
             _require(can_admin)
             if form.is_valid():
-                try:
-                    services.policy_create(actor=user, **form.cleaned_data)
-                except ServiceError as exc:
-                    messages.error(request, exc.message)
-                else:
-                    messages.success(request, _("Policy added to the catalogue."))
+                if run_service(request, lambda: services.policy_create(actor=user, **form.cleaned_data),
+                               _("Policy added to the catalogue.")) is not None:
                     return redirect(request.path)
         elif action == "import":
             _require(permissions.can_import(user))
@@ -673,12 +657,8 @@ def rules(request):
     if request.method == "POST":
         _require(permissions.can_administer(user))
         if form.is_valid():
-            try:
-                services.light_rules_update(actor=user, **form.cleaned_data)
-            except ServiceError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("Thresholds saved; every light was recomputed."))
+            if run_service(request, lambda: services.light_rules_update(actor=user, **form.cleaned_data),
+                           _("Thresholds saved; every light was recomputed.")) is not None:
                 return redirect(request.path)
     return render(request, "assistance/rules.html", {"form": form, "can_admin": permissions.can_administer(user)})
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
 from fupin.core.models import ExportRequest
+from fupin.core.pages import run_service
 
 
 def index(request):
@@ -53,9 +54,7 @@ def decide(request, pk: int):
     req = exportlog.pending_for(request.user).filter(pk=pk).first()
     if req is None:
         raise Http404
-    try:
-        exportlog.request_decide(actor=request.user, req=req, approve=request.POST.get("decision") == "approve",
-                                 note=request.POST.get("note", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(request, lambda: exportlog.request_decide(
+        actor=request.user, req=req, approve=request.POST.get("decision") == "approve",
+        note=request.POST.get("note", "")), None)
     return redirect("exports:index")

@@ -5,8 +5,9 @@
 - `is_htmx(request)`: the request comes from htmx (answer with a partial).
 - `content_disposition(filename, inline=False)`: the Content-Disposition of a download that keeps a Chinese file name.
 - `run_service(request, fn, ok_message)`: a form post's service call: its refusal (ServiceError, a refused file's
-  report) shown as an error message instead of an error page, else ok_message (a text, or a function of the result)
-  as a success message; returns the result, or None when refused.
+  report) shown as an error message instead of an error page, else ok_message (a text, or a function of the result;
+  None: no message) as a success message; returns the result (True when the service returns nothing), or None when
+  refused, so `if run_service(...) is not None:` is "it was done".
 - `object_history(obj, limit=50)`: the audit events of one object for `core/_history.html`, newest first, with the
   event of the bulk write (import, seeding) that created or last changed it.
 """
@@ -69,7 +70,8 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
 
 def run_service(request, fn, ok_message):
     """Call fn() (a service); show its refusal as an error message instead of an error page, else ok_message (a text
-    or a function of the result) as a success message. Returns the result, or None when refused."""
+    or a function of the result; None shows nothing) as a success message. Returns the result (True when fn returns
+    None, so that None always means refused), or None when refused."""
     from fupin.core.errors import ImportRefused, ServiceError
 
     try:
@@ -80,5 +82,6 @@ def run_service(request, fn, ok_message):
     except ServiceError as exc:
         messages.error(request, exc.message)
         return None
-    messages.success(request, ok_message(result) if callable(ok_message) else ok_message)
-    return result
+    if ok_message is not None:
+        messages.success(request, ok_message(result) if callable(ok_message) else ok_message)
+    return True if result is None else result

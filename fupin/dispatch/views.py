@@ -22,7 +22,7 @@ from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
 from fupin.core.i18n import join_list
-from fupin.core.pages import content_disposition, paginate
+from fupin.core.pages import content_disposition, paginate, run_service
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
     STATE_TONES,
@@ -69,8 +69,8 @@ ACTION_LABELS = {
 }
 
 
-def _fail(request, exc: ServiceError) -> None:
-    messages.error(request, exc.message)
+def _order_pushed(order) -> str:
+    return _("Order %(number)s pushed to %(department)s.") % {"number": order.number, "department": order.department}
 
 
 def _is_supervisor(user) -> bool:
@@ -278,21 +278,16 @@ def order_new(request):
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and (household is not None or village is not None):
         d = form.cleaned_data
-        try:
-            if source is not None:
-                order = services.work_order_from_need(
-                    actor=user, source=source, department=d["department"], order_type=d["order_type"],
-                    title=d["title"], description=d["description"], urgency=d["urgency"])
-            else:
-                order = services.work_order_create(
-                    actor=user, household=household, village=village, title=d["title"],
-                    description=d["description"], order_type=d["order_type"], department=d["department"],
-                    urgency=d["urgency"], place=d["place"])
-        except ServiceError as exc:
-            _fail(request, exc)
+        if source is not None:
+            order = run_service(request, lambda: services.work_order_from_need(
+                actor=user, source=source, department=d["department"], order_type=d["order_type"],
+                title=d["title"], description=d["description"], urgency=d["urgency"]), _order_pushed)
         else:
-            messages.success(request, _("Order %(number)s pushed to %(department)s.") % {
-                "number": order.number, "department": order.department})
+            order = run_service(request, lambda: services.work_order_create(
+                actor=user, household=household, village=village, title=d["title"],
+                description=d["description"], order_type=d["order_type"], department=d["department"],
+                urgency=d["urgency"], place=d["place"]), _order_pushed)
+        if order is not None:
             return redirect(order.get_absolute_url())
     preview = None
     if household is not None and form["order_type"].value():
@@ -393,13 +388,9 @@ def order_act(request, uuid):
         if handler is None:
             messages.error(request, _("The new handler must be an active member of this department"))
             return redirect(order.get_absolute_url())
-    try:
-        services.work_order_act(actor=request.user, order=order, action=d["action"], note=d["note"],
-                                department=department, handler=handler, satisfaction=d["satisfaction"])
-    except ServiceError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("Done: %(action)s.") % {"action": ACTION_LABELS.get(d["action"], d["action"])})
+    run_service(request, lambda: services.work_order_act(
+        actor=request.user, order=order, action=d["action"], note=d["note"], department=department, handler=handler,
+        satisfaction=d["satisfaction"]), _("Done: %(action)s.") % {"action": ACTION_LABELS.get(d["action"], d["action"])})
     # after a reroute or a return the department may no longer see the order
     if selectors.orders_for(request.user).filter(pk=order.pk).exists():
         return redirect(order.get_absolute_url())
@@ -409,21 +400,17 @@ def order_act(request, uuid):
 @require_POST
 def order_comment(request, uuid):
     order = _order_or_404(request, uuid)
-    try:
-        services.work_order_comment(actor=request.user, order=order, text=request.POST.get("text", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
+    run_service(request, lambda: services.work_order_comment(actor=request.user, order=order,
+                                                             text=request.POST.get("text", "")), None)
     return redirect(order.get_absolute_url() + "#timeline")
 
 
 @require_POST
 def order_attach(request, uuid):
     order = _order_or_404(request, uuid)
-    try:
-        services.work_order_attach(actor=request.user, order=order, upload=request.FILES.get("file"),
-                                   note=request.POST.get("note", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
+    run_service(request, lambda: services.work_order_attach(actor=request.user, order=order,
+                                                            upload=request.FILES.get("file"),
+                                                            note=request.POST.get("note", "")), None)
     return redirect(order.get_absolute_url() + "#attachments")
 
 
@@ -479,12 +466,9 @@ def pin_new(request):
         messages.error(request, _("Pinning needs a household number and a reason"))
         return redirect("dispatch:pins")
     hh = household_for_key(request.user, form.cleaned_data["household"].strip())
-    try:
-        services.household_pin(actor=request.user, household=hh, reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("%(household)s is pinned.") % {"household": hh})
+    run_service(request, lambda: services.household_pin(actor=request.user, household=hh,
+                                                        reason=form.cleaned_data["reason"]),
+                _("%(household)s is pinned.") % {"household": hh})
     return redirect(request.POST.get("next") or "dispatch:pins")
 
 
@@ -492,13 +476,9 @@ def pin_new(request):
 def pin_unpin(request, uuid):
     pin = get_object_or_404(HouseholdPin.objects.restrict(request.user), uuid=uuid)
     form = UnpinForm(request.POST)
-    try:
-        services.household_unpin(actor=request.user, pin=pin,
-                                 reason=form.data.get("reason", "") if form.is_bound else "")
-    except ServiceError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("%(household)s is no longer pinned.") % {"household": pin.household})
+    run_service(request, lambda: services.household_unpin(
+        actor=request.user, pin=pin, reason=form.data.get("reason", "") if form.is_bound else ""),
+        lambda _result: _("%(household)s is no longer pinned.") % {"household": pin.household})
     return redirect(request.POST.get("next") or "dispatch:pins")
 
 
@@ -536,14 +516,11 @@ def plan_new(request):
         if problems:
             messages.error(request, "\n".join(problems))
         else:
-            try:
-                plan = services.joint_plan_create(actor=user, household=hh, title=form.cleaned_data["title"],
-                                                  note=form.cleaned_data["note"], items=items)
-            except ServiceError as exc:
-                _fail(request, exc)
-            else:
-                messages.success(request, _("Joint plan made: %(n)d items pushed to the departments.") % {
+            plan = run_service(request, lambda: services.joint_plan_create(
+                actor=user, household=hh, title=form.cleaned_data["title"], note=form.cleaned_data["note"],
+                items=items), lambda _plan: _("Joint plan made: %(n)d items pushed to the departments.") % {
                     "n": len(items)})
+            if plan is not None:
                 return redirect(plan.get_absolute_url())
     return render(request, "dispatch/plan_new.html", {"household": hh, "form": form, "item_forms": item_forms,
                                                       "pinned": selectors.active_pin(hh)})
@@ -573,10 +550,8 @@ def plan_add_item(request, uuid):
     if not form.is_valid():
         messages.error(request, _("Please fill in the assistance item, the responsible unit and the deadline"))
     else:
-        try:
-            services.joint_plan_add_item(actor=request.user, plan=plan, item=form.cleaned_data)
-        except ServiceError as exc:
-            _fail(request, exc)
+        run_service(request, lambda: services.joint_plan_add_item(actor=request.user, plan=plan,
+                                                                  item=form.cleaned_data), None)
     return redirect(plan.get_absolute_url())
 
 
@@ -586,11 +561,8 @@ def plan_item_evidence(request, uuid):
     if not selectors.plans_for(request.user).filter(pk=item.plan_id).exists():
         raise Http404
     form = EvidenceForm(request.POST)
-    try:
-        services.joint_plan_item_evidence(actor=request.user, item=item,
-                                          evidence=form.data.get("evidence", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
+    run_service(request, lambda: services.joint_plan_item_evidence(actor=request.user, item=item,
+                                                                   evidence=form.data.get("evidence", "")), None)
     return redirect(item.plan.get_absolute_url())
 
 
@@ -650,18 +622,16 @@ def minqing_new(request):
                 village = user.grid.village
             elif user.division_id and user.division.level in ("village", "community"):
                 village = user.division
-            report = services.minqing_report_create(
+            report = run_service(request, lambda: services.minqing_report_create(
                 actor=user, channel=d["channel"], category=d["category"], urgency=d["urgency"], household=hh,
                 village=village, grid=user.grid if (hh is None and village is not None and user.grid_id) else None,
                 place=d["place"], reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
-                content=d["content"])
+                content=d["content"]), lambda r: _("Report %(number)s recorded.") % {"number": r.number})
         except Http404:
             messages.error(request, _("No household with this number (or it is outside your area)"))
-        except ServiceError as exc:
-            _fail(request, exc)
         else:
-            messages.success(request, _("Report %(number)s recorded.") % {"number": report.number})
-            return redirect(report.get_absolute_url())
+            if report is not None:
+                return redirect(report.get_absolute_url())
     return render(request, "dispatch/minqing_new.html", {"form": form})
 
 
@@ -690,25 +660,19 @@ def _report_for_post(request, uuid) -> MinqingReport:
 @require_POST
 def minqing_answer(request, uuid):
     report = _report_for_post(request, uuid)
-    try:
-        services.minqing_answer(actor=request.user, report=report, answer=request.POST.get("answer", ""),
-                                way=request.POST.get("way", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The answer is recorded."))
+    run_service(request, lambda: services.minqing_answer(actor=request.user, report=report,
+                                                         answer=request.POST.get("answer", ""),
+                                                         way=request.POST.get("way", "")),
+                _("The answer is recorded."))
     return redirect(report.get_absolute_url())
 
 
 @require_POST
 def minqing_classify(request, uuid):
     report = _report_for_post(request, uuid)
-    try:
-        services.minqing_classify(actor=request.user, report=report, category=request.POST.get("category", ""),
-                                  urgency=request.POST.get("urgency") or None,
-                                  analysis=request.POST.get("analysis", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
+    run_service(request, lambda: services.minqing_classify(
+        actor=request.user, report=report, category=request.POST.get("category", ""),
+        urgency=request.POST.get("urgency") or None, analysis=request.POST.get("analysis", "")), None)
     return redirect(report.get_absolute_url())
 
 
@@ -719,14 +683,11 @@ def minqing_spawn(request, uuid):
 
     department = Department.objects.filter(code=request.POST.get("department", ""), is_active=True).first()
     order_type = WorkOrderType.objects.filter(code=request.POST.get("order_type", ""), is_active=True).first()
-    try:
-        order = services.minqing_spawn_order(actor=request.user, report=report, department=department,
-                                             order_type=order_type, title=request.POST.get("title", ""))
-    except ServiceError as exc:
-        _fail(request, exc)
+    order = run_service(request, lambda: services.minqing_spawn_order(
+        actor=request.user, report=report, department=department, order_type=order_type,
+        title=request.POST.get("title", "")), _order_pushed)
+    if order is None:
         return redirect(report.get_absolute_url())
-    messages.success(request, _("Order %(number)s pushed to %(department)s.") % {
-        "number": order.number, "department": order.department})
     return redirect(order.get_absolute_url())
 
 
@@ -825,15 +786,13 @@ def rule_edit(request, pk=None):
     form = RuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         d = {k: form.cleaned_data[k] for k in services.RULE_FIELDS}
-        try:
-            if rule is None:
-                services.routing_rule_create(actor=request.user, **d)
-            else:
-                services.routing_rule_update(actor=request.user, rule=rule, **d)
-        except ServiceError as exc:
-            _fail(request, exc)
+        if rule is None:
+            saved = run_service(request, lambda: services.routing_rule_create(actor=request.user, **d),
+                                _("The routing rule is saved."))
         else:
-            messages.success(request, _("The routing rule is saved."))
+            saved = run_service(request, lambda: services.routing_rule_update(actor=request.user, rule=rule, **d),
+                                _("The routing rule is saved."))
+        if saved is not None:
             return redirect("dispatch:rules")
     return render(request, "dispatch/rule_edit.html", {"form": form, "rule": rule,
                                                        "events": history_for(rule)[:20] if rule else []})
@@ -845,13 +804,9 @@ def type_edit(request, code):
     order_type = get_object_or_404(WorkOrderType, code=code)
     form = TypeForm(request.POST or None, instance=WorkOrderType.objects.get(pk=order_type.pk))
     if request.method == "POST" and form.is_valid():
-        try:
-            services.order_type_update(actor=request.user, order_type=order_type,
-                                       **{k: form.cleaned_data[k] for k in TypeForm.Meta.fields})
-        except ServiceError as exc:
-            _fail(request, exc)
-        else:
-            messages.success(request, _("The work order type is saved."))
+        if run_service(request, lambda: services.order_type_update(
+                actor=request.user, order_type=order_type, **{k: form.cleaned_data[k] for k in TypeForm.Meta.fields}),
+                _("The work order type is saved.")) is not None:
             return redirect("dispatch:rules")
     return render(request, "dispatch/type_edit.html", {"form": form, "order_type": order_type,
                                                        "events": history_for(order_type)[:20]})

@@ -14,8 +14,8 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from fupin.core import idviews
-from fupin.core.errors import ServiceError
 from fupin.core.exportcells import xlsx_workbook
+from fupin.core.pages import run_service
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.facts import HOUSEHOLD_FACTS, MEMBER_FACTS
@@ -73,19 +73,12 @@ def finding_detail(request, uuid):
             raise PermissionDenied
         action = request.POST.get("action")
         text = request.POST.get("text", "")
-        try:
-            if action == "confirm":
-                services.finding_confirm(actor=request.user, finding=finding, note=text)
-            elif action == "dismiss":
-                services.finding_dismiss(actor=request.user, finding=finding, reason=text)
-            elif action == "correct":
-                services.finding_correct(actor=request.user, finding=finding, note=text)
-            else:
-                raise ServiceError(gettext("Unknown action"))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, gettext("Recorded"))
+        act = {"confirm": lambda: services.finding_confirm(actor=request.user, finding=finding, note=text),
+               "dismiss": lambda: services.finding_dismiss(actor=request.user, finding=finding, reason=text),
+               "correct": lambda: services.finding_correct(actor=request.user, finding=finding, note=text)}.get(action)
+        if act is None:
+            messages.error(request, gettext("Unknown action"))
+        elif run_service(request, act, gettext("Recorded")) is not None:
             return redirect(finding.get_absolute_url())
     ev = finding.evidence or {}
     names = source_names()
@@ -158,28 +151,24 @@ def ruleset_detail(request, number):
         if not _may_edit_rules(request.user):
             raise PermissionDenied
         action = request.POST.get("action")
-        try:
-            if action == "draft":
-                draft = services.ruleset_draft(actor=request.user, based_on=rs)
+        p = request.POST
+        if action == "draft":
+            draft = run_service(request, lambda: services.ruleset_draft(actor=request.user, based_on=rs), None)
+            if draft is not None:
                 return redirect(draft.get_absolute_url())
-            if action == "release":
-                services.ruleset_release(actor=request.user, rule_set=rs)
-                messages.success(request, gettext("Released: the next comparison uses this version"))
-            elif action == "save":
-                p = request.POST
-                services.rule_save(actor=request.user, rule_set=rs, code=p.get("code", "").strip(),
-                                   kind=p.get("kind", ""), name=p.get("name", "").strip(),
-                                   subject=p.get("subject", "").strip(), expression=p.get("expression", ""),
-                                   description=p.get("description", ""), group=p.get("group", ""),
-                                   evidence_fields=[x for x in p.get("evidence", "").replace(",", ",").split(",")
-                                                    if x.strip()],
-                                   is_active=p.get("is_active") == "on", order=int(p.get("order") or 0))
-                messages.success(request, gettext("Rule saved"))
-            elif action == "delete":
-                services.rule_delete(actor=request.user, rule=get_object_or_404(Rule, rule_set=rs,
-                                                                                 code=p_code(request)))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        elif action == "release":
+            run_service(request, lambda: services.ruleset_release(actor=request.user, rule_set=rs),
+                        gettext("Released: the next comparison uses this version"))
+        elif action == "save":
+            run_service(request, lambda: services.rule_save(
+                actor=request.user, rule_set=rs, code=p.get("code", "").strip(), kind=p.get("kind", ""),
+                name=p.get("name", "").strip(), subject=p.get("subject", "").strip(),
+                expression=p.get("expression", ""), description=p.get("description", ""), group=p.get("group", ""),
+                evidence_fields=[x for x in p.get("evidence", "").replace(",", ",").split(",") if x.strip()],
+                is_active=p.get("is_active") == "on", order=int(p.get("order") or 0)), gettext("Rule saved"))
+        elif action == "delete":
+            rule = get_object_or_404(Rule, rule_set=rs, code=p_code(request))
+            run_service(request, lambda: services.rule_delete(actor=request.user, rule=rule), None)
         return redirect(rs.get_absolute_url())
     return render(request, "eligibility/ruleset.html", {
         "rs": rs, "rules": rs.rules.all(), "may_edit": may_edit, "may_draft": _may_edit_rules(request.user),
@@ -249,7 +238,8 @@ def _value_mapping_save(request, source):
     preset = request.POST.get("preset", "")
     if preset:
         values = {**mapping_presets().get(preset, {}), **values}
-    try:
+
+    def save():
         draft = services.ruleset_draft_for_edit(actor=request.user)
         if values:
             services.value_mapping_save(actor=request.user, rule_set=draft, source_code=source.code, field=field,
@@ -258,11 +248,11 @@ def _value_mapping_save(request, source):
             existing = draft.value_mappings.filter(source_code=source.code, field=field).first()
             if existing is not None:
                 services.value_mapping_delete(actor=request.user, mapping=existing)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, gettext("The value mapping of “%(field)s” is saved in draft version v%(n)s; comparisons use "
-                                          "it once that version is released") % {"field": field, "n": draft.number})
+        return draft
+
+    run_service(request, save, lambda draft: gettext(
+        "The value mapping of “%(field)s” is saved in draft version v%(n)s; comparisons use it once that version is "
+        "released") % {"field": field, "n": draft.number})
     url = reverse("eligibility:value_mapping", args=[source.code])
     snap = request.POST.get("snapshot", "")
     return redirect(f"{url}?snapshot={snap}" if snap.isdigit() else url)

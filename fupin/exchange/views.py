@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.pages import run_service
 from fupin.core.services import job_create
 from fupin.core.tabular import ReadReport
 from fupin.core.uploads import save_upload, too_large_message
@@ -40,10 +40,8 @@ def upload(request):
         messages.error(request, too_large_message() if getattr(request, "upload_too_large", False)
                        else gettext("Choose the file to import"))
         return redirect("exchange:index")
-    try:
-        dest = save_upload(f, folder=Path(settings.DATA_DIR) / "uploads")
-    except ImportRefused as exc:
-        messages.error(request, exc.message)
+    dest = run_service(request, lambda: save_upload(f, folder=Path(settings.DATA_DIR) / "uploads"), None)
+    if dest is None:
         return redirect("exchange:index")
     job = job_create(kind="exchange.import", title=f"导入{source.name}:{f.name}", actor=request.user,
                      params={"source": source.code, "path": str(dest), "mapping": request.POST.get("mapping", ""),
@@ -104,13 +102,10 @@ def review_decide_view(request, pk):
         raise Http404
     if not request.user.can("edit"):
         raise PermissionDenied
-    try:
-        review_decide(actor=request.user, review=review, decision=request.POST.get("decision", ""),
-                      note=request.POST.get("note", ""))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, gettext("Decision recorded: the same record is treated this way from now on"))
+    run_service(request, lambda: review_decide(actor=request.user, review=review,
+                                               decision=request.POST.get("decision", ""),
+                                               note=request.POST.get("note", "")),
+                gettext("Decision recorded: the same record is treated this way from now on"))
     next_pk = request.POST.get("next", "")
     if next_pk.isdigit() and selectors.reviews_for_user(request.user).filter(pk=int(next_pk)).exists():
         return redirect("exchange:review_pair", pk=int(next_pk))

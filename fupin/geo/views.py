@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fupin.core.errors import ServiceError
-from fupin.core.pages import capability_required, object_history, paginate
+from fupin.core.pages import capability_required, object_history, paginate, run_service
 from fupin.geo import selectors, services
 from fupin.geo.areas import current_area, filter_area, user_area
 from fupin.geo.choices import Post
@@ -105,13 +105,9 @@ def assign_households(request, code):
     division = _division_or_404(request, code)
     if division.level not in selectors.VILLAGE_LEVELS:
         raise Http404
-    try:
-        result = services.households_assign_grid(actor=request.user, village=division, by="location")
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(assigned)s households were assigned to grids by location; %(left)s remain "
-                                    "unassigned.") % {"assigned": result["assigned"], "left": result["unassigned_left"]})
+    run_service(request, lambda: services.households_assign_grid(actor=request.user, village=division, by="location"),
+                lambda result: _("%(assigned)s households were assigned to grids by location; %(left)s remain "
+                                 "unassigned.") % {"assigned": result["assigned"], "left": result["unassigned_left"]})
     return redirect(division.get_absolute_url())
 
 

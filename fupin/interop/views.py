@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import exportlog
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.i18n import join_list
-from fupin.core.pages import paginate
+from fupin.core.pages import paginate, run_service
 from fupin.geo.areas import current_area, filter_area
 from fupin.interop import events, national, selectors, services
 from fupin.interop.choices import DeliveryStatus, SmsStatus, SubmissionStatus
@@ -77,16 +77,14 @@ def webhooks(request):
     _require(services.may_manage(user))
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            area = current_area(request)
-            sub = services.subscription_create(
-                actor=user, name=form.cleaned_data["name"], url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-                area_prefix=area.prefix if area else (user.jurisdiction_prefix or ""))
-            messages.success(request, _("Subscription created. Give the receiver its signing secret."))
+        area = current_area(request)
+        sub = run_service(request, lambda: services.subscription_create(
+            actor=user, name=form.cleaned_data["name"], url=form.cleaned_data["url"],
+            event_types=form.cleaned_data["event_types"],
+            area_prefix=area.prefix if area else (user.jurisdiction_prefix or "")),
+            _("Subscription created. Give the receiver its signing secret."))
+        if sub is not None:
             return redirect(sub.get_absolute_url())
-        except ServiceError as exc:
-            messages.error(request, exc.message)
     return render(request, "interop/webhooks.html", {
         "subscriptions": selectors.subscriptions_for(user).order_by("name", "id"), "form": form})
 
@@ -105,14 +103,11 @@ def webhook_detail(request, uuid):
     form = SubscriptionForm(request.POST or None, initial={
         "name": sub.name, "url": sub.url, "event_types": sub.event_types, "is_active": sub.is_active})
     if request.method == "POST" and form.is_valid():
-        try:
-            services.subscription_update(actor=user, subscription=sub, name=form.cleaned_data["name"],
-                                         url=form.cleaned_data["url"], event_types=form.cleaned_data["event_types"],
-                                         is_active=form.cleaned_data["is_active"])
-            messages.success(request, _("Saved."))
+        if run_service(request, lambda: services.subscription_update(
+                actor=user, subscription=sub, name=form.cleaned_data["name"], url=form.cleaned_data["url"],
+                event_types=form.cleaned_data["event_types"], is_active=form.cleaned_data["is_active"]),
+                _("Saved.")) is not None:
             return redirect(sub.get_absolute_url())
-        except ServiceError as exc:
-            messages.error(request, exc.message)
     status = request.GET.get("status", "")
     status = status if status in DeliveryStatus.values else ""
     page = paginate(request, selectors.deliveries_for(user, sub, status), per_page=50)
@@ -129,18 +124,15 @@ def webhook_action(request, uuid):
     _require(services.may_manage(user))
     sub = _subscription(request, uuid)
     action = request.POST.get("action")
-    try:
-        if action == "test":
-            services.subscription_test(actor=user, subscription=sub)
-            messages.success(request, _("A test event was queued; it appears in the log below."))
-        elif action == "rotate":
-            services.subscription_rotate_secret(actor=user, subscription=sub)
-            messages.success(request, _("A new signing secret was made: give it to the receiver."))
+    if action == "test":
+        run_service(request, lambda: services.subscription_test(actor=user, subscription=sub),
+                    _("A test event was queued; it appears in the log below."))
+    elif action == "rotate":
+        if run_service(request, lambda: services.subscription_rotate_secret(actor=user, subscription=sub),
+                       _("A new signing secret was made: give it to the receiver.")) is not None:
             return redirect(sub.get_absolute_url() + "?secret=1")
-        else:
-            raise Http404
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    else:
+        raise Http404
     return redirect(sub.get_absolute_url())
 
 
@@ -151,11 +143,8 @@ def delivery_resend(request, pk):
     d = Delivery.objects.restrict(user).filter(pk=pk).select_related("subscription", "event").first()
     if d is None:
         raise Http404
-    try:
-        services.delivery_resend(actor=user, delivery_obj=d)
-        messages.success(request, _("The delivery will be sent again."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(request, lambda: services.delivery_resend(actor=user, delivery_obj=d),
+                _("The delivery will be sent again."))
     return redirect(d.subscription.get_absolute_url())
 
 
@@ -246,12 +235,13 @@ def adjustment_prepare(request):
     _require(services.may_manage(user))
     try:
         year = int(request.POST.get("year", ""))
-        sub = services.adjustment_prepare(actor=user, year=year, note=request.POST.get("note", ""))
-        return redirect(sub.get_absolute_url())
+        sub = run_service(request, lambda: services.adjustment_prepare(actor=user, year=year,
+                                                                       note=request.POST.get("note", "")), None)
     except ValueError:
         messages.error(request, _("The year is not valid"))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    else:
+        if sub is not None:
+            return redirect(sub.get_absolute_url())
     return redirect("interop:national")
 
 
@@ -269,18 +259,16 @@ def adjustment_detail(request, uuid):
     if request.method == "POST":
         _require(services.may_manage(user))
         action = request.POST.get("action")
-        try:
-            if action == "review":
-                services.adjustment_review(actor=user, submission=sub, note=request.POST.get("note", ""))
-            elif action == "return":
-                services.adjustment_review(actor=user, submission=sub, approve=False,
-                                           note=request.POST.get("note", ""))
-            elif action == "submit":
-                services.adjustment_submit(actor=user, submission=sub)
-            else:
-                raise Http404
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        if action == "review":
+            run_service(request, lambda: services.adjustment_review(actor=user, submission=sub,
+                                                                    note=request.POST.get("note", "")), None)
+        elif action == "return":
+            run_service(request, lambda: services.adjustment_review(actor=user, submission=sub, approve=False,
+                                                                    note=request.POST.get("note", "")), None)
+        elif action == "submit":
+            run_service(request, lambda: services.adjustment_submit(actor=user, submission=sub), None)
+        else:
+            raise Http404
         return redirect(sub.get_absolute_url())
     kinds = [(key, label, sub.diff.get(key, [])[:200], len(sub.diff.get(key, []))) for key, label in DIFF_KINDS]
     return render(request, "interop/adjustment.html", {

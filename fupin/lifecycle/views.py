@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
-from fupin.core.pages import content_disposition, is_htmx, paginate
+from fupin.core.pages import content_disposition, is_htmx, paginate, run_service
 from fupin.core.scoping import covers
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
@@ -114,13 +114,10 @@ def start(request):
     if pdef.subject == "village" and code:
         village = get_object_or_404(Division.objects.restrict(request.user), code=code, level="village")
     if request.method == "POST" and (household or village):
-        try:
-            proc = services.procedure_start(actor=request.user, kind=kind, household=household, village=village,
-                                            date=request.POST.get("date") or None)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Procedure started."))
+        proc = run_service(request, lambda: services.procedure_start(
+            actor=request.user, kind=kind, household=household, village=village,
+            date=request.POST.get("date") or None), _("Procedure started."))
+        if proc is not None:
             return redirect(proc.get_absolute_url())
     candidates, incidences = [], []
     q = request.GET.get("q", "").strip()
@@ -367,14 +364,12 @@ def settings_view(request):
         if not may_change:
             raise PermissionDenied
         if form.is_valid():
-            try:
+            def save():
                 for row in rows:
                     value = form.cleaned_data[row["key"]]
                     if value != row["value"]:
                         services.procedure_setting_set(actor=request.user, key=row["key"], value=value)
-            except ServiceError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("Settings saved."))
+
+            if run_service(request, save, _("Settings saved.")) is not None:
                 return redirect("lifecycle:settings")
     return render(request, "lifecycle/settings.html", {"rows": rows, "form": form, "may_change": may_change})

@@ -10,8 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fupin.core.errors import ServiceError
-from fupin.core.pages import capability_required, paginate
+from fupin.core.pages import capability_required, paginate, run_service
 from fupin.registry import change_requests as cr
 from fupin.registry.models import ChangeRequest, Person
 
@@ -33,17 +32,16 @@ def request_list(request):
 @require_POST
 def request_decide(request, uuid):
     req = get_object_or_404(ChangeRequest.objects.restrict(request.user), uuid=uuid)
-    try:
-        if request.POST.get("decision") == "approve":
-            cr.request_approve(actor=request.user, request=req, note=request.POST.get("reason", ""))
-            messages.success(request, _("The change request was approved and recorded in the household."))
-        elif request.POST.get("decision") == "reject":
-            cr.request_reject(actor=request.user, request=req, reason=request.POST.get("reason", ""))
-            messages.success(request, _("The change request was sent back."))
-        else:
-            messages.error(request, _("Choose approve or send back."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    if request.POST.get("decision") == "approve":
+        run_service(request, lambda: cr.request_approve(actor=request.user, request=req,
+                                                        note=request.POST.get("reason", "")),
+                    _("The change request was approved and recorded in the household."))
+    elif request.POST.get("decision") == "reject":
+        run_service(request, lambda: cr.request_reject(actor=request.user, request=req,
+                                                       reason=request.POST.get("reason", "")),
+                    _("The change request was sent back."))
+    else:
+        messages.error(request, _("Choose approve or send back."))
     return redirect("registry:requests")
 
 

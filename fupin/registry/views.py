@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fupin.core import idviews
-from fupin.core.errors import ImportRefused, ServiceError
+from fupin.core.errors import ServiceError
 from fupin.core.fields import sealed_names
 from fupin.core.models import Batch, Job
-from fupin.core.pages import capability_required, is_htmx, paginate
+from fupin.core.pages import capability_required, is_htmx, paginate, run_service
 from fupin.core.services import job_create
 from fupin.core.uploads import save_upload
 from fupin.geo.areas import current_area
@@ -187,10 +187,8 @@ def household_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
-            dest = save_upload(upload, folder=_upload_dir())
-        except ImportRefused as exc:
-            messages.error(request, exc.message)
+        dest = run_service(request, lambda: save_upload(upload, folder=_upload_dir()), None)
+        if dest is None:
             return redirect("registry:import")
         dry = form.cleaned_data["dry_run"]
         job = job_create(kind=IMPORT_ROSTER, actor=request.user,
@@ -331,10 +329,8 @@ def village_poor(request, code):
         raise Http404
     if not (request.user.is_superuser or request.user.can("approve_county")):
         raise PermissionDenied
-    try:
-        services.village_set_poor(actor=request.user, village=village, is_poor=request.POST.get("is_poor") == "1",
-                                  note=request.POST.get("note", "")[:200])
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(request, lambda: services.village_set_poor(
+        actor=request.user, village=village, is_poor=request.POST.get("is_poor") == "1",
+        note=request.POST.get("note", "")[:200]), None)
     return HttpResponseRedirect(f"/households/villages/{village.code}/")
 

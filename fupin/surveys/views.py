@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import exportlog, idviews
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.models import CodeList
-from fupin.core.pages import capability_required, paginate
+from fupin.core.pages import capability_required, paginate, run_service
 from fupin.core.uploads import discard, save_upload
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
@@ -150,13 +150,10 @@ def version_preview(request, key: str, number: int):
 def version_publish(request, key: str, number: int):
     form = _form(key)
     version = _version(form, number)
-    try:
-        services.version_publish(actor=request.user, version=version)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    if run_service(request, lambda: services.version_publish(actor=request.user, version=version),
+                   lambda _result: _("Version %(n)s is published: new responses are filled under it.")
+                   % {"n": version.number}) is None:
         return redirect(f"/forms/{form.key}/v{version.number}/edit/")
-    messages.success(request, _("Version %(n)s is published: new responses are filled under it.")
-                     % {"n": version.number})
     return redirect(form.get_absolute_url())
 
 
