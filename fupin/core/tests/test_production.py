@@ -92,7 +92,11 @@ def test_a_job_left_running_by_a_dead_worker_is_picked_up_again(request):
     hopeless.refresh_from_db()
     assert interrupted.status == Job.Status.SUCCEEDED and calls == [interrupted.pk]  # queued again and run
     assert interrupted.params["_attempts"] == 2
-    assert hopeless.status == Job.Status.FAILED and "中断" in hopeless.message
+    from fupin.core.i18n import is_stored, shown
+
+    # the message is stored by id (fupin.core.i18n) and shown in the reader's language
+    assert hopeless.status == Job.Status.FAILED and is_stored(hopeless.message)
+    assert "中断" in shown(hopeless.message, "zh-hans")
 
 
 def test_sigterm_to_serve_stops_gunicorn_and_the_worker(tmp_path):
