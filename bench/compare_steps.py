@@ -19,6 +19,14 @@ apart as `registry_copy_at_import`), and `compare` finds it current (`load_perso
 `--cold` skips that: `compare` then builds the copy itself, as before the copy was kept. `--registry-edit N`
 changes N persons (as a roster update does: version moved) after the rerun and runs `compare` once more: the copy
 is then brought up to date incrementally inside it.
+
+`--quality` adds, for the first `compare`: the peak resident memory of the process during it (`VmHWM`, reset just
+before), the largest size DuckDB's spill folder (FUPIN_DUCKDB_TEMP) reached during it (sampled twice a second),
+the linkage's precision and recall against the generator's truth and the findings found / expected (issue 19's
+growth runs at 3x and 10x). `--no-rerun` stops after the first `compare`; `--json FILE` writes the figures there too.
+`--copy-only` copies the prepared county to DIR/work and brings the registry copy up to date (what the last import
+does), then stops; `--reuse-work` then runs `compare` on DIR/work in a process of its own, as `fupin compare` runs
+after the imports, so that its peak memory is not raised by what building the copy left in the process.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,13 +53,21 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument("--cold", action="store_true", help="no registry copy kept before the first compare")
     parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
+    parser.add_argument("--quality", action="store_true",
+                        help="peak memory, spill size, precision, recall and findings of the first compare")
+    parser.add_argument("--no-rerun", action="store_true", help="stop after the first compare")
+    parser.add_argument("--copy-only", action="store_true",
+                        help="copy the prepared county to DIR/work, bring the registry copy up to date, and stop")
+    parser.add_argument("--reuse-work", action="store_true",
+                        help="use DIR/work as a --copy-only run left it (compare then runs in a process of its own)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--changed-reload", type=float, default=0.0,
                         help="percent of the vehicle extract's data rows dropped before one more reload and compare")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
     work = base / "work" if not args.prepare else base
-    if not args.prepare:
+    if not args.prepare and not args.reuse_work:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         shutil.copy(base / "db.sqlite3", work / "db.sqlite3")
@@ -128,8 +145,13 @@ def main() -> None:
                  "_assessments_merged"):
         wrap(services, name)
 
+    report: dict = {"scale": args.scale, "people": truth["roster"]["people"], "records": len(truth["links"])}
+
     def run(label: str) -> None:
         timed.clear()
+        spill = _SpillWatch() if args.quality else None
+        _peak_reset()
+        rss_before = _peak_mb()
         t, c = time.perf_counter(), time.process_time()
         result = services.compare_run(actor="bench")
         figures = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - c, 2),
@@ -143,15 +165,31 @@ def main() -> None:
                    "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
                    "engine_seconds": {k: v for k, v in ((result.stats.get("link") or {}).items())
                                       if k.startswith("seconds")}}
+        if spill is not None:
+            figures["peak_mb"], figures["rss_before_mb"] = round(_peak_mb()), round(rss_before)
+            figures["spill_max_mb"] = round(spill.stop() / 1024**2)
+            figures["link_stats"] = {k: (result.stats.get("link") or {}).get(k) for k in (
+                "exact", "residual", "probabilistic", "review_pairs", "predict_chunks", "seconds_predict")}
+            figures["skew"] = (result.stats.get("link") or {}).get("skew")
         print(label, json.dumps(figures, ensure_ascii=False, indent=1), flush=True)
+        report[label] = figures
 
-    if not args.cold:
+    if not args.cold and not args.reuse_work:
         t, c = time.perf_counter(), time.process_time()
         info = registry_copy.refresh(table=False)[1]
         print("registry_copy_at_import", json.dumps({"wall_s": round(time.perf_counter() - t, 2),
                                                      "cpu_s": round(time.process_time() - c, 2),
                                                      "load_average": os.getloadavg()[0], **info}), flush=True)
+    if args.copy_only:
+        return
     run("compare")
+    if args.quality:
+        report["quality"] = _quality(truth)
+        print("quality", json.dumps(report["quality"], ensure_ascii=False), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    if args.no_rerun:
+        return
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
     if args.changed_reload:
@@ -166,6 +204,68 @@ def main() -> None:
         rows = list(Person.objects.order_by("pk").values_list("pk", "version")[:args.registry_edit])
         update_rows(Person, ["labour_skill", "version"], [(pk, "5", v + 1) for pk, v in rows])
         run(f"compare_after_{len(rows)}_persons_changed")
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def _peak_reset() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current resident size
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _SpillWatch:
+    """The largest total size of DuckDB's spill folder while it runs (sampled every half second)."""
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        self.folder = Path(settings.FUPIN_DUCKDB_TEMP)
+        self.largest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _size(self) -> int:
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.folder):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_blocks * 512  # allocated, not apparent
+                except OSError:
+                    pass
+        return total
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            self.largest = max(self.largest, self._size())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.largest, self._size())
+
+
+def _quality(truth: dict) -> dict:
+    from fupin.eligibility.services import findings_export
+    from fupin.exchange.evaluation import linkage_quality
+
+    q = linkage_quality(truth)
+    got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
+    expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
+    return {"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+            "false_positives": q["false_positives"], "false_negatives": q["false_negatives"],
+            "findings_expected": len(expected), "findings_found": len(got & expected),
+            "findings_extra": len(got - expected),
+            "findings_recall": round(len(got & expected) / len(expected), 5) if expected else None}
 
 
 def _drop_rows(src: Path, dst: Path, percent: float) -> int:
