@@ -102,6 +102,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     timed: dict[str, list[float]] = {}
+    sizes: dict[str, dict] = {}  # the Arrow tables the wrapped steps returned (--quality): rows and MB
 
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name)
@@ -110,7 +111,10 @@ def main() -> None:
         def timed_fn(*a, **kw):
             t, c = time.perf_counter(), time.process_time()
             try:
-                return fn(*a, **kw)
+                result = fn(*a, **kw)
+                if args.quality and hasattr(result, "nbytes") and hasattr(result, "num_rows"):  # an Arrow table held
+                    sizes[label or name] = {"rows": result.num_rows, "mb": round(result.nbytes / 1024**2)}
+                return result
             finally:
                 w = timed.setdefault(label or name, [0.0, 0.0])
                 w[0] += time.perf_counter() - t
@@ -149,6 +153,7 @@ def main() -> None:
 
     def run(label: str) -> None:
         timed.clear()
+        sizes.clear()
         spill = _SpillWatch() if args.quality else None
         _peak_reset()
         rss_before = _peak_mb()
@@ -171,6 +176,7 @@ def main() -> None:
             figures["link_stats"] = {k: (result.stats.get("link") or {}).get(k) for k in (
                 "exact", "residual", "probabilistic", "review_pairs", "predict_chunks", "seconds_predict")}
             figures["skew"] = (result.stats.get("link") or {}).get("skew")
+            figures["arrow_tables"] = dict(sizes)
         print(label, json.dumps(figures, ensure_ascii=False, indent=1), flush=True)
         report[label] = figures
 
