@@ -25,6 +25,14 @@ is then brought up to date incrementally inside it.
 
     .venv/bin/python bench/compare_steps.py --dir /tmp/me/c1off --scale 1 --prepare --crypto off
     .venv/bin/python bench/compare_steps.py --dir /tmp/me/c1off --scale 1 --crypto off
+
+`--quality` adds, for the first `compare`: the peak resident memory of the process during it (`VmHWM`, reset just
+before), the largest size DuckDB's spill folder (FUPIN_DUCKDB_TEMP) reached during it (sampled twice a second),
+the linkage's precision and recall against the generator's truth and the findings found / expected (issue 19's
+growth runs at 3x and 10x). `--no-rerun` stops after the first `compare`; `--json FILE` writes the figures there too.
+`--copy-only` copies the prepared county to DIR/work and brings the registry copy up to date (what the last import
+does), then stops; `--reuse-work` then runs `compare` on DIR/work in a process of its own, as `fupin compare` runs
+after the imports, so that its peak memory is not raised by what building the copy left in the process.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,17 +59,24 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument("--cold", action="store_true", help="no registry copy kept before the first compare")
     parser.add_argument("--registry-edit", type=int, default=0, help="persons to change before a third compare")
+    parser.add_argument("--quality", action="store_true",
+                        help="peak memory, spill size, precision, recall and findings of the first compare")
+    parser.add_argument("--no-rerun", action="store_true", help="stop after the first compare")
+    parser.add_argument("--copy-only", action="store_true",
+                        help="copy the prepared county to DIR/work, bring the registry copy up to date, and stop")
+    parser.add_argument("--reuse-work", action="store_true",
+                        help="use DIR/work as a --copy-only run left it (compare then runs in a process of its own)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--changed-reload", type=float, default=0.0,
                         help="percent of the vehicle extract's data rows dropped before one more reload and compare")
     parser.add_argument("--crypto", choices=["on", "off"], default="on",
                         help="off: values, indexes and files stored plain (a county prepared with --crypto off)")
-    parser.add_argument("--accuracy", action="store_true",
-                        help="after the first compare: linkage precision and recall against the county's truth")
+    parser.add_argument("--accuracy", dest="quality", action="store_true", help="the same as --quality")
     args = parser.parse_args()
     base: Path = args.dir
     base.mkdir(parents=True, exist_ok=True)
     work = base / "work" if not args.prepare else base
-    if not args.prepare:
+    if not args.prepare and not args.reuse_work:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         shutil.copy(base / "db.sqlite3", work / "db.sqlite3")
@@ -97,8 +113,11 @@ def main() -> None:
         print("prepared", base)
         return
     call_command("migrate", verbosity=0)
-    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    # the generator's truth (a million links at 3x) is read in a child process for what the runs need, so that its
+    # Python objects do not sit in this process's memory during `compare`; --quality reads it whole afterwards
+    truth = _truth_summary(folder / "truth.json")
     timed: dict[str, list[float]] = {}
+    sizes: dict[str, dict] = {}  # the Arrow tables the wrapped steps returned (--quality): rows and MB
 
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name)
@@ -107,7 +126,10 @@ def main() -> None:
         def timed_fn(*a, **kw):
             t, c = time.perf_counter(), time.process_time()
             try:
-                return fn(*a, **kw)
+                result = fn(*a, **kw)
+                if args.quality and hasattr(result, "nbytes") and hasattr(result, "num_rows"):  # an Arrow table held
+                    sizes[label or name] = {"rows": result.num_rows, "mb": round(result.nbytes / 1024**2)}
+                return result
             finally:
                 w = timed.setdefault(label or name, [0.0, 0.0])
                 w[0] += time.perf_counter() - t
@@ -142,8 +164,14 @@ def main() -> None:
                  "_assessments_merged"):
         wrap(services, name)
 
+    report: dict = {"scale": args.scale, "people": truth["people"], "records": truth["records"]}
+
     def run(label: str) -> None:
         timed.clear()
+        sizes.clear()
+        spill = _SpillWatch() if args.quality else None
+        _peak_reset()
+        rss_before = _peak_mb()
         t, c = time.perf_counter(), time.process_time()
         result = services.compare_run(actor="bench")
         figures = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - c, 2),
@@ -157,22 +185,32 @@ def main() -> None:
                    "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
                    "engine_seconds": {k: v for k, v in ((result.stats.get("link") or {}).items())
                                       if k.startswith("seconds")}}
+        if spill is not None:
+            figures["peak_mb"], figures["rss_before_mb"] = round(_peak_mb()), round(rss_before)
+            figures["spill_max_mb"] = round(spill.stop() / 1024**2)
+            figures["link_stats"] = {k: (result.stats.get("link") or {}).get(k) for k in (
+                "exact", "residual", "probabilistic", "review_pairs", "predict_chunks", "seconds_predict")}
+            figures["skew"] = (result.stats.get("link") or {}).get("skew")
+            figures["arrow_tables"] = dict(sizes)
         print(label, json.dumps(figures, ensure_ascii=False, indent=1), flush=True)
+        report[label] = figures
 
-    if not args.cold:
+    if not args.cold and not args.reuse_work:
         t, c = time.perf_counter(), time.process_time()
         info = registry_copy.refresh(table=False)[1]
         print("registry_copy_at_import", json.dumps({"wall_s": round(time.perf_counter() - t, 2),
                                                      "cpu_s": round(time.process_time() - c, 2),
                                                      "load_average": os.getloadavg()[0], **info}), flush=True)
+    if args.copy_only:
+        return
     run("compare")
-    if args.accuracy:
-        from fupin.exchange.evaluation import linkage_quality
-
-        q = linkage_quality(truth)
-        print("accuracy", json.dumps({"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
-                                      **{k: q[k] for k in ("false_positives", "false_negatives", "predicted")}}),
-              flush=True)
+    if args.quality:
+        report["quality"] = _quality(json.loads((folder / "truth.json").read_text(encoding="utf-8")))
+        print("quality", json.dumps(report["quality"], ensure_ascii=False), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    if args.no_rerun:
+        return
     import_department(actor="bench", source_code="vehicle", path=folder / truth["files"]["vehicle"])
     run("rerun_after_vehicle_reload")
     if args.changed_reload:
@@ -187,6 +225,77 @@ def main() -> None:
         rows = list(Person.objects.order_by("pk").values_list("pk", "version")[:args.registry_edit])
         update_rows(Person, ["labour_skill", "version"], [(pk, "5", v + 1) for pk, v in rows])
         run(f"compare_after_{len(rows)}_persons_changed")
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def _truth_summary(path: Path) -> dict:
+    import subprocess
+
+    code = ("import json, sys; t = json.load(open(sys.argv[1], encoding='utf-8')); "
+            "print(json.dumps({'files': t['files'], 'people': t['roster']['people'], 'records': len(t['links'])}))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def _peak_reset() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current resident size
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _SpillWatch:
+    """The largest total size of DuckDB's spill folder while it runs (sampled every half second)."""
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        self.folder = Path(settings.FUPIN_DUCKDB_TEMP)
+        self.largest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _size(self) -> int:
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.folder):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_blocks * 512  # allocated, not apparent
+                except OSError:
+                    pass
+        return total
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            self.largest = max(self.largest, self._size())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.largest, self._size())
+
+
+def _quality(truth: dict) -> dict:
+    from fupin.eligibility.services import findings_export
+    from fupin.exchange.evaluation import linkage_quality
+
+    q = linkage_quality(truth)
+    got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
+    expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
+    return {"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
+            "false_positives": q["false_positives"], "false_negatives": q["false_negatives"],
+            "findings_expected": len(expected), "findings_found": len(got & expected),
+            "findings_extra": len(got - expected),
+            "findings_recall": round(len(got & expected) / len(expected), 5) if expected else None}
 
 
 def _drop_rows(src: Path, dst: Path, percent: float) -> int:
