@@ -342,8 +342,9 @@ def check_references(model: type[models.Model], where: str, params: Sequence = (
             parent = f.related_model
             target = qn(f.target_field.column)
             narrow, narrow_params = parents_where.get(f.attname, ("", ()))
-            # "+ 0": SQLite then reads the parent's keys once into a list, instead of one lookup per row
-            key = target if few else f"{target} + 0"
+            # "+ 0" on an integer key: SQLite then reads the parent's keys once into a list, instead of one lookup
+            # per row (on a text or uuid key it would turn the keys into numbers: those are compared as they are)
+            key = f"{target} + 0" if not few and isinstance(f.target_field, models.IntegerField) else target
             sql = (f"SELECT count(*) FROM {table} WHERE ({where}) AND {qn(f.column)} IS NOT NULL "  # noqa: S608
                    f"AND {qn(f.column)} NOT IN (SELECT {key} FROM {qn(parent._meta.db_table)}"
                    f"{' WHERE ' + narrow if narrow else ''})")

@@ -66,10 +66,13 @@ def shown(value, language: str | None = None) -> str:
     text = gettext(msgid)
     if not params:
         return text
-    try:
-        return text % {k: shown(v) if is_stored(v) else v for k, v in params.items()}
-    except (KeyError, TypeError, ValueError):  # a translation that names other parameters: the untranslated one
-        return text
+    values = {k: shown(v) if is_stored(v) else v for k, v in params.items()}
+    for form in (text, msgid):  # a translation that names other parameters: the untranslated message
+        try:
+            return form % values
+        except (KeyError, TypeError, ValueError):
+            continue
+    return msgid
 
 
 def separator() -> str:

@@ -82,3 +82,13 @@ def test_an_interrupted_job_stores_its_message_by_id_and_each_reader_sees_their_
     en = client.get(f"/jobs/{stopped.uuid}/").content.decode()
     assert "The job was interrupted 3 times and has been stopped" in en and "任务被中断" not in en
     assert "The job was queued again after a service interruption" in client.get("/jobs/").content.decode()
+
+
+def test_a_translation_that_names_other_parameters_shows_the_message_in_its_own_words(monkeypatch):
+    """A catalogue entry with a wrong placeholder used to be shown with its %(...)s left in, parameters lost."""
+    from fupin.core import i18n
+
+    monkeypatch.setattr(i18n, "gettext", lambda msgid: "第%(other)s次")
+    assert shown(stored(gettext_noop("Attempt %(n)s"), n=3)) == "Attempt 3"
+    monkeypatch.setattr(i18n, "gettext", lambda msgid: "第%(n)s次")  # control: a good translation is used
+    assert shown(stored(gettext_noop("Attempt %(n)s"), n=3)) == "第3次"
