@@ -166,7 +166,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                    "links": out.links.num_rows, "reviews": out.reviews.num_rows}
         print(json.dumps(figures, ensure_ascii=False), flush=True)
         if show_sql:
-            for cpu_s, wall_s, sql in sorted(statements, reverse=True)[:15]:
+            for cpu_s, wall_s, sql in sorted(statements, reverse=True)[:40]:
                 print(f"  {cpu_s:6.2f} cpu {wall_s:6.2f} wall  {' '.join(sql.split())[:300]}")
         results.append(out)
     out = results[-1]

@@ -29,6 +29,8 @@ import time
 
 import pyarrow as pa
 
+from fupin.exchange.engine import NO_CHECKPOINT  # tables that live for one measurement: never compressed
+
 # secondary keys tried, in order, on a rule's large keys (columns both sides of the engine's blocking tables have)
 SECONDARY_KEYS: list[tuple[str, ...]] = [("town_code",), ("sex",), ("town_code", "sex")]
 KEYS_LISTED = 10  # large keys shown in the report per rule
@@ -131,7 +133,7 @@ def registry_blocks(persons: pa.Table, rules: list[str]) -> pa.Table:
     (registry_copy.blocks) and not grouped again in each run; metadata `spec` is `blocks_spec(rules)`."""
     import duckdb
 
-    con = duckdb.connect()
+    con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT})
     try:
         con.register("persons_in", persons)
         con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
@@ -164,7 +166,7 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
     import duckdb
 
     t0 = time.perf_counter()
-    con = duckdb.connect()
+    con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT})
     report: dict = {"max_block": int(max_block), "rules": [], "split": 0, "skipped_keys": 0}
     out_rules: list[str] = []
     try:
