@@ -130,7 +130,19 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                 return self._timed("execute", sql, *a, **kw)
 
             def sql(self, sql, *a, **kw):
-                return self._timed("sql", sql, *a, **kw)
+                rel = self._con.sql(sql, *a, **kw)
+
+                class _Rel:  # the relation runs when its rows are asked for: timed then
+                    def to_arrow_table(self_rel):
+                        t, c = time.perf_counter(), time.process_time()
+                        out = rel.to_arrow_table()
+                        statements.append((time.process_time() - c, time.perf_counter() - t, "[engine] " + sql))
+                        return out
+
+                    def __getattr__(self_rel, name):
+                        return getattr(rel, name)
+
+                return _Rel()
 
             def __getattr__(self, name):
                 return getattr(self._con, name)
@@ -163,6 +175,8 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                                                                                "probabilistic", "review",
                                                                                "splink_pairs", "training"))},
                    "em_iterations": (out.stats.get("model") or {}).get("em_iterations"),
+                   "training": {k: (out.stats.get("model") or {}).get(k) for k in ("seconds_u", "seconds_em", "seconds",
+                                                                                  "cpu_seconds")},
                    "links": out.links.num_rows, "reviews": out.reviews.num_rows}
         print(json.dumps(figures, ensure_ascii=False), flush=True)
         if show_sql:
