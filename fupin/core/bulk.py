@@ -370,12 +370,14 @@ def delete_where(model: type[models.Model], column: str, values: Sequence) -> in
     return total
 
 
-def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                encoded: Sequence[str] = ()) -> int:
     """UPDATE the model's rows by primary key: each row is (pk, value of columns[0], …) as Python values (attnames),
     converted for this backend as the writer does: sealed when the column is encrypted, and a sealed column's blind
     indexes (fupin/core/fields.py) computed from its plain value and written with it, as an insert does. One prepared
     statement run for every row (executemany: pipelined by psycopg), not Django's bulk_update, whose CASE WHEN over
-    a batch grows with the batch's square on PostgreSQL. Returns the number of rows given."""
+    a batch grows with the batch's square on PostgreSQL. `encoded` names columns whose values come already in
+    database form (JSON text), as for BulkWriter. Returns the number of rows given."""
     conn = connections[router.db_for_write(model)]
     qn = conn.ops.quote_name
     fields = [model._meta.get_field(c) for c in columns]
@@ -383,7 +385,9 @@ def update_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     blind = [(f, attnames.index(f.source)) for f in model._meta.concrete_fields
              if isinstance(f, BlindIndexField) and f.source in attnames and f.attname not in attnames]
     # sealed columns as plain text row by row, then sealed (and indexed) a column at a time, as BulkWriter does
-    convert = [f.db_text if getattr(f, "encrypted", False) else _converter(f, conn) for f in fields]
+    # (an `encoded` sealed column brings its plain text: sealed, not converted)
+    convert = [None if f.attname in encoded else f.db_text if getattr(f, "encrypted", False) else _converter(f, conn)
+               for f in fields]
     sealed = [(k, f) for k, f in enumerate(fields) if getattr(f, "encrypted", False)]
     sets = ", ".join(f"{qn(f.column)} = %s" for f in [*fields, *(b for b, _i in blind)])
     sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608

@@ -610,6 +610,7 @@ def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, sourc
         if key not in wanted and rv.status == LinkReview.Status.OPEN:
             rv.delete()
     records = StagedRecord.objects.in_bulk([r["record_id"] for r in rows])
+    new_rows = []
     for key, r in wanted.items():
         rv = existing.get(key)
         rec = records.get(r["record_id"])
@@ -619,10 +620,13 @@ def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, sourc
                    "weight": r["weight"], "second_weight": r["second_weight"],
                    "explanation": json.loads(r["explanation"]) if r.get("explanation") else None}
         if rv is None:
-            LinkReview.objects.create(record_key=r["record_key"], person_id=r["person_id"], record=rec,
-                                      source_code=source_of[snap_of[r["record_id"]]], score=r["score"],
-                                      details=details, area_code=r["area_code"] or "")
+            new_rows.append((r["record_key"], r["person_id"], rec.pk if rec else None,
+                             source_of[snap_of[r["record_id"]]], r["score"], details, r["area_code"] or ""))
         elif rv.status == LinkReview.Status.OPEN:
             rv.record, rv.score, rv.details = rec, r["score"], details
             rv.save(update_fields=["record", "score", "details", "updated_at"])
+    # the new pairs in one write (the core bulk writer: sealed details, fresh UUIDs, the defaults), not one
+    # INSERT through the ORM each
+    BulkWriter(LinkReview, columns=["record_key", "person_id", "record_id", "source_code", "score", "details",
+                                    "area_code"]).write(new_rows)
     return LinkReview.objects.filter(status=LinkReview.Status.OPEN).count()
