@@ -17,6 +17,7 @@ UUIDs that are made in bulk. Model `save()`, signals and validation do not run: 
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -295,6 +296,22 @@ def _indexes_set_aside(conn, cur, table: str, incoming: int):
             cur.execute(sql)
         if conn.vendor == "postgresql":
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector held off while a bulk step builds many objects that stay alive to its end
+    (rows on their way to the database, model instances, evidence): each collection would walk them all and free
+    nothing (at 1x, 0.4 s of the 1.3 s of CPU planning 8,710 findings). Memory is freed as ever by reference
+    counting; cyclic garbage waits for the next collection after the step. Steps that hold DuckDB or Splink objects
+    (which may hold memory in cycles) should not run inside. Nests; re-enables only what it disabled."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @contextmanager

@@ -418,7 +418,7 @@ def linkage_current(plan: LinkagePlan) -> bool:
     """Are the inputs `plan` was computed on still those of the database (registry, settings, stale snapshots)?"""
     fp = f"{registry_fingerprint()}|{plan.settings.version}"
     ids = [s.pk for s in plan.stale]
-    now = list(Snapshot.objects.filter(pk__in=ids, is_current=True))
+    now = list(Snapshot.objects.filter(pk__in=ids, is_current=True).only("pk", "file_sha256", "row_count"))
     return (fp == plan.fingerprint and linkage_inputs_key(now, fp) == linkage_inputs_key(plan.stale, plan.fingerprint)
             and all(_links_mark(earlier) == mark for earlier, mark in plan.carried_from.values()))
 
