@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -18,12 +19,21 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.bulk import BulkWriter, fetch_arrow, foreign_keys_checked_in_bulk, update_rows
+from fupin.core.bulk import (
+    BulkWriter,
+    check_references,
+    collector_paused,
+    fetch_arrow,
+    foreign_keys_checked_in_bulk,
+    foreign_keys_enforced,
+    update_rows,
+)
 from fupin.core.errors import ServiceError
 from fupin.core.fields import blind_q
 from fupin.eligibility.defaults import default_rules
@@ -417,6 +427,8 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
         "CAST(NULL AS VARCHAR) AS value WHERE false")
     scores_sql = " UNION ALL ".join(program.score_sql(r) for r in score_rules) or empty_scores
     priority_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind == RuleKind.PRIORITY) or "'-'"
+    registry_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind != RuleKind.PRIORITY
+                               and r.subject in ("member", "household")) or "'-'"
     setup = [*pre, *program.setup(line), f"CREATE TABLE hits AS {hits_sql}",
              f"CREATE TABLE scores AS {scores_sql}"]
     queries = {
@@ -436,8 +448,12 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
             WHERE h.in_scope""",
         "in_scope": "SELECT count(*) FROM households WHERE in_scope",
         "undecided": f"SELECT * FROM ({undecided_sql}) ORDER BY household_id, rule_code, person_id, record_id",
-        "hit_households": """SELECT * EXCLUDE (household_code) FROM households
-                             WHERE household_id IN (SELECT household_id FROM hits)""",
+        # the facts of the households a member or household rule hit (their findings' evidence cites them; a
+        # record rule's evidence cites its records, and a priority rule makes no finding): not every household a
+        # priority rule hit (at 1x 110,415 rows, 0.8 s of CPU to turn into Python)
+        "hit_households": f"""SELECT * EXCLUDE (household_code) FROM households
+                             WHERE household_id IN (SELECT household_id FROM hits
+                                                    WHERE rule_code IN ({registry_codes}))""",
         "hit_members": """SELECT * EXCLUDE (health, disability_card) FROM members
                           WHERE person_id IN (SELECT person_id FROM hits)""",
     }
@@ -445,7 +461,31 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list[str], rul
 
 
 def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    text = _flat_json(obj) if type(obj) is list else None
+    if text is None:
+        text = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_json_text = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes a string as
+
+
+def _flat_json(items: list) -> str | None:
+    """json.dumps(items, ensure_ascii=False) of a list of integers, strings and lists of strings — the findings'
+    keys and their record rules' evidence content, two per finding — written directly (the same text, so the same
+    digests as ever); None for anything else (json.dumps then)."""
+    parts = []
+    for x in items:
+        kind = type(x)
+        if kind is str:
+            parts.append(_json_text(x))
+        elif kind is int:
+            parts.append(int.__repr__(x))
+        elif kind is list and all(type(y) is str for y in x):
+            parts.append("[" + ", ".join(map(_json_text, x)) + "]")
+        else:
+            return None
+    return "[" + ", ".join(parts) + "]"
 
 
 def compare_run(*, actor, progress: Progress | None = None, engine=None, relink: bool = True) -> ComparisonRun:
@@ -496,61 +536,96 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
             plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)  # inputs changed
             plan["recomputed"] = True
         if plan["link"] is not None:
-            link_run = linkage_write(plan["link"], actor=actor, cache=False)
+            with collector_paused():  # the links' rows (see _compare_compute)
+                link_run = linkage_write(plan["link"], actor=actor, cache=False)
     t_links = time.perf_counter()
     if plan["link"] is not None:
         linkage_cache(plan["link"])  # the links' columnar copies, outside the write lock
     t_cache = time.perf_counter()
     late_links = None
-    with transaction.atomic():
+    # without SQLite's per-row foreign-key lookups (as the links' transaction): what it wrote is checked at once
+    # before it commits (`_check_written`)
+    with foreign_keys_checked_in_bulk(Finding), transaction.atomic():
+        written_after = _write_marks() if not foreign_keys_enforced(Finding) else None
         if (relink and _stale_links()) or _findings_mark() != plan["mark"]:
             recomputed = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)
             if recomputed["link"] is not None:  # a department imported meanwhile: its links go in this one
                 link_run = linkage_write(recomputed["link"], actor=actor, cache=False)
                 late_links = recomputed["link"]
             plan = {**recomputed, "recomputed": True}
-        result = plan["result"]
-        run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
-                                           households=plan["in_scope"])
-        changes = _reconcile_apply(run, plan["reconcile"])
-        if plan["incremental"] is None:
-            n_assessed = _write_assessments(run, plan["assessments"], plan["previous_digest"])
-        else:  # only the rows that changed; the next full run cannot take these for the previous run's
-            n_assessed = update_rows(Assessment, ["score", "rank", "rank_of", "parts", "priorities", "run_id"],
-                                     [(*r, run.pk) for r in plan["assessments"] or []])
-            run.stats["assessments_digest"] = plan["previous_digest"] if not n_assessed else ""
-        by_rule, by_village = _counts()
-        seconds = plan["seconds"]
-        run.stats = {
-            "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
-            "rule_errors": sorted(plan["rule_errors"].values()),
-            "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": plan["applicants"],
-            "assessments_digest": run.stats.get("assessments_digest", ""),
-            "not_evaluated": plan["not_evaluated"],
-            "link": link_run.stats if link_run else None,
-            "not_understood": plan["not_understood"],
-            "recomputed_in_transaction": bool(plan.get("recomputed")),
-            "inputs": plan["inputs"], "incremental": plan["incremental"],
-        }
-        audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
-                     object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
-                     after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
-        not_understood_refresh()
-        t_end = time.perf_counter()
-        # each transaction's length; write_lock: both together, what the write lock was held (a SQLite writer
-        # waits at most one of them)
-        lock = (t_links - t_write) + (t_end - t_cache)
-        run.stats["seconds"] = {**seconds, "write_links": round(t_links - t_write, 3),
-                                "cache_links": round(t_cache - t_links, 3),
-                                "write_findings": round(t_end - t_cache, 3),
-                                "write_lock": round(lock, 3), "write": round(lock, 3),
-                                "total": round(seconds["compute"] + t_end - t_write, 3)}
-        run.finished_at = timezone.now()
-        run.save()
+        with collector_paused():  # the findings' and assessments' rows (see _compare_compute)
+            result = plan["result"]
+            run = ComparisonRun.objects.create(rule_set=rule_set, actor=_user(actor), actor_name=_actor_name(actor),
+                                               households=plan["in_scope"])
+            changes = _reconcile_apply(run, plan["reconcile"])
+            if plan["incremental"] is None:
+                n_assessed = _write_assessments(run, plan["assessments"], plan["previous_digest"])
+            else:  # only the rows that changed; the next full run cannot take these for the previous run's
+                n_assessed = update_rows(Assessment, ["score", "rank", "rank_of", "parts", "priorities", "run_id"],
+                                         [(*r, run.pk) for r in plan["assessments"] or []], encoded=ASSESSMENT_JSON)
+                run.stats["assessments_digest"] = plan["previous_digest"] if not n_assessed else ""
+            by_rule, by_village = _counts()
+            seconds = plan["seconds"]
+            run.stats = {
+                "rule_set": rule_set.number, "hits": result["hits"].num_rows, "findings_by_rule": by_rule,
+                "rule_errors": sorted(plan["rule_errors"].values()),
+                "by_village": by_village, "changes": changes, "assessed": n_assessed, "applicants": plan["applicants"],
+                "assessments_digest": run.stats.get("assessments_digest", ""),
+                "not_evaluated": plan["not_evaluated"],
+                "link": link_run.stats if link_run else None,
+                "not_understood": plan["not_understood"],
+                "recomputed_in_transaction": bool(plan.get("recomputed")),
+                "inputs": plan["inputs"], "incremental": plan["incremental"],
+            }
+            audit.record(actor=actor, action="eligibility.compare", object_type="eligibility.comparisonrun",
+                         object_id=str(run.pk), object_repr=f"比对 #{run.pk}",
+                         after={"households": run.households, "changes": changes, "rule_set": rule_set.number})
+            not_understood_refresh()
+            t_end = time.perf_counter()
+            # each transaction's length; write_lock: both together, what the write lock was held (a SQLite writer
+            # waits at most one of them)
+            lock = (t_links - t_write) + (t_end - t_cache)
+            run.stats["seconds"] = {**seconds, "write_links": round(t_links - t_write, 3),
+                                    "cache_links": round(t_cache - t_links, 3),
+                                    "write_findings": round(t_end - t_cache, 3),
+                                    "write_lock": round(lock, 3), "write": round(lock, 3),
+                                    "total": round(seconds["compute"] + t_end - t_write, 3)}
+            run.finished_at = timezone.now()
+            run.save()
+            if written_after is not None:
+                _check_written(run, written_after)
     if late_links is not None:
         linkage_cache(late_links)
     progress(100, _("Comparison finished"))
     return run
+
+
+def _write_marks() -> dict[str, int]:
+    """The newest inbox item and audit event before the findings' transaction writes (see `_check_written`)."""
+    from django.db.models import Max
+
+    from fupin.core.models import AuditEvent
+    from fupin.inbox.models import InboxItem
+
+    return {"inbox": InboxItem.objects.aggregate(m=Max("id"))["m"] or 0,
+            "audit": AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0}
+
+
+def _check_written(run: ComparisonRun, after: dict[str, int]) -> None:
+    """The references of every row the findings' transaction wrote, checked at once (`core.bulk.check_references`:
+    IntegrityError, and the transaction rolls back, when a parent is missing), for a transaction run without
+    SQLite's per-row lookups: the run, its findings (all of them name it as their last run: new, changed, cleared),
+    its assessments (all of them name it after a full write, the changed ones after an incremental one), the inbox
+    items posted and the audit events recorded. The assessments' households are checked against one scan of the
+    households' keys; the few thousand others row by row."""
+    from fupin.core.models import AuditEvent
+    from fupin.inbox.models import InboxItem
+
+    check_references(ComparisonRun, "id = %s", [run.pk], few=True)
+    check_references(Finding, "last_run_id = %s", [run.pk], few=True)
+    check_references(Assessment, "run_id = %s", [run.pk])
+    check_references(InboxItem, "id > %s", [after["inbox"]], few=True)
+    check_references(AuditEvent, "id > %s", [after["audit"]], few=True)
 
 
 def _stale_links() -> bool:
@@ -568,7 +643,7 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     sources' snapshots changed, the run is incremental: only the rules that read a changed source are evaluated,
     only over the households whose linked records of those sources changed (by content); every other finding and
     assessment stays as it is, unwritten."""
-    from fupin.exchange.public import current_snapshots, linkage_compute, load_persons, registry_fingerprint
+    from fupin.exchange.public import linkage_compute, load_persons, registry_fingerprint
 
     t0 = time.perf_counter()
     mark = _findings_mark()
@@ -576,6 +651,18 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     persons = load_persons(registry_fp)
     plan = linkage_compute(engine=engine, persons=persons, registry_fp=registry_fp,
                            progress=lambda p, m="": progress(int(p * 0.5), m)) if relink else None
+    # the rules and the findings' plan build tens of thousands of Python objects that all stay alive until the
+    # write: the cyclic collector's passes over them find nothing to free (see core.bulk.collector_paused)
+    with collector_paused():
+        return _compare_rules(rule_set, progress=progress, engine=engine, plan=plan, persons=persons,
+                              registry_fp=registry_fp, mark=mark, t0=t0)
+
+
+def _compare_rules(rule_set, *, progress: Progress, engine, plan, persons: pa.Table, registry_fp: str, mark: tuple,
+                   t0: float) -> dict:
+    """_compare_compute after the linkage: the rules' results, the findings' changes, the assessments."""
+    from fupin.exchange.public import current_snapshots
+
     t_link = time.perf_counter()
     progress(50, _("Applying the rules"))
     all_rules = [r for r in rule_set.rules.all() if r.is_active]
@@ -622,7 +709,8 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool) -> d
     reconcile = _reconcile_plan(rules, result, tables["links_all"], keep_rules=keep_rules,
                                 only=scope["households"] if scope is not None else None)
     assessments = (result["assessments"] if scope is None
-                   else _assessments_merged(result["assessments"], engine) if _scores_evaluated(rules) else None)
+                   else _assessments_merged(result["assessments"], engine, tables.get("hh_all"))
+                   if _scores_evaluated(rules) else None)
     undecided = _undecided(result["undecided"])
     if scope is not None:
         values_nu, undecided = _not_understood_merged(previous, program, values_nu, undecided, rules, scope)
@@ -745,35 +833,50 @@ def _empty_result() -> dict:
             "hit_members": pa.table({"person_id": pa.array([], i64)})}
 
 
-def _assessments_merged(fresh: pa.Table, engine) -> list[tuple]:
+def _assessments_merged(fresh: pa.Table, engine, households: pa.Table | None = None) -> list[tuple]:
     """The assessments an incremental run changes: the fresh scores of the households evaluated, ranked again with
-    the stored ones of their villages; only the rows that differ from what is stored, as update_rows rows."""
+    the stored ones of their villages; only the rows that differ from what is stored, as update_rows rows (parts and
+    priorities as JSON text: `update_rows(..., encoded=ASSESSMENT_JSON)`). `households`: the registry's households
+    (household_id, area_code), whose ids in the touched villages select the stored rows by their unique index."""
     if not fresh.num_rows:
         return []
     villages = sorted({a[:12] for a in fresh.column("area_code").to_pylist()})
     A = Assessment._meta.db_table
     stored = []
-    for i in range(0, len(villages), 500):
-        part = villages[i:i + 500]
-        stored.append(fetch_arrow(
-            f'SELECT household_id, area_code, score, "rank", rank_of, CAST(parts AS TEXT) AS parts, '
-            f'CAST(priorities AS TEXT) AS priorities, id FROM "{A}" WHERE substr(area_code, 1, 12) IN '
-            f"({', '.join(_lit(v) for v in part)})",
-            types={"household_id": pa.int64(), "area_code": pa.string(), "score": pa.float64(), "rank": pa.int64(),
-                   "rank_of": pa.int64(), "parts": pa.string(), "priorities": pa.string(), "id": pa.int64()}))
+    columns = ('SELECT household_id, area_code, score, "rank", rank_of, CAST(parts AS TEXT) AS parts, '
+               f'CAST(priorities AS TEXT) AS priorities, id FROM "{A}" WHERE ')
+    types = {"household_id": pa.int64(), "area_code": pa.string(), "score": pa.float64(), "rank": pa.int64(),
+             "rank_of": pa.int64(), "parts": pa.string(), "priorities": pa.string(), "id": pa.int64()}
+    if households is not None:
+        # the stored rows of these villages by household id (an index lookup each), not by a scan of every row
+        # for its village: a household's assessment carries the registry's area code, and an incremental run's
+        # registry is the one of the run that wrote them (its fingerprint is in the run's inputs)
+        in_villages = pc.is_in(pc.utf8_slice_codeunits(households.column("area_code"), 0, 12),
+                               value_set=pa.array(villages, pa.string()))
+        ids = households.filter(pc.fill_null(in_villages, False)).column("household_id").to_pylist()
+        for i in range(0, len(ids), 5000):
+            stored.append(fetch_arrow(columns + f"household_id IN ({_ids_sql(ids[i:i + 5000])})", types=types))
+    else:
+        for i in range(0, len(villages), 500):
+            part = villages[i:i + 500]
+            stored.append(fetch_arrow(
+                columns + f"substr(area_code, 1, 12) IN ({', '.join(_lit(v) for v in part)})", types=types))
     # ranked again, joined to the stored row; a row whose score, ranks and JSON texts are all the stored ones is
-    # unchanged and not returned (equal texts are equal JSON); the others are compared as JSON below (the same text
-    # need not be written the same way: a row written by update_rows has json.dumps' spacing)
-    sql = """WITH m AS (SELECT household_id, area_code, score, parts, priorities FROM fresh
-                        UNION ALL SELECT household_id, area_code, score, parts, priorities FROM stored
+    # unchanged and not returned (equal texts are equal JSON); a row whose score or ranks differ is written as it
+    # is; one whose numbers are the stored ones but not its texts is compared as JSON below (the same object need
+    # not be written the same way: its keys in another order, or a row written by an earlier version)
+    sql = """WITH s AS (SELECT * FROM stored WHERE substr(area_code, 1, 12) IN (SELECT v FROM villages)),
+             m AS (SELECT household_id, area_code, score, parts, priorities FROM fresh
+                        UNION ALL SELECT household_id, area_code, score, parts, priorities FROM s
                         WHERE household_id NOT IN (SELECT household_id FROM fresh)),
              r AS (SELECT household_id, score, parts, priorities,
                     rank() OVER (PARTITION BY substr(area_code, 1, 12) ORDER BY score DESC) AS rank,
                     count(*) OVER (PARTITION BY substr(area_code, 1, 12)) AS rank_of FROM m)
-             SELECT r.household_id, r.score, r.parts, r.priorities, r.rank, r.rank_of, s.id, s.score AS old_score,
-                    s.rank AS old_rank, s.rank_of AS old_rank_of, s.parts AS old_parts,
-                    s.priorities AS old_priorities
-             FROM r JOIN stored s USING (household_id)
+             SELECT r.household_id, CAST(r.score AS DOUBLE) AS score, r.parts, r.priorities, r.rank, r.rank_of, s.id,
+                    (CAST(r.score AS DOUBLE) IS DISTINCT FROM s.score OR r.rank IS DISTINCT FROM s.rank
+                     OR r.rank_of IS DISTINCT FROM s.rank_of) AS numbers_differ,
+                    s.parts AS old_parts, s.priorities AS old_priorities
+             FROM r JOIN s USING (household_id)
              WHERE CAST(r.score AS DOUBLE) IS DISTINCT FROM s.score OR r.rank IS DISTINCT FROM s.rank
                 OR r.rank_of IS DISTINCT FROM s.rank_of OR r.parts IS DISTINCT FROM s.parts
                 OR r.priorities IS DISTINCT FROM s.priorities"""
@@ -781,15 +884,21 @@ def _assessments_merged(fresh: pa.Table, engine) -> list[tuple]:
     # not be incremental
     ranked = engine.evaluate(tables={"fresh": fresh.select(["household_id", "area_code", "score", "parts",
                                                             "priorities"]),
-                                     "stored": pa.concat_tables(stored)}, setup=[], queries={"r": sql})["r"]
+                                     "stored": pa.concat_tables(stored) if stored else fetch_arrow(
+                                         columns + "1 = 0", types=types),
+                                     "villages": pa.table({"v": pa.array(villages, pa.string())})},
+                             setup=[], queries={"r": sql})["r"]
     rows = []
-    for r in ranked.to_pylist():
-        parts, prios = json.loads(r["parts"]), json.loads(r["priorities"])
-        if (r["old_score"], r["old_rank"], r["old_rank_of"]) != (float(r["score"]), int(r["rank"]),
-                                                                 int(r["rank_of"])) or (
-                json.loads(r["old_parts"]) != parts or json.loads(r["old_priorities"]) != prios):
-            rows.append((r["id"], float(r["score"]), int(r["rank"]), int(r["rank_of"]), parts, prios))
+    c = ranked.to_pydict()
+    for sid, score, rank, rank_of, parts, prios, differ, old_parts, old_prios in zip(
+            c["id"], c["score"], c["rank"], c["rank_of"], c["parts"], c["priorities"], c["numbers_differ"],
+            c["old_parts"], c["old_priorities"], strict=True):
+        if differ or json.loads(old_parts) != json.loads(parts) or json.loads(old_prios) != json.loads(prios):
+            rows.append((sid, float(score), int(rank), int(rank_of), parts, prios))
     return rows
+
+
+ASSESSMENT_JSON = ("parts", "priorities")
 
 
 def _not_understood_merged(previous: ComparisonRun, program: Program, values: list[list], undecided: dict,
@@ -865,8 +974,6 @@ def _link_methods(links: pa.Table, record_ids: set[int]) -> dict[tuple[int, int]
     """{(record, person): (method, score)} of these records' links, from the run's links table."""
     if not record_ids or not links.num_rows:
         return {}
-    import pyarrow.compute as pc
-
     part = links.filter(pc.is_in(links.column("record_id"), value_set=pa.array(sorted(record_ids), pa.int64())))
     cols = part.select(["record_id", "person_id", "method", "score"]).to_pydict()
     return {(r, p): (m, sc) for r, p, m, sc in zip(cols["record_id"], cols["person_id"], cols["method"],
@@ -1111,13 +1218,18 @@ def _write_assessments(run: ComparisonRun, table: pa.Table, previous_digest: str
     if previous_digest == digest and Assessment.objects.exists():
         return 0
     Assessment.objects.all().delete()
-    cols = table.to_pydict()
-    rows = zip(cols["household_id"], cols["area_code"], cols["score"], cols["rank"], cols["rank_of"], cols["parts"],
-               cols["priorities"], strict=True)
-    writer = BulkWriter(Assessment, columns=["household_id", "run_id", "score", "rank", "rank_of", "parts",
-                                             "priorities", "area_code"], encoded=["parts", "priorities"])
-    return writer.write((hid, run.pk, float(score), int(rank), int(rank_of), parts, prios, area)
-                        for hid, area, score, rank, rank_of, parts, prios in rows)
+    columns = ["household_id", "run_id", "score", "rank", "rank_of", "parts", "priorities", "area_code"]
+    writer = BulkWriter(Assessment, columns=columns, encoded=ASSESSMENT_JSON)
+    # the columns in their database types (integers, floats, JSON text, text): the rows go as they are, without a
+    # per-row conversion step, when the writer has nothing to convert (as on SQLite and PostgreSQL)
+    typed = {"household_id": pa.int64(), "score": pa.float64(), "rank": pa.int64(), "rank_of": pa.int64(),
+             "parts": pa.string(), "priorities": pa.string(), "area_code": pa.string()}
+    cols = {name: pc.cast(table.column(name), t).to_pylist() for name, t in typed.items()}
+    rows = zip(cols["household_id"], itertools.repeat(run.pk), cols["score"], cols["rank"], cols["rank_of"],
+               cols["parts"], cols["priorities"], cols["area_code"])
+    if writer.takes_rows_as_they_are() and len(writer.fields) == len(columns):
+        return writer.write_prepared(rows)
+    return writer.write(rows)
 
 
 def _counts() -> tuple[dict, dict]:

@@ -79,8 +79,10 @@ __all__ = [
 
 
 def current_snapshots() -> list[Snapshot]:
-    """The current snapshot of every source that has one (with its source)."""
-    return list(Snapshot.objects.filter(is_current=True).select_related("source"))
+    """The current snapshot of every source that has one (with its source). The import report's row lists
+    (problems, skipped: up to 5,000 rows each, hundreds of kB of JSON per snapshot) are left unread until asked for:
+    a comparison reads the snapshots several times and never those."""
+    return list(Snapshot.objects.filter(is_current=True).select_related("source").defer("problems", "skipped"))
 
 
 def registry_households(fingerprint: str) -> pa.Table:
