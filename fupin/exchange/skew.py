@@ -12,7 +12,16 @@ copies), for each rule:
   two, the ordinary keys as before and the large keys with the secondary key added;
 - a large key that no secondary key brings under the bound is **skipped** by this rule (its records can still meet
   their person through the other rules), and said so;
-- a rule whose columns the guard cannot derive is run as it is and reported as not measured.
+- a rule whose columns the guard cannot derive is run as it is and reported as not measured;
+- the **pair budget** bounds the sum, not single blocks: a rule whose comparisons exceed `pair_budget` (setting
+  `FUPIN_PAIR_BUDGET`, pairs per record to match) times the records to match — and the floor `budget_floor`
+  (`FUPIN_PAIR_BUDGET_FLOOR`, pairs), under which a rule's cost does not matter — is split as a whole by the first
+  secondary key (`SECONDARY_KEYS`, in order) that brings it under the budget (else the one that brings it lowest):
+  records and persons with the key are compared within it (`l.birth_date = r.birth_date AND l.town_code =
+  r.town_code`), records without it (an address naming no town of the county) keep the unsplit rule, and so do
+  registry persons without it. The blocked pairs per record then stop growing with the county (docs/scale.md,
+  "The pair budget"); what the split costs is the people a rule no longer meets (a record whose town is not the
+  registry's: the person moved) — the other rules still meet them.
 
 The report (`LinkRun.stats["skew"]`, shown with the run on /exchange/) names every rule, its largest block, what
 was done and the keys concerned (their records and persons counts). The measured columns are derived here the way
@@ -157,14 +166,18 @@ def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> boo
 
 
 def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: list[str], max_block: int,
-          exact_rule: bool = True, kept_blocks: pa.Table | None = None) -> tuple[list[str], dict]:
+          exact_rule: bool = True, kept_blocks: pa.Table | None = None, pair_budget: float = 0,
+          budget_floor: int = 0, duckdb_config: dict | None = None) -> tuple[list[str], dict]:
     """Measure every blocking rule's blocks and bound them; returns the rules to run and the report.
     kept_blocks: the registry's side already counted (`registry_blocks` of these rules and persons, kept with the
-    registry's copy); a table made for other rules or another registry is not used (the counts are made here)."""
+    registry's copy); a table made for other rules or another registry is not used (the counts are made here).
+    pair_budget: pairs per record to match a rule may compare before it is split as a whole (0: no budget);
+    budget_floor: a rule under this many pairs is never split for the budget. duckdb_config: DuckDB's settings
+    (memory limit, spill folder), as the engine's."""
     import duckdb
 
     t0 = time.perf_counter()
-    con = duckdb.connect()
+    con = duckdb.connect(config={k: str(v) for k, v in (duckdb_config or {}).items() if v})
     report: dict = {"max_block": int(max_block), "rules": [], "split": 0, "skipped_keys": 0}
     out_rules: list[str] = []
     try:
@@ -185,12 +198,21 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
         report["registry_blocks"] = "kept" if kept else "counted"
         report["records"] = con.execute("SELECT count(*) FROM lk").fetchone()[0]
         report["persons"] = persons.num_rows  # one row of rk per person
+        budget = max(int(pair_budget * report["records"]), int(budget_floor)) if pair_budget else 0
+        if pair_budget:
+            report.update(pair_budget=pair_budget, budget_floor=int(budget_floor), budget=budget, budget_split=0)
         for rule in rules:
-            entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
-            report["rules"].append(entry)
+            entries, new_rules = _budget_rule(con, rule, budget, int(max_block), kept=kept) if budget else ([], [])
+            if not entries:
+                entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
+                entries = [entry]
+            for entry in entries:
+                report["rules"].append(entry)
+                report["split"] += entry["action"] == "split"
+                report["skipped_keys"] += entry.get("skipped_keys", 0)
+                if entry["action"] == "budget_split":
+                    report["budget_split"] += 1
             out_rules.extend(new_rules)
-            report["split"] += entry["action"] == "split"
-            report["skipped_keys"] += entry.get("skipped_keys", 0)
     finally:
         con.close()
     report["seconds"] = round(time.perf_counter() - t0, 3)
@@ -242,3 +264,58 @@ def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[
         return entry, [*base, split]
     entry.update(action="skipped", whole_rule=whole, skipped_keys=len(big), skipped_records=big_records)
     return entry, base
+
+
+def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
+    """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or no secondary key
+    lowers it), else the report entries and the rules that replace it — the rule with the secondary key (itself
+    guarded against `max_block` like any rule), the rule for the records without the key, and the rule for the
+    registry persons without it."""
+    cols = rule_columns(rule)
+    if cols is None:
+        return [], []
+    blocks = _blocks(cols, kept=kept)
+    total, largest = con.execute(f"SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM ({blocks})"
+                                 ).fetchone()
+    if total <= budget:
+        return [], []
+    con.execute(f"CREATE TABLE IF NOT EXISTS rk AS {_RIGHT_KEYS}")  # the registry's own keys (kept counts or not)
+    key, notnull = _key("", cols), _notnull(cols)
+    options = []
+    for secondary in SECONDARY_KEYS:
+        if set(secondary) & set(cols):
+            continue
+        lacking = " OR ".join(f"{c} IS NULL" for c in secondary)
+        with_key = con.execute(f"SELECT coalesce(sum(pairs), 0) FROM ({_blocks([*cols, *secondary])})").fetchone()[0]
+        # records without the key meet every person of their block; records with it, the persons without it
+        records_without, without, persons_without = con.execute(f"""
+            WITH r_all AS (SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull} GROUP BY 1),
+                 r_lack AS (SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull} AND ({lacking}) GROUP BY 1),
+                 l_lack AS (SELECT {key} AS k, count(*) AS n FROM lk WHERE {notnull} AND ({lacking}) GROUP BY 1),
+                 l_has AS (SELECT {key} AS k, count(*) AS n FROM lk WHERE {notnull} AND NOT ({lacking}) GROUP BY 1)
+            SELECT (SELECT coalesce(sum(n), 0) FROM l_lack),
+                (SELECT coalesce(sum(l.n * r.n), 0) FROM l_lack l JOIN r_all r USING (k)),
+                (SELECT coalesce(sum(l.n * r.n), 0) FROM l_has l JOIN r_lack r USING (k))""").fetchone()
+        after = int(with_key + without + persons_without)
+        options.append({"split_by": list(secondary), "pairs_after": after, "records_without_key": int(records_without),
+                        "pairs_without_key": int(without + persons_without)})
+        if after <= budget:
+            break
+    meeting = [o for o in options if o["pairs_after"] <= budget]  # the first key in order that meets the budget
+    best = meeting[0] if meeting else min(options, key=lambda o: o["pairs_after"]) if options else None
+    if best is None or best["pairs_after"] >= total:  # no key lowers it: run (and guard) the rule as it is
+        return [], []
+    secondary = best["split_by"]
+    with_rule = f"{rule} AND " + " AND ".join(f"l.{c} = r.{c}" for c in secondary)
+    lacking_l = " OR ".join(f"l.{c} IS NULL" for c in secondary)
+    lacking_r = " OR ".join(f"r.{c} IS NULL" for c in secondary)
+    having_l = " AND ".join(f"l.{c} IS NOT NULL" for c in secondary)
+    entry = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest), "action": "budget_split",
+             "budget": budget, **best, "over_budget": best["pairs_after"] > budget,
+             "options": options}
+    inner, inner_rules = _guard_rule(con, with_rule, max_block, kept=False)
+    entries = [entry]
+    entry["largest_after"] = inner.get("largest", 0)
+    if inner["action"] != "run":  # a block of the split rule still over the bound: split or skipped as any rule
+        entries.append(inner)
+    return entries, [*inner_rules, f"{rule} AND ({lacking_l})", f"{rule} AND {having_l} AND ({lacking_r})"]
