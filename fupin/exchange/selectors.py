@@ -199,6 +199,7 @@ SKEW_COLUMNS = {
     "given": pgettext_lazy("linkage", "given name"),
     "town_code": pgettext_lazy("linkage", "town"),
     "sex": pgettext_lazy("linkage", "sex"),
+    "birth_year": pgettext_lazy("linkage", "year of birth"),
 }
 SKEW_ACTIONS = {
     "run": pgettext_lazy("linkage", "compared as usual"),
@@ -225,8 +226,10 @@ def skew_rows(run: LinkRun | None) -> dict | None:
             if e.get("records_without_key"):
                 text += gettext("; %(n)s records lack %(by)s and are not compared by this rule") % {
                     "n": f"{e['records_without_key']:,}", "by": by}
-        elif action == "budget_split":
-            by = pgettext("joining two", " and ").join(str(SKEW_COLUMNS.get(c, c)) for c in e.get("split_by", []))
+        elif action == "budget_split":  # a chain of keys: the first, else the next (`skew.BUDGET_KEYS`)
+            by = pgettext("linkage", ", else by ").join(
+                pgettext("joining two", " and ").join(str(SKEW_COLUMNS.get(c, c)) for c in key)
+                for key in e.get("chain") or [e.get("split_by", [])])
             text = gettext("over the pair budget: split by %(by)s (%(after)s pairs instead of %(before)s)") % {
                 "by": by, "after": f"{e.get('pairs_after', 0):,}", "before": f"{e.get('pairs', 0):,}"}
             if e.get("records_without_key"):
