@@ -28,8 +28,9 @@ is then brought up to date incrementally inside it.
 
 `--quality` adds, for the first `compare`: the peak resident memory of the process during it (`VmHWM`, reset just
 before), the largest size DuckDB's spill folder (FUPIN_DUCKDB_TEMP) reached during it (sampled twice a second),
-the linkage's precision and recall against the generator's truth and the findings found / expected (issue 19's
-growth runs at 3x and 10x). `--no-rerun` stops after the first `compare`; `--json FILE` writes the figures there too.
+the linkage's precision and recall against the generator's truth (in all and per kind of noise) and the findings
+found / expected (issue 19's growth runs at 3x and 10x), where the resident memory was highest (sampled with the
+spill folder: the wrapped steps running then) and each wrapped step's resident memory at its end. `--no-rerun` stops after the first `compare`; `--json FILE` writes the figures there too.
 `--copy-only` copies the prepared county to DIR/work and brings the registry copy up to date (what the last import
 does), then stops; `--reuse-work` then runs `compare` on DIR/work in a process of its own, as `fupin compare` runs
 after the imports, so that its peak memory is not raised by what building the copy left in the process.
@@ -38,6 +39,7 @@ after the imports, so that its peak memory is not raised by what building the co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import json
@@ -118,22 +120,46 @@ def main() -> None:
     truth = _truth_summary(folder / "truth.json")
     timed: dict[str, list[float]] = {}
     sizes: dict[str, dict] = {}  # the Arrow tables the wrapped steps returned (--quality): rows and MB
+    active: list[str] = []  # the wrapped steps running now, outermost first (where the sampled peak happened)
+    ends: list[list] = []  # (--quality) each wrapped step's end: label, resident MB, peak so far MB
+
+    @contextlib.contextmanager
+    def step(label: str):
+        t, c = time.perf_counter(), time.process_time()
+        active.append(label)
+        try:
+            yield
+        finally:
+            active.pop()
+            w = timed.setdefault(label, [0.0, 0.0])
+            w[0] += time.perf_counter() - t
+            w[1] += time.process_time() - c
+            if args.quality:
+                ends.append([label, round(_rss_mb()), round(_peak_mb())])
 
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name)
+        key = label or name
 
         @functools.wraps(fn)
         def timed_fn(*a, **kw):
-            t, c = time.perf_counter(), time.process_time()
-            try:
+            with step(key):
                 result = fn(*a, **kw)
                 if args.quality and hasattr(result, "nbytes") and hasattr(result, "num_rows"):  # an Arrow table held
-                    sizes[label or name] = {"rows": result.num_rows, "mb": round(result.nbytes / 1024**2)}
+                    sizes[key] = {"rows": result.num_rows, "mb": round(result.nbytes / 1024**2)}
                 return result
-            finally:
-                w = timed.setdefault(label or name, [0.0, 0.0])
-                w[0] += time.perf_counter() - t
-                w[1] += time.process_time() - c
+
+        if name == "link":
+            # the engine's link: linkage_compute hands over the records' only reference and the engine lets it go
+            # once DuckDB holds them; `timed_fn(*a, **kw)` would keep them alive in its `kw` for the whole call. Here
+            # they travel in a box the call empties, every argument passed by keyword (no other reference is held)
+            @functools.wraps(fn)
+            def timed_fn(self, *, records, persons, divisions, decisions, settings):
+                box = [records]
+                del records
+                with step(key):
+                    return fn(self, records=box.pop(), persons=persons, divisions=divisions, decisions=decisions,
+                              settings=settings)
 
         static = isinstance(inspect.getattr_static(owner, name), staticmethod)
         setattr(owner, name, staticmethod(timed_fn) if static else timed_fn)
@@ -169,7 +195,8 @@ def main() -> None:
     def run(label: str) -> None:
         timed.clear()
         sizes.clear()
-        spill = _SpillWatch() if args.quality else None
+        ends.clear()
+        spill = _SpillWatch(active) if args.quality else None
         _peak_reset()
         rss_before = _peak_mb()
         t, c = time.perf_counter(), time.process_time()
@@ -188,6 +215,10 @@ def main() -> None:
         if spill is not None:
             figures["peak_mb"], figures["rss_before_mb"] = round(_peak_mb()), round(rss_before)
             figures["spill_max_mb"] = round(spill.stop() / 1024**2)
+            # where the resident memory was highest (sampled twice a second) and each step's end
+            figures["rss_sampled_max"] = {"mb": round(spill.rss_max), "steps": spill.rss_max_at,
+                                          "seconds_in": spill.rss_max_t}
+            figures["step_ends_mb"] = list(ends)
             figures["link_stats"] = {k: (result.stats.get("link") or {}).get(k) for k in (
                 "exact", "residual", "probabilistic", "review_pairs", "predict_chunks", "seconds_predict")}
             figures["skew"] = (result.stats.get("link") or {}).get("skew")
@@ -245,6 +276,13 @@ def _peak_reset() -> None:
         pass
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _peak_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -255,11 +293,13 @@ def _peak_mb() -> float:
 class _SpillWatch:
     """The largest total size of DuckDB's spill folder while it runs (sampled every half second)."""
 
-    def __init__(self) -> None:
+    def __init__(self, active: list[str] | None = None) -> None:
         from django.conf import settings
 
         self.folder = Path(settings.FUPIN_DUCKDB_TEMP)
         self.largest = 0
+        self.active = active if active is not None else []
+        self.rss_max, self.rss_max_at, self.rss_max_t, self.t0 = 0.0, [], 0.0, time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -277,6 +317,10 @@ class _SpillWatch:
     def _watch(self) -> None:
         while not self._stop.wait(0.5):
             self.largest = max(self.largest, self._size())
+            rss = _rss_mb()
+            if rss > self.rss_max:
+                self.rss_max, self.rss_max_at = rss, list(self.active)
+                self.rss_max_t = round(time.perf_counter() - self.t0, 1)
 
     def stop(self) -> int:
         self._stop.set()
@@ -286,16 +330,20 @@ class _SpillWatch:
 
 def _quality(truth: dict) -> dict:
     from fupin.eligibility.services import findings_export
-    from fupin.exchange.evaluation import linkage_quality
+    from fupin.exchange.evaluation import linkage_quality, linkage_quality_by_noise, predicted_pairs
 
-    q = linkage_quality(truth)
+    pairs = predicted_pairs()
+    q = linkage_quality(truth, pairs)
+    by_noise = linkage_quality_by_noise(truth, pairs)
     got = {(f["household"], f["rule"], f["person"], f["source"]) for f in findings_export()["findings"]}
     expected = {(f["household"], f["rule"], f["person"], f["source"]) for f in truth["findings"]}
     return {"precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
             "false_positives": q["false_positives"], "false_negatives": q["false_negatives"],
             "findings_expected": len(expected), "findings_found": len(got & expected),
             "findings_extra": len(got - expected),
-            "findings_recall": round(len(got & expected) / len(expected), 5) if expected else None}
+            "findings_recall": round(len(got & expected) / len(expected), 5) if expected else None,
+            "by_noise": {k: {x: v[x] for x in ("expected", "found", "recall", "precision")}
+                         for k, v in by_noise.items()}}
 
 
 def _drop_rows(src: Path, dst: Path, percent: float) -> int:

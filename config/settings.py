@@ -234,6 +234,12 @@ FUPIN_DUCKDB_TEMP = Path(os.environ.get("FUPIN_DUCKDB_TEMP", DATA_DIR / "duckdb_
 FUPIN_DUCKDB_THREADS = int(os.environ.get("FUPIN_DUCKDB_THREADS", "0"))
 FUPIN_PREDICT_CHUNK = int(os.environ.get("FUPIN_PREDICT_CHUNK", "100000"))
 FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))
+# The pair budget of a blocking rule (docs/scale.md, "The pair budget"): a rule that would compare more than
+# FUPIN_PAIR_BUDGET pairs per record to match (and more than FUPIN_PAIR_BUDGET_FLOOR pairs in all) is split by a
+# chain of secondary keys (year of birth else town, town, sex); 0 turns it off. 10: the measured 1x county's two
+# large rules compare 5.9 and 7.7 pairs per record (docs/performance.md, "The pair budget ...").
+FUPIN_PAIR_BUDGET = float(os.environ.get("FUPIN_PAIR_BUDGET", "10"))
+FUPIN_PAIR_BUDGET_FLOOR = int(os.environ.get("FUPIN_PAIR_BUDGET_FLOOR", "1000000"))
 FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
 FUPIN_UPLOAD_MAX_COLUMNS = 500
 FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000

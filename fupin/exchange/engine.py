@@ -359,6 +359,11 @@ class DuckDBEngine(Engine):
                     NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
                     area_code
                 FROM persons_in""")
+            # the inputs are DuckDB's own now (buffer-managed, spilled beyond the memory limit): the Arrow tables are
+            # let go, so that a caller that handed over its only reference (linkage_compute) frees them for the run
+            con.unregister("records_in")
+            con.unregister("persons_in")
+            del records, persons
             # 1. exact IDs
             con.execute("""
                 CREATE TABLE exact AS SELECT r.record_id, p.person_id,

@@ -32,9 +32,10 @@ def predicted_pairs() -> set[tuple[str, int, str]]:
     return out
 
 
-def linkage_quality(truth: dict) -> dict:
+def linkage_quality(truth: dict, got: set | None = None) -> dict:
+    """got: the predicted pairs when the caller already has them (`predicted_pairs`)."""
     expected = {(t["source"], int(t["seq"]), t["person"]) for t in truth["links"] if t["person"]}
-    got = predicted_pairs()
+    got = predicted_pairs() if got is None else got
     tp = len(expected & got)
     return {"precision": tp / len(got) if got else 1.0, "recall": tp / len(expected) if expected else 1.0,
             "true_positives": tp, "false_positives": len(got - expected), "false_negatives": len(expected - got),
@@ -52,10 +53,10 @@ def exact_id_recall(truth: dict) -> float:
     return len(expected & exact) / len(expected) if expected else 1.0
 
 
-def linkage_quality_by_noise(truth: dict) -> dict[str, dict]:
+def linkage_quality_by_noise(truth: dict, got: set | None = None) -> dict[str, dict]:
     """Precision and recall per kind of noise of the independent generator (truth rows carry `noise` labels);
     "clean" is the rows without any. Precision counts the links predicted for rows of that kind."""
-    got = predicted_pairs()
+    got = predicted_pairs() if got is None else got
     got_by_row: dict[tuple[str, int], set[str]] = {}
     for source, seq, number in got:
         got_by_row.setdefault((source, seq), set()).add(number)

@@ -86,6 +86,19 @@ def max_block() -> int:
     return int(getattr(django_settings, "FUPIN_MAX_BLOCK", 2_000_000))
 
 
+def pair_budget() -> tuple[float, int]:
+    """The pair budget of a blocking rule: pairs per record to match (FUPIN_PAIR_BUDGET, 0: none) and the floor
+    under which a rule is never split for it (FUPIN_PAIR_BUDGET_FLOOR); docs/scale.md, "The pair budget"."""
+    return (float(getattr(django_settings, "FUPIN_PAIR_BUDGET", 10)),
+            int(getattr(django_settings, "FUPIN_PAIR_BUDGET_FLOOR", 1_000_000)))
+
+
+def _guard_config() -> dict:
+    """The skew guard's DuckDB bounds: the engine's memory limit and spill folder."""
+    options = duckdb_options()
+    return {"memory_limit": options["memory_limit"], "temp_directory": options["temp_directory"]}
+
+
 def registry_fingerprint(settings: LinkSettings | None = None) -> str:
     """What the registry looked like: counts, newest ids and changes of persons and households. A change is seen
     by its updated_at or its version (the roster importer's updates move the version, not updated_at)."""
@@ -285,7 +298,7 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     # records whose content is that of an earlier snapshot's record linked on this registry and settings keep its
     # links (a department that resends an unchanged file); only the others go to the engine (force: all do)
     carry = _carry_over([] if force else stale, records, fp)
-    records = carry.remaining
+    records, carry.remaining = carry.remaining, None  # held once: handed over to the engine below
     if not records.num_rows:
         links = carry.links
         empty = pa.table({"record_id": pa.array([], pa.int64()), "person_id": pa.array([], pa.int64()),
@@ -312,11 +325,19 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     from fupin.exchange import registry_copy
 
     kept_blocks = registry_copy.blocks(registry_fp, persons, settings.blocking_rules)
+    budget, floor = pair_budget()
     rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
-                             max_block=max_block(), exact_rule=settings.exact_rule, kept_blocks=kept_blocks)
+                             max_block=max_block(), exact_rule=settings.exact_rule, kept_blocks=kept_blocks,
+                             pair_budget=budget, budget_floor=floor, duckdb_config=_guard_config())
+    del kept_blocks
     if rules != settings.blocking_rules:
         settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
-    out = engine.link(records=records, persons=persons, divisions=divisions, decisions=load_decisions(),
+    # the records' only reference goes to the engine, which lets it go once it holds them (DuckDB: in its own
+    # buffer-managed tables, spilled beyond its memory limit); the links are joined back on these two columns
+    ids, n_records = records.select(["record_id", "snapshot_id"]), records.num_rows
+    handed = [records]
+    del records
+    out = engine.link(records=handed.pop(), persons=persons, divisions=divisions, decisions=load_decisions(),
                       settings=settings)
     out.stats["skew"] = skew
     if carry.stats:
@@ -329,8 +350,8 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     t_link = time.perf_counter()
     # the snapshot and source of every link, joined in Arrow
     source_of = {s.pk: s.source.code for s in stale}
-    at = pc.index_in(out.links.column("record_id"), value_set=records.column("record_id"))
-    snap_ids = pc.take(records.column("snapshot_id"), at)
+    at = pc.index_in(out.links.column("record_id"), value_set=ids.column("record_id"))
+    snap_ids = pc.take(ids.column("snapshot_id"), at)
     links = out.links.append_column("snapshot_id", snap_ids)
     snap_keys = pa.array(list(source_of), pa.int64())
     codes = pc.take(pa.array(list(source_of.values()), pa.string()), pc.index_in(snap_ids, value_set=snap_keys))
@@ -340,11 +361,11 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     if carry.links.num_rows:
         links = pa.concat_tables([links.select(CARRIED_COLUMNS).cast(carry.links.schema), carry.links])
     snap_of = dict(zip(out.reviews.column("record_id").to_pylist(), pc.take(
-        records.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
-                                                   value_set=records.column("record_id"))).to_pylist(), strict=True))
+        ids.column("snapshot_id"), pc.index_in(out.reviews.column("record_id"),
+                                               value_set=ids.column("record_id"))).to_pylist(), strict=True))
     return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings, engine=engine.name,
                        links=links, reviews=out.reviews, stats=out.stats, model=model, stored_model=stored_model,
-                       snap_of_review=snap_of, records=records.num_rows, persons=persons.num_rows, t0=t0,
+                       snap_of_review=snap_of, records=n_records, persons=persons.num_rows, t0=t0,
                        t_load=t_load, t_link=t_link, carried_from=carry.carried_from, carried_reviews=carry.reviews)
 
 

@@ -199,6 +199,7 @@ SKEW_COLUMNS = {
     "given": pgettext_lazy("linkage", "given name"),
     "town_code": pgettext_lazy("linkage", "town"),
     "sex": pgettext_lazy("linkage", "sex"),
+    "birth_year": pgettext_lazy("linkage", "year of birth"),
 }
 SKEW_ACTIONS = {
     "run": pgettext_lazy("linkage", "compared as usual"),
@@ -225,6 +226,17 @@ def skew_rows(run: LinkRun | None) -> dict | None:
             if e.get("records_without_key"):
                 text += gettext("; %(n)s records lack %(by)s and are not compared by this rule") % {
                     "n": f"{e['records_without_key']:,}", "by": by}
+        elif action == "budget_split":  # a chain of keys: the first, else the next (`skew.BUDGET_KEYS`)
+            by = pgettext("linkage", ", else by ").join(
+                pgettext("joining two", " and ").join(str(SKEW_COLUMNS.get(c, c)) for c in key)
+                for key in e.get("chain") or [e.get("split_by", [])])
+            text = gettext("over the pair budget: split by %(by)s (%(after)s pairs instead of %(before)s)") % {
+                "by": by, "after": f"{e.get('pairs_after', 0):,}", "before": f"{e.get('pairs', 0):,}"}
+            if e.get("records_without_key"):
+                text += gettext("; %(n)s records lack %(by)s and keep the rule as it was") % {
+                    "n": f"{e['records_without_key']:,}", "by": by}
+            if e.get("over_budget"):
+                text += gettext("; still over the budget: no secondary key brings it under")
         elif action == "skipped":
             text = gettext("skipped: %(keys)s oversized blocks (%(records)s records) not compared by this rule") % {
                 "keys": e.get("skipped_keys", 0), "records": f"{e.get('skipped_records', 0):,}"}
@@ -234,6 +246,8 @@ def skew_rows(run: LinkRun | None) -> dict | None:
         shown = key and set(cols) <= SKEW_SHOWN_KEYS
         rows.append({"rule": words, "pairs": e.get("pairs"), "largest": e.get("largest"),
                      "key": key.get("key") if shown else "", "records": key.get("records"),
-                     "persons": key.get("persons"), "action": text, "bounded": action in ("split", "skipped")})
+                     "persons": key.get("persons"), "action": text,
+                     "bounded": action in ("split", "skipped", "budget_split")})
     return {"max_block": report.get("max_block"), "rows": rows, "seconds": report.get("seconds"),
-            "records": report.get("records"), "persons": report.get("persons")}
+            "records": report.get("records"), "persons": report.get("persons"),
+            "pair_budget": report.get("pair_budget"), "budget": report.get("budget")}

@@ -12,7 +12,16 @@ copies), for each rule:
   two, the ordinary keys as before and the large keys with the secondary key added;
 - a large key that no secondary key brings under the bound is **skipped** by this rule (its records can still meet
   their person through the other rules), and said so;
-- a rule whose columns the guard cannot derive is run as it is and reported as not measured.
+- a rule whose columns the guard cannot derive is run as it is and reported as not measured;
+- the **pair budget** bounds the sum, not single blocks: a rule whose comparisons exceed `pair_budget` (setting
+  `FUPIN_PAIR_BUDGET`, pairs per record to match) times the records to match — and the floor `budget_floor`
+  (`FUPIN_PAIR_BUDGET_FLOOR`, pairs), under which a rule's cost does not matter — is split as a whole by the first
+  chain of secondary keys (`BUDGET_KEYS`, in order) that brings it under the budget (else the one that brings it
+  lowest): records and persons with the key are compared within it (`l.birth_date = r.birth_date AND l.town_code =
+  r.town_code`), records without it by the chain's next key, records with none of them (an address naming no town
+  of the county) keep the unsplit rule, and so do registry persons without the key. The blocked pairs per record
+  then stop growing with the county (docs/scale.md, "The pair budget"); what the split costs is the people a rule
+  no longer meets (a record whose town is not the registry's: the person moved) — other rules may still meet them.
 
 The report (`LinkRun.stats["skew"]`, shown with the run on /exchange/) names every rule, its largest block, what
 was done and the keys concerned (their records and persons counts). The measured columns are derived here the way
@@ -33,6 +42,12 @@ from fupin.exchange.engine import NO_CHECKPOINT  # tables that live for one meas
 
 # secondary keys tried, in order, on a rule's large keys (columns both sides of the engine's blocking tables have)
 SECONDARY_KEYS: list[tuple[str, ...]] = [("town_code",), ("sex",), ("town_code", "sex")]
+# the pair budget's key chains, in order (`_budget_rule`): records with the first key of a chain are compared
+# within it, records without it within the next key, and records with none keep the unsplit rule. The birth year
+# first, since a person who moved town keeps it (for a rule on the birth date itself it says nothing: skipped), the
+# town for records that state no birth date; then the town alone, the sex, the town and the sex.
+BUDGET_KEYS: list[tuple[tuple[str, ...], ...]] = [(("birth_year",), ("town_code",)), (("town_code",),), (("sex",),),
+                                                  (("town_code", "sex"),)]
 KEYS_LISTED = 10  # large keys shown in the report per rule
 KEYS_MAX = 2000  # more large keys than this: the whole rule is split (or skipped), not key by key
 
@@ -54,7 +69,7 @@ _LEFT_KEYS = """
         CASE WHEN NOT coalesce(masked, false) THEN id_any END AS id_clean,
         substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
         (SELECT substr(arg_max(t.code, length(t.name)), 1, 9) FROM towns t WHERE contains(x.address, t.name))
-            AS town_code
+            AS town_code, year(birth_date) AS birth_year
     FROM left_raw x"""
 _RIGHT_KEYS = """
     SELECT NULLIF(name_py, '') AS name_py, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
@@ -97,13 +112,14 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _blocks(cols, where: str = "", *, kept: bool = False) -> str:
+def _blocks(cols, where: str = "", *, kept: bool = False, right: str = "rk") -> str:
     """SQL of the blocks of a rule: key, left count, right count, pairs. kept: the registry's counts are read from
-    the kept table `rb` (`registry_blocks`), not grouped from `rk`."""
+    the kept table `rb` (`registry_blocks`), not grouped from `right` (the registry's keys: `rk`, or `rkb`, the
+    few columns of a rule over the budget)."""
     notnull, key = _notnull(cols), _key("", cols)
     extra = f" AND {where}" if where else ""
     right = (f"SELECT key AS k, n FROM rb WHERE cols = {_lit(_cols_name(cols))}" if kept and not where else
-             f"SELECT {key} AS k, count(*) AS n FROM rk WHERE {notnull}{extra} GROUP BY 1")
+             f"SELECT {key} AS k, count(*) AS n FROM {right} WHERE {notnull}{extra} GROUP BY 1")
     return f"""
         SELECT l.k AS key, l.n AS records, r.n AS persons, l.n * r.n AS pairs FROM
             (SELECT {key} AS k, count(*) AS n FROM lk WHERE {notnull}{extra} GROUP BY 1) l
@@ -159,14 +175,19 @@ def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> boo
 
 
 def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: list[str], max_block: int,
-          exact_rule: bool = True, kept_blocks: pa.Table | None = None) -> tuple[list[str], dict]:
+          exact_rule: bool = True, kept_blocks: pa.Table | None = None, pair_budget: float = 0,
+          budget_floor: int = 0, duckdb_config: dict | None = None) -> tuple[list[str], dict]:
     """Measure every blocking rule's blocks and bound them; returns the rules to run and the report.
     kept_blocks: the registry's side already counted (`registry_blocks` of these rules and persons, kept with the
-    registry's copy); a table made for other rules or another registry is not used (the counts are made here)."""
+    registry's copy); a table made for other rules or another registry is not used (the counts are made here).
+    pair_budget: pairs per record to match a rule may compare before it is split as a whole (0: no budget);
+    budget_floor: a rule under this many pairs is never split for the budget. duckdb_config: DuckDB's settings
+    (memory limit, spill folder), as the engine's."""
     import duckdb
 
     t0 = time.perf_counter()
-    con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT})
+    con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT,
+                                 **{k: str(v) for k, v in (duckdb_config or {}).items() if v}})
     report: dict = {"max_block": int(max_block), "rules": [], "split": 0, "skipped_keys": 0}
     out_rules: list[str] = []
     try:
@@ -187,23 +208,32 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
         report["registry_blocks"] = "kept" if kept else "counted"
         report["records"] = con.execute("SELECT count(*) FROM lk").fetchone()[0]
         report["persons"] = persons.num_rows  # one row of rk per person
+        budget = max(int(pair_budget * report["records"]), int(budget_floor)) if pair_budget else 0
+        if pair_budget:
+            report.update(pair_budget=pair_budget, budget_floor=int(budget_floor), budget=budget, budget_split=0)
         for rule in rules:
-            entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
-            report["rules"].append(entry)
+            entries, new_rules = _budget_rule(con, rule, budget, int(max_block), kept=kept) if budget else ([], [])
+            if not entries:
+                entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
+                entries = [entry]
+            for entry in entries:
+                report["rules"].append(entry)
+                report["split"] += entry["action"] == "split"
+                report["skipped_keys"] += entry.get("skipped_keys", 0)
+                if entry["action"] == "budget_split":
+                    report["budget_split"] += 1
             out_rules.extend(new_rules)
-            report["split"] += entry["action"] == "split"
-            report["skipped_keys"] += entry.get("skipped_keys", 0)
     finally:
         con.close()
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return out_rules, report
 
 
-def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[dict, list[str]]:
+def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False, right: str = "rk") -> tuple[dict, list[str]]:
     cols = rule_columns(rule)
     if cols is None:
         return {"rule": rule, "action": "not_measured"}, [rule]
-    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept)}")
+    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept, right=right)}")
     total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     entry: dict = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest)}
     top = con.execute("SELECT key, records, persons, pairs FROM b ORDER BY pairs DESC, key LIMIT 1").fetchall()
@@ -214,7 +244,7 @@ def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[
         return entry, [rule]
     big = con.execute(f"SELECT key, records, persons, pairs FROM b WHERE pairs > {max_block} "
                       "ORDER BY pairs DESC, key").fetchall()
-    if kept:  # the secondary keys are counted on the registry's keys themselves
+    if kept and right == "rk":  # the secondary keys are counted on the registry's keys themselves
         con.execute(f"CREATE TABLE IF NOT EXISTS rk AS {_RIGHT_KEYS}")
     entry["large_keys"] = len(big)
     entry["keys"] = [{"key": k, "records": n, "persons": m, "pairs": p} for k, n, m, p in big[:KEYS_LISTED]]
@@ -227,8 +257,8 @@ def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[
     for secondary in SECONDARY_KEYS:
         if set(secondary) & set(cols):
             continue
-        after = con.execute(f"SELECT coalesce(max(pairs), 0) FROM ({_blocks([*cols, *secondary], where_big)})"
-                            ).fetchone()[0]
+        after = con.execute(f"SELECT coalesce(max(pairs), 0) FROM "
+                            f"({_blocks([*cols, *secondary], where_big, right=right)})").fetchone()[0]
         kept = con.execute(f"SELECT count(*) FROM lk WHERE {' AND '.join(f'{c} IS NOT NULL' for c in cols)} "
                            f"AND {' AND '.join(f'{c} IS NOT NULL' for c in secondary)}"
                            + (f" AND {where_big}" if where_big else "")).fetchone()[0]
@@ -244,3 +274,85 @@ def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False) -> tuple[
         return entry, [*base, split]
     entry.update(action="skipped", whole_rule=whole, skipped_keys=len(big), skipped_records=big_records)
     return entry, base
+
+
+def _rule_col(side: str, col: str) -> str:
+    """A blocking column in a rule's SQL as the engines read it: the birth year is the year of the birth date."""
+    return f"year({side}.birth_date)" if col == "birth_year" else f"{side}.{col}"
+
+
+def _base_col(col: str) -> str:
+    return "birth_date" if col == "birth_year" else col
+
+
+def _chain_rules(rule: str, chain: list[list[str]]) -> list[str]:
+    """The rules that replace `rule` split by a chain of secondary keys: records with the first key are compared
+    within it (and with the persons without it), records without it by the next key, ...; records with none of
+    the keys keep the unsplit rule."""
+    def lack(side, key):
+        return " OR ".join(f"{_rule_col(side, c)} IS NULL" for c in key)
+
+    out, before = [], ""
+    for key in chain:
+        eq = " AND ".join(f"{_rule_col('l', c)} = {_rule_col('r', c)}" for c in key)
+        has = " AND ".join(f"{_rule_col('l', c)} IS NOT NULL" for c in key)
+        out += [f"{rule}{before} AND {eq}", f"{rule}{before} AND {has} AND ({lack('r', key)})"]
+        before += f" AND ({lack('l', key)})"
+    return [*out, f"{rule}{before}"]
+
+
+def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
+    """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or has a block over
+    `max_block`: the per-key guard bounds that one first, or no key chain lowers it), else the report entry and the
+    rules that replace it (`_chain_rules`). Every block after the split is part of a block before it."""
+    cols = rule_columns(rule)
+    if cols is None:
+        return [], []
+    blocks = _blocks(cols, kept=kept)
+    total, largest = con.execute(f"SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM ({blocks})"
+                                 ).fetchone()
+    if total <= budget or largest > max_block:
+        return [], []
+    # the registry's own keys, only the columns this rule and the secondary keys need (3.9 million persons at 10x)
+    needed = sorted((set(cols) | {c for chain in BUDGET_KEYS for key in chain for c in key}) - {"birth_year"})
+    con.execute(f"CREATE OR REPLACE TABLE rkb AS SELECT {', '.join(needed)}, year(birth_date) AS birth_year "
+                f"FROM ({_RIGHT_KEYS})")
+    key = _key("", cols)
+    options = []
+    for chain in BUDGET_KEYS:
+        if {_base_col(c) for k in chain for c in k} & {_base_col(c) for c in cols}:
+            continue
+        pairs, before = 0, "true"
+        for k in chain:
+            has, lack = _notnull(k), " OR ".join(f"{c} IS NULL" for c in k)
+            left = f"{_notnull(cols)} AND {before} AND {has}"
+            pairs += con.execute(f"""
+                SELECT coalesce(sum(l.n * r.n), 0) FROM
+                    (SELECT {_key('', [*cols, *k])} AS k, count(*) AS n FROM lk WHERE {left} GROUP BY 1) l
+                JOIN (SELECT {_key('', [*cols, *k])} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND {has}
+                      GROUP BY 1) r USING (k)""").fetchone()[0]
+            pairs += con.execute(f"""
+                SELECT coalesce(sum(l.n * r.n), 0) FROM
+                    (SELECT {key} AS k, count(*) AS n FROM lk WHERE {left} GROUP BY 1) l
+                JOIN (SELECT {key} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND ({lack}) GROUP BY 1) r
+                USING (k)""").fetchone()[0]
+            before += f" AND ({lack})"
+        records_without, without = con.execute(f"""
+            SELECT coalesce(sum(l.n), 0), coalesce(sum(l.n * r.n), 0) FROM
+                (SELECT {key} AS k, count(*) AS n FROM lk WHERE {_notnull(cols)} AND {before} GROUP BY 1) l
+            LEFT JOIN (SELECT {key} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} GROUP BY 1) r
+            USING (k)""").fetchone()
+        after = int(pairs + without)
+        options.append({"split_by": [c for k in chain for c in k], "chain": [list(k) for k in chain],
+                        "pairs_after": after, "records_without_key": int(records_without),
+                        "pairs_without_key": int(without)})
+        if after <= budget:
+            break
+    con.execute("DROP TABLE rkb")
+    meeting = [o for o in options if o["pairs_after"] <= budget]  # the first chain in order that meets the budget
+    best = meeting[0] if meeting else min(options, key=lambda o: o["pairs_after"]) if options else None
+    if best is None or best["pairs_after"] >= total:  # no key lowers it: the rule runs (and is guarded) as it is
+        return [], []
+    entry = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest), "action": "budget_split",
+             "budget": budget, **best, "over_budget": best["pairs_after"] > budget, "options": options}
+    return [entry], _chain_rules(rule, best["chain"])

@@ -15,7 +15,8 @@ Noise per row (rates of rows; a row may carry several kinds):
   full-width digits, lower-case x), `missing_id` 5%;
 - birth dates: `date_swap` 3% of the rows that state one (day and month swapped when both are ≤ 12);
 - addresses: `address_abbrev` 8% (no province/city, the town's 镇/乡 dropped, the village alone),
-  `address_reorder` 4% (village before town).
+  `address_reorder` 4% (village before town), `moved_town` 2% (the person moved: the department writes the address
+  of a village in another town, the roster keeps the old one).
 
 File quirks (`quirks`, read by the ingestion side): `sheets` (xlsx extracts split over sheets 第1页, 第2页 ... of
 at most `SHEET_ROWS` rows, each with the header), `footers` (合计 / 制表人 / 审核人 / 数据截至 rows under the data),
@@ -95,7 +96,8 @@ NAME_NOISE = [("homophone", 0.03, HOMOPHONES), ("look_alike", 0.015, LOOK_ALIKE)
               ("dialect_fh", 0.01, DIALECT_FH), ("nasal", 0.015, NASAL)]
 NEW_NOISE = ("homophone", "look_alike", "dialect_nl", "dialect_fh", "nasal", "masked_area", "masked_year",
              "id_typo1", "id_typo2", "id_swap", "legacy15", "excel_number", "id_format", "missing_id", "date_swap",
-             "address_abbrev", "address_reorder")
+             "address_abbrev", "address_reorder", "moved_town")
+MOVED_TOWN = 0.02  # rows whose address is a village of another town than the roster's (the person moved)
 
 
 def _table(groups: list[str]) -> dict[str, list[str]]:
@@ -162,7 +164,9 @@ def noisy_id(rng: random.Random, p: Person, source: str, noise: list[str]) -> st
     return number
 
 
-def noisy_address(rng: random.Random, p: Person, noise: list[str]) -> str:
+def noisy_address(rng: random.Random, p: Person, noise: list[str], villages: list | None = None) -> str:
+    """The address a department writes; `villages` ((code, town, village) of the county): where a person who moved
+    may now live."""
     r = rng.random()
     if r < 0.08:
         noise.append("address_abbrev")
@@ -171,6 +175,12 @@ def noisy_address(rng: random.Random, p: Person, noise: list[str]) -> str:
     if r < 0.12:
         noise.append("address_reorder")
         return rng.choice([f"{p.village},{p.town}", f"宜都市{p.village}({p.town})", f"{p.village}{p.town}湖北省宜都市"])
+    if villages and r < 0.12 + MOVED_TOWN:
+        elsewhere = [v for v in villages if v[1] != p.town]
+        if elsewhere:
+            noise.append("moved_town")
+            _code, town, village = rng.choice(elsewhere)
+            return f"湖北省宜都市{town}{village}"
     return p.address
 
 
@@ -233,7 +243,7 @@ def write_extracts(out: Path, county, *, n_records: int, quirks: tuple[str, ...]
             if birth_col and birth.day <= 12 and birth.day != birth.month and rng.random() < 0.03:
                 birth = dt.date(birth.year, birth.day, birth.month)
                 noise.append("date_swap")
-            address = noisy_address(rng, p, noise)
+            address = noisy_address(rng, p, noise, county.villages)
             if source == "disability" and id_value:
                 id_value = id_value + rng.choice("1234567") + rng.choice("1234")
             if kind != "twin" and rng.random() < 0.05:

@@ -62,3 +62,33 @@ def test_regression_style_is_unchanged_and_has_no_labels(tmp_path):
     assert "style" not in truth and all("noise" not in t for t in truth["links"])
     with pytest.raises(ValueError):
         make_county(tmp_path / "x", scale=0.002, style="other")
+
+
+def test_moved_town_writes_a_village_of_another_town():
+    """`moved_town`: the person moved; the department writes a village of another town than the roster's, at a
+    modest rate, labelled so that its precision and recall are reported apart."""
+    import random
+
+    from fupin.exchange.testdata import DIVISIONS_CSV, County, Person
+
+    villages = County._villages(DIVISIONS_CSV)
+    home = villages[0]
+    p = Person(name="张三", id18="", birth=None, sex="1", town=home[1], village=home[2])
+    rng = random.Random(3)
+    moved = []
+    for _ in range(5000):
+        noise: list[str] = []
+        address = testcounty.noisy_address(rng, p, noise, villages)
+        if "moved_town" in noise:
+            moved.append(address)
+        else:
+            assert home[1] in address or address == home[2] or home[1].removesuffix("镇") in address
+    assert 0.01 < len(moved) / 5000 < 0.03
+    towns = {t for _c, t, _v in villages}
+    for address in moved:
+        assert home[1] not in address
+        assert any(address == f"湖北省宜都市{t}{v}" for _c, t, v in villages if t != home[1]), address
+    assert len({a for a in moved}) > 10 and len(towns) > 2
+    # without the county's villages (older callers) nobody moves
+    noise = []
+    assert all("moved_town" not in noise for _ in range(500) if testcounty.noisy_address(rng, p, noise) or True)
