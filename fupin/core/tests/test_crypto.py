@@ -1,5 +1,8 @@
 """Encryption at rest: ciphers, sealed fields, blind index, rotation over a populated database, sealed files."""
 
+import base64
+import hashlib
+import hmac
 import io
 import json
 
@@ -121,6 +124,30 @@ def test_blind_index_many_is_blind_index_value_by_value():
             crypto.blind_index(v, "registry.person.id_number", kid, ring) for v in values]
     many = crypto.blind_index_many(values, "registry.person.id_number", None, ring)
     assert many[0] == many[4] and many[0] != many[3] and many[1:3] == ["", ""] and many[0].startswith("i2$")
+
+
+@pytest.mark.parametrize("key_len", [32, 63, 64, 65, 100])
+def test_blind_index_is_hmac_sha256_of_purpose_and_value(key_len):
+    """The index is HMAC-SHA256 as the standard library computes it (the precomputed states change nothing stored):
+    for keys shorter than, as long as and longer than SHA-256's block, ASCII and other text."""
+    key = bytes((7 * i + 3) % 256 for i in range(key_len))
+    spec = {"active": "k1", "keys": {"k1": {"cipher": "aes-256-gcm", "key": crypto._b64e(bytes(32))}},
+            "index_active": "i1", "index_keys": {"i1": crypto._b64e(key)}}
+    ring = crypto.Keyring(spec)
+    values = ["420581198001010011", "0011", "01001X", "王大山", "a" * 200, "", None]
+    for purpose in ("registry.person.id_number", "registry.person.id_number.tail4"):
+        expected = [f"i1${hmac.new(key, (purpose + chr(0) + v).encode(), hashlib.sha256).hexdigest()[:40]}" if v
+                    else "" for v in values]
+        assert crypto.blind_index_many(values, purpose, None, ring) == expected
+        assert [crypto.blind_index(v, purpose, "i1", ring) for v in values] == expected
+
+
+def test_base64_helpers_are_the_standard_urlsafe_form():
+    for n in range(0, 70):
+        data = bytes((11 * i + n) % 256 for i in range(n))
+        text = crypto._b64e(data)
+        assert text == base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+        assert crypto._b64d(text) == data
 
 
 def test_keyring_refuses_bad_keys():
