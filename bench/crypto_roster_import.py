@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_common import cpu_seconds as cpu
-from registry_common import crypto_modes, fresh_database, make_county, on_off_table
+from registry_common import crypto_modes, fresh_database, make_county, modes_heading, on_off_table
 
 DB_NAME = "fupin_bench_crypto_roster"
 
@@ -63,8 +63,7 @@ def main() -> None:
     if ran is None:
         return
     _args, off, on = ran
-    print(f"{on['db']}, {on['rows']:,} roster rows, load average off {off['load']:.1f}–{off['load_end']:.1f}, "
-          f"on {on['load']:.1f}–{on['load_end']:.1f}")
+    print(modes_heading(off, on, f"{on['rows']:,} roster rows"))
     print("\n".join(on_off_table(off, on, [("import", "roster import into an empty registry"),
                                            ("again", "the same file again (nothing changes)")])))
     print(f"stored id_number: off `{off['stored_id']}`, on `{on['stored_id']}`")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_common import cpu_seconds as cpu
-from registry_common import crypto_modes, fresh_database, make_county
+from registry_common import crypto_modes, fresh_database, make_county, modes_heading
 
 DB_NAME = "fupin_bench_crypto_parts"
 PARTS = ["index", "seal", "finish, own", "executemany", "execute", "commit", "the rest"]
@@ -85,8 +85,7 @@ def main() -> None:
     if ran is None:
         return
     _args, off, on = ran
-    print(f"{on['db']}, {on['rows']:,} roster rows, first import, {on['rounds']} round(s), load average "
-          f"off {off['load']:.1f}–{off['load_end']:.1f}, on {on['load']:.1f}–{on['load_end']:.1f}")
+    print(modes_heading(off, on, f"{on['rows']:,} roster rows, first import, {on['rounds']} round(s)"))
     print("| part | off CPU s | on CPU s | on − off |")
     print("| --- | ---: | ---: | ---: |")
     for name in PARTS:

@@ -203,6 +203,12 @@ def load_note() -> str:
     return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
+def modes_heading(off: dict, on: dict, what: str) -> str:
+    """The first line of an on/off benchmark's output: the database, the size, the load average of each mode."""
+    return (f"{on['db']}, {what}, load average off {off['load']:.1f}–{off['load_end']:.1f}, "
+            f"on {on['load']:.1f}–{on['load_end']:.1f}")
+
+
 def append_doc(text: str) -> None:
     """Append a section to docs/performance.md (created with the machine line when absent)."""
     path = ROOT / "docs" / "performance.md"
