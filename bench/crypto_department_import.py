@@ -73,10 +73,7 @@ def child(mode: str, records: int, postgres: str | None) -> dict:
 
 
 def main() -> None:
-    ran = crypto_modes(__doc__, "records", 100_000, child)
-    if ran is None:
-        return
-    args, off, on = ran
+    args, off, on = crypto_modes(__doc__, "records", 100_000, child)
     print(f"{on['db']}, {args.records:,} department records, load average {os.getloadavg()[0]:.1f}")
     print("\n".join(on_off_table(off, on, [("import", "department import into staging"),
                                            ("read", "linkage read from the database")])))

@@ -175,10 +175,7 @@ def child(mode: str, persons: int, postgres: str | None) -> dict:
 
 
 def main() -> None:
-    ran = crypto_modes(__doc__, "persons", 100_000, child, write_doc=True)
-    if ran is None:
-        return
-    args, off, on = ran
+    args, off, on = crypto_modes(__doc__, "persons", 100_000, child, write_doc=True)
     rows = [("household page (county user, every panel)", "page"), ("search by ID number, exact", "search_id"),
             ("search by the last 6 characters of an ID", "search_tail6"),
             ("search by the last 4 characters of an ID", "search_tail4"), ("search by name, exact", "search_name"),

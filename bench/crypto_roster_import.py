@@ -54,15 +54,11 @@ def child(mode: str, rows: int, postgres: str | None) -> dict:
         with connection.cursor() as cur:
             cur.execute("SELECT id_number FROM registry_person WHERE id_number <> '' LIMIT 1")
             out["stored_id"] = cur.fetchone()[0][:12]
-        out["load_end"] = os.getloadavg()[0]
         return out
 
 
 def main() -> None:
-    ran = crypto_modes(__doc__, "rows", 100_000, child)
-    if ran is None:
-        return
-    _args, off, on = ran
+    _args, off, on = crypto_modes(__doc__, "rows", 100_000, child)
     print(modes_heading(off, on, f"{on['rows']:,} roster rows"))
     print("\n".join(on_off_table(off, on, [("import", "roster import into an empty registry"),
                                            ("again", "the same file again (nothing changes)")])))

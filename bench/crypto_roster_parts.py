@@ -76,15 +76,11 @@ def child(mode: str, rows: int, postgres: str | None) -> dict:
         out["import"] = (wall, total)
         for name, seconds in parts.items():
             out[f"part {name}"] = (seconds, seconds)  # a pair, so that the rounds are averaged like the total
-        out["load_end"] = os.getloadavg()[0]
         return out
 
 
 def main() -> None:
-    ran = crypto_modes(__doc__, "rows", 100_000, child)
-    if ran is None:
-        return
-    _args, off, on = ran
+    _args, off, on = crypto_modes(__doc__, "rows", 100_000, child)
     print(modes_heading(off, on, f"{on['rows']:,} roster rows, first import, {on['rounds']} round(s)"))
     print("| part | off CPU s | on CPU s | on − off |")
     print("| --- | ---: | ---: | ---: |")

@@ -127,15 +127,17 @@ def crypto_modes(doc: str | None, size: str, default: int, child, *, write_doc: 
     times alternated (off, on, off, on, ...: both modes see the same load on a shared machine), and returns
     (args, off, on): what child(mode, size, postgres) returned, its (wall s, CPU s) pairs averaged over the rounds,
     each round's CPU seconds under "cpu_runs" and the load averages' range under "load"/"load_end". Run as a child
-    (--mode), it calls child, prints its result for the parent and returns None."""
+    (--mode), it calls child, prints its result for the parent and ends the process."""
     ap = bench_parser(doc, size, default, write_doc=write_doc)
     ap.add_argument("--rounds", type=int, default=1, help="off and on alternated this many times")
     ap.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     n = getattr(args, size)
     if args.mode:
-        print("RESULT " + json.dumps(child(args.mode, n, args.postgres)), flush=True)
-        return None
+        result = child(args.mode, n, args.postgres)
+        result.setdefault("load_end", os.getloadavg()[0])  # the load when the child's work ended
+        print("RESULT " + json.dumps(result), flush=True)
+        raise SystemExit(0)
     runs: dict[str, list[dict]] = {"off": [], "on": []}
     for _round in range(max(args.rounds, 1)):
         for mode in ("off", "on"):
