@@ -833,11 +833,12 @@ def _empty_result() -> dict:
             "hit_members": pa.table({"person_id": pa.array([], i64)})}
 
 
-def _assessments_merged(fresh: pa.Table, engine, households: pa.Table | None = None) -> list[tuple]:
+def _assessments_merged(fresh: pa.Table, engine, households: pa.Table | None) -> list[tuple]:
     """The assessments an incremental run changes: the fresh scores of the households evaluated, ranked again with
     the stored ones of their villages; only the rows that differ from what is stored, as update_rows rows (parts and
     priorities as JSON text: `update_rows(..., encoded=ASSESSMENT_JSON)`). `households`: the registry's households
-    (household_id, area_code), whose ids in the touched villages select the stored rows by their unique index."""
+    (household_id, area_code), whose ids in the touched villages select the stored rows by their unique index (None
+    only when nothing was evaluated: no fresh rows, nothing to merge)."""
     if not fresh.num_rows:
         return []
     villages = sorted({a[:12] for a in fresh.column("area_code").to_pylist()})
@@ -847,20 +848,14 @@ def _assessments_merged(fresh: pa.Table, engine, households: pa.Table | None = N
                f'CAST(priorities AS TEXT) AS priorities, id FROM "{A}" WHERE ')
     types = {"household_id": pa.int64(), "area_code": pa.string(), "score": pa.float64(), "rank": pa.int64(),
              "rank_of": pa.int64(), "parts": pa.string(), "priorities": pa.string(), "id": pa.int64()}
-    if households is not None:
-        # the stored rows of these villages by household id (an index lookup each), not by a scan of every row
-        # for its village: a household's assessment carries the registry's area code, and an incremental run's
-        # registry is the one of the run that wrote them (its fingerprint is in the run's inputs)
-        in_villages = pc.is_in(pc.utf8_slice_codeunits(households.column("area_code"), 0, 12),
-                               value_set=pa.array(villages, pa.string()))
-        ids = households.filter(pc.fill_null(in_villages, False)).column("household_id").to_pylist()
-        for i in range(0, len(ids), 5000):
-            stored.append(fetch_arrow(columns + f"household_id IN ({_ids_sql(ids[i:i + 5000])})", types=types))
-    else:
-        for i in range(0, len(villages), 500):
-            part = villages[i:i + 500]
-            stored.append(fetch_arrow(
-                columns + f"substr(area_code, 1, 12) IN ({', '.join(_lit(v) for v in part)})", types=types))
+    # the stored rows of these villages by household id (an index lookup each), not by a scan of every row for its
+    # village: a household's assessment carries the registry's area code, and an incremental run's registry is the
+    # one of the run that wrote them (its fingerprint is in the run's inputs)
+    in_villages = pc.is_in(pc.utf8_slice_codeunits(households.column("area_code"), 0, 12),
+                           value_set=pa.array(villages, pa.string()))
+    ids = households.filter(pc.fill_null(in_villages, False)).column("household_id").to_pylist()
+    for i in range(0, len(ids), 5000):
+        stored.append(fetch_arrow(columns + f"household_id IN ({_ids_sql(ids[i:i + 5000])})", types=types))
     # ranked again, joined to the stored row; a row whose score, ranks and JSON texts are all the stored ones is
     # unchanged and not returned (equal texts are equal JSON); a row whose score or ranks differ is written as it
     # is; one whose numbers are the stored ones but not its texts is compared as JSON below (the same object need
