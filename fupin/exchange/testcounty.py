@@ -37,6 +37,8 @@ from fupin.exchange.testdata import (  # the roster and the department fields ar
     Person,
     _fields_for,
     _write_roster,
+    fill_extract,
+    note_truth,
     write_truth,
 )
 
@@ -260,35 +262,10 @@ def write_extracts(out: Path, county, *, n_records: int, quirks: tuple[str, ...]
                 counts[k] = counts.get(k, 0) + 1
             truth_links.append({"source": source, "seq": seq, "person": p.id18 if in_registry else None,
                                 "noise": noise})
-            if kind == "hit" and in_registry and rule:
-                for h in p.households:
-                    if h in county.target_households:
-                        findings.add((h, rule, p.id18, source))
-            elif kind == "decoy" and rule:
-                decoys.append({"source": source, "seq": seq, "rule": rule,
-                               "households": [h for h in p.households if h in county.target_households]})
+            note_truth(county, p, kind, seq, source=source, rule=rule, in_registry=in_registry, findings=findings,
+                       decoys=decoys)
 
-        if rule:
-            n_hits = max(3, len(targets) // 200)
-            for p in rng.sample(targets, min(n_hits, len(targets))):
-                add(p, "hit", in_registry=True)
-            if source not in ("death", "payroll"):
-                for p in rng.sample(targets, min(n_hits, len(targets))):
-                    add(p, "decoy", in_registry=True)
-            for a in rng.sample(targets, min(max(2, n_hits // 3), len(targets))):
-                elsewhere = rng.choice([v for v in county.villages if v[1] != a.town])
-                twin = Person(name=a.name, id18=county.new_id(a.birth, a.sex), birth=a.birth, sex=a.sex,
-                              town=elsewhere[1], village=elsewhere[2])
-                seq_before = len(rows)
-                add(twin, "twin", in_registry=False)
-                decoys.append({"source": source, "seq": seq_before + 1, "rule": rule, "namesake_of": a.id18,
-                               "households": [h for h in a.households if h in county.target_households]})
-        while len(rows) < n:
-            if rng.random() < 0.6 and source not in ("payroll", "death"):
-                add(rng.choice(county.people), "plain", in_registry=True)
-            else:
-                add(rng.choice(county.outsiders), "plain", in_registry=False)
-        rng.shuffle(rows)
+        fill_extract(county, targets, add, rows, n=n, source=source, rule=rule, decoys=decoys)
         files[source] = _write(out, source, rows, rng, quirks, counts)
     return files, truth_links, findings, decoys, counts
 

@@ -462,45 +462,59 @@ def make_county(outdir: str | Path, *, scale: float = 1.0, seed: int = 1, divisi
                 row["地址"] = row.pop("坐落")
             rows.append(row)
             truth_links.append({"source": source, "seq": seq, "person": p.id18 if in_registry else None})
-            rule = HIT_RULES.get(source)
-            if kind == "hit" and in_registry and rule:
-                for h in p.households:
-                    if h in county.target_households:
-                        findings.add((h, rule, p.id18, source))
-            elif kind == "decoy" and rule:
-                decoys.append({"source": source, "seq": seq, "rule": rule,
-                               "households": [h for h in p.households if h in county.target_households]})
+            note_truth(county, p, kind, seq, source=source, rule=HIT_RULES.get(source), in_registry=in_registry,
+                       findings=findings, decoys=decoys)
 
-        rule = HIT_RULES.get(source)
-        if rule:
-            n_hits = max(3, len(targets) // 200)
-            for p in rng.sample(targets, min(n_hits, len(targets))):
-                add(p, "hit", in_registry=True)
-            if source != "death" and source != "payroll":
-                for p in rng.sample(targets, min(n_hits, len(targets))):
-                    add(p, "decoy", in_registry=True)
-            # namesake decoys: another person (same name and birth date, own valid ID, another town), not in the
-            # registry, whose row would be a hit
-            for a in rng.sample(targets, min(max(2, n_hits // 3), len(targets))):
-                elsewhere = rng.choice([v for v in county.villages if v[1] != a.town])
-                twin = Person(name=a.name, id18=county.new_id(a.birth, a.sex), birth=a.birth, sex=a.sex,
-                              town=elsewhere[1], village=elsewhere[2])
-                seq_before = len(rows)
-                add(twin, "twin", in_registry=False)
-                decoys.append({"source": source, "seq": seq_before + 1, "rule": rule, "namesake_of": a.id18,
-                               "households": [h for h in a.households if h in county.target_households]})
-        while len(rows) < n:
-            # every payroll or death row is a hit: their other rows are about people outside the registry
-            if rng.random() < 0.6 and source not in ("payroll", "death"):
-                p = rng.choice(county.people)
-                add(p, "plain", in_registry=True)
-            else:
-                add(rng.choice(county.outsiders), "plain", in_registry=False)
-        rng.shuffle(rows)
+        fill_extract(county, targets, add, rows, n=n, source=source, rule=HIT_RULES.get(source), decoys=decoys)
         # the truth is keyed by 序号, which travels with the row
         files[source] = _write_extract(out, source, fmt, headers, rows, rng, noise)
     return write_truth(out, county, roster_name=roster_name, files=files, truth_links=truth_links,
                        findings=findings, decoys=decoys, noise=noise, scale=scale, seed=seed)
+
+
+def note_truth(county, p: Person, kind: str, seq: int, *, source: str, rule: str | None, in_registry: bool,
+               findings: set, decoys: list) -> None:
+    """What a department row planted: a finding (a hit about a registered person of a target household) or a decoy
+    the rule must not flag. Both generators' `add` end here."""
+    if kind == "hit" and in_registry and rule:
+        for h in p.households:
+            if h in county.target_households:
+                findings.add((h, rule, p.id18, source))
+    elif kind == "decoy" and rule:
+        decoys.append({"source": source, "seq": seq, "rule": rule,
+                       "households": [h for h in p.households if h in county.target_households]})
+
+
+def fill_extract(county, targets: list[Person], add, rows: list, *, n: int, source: str, rule: str | None,
+                 decoys: list) -> None:
+    """The people of one extract, through `add(person, kind, in_registry=...)` (each generator writes its own rows):
+    hits and decoys of the source's rule among `targets`, namesake twins, then plain rows up to `n`, shuffled. Both
+    generators draw from `county.rng` in this order, so a seed gives the files it gave before."""
+    rng = county.rng
+    if rule:
+        n_hits = max(3, len(targets) // 200)
+        for p in rng.sample(targets, min(n_hits, len(targets))):
+            add(p, "hit", in_registry=True)
+        if source not in ("death", "payroll"):
+            for p in rng.sample(targets, min(n_hits, len(targets))):
+                add(p, "decoy", in_registry=True)
+        # namesake decoys: another person (same name and birth date, own valid ID, another town), not in the
+        # registry, whose row would be a hit
+        for a in rng.sample(targets, min(max(2, n_hits // 3), len(targets))):
+            elsewhere = rng.choice([v for v in county.villages if v[1] != a.town])
+            twin = Person(name=a.name, id18=county.new_id(a.birth, a.sex), birth=a.birth, sex=a.sex,
+                          town=elsewhere[1], village=elsewhere[2])
+            seq_before = len(rows)
+            add(twin, "twin", in_registry=False)
+            decoys.append({"source": source, "seq": seq_before + 1, "rule": rule, "namesake_of": a.id18,
+                           "households": [h for h in a.households if h in county.target_households]})
+    while len(rows) < n:
+        # every payroll or death row is a hit: their other rows are about people outside the registry
+        if rng.random() < 0.6 and source not in ("payroll", "death"):
+            add(rng.choice(county.people), "plain", in_registry=True)
+        else:
+            add(rng.choice(county.outsiders), "plain", in_registry=False)
+    rng.shuffle(rows)
 
 
 def write_truth(out: Path, county, *, roster_name: str, files: dict, truth_links: list, findings: set,
