@@ -9,6 +9,7 @@ statement loaded twice is never counted twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -18,8 +19,8 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils.translation import gettext as _
 
-from fupin.assistance.imports import parse_date
 from fupin.core import idnumber
+from fupin.core.dates import parse_date
 from fupin.core.errors import ImportRefused, RowProblem, ServiceError
 from fupin.core.services import batch_finish, batch_start
 from fupin.core.tabular import TableSpec, cell_text, read_table
@@ -102,6 +103,17 @@ def _problem(problems: list, row: int, key: str, value, text: str) -> None:
     problems.append(RowProblem(row, LABELS.get(key, key), cell_text(value), text))
 
 
+def _paid_on(problems: list, row: int, r: dict, parse) -> dt.date | None:
+    """The row's 日期 read by `parse`; None (the row's problem noted) when it is missing or no date."""
+    try:
+        paid_on = parse(r.get("paid_on"))
+    except ValueError:
+        paid_on = None
+    if paid_on is None:
+        _problem(problems, row, "paid_on", r.get("paid_on"), _("Invalid date"))
+    return paid_on
+
+
 @transaction.atomic
 def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
     """Repayments of one bank's statement; refused whole on any problem. Returns counts."""
@@ -156,12 +168,8 @@ def import_statement(*, actor, bank: Bank, path: str | Path) -> dict:
         else:
             _problem(problems, rowno, "number", "", _("Give the loan number or the borrower's ID number"))
             continue
-        try:
-            paid_on = dates(r.get("paid_on"))
-        except ValueError:
-            paid_on = None
+        paid_on = _paid_on(problems, rowno, r, dates)
         if paid_on is None:
-            _problem(problems, rowno, "paid_on", r.get("paid_on"), _("Invalid date"))
             continue
         try:
             principal, interest = amounts(r.get("principal")), amounts(r.get("interest"))
@@ -297,12 +305,8 @@ def import_ledger(*, actor, path: str | Path) -> dict:
         if amount <= 0:
             _problem(problems, rowno, "amount", str(amount), _("The amount must be greater than 0"))
             continue
-        try:
-            paid_on = parse_date(r.get("paid_on"))
-        except ValueError:
-            paid_on = None
+        paid_on = _paid_on(problems, rowno, r, parse_date)
         if paid_on is None:
-            _problem(problems, rowno, "paid_on", r.get("paid_on"), _("Invalid date"))
             continue
         payee = cell_text(r.get("payee"))
         if not payee:

@@ -4,8 +4,6 @@ through `restrict(request.user)`, so another village's project, loan, notice or 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from django.contrib import messages
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_POST
 from fupin.core import exportlog, idnumber
 from fupin.core.errors import ServiceError
 from fupin.core.pages import paginate, run_service
+from fupin.core.uploads import discard, save_upload
 from fupin.funds import engine, exports, imports, selectors, services
 from fupin.funds import permissions as perm
 from fupin.funds.choices import (
@@ -58,13 +57,20 @@ def _date(value, default=None):
         raise ServiceError(_("Invalid date: %(value)s") % {"value": value}) from None
 
 
-def _upload_to_temp(upload) -> Path:
-    suffix = Path(upload.name).suffix.lower() or ".xlsx"
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    with os.fdopen(fd, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return Path(name)
+def _import_upload(request, run, ok_message):
+    """Run an import service on the request's file, copied through the one guarded way in (fupin.core.uploads): its
+    result, or None when there is no file or the file or the service refused (the reason shown as a message)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file."))
+        return None
+    path = run_service(request, lambda: save_upload(upload), None)
+    if path is None:
+        return None
+    try:
+        return run_service(request, lambda: run(path), ok_message)
+    finally:
+        discard(path)
 
 
 # Overview, sources ----------------------------------------------------------------------------------------------
@@ -104,16 +110,8 @@ def source_list(request):
 def ledger_import(request):
     if not perm.can_manage(request.user):
         raise PermissionDenied
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("Choose a file."))
-        return redirect("/funds/sources/")
-    path = _upload_to_temp(upload)
-    try:
-        result = run_service(request, lambda: imports.import_ledger(actor=request.user, path=path),
-                      _("The ledger was imported."))
-    finally:
-        path.unlink(missing_ok=True)
+    result = _import_upload(request, lambda path: imports.import_ledger(actor=request.user, path=path),
+                            _("The ledger was imported."))
     if result:
         messages.info(request, _("%(rows)d payments recorded.") % {"rows": result["rows"]})
     return redirect("/funds/sources/")
@@ -451,16 +449,8 @@ def statement_import(request):
     bank = get_object_or_404(Bank, pk=request.POST.get("bank") or 0)
     if not (perm.can(request.user, "import") or perm.is_bank_staff(request.user, bank)):
         raise PermissionDenied
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("Choose a file."))
-        return redirect("/funds/risk/")
-    path = _upload_to_temp(upload)
-    try:
-        result = run_service(request, lambda: imports.import_statement(actor=request.user, bank=bank, path=path),
-                      _("The bank statement was imported."))
-    finally:
-        path.unlink(missing_ok=True)
+    result = _import_upload(request, lambda path: imports.import_statement(actor=request.user, bank=bank, path=path),
+                            _("The bank statement was imported."))
     if result:
         messages.info(request, _("%(rows)d repayments on %(loans)d loans; %(repaid)d loans repaid in full.") % result)
     return redirect("/funds/risk/")

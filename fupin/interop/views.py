@@ -3,10 +3,6 @@ and the national system (export in its layout, suspect-data feedback, the yearly
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -22,6 +18,7 @@ from fupin.core import exportlog
 from fupin.core.errors import ImportRefused, ServiceError
 from fupin.core.i18n import join_list
 from fupin.core.pages import paginate, run_service
+from fupin.core.uploads import discard, save_upload
 from fupin.geo.areas import current_area, filter_area
 from fupin.interop import events, national, selectors, services
 from fupin.interop.choices import DeliveryStatus, SmsStatus, SubmissionStatus
@@ -163,15 +160,6 @@ def sms_log(request):
 
 # The national system ---------------------------------------------------------------------------------------------
 
-def _save_upload(upload) -> str:
-    suffix = Path(upload.name).suffix.lower() or ".xlsx"
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
-    with os.fdopen(fd, "wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
-    return tmp
-
-
 def national_home(request):
     user = request.user
     _require(_may_use(user))
@@ -182,8 +170,9 @@ def national_home(request):
         if upload is None:
             messages.error(request, _("Choose a file to import."))
         else:
-            tmp = _save_upload(upload)
+            tmp = None
             try:
+                tmp = save_upload(upload)  # the one guarded way in: size, type by content, a random name
                 record = services.feedback_import(actor=user, path=tmp, file_name=upload.name)
                 messages.success(request, _("%(opened)d findings opened, %(already)d received before.") % {
                     "opened": record.opened, "already": record.already})
@@ -193,7 +182,7 @@ def national_home(request):
             except ServiceError as exc:
                 messages.error(request, exc.message)
             finally:
-                os.unlink(tmp)
+                discard(tmp)
     return render(request, "interop/national.html", {
         "feedback": selectors.feedback_for(user)[:20], "submissions": selectors.submissions_for(user)[:20],
         "problems": problems, "may_manage": services.may_manage(user), "may_import": user.can("import"),

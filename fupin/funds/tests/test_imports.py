@@ -135,3 +135,24 @@ def test_finance_ledger_import(county, hh_a, users, tmp_path, frozen):
     assert sum(Payment.objects.values_list("amount", flat=True)) == D(300000)
     with pytest.raises(Exception, match="县级"):
         imports.import_ledger(actor=users["town_a"], path=good)
+
+
+def test_statement_and_ledger_pages_take_the_file_through_the_guarded_upload(loans, bank, users, tmp_path, client):
+    """The two upload pages copy the file through fupin.core.uploads (a file that is no table is refused with a
+    message, nothing written) and import the statement as the service does."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    a, _b = loans
+    client.force_login(users["county"])
+    r = client.post("/funds/risk/statement/", {"bank": bank.pk,
+                                                "file": SimpleUploadedFile("流水.exe", b"MZ not a table")})
+    assert r.status_code == 302 and not Repayment.objects.exists()
+    assert any("流水.exe" in str(m) or ".exe" in str(m) for m in r.wsgi_request._messages)
+    path = _xlsx(tmp_path / "流水.xlsx", [["借据号", "客户名称", "记账日期", "实还本金", "实还利息", "交易流水号"],
+                                         [a.number, "张甲", "2026/3/21", "0", "356.25", "WEB1"]])
+    r = client.post("/funds/risk/statement/", {"bank": bank.pk,
+                                                "file": SimpleUploadedFile("流水.xlsx", path.read_bytes())})
+    assert r.status_code == 302
+    assert list(Repayment.objects.values_list("bank_ref", "interest")) == [("WEB1", D("356.25"))]
+    r = client.post("/funds/sources/import/", {"file": SimpleUploadedFile("台账.txt", b"\xff\xfe\x00garbage\x00")})
+    assert r.status_code == 302 and not Payment.objects.exists()
