@@ -47,8 +47,7 @@ from fupin.assistance.models import (
 )
 from fupin.assistance.tracking import recompute_all, refresh_lights
 from fupin.core import audit, scoping
-from fupin.core.errors import ServiceError
-from fupin.core.i18n import join_list
+from fupin.core.errors import ServiceError, only_changes
 from fupin.geo.models import Division
 from fupin.registry.models import Household, Person
 
@@ -122,18 +121,20 @@ def unit_create(*, actor, name: str, kind: str = UnitKind.DEPARTMENT, department
 
 @transaction.atomic
 def unit_update(*, actor, unit: Unit, **changes) -> Unit:
-    allowed = {"name", "kind", "department", "contact_user", "phone", "is_active"}
-    bad = set(changes) - allowed
-    if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
-    before = _snap(unit)
+    only_changes(changes, {"name", "kind", "department", "contact_user", "phone", "is_active"})
+    return _save_changes(actor=actor, obj=unit, changes=changes, action="assistance.unit.update")
+
+
+def _save_changes(*, actor, obj, changes: dict, action: str):
+    """Set the changed fields, bump the version, validate, save and audit before and after."""
+    before = _snap(obj)
     for k, v in changes.items():
-        setattr(unit, k, v)
-    unit.version += 1
-    unit.full_clean()
-    unit.save()
-    audit.record(actor=actor, action="assistance.unit.update", obj=unit, before=before, after=_snap(unit))
-    return unit
+        setattr(obj, k, v)
+    obj.version += 1
+    obj.full_clean()
+    obj.save()
+    audit.record(actor=actor, action=action, obj=obj, before=before, after=_snap(obj))
+    return obj
 
 
 @transaction.atomic
@@ -149,19 +150,10 @@ def cadre_create(*, actor, name: str, unit: Unit, phone: str = "", post: str = "
 
 @transaction.atomic
 def cadre_update(*, actor, cadre: Cadre, **changes) -> Cadre:
-    allowed = {"name", "phone", "unit", "post", "user", "is_active"}
-    bad = set(changes) - allowed
-    if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
+    only_changes(changes, {"name", "phone", "unit", "post", "user", "is_active"})
     if changes.get("user") is not None and Cadre.objects.filter(user=changes["user"]).exclude(pk=cadre.pk).exists():
         raise ServiceError(_("User %(changes)s is already linked to another responsible cadre") % {"changes": changes['user']})
-    before = _snap(cadre)
-    for k, v in changes.items():
-        setattr(cadre, k, v)
-    cadre.version += 1
-    cadre.full_clean()
-    cadre.save()
-    audit.record(actor=actor, action="assistance.cadre.update", obj=cadre, before=before, after=_snap(cadre))
+    _save_changes(actor=actor, obj=cadre, changes=changes, action="assistance.cadre.update")
     ids = list(HouseholdPairing.objects.filter(cadre=cadre, end_date__isnull=True).values_list("household_id",
                                                                                               flat=True))
     refresh_lights(household_ids=ids)

@@ -18,6 +18,17 @@ class ConflictError(ServiceError):
     """The record changed since the client read it (per-record version mismatch)."""
 
 
+def only_changes(changes, allowed) -> None:
+    """Refuse (ServiceError) a service's `**changes` that name a field outside `allowed`, listing them."""
+    bad = set(changes) - set(allowed)
+    if bad:
+        from django.utils.translation import gettext as _
+
+        from fupin.core.i18n import join_list
+
+        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
+
+
 @dataclass
 class RowProblem:
     """One problem in an imported file: Excel-style row number, column, value, what is wrong."""

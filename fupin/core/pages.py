@@ -68,6 +68,19 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+FILE_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".pdf": "application/pdf"}
+
+
+def file_response(content, filename: str, *, inline: bool = False):
+    """A file the page made (an export, a printed notice) as the response: typed by its name's suffix (FILE_TYPES),
+    its name kept by `content_disposition`."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(content, content_type=FILE_TYPES[filename[filename.rfind("."):].lower()])
+    response["Content-Disposition"] = content_disposition(filename, inline=inline)
+    return response
+
+
 def run_service(request, fn, ok_message):
     """Call fn() (a service); show its refusal as an error message instead of an error page, else ok_message (a text
     or a function of the result; None shows nothing) as a success message. Returns the result (True when fn returns

@@ -5,13 +5,13 @@ the leader's printable summary. Every figure comes from the snapshot; nothing he
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fupin.core.pages import capability_required, content_disposition
+from fupin.core.pages import capability_required, file_response
 from fupin.core.services import job_create
 from fupin.dashboards import exports, selectors
 from fupin.dashboards.pagejson import script_json
@@ -80,9 +80,7 @@ def export_xlsx(request):
         raise Http404(_("No such figure"))
     content = exports.workbook(data, which=which or None, level_label=_level_label(data.child_level))
     name = f"{area.name}_{_('figures')}_{timezone.localdate():%Y%m%d}.xlsx"
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = content_disposition(name)
-    return response
+    return file_response(content, name)
 
 
 @require_GET
@@ -95,9 +93,7 @@ def summary_pdf(request):
 
     content = leader_summary(data, level_label=_level_label(data.child_level), user=request.user)
     name = f"{area.name}_领导摘要_{timezone.localdate():%Y%m%d}.pdf"
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition(name, inline=True)
-    return response
+    return file_response(content, name, inline=True)
 
 
 @require_POST

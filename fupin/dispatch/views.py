@@ -11,7 +11,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from fupin.core import exportlog
 from fupin.core.audit import history_for
 from fupin.core.errors import ServiceError
 from fupin.core.i18n import join_list
-from fupin.core.pages import content_disposition, paginate, run_service
+from fupin.core.pages import file_response, paginate, run_service
 from fupin.dispatch import exports, selectors, services
 from fupin.dispatch.choices import (
     STATE_TONES,
@@ -728,11 +728,7 @@ def minqing_analysis_print(request):
 @exportlog.accountable("dispatch.minqing_analysis", "民情分析")
 def minqing_analysis_xlsx(request):
     ctx = _analysis(request)
-    content = exports.analysis_xlsx(ctx)
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    name = f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = content_disposition(name)
-    return response
+    return file_response(exports.analysis_xlsx(ctx), f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.xlsx")
 
 
 @require_GET
@@ -741,11 +737,7 @@ def minqing_analysis_pdf(request):
     if not exports.pdf_available():
         raise Http404
     ctx = _analysis(request)
-    content = exports.analysis_pdf(ctx)
-    response = HttpResponse(content, content_type="application/pdf")
-    name = f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.pdf"
-    response["Content-Disposition"] = content_disposition(name)
-    return response
+    return file_response(exports.analysis_pdf(ctx), f"民情分析_{ctx['start']:%Y%m%d}-{ctx['end']:%Y%m%d}.pdf")
 
 
 # Figures and rules ------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from fupin.core import exportlog
 from fupin.core.errors import ServiceError
-from fupin.core.pages import content_disposition, is_htmx, paginate, run_service
+from fupin.core.pages import file_response, is_htmx, paginate, run_service
 from fupin.core.scoping import covers
 from fupin.geo.areas import filter_area
 from fupin.geo.models import Division
@@ -300,9 +300,7 @@ def notice_pdf(request, uuid, step):
         data = documents.notice_pdf(user=request.user, batch=batch, step_code=step)
     except ServiceError as exc:
         return HttpResponse(exc.message, status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition(f"{documents.notice_title(batch, step)}.pdf", inline=True)
-    return response
+    return file_response(data, f"{documents.notice_title(batch, step)}.pdf", inline=True)
 
 
 @exportlog.accountable("lifecycle.notice", "识别退出公示", full_ids=False)
@@ -310,9 +308,7 @@ def notice_xlsx(request, uuid, step):
     batch = _batch(request, uuid)
     step = _notice_step(batch, step)
     data = documents.notice_xlsx(user=request.user, batch=batch, step_code=step)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = content_disposition(f"{documents.notice_title(batch, step)}.xlsx", inline=False)
-    return response
+    return file_response(data, f"{documents.notice_title(batch, step)}.xlsx")
 
 
 # The household -------------------------------------------------------------------------------------------------
@@ -323,9 +319,7 @@ def household_card(request, key):
         data = documents.household_card_pdf(user=request.user, household=hh)
     except ServiceError as exc:
         return HttpResponse(exc.message, status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition(f"{hh.head_name}户明白卡.pdf", inline=True)
-    return response
+    return file_response(data, f"{hh.head_name}户明白卡.pdf", inline=True)
 
 
 def panel_context(request, household: Household) -> dict:

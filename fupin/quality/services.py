@@ -12,8 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.errors import ServiceError
-from fupin.core.i18n import join_list
+from fupin.core.errors import ServiceError, only_changes
 from fupin.eligibility.expressions import ExpressionError
 from fupin.geo import responsible
 from fupin.quality import engine
@@ -62,10 +61,7 @@ def rules_load_default(*, actor) -> int:
 @transaction.atomic
 def rule_save(*, actor, rule: Rule, expected_version: int | None = None, **changes) -> Rule:
     """Change a rule (label, description, condition, item, is_active); the expression is checked first."""
-    allowed = {"label", "description", "condition", "item", "is_active"}
-    bad = set(changes) - allowed
-    if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": join_list(sorted(bad))})
+    only_changes(changes, {"label", "description", "condition", "item", "is_active"})
     r = Rule.objects.select_for_update().get(pk=rule.pk)
     if expected_version is not None and r.version != expected_version:
         raise ServiceError(_("Someone else changed this rule after you opened it: reload and change it again"))

@@ -286,11 +286,7 @@ def approve_change_request(request, request_id: uuidlib.UUID, payload: ChangeReq
     """Approve and record the change in the household (village team or town of the jurisdiction)."""
     from fupin.registry import change_requests as cr
 
-    try:
-        req = cr.request_approve(actor=request.user, request=_request(request, request_id), note=payload.reason)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
-    return cr.request_out(req, user=request.user)
+    return _decide(request, request_id, cr.request_approve, note=payload.reason)
 
 
 @router.post("/requests/{request_id}/reject", response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut})
@@ -298,8 +294,16 @@ def reject_change_request(request, request_id: uuidlib.UUID, payload: ChangeRequ
     """Send the request back with a reason."""
     from fupin.registry import change_requests as cr
 
+    return _decide(request, request_id, cr.request_reject, reason=payload.reason)
+
+
+def _decide(request, request_id: uuidlib.UUID, decide, **why):
+    """A decision on a change request (cr.request_approve or request_reject): the request as it now stands, or 400
+    with the service's refusal."""
+    from fupin.registry import change_requests as cr
+
     try:
-        req = cr.request_reject(actor=request.user, request=_request(request, request_id), reason=payload.reason)
+        req = decide(actor=request.user, request=_request(request, request_id), **why)
     except ServiceError as exc:
         return Status(400, {"detail": exc.message})
     return cr.request_out(req, user=request.user)

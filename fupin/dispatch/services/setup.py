@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fupin.core import audit
-from fupin.core.errors import ServiceError
+from fupin.core.errors import ServiceError, only_changes
 from fupin.dispatch import defaults, routing
 from fupin.dispatch.models import (
     RoutingRule,
@@ -83,9 +83,7 @@ def routing_rule_create(*, actor, department, name: str, priority: int = 100, or
 @transaction.atomic
 def routing_rule_update(*, actor, rule: RoutingRule, **changes: Any) -> RoutingRule:
     """Change a rule; the audit event keeps the rule before and after (the rule's version history)."""
-    bad = set(changes) - set(RULE_FIELDS)
-    if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
+    only_changes(changes, RULE_FIELDS)
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
     before = audit.snapshot(rule)
     for key, value in changes.items():
@@ -101,10 +99,7 @@ def routing_rule_update(*, actor, rule: RoutingRule, **changes: Any) -> RoutingR
 @transaction.atomic
 def order_type_update(*, actor, order_type: WorkOrderType, **changes: Any) -> WorkOrderType:
     """Change a type's name or deadlines (days to accept, to resolve, before the level above is told)."""
-    allowed = {"name", "accept_days", "resolve_days", "escalate_days", "is_active", "order"}
-    bad = set(changes) - allowed
-    if bad:
-        raise ServiceError(_("Cannot be changed: %(items)s") % {"items": ', '.join(sorted(bad))})
+    only_changes(changes, {"name", "accept_days", "resolve_days", "escalate_days", "is_active", "order"})
     before = audit.snapshot(order_type)
     for key, value in changes.items():
         setattr(order_type, key, value)
