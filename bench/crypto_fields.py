@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_common import (
     append_doc,
+    bulk_registry,
     crypto_modes,
     fresh_database,
     load_note,
@@ -40,50 +41,19 @@ ROSTER_HOUSEHOLDS = 3000  # about 10,000 persons
 
 
 def build(persons: int, places, rng: random.Random) -> list[str]:
-    from django.db import connection, transaction
+    from fupin.registry.testdata import _GIVEN, _SURNAMES
 
-    from fupin.core.bulk import insert_rows
-    from fupin.geo.models import Division, Grid
-    from fupin.registry.models import Household, Person
-    from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
+    def household(rng: random.Random) -> dict:
+        return {"phone": f"13{rng.randint(100000000, 999999999)}"}
 
-    villages = {d.code: d.pk for d in Division.objects.filter(level="village")}
-    grids = {g.village.code: (g.pk, g.code) for g in Grid.objects.select_related("village")}
-    rels = ["户主", "配偶", "之子", "之女", "之母", "之孙子"]
-    n = max(1, round(persons / 3.4))
-    codes, hh_rows = [], []
-    for h in range(n):
-        _, _, vcode = places[h % len(places)]
-        code = f"{vcode}{h // len(places) + 1:05d}"
-        codes.append(code)
-        gpk, gcode = grids[vcode]
-        hh_rows.append({"poor_code": code, "village_id": villages[vcode], "grid_id": gpk, "area_code": gcode,
-                        "head_name": "", "size": 0, "is_registered_poor": rng.random() < 0.6,
-                        "poverty_status": rng.choice("00012343"), "attribute": rng.choice("1123"),
-                        "main_cause": str(rng.randint(1, 11)), "phone": f"13{rng.randint(100000000, 999999999)}"})
-    with transaction.atomic():
-        insert_rows(Household, hh_rows)
-    ids = dict(Household.objects.values_list("poor_code", "id"))
-    made = 0
-    while made < persons:
-        rows = []
-        for i in range(made, min(persons, made + 100_000)):
-            hh = hh_rows[i % n]
-            number = _id_for(i)
-            disabled = rng.random() < 0.06
-            rows.append({"household_id": ids[hh["poor_code"]], "area_code": hh["area_code"],
-                         "name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
-                         "relationship": rels[min(i // n, 5)], "id_number": number,
-                         "sex": "1" if int(number[16]) % 2 else "2", "ethnicity": "01",
-                         "phone": f"13{rng.randint(100000000, 999999999)}" if rng.random() < 0.5 else "",
-                         "health": [rng.choice("11111234")] + (["4"] if disabled else []),
-                         "disability_card": (number + "4" + str(rng.randint(1, 4))) if disabled else ""})
-        with transaction.atomic():
-            insert_rows(Person, rows)
-        made += len(rows)
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    return codes
+    def person(number: str, rng: random.Random) -> dict:
+        disabled = rng.random() < 0.06
+        return {"name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
+                "phone": f"13{rng.randint(100000000, 999999999)}" if rng.random() < 0.5 else "",
+                "health": [rng.choice("11111234")] + (["4"] if disabled else []),
+                "disability_card": (number + "4" + str(rng.randint(1, 4))) if disabled else ""}
+
+    return bulk_registry(persons, places, rng, household=household, person=person)
 
 
 def measure(fn, args) -> tuple[float, float, float]:

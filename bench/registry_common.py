@@ -1,7 +1,8 @@
 """Shared set-up of the registry benchmarks: a fresh database (SQLite in a temporary directory, or a PostgreSQL
 database created for the run) and a synthetic county (towns, villages, grids).
 
-Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py, and setup_database /
+Used by bench/registry_import.py, bench/registry_search.py and bench/registry_page.py (bulk_registry: the bulk-built
+registry of registry_search and crypto_fields), and setup_database /
 start_django by every other bench script that runs Django in-process (assessment_run, quality_run,
 assistance_lights, funds_credit, crypto_*, interop, mobile_*): the one start-up of a benchmark.
 """
@@ -193,6 +194,62 @@ def make_county() -> list[tuple[str, str, str]]:
             Grid.objects.create(code=village.code + "001", village=village, name=f"{village.name}第1网格")
             places.append((town.name, village.name, village.code))
     return places
+
+
+RELATIONSHIPS = ["户主", "配偶", "之子", "之女", "之母", "之孙子"]
+
+
+def bulk_registry(persons: int, places: list[tuple[str, str, str]], rng, *, household=None, person=None,
+                  say=None) -> list[str]:
+    """A synthetic registry by bulk insert (COPY on PostgreSQL, executemany on SQLite): about persons/3.4 households
+    spread over `places` (make_county's), then `persons` persons dealt round them (the first of each household its
+    head) with made-up valid ID numbers. `household(rng)` and `person(number, rng)` add each row's own fields (a
+    person's name among them); `say` is told the progress. Returns the 户编号 list; the tables are ANALYZEd."""
+    import time
+
+    from django.db import connection, transaction
+
+    from fupin.core.bulk import insert_rows
+    from fupin.geo.models import Division, Grid
+    from fupin.registry.models import Household, Person
+    from fupin.registry.testdata import _id_for
+
+    say = say or (lambda text: None)
+    villages = {d.code: d.pk for d in Division.objects.filter(level="village")}
+    grids = {g.village.code: (g.pk, g.code) for g in Grid.objects.select_related("village")}
+    n_households = max(1, round(persons / 3.4))
+    t0 = time.perf_counter()
+    codes, hh_rows = [], []
+    for h in range(n_households):
+        _, _, vcode = places[h % len(places)]
+        code = f"{vcode}{h // len(places) + 1:05d}"
+        codes.append(code)
+        grid_pk, grid_code = grids[vcode]
+        hh_rows.append({"poor_code": code, "village_id": villages[vcode], "grid_id": grid_pk, "area_code": grid_code,
+                        "head_name": "", "size": 0, "is_registered_poor": rng.random() < 0.6,
+                        "poverty_status": rng.choice("00012343"), "attribute": rng.choice("1123"),
+                        "main_cause": str(rng.randint(1, 11)), **(household(rng) if household else {})})
+    with transaction.atomic():
+        insert_rows(Household, hh_rows)
+    ids = dict(Household.objects.values_list("poor_code", "id"))
+    say(f"  {n_households:,} households in {time.perf_counter() - t0:.0f}s")
+    made = 0
+    while made < persons:
+        rows = []
+        for i in range(made, min(persons, made + 100_000)):
+            hh = hh_rows[i % n_households]
+            number = _id_for(i)
+            rows.append({"household_id": ids[hh["poor_code"]], "area_code": hh["area_code"],
+                         "relationship": RELATIONSHIPS[min(i // n_households, 5)], "id_number": number,
+                         "sex": "1" if int(number[16]) % 2 else "2", "ethnicity": "01",
+                         **(person(number, rng) if person else {})})
+        with transaction.atomic():
+            insert_rows(Person, rows)
+        made += len(rows)
+        say(f"  {made:,} persons ({time.perf_counter() - t0:.0f}s)")
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return codes
 
 
 def p95(samples: list[float]) -> float:

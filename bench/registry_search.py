@@ -19,7 +19,15 @@ from __future__ import annotations
 import random
 import time
 
-from registry_common import append_doc, bench_parser, fresh_database, load_note, make_county, p95
+from registry_common import (
+    append_doc,
+    bench_parser,
+    bulk_registry,
+    fresh_database,
+    load_note,
+    make_county,
+    p95,
+)
 
 DB_NAME = "fupin_bench_registry_search"
 SAMPLES = 200
@@ -27,57 +35,12 @@ SAMPLES = 200
 
 def build(persons: int, places: list[tuple[str, str, str]], rng: random.Random) -> list[str]:
     """Households and persons by bulk insert; returns the 户编号 list."""
-    from django.db import transaction
+    from fupin.registry.testdata import _GIVEN, _SURNAMES
 
-    from fupin.core.bulk import insert_rows
-    from fupin.geo.models import Division, Grid
-    from fupin.registry.models import Household
-    from fupin.registry.testdata import _GIVEN, _SURNAMES, _id_for
+    def person(number: str, rng: random.Random) -> dict:
+        return {"name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))}
 
-    villages = {d.code: d.pk for d in Division.objects.filter(level="village")}
-    grids = {g.village.code: (g.pk, g.code) for g in Grid.objects.select_related("village")}
-    rels = ["户主", "配偶", "之子", "之女", "之母", "之孙子"]
-    n_households = max(1, round(persons / 3.4))
-    t0 = time.perf_counter()
-    codes, hh_rows, sizes = [], [], []
-    for h in range(n_households):
-        _, _, vcode = places[h % len(places)]
-        code = f"{vcode}{h // len(places) + 1:05d}"
-        codes.append(code)
-        grid_pk, grid_code = grids[vcode]
-        hh_rows.append({"poor_code": code, "village_id": villages[vcode], "grid_id": grid_pk, "area_code": grid_code,
-                        "head_name": "", "size": 0, "is_registered_poor": rng.random() < 0.6,
-                        "poverty_status": rng.choice("00012343"), "attribute": rng.choice("1123"),
-                        "main_cause": str(rng.randint(1, 11))})
-        sizes.append(0)
-    with transaction.atomic():
-        insert_rows(Household, hh_rows)
-    ids = dict(Household.objects.values_list("poor_code", "id"))
-    print(f"  {n_households:,} households in {time.perf_counter() - t0:.0f}s")
-    from fupin.registry.models import Person
-
-    made = 0
-    chunk = 100_000
-    while made < persons:
-        rows = []
-        for i in range(made, min(persons, made + chunk)):
-            h = i % n_households
-            rank = i // n_households
-            number = _id_for(i)
-            name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
-            hh = hh_rows[h]
-            rows.append({"household_id": ids[hh["poor_code"]], "area_code": hh["area_code"], "name": name,
-                         "relationship": rels[min(rank, 5)], "id_number": number, "id_rev": number[::-1],
-                         "sex": "1" if int(number[16]) % 2 else "2", "ethnicity": "01"})
-        with transaction.atomic():
-            insert_rows(Person, rows)
-        made += len(rows)
-        print(f"  {made:,} persons ({time.perf_counter() - t0:.0f}s)")
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    return codes
+    return bulk_registry(persons, places, rng, person=person, say=print)
 
 
 def measure(label: str, fn, queries: list[str]) -> tuple[str, float, float]:
