@@ -7,7 +7,7 @@ evaluations: the year and both halves, every kind of subject) and full policy ma
 Usage (from the repository root):
     .venv/bin/python bench/assessment_run.py                        # scale 1, SQLite in a temporary directory
     .venv/bin/python bench/assessment_run.py --scale 0.2            # a quicker run
-    .venv/bin/python bench/assessment_run.py --data-dir /tmp/abench # reuse a seeded database there (demo.sqlite3)
+    .venv/bin/python bench/assessment_run.py --data-dir /tmp/abench # reuse a seeded database there (bench.sqlite3)
     add --write-doc to append the figures to docs/performance.md
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,17 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup(args) -> bool:
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="fupin-bench-assessment-"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = data_dir / "demo.sqlite3"
-    seeded = db.exists()
-    os.environ["FUPIN_DATA_DIR"] = str(data_dir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    from registry_common import start_django
+def setup(args) -> None:
+    """Point Django at the SQLite database (a new temporary one, or --data-dir's, kept between runs) and migrate it."""
+    from registry_common import setup_database
 
-    start_django()
-    return seeded
+    setup_database(None, "fupin-bench-assessment", data_dir=args.data_dir or None)
 
 
 def main() -> None:
@@ -44,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--write-doc", action="store_true")
     args = parser.parse_args()
-    seeded = setup(args)
+    setup(args)
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -53,7 +46,7 @@ def main() -> None:
     from fupin.registry.models import Household, Person
 
     t = time.monotonic()
-    if not seeded or not Household.objects.exists():
+    if not Household.objects.exists():
         call_command("seed_demo", scale=args.scale, verbosity=0)
     print(f"ready in {time.monotonic() - t:.0f} s")
     persons = Person.objects.filter(is_alive=True).count()

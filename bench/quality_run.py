@@ -7,7 +7,7 @@ is evaluated, problems are opened/closed and the grid workers' inbox items synce
 Usage (from the repository root):
     .venv/bin/python bench/quality_run.py                       # scale 1, SQLite in a temporary directory
     .venv/bin/python bench/quality_run.py --scale 0.2           # a quicker run
-    .venv/bin/python bench/quality_run.py --data-dir /tmp/qbench   # reuse a seeded database there (demo.sqlite3)
+    .venv/bin/python bench/quality_run.py --data-dir /tmp/qbench   # reuse a seeded database there (bench.sqlite3)
     .venv/bin/python bench/quality_run.py --postgres            # database fupin_bench_quality on
                                                                 # postgres://postgres@127.0.0.1:5432
     add --write-doc to append the figures to docs/performance.md
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,32 +27,12 @@ PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_DB = "fupin_bench_quality"
 
 
-def setup(args) -> tuple[str, bool]:
-    """Point Django at the database; returns (label, already seeded)."""
-    seeded = False
-    if args.postgres:
-        import psycopg
+def setup(args) -> str:
+    """Point Django at the database (registry_common.setup_database) and migrate it; returns its label."""
+    from registry_common import setup_database
 
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DB}"
-        if not args.reuse:
-            with psycopg.connect(PG_SERVER.replace("postgres://", "postgresql://") + "/postgres",
-                                 autocommit=True) as c:
-                c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-                c.execute(f"CREATE DATABASE {PG_DB}")
-        seeded = args.reuse
-        label = "PostgreSQL"
-    else:
-        data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="fupin-bench-quality-"))
-        data_dir.mkdir(parents=True, exist_ok=True)
-        db = data_dir / "demo.sqlite3"
-        seeded = db.exists()
-        os.environ["FUPIN_DATA_DIR"] = str(data_dir)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-        label = "SQLite"
-    from registry_common import start_django
-
-    start_django()
-    return label, seeded
+    return setup_database(PG_SERVER if args.postgres else None, PG_DB, reuse=args.reuse,
+                          data_dir=args.data_dir or None)
 
 
 def main() -> None:
@@ -65,7 +44,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the seeded database")
     parser.add_argument("--write-doc", action="store_true")
     args = parser.parse_args()
-    label, seeded = setup(args)
+    label = setup(args)
     from django.core.management import call_command
 
     from fupin.quality.models import Problem
@@ -74,7 +53,7 @@ def main() -> None:
     from fupin.surveys.models import Response
 
     t = time.monotonic()
-    if not seeded or not Household.objects.exists():
+    if not Household.objects.exists():
         call_command("seed_demo", scale=args.scale, verbosity=0)  # with every capability's demo data
     if not Response.objects.exists():  # a county seeded before the forms existed
         call_command("seed_surveys_demo", no_check=True, verbosity=0)

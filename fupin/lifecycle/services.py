@@ -447,6 +447,17 @@ def _notice_until(sdef: StepDef, day: dt.date, data: dict) -> dt.date:
     return until
 
 
+def _recorded_before(client_uuid, procedure: Procedure) -> ProcedureStep | None:
+    """The step a phone's retry already recorded under `client_uuid` (None: not recorded yet); a number used by
+    another procedure is refused."""
+    if not client_uuid:
+        return None
+    existing = ProcedureStep.objects.filter(uuid=client_uuid).first()
+    if existing is not None and existing.procedure_id != procedure.pk:
+        raise ServiceError(_("The record number is used by another procedure"))
+    return existing
+
+
 @transaction.atomic
 def procedure_record_step(*, actor, procedure: Procedure, step: str, decision: str, date: Any, notes: str = "",
                           attachments: Iterable = (), data: dict | None = None,
@@ -458,12 +469,9 @@ def procedure_record_step(*, actor, procedure: Procedure, step: str, decision: s
     again). `attachments`: Upload(kind, file) items or (kind, file) pairs. A repeated `client_uuid` returns the step
     recorded the first time, so a phone that retries does not record twice.
     """
-    if client_uuid:
-        existing = ProcedureStep.objects.filter(uuid=client_uuid).first()
-        if existing is not None:
-            if existing.procedure_id != procedure.pk:
-                raise ServiceError(_("The record number is used by another procedure"))
-            return existing
+    existing = _recorded_before(client_uuid, procedure)
+    if existing is not None:
+        return existing
     proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
     if proc.status != Status.OPEN:
         raise ServiceError(_("The procedure is %(value)s: nothing more can be done") % {"value": Status(proc.status).label if proc.status else _("ended")})
@@ -529,12 +537,9 @@ def procedure_record_spot_check(*, actor, procedure: Procedure, level: str, date
     """Record a town or county spot-check visit of a household in a batch (before the town review, resp. the county
     approval). `finding`: approve (verified as declared) or reject (a problem found: notes required). The visit does
     not move the procedure; it counts toward the batch's spot-check ratio."""
-    if client_uuid:
-        existing = ProcedureStep.objects.filter(uuid=client_uuid).first()
-        if existing is not None:
-            if existing.procedure_id != procedure.pk:
-                raise ServiceError(_("The record number is used by another procedure"))
-            return existing
+    existing = _recorded_before(client_uuid, procedure)
+    if existing is not None:
+        return existing
     if level not in CheckLevel.values:
         raise ServiceError(_("Unknown spot-check level: %(level)s") % {"level": level})
     proc = Procedure.objects.select_for_update(of=("self",)).select_related("household", "village", "batch").get(pk=procedure.pk)
