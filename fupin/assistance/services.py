@@ -604,6 +604,22 @@ def _existing_by_uuid(model, uid, household: Household):
     return found
 
 
+def _save_new(obj, uid, household):
+    """Save a new record or errand under the phone's `uid`; (obj, True), or (the row a retry saved first, False)
+    when the uuid is taken by the time of the insert."""
+    if uid is not None:
+        obj.uuid = uid
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        found = _existing_by_uuid(type(obj), uid, household) if uid else None
+        if found is None:
+            raise
+        return found, False
+    return obj, True
+
+
 @transaction.atomic
 def record_create(*, actor, household: Household, occurred_on: dt.date, content: str,
                   kind: str = RecordKind.VISIT, needs: str = "", cadre: Cadre | None = None,
@@ -636,16 +652,9 @@ def record_create(*, actor, household: Household, occurred_on: dt.date, content:
                               recorded_by=actor if getattr(actor, "pk", None) else None, kind=kind,
                               occurred_on=occurred_on, content=content, needs=(needs or "").strip(),
                               lng=lng, lat=lat, gps_accuracy=gps_accuracy, source=source)
-    if uid is not None:
-        record.uuid = uid
-    try:
-        with transaction.atomic():
-            record.save()
-    except IntegrityError:
-        found = _existing_by_uuid(AssistanceRecord, uid, household) if uid else None
-        if found is None:
-            raise
-        return found, False
+    record, created = _save_new(record, uid, household)
+    if not created:
+        return record, False
     for f in attachments:
         kind_ = AttachmentKind.PHOTO if (getattr(f, "content_type", "") or "").startswith("image/") \
             else AttachmentKind.FILE
@@ -674,16 +683,9 @@ def errand_create(*, actor, household: Household, matter: str, office: str = "",
     errand = Errand(household=household, area_code=household.area_code, person=person,
                     for_name=(for_name or (person.name if person else household.head_name)).strip()[:50],
                     matter=matter, office=(office or "").strip()[:100], opened_on=opened_on, handled_by=handler)
-    if uid is not None:
-        errand.uuid = uid
-    try:
-        with transaction.atomic():
-            errand.save()
-    except IntegrityError:
-        found = _existing_by_uuid(Errand, uid, household) if uid else None
-        if found is None:
-            raise
-        return found, False
+    errand, created = _save_new(errand, uid, household)
+    if not created:
+        return errand, False
     audit.record(actor=actor, action="assistance.errand.create", obj=errand, after=_snap(errand))
     return errand, True
 

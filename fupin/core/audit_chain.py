@@ -112,9 +112,9 @@ def _seal_after_commit() -> None:
 
 def schedule_seal() -> None:
     """Called by `record`: seal once after the current transaction commits (at once in autocommit)."""
-    if any(entry[1] is _seal_after_commit for entry in connection.run_on_commit):
-        return  # already scheduled for this transaction
-    transaction.on_commit(_seal_after_commit)
+    from fupin.core.tasks import once_after_commit
+
+    once_after_commit(_seal_after_commit)
 
 
 @dataclass

@@ -8,7 +8,6 @@ debounced refresh after its transaction commits (one per transaction, however ma
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +15,7 @@ from fupin.core import extensions as ext
 from fupin.core.models import AuditEvent
 from fupin.core.nightly import nightly_step
 from fupin.core.services import job_handler
+from fupin.core.tasks import once_after_commit
 from fupin.dashboards import registry_figures
 from fupin.dashboards.figures import watched_prefixes
 
@@ -41,11 +41,7 @@ def nightly_refresh() -> dict:
 def _on_audit_event(sender, instance: AuditEvent, created: bool, **kwargs) -> None:
     if not created or not instance.action.startswith(watched_prefixes()):
         return
-    connection = transaction.get_connection()
-    # one refresh per transaction: skip when this transaction already has our callback (a rollback drops it)
-    if any(getattr(entry[1], "marks_figures_stale", False) for entry in connection.run_on_commit):
-        return
-    reason = instance.action
+    reason = instance.action  # one mark per transaction: the first change's action is its reason
 
     def mark() -> None:
         from fupin.dashboards.services import mark_stale
@@ -53,7 +49,7 @@ def _on_audit_event(sender, instance: AuditEvent, created: bool, **kwargs) -> No
         mark_stale(reason=reason)
 
     mark.marks_figures_stale = True  # type: ignore[attr-defined]
-    transaction.on_commit(mark)
+    once_after_commit(mark, key="dashboards.figures_stale")
 
 
 post_save.connect(_on_audit_event, sender=AuditEvent, dispatch_uid="dashboards.figures_stale")

@@ -27,6 +27,14 @@ def _area(request) -> Area | None:
     return area or selectors.default_area(request.user)
 
 
+def _file_dashboard(request) -> tuple[Area, selectors.Dashboard]:
+    """The area and its dashboard for a file of it (the workbook, the leader summary): no area is a 404."""
+    area = _area(request)
+    if area is None:
+        raise Http404
+    return area, selectors.dashboard(request.user, area)
+
+
 def chart_specs(data: selectors.Dashboard) -> dict:
     """What dashboard.js draws: each charted figure's items, and the children's households by status."""
     figs = {}
@@ -71,10 +79,7 @@ def _level_label(level: str) -> str:
 @require_GET
 def export_xlsx(request):
     """?figure=<key> for one table, `children` for the drill-down table, or nothing for every table."""
-    area = _area(request)
-    if area is None:
-        raise Http404
-    data = selectors.dashboard(request.user, area)
+    area, data = _file_dashboard(request)
     which = request.GET.get("figure", "")
     if which and which != "children" and which not in data.figures:
         raise Http404(_("No such figure"))
@@ -85,10 +90,7 @@ def export_xlsx(request):
 
 @require_GET
 def summary_pdf(request):
-    area = _area(request)
-    if area is None:
-        raise Http404
-    data = selectors.dashboard(request.user, area)
+    area, data = _file_dashboard(request)
     from fupin.dashboards.pdf import leader_summary
 
     content = leader_summary(data, level_label=_level_label(data.child_level), user=request.user)

@@ -22,9 +22,9 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils import timezone
 
+from fupin.core.tasks import once_after_commit
 from fupin.interop import conf, signing
 from fupin.interop.choices import UNFINISHED, DeliveryStatus
 from fupin.interop.models import Delivery, Subscription
@@ -81,10 +81,7 @@ def _enqueue_pass() -> None:
 
 def schedule() -> None:
     """Queue one delivery pass after the current transaction commits (once per transaction)."""
-    connection = transaction.get_connection()
-    if any(entry[1] is _enqueue_pass for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_enqueue_pass, robust=True)
+    once_after_commit(_enqueue_pass, robust=True)
 
 
 @dataclass

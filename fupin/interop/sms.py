@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fupin.core.tasks import once_after_commit
 from fupin.interop import conf
 from fupin.interop.choices import SMS_WAITING, SmsStatus
 from fupin.interop.models import SmsMessage
@@ -82,10 +83,7 @@ def _enqueue_pass() -> None:
 
 
 def _schedule() -> None:
-    connection = transaction.get_connection()
-    if any(entry[1] is _enqueue_pass for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_enqueue_pass, robust=True)
+    once_after_commit(_enqueue_pass, robust=True)
 
 
 def render_text(purpose: str, params: dict) -> str:
