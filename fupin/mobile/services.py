@@ -240,14 +240,19 @@ def _apply_minqing(user, change: SyncChange, data: dict) -> dict:
     return {"report": str(report.uuid), "number": report.number}
 
 
+def _uuid_in(data: dict, key: str, refusal: str) -> uuidlib.UUID:
+    """The uuid a change names under `key`; ServiceError(refusal) when it is none."""
+    try:
+        return uuidlib.UUID(str(data.get(key)))
+    except ValueError as exc:
+        raise ServiceError(refusal) from exc
+
+
 def _apply_finding(user, change: SyncChange, data: dict) -> dict:
     from fupin.eligibility.models import Finding
     from fupin.eligibility.services import finding_confirm, finding_dismiss
 
-    try:
-        key = uuidlib.UUID(str(data.get("finding")))
-    except ValueError as exc:
-        raise ServiceError(_("Invalid finding number")) from exc
+    key = _uuid_in(data, "finding", _("Invalid finding number"))
     finding = Finding.objects.restrict(user).filter(uuid=key).select_related("household").first()
     if finding is None:
         raise ServiceError(_("Finding not found, or outside your jurisdiction"))
@@ -271,10 +276,7 @@ def _apply_measure(user, change: SyncChange, data: dict) -> dict:
     from fupin.assistance.models import Measure
     from fupin.assistance.services import measure_update
 
-    try:
-        key = uuidlib.UUID(str(data.get("measure")))
-    except ValueError as exc:
-        raise ServiceError(_("Invalid measure number")) from exc
+    key = _uuid_in(data, "measure", _("Invalid measure number"))
     measure = Measure.objects.filter(uuid=key, household__in=selectors.slice_households(user)).first()
     if measure is None:
         raise ServiceError(_("Measure not found, or outside your jurisdiction"))
