@@ -12,7 +12,7 @@ from ninja.responses import Status
 from fupin.accounts import selectors, services
 from fupin.accounts.choices import ROLE_CAPABILITIES
 from fupin.accounts.models import User
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.core.i18n import stored
 
 router = Router(tags=["accounts"])
@@ -105,10 +105,8 @@ def issue_token(request, payload: TokenIn):
         if locked is not None:
             return Status(401, {"detail": _("Too many wrong passwords: the account is locked for a while, please try again later")})
         return Status(401, {"detail": _("Wrong user name or password")})
-    try:
+    with refusal_as(400):
         token, secret = services.device_token_issue(actor=user, user=user, device_name=payload.device_name)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
     return Status(201, {"token": secret, "token_id": str(token.uuid), "device_name": token.name,
                         "expires_at": token.expires_at, "user": _me(user)})
 

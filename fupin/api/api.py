@@ -11,6 +11,7 @@ from ninja.renderers import JSONRenderer
 from ninja.security import django_auth
 
 from fupin.accounts.auth import bearer_auth
+from fupin.core.apierrors import Refusal
 from fupin.core.apiparams import input_error_detail, is_input_error
 from fupin.core.appconfig import fupin_apps
 
@@ -29,6 +30,12 @@ for _app in fupin_apps():
         _module = import_module(f"{_app.name}.api")
         if hasattr(_module, "router"):
             api.add_router(_app.api_prefix or _app.label, _module.router)
+
+
+@api.exception_handler(Refusal)
+def _refusal(request, exc):
+    """A service's refusal, turned into its answer by `fupin.core.apierrors.refusal_as` in the endpoint."""
+    return api.create_response(request, exc.body, status=exc.status)
 
 
 @api.exception_handler(Exception)

@@ -15,7 +15,7 @@ from fupin.assessment import selectors, services
 from fupin.assessment.choices import AlertStatus, GapStatus, SubjectKind
 from fupin.assessment.facts import parse_period
 from fupin.assessment.models import FieldCheck
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.core.i18n import shown
 
 router = Router(tags=["assessment"])
@@ -137,10 +137,8 @@ def record_check(request, check_id: int, payload: CheckIn):
     check = get_object_or_404(FieldCheck.objects.restrict(request.user).select_related("household"), pk=check_id)
     if not request.user.can("edit"):
         raise HttpError(403, _("You may not enter data"))
-    try:
+    with refusal_as(422):
         check = services.check_record(actor=request.user, check=check, **payload.dict())
-    except ServiceError as exc:
-        raise HttpError(422, exc.message) from exc
     return _check_out(check)
 
 

@@ -26,8 +26,8 @@ from fupin.assistance.schemas import (
     RecordOut,
     RollupOut,
 )
+from fupin.core.apierrors import refusal_as
 from fupin.core.apiparams import Limit, Offset
-from fupin.core.errors import ServiceError
 
 router = Router(tags=["assistance"])
 MAX_PAGE = 1000
@@ -170,13 +170,11 @@ def create_record(request, payload: RecordIn):
     if not permissions.can_record(request.user):
         raise HttpError(403, _("You may not record assistance"))
     hh = _household(request, payload.household)
-    try:
+    with refusal_as(400):
         record, created = services.record_create(
             actor=request.user, household=hh, occurred_on=payload.occurred_on, content=payload.content,
             kind=payload.kind, needs=payload.needs, lng=payload.lng, lat=payload.lat,
             gps_accuracy=payload.gps_accuracy, source="app", uuid=payload.uuid)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return Status(201 if created else 200, _record_out(record))
 
 
@@ -188,12 +186,10 @@ def create_errand(request, payload: ErrandIn):
     if not permissions.can_record(request.user):
         raise HttpError(403, _("You may not accept errands"))
     hh = _household(request, payload.household)
-    try:
+    with refusal_as(400):
         errand, created = services.errand_create(actor=request.user, household=hh, matter=payload.matter,
                                                  office=payload.office, for_name=payload.for_name,
                                                  opened_on=payload.opened_on, uuid=payload.uuid)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return Status(201 if created else 200, _errand_out(errand))
 
 
@@ -202,9 +198,7 @@ def close_errand(request, uuid: uuidlib.UUID, payload: ErrandCloseIn):
     errand = get_object_or_404(Errand.objects.restrict(request.user).select_related("household"), uuid=uuid)
     if not permissions.can_record(request.user):
         raise HttpError(403, _("You may not complete errands"))
-    try:
+    with refusal_as(400):
         errand = services.errand_close(actor=request.user, errand=errand, status=payload.status,
                                        result=payload.result, closed_on=payload.closed_on)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return _errand_out(errand)

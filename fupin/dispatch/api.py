@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
+from fupin.core.apierrors import refusal_as
 from fupin.core.apiparams import Limit, Offset
-from fupin.core.errors import ServiceError
 from fupin.dispatch import selectors, services
 from fupin.dispatch.filters import ORDER_FILTERS, REPORT_FILTERS
 from fupin.dispatch.models import HouseholdPin, MinqingReport, RoutingRule, WorkOrder, WorkOrderType
@@ -255,13 +255,11 @@ def get_order(request, uuid: uuidlib.UUID):
 @router.post("/orders", response={201: OrderDetailOut})
 def create_order(request, payload: OrderIn):
     household, village = _place(request, payload)
-    try:
+    with refusal_as(400):
         order = services.work_order_create(
             actor=request.user, household=household, village=village, title=payload.title,
             description=payload.description, order_type=payload.order_type, urgency=payload.urgency,
             department=_department(payload.department))
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return Status(201, _detail(request, order))
 
 
@@ -274,12 +272,10 @@ def act_on_order(request, uuid: uuidlib.UUID, payload: ActIn):
                         if u.username == payload.handler), None)
         if handler is None:
             raise HttpError(400, _("The new handler must be an active member of %(department)s") % {"department": order.department})
-    try:
+    with refusal_as(400):
         services.work_order_act(actor=request.user, order=order, action=payload.action, note=payload.note,
                                 department=_department(payload.department), handler=handler,
                                 satisfaction=payload.satisfaction)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     visible = selectors.orders_for(request.user).filter(pk=order.pk).first()
     if visible is None:  # returned or rerouted away from the caller's department
         order.refresh_from_db()
@@ -298,10 +294,8 @@ def list_pins(request, active: bool = True):
 @router.post("/pins", response={201: PinOut})
 def create_pin(request, payload: PinIn):
     household = _household(request, payload.household)
-    try:
+    with refusal_as(400):
         p = services.household_pin(actor=request.user, household=household, reason=payload.reason)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return Status(201, {"uuid": str(p.uuid), "household": _key(household), "household_name": str(household),
                         "reason": p.reason, "pinned_at": p.pinned_at, "unpinned_at": None, "unpin_reason": ""})
 
@@ -309,10 +303,8 @@ def create_pin(request, payload: PinIn):
 @router.post("/pins/{uuid}/unpin", response=PinOut)
 def unpin(request, uuid: uuidlib.UUID, payload: UnpinIn):
     pin = get_object_or_404(HouseholdPin.objects.restrict(request.user).select_related("household"), uuid=uuid)
-    try:
+    with refusal_as(400):
         p = services.household_unpin(actor=request.user, pin=pin, reason=payload.reason)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return {"uuid": str(p.uuid), "household": _key(pin.household), "household_name": str(pin.household),
             "reason": p.reason, "pinned_at": p.pinned_at, "unpinned_at": p.unpinned_at,
             "unpin_reason": p.unpin_reason}
@@ -342,23 +334,19 @@ def get_report(request, uuid: uuidlib.UUID):
 @router.post("/minqing", response={201: ReportOut})
 def create_report(request, payload: ReportIn):
     household, village = _place(request, payload)
-    try:
+    with refusal_as(400):
         r = services.minqing_report_create(
             actor=request.user, channel=payload.channel, category=payload.category, content=payload.content,
             household=household, village=village, urgency=payload.urgency, place=payload.place,
             reporter_name=payload.reporter_name, reporter_phone=payload.reporter_phone)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return Status(201, _report_out(r))
 
 
 @router.post("/minqing/{uuid}/answer", response=ReportOut)
 def answer_report(request, uuid: uuidlib.UUID, payload: AnswerIn):
     report = get_object_or_404(selectors.reports_for(request.user), uuid=uuid)
-    try:
+    with refusal_as(400):
         r = services.minqing_answer(actor=request.user, report=report, answer=payload.answer, way=payload.way)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return _report_out(r)
 
 

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from fupin.core import idviews
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.core.services import job_create
 from fupin.eligibility import selectors, services
 from fupin.eligibility.filters import FINDING_FILTERS
@@ -102,10 +102,8 @@ def act(request, uuid: UUID, action: str, body: ActionIn):
           "correct": lambda: services.finding_correct(actor=request.user, finding=f, note=body.text)}.get(action)
     if fn is None:
         raise HttpError(404, _("Unknown action"))
-    try:
+    with refusal_as(400):
         return _out(fn(), request.user)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
 
 
 @router.get("/rulesets", response=list[RuleSetOut])

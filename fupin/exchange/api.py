@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from fupin.core import idviews
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.exchange import selectors
 from fupin.exchange.models import Snapshot, Source
 from fupin.exchange.services import review_decide
@@ -148,10 +148,8 @@ def decide(request, review_id: int, body: DecisionIn):
         raise Http404
     if not request.user.can("edit"):
         raise HttpError(403, _("Not allowed"))
-    try:
+    with refusal_as(400):
         rv = review_decide(actor=request.user, review=review, decision=body.decision, note=body.note)
-    except ServiceError as exc:
-        raise HttpError(400, exc.message) from exc
     return {"id": rv.pk, "source": rv.source_code, "person_id": rv.person_id, "person_name": rv.person.name,
             "record_name": (rv.details.get("record") or {}).get("name", ""),
             "record_id_number": idviews.shown_in_text((rv.details.get("record") or {}).get("id", ""), request.user),

@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from fupin.core import idnumber
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.funds import selectors, services
 from fupin.funds.choices import LoanState, ProjectState
 from fupin.funds.models import Loan, Project, RiskFund
@@ -144,11 +144,9 @@ def get_loan(request, loan_id: int):
 @router.post("/loans/{loan_id}/decision", response=LoanOut)
 def decide_loan(request, loan_id: int, payload: LoanDecisionIn):
     loan = get_object_or_404(Loan.objects.restrict(request.user), pk=loan_id)
-    try:
+    with refusal_as(409):
         loan = services.loan_decide(actor=request.user, loan=loan, approve=payload.approve, note=payload.note,
                                     on=payload.on)
-    except ServiceError as exc:
-        raise HttpError(409, exc.message) from exc
     loan = Loan.objects.select_related("household", "person", "bank").get(pk=loan.pk)
     return _loan_out(loan, request.user)
 

@@ -19,7 +19,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.geo.models import Division
 from fupin.lifecycle import selectors, services
 from fupin.lifecycle.choices import AttachmentKind
@@ -197,11 +197,9 @@ def start_procedure(request, payload: StartIn):
         village = Division.objects.restrict(request.user).filter(code=payload.village).first()
         if village is None:
             return Status(404, {"detail": _("Village not found")})
-    try:
+    with refusal_as(400, field=True):
         proc = services.procedure_start(actor=request.user, kind=payload.kind, household=household, village=village,
                                         date=payload.date)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(201, _detail_out(_get(request, proc.uuid)))
 
 
@@ -218,14 +216,12 @@ def record_step(request, uuid: str, payload: Form[StepIn], photos: File[list[Upl
             raise ValueError
     except ValueError:
         return Status(400, {"detail": _("data must be a JSON object"), "field": "data"})
-    try:
+    with refusal_as(400, field=True):
         step = services.procedure_record_step(
             actor=request.user, procedure=proc, step=payload.step, decision=payload.decision, date=payload.date,
             notes=payload.notes, data=data, client_uuid=payload.uuid,
             attachments=_uploads(photos=photos, documents=documents, minutes=minutes, thumbprint=thumbprint,
                                  signature=signature))
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(201, _step_out(step))
 
 
@@ -234,10 +230,8 @@ def record_spot_check(request, uuid: str, payload: Form[SpotCheckIn], photos: Fi
     proc = _get(request, uuid)
     if payload.uuid and ProcedureStep.objects.filter(uuid=payload.uuid, procedure=proc).exists():
         return Status(200, _step_out(ProcedureStep.objects.get(uuid=payload.uuid)))
-    try:
+    with refusal_as(400, field=True):
         step = services.procedure_record_spot_check(
             actor=request.user, procedure=proc, level=payload.level, finding=payload.finding, date=payload.date,
             notes=payload.notes, client_uuid=payload.uuid, attachments=_uploads(photos=photos))
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(201, _step_out(step))

@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
-from fupin.core.errors import ServiceError
+from fupin.core.apierrors import refusal_as
 from fupin.maps import selectors
 from fupin.maps.services import household_locate
 
@@ -60,11 +60,9 @@ def locate(request, household_id: int, payload: LocateIn):
     if not request.user.can("edit"):
         return _json({"detail": "您没有为住户定位的权限"}, status=403)
     household = get_object_or_404(selectors.poor_households(request.user), pk=household_id)
-    try:
+    with refusal_as(400):
         hh = household_locate(actor=request.user, household=household, lng=payload.lng, lat=payload.lat,
                               source=payload.source, crs=payload.crs)
-    except ServiceError as exc:
-        return _bad(exc.message)
     return _json(selectors.household_popup(request.user, hh.pk))
 
 

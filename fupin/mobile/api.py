@@ -22,7 +22,8 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
-from fupin.core.errors import ConflictError, ServiceError
+from fupin.core.apierrors import refusal_as
+from fupin.core.errors import ConflictError
 from fupin.mobile import selectors, services
 from fupin.mobile.models import SyncConflict, Upload
 
@@ -139,16 +140,15 @@ def upload_status(request, upload_id: uuidlib.UUID):
 @router.put("/uploads/{upload_id}", response={200: UploadOut, 400: SyncErrorOut, 409: UploadOut})
 def upload_put(request, upload_id: uuidlib.UUID, offset: int, total: int):
     """Append the request body at `offset`; 409 with the received size when the phone must resume elsewhere."""
-    try:
-        up = services.upload_chunk(user=request.user, upload_uuid=upload_id, offset=offset, total=total,
-                                   data=request.body, content_type=request.content_type or "image/jpeg")
-    except ConflictError as exc:
-        up = Upload.objects.filter(uuid=upload_id).first()
-        if up is None:  # a first chunk that does not start at 0: nothing was kept, the phone starts again from 0
-            return Status(400, {"detail": exc.message})
-        return Status(409, _upload_out(up))
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
+    with refusal_as(400):
+        try:
+            up = services.upload_chunk(user=request.user, upload_uuid=upload_id, offset=offset, total=total,
+                                       data=request.body, content_type=request.content_type or "image/jpeg")
+        except ConflictError as exc:
+            up = Upload.objects.filter(uuid=upload_id).first()
+            if up is None:  # a first chunk that does not start at 0: nothing was kept, the phone starts again from 0
+                return Status(400, {"detail": exc.message})
+            return Status(409, _upload_out(up))
     return _upload_out(up)
 
 
@@ -164,8 +164,6 @@ def resolve_conflict(request, conflict_id: uuidlib.UUID, payload: ResolveIn):
         SyncConflict.objects.restrict(request.user).filter(uuid=conflict_id).first()
     if c is None:
         raise HttpError(404, _("Conflict not found, or outside your jurisdiction"))
-    try:
+    with refusal_as(400):
         c = services.conflict_resolve(actor=request.user, conflict=c, choice=payload.choice)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
     return selectors.conflict_out(c)

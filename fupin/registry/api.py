@@ -26,8 +26,9 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from fupin.core import idviews
+from fupin.core.apierrors import refusal_as
 from fupin.core.apiparams import Limit, Offset
-from fupin.core.errors import ConflictError, ServiceError
+from fupin.core.errors import ServiceError
 from fupin.geo.areas import area_for_code
 from fupin.geo.models import Division, Grid
 from fupin.registry import selectors, services
@@ -169,11 +170,9 @@ def create_household(request, payload: HouseholdIn):
         if d.get("uuid") is None:
             d.pop("uuid", None)
         members.append(d)
-    try:
+    with refusal_as(400, field=True):
         hh = services.household_create(actor=request.user, village=village, grid=grid, members=members,
                                        uuid=payload.uuid, **fields)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(201, _detail_out(request, _get(request, str(hh.uuid))))
 
 
@@ -206,13 +205,9 @@ def update_person(request, uuid: uuidlib.UUID, payload: PersonPatch):
     if not _may_edit(request.user):
         return Status(403, {"detail": _("You may not change members' information")})
     changes = payload.dict(exclude_unset=True, exclude={"expected_version"})
-    try:
+    with refusal_as(400, field=True, conflict=409):
         p = services.person_update(actor=request.user, person=person, expected_version=payload.expected_version,
                                    **changes)
-    except ConflictError as exc:
-        return Status(409, {"detail": exc.message})
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(200, _member_out(p, code_tables(), _mask(request.user), _key(p.household)))
 
 
@@ -273,11 +268,9 @@ def submit_change_request(request, payload: ChangeRequestIn):
 
     hh = _get(request, payload.household)
     existed = bool(payload.uuid) and ChangeRequest.objects.filter(uuid=payload.uuid).exists()
-    try:
+    with refusal_as(400, ErrorOut):
         req = cr.request_submit(actor=request.user, household=hh, kind=payload.kind, payload=payload.payload,
                                 date=payload.date, note=payload.note, uuid=payload.uuid)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
     return Status(200 if existed else 201, cr.request_out(req, user=request.user))
 
 
@@ -302,10 +295,8 @@ def _decide(request, request_id: uuidlib.UUID, decide, **why):
     with the service's refusal."""
     from fupin.registry import change_requests as cr
 
-    try:
+    with refusal_as(400, ErrorOut):
         req = decide(actor=request.user, request=_request(request, request_id), **why)
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
     return cr.request_out(req, user=request.user)
 
 
@@ -326,13 +317,9 @@ def update_household(request, key: str, payload: HouseholdPatch):
         if code and grid is None:
             return Status(400, {"detail": _("Grid not found, or outside your jurisdiction: %(code)s") % {"code": code}, "field": "grid"})
         changes["grid"] = grid
-    try:
+    with refusal_as(400, field=True, conflict=409):
         hh = services.household_update(actor=request.user, household=hh, expected_version=payload.expected_version,
                                        **changes)
-    except ConflictError as exc:
-        return Status(409, {"detail": exc.message})
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     return Status(200, _detail_out(request, _get(request, str(hh.uuid))))
 
 
@@ -354,7 +341,7 @@ def record_change(request, key: str, payload: ChangeIn):
         return p
 
     try:
-        with transaction.atomic():
+        with refusal_as(400, field=True), transaction.atomic():
             if payload.kind in ("birth", "marriage_in", "add"):
                 if payload.member is None:
                     raise ServiceError(_("Give the new member's information"), field="member")
@@ -386,8 +373,6 @@ def record_change(request, key: str, payload: ChangeIn):
                 raise ServiceError(_("Unknown change type: %(kind)s") % {"kind": payload.kind}, field="kind")
     except Http404:
         return Status(404, {"detail": _("Target household not found, or outside your jurisdiction"), "field": "to_household"})
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message, "field": exc.field})
     p.refresh_from_db()
     return Status(201, _member_out(p, t, mask, _key(p.household)))
 

@@ -22,8 +22,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from fupin.core import idviews
+from fupin.core.apierrors import refusal_as
 from fupin.core.apiparams import Offset
-from fupin.core.errors import ConflictError, ServiceError
 from fupin.geo.models import Division
 from fupin.registry.models import Household
 from fupin.surveys import definitions as defs
@@ -151,15 +151,12 @@ def submit(request, key: str, payload: ResponseIn):
         division = Division.objects.restrict(request.user).filter(code=payload.division).first()
         if division is None:
             return Status(404, {"detail": _("No such division, or outside your jurisdiction")})
-    try:
-        r = services.response_submit(actor=request.user, form=form, period=payload.period, answers=payload.answers,
-                                     household=household, division=division,
-                                     expected_version=payload.expected_version)
-    except services.FormInvalid as exc:
-        return Status(400, {"detail": exc.message, "errors": exc.errors})
-    except ConflictError as exc:
-        return Status(409, {"detail": exc.message})
-    except ServiceError as exc:
-        return Status(400, {"detail": exc.message})
+    with refusal_as(400, FormErrorOut, conflict=409):
+        try:
+            r = services.response_submit(actor=request.user, form=form, period=payload.period,
+                                         answers=payload.answers, household=household, division=division,
+                                         expected_version=payload.expected_version)
+        except services.FormInvalid as exc:
+            return Status(400, {"detail": exc.message, "errors": exc.errors})
     return Status(200, _out(Response.objects.select_related("form", "form_version", "household", "division")
                             .get(pk=r.pk), request.user))
