@@ -295,7 +295,6 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     if not stale:
         return None
     progress(5, "读取人口库与部门数据")
-    persons = persons if persons is not None else load_persons(registry_fp)
     records = load_records(stale)
     t_load = time.perf_counter()
     # records whose content is that of an earlier snapshot's record linked on this registry and settings keep its
@@ -308,10 +307,14 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                           "score": pa.array([], pa.float64()), "record_key": pa.array([], pa.string())})
         return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings,
                            engine=engine.name, links=links, reviews=empty, stats={"carried": carry.stats},
-                           model=None, stored_model=None, snap_of_review={}, records=0, persons=persons.num_rows,
+                           model=None, stored_model=None, snap_of_review={}, records=0,
+                           # the registry's persons were not read (every record carried): its count, the
+                           # fingerprint's first figure (registry_fingerprint)
+                           persons=persons.num_rows if persons is not None else int(registry_fp.split(":", 1)[0]),
                            t0=t0, t_load=t_load, t_link=time.perf_counter(), carried_from=carry.carried_from,
                            carried_reviews=carry.reviews)
     records = visible_id_parts(records)
+    persons = persons if persons is not None else load_persons(registry_fp)  # read only when the engine runs
     progress(20, f"比对 {records.num_rows} 条部门记录")
     stored, stored_model = stored_parameters()
     if not settings.parameters:
