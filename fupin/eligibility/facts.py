@@ -199,7 +199,7 @@ class Program:
         return (f"SELECT h.household_id, '{code}' AS rule_code, CAST({points} AS DOUBLE) AS points "
                 f"FROM households h WHERE h.in_scope")
 
-    def setup(self, poverty_line: float) -> list[str]:
+    def setup(self, poverty_line: float) -> list:
         counts = ", ".join(
             f"coalesce(sum(CASE WHEN c.source_code = '{s}' THEN c.n END), 0)::DOUBLE AS {_q('count_' + s)}"
             for s in self.sources) or "0 AS _none"
@@ -255,8 +255,13 @@ class Program:
             self._sum_sql("housing_d", "housing_safety",
                           "count(*) FILTER (WHERE contains(coalesce(rec.\"危房等级\", ''), 'D')) AS n"),
         ]
+        from fupin.exchange.public import Release
+
         records = [self.record_table_setup(s) for s in self.loaded]
-        return stmts[:3] + records + pre + stmts[3:]
+        # the records as received (JSON text, every record of each loaded source) and the value map are read by the
+        # record tables only: let go after them (see Release)
+        done = Release((*(f"raw_{s}" for s in self.loaded), "vmap"))
+        return [*stmts[:3], *records, done, *pre, *stmts[3:]]
 
     def _sum_sql(self, name: str, source: str, agg: str) -> str:
         if source not in self.loaded:

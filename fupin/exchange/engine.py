@@ -261,6 +261,24 @@ class LinkOutput:
     stats: dict
 
 
+def arrow_memory_returned() -> None:
+    """Give the memory of Arrow tables no longer referenced back to the system. pyarrow's allocator (mimalloc) keeps
+    freed blocks for its own later allocations and returns them only when asked: a table handed to DuckDB and let
+    go (the records, the rules' inputs) otherwise stays resident while DuckDB — which allocates on its own — fills
+    its memory limit beside it. Cheap (no copy); call it after a large table is let go."""
+    pa.default_memory_pool().release_unused()
+
+
+@dataclass(frozen=True)
+class Release:
+    """A step of `Engine.evaluate`'s setup: the input tables `names` are read by no later statement, so the engine
+    lets them go — taken out of the `tables` dict it was given (the caller hands that dict over and keeps no other
+    reference, so their memory is freed) and out of its own catalogue. What the statements before it made of them
+    stays, in the engine's own tables (DuckDB: buffer-managed, spilled beyond its memory limit)."""
+
+    names: tuple[str, ...]
+
+
 class Engine(ABC):
     """Linkage and rule evaluation over Arrow tables. Implementations: DuckDBEngine (here), a Spark one (docs)."""
 
@@ -273,9 +291,10 @@ class Engine(ABC):
         """Link department records to registry persons (see the module docstring for the order)."""
 
     @abstractmethod
-    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
-        """Load `tables` under their names, run the `setup` statements, return each named query's rows."""
+        """Load `tables` under their names, run the `setup` statements, return each named query's rows. A `Release`
+        in `setup` lets the tables it names go (popped from `tables`)."""
 
 
 RECORD_COLUMNS = ["record_id", "source_code", "id_clean", "id_number", "id_status", "name", "name_py", "birth_date",
@@ -315,13 +334,19 @@ class DuckDBEngine(Engine):
         return con
 
     # -- rules ---------------------------------------------------------------------------------------------------
-    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
         con = self.connect()
         try:
-            for name, table in tables.items():
-                con.register(name, table)  # scanned in place, not copied
+            for name in tables:
+                con.register(name, tables[name])  # scanned in place, not copied
             for statement in setup:
+                if isinstance(statement, Release):
+                    for name in statement.names:
+                        if tables.pop(name, None) is not None:
+                            con.unregister(name)
+                    arrow_memory_returned()
+                    continue
                 con.execute(statement)
             return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}
         finally:
@@ -364,6 +389,7 @@ class DuckDBEngine(Engine):
             con.unregister("records_in")
             con.unregister("persons_in")
             del records, persons
+            arrow_memory_returned()
             # 1. exact IDs
             con.execute("""
                 CREATE TABLE exact AS SELECT r.record_id, p.person_id,

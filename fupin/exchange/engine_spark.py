@@ -36,7 +36,15 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fupin.exchange.engine import RIGHT_IN_SQL, DuckDBEngine, Engine, LinkOutput, LinkSettings, explain
+from fupin.exchange.engine import (
+    RIGHT_IN_SQL,
+    DuckDBEngine,
+    Engine,
+    LinkOutput,
+    LinkSettings,
+    Release,
+    explain,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +243,7 @@ class SparkEngine(Engine):
         return spark.sql(sql).collect()[0][0]
 
     # -- rules ---------------------------------------------------------------------------------------------------
-    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str], queries: dict[str, str]
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
         from fupin.exchange.spark_sql import translate
 
@@ -250,6 +258,10 @@ class SparkEngine(Engine):
                     return spark.table(table_name).columns
 
                 for statement in setup:
+                    if isinstance(statement, Release):  # loaded into Spark above: the Arrow copies go
+                        for name in statement.names:
+                            tables.pop(name, None)
+                        continue
                     st = translate(statement, columns)
                     if st.create:
                         self._table(spark, st.create, st.sql)

@@ -32,7 +32,7 @@ from fupin.core.bulk import (
 )
 from fupin.core.i18n import join_list
 from fupin.exchange import cache
-from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings
+from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings, arrow_memory_returned
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
 from fupin.exchange.skew import guard as skew_guard
@@ -188,6 +188,8 @@ def load_records(snapshots: list) -> pa.Table:
         table = table.set_column(table.column_names.index("id_birth_year"), "id_birth_year",
                                  pc.cast(table.column("id_birth_year"), pa.string()))
         parts.append(table)
+        del table
+        arrow_memory_returned()  # the copy's other columns (the records' JSON text), read and let go
     if missing or not parts:
         ids = missing or [-1]
         t = StagedRecord._meta.db_table
@@ -279,20 +281,20 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                     progress: Progress | None = None, persons: pa.Table | None = None,
                     registry_fp: str | None = None) -> LinkagePlan | None:
     """Link the current snapshots whose links are stale (all with force=True) without writing anything: reads,
-    the engine's work, and the rows to write. None when nothing is stale. `persons` and `registry_fp`: the
-    registry's copy and the fingerprint it was read for, when the caller has them (not read again)."""
+    the engine's work, and the rows to write. None when nothing is stale. `registry_fp`: the registry's
+    fingerprint, when the caller has it (not read again); `persons`: the registry's copy read for it, else read
+    here — and then let go once the engine holds it (DuckDB: in its own buffer-managed tables)."""
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     settings = settings or LinkSettings()
     t0 = time.perf_counter()
-    registry_fp = registry_fp if persons is not None and registry_fp else registry_fingerprint()
+    registry_fp = registry_fp or registry_fingerprint()
     fp = f"{registry_fp}|{settings.version}"
     current = list(Snapshot.objects.filter(is_current=True).select_related("source"))
     stale = [s for s in current if force or s.link_fingerprint != fp]
     if not stale:
         return None
     progress(5, "读取人口库与部门数据")
-    persons = persons if persons is not None else load_persons(registry_fp)
     records = load_records(stale)
     t_load = time.perf_counter()
     # records whose content is that of an earlier snapshot's record linked on this registry and settings keep its
@@ -305,10 +307,14 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                           "score": pa.array([], pa.float64()), "record_key": pa.array([], pa.string())})
         return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings,
                            engine=engine.name, links=links, reviews=empty, stats={"carried": carry.stats},
-                           model=None, stored_model=None, snap_of_review={}, records=0, persons=persons.num_rows,
+                           model=None, stored_model=None, snap_of_review={}, records=0,
+                           # the registry's persons were not read (every record carried): its count, the
+                           # fingerprint's first figure (registry_fingerprint)
+                           persons=persons.num_rows if persons is not None else int(registry_fp.split(":", 1)[0]),
                            t0=t0, t_load=t_load, t_link=time.perf_counter(), carried_from=carry.carried_from,
                            carried_reviews=carry.reviews)
     records = visible_id_parts(records)
+    persons = persons if persons is not None else load_persons(registry_fp)  # read only when the engine runs
     progress(20, f"比对 {records.num_rows} 条部门记录")
     stored, stored_model = stored_parameters()
     if not settings.parameters:
@@ -330,14 +336,18 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                              max_block=max_block(), exact_rule=settings.exact_rule, kept_blocks=kept_blocks,
                              pair_budget=budget, budget_floor=floor, duckdb_config=_guard_config())
     del kept_blocks
+    arrow_memory_returned()
     if rules != settings.blocking_rules:
         settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
     # the records' only reference goes to the engine, which lets it go once it holds them (DuckDB: in its own
     # buffer-managed tables, spilled beyond its memory limit); the links are joined back on these two columns
     ids, n_records = records.select(["record_id", "snapshot_id"]), records.num_rows
-    handed = [records]
-    del records
-    out = engine.link(records=handed.pop(), persons=persons, divisions=divisions, decisions=load_decisions(),
+    # the persons' reference too (the only one when this function read them: the comparison reads them again for
+    # the rules, after the linkage, rather than hold them beside the engine's memory)
+    n_persons = persons.num_rows
+    handed = [records, persons]
+    del records, persons
+    out = engine.link(records=handed.pop(0), persons=handed.pop(), divisions=divisions, decisions=load_decisions(),
                       settings=settings)
     out.stats["skew"] = skew
     if carry.stats:
@@ -365,7 +375,7 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                                                value_set=ids.column("record_id"))).to_pylist(), strict=True))
     return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings, engine=engine.name,
                        links=links, reviews=out.reviews, stats=out.stats, model=model, stored_model=stored_model,
-                       snap_of_review=snap_of, records=n_records, persons=persons.num_rows, t0=t0,
+                       snap_of_review=snap_of, records=n_records, persons=n_persons, t0=t0,
                        t_load=t_load, t_link=t_link, carried_from=carry.carried_from, carried_reviews=carry.reviews)
 
 

@@ -1,0 +1,176 @@
+"""Where `compare`'s resident memory goes, step by step (issue 19: peak ≤ 2 GB at 3x and 10x).
+
+    .venv/bin/python bench/compare_steps.py --dir D --scale N --copy-only     # D/work, registry copy current
+    .venv/bin/python bench/compare_memory.py --dir D [--json FILE]            # `compare` alone, a fresh process
+
+Runs one `compare_run` on D/work (as `--reuse-work` does: nothing else in the process), samples the resident memory
+every 0.1 s with the wrapped steps running then, and prints for each wrapped step its CPU and wall seconds, the
+resident MB at its start and end and the highest sampled while it ran, and the Arrow tables it returned (MB). Peak =
+`VmHWM`, reset just before `compare`. CPU = user + sys of the process (DuckDB's threads included). The database is
+left as the run wrote it: `bench/compare_digests.py D/work` then digests the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _status(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _arrow_mb(result) -> float | None:
+    import pyarrow as pa
+
+    if isinstance(result, pa.Table):
+        return result.nbytes / 1024**2
+    if isinstance(result, tuple) and result and isinstance(result[0], dict):
+        result = result[0]
+    if isinstance(result, dict):
+        sizes = [v.nbytes for v in result.values() if isinstance(v, pa.Table)]
+        return sum(sizes) / 1024**2 if sizes else None
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.dir / "work"
+    os.environ["DATABASE_URL"] = f"sqlite:///{work}/db.sqlite3"
+    os.environ["FUPIN_DATA_DIR"] = str(work / "data")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from fupin.eligibility import services
+    from fupin.exchange import engine, linkage, public, registry_copy
+
+    active: list[str] = []
+    steps: dict[str, dict] = {}
+    lock = threading.Lock()
+
+    def wrap(owner, name: str, label: str | None = None) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+        key = label or name
+
+        @functools.wraps(fn)
+        def timed(*a, **kw):
+            s = steps.setdefault(key, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0, "rss_start_mb": None,
+                                       "rss_max_mb": 0.0, "rss_end_mb": 0.0, "arrow_mb": 0.0})
+            s["calls"] += 1
+            rss = _status("VmRSS:")
+            s["rss_start_mb"] = s["rss_start_mb"] if s["rss_start_mb"] is not None else round(rss)
+            s["rss_max_mb"] = max(s["rss_max_mb"], rss)
+            t, c = time.perf_counter(), time.process_time()
+            with lock:
+                active.append(key)
+            try:
+                result = fn(*a, **kw)
+            finally:
+                with lock:
+                    active.remove(key)
+                s["cpu_s"] += time.process_time() - c
+                s["wall_s"] += time.perf_counter() - t
+                rss = _status("VmRSS:")
+                s["rss_end_mb"] = round(rss)
+                s["rss_max_mb"] = max(s["rss_max_mb"], rss)
+            mb = _arrow_mb(result)
+            if mb is not None:
+                s["arrow_mb"] += mb
+            return result
+
+        if name == "link":
+            # the records' and persons' only references are handed to the engine, which lets them go once DuckDB
+            # holds them: `kw` above would keep them alive for the whole call, so they travel in a box it empties
+            @functools.wraps(fn)
+            def timed(self, *, records, persons, **kw):
+                box = [records, persons]
+                del records, persons
+                s = steps.setdefault(key, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0, "rss_start_mb": None,
+                                           "rss_max_mb": 0.0, "rss_end_mb": 0.0, "arrow_mb": 0.0})
+                s["calls"] += 1
+                s["rss_start_mb"] = round(_status("VmRSS:"))
+                t, c = time.perf_counter(), time.process_time()
+                with lock:
+                    active.append(key)
+                try:
+                    return fn(self, records=box.pop(0), persons=box.pop(), **kw)
+                finally:
+                    with lock:
+                        active.remove(key)
+                    s["cpu_s"] += time.process_time() - c
+                    s["wall_s"] += time.perf_counter() - t
+                    s["rss_end_mb"] = round(_status("VmRSS:"))
+
+        setattr(owner, name, timed)
+
+    for name in ("linkage_compute", "linkage_write", "linkage_cache", "planned_links", "load_persons",
+                 "registry_households", "snapshot_record_data", "records_for_evidence"):
+        wrap(public, name)
+    wrap(linkage, "load_records")
+    wrap(linkage, "skew_guard")
+    wrap(registry_copy, "blocks", "registry_copy.blocks")
+    wrap(engine.DuckDBEngine, "link", "engine.link")
+    wrap(engine.DuckDBEngine, "evaluate", "engine.evaluate")
+    for name in ("_compare_compute", "_compare_rules", "_load_tables", "_value_map", "_evaluate", "_reconcile_plan",
+                 "_reconcile_apply", "_write_assessments", "_undecided", "_counts", "not_understood_refresh",
+                 "_post_tasks", "_insert_findings", "_check_written", "_findings_slice", "_plan_slices"):
+        wrap(services, name)
+
+    samples: list[tuple[float, float, list[str]]] = []
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            rss = _status("VmRSS:")
+            with lock:
+                now = list(active)
+            samples.append((round(time.perf_counter() - t0, 1), rss, now))
+            for key in now:
+                if key in steps:
+                    steps[key]["rss_max_mb"] = max(steps[key]["rss_max_mb"], rss)
+
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status("VmHWM:")
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    t, c = time.perf_counter(), time.process_time()
+    run = services.compare_run(actor="bench")
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    stop.set()
+    watcher.join()
+    top = max(samples, key=lambda s: s[1]) if samples else (0, 0, [])
+    out = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_average": os.getloadavg(),
+           "peak_mb": round(_status("VmHWM:")), "before_mb": round(before),
+           "sampled_max": {"mb": round(top[1]), "seconds_in": top[0], "steps": top[2]},
+           "changes": run.stats.get("changes"), "hits": run.stats.get("hits"),
+           "run_seconds": run.stats.get("seconds"),
+           "steps": {k: {**v, "cpu_s": round(v["cpu_s"], 2), "wall_s": round(v["wall_s"], 2),
+                         "rss_max_mb": round(v["rss_max_mb"]), "arrow_mb": round(v["arrow_mb"])}
+                     for k, v in steps.items()}}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps({**out, "samples": samples}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The findings planned in slices give the findings planned whole (issue 19: a run that stays small as the county
+grows), and the rules' inputs let go during the evaluation leave its results as they were."""
+
+import pyarrow as pa
+import pytest
+
+from fupin.eligibility import services
+from fupin.eligibility.models import Finding
+from fupin.eligibility.services import _plan_slices, compare_run
+from fupin.exchange.engine import DuckDBEngine, Release
+from fupin.exchange.services import import_department
+from fupin.registry.models import Person
+
+from .conftest import EXPECTED, write_csv
+from .test_findings import _got
+
+pytestmark = pytest.mark.django_db
+
+
+def test_slices_end_only_where_the_household_changes():
+    ids = pa.array([1, 1, 2, 2, 2, 3, 7, 7], pa.int64())
+    assert _plan_slices(ids, 1) == [(0, 2), (2, 3), (5, 1), (6, 2)]
+    assert _plan_slices(ids, 3) == [(0, 5), (5, 3)]
+    assert _plan_slices(ids, 100) == [(0, 8)]
+    assert _plan_slices(pa.array([], pa.int64()), 5) == []
+
+
+def _plan_rows(plan: dict) -> dict:
+    """What a plan decides, in the order it will be written (the order gives the new findings their ids)."""
+    def row(f):
+        return (f.key, f.household_id, f.person_id, f.person_id_number, f.rule_code, f.source_code, f.evidence,
+                f.evidence_hash, f.area_code, f.status, f.version)
+
+    return {"changes": plan["changes"], "new": [row(f) for f in plan["new"]],
+            "changed": [row(f) for f in plan["changed"]], "reopened": [row(f) for f in plan["reopened"]],
+            "cleared": sorted(f.key for f in plan["cleared"])}
+
+
+def _zhang(people) -> int:
+    return Person.objects.get(household=people["h1"], relationship="户主").pk
+
+
+@pytest.fixture
+def two_cars(people, departments):
+    """张伟 owns two cars: his vehicle finding cites two records (two hit rows of one finding), in his household
+    P001 and in P003 (李娜's, where he is listed too)."""
+    header, rows = departments["files"]["vehicle"]
+    rows = [*rows, [12, "张伟", people["ids"]["zhang"], "小型普通客车", "正常", 60000]]
+    import_department(actor="test", source_code="vehicle",
+                      path=write_csv(departments["tmp"] / "vehicle_two_cars.csv", header, rows))
+
+
+def test_findings_planned_in_slices_are_those_planned_whole(people, departments, two_cars, monkeypatch):
+    seen = {}
+    plan = services._reconcile_plan
+
+    def keep(rules, result, **kw):
+        seen.update(rules=rules, result=result, kw=kw)
+        return plan(rules, result, **kw)
+
+    monkeypatch.setattr(services, "_reconcile_plan", keep)
+    compare_run(actor="test")
+    assert _got(people["ids"]) == EXPECTED
+    rules, result = seen["rules"], seen["result"]
+    hits = result["hits"]
+    # the data has what a slice boundary could break: a household with several findings, and one finding with two
+    # hit rows (张伟's two cars)
+    per_household = pa.TableGroupBy(hits, "household_id").aggregate([("rule_code", "count")])
+    assert max(per_household.column("rule_code_count").to_pylist()) >= 3
+    cars = [r for r in hits.to_pylist() if r["rule_code"] == "vehicle" and r["person_id"] == _zhang(people)]
+    assert len(cars) == 2
+    # the first run's findings are written: planning again compares with them (nothing new, nothing changed)
+    whole = _plan_rows(plan(rules, result, slice_size=10**9))
+    assert whole["changes"] == {"new": 0, "reopened": 0, "kept_dismissed": 0, "updated": 0, "cleared": 0}
+    for size in (1, 2, 3):
+        assert len(_plan_slices(hits.column("household_id"), size)) > 1
+        assert _plan_rows(plan(rules, result, slice_size=size)) == whole
+    # and from nothing stored: every finding new, in the same order, with the same evidence
+    Finding.objects.all().delete()
+    whole = _plan_rows(plan(rules, result, slice_size=10**9))
+    assert whole["changes"]["new"] == len(EXPECTED) and len(whole["new"]) == len(EXPECTED)
+    vehicle = [r for r in whole["new"] if r[4] == "vehicle" and r[1] == people["h1"].pk]
+    assert len(vehicle[0][6]["records"]) == 2  # both cars cited
+    for size in (1, 2, 3):
+        assert _plan_rows(plan(rules, result, slice_size=size)) == whole
+
+
+def test_a_slice_cutting_a_household_would_be_seen(people, departments, two_cars, monkeypatch):
+    """Positive control: slices cut between a finding's two hit rows (what `_plan_slices` never does) plan another
+    result, which the comparison above would catch."""
+    seen = {}
+    plan = services._reconcile_plan
+    monkeypatch.setattr(services, "_reconcile_plan",
+                        lambda rules, result, **kw: seen.update(rules=rules, result=result) or plan(rules, result, **kw))
+    compare_run(actor="test")
+    Finding.objects.all().delete()
+    rules, result = seen["rules"], seen["result"]
+    whole = _plan_rows(plan(rules, result, slice_size=10**9))
+    hits = result["hits"]
+    rows = hits.to_pylist()
+    zhang = _zhang(people)
+    cut = next(i for i, r in enumerate(rows) if r["rule_code"] == "vehicle" and r["person_id"] == zhang) + 1
+    monkeypatch.setattr(services, "_plan_slices", lambda ids, size: [(0, cut), (cut, len(rows) - cut)])
+    broken = _plan_rows(plan(rules, result, slice_size=1))
+    assert broken != whole
+    keys = [r[0] for r in broken["new"]]
+    assert len(keys) > len(set(keys))  # the two-car finding planned twice, each citing one car
+
+
+def test_the_rules_inputs_are_let_go_during_the_evaluation(people, departments, monkeypatch):
+    handed = []
+    evaluate = DuckDBEngine.evaluate
+
+    def watch(self, *, tables, setup, queries):
+        names = set(tables)
+        out = evaluate(self, tables=tables, setup=setup, queries=queries)
+        handed.append((names, set(tables), [s for s in setup if isinstance(s, Release)]))
+        return out
+
+    monkeypatch.setattr(DuckDBEngine, "evaluate", watch)
+    compare_run(actor="test")
+    assert _got(people["ids"]) == EXPECTED
+    rules_call = next(h for h in handed if "persons_all" in h[0])
+    before, after, releases = rules_call
+    assert {"hh_all", "persons_all", "links_all", "vmap"} <= before
+    assert any(n.startswith("raw_") for n in before)
+    assert after == set()  # every input the rules were given, let go by the engine
+    assert sum(len(r.names) for r in releases) == len(before)
+
+
+def test_a_released_table_is_gone_from_the_engine():
+    tables = {"a": pa.table({"x": [1, 2, 3]}), "b": pa.table({"y": [4]})}
+    out = DuckDBEngine().evaluate(tables=tables, setup=["CREATE TABLE a2 AS SELECT x * 2 AS x FROM a",
+                                                        Release(("a",))],
+                                  queries={"a2": "SELECT sum(x) AS s FROM a2", "b": "SELECT y FROM b"})
+    assert out["a2"].column("s").to_pylist() == [12] and out["b"].column("y").to_pylist() == [4]
+    assert set(tables) == {"b"}
+    with pytest.raises(Exception, match="a"):
+        DuckDBEngine().evaluate(tables={"a": pa.table({"x": [1]})}, setup=[Release(("a",))],
+                                queries={"q": "SELECT * FROM a"})
