@@ -529,15 +529,16 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     rule_set = ruleset_ensure_default(actor=actor)
-    alongside = _LinksAlongside(actor) if relink and _LinksAlongside.possible() else None
+    alongside = _LinksAlongside(actor, progress) if relink and _LinksAlongside.possible() else None
     try:
-        plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink,
+        plan = _compare_compute(rule_set, progress=alongside.progress if alongside is not None else progress,
+                                engine=engine, relink=relink,
                                 write_links=alongside.start if alongside is not None else None)
     finally:
         if alongside is not None:
             alongside.join()  # the links' transaction ends (committed or rolled back) before anything goes on
     if alongside is not None:
-        alongside.raise_error()
+        alongside.finish()
     t_write = time.perf_counter()
     progress(80, "写入比对结果")
     # Two short transactions (on SQLite each holds the one write lock): the links first, then the findings. A crash
@@ -641,8 +642,10 @@ class _LinksAlongside:
 
     MIN_LINKS = 50_000
 
-    def __init__(self, actor):
+    def __init__(self, actor, progress: Progress):
         self.actor = actor
+        self._progress = progress
+        self._pending: tuple | None = None
         self.thread: threading.Thread | None = None
         self.plan = None
         self.link_run = None
@@ -686,18 +689,31 @@ class _LinksAlongside:
             t = time.perf_counter()
             linkage_cache(self.plan)  # after the commit, as before
             self.seconds_cache = time.perf_counter() - t
-        except BaseException as exc:  # raised in the comparison's own thread (`raise_error`)
+        except BaseException as exc:  # raised in the comparison's own thread (`finish`)
             self.error = exc
         finally:
             connections.close_all()  # this thread's connections only
+
+    def progress(self, percent: int, message: str = "") -> None:
+        """The run's progress, held while the links' transaction runs and reported when it ends: a job's progress
+        is a database write, which on SQLite would wait for the one write lock (and fail after the busy timeout
+        if the links took longer)."""
+        if self.thread is not None and self.thread.is_alive():
+            self._pending = (percent, message)
+        else:
+            self._progress(percent, message)
 
     def join(self) -> None:
         if self.thread is not None:
             self.thread.join()
 
-    def raise_error(self) -> None:
+    def finish(self) -> None:
+        """After `join`: the links' error raised here, else the progress held meanwhile reported."""
         if self.error is not None:
             raise self.error
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._progress(*pending)
 
 
 def _write_marks() -> dict[str, int]:

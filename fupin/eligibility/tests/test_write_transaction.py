@@ -2,6 +2,8 @@
 out outside any transaction, and the write transaction — on SQLite the one write lock — only writes the prepared
 rows. Inputs that change between the two (here a decision taken on a finding) are computed again inside."""
 
+import threading
+
 import pytest
 from django.db import connection
 from django.db.models import F
@@ -109,7 +111,14 @@ def test_links_written_beside_the_rules_are_checked_current_first(people, depart
     from fupin.registry.models import Person
 
     Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(version=F("version") + 1)
-    run = compare_run(actor="test")
+    reported = []  # (percent, was the links' thread running?): a job's progress is a write, held until it ends
+
+    def progress(percent, message=""):
+        reported.append((percent, any(t.name == "compare-links-write" for t in threading.enumerate())))
+
+    run = compare_run(actor="test", progress=progress)
+    assert [p for p, _ in reported] == sorted(p for p, _ in reported) and reported[-1][0] == 100
+    assert not any(running for _, running in reported)
     assert run.stats["seconds"]["links_alongside"] == beside
     assert not run.stats["recomputed_in_transaction"]
     assert sorted(RecordLink.objects.values_list("record_id", "person_id", "method")) == links
