@@ -6,7 +6,8 @@
 into DIR/db.sqlite3 (data files in DIR/data) once; every run then copies that database and data folder to
 DIR/work, runs `compare_run`, re-imports the vehicle extract (the same file) and runs `compare_run` again. Each step
 is timed by wrapping its function: wall and CPU seconds (`time.process_time`, which counts DuckDB's threads too) —
-CPU is the figure to read on a shared machine. Nested steps count in their callers too (`linkage_write` contains
+CPU is the figure to read on a shared machine. A step run in another thread (the links' transaction beside the rules) is named "… (alongside)" and
+counts that thread's CPU seconds. Nested steps count in their callers too (`linkage_write` contains
 the links' `BulkWriter.write`; `_reconcile_apply` contains `_post_tasks`; `linkage_compute` contains the linkage's
 sub-steps, named `link.*`: reading the department records, the skew guard's block sizes, the engine's normalising
 and exact joins (`link.engine` minus `link.probabilistic`), the probabilistic part with its training
@@ -123,19 +124,29 @@ def main() -> None:
     active: list[str] = []  # the wrapped steps running now, outermost first (where the sampled peak happened)
     ends: list[list] = []  # (--quality) each wrapped step's end: label, resident MB, peak so far MB
 
+    main_thread = threading.main_thread()
+
     @contextlib.contextmanager
     def step(label: str):
-        t, c = time.perf_counter(), time.process_time()
-        active.append(label)
+        # a step in another thread (the links' transaction runs beside the rules: eligibility/services.py
+        # `_LinksAlongside`) is counted with that thread's CPU seconds (the process's would count the rules' too),
+        # named "… (alongside)", and left out of `active` (the main thread's steps)
+        here = threading.current_thread() is main_thread
+        cpu = time.process_time if here else time.thread_time
+        key = label if here else f"{label} (alongside)"
+        t, c = time.perf_counter(), cpu()
+        if here:
+            active.append(label)
         try:
             yield
         finally:
-            active.pop()
-            w = timed.setdefault(label, [0.0, 0.0])
+            if here:
+                active.pop()
+            w = timed.setdefault(key, [0.0, 0.0])
             w[0] += time.perf_counter() - t
-            w[1] += time.process_time() - c
+            w[1] += cpu() - c
             if args.quality:
-                ends.append([label, round(_rss_mb()), round(_peak_mb())])
+                ends.append([key, round(_rss_mb()), round(_peak_mb())])
 
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name)

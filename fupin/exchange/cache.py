@@ -48,13 +48,17 @@ def _write(path: Path, table: pa.Table) -> None:
     filestore.write_sealed(path, [sink.getvalue().to_pybytes()], purpose=PURPOSE)
 
 
-def _read(path: Path) -> pa.Table | None:
+def _read(path: Path, columns: list[str] | None = None) -> pa.Table | None:
     """A sealed copy opened into memory only (a plain copy left by an older version is read, then replaced by the
-    next write)."""
+    next write). `columns`: only those of them the copy has (the others' pages are not decoded)."""
     if not path.exists():
         return None
     try:
-        return pq.read_table(pa.BufferReader(filestore.read_plain(path, purpose=PURPOSE)))
+        data = filestore.read_plain(path, purpose=PURPOSE)
+        if columns is not None:
+            present = set(pq.read_schema(pa.BufferReader(data)).names)
+            columns = [c for c in columns if c in present]
+        return pq.read_table(pa.BufferReader(data), columns=columns)
     except Exception:  # a broken cache file, or one under a key no longer in the file, is rebuilt from the database
         log.warning("cache file %s unreadable; rebuilding", path, exc_info=True)
         return None
@@ -72,11 +76,15 @@ def snapshot_records_write(snapshot, table: pa.Table) -> None:
     _write(folder() / f"snapshot-{_snap_key(snapshot)}.parquet", table)
 
 
-def snapshot_records_read(snapshot) -> pa.Table | None:
+def snapshot_records_read(snapshot, columns: list[str] | None = None) -> pa.Table | None:
+    """A snapshot's records from its copy (None when there is none, or it does not hold them all); `columns`: only
+    those of them the copy has (the linkage leaves the records' JSON, most of the copy, unread)."""
     name = f"snapshot-{_snap_key(snapshot)}.parquet"
-    table = _read(folder() / name)
+    table = _read(folder() / name, columns)
     if table is None:
         table = _restored(name, snapshot)
+        if table is not None and columns is not None:
+            table = table.select([c for c in columns if c in table.column_names])
     if table is None or table.num_rows != snapshot.row_count:
         return None
     return table

@@ -20,6 +20,7 @@ alone").
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -635,7 +636,7 @@ class DuckDBEngine(Engine):
             sessions, iterations = {}, {}
             for rule in settings.training_rules:
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
-                    with _em_iterations() as counted:
+                    with _em_iterations() as counted, _em_steps_in_numpy():
                         linker.training.estimate_parameters_using_expectation_maximisation(
                             rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
                     sessions[rule] = "trained"
@@ -663,6 +664,95 @@ class DuckDBEngine(Engine):
                      seconds=round(time.perf_counter() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
         stats["seconds_training"] = model["seconds"]
         return parameters, model
+
+
+@contextlib.contextmanager
+def _em_steps_in_numpy():
+    """Splink's expectation maximisation with its iterations computed in numpy (`em_on_pattern_counts`) while the
+    block runs; everything else of the session (the blocked pairs, their comparison vectors, the counts of each
+    agreement pattern, the maximisation step, the convergence test) stays Splink's."""
+    from splink.internals import em_training_session
+
+    original = em_training_session.expectation_maximisation
+    em_training_session.expectation_maximisation = functools.partial(em_on_pattern_counts, fallback=original)
+    try:
+        yield
+    finally:
+        em_training_session.expectation_maximisation = original
+
+
+def em_on_pattern_counts(*, db_api, training_settings, estimate_without_term_frequencies, core_model_settings,
+                         unique_id_input_columns, training_fixed_probabilities, df_comparison_vector_values,
+                         fallback):
+    """Splink's `expectation_maximisation` (splink/internals/expectation_maximisation.py) without term frequencies,
+    its expectation step and new parameters computed in numpy over the agreement patterns' counts (a few hundred
+    rows) instead of three DuckDB statements per iteration (each iteration cost about 25 ms of SQL building,
+    parsing and bookkeeping at 1x, ~37 iterations a run). The same arithmetic in the same order: each pattern's
+    match weight is the prior's plus each comparison's level weight (`_match_weight`, as Splink writes it into
+    its SQL), its probability 1 / (1 + 2^-w) (2^w / (1 + 2^w) below zero), each level's m and u counts the sums of
+    probability × count and (1 − probability) × count, then shares per comparison (the null level left out) and
+    the prior the overall share; Splink's own `maximisation_step` and convergence test take them from there. A
+    pattern whose level no comparison level knows, a comparison with no counts, or term frequencies: Splink's own
+    function (`fallback`), as before."""
+    import numpy as np
+    from splink.internals import expectation_maximisation as em
+    from splink.internals.misc import prob_to_match_weight
+    from splink.internals.pipeline import CTEPipeline
+
+    args = {"db_api": db_api, "training_settings": training_settings,
+            "estimate_without_term_frequencies": estimate_without_term_frequencies,
+            "core_model_settings": core_model_settings, "unique_id_input_columns": unique_id_input_columns,
+            "training_fixed_probabilities": training_fixed_probabilities,
+            "df_comparison_vector_values": df_comparison_vector_values}
+    if not estimate_without_term_frequencies:
+        return fallback(**args)
+    comparisons = core_model_settings.comparisons
+    pipeline = CTEPipeline([df_comparison_vector_values])
+    pipeline.enqueue_sql(em.count_agreement_patterns_sql(comparisons), "__splink__agreement_pattern_counts")
+    counts_df = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    counts_table = counts_df.as_pyarrow_table()
+    count = np.asarray(counts_table.column("agreement_pattern_count").to_numpy(), dtype=np.float64)
+    gammas = [np.asarray(counts_table.column(cc._gamma_column_name).to_numpy(), dtype=np.int64) for cc in comparisons]
+    observed = [np.unique(g) for g in gammas]
+    total = float(count.sum())
+    for cc, values in zip(comparisons, observed, strict=True):
+        known = {cl.comparison_vector_value for cl in cc.comparison_levels}
+        if not set(values.tolist()) <= known or not set(values.tolist()) - {-1}:
+            return fallback(**args)
+    history = [core_model_settings.copy()]
+    settings = core_model_settings
+    i = 0
+    for i in range(1, training_settings.max_iterations + 1):
+        weight = np.full(count.shape, float(prob_to_match_weight(settings.probability_two_random_records_match)))
+        for cc, g in zip(settings.comparisons, gammas, strict=True):
+            by_level = {cl.comparison_vector_value: float(cl._match_weight) for cl in cc.comparison_levels}
+            weight = weight + np.vectorize(by_level.__getitem__, otypes=[np.float64])(g)
+        with np.errstate(over="ignore"):
+            prob = np.where(weight >= 0, 1.0 / (1.0 + np.power(2.0, -weight)),
+                            np.power(2.0, weight) / (1.0 + np.power(2.0, weight)))
+        m_part, u_part = prob * count, (1 - prob) * count
+        records = []
+        for cc, g, values in zip(settings.comparisons, gammas, observed, strict=True):
+            m_counts = {int(v): float(m_part[g == v].sum()) for v in values}
+            u_counts = {int(v): float(u_part[g == v].sum()) for v in values}
+            m_sum = sum(c for v, c in m_counts.items() if v != -1)
+            u_sum = sum(c for v, c in u_counts.items() if v != -1)
+            if not m_sum or not u_sum:
+                return fallback(**args)
+            records += [{"comparison_vector_value": v, "output_column_name": cc.output_column_name,
+                         "m_probability": m_counts[v] / m_sum, "u_probability": u_counts[v] / u_sum}
+                        for v in m_counts if v != -1]
+        records.append({"comparison_vector_value": 0, "output_column_name": "_probability_two_random_records_match",
+                        "m_probability": float(m_part.sum()) / total, "u_probability": float(u_part.sum()) / total})
+        settings = em.maximisation_step(training_fixed_probabilities=training_fixed_probabilities,
+                                        core_model_settings=settings, param_records=records)
+        history.append(settings)
+        change = em._max_change_in_parameters_comparison_levels(history)
+        em.logger.info(f"Iteration {i}: {change['message']}")
+        if change["max_abs_change_value"] < training_settings.em_convergence:
+            break
+    em.logger.info(f"\nEM converged after {i} iterations")
+    return history
 
 
 @contextlib.contextmanager

@@ -180,8 +180,8 @@ def load_records(snapshots: list) -> pa.Table:
         if isinstance(snap, int):
             missing.append(snap)
             continue
-        table = cache.snapshot_records_read(snap)
-        if table is None or not set(RECORD_TYPES) <= set(table.column_names):  # none, or written by an older version
+        table = cache.snapshot_records_read(snap, columns=[*RECORD_TYPES, "name_py", "readable"])
+        if table is None or not {*RECORD_TYPES, "name_py", "readable"} <= set(table.column_names):  # none, or written by an older version
             missing.append(snap.pk)
             continue
         table = table.filter(table.column("readable")).select([*RECORD_TYPES, "name_py"])

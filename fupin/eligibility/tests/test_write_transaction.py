@@ -2,8 +2,11 @@
 out outside any transaction, and the write transaction — on SQLite the one write lock — only writes the prepared
 rows. Inputs that change between the two (here a decision taken on a finding) are computed again inside."""
 
+import threading
+
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from fupin.eligibility import services
 from fupin.eligibility.models import Finding
@@ -78,3 +81,45 @@ def test_a_decision_taken_meanwhile_is_respected_by_computing_again_inside(
     assert set(Finding.objects.filter(status=Finding.Status.OPEN).values_list("key", flat=True)) == (
         open_before - {target.key}
     )
+
+
+def test_links_written_beside_the_rules_are_checked_current_first(people, departments, monkeypatch):
+    """The links' transaction runs beside the rules where it can (a database other connections see: PostgreSQL, a
+    SQLite file in WAL mode; not the tests' in-memory SQLite): it writes nothing when the linkage's inputs changed
+    since it was computed, and the run then computes again inside its own links' transaction."""
+    from fupin.exchange import public
+    from fupin.exchange.models import RecordLink
+
+    beside = services._LinksAlongside.possible()
+    assert beside == (connection.vendor == "postgresql")
+    monkeypatch.setattr(services._LinksAlongside, "MIN_LINKS", 1)  # the test county's few links too
+    current = public.linkage_current
+    first = []
+
+    def stale_first_plan(plan):  # the first plan computed is out of date by the time it would be written
+        first[:] = first or [plan]
+        return plan is not first[0] and current(plan)
+
+    monkeypatch.setattr(public, "linkage_current", stale_first_plan)
+    run = compare_run(actor="test")
+    assert run.stats["recomputed_in_transaction"]
+    assert not run.stats["seconds"]["links_alongside"]
+    assert _got(people["ids"]) == EXPECTED
+    links = sorted(RecordLink.objects.values_list("record_id", "person_id", "method"))
+    monkeypatch.setattr(public, "linkage_current", current)
+    # relinked from scratch (the registry changed), then written beside the rules where it can: the same links
+    from fupin.registry.models import Person
+
+    Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(version=F("version") + 1)
+    reported = []  # (percent, was the links' thread running?): a job's progress is a write, held until it ends
+
+    def progress(percent, message=""):
+        reported.append((percent, any(t.name == "compare-links-write" for t in threading.enumerate())))
+
+    run = compare_run(actor="test", progress=progress)
+    assert [p for p, _ in reported] == sorted(p for p, _ in reported) and reported[-1][0] == 100
+    assert not any(running for _, running in reported)
+    assert run.stats["seconds"]["links_alongside"] == beside
+    assert not run.stats["recomputed_in_transaction"]
+    assert sorted(RecordLink.objects.values_list("record_id", "person_id", "method")) == links
+    assert _got(people["ids"]) == EXPECTED

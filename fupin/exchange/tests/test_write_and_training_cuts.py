@@ -88,3 +88,30 @@ def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(sma
     monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in WHERE unique_id % 2 = 0")
     halved = parameters(linkage_compute(force=True, settings=settings))
     assert any(halved[k] != pytest.approx(want[k], rel=1e-6) for k in want)
+
+
+def test_em_iterations_in_numpy_learn_what_splinks_own_iterations_learn(small_county, monkeypatch):
+    import contextlib
+
+    settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5)  # small data, quick
+    numpy_em = linkage_compute(force=True, settings=settings)
+    monkeypatch.setattr(engine, "_em_steps_in_numpy", contextlib.nullcontext)  # Splink's own iterations
+    splink_em = linkage_compute(force=True, settings=settings)
+    assert numpy_em.model["trained"] and splink_em.model["trained"]
+
+    def parameters(plan):
+        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
+                for label, mu in levels.items()}
+
+    got, want = parameters(numpy_em), parameters(splink_em)
+    assert got.keys() == want.keys() and len(want) >= 20
+    assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
+    assert numpy_em.model["em_iterations"] == splink_em.model["em_iterations"]
+    assert all(numpy_em.model["em_sessions"][rule] == "trained" for rule in settings.training_rules)
+
+    def links(plan):
+        return sorted(zip(*(plan.links.column(c).to_pylist() for c in ("record_id", "person_id", "method")),
+                          strict=True))
+
+    assert links(numpy_em) == links(splink_em)
+    assert numpy_em.stats["probabilistic"] == splink_em.stats["probabilistic"] > 0
