@@ -313,7 +313,7 @@ class DuckDBEngine(Engine):
     sql_dialect = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
-                 predict_chunk_records: int = 100_000):
+                 predict_chunk_records: int = 1_000_000):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded."""
