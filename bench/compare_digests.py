@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -75,13 +74,9 @@ def main() -> None:
     parser.add_argument("work", type=Path)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = f"sqlite:///{args.work}/db.sqlite3"
-    os.environ["FUPIN_DATA_DIR"] = str(args.work / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
-    import django
+    from registry_common import open_work
 
-    django.setup()
+    open_work(args.work)
     out = digests()
     print(json.dumps({k: {x: y for x, y in v.items() if x != "stats"} for k, v in out.items()}, indent=1))
     if args.json:

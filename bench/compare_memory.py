@@ -13,6 +13,7 @@ left as the run wrote it: `bench/compare_digests.py D/work` then digests the res
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -51,19 +52,43 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     work = args.dir / "work"
-    os.environ["DATABASE_URL"] = f"sqlite:///{work}/db.sqlite3"
-    os.environ["FUPIN_DATA_DIR"] = str(work / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
-    import django
+    from registry_common import open_work
 
-    django.setup()
+    open_work(work)
     from fupin.eligibility import services
     from fupin.exchange import engine, linkage, public, registry_copy
 
     active: list[str] = []
     steps: dict[str, dict] = {}
     lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def measured(key: str):
+        """One call of a wrapped step: counted, timed, its resident memory at the start, the end and the highest;
+        yields a list the caller puts the step's result in (for its Arrow tables' size)."""
+        s = steps.setdefault(key, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0, "rss_start_mb": None,
+                                   "rss_max_mb": 0.0, "rss_end_mb": 0.0, "arrow_mb": 0.0})
+        s["calls"] += 1
+        rss = _status("VmRSS:")
+        s["rss_start_mb"] = s["rss_start_mb"] if s["rss_start_mb"] is not None else round(rss)
+        s["rss_max_mb"] = max(s["rss_max_mb"], rss)
+        t, c = time.perf_counter(), time.process_time()
+        with lock:
+            active.append(key)
+        result: list = []
+        try:
+            yield result
+        finally:
+            with lock:
+                active.remove(key)
+            s["cpu_s"] += time.process_time() - c
+            s["wall_s"] += time.perf_counter() - t
+            rss = _status("VmRSS:")
+            s["rss_end_mb"] = round(rss)
+            s["rss_max_mb"] = max(s["rss_max_mb"], rss)
+        mb = _arrow_mb(result[0]) if result else None
+        if mb is not None:
+            s["arrow_mb"] += mb
 
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name, None)
@@ -73,29 +98,9 @@ def main() -> None:
 
         @functools.wraps(fn)
         def timed(*a, **kw):
-            s = steps.setdefault(key, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0, "rss_start_mb": None,
-                                       "rss_max_mb": 0.0, "rss_end_mb": 0.0, "arrow_mb": 0.0})
-            s["calls"] += 1
-            rss = _status("VmRSS:")
-            s["rss_start_mb"] = s["rss_start_mb"] if s["rss_start_mb"] is not None else round(rss)
-            s["rss_max_mb"] = max(s["rss_max_mb"], rss)
-            t, c = time.perf_counter(), time.process_time()
-            with lock:
-                active.append(key)
-            try:
-                result = fn(*a, **kw)
-            finally:
-                with lock:
-                    active.remove(key)
-                s["cpu_s"] += time.process_time() - c
-                s["wall_s"] += time.perf_counter() - t
-                rss = _status("VmRSS:")
-                s["rss_end_mb"] = round(rss)
-                s["rss_max_mb"] = max(s["rss_max_mb"], rss)
-            mb = _arrow_mb(result)
-            if mb is not None:
-                s["arrow_mb"] += mb
-            return result
+            with measured(key) as result:
+                result.append(fn(*a, **kw))
+            return result[0]
 
         if name == "link":
             # the records' and persons' only references are handed to the engine, which lets them go once DuckDB
@@ -104,21 +109,8 @@ def main() -> None:
             def timed(self, *, records, persons, **kw):
                 box = [records, persons]
                 del records, persons
-                s = steps.setdefault(key, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0, "rss_start_mb": None,
-                                           "rss_max_mb": 0.0, "rss_end_mb": 0.0, "arrow_mb": 0.0})
-                s["calls"] += 1
-                s["rss_start_mb"] = round(_status("VmRSS:"))
-                t, c = time.perf_counter(), time.process_time()
-                with lock:
-                    active.append(key)
-                try:
+                with measured(key):
                     return fn(self, records=box.pop(0), persons=box.pop(), **kw)
-                finally:
-                    with lock:
-                        active.remove(key)
-                    s["cpu_s"] += time.process_time() - c
-                    s["wall_s"] += time.perf_counter() - t
-                    s["rss_end_mb"] = round(_status("VmRSS:"))
 
         setattr(owner, name, timed)
 

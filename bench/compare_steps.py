@@ -84,13 +84,9 @@ def main() -> None:
         work.mkdir()
         shutil.copy(base / "db.sqlite3", work / "db.sqlite3")
         shutil.copytree(base / "data", work / "data")
-    os.environ["DATABASE_URL"] = f"sqlite:///{work}/db.sqlite3"
-    os.environ["FUPIN_DATA_DIR"] = str(work / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
-    import django
+    from registry_common import open_work
 
-    django.setup()
+    open_work(work)
     if args.crypto == "off":
         from registry_common import crypto_off
 

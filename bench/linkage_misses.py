@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,12 +25,9 @@ def main() -> None:
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--truth", required=True, type=Path)
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = f"sqlite:///{args.work}/db.sqlite3"
-    os.environ["FUPIN_DATA_DIR"] = str(args.work / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
+    from registry_common import open_work
 
-    django.setup()
+    open_work(args.work)
     from django.db import connection
 
     from fupin.exchange.evaluation import predicted_pairs

@@ -48,6 +48,19 @@ def start_django(*, debug_env: bool = False) -> None:
     call_command("migrate", verbosity=0)
 
 
+def open_work(work: Path) -> None:
+    """Point Django at a county a comparison benchmark prepared (`work`/db.sqlite3 and `work`/data, as
+    bench/compare_steps.py leaves them) and set it up with quiet logs, without migrating: the one start-up of
+    compare_steps, compare_memory, compare_digests and linkage_misses."""
+    os.environ["DATABASE_URL"] = f"sqlite:///{work}/db.sqlite3"
+    os.environ["FUPIN_DATA_DIR"] = str(work / "data")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FUPIN_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
 def _server(postgres: str) -> str:
     """The PostgreSQL server URL without a database name."""
     return postgres.rstrip("/").rsplit("/", 1)[0] if postgres.count("/") > 2 else postgres.rstrip("/")
