@@ -12,6 +12,9 @@ CPU seconds (`time.process_time`: DuckDB's threads included) and wall seconds of
 normalising and exact stage, villages from addresses, training (u, EM), prediction, ranking, explanations. `--sql`
 also prints the statements (Splink's too) that took most CPU. `--save-out NAME` keeps the links and reviews;
 `--against NAME` compares this run's with them (same rows, scores equal to the last bit, same explanations).
+With `--sql` each statement is named by the step it ran in (`train`: `_model`; `predict`: the rest of the
+probabilistic step; `engine`: before and after it) and each step's statements are summed. `--training-only` stops
+the engine once the model is trained (issue 19: training at 10x costs minutes of a whole run to measure).
 """
 
 from __future__ import annotations
@@ -66,8 +69,12 @@ def dump(out: Path, db: Path) -> None:
     print("dumped", out, "records", plan.records, "persons", plan.persons, "links", plan.links.num_rows)
 
 
+class TrainingDone(Exception):
+    """Raised after `_model` with `--training-only`: the rest of the engine is not run."""
+
+
 def run(folder: Path, repeat: int, save_out: str | None, against: str | None, show_sql: bool,
-        threads: int | None) -> None:
+        threads: int | None, training_only: bool = False) -> None:
     import pyarrow.parquet as pq
 
     from fupin.exchange import engine, skew
@@ -81,19 +88,27 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
     guard_args = json.loads((folder / "guard.json").read_text())
     kept = pq.read_table(folder / "kept_blocks.parquet") if (folder / "kept_blocks.parquet").exists() else None
     timed: dict[str, list[float]] = {}
+    phase = ["engine"]  # the step the statements run in (named in --sql's listing)
 
     def wrap(owner, name, label):
         fn = getattr(owner, name)
+        steps = {"_model": "train", "_probabilistic": "predict"}
 
         @functools.wraps(fn)
         def timed_fn(*a, **kw):
             t, c = time.perf_counter(), time.process_time()
+            before = phase[0]
+            phase[0] = steps.get(name, before)
             try:
-                return fn(*a, **kw)
+                out = fn(*a, **kw)
             finally:
+                phase[0] = before
                 w = timed.setdefault(label, [0.0, 0.0])
                 w[0] += time.perf_counter() - t
                 w[1] += time.process_time() - c
+            if training_only and name == "_model":
+                raise TrainingDone
+            return out
 
         setattr(owner, name, staticmethod(timed_fn) if isinstance(owner.__dict__.get(name), staticmethod)
                 else timed_fn)
@@ -109,7 +124,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
         def timed_sql(self, final_sql):
             t, c = time.perf_counter(), time.process_time()
             rel = orig(self, final_sql)
-            statements.append((time.process_time() - c, time.perf_counter() - t, final_sql))
+            statements.append((time.process_time() - c, time.perf_counter() - t, f"[{phase[0]}] {final_sql}"))
             return rel
 
         DuckDBAPI._execute_sql_against_backend = timed_sql
@@ -123,7 +138,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
             def _timed(self, method, sql, *a, **kw):
                 t, c = time.perf_counter(), time.process_time()
                 out = getattr(self._con, method)(sql, *a, **kw)
-                statements.append((time.process_time() - c, time.perf_counter() - t, "[engine] " + sql))
+                statements.append((time.process_time() - c, time.perf_counter() - t, f"[{phase[0]}:engine] {sql}"))
                 return out
 
             def execute(self, sql, *a, **kw):
@@ -136,7 +151,8 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                     def to_arrow_table(self_rel):
                         t, c = time.perf_counter(), time.process_time()
                         out = rel.to_arrow_table()
-                        statements.append((time.process_time() - c, time.perf_counter() - t, "[engine] " + sql))
+                        statements.append((time.process_time() - c, time.perf_counter() - t,
+                                           f"[{phase[0]}:engine] {sql}"))
                         return out
 
                     def __getattr__(self_rel, name):
@@ -164,7 +180,15 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                                    kept_blocks=kept)
         guard_cpu, guard_wall = time.process_time() - c, time.perf_counter() - t
         t, c = time.perf_counter(), time.process_time()
-        out = engine.DuckDBEngine(threads=threads).link(**inputs, settings=settings)
+        try:
+            out = engine.DuckDBEngine(threads=threads).link(**inputs, settings=settings)
+        except TrainingDone:
+            cpu, wall = time.process_time() - c, time.perf_counter() - t
+            print(json.dumps({"run": i + 1, "load_average": round(os.getloadavg()[0], 2), "training_only": True,
+                              "until_trained_cpu_s": round(cpu, 2), "until_trained_wall_s": round(wall, 2),
+                              "steps_cpu_s": {k: round(v[1], 2) for k, v in timed.items()}}), flush=True)
+            _print_statements(statements, show_sql)
+            continue
         cpu, wall = time.process_time() - c, time.perf_counter() - t
         figures = {"run": i + 1, "load_average": round(os.getloadavg()[0], 2),
                    "engine_cpu_s": round(cpu, 2), "engine_wall_s": round(wall, 2),
@@ -179,10 +203,10 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                                                                                   "cpu_seconds")},
                    "links": out.links.num_rows, "reviews": out.reviews.num_rows}
         print(json.dumps(figures, ensure_ascii=False), flush=True)
-        if show_sql:
-            for cpu_s, wall_s, sql in sorted(statements, reverse=True)[:40]:
-                print(f"  {cpu_s:6.2f} cpu {wall_s:6.2f} wall  {' '.join(sql.split())[:300]}")
+        _print_statements(statements, show_sql)
         results.append(out)
+    if not results:
+        return
     out = results[-1]
     if save_out:
         pq.write_table(out.links, folder / f"{save_out}.links.parquet")
@@ -191,6 +215,21 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
             "parameters"), indent=1))
     if against:
         print("against", against, json.dumps(compare(folder, against, out)))
+
+
+def _print_statements(statements: list[tuple[float, float, str]], show_sql: bool) -> None:
+    if not show_sql:
+        return
+    sums: dict[str, list[float]] = {}
+    for cpu_s, wall_s, sql in statements:
+        s = sums.setdefault(sql[1:sql.index("]")].split(":")[0], [0.0, 0.0, 0])
+        s[0] += cpu_s
+        s[1] += wall_s
+        s[2] += 1
+    print("statements by step (cpu, wall, count):", json.dumps({k: [round(v[0], 2), round(v[1], 2), v[2]]
+                                                                 for k, v in sums.items()}))
+    for cpu_s, wall_s, sql in sorted(statements, reverse=True)[:40]:
+        print(f"  {cpu_s:6.2f} cpu {wall_s:6.2f} wall  {' '.join(sql.split())[:300]}")
 
 
 def compare(folder: Path, name: str, out) -> dict:
@@ -241,12 +280,13 @@ def main() -> None:
     parser.add_argument("--against")
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--training-only", action="store_true", help="stop once the model is trained")
     parser.add_argument("--code", type=Path, help="the checkout whose fupin is run (default: this one)")
     args = parser.parse_args()
     if args.dump:
         dump(args.dump, args.db)
     else:
-        run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads)
+        run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads, args.training_only)
 
 
 if __name__ == "__main__":
