@@ -157,6 +157,25 @@ def training_blocking() -> list[str]:
 
 
 
+def term_frequency_columns(comparisons: list[dict]) -> list[str]:
+    """The columns whose term frequencies the comparisons adjust for, in the comparisons' order."""
+    out: list[str] = []
+    for c in comparisons:
+        for lv in c["comparison_levels"]:
+            column = lv.get("tf_adjustment_column")
+            if column and column not in out:
+                out.append(column)
+    return out
+
+
+def term_frequencies_sql(column: str, tables: list[str]) -> str:
+    """Splink's term-frequency table of `column` over `tables` stacked (its `__splink__df_concat`), the same
+    statement (`term_frequencies_for_single_column_sql`): each value's rows over the rows where it is not null."""
+    stacked = " UNION ALL ".join(f"SELECT {column} FROM {t}" for t in tables)  # noqa: S608 - names of the engine
+    return (f"SELECT {column}, CAST(count(*) AS DOUBLE) / (SELECT count({column}) AS total FROM ({stacked})) "  # noqa: S608
+            f"AS tf_{column} FROM ({stacked}) WHERE {column} IS NOT NULL GROUP BY {column}")
+
+
 def persons_blocked_sql(rules: list[str]) -> str:
     """The registry persons (`right_in`) in at least one pair one of `rules` blocks with a record (`left_in`): the
     only persons expectation maximisation compares (its training rules)."""
@@ -508,6 +527,18 @@ class DuckDBEngine(Engine):
         con.execute(f"CREATE TABLE right_in AS {RIGHT_IN_SQL}")
         from splink import DuckDBAPI, Linker
 
+        # the term frequencies (of all records and persons, as Splink computes them over its input tables) made
+        # once and handed to every linker: expectation maximisation (which carries them without using them) and
+        # prediction would otherwise each compute them again over the registry
+        tf_columns = term_frequency_columns(settings.effective_comparisons())
+        for column in tf_columns:
+            con.execute(f"CREATE TABLE tf_{column} AS {term_frequencies_sql(column, ['left_in', 'right_in'])}")
+
+        def with_term_frequencies(linker, api):
+            for column in tf_columns:
+                linker.table_management.register_term_frequency_lookup(api.register(f"tf_{column}"), column)
+            return linker
+
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
@@ -522,7 +553,8 @@ class DuckDBEngine(Engine):
             return (em_api.register("left_in", table_name="fupin_left"),
                     em_api.register("right_em", table_name="fupin_right"))
 
-        parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs)
+        parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs,
+                                        em_linker=lambda linker: with_term_frequencies(linker, em_api))
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
         em_api.delete_tables_created_by_splink_from_db()
@@ -539,26 +571,21 @@ class DuckDBEngine(Engine):
         stats["predict_chunks"] = chunks
         threshold = settings.review_threshold / 10
         if chunks == 1:
-            pred = Linker([left, right], spec, log_level=None, validate_settings=False).inference.predict(
-                threshold_match_probability=threshold)
+            linker = with_term_frequencies(Linker([left, right], spec, log_level=None, validate_settings=False),
+                                           db_api)
+            pred = linker.inference.predict(threshold_match_probability=threshold)
             self._scored(con, pred.physical_name, names, create=True)
             db_api.delete_tables_created_by_splink_from_db()
         else:
             # prediction in chunks of the residual, so the blocked pairs held at once stay bounded; the term
-            # frequencies are those of all the records (as in one pass), computed once and shared by every chunk
-            full = Linker([left, right], spec, log_level=None, validate_settings=False)
-            tf_columns = [c for c in ("name", "name_py") if any(
-                lv.get("tf_adjustment_column") == c for comp in spec["comparisons"] for lv in comp["comparison_levels"])]
-            tf_tables = {c: full.table_management.compute_tf_table(c) for c in tf_columns}
+            # frequencies are those of all the records (as in one pass), made once above and shared by every chunk
             for i in range(chunks):
                 con.execute("CREATE OR REPLACE TABLE left_chunk AS SELECT * FROM left_in "  # noqa: S608 - integers
                             f"WHERE unique_id % {chunks} = {i}")
                 api = DuckDBAPI(connection=con)
-                linker = Linker([api.register("left_chunk", table_name="fupin_left"),
-                                 api.register("right_in", table_name="fupin_right")], spec, log_level=None,
-                                validate_settings=False)
-                for column, table in tf_tables.items():
-                    linker.table_management.register_term_frequency_lookup(table, column)
+                linker = with_term_frequencies(Linker([api.register("left_chunk", table_name="fupin_left"),
+                                                       api.register("right_in", table_name="fupin_right")], spec,
+                                                      log_level=None, validate_settings=False), api)
                 pred = linker.inference.predict(threshold_match_probability=threshold)
                 self._scored(con, pred.physical_name, names, create=i == 0)
                 api.delete_tables_created_by_splink_from_db()
@@ -603,7 +630,7 @@ class DuckDBEngine(Engine):
         con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
     def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int,
-               em_inputs=None) -> tuple[dict, dict]:
+               em_inputs=None, em_linker=None) -> tuple[dict, dict]:
         """Train m and u on this run's residual records (Splink: u by random sampling, m by expectation maximisation
         on blocked pairs); the prior is the share of records with a valid ID that are in the registry. Too few
         records (or a training that fails): the stored model in `settings.parameters`. Returns the parameters and
@@ -633,6 +660,8 @@ class DuckDBEngine(Engine):
             if em_inputs is not None:  # m by EM from the u just estimated, on the narrower inputs
                 linker = Linker(list(em_inputs()), linker.misc.save_model_to_json(), log_level=None,
                                 validate_settings=False)
+            if em_linker is not None:
+                linker = em_linker(linker)
             sessions, iterations = {}, {}
             for rule in settings.training_rules:
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
