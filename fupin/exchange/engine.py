@@ -184,6 +184,12 @@ def persons_blocked_sql(rules: list[str]) -> str:
     return f"SELECT * FROM right_in r WHERE {exists or 'false'}"  # noqa: S608
 
 
+def records_blocked_sql(rules: list[str]) -> str:
+    """The records (`left_in`) in at least one pair one of `rules` blocks with a registry person (`right_in`)."""
+    exists = " OR ".join(f"EXISTS (SELECT 1 FROM right_in r WHERE {rule})" for rule in rules)  # noqa: S608
+    return f"SELECT * FROM left_in l WHERE {exists or 'false'}"  # noqa: S608
+
+
 # The registry side of the probabilistic stage: one row per person in the columns the comparisons read (the same
 # statement in every engine: DuckDB and Spark SQL both read it).
 RIGHT_IN_SQL = """
@@ -546,19 +552,34 @@ class DuckDBEngine(Engine):
         em_api = DuckDBAPI(connection=con)
 
         def em_inputs():
-            # expectation maximisation reads only the pairs its rules block: the persons in no such pair are left
-            # out of its tables (the same pairs, the same sample of them, so the same m; u is estimated on everyone)
-            con.execute(f"CREATE TABLE right_em AS {persons_blocked_sql(settings.training_rules)}")
-            stats["training_persons"] = con.execute("SELECT count(*) FROM right_em").fetchall()[0][0]
-            return (em_api.register("left_in", table_name="fupin_left"),
+            # expectation maximisation reads only the pairs its rules block: the records and persons in no such
+            # pair are left out of its tables (the same pairs, the same sample of them — Splink samples each side
+            # by a hash of its source name and id —, so the same m; u is estimated on everyone). Made per session
+            # (`em_rule`): each reads the records and persons of its own rule
+            con.execute(f"CREATE TABLE left_em AS {records_blocked_sql([])}")
+            con.execute(f"CREATE TABLE right_em AS {persons_blocked_sql([])}")
+            return (em_api.register("left_em", table_name="fupin_left"),
                     em_api.register("right_em", table_name="fupin_right"))
 
+        by_rule: dict[str, list[int]] = {}
+
+        def em_rule(rule: str) -> None:
+            # the same table names for every session: the sample of pairs hashes the source names with the ids
+            con.execute(f"CREATE OR REPLACE TABLE left_em AS {records_blocked_sql([rule])}")
+            con.execute(f"CREATE OR REPLACE TABLE right_em AS {persons_blocked_sql([rule])}")
+            by_rule[rule] = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]  # noqa: S608
+                             for t in ("left_em", "right_em")]
+            stats["training_persons"] = max(n for _, n in by_rule.values())
+            stats["training_sides_by_rule"] = {r: {"records": a, "persons": b} for r, (a, b) in by_rule.items()}
+
         parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs,
-                                        em_linker=lambda linker: with_term_frequencies(linker, em_api))
+                                        em_linker=lambda linker: with_term_frequencies(linker, em_api),
+                                        em_rule=em_rule)
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
         em_api.delete_tables_created_by_splink_from_db()
         con.execute("DROP TABLE IF EXISTS right_em")
+        con.execute("DROP TABLE IF EXISTS left_em")
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
@@ -630,7 +651,7 @@ class DuckDBEngine(Engine):
         con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
     def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int,
-               em_inputs=None, em_linker=None) -> tuple[dict, dict]:
+               em_inputs=None, em_linker=None, em_rule=None) -> tuple[dict, dict]:
         """Train m and u on this run's residual records (Splink: u by random sampling, m by expectation maximisation
         on blocked pairs); the prior is the share of records with a valid ID that are in the registry. Too few
         records (or a training that fails): the stored model in `settings.parameters`. Returns the parameters and
@@ -664,6 +685,8 @@ class DuckDBEngine(Engine):
                 linker = em_linker(linker)
             sessions, iterations = {}, {}
             for rule in settings.training_rules:
+                if em_rule is not None:
+                    em_rule(rule)
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
                     with _em_iterations() as counted, _em_steps_in_numpy():
                         linker.training.estimate_parameters_using_expectation_maximisation(
