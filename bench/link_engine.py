@@ -74,7 +74,7 @@ class TrainingDone(Exception):
 
 
 def run(folder: Path, repeat: int, save_out: str | None, against: str | None, show_sql: bool,
-        threads: int | None, training_only: bool = False) -> None:
+        threads: int | None, training_only: bool = False, engine_options: dict | None = None) -> None:
     import pyarrow.parquet as pq
 
     from fupin.exchange import engine, skew
@@ -181,7 +181,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
         guard_cpu, guard_wall = time.process_time() - c, time.perf_counter() - t
         t, c = time.perf_counter(), time.process_time()
         try:
-            out = engine.DuckDBEngine(threads=threads).link(**inputs, settings=settings)
+            out = engine.DuckDBEngine(threads=threads, **(engine_options or {})).link(**inputs, settings=settings)
         except TrainingDone:
             cpu, wall = time.process_time() - c, time.perf_counter() - t
             print(json.dumps({"run": i + 1, "load_average": round(os.getloadavg()[0], 2), "training_only": True,
@@ -196,7 +196,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                    "steps_cpu_s": {k: round(v[1], 2) for k, v in timed.items()},
                    "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
                    "stats": {k: v for k, v in out.stats.items() if k.startswith(("seconds", "residual", "exact",
-                                                                               "probabilistic", "review",
+                                                                               "probabilistic", "review", "predict",
                                                                                "splink_pairs", "training"))},
                    "em_iterations": (out.stats.get("model") or {}).get("em_iterations"),
                    "training": {k: (out.stats.get("model") or {}).get(k) for k in ("seconds_u", "seconds_em", "seconds",
@@ -281,12 +281,15 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--training-only", action="store_true", help="stop once the model is trained")
+    parser.add_argument("--engine", default="{}", help="the DuckDB engine's options as JSON (memory_limit, "
+                        "predict_chunk_records, predict_chunk_persons, temp_directory)")
     parser.add_argument("--code", type=Path, help="the checkout whose fupin is run (default: this one)")
     args = parser.parse_args()
     if args.dump:
         dump(args.dump, args.db)
     else:
-        run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads, args.training_only)
+        run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads, args.training_only,
+            json.loads(args.engine))
 
 
 if __name__ == "__main__":

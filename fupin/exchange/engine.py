@@ -338,14 +338,17 @@ class DuckDBEngine(Engine):
     sql_dialect = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
-                 predict_chunk_records: int = 1_000_000):
+                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 0):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
-        scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded."""
+        scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
+        predict_chunk_persons: registry persons per pass (0: all), so that the persons' side of a pass — the
+        table of their compared columns that every blocked pair is joined to — stays bounded too."""
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_directory = temp_directory
         self.predict_chunk_records = predict_chunk_records
+        self.predict_chunk_persons = predict_chunk_persons
 
     def connect(self):
         import duckdb
@@ -588,29 +591,45 @@ class DuckDBEngine(Engine):
         stats["prior"] = spec["probability_two_random_records_match"]
         t_pred = time.perf_counter()
         names = [c["output_column_name"] for c in settings.comparisons]
-        chunks = max(1, math.ceil(stats["residual"] / self.predict_chunk_records)) if self.predict_chunk_records else 1
-        stats["predict_chunks"] = chunks
+        def parts(n: int, per: int) -> int:
+            return max(1, math.ceil(n / per)) if per else 1
+
+        record_parts, person_parts = (parts(stats["residual"], self.predict_chunk_records),
+                                      parts(n_persons, self.predict_chunk_persons))
+        stats["predict_chunks"] = record_parts * person_parts
+        stats["predict_parts"] = {"records": record_parts, "persons": person_parts}
         threshold = settings.review_threshold / 10
-        if chunks == 1:
+        if record_parts == person_parts == 1:
             linker = with_term_frequencies(Linker([left, right], spec, log_level=None, validate_settings=False),
                                            db_api)
             pred = linker.inference.predict(threshold_match_probability=threshold)
             self._scored(con, pred.physical_name, names, create=True)
             db_api.delete_tables_created_by_splink_from_db()
         else:
-            # prediction in chunks of the residual, so the blocked pairs held at once stay bounded; the term
-            # frequencies are those of all the records (as in one pass), made once above and shared by every chunk
-            for i in range(chunks):
-                con.execute("CREATE OR REPLACE TABLE left_chunk AS SELECT * FROM left_in "  # noqa: S608 - integers
-                            f"WHERE unique_id % {chunks} = {i}")
-                api = DuckDBAPI(connection=con)
-                linker = with_term_frequencies(Linker([api.register("left_chunk", table_name="fupin_left"),
-                                                       api.register("right_in", table_name="fupin_right")], spec,
-                                                      log_level=None, validate_settings=False), api)
-                pred = linker.inference.predict(threshold_match_probability=threshold)
-                self._scored(con, pred.physical_name, names, create=i == 0)
-                api.delete_tables_created_by_splink_from_db()
-            con.execute("DROP TABLE IF EXISTS left_chunk")
+            # prediction in passes over parts of the residual and of the registry (each pair is in exactly one
+            # pass: its record's part × its person's part), so the blocked pairs and the persons' table held at
+            # once stay bounded; the term frequencies are those of all the records and persons (as in one pass),
+            # made once above and shared by every pass: the same pairs, scores and links as one pass
+            first = True
+            for j in range(person_parts):
+                if person_parts > 1:
+                    con.execute("CREATE OR REPLACE TABLE right_part AS SELECT * FROM right_in "  # noqa: S608
+                                f"WHERE unique_id % {person_parts} = {j}")
+                for i in range(record_parts):
+                    if record_parts > 1:
+                        con.execute("CREATE OR REPLACE TABLE left_part AS SELECT * FROM left_in "  # noqa: S608
+                                    f"WHERE unique_id % {record_parts} = {i}")
+                    api = DuckDBAPI(connection=con)
+                    inputs = [api.register("left_part" if record_parts > 1 else "left_in", table_name="fupin_left"),
+                              api.register("right_part" if person_parts > 1 else "right_in",
+                                           table_name="fupin_right")]
+                    linker = with_term_frequencies(Linker(inputs, spec, log_level=None, validate_settings=False), api)
+                    pred = linker.inference.predict(threshold_match_probability=threshold)
+                    self._scored(con, pred.physical_name, names, create=first)
+                    first = False
+                    api.delete_tables_created_by_splink_from_db()
+            con.execute("DROP TABLE IF EXISTS left_part")
+            con.execute("DROP TABLE IF EXISTS right_part")
             db_api.delete_tables_created_by_splink_from_db()
         stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
         # a record with an ID that has nothing in common with the person's ID is not that person

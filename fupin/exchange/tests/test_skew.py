@@ -135,6 +135,13 @@ def test_the_run_splits_a_planted_block_links_and_shows_the_report(county, clien
     with override_settings(FUPIN_MAX_BLOCK=70):
         chunked = linkage_run(actor="test", force=True, engine=DuckDBEngine(predict_chunk_records=3))
     assert chunked.stats["predict_chunks"] == 3 and links() == one_pass
+    # and in parts of the registry too (7 persons a part, each part with each part of the residual): the same
+    with override_settings(FUPIN_MAX_BLOCK=70):
+        parted = linkage_run(actor="test", force=True,
+                             engine=DuckDBEngine(predict_chunk_records=3, predict_chunk_persons=7))
+    parts = parted.stats["predict_parts"]
+    assert parts["records"] == 3 and parts["persons"] >= 2 and parted.stats["predict_chunks"] == 3 * parts["persons"]
+    assert links() == one_pass
     user = make_user("skew_admin", "city_office", division=county["county"])
     client.force_login(user)
     body = client.get("/exchange/").content.decode()
