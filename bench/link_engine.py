@@ -74,7 +74,8 @@ class TrainingDone(Exception):
 
 
 def run(folder: Path, repeat: int, save_out: str | None, against: str | None, show_sql: bool,
-        threads: int | None, training_only: bool = False, engine_options: dict | None = None) -> None:
+        threads: int | None, training_only: bool = False, engine_options: dict | None = None,
+        settings_over: dict | None = None) -> None:
     import pyarrow.parquet as pq
 
     from fupin.exchange import engine, skew
@@ -84,7 +85,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
     # the run's settings as dumped (blocking after the skew guard, the stored model), with the comparisons of the
     # code being run (the dumped ones are the defaults of the code that dumped them)
     settings = engine.LinkSettings.from_dict({**json.loads((folder / "settings.json").read_text()),
-                                              "comparisons": engine.default_comparisons()})
+                                              "comparisons": engine.default_comparisons(), **(settings_over or {})})
     guard_args = json.loads((folder / "guard.json").read_text())
     kept = pq.read_table(folder / "kept_blocks.parquet") if (folder / "kept_blocks.parquet").exists() else None
     timed: dict[str, list[float]] = {}
@@ -197,6 +198,7 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
                    "steps_wall_s": {k: round(v[0], 2) for k, v in timed.items()},
                    "stats": {k: v for k, v in out.stats.items() if k.startswith(("seconds", "residual", "exact",
                                                                                "probabilistic", "review", "predict",
+                                                                               "training",
                                                                                "splink_pairs", "training"))},
                    "em_iterations": (out.stats.get("model") or {}).get("em_iterations"),
                    "training": {k: (out.stats.get("model") or {}).get(k) for k in ("seconds_u", "seconds_em", "seconds",
@@ -281,6 +283,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--training-only", action="store_true", help="stop once the model is trained")
+    parser.add_argument("--settings", default="{}", help="linkage settings over the dumped ones, as JSON")
     parser.add_argument("--engine", default="{}", help="the DuckDB engine's options as JSON (memory_limit, "
                         "predict_chunk_records, predict_chunk_persons, temp_directory)")
     parser.add_argument("--code", type=Path, help="the checkout whose fupin is run (default: this one)")
@@ -289,7 +292,7 @@ def main() -> None:
         dump(args.dump, args.db)
     else:
         run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads, args.training_only,
-            json.loads(args.engine))
+            json.loads(args.engine), json.loads(args.settings))
 
 
 if __name__ == "__main__":

@@ -575,9 +575,20 @@ class DuckDBEngine(Engine):
             stats["training_persons"] = max(n for _, n in by_rule.values())
             stats["training_sides_by_rule"] = {r: {"records": a, "persons": b} for r, (a, b) in by_rule.items()}
 
+        def em_sampled(condition) -> None:
+            # Splink samples this session's records (each side by a hash of its source name and id) to bound its
+            # pairs: only the sampled ones stay in its inputs, so its blocking and comparison vectors read a
+            # sample-sized table, not every record and person the rule blocks (Splink's own condition: the same
+            # pairs)
+            for table, source in (("left_em", "fupin_left"), ("right_em", "fupin_right")):
+                con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (source_dataset)
+                    FROM (SELECT '{source}' AS source_dataset, * FROM {table}) x WHERE {condition("x")}""")  # noqa: S608
+            stats.setdefault("training_sampled", []).append(
+                [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("left_em", "right_em")])  # noqa: S608
+
         parameters, model = self._model(db_api, left, right, settings, stats, n_persons, em_inputs=em_inputs,
                                         em_linker=lambda linker: with_term_frequencies(linker, em_api),
-                                        em_rule=em_rule)
+                                        em_rule=em_rule, em_sampled=em_sampled)
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
         em_api.delete_tables_created_by_splink_from_db()
@@ -670,13 +681,19 @@ class DuckDBEngine(Engine):
         con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
     def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int,
-               em_inputs=None, em_linker=None, em_rule=None) -> tuple[dict, dict]:
+               em_inputs=None, em_linker=None, em_rule=None, em_sampled=None) -> tuple[dict, dict]:
         """Train m and u on this run's residual records (Splink: u by random sampling, m by expectation maximisation
         on blocked pairs); the prior is the share of records with a valid ID that are in the registry. Too few
         records (or a training that fails): the stored model in `settings.parameters`. Returns the parameters and
         the model's description (JSON settings, figures) to keep with the run. `em_inputs`: a function returning the
         (left, right) inputs of expectation maximisation when they are narrower than those of u (the same source
-        names: Splink's sample of pairs hashes them with the ids)."""
+        names: Splink's sample of pairs hashes them with the ids). The engine's hooks into the EM sessions (the
+        Spark engine gives none): `em_linker`, given the EM linker before its sessions (the engine hands it the term
+        frequencies it made once); `em_rule`, called with each training rule before its session (the engine narrows
+        the EM inputs to the records and persons that rule blocks); `em_sampled`, called when Splink samples a
+        session's records to bound its pairs (`em_max_pairs`), with a function giving that sample's SQL condition
+        on a table alias (the engine then keeps only the sampled records and persons in the EM inputs: the same
+        pairs)."""
         from splink import Linker
 
         exact, valid_unknown = stats.get("exact", 0), stats.get("valid_unknown", 0)
@@ -707,7 +724,7 @@ class DuckDBEngine(Engine):
                 if em_rule is not None:
                     em_rule(rule)
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
-                    with _em_iterations() as counted, _em_steps_in_numpy():
+                    with _em_iterations() as counted, _em_steps_in_numpy(), _em_sample_chosen(em_sampled):
                         linker.training.estimate_parameters_using_expectation_maximisation(
                             rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
                     sessions[rule] = "trained"
@@ -735,6 +752,38 @@ class DuckDBEngine(Engine):
                      seconds=round(time.perf_counter() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
         stats["seconds_training"] = model["seconds"]
         return parameters, model
+
+
+@contextlib.contextmanager
+def _em_sample_chosen(on_sample):
+    """While the block runs, `on_sample` (if any) is told the sample Splink chose for an EM session once it is
+    chosen (`resolve_em_sample_threshold`: the records of each side whose hash bucket of source name and id is under
+    a threshold), before the session blocks its pairs: it is given a function returning that condition on a table
+    alias, Splink's own SQL (`_em_sample_filter_sql`). No sample (the pairs are under `max_pairs`): not called."""
+    from splink.internals import em_training_session
+    from splink.internals.blocking import combine_unique_id_input_columns
+    from splink.internals.em_sampling import _em_sample_filter_sql
+
+    original = em_training_session.resolve_em_sample_threshold
+    if on_sample is None:
+        yield
+        return
+
+    def resolved(*, linker, blocking_rule, **kw):
+        threshold, modulus, info = original(linker=linker, blocking_rule=blocking_rule, **kw)
+        if threshold is not None:
+            column_info = linker._settings_obj.column_info_settings
+            columns = combine_unique_id_input_columns(column_info.source_dataset_input_column,
+                                                      column_info.unique_id_input_column)
+            on_sample(lambda alias: "true" + _em_sample_filter_sql(columns, threshold, modulus, alias,
+                                                                   blocking_rule.sql_dialect))
+        return threshold, modulus, info
+
+    em_training_session.resolve_em_sample_threshold = resolved
+    try:
+        yield
+    finally:
+        em_training_session.resolve_em_sample_threshold = original
 
 
 @contextlib.contextmanager
