@@ -224,6 +224,8 @@ class LinkSettings:
     u_max_pairs: float = 1e5
     u_chunks: int = 1
     em_max_pairs: float = 2e5
+    # share of each side's records Splink's EM probe blocks to estimate a session's pairs (its own default)
+    em_probe_share: float = 0.01
     seed: int = 42
     # a stored model ({comparison: {label: [m, u]}, "match_rate": share}), used when the run cannot train
     parameters: dict = field(default_factory=dict)
@@ -726,7 +728,8 @@ class DuckDBEngine(Engine):
                 try:  # a rule that blocks no pair (no masked IDs, no stated birth dates) trains nothing
                     with _em_iterations() as counted, _em_steps_in_numpy(), _em_sample_chosen(em_sampled):
                         linker.training.estimate_parameters_using_expectation_maximisation(
-                            rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
+                            rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs,
+                            record_sample_proportion=settings.em_probe_share)
                     sessions[rule] = "trained"
                     iterations[rule] = counted[-1] if counted else None
                 except Exception as exc:  # recorded per session on the model

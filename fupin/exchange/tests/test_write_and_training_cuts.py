@@ -66,9 +66,15 @@ def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(sma
     settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=1e5)  # small data, quick
     narrowed = linkage_compute(force=True, settings=settings)
     monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in")
+    monkeypatch.setattr(engine, "records_blocked_sql", lambda rules: "SELECT * FROM left_in")
     everyone = linkage_compute(force=True, settings=settings)
     assert narrowed.model["trained"] and everyone.model["trained"]
     assert narrowed.stats["training_persons"] < everyone.stats["training_persons"] == everyone.persons
+    # each session read the records and persons of its own rule only
+    sides = narrowed.stats["training_sides_by_rule"]
+    assert set(sides) == set(settings.training_rules)
+    assert all(0 < s["records"] < narrowed.stats["residual"] for s in sides.values())
+    assert all(s["persons"] <= narrowed.stats["training_persons"] for s in sides.values())
 
     def parameters(plan):
         return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
@@ -88,6 +94,40 @@ def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(sma
     monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in WHERE unique_id % 2 = 0")
     halved = parameters(linkage_compute(force=True, settings=settings))
     assert any(halved[k] != pytest.approx(want[k], rel=1e-6) for k in want)
+
+
+def test_em_on_the_records_splink_samples_learns_what_it_learns_on_all_its_rule_blocks(small_county, monkeypatch):
+    import contextlib
+
+    # a wide training rule (thousands of pairs, most of them non-matches: m depends on which are sampled) and a
+    # small pair bound with a probe over every record, so that Splink samples the session's records
+    settings = LinkSettings(min_train_records=100, u_max_pairs=5e4, em_max_pairs=400, em_probe_share=1.0,
+                            training_rules=["l.town_code = r.town_code AND l.sex = r.sex", "l.name_py = r.name_py"])
+    sampled = linkage_compute(force=True, settings=settings)
+    chosen = engine._em_sample_chosen
+    monkeypatch.setattr(engine, "_em_sample_chosen", lambda on_sample: contextlib.nullcontext())
+    whole = linkage_compute(force=True, settings=settings)  # the inputs not narrowed to the sample
+    assert sampled.model["trained"] and whole.model["trained"]
+    assert "training_sampled" not in whole.stats
+    narrowed = sampled.stats["training_sampled"]  # the sessions whose records were sampled: their inputs shrank
+    sides = sampled.stats["training_sides_by_rule"]
+    assert narrowed and all(0 < n < max(s["records"] for s in sides.values()) for n, _ in narrowed)
+
+    def parameters(plan):
+        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
+                for label, mu in levels.items()}
+
+    got, want = parameters(sampled), parameters(whole)
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
+    assert sampled.model["em_iterations"] == whole.model["em_iterations"]
+    # the control: a sample smaller than Splink's (only the ids ending in 0 to 4 of it kept: about half) learns
+    # other m values
+    monkeypatch.setattr(engine, "_em_sample_chosen", lambda on_sample: chosen(
+        on_sample and (lambda condition: on_sample(lambda alias: f"{condition(alias)} AND {alias}.unique_id % 10 < 5"))))
+    smaller = linkage_compute(force=True, settings=settings)
+    assert smaller.model["trained"]
+    assert any(parameters(smaller)[k] != pytest.approx(want[k], rel=1e-6) for k in want)
 
 
 def test_em_iterations_in_numpy_learn_what_splinks_own_iterations_learn(small_county, monkeypatch):
