@@ -78,7 +78,8 @@ def duckdb_options() -> dict:
     return {"memory_limit": getattr(django_settings, "FUPIN_DUCKDB_MEMORY", "1GB"),
             "temp_directory": str(temp) if temp else None,
             "threads": getattr(django_settings, "FUPIN_DUCKDB_THREADS", 0) or None,
-            "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 1_000_000))}
+            "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 1_000_000)),
+            "predict_chunk_persons": int(getattr(django_settings, "FUPIN_PREDICT_PERSONS", 1_000_000))}
 
 
 def max_block() -> int:
