@@ -227,8 +227,8 @@ FUPIN_UPLOAD_MAX_UNCOMPRESSED = int(os.environ.get("FUPIN_UPLOAD_MAX_UNCOMPRESSE
 FUPIN_UPLOAD_MAX_RATIO = 100
 
 # The comparison's DuckDB engine (docs/scale.md): DuckDB's memory limit (beyond it, it spills to FUPIN_DUCKDB_TEMP),
-# threads (0: as many as cores), residual records and registry persons per prediction pass, and the largest block (record × person
-# pairs under one blocking key) a linkage run compares before the skew guard splits or skips it.
+# threads (0: as many as cores), residual records and registry persons per prediction pass, and the largest block
+# (record × person pairs under one blocking key) a linkage run compares before the skew guard splits or skips it.
 FUPIN_DUCKDB_MEMORY = os.environ.get("FUPIN_DUCKDB_MEMORY", "1GB")
 FUPIN_DUCKDB_TEMP = Path(os.environ.get("FUPIN_DUCKDB_TEMP", DATA_DIR / "duckdb_tmp"))
 FUPIN_DUCKDB_THREADS = int(os.environ.get("FUPIN_DUCKDB_THREADS", "0"))

@@ -71,7 +71,7 @@ def default_engine(name: str | None = None, *, spark_master: str | None = None) 
 
 def duckdb_options() -> dict:
     """The DuckDB engine's bounds from the settings: memory limit, the folder it spills to, threads, and how many
-    residual records one prediction pass scores (docs/scale.md)."""
+    residual records and registry persons one prediction pass compares (docs/scale.md)."""
     temp = getattr(django_settings, "FUPIN_DUCKDB_TEMP", None)
     if temp:
         Path(temp).mkdir(parents=True, exist_ok=True)
