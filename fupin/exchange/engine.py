@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
 
+from fupin.exchange.places import duckdb_places
+
 log = logging.getLogger(__name__)
 
 
@@ -497,24 +499,9 @@ class DuckDBEngine(Engine):
                  "NULL::DOUBLE AS weight, NULL::DOUBLE AS second_weight, NULL::VARCHAR AS decision WHERE false")
         if not stats["residual"]:
             return empty
-        # village of a residual record: the village (and town) whose name its address contains; found once per
+        # village and town of a residual record: those its address names (fupin/exchange/places.py), found once per
         # distinct address (a department's records share few: 972 addresses for 53,390 records at 1x), not per record
-        con.execute("""
-            CREATE TABLE divs AS SELECT code, name, level, parent_code FROM divisions_in WHERE length(name) >= 2""")
-        con.execute("CREATE TABLE addresses AS SELECT DISTINCT address FROM residual WHERE address IS NOT NULL")
-        con.execute("""
-            CREATE TABLE res_village AS
-            SELECT x.record_id, a.village_code FROM residual x JOIN (
-                SELECT a.address, arg_max(v.code, length(v.name) + CASE WHEN t.name IS NOT NULL
-                       AND contains(a.address, t.name) THEN 100 ELSE 0 END) AS village_code
-                FROM addresses a JOIN divs v ON v.level IN ('village', 'community') AND contains(a.address, v.name)
-                LEFT JOIN divs t ON t.code = v.parent_code GROUP BY a.address) a USING (address)""")
-        con.execute("""
-            CREATE TABLE res_town AS
-            SELECT x.record_id, a.town_code FROM residual x JOIN (
-                SELECT a.address, arg_max(t.code, length(t.name)) AS town_code
-                FROM addresses a JOIN divs t ON t.level = 'town' AND contains(a.address, t.name)
-                GROUP BY a.address) a USING (address)""")
+        duckdb_places(con, "SELECT address FROM residual", "SELECT code, name, level, parent_code FROM divisions_in")
         con.execute("""
             CREATE TABLE left_in AS SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean, x.id_masked,
                 CASE WHEN length(x.id_clean) >= 17 AND NOT x.id_masked THEN substr(x.id_clean, 1, 17) END AS id17,
@@ -534,9 +521,9 @@ class DuckDBEngine(Engine):
                     WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
                     AND regexp_full_match(substr(x.id_clean, 17, 1), '[0-9]')
                     THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
-                coalesce(v.village_code, NULL) AS village_code,
-                coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
-            FROM residual x LEFT JOIN res_village v USING (record_id) LEFT JOIN res_town t USING (record_id)""")
+                p.village_code, p.town_code
+            FROM residual x LEFT JOIN place_of p USING (address)""")
+        con.execute("DROP TABLE place_of")
         con.execute(f"CREATE TABLE right_in AS {RIGHT_IN_SQL}")
         from splink import DuckDBAPI, Linker
 

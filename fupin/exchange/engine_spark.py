@@ -45,6 +45,7 @@ from fupin.exchange.engine import (
     Release,
     explain,
 )
+from fupin.exchange.places import spark_places
 
 log = logging.getLogger(__name__)
 
@@ -402,18 +403,10 @@ class SparkEngine(Engine):
                     CAST(NULL AS DOUBLE) AS score, CAST(NULL AS DOUBLE) AS weight, {cols},
                     CAST(NULL AS DOUBLE) AS second_weight, CAST(NULL AS STRING) AS decision WHERE false""")
             return
-        self._table(spark, "divs", "SELECT code, name, level, parent_code FROM divisions_in WHERE length(name) >= 2")
-        # village of a residual record: the village (and town) whose name its address contains
-        self._table(spark, "res_village", """
-            SELECT x.record_id, max_by(v.code, length(v.name) + CASE WHEN t.name IS NOT NULL
-                   AND instr(x.address, t.name) > 0 THEN 100 ELSE 0 END) AS village_code
-            FROM residual x JOIN divs v ON v.level IN ('village', 'community') AND instr(x.address, v.name) > 0
-            LEFT JOIN divs t ON t.code = v.parent_code
-            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
-        self._table(spark, "res_town", """
-            SELECT x.record_id, max_by(t.code, length(t.name)) AS town_code
-            FROM residual x JOIN divs t ON t.level = 'town' AND instr(x.address, t.name) > 0
-            WHERE x.address IS NOT NULL GROUP BY x.record_id""")
+        # village and town of a residual record: those its address names (fupin/exchange/places.py), per distinct
+        # address
+        spark_places(lambda name, sql: self._table(spark, name, sql), "SELECT address FROM residual",
+                     "SELECT code, name, level, parent_code FROM divisions_in")
         self._table(spark, "left_in", """
             SELECT x.record_id AS unique_id, x.name, x.name_py, x.id_clean, x.id_masked,
                 CASE WHEN length(x.id_clean) >= 17 AND NOT x.id_masked THEN substr(x.id_clean, 1, 17) END AS id17,
@@ -431,10 +424,8 @@ class SparkEngine(Engine):
                     WHEN length(x.id_clean) >= 17 AND x.id_status <> 'truncated'
                     AND substr(x.id_clean, 17, 1) RLIKE '^[0-9]$'
                     THEN CASE WHEN CAST(substr(x.id_clean, 17, 1) AS INT) % 2 = 1 THEN '1' ELSE '2' END END) AS sex,
-                v.village_code,
-                coalesce(substr(v.village_code, 1, 9), t.town_code) AS town_code
-            FROM residual x LEFT JOIN res_village v ON v.record_id = x.record_id
-            LEFT JOIN res_town t ON t.record_id = x.record_id""")
+                p.village_code, p.town_code
+            FROM residual x LEFT JOIN place_of p ON p.address = x.address""")
         self._table(spark, "right_in", RIGHT_IN_SQL)
         from splink import Linker
         from splink.backends.spark import SparkAPI

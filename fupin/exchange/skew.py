@@ -39,6 +39,7 @@ import time
 import pyarrow as pa
 
 from fupin.exchange.engine import NO_CHECKPOINT  # tables that live for one measurement: never compressed
+from fupin.exchange.places import duckdb_places
 
 # secondary keys tried, in order, on a rule's large keys (columns both sides of the engine's blocking tables have)
 SECONDARY_KEYS: list[tuple[str, ...]] = [("town_code",), ("sex",), ("town_code", "sex")]
@@ -68,9 +69,8 @@ _LEFT_KEYS = """
         CASE WHEN length(id_any) >= 15 AND NOT coalesce(masked, false) THEN substr(id_any, 1, 15) END AS id15,
         CASE WHEN NOT coalesce(masked, false) THEN id_any END AS id_clean,
         substr(name, 1, 1) AS surname, NULLIF(substr(name, 2), '') AS given,
-        (SELECT substr(arg_max(t.code, length(t.name)), 1, 9) FROM towns t WHERE contains(x.address, t.name))
-            AS town_code, year(birth_date) AS birth_year
-    FROM left_raw x"""
+        p.town_code, year(birth_date) AS birth_year
+    FROM left_raw x LEFT JOIN place_of p USING (address)"""
 _RIGHT_KEYS = """
     SELECT NULLIF(name_py, '') AS name_py, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
         CASE WHEN length(id_number) = 18 THEN substr(id_number, 1, 6) END AS id_area6,
@@ -194,11 +194,11 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
         con.register("records_in", records)
         con.register("persons_in", persons)
         con.register("divisions_in", divisions)
-        con.execute("CREATE TABLE towns AS SELECT code, name FROM divisions_in WHERE level = 'town' "
-                    "AND length(name) >= 2")
         residual = ("id_status NOT IN ('valid', 'legacy15') AND (coalesce(name, '') <> '' OR coalesce(id_clean, '') "
                     "<> '')") if exact_rule else "true"
         con.execute(f"CREATE TABLE left_raw AS {_LEFT.format(residual=residual)}")
+        # a record's town as the engines find it: its village's, else the town its address names (places.py)
+        duckdb_places(con, "SELECT address FROM left_raw", "SELECT code, name, level, parent_code FROM divisions_in")
         con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
         kept = blocks_usable(kept_blocks, rules, persons.num_rows)
         if kept:  # the registry's keys are derived only if a large block has to be split (`_guard_rule`)
