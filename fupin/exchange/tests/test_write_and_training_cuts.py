@@ -19,6 +19,12 @@ def _links():
     return sorted(RecordLink.objects.values_list("record_id", "person_id", "method", "score"))
 
 
+def _parameters(plan):
+    """A plan's trained m/u by (comparison, level)."""
+    return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
+            for label, mu in levels.items()}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_links_written_without_per_row_lookups_are_the_same_and_their_references_checked(people, dibao):  # noqa: F811
     with foreign_keys_checked_in_bulk(RecordLink) as off:
@@ -76,11 +82,7 @@ def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(sma
     assert all(0 < s["records"] < narrowed.stats["residual"] for s in sides.values())
     assert all(s["persons"] <= narrowed.stats["training_persons"] for s in sides.values())
 
-    def parameters(plan):
-        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
-                for label, mu in levels.items()}
-
-    got, want = parameters(narrowed), parameters(everyone)
+    got, want = _parameters(narrowed), _parameters(everyone)
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
     assert narrowed.model["em_iterations"] == everyone.model["em_iterations"]
@@ -92,7 +94,7 @@ def test_em_on_the_persons_its_rules_block_learns_what_it_learns_on_everyone(sma
     assert links(narrowed) == links(everyone)
     # the control: EM on persons left out that its rules do block learns other m values
     monkeypatch.setattr(engine, "persons_blocked_sql", lambda rules: "SELECT * FROM right_in WHERE unique_id % 2 = 0")
-    halved = parameters(linkage_compute(force=True, settings=settings))
+    halved = _parameters(linkage_compute(force=True, settings=settings))
     assert any(halved[k] != pytest.approx(want[k], rel=1e-6) for k in want)
 
 
@@ -113,11 +115,7 @@ def test_em_on_the_records_splink_samples_learns_what_it_learns_on_all_its_rule_
     sides = sampled.stats["training_sides_by_rule"]
     assert narrowed and all(0 < n < max(s["records"] for s in sides.values()) for n, _ in narrowed)
 
-    def parameters(plan):
-        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
-                for label, mu in levels.items()}
-
-    got, want = parameters(sampled), parameters(whole)
+    got, want = _parameters(sampled), _parameters(whole)
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
     assert sampled.model["em_iterations"] == whole.model["em_iterations"]
@@ -127,7 +125,7 @@ def test_em_on_the_records_splink_samples_learns_what_it_learns_on_all_its_rule_
         on_sample and (lambda condition: on_sample(lambda alias: f"{condition(alias)} AND {alias}.unique_id % 10 < 5"))))
     smaller = linkage_compute(force=True, settings=settings)
     assert smaller.model["trained"]
-    assert any(parameters(smaller)[k] != pytest.approx(want[k], rel=1e-6) for k in want)
+    assert any(_parameters(smaller)[k] != pytest.approx(want[k], rel=1e-6) for k in want)
 
 
 def test_em_iterations_in_numpy_learn_what_splinks_own_iterations_learn(small_county, monkeypatch):
@@ -139,11 +137,7 @@ def test_em_iterations_in_numpy_learn_what_splinks_own_iterations_learn(small_co
     splink_em = linkage_compute(force=True, settings=settings)
     assert numpy_em.model["trained"] and splink_em.model["trained"]
 
-    def parameters(plan):
-        return {(c, label): mu for c, levels in plan.model["parameters"].items() if c != "match_rate"
-                for label, mu in levels.items()}
-
-    got, want = parameters(numpy_em), parameters(splink_em)
+    got, want = _parameters(numpy_em), _parameters(splink_em)
     assert got.keys() == want.keys() and len(want) >= 20
     assert all(got[k] == pytest.approx(want[k], rel=1e-9) for k in want)
     assert numpy_em.model["em_iterations"] == splink_em.model["em_iterations"]
