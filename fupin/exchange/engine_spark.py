@@ -42,6 +42,7 @@ from fupin.exchange.engine import (
     Engine,
     LinkOutput,
     LinkSettings,
+    Load,
     Release,
     explain,
 )
@@ -243,7 +244,7 @@ class SparkEngine(Engine):
         return spark.sql(sql).collect()[0][0]
 
     # -- rules ---------------------------------------------------------------------------------------------------
-    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release], queries: dict[str, str]
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release | Load], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
         from fupin.exchange.spark_sql import translate
 
@@ -258,9 +259,14 @@ class SparkEngine(Engine):
                     return spark.table(table_name).columns
 
                 for statement in setup:
+                    if isinstance(statement, Load):  # handed to Spark as read; the Arrow goes at once
+                        for name, table in statement.read().items():
+                            self._load(spark, folder, name, table)
+                        continue
                     if isinstance(statement, Release):  # loaded into Spark above: the Arrow copies go
                         for name in statement.names:
                             tables.pop(name, None)
+                            spark.catalog.dropTempView(name)
                         continue
                     st = translate(statement, columns)
                     if st.create:

@@ -12,8 +12,9 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint),
   `registry_households` (the households' columns the rules read, kept with the registry's copy at import and
   nightly);
-- the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`; `Release`, the step of an
-  engine's `evaluate` setup that lets input tables go once no later statement reads them, and
+- the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`; `Load` and `Release`, the
+  steps of an engine's `evaluate` setup that read input tables only when the statements that need them come and
+  let tables go once no later statement reads them, and
   `arrow_memory_returned`, which gives the memory of Arrow tables let go back to the system;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
   linked, with its label).
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from fupin.exchange import cache as _cache
-from fupin.exchange.engine import Release, arrow_memory_returned
+from fupin.exchange.engine import Load, Release, arrow_memory_returned
 from fupin.exchange.linkage import (
     ENGINES,
     LinkagePlan,
@@ -52,6 +53,7 @@ __all__ = [
     "MAPPABLE_ROLES",
     "LinkMethod",
     "LinkagePlan",
+    "Load",
     "RecordLink",
     "Release",
     "Snapshot",
