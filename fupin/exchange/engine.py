@@ -357,9 +357,11 @@ class DuckDBEngine(Engine):
                 con.register(name, tables[name])  # scanned in place, not copied
             for statement in setup:
                 if isinstance(statement, Load):
-                    for name, table in statement.read().items():
-                        loaded[name] = table
-                        con.register(name, table)
+                    read = statement.read()
+                    for name in read:
+                        con.register(name, read[name])
+                    loaded.update(read)
+                    del read  # `loaded` holds the only reference: its `Release` frees it
                     continue
                 if isinstance(statement, Release):
                     for name in statement.names:

@@ -252,16 +252,18 @@ class SparkEngine(Engine):
             spark, folder = self._begin()
 
             def run() -> dict[str, pa.Table]:
-                for name, table in tables.items():
-                    self._load(spark, folder, name, table)
+                for name in tables:  # by name: no loop variable holding the last input past its `Release`
+                    self._load(spark, folder, name, tables[name])
 
                 def columns(table_name: str) -> list[str]:
                     return spark.table(table_name).columns
 
                 for statement in setup:
                     if isinstance(statement, Load):  # handed to Spark as read; the Arrow goes at once
-                        for name, table in statement.read().items():
-                            self._load(spark, folder, name, table)
+                        read = statement.read()
+                        for name in read:
+                            self._load(spark, folder, name, read[name])
+                        del read
                         continue
                     if isinstance(statement, Release):  # loaded into Spark above: the Arrow copies go
                         for name in statement.names:
