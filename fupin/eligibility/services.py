@@ -1134,15 +1134,14 @@ def _value_map(program: Program, tables: dict[str, pa.Table], mappings: list, en
     tables["vmap"] = pa.table({k: pa.array(v, t) for (k, t), v in zip(cols.items(), rows.values(), strict=True)})
     # of the records read for their values, the rules read only the linked ones (`Program.record_table_setup`):
     # the others are let go now, not held through the evaluation (at 1x two in five)
-    linked = None
-    for name in [k for k in tables if k.startswith("raw_")]:
-        if linked is None:
-            linked = pc.unique(tables["links_all"].column("record_id")) if "links_all" in tables else None
-        if linked is not None:
+    links = tables.get("links_all")
+    raw_names = [k for k in tables if k.startswith("raw_")]
+    if links is not None and raw_names:
+        for name in raw_names:
+            linked = links.column("record_id").filter(pc.equal(links.column("source_code"), name[len("raw_"):]))
             raw = tables[name]
             tables[name] = raw.filter(pc.is_in(raw.column("record_id"), value_set=linked))
             del raw
-    if linked is not None:
         arrow_memory_returned()
     return sorted(unknown, key=lambda u: (u[0], u[1], -u[3], u[2]))
 
