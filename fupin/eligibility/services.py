@@ -356,7 +356,7 @@ def _ids_sql(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) if ids else "-1"
 
 
-def _load_tables(program: Program, applicants: list[int], read_persons: Callable[[], pa.Table], registry_fp: str,
+def _load_tables(program: Program, applicants: list[int], read_persons: Callable, registry_fp: str,
                  plan=None, only: list[int] | None = None) -> tuple[dict[str, pa.Table], list, dict]:
     """The engine's input tables, the statements that scope them (建档立卡 and applicants, and of those only the
     households `only` when given) and the department records' `Load` steps by source (for the program's setup);
@@ -364,7 +364,8 @@ def _load_tables(program: Program, applicants: list[int], read_persons: Callable
 
     Each input is in memory only while the statements that read it run — the registry's households, persons and
     the department records grow with the county (at 10x 106, 473 and 335 MB of Arrow): the households, the persons
-    (`read_persons()`) and the records of the sources without a value mapping are read by a `Load` step just
+    (`read_persons()`: a table, or a row group at a time) and the records of the sources without a value mapping
+    are read by a `Load` step just
     before their first reader, and every input is released (`Release`) after the last statement that reads it;
     the engine's own tables hold what the rules read of it (DuckDB: buffer-managed, spilled beyond
     FUPIN_DUCKDB_MEMORY). Read now: the links (the plan's own, which its write holds anyway), and the records of
@@ -833,7 +834,7 @@ def _compare_compute(rule_set, *, progress: Progress, engine, relink: bool,
 def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: str, mark: tuple, t0: float,
                    write_links: Callable | None = None) -> dict:
     """_compare_compute after the linkage: the rules' results, the findings' changes, the assessments."""
-    from fupin.exchange.public import arrow_memory_returned, current_snapshots, load_persons
+    from fupin.exchange.public import arrow_memory_returned, current_snapshots, load_persons, persons_batches
 
     t_link = time.perf_counter()
     progress(50, _("Applying the rules"))
@@ -860,16 +861,17 @@ def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: s
     if scope is not None:
         rules = [r for r in rules if r.code in scope["rules"]]
         program = _program_for(rules, mappings)
-    # the registry's persons: read by the engine's setup once the households are in (full runs: not held beside
-    # the households' and the records' Arrow, at 10x 473 MB), or here when an incremental run needs them first;
-    # their only reference goes to the engine, which lets it go once it holds what the rules read
+    # the registry's persons: read by the engine's setup once the households are in, a row group at a time (full
+    # runs: the one statement that reads them keeps the members in scope; at 10x the whole table is 473 MB), or
+    # here when an incremental run needs them first; their only reference goes to the engine, which lets them go
+    # once it holds what the rules read
     persons: list[pa.Table] = []
     if scope is not None:
         persons.append(load_persons(registry_fp))
         scope["households"] = _changed_households(scope["sources"], previous, current, persons[0], plan, engine)
 
-    def read_persons() -> pa.Table:
-        return persons.pop() if persons else load_persons(registry_fp)
+    def read_persons() -> pa.Table | pa.RecordBatchReader:
+        return persons.pop() if persons else persons_batches(registry_fp)
 
     households = None  # an incremental run's households (id, area code): its assessments are ranked again with them
     if write_links is not None:  # every input read from the database that the links' write changes

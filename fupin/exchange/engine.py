@@ -287,9 +287,11 @@ class Load:
     """A step of `Engine.evaluate`'s setup: the inputs `read()` returns ({name: Arrow table}) read here, not before
     the setup starts, so that each is in memory only from the step before its first reader to its `Release` (the
     rules' inputs read one after another, not all at once: at 10x 1.1 GB of Arrow). `read` is called once; the
-    engine keeps the tables it returns as it keeps those of `tables` (until their `Release`)."""
+    engine keeps the tables it returns as it keeps those of `tables` (until their `Release`). An input may be a
+    `pa.RecordBatchReader` instead of a table when one statement only reads it: DuckDB scans it a batch at a time
+    (the registry's persons, of which the rules keep the members in scope)."""
 
-    read: Callable[[], dict[str, pa.Table]]
+    read: Callable[[], dict[str, pa.Table | pa.RecordBatchReader]]
 
 
 class Engine(ABC):

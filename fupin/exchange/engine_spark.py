@@ -225,6 +225,8 @@ class SparkEngine(Engine):
     @staticmethod
     def _load(spark, folder: Path, name: str, table: pa.Table):
         """An input handed to Spark from memory as a view of that name (no file: its ID numbers stay in memory)."""
+        if isinstance(table, pa.RecordBatchReader):  # a `Load` input read a batch at a time: Spark takes it whole
+            table = table.read_all()
         table = table.replace_schema_metadata(None)
         df = spark.createDataFrame(table) if table.num_columns else spark.createDataFrame([], "x INT").drop("x")
         df.createOrReplaceTempView(name)

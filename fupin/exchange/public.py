@@ -8,7 +8,7 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
 - the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
-  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
+  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons` (and `persons_batches`, the same a row group at a time), `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint),
   `registry_households` (the households' columns the rules read, kept with the registry's copy at import and
   nightly);
@@ -72,6 +72,7 @@ __all__ = [
     "linkage_write",
     "load_links",
     "load_persons",
+    "persons_batches",
     "planned_links",
     "records_for_evidence",
     "register_field_reader",
@@ -97,6 +98,14 @@ def registry_households(fingerprint: str) -> pa.Table:
     from fupin.exchange import registry_copy
 
     return registry_copy.households(fingerprint)
+
+
+def persons_batches(fingerprint: str) -> pa.RecordBatchReader:
+    """The registry's persons (as `load_persons` returns them) a row group at a time, for a reader that scans them
+    once: the rules' setup, which keeps only the members of the households in scope."""
+    from fupin.exchange import registry_copy
+
+    return registry_copy.batches(fingerprint)
 
 
 def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -> pa.Table:

@@ -110,16 +110,17 @@ def test_a_slice_cutting_a_household_would_be_seen(people, departments, two_cars
 
 
 def test_the_rules_inputs_are_read_one_after_another_and_let_go(people, departments, monkeypatch):
-    """Each input the engine reads by a `Load` step (the households, the persons, the records of each source without
-    a mapped field) is in memory only until its release: when one is read, none read before it is alive any
-    more; and nothing the rules were given or read is left once the evaluation is over."""
-    handed, reads, alive = [], [], {}
+    """Each input the engine reads by a `Load` step (the households, the persons — a row group at a time —, the
+    records of each source without a mapped field) is in memory only until its release: when one is read, none read
+    before it is alive any more; and nothing the rules were given or read is left once the evaluation is over."""
+    handed, reads, alive, kinds = [], [], {}, {}
     evaluate = DuckDBEngine.evaluate
 
     def watched(step: Load) -> Load:
         def read():
             got = step.read()
             reads.append((set(got), {n for n, ref in alive.items() if ref() is not None}))
+            kinds.update({n: type(t) for n, t in got.items()})
             alive.update({n: weakref.ref(t) for n, t in got.items()})
             return got
 
@@ -137,6 +138,7 @@ def test_the_rules_inputs_are_read_one_after_another_and_let_go(people, departme
     assert _got(people["ids"]) == EXPECTED
     read_names = [n for got, _ in reads for n in got]
     assert read_names[:2] == ["hh_all", "persons_all"]
+    assert kinds["persons_all"] is pa.RecordBatchReader  # scanned a row group at a time, never one whole table
     assert {n for n in read_names if n.startswith("raw_")}  # some sources' records read one at a time
     assert all(live == set() for _, live in reads)  # each read after the ones before it were let go
     before, after, released = next(h for h in handed if "links_all" in h[0])
