@@ -199,7 +199,11 @@ class Program:
         return (f"SELECT h.household_id, '{code}' AS rule_code, CAST({points} AS DOUBLE) AS points "
                 f"FROM households h WHERE h.in_scope")
 
-    def setup(self, poverty_line: float) -> list:
+    def setup(self, poverty_line: float, loads: dict | None = None) -> list:
+        """The statements that make the fact tables from the inputs (`_load_tables`). `loads`: {source: the `Load`
+        step that reads its records}, placed just before its record table (the others were handed in as
+        `raw_<source>`); each source's records are let go right after its record table, so that one source's
+        records at a time are in memory."""
         counts = ", ".join(
             f"coalesce(sum(CASE WHEN c.source_code = '{s}' THEN c.n END), 0)::DOUBLE AS {_q('count_' + s)}"
             for s in self.sources) or "0 AS _none"
@@ -217,7 +221,7 @@ class Program:
                     WHERE CAST(id_valid AS BOOLEAN) AND id_number <> '' GROUP BY id_number HAVING count(*) > 1
                 ) d ON d.id_number = m.id_number AND CAST(m.id_valid AS BOOLEAN)
                 WHERE CAST(m.is_alive AS BOOLEAN)""",
-            "CREATE TABLE links AS SELECT record_id, person_id, source_code FROM links_in",
+            "CREATE TABLE links AS SELECT record_id, person_id, source_code, method, score FROM links_in",
             """CREATE TABLE agg AS SELECT household_id, count(*)::DOUBLE AS members,
                     count(*) FILTER (WHERE labour_skill IN (""" + ", ".join(LABOUR) + """))::DOUBLE AS labour_count,
                     count(*) FILTER (WHERE labour_skill IN (""" + ", ".join(WEAK) + """))::DOUBLE AS weak_labour_count,
@@ -257,11 +261,17 @@ class Program:
         ]
         from fupin.exchange.public import Release
 
-        records = [self.record_table_setup(s) for s in self.loaded]
-        # the records as received (JSON text, every record of each loaded source) and the value map are read by the
-        # record tables only: let go after them (see Release)
-        done = Release((*(f"raw_{s}" for s in self.loaded), "vmap"))
-        return [*stmts[:3], *records, done, *pre, *stmts[3:]]
+        # the records as received (JSON text) are read by their record table only, the value map by the record
+        # tables only: each let go after its last reader (see Release)
+        records = []
+        for source in self.loaded:
+            if source in (loads or {}):
+                records.append(loads[source])
+            records += [self.record_table_setup(source), Release((f"raw_{source}",))]
+        # what the facts were made from (mem_in: the members; links_in: the links), let go
+        done = Release(("vmap", "mem_in", "links_in"))
+        return [*stmts[:3], *records, done, *pre, *stmts[3:], Release(("hh_in", "agg", "dept_counts", "counts_in",
+                                                                         "medical_pay", "housing_d"))]
 
     def _sum_sql(self, name: str, source: str, agg: str) -> str:
         if source not in self.loaded:

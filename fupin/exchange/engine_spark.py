@@ -42,6 +42,7 @@ from fupin.exchange.engine import (
     Engine,
     LinkOutput,
     LinkSettings,
+    Load,
     Release,
     explain,
 )
@@ -225,6 +226,8 @@ class SparkEngine(Engine):
     @staticmethod
     def _load(spark, folder: Path, name: str, table: pa.Table):
         """An input handed to Spark from memory as a view of that name (no file: its ID numbers stay in memory)."""
+        if isinstance(table, pa.RecordBatchReader):  # a `Load` input read a batch at a time: Spark takes it whole
+            table = table.read_all()
         table = table.replace_schema_metadata(None)
         df = spark.createDataFrame(table) if table.num_columns else spark.createDataFrame([], "x INT").drop("x")
         df.createOrReplaceTempView(name)
@@ -244,7 +247,7 @@ class SparkEngine(Engine):
         return spark.sql(sql).collect()[0][0]
 
     # -- rules ---------------------------------------------------------------------------------------------------
-    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release], queries: dict[str, str]
+    def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release | Load], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
         from fupin.exchange.spark_sql import translate
 
@@ -252,16 +255,23 @@ class SparkEngine(Engine):
             spark, folder = self._begin()
 
             def run() -> dict[str, pa.Table]:
-                for name, table in tables.items():
-                    self._load(spark, folder, name, table)
+                for name in tables:  # by name: no loop variable holding the last input past its `Release`
+                    self._load(spark, folder, name, tables[name])
 
                 def columns(table_name: str) -> list[str]:
                     return spark.table(table_name).columns
 
                 for statement in setup:
+                    if isinstance(statement, Load):  # handed to Spark as read; the Arrow goes at once
+                        read = statement.read()
+                        for name in read:
+                            self._load(spark, folder, name, read[name])
+                        del read
+                        continue
                     if isinstance(statement, Release):  # loaded into Spark above: the Arrow copies go
                         for name in statement.names:
                             tables.pop(name, None)
+                            spark.catalog.dropTempView(name)
                         continue
                     st = translate(statement, columns)
                     if st.create:

@@ -8,12 +8,13 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
 - the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
-  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons`, `load_links`, `registry_fingerprint`,
+  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons` (and `persons_batches`, the same a row group at a time), `load_links`, `registry_fingerprint`,
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint),
   `registry_households` (the households' columns the rules read, kept with the registry's copy at import and
   nightly);
-- the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`; `Release`, the step of an
-  engine's `evaluate` setup that lets input tables go once no later statement reads them, and
+- the Spark engine's SQL dialect for one compiled rule expression: `spark_expression`; `Load` and `Release`, the
+  steps of an engine's `evaluate` setup that read input tables only when the statements that need them come and
+  let tables go once no later statement reads them, and
   `arrow_memory_returned`, which gives the memory of Arrow tables let go back to the system;
 - helpers for pages: `county_wide`, `source_names` (a source's name by its code), `LinkMethod` (how a record was
   linked, with its label).
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from fupin.exchange import cache as _cache
-from fupin.exchange.engine import Release, arrow_memory_returned
+from fupin.exchange.engine import Load, Release, arrow_memory_returned
 from fupin.exchange.linkage import (
     ENGINES,
     LinkagePlan,
@@ -52,6 +53,7 @@ __all__ = [
     "MAPPABLE_ROLES",
     "LinkMethod",
     "LinkagePlan",
+    "Load",
     "RecordLink",
     "Release",
     "Snapshot",
@@ -70,6 +72,7 @@ __all__ = [
     "linkage_write",
     "load_links",
     "load_persons",
+    "persons_batches",
     "planned_links",
     "records_for_evidence",
     "register_field_reader",
@@ -95,6 +98,14 @@ def registry_households(fingerprint: str) -> pa.Table:
     from fupin.exchange import registry_copy
 
     return registry_copy.households(fingerprint)
+
+
+def persons_batches(fingerprint: str) -> pa.RecordBatchReader:
+    """The registry's persons (as `load_persons` returns them) a row group at a time, for a reader that scans them
+    once: the rules' setup, which keeps only the members of the households in scope."""
+    from fupin.exchange import registry_copy
+
+    return registry_copy.batches(fingerprint)
 
 
 def registry_table(name: str, fingerprint: str, build: Callable[[], pa.Table]) -> pa.Table:

@@ -130,7 +130,7 @@ def _kept_values(copy: pa.Table | None, side: pa.Table | None, only: pa.Array | 
     return pa.table(cols)
 
 
-def _token(table: pa.Table | None) -> str:
+def _token(table: pa.Table | pa.RecordBatchReader | None) -> str:
     return ((table.schema.metadata or {}).get(b"copy", b"") if table is not None else b"").decode()
 
 
@@ -205,6 +205,16 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
                 cpu_seconds=round(time.process_time() - c0, 3))
     log.info("registry copy: %s", info)
     return copy, info
+
+
+def batches(fingerprint: str) -> pa.RecordBatchReader:
+    """The copy for the registry as `fingerprint` names it, a row group at a time (for a reader that scans it once,
+    as the rules' setup does): the kept copy when it is current, else the table `refresh` makes, as batches."""
+    reader = cache.registry_batches(NAME, fingerprint)
+    if reader is not None and _token(reader):
+        return reader
+    table = refresh(fingerprint)[0]
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
 
 def _default_rules() -> list[str]:

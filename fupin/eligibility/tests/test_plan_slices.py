@@ -1,13 +1,15 @@
 """The findings planned in slices give the findings planned whole (issue 19: a run that stays small as the county
 grows), and the rules' inputs let go during the evaluation leave its results as they were."""
 
+import weakref
+
 import pyarrow as pa
 import pytest
 
 from fupin.eligibility import services
 from fupin.eligibility.models import Finding
 from fupin.eligibility.services import _plan_slices, compare_run
-from fupin.exchange.engine import DuckDBEngine, Release
+from fupin.exchange.engine import DuckDBEngine, Load, Release
 from fupin.exchange.services import import_department
 from fupin.registry.models import Person
 
@@ -107,34 +109,68 @@ def test_a_slice_cutting_a_household_would_be_seen(people, departments, two_cars
     assert len(keys) > len(set(keys))  # the two-car finding planned twice, each citing one car
 
 
-def test_the_rules_inputs_are_let_go_during_the_evaluation(people, departments, monkeypatch):
-    handed = []
+def test_the_rules_inputs_are_read_one_after_another_and_let_go(people, departments, monkeypatch):
+    """Each input the engine reads by a `Load` step (the households, the persons — a row group at a time —, the
+    records of each source without a mapped field) is in memory only until its release: when one is read, none read
+    before it is alive any more; and nothing the rules were given or read is left once the evaluation is over."""
+    handed, reads, alive, kinds = [], [], {}, {}
     evaluate = DuckDBEngine.evaluate
+
+    def watched(step: Load) -> Load:
+        def read():
+            got = step.read()
+            reads.append((set(got), {n for n, ref in alive.items() if ref() is not None}))
+            kinds.update({n: type(t) for n, t in got.items()})
+            alive.update({n: weakref.ref(t) for n, t in got.items()})
+            return got
+
+        return Load(read)
 
     def watch(self, *, tables, setup, queries):
         names = set(tables)
+        setup = [watched(s) if isinstance(s, Load) else s for s in setup]
         out = evaluate(self, tables=tables, setup=setup, queries=queries)
-        handed.append((names, set(tables), [s for s in setup if isinstance(s, Release)]))
+        handed.append((names, set(tables), {n for s in setup if isinstance(s, Release) for n in s.names}))
         return out
 
     monkeypatch.setattr(DuckDBEngine, "evaluate", watch)
     compare_run(actor="test")
     assert _got(people["ids"]) == EXPECTED
-    rules_call = next(h for h in handed if "persons_all" in h[0])
-    before, after, releases = rules_call
-    assert {"hh_all", "persons_all", "links_all", "vmap"} <= before
-    assert any(n.startswith("raw_") for n in before)
+    read_names = [n for got, _ in reads for n in got]
+    assert read_names[:2] == ["hh_all", "persons_all"]
+    assert kinds["persons_all"] is pa.RecordBatchReader  # scanned a row group at a time, never one whole table
+    assert {n for n in read_names if n.startswith("raw_")}  # some sources' records read one at a time
+    assert all(live == set() for _, live in reads)  # each read after the ones before it were let go
+    before, after, released = next(h for h in handed if "links_all" in h[0])
+    assert {"links_all", "vmap"} <= before and "persons_all" not in before
     assert after == set()  # every input the rules were given, let go by the engine
-    assert sum(len(r.names) for r in releases) == len(before)
+    assert before | set(read_names) <= released
+    assert all(ref() is None for ref in alive.values())
 
 
-def test_a_released_table_is_gone_from_the_engine():
+def test_a_loaded_input_is_read_at_its_step_and_a_released_table_is_gone():
     tables = {"a": pa.table({"x": [1, 2, 3]}), "b": pa.table({"y": [4]})}
+    reads = []
+
+    def read_c():
+        reads.append("c")
+        return {"c": pa.table({"z": [5, 6]})}
+
     out = DuckDBEngine().evaluate(tables=tables, setup=["CREATE TABLE a2 AS SELECT x * 2 AS x FROM a",
-                                                        Release(("a",))],
-                                  queries={"a2": "SELECT sum(x) AS s FROM a2", "b": "SELECT y FROM b"})
+                                                        Release(("a",)), Load(read_c),
+                                                        "CREATE TABLE c2 AS SELECT sum(z) AS s FROM c",
+                                                        Release(("c",))],
+                                  queries={"a2": "SELECT sum(x) AS s FROM a2", "b": "SELECT y FROM b",
+                                           "c2": "SELECT s FROM c2"})
     assert out["a2"].column("s").to_pylist() == [12] and out["b"].column("y").to_pylist() == [4]
+    assert out["c2"].column("s").to_pylist() == [11] and reads == ["c"]
     assert set(tables) == {"b"}
     with pytest.raises(Exception, match="a"):
         DuckDBEngine().evaluate(tables={"a": pa.table({"x": [1]})}, setup=[Release(("a",))],
                                 queries={"q": "SELECT * FROM a"})
+    with pytest.raises(Exception, match="t"):  # a table a statement made, dropped by its release
+        DuckDBEngine().evaluate(tables={}, setup=["CREATE TABLE t AS SELECT 1 AS x", Release(("t",))],
+                                queries={"q": "SELECT * FROM t"})
+    with pytest.raises(Exception, match="c"):  # not there before its step
+        DuckDBEngine().evaluate(tables={}, setup=["CREATE TABLE c0 AS SELECT * FROM c", Load(read_c)],
+                                queries={"q": "SELECT 1"})
