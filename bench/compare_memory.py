@@ -4,7 +4,8 @@
     .venv/bin/python bench/compare_memory.py --dir D [--json FILE]            # `compare` alone, a fresh process
 
 Runs one `compare_run` on D/work (as `--reuse-work` does: nothing else in the process), samples the resident memory
-every 0.1 s with the wrapped steps running then, and prints for each wrapped step its CPU and wall seconds, the
+every 0.1 s with the wrapped steps running then (and what DuckDB's buffer manager — its memory limit — and
+pyarrow's pool held then: `sampled_max`), and prints for each wrapped step its CPU and wall seconds, the
 resident MB at its start and end and the highest sampled while it ran, and the Arrow tables it returned (MB). Peak =
 `VmHWM`, reset just before `compare`. CPU = user + sys of the process (DuckDB's threads included). The database is
 left as the run wrote it: `bench/compare_digests.py D/work` then digests the results.
@@ -120,6 +121,8 @@ def main() -> None:
     wrap(linkage, "load_records")
     wrap(linkage, "skew_guard")
     wrap(registry_copy, "blocks", "registry_copy.blocks")
+    wrap(registry_copy, "persons_into", "registry_copy.persons_into")
+    wrap(registry_copy, "blocks_into", "registry_copy.blocks_into")
     wrap(engine.DuckDBEngine, "link", "engine.link")
     wrap(engine.DuckDBEngine, "evaluate", "engine.evaluate")
     for name in ("_compare_compute", "_compare_rules", "_load_tables", "_value_map", "_evaluate", "_reconcile_plan",
@@ -127,7 +130,35 @@ def main() -> None:
                  "_post_tasks", "_insert_findings", "_check_written", "_findings_slice", "_plan_slices"):
         wrap(services, name)
 
-    samples: list[tuple[float, float, list[str]]] = []
+    # what lives inside DuckDB's buffer manager (its memory limit) and in pyarrow's pool, sampled beside the
+    # resident size: the rest of the process is outside both (Python objects, DuckDB's allocations outside its
+    # buffer manager, allocators' retained pages)
+    latest: list = []
+    connect = engine.DuckDBEngine.connect
+
+    def connect_kept(self):
+        con = connect(self)
+        latest[:] = [con]
+        return con
+
+    engine.DuckDBEngine.connect = connect_kept
+
+    def inside() -> tuple[float | None, float]:
+        import pyarrow as pa
+
+        duck = None
+        if latest:
+            try:
+                cur = latest[0].cursor()
+                try:
+                    duck = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+                finally:
+                    cur.close()
+            except Exception:  # closed meanwhile
+                duck = None
+        return (None if duck is None else round(duck / 1024**2)), round(pa.total_allocated_bytes() / 1024**2)
+
+    samples: list[tuple] = []
     stop = threading.Event()
     t0 = time.perf_counter()
 
@@ -136,7 +167,7 @@ def main() -> None:
             rss = _status("VmRSS:")
             with lock:
                 now = list(active)
-            samples.append((round(time.perf_counter() - t0, 1), rss, now))
+            samples.append((round(time.perf_counter() - t0, 1), rss, now, *inside()))
             for key in now:
                 if key in steps:
                     steps[key]["rss_max_mb"] = max(steps[key]["rss_max_mb"], rss)
@@ -150,10 +181,11 @@ def main() -> None:
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     stop.set()
     watcher.join()
-    top = max(samples, key=lambda s: s[1]) if samples else (0, 0, [])
+    top = max(samples, key=lambda s: s[1]) if samples else (0, 0, [], None, None)
     out = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_average": os.getloadavg(),
            "peak_mb": round(_status("VmHWM:")), "before_mb": round(before),
-           "sampled_max": {"mb": round(top[1]), "seconds_in": top[0], "steps": top[2]},
+           "sampled_max": {"mb": round(top[1]), "seconds_in": top[0], "steps": top[2],
+                           "duckdb_mb": top[3] if len(top) > 3 else None, "arrow_mb": top[4] if len(top) > 4 else None},
            "changes": run.stats.get("changes"), "hits": run.stats.get("hits"),
            "run_seconds": run.stats.get("seconds"),
            "steps": {k: {**v, "cpu_s": round(v["cpu_s"], 2), "wall_s": round(v["wall_s"], 2),
