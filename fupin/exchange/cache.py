@@ -175,9 +175,9 @@ def registry_read(name: str, fingerprint: str) -> pa.Table | None:
     return _read(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet")
 
 
-def registry_batches(name: str, fingerprint: str) -> pa.RecordBatchReader | None:
-    """`registry_read`'s table a row group at a time (`_batches`)."""
-    return _batches(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet")
+def registry_batches(name: str, fingerprint: str, columns: list[str] | None = None) -> pa.RecordBatchReader | None:
+    """`registry_read`'s table (these columns of it) a row group at a time (`_batches`)."""
+    return _batches(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet", columns)
 
 
 def registry_kept(name: str, fingerprint: str) -> bool:

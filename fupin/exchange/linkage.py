@@ -32,7 +32,7 @@ from fupin.core.bulk import (
 )
 from fupin.core.i18n import join_list
 from fupin.exchange import cache
-from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings, arrow_memory_returned
+from fupin.exchange.engine import PERSON_COLUMNS, DuckDBEngine, Engine, LinkSettings, arrow_memory_returned
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
 from fupin.exchange.skew import guard as skew_guard
@@ -360,13 +360,14 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                                carried_reviews=carry.reviews)
         from fupin.exchange import registry_copy
 
+        # the persons' columns the engines and the skew guard read (the rules' columns stay in the copy)
         if persons is not None:  # the caller's copy, read for it
-            con.register("persons_given", persons)
+            con.register("persons_given", persons.select(PERSON_COLUMNS))
             con.execute("CREATE TABLE persons_in AS SELECT * FROM persons_given")
             con.unregister("persons_given")
             n_persons = persons.num_rows
         else:  # read only when the engine runs
-            n_persons = registry_copy.persons_into(con, "persons_in", registry_fp)
+            n_persons = registry_copy.persons_into(con, "persons_in", registry_fp, PERSON_COLUMNS)
         del persons
         arrow_memory_returned()
         progress(20, f"比对 {n_records} 条部门记录")

@@ -207,16 +207,17 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
     return copy, info
 
 
-def persons_into(con, table: str, fingerprint: str) -> int:
-    """The copy for the registry as `fingerprint` names it (what `refresh` returns) made the table `table` of the
-    DuckDB connection `con`: read from the kept copy a row group at a time when it is current (never a whole Arrow
-    table beside DuckDB's: 473 MB at 10x), else brought up to date by `refresh` and handed over. Returns its rows."""
-    reader = cache.registry_batches(NAME, fingerprint)
+def persons_into(con, table: str, fingerprint: str, columns: list[str]) -> int:
+    """These columns of the copy for the registry as `fingerprint` names it (what `refresh` returns) made the table
+    `table` of the DuckDB connection `con`: read from the kept copy a row group at a time when it is current (never
+    a whole Arrow table beside DuckDB's: 473 MB at 10x), else brought up to date by `refresh` and handed over.
+    Returns its rows."""
+    reader = cache.registry_batches(NAME, fingerprint, columns)
     if reader is not None and _token_of(reader.schema):
         con.register("registry_copy_in", reader)
     else:
         reader = None
-        con.register("registry_copy_in", refresh(fingerprint)[0])
+        con.register("registry_copy_in", refresh(fingerprint)[0].select(columns))
     try:
         con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM registry_copy_in')  # noqa: S608 - the caller's name
     finally:
