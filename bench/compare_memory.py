@@ -100,7 +100,11 @@ def main() -> None:
         @functools.wraps(fn)
         def timed(*a, **kw):
             with measured(key) as result:
-                result.append(fn(*a, **kw))
+                try:
+                    result.append(fn(*a, **kw))
+                finally:
+                    if name == "evaluate":
+                        forget()
             return result[0]
 
         if name == "link":
@@ -111,7 +115,10 @@ def main() -> None:
                 box = [records, persons]
                 del records, persons
                 with measured(key):
-                    return fn(self, records=box.pop(0), persons=box.pop(), **kw)
+                    try:
+                        return fn(self, records=box.pop(0), persons=box.pop(), **kw)
+                    finally:
+                        forget()
 
         setattr(owner, name, timed)
 
@@ -133,12 +140,25 @@ def main() -> None:
     # what lives inside DuckDB's buffer manager (its memory limit) and in pyarrow's pool, sampled beside the
     # resident size: the rest of the process is outside both (Python objects, DuckDB's allocations outside its
     # buffer manager, allocators' retained pages)
-    latest: list = []
+    # The sampler reads DuckDB's figure through a cursor of its own, opened (in the main thread) when the engine
+    # connects: it never calls the engine's connection itself (DuckDB refuses a call on a connection busy in another
+    # thread), and it is closed as the engine's step that closes the connection returns (a cursor keeps the
+    # database alive).
+    cursors: list = []
+    duck_lock = threading.Lock()
     connect = engine.DuckDBEngine.connect
+
+    def forget() -> None:
+        with duck_lock:
+            for cur in cursors:
+                cur.close()
+            cursors.clear()
 
     def connect_kept(self):
         con = connect(self)
-        latest[:] = [con]
+        forget()
+        with duck_lock:
+            cursors.append(con.cursor())
         return con
 
     engine.DuckDBEngine.connect = connect_kept
@@ -147,15 +167,9 @@ def main() -> None:
         import pyarrow as pa
 
         duck = None
-        if latest:
-            try:
-                cur = latest[0].cursor()
-                try:
-                    duck = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
-                finally:
-                    cur.close()
-            except Exception:  # closed meanwhile
-                duck = None
+        with duck_lock:
+            if cursors:
+                duck = cursors[0].execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
         return (None if duck is None else round(duck / 1024**2)), round(pa.total_allocated_bytes() / 1024**2)
 
     samples: list[tuple] = []
