@@ -5,8 +5,9 @@
 
 Runs one `compare_run` on D/work (as `--reuse-work` does: nothing else in the process), samples the resident memory
 every 0.1 s with the wrapped steps running then (and what DuckDB's buffer manager — its memory limit — and
-pyarrow's pool held then: `sampled_max`), and prints for each wrapped step its CPU and wall seconds, the
-resident MB at its start and end and the highest sampled while it ran, and the Arrow tables it returned (MB). Peak =
+pyarrow's pool held then: `sampled_max`), and prints for each wrapped step its CPU and wall seconds, the resident
+MB at its start and end and the highest sampled while it ran, the process's highest (`VmHWM`) at its end
+(`peak_so_far_mb`: the linkage's own peak is `linkage_compute`'s), and the Arrow tables it returned (MB). Peak =
 `VmHWM`, reset just before `compare`. CPU = user + sys of the process (DuckDB's threads included). The database is
 left as the run wrote it: `bench/compare_digests.py D/work` then digests the results.
 """
@@ -87,6 +88,7 @@ def main() -> None:
             rss = _status("VmRSS:")
             s["rss_end_mb"] = round(rss)
             s["rss_max_mb"] = max(s["rss_max_mb"], rss)
+            s["peak_so_far_mb"] = round(_status("VmHWM:"))  # the process's highest up to this step's end
         mb = _arrow_mb(result[0]) if result else None
         if mb is not None:
             s["arrow_mb"] += mb
@@ -176,12 +178,19 @@ def main() -> None:
     stop = threading.Event()
     t0 = time.perf_counter()
 
+    known = [None, 0]  # DuckDB's and Arrow's latest figures, read in a thread of their own (a DuckDB query can
+    # wait behind the engine's: the resident size is sampled on regardless)
+
+    def sample_inside() -> None:
+        while not stop.wait(0.3):
+            known[:] = list(inside())
+
     def sample() -> None:
         while not stop.wait(0.1):
             rss = _status("VmRSS:")
             with lock:
                 now = list(active)
-            samples.append((round(time.perf_counter() - t0, 1), rss, now, *inside()))
+            samples.append((round(time.perf_counter() - t0, 1), rss, now, *known))
             for key in now:
                 if key in steps:
                     steps[key]["rss_max_mb"] = max(steps[key]["rss_max_mb"], rss)
@@ -190,11 +199,14 @@ def main() -> None:
     before = _status("VmHWM:")
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
+    inside_watcher = threading.Thread(target=sample_inside, daemon=True)
+    inside_watcher.start()
     t, c = time.perf_counter(), time.process_time()
     run = services.compare_run(actor="bench")
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     stop.set()
     watcher.join()
+    inside_watcher.join()
     top = max(samples, key=lambda s: s[1]) if samples else (0, 0, [], None, None)
     out = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_average": os.getloadavg(),
            "peak_mb": round(_status("VmHWM:")), "before_mb": round(before),
