@@ -3,8 +3,8 @@
 A blocking rule (`l.name_py = r.name_py`) compares every residual record with every registry person that shares its
 key. One common key — 王伟 in a province, a birth date shared by thousands — makes one block of left × right pairs
 that can take a single machine's memory or stall one Spark task. Before every linkage run (whatever the engine:
-this measurement always runs on DuckDB over the Arrow tables read from the snapshots' and the registry's Parquet
-copies), for each rule:
+this measurement always runs on DuckDB, in the run's database the snapshots' and the registry's Parquet copies
+are read into: linkage.linkage_compute), for each rule:
 
 - the comparisons it would make (the sum over its keys of records × persons) and its largest block;
 - a key whose block exceeds `max_block` (setting `FUPIN_MAX_BLOCK`, pairs) is **split** by a secondary key — the
