@@ -161,12 +161,12 @@ def main() -> None:
             # once DuckDB holds them; `timed_fn(*a, **kw)` would keep them alive in its `kw` for the whole call. Here
             # they travel in a box the call empties, every argument passed by keyword (no other reference is held)
             @functools.wraps(fn)
-            def timed_fn(self, *, records, persons, divisions, decisions, settings):
+            def timed_fn(self, *, records, persons, divisions, decisions, settings, con=None):
                 box = [records]
                 del records
                 with step(key):
                     return fn(self, records=box.pop(), persons=persons, divisions=divisions, decisions=decisions,
-                              settings=settings)
+                              settings=settings, con=con)
 
         static = isinstance(inspect.getattr_static(owner, name), staticmethod)
         setattr(owner, name, staticmethod(timed_fn) if static else timed_fn)
@@ -182,6 +182,9 @@ def main() -> None:
     wrap(registry_copy, "build_incremental", "registry_copy.build_incremental")
     # the skew guard's registry side and the rules' households, kept with the copy (read, or made when missing)
     wrap(registry_copy, "blocks", "link.registry_blocks (kept with the copy)")
+    # the linkage's reads of the copy and the block counts into its DuckDB database
+    wrap(registry_copy, "persons_into", "link.persons_into (the copy into DuckDB)")
+    wrap(registry_copy, "blocks_into", "link.registry_blocks_into (kept with the copy, into DuckDB)")
     wrap(registry_copy, "households", "registry_copy.households (the rules' households)")
     for name, label in (("load_records", "link.load_records"), ("visible_id_parts", "link.visible_id_parts"),
                         ("skew_guard", "link.skew_guard (block sizes)"), ("load_divisions", "link.load_divisions")):

@@ -48,20 +48,29 @@ def dump(out: Path, db: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     original_link, original_guard = engine.DuckDBEngine.link, skew.guard
 
-    def keep_link(self, *, records, persons, divisions, decisions, settings):
+    def keep_link(self, *, records, persons, divisions, decisions, settings, con=None):
+        if con is not None:  # the linkage's database, the records and persons in it
+            records = con.sql("SELECT * FROM records_in").to_arrow_table()
+            persons = con.sql("SELECT * FROM persons_in").to_arrow_table()
         for name, table in (("records", records), ("persons", persons), ("divisions", divisions),
                             ("decisions", decisions)):
             pq.write_table(table, out / f"{name}.parquet")
         (out / "settings.json").write_text(json.dumps(settings.to_dict(), ensure_ascii=False, indent=1))
-        return original_link(self, records=records, persons=persons, divisions=divisions, decisions=decisions,
-                             settings=settings)
+        if con is not None:
+            del records, persons
+        return original_link(self, records=records if con is None else None,
+                             persons=persons if con is None else None, divisions=divisions, decisions=decisions,
+                             settings=settings, con=con)
 
-    def keep_guard(*, kept_blocks=None, **kw):
-        if kept_blocks is not None:
+    def keep_guard(*, kept_blocks=None, con=None, **kw):
+        if isinstance(kept_blocks, str):  # a table of the linkage's database
+            pq.write_table(con.sql(f'SELECT * FROM "{kept_blocks}"').to_arrow_table(),
+                           out / "kept_blocks.parquet")
+        elif kept_blocks is not None:
             pq.write_table(kept_blocks, out / "kept_blocks.parquet")
         (out / "guard.json").write_text(json.dumps({"rules": kw["rules"], "max_block": kw["max_block"],
                                                     "exact_rule": kw.get("exact_rule", True)}))
-        return original_guard(kept_blocks=kept_blocks, **kw)
+        return original_guard(kept_blocks=kept_blocks, con=con, **kw)
 
     engine.DuckDBEngine.link = keep_link
     linkage.skew_guard = keep_guard

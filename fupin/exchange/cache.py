@@ -64,6 +64,26 @@ def _read(path: Path, columns: list[str] | None = None) -> pa.Table | None:
         return None
 
 
+def _batches(path: Path, columns: list[str] | None = None) -> pa.RecordBatchReader | None:
+    """A sealed copy opened into memory as Parquet bytes and decoded a row group at a time (`_read` decodes the
+    whole table): for a table handed straight to DuckDB, never whole in Arrow beside it. The schema's metadata is
+    the file's. None when there is none or it is unreadable (as `_read`)."""
+    if not path.exists():
+        return None
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(filestore.read_plain(path, purpose=PURPOSE)))
+        if columns is not None:
+            columns = [c for c in columns if c in parquet.schema_arrow.names]
+        schema = parquet.schema_arrow
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        groups = (parquet.read_row_group(i, columns=columns).to_batches() for i in range(parquet.num_row_groups))
+        return pa.RecordBatchReader.from_batches(schema, (b for batches in groups for b in batches))
+    except Exception:  # as `_read`: a broken file is rebuilt from the database
+        log.warning("cache file %s unreadable; rebuilding", path, exc_info=True)
+        return None
+
+
 # -- snapshots ---------------------------------------------------------------------------------------------------
 
 def _snap_key(snapshot) -> str:
@@ -155,6 +175,11 @@ def registry_read(name: str, fingerprint: str) -> pa.Table | None:
     return _read(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet")
 
 
+def registry_batches(name: str, fingerprint: str, columns: list[str] | None = None) -> pa.RecordBatchReader | None:
+    """`registry_read`'s table (these columns of it) a row group at a time (`_batches`)."""
+    return _batches(folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet", columns)
+
+
 def registry_kept(name: str, fingerprint: str) -> bool:
     """Whether a copy of `name` for this registry state is kept (without opening it)."""
     return (folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet").exists()
@@ -179,21 +204,6 @@ def registry_read_or_build(name: str, fingerprint: str, build) -> pa.Table:
         except OSError:
             log.warning("the registry table %s could not be kept", name, exc_info=True)
     return table
-
-
-def registry_batches(name: str, fingerprint: str) -> pa.RecordBatchReader | None:
-    """The kept copy of `name` for this registry state read a row group at a time (None when there is none, or it
-    cannot be read): only the sealed file's plain bytes and one row group's columns are in memory at once, not the
-    whole table (the registry's persons at 10x: 83 MB of Parquet, 473 MB as one table)."""
-    path = folder() / f"{name}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.parquet"
-    if not path.exists():
-        return None
-    try:
-        parquet = pq.ParquetFile(pa.BufferReader(filestore.read_plain(path, purpose=PURPOSE)))
-        return pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
-    except Exception:  # a broken cache file, or one under a key no longer in the file: the whole table is read
-        log.warning("cache file %s unreadable", path, exc_info=True)
-        return None
 
 
 def registry_latest(name: str) -> pa.Table | None:

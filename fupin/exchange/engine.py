@@ -413,14 +413,19 @@ class DuckDBEngine(Engine):
             con.close()
 
     # -- linkage -------------------------------------------------------------------------------------------------
-    def link(self, *, records: pa.Table, persons: pa.Table, divisions: pa.Table, decisions: pa.Table,
-             settings: LinkSettings) -> LinkOutput:
+    def link(self, *, records: pa.Table | None, persons: pa.Table | None, divisions: pa.Table, decisions: pa.Table,
+             settings: LinkSettings, con=None) -> LinkOutput:
+        """con: a connection of this engine (`connect`) that already holds the records and persons as its own
+        tables `records_in` and `persons_in` (`records` and `persons` are then None): the engine takes it over and
+        closes it (linkage.linkage_compute reads them into it a snapshot at a time, and the skew guard works on it)."""
         t0 = time.perf_counter()
-        con = self.connect()
+        held = con is not None
+        con = con if held else self.connect()
         stats: dict = {}
         try:
-            con.register("records_in", records)
-            con.register("persons_in", persons)
+            if not held:
+                con.register("records_in", records)
+                con.register("persons_in", persons)
             con.register("divisions_in", divisions)
             con.register("decisions_in", decisions)
             exact = str(bool(settings.exact_rule)).upper()
@@ -446,8 +451,11 @@ class DuckDBEngine(Engine):
                 FROM persons_in""")
             # the inputs are DuckDB's own now (buffer-managed, spilled beyond the memory limit): the Arrow tables are
             # let go, so that a caller that handed over its only reference (linkage_compute) frees them for the run
-            con.unregister("records_in")
-            con.unregister("persons_in")
+            for name in ("records_in", "persons_in"):
+                if held:
+                    con.execute(f"DROP TABLE {name}")
+                else:
+                    con.unregister(name)
             del records, persons
             arrow_memory_returned()
             # 1. exact IDs

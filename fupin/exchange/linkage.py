@@ -32,7 +32,7 @@ from fupin.core.bulk import (
 )
 from fupin.core.i18n import join_list
 from fupin.exchange import cache
-from fupin.exchange.engine import DuckDBEngine, Engine, LinkSettings, arrow_memory_returned
+from fupin.exchange.engine import PERSON_COLUMNS, DuckDBEngine, Engine, LinkSettings, arrow_memory_returned
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
 from fupin.exchange.skew import guard as skew_guard
@@ -210,6 +210,49 @@ def load_records(snapshots: list) -> pa.Table:
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
+def _inputs_database(engine: Engine):
+    """The DuckDB database a run's inputs are read into: the DuckDB engine's own connection (its memory limit and
+    spill folder), else one with the same bounds (the skew guard's, before another engine is handed them)."""
+    if isinstance(engine, DuckDBEngine):
+        return engine.connect()
+    import duckdb
+
+    from fupin.exchange.engine import NO_CHECKPOINT
+
+    return duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT, "preserve_insertion_order": False,
+                                  **{k: str(v) for k, v in _guard_config().items() if v}})
+
+
+def _records_into(con, stale: list, fp: str, *, force: bool) -> tuple[CarryOver, int]:
+    """The stale snapshots' records to link made the table `records_in` of `con`, a snapshot at a time (its copy
+    read, its Arrow let go before the next): each snapshot's records whose content an earlier snapshot of its source
+    holds keep that one's links (a department that resends an unchanged file; force: none do), the others go in,
+    with the visible parts of masked IDs (`visible_id_parts`). Returns what was carried over and the records in."""
+    carried = CarryOver(links=pa.table({k: pa.array([], t) for k, t in CARRIED_TYPES.items()}), remaining=None,
+                        stats={}, carried_from={}, reviews={})
+    links = []
+    created = False
+    for snap in stale:
+        part = load_records([snap])
+        carry = _carry_over([] if force else [snap], part, fp)
+        part, carry.remaining = visible_id_parts(carry.remaining), None
+        if carry.links.num_rows:
+            links.append(carry.links)
+        carried.stats.update(carry.stats)
+        carried.carried_from.update(carry.carried_from)
+        carried.reviews.update(carry.reviews)
+        con.register("records_part", part)
+        con.execute("INSERT INTO records_in BY NAME SELECT * FROM records_part" if created
+                    else "CREATE TABLE records_in AS SELECT * FROM records_part")
+        con.unregister("records_part")
+        created = True
+        del part, carry
+        arrow_memory_returned()  # the copy's other columns (the records' JSON text) and its records, let go
+    if links:
+        carried.links = pa.concat_tables(links)
+    return carried, con.execute("SELECT count(*) FROM records_in").fetchall()[0][0]
+
+
 def visible_id_parts(records: pa.Table) -> pa.Table:
     """What a masked (脱敏) ID shows — area code, birth year, last four — as staged by the one ID parser
     (fupin.core.idnumber.parse), kept on masked records only: the engine reads full IDs from id_clean itself."""
@@ -296,60 +339,75 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
     if not stale:
         return None
     progress(5, "读取人口库与部门数据")
-    records = load_records(stale)
-    t_load = time.perf_counter()
-    # records whose content is that of an earlier snapshot's record linked on this registry and settings keep its
-    # links (a department that resends an unchanged file); only the others go to the engine (force: all do)
-    carry = _carry_over([] if force else stale, records, fp)
-    records, carry.remaining = carry.remaining, None  # held once: handed over to the engine below
-    if not records.num_rows:
-        links = carry.links
-        empty = pa.table({"record_id": pa.array([], pa.int64()), "person_id": pa.array([], pa.int64()),
-                          "score": pa.array([], pa.float64()), "record_key": pa.array([], pa.string())})
-        return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings,
-                           engine=engine.name, links=links, reviews=empty, stats={"carried": carry.stats},
-                           model=None, stored_model=None, snap_of_review={}, records=0,
-                           # the registry's persons were not read (every record carried): its count, the
-                           # fingerprint's first figure (registry_fingerprint)
-                           persons=persons.num_rows if persons is not None else int(registry_fp.split(":", 1)[0]),
-                           t0=t0, t_load=t_load, t_link=time.perf_counter(), carried_from=carry.carried_from,
-                           carried_reviews=carry.reviews)
-    records = visible_id_parts(records)
-    persons = persons if persons is not None else load_persons(registry_fp)  # read only when the engine runs
-    progress(20, f"比对 {records.num_rows} 条部门记录")
-    stored, stored_model = stored_parameters()
-    if not settings.parameters:
-        settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
-    inputs = model_inputs(stale, fp, settings)  # before the stored model and the skew guard's rules join them
-    reused = reusable_model(stale, fp, settings) if settings.train else None
-    if reused is not None:  # the same inputs trained this model: it is used as it is, not trained again
-        settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": dict(reused.parameters),
-                                           "train": False})
-        stored_model = reused
-    divisions = load_divisions()
-    # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
-    # (the registry's side of the block sizes is kept with the registry's copy: counted at import or nightly)
-    from fupin.exchange import registry_copy
+    # the run's inputs live in one DuckDB database from here: the records read into it a snapshot copy at a time
+    # (each copy's Arrow let go before the next), the registry's persons and block counts streamed into it, the
+    # skew guard working on it; the DuckDB engine takes it over, another engine is handed Arrow tables made from
+    # it. Never the whole records, persons and block counts in Arrow beside DuckDB's memory (at 10x 1.6 GB).
+    con = _inputs_database(engine)
+    try:
+        carry, n_records = _records_into(con, stale, fp, force=force)
+        t_load = time.perf_counter()
+        if not n_records:
+            links = carry.links
+            empty = pa.table({"record_id": pa.array([], pa.int64()), "person_id": pa.array([], pa.int64()),
+                              "score": pa.array([], pa.float64()), "record_key": pa.array([], pa.string())})
+            return LinkagePlan(stale=stale, fingerprint=fp, registry_fp=registry_fp, settings=settings,
+                               engine=engine.name, links=links, reviews=empty, stats={"carried": carry.stats},
+                               model=None, stored_model=None, snap_of_review={}, records=0,
+                               # the registry's persons were not read (every record carried): its count, the
+                               # fingerprint's first figure (registry_fingerprint)
+                               persons=persons.num_rows if persons is not None else int(registry_fp.split(":", 1)[0]),
+                               t0=t0, t_load=t_load, t_link=time.perf_counter(), carried_from=carry.carried_from,
+                               carried_reviews=carry.reviews)
+        from fupin.exchange import registry_copy
 
-    kept_blocks = registry_copy.blocks(registry_fp, persons, settings.blocking_rules)
-    budget, floor = pair_budget()
-    rules, skew = skew_guard(records=records, persons=persons, divisions=divisions, rules=settings.blocking_rules,
-                             max_block=max_block(), exact_rule=settings.exact_rule, kept_blocks=kept_blocks,
-                             pair_budget=budget, budget_floor=floor, duckdb_config=_guard_config())
-    del kept_blocks
-    arrow_memory_returned()
-    if rules != settings.blocking_rules:
-        settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
-    # the records' only reference goes to the engine, which lets it go once it holds them (DuckDB: in its own
-    # buffer-managed tables, spilled beyond its memory limit); the links are joined back on these two columns
-    ids, n_records = records.select(["record_id", "snapshot_id"]), records.num_rows
-    # the persons' reference too (the only one when this function read them: the comparison reads them again for
-    # the rules, after the linkage, rather than hold them beside the engine's memory)
-    n_persons = persons.num_rows
-    handed = [records, persons]
-    del records, persons
-    out = engine.link(records=handed.pop(0), persons=handed.pop(), divisions=divisions, decisions=load_decisions(),
-                      settings=settings)
+        # the persons' columns the engines and the skew guard read (the rules' columns stay in the copy)
+        if persons is not None:  # the caller's copy, read for it
+            con.register("persons_given", persons.select(PERSON_COLUMNS))
+            con.execute("CREATE TABLE persons_in AS SELECT * FROM persons_given")
+            con.unregister("persons_given")
+            n_persons = persons.num_rows
+        else:  # read only when the engine runs
+            n_persons = registry_copy.persons_into(con, "persons_in", registry_fp, PERSON_COLUMNS)
+        del persons
+        arrow_memory_returned()
+        progress(20, f"比对 {n_records} 条部门记录")
+        stored, stored_model = stored_parameters()
+        if not settings.parameters:
+            settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": stored})
+        inputs = model_inputs(stale, fp, settings)  # before the stored model and the skew guard's rules join them
+        reused = reusable_model(stale, fp, settings) if settings.train else None
+        if reused is not None:  # the same inputs trained this model: it is used as it is, not trained again
+            settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": dict(reused.parameters),
+                                               "train": False})
+            stored_model = reused
+        divisions = load_divisions()
+        # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
+        # (the registry's side of the block sizes is kept with the registry's copy: counted at import or nightly)
+        registry_copy.blocks_into(con, "registry_blocks", registry_fp, "persons_in", settings.blocking_rules)
+        budget, floor = pair_budget()
+        rules, skew = skew_guard(con=con, divisions=divisions, rules=settings.blocking_rules, max_block=max_block(),
+                                 exact_rule=settings.exact_rule, kept_blocks="registry_blocks", pair_budget=budget,
+                                 budget_floor=floor)
+        con.execute("DROP TABLE registry_blocks")
+        if rules != settings.blocking_rules:
+            settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})
+        # the links are joined back to their snapshots on these two columns
+        ids = con.sql("SELECT record_id, snapshot_id FROM records_in").to_arrow_table()
+        if isinstance(engine, DuckDBEngine):  # the engine takes the database over (and closes it)
+            held, con = con, None
+            out = engine.link(records=None, persons=None, divisions=divisions, decisions=load_decisions(),
+                              settings=settings, con=held)
+        else:  # another engine is handed Arrow tables (Spark: from memory, see engine_spark.py)
+            handed = [con.sql("SELECT * FROM records_in").to_arrow_table(),
+                      con.sql("SELECT * FROM persons_in").to_arrow_table()]
+            con.close()
+            con = None
+            out = engine.link(records=handed.pop(0), persons=handed.pop(), divisions=divisions,
+                              decisions=load_decisions(), settings=settings)
+    finally:
+        if con is not None:
+            con.close()
     out.stats["skew"] = skew
     if carry.stats:
         out.stats["carried"] = carry.stats

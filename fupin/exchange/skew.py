@@ -3,8 +3,8 @@
 A blocking rule (`l.name_py = r.name_py`) compares every residual record with every registry person that shares its
 key. One common key — 王伟 in a province, a birth date shared by thousands — makes one block of left × right pairs
 that can take a single machine's memory or stall one Spark task. Before every linkage run (whatever the engine:
-this measurement always runs on DuckDB over the Arrow tables read from the snapshots' and the registry's Parquet
-copies), for each rule:
+this measurement always runs on DuckDB, in the run's database the snapshots' and the registry's Parquet copies
+are read into: linkage.linkage_compute), for each rule:
 
 - the comparisons it would make (the sum over its keys of records × persons) and its largest block;
 - a key whose block exceeds `max_block` (setting `FUPIN_MAX_BLOCK`, pairs) is **split** by a secondary key — the
@@ -143,28 +143,42 @@ def blocks_spec(rules: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def registry_blocks(persons: pa.Table, rules: list[str]) -> pa.Table:
+def registry_blocks(persons: pa.Table | None, rules: list[str], *, con=None, persons_table: str = "",
+                    into: str = "") -> pa.Table:
     """The registry's side of every measurable rule's blocks: (cols, key, n) — the persons per blocking key. It
     depends on the registry and the rules only, so it is kept beside the registry's copy
-    (registry_copy.blocks) and not grouped again in each run; metadata `spec` is `blocks_spec(rules)`."""
+    (registry_copy.blocks) and not grouped again in each run; metadata `spec` is `blocks_spec(rules)`.
+    con: a DuckDB connection whose table `persons_table` holds the persons (`persons` is then None); the counts are
+    also left there as the table `into`."""
     import duckdb
 
-    con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT})
-    try:
+    own = con is None
+    if own:
+        con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT})
         con.register("persons_in", persons)
-        con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
+        persons_table = "persons_in"
+    try:
+        con.execute("CREATE TABLE rk_counted AS " + _RIGHT_KEYS.replace("FROM persons_in", f'FROM "{persons_table}"'))
         parts = []
         for cols in _column_sets(rules):
             notnull, key = _notnull(cols), _key("", cols)
-            parts.append(f"SELECT {_lit(_cols_name(cols))} AS cols, {key} AS key, count(*) AS n FROM rk "
+            parts.append(f"SELECT {_lit(_cols_name(cols))} AS cols, {key} AS key, count(*) AS n FROM rk_counted "
                          f"WHERE {notnull} GROUP BY 2")
         sql = (" UNION ALL ".join(parts) if parts else
                "SELECT CAST(NULL AS VARCHAR) AS cols, CAST(NULL AS VARCHAR) AS key, CAST(0 AS BIGINT) AS n WHERE false")
-        table = con.sql(sql).to_arrow_table()
+        sql = f"SELECT CAST(cols AS VARCHAR) AS cols, CAST(key AS VARCHAR) AS key, CAST(n AS BIGINT) AS n FROM ({sql})"
+        if into:
+            con.execute(f'CREATE TABLE "{into}" AS {sql}')
+            table = con.sql(f'SELECT * FROM "{into}"').to_arrow_table()
+        else:
+            table = con.sql(sql).to_arrow_table()
+        n_persons = con.execute(f'SELECT count(*) FROM "{persons_table}"').fetchall()[0][0]
+        con.execute("DROP TABLE rk_counted")
     finally:
-        con.close()
+        if own:
+            con.close()
     table = table.cast(pa.schema([("cols", pa.string()), ("key", pa.string()), ("n", pa.int64())]))
-    return table.replace_schema_metadata({"spec": blocks_spec(rules), "persons": str(persons.num_rows)})
+    return table.replace_schema_metadata({"spec": blocks_spec(rules), "persons": str(n_persons)})
 
 
 def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> bool:
@@ -174,25 +188,31 @@ def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> boo
             and meta.get(b"persons", b"").decode() == str(persons))
 
 
-def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: list[str], max_block: int,
-          exact_rule: bool = True, kept_blocks: pa.Table | None = None, pair_budget: float = 0,
-          budget_floor: int = 0, duckdb_config: dict | None = None) -> tuple[list[str], dict]:
+def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, divisions: pa.Table, rules: list[str],
+          max_block: int, exact_rule: bool = True, kept_blocks: pa.Table | str | None = None, pair_budget: float = 0,
+          budget_floor: int = 0, duckdb_config: dict | None = None, con=None) -> tuple[list[str], dict]:
     """Measure every blocking rule's blocks and bound them; returns the rules to run and the report.
     kept_blocks: the registry's side already counted (`registry_blocks` of these rules and persons, kept with the
     registry's copy); a table made for other rules or another registry is not used (the counts are made here).
     pair_budget: pairs per record to match a rule may compare before it is split as a whole (0: no budget);
-    budget_floor: a rule under this many pairs is never split for the budget. duckdb_config: DuckDB's settings
-    (memory limit, spill folder), as the engine's."""
+    budget_floor: a rule under this many pairs is never split for it. duckdb_config: DuckDB's settings
+    (memory limit, spill folder), as the engine's. con: a DuckDB connection that holds the records and persons as
+    its own tables `records_in` and `persons_in` (`records`, `persons` then None) — the linkage's, which its engine
+    reads next (linkage.linkage_compute) — and `kept_blocks` then the name of its table of the counts (checked
+    usable by the caller); the guard's own tables are dropped from it at the end."""
     import duckdb
 
     t0 = time.perf_counter()
+    own = con is None
+    # the caller's database through a cursor of its own: its registrations and pending results stay the guard's
     con = duckdb.connect(config={"checkpoint_threshold": NO_CHECKPOINT,
-                                 **{k: str(v) for k, v in (duckdb_config or {}).items() if v}})
+                                 **{k: str(v) for k, v in (duckdb_config or {}).items() if v}}) if own else con.cursor()
     report: dict = {"max_block": int(max_block), "rules": [], "split": 0, "skipped_keys": 0}
     out_rules: list[str] = []
     try:
-        con.register("records_in", records)
-        con.register("persons_in", persons)
+        if own:
+            con.register("records_in", records)
+            con.register("persons_in", persons)
         con.register("divisions_in", divisions)
         residual = ("id_status NOT IN ('valid', 'legacy15') AND (coalesce(name, '') <> '' OR coalesce(id_clean, '') "
                     "<> '')") if exact_rule else "true"
@@ -200,14 +220,17 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
         # a record's town as the engines find it: its village's, else the town its address names (places.py)
         duckdb_places(con, "SELECT address FROM left_raw", "SELECT code, name, level, parent_code FROM divisions_in")
         con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
-        kept = blocks_usable(kept_blocks, rules, persons.num_rows)
-        if kept:  # the registry's keys are derived only if a large block has to be split (`_guard_rule`)
+        n_persons = persons.num_rows if own else con.execute("SELECT count(*) FROM persons_in").fetchall()[0][0]
+        kept = isinstance(kept_blocks, str) or blocks_usable(kept_blocks, rules, n_persons)
+        if isinstance(kept_blocks, str):
+            con.execute(f'CREATE TEMP VIEW rb AS SELECT * FROM "{kept_blocks}"')
+        elif kept:  # the registry's keys are derived only if a large block has to be split (`_guard_rule`)
             con.register("rb", kept_blocks)
         else:
             con.execute(f"CREATE TABLE rk AS {_RIGHT_KEYS}")
         report["registry_blocks"] = "kept" if kept else "counted"
         report["records"] = con.execute("SELECT count(*) FROM lk").fetchone()[0]
-        report["persons"] = persons.num_rows  # one row of rk per person
+        report["persons"] = n_persons  # one row of rk per person
         budget = max(int(pair_budget * report["records"]), int(budget_floor)) if pair_budget else 0
         if pair_budget:
             report.update(pair_budget=pair_budget, budget_floor=int(budget_floor), budget=budget, budget_split=0)
@@ -224,7 +247,10 @@ def guard(*, records: pa.Table, persons: pa.Table, divisions: pa.Table, rules: l
                     report["budget_split"] += 1
             out_rules.extend(new_rules)
     finally:
-        con.close()
+        if not own:  # the database goes on to the engine: what the guard made in it goes
+            for name in ("place_of", "left_raw", "lk", "rk", "b", "rkb"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.close()  # the cursor's own registrations and temporary view with it
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return out_rules, report
 

@@ -47,9 +47,12 @@ def watch_engine_links(monkeypatch) -> list[list[int]]:
     calls: list[list[int]] = []
     link = DuckDBEngine.link
 
-    def watch(self, *, records, **kw):
-        calls.append(records.column("record_id").to_pylist())
-        return link(self, records=records, **kw)
+    def watch(self, *, records, con=None, **kw):
+        if con is not None:  # the linkage's database, handed over with the records in it
+            calls.append([r for (r,) in con.execute("SELECT record_id FROM records_in ORDER BY record_id").fetchall()])
+        else:
+            calls.append(records.column("record_id").to_pylist())
+        return link(self, records=records, con=con, **kw)
 
     monkeypatch.setattr(DuckDBEngine, "link", watch)
     return calls
