@@ -166,12 +166,16 @@ def main() -> None:
     engine.DuckDBEngine.connect = connect_kept
 
     def inside() -> tuple[float | None, float]:
+        import duckdb
         import pyarrow as pa
 
         duck = None
         with duck_lock:
             if cursors:
-                duck = cursors[0].execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+                try:
+                    duck = cursors[0].execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+                except duckdb.ConnectionException:  # the engine closed its database (the run's end): none to read
+                    cursors.pop(0)
         return (None if duck is None else round(duck / 1024**2)), round(pa.total_allocated_bytes() / 1024**2)
 
     samples: list[tuple] = []
