@@ -54,13 +54,21 @@ def _redact(value: Any) -> Any:
     return value
 
 
+FINGERPRINT = "[加密 "  # how a sealed field's value is kept in an event: "[加密 <12 hex digits of its keyed index>]"
+
+
+def is_fingerprint(value: Any) -> bool:
+    """Whether an event's value is a sealed field's fingerprint (a code, not words: shown as it is)."""
+    return isinstance(value, str) and value.startswith(FINGERPRINT) and value.endswith("]")
+
+
 def _fingerprint(value: Any) -> str:
     import json
 
     from fupin.core import crypto
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return "[加密 " + crypto.blind_index(text, "audit").split("$", 1)[1][:12] + "]"
+    return FINGERPRINT + crypto.blind_index(text, "audit").split("$", 1)[1][:12] + "]"
 
 
 def snapshot(obj: models.Model | None) -> dict | None:

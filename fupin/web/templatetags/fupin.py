@@ -38,7 +38,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from fupin.core import i18n, idviews
+from fupin.core import audit, i18n, idviews
 from fupin.geo import pickers
 from fupin.geo.models import Division, Grid
 
@@ -225,6 +225,8 @@ def _related_name(field, value, viewer) -> str:
 def _show(value, field=None, viewer=None) -> str:
     if value is None or value == "":
         return "—"
+    if audit.is_fingerprint(value):  # hex digits, not words: never read as English (or translated) by a browser
+        return format_html('<span translate="no">{}</span>', value)
     if value is True:
         return str(_("yes"))
     if value is False:

@@ -74,3 +74,14 @@ def test_status_badge_colours():
     html = Template("{% load fupin %}{% status_badge 'failed' 'x' %}{% status_badge 'succeeded' 'y' %}"
                     "{% status_badge 'whatever' 'z' tone='amber' %}").render(Context())
     assert 'badge-red">x' in html and 'badge-green">y' in html and 'badge-amber">z' in html
+
+
+def test_a_sealed_fields_fingerprint_is_shown_as_a_code():
+    # the history panel once showed "[加密 0123bdecafa9]" as text: its letters-only tail read as an English word in
+    # the Chinese page walk (tests/e2e/test_detail_pages.py), now and then, as the digits fell
+    from fupin.web.templatetags.fupin import _show
+
+    shown = _show(audit.FINGERPRINT + "0123bdecafa9]")
+    assert shown == '<span translate="no">[加密 0123bdecafa9]</span>'
+    assert _show("[加密 <b>]") == '<span translate="no">[加密 &lt;b&gt;]</span>'  # escaped, never markup
+    assert _show("电话 0123bdecafa9") == "电话 0123bdecafa9"  # only the fingerprint's form
