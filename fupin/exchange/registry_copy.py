@@ -207,13 +207,16 @@ def refresh(fingerprint: str | None = None, *, table: bool = True) -> tuple[pa.T
     return copy, info
 
 
-def batches(fingerprint: str) -> pa.RecordBatchReader:
-    """The copy for the registry as `fingerprint` names it, a row group at a time (for a reader that scans it once,
-    as the rules' setup does): the kept copy when it is current, else the table `refresh` makes, as batches."""
-    reader = cache.registry_batches(NAME, fingerprint)
+def batches(fingerprint: str, columns: list[str] | None = None) -> pa.RecordBatchReader:
+    """The copy for the registry as `fingerprint` names it (these columns of it), a row group at a time (for a
+    reader that scans it once: the rules' setup, `persons_into`): the kept copy when it is current, else the table
+    `refresh` makes, as batches."""
+    reader = cache.registry_batches(NAME, fingerprint, columns)
     if reader is not None and _token(reader):
         return reader
     table = refresh(fingerprint)[0]
+    if columns is not None:
+        table = table.select(columns)
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
 
@@ -222,12 +225,8 @@ def persons_into(con, table: str, fingerprint: str, columns: list[str]) -> int:
     `table` of the DuckDB connection `con`: read from the kept copy a row group at a time when it is current (never
     a whole Arrow table beside DuckDB's: 473 MB at 10x), else brought up to date by `refresh` and handed over.
     Returns its rows."""
-    reader = cache.registry_batches(NAME, fingerprint, columns)
-    if reader is not None and _token(reader):
-        con.register("registry_copy_in", reader)
-    else:
-        reader = None
-        con.register("registry_copy_in", refresh(fingerprint)[0].select(columns))
+    reader = batches(fingerprint, columns)
+    con.register("registry_copy_in", reader)
     try:
         con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM registry_copy_in')  # noqa: S608 - the caller's name
     finally:
