@@ -149,3 +149,30 @@ def test_em_iterations_in_numpy_learn_what_splinks_own_iterations_learn(small_co
 
     assert links(numpy_em) == links(splink_em)
     assert numpy_em.stats["probabilistic"] == splink_em.stats["probabilistic"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_reference_check_refuses_parents_outside_where_the_rows_must_point(people, dibao):  # noqa: F811
+    """`check_references` (the links' write without SQLite's per-row lookups; its keys sorted, then looked up):
+    links of the new snapshot that point at records of the earlier one — records that exist, but not where that
+    snapshot's links must point — are refused with their count; the links as written pass."""
+    from fupin.core.bulk import check_references
+    from fupin.exchange.models import StagedRecord
+    from fupin.exchange.services import import_department
+
+    earlier, path = dibao
+    later = import_department(actor="test", source_code="dibao", path=path)
+    linkage_run(actor="test")
+    where, params = "snapshot_id = %s", [later.pk]
+    narrowed = {"record_id": ("snapshot_id = %s", [later.pk])}
+    check_references(RecordLink, where, params, parents_where=narrowed)
+    stray = list(StagedRecord.objects.filter(snapshot=earlier).order_by("-pk").values_list("pk", flat=True)[:2])
+    moved = list(RecordLink.objects.filter(snapshot=later).order_by("pk").values_list("pk", flat=True)[:2])
+    assert len(stray) == len(moved) == 2
+    for link, record in zip(moved, stray, strict=True):
+        RecordLink.objects.filter(pk=link).update(record_id=record)
+    with pytest.raises(IntegrityError, match=r"RecordLink\.record_id: 2 rows refer to a missing StagedRecord"):
+        check_references(RecordLink, where, params, parents_where=narrowed)
+    check_references(RecordLink, where, params)  # every record exists
+    with pytest.raises(IntegrityError, match=r"RecordLink\.record_id: 2 rows"):
+        check_references(RecordLink, where, params, parents_where=narrowed, few=True)  # the same, row by row
