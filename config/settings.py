@@ -241,6 +241,11 @@ FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))
 # large rules compare 5.9 and 7.7 pairs per record (docs/performance.md, "The pair budget ...").
 FUPIN_PAIR_BUDGET = float(os.environ.get("FUPIN_PAIR_BUDGET", "10"))
 FUPIN_PAIR_BUDGET_FLOOR = int(os.environ.get("FUPIN_PAIR_BUDGET_FLOOR", "1000000"))
+# From this many links a comparison writes them before it evaluates the rules instead of beside them
+# (eligibility/services.py `_LinksAlongside`; docs/scale.md, "The links' write"): beside the rules, the links'
+# plan and the write's own memory add to the rules' highest (at 10x, 2.3 million links: 2.2 GB instead of 1.8).
+# 0: always beside.
+FUPIN_LINKS_FIRST_FROM = int(os.environ.get("FUPIN_LINKS_FIRST_FROM", "1000000"))
 FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
 FUPIN_UPLOAD_MAX_COLUMNS = 500
 FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000

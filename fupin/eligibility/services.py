@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -571,7 +572,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     progress = progress or (lambda p, m="": None)
     engine = engine or default_engine()
     rule_set = ruleset_ensure_default(actor=actor)
-    alongside = _LinksAlongside(actor, progress) if relink and _LinksAlongside.possible() else None
+    alongside = _LinksAlongside(actor, progress) if relink and not connection.in_atomic_block else None
     try:
         plan = _compare_compute(rule_set, progress=alongside.progress if alongside is not None else progress,
                                 engine=engine, relink=relink,
@@ -658,7 +659,11 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
                                     "cache_links": round(t_cache - t_links, 3),
                                     "write_findings": round(t_end - t_findings, 3),
                                     "write_lock": round(lock, 3), "write": round(lock, 3),
-                                    "links_alongside": bool(alongside is not None and alongside.written),
+                                    "links_alongside": bool(alongside is not None and alongside.written
+                                                            and not alongside.first),
+                                    # written before the rules (a large run: see `_LinksAlongside`)
+                                    "links_first": bool(alongside is not None and alongside.written
+                                                        and alongside.first),
                                     "total": round(seconds["compute"] + t_end - t_write, 3)}
             run.finished_at = timezone.now()
             run.save()
@@ -682,11 +687,18 @@ class _LinksAlongside:
     computes again inside its own links' transaction, as before).
 
     Only on its own: not inside an outer transaction (a test's or a caller's: another connection would not see its
-    rows), and on SQLite only with a database file in WAL mode (readers and the one writer side by side; an
+    rows; nor is the transaction written first there), and beside the rules on SQLite only with a database file in
+    WAL mode (readers and the one writer side by side; an
     in-memory database shares one cache and its tables' locks). And only for at least `MIN_LINKS` links: a rerun
     after one department reloads writes about 16,000 at 1x, in 0.3 s, and there is little to write beside then,
     while a thread of its own costs its connection and a fresh read of the registry's fingerprint (0.1-0.2 s at 1x:
-    the cached one is the comparison's connection's); those are written in the run's own thread, as before."""
+    the cached one is the comparison's connection's); those are written in the run's own thread, as before.
+
+    From `settings.FUPIN_LINKS_FIRST_FROM` links (a large county) the same transaction runs in the run's own thread
+    at that point, before the rules read anything (`first`): beside the rules, the write's rows and the plan it
+    holds (at 10x 2.3 million links with their explanations) add to the rules' own highest memory, which was the
+    run's; written first, the plan's explanations and reviews go right after, and its links once the rules have
+    taken them (`_compare_rules`). That costs the overlap's wall time, not CPU."""
 
     MIN_LINKS = 50_000
 
@@ -701,6 +713,8 @@ class _LinksAlongside:
         self.error: BaseException | None = None
         self.seconds_write = 0.0
         self.seconds_cache = 0.0
+        self.first = False  # written before the rules, in the run's own thread
+        self.beside = self.possible()  # a thread of its own can write beside the rules
 
     @staticmethod
     def possible() -> bool:
@@ -714,14 +728,31 @@ class _LinksAlongside:
             cur.execute("PRAGMA journal_mode")
             return str(cur.fetchone()[0]).lower() == "wal"
 
-    def start(self, plan) -> None:
-        """Begin writing `plan` (a LinkagePlan; None: nothing to write)."""
-        if plan is None or self.thread is not None or plan.links.num_rows < self.MIN_LINKS:
-            return
+    def start(self, plan) -> bool:
+        """Begin writing `plan` (a LinkagePlan; None: nothing to write); True when it is written already (`first`:
+        the plan then keeps only the links' columns the rules read, see `planned_links`)."""
+        if plan is None or self.thread is not None:
+            return False
+        first_from = settings.FUPIN_LINKS_FIRST_FROM
+        if first_from and plan.links.num_rows >= first_from:
+            self.plan, self.first = plan, True
+            self._write()
+            self.finish()
+            if self.written:
+                from fupin.exchange.public import arrow_memory_returned
+
+                plan.links = plan.links.drop_columns(["explanation"])  # written: the explanations go
+                plan.reviews = plan.reviews.slice(0, 0)
+                arrow_memory_returned()
+            self.plan = None
+            return self.written
+        if not self.beside or plan.links.num_rows < self.MIN_LINKS:
+            return False  # written after the rules, in the run's own links' transaction
         self.plan = plan
         context = contextvars.copy_context()  # what the caller's context holds (the audit's actor, a job's id)
         self.thread = threading.Thread(target=context.run, args=(self._write,), name="compare-links-write")
         self.thread.start()
+        return False
 
     def _write(self) -> None:
         from fupin.exchange.public import RecordLink, linkage_cache, linkage_current, linkage_write
@@ -740,7 +771,8 @@ class _LinksAlongside:
         except BaseException as exc:  # raised in the comparison's own thread (`finish`)
             self.error = exc
         finally:
-            connections.close_all()  # this thread's connections only
+            if not self.first:
+                connections.close_all()  # this thread's connections only
 
     def progress(self, percent: int, message: str = "") -> None:
         """The run's progress, held while the links' transaction runs and reported when it ends: a job's progress
@@ -874,8 +906,9 @@ def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: s
         return persons.pop() if persons else persons_batches(registry_fp)
 
     households = None  # an incremental run's households (id, area code): its assessments are ranked again with them
-    if write_links is not None:  # every input read from the database that the links' write changes
-        write_links(plan)
+    # every input read from the database that the links' write changes; True: the links are written (before the
+    # rules: a large run, see `_LinksAlongside`)
+    written_first = write_links(plan) if write_links is not None else False
     if scope is not None and not scope["households"]:
         # no household's linked records changed: nothing is evaluated, and of the registry and the links nothing
         # is read; the changed sources' values are, for the values no mapping knows
@@ -885,6 +918,10 @@ def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: s
                                           only=scope["households"] if scope is not None else None)
         if scope is not None:
             households = tables["hh_all"].select(["household_id", "area_code"])
+    if written_first:
+        # written and copied: the rules' links (`links_all`, read from the plan) are now their only holder, and the
+        # rules' setup lets them go once its own tables hold what it reads of them
+        plan.links = plan.links.slice(0, 0)
     values_nu = _value_map(program, tables, mappings, engine)
     t_load = time.perf_counter()
     if scope is None or (scope["households"] and rules):

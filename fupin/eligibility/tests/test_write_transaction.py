@@ -123,3 +123,44 @@ def test_links_written_beside_the_rules_are_checked_current_first(people, depart
     assert not run.stats["recomputed_in_transaction"]
     assert sorted(RecordLink.objects.values_list("record_id", "person_id", "method")) == links
     assert _got(people["ids"]) == EXPECTED
+
+
+def test_a_large_run_writes_its_links_before_the_rules_and_lets_their_plan_go(people, departments, monkeypatch,
+                                                                                settings):
+    """From FUPIN_LINKS_FIRST_FROM links (a large county) the links' transaction runs before the rules, in the run's
+    own thread, on either database: the links are committed when the rules begin, and the plan the run keeps holds
+    neither their explanations nor, once the rules have their links, the links. The same links and findings as a
+    run that writes them after the rules."""
+    from fupin.exchange.models import RecordLink
+    from fupin.registry.models import Person
+
+    def written():
+        return sorted(RecordLink.objects.values_list("record_id", "person_id", "method", "score", "explanation"))
+
+    run = compare_run(actor="test")  # the test county's few links: written after the rules
+    assert not run.stats["seconds"]["links_first"]
+    links = written()
+    assert links and _got(people["ids"]) == EXPECTED
+    settings.FUPIN_LINKS_FIRST_FROM = 1
+    Person.objects.filter(pk=Person.objects.order_by("pk").first().pk).update(version=F("version") + 1)  # relink
+    plans, seen = [], []
+    start, evaluate = services._LinksAlongside.start, services._evaluate
+
+    def start_kept(self, plan):
+        plans.append(plan)
+        return start(self, plan)
+
+    def evaluate_watched(*args, **kw):
+        plan = plans[-1]
+        seen.append((RecordLink.objects.count(), plan.links.num_rows, "explanation" in plan.links.column_names,
+                     plan.reviews.num_rows))
+        return evaluate(*args, **kw)
+
+    monkeypatch.setattr(services._LinksAlongside, "start", start_kept)
+    monkeypatch.setattr(services, "_evaluate", evaluate_watched)
+    run = compare_run(actor="test")
+    assert run.stats["seconds"]["links_first"] and not run.stats["seconds"]["links_alongside"]
+    assert not run.stats["recomputed_in_transaction"]
+    assert seen == [(len(links), 0, False, 0)]
+    assert written() == links
+    assert _got(people["ids"]) == EXPECTED
