@@ -345,15 +345,16 @@ def check_references(model: type[models.Model], where: str, params: Sequence = (
                      parents_where: Mapping[str, tuple[str, Sequence]] | None = None, few: bool = False) -> None:
     """Raise IntegrityError when a row of `model` selected by `where` (SQL over its columns) has a foreign key
     whose parent row does not exist: the check SQLite makes row by row, made for the rows at once. `parents_where`:
-    {column: (SQL over the parent's columns, params)} narrows where the rows' parents must be (the records of the
-    snapshots written, not every record). `few`: a few hundred rows, looked up as they come.
+    {column: (SQL over the parent's columns, params)} narrows a parent's scan to where the rows' parents must be
+    (the records of the snapshots written, not every record). `few`: a few hundred rows, whose parents are looked
+    up one by one (cheaper then than reading every parent's key).
 
-    The rows' keys are sorted first and each is then looked up in the parent's key index: consecutive lookups
-    touch neighbouring index pages, which stay in SQLite's small page cache (2 MB). Unsorted, or matched against
-    a list of every parent key (`NOT IN (SELECT key + 0 ...)`, a temporary B-tree of millions of keys in a
-    temporary file), each lookup reads pages the cache has dropped: at 10x (2.35 million links, 4 million records,
-    3.9 million persons) that check grew 17 times over 1x, the sorted lookups 12 times (docs/performance.md,
-    hpeak)."""
+    Otherwise the parent's keys are read once, in one scan (of its smallest index), into a temporary B-tree ("+ 0"
+    on an integer key keeps SQLite from looking each row's parent up in the parent's own table instead; a text or
+    uuid key is compared as it is), and the rows' keys are sorted before they are looked up in it: one after
+    another they then touch neighbouring pages, which stay in SQLite's small page cache (2 MB). Unsorted, each
+    lookup read a page of a B-tree far larger than the cache at 10x (3.9 million persons' keys): a check that grew
+    17 times from 1x (docs/performance.md, hpeak)."""
     conn = connections[router.db_for_write(model)]
     qn = conn.ops.quote_name
     table = qn(model._meta.db_table)
@@ -366,16 +367,14 @@ def check_references(model: type[models.Model], where: str, params: Sequence = (
             target = qn(f.target_field.column)
             column = qn(f.column)
             narrow, narrow_params = parents_where.get(f.attname, ("", ()))
+            key = f"{target} + 0" if not few and isinstance(f.target_field, models.IntegerField) else target
+            keys = f"SELECT {key} FROM {qn(parent._meta.db_table)}{' WHERE ' + narrow if narrow else ''}"  # noqa: S608
+            rows = f"{table} WHERE ({where}) AND {column} IS NOT NULL"
             if few:
-                sql = (f"SELECT count(*) FROM {table} WHERE ({where}) AND {column} IS NOT NULL "  # noqa: S608
-                       f"AND {column} NOT IN (SELECT {target} FROM {qn(parent._meta.db_table)}"
-                       f"{' WHERE ' + narrow if narrow else ''})")
+                sql = f"SELECT count(*) FROM {rows} AND {column} NOT IN ({keys})"  # noqa: S608
             else:
-                # the parent's columns unqualified in `narrow` resolve to the parent (the innermost table)
-                sql = (f"SELECT count(*) FROM (SELECT {column} AS k FROM {table} "  # noqa: S608
-                       f"WHERE ({where}) AND {column} IS NOT NULL ORDER BY 1) rows_ "
-                       f"WHERE NOT EXISTS (SELECT 1 FROM {qn(parent._meta.db_table)} "
-                       f"WHERE {target} = rows_.k{' AND (' + narrow + ')' if narrow else ''})")
+                sql = (f"SELECT count(*) FROM (SELECT {column} AS k FROM {rows} ORDER BY 1) rows_ "  # noqa: S608
+                       f"WHERE k NOT IN ({keys})")
             cur.execute(sql, [*params, *narrow_params])
             missing = cur.fetchone()[0]
             if missing:
