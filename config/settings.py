@@ -232,6 +232,9 @@ FUPIN_UPLOAD_MAX_RATIO = 100
 FUPIN_DUCKDB_MEMORY = os.environ.get("FUPIN_DUCKDB_MEMORY", "1GB")
 FUPIN_DUCKDB_TEMP = Path(os.environ.get("FUPIN_DUCKDB_TEMP", DATA_DIR / "duckdb_tmp"))
 FUPIN_DUCKDB_THREADS = int(os.environ.get("FUPIN_DUCKDB_THREADS", "0"))
+# DuckDB's limit while it evaluates the rules (empty: FUPIN_DUCKDB_MEMORY): at 10x the run's highest was there, with
+# DuckDB at its 1 GB limit beside the rules' Python side (docs/scale.md; docs/performance.md, hpeak)
+FUPIN_DUCKDB_RULES_MEMORY = os.environ.get("FUPIN_DUCKDB_RULES_MEMORY", "640MB")
 FUPIN_PREDICT_CHUNK = int(os.environ.get("FUPIN_PREDICT_CHUNK", "1000000"))
 FUPIN_PREDICT_PERSONS = int(os.environ.get("FUPIN_PREDICT_PERSONS", "1000000"))
 FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))

@@ -742,7 +742,7 @@ class _LinksAlongside:
                 from fupin.exchange.public import arrow_memory_returned
 
                 plan.links = plan.links.drop_columns(["explanation"])  # written: the explanations go
-                plan.reviews = plan.reviews.slice(0, 0)
+                plan.reviews = plan.reviews.schema.empty_table()
                 arrow_memory_returned()
             self.plan = None
             return self.written
@@ -921,7 +921,7 @@ def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: s
     if written_first:
         # written and copied: the rules' links (`links_all`, read from the plan) are now their only holder, and the
         # rules' setup lets them go once its own tables hold what it reads of them
-        plan.links = plan.links.slice(0, 0)
+        plan.links = plan.links.schema.empty_table()  # (a slice would keep their buffers)
     values_nu = _value_map(program, tables, mappings, engine)
     t_load = time.perf_counter()
     if scope is None or (scope["households"] and rules):

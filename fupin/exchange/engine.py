@@ -357,7 +357,8 @@ class DuckDBEngine(Engine):
     sql_dialect = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
-                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 1_000_000):
+                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 1_000_000,
+                 rules_memory_limit: str | None = None):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
@@ -370,6 +371,9 @@ class DuckDBEngine(Engine):
         self.temp_directory = temp_directory
         self.predict_chunk_records = predict_chunk_records
         self.predict_chunk_persons = predict_chunk_persons
+        # the rules' evaluation (`evaluate`) under a limit of its own: its Python side (the links, the persons'
+        # batches, the results) sits beside DuckDB's, where the linkage's engine holds its inputs itself
+        self.rules_memory_limit = rules_memory_limit
 
     def connect(self):
         import duckdb
@@ -387,6 +391,8 @@ class DuckDBEngine(Engine):
     def evaluate(self, *, tables: dict[str, pa.Table], setup: list[str | Release | Load], queries: dict[str, str]
                  ) -> dict[str, pa.Table]:
         con = self.connect()
+        if self.rules_memory_limit:
+            con.execute("SET memory_limit = ?", [self.rules_memory_limit])
         loaded: dict[str, pa.Table] = {}  # the inputs read by `Load` steps, until their `Release`
         try:
             for name in tables:

@@ -76,6 +76,7 @@ def duckdb_options() -> dict:
     if temp:
         Path(temp).mkdir(parents=True, exist_ok=True)
     return {"memory_limit": getattr(django_settings, "FUPIN_DUCKDB_MEMORY", "1GB"),
+            "rules_memory_limit": getattr(django_settings, "FUPIN_DUCKDB_RULES_MEMORY", "") or None,
             "temp_directory": str(temp) if temp else None,
             "threads": getattr(django_settings, "FUPIN_DUCKDB_THREADS", 0) or None,
             "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 1_000_000)),

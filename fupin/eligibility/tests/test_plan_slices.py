@@ -174,3 +174,18 @@ def test_a_loaded_input_is_read_at_its_step_and_a_released_table_is_gone():
     with pytest.raises(Exception, match="c"):  # not there before its step
         DuckDBEngine().evaluate(tables={}, setup=["CREATE TABLE c0 AS SELECT * FROM c", Load(read_c)],
                                 queries={"q": "SELECT 1"})
+
+
+def test_the_rules_are_evaluated_under_their_own_duckdb_limit(settings):
+    """FUPIN_DUCKDB_RULES_MEMORY: DuckDB's limit while it evaluates the rules, not the linkage's."""
+    from fupin.exchange.linkage import default_engine
+
+    settings.FUPIN_DUCKDB_MEMORY, settings.FUPIN_DUCKDB_RULES_MEMORY = "1GB", "100MB"
+    engine = default_engine("duckdb")
+    limit = "SELECT current_setting('memory_limit') AS limit"
+    got = engine.evaluate(tables={}, setup=[], queries={"limit": limit})["limit"].column(0)[0].as_py()
+    linkage = engine.connect().execute(limit).fetchall()[0][0]
+    assert got.startswith("95.3 MiB") and linkage.startswith("953.6 MiB")
+    settings.FUPIN_DUCKDB_RULES_MEMORY = ""
+    got = default_engine("duckdb").evaluate(tables={}, setup=[], queries={"limit": limit})["limit"]
+    assert got.column(0)[0].as_py().startswith("953.6 MiB")
