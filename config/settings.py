@@ -245,9 +245,9 @@ FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))
 FUPIN_PAIR_BUDGET = float(os.environ.get("FUPIN_PAIR_BUDGET", "10"))
 FUPIN_PAIR_BUDGET_FLOOR = int(os.environ.get("FUPIN_PAIR_BUDGET_FLOOR", "1000000"))
 # From this many links a comparison writes them before it evaluates the rules instead of beside them
-# (eligibility/services.py `_LinksAlongside`; docs/scale.md, "The links' write"): beside the rules, the links'
-# plan and the write's own memory add to the rules' highest (at 10x, 2.3 million links: 2.2 GB instead of 1.8).
-# 0: always beside.
+# (eligibility/services.py `_LinksAlongside`; docs/scale.md, "The links' write and the rules at scale"): beside the
+# rules, the links' plan and the write's own memory add to the rules' highest (at 10x, 2.3 million links, the run's
+# highest, 2,191 MB). 0: always beside.
 FUPIN_LINKS_FIRST_FROM = int(os.environ.get("FUPIN_LINKS_FIRST_FROM", "1000000"))
 FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
 FUPIN_UPLOAD_MAX_COLUMNS = 500
