@@ -213,3 +213,31 @@ def test_priors_are_measured_on_the_valid_ids_not_set():
             rho = rates[source_of[row["record_id"]]]
             odds = ex["pair_probability"] / (1 - ex["pair_probability"])
             assert ex["probability"] == pytest.approx(odds / (odds + 1 - rho), rel=1e-4)
+
+
+@pytest.mark.django_db
+def test_the_run_page_shows_each_department_s_own_prior(client, county):
+    from fupin.core.testing import make_user
+    from fupin.exchange.models import LinkRun
+
+    stats = {"in_registry": 0.589, "in_registry_by_source": {
+        "payroll": {"valid_ids": 8033, "in_registry": 1076, "rate": 0.13394},
+        "death": {"valid_ids": 5594, "in_registry": 1526, "rate": 0.27279},
+        "forest": {"valid_ids": 12, "in_registry": 7, "rate": None}}}  # too few: the run's prior, not listed
+    LinkRun.objects.create(engine="duckdb", stats=stats, model=None)
+    client.force_login(make_user("prior_admin", "city_office", division=county["county"]))
+    body = client.get("/exchange/").content.decode()
+    assert 'id="department-priors"' not in body  # no model kept with the run: nothing of it shown
+    from fupin.exchange.models import LinkModel
+
+    run = LinkRun.objects.get()
+    run.model = LinkModel.objects.create(trained=False, reason="too_small", records=10, persons=10, match_rate=0.589)
+    run.save(update_fields=["model"])
+    body = client.get("/exchange/").content.decode()
+    assert 'id="department-priors"' in body and "各部门自己的有效身份证号中属于人口库中的人的比例" in body
+    shown = body.split('id="department-priors"', 1)[1].split("</p>", 1)[0]
+    from fupin.exchange.models import Source
+
+    names = dict(Source.objects.values_list("code", "name"))
+    assert f"{names['payroll']} 0.134" in shown and f"{names['death']} 0.273" in shown
+    assert names["forest"] not in shown
