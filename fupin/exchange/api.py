@@ -61,6 +61,11 @@ class ExplanationOut(Schema):
     weight: float
     probability: float
     prior_weight: float | None = None
+    # the record level (links and reviews since the decision per record): see docs/exchange.md
+    pair_probability: float | None = None
+    others_share: float | None = None
+    outside_share: float | None = None
+    in_registry: float | None = None
 
 
 class LinkedRecordOut(Schema):

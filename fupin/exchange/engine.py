@@ -219,6 +219,8 @@ class LinkSettings:
     link_threshold: float = 0.6
     review_threshold: float = 0.3
     min_margin_weight: float = 5.0  # the best candidate's match weight must beat the second's by this much
+    # each department's own share of records about a registry person in its records' prior (`source_priors`)
+    prior_by_source: bool = True
     comparisons: list[dict] = field(default_factory=default_comparisons)
     blocking_rules: list[str] = field(default_factory=default_blocking)
     training_rules: list[str] = field(default_factory=training_blocking)
@@ -436,7 +438,7 @@ class DuckDBEngine(Engine):
             con.register("decisions_in", decisions)
             exact = str(bool(settings.exact_rule)).upper()
             con.execute("""
-                CREATE TABLE r AS SELECT record_id, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
+                CREATE TABLE r AS SELECT record_id, source_code, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
                     id_status, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
                     NULLIF(address, '') AS address, coalesce(id_kind = 'masked', false) AS id_masked,
@@ -470,15 +472,14 @@ class DuckDBEngine(Engine):
                     CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
                 FROM r JOIN p ON r.id_number = p.id_number
                 WHERE r.id_status IN ('valid', 'legacy15')""" + ("" if settings.exact_rule else " AND false"))  # noqa: S608
-            stats["exact"] = con.execute("SELECT count(DISTINCT record_id) FROM exact").fetchall()[0][0]
-            stats["valid_unknown"] = con.execute("""
-                SELECT count(*) FROM r WHERE id_status IN ('valid', 'legacy15')
-                AND record_id NOT IN (SELECT record_id FROM exact)""").fetchall()[0][0]
-            if not settings.exact_rule:  # the prior still comes from the share of valid IDs in the registry
-                stats["exact"] = con.execute("""SELECT count(DISTINCT r.record_id) FROM r JOIN p
-                    ON r.id_number = p.id_number WHERE r.id_status IN ('valid', 'legacy15')""").fetchall()[0][0]
-                stats["valid_unknown"] = con.execute("""SELECT count(*) FROM r
-                    WHERE id_status IN ('valid', 'legacy15')""").fetchall()[0][0] - stats["exact"]
+            # the records with a valid ID, and those of them in the registry, per department: the prior (the share
+            # of records about a registry person, the run's and each department's) is measured on them; without the
+            # exact rule still by the join on the ID
+            found = ("record_id IN (SELECT record_id FROM exact)" if settings.exact_rule
+                     else "id_number IN (SELECT id_number FROM p)")
+            ids_counted(stats, con.execute(f"""
+                SELECT source_code, count(*), count(*) FILTER (WHERE {found}) FROM r
+                WHERE id_status IN ('valid', 'legacy15') GROUP BY source_code""").fetchall())  # noqa: S608
             # 2. remembered decisions
             con.execute("""
                 CREATE TABLE decided AS SELECT r.record_id, d.person_id, d.status
@@ -678,21 +679,11 @@ class DuckDBEngine(Engine):
         con.execute("""DELETE FROM scored WHERE EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
                        AND d.record_id = scored.record_id AND d.person_id = scored.person_id)""")
         stats["splink_pairs"] = con.execute("SELECT count(*) FROM scored").fetchall()[0][0]
-        lt, rt, margin = float(settings.link_threshold), float(settings.review_threshold), float(
-            settings.min_margin_weight)
-        con.execute(f"""
-            CREATE TABLE ranked AS SELECT *,
-                row_number() OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS rk,
-                lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS second_weight
-            FROM scored WHERE score >= {rt / 10}""")  # noqa: S608
-        return f"""
-            SELECT * EXCLUDE (rk, is_link, record_linked),
-                CASE WHEN is_link THEN 'link'
-                     WHEN NOT record_linked AND score >= {rt} AND rk <= 3 THEN 'review' ELSE 'none' END AS decision
-            FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
-                  FROM (SELECT *, rk = 1 AND score >= {lt}
-                               AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
-                        FROM ranked))"""  # noqa: S608 - numbers from the settings
+        # the decision, per record once all its candidates are scored (`decision_sql`)
+        priors = source_priors(stats, parameters, settings)
+        con.execute(f"CREATE TABLE source_prior AS {source_prior_sql(priors)}")
+        con.execute(f"CREATE TABLE ranked AS {ranked_sql(settings)}")
+        return decision_sql(settings, names, stats["in_registry"])
 
     @staticmethod
     def _scored(con, physical_name: str, names: list[str], *, create: bool) -> None:
@@ -930,9 +921,113 @@ def _em_iterations():
         em_log.propagate = propagate
 
 
+# The decision, per record (both engines run this SQL). The pairwise probability Splink gives (`score` of `scored`)
+# weighs "this person" against "anyone else", and "anyone else" keeps the prior of the record being another registry
+# person even when every candidate of the record is known. Under the model's own assumptions — a record is at most
+# one registry person, and is one of them with the probability ρ measured on the records with a valid ID (the share
+# of them the exact join finds: `ids_counted`) — once all of a record's candidates q are scored,
+#     P(record is p) = 2^w_p / (Σ_q 2^w_q + (1 − ρ))
+# with w Splink's match weight (its prior ρ/N per person included). The registry persons the blocking never met add
+# about ρ × the blocking's miss rate, and the candidates under the prediction threshold (pairwise probability under
+# `review_threshold` / 10) each less than review_threshold / 10: both left out. Each department's own ρ (`ρ_s`, when
+# it sent at least RATE_MIN_IDS valid IDs: payroll records are rarely about a poor person) replaces the run's in
+# the prior of its records: every candidate's odds × ρ_s/ρ (`odds_factor`, log2 of it `prior_shift`), the outside
+# share 1 − ρ_s. Computed from the record's largest weight down (`top_weight`), so no power overflows.
+
+RATE_MIN_IDS = 50  # valid IDs a department needs for its own ρ (the run's ρ needs as many: `DuckDBEngine._model`)
+
+
+def ids_counted(stats: dict, rows: list) -> None:
+    """The stats of the exact join from (source_code, records with a valid ID, of which in the registry) rows:
+    `exact` and `valid_unknown` (the run's prior, `_model`), `ids_by_source` {source: [valid, in registry]}."""
+    by_source = {str(code): [int(n), int(k)] for code, n, k in rows}
+    stats["ids_by_source"] = by_source
+    stats["exact"] = sum(k for _, k in by_source.values())
+    stats["valid_unknown"] = sum(n - k for n, k in by_source.values())
+
+
+def source_priors(stats: dict, parameters: dict, settings: LinkSettings) -> dict[str, dict]:
+    """{source: {in_registry, odds_factor, prior_shift}} of the departments with their own ρ (see above); records of
+    the others take the run's ρ (`stats["in_registry"]`: the match rate of the model's prior). Both kept on the
+    stats (the run's page and its JSON)."""
+    rate = float(parameters.get("match_rate") or 0.5)  # as `LinkSettings.splink_settings` reads it for the prior
+    stats["in_registry"] = rate
+    out: dict[str, dict] = {}
+    shown: dict[str, dict] = {}
+    for code, (n, k) in sorted((stats.get("ids_by_source") or {}).items()):
+        own = k / n if settings.prior_by_source and n >= RATE_MIN_IDS else None
+        shown[code] = {"valid_ids": n, "in_registry": k, "rate": own}
+        if own is None:
+            continue
+        factor = own / rate if rate > 0 else 1.0
+        out[code] = {"in_registry": own, "odds_factor": factor,
+                     "prior_shift": max(math.log2(factor), -99.0) if factor > 0 else -99.0}
+    stats["in_registry_by_source"] = shown
+    return out
+
+
+def source_prior_sql(priors: dict[str, dict]) -> str:
+    """SQL (DuckDB and Spark) of the table `source_prior` (source_code, in_registry, odds_factor, prior_shift)."""
+    rows = [f"SELECT {_sql_text(code)} AS source_code, {_double(p['in_registry'])} AS in_registry, "
+            f"{_double(p['odds_factor'])} AS odds_factor, {_double(p['prior_shift'])} AS prior_shift"
+            for code, p in sorted(priors.items())]
+    return " UNION ALL ".join(rows) or ("SELECT CAST(NULL AS STRING) AS source_code, CAST(NULL AS DOUBLE) AS "
+                                        "in_registry, CAST(NULL AS DOUBLE) AS odds_factor, CAST(NULL AS DOUBLE) AS "
+                                        "prior_shift WHERE false")
+
+
+def ranked_sql(settings: LinkSettings) -> str:
+    """Each scored pair with its rank in its record, the second candidate's weight and the record's largest."""
+    rt = float(settings.review_threshold)
+    return f"""
+        SELECT s.*,
+            row_number() OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS rk,
+            lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS second_weight,
+            max(weight) OVER (PARTITION BY record_id) AS top_weight
+        FROM scored s WHERE score >= {rt / 10}"""  # noqa: S608 - a number from the settings
+
+
+def decision_sql(settings: LinkSettings, names: list[str], rate: float) -> str:
+    """SQL (DuckDB and Spark) over `ranked`, `residual` (the record's source) and `source_prior`: per pair the
+    record-level probability `score`, the pairwise `pair_score` (with the source's prior), the other candidates'
+    share, the share of "outside the registry", and the decision: a link when first in its record, `score` ≥
+    link_threshold and ahead of the second by min_margin_weight; else a review when the pairwise or the record-level
+    probability is ≥ review_threshold among the record's first three (namesakes stay in review together)."""
+    lt, rt, margin = (float(settings.link_threshold), float(settings.review_threshold),
+                      float(settings.min_margin_weight))
+    fields = [f"{p}_{n}" for n in names for p in ("gamma", "mw", "mw_tf_adj")]
+    cols = ", ".join(["record_id", "person_id", "weight", *fields, "second_weight"])
+    inner = ", ".join(f"x.{c}" for c in ["record_id", "person_id", "weight", *fields, "second_weight", "rk",
+                                           "top_weight"])
+    return f"""
+        SELECT {cols}, in_registry, prior_shift, pair_score, score, others_share, outside_share,
+            CASE WHEN is_link THEN 'link'
+                 WHEN NOT record_linked AND (pair_score >= {rt} OR score >= {rt}) AND rk <= 3 THEN 'review'
+                 ELSE 'none' END AS decision
+        FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
+          FROM (SELECT *, rk = 1 AND score >= {lt}
+                       AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
+            FROM (SELECT *, odds_factor * mass / (odds_factor * total + outside) AS score,
+                         odds_factor * (total - mass) / (odds_factor * total + outside) AS others_share,
+                         outside / (odds_factor * total + outside) AS outside_share,
+                         odds_factor * mass / (odds_factor * mass + pow(2.0, -top_weight)) AS pair_score
+              FROM (SELECT *, sum(mass) OVER (PARTITION BY record_id) AS total,
+                           (1.0 - in_registry) * pow(2.0, -top_weight) AS outside
+                FROM (SELECT {inner}, pow(2.0, x.weight - x.top_weight) AS mass,
+                             coalesce(sp.in_registry, {_double(rate)}) AS in_registry,
+                             coalesce(sp.odds_factor, CAST(1.0 AS DOUBLE)) AS odds_factor,
+                             coalesce(sp.prior_shift, CAST(0.0 AS DOUBLE)) AS prior_shift
+                      FROM ranked x JOIN residual r ON r.record_id = x.record_id
+                      LEFT JOIN source_prior sp ON sp.source_code = r.source_code) m) t) l) d) o"""  # noqa: S608
+
+
 def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> dict:
     """Which fields agreed and how much each weighed: {"fields": [{"field", "level", "weight"}], "weight",
-    "probability"}; a weight is log2 of the field's Bayes factor (term-frequency adjustment included)."""
+    "probability"}; a weight is log2 of the field's Bayes factor (term-frequency adjustment included). A pair of
+    the decision (`decision_sql`) also gives the record level: "pair_probability" (this person against anyone
+    else), "others_share" (the record's other candidates), "outside_share" (outside the registry), "in_registry"
+    (ρ of the record's department) and "probability" (this record is this person); "weight" and "prior_weight"
+    then carry the department's prior."""
     fields = []
     for c in comparisons:
         name = c["output_column_name"]
@@ -946,11 +1041,23 @@ def explain(row: dict, comparisons: list[dict], prior: float | None = None) -> d
             weight = max(weight, -99.0) if weight == weight else 0.0
         fields.append({"field": c.get("comparison_description") or name, "level": label,
                        "weight": round(weight, 2)})
-    out = {"fields": fields, "weight": round(float(row.get("weight") or 0.0), 2),
+    shift = float(row.get("prior_shift") or 0.0)
+    out = {"fields": fields, "weight": round(float(row.get("weight") or 0.0) + shift, 2),
            "probability": round(float(row.get("score") or 0.0), 6)}
-    if prior:
-        out["prior_weight"] = round(probability_to_weight(prior), 2)  # the weight before any field is compared
+    if "pair_score" in row:
+        out.update({key: round(float(row.get(column) or 0.0), 6) for key, column in RECORD_LEVEL})
+    if prior:  # the weight before any field is compared
+        out["prior_weight"] = round(probability_to_weight(prior) + shift, 2)
     return out
+
+
+RECORD_LEVEL = [("pair_probability", "pair_score"), ("others_share", "others_share"),
+                ("outside_share", "outside_share"), ("in_registry", "in_registry")]
+
+
+def _double(value: float) -> str:
+    """A float as an SQL double of exactly its value in DuckDB and Spark (a bare literal is a decimal there)."""
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
 
 
 def _sql_text(value: str) -> str:
@@ -958,8 +1065,8 @@ def _sql_text(value: str) -> str:
 
 
 def explain_sql(comparisons: list[dict], prior: float | None = None) -> str:
-    """SQL (DuckDB) of `explain`'s JSON over a row of the scored pairs (gamma_*, mw_*, mw_tf_adj_*, weight, score):
-    the same fields, levels and rounded weights, computed set-based."""
+    """SQL (DuckDB) of `explain`'s JSON over a row of the decision (`decision_sql`: gamma_*, mw_*, mw_tf_adj_*,
+    weight, score and the record level): the same fields, levels and rounded weights, computed set-based."""
     fields = []
     for c in comparisons:
         name = c["output_column_name"]
@@ -973,10 +1080,12 @@ def explain_sql(comparisons: list[dict], prior: float | None = None) -> str:
                   f"ELSE round(greatest({w}, -99.0), 2) END")
         fields.append(f"json_object('field', {_sql_text(c.get('comparison_description') or name)}, "
                       f"'level', {level}, 'weight', {weight})")
-    parts = [f"'fields', json_array({', '.join(fields)})", "'weight', round(coalesce(weight, 0.0), 2)",
-             "'probability', round(coalesce(score, 0.0), 6)"]
+    shift = "coalesce(prior_shift, 0.0)"
+    parts = [f"'fields', json_array({', '.join(fields)})", f"'weight', round(coalesce(weight, 0.0) + {shift}, 2)",
+             "'probability', round(coalesce(score, 0.0), 6)",
+             *(f"'{key}', round(coalesce({column}, 0.0), 6)" for key, column in RECORD_LEVEL)]
     if prior:
-        parts.append(f"'prior_weight', {round(probability_to_weight(prior), 2)!r}")
+        parts.append(f"'prior_weight', round({_double(probability_to_weight(prior))} + {shift}, 2)")
     return f"CAST(json_object({', '.join(parts)}) AS VARCHAR)"
 
 

@@ -44,7 +44,12 @@ from fupin.exchange.engine import (
     LinkSettings,
     Load,
     Release,
+    decision_sql,
     explain,
+    ids_counted,
+    ranked_sql,
+    source_prior_sql,
+    source_priors,
 )
 from fupin.exchange.places import spark_places
 
@@ -307,7 +312,8 @@ class SparkEngine(Engine):
         self._load(spark, folder, "decisions_in", decisions)
         valid = "('valid', 'legacy15')"
         self._table(spark, "r", """
-            SELECT record_id, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number, id_status,
+            SELECT record_id, source_code, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
+                id_status,
                 NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                 try_cast(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
                 NULLIF(address, '') AS address, coalesce(id_kind = 'masked', false) AS id_masked,
@@ -330,11 +336,12 @@ class SparkEngine(Engine):
                 CAST(1.0 AS DOUBLE) AS score
             FROM r JOIN p ON r.id_number = p.id_number
             WHERE r.id_status IN {valid} AND {str(bool(settings.exact_rule)).lower()}""")  # noqa: S608
-        joined = self._one(spark, f"""SELECT count(DISTINCT r.record_id) FROM r JOIN p ON r.id_number = p.id_number
-                                     WHERE r.id_status IN {valid}""")  # noqa: S608
-        n_valid = self._one(spark, f"SELECT count(*) FROM r WHERE id_status IN {valid}")  # noqa: S608
-        stats["exact"] = int(joined)
-        stats["valid_unknown"] = int(n_valid) - int(joined)
+        # the records with a valid ID, and those of them in the registry, per department (the priors: as the DuckDB
+        # engine measures them, also without the exact rule)
+        ids_counted(stats, [tuple(row) for row in spark.sql(f"""
+            SELECT r.source_code, count(*), count(q.id_number) FROM r
+            LEFT JOIN (SELECT DISTINCT id_number FROM p WHERE id_number IS NOT NULL) q ON q.id_number = r.id_number
+            WHERE r.id_status IN {valid} GROUP BY r.source_code""").collect()])  # noqa: S608
         # 2. remembered decisions
         self._table(spark, "decided", f"""
             SELECT r.record_id, d.person_id, d.status FROM r JOIN decisions_in d ON d.record_key = r.record_key
@@ -345,7 +352,8 @@ class SparkEngine(Engine):
         # 3. the residual goes to Splink
         exact_rule = str(bool(settings.exact_rule)).upper()
         self._table(spark, "residual", f"""
-            SELECT r.record_id, coalesce(r.id_number, r.id_clean) AS id_clean, r.id_number, r.id_status, r.name,
+            SELECT r.record_id, r.source_code, coalesce(r.id_number, r.id_clean) AS id_clean, r.id_number,
+                r.id_status, r.name,
                 r.name_py, r.birth_date, r.sex, r.address, r.id_masked, r.id_area6, r.id_birth_year, r.id_last4,
                 r.record_key
             FROM r LEFT ANTI JOIN decided_links d ON d.record_id = r.record_id
@@ -472,22 +480,10 @@ class SparkEngine(Engine):
             WHERE gamma_id <> 0 AND NOT EXISTS (SELECT 1 FROM decided d WHERE d.status = 'non_match'
                 AND d.record_id = s.record_id AND d.person_id = s.person_id)""")  # noqa: S608
         stats["splink_pairs"] = int(self._one(spark, "SELECT count(*) FROM scored"))
-        lt, rt, margin = float(settings.link_threshold), float(settings.review_threshold), float(
-            settings.min_margin_weight)
-        cols = ", ".join(["record_id", "person_id", "score", "weight",
-                          *[f"{p}_{n}" for n in names for p in ("gamma", "mw", "mw_tf_adj")], "second_weight"])
-        self._table(spark, "prob", f"""
-            SELECT {cols},
-                CASE WHEN is_link THEN 'link'
-                     WHEN NOT record_linked AND score >= {rt} AND rk <= 3 THEN 'review' ELSE 'none' END AS decision
-            FROM (SELECT *, coalesce(bool_or(is_link) OVER (PARTITION BY record_id), false) AS record_linked
-                  FROM (SELECT *, rk = 1 AND score >= {lt}
-                               AND (second_weight IS NULL OR weight - second_weight >= {margin}) AS is_link
-                        FROM (SELECT *,
-                                  row_number() OVER (PARTITION BY record_id ORDER BY weight DESC, person_id) AS rk,
-                                  lead(weight) OVER (PARTITION BY record_id ORDER BY weight DESC, person_id)
-                                      AS second_weight
-                              FROM scored WHERE score >= {rt / 10})))""")  # noqa: S608 - numbers from the settings
+        # the decision, per record once all its candidates are scored: the DuckDB engine's SQL
+        self._table(spark, "source_prior", source_prior_sql(source_priors(stats, parameters, settings)))
+        self._table(spark, "ranked", ranked_sql(settings))
+        self._table(spark, "prob", decision_sql(settings, names, stats["in_registry"]))
 
 
 def _cast(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:

@@ -186,6 +186,15 @@ def model_overview(run: LinkRun | None) -> dict | None:
     return {"obj": model, "rows": rows}
 
 
+def department_priors(run: LinkRun | None) -> list[dict]:
+    """The departments that had their own prior in the run's decision per record (docs/exchange.md): name, share of
+    their valid ID numbers in the registry, how many valid ID numbers it was measured on."""
+    by_source = ((run.stats or {}).get("in_registry_by_source") if run else None) or {}
+    names = dict(Source.objects.filter(code__in=list(by_source)).values_list("code", "name"))
+    return [{"name": names.get(code, code), "rate": e["rate"], "valid_ids": e["valid_ids"]}
+            for code, e in sorted(by_source.items()) if e.get("rate") is not None]
+
+
 SKEW_COLUMNS = {
     "name_py": pgettext_lazy("linkage", "name in pinyin"),
     "birth_date": pgettext_lazy("linkage", "date of birth"),

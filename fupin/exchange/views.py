@@ -27,7 +27,7 @@ def index(request):
     return render(request, "exchange/index.html", {
         "rows": selectors.sources_overview(), "may_import": selectors.county_wide(request.user),
         "run": run, "model": selectors.model_overview(run), "skew": selectors.skew_rows(run),
-        "open_reviews": selectors.reviews_for_user(request.user).count()})
+        "priors": selectors.department_priors(run), "open_reviews": selectors.reviews_for_user(request.user).count()})
 
 
 @require_POST

@@ -6,7 +6,7 @@ import pytest
 
 from fupin.core.testing import make_county_tree, make_household, make_user
 from fupin.exchange.models import LinkReview
-from fupin.exchange.testing import make_review
+from fupin.exchange.testing import RECORD_LEVEL_EXPLANATION, make_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +20,8 @@ def queue(db):
         hh = make_household(tree["va1"], grid=tree["ga1"], head=head, is_registered_poor=True, poor_code=f"R{i}")
         person = hh.members.order_by("pk").first()
         reviews.append(make_review(person, score=0.9 - i / 10, row=2 + i, name=head[:-1] + "玉",
-                                   address="宜都市甲镇甲一村"))
+                                   address="宜都市甲镇甲一村",
+                                   explanation=RECORD_LEVEL_EXPLANATION if i == 0 else None))
     return reviews
 
 
@@ -36,6 +37,12 @@ def test_review_queue_by_keyboard(live_server, page, artifacts_dir, queue):
     page.wait_for_url(f"**/exchange/review/{p1.pk}/")
     assert page.locator("tr.differs[data-field='name'] mark").first.inner_text() == "玉"
     assert page.locator(".why-table").count() == 1
+    # the decision per record, as the reviewer reads it: the pair alone, the record's other candidates, outside
+    # the registry, and the probability that this record is this person
+    shares = page.locator(".why-table tr.record-level")
+    assert [shares.nth(i).get_attribute("data-share") for i in range(shares.count())] == [
+        "pair", "others", "outside", "record"]
+    assert shares.nth(3).locator("td.num").inner_text() == "0.619" and shares.nth(3).is_visible()
     page.screenshot(path=os.path.join(artifacts_dir, "review_pair.png"), full_page=True)
 
     page.keyboard.press("j")

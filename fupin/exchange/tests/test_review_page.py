@@ -4,7 +4,7 @@ import pytest
 
 from fupin.core.testing import make_household, make_user
 from fupin.exchange.models import LinkReview, RecordLink
-from fupin.exchange.testing import EXPLANATION, sweep_objects
+from fupin.exchange.testing import EXPLANATION, RECORD_LEVEL_EXPLANATION, make_review, sweep_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,32 @@ def test_pair_page_shows_both_sides_differences_and_explanation(client, queue, c
     assert "脱敏号码:可见部分全部相符" in body  # the ID note, in words
     assert "脱敏号码:地区、后四位相符" in body and "+12.0" in body and "姓名相同" in body  # the explanation
     assert 'data-key="y"' in body and "exchange/review.js" in body
+
+
+def test_pair_page_and_person_page_show_the_record_level(client, queue, county):
+    """A pair of the decision per record: the pairwise probability, the other candidates' share, the share outside
+    the registry (with the department's ρ) and the probability that the record is this person, in Chinese."""
+    hh = make_household(county["va1"], grid=county["ga1"], head="丙审核", members=1, is_registered_poor=True,
+                        poor_code="A2")
+    rv = make_review(hh.members.first(), score=0.619, row=7, explanation=RECORD_LEVEL_EXPLANATION)
+    client.force_login(queue["actor"])
+    body = client.get(f"/exchange/review/{rv.pk}/").content.decode()
+    assert "本部门有效身份证号的记录中 0.283 是人口库中的人" in body and "-20.3" in body  # the department's prior
+    assert "是此人而不是其他任何人的概率(只看这一对)" in body and "0.697" in body
+    assert "本条记录其他候选人所占份额" in body and "0.234" in body
+    assert "人口库以外的人所占份额" in body and "0.147" in body
+    assert "本条记录就是此人的概率" in body and "<strong>0.619</strong>" in body
+    assert "一条记录至多是一个人" in body  # how the shares add up, in words
+    assert "同一人的概率" not in body  # the pairwise-only row of older explanations is not shown
+    # an older comparison's explanation keeps its one probability
+    old = client.get(f"/exchange/review/{queue['a'].pk}/").content.decode()
+    assert "同一人的概率" in old and "本条记录就是此人的概率" not in old
+    body = client.get(f"/exchange/persons/{rv.person_id}/").content.decode()
+    assert "是此人而不是其他任何人的概率 0.697" in body
+    assert "其他候选人 0.234,人口库以外的人 0.147:本条记录就是此人的概率 0.619" in body
+    reviews = {r["id"]: r for r in client.get("/api/v1/exchange/reviews").json()}
+    assert reviews[rv.pk]["explanation"]["pair_probability"] == 0.697
+    assert reviews[rv.pk]["explanation"]["outside_share"] == 0.147 and reviews[rv.pk]["score"] == 0.619
 
 
 def test_decision_moves_to_the_next_pair_and_is_audited(client, queue):
