@@ -199,14 +199,14 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
     level (gamma_), weight (mw_) and term-frequency adjustment (mw_tf_adj_, 0.0 when it has none).
 
     Splink's own prediction (its blocking rules, comparison vectors and match weights: `splink_settings`, the
-    Settings of the trained model) in one statement, without its detour through a table of blocked pairs: Splink
-    first writes every blocked pair as two text keys (`'fupin_left-__-' || id`), then joins that table back to a
-    table of all the records and persons (each key made again for every row) to compare them. Here each blocking
-    rule joins the records to the persons directly, with the columns the comparisons read, and the pairs an
-    earlier rule blocked are left out by Splink's own condition (`exclude_pairs_generated_by_all_preceding_rules_sql`),
-    so the pairs are Splink's; the comparison vectors, match weights and probabilities are Splink's SQL over them,
-    the same arithmetic, so the same scores to the last bit. Each join builds its hash table on the records (the
-    smaller side) and streams the persons through it: the persons are never held whole."""
+    Settings of the trained model) in one statement, with the pairs keyed by the records' and persons' ids: Splink
+    writes every blocked pair as two text keys (`'fupin_left-__-' || id`), then joins that table back, on those keys
+    made again for every row, to one table of all the records and persons stacked, once for each side. Here each
+    blocking rule joins the records to the persons on the columns it reads and keeps the two ids (the pairs an
+    earlier rule blocked left out by Splink's own condition, `exclude_pairs_generated_by_all_preceding_rules_sql`:
+    Splink's pairs), and the pairs are joined to the records and to the persons, each side to its own table, for
+    the columns the comparisons read; the comparison vectors, match weights and probabilities are Splink's SQL over
+    them, the same arithmetic, so the same scores to the last bit."""
     from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 
     def with_tf(table: str, source: str) -> str:
@@ -214,15 +214,17 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
         picked = "".join(f', tf_{c}."tf_{c}"' for c in tf_columns)
         return f"SELECT '{source}' AS source_dataset, x.*{picked} FROM {table} AS x {joins}"  # noqa: S608
 
-    columns = ",\n".join([*splink_settings._columns_to_select_for_blocking])
-    blocked = []
-    for rule in splink_settings._blocking_rules_to_generate_predictions:
-        blocked.append(f"""
-            SELECT {columns}, '{rule.match_key}' AS match_key
-            FROM __fupin_left AS l INNER JOIN __fupin_right AS r ON ({rule.blocking_rule_sql})
-            WHERE 1=1 {rule.exclude_pairs_generated_by_all_preceding_rules_sql(None, None)}""")  # noqa: S608
-    ctes = [("__fupin_left", with_tf(records, "fupin_left")), ("__fupin_right", with_tf(persons, "fupin_right")),
-            ("blocked_with_cols", " UNION ALL ".join(blocked)),
+    blocked = [f"""
+        SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, '{rule.match_key}' AS match_key
+        FROM {records} AS l INNER JOIN {persons} AS r ON ({rule.blocking_rule_sql})
+        WHERE 1=1 {rule.exclude_pairs_generated_by_all_preceding_rules_sql(None, None)}"""  # noqa: S608
+               for rule in splink_settings._blocking_rules_to_generate_predictions]
+    columns = ",\n".join(splink_settings._columns_to_select_for_blocking)
+    ctes = [("__fupin_pairs", " UNION ALL ".join(blocked)),
+            ("__fupin_left", with_tf(records, "fupin_left")), ("__fupin_right", with_tf(persons, "fupin_right")),
+            ("blocked_with_cols", f"SELECT {columns}, b.match_key FROM __fupin_pairs AS b "  # noqa: S608
+                                  "INNER JOIN __fupin_left AS l ON l.unique_id = b.unique_id_l "
+                                  "INNER JOIN __fupin_right AS r ON r.unique_id = b.unique_id_r"),
             ("__splink__df_comparison_vectors",
              "SELECT " + ",\n".join(splink_settings._columns_to_select_for_comparison_vector_values)  # noqa: S608
              + " FROM blocked_with_cols")]
@@ -402,14 +404,15 @@ class DuckDBEngine(Engine):
     sql_dialect = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
-                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 1_000_000):
+                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 4_000_000):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
         predict_chunk_persons: registry persons per pass (0: all), so that the persons' side of a pass — the
-        table of their compared columns that every blocked pair is joined to — stays bounded too (at 10x, 3.9
-        million persons: four passes cost 49 CPU s of statements instead of 68 for one, eight 57;
-        docs/performance.md, htime)."""
+        hash table of their compared columns the blocked pairs are joined to — stays bounded too. Every blocking
+        rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
+        pair budget) one pass cost 26 CPU s, four passes of a million 100 (docs/performance.md, hpred); hence one
+        pass up to 4 million."""
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_directory = temp_directory
@@ -712,13 +715,18 @@ class DuckDBEngine(Engine):
         # those of all the records and persons, made once above and read by every pass: the same pairs, scores and
         # links as one pass
         for j in range(person_parts):
-            persons = ("right_in" if person_parts == 1 else
-                       f"(SELECT * FROM right_in WHERE unique_id % {person_parts} = {j})")  # noqa: S608
+            if person_parts > 1:  # a table: every blocking rule of the pass reads it
+                con.execute("CREATE OR REPLACE TABLE right_part AS SELECT * FROM right_in "  # noqa: S608
+                            f"WHERE unique_id % {person_parts} = {j}")
             for i in range(record_parts):
-                records = ("left_in" if record_parts == 1 else
-                           f"(SELECT * FROM left_in WHERE unique_id % {record_parts} = {i})")  # noqa: S608
-                self._scored(con, predict_sql(splink_settings, records, persons, tf_columns, threshold),
-                             create=i == j == 0)
+                if record_parts > 1:
+                    con.execute("CREATE OR REPLACE TABLE left_part AS SELECT * FROM left_in "  # noqa: S608
+                                f"WHERE unique_id % {record_parts} = {i}")
+                self._scored(con, predict_sql(splink_settings, "left_part" if record_parts > 1 else "left_in",
+                                              "right_part" if person_parts > 1 else "right_in", tf_columns,
+                                              threshold), create=i == j == 0)
+        con.execute("DROP TABLE IF EXISTS left_part")
+        con.execute("DROP TABLE IF EXISTS right_part")
         stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
         # a record with an ID that has nothing in common with the person's ID is not that person
         con.execute("DELETE FROM scored WHERE gamma_id = 0")
