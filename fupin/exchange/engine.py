@@ -411,8 +411,8 @@ class DuckDBEngine(Engine):
         predict_chunk_persons: registry persons per pass (0: all), so that the persons' side of a pass — the
         hash table of their compared columns the blocked pairs are joined to — stays bounded too. Every blocking
         rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
-        pair budget) one pass cost 26 CPU s, four passes of a million 100 (docs/performance.md, hpred); hence one
-        pass up to 4 million."""
+        pair budget) one pass cost 26 CPU s, four passes of a million (each rule filtering the registry for its
+        part) 100 (docs/performance.md, hpred); hence one pass up to 4 million."""
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_directory = temp_directory
