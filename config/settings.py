@@ -236,7 +236,7 @@ FUPIN_DUCKDB_THREADS = int(os.environ.get("FUPIN_DUCKDB_THREADS", "0"))
 # DuckDB at its 1 GB limit beside the rules' Python side (docs/scale.md; docs/performance.md, hpeak)
 FUPIN_DUCKDB_RULES_MEMORY = os.environ.get("FUPIN_DUCKDB_RULES_MEMORY", "640MB")
 FUPIN_PREDICT_CHUNK = int(os.environ.get("FUPIN_PREDICT_CHUNK", "1000000"))
-FUPIN_PREDICT_PERSONS = int(os.environ.get("FUPIN_PREDICT_PERSONS", "1000000"))
+FUPIN_PREDICT_PERSONS = int(os.environ.get("FUPIN_PREDICT_PERSONS", "4000000"))
 FUPIN_MAX_BLOCK = int(os.environ.get("FUPIN_MAX_BLOCK", "2000000"))
 # The pair budget of a blocking rule (docs/scale.md, "The pair budget"): a rule that would compare more than
 # FUPIN_PAIR_BUDGET pairs per record to match (and more than FUPIN_PAIR_BUDGET_FLOOR pairs in all) is split by a

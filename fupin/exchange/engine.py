@@ -193,6 +193,53 @@ def records_blocked_sql(rules: list[str]) -> str:
     return f"SELECT * FROM left_in l WHERE {exists or 'false'}"  # noqa: S608
 
 
+def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[str], threshold: float) -> str:
+    """SELECT of the scored pairs of `records` × `persons` (tables or subqueries shaped as `left_in` / `right_in`)
+    whose match probability is at least `threshold`: record_id, person_id, score, weight and, per comparison, its
+    level (gamma_), weight (mw_) and term-frequency adjustment (mw_tf_adj_, 0.0 when it has none).
+
+    Splink's own prediction (its blocking rules, comparison vectors and match weights: `splink_settings`, the
+    Settings of the trained model) in one statement, with the pairs keyed by the records' and persons' ids: Splink
+    writes every blocked pair as two text keys (`'fupin_left-__-' || id`), then joins that table back, on those keys
+    made again for every row, to one table of all the records and persons stacked, once for each side. Here each
+    blocking rule joins the records to the persons on the columns it reads and keeps the two ids (the pairs an
+    earlier rule blocked left out by Splink's own condition, `exclude_pairs_generated_by_all_preceding_rules_sql`:
+    Splink's pairs), and the pairs are joined to the records and to the persons, each side to its own table, for
+    the columns the comparisons read; the comparison vectors, match weights and probabilities are Splink's SQL over
+    them, the same arithmetic, so the same scores to the last bit."""
+    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+
+    def with_tf(table: str, source: str) -> str:
+        joins = " ".join(f'LEFT JOIN tf_{c} ON x."{c}" = tf_{c}."{c}"' for c in tf_columns)
+        picked = "".join(f', tf_{c}."tf_{c}"' for c in tf_columns)
+        return f"SELECT '{source}' AS source_dataset, x.*{picked} FROM {table} AS x {joins}"  # noqa: S608
+
+    blocked = [f"""
+        SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, '{rule.match_key}' AS match_key
+        FROM {records} AS l INNER JOIN {persons} AS r ON ({rule.blocking_rule_sql})
+        WHERE 1=1 {rule.exclude_pairs_generated_by_all_preceding_rules_sql(None, None)}"""  # noqa: S608
+               for rule in splink_settings._blocking_rules_to_generate_predictions]
+    columns = ",\n".join(splink_settings._columns_to_select_for_blocking)
+    ctes = [("__fupin_pairs", " UNION ALL ".join(blocked)),
+            ("__fupin_left", with_tf(records, "fupin_left")), ("__fupin_right", with_tf(persons, "fupin_right")),
+            ("blocked_with_cols", f"SELECT {columns}, b.match_key FROM __fupin_pairs AS b "  # noqa: S608
+                                  "INNER JOIN __fupin_left AS l ON l.unique_id = b.unique_id_l "
+                                  "INNER JOIN __fupin_right AS r ON r.unique_id = b.unique_id_r"),
+            ("__splink__df_comparison_vectors",
+             "SELECT " + ",\n".join(splink_settings._columns_to_select_for_comparison_vector_values)  # noqa: S608
+             + " FROM blocked_with_cols")]
+    ctes += [(q["output_table_name"], q["sql"])
+             for q in predict_from_comparison_vectors_sqls_using_settings(splink_settings, threshold)]
+    parts = []
+    for cc in splink_settings.core_model_settings.comparisons:
+        name = cc.output_column_name
+        parts += [f"gamma_{name}", f"mw_{name}",
+                  f"mw_tf_adj_{name}" if cc._has_tf_adjustments else f"0.0 AS mw_tf_adj_{name}"]
+    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    return (f"WITH {with_sql} SELECT unique_id_l AS record_id, unique_id_r AS person_id, "  # noqa: S608
+            f"match_probability AS score, match_weight AS weight, {', '.join(parts)} FROM __splink__df_predict")
+
+
 # The registry side of the probabilistic stage: one row per person in the columns the comparisons read (the same
 # statement in every engine: DuckDB and Spark SQL both read it).
 RIGHT_IN_SQL = """
@@ -359,15 +406,16 @@ class DuckDBEngine(Engine):
     sql_dialect = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB", temp_directory: str | None = None,
-                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 1_000_000,
+                 predict_chunk_records: int = 1_000_000, predict_chunk_persons: int = 4_000_000,
                  rules_memory_limit: str | None = None):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
         predict_chunk_persons: registry persons per pass (0: all), so that the persons' side of a pass — the
-        table of their compared columns that every blocked pair is joined to — stays bounded too (at 10x, 3.9
-        million persons: four passes cost 49 CPU s of statements instead of 68 for one, eight 57;
-        docs/performance.md, htime)."""
+        hash table of their compared columns the blocked pairs are joined to — stays bounded too. Every blocking
+        rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
+        pair budget) one pass cost 26 CPU s, four passes of a million (each rule filtering the registry for its
+        part) 100 (docs/performance.md, hpred); hence one pass up to 4 million."""
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_directory = temp_directory
@@ -596,24 +644,49 @@ class DuckDBEngine(Engine):
                     em_api.register("right_em", table_name="fupin_right"))
 
         by_rule: dict[str, list[int]] = {}
+        session: list[str] = []
+
+        def em_dropped(name: str) -> None:
+            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                               [name]).fetchall()
+            if kind:
+                con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {name}")
+
+        def em_table(name: str, sql: str, *, view: bool = False) -> None:
+            # a session's input is a view until Splink has probed its pairs, then a table
+            em_dropped(name)
+            con.execute(f"CREATE {'VIEW' if view else 'TABLE'} {name} AS {sql}")
 
         def em_rule(rule: str) -> None:
-            # the same table names for every session: the sample of pairs hashes the source names with the ids
-            con.execute(f"CREATE OR REPLACE TABLE left_em AS {records_blocked_sql([rule])}")
-            con.execute(f"CREATE OR REPLACE TABLE right_em AS {persons_blocked_sql([rule])}")
-            by_rule[rule] = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]  # noqa: S608
-                             for t in ("left_em", "right_em")]
-            stats["training_persons"] = max(n for _, n in by_rule.values())
-            stats["training_sides_by_rule"] = {r: {"records": a, "persons": b} for r, (a, b) in by_rule.items()}
+            # the same table names for every session: the sample of pairs hashes the source names with the ids.
+            # Splink first probes the session's pairs on a hash sample of each side (`em_probe_share`), which the
+            # records and persons its rule never blocks do not change: it reads all of them, through views (no
+            # copy), and the session's inputs are made once it has chosen (`em_sampled`)
+            session[:] = [rule]
+            em_table("left_em", "SELECT * FROM left_in", view=True)
+            em_table("right_em", "SELECT * FROM right_in", view=True)
 
         def em_sampled(condition) -> None:
+            rule = session[0]
+            if condition is None:
+                # no sample: the session reads the records and persons its own rule blocks (the same pairs)
+                em_table("left_em", records_blocked_sql([rule]))
+                em_table("right_em", persons_blocked_sql([rule]))
+                by_rule[rule] = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]  # noqa: S608
+                                 for t in ("left_em", "right_em")]
+                stats["training_persons"] = max(n for _, n in by_rule.values())
+                stats["training_sides_by_rule"] = {r: {"records": a, "persons": b} for r, (a, b) in by_rule.items()}
+                return
             # Splink samples this session's records (each side by a hash of its source name and id) to bound its
-            # pairs: only the sampled ones stay in its inputs, so its blocking and comparison vectors read a
-            # sample-sized table, not every record and person the rule blocks (Splink's own condition: the same
-            # pairs)
-            for table, source in (("left_em", "fupin_left"), ("right_em", "fupin_right")):
-                con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (source_dataset)
-                    FROM (SELECT '{source}' AS source_dataset, * FROM {table}) x WHERE {condition("x")}""")  # noqa: S608
+            # pairs: the session's inputs are the sampled records, and the sampled persons its rule blocks with
+            # one of them (Splink's own condition: the same pairs), so its blocking and comparison vectors read a
+            # sample-sized table — made from the records and persons directly, never from all those its rule blocks
+            sampled = "SELECT * EXCLUDE (source_dataset) FROM (SELECT '{source}' AS source_dataset, * FROM {table}) {alias}"
+            em_table("left_em", sampled.format(source="fupin_left", table="left_in", alias="x")
+                     + f" WHERE {condition('x')}")
+            blocked = f" AND EXISTS (SELECT 1 FROM left_em l WHERE {rule})"  # noqa: S608 - a rule of the settings
+            em_table("right_em", sampled.format(source="fupin_right", table="right_in", alias="r")
+                     + f" WHERE {condition('r')}{blocked}")
             stats.setdefault("training_sampled", []).append(
                 [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("left_em", "right_em")])  # noqa: S608
 
@@ -623,8 +696,8 @@ class DuckDBEngine(Engine):
         # what training built (sampled pairs, EM tables) goes; prediction starts from a fresh API (its own cache)
         db_api.delete_tables_created_by_splink_from_db()
         em_api.delete_tables_created_by_splink_from_db()
-        con.execute("DROP TABLE IF EXISTS right_em")
-        con.execute("DROP TABLE IF EXISTS left_em")
+        em_dropped("right_em")
+        em_dropped("left_em")
         db_api = DuckDBAPI(connection=con)
         left = db_api.register("left_in", table_name="fupin_left")
         right = db_api.register("right_in", table_name="fupin_right")
@@ -632,7 +705,7 @@ class DuckDBEngine(Engine):
         stats["model"] = model
         stats["prior"] = spec["probability_two_random_records_match"]
         t_pred = time.perf_counter()
-        names = [c["output_column_name"] for c in settings.comparisons]
+
         def parts(n: int, per: int) -> int:
             return max(1, math.ceil(n / per)) if per else 1
 
@@ -641,38 +714,26 @@ class DuckDBEngine(Engine):
         stats["predict_chunks"] = record_parts * person_parts
         stats["predict_parts"] = {"records": record_parts, "persons": person_parts}
         threshold = settings.review_threshold / 10
-        if record_parts == person_parts == 1:
-            linker = with_term_frequencies(Linker([left, right], spec, log_level=None, validate_settings=False),
-                                           db_api)
-            pred = linker.inference.predict(threshold_match_probability=threshold)
-            self._scored(con, pred.physical_name, names, create=True)
-            db_api.delete_tables_created_by_splink_from_db()
-        else:
-            # prediction in passes over parts of the residual and of the registry (each pair is in exactly one
-            # pass: its record's part × its person's part), so the blocked pairs and the persons' table held at
-            # once stay bounded; the term frequencies are those of all the records and persons (as in one pass),
-            # made once above and shared by every pass: the same pairs, scores and links as one pass
-            first = True
-            for j in range(person_parts):
-                if person_parts > 1:
-                    con.execute("CREATE OR REPLACE TABLE right_part AS SELECT * FROM right_in "  # noqa: S608
-                                f"WHERE unique_id % {person_parts} = {j}")
-                for i in range(record_parts):
-                    if record_parts > 1:
-                        con.execute("CREATE OR REPLACE TABLE left_part AS SELECT * FROM left_in "  # noqa: S608
-                                    f"WHERE unique_id % {record_parts} = {i}")
-                    api = DuckDBAPI(connection=con)
-                    inputs = [api.register("left_part" if record_parts > 1 else "left_in", table_name="fupin_left"),
-                              api.register("right_part" if person_parts > 1 else "right_in",
-                                           table_name="fupin_right")]
-                    linker = with_term_frequencies(Linker(inputs, spec, log_level=None, validate_settings=False), api)
-                    pred = linker.inference.predict(threshold_match_probability=threshold)
-                    self._scored(con, pred.physical_name, names, create=first)
-                    first = False
-                    api.delete_tables_created_by_splink_from_db()
-            con.execute("DROP TABLE IF EXISTS left_part")
-            con.execute("DROP TABLE IF EXISTS right_part")
-            db_api.delete_tables_created_by_splink_from_db()
+        # Splink's settings object of the trained model: its SQL of the comparison vectors and match weights
+        splink_settings = Linker([left, right], spec, log_level=None, validate_settings=False)._settings_obj
+        db_api.delete_tables_created_by_splink_from_db()
+        # prediction in passes over parts of the residual and of the registry (each pair is in exactly one pass: its
+        # record's part × its person's part), so that what a pass holds stays bounded; the term frequencies are
+        # those of all the records and persons, made once above and read by every pass: the same pairs, scores and
+        # links as one pass
+        for j in range(person_parts):
+            if person_parts > 1:  # a table: every blocking rule of the pass reads it
+                con.execute("CREATE OR REPLACE TABLE right_part AS SELECT * FROM right_in "  # noqa: S608
+                            f"WHERE unique_id % {person_parts} = {j}")
+            for i in range(record_parts):
+                if record_parts > 1:
+                    con.execute("CREATE OR REPLACE TABLE left_part AS SELECT * FROM left_in "  # noqa: S608
+                                f"WHERE unique_id % {record_parts} = {i}")
+                self._scored(con, predict_sql(splink_settings, "left_part" if record_parts > 1 else "left_in",
+                                              "right_part" if person_parts > 1 else "right_in", tf_columns,
+                                              threshold), create=i == j == 0)
+        con.execute("DROP TABLE IF EXISTS left_part")
+        con.execute("DROP TABLE IF EXISTS right_part")
         stats["seconds_predict"] = round(time.perf_counter() - t_pred, 3)
         # a record with an ID that has nothing in common with the person's ID is not that person
         con.execute("DELETE FROM scored WHERE gamma_id = 0")
@@ -686,19 +747,10 @@ class DuckDBEngine(Engine):
         return decision_sql(settings, names, stats["in_registry"])
 
     @staticmethod
-    def _scored(con, physical_name: str, names: list[str], *, create: bool) -> None:
-        """(Create or add to) the `scored` table: record, person, probability, weight and per-field levels/weights."""
-        columns = {row[0] for row in con.execute(f"DESCRIBE {physical_name}").fetchall()}
-        parts = []
-        for name in names:
-            parts.append(f"gamma_{name}")
-            parts.append(f"mw_{name}")  # match weights (log2 Bayes factors), Splink 4+ naming
-            parts.append(f"mw_tf_adj_{name}" if f"mw_tf_adj_{name}" in columns else f"0.0 AS mw_tf_adj_{name}")
-        select = f"""
-            SELECT CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_l ELSE unique_id_r END AS record_id,
-                   CASE WHEN source_dataset_l = 'fupin_left' THEN unique_id_r ELSE unique_id_l END AS person_id,
-                   match_probability AS score, match_weight AS weight, {", ".join(parts)}
-            FROM {physical_name}"""  # noqa: S608 - column names from the settings
+    def _scored(con, predicted: str, *, create: bool) -> None:
+        """(Create or add to) the `scored` table from `predicted` (`predict_sql`): record, person, probability,
+        weight and per-field levels/weights."""
+        select = f"SELECT * FROM ({predicted})"  # noqa: S608 - the engine's own SQL
         con.execute(f"CREATE TABLE scored AS {select}" if create else f"INSERT INTO scored {select}")
 
     def _model(self, db_api, left, right, settings: LinkSettings, stats: dict, n_persons: int,
@@ -781,7 +833,7 @@ def _em_sample_chosen(on_sample):
     """While the block runs, `on_sample` (if any) is told the sample Splink chose for an EM session once it is
     chosen (`resolve_em_sample_threshold`: the records of each side whose hash bucket of source name and id is under
     a threshold), before the session blocks its pairs: it is given a function returning that condition on a table
-    alias, Splink's own SQL (`_em_sample_filter_sql`). No sample (the pairs are under `max_pairs`): not called."""
+    alias, Splink's own SQL (`_em_sample_filter_sql`). No sample (the pairs are under `max_pairs`): told None."""
     from splink.internals import em_training_session
     from splink.internals.blocking import combine_unique_id_input_columns
     from splink.internals.em_sampling import _em_sample_filter_sql
@@ -793,7 +845,9 @@ def _em_sample_chosen(on_sample):
 
     def resolved(*, linker, blocking_rule, **kw):
         threshold, modulus, info = original(linker=linker, blocking_rule=blocking_rule, **kw)
-        if threshold is not None:
+        if threshold is None:
+            on_sample(None)
+        else:
             column_info = linker._settings_obj.column_info_settings
             columns = combine_unique_id_input_columns(column_info.source_dataset_input_column,
                                                       column_info.unique_id_input_column)

@@ -80,7 +80,7 @@ def duckdb_options() -> dict:
             "temp_directory": str(temp) if temp else None,
             "threads": getattr(django_settings, "FUPIN_DUCKDB_THREADS", 0) or None,
             "predict_chunk_records": int(getattr(django_settings, "FUPIN_PREDICT_CHUNK", 1_000_000)),
-            "predict_chunk_persons": int(getattr(django_settings, "FUPIN_PREDICT_PERSONS", 1_000_000))}
+            "predict_chunk_persons": int(getattr(django_settings, "FUPIN_PREDICT_PERSONS", 4_000_000))}
 
 
 def max_block() -> int:

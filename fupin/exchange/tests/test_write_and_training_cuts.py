@@ -111,9 +111,11 @@ def test_em_on_the_records_splink_samples_learns_what_it_learns_on_all_its_rule_
     whole = linkage_compute(force=True, settings=settings)  # the inputs not narrowed to the sample
     assert sampled.model["trained"] and whole.model["trained"]
     assert "training_sampled" not in whole.stats
-    narrowed = sampled.stats["training_sampled"]  # the sessions whose records were sampled: their inputs shrank
-    sides = sampled.stats["training_sides_by_rule"]
-    assert narrowed and all(0 < n < max(s["records"] for s in sides.values()) for n, _ in narrowed)
+    # the sessions whose records were sampled: their inputs are the sample, made from the records and persons
+    # directly (never first all those the rule blocks: those are counted only for a session not sampled)
+    narrowed = sampled.stats["training_sampled"]
+    assert narrowed and all(0 < n < sampled.stats["residual"] and 0 < m < sampled.persons for n, m in narrowed)
+    assert len(narrowed) + len(sampled.stats.get("training_sides_by_rule", {})) == len(settings.training_rules)
 
     got, want = _parameters(sampled), _parameters(whole)
     assert got.keys() == want.keys()
@@ -122,7 +124,8 @@ def test_em_on_the_records_splink_samples_learns_what_it_learns_on_all_its_rule_
     # the control: a sample smaller than Splink's (only the ids ending in 0 to 4 of it kept: about half) learns
     # other m values
     monkeypatch.setattr(engine, "_em_sample_chosen", lambda on_sample: chosen(
-        on_sample and (lambda condition: on_sample(lambda alias: f"{condition(alias)} AND {alias}.unique_id % 10 < 5"))))
+        on_sample and (lambda condition: on_sample(condition and (
+            lambda alias: f"{condition(alias)} AND {alias}.unique_id % 10 < 5")))))
     smaller = linkage_compute(force=True, settings=settings)
     assert smaller.model["trained"]
     assert any(_parameters(smaller)[k] != pytest.approx(want[k], rel=1e-6) for k in want)
