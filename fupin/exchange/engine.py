@@ -744,6 +744,7 @@ class DuckDBEngine(Engine):
         priors = source_priors(stats, parameters, settings)
         con.execute(f"CREATE TABLE source_prior AS {source_prior_sql(priors)}")
         con.execute(f"CREATE TABLE ranked AS {ranked_sql(settings)}")
+        names = [c["output_column_name"] for c in settings.comparisons]
         return decision_sql(settings, names, stats["in_registry"])
 
     @staticmethod
