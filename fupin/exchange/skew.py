@@ -327,10 +327,12 @@ def _chain_rules(rule: str, chain: list[list[str]]) -> list[str]:
     return [*out, f"{rule}{before}"]
 
 
-def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
+def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False,
+                ) -> tuple[list[dict], list[str]]:
     """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or has a block over
     `max_block`: the per-key guard bounds that one first, or no key chain lowers it), else the report entry and the
-    rules that replace it (`_chain_rules`). Every block after the split is part of a block before it."""
+    rules that replace it (`_chain_rules`). Every block after the split is part of a block before it. The
+    registry's keys it derives (`rkb`) stay for the next rule over the budget (dropped by `guard`)."""
     cols = rule_columns(rule)
     if cols is None:
         return [], []
@@ -339,11 +341,18 @@ def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = Fa
                                  ).fetchone()
     if total <= budget or largest > max_block:
         return [], []
-    # the registry's own keys, only the columns this rule and the secondary keys need (3.9 million persons at 10x)
-    needed = sorted((set(cols) | {c for chain in BUDGET_KEYS for key in chain for c in key}) - {"birth_year"})
-    con.execute(f"CREATE OR REPLACE TABLE rkb AS SELECT {', '.join(needed)}, year(birth_date) AS birth_year "
-                f"FROM ({_RIGHT_KEYS})")
-    key = _key("", cols)
+    # the registry's own keys, only the columns this rule and the secondary keys need (3.9 million persons at 10x):
+    # derived once for the rules over the budget (again, wider, only for a rule with a column it lacks)
+    have = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'rkb' "
+                                      "AND NOT internal").fetchall()]
+    needed = set(cols) | {c for chain in BUDGET_KEYS for key in chain for c in key} | {"birth_date"}
+    if not needed <= set(have):
+        needed = sorted((needed | set(have)) - {"birth_year"})
+        con.execute(f"CREATE OR REPLACE TABLE rkb AS SELECT {', '.join(needed)}, year(birth_date) AS birth_year "
+                    f"FROM ({_RIGHT_KEYS})")
+    # blocks grouped and joined on the columns themselves (no key string made per row: the same blocks, since
+    # every column is not null where it is grouped)
+    by = ", ".join(cols)
     options = []
     for chain in BUDGET_KEYS:
         if {_base_col(c) for k in chain for c in k} & {_base_col(c) for c in cols}:
@@ -352,29 +361,29 @@ def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = Fa
         for k in chain:
             has, lack = _notnull(k), " OR ".join(f"{c} IS NULL" for c in k)
             left = f"{_notnull(cols)} AND {before} AND {has}"
+            both = ", ".join([*cols, *k])
             pairs += con.execute(f"""
                 SELECT coalesce(sum(l.n * r.n), 0) FROM
-                    (SELECT {_key('', [*cols, *k])} AS k, count(*) AS n FROM lk WHERE {left} GROUP BY 1) l
-                JOIN (SELECT {_key('', [*cols, *k])} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND {has}
-                      GROUP BY 1) r USING (k)""").fetchone()[0]
+                    (SELECT {both}, count(*) AS n FROM lk WHERE {left} GROUP BY ALL) l
+                JOIN (SELECT {both}, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND {has} GROUP BY ALL) r
+                USING ({both})""").fetchone()[0]
             pairs += con.execute(f"""
                 SELECT coalesce(sum(l.n * r.n), 0) FROM
-                    (SELECT {key} AS k, count(*) AS n FROM lk WHERE {left} GROUP BY 1) l
-                JOIN (SELECT {key} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND ({lack}) GROUP BY 1) r
-                USING (k)""").fetchone()[0]
+                    (SELECT {by}, count(*) AS n FROM lk WHERE {left} GROUP BY ALL) l
+                JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND ({lack}) GROUP BY ALL) r
+                USING ({by})""").fetchone()[0]
             before += f" AND ({lack})"
         records_without, without = con.execute(f"""
             SELECT coalesce(sum(l.n), 0), coalesce(sum(l.n * r.n), 0) FROM
-                (SELECT {key} AS k, count(*) AS n FROM lk WHERE {_notnull(cols)} AND {before} GROUP BY 1) l
-            LEFT JOIN (SELECT {key} AS k, count(*) AS n FROM rkb WHERE {_notnull(cols)} GROUP BY 1) r
-            USING (k)""").fetchone()
+                (SELECT {by}, count(*) AS n FROM lk WHERE {_notnull(cols)} AND {before} GROUP BY ALL) l
+            LEFT JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {_notnull(cols)} GROUP BY ALL) r
+            USING ({by})""").fetchone()
         after = int(pairs + without)
         options.append({"split_by": [c for k in chain for c in k], "chain": [list(k) for k in chain],
                         "pairs_after": after, "records_without_key": int(records_without),
                         "pairs_without_key": int(without)})
         if after <= budget:
             break
-    con.execute("DROP TABLE rkb")
     meeting = [o for o in options if o["pairs_after"] <= budget]  # the first chain in order that meets the budget
     best = meeting[0] if meeting else min(options, key=lambda o: o["pairs_after"]) if options else None
     if best is None or best["pairs_after"] >= total:  # no key lowers it: the rule runs (and is guarded) as it is

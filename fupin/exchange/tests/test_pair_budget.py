@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from fupin.exchange.engine import LinkSettings
-from fupin.exchange.skew import guard
+from fupin.exchange.skew import guard, registry_blocks
 
 from .conftest import ident, write_csv
 from .test_skew import _tables
@@ -126,3 +126,31 @@ def test_the_run_splits_by_town_links_townless_records_and_shows_it(county, clie
     assert {e["action"] for e in run.stats["skew"]["rules"]} == {"run"}
     assert linked(1) == ["赵建国"] and linked(2) == ["蒋学文"]
     assert "韩宝山" in candidates(3)  # compared again: the village differs, so at least put to a reviewer
+
+
+def test_two_rules_over_the_budget_kept_or_counted_decide_alike():
+    """Two rules over the budget in one guard (the registry's keys derived once for both, issue 19 at 10x): the
+    same rules and report whether the registry's block counts are kept or counted from the persons, and the pairs
+    after each split as counted here by hand."""
+    records, persons, divisions = _tables([("420581100", "1")] * 20 + [("420581101", "1")] * 20,
+                                          ["420581100"] * 5 + ["420581101"] * 5)
+    # every record states the birth date every person has: 10 × 40 王伟 pairs, 10 × 70 birth-date pairs
+    records = records.set_column(records.schema.get_field_index("birth_date"), "birth_date",
+                                 pa.array(["1980-01-01"] * records.num_rows))
+    rules = ["l.name_py = r.name_py", "l.birth_date = r.birth_date"]
+    counted_rules, counted = guard(records=records, persons=persons, divisions=divisions, rules=rules,
+                                   max_block=10_000, pair_budget=25, budget_floor=0)
+    kept_rules, kept = guard(records=records, persons=persons, divisions=divisions, rules=rules, max_block=10_000,
+                             pair_budget=25, budget_floor=0, kept_blocks=registry_blocks(persons, rules))
+    assert counted["registry_blocks"] == "counted" and kept["registry_blocks"] == "kept"
+    assert kept_rules == counted_rules
+    strip = ("seconds", "registry_blocks")
+    assert {k: v for k, v in kept.items() if k not in strip} == {k: v for k, v in counted.items() if k not in strip}
+    assert counted["budget"] == 250 and counted["budget_split"] == 2
+    name, date = counted["rules"]
+    # the birth year is everyone's: 400 pairs still; within the towns 5 × 20 twice
+    assert name["pairs"] == 400 and [o["pairs_after"] for o in name["options"]] == [400, 200]
+    assert name["chain"] == [["town_code"]] and not name["over_budget"]
+    # town 甲镇 holds the 30 others too: 5 × 50 + 5 × 20; no record states a sex
+    assert date["pairs"] == 700 and [o["pairs_after"] for o in date["options"]] == [350, 700, 700]
+    assert date["chain"] == [["town_code"]] and date["over_budget"]
