@@ -144,6 +144,8 @@ def main() -> None:
             if args.quality:
                 ends.append([key, round(_rss_mb()), round(_peak_mb())])
 
+    profiled = set(filter(None, os.environ.get("FUPIN_PROFILE_STEPS", "").split(",")))
+
     def wrap(owner, name: str, label: str | None = None) -> None:
         fn = getattr(owner, name)
         key = label or name
@@ -151,7 +153,14 @@ def main() -> None:
         @functools.wraps(fn)
         def timed_fn(*a, **kw):
             with step(key):
-                result = fn(*a, **kw)
+                if key in profiled:  # FUPIN_PROFILE_STEPS=name,name: cProfile those steps into FUPIN_PROFILE_DIR
+                    import cProfile
+
+                    prof = cProfile.Profile()
+                    result = prof.runcall(fn, *a, **kw)
+                    prof.dump_stats(str(Path(os.environ.get("FUPIN_PROFILE_DIR", ".")) / f"{key}.prof"))
+                else:
+                    result = fn(*a, **kw)
                 if args.quality and hasattr(result, "nbytes") and hasattr(result, "num_rows"):  # an Arrow table held
                     sizes[key] = {"rows": result.num_rows, "mb": round(result.nbytes / 1024**2)}
                 return result

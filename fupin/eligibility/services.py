@@ -1402,7 +1402,8 @@ def _insert_findings(run: ComparisonRun, new_objs: list[Finding]) -> None:
     for f in new_objs:
         f.first_run, f.last_run = run, run
     BulkWriter(Finding, columns=NEW_FINDING_COLUMNS).write(
-        [getattr(f, c) for c in NEW_FINDING_COLUMNS] for f in new_objs)
+        ([getattr(f, c) for c in NEW_FINDING_COLUMNS] for f in new_objs),
+        set_indexes_aside=_indexes_aside(), expected_rows=len(new_objs))
     keys = [f.key for f in new_objs]
     ids: dict[str, int] = {}
     for i in range(0, len(keys), 5000):
@@ -1519,9 +1520,21 @@ def _write_assessments(run: ComparisonRun, table: pa.Table, previous_digest: str
             yield from zip(cols["household_id"], itertools.repeat(run.pk), cols["score"], cols["rank"],
                            cols["rank_of"], cols["parts"], cols["priorities"], cols["area_code"])
 
+    # the table was just emptied: its non-unique indexes (run, area) are built again once from the whole column
+    # rather than kept up to date row by row (`_indexes_aside`)
+    aside = {"set_indexes_aside": _indexes_aside(), "expected_rows": table.num_rows}
     if writer.takes_rows_as_they_are() and len(writer.fields) == len(columns):
-        return writer.write_prepared(rows())
-    return writer.write(rows())
+        return writer.write_prepared(rows(), **aside)
+    return writer.write(rows(), **aside)
+
+
+def _indexes_aside() -> bool:
+    """Whether the findings' transaction sets a (nearly) empty table's non-unique indexes aside while it loads it
+    (`BulkWriter.write`'s `set_indexes_aside`: at least REBUILD_MIN rows into a table holding fewer): on SQLite,
+    where inserting hundreds of thousands of keys in random order into an index larger than the page cache is what
+    grew faster than the rows. Not on PostgreSQL: the dropped indexes would lock the table (the assessments and
+    findings the pages read) until the whole transaction commits."""
+    return connection.vendor == "sqlite"
 
 
 ASSESSMENTS_SLICE = 50_000
