@@ -92,3 +92,15 @@ def own_data_dir(tmp_path, settings):
     settings.FUPIN_RAW_DIR = root / "raw"
     settings.FUPIN_EXPORT_DIR = root / "exports"
     return root
+
+
+def table_indexes(table: str) -> list[tuple[str, str]]:
+    """Each index of `table` with its definition, sorted (what a rebuild must give back), on either database."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
+        else:
+            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return sorted(cur.fetchall())

@@ -9,17 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from fupin.core import bulk
-from fupin.core.testing import make_household
+from fupin.core.testing import make_household, table_indexes
 from fupin.registry.models import Household, Person
-
-
-def _indexes(table):
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=%s", [table])
-        else:
-            cur.execute("SELECT indexname FROM pg_indexes WHERE tablename=%s", [table])
-        return sorted(r[0] for r in cur.fetchall())
 
 
 def test_insert_rows_matches_the_orm(county):
@@ -46,18 +37,18 @@ def test_uuids_are_unique_and_time_ordered():
 
 def test_large_load_sets_indexes_aside_and_restores_them(county, monkeypatch):
     hh = make_household(county["va1"], members=1)
-    before = _indexes("registry_person")
+    before = [name for name, _ in table_indexes("registry_person")]
     monkeypatch.setattr(bulk, "REBUILD_MIN", 10)
     with transaction.atomic():
         bulk.insert_rows(Person, [{"household_id": hh.pk, "area_code": hh.area_code, "name": f"批{i}"}
                                   for i in range(30)])
-    assert _indexes("registry_person") == before
+    assert [name for name, _ in table_indexes("registry_person")] == before
     assert Person.objects.filter(name__startswith="批").count() == 30
 
 
 def test_an_iterator_of_known_length_sets_indexes_aside_too(county, monkeypatch):
     hh = make_household(county["va1"], members=1)
-    before = _indexes("registry_person")
+    before = [name for name, _ in table_indexes("registry_person")]
     dropped = []
     real = bulk._indexes_set_aside
 
@@ -70,7 +61,7 @@ def test_an_iterator_of_known_length_sets_indexes_aside_too(county, monkeypatch)
     rows = ({"household_id": hh.pk, "area_code": hh.area_code, "name": f"流{i}"} for i in range(30))
     with transaction.atomic():
         bulk.BulkWriter(Person).write(rows, set_indexes_aside=True, expected_rows=30)
-    assert dropped == [30] and _indexes("registry_person") == before
+    assert dropped == [30] and [name for name, _ in table_indexes("registry_person")] == before
     assert Person.objects.filter(name__startswith="流").count() == 30
 
 

@@ -13,6 +13,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from fupin.core.bulk import foreign_keys_enforced
+from fupin.core.testing import table_indexes
 from fupin.eligibility import services
 from fupin.eligibility.models import Assessment, ComparisonRun, Finding
 from fupin.eligibility.services import compare_run
@@ -96,16 +97,6 @@ def test_findings_digests_are_written_as_json_dumps_writes_them():
     assert services._digest([3, "vehicle", "p7"]) == hashlib.sha256(b'[3, "vehicle", "p7"]').hexdigest()
 
 
-def _index_sql(table):
-    """Each index of `table` with its definition (what a rebuild must give back)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
-        else:
-            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
-        return sorted(cur.fetchall())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_findings_and_assessments_loaded_with_their_indexes_set_aside_are_the_same(people, departments, monkeypatch):
     """A first comparison loads the findings and the assessments into empty tables: on SQLite with their non-unique
@@ -114,7 +105,7 @@ def test_findings_and_assessments_loaded_with_their_indexes_set_aside_are_the_sa
     from fupin.core import bulk
 
     tables = [Finding._meta.db_table, Assessment._meta.db_table]
-    indexes = {t: _index_sql(t) for t in tables}
+    indexes = {t: table_indexes(t) for t in tables}
     compare_run(actor="test")
     written = _written()
     assert written[0] and written[1]
@@ -127,7 +118,7 @@ def test_findings_and_assessments_loaded_with_their_indexes_set_aside_are_the_sa
     def spy(conn, cur, table, incoming):
         with real(conn, cur, table, incoming):
             if table in tables and incoming:  # while the rows go in: fewer indexes than the table has
-                aside.append((table, len(_index_sql(table)) < len(indexes[table])))
+                aside.append((table, len(table_indexes(table)) < len(indexes[table])))
             yield
 
     monkeypatch.setattr(bulk, "REBUILD_MIN", 1)
@@ -135,5 +126,5 @@ def test_findings_and_assessments_loaded_with_their_indexes_set_aside_are_the_sa
     compare_run(actor="test")
     assert _written() == written
     assert sorted(aside) == ([(t, True) for t in sorted(tables)] if connection.vendor == "sqlite" else [])
-    assert {t: _index_sql(t) for t in tables} == indexes
+    assert {t: table_indexes(t) for t in tables} == indexes
     assert _got(people["ids"]) == EXPECTED
