@@ -327,8 +327,17 @@ def _chain_rules(rule: str, chain: list[list[str]]) -> list[str]:
     return [*out, f"{rule}{before}"]
 
 
-def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False,
-                ) -> tuple[list[dict], list[str]]:
+def _pairs(con, by: str, records_where: str, persons_where: str) -> int:
+    """The pairs that blocking on the columns `by` makes between the records (`lk`) and the registry's keys (`rkb`)
+    that meet these conditions: Σ over the blocks of records × persons."""
+    return con.execute(f"""
+        SELECT coalesce(sum(l.n * r.n), 0) FROM
+            (SELECT {by}, count(*) AS n FROM lk WHERE {records_where} GROUP BY ALL) l
+        JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {persons_where} GROUP BY ALL) r
+        USING ({by})""").fetchone()[0]
+
+
+def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
     """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or has a block over
     `max_block`: the per-key guard bounds that one first, or no key chain lowers it), else the report entry and the
     rules that replace it (`_chain_rules`). Every block after the split is part of a block before it. The
@@ -362,16 +371,8 @@ def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = Fa
             has, lack = _notnull(k), " OR ".join(f"{c} IS NULL" for c in k)
             left = f"{_notnull(cols)} AND {before} AND {has}"
             both = ", ".join([*cols, *k])
-            pairs += con.execute(f"""
-                SELECT coalesce(sum(l.n * r.n), 0) FROM
-                    (SELECT {both}, count(*) AS n FROM lk WHERE {left} GROUP BY ALL) l
-                JOIN (SELECT {both}, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND {has} GROUP BY ALL) r
-                USING ({both})""").fetchone()[0]
-            pairs += con.execute(f"""
-                SELECT coalesce(sum(l.n * r.n), 0) FROM
-                    (SELECT {by}, count(*) AS n FROM lk WHERE {left} GROUP BY ALL) l
-                JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {_notnull(cols)} AND ({lack}) GROUP BY ALL) r
-                USING ({by})""").fetchone()[0]
+            pairs += _pairs(con, both, left, f"{_notnull(cols)} AND {has}")
+            pairs += _pairs(con, by, left, f"{_notnull(cols)} AND ({lack})")
             before += f" AND ({lack})"
         records_without, without = con.execute(f"""
             SELECT coalesce(sum(l.n), 0), coalesce(sum(l.n * r.n), 0) FROM
