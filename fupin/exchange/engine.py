@@ -193,38 +193,82 @@ def records_blocked_sql(rules: list[str]) -> str:
     return f"SELECT * FROM left_in l WHERE {exists or 'false'}"  # noqa: S608
 
 
+def _tf_levels(splink_settings, column: str) -> list[dict]:
+    """The comparison levels (as dicts) of `splink_settings` that adjust for the term frequencies of `column`."""
+    return [level for cc in splink_settings.core_model_settings.comparisons
+            for level in (lv.as_dict() for lv in cc.comparison_levels)
+            if level.get("tf_adjustment_column") == column]
+
+
+# Splink's blocking columns, each `"l"."name" AS "name_l"` (`InputColumn.l_r_names_as_l_r`)
+_SIDE_COLUMN = re.compile(r'^"(l|r)"\."(\w+)" AS "(\w+)"$')
+
+
 def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[str], threshold: float) -> str:
     """SELECT of the scored pairs of `records` × `persons` (tables or subqueries shaped as `left_in` / `right_in`)
     whose match probability is at least `threshold`: record_id, person_id, score, weight and, per comparison, its
     level (gamma_), weight (mw_) and term-frequency adjustment (mw_tf_adj_, 0.0 when it has none).
 
     Splink's own prediction (its blocking rules, comparison vectors and match weights: `splink_settings`, the
-    Settings of the trained model) in one statement, with the pairs keyed by the records' and persons' ids: Splink
-    writes every blocked pair as two text keys (`'fupin_left-__-' || id`), then joins that table back, on those keys
-    made again for every row, to one table of all the records and persons stacked, once for each side. Here each
-    blocking rule joins the records to the persons on the columns it reads and keeps the two ids (the pairs an
-    earlier rule blocked left out by Splink's own condition, `exclude_pairs_generated_by_all_preceding_rules_sql`:
-    Splink's pairs), and the pairs are joined to the records and to the persons, each side to its own table, for
-    the columns the comparisons read; the comparison vectors, match weights and probabilities are Splink's SQL over
-    them, the same arithmetic, so the same scores to the last bit."""
+    Settings of the trained model) in one statement, without its text-keyed pairs (Splink writes every blocked pair
+    as two text keys, `'fupin_left-__-' || id`, and joins them back to all the records and persons stacked). Each
+    blocking rule joins the records to the persons (the pairs an earlier rule blocked left out by Splink's own
+    condition, `exclude_pairs_generated_by_all_preceding_rules_sql`: Splink's pairs) and keeps the record's id and
+    the person's compared columns, which the join reads from the persons it scans anyway; the pairs are then joined
+    to the records (by id: a table the size of the residual) and to the term frequencies of the person's values.
+    The persons are never joined back by id: at 10x that join's table — millions of pairs or of persons, with their
+    columns — outgrew DuckDB's memory and spilled (docs/performance.md, hpred2). The comparison vectors, match
+    weights and probabilities are Splink's SQL over the same columns, so the same scores to the last bit."""
     from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 
-    def with_tf(table: str, source: str) -> str:
-        joins = " ".join(f'LEFT JOIN tf_{c} ON x."{c}" = tf_{c}."{c}"' for c in tf_columns)
-        picked = "".join(f', tf_{c}."tf_{c}"' for c in tf_columns)
-        return f"SELECT '{source}' AS source_dataset, x.*{picked} FROM {table} AS x {joins}"  # noqa: S608
-
+    sides = []
+    for column in splink_settings._columns_to_select_for_blocking:
+        found = _SIDE_COLUMN.match(column)
+        if not found:
+            raise ValueError(f"unexpected blocking column {column!r}")
+        sides.append(found.groups())
+    tf_of = {f"tf_{c}": c for c in tf_columns}
+    # the person's columns the pairs carry: all Splink compares, but its source name (a constant) and its term
+    # frequencies (looked up by value once the pairs are made)
+    carried = [(column, alias) for side, column, alias in sides
+               if side == "r" and column != "source_dataset" and column not in tf_of]
+    person_columns = ", ".join(f'r."{column}" AS "{alias}"' for column, alias in carried)
     blocked = [f"""
-        SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, '{rule.match_key}' AS match_key
+        SELECT l.unique_id AS unique_id_l, {person_columns}, '{rule.match_key}' AS match_key
         FROM {records} AS l INNER JOIN {persons} AS r ON ({rule.blocking_rule_sql})
         WHERE 1=1 {rule.exclude_pairs_generated_by_all_preceding_rules_sql(None, None)}"""  # noqa: S608
                for rule in splink_settings._blocking_rules_to_generate_predictions]
-    columns = ",\n".join(splink_settings._columns_to_select_for_blocking)
+    joins = " ".join(f'LEFT JOIN tf_{c} ON x."{c}" = tf_{c}."{c}"' for c in tf_columns)
+    picked = "".join(f', tf_{c}."tf_{c}"' for c in tf_columns)
+    alias_of = {column: alias for side, column, alias in sides if side == "r"}
+    # a person's term frequency counts only on a level where its value equals the record's (Splink's adjustment,
+    # `greatest(coalesce(tf_l, tf_r), ...)`, on the level that adjusts): when every adjusting level is such an
+    # equality, the person's value is looked up among the records' values only — a table the size of the residual's
+    # names, not of the registry's; otherwise among all
+    equal_only = all(level.get("sql_condition", "").strip() == f"{c}_l = {c}_r"
+                     for c in tf_columns for level in _tf_levels(splink_settings, c))
+
+    def person_frequencies(c: str) -> str:
+        return (f"(SELECT * FROM tf_{c} WHERE {c} IN (SELECT {c} FROM {records}))"  # noqa: S608
+                if equal_only else f"tf_{c}")
+
+    person_tf = " ".join(f'LEFT JOIN {person_frequencies(c)} AS tf_r_{c} ON b."{alias_of[c]}" = tf_r_{c}."{c}"'
+                         for c in tf_columns)
+
+    def selected(side: str, column: str, alias: str) -> str:
+        if side == "l":
+            return f'l."{column}" AS "{alias}"'
+        if column == "source_dataset":
+            return f"'fupin_right' AS \"{alias}\""
+        if column in tf_of:
+            return f'tf_r_{tf_of[column]}."{column}" AS "{alias}"'
+        return f'b."{alias}"'
+
+    columns = ",\n".join(selected(*side) for side in sides)
     ctes = [("__fupin_pairs", " UNION ALL ".join(blocked)),
-            ("__fupin_left", with_tf(records, "fupin_left")), ("__fupin_right", with_tf(persons, "fupin_right")),
+            ("__fupin_left", f"SELECT 'fupin_left' AS source_dataset, x.*{picked} FROM {records} AS x {joins}"),  # noqa: S608
             ("blocked_with_cols", f"SELECT {columns}, b.match_key FROM __fupin_pairs AS b "  # noqa: S608
-                                  "INNER JOIN __fupin_left AS l ON l.unique_id = b.unique_id_l "
-                                  "INNER JOIN __fupin_right AS r ON r.unique_id = b.unique_id_r"),
+                                  f"INNER JOIN __fupin_left AS l ON l.unique_id = b.unique_id_l {person_tf}"),
             ("__splink__df_comparison_vectors",
              "SELECT " + ",\n".join(splink_settings._columns_to_select_for_comparison_vector_values)  # noqa: S608
              + " FROM blocked_with_cols")]
@@ -612,7 +656,7 @@ class DuckDBEngine(Engine):
                 p.village_code, p.town_code
             FROM residual x LEFT JOIN place_of p USING (address)""")
         con.execute("DROP TABLE place_of")
-        con.execute(f"CREATE TABLE right_in AS {RIGHT_IN_SQL}")
+        con.execute(f"CREATE VIEW right_in AS {RIGHT_IN_SQL}")
         from splink import DuckDBAPI, Linker
 
         # the term frequencies (of all records and persons, as Splink computes them over its input tables) made
