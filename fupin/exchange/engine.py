@@ -215,8 +215,8 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
     blocking rule joins the records to the persons (the pairs an earlier rule blocked left out by Splink's own
     condition, `exclude_pairs_generated_by_all_preceding_rules_sql`: Splink's pairs) and keeps the record's id and
     the person's compared columns, which the join reads from the persons it scans anyway; the pairs are then joined
-    to the records (by id: a table the size of the residual) and to the term frequencies of the person's values.
-    The persons are never joined back by id: at 10x that join's table — millions of pairs or of persons, with their
+    to the records (by id: a table the size of the residual); the person's term frequencies are the record's where
+    they count (see `equal_only`), else looked up by the person's values. The persons are never joined back by id: at 10x that join's table — millions of pairs or of persons, with their
     columns — outgrew DuckDB's memory and spilled (docs/performance.md, hpred2). The comparison vectors, match
     weights and probabilities are Splink's SQL over the same columns, so the same scores to the last bit."""
     from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
@@ -242,18 +242,13 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
     picked = "".join(f', tf_{c}."tf_{c}"' for c in tf_columns)
     alias_of = {column: alias for side, column, alias in sides if side == "r"}
     # a person's term frequency counts only on a level where its value equals the record's (Splink's adjustment,
-    # `greatest(coalesce(tf_l, tf_r), ...)`, on the level that adjusts): when every adjusting level is such an
-    # equality, the person's value is looked up among the records' values only — a table the size of the residual's
-    # names, not of the registry's; otherwise among all
+    # `greatest(coalesce(tf_l, tf_r), ...)`, is on the level that adjusts): when every adjusting level is such an
+    # equality, the person's frequency on the pairs where it counts is the record's, taken from the record's side
+    # (no lookup); otherwise it is looked up by the person's value
     equal_only = all(level.get("sql_condition", "").strip() == f"{c}_l = {c}_r"
                      for c in tf_columns for level in _tf_levels(splink_settings, c))
-
-    def person_frequencies(c: str) -> str:
-        return (f"(SELECT * FROM tf_{c} WHERE {c} IN (SELECT {c} FROM {records}))"  # noqa: S608
-                if equal_only else f"tf_{c}")
-
-    person_tf = " ".join(f'LEFT JOIN {person_frequencies(c)} AS tf_r_{c} ON b."{alias_of[c]}" = tf_r_{c}."{c}"'
-                         for c in tf_columns)
+    person_tf = "" if equal_only else " ".join(
+        f'LEFT JOIN tf_{c} AS tf_r_{c} ON b."{alias_of[c]}" = tf_r_{c}."{c}"' for c in tf_columns)
 
     def selected(side: str, column: str, alias: str) -> str:
         if side == "l":
@@ -261,7 +256,7 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
         if column == "source_dataset":
             return f"'fupin_right' AS \"{alias}\""
         if column in tf_of:
-            return f'tf_r_{tf_of[column]}."{column}" AS "{alias}"'
+            return f'l."{column}" AS "{alias}"' if equal_only else f'tf_r_{tf_of[column]}."{column}" AS "{alias}"'
         return f'b."{alias}"'
 
     columns = ",\n".join(selected(*side) for side in sides)

@@ -1,5 +1,5 @@
 """The engine's prediction statement (`engine.predict_sql`: each rule's pairs carry the person's compared columns,
-the records joined by id, the person's term frequencies looked up by value) scores exactly the pairs Splink's own
+the records joined by id, the person's term frequencies the record's where they count) scores exactly the pairs Splink's own
 `predict` scores, with the same probabilities, weights and levels, on the run's own tables."""
 
 import pytest
@@ -61,8 +61,9 @@ def test_prediction_scores_the_pairs_splink_scores(small_county, monkeypatch, co
     monkeypatch.setattr(engine.DuckDBEngine, "_scored", staticmethod(compared))
     plan = linkage_compute(force=True, settings=settings)
     assert plan.model["trained"]
-    # the person's frequencies among the records' values only when every adjusting level is an equality
-    assert ("(SELECT * FROM tf_name_py WHERE name_py IN (SELECT name_py FROM left_in))" in seen["sql"]) is records_only
+    # the person's frequencies taken from the record's side only when every adjusting level is an equality
+    assert ('l."tf_name_py" AS "tf_name_py_r"' in seen["sql"]) is records_only
+    assert ("LEFT JOIN tf_name_py AS tf_r_name_py" in seen["sql"]) is not records_only
     assert len(seen["ours"]) >= 50
     assert len({row[4:] for row in seen["ours"]}) >= 5  # pairs of several kinds: levels differing
     assert seen["ours"] == seen["theirs"]  # the same pairs, scores equal to the last bit
