@@ -450,8 +450,8 @@ class DuckDBEngine(Engine):
         """memory_limit: DuckDB's own limit (what it holds beyond it spills to `temp_directory`, its default a
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
-        predict_chunk_persons: registry persons per pass (0: all), so that the persons' side of a pass — the
-        hash table of their compared columns the blocked pairs are joined to — stays bounded too. Every blocking
+        predict_chunk_persons: registry persons per pass (0: all), so that the persons a pass scans stay
+        bounded too (each rule's pairs carry the person's compared columns from its scan, `predict_sql`). Every blocking
         rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
         pair budget) one pass cost 26 CPU s, four passes of a million (each rule filtering the registry for its
         part) 100 (docs/performance.md, hpred); hence one pass up to 4 million."""
@@ -651,6 +651,9 @@ class DuckDBEngine(Engine):
                 p.village_code, p.town_code
             FROM residual x LEFT JOIN place_of p USING (address)""")
         con.execute("DROP TABLE place_of")
+        # a view of `p`, not a copy: at 10x a table of the persons' compared columns was about 0.8 GB beside `p`, over
+        # DuckDB's 1 GB, and each blocking rule's scan of it read spilled blocks back (docs/performance.md, hpred2);
+        # the view derives the ID's parts of only the columns a statement reads
         con.execute(f"CREATE VIEW right_in AS {RIGHT_IN_SQL}")
         from splink import DuckDBAPI, Linker
 
