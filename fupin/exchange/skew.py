@@ -235,7 +235,10 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
         if pair_budget:
             report.update(pair_budget=pair_budget, budget_floor=int(budget_floor), budget=budget, budget_split=0)
         for rule in rules:
-            entries, new_rules = _budget_rule(con, rule, budget, int(max_block), kept=kept) if budget else ([], [])
+            cols = rule_columns(rule)
+            if cols is not None:  # the rule's blocks, made once for the budget and the per-key guard (`b`)
+                con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept)}")
+            entries, new_rules = _budget_rule(con, rule, budget, int(max_block)) if budget else ([], [])
             if not entries:
                 entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
                 entries = [entry]
@@ -256,10 +259,10 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
 
 
 def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False, right: str = "rk") -> tuple[dict, list[str]]:
+    """The per-key guard of one rule, whose blocks (`_blocks`) the caller made the table `b`."""
     cols = rule_columns(rule)
     if cols is None:
         return {"rule": rule, "action": "not_measured"}, [rule]
-    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept, right=right)}")
     total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     entry: dict = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest)}
     top = con.execute("SELECT key, records, persons, pairs FROM b ORDER BY pairs DESC, key LIMIT 1").fetchall()
@@ -359,16 +362,14 @@ def _chain_pairs(con, cols: list[str], chain, persons: str) -> tuple[int, int, i
     return int(pairs + without), int(records_without), int(without)
 
 
-def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
-    """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or has a block over
+def _budget_rule(con, rule: str, budget: int, max_block: int) -> tuple[list[dict], list[str]]:
+    """The pair budget of one rule, whose blocks (`_blocks`) the caller made the table `b`: ([], []) when the rule is within it (or not measurable, or has a block over
     `max_block`: the per-key guard bounds that one first, or no key chain lowers it), else the report entry and the
     rules that replace it (`_chain_rules`). Every block after the split is part of a block before it."""
     cols = rule_columns(rule)
     if cols is None:
         return [], []
-    blocks = _blocks(cols, kept=kept)
-    total, largest = con.execute(f"SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM ({blocks})"
-                                 ).fetchone()
+    total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     if total <= budget or largest > max_block:
         return [], []
     # the registry's keys, only the columns this rule and the chains need, derived as they are scanned (once per
