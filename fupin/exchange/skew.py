@@ -235,7 +235,10 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
         if pair_budget:
             report.update(pair_budget=pair_budget, budget_floor=int(budget_floor), budget=budget, budget_split=0)
         for rule in rules:
-            entries, new_rules = _budget_rule(con, rule, budget, int(max_block), kept=kept) if budget else ([], [])
+            cols = rule_columns(rule)
+            if cols is not None:  # the rule's blocks, made once for the budget and the per-key guard (`b`)
+                con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept)}")
+            entries, new_rules = _budget_rule(con, rule, budget, int(max_block)) if budget else ([], [])
             if not entries:
                 entry, new_rules = _guard_rule(con, rule, int(max_block), kept=kept)
                 entries = [entry]
@@ -248,7 +251,7 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
             out_rules.extend(new_rules)
     finally:
         if not own:  # the database goes on to the engine: what the guard made in it goes
-            for name in ("place_of", "left_raw", "lk", "rk", "b", "rkb"):
+            for name in ("place_of", "left_raw", "lk", "rk", "b"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
         con.close()  # the cursor's own registrations and temporary view with it
     report["seconds"] = round(time.perf_counter() - t0, 3)
@@ -256,10 +259,10 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
 
 
 def _guard_rule(con, rule: str, max_block: int, *, kept: bool = False, right: str = "rk") -> tuple[dict, list[str]]:
+    """The per-key guard of one rule, whose blocks (`_blocks`) the caller made the table `b`."""
     cols = rule_columns(rule)
     if cols is None:
         return {"rule": rule, "action": "not_measured"}, [rule]
-    con.execute(f"CREATE OR REPLACE TABLE b AS {_blocks(cols, kept=kept, right=right)}")
     total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     entry: dict = {"rule": rule, "columns": cols, "pairs": int(total), "largest": int(largest)}
     top = con.execute("SELECT key, records, persons, pairs FROM b ORDER BY pairs DESC, key LIMIT 1").fetchall()
@@ -327,62 +330,61 @@ def _chain_rules(rule: str, chain: list[list[str]]) -> list[str]:
     return [*out, f"{rule}{before}"]
 
 
-def _pairs(con, by: str, records_where: str, persons_where: str) -> int:
-    """The pairs that blocking on the columns `by` makes between the records (`lk`) and the registry's keys (`rkb`)
-    that meet these conditions: Σ over the blocks of records × persons."""
-    return con.execute(f"""
-        SELECT coalesce(sum(l.n * r.n), 0) FROM
-            (SELECT {by}, count(*) AS n FROM lk WHERE {records_where} GROUP BY ALL) l
-        JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {persons_where} GROUP BY ALL) r
-        USING ({by})""").fetchone()[0]
+def _chain_pairs(con, cols: list[str], chain, persons: str) -> tuple[int, int, int]:
+    """The pairs a rule on `cols` makes split by `chain` (`_chain_rules`), the records with none of the chain's keys
+    and their pairs: (pairs after, records without, pairs without). The records' side is grouped (`lk`, the records
+    to match: small); the persons (`persons`, the registry's keys: 3.9 million at 10x) are not grouped but scanned
+    once and each looked up in the records' groups — Σ over the blocks of records × persons is Σ over the persons of
+    the records in their block — and only the persons whose `cols` some record has go further than the first
+    lookup. Every column is not null where it is grouped or joined (an equality never matches a null)."""
+    notnull, by = _notnull(cols), ", ".join(cols)
+    on_cols = " AND ".join(f"p.{c} = b.{c}" for c in cols)
+    before, counts, joins, terms = "true", [], [], []
+    for i, k in enumerate(chain):
+        has, lack = _notnull(k), " OR ".join(f"{c} IS NULL" for c in k)
+        # records with this key (and none of the earlier ones): within the key, and with the persons without it
+        # (temporary tables: the cursor's own, gone with it whatever happens)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE chain_a{i} AS SELECT {by}, {', '.join(k)}, count(*) AS n "
+                    f"FROM lk WHERE {notnull} AND {before} AND {has} GROUP BY ALL")
+        joins.append(f"LEFT JOIN chain_a{i} a{i} ON {' AND '.join(f'p.{c} = a{i}.{c}' for c in [*cols, *k])}")
+        counts.append(f"count(*) FILTER (WHERE {before} AND {has}) AS b{i}")
+        terms += [f"coalesce(a{i}.n, 0)", f"CASE WHEN {' OR '.join(f'p.{c} IS NULL' for c in k)} THEN b.b{i} ELSE 0 END"]
+        before += f" AND ({lack})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE chain_b AS SELECT {by}, {', '.join(counts)}, "
+                f"count(*) FILTER (WHERE {before}) AS w FROM lk WHERE {notnull} GROUP BY ALL")
+    pairs, without = con.execute(f"""
+        SELECT coalesce(sum({' + '.join(terms)}), 0), coalesce(sum(b.w), 0)
+        FROM ({persons}) p JOIN chain_b b ON {on_cols} {' '.join(joins)}""").fetchone()
+    records_without = con.execute("SELECT coalesce(sum(w), 0) FROM chain_b").fetchone()[0]
+    for i in range(len(chain)):
+        con.execute(f"DROP TABLE chain_a{i}")
+    con.execute("DROP TABLE chain_b")
+    return int(pairs + without), int(records_without), int(without)
 
 
-def _budget_rule(con, rule: str, budget: int, max_block: int, *, kept: bool = False) -> tuple[list[dict], list[str]]:
-    """The pair budget of one rule: ([], []) when the rule is within it (or not measurable, or has a block over
+def _budget_rule(con, rule: str, budget: int, max_block: int) -> tuple[list[dict], list[str]]:
+    """The pair budget of one rule, whose blocks (`_blocks`) the caller made the table `b`: ([], []) when the rule is within it (or not measurable, or has a block over
     `max_block`: the per-key guard bounds that one first, or no key chain lowers it), else the report entry and the
-    rules that replace it (`_chain_rules`). Every block after the split is part of a block before it. The
-    registry's keys it derives (`rkb`) stay for the next rule over the budget (dropped by `guard`)."""
+    rules that replace it (`_chain_rules`). Every block after the split is part of a block before it."""
     cols = rule_columns(rule)
     if cols is None:
         return [], []
-    blocks = _blocks(cols, kept=kept)
-    total, largest = con.execute(f"SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM ({blocks})"
-                                 ).fetchone()
+    total, largest = con.execute("SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0) FROM b").fetchone()
     if total <= budget or largest > max_block:
         return [], []
-    # the registry's own keys, only the columns this rule and the secondary keys need (3.9 million persons at 10x):
-    # derived once for the rules over the budget (again, wider, only for a rule with a column it lacks)
-    have = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'rkb' "
-                                      "AND NOT internal").fetchall()]
-    needed = set(cols) | {c for chain in BUDGET_KEYS for key in chain for c in key} | {"birth_date"}
-    if not needed <= set(have):
-        needed = sorted((needed | set(have)) - {"birth_year"})
-        con.execute(f"CREATE OR REPLACE TABLE rkb AS SELECT {', '.join(needed)}, year(birth_date) AS birth_year "
-                    f"FROM ({_RIGHT_KEYS})")
-    # blocks grouped and joined on the columns themselves (no key string made per row: the same blocks, since
-    # every column is not null where it is grouped)
-    by = ", ".join(cols)
+    # the registry's keys, only the columns this rule and the chains need, derived as they are scanned (once per
+    # chain tried; never grouped: `_chain_pairs`)
+    needed = sorted((set(cols) | {c for chain in BUDGET_KEYS for key in chain for c in key} | {"birth_date"})
+                    - {"birth_year"})
+    persons = f"SELECT {', '.join(needed)}, year(birth_date) AS birth_year FROM ({_RIGHT_KEYS}) WHERE {_notnull(cols)}"
     options = []
     for chain in BUDGET_KEYS:
         if {_base_col(c) for k in chain for c in k} & {_base_col(c) for c in cols}:
             continue
-        pairs, before = 0, "true"
-        for k in chain:
-            has, lack = _notnull(k), " OR ".join(f"{c} IS NULL" for c in k)
-            left = f"{_notnull(cols)} AND {before} AND {has}"
-            both = ", ".join([*cols, *k])
-            pairs += _pairs(con, both, left, f"{_notnull(cols)} AND {has}")
-            pairs += _pairs(con, by, left, f"{_notnull(cols)} AND ({lack})")
-            before += f" AND ({lack})"
-        records_without, without = con.execute(f"""
-            SELECT coalesce(sum(l.n), 0), coalesce(sum(l.n * r.n), 0) FROM
-                (SELECT {by}, count(*) AS n FROM lk WHERE {_notnull(cols)} AND {before} GROUP BY ALL) l
-            LEFT JOIN (SELECT {by}, count(*) AS n FROM rkb WHERE {_notnull(cols)} GROUP BY ALL) r
-            USING ({by})""").fetchone()
-        after = int(pairs + without)
+        after, records_without, without = _chain_pairs(con, cols, chain, persons)
         options.append({"split_by": [c for k in chain for c in k], "chain": [list(k) for k in chain],
-                        "pairs_after": after, "records_without_key": int(records_without),
-                        "pairs_without_key": int(without)})
+                        "pairs_after": after, "records_without_key": records_without,
+                        "pairs_without_key": without})
         if after <= budget:
             break
     meeting = [o for o in options if o["pairs_after"] <= budget]  # the first chain in order that meets the budget

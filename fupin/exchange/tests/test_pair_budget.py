@@ -154,3 +154,93 @@ def test_two_rules_over_the_budget_kept_or_counted_decide_alike():
     # town 甲镇 holds the 30 others too: 5 × 50 + 5 × 20; no record states a sex
     assert date["pairs"] == 700 and [o["pairs_after"] for o in date["options"]] == [350, 700, 700]
     assert date["chain"] == [["town_code"]] and date["over_budget"]
+
+
+def _budget_county(extra_persons: int = 0):
+    """Persons and records of 王伟 with and without a birth date and a town, written out by hand: (name pinyin,
+    birth date, town) of each."""
+    persons = [("wang wei", "1980-03-01", "420581100")] * 4 + [("wang wei", "1990-05-05", "420581101")] * 2 + [
+        ("wang wei", "", "420581100"),  # no birth date
+        ("wang wei", "1980-07-07", ""),  # no town
+        ("li lei", "1980-03-01", "420581100"),  # names no record has
+        ("zhang san", "1990-05-05", "420581101"), ("zhang san", "1990-05-05", "420581101"),
+    ] + [("wang wei", "1990-05-05", "420581101")] * extra_persons
+    records = [("wang wei", "1980-01-01", "宜都市甲镇某村"), ("wang wei", "1980-01-01", "宜都市甲镇某村"),
+               ("wang wei", "1990-02-02", "宜都市乙镇某村"),
+               ("wang wei", None, "宜都市甲镇某村"),  # no birth date: within the town
+               ("wang wei", None, "某某路5号"),  # neither: the unsplit rule
+               ("zhao liu", "1980-01-01", "宜都市甲镇某村")]  # a name no person has
+    person_table = pa.table({
+        "person_id": list(range(1, len(persons) + 1)), "name": [f"人{i}" for i in range(len(persons))],
+        "name_py": [p[0] for p in persons], "id_number": [""] * len(persons), "birth_date": [p[1] for p in persons],
+        "sex": ["1"] * len(persons), "area_code": [p[2] + "201000" if p[2] else "" for p in persons]})
+    n = len(records)
+    record_table = pa.table({
+        "record_id": pa.array(range(1, n + 1), pa.int64()), "id_clean": [""] * n, "id_number": [""] * n,
+        "id_status": ["empty"] * n, "name": ["王伟"] * n, "name_py": [r[0] for r in records],
+        "birth_date": [r[1] for r in records], "sex": pa.array([None] * n, pa.string()),
+        "address": [r[2] for r in records], "id_kind": ["missing"] * n,
+        **{k: pa.array([None] * n, pa.string()) for k in ("id_area6", "id_birth_year", "id_last4")}})
+    divisions = pa.table({"code": ["420581100000", "420581101000"], "name": ["甲镇", "乙镇"],
+                          "level": ["town", "town"], "parent_code": ["420581000000", "420581000000"]})
+    return record_table, person_table, divisions
+
+
+def _guard_in_database(records, persons, divisions, rules, **kw):
+    """The guard as linkage_compute runs it: records, persons and the kept block counts tables of its database."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("r_in", records)
+    con.register("p_in", persons)
+    con.execute("CREATE TABLE records_in AS SELECT * FROM r_in")
+    con.execute("CREATE TABLE persons_in AS SELECT * FROM p_in")
+    registry_blocks(None, rules, con=con, persons_table="persons_in", into="registry_blocks")
+    try:
+        out = guard(con=con, divisions=divisions, rules=rules, kept_blocks="registry_blocks", **kw)
+        left = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    assert left == {"records_in", "persons_in", "registry_blocks"}  # the guard's own tables are gone
+    return out
+
+
+def test_pairs_after_each_chain_counted_by_hand_with_keys_missing_on_either_side():
+    """Records and persons lacking the birth year or the town, and names only one side has: the pairs after each
+    chain as counted here by hand, the same in the run's database (kept counts) as from Arrow tables (counted), and
+    again after the registry gains persons (what a run after a registry change reads)."""
+    rules = ["l.name_py = r.name_py"]
+    records, persons, divisions = _budget_county()
+    # 王伟: 5 records × 8 persons = 40 pairs; 6 records, 5 per record: a budget of 30
+    in_db = _guard_in_database(records, persons, divisions, rules, max_block=10_000, pair_budget=5, budget_floor=0)
+    arrow = guard(records=records, persons=persons, divisions=divisions, rules=rules, max_block=10_000,
+                  pair_budget=5, budget_floor=0)
+    assert in_db[0] == arrow[0]
+    assert {k: v for k, v in in_db[1].items() if k not in ("seconds", "registry_blocks")} == {
+        k: v for k, v in arrow[1].items() if k not in ("seconds", "registry_blocks")}
+    entry = in_db[1]["rules"][0]
+    assert entry["pairs"] == 40 and entry["budget"] == 30 and entry["action"] == "budget_split"
+    # the birth year: 1980's two records × the five 王伟 born in 1980 (one without a town), 1990's record × two;
+    # with the person without a birth date, 3 × 1. The town, for the record without a birth date: 甲镇's five
+    # (one without a birth date) and the person without a town. The record with neither: all eight.
+    assert entry["options"] == [{"split_by": ["birth_year", "town_code"], "chain": [["birth_year"], ["town_code"]],
+                                 "pairs_after": 10 + 2 + 3 + 5 + 1 + 8, "records_without_key": 1,
+                                 "pairs_without_key": 8}]
+    assert not entry["over_budget"]
+    # under a budget of 24 no chain meets it: the town alone gives the same 29 (甲镇's three records × five, 乙镇's
+    # record × two, the four with a town × the person without one, the last × eight); the sex, which no record
+    # states, and the town and sex lower nothing: the first lowest chain is taken
+    _, report = _guard_in_database(records, persons, divisions, rules, max_block=10_000, pair_budget=4,
+                                   budget_floor=0)
+    entry = report["rules"][0]
+    assert [o["pairs_after"] for o in entry["options"]] == [29, 15 + 2 + 4 + 8, 40, 40]
+    # records without the chain's keys: those with a name at all (the one no person has too)
+    assert [o["records_without_key"] for o in entry["options"]] == [1, 1, 6, 6]
+    assert entry["chain"] == [["birth_year"], ["town_code"]] and entry["over_budget"]
+    # the registry gains three 王伟 born in 1990 in 乙镇: 1990's record meets five, the record with neither eleven
+    records, persons, divisions = _budget_county(extra_persons=3)
+    _, report = _guard_in_database(records, persons, divisions, rules, max_block=10_000, pair_budget=5,
+                                   budget_floor=0)
+    entry = report["rules"][0]
+    assert entry["pairs"] == 5 * 11 and entry["pairs_after"] == 10 + 5 + 3 + 5 + 1 + 11
+    assert entry["pairs_without_key"] == 11
