@@ -593,8 +593,8 @@ def linkage_write(plan: LinkagePlan, *, actor, progress: Progress | None = None,
         LinkReview.objects.bulk_update(moved, ["record"], batch_size=500)
     if not foreign_keys_enforced(RecordLink):  # the caller's transaction runs without SQLite's per-row lookups
         marks = ", ".join(["%s"] * len(stale_ids))
-        check_references(RecordLink, f"snapshot_id IN ({marks})", stale_ids,
-                         parents_where={"record_id": (f"snapshot_id IN ({marks})", stale_ids)})
+        # a link's record is a record of the link's snapshot: looked up in the records' snapshot index
+        check_references(RecordLink, f"snapshot_id IN ({marks})", stale_ids, same={"record_id": "snapshot_id"})
         check_references(LinkReview, f'EXISTS (SELECT 1 FROM "{StagedRecord._meta.db_table}" s '  # noqa: S608
                                      f'WHERE s.id = "{LinkReview._meta.db_table}".record_id '
                                      f"AND s.snapshot_id IN ({marks}))", stale_ids, few=True)
