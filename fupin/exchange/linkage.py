@@ -745,7 +745,9 @@ def _write_reviews(reviews: pa.Table, stale_ids: list[int], snap_of: dict, sourc
     for key, rv in existing.items():
         if key not in wanted and rv.status == LinkReview.Status.OPEN:
             rv.delete()
-    records = StagedRecord.objects.in_bulk([r["record_id"] for r in rows])
+    # only what the details show (the whole row would open its sealed raw and data cells and ID columns too)
+    records = StagedRecord.objects.only("name", "id_clean", "id_status", "birth_date", "sex", "address",
+                                        "row_number").in_bulk([r["record_id"] for r in rows])
     new_rows = []
     for key, r in wanted.items():
         rv = existing.get(key)
