@@ -412,10 +412,11 @@ def _check_in_parent_index(cur, conn, model: type[models.Model], f: models.Forei
         if found is None:
             raise ValueError(f"{parent.__name__} has no index on {parent_col} alone")
         indexed = f" INDEXED BY {qn(found[0])}"
-    column = qn(f.column)
-    sql = (f"SELECT count(*) FROM {qn(model._meta.db_table)} r_ WHERE ({where}) AND r_.{column} IS NOT NULL "  # noqa: S608
+    column, table = qn(f.column), qn(model._meta.db_table)
+    # (the rows' table keeps its name: `where` may name it)
+    sql = (f"SELECT count(*) FROM {table} WHERE ({where}) AND {table}.{column} IS NOT NULL "  # noqa: S608
            f"AND NOT EXISTS (SELECT 1 FROM {qn(parent_table)} p_{indexed} WHERE p_.{qn(parent_col)} = "
-           f"r_.{qn(shared_col)} AND p_.{qn(f.target_field.column)} = r_.{column})")
+           f"{table}.{qn(shared_col)} AND p_.{qn(f.target_field.column)} = {table}.{column})")
     cur.execute(sql, list(params))
     missing = cur.fetchone()[0]
     if missing:
