@@ -567,6 +567,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
         linkage_cache,
         linkage_current,
         linkage_write,
+        registry_fingerprint_kept_through,
     )
 
     progress = progress or (lambda p, m="": None)
@@ -593,7 +594,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
         link_run = alongside.link_run
         t_links, t_cache = t_write + alongside.seconds_write, t_write + alongside.seconds_write + alongside.seconds_cache
     else:
-        with foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
+        with registry_fingerprint_kept_through(), foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
             if plan["link"] is not None and not linkage_current(plan["link"]):
                 plan = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)  # inputs changed
                 plan["recomputed"] = True
@@ -755,11 +756,20 @@ class _LinksAlongside:
         return False
 
     def _write(self) -> None:
-        from fupin.exchange.public import RecordLink, linkage_cache, linkage_current, linkage_write
+        from fupin.exchange.public import (
+            RecordLink,
+            linkage_cache,
+            linkage_current,
+            linkage_write,
+            registry_fingerprint_kept_through,
+        )
 
         try:
             t = time.perf_counter()
-            with foreign_keys_checked_in_bulk(RecordLink), transaction.atomic():
+            # the links' transaction changes no person and no household: a large run's (written in the run's own
+            # thread) leaves the registry's fingerprint known to the findings' transaction
+            with registry_fingerprint_kept_through(), foreign_keys_checked_in_bulk(RecordLink), \
+                    transaction.atomic():
                 if not linkage_current(self.plan):
                     return
                 self.link_run = linkage_write(self.plan, actor=self.actor, cache=False)

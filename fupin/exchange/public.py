@@ -8,7 +8,8 @@ through. Everything else in fupin.exchange is the exchange's own business and ma
 - the staged records' reader: `snapshot_record_data` (record id and the fields by name, from the columnar copy),
   `records_for_evidence` (the columns evidence cites), `link_methods` (how each record was linked);
 - the linkage: `linkage_run` (or its two halves: `linkage_compute` without writing, `linkage_current` and
-  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons` (and `persons_batches`, the same a row group at a time), `load_links`, `registry_fingerprint`,
+  `linkage_write` inside the caller's transaction, `linkage_cache` after its commit, `planned_links` for the links a plan will leave), `default_engine` (and `ENGINES`, the engines it can build), `load_persons` (and `persons_batches`, the same a row group at a time), `load_links`, `registry_fingerprint`
+  (and `registry_fingerprint_kept_through`, around a transaction that changes no person and no household),
   `registry_table` (a registry table kept in the columnar cache under the registry's fingerprint),
   `registry_households` (the households' columns the rules read, kept with the registry's copy at import and
   nightly);
@@ -41,6 +42,7 @@ from fupin.exchange.linkage import (
     load_persons,
     planned_links,
     registry_fingerprint,
+    registry_fingerprint_kept_through,
 )
 from fupin.exchange.models import LinkMethod, RecordLink, Snapshot, Source, StagedRecord
 from fupin.exchange.reading import MAPPABLE_ROLES
@@ -77,6 +79,7 @@ __all__ = [
     "records_for_evidence",
     "register_field_reader",
     "registry_fingerprint",
+    "registry_fingerprint_kept_through",
     "registry_households",
     "registry_table",
     "snapshot_record_data",

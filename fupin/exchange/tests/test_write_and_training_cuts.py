@@ -179,3 +179,35 @@ def test_the_bulk_reference_check_refuses_parents_outside_where_the_rows_must_po
     check_references(RecordLink, where, params)  # every record exists
     with pytest.raises(IntegrityError, match=r"RecordLink\.record_id: 2 rows"):
         check_references(RecordLink, where, params, parents_where=narrowed, few=True)  # the same, row by row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reference_check_in_the_parents_index_refuses_a_record_of_another_snapshot(people, dibao):  # noqa: F811
+    """`check_references(..., same={"record_id": "snapshot_id"})` (the links' write at 10x: each link's record
+    looked up in the records' snapshot index, no key read beforehand, no link sorted): a link whose record is of
+    another snapshot than the link's, or missing, is refused with its count; the links as written pass."""
+    from fupin.core.bulk import check_references
+    from fupin.exchange.models import StagedRecord
+    from fupin.exchange.services import import_department
+
+    earlier, path = dibao
+    later = import_department(actor="test", source_code="dibao", path=path)
+    linkage_run(actor="test")
+    where, params, same = "snapshot_id = %s", [later.pk], {"record_id": "snapshot_id"}
+    check_references(RecordLink, where, params, same=same)
+    stray = list(StagedRecord.objects.filter(snapshot=earlier).order_by("-pk").values_list("pk", flat=True)[:2])
+    moved = list(RecordLink.objects.filter(snapshot=later).order_by("pk").values_list("pk", flat=True)[:3])
+    assert len(stray) == 2 and len(moved) == 3
+    for link, record in zip(moved[:2], stray, strict=True):
+        RecordLink.objects.filter(pk=link).update(record_id=record)
+    with pytest.raises(IntegrityError, match=r"RecordLink\.record_id: 2 rows refer to a missing StagedRecord"):
+        check_references(RecordLink, where, params, same=same)
+    if connection.vendor == "sqlite":  # a record that does not exist (PostgreSQL refuses it at the commit)
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA foreign_keys = OFF")
+            try:
+                RecordLink.objects.filter(pk=moved[2]).update(record_id=10**9)
+            finally:
+                cur.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(IntegrityError, match=r"RecordLink\.record_id: 3 rows refer to a missing StagedRecord"):
+            check_references(RecordLink, where, params, same=same)
