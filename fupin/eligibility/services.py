@@ -695,11 +695,12 @@ class _LinksAlongside:
     while a thread of its own costs its connection and a fresh read of the registry's fingerprint (0.1-0.2 s at 1x:
     the cached one is the comparison's connection's); those are written in the run's own thread, as before.
 
-    From `settings.FUPIN_LINKS_FIRST_FROM` links (a large county) the same transaction runs in the run's own thread
-    at that point, before the rules read anything (`first`): beside the rules, the write's rows and the plan it
-    holds (at 10x 2.3 million links with their explanations) add to the rules' own highest memory, which was the
+    From `settings.FUPIN_LINKS_FIRST_FROM` links (above the 10x county's 2.35 million) the same transaction runs in
+    the run's own thread at that point, before the rules read anything (`first`): beside the rules, the write's rows
+    and the plan it holds (its links with their explanations) add to the rules' own highest memory, which is the
     run's; written first, the plan's explanations and reviews go right after, and its links once the rules have
-    taken them (`_compare_rules`). That costs the overlap's wall time, not CPU."""
+    taken them (`_compare_rules`). That costs the overlap's wall time, not CPU. At 10x, under the rules' own DuckDB
+    limit, the write beside the rules stays within the run's 2 GB (docs/performance.md, hover)."""
 
     MIN_LINKS = 50_000
 
@@ -729,13 +730,19 @@ class _LinksAlongside:
             cur.execute("PRAGMA journal_mode")
             return str(cur.fetchone()[0]).lower() == "wal"
 
+    @staticmethod
+    def writes_first(n_links: int) -> bool:
+        """Whether a plan of `n_links` links is written before the rules (`settings.FUPIN_LINKS_FIRST_FROM`; 0:
+        never) instead of beside them."""
+        first_from = settings.FUPIN_LINKS_FIRST_FROM
+        return bool(first_from) and n_links >= first_from
+
     def start(self, plan) -> bool:
         """Begin writing `plan` (a LinkagePlan; None: nothing to write); True when it is written already (`first`:
         the plan then keeps only the links' columns the rules read, see `planned_links`)."""
         if plan is None or self.thread is not None:
             return False
-        first_from = settings.FUPIN_LINKS_FIRST_FROM
-        if first_from and plan.links.num_rows >= first_from:
+        if self.writes_first(plan.links.num_rows):
             self.plan, self.first = plan, True
             self._write()
             self.finish()

@@ -164,3 +164,17 @@ def test_a_large_run_writes_its_links_before_the_rules_and_lets_their_plan_go(pe
     assert seen == [(len(links), 0, False, 0)]
     assert written() == links
     assert _got(people["ids"]) == EXPECTED
+
+
+def test_the_10x_countys_links_are_written_beside_the_rules_by_default(settings):
+    """The default FUPIN_LINKS_FIRST_FROM writes the 10x county's links (2,349,343, measured beside the rules within
+    the 2 GB: docs/performance.md, hover) beside the rules, and a plan of at least that many links first; 0: never
+    first."""
+    from config import settings as defaults
+
+    assert settings.FUPIN_LINKS_FIRST_FROM == defaults.FUPIN_LINKS_FIRST_FROM
+    assert not services._LinksAlongside.writes_first(235_690)  # 1x
+    assert not services._LinksAlongside.writes_first(2_349_343)  # 10x
+    assert services._LinksAlongside.writes_first(settings.FUPIN_LINKS_FIRST_FROM)
+    settings.FUPIN_LINKS_FIRST_FROM = 0
+    assert not services._LinksAlongside.writes_first(10**9)
