@@ -196,7 +196,9 @@ def main() -> None:
     wrap(registry_copy, "blocks_into", "link.registry_blocks_into (kept with the copy, into DuckDB)")
     wrap(registry_copy, "households", "registry_copy.households (the rules' households)")
     for name, label in (("load_records", "link.load_records"), ("visible_id_parts", "link.visible_id_parts"),
-                        ("skew_guard", "link.skew_guard (block sizes)"), ("load_divisions", "link.load_divisions")):
+                        ("skew_guard", "link.skew_guard (block sizes)"), ("load_divisions", "link.load_divisions"),
+                        *([("skew_guard_records", "link.skew_guard_records (the records' keys)")]
+                          if hasattr(linkage, "skew_guard_records") else [])):
         wrap(linkage, name, label)
     for name, label in (("link", "link.engine (normalise, exact joins, probabilistic)"),
                         ("_probabilistic", "link.probabilistic (blocking, training, prediction)"),

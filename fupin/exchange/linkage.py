@@ -37,6 +37,7 @@ from fupin.exchange.engine import PERSON_COLUMNS, DuckDBEngine, Engine, LinkSett
 from fupin.exchange.models import LinkModel, LinkReview, LinkRun, RecordLink, Snapshot, StagedRecord
 from fupin.exchange.pinyin import names_pinyin
 from fupin.exchange.skew import guard as skew_guard
+from fupin.exchange.skew import guard_records as skew_guard_records
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
@@ -382,6 +383,15 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
                                carried_reviews=carry.reviews)
         from fupin.exchange import registry_copy
 
+        divisions = load_divisions()
+        # the skew guard's side of the records (their blocking columns), made while the database holds the records
+        # alone: with the persons in it, at 10x past its memory limit, the records are read back from its spill
+        # folder (docs/performance.md, hcpu)
+        guard_cursor = con.cursor()
+        try:
+            skew_guard_records(guard_cursor, divisions, exact_rule=settings.exact_rule)
+        finally:
+            guard_cursor.close()
         # the persons' columns the engines and the skew guard read (the rules' columns stay in the copy)
         if persons is not None:  # the caller's copy, read for it
             con.register("persons_given", persons.select(PERSON_COLUMNS))
@@ -402,14 +412,13 @@ def linkage_compute(*, force: bool = False, engine: Engine | None = None, settin
             settings = LinkSettings.from_dict({**settings.to_dict(), "parameters": dict(reused.parameters),
                                                "train": False})
             stored_model = reused
-        divisions = load_divisions()
         # the skew guard: block sizes measured (DuckDB, whatever the engine) and large blocks split or skipped
         # (the registry's side of the block sizes is kept with the registry's copy: counted at import or nightly)
         registry_copy.blocks_into(con, "registry_blocks", registry_fp, "persons_in", settings.blocking_rules)
         budget, floor = pair_budget()
         rules, skew = skew_guard(con=con, divisions=divisions, rules=settings.blocking_rules, max_block=max_block(),
                                  exact_rule=settings.exact_rule, kept_blocks="registry_blocks", pair_budget=budget,
-                                 budget_floor=floor)
+                                 budget_floor=floor, records_keyed=True)
         con.execute("DROP TABLE registry_blocks")
         if rules != settings.blocking_rules:
             settings = LinkSettings.from_dict({**settings.to_dict(), "blocking_rules": rules})

@@ -188,9 +188,31 @@ def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> boo
             and meta.get(b"persons", b"").decode() == str(persons))
 
 
+def guard_records(con, divisions: pa.Table, *, exact_rule: bool = True) -> None:
+    """The records' side of the guard: the blocking columns of the records to match (the residual), left in `con`
+    as the table `lk`, read from its table `records_in`. The linkage makes it before the persons join the records in
+    its database (linkage.linkage_compute): at 10× the persons take DuckDB past its memory limit, and reading the
+    records back from its spill folder cost about four times the read alone. `guard(..., records_keyed=True)` then
+    reads `lk` and drops it at the end, with its own tables. `con`: the caller's cursor (the divisions are
+    registered on it and unregistered)."""
+    con.register("divisions_in", divisions)
+    try:
+        residual = ("id_status NOT IN ('valid', 'legacy15') AND (coalesce(name, '') <> '' OR coalesce(id_clean, '') "
+                    "<> '')") if exact_rule else "true"
+        con.execute(f"CREATE TABLE left_raw AS {_LEFT.format(residual=residual)}")
+        # a record's town as the engines find it: its village's, else the town its address names (places.py)
+        duckdb_places(con, "SELECT address FROM left_raw", "SELECT code, name, level, parent_code FROM divisions_in")
+        con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
+    finally:
+        for name in ("place_of", "left_raw"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.unregister("divisions_in")
+
+
 def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, divisions: pa.Table, rules: list[str],
           max_block: int, exact_rule: bool = True, kept_blocks: pa.Table | str | None = None, pair_budget: float = 0,
-          budget_floor: int = 0, duckdb_config: dict | None = None, con=None) -> tuple[list[str], dict]:
+          budget_floor: int = 0, duckdb_config: dict | None = None, con=None,
+          records_keyed: bool = False) -> tuple[list[str], dict]:
     """Measure every blocking rule's blocks and bound them; returns the rules to run and the report.
     kept_blocks: the registry's side already counted (`registry_blocks` of these rules and persons, kept with the
     registry's copy); a table made for other rules or another registry is not used (the counts are made here).
@@ -199,7 +221,8 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
     (memory limit, spill folder), as the engine's. con: a DuckDB connection that holds the records and persons as
     its own tables `records_in` and `persons_in` (`records`, `persons` then None) — the linkage's, which its engine
     reads next (linkage.linkage_compute) — and `kept_blocks` then the name of its table of the counts (checked
-    usable by the caller); the guard's own tables are dropped from it at the end."""
+    usable by the caller); the guard's own tables are dropped from it at the end. records_keyed: `con` holds the
+    records' side already (`guard_records`, made before the persons were read in)."""
     import duckdb
 
     t0 = time.perf_counter()
@@ -213,13 +236,8 @@ def guard(*, records: pa.Table | None = None, persons: pa.Table | None = None, d
         if own:
             con.register("records_in", records)
             con.register("persons_in", persons)
-        con.register("divisions_in", divisions)
-        residual = ("id_status NOT IN ('valid', 'legacy15') AND (coalesce(name, '') <> '' OR coalesce(id_clean, '') "
-                    "<> '')") if exact_rule else "true"
-        con.execute(f"CREATE TABLE left_raw AS {_LEFT.format(residual=residual)}")
-        # a record's town as the engines find it: its village's, else the town its address names (places.py)
-        duckdb_places(con, "SELECT address FROM left_raw", "SELECT code, name, level, parent_code FROM divisions_in")
-        con.execute(f"CREATE TABLE lk AS {_LEFT_KEYS}")
+        if not records_keyed:
+            guard_records(con, divisions, exact_rule=exact_rule)
         n_persons = persons.num_rows if own else con.execute("SELECT count(*) FROM persons_in").fetchall()[0][0]
         kept = isinstance(kept_blocks, str) or blocks_usable(kept_blocks, rules, n_persons)
         if isinstance(kept_blocks, str):

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from fupin.exchange.engine import LinkSettings
-from fupin.exchange.skew import guard, registry_blocks
+from fupin.exchange.skew import guard, guard_records, registry_blocks
 
 from .conftest import ident, write_csv
 from .test_skew import _tables
@@ -186,23 +186,53 @@ def _budget_county(extra_persons: int = 0):
     return record_table, person_table, divisions
 
 
-def _guard_in_database(records, persons, divisions, rules, **kw):
-    """The guard as linkage_compute runs it: records, persons and the kept block counts tables of its database."""
+def _guard_in_database(records, persons, divisions, rules, *, keyed_first: bool = False, **kw):
+    """The guard in a database of records, persons and the kept block counts. keyed_first: as linkage_compute runs
+    it — the records' side (`guard_records`) made while the database holds the records alone, through a cursor of
+    the caller's, then the persons read in."""
     import duckdb
 
     con = duckdb.connect()
     con.register("r_in", records)
     con.register("p_in", persons)
     con.execute("CREATE TABLE records_in AS SELECT * FROM r_in")
+    if keyed_first:
+        cursor = con.cursor()
+        guard_records(cursor, divisions, exact_rule=kw.get("exact_rule", True))
+        cursor.close()
+        assert {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {
+            "records_in", "lk"}  # only its keys left
     con.execute("CREATE TABLE persons_in AS SELECT * FROM p_in")
     registry_blocks(None, rules, con=con, persons_table="persons_in", into="registry_blocks")
     try:
-        out = guard(con=con, divisions=divisions, rules=rules, kept_blocks="registry_blocks", **kw)
+        out = guard(con=con, divisions=divisions, rules=rules, kept_blocks="registry_blocks",
+                    records_keyed=keyed_first, **kw)
         left = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     finally:
         con.close()
     assert left == {"records_in", "persons_in", "registry_blocks"}  # the guard's own tables are gone
     return out
+
+
+@pytest.mark.parametrize("exact_rule", [True, False])
+def test_records_keyed_before_the_persons_give_the_same_rules_and_report(exact_rule):
+    """The records' side made before the persons are in the database (as linkage_compute runs the guard) gives
+    the rules and report the guard gives when it makes that side itself, with the budget splitting a rule, a
+    record whose town only its address names (乙镇), and a record whose ID is valid (left out by the exact rule)."""
+    rules = ["l.name_py = r.name_py", "l.birth_date = r.birth_date"]
+    records, persons, divisions = _budget_county()
+    status = records.column("id_status").to_pylist()
+    status[0] = "valid"  # a record the exact rule links: not in the residual when exact_rule is on
+    records = records.set_column(records.column_names.index("id_status"), "id_status", pa.array(status))
+    kw = {"max_block": 10_000, "pair_budget": 4, "budget_floor": 0, "exact_rule": exact_rule}
+    whole = _guard_in_database(records, persons, divisions, rules, **kw)
+    first = _guard_in_database(records, persons, divisions, rules, keyed_first=True, **kw)
+    assert first[0] == whole[0]
+    assert {k: v for k, v in first[1].items() if k != "seconds"} == {
+        k: v for k, v in whole[1].items() if k != "seconds"}
+    # counted by hand: 王伟's records in the residual (the first left out by the exact rule) × its 8 persons
+    assert first[1]["records"] == (5 if exact_rule else 6)
+    assert first[1]["rules"][0]["pairs"] == (4 if exact_rule else 5) * 8
 
 
 def test_pairs_after_each_chain_counted_by_hand_with_keys_missing_on_either_side():
