@@ -331,6 +331,31 @@ def foreign_keys_checked_in_bulk(model: type[models.Model]):
             conn.enable_constraint_checking()
 
 
+@contextmanager
+def page_cache(model: type[models.Model], mb: int):
+    """On SQLite, the connection's page cache raised to `mb` MB while a large write (or its reads) runs, and set
+    back afterwards (SQLite then frees the pages beyond the old size). Its own default (2 MB) is smaller than what
+    a write of a county's findings and assessments keeps touching: the unique index of 87,000 random keys, the
+    table each index set aside is built again from, the sorter of 1.1 million assessments' area codes (whose
+    memory is the cache's size). Each page that fell out of the cache is read again, a cost that grows faster than
+    the rows. The cache holds only the pages read or written (`mb` is a ceiling, not an allocation). Not on
+    PostgreSQL (its buffers are the server's)."""
+    conn = connections[router.db_for_write(model)]
+    if conn.vendor != "sqlite":
+        yield
+        return
+    with conn.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = int(cur.fetchone()[0])
+        cur.execute(f"PRAGMA cache_size = {-int(mb) * 1024}")  # negative: KiB
+    try:
+        yield
+    finally:
+        if conn.connection is not None:  # (a connection closed meanwhile opens with the default again)
+            with conn.cursor() as cur:
+                cur.execute(f"PRAGMA cache_size = {before}")
+
+
 def foreign_keys_enforced(model: type[models.Model]) -> bool:
     """Does the database check each written row's foreign keys itself (see `foreign_keys_checked_in_bulk`)?"""
     conn = connections[router.db_for_write(model)]

@@ -37,6 +37,7 @@ from fupin.core.bulk import (
     fetch_arrow,
     foreign_keys_checked_in_bulk,
     foreign_keys_enforced,
+    page_cache,
     update_rows,
 )
 from fupin.core.errors import ServiceError
@@ -611,7 +612,7 @@ def _compare_run(*, actor, progress: Progress | None, engine, relink: bool) -> C
     late_links = None
     # without SQLite's per-row foreign-key lookups (as the links' transaction): what it wrote is checked at once
     # before it commits (`_check_written`)
-    with foreign_keys_checked_in_bulk(Finding), transaction.atomic():
+    with foreign_keys_checked_in_bulk(Finding), page_cache(Finding, WRITE_PAGE_CACHE_MB), transaction.atomic():
         written_after = _write_marks() if not foreign_keys_enforced(Finding) else None
         if (relink and _stale_links()) or _findings_mark() != plan["mark"]:
             recomputed = _compare_compute(rule_set, progress=progress, engine=engine, relink=relink)
@@ -950,8 +951,9 @@ def _compare_rules(rule_set, *, progress: Progress, engine, plan, registry_fp: s
     keep_rules = set(not_evaluated) | set(rule_errors)
     del tables
     arrow_memory_returned()
-    reconcile = _reconcile_plan(rules, result, keep_rules=keep_rules,
-                                only=scope["households"] if scope is not None else None)
+    with page_cache(Finding, WRITE_PAGE_CACHE_MB):  # the records its evidence cites, the households (see below)
+        reconcile = _reconcile_plan(rules, result, keep_rules=keep_rules,
+                                    only=scope["households"] if scope is not None else None)
     assessments = (result["assessments"] if scope is None
                    else _assessments_merged(result["assessments"], engine, households)
                    if _scores_evaluated(rules) else None)
@@ -1322,6 +1324,11 @@ def _findings_slice(by_code: dict[str, Rule], hits_part: pa.Table, members_part:
             f.area_code, f.household = hh.area_code, hh  # loaded once above, not per finding
         changed.append(f)
 
+
+# SQLite's page cache (MB, a ceiling) while the findings are planned and while the findings' transaction writes them
+# and the assessments (`core.bulk.page_cache`): at 10x the findings' table, its unique key index and the indexes
+# built again after a first load outgrow the 2 MB default, and pages read again and again grew faster than the rows
+WRITE_PAGE_CACHE_MB = 256
 
 # hits planned at a time (`_reconcile_plan`): the hits, members, evidence records and households of one slice are
 # Python objects only while it is planned (at 1x: 8,705 hits, one slice)

@@ -130,3 +130,33 @@ def test_update_rows_seals_indexes_and_converts_like_an_insert(county):
         bulk.update_rows(Household, ["income_wages"], [(hh.pk, "一百")])
     hh.refresh_from_db()
     assert hh.income_wages == Decimal("1200.25")
+
+
+def _cache_size():
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        return cur.fetchone()[0]
+
+
+def test_page_cache_is_raised_for_the_write_and_set_back(county):
+    if connection.vendor != "sqlite":  # PostgreSQL's buffers are the server's: nothing changes, the write goes on
+        with bulk.page_cache(Household, 64), transaction.atomic():
+            bulk.insert_rows(Household, [{"village_id": county["va1"].pk, "area_code": "420581100201",
+                                          "poor_code": "PC1"}])
+        assert Household.objects.filter(poor_code="PC1").count() == 1
+        return
+    before = _cache_size()
+    assert before != -64 * 1024
+    with bulk.page_cache(Household, 64):
+        assert _cache_size() == -64 * 1024
+        with bulk.page_cache(Household, 8):  # nested: each sets back what it found
+            assert _cache_size() == -8 * 1024
+        assert _cache_size() == -64 * 1024
+        with transaction.atomic():
+            bulk.insert_rows(Household, [{"village_id": county["va1"].pk, "area_code": "420581100201",
+                                          "poor_code": f"PC{i}"} for i in range(300)])
+    assert _cache_size() == before
+    assert Household.objects.filter(poor_code__startswith="PC").count() == 300
+    with pytest.raises(RuntimeError), bulk.page_cache(Household, 64):
+        raise RuntimeError
+    assert _cache_size() == before

@@ -128,3 +128,34 @@ def test_findings_and_assessments_loaded_with_their_indexes_set_aside_are_the_sa
     assert sorted(aside) == ([(t, True) for t in sorted(tables)] if connection.vendor == "sqlite" else [])
     assert {t: table_indexes(t) for t in tables} == indexes
     assert _got(people["ids"]) == EXPECTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_findings_planned_and_written_under_a_larger_page_cache_are_the_same(people, departments, monkeypatch):
+    def cache_size():
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA cache_size")
+            return cur.fetchone()[0]
+
+    sqlite = connection.vendor == "sqlite"
+    default = cache_size() if sqlite else None
+    seen = {}
+    for name in ("_reconcile_plan", "_reconcile_apply", "_write_assessments"):
+        step = getattr(services, name)
+        monkeypatch.setattr(services, name, lambda *a, _step=step, _name=name, **kw: (
+            seen.__setitem__(_name, cache_size() if sqlite else None), _step(*a, **kw))[1])
+    compare_run(actor="test")
+    wanted = -services.WRITE_PAGE_CACHE_MB * 1024 if sqlite else None
+    assert seen == {"_reconcile_plan": wanted, "_reconcile_apply": wanted, "_write_assessments": wanted}
+    if sqlite:
+        assert cache_size() == default  # set back after the run
+    assert _got(people["ids"]) == EXPECTED
+    written = _written()
+    assert written[0] and written[1]
+    # the same comparison under SQLite's own page cache writes the same
+    monkeypatch.setattr(services, "WRITE_PAGE_CACHE_MB", 2)
+    Finding.objects.all().delete()
+    Assessment.objects.all().delete()
+    ComparisonRun.objects.all().delete()
+    compare_run(actor="test")
+    assert _written() == written
