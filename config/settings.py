@@ -246,10 +246,10 @@ FUPIN_PAIR_BUDGET = float(os.environ.get("FUPIN_PAIR_BUDGET", "10"))
 FUPIN_PAIR_BUDGET_FLOOR = int(os.environ.get("FUPIN_PAIR_BUDGET_FLOOR", "1000000"))
 # From this many links a comparison writes them before it evaluates the rules instead of beside them
 # (eligibility/services.py `_LinksAlongside`; docs/scale.md, "The links' write and the rules at scale"): beside the
-# rules, the links' plan and the write's own memory add to the rules' highest. Above the 10x county's 2.35 million
-# links, the largest measured beside the rules under FUPIN_DUCKDB_RULES_MEMORY (docs/performance.md, hover). 0:
-# always beside.
-FUPIN_LINKS_FIRST_FROM = int(os.environ.get("FUPIN_LINKS_FIRST_FROM", "3000000"))
+# rules, the links' plan and the write's own memory add to the rules' highest. At 10x (2.35 million links) the write
+# beside the rules stayed within 2 GB (docs/performance.md, hover) but saved about 3 s of wall for about 14 more CPU
+# seconds (both on 2 cores; lead's runs after hover): first, from a million links. 0: always beside.
+FUPIN_LINKS_FIRST_FROM = int(os.environ.get("FUPIN_LINKS_FIRST_FROM", "1000000"))
 FUPIN_UPLOAD_MAX_ROWS = int(os.environ.get("FUPIN_UPLOAD_MAX_ROWS", "300000"))
 FUPIN_UPLOAD_MAX_COLUMNS = 500
 FUPIN_UPLOAD_MAX_MERGED_RANGES = 20_000

@@ -696,12 +696,13 @@ class _LinksAlongside:
     while a thread of its own costs its connection and a fresh read of the registry's fingerprint (0.1-0.2 s at 1x:
     the cached one is the comparison's connection's); those are written in the run's own thread, as before.
 
-    From `settings.FUPIN_LINKS_FIRST_FROM` links (above the 10x county's 2.35 million) the same transaction runs in
+    From `settings.FUPIN_LINKS_FIRST_FROM` links (a million: the 10x county's 2.35 million) the same transaction runs in
     the run's own thread at that point, before the rules read anything (`first`): beside the rules, the write's rows
     and the plan it holds (its links with their explanations) add to the rules' own highest memory, which is the
     run's; written first, the plan's explanations and reviews go right after, and its links once the rules have
     taken them (`_compare_rules`). That costs the overlap's wall time, not CPU. At 10x, under the rules' own DuckDB
-    limit, the write beside the rules stays within the run's 2 GB (docs/performance.md, hover)."""
+    limit, the write beside the rules stays within the run's 2 GB (docs/performance.md, hover), but on 2 cores it
+    slowed the rules as much as it saved and cost more CPU (the lead's runs after hover): so it runs first there."""
 
     MIN_LINKS = 50_000
 
