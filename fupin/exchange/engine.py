@@ -216,9 +216,10 @@ def predict_sql(splink_settings, records: str, persons: str, tf_columns: list[st
     condition, `exclude_pairs_generated_by_all_preceding_rules_sql`: Splink's pairs) and keeps the record's id and
     the person's compared columns, which the join reads from the persons it scans anyway; the pairs are then joined
     to the records (by id: a table the size of the residual); the person's term frequencies are the record's where
-    they count (see `equal_only`), else looked up by the person's values. The persons are never joined back by id: at 10x that join's table — millions of pairs or of persons, with their
-    columns — outgrew DuckDB's memory and spilled (docs/performance.md, hpred2). The comparison vectors, match
-    weights and probabilities are Splink's SQL over the same columns, so the same scores to the last bit."""
+    they count (see `equal_only`), else looked up by the person's values. The persons are never joined back by id:
+    at 10x that join's table — millions of pairs or of persons, with their columns — outgrew DuckDB's memory and
+    spilled (docs/performance.md, hpred2). The comparison vectors, match weights and probabilities are Splink's SQL
+    over the same columns, so the same scores to the last bit."""
     from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 
     sides = []
@@ -451,8 +452,8 @@ class DuckDBEngine(Engine):
         `.tmp` folder beside the database — here in memory, so give one); predict_chunk_records: residual records
         scored per prediction pass (0: one pass), so the blocked pairs held at once stay bounded;
         predict_chunk_persons: registry persons per pass (0: all), so that the persons a pass scans stay
-        bounded too (each rule's pairs carry the person's compared columns from its scan, `predict_sql`). Every blocking
-        rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
+        bounded too (each rule's pairs carry the person's compared columns from its scan, `predict_sql`). Every
+        blocking rule of a pass reads its persons again (`predict_sql`): at 10x (3.9 million persons, 12 rules after the
         pair budget) one pass cost 26 CPU s, four passes of a million (each rule filtering the registry for its
         part) 100 (docs/performance.md, hpred); hence one pass up to 4 million."""
         self.threads = threads
