@@ -696,8 +696,8 @@ class _LinksAlongside:
     while a thread of its own costs its connection and a fresh read of the registry's fingerprint (0.1-0.2 s at 1x:
     the cached one is the comparison's connection's); those are written in the run's own thread, as before.
 
-    From `settings.FUPIN_LINKS_FIRST_FROM` links (a million: the 10x county's 2.35 million) the same transaction runs in
-    the run's own thread at that point, before the rules read anything (`first`): beside the rules, the write's rows
+    From `settings.FUPIN_LINKS_FIRST_FROM` links (a million; the 10x county has 2.35 million) the same transaction
+    runs in the run's own thread at that point, before the rules read anything (`first`): beside the rules, the write's rows
     and the plan it holds (its links with their explanations) add to the rules' own highest memory, which is the
     run's; written first, the plan's explanations and reviews go right after, and its links once the rules have
     taken them (`_compare_rules`). That costs the overlap's wall time, not CPU. At 10x, under the rules' own DuckDB
