@@ -538,6 +538,10 @@ class DuckDBEngine(Engine):
                         coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) END
                         AS record_key
                 FROM records_in""")  # noqa: S608 - a boolean of the settings
+            # each input let go once its table is made, before the next is made: held, the records and the
+            # persons are DuckDB's own tables, and at 10x both with both copies (2.4 GB) went far past its memory
+            # limit and spilled (docs/performance.md, "The engine's inputs let go one at a time")
+            self._let_go(con, "records_in", held)
             con.execute("""
                 CREATE TABLE p AS SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
@@ -545,13 +549,9 @@ class DuckDBEngine(Engine):
                     NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
                     area_code
                 FROM persons_in""")
+            self._let_go(con, "persons_in", held)
             # the inputs are DuckDB's own now (buffer-managed, spilled beyond the memory limit): the Arrow tables are
             # let go, so that a caller that handed over its only reference (linkage_compute) frees them for the run
-            for name in ("records_in", "persons_in"):
-                if held:
-                    con.execute(f"DROP TABLE {name}")
-                else:
-                    con.unregister(name)
             del records, persons
             arrow_memory_returned()
             # 1. exact IDs
@@ -610,6 +610,14 @@ class DuckDBEngine(Engine):
             return LinkOutput(links=links, reviews=reviews, stats=stats)
         finally:
             con.close()
+
+    @staticmethod
+    def _let_go(con, name: str, held: bool) -> None:
+        """An input of `link` read into its own table: dropped when it was the caller's table, else unregistered."""
+        if held:
+            con.execute(f"DROP TABLE {name}")
+        else:
+            con.unregister(name)
 
     def _explanations(self, con, settings: LinkSettings, stats: dict) -> None:
         """The table `explained` (record, person, explanation JSON) of every probabilistic link and review pair,
