@@ -102,29 +102,30 @@ def snapshot_records_read(snapshot, columns: list[str] | None = None) -> pa.Tabl
     name = f"snapshot-{_snap_key(snapshot)}.parquet"
     table = _read(folder() / name, columns)
     if table is None:
-        table = _restored(name, snapshot)
-        if table is not None and columns is not None:
-            table = table.select([c for c in columns if c in table.column_names])
+        table = _restored(name, snapshot, columns)
     if table is None or table.num_rows != snapshot.row_count:
         return None
     return table
 
 
-def _restored(name: str, snapshot) -> pa.Table | None:
+def _restored(name: str, snapshot, columns: list[str] | None = None) -> pa.Table | None:
     """This snapshot's copy kept under another database's folder: the same database restored from its backup to a
     new path (or name, or host) has a new folder, but its snapshots' copies are still good. A copy is taken only if
     it verifies against this database — the same record ids (count, smallest, largest, sum) for this snapshot, all
     of them this snapshot's — and is then kept in this database's folder; otherwise the records are read from the
     database, as when no copy is kept. The records' values are not compared: staged records are never updated (a
     retention purge deletes them, which changes the ids), and the file name already binds the snapshot's file hash,
-    creation time and row count."""
+    creation time and row count. `columns`: as `snapshot_records_read`, only those are decoded (and the ids the
+    check reads): the file is kept whole, the records' JSON (most of it) is not decoded for the linkage."""
     here = folder()
+    checked = ["record_id", "snapshot_id"]
+    wanted = None if columns is None else [*columns, *(c for c in checked if c not in columns)]
     try:
         others = [p / name for p in here.parent.iterdir() if p != here and (p / name).is_file()]
     except OSError:
         return None
     for path in others:
-        table = _read(path)
+        table = _read(path, wanted)
         if table is None or "record_id" not in table.column_names or not _verifies(snapshot, table):
             log.info("cache file %s does not match this database; not used", path)
             continue
@@ -134,7 +135,7 @@ def _restored(name: str, snapshot) -> pa.Table | None:
             os.replace(tmp, here / name)
         except OSError:  # kept for next time only if it can be; this run has it in memory
             pass
-        return table
+        return table if columns is None else table.select([c for c in columns if c in table.column_names])
     return None
 
 

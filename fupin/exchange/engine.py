@@ -538,6 +538,10 @@ class DuckDBEngine(Engine):
                         coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) END
                         AS record_key
                 FROM records_in""")  # noqa: S608 - a boolean of the settings
+            # each input let go once its table is made, before the next is made: held, the records and the
+            # persons are DuckDB's own tables, and at 10x both with both copies (2.4 GB) went far past its memory
+            # limit and spilled (docs/performance.md, "The engine's inputs let go one at a time")
+            self._let_go(con, "records_in", held)
             con.execute("""
                 CREATE TABLE p AS SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
@@ -545,19 +549,16 @@ class DuckDBEngine(Engine):
                     NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
                     area_code
                 FROM persons_in""")
+            self._let_go(con, "persons_in", held)
             # the inputs are DuckDB's own now (buffer-managed, spilled beyond the memory limit): the Arrow tables are
             # let go, so that a caller that handed over its only reference (linkage_compute) frees them for the run
-            for name in ("records_in", "persons_in"):
-                if held:
-                    con.execute(f"DROP TABLE {name}")
-                else:
-                    con.unregister(name)
             del records, persons
             arrow_memory_returned()
             # 1. exact IDs
             con.execute("""
                 CREATE TABLE exact AS SELECT r.record_id, p.person_id,
-                    CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score
+                    CASE WHEN r.id_status = 'legacy15' THEN 'legacy_id' ELSE 'exact_id' END AS method, 1.0 AS score,
+                    p.area_code
                 FROM r JOIN p ON r.id_number = p.id_number
                 WHERE r.id_status IN ('valid', 'legacy15')""" + ("" if settings.exact_rule else " AND false"))  # noqa: S608
             # the records with a valid ID, and those of them in the registry, per department: the prior (the share
@@ -574,7 +575,8 @@ class DuckDBEngine(Engine):
                 FROM r JOIN decisions_in d ON d.record_key = r.record_key
                 WHERE r.id_status NOT IN ('valid', 'legacy15')""")
             con.execute("""
-                CREATE TABLE decided_links AS SELECT DISTINCT d.record_id, d.person_id, 'reviewed' AS method, 1.0 AS score
+                CREATE TABLE decided_links AS SELECT DISTINCT d.record_id, d.person_id, 'reviewed' AS method, 1.0 AS score,
+                    p.area_code
                 FROM decided d JOIN p ON p.person_id = d.person_id WHERE d.status = 'match'""")
             # 3. the residual goes to Splink
             con.execute("""
@@ -589,13 +591,17 @@ class DuckDBEngine(Engine):
             stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
             con.execute(f"CREATE TABLE prob AS {prob}")
             self._explanations(con, settings, stats)
+            # the person's area carried by the joins that found the exact and reviewed links (at 10x 2 million links
+            # joined to 3.9 million persons again cost 2.5-3.2 CPU s), looked up for the probabilistic ones only;
+            # only a probabilistic link has an explanation (its record is in the residual, the others' are not)
             links = con.sql("""
-                SELECT l.record_id, l.person_id, l.method, l.score, p.area_code, e.explanation FROM (
-                    SELECT record_id, person_id, method, score FROM exact
-                    UNION ALL SELECT record_id, person_id, method, score FROM decided_links
-                    UNION ALL SELECT record_id, person_id, 'probabilistic', score FROM prob WHERE decision = 'link'
-                ) l JOIN p USING (person_id) LEFT JOIN explained e USING (record_id, person_id)
-                ORDER BY l.record_id""").to_arrow_table()
+                SELECT record_id, person_id, method, score, area_code, explanation FROM (
+                    SELECT record_id, person_id, method, score, area_code, NULL::VARCHAR AS explanation FROM exact
+                    UNION ALL SELECT record_id, person_id, method, score, area_code, NULL::VARCHAR FROM decided_links
+                    UNION ALL SELECT x.record_id, x.person_id, 'probabilistic', x.score, p.area_code, e.explanation
+                    FROM prob x JOIN p USING (person_id) LEFT JOIN explained e USING (record_id, person_id)
+                    WHERE x.decision = 'link'
+                ) ORDER BY record_id""").to_arrow_table()
             reviews = con.sql("""
                 SELECT x.record_id, x.person_id, x.score, x.weight, x.second_weight, r.record_key, p.area_code,
                     e.explanation
@@ -610,6 +616,14 @@ class DuckDBEngine(Engine):
             return LinkOutput(links=links, reviews=reviews, stats=stats)
         finally:
             con.close()
+
+    @staticmethod
+    def _let_go(con, name: str, held: bool) -> None:
+        """An input of `link` read into its own table: dropped when it was the caller's table, else unregistered."""
+        if held:
+            con.execute(f"DROP TABLE {name}")
+        else:
+            con.unregister(name)
 
     def _explanations(self, con, settings: LinkSettings, stats: dict) -> None:
         """The table `explained` (record, person, explanation JSON) of every probabilistic link and review pair,

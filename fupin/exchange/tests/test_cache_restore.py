@@ -85,3 +85,27 @@ def test_a_copy_that_does_not_verify_is_not_used(dibao, db_reads):  # noqa: F811
     assert db_reads == [[snap.pk], [snap.pk]]  # read from the database
     assert _sorted(table).equals(_sorted(from_db))
     assert not (cache.folder() / path.name).exists()  # and the copy not taken over
+
+
+def test_the_linkage_decodes_only_its_columns_of_a_copy_found_elsewhere(dibao, db_reads, monkeypatch):  # noqa: F811
+    snap, _ = dibao
+    name = next(cache.folder().glob("snapshot-*.parquet")).name
+    whole = cache._read(cache.folder() / name)
+    from_db = linkage.load_records([snap.pk])
+    _restored_elsewhere()
+    decoded: list = []
+    read_table = cache.pq.read_table
+
+    def watched(source, columns=None, **kw):
+        decoded.append(columns)
+        return read_table(source, columns=columns, **kw)
+
+    monkeypatch.setattr(cache.pq, "read_table", watched)
+    table = linkage.load_records([snap])
+    assert db_reads == [[snap.pk]]  # the copy was used, not the database
+    assert _sorted(table).equals(_sorted(from_db))
+    assert len(decoded) == 1 and decoded[0] is not None
+    assert "data" in whole.column_names and "data" not in decoded[0]  # the records' JSON never decoded
+    assert {"record_id", "snapshot_id", "name", "id_clean"} <= set(decoded[0])
+    kept = cache._read(cache.folder() / name)  # the copy taken over whole, every column
+    assert kept.column_names == whole.column_names and kept.num_rows == whole.num_rows
