@@ -539,8 +539,8 @@ class DuckDBEngine(Engine):
                         AS record_key
                 FROM records_in""")  # noqa: S608 - a boolean of the settings
             # each input let go once its table is made, before the next is made: held, the records and the
-            # persons are DuckDB's own tables, and at 10x both with both copies (2.4 GB) went far past its memory
-            # limit and spilled (docs/performance.md, "The engine's inputs let go one at a time")
+            # persons are DuckDB's own tables (1.26 GB at 10x), and with both copies beside them they went far past
+            # its memory limit and spilled (docs/performance.md, "The 10x county on a slower machine")
             self._let_go(con, "records_in", held)
             con.execute("""
                 CREATE TABLE p AS SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
@@ -591,9 +591,10 @@ class DuckDBEngine(Engine):
             stats["seconds_probabilistic"] = round(time.perf_counter() - t1, 3)
             con.execute(f"CREATE TABLE prob AS {prob}")
             self._explanations(con, settings, stats)
-            # the person's area carried by the joins that found the exact and reviewed links (at 10x 2 million links
-            # joined to 3.9 million persons again cost 2.5-3.2 CPU s), looked up for the probabilistic ones only;
-            # only a probabilistic link has an explanation (its record is in the residual, the others' are not)
+            # the person's area carried by the joins that found the exact and reviewed links (at 10x this statement,
+            # which joined all 2.35 million links to the 3.9 million persons again, cost 2.5-3.2 CPU s), looked up
+            # for the probabilistic ones only; only a probabilistic link has an explanation (its record is in the
+            # residual, the others' are not)
             links = con.sql("""
                 SELECT record_id, person_id, method, score, area_code, explanation FROM (
                     SELECT record_id, person_id, method, score, area_code, NULL::VARCHAR AS explanation FROM exact
