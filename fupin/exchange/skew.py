@@ -191,7 +191,7 @@ def blocks_usable(table: pa.Table | None, rules: list[str], persons: int) -> boo
 def guard_records(con, divisions: pa.Table, *, exact_rule: bool = True) -> None:
     """The records' side of the guard: the blocking columns of the records to match (the residual), left in `con`
     as the table `lk`, read from its table `records_in`. The linkage makes it before the persons join the records in
-    its database (linkage.linkage_compute): at 10× the persons take DuckDB past its memory limit, and reading the
+    its database (linkage.linkage_compute): at 10x the persons take DuckDB past its memory limit, and reading the
     records back from its spill folder cost about four times the read alone. `guard(..., records_keyed=True)` then
     reads `lk` and drops it at the end, with its own tables. `con`: the caller's cursor (the divisions are
     registered on it and unregistered)."""
