@@ -26,7 +26,7 @@ import math
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
@@ -389,6 +389,14 @@ def arrow_memory_returned() -> None:
     pa.default_memory_pool().release_unused()
 
 
+def _fed(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """A `Load`ed reader's batches, handed to DuckDB through a reader of their own. DuckDB has been seen to keep the
+    reader it was given alive past its `unregister` (a test's weak reference, in some runs of a suite; where DuckDB
+    holds it was not found), so the engine closes this generator at the input's `Release`: that lets go of the
+    loaded reader, and of what its batches are read from, whatever DuckDB still holds."""
+    yield from reader
+
+
 @dataclass(frozen=True)
 class Release:
     """A step of `Engine.evaluate`'s setup: the tables `names` are read by no later statement, so the engine lets
@@ -484,6 +492,7 @@ class DuckDBEngine(Engine):
         if self.rules_memory_limit:
             con.execute("SET memory_limit = ?", [self.rules_memory_limit])
         loaded: dict[str, pa.Table] = {}  # the inputs read by `Load` steps, until their `Release`
+        feeds: dict = {}  # a reader's batches as DuckDB pulls them (`_fed`), closed at its `Release`
         try:
             for name in tables:
                 con.register(name, tables[name])  # scanned in place, not copied
@@ -491,7 +500,11 @@ class DuckDBEngine(Engine):
                 if isinstance(statement, Load):
                     read = statement.read()
                     for name in read:
-                        con.register(name, read[name])
+                        if isinstance(read[name], pa.RecordBatchReader):
+                            feeds[name] = _fed(read[name])
+                            con.register(name, pa.RecordBatchReader.from_batches(read[name].schema, feeds[name]))
+                        else:
+                            con.register(name, read[name])
                     loaded.update(read)
                     del read  # `loaded` holds the only reference: its `Release` frees it
                     continue
@@ -499,6 +512,8 @@ class DuckDBEngine(Engine):
                     for name in statement.names:
                         if tables.pop(name, None) is not None or loaded.pop(name, None) is not None:
                             con.unregister(name)
+                            if name in feeds:
+                                feeds.pop(name).close()
                         else:
                             con.execute(f'DROP TABLE IF EXISTS "{name}"')
                     arrow_memory_returned()

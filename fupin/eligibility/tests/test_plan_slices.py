@@ -176,6 +176,52 @@ def test_a_loaded_input_is_read_at_its_step_and_a_released_table_is_gone():
                                 queries={"q": "SELECT 1"})
 
 
+def test_a_loaded_reader_is_let_go_at_its_release_even_if_duckdb_keeps_what_it_was_given(monkeypatch):
+    """DuckDB may keep the object it was registered with past `unregister`: here a connection that keeps everything
+    it was given. The loaded reader, and the file its batches are read from, still go at the input's `Release`."""
+    class Source:  # what a reader's batches are decoded from (the registry copy's Parquet bytes)
+        pass
+
+    kept, refs = [], {}
+    connect = DuckDBEngine.connect
+
+    class Keeping:
+        def __init__(self, con):
+            self.con = con
+
+        def register(self, name, value):
+            kept.append(value)
+            return self.con.register(name, value)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(DuckDBEngine, "connect", lambda self: Keeping(connect(self)))
+
+    def read():
+        source = Source()
+        refs["source"] = weakref.ref(source)
+
+        def batches(source):
+            for i in range(3):
+                yield pa.record_batch({"x": [i, i + 10]})
+
+        reader = pa.RecordBatchReader.from_batches(pa.schema([("x", pa.int64())]), batches(source))
+        refs["reader"] = weakref.ref(reader)
+        return {"p": reader}
+
+    def after_release():
+        refs["at_next_step"] = (refs["reader"]() is None, refs["source"]() is None)
+        return {}
+
+    out = DuckDBEngine().evaluate(tables={}, setup=[Load(read), "CREATE TABLE q AS SELECT CAST(sum(x) AS BIGINT) AS s FROM p",
+                                                    Release(("p",)), Load(after_release)],
+                                  queries={"q": "SELECT s FROM q"})
+    assert out["q"].column("s").to_pylist() == [36]
+    assert kept  # the connection kept what it was given
+    assert refs["at_next_step"] == (True, True)
+
+
 def test_the_rules_are_evaluated_under_their_own_duckdb_limit(settings):
     """FUPIN_DUCKDB_RULES_MEMORY: DuckDB's limit while it evaluates the rules, not the linkage's."""
     from fupin.exchange.linkage import default_engine
