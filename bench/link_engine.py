@@ -84,7 +84,7 @@ class TrainingDone(Exception):
 
 def run(folder: Path, repeat: int, save_out: str | None, against: str | None, show_sql: bool,
         threads: int | None, training_only: bool = False, engine_options: dict | None = None,
-        settings_over: dict | None = None) -> None:
+        settings_over: dict | None = None, held: bool = False) -> None:
     import pyarrow.parquet as pq
 
     from fupin.exchange import engine, skew
@@ -191,7 +191,18 @@ def run(folder: Path, repeat: int, save_out: str | None, against: str | None, sh
         guard_cpu, guard_wall = time.process_time() - c, time.perf_counter() - t
         t, c = time.perf_counter(), time.process_time()
         try:
-            out = engine.DuckDBEngine(threads=threads, **(engine_options or {})).link(**inputs, settings=settings)
+            duck = engine.DuckDBEngine(threads=threads, **(engine_options or {}))
+            if held:  # as `compare` hands them over: the records and persons already tables of the engine's database
+                con = duck.connect()
+                for name in ("records", "persons"):
+                    con.register("arrow_in", inputs[name])
+                    con.execute(f"CREATE TABLE {name}_in AS SELECT * FROM arrow_in")
+                    con.unregister("arrow_in")
+                t, c = time.perf_counter(), time.process_time()  # the engine from here, as without --held
+                out = duck.link(records=None, persons=None, divisions=inputs["divisions"],
+                                decisions=inputs["decisions"], settings=settings, con=con)
+            else:
+                out = duck.link(**inputs, settings=settings)
         except TrainingDone:
             cpu, wall = time.process_time() - c, time.perf_counter() - t
             print(json.dumps({"run": i + 1, "load_average": round(os.getloadavg()[0], 2), "training_only": True,
@@ -291,6 +302,8 @@ def main() -> None:
     parser.add_argument("--against")
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--held", action="store_true", help="the records and persons handed over as tables of the "
+                        "engine's own database (as `compare` does), not as Arrow tables")
     parser.add_argument("--training-only", action="store_true", help="stop once the model is trained")
     parser.add_argument("--settings", default="{}", help="linkage settings over the dumped ones, as JSON")
     parser.add_argument("--engine", default="{}", help="the DuckDB engine's options as JSON (memory_limit, "
@@ -301,7 +314,7 @@ def main() -> None:
         dump(args.dump, args.db)
     else:
         run(args.run, args.repeat, args.save_out, args.against, args.sql, args.threads, args.training_only,
-            json.loads(args.engine), json.loads(args.settings))
+            json.loads(args.engine), json.loads(args.settings), held=args.held)
 
 
 if __name__ == "__main__":

@@ -527,8 +527,9 @@ class DuckDBEngine(Engine):
     def link(self, *, records: pa.Table | None, persons: pa.Table | None, divisions: pa.Table, decisions: pa.Table,
              settings: LinkSettings, con=None) -> LinkOutput:
         """con: a connection of this engine (`connect`) that already holds the records and persons as its own
-        tables `records_in` and `persons_in` (`records` and `persons` are then None): the engine takes it over and
-        closes it (linkage.linkage_compute reads them into it a snapshot at a time, and the skew guard works on it)."""
+        tables `records_in` and `persons_in` (`records` and `persons` are then None): the engine takes it over,
+        reads the records through a view of their table, and closes it (linkage.linkage_compute reads them into it
+        a snapshot at a time, and the skew guard works on it)."""
         t0 = time.perf_counter()
         held = con is not None
         con = con if held else self.connect()
@@ -540,8 +541,8 @@ class DuckDBEngine(Engine):
             con.register("divisions_in", divisions)
             con.register("decisions_in", decisions)
             exact = str(bool(settings.exact_rule)).upper()
-            con.execute("""
-                CREATE TABLE r AS SELECT record_id, source_code, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
+            records_sql = ("""
+                SELECT record_id, source_code, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
                     id_status, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
                     NULLIF(address, '') AS address, coalesce(id_kind = 'masked', false) AS id_masked,
@@ -553,18 +554,29 @@ class DuckDBEngine(Engine):
                         coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) END
                         AS record_key
                 FROM records_in""")  # noqa: S608 - a boolean of the settings
-            # each input let go once its table is made, before the next is made: held, the records and the
-            # persons are DuckDB's own tables (1.26 GB at 10x), and with both copies beside them they went far past
-            # its memory limit and spilled (docs/performance.md, "The 10x county on a slower machine")
-            self._let_go(con, "records_in", held)
-            con.execute("""
-                CREATE TABLE p AS SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
+            persons_sql = """
+                SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
                     NULLIF(id_number, '') AS id_any, TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
                     NULLIF(substr(area_code, 1, 12), '') AS village_code, NULLIF(substr(area_code, 1, 9), '') AS town_code,
                     area_code
-                FROM persons_in""")
-            self._let_go(con, "persons_in", held)
+                FROM persons_in"""
+            # the records as the engine reads them (`r`): held, they are DuckDB's own table already and are read
+            # through a view, never copied (at 10x the copy of 4 million records, beside the held records and
+            # persons, went past DuckDB's memory limit: making and reading it cost about 6 more CPU s than the view,
+            # docs/performance.md, "The held records read through a view"). The persons (`p`) are copied: every
+            # blocking rule's scan reads them again, and through a view those scans cost more than the copy saved.
+            # Each input is let go once its table is made (an Arrow one unregistered).
+            if held:
+                con.execute(f"CREATE VIEW r AS {records_sql}")
+            else:
+                con.execute(f"CREATE TABLE r AS {records_sql}")
+                con.unregister("records_in")
+            con.execute(f"CREATE TABLE p AS {persons_sql}")
+            if held:
+                con.execute("DROP TABLE persons_in")
+            else:
+                con.unregister("persons_in")
             # the inputs are DuckDB's own now (buffer-managed, spilled beyond the memory limit): the Arrow tables are
             # let go, so that a caller that handed over its only reference (linkage_compute) frees them for the run
             del records, persons
@@ -632,14 +644,6 @@ class DuckDBEngine(Engine):
             return LinkOutput(links=links, reviews=reviews, stats=stats)
         finally:
             con.close()
-
-    @staticmethod
-    def _let_go(con, name: str, held: bool) -> None:
-        """An input of `link` read into its own table: dropped when it was the caller's table, else unregistered."""
-        if held:
-            con.execute(f"DROP TABLE {name}")
-        else:
-            con.unregister(name)
 
     def _explanations(self, con, settings: LinkSettings, stats: dict) -> None:
         """The table `explained` (record, person, explanation JSON) of every probabilistic link and review pair,
