@@ -15,6 +15,8 @@ also prints the statements (Splink's too) that took most CPU. `--save-out NAME` 
 With `--sql` each statement is named by the step it ran in (`train`: `_model`; `predict`: the rest of the
 probabilistic step; `engine`: before and after it) and each step's statements are summed. `--training-only` stops
 the engine once the model is trained (issue 19: training at 10x costs minutes of a whole run to measure).
+`--held` hands the engine the records and persons as `compare` does, already tables of its DuckDB database (loaded
+before the timing starts; `--sql` lists those two loading statements too), not as Arrow tables.
 """
 
 from __future__ import annotations

@@ -563,9 +563,10 @@ class DuckDBEngine(Engine):
                 FROM persons_in"""
             # the records as the engine reads them (`r`): held, they are DuckDB's own table already and are read
             # through a view, never copied (at 10x the copy of 4 million records, beside the held records and
-            # persons, went past DuckDB's memory limit: making and reading it cost about 6 more CPU s than the view,
-            # docs/performance.md, "The held records read through a view"). The persons (`p`) are copied: every
-            # blocking rule's scan reads them again, and through a view those scans cost more than the copy saved.
+            # persons, went past DuckDB's memory limit: the engine's statements other than the prediction's cost
+            # 14.6 CPU s with it and 10.1 with the view, docs/performance.md, "The held records read through a
+            # view"). The persons (`p`) are copied: every blocking rule's scan reads them again, and through a view
+            # the prediction cost more at 1x (1.49 against 1.20 CPU s) for about 2 s saved at 10x.
             # Each input is let go once its table is made (an Arrow one unregistered).
             if held:
                 con.execute(f"CREATE VIEW r AS {records_sql}")
