@@ -26,7 +26,7 @@ import math
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
@@ -389,11 +389,12 @@ def arrow_memory_returned() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _fed(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """A `Load`ed reader's batches, handed to DuckDB through a reader of their own. DuckDB has been seen to keep the
-    reader it was given alive past its `unregister` (a test's weak reference, in some runs of a suite; where DuckDB
-    holds it was not found), so the engine closes this generator at the input's `Release`: that lets go of the
-    loaded reader, and of what its batches are read from, whatever DuckDB still holds."""
+def _fed(reader: pa.RecordBatchReader) -> Generator[pa.RecordBatch, None, None]:
+    """A `Load`ed reader's batches, handed to DuckDB through a reader of their own. The registry persons' reader was
+    seen alive past its `Release` in some runs of a suite, with no Python object referring to it (so held outside
+    Python, by DuckDB or pyarrow; where was not found): the engine closes this generator at the input's `Release`,
+    which lets go of the loaded reader, and of what its batches are read from, whatever still holds the reader
+    DuckDB was given."""
     yield from reader
 
 
@@ -492,7 +493,7 @@ class DuckDBEngine(Engine):
         if self.rules_memory_limit:
             con.execute("SET memory_limit = ?", [self.rules_memory_limit])
         loaded: dict[str, pa.Table] = {}  # the inputs read by `Load` steps, until their `Release`
-        feeds: dict = {}  # a reader's batches as DuckDB pulls them (`_fed`), closed at its `Release`
+        feeds: dict[str, Generator] = {}  # a reader's batches as DuckDB pulls them (`_fed`)
         try:
             for name in tables:
                 con.register(name, tables[name])  # scanned in place, not copied
@@ -567,7 +568,7 @@ class DuckDBEngine(Engine):
             # 14.6 CPU s with it and 10.1 with the view, docs/performance.md, "The held records read through a
             # view"). The persons (`p`) are copied: every blocking rule's scan reads them again, and through a view
             # the prediction cost more at 1x (1.49 against 1.20 CPU s) for about 2 s saved at 10x.
-            # Each input is let go once its table is made (an Arrow one unregistered).
+            # The persons' input is let go once their table is made, and so is an Arrow records' input.
             if held:
                 con.execute(f"CREATE VIEW r AS {records_sql}")
             else:

@@ -178,8 +178,9 @@ def test_a_loaded_input_is_read_at_its_step_and_a_released_table_is_gone():
 
 
 def test_a_loaded_reader_is_let_go_at_its_release_even_if_duckdb_keeps_what_it_was_given(monkeypatch):
-    """DuckDB may keep the object it was registered with past `unregister`: here a connection that keeps everything
-    it was given. The loaded reader, and the file its batches are read from, still go at the input's `Release`."""
+    """What DuckDB was registered with may be kept past `unregister` (by DuckDB or outside Python): here a
+    connection that keeps everything it is given. The loaded reader, and what its batches are read from, still go at
+    the input's `Release`."""
     class Source:  # what a reader's batches are decoded from (the registry copy's Parquet bytes)
         pass
 
