@@ -460,34 +460,29 @@ def _evaluate(program: Program, tables: dict[str, pa.Table], pre: list, loads: d
     empty_hits = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
                   "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code, "
                   "CAST(NULL AS VARCHAR) AS content WHERE false")
-    empty_scores = ("SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS VARCHAR) AS rule_code, "
-                    "CAST(NULL AS DOUBLE) AS points WHERE false")
     hits_sql = " UNION ALL ".join(program.hit_sql(r) for r in hit_rules) or empty_hits
     undecided_sql = " UNION ALL ".join(
         sql for sql in (program.undecided_sql(r) for r in hit_rules) if sql) or (
         "SELECT CAST(NULL AS BIGINT) AS household_id, CAST(NULL AS BIGINT) AS person_id, "
         "CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS VARCHAR) AS rule_code, CAST(NULL AS VARCHAR) AS field, "
         "CAST(NULL AS VARCHAR) AS value WHERE false")
-    scores_sql = " UNION ALL ".join(program.score_sql(r) for r in score_rules) or empty_scores
     priority_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind == RuleKind.PRIORITY) or "'-'"
     registry_codes = ", ".join(_lit(r.code) for r in hit_rules if r.kind != RuleKind.PRIORITY
                                and r.subject in ("member", "household")) or "'-'"
     setup = [*pre, *program.setup(line, loads), f"CREATE TABLE hits AS {hits_sql}",
-             f"CREATE TABLE scores AS {scores_sql}"]
+             f"CREATE TABLE scores AS {program.scores_sql(score_rules)}"]
     queries = {
         "hits": f"SELECT * FROM hits WHERE rule_code NOT IN ({priority_codes}) "
                 "ORDER BY household_id, rule_code, person_id, record_id",
         "assessments": f"""
-            WITH s AS (SELECT household_id, sum(points) AS score, json_group_object(rule_code, points) AS parts
-                       FROM scores GROUP BY household_id),
-                 p AS (SELECT household_id, to_json(list(DISTINCT rule_code ORDER BY rule_code)) AS priorities
-                       FROM hits WHERE rule_code IN ({priority_codes}) GROUP BY household_id)
+            WITH p AS (SELECT household_id, to_json(list(DISTINCT rule_code ORDER BY rule_code)) AS priorities
+                   FROM hits WHERE rule_code IN ({priority_codes}) GROUP BY household_id)
             SELECT h.household_id, h.area_code, coalesce(s.score, 0) AS score,
                    rank() OVER (PARTITION BY substr(h.area_code, 1, 12) ORDER BY coalesce(s.score, 0) DESC) AS rank,
                    count(*) OVER (PARTITION BY substr(h.area_code, 1, 12)) AS rank_of,
-                   coalesce(CAST(s.parts AS VARCHAR), '{{}}') AS parts,
+                   coalesce(s.parts, '{{}}') AS parts,
                    coalesce(CAST(p.priorities AS VARCHAR), '[]') AS priorities
-            FROM households h LEFT JOIN s USING (household_id) LEFT JOIN p USING (household_id)
+            FROM households h LEFT JOIN scores s USING (household_id) LEFT JOIN p USING (household_id)
             WHERE h.in_scope ORDER BY h.household_id""",  # in the order they are written (_write_assessments)
         "in_scope": "SELECT count(*) FROM households WHERE in_scope",
         "undecided": f"SELECT * FROM ({undecided_sql}) ORDER BY household_id, rule_code, person_id, record_id",

@@ -9,6 +9,8 @@ otherwise answer differently:
   counts whole years, so it is written `year(b) - year(a)`; `date_diff('day', a, b)` is `datediff(b, a)`;
 - `x SIMILAR TO 'p'` (a whole-value match) is `x RLIKE '^(?:p)$'`;
 - `json_group_object(k, v)` is `to_json(map_from_entries(collect_list(struct(k, v))))`;
+- `json_object(k1, v1, k2, v2, ...)` is `to_json(map(k1, v1, k2, v2, ...))` (a null value kept, as DuckDB keeps
+  it: Spark's `to_json` of a struct would leave it out);
 - `list(DISTINCT x ORDER BY x)` is `array_sort(collect_set(x))`;
 - `t.* EXCLUDE (c)` lists the columns of `t` but `c` (Spark has no EXCLUDE: the caller says what a table holds);
 - `CREATE TABLE t AS q` becomes a cached temporary view (`statement`).
@@ -59,6 +61,9 @@ def _rewrite(node: exp.Expression, columns: Columns | None) -> exp.Expression:
         return exp.Anonymous(this="to_json", expressions=[exp.Anonymous(this="map_from_entries", expressions=[
             exp.Anonymous(this="collect_list", expressions=[
                 exp.Anonymous(this="struct", expressions=[key.copy(), value.copy()])])])])
+    if isinstance(node, exp.JSONObject):
+        pairs = [part for kv in node.expressions for part in (kv.this.copy(), kv.expression.copy())]
+        return exp.Anonymous(this="to_json", expressions=[exp.Anonymous(this="map", expressions=pairs)])
     if isinstance(node, exp.ArrayAgg):
         inner = node.this
         if isinstance(inner, exp.Order):
