@@ -227,8 +227,14 @@ class Program:
                     coalesce(m.disability_card, '') AS disability_card,
                     coalesce(d.n, 1)::DOUBLE AS same_id_households
                 FROM mem_in m LEFT JOIN (
+                    -- the distinct households counted only for the IDs held more than once (a distinct count per
+                    -- ID of every member cost 2.7 times as much at 10x: docs/performance.md, "The scores made per
+                    -- household")
                     SELECT id_number, count(DISTINCT household_id) AS n FROM mem_in
-                    WHERE CAST(id_valid AS BOOLEAN) AND id_number <> '' GROUP BY id_number HAVING count(*) > 1
+                    WHERE CAST(id_valid AS BOOLEAN) AND id_number <> '' AND id_number IN (
+                        SELECT id_number FROM mem_in WHERE CAST(id_valid AS BOOLEAN) AND id_number <> ''
+                        GROUP BY id_number HAVING count(*) > 1)
+                    GROUP BY id_number
                 ) d ON d.id_number = m.id_number AND CAST(m.id_valid AS BOOLEAN)
                 WHERE CAST(m.is_alive AS BOOLEAN)""",
             "CREATE TABLE links AS SELECT record_id, person_id, source_code, method, score FROM links_in",
