@@ -228,8 +228,8 @@ class Program:
                     coalesce(d.n, 1)::DOUBLE AS same_id_households
                 FROM mem_in m LEFT JOIN (
                     -- the distinct households counted only for the IDs held more than once (a distinct count per
-                    -- ID of every member cost 2.7 times as much at 10x: docs/performance.md, "The scores made per
-                    -- household")
+                    -- ID of every member cost 2.7 times as much on 3.3 million members, the 10x county's:
+                    -- docs/performance.md, "The scores made per household")
                     SELECT id_number, count(DISTINCT household_id) AS n FROM mem_in
                     WHERE CAST(id_valid AS BOOLEAN) AND id_number <> '' AND id_number IN (
                         SELECT id_number FROM mem_in WHERE CAST(id_valid AS BOOLEAN) AND id_number <> ''

@@ -8,7 +8,6 @@ otherwise answer differently:
 - `date_diff('year', a, b)` counts year boundaries in DuckDB (`year(b) - year(a)`); Spark's `datediff(YEAR, ...)`
   counts whole years, so it is written `year(b) - year(a)`; `date_diff('day', a, b)` is `datediff(b, a)`;
 - `x SIMILAR TO 'p'` (a whole-value match) is `x RLIKE '^(?:p)$'`;
-- `json_group_object(k, v)` is `to_json(map_from_entries(collect_list(struct(k, v))))`;
 - `json_object(k1, v1, k2, v2, ...)` is `to_json(map(k1, v1, k2, v2, ...))` (a null value kept, as DuckDB keeps
   it: Spark's `to_json` of a struct would leave it out);
 - `list(DISTINCT x ORDER BY x)` is `array_sort(collect_set(x))`;
@@ -56,11 +55,6 @@ def _rewrite(node: exp.Expression, columns: Columns | None) -> exp.Expression:
         if not isinstance(pattern, exp.Literal):
             raise ValueError("SIMILAR TO needs a literal pattern")
         return exp.RegexpLike(this=node.this.copy(), expression=exp.Literal.string(f"^(?:{pattern.this})$"))
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_group_object":
-        key, value = node.expressions
-        return exp.Anonymous(this="to_json", expressions=[exp.Anonymous(this="map_from_entries", expressions=[
-            exp.Anonymous(this="collect_list", expressions=[
-                exp.Anonymous(this="struct", expressions=[key.copy(), value.copy()])])])])
     if isinstance(node, exp.JSONObject):
         pairs = [part for kv in node.expressions for part in (kv.this.copy(), kv.expression.copy())]
         return exp.Anonymous(this="to_json", expressions=[exp.Anonymous(this="map", expressions=pairs)])
