@@ -542,7 +542,7 @@ class DuckDBEngine(Engine):
             con.register("divisions_in", divisions)
             con.register("decisions_in", decisions)
             exact = str(bool(settings.exact_rule)).upper()
-            records_sql = ("""
+            records_sql = """
                 SELECT record_id, source_code, NULLIF(id_clean, '') AS id_clean, NULLIF(id_number, '') AS id_number,
                     id_status, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     TRY_CAST(birth_date AS DATE) AS birth_date, NULLIF(sex, '') AS sex,
@@ -554,7 +554,7 @@ class DuckDBEngine(Engine):
                     md5(concat_ws('|', source_code, coalesce(id_clean, ''), coalesce(name, ''),
                         coalesce(CAST(birth_date AS VARCHAR), ''), coalesce(sex, ''), coalesce(address, ''))) END
                         AS record_key
-                FROM records_in""")  # noqa: S608 - a boolean of the settings
+                FROM records_in"""  # noqa: S608 - a boolean of the settings
             persons_sql = """
                 SELECT person_id, NULLIF(name, '') AS name, NULLIF(name_py, '') AS name_py,
                     CASE WHEN CAST(id_valid AS BOOLEAN) THEN NULLIF(id_number, '') END AS id_number,
