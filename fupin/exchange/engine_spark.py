@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -214,10 +215,13 @@ class SparkEngine(Engine):
                                        "(FUPIN_SPARK_TIMEOUT): its jobs were cancelled and its session stopped")
         if "error" in box:
             exc = box["error"]
-            code = _jvm_exit(spark)
+            # a JVM that died of an OutOfMemoryError breaks the step's connection before its process has ended:
+            # the step is failed as the JVM's exit, not as the connection's error, when the JVM ends soon after
+            code = _jvm_exit(spark, wait=JVM_EXIT_WAIT_S if _lost_jvm(exc) else 0.0)
             if code is not None:
                 _drop_sessions()
-                raise SparkEngineError(f"Spark {what}: the Spark JVM exited (code {code}): {exc}") from exc
+                raise SparkEngineError(f"Spark {what}: the Spark JVM exited (code {code}): {exc}; an "
+                                       "OutOfMemoryError ends it: raise FUPIN_SPARK_DRIVER_MEMORY") from exc
             raise exc
         return box["value"]
 
@@ -506,10 +510,34 @@ def _jvm_proc(spark):
     return proc if proc is not None else getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
 
 
-def _jvm_exit(spark) -> int | None:
-    """The exit code of the session's JVM when it has ended, else None."""
+def _jvm_exit(spark, wait: float = 0.0) -> int | None:
+    """The exit code of the session's JVM when it has ended, else None; `wait`: seconds to wait for it to end."""
     proc = _jvm_proc(spark)
-    return proc.poll() if proc is not None else None
+    if proc is None:
+        return None
+    if wait:
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            pass
+    return proc.poll()
+
+
+# how long a step whose connection to the JVM broke waits for the JVM's exit (an OutOfMemoryError ends it,
+# `-XX:+ExitOnOutOfMemoryError`, a moment after the connection goes)
+JVM_EXIT_WAIT_S = 10.0
+
+
+def _lost_jvm(exc: BaseException | None) -> bool:
+    """The step failed because its connection to the JVM went (refused, or py4j's empty answer), here or in the
+    errors it was raised from."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionError) or type(exc).__name__ == "Py4JNetworkError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def stop_sessions() -> None:

@@ -53,6 +53,26 @@ def test_a_dead_jvm_fails_the_step_at_once():
     proc.wait()
 
 
+def test_a_step_whose_connection_broke_as_the_jvm_died_fails_as_the_jvm_exit():
+    """The 1x rules on Spark with a 2 GB driver (2026-12-05): the JVM died of an OutOfMemoryError, the step's py4j call
+    failed with "Connection refused" a moment before the JVM's process had ended, and the run failed with that
+    error instead of the JVM's exit and what to do about it."""
+    proc = _child()
+    spark, _ = _session(proc)
+    engine = SparkEngine(master="local[1]")
+
+    def step():
+        threading.Timer(0.5, proc.kill).start()  # the process ends after the connection has gone
+        try:
+            raise RuntimeError("Answer from Java side is empty")  # py4j's Py4JNetworkError, first
+        except RuntimeError:
+            raise ConnectionRefusedError(111, "Connection refused") from None  # then the reconnection's
+
+    with pytest.raises(SparkEngineError, match=r"JVM exited \(code -9\).*FUPIN_SPARK_DRIVER_MEMORY"):
+        engine._guarded(spark, "evaluate", step)
+    proc.wait()
+
+
 def test_a_step_past_its_bound_is_cancelled_and_fails():
     proc = _child()
     try:
