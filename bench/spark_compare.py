@@ -4,7 +4,9 @@
 
 One scale per process: a county from the same generator as bench/exchange_pipeline.py (cached under /tmp), a fresh
 SQLite database, every extract imported, then the whole `compare` with DuckDB, then the links dropped (fingerprints
-and link files) and the whole `compare` again with Spark. Printed per engine: wall time of compare and of its parts
+and link files) and the whole `compare` again with Spark, a full run (every rule evaluated on Spark: the previous
+runs' inputs are forgotten, else a run whose links came out the same would evaluate none). Both engines' links,
+findings and assessments (score, rank, parts, priorities) are compared. Printed per engine: wall time of compare and of its parts
 (linkage engine, rule evaluation), the CPU seconds of the run (this process's, plus the Spark JVM's read from
 /proc: local mode runs Spark in a child JVM), the Spark session's start (apart: it is paid once per process), whether
 both gave the same links and findings, the load average, and the per-core rates the province projection in
@@ -36,6 +38,19 @@ def _findings():
     from fupin.eligibility.services import findings_export
 
     return sorted((f["household"], f["rule"], f["person"] or "", f["source"]) for f in findings_export()["findings"])
+
+
+def _assessments():
+    """Every household's assessment as the engine's run left it (the parts and priorities as values, whatever their
+    JSON text): the same scores on both engines are the same dict."""
+    from fupin.eligibility.models import Assessment
+
+    def value(v):
+        return json.loads(v) if isinstance(v, str) else v
+
+    return {h: (round(score, 9), rank, rank_of, value(parts), value(priorities)) for h, score, rank, rank_of, parts,
+            priorities in Assessment.objects.values_list("household_id", "score", "rank", "rank_of", "parts",
+                                                          "priorities")}
 
 
 def _jvm_cpu_seconds() -> float:
@@ -71,6 +86,7 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
     for source, name in truth["files"].items():
         import_department(actor="bench", source_code=source, path=folder / name)
 
+    from fupin.eligibility.models import ComparisonRun
     from fupin.eligibility.services import compare_run
     from fupin.exchange import cache
     from fupin.exchange.engine_spark import SparkEngine
@@ -84,6 +100,13 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
             Snapshot.objects.update(link_fingerprint="")
             for path in cache.folder().glob("*links*"):
                 path.unlink()
+            # a full run, not an incremental one: with the same links as DuckDB's the rules' inputs are unchanged,
+            # and `compare` would evaluate no rule (`_incremental_scope`: before 2026-12-05 16:40 UTC this bench's
+            # Spark figures timed no rule evaluation on Spark). Without the previous runs' inputs, Spark evaluates
+            # every rule, and its findings and assessments are checked against DuckDB's
+            for run_ in ComparisonRun.objects.all():
+                run_.stats.pop("inputs", None)
+                run_.save(update_fields=["stats"])
             engine = SparkEngine(master=master)
             if spark_trains:  # the model DuckDB trained on the same inputs is not reused: Spark trains its own
                 import fupin.exchange.linkage as linkage_module
@@ -109,8 +132,12 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
             "probabilistic_s": link.get("seconds_probabilistic"), "training_s": link.get("seconds_training"),
             "residual": link.get("residual"), "splink_pairs": link.get("splink_pairs"),
             "evaluate_s": r.stats["seconds"]["evaluate"], "parts_s": r.stats["seconds"],
+            # a full run writes only the assessments that differ from the previous run's: 0 for Spark's run is
+            # the same scores, ranks, parts and priorities as DuckDB's
+            "incremental": r.stats.get("incremental"), "assessed": r.stats.get("assessed"),
+            "changes": r.stats.get("changes"),
             "precision": round(q["precision"], 5), "recall": round(q["recall"], 5),
-            "links": _links(), "findings": _findings(),
+            "links": _links(), "findings": _findings(), "assessments": _assessments(),
         }
     d, s = results["duckdb"], results["spark"]
     same_pairs = d["links"].keys() == s["links"].keys()
@@ -121,9 +148,14 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
     out["links_only_spark"] = len(s["links"].keys() - d["links"].keys())
     out["same_findings"] = d["findings"] == s["findings"]
     out["findings"] = len(d["findings"])
+    out["same_assessments"] = d["assessments"] == s["assessments"]
+    out["assessments"] = len(d["assessments"])
+    out["assessments_differing"] = sum(1 for h in d["assessments"].keys() | s["assessments"].keys()
+                                       if d["assessments"].get(h) != s["assessments"].get(h))
     for name, res in results.items():
         res.pop("links")
         res.pop("findings")
+        res.pop("assessments")
         out[name] = res
     cores = int(master.split("[")[1].rstrip("]")) if master.startswith("local[") and master[6:-1].isdigit() else (
         os.cpu_count() or 1)
