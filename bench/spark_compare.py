@@ -89,7 +89,6 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
     from fupin.eligibility.models import ComparisonRun
     from fupin.eligibility.services import compare_run
     from fupin.exchange import cache
-    from fupin.exchange.engine_spark import SparkEngine
     from fupin.exchange.evaluation import linkage_quality
     from fupin.exchange.linkage import default_engine
     from fupin.exchange.models import Snapshot
@@ -107,7 +106,9 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
             for run_ in ComparisonRun.objects.all():
                 run_.stats.pop("inputs", None)
                 run_.save(update_fields=["stats"])
-            engine = SparkEngine(master=master)
+            # the platform's settings (FUPIN_SPARK_DRIVER_MEMORY, FUPIN_SPARK_CONF, …) as `fupin compare --engine
+            # spark` takes them
+            engine = default_engine("spark", spark_master=master)
             if spark_trains:  # the model DuckDB trained on the same inputs is not reused: Spark trains its own
                 import fupin.exchange.linkage as linkage_module
 
