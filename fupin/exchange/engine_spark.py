@@ -176,6 +176,11 @@ class SparkEngine(Engine):
         if _jvm_exit(spark) is None:
             try:
                 spark.catalog.clearCache()
+                # the step's persisted RDDs, its local checkpoints (`_table`) above all, let go now: else they stay
+                # in the block manager (in local mode the one heap) until the JVM's collector and Spark's cleaner
+                # find them, and the next step (the rules after the linkage) starts beside them
+                for rdd in list(spark.sparkContext._jsc.getPersistentRDDs().values()):
+                    rdd.unpersist(False)
             except Exception as exc:  # the step's own error is the one to report
                 log.warning("Spark: clearing the cache after a step failed: %s", exc)
         shutil.rmtree(folder, ignore_errors=True)
