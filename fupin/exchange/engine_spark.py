@@ -269,6 +269,7 @@ class SparkEngine(Engine):
             spark, folder = self._begin()
 
             def run() -> dict[str, pa.Table]:
+                made: dict[str, list[int]] = {}  # a table a statement made: the RDDs its checkpoint persisted
                 for name in tables:  # by name: no loop variable holding the last input past its `Release`
                     self._load(spark, folder, name, tables[name])
 
@@ -286,10 +287,19 @@ class SparkEngine(Engine):
                         for name in statement.names:
                             tables.pop(name, None)
                             spark.catalog.dropTempView(name)
+                            # a table a statement made: its checkpoint goes too (the tables made after it from it
+                            # hold their own, their plans cut at it)
+                            persisted = spark.sparkContext._jsc.getPersistentRDDs()
+                            for rdd_id in made.pop(name, ()):
+                                if rdd_id in persisted:
+                                    persisted[rdd_id].unpersist(False)
                         continue
                     st = translate(statement, columns)
                     if st.create:
+                        before = set(spark.sparkContext._jsc.getPersistentRDDs().keys())
                         self._table(spark, st.create, st.sql)
+                        made[st.create] = [k for k in spark.sparkContext._jsc.getPersistentRDDs().keys()
+                                           if k not in before]
                     else:
                         spark.sql(st.sql)
                 return {name: self._fetch(spark, folder, f"q{i}", translate(sql, columns).sql)
