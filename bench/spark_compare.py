@@ -9,7 +9,7 @@ runs' inputs are forgotten, else a run whose links came out the same would evalu
 findings and assessments (score, rank, parts, priorities) are compared. Printed per engine: wall time of compare and of its parts
 (linkage engine, rule evaluation), the CPU seconds of the run (this process's, plus the Spark JVM's read from
 /proc: local mode runs Spark in a child JVM), the Spark session's start (apart: it is paid once per process), whether
-both gave the same links and findings, the load average, and the per-core rates the province projection in
+both gave the same links, findings and assessments, the load average, and the per-core rates the province projection in
 docs/scale.md uses (records per CPU second: on this shared machine wall × cores overstates the cost).
 """
 
@@ -100,7 +100,7 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
             for path in cache.folder().glob("*links*"):
                 path.unlink()
             # a full run, not an incremental one: with the same links as DuckDB's the rules' inputs are unchanged,
-            # and `compare` would evaluate no rule (`_incremental_scope`: before 2026-12-05 16:40 UTC this bench's
+            # and `compare` would evaluate no rule (`_incremental_scope`: until 2026-12-05 this bench's
             # Spark figures timed no rule evaluation on Spark). Without the previous runs' inputs, Spark evaluates
             # every rule, and its findings and assessments are checked against DuckDB's
             for run_ in ComparisonRun.objects.all():
@@ -133,8 +133,9 @@ def run(scale: float, seed: int, master: str, style: str, spark_trains: bool = F
             "probabilistic_s": link.get("seconds_probabilistic"), "training_s": link.get("seconds_training"),
             "residual": link.get("residual"), "splink_pairs": link.get("splink_pairs"),
             "evaluate_s": r.stats["seconds"]["evaluate"], "parts_s": r.stats["seconds"],
-            # a full run writes only the assessments that differ from the previous run's: 0 for Spark's run is
-            # the same scores, ranks, parts and priorities as DuckDB's
+            # assessed: the rows the run wrote (none when the digest of the engine's Arrow, its types included,
+            # is the previous run's; the engines' types differ, so Spark's run writes them all): the comparison of
+            # the assessments below is the one that says whether the scores are the same
             "incremental": r.stats.get("incremental"), "assessed": r.stats.get("assessed"),
             "changes": r.stats.get("changes"),
             "precision": round(q["precision"], 5), "recall": round(q["recall"], 5),

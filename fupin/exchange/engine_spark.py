@@ -289,8 +289,9 @@ class SparkEngine(Engine):
                             spark.catalog.dropTempView(name)
                             # a table a statement made: its checkpoint goes too (the tables made after it from it
                             # hold their own, their plans cut at it)
-                            persisted = spark.sparkContext._jsc.getPersistentRDDs()
-                            for rdd_id in made.pop(name, ()):
+                            ids = made.pop(name, ())
+                            persisted = spark.sparkContext._jsc.getPersistentRDDs() if ids else {}
+                            for rdd_id in ids:
                                 if rdd_id in persisted:
                                     persisted[rdd_id].unpersist(False)
                         continue
