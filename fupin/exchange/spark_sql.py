@@ -12,7 +12,8 @@ otherwise answer differently:
   it: Spark's `to_json` of a struct would leave it out);
 - `list(DISTINCT x ORDER BY x)` is `array_sort(collect_set(x))`;
 - `t.* EXCLUDE (c)` lists the columns of `t` but `c` (Spark has no EXCLUDE: the caller says what a table holds);
-- `CREATE TABLE t AS q` becomes a cached temporary view (`statement`).
+- `CREATE TABLE t AS q` becomes the query `q` and the name `t` (`Statement.create`): the engine computes it as a
+  local checkpoint under a temporary view (`SparkEngine._table`), let go at its `Release`.
 
 Anything outside the subset is refused by sqlglot's parser with an error, never run half-translated.
 """
